@@ -1,0 +1,48 @@
+# drove: the developer's entry points. CMake does the building; this file
+# installs missing Debian packages first and names the common runs.
+BUILD    ?= build
+ASAN     ?= build-asan
+PREFIX   ?= /usr/local
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build demo test check test-sanitize install bench clean
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The tree reduction and the parameter sweep on the embedded default cluster.
+demo: build
+	@$(BUILD)/examples/tree_reduce
+	@$(BUILD)/examples/sweep
+
+# Every test, then every test again under AddressSanitizer and
+# UndefinedBehaviorSanitizer.
+test: check test-sanitize
+
+check: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-sanitize: deps
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug \
+	    -DDV_SANITIZER=address,undefined -DDV_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN) -j $(JOBS)
+	@ctest --test-dir $(ASAN) --output-on-failure -j $(JOBS)
+
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+bench: deps
+	@DV_DEPS_BENCH=1 sh scripts/install-deps.sh || true
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DDV_TESTS=OFF >/dev/null
+	@cmake --build build-bench -j $(JOBS)
+	@sh bench/run.sh build-bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN) build-bench

@@ -1,0 +1,396 @@
+/* drove — run C functions in parallel, on threads, processes or a cluster.
+ *
+ * This header is the whole public API of libdrove. A program submits calls
+ * of named functions and gets futures back; a future passed as an argument
+ * makes a dependency, whose result moves from worker to worker without
+ * passing through the client. The same program runs on an embedded cluster
+ * (threads or child processes of the program) or on a cluster of `drove
+ * scheduler` and `drove worker` daemons.
+ *
+ * Unless a comment says otherwise, every function is thread-safe: any number
+ * of threads may use one client at once. Functions that return an int return
+ * 0 (or a count) on success and a negative DV_E* code on failure; functions
+ * that return a pointer return NULL on failure. Either way dv_last_error()
+ * then says why, in words, for the calling thread.
+ */
+#ifndef DROVE_H
+#define DROVE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DV_EXPORT __attribute__((visibility("default")))
+
+#define DV_VERSION_MAJOR 0
+#define DV_VERSION_MINOR 1
+#define DV_VERSION_PATCH 0
+#define DV_VERSION_HEX                                                        \
+    ((DV_VERSION_MAJOR << 16) | (DV_VERSION_MINOR << 8) | DV_VERSION_PATCH)
+
+/* The library's version as "MAJOR.MINOR.PATCH". Static storage. */
+DV_EXPORT const char *dv_version(void);
+
+/* ---- Errors ------------------------------------------------------------ */
+
+/* Error codes: only ever appended, never renumbered. */
+#define DV_ERRNO_MAP(XX)                                                      \
+    XX(EINVAL, -1, "invalid argument")                                        \
+    XX(ENOMEM, -2, "out of memory")                                           \
+    XX(ETIMEDOUT, -3, "timed out")                                            \
+    XX(ECONN, -4, "connection failed or lost")                                \
+    XX(EPROTO, -5, "protocol error")                                          \
+    XX(ENOTFOUND, -6, "not found")                                            \
+    XX(ETASK, -7, "task failed")                                              \
+    XX(ECANCELLED, -8, "cancelled")                                           \
+    XX(ECLOSED, -9, "client closed")                                          \
+    XX(EIO, -10, "input/output error")                                        \
+    XX(ETYPE, -11, "wrong value type")                                        \
+    XX(EVERSION, -12, "protocol version mismatch")                            \
+    XX(ELIMIT, -13, "size limit exceeded")                                    \
+    XX(ESYS, -14, "system call failed")
+
+enum dv_errno {
+#define DV_XX_(name, code, text) DV_##name = (code),
+    DV_ERRNO_MAP(DV_XX_)
+#undef DV_XX_
+};
+
+/* A fixed description of an error code ("unknown error" for others).
+ * Static storage; thread-safe. */
+DV_EXPORT const char *dv_strerror(int code);
+
+/* The reason for the calling thread's last failed call, with context
+ * ("tcp://10.0.0.1:7000: connection refused"). Thread-local storage, valid
+ * until the thread's next failing call. Never NULL. */
+DV_EXPORT const char *dv_last_error(void);
+
+/* ---- Opaque handles ---------------------------------------------------- */
+
+typedef struct dv_client dv_client; /* a connection to a cluster */
+typedef struct dv_future dv_future; /* the client's handle on a task */
+typedef struct dv_value dv_value;   /* a decoded, immutable value */
+typedef struct dv_call dv_call;     /* one running call, inside a task */
+
+/* ---- Connecting -------------------------------------------------------- */
+
+/* Connects to a cluster and returns a client. Caller owns; free with
+ * dv_close().
+ *
+ * where:
+ *   NULL                  $DROVE_SCHEDULER if set, else an embedded cluster
+ *                         of the threads scheme ("local").
+ *   "local"               embedded cluster, threads scheme, one worker of one
+ *                         thread per core.
+ *   "local:threads=N"     embedded, N workers of one thread each, inside this
+ *                         process.
+ *   "local:processes=N"   embedded, N worker processes running this same
+ *                         executable (link with pkg-config's flags, which
+ *                         export DV_FUNCTIONs); a crash in a task does not
+ *                         take the client down.
+ *   "tcp://HOST:PORT"     a running `drove scheduler`.
+ * An embedded cluster leaves no files or listening ports behind after
+ * dv_close(). NULL on failure, with dv_last_error() saying why. */
+DV_EXPORT dv_client *dv_connect(const char *where);
+
+/* Releases everything the client held (its futures become invalid and are
+ * freed), stops an embedded cluster, and frees the client. Accepts NULL.
+ * Must not race with other calls on the same client. */
+DV_EXPORT void dv_close(dv_client *c);
+
+/* ---- Arguments --------------------------------------------------------- */
+
+/* Value types, as dv_value_type() and dv_arg.type report them. */
+enum dv_type {
+    DV_NIL = 0,
+    DV_BOOL = 1,
+    DV_I64 = 2,
+    DV_F64 = 3,
+    DV_STR = 4,
+    DV_BYTES = 5,
+    DV_F64S = 6,  /* array of double */
+    DV_I64S = 7,  /* array of int64_t */
+    DV_LIST = 8,  /* list of values */
+    DV_FUTURE = 9, /* dv_arg only: the result of a future */
+    DV_VALUE = 10, /* dv_arg only: a copy of an existing dv_value */
+    DV_FUTURES = 11 /* dv_arg only: a list of the results of futures */
+};
+
+/* An argument or a return value, described by the caller. It borrows what
+ * it points to: the pointed-to memory must stay valid only for the duration
+ * of the call it is passed to (dv_submit, dv_map, dv_scatter, dv_return),
+ * which copies what it needs. Build it with the constructors below. */
+typedef struct dv_arg {
+    int type; /* enum dv_type */
+    size_t len;  /* bytes (STR, BYTES), elements (F64S, I64S, LIST, futures) */
+    union {
+        bool b;
+        int64_t i;
+        double f;
+        const void *p;                /* STR, BYTES, F64S, I64S */
+        const struct dv_arg *items;   /* LIST */
+        dv_future *fut;               /* FUTURE */
+        dv_future *const *futs;       /* FUTURES */
+        const dv_value *value;        /* VALUE */
+    } u;
+    void *reserved[2];
+} dv_arg;
+
+DV_EXPORT dv_arg dv_nil(void);
+DV_EXPORT dv_arg dv_bool(bool v);
+DV_EXPORT dv_arg dv_i64(int64_t v);
+DV_EXPORT dv_arg dv_f64(double v);
+/* A NUL-terminated string (NULL is an empty string). */
+DV_EXPORT dv_arg dv_str(const char *s);
+/* n bytes at p. */
+DV_EXPORT dv_arg dv_bytes(const void *p, size_t n);
+DV_EXPORT dv_arg dv_f64s(const double *v, size_t n);
+DV_EXPORT dv_arg dv_i64s(const int64_t *v, size_t n);
+/* A list of n values described by items (which may nest). */
+DV_EXPORT dv_arg dv_list(const dv_arg *items, size_t n);
+/* A dependency: the task receives the future's result in this place. The
+ * client keeps the future valid while the task needs it. */
+DV_EXPORT dv_arg dv_fut(dv_future *f);
+/* A list of dependencies: the task receives a list of their results. The
+ * array fs is borrowed like any other pointer in a dv_arg. */
+DV_EXPORT dv_arg dv_futs(dv_future *const *fs, size_t n);
+/* A copy of an existing value (for example an argument inside a task). */
+DV_EXPORT dv_arg dv_value_arg(const dv_value *v);
+
+/* ---- Options ----------------------------------------------------------- */
+
+/* Per-call options. Start from DV_OPTS_INIT and set what you need; fields
+ * are only ever appended. */
+typedef struct dv_opts {
+    int impure;         /* 1: a fresh key for every call (random, clocks);
+                           0: the function's own declaration (DV_FUNCTION
+                           is pure, DV_FUNCTION_IMPURE is not) */
+    const char *key;    /* an explicit key, or NULL for the computed one */
+    int retries;        /* extra attempts when a worker is lost (default 0) */
+    int priority;       /* higher runs first among ready tasks (default 0) */
+    const char *worker; /* run only on the worker with this id (the direct
+                           view); NULL: any worker (load balanced) */
+    size_t chunksize;   /* dv_map: calls per task (0 or 1: one per call) */
+    const char *resources; /* reserved for resource constraints; NULL */
+    void *reserved[6];
+} dv_opts;
+
+#define DV_OPTS_INIT {0, NULL, 0, 0, NULL, 0, NULL, {0}}
+
+/* ---- Submitting -------------------------------------------------------- */
+
+/* Submits one call of function fn with nargs arguments. Returns its future;
+ * caller owns, release with dv_release() (or dv_close()). A pure call's key
+ * is a hash of fn and its arguments, so submitting it twice yields the same
+ * task; an impure call always gets a new key. NULL on failure (an argument
+ * that is a released or foreign future, a client that lost its cluster). */
+DV_EXPORT dv_future *dv_submit(dv_client *c, const char *fn, size_t nargs,
+                               const dv_arg *args, const dv_opts *opts);
+
+/* dv_submit with a literal argument list: DV_SUBMIT(c, "add", dv_i64(1),
+ * dv_fut(x)). Uses default options. */
+#define DV_SUBMIT(c, fn, ...)                                                 \
+    dv_submit((c), (fn),                                                      \
+              sizeof((dv_arg[]){__VA_ARGS__}) / sizeof(dv_arg),               \
+              (dv_arg[]){__VA_ARGS__}, NULL)
+
+/* Submits fn(args[i]) for each of the n arguments (each call takes exactly
+ * one argument; pass dv_list() for several) and stores the n futures in
+ * out[], which the caller owns (release each). With opts->chunksize > 1,
+ * that many calls travel and run as one task; their futures still yield one
+ * result each, and a failure in one call fails its whole chunk. Returns n,
+ * or a negative DV_E* code with nothing submitted. */
+DV_EXPORT int dv_map(dv_client *c, const char *fn, size_t n,
+                     const dv_arg *args, dv_future **out,
+                     const dv_opts *opts);
+
+/* Puts a value on a worker and returns a future for it, to pass to tasks
+ * without sending it again. Caller owns the future. NULL on failure. */
+DV_EXPORT dv_future *dv_scatter(dv_client *c, dv_arg value);
+
+/* ---- Futures ----------------------------------------------------------- */
+
+/* Future states, as dv_future_status() reports them. */
+enum dv_status {
+    DV_PENDING = 0,   /* waiting, queued or running */
+    DV_FINISHED = 1,  /* the result is held on a worker */
+    DV_ERRED = 2,     /* the function or one of its inputs failed */
+    DV_CANCELLED = 3, /* cancelled before it finished */
+    DV_LOST = 4       /* the client lost its cluster */
+};
+
+/* Waits up to timeout_s seconds (negative: forever) for the future's result
+ * and returns it, fetching it from the worker that holds it. Borrowed: valid
+ * until the future is released. NULL on error or timeout; then
+ * dv_future_error() says why (or dv_last_error() for a timeout). */
+DV_EXPORT const dv_value *dv_result(dv_future *f, double timeout_s);
+
+/* Waits up to timeout_s seconds (negative: forever) until every one of the n
+ * futures has finished, erred or been cancelled. Returns 0, or DV_ETIMEDOUT.
+ */
+DV_EXPORT int dv_wait(dv_future *const *fs, size_t n, double timeout_s);
+
+/* Returns one of the n futures that has completed (finished, erred or
+ * cancelled) and was not returned by an earlier call with the same client,
+ * waiting up to timeout_s seconds (negative: forever). Futures come in the
+ * order they complete. Borrowed: the same pointer as in fs. NULL on timeout
+ * or when every future in fs was already returned. */
+DV_EXPORT dv_future *dv_next_completed(dv_client *c, dv_future *const *fs,
+                                       size_t n, double timeout_s);
+
+/* The future's key, the task's name everywhere ("inc-3b1f...").
+ * Borrowed; valid until the future is released. */
+DV_EXPORT const char *dv_future_key(const dv_future *f);
+
+/* The future's state: enum dv_status. */
+DV_EXPORT int dv_future_status(const dv_future *f);
+
+/* Why the future erred, was cancelled or lost ("division by zero", "unknown
+ * function 'foo'"), or NULL while it has not. Borrowed; valid until the
+ * future is released. */
+DV_EXPORT const char *dv_future_error(const dv_future *f);
+
+/* The client no longer needs the future: frees the handle, and the result
+ * on the workers once nothing else refers to it. Accepts NULL. The handle
+ * must not be used afterwards. */
+DV_EXPORT void dv_release(dv_future *f);
+
+/* Cancels the task if it has not finished; dependents err as cancelled.
+ * Returns 0, or DV_EINVAL for a task that already completed. A task
+ * already running finishes, but its result is discarded. */
+DV_EXPORT int dv_cancel(dv_future *f);
+
+/* ---- Values ------------------------------------------------------------ */
+
+/* The value's type: enum dv_type. DV_NIL for NULL. */
+DV_EXPORT int dv_value_type(const dv_value *v);
+/* The number as int64 (a DV_F64 is truncated; others give 0). */
+DV_EXPORT int64_t dv_value_i64(const dv_value *v);
+/* The number as double (a DV_I64 is converted; others give 0). */
+DV_EXPORT double dv_value_f64(const dv_value *v);
+/* The boolean (others: false). */
+DV_EXPORT bool dv_value_bool(const dv_value *v);
+/* A DV_STR's bytes, NUL-terminated; *len (if not NULL) gets its length.
+ * NULL for other types. Borrowed from the value. */
+DV_EXPORT const char *dv_value_str(const dv_value *v, size_t *len);
+/* A DV_BYTES's (or DV_STR's) bytes; NULL for other types. Borrowed. */
+DV_EXPORT const void *dv_value_bytes(const dv_value *v, size_t *len);
+/* A DV_F64S's elements, 8-byte aligned, without copying; NULL for other
+ * types. Borrowed from the value. */
+DV_EXPORT const double *dv_value_f64s(const dv_value *v, size_t *n);
+/* A DV_I64S's elements, 8-byte aligned, without copying. Borrowed. */
+DV_EXPORT const int64_t *dv_value_i64s(const dv_value *v, size_t *n);
+/* Elements of a DV_LIST, DV_F64S or DV_I64S, bytes of a DV_STR or
+ * DV_BYTES, 0 otherwise. */
+DV_EXPORT size_t dv_value_len(const dv_value *v);
+/* Element i of a DV_LIST, or NULL. Borrowed from the list. */
+DV_EXPORT const dv_value *dv_value_at(const dv_value *v, size_t i);
+
+/* ---- Inside a task ----------------------------------------------------- */
+
+/* The signature of a task function: returns 0, or what dv_fail returned. */
+typedef int (*dv_fn)(dv_call *call);
+
+/* A function's entry in the registry; DV_FUNCTION fills it in. */
+typedef struct dv_function {
+    const char *name;
+    dv_fn fn;
+    unsigned flags; /* DV_FN_IMPURE */
+    unsigned abi;   /* DV_VERSION_MAJOR of the header it was built with */
+} dv_function;
+
+#define DV_FN_IMPURE 1u
+
+/* Registers a function under its name in this process (DV_FUNCTION does it
+ * at load time). Returns 0, or DV_EINVAL for a NULL or nameless entry. The
+ * entry must outlive the process (static storage). */
+DV_EXPORT int dv_register(const dv_function *f);
+
+#define DV_FUNCTION_FLAGS_(name, flags)                                       \
+    int name(dv_call *call);                                                  \
+    DV_EXPORT __attribute__((used)) const dv_function dv__fn_##name = {       \
+        #name, name, (flags), DV_VERSION_MAJOR};                              \
+    __attribute__((constructor)) static void dv__register_##name(void)        \
+    {                                                                         \
+        dv_register(&dv__fn_##name);                                          \
+    }                                                                         \
+    int name(dv_call *call)
+
+/* Defines and registers `int name(dv_call *call)`, a pure task function:
+ *   DV_FUNCTION(inc) { return dv_return(call, dv_i64(
+ *       dv_value_i64(dv_arg_at(call, 0)) + 1)); }
+ * Workers find it by name: in this program (embedded cluster) or in a
+ * library uploaded with dv_upload_library(). */
+#define DV_FUNCTION(name) DV_FUNCTION_FLAGS_(name, 0u)
+/* As DV_FUNCTION, for a function whose calls must never be merged (random
+ * numbers, clocks, side effects): every call gets a fresh key. */
+#define DV_FUNCTION_IMPURE(name) DV_FUNCTION_FLAGS_(name, DV_FN_IMPURE)
+
+/* The number of arguments of the running call. */
+DV_EXPORT size_t dv_nargs(const dv_call *call);
+/* Argument i, or NULL past the end. Borrowed; valid until the function
+ * returns. Futures passed as arguments arrive as their results. */
+DV_EXPORT const dv_value *dv_arg_at(const dv_call *call, size_t i);
+/* Sets the call's result to a copy of value (a later call replaces it).
+ * Returns 0, or a negative DV_E* code (a future is not a result). */
+DV_EXPORT int dv_return(dv_call *call, dv_arg value);
+/* Makes the result an array of n doubles and returns it, 8-byte aligned,
+ * to fill in place (no copy). Borrowed; valid until the function returns.
+ * NULL if out of memory. */
+DV_EXPORT double *dv_return_f64s(dv_call *call, size_t n);
+/* As dv_return_f64s, for int64 elements. */
+DV_EXPORT int64_t *dv_return_i64s(dv_call *call, size_t n);
+/* Makes the call err with this text, which reaches its future and every
+ * dependent's. Returns DV_ETASK: `return dv_fail(call, "bad n %d", n);`. */
+DV_EXPORT int dv_fail(dv_call *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* As dv_fail, with a va_list. */
+DV_EXPORT int dv_failv(dv_call *call, const char *fmt, va_list ap);
+/* The id of the worker running the call. Borrowed; valid during the call. */
+DV_EXPORT const char *dv_call_worker(const dv_call *call);
+
+/* ---- Software ------------------------------------------------------------ */
+
+/* Ships the shared library at so_path, by content hash, to every worker of
+ * the cluster, present and future, which load it: its DV_FUNCTIONs become
+ * callable by name. Waits until the present workers have loaded it. Returns
+ * the number of workers that loaded it, or a negative DV_E* code (a file
+ * that cannot be read, a worker that could not load it: dv_last_error()
+ * names it and says why). Uploading the same content again is a no-op. */
+DV_EXPORT int dv_upload_library(dv_client *c, const char *so_path);
+
+/* ---- Results that outlive their client --------------------------------- */
+
+/* Publishes the future's result under name on the scheduler: it stays in
+ * memory after this client closes, until unpublished. Returns 0, or a
+ * negative DV_E* code. */
+DV_EXPORT int dv_publish(dv_client *c, const char *name, dv_future *f);
+
+/* A future for a result published under name (by any client). Caller owns.
+ * NULL (DV_ENOTFOUND) if nothing is published under that name. */
+DV_EXPORT dv_future *dv_get_published(dv_client *c, const char *name);
+
+/* Removes a published name; its result is freed when nothing needs it.
+ * Returns 0, or DV_ENOTFOUND. */
+DV_EXPORT int dv_unpublish(dv_client *c, const char *name);
+
+/* ---- Cluster information ------------------------------------------------- */
+
+/* The number of workers connected to the client's scheduler, or a negative
+ * DV_E* code. */
+DV_EXPORT int dv_nworkers(dv_client *c);
+
+/* The id of worker i (0 <= i < dv_nworkers()), to use as dv_opts.worker.
+ * Copies at most size bytes, NUL-terminated, into buf. Returns 0, or
+ * DV_ENOTFOUND. */
+DV_EXPORT int dv_worker_id(dv_client *c, int i, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DROVE_H */
