@@ -1,0 +1,28 @@
+/* Command-line options from one table per command: the parser, --help and
+ * the environment variables all come from the table's rows. */
+#ifndef DVI_CLI_OPTIONS_H
+#define DVI_CLI_OPTIONS_H
+
+#include <stddef.h>
+
+typedef enum { DVI_OPT_STR, DVI_OPT_INT, DVI_OPT_FLAG } dvi_opt_type;
+
+typedef struct dvi_option {
+    const char *name;   /* --name */
+    dvi_opt_type type;
+    const char *def;    /* default, as text (NULL: none) */
+    long min, max;      /* bounds of an int */
+    const char *env;    /* environment variable, or NULL */
+    const char *help;
+    const char *value;  /* filled in: the value in force */
+} dvi_option;
+
+/* Parses argv (after the command word) into the table: default, then
+ * environment, then flags. Prints an error naming the problem and returns
+ * 2, or prints usage and returns 1 for --help, or returns 0. */
+int dvi_options_parse(dvi_option *opts, size_t n, int argc, char **argv,
+                      const char *usage, const char *about);
+const char *dvi_opt_str(const dvi_option *opts, size_t n, const char *name);
+long dvi_opt_int(const dvi_option *opts, size_t n, const char *name);
+
+#endif

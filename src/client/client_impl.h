@@ -1,0 +1,125 @@
+/* The client's private state, shared by its files (connect and loop,
+ * submission, futures, the embedded cluster).
+ *
+ * Two kinds of threads touch a client: any number of user threads calling
+ * the dv_* API, and the client's own loop thread, which owns every libuv
+ * handle and connection. They share only what `lock` guards: the futures'
+ * states, the outgoing message buffer, and requests for the loop. User
+ * threads queue messages and wake the loop with one uv_async; the loop
+ * wakes users with `cond`.
+ */
+#ifndef DVI_CLIENT_IMPL_H
+#define DVI_CLIENT_IMPL_H
+
+#include <msgpack.h>
+#include <uv.h>
+
+#include "common/blob.h"
+#include "common/map.h"
+#include "drove.h"
+#include "proto/conn.h"
+#include "scheduler/sched.h"
+#include "worker/worker.h"
+
+/* What the client knows of one key, shared by all handles on it. */
+typedef struct dvi_fstate {
+    char *key;
+    int status;        /* enum dv_status */
+    int refs;          /* handles on it; freed (and released) at zero */
+    uint64_t nbytes;
+    uint64_t done_seq; /* order of completion, for dv_next_completed */
+    dvi_blob *blob;    /* the encoded result, once here */
+    char *addr;        /* a worker holding the result */
+    dv_value *value;   /* decoded result, on first dv_result */
+    char *error;       /* erred, cancelled or lost: why */
+    int fetching;      /* a GET is on its way to addr */
+} dvi_fstate;
+
+struct dv_future {
+    dv_client *c;
+    dvi_fstate *st;
+    int32_t index;        /* element of a chunk's result, or -1 */
+    int returned;         /* dv_next_completed gave it out already */
+    char *key;            /* element futures: "KEY[i]" */
+    dv_value *elem;       /* element futures: the decoded element */
+    struct dv_future *prev, *next; /* the client's handles, for dv_close */
+};
+
+/* A request waiting for the scheduler's answer. */
+typedef struct dvi_request {
+    struct dvi_request *next;
+    uint64_t id;
+    char hash[80];     /* uploads are answered by hash */
+    int done;
+    int status;        /* 0 or a DV_E* code */
+    int64_t count;
+    char *text;        /* key, or error text */
+    dvi_fstate *st;    /* lookups: the state made for the key */
+} dvi_request;
+
+typedef struct dvi_proc dvi_proc;
+
+struct dv_client {
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t wake;       /* user threads -> loop */
+    uv_mutex_t lock;
+    uv_cond_t cond;        /* loop -> user threads */
+
+    /* Guarded by lock: */
+    msgpack_sbuffer out;   /* encoded messages for the scheduler */
+    msgpack_packer pk;
+    uint32_t nout;
+    dvi_map futures;       /* key -> dvi_fstate */
+    dv_future *handles;    /* every live handle */
+    dvi_fstate **fetchq;   /* results to fetch from workers */
+    size_t nfetchq, capfetchq;
+    dvi_request *requests;
+    uint64_t next_request;
+    uint64_t done_seq;
+    char **workers;        /* worker ids, as the scheduler last said */
+    size_t nworkers;
+    int welcomed;
+    int lost;
+    char lost_why[256];
+    int stopping;
+    dvi_map purity;        /* function name -> (void*)1 impure, 2 pure */
+    void **libs;           /* uploaded libraries, opened here for purity */
+    size_t nlibs;
+
+    /* Loop thread only: */
+    dvi_conn *conn;        /* to the scheduler */
+    dvi_map peers;         /* worker address -> dvi_conn, for results */
+    dvi_sched *sched;      /* embedded scheduler, or NULL */
+    dvi_worker **tworkers; /* embedded thread workers */
+    size_t ntworkers;
+    dvi_proc **procs;      /* embedded worker processes */
+    size_t nprocs;
+    int nprocs_alive;
+    char sched_addr[128];
+    uv_timer_t stop_timer;
+
+    /* Set once at connect: */
+    int expect_workers;    /* embedded: wait for this many */
+    uint64_t nonce;        /* random, for impure keys */
+    uint64_t counter;      /* guarded by lock */
+};
+
+/* connect.c */
+void dvi_client_queue_locked(dv_client *c); /* wakes the loop after pk use */
+int dvi_client_check_locked(dv_client *c);  /* DV_ECONN if lost/closing */
+int dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns);
+uint64_t dvi_deadline(double timeout_s);
+
+/* future.c */
+dv_future *dvi_future_new_locked(dv_client *c, dvi_fstate *st, int32_t index);
+dvi_fstate *dvi_fstate_new(const char *key);
+void dvi_fstate_finish_locked(dv_client *c, dvi_fstate *st, int status,
+                              const char *error);
+void dvi_future_free_all(dv_client *c);
+
+/* embedded.c */
+int dvi_embedded_start(dv_client *c, const char *spec);
+void dvi_embedded_stop(dv_client *c);
+
+#endif

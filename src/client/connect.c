@@ -1,0 +1,828 @@
+/* The client: connecting, its loop thread, and the scheduler's messages. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dlfcn.h>
+#include <sodium.h>
+
+#include "client_impl.h"
+#include "common/err.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "common/value.h"
+#include "proto/msg.h"
+
+#define S_CONNECT_TIMEOUT_S 30.0
+
+uint64_t
+dvi_deadline(double timeout_s)
+{
+    if (timeout_s < 0) {
+        return UINT64_MAX;
+    }
+    return uv_hrtime() + (uint64_t)(timeout_s * 1e9);
+}
+
+int
+dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns)
+{
+    if (deadline_ns == UINT64_MAX) {
+        uv_cond_wait(&c->cond, &c->lock);
+        return 0;
+    }
+    uint64_t now = uv_hrtime();
+    if (now >= deadline_ns) {
+        return DV_ETIMEDOUT;
+    }
+    if (uv_cond_timedwait(&c->cond, &c->lock, deadline_ns - now) != 0) {
+        return uv_hrtime() >= deadline_ns ? DV_ETIMEDOUT : 0;
+    }
+    return 0;
+}
+
+void
+dvi_client_queue_locked(dv_client *c)
+{
+    /* Called with the lock held after packing into c->pk. uv_async_send
+     * coalesces: a burst of submissions costs one wake-up. */
+    c->nout++;
+    uv_async_send(&c->wake);
+}
+
+int
+dvi_client_check_locked(dv_client *c)
+{
+    if (c->stopping) {
+        return dvi_seterr(DV_ECLOSED, "the client is closing");
+    }
+    if (c->lost) {
+        return dvi_seterr(DV_ECONN, "lost the cluster: %s", c->lost_why);
+    }
+    return 0;
+}
+
+/* ---- Results from workers ----------------------------------------------- */
+
+static int
+s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    dv_client *c = ctx;
+    char key[256];
+    if ((type != DVI_MSG_DATA && type != DVI_MSG_MISSING) ||
+        dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
+        return dvi_seterr(DV_EPROTO, "unexpected %s from a worker",
+                          dvi_msg_name(type));
+    }
+    const char *data = NULL;
+    size_t len = 0;
+    if (type == DVI_MSG_DATA && dvi_msg_bytes(&f[1], &data, &len) < 0) {
+        return DV_EPROTO;
+    }
+    uv_mutex_lock(&c->lock);
+    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    if (st && st->fetching) {
+        st->fetching = 0;
+        if (data) {
+            st->blob = dvi_blob_copy(data, len);
+        } else {
+            free(st->error);
+            st->error = dvi_strdup("the result was lost: the worker that "
+                                   "held it no longer does");
+            st->status = DV_LOST;
+        }
+        uv_cond_broadcast(&c->cond);
+    }
+    uv_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static int
+s_on_peer_frame(dvi_conn *conn, const char *buf, size_t len)
+{
+    return dvi_msg_each(buf, len, s_on_peer_msg, dvi_conn_data(conn));
+}
+
+static void
+s_on_peer_close(dvi_conn *conn, const char *why)
+{
+    dv_client *c = dvi_conn_data(conn);
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&c->peers, &i, &e);) {
+        if (e->val == conn) {
+            char *addr = (char *)e->key;
+            dvi_map_del_at(&c->peers, &i);
+            /* Fetches from it fail: the futures say so. */
+            uv_mutex_lock(&c->lock);
+            dvi_map_entry *fe;
+            for (size_t j = 0; dvi_map_next(&c->futures, &j, &fe);) {
+                dvi_fstate *st = fe->val;
+                if (st->fetching && st->addr && strcmp(st->addr, addr) == 0) {
+                    st->fetching = 0;
+                    free(st->error);
+                    char text[300];
+                    snprintf(text, sizeof(text), "the result could not be "
+                             "fetched from %s: %s", addr, why);
+                    st->error = dvi_strdup(text);
+                    st->status = DV_LOST;
+                }
+            }
+            uv_cond_broadcast(&c->cond);
+            uv_mutex_unlock(&c->lock);
+            free(addr);
+            return;
+        }
+    }
+}
+
+static void
+s_fetch(dv_client *c, const char *key, const char *addr)
+{
+    dvi_conn *p = dvi_map_get(&c->peers, addr);
+    if (p == NULL) {
+        p = dvi_conn_dial(&c->loop, addr, s_on_peer_frame, s_on_peer_close,
+                          c);
+        if (p == NULL) {
+            uv_mutex_lock(&c->lock);
+            dvi_fstate *st = dvi_map_get(&c->futures, key);
+            if (st && st->fetching) {
+                st->fetching = 0;
+                st->status = DV_LOST;
+                free(st->error);
+                st->error = dvi_strdup(dv_last_error());
+                uv_cond_broadcast(&c->cond);
+            }
+            uv_mutex_unlock(&c->lock);
+            return;
+        }
+        msgpack_packer *pk = dvi_conn_msg(p, DVI_MSG_HELLO, 5);
+        msgpack_pack_int(pk, DVI_PROTOCOL_VERSION);
+        msgpack_pack_int(pk, DVI_ROLE_PEER);
+        dvi_pack_str(pk, "client");
+        msgpack_pack_int(pk, 0);
+        msgpack_pack_nil(pk);
+        dvi_map_put(&c->peers, dvi_strdup(addr), p);
+    }
+    dvi_pack_str(dvi_conn_msg(p, DVI_MSG_GET, 1), key);
+}
+
+/* ---- Scheduler messages ------------------------------------------------- */
+
+static dvi_request *
+s_request_find(dv_client *c, uint64_t id, const char *hash)
+{
+    for (dvi_request *r = c->requests; r; r = r->next) {
+        if (!r->done && (hash ? strcmp(r->hash, hash) == 0 : r->id == id)) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static int
+s_on_finished(dv_client *c, const msgpack_object *f)
+{
+    char key[256];
+    uint64_t nbytes;
+    const char *blob, *addr;
+    size_t bloblen, addrlen;
+    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0 ||
+        dvi_msg_u64(&f[1], &nbytes) < 0 ||
+        dvi_msg_opt_bytes(&f[2], &blob, &bloblen) < 0 ||
+        dvi_msg_opt_bytes(&f[3], &addr, &addrlen) < 0) {
+        return dvi_seterr(DV_EPROTO, "malformed FINISHED");
+    }
+    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    if (st == NULL || st->status != DV_PENDING) {
+        return 0;
+    }
+    st->nbytes = nbytes;
+    if (blob && !st->blob) {
+        st->blob = dvi_blob_copy(blob, bloblen);
+    }
+    if (addr) {
+        free(st->addr);
+        st->addr = dvi_malloc(addrlen + 1);
+        memcpy(st->addr, addr, addrlen);
+        st->addr[addrlen] = '\0';
+    }
+    dvi_fstate_finish_locked(c, st, DV_FINISHED, NULL);
+    return 0;
+}
+
+static int
+s_on_erred(dv_client *c, const msgpack_object *f)
+{
+    char key[256];
+    int64_t status;
+    const char *text;
+    size_t len;
+    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0 ||
+        dvi_msg_i64(&f[1], &status) < 0 ||
+        dvi_msg_bytes(&f[2], &text, &len) < 0) {
+        return dvi_seterr(DV_EPROTO, "malformed ERRED");
+    }
+    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    if (st == NULL || st->status != DV_PENDING) {
+        return 0;
+    }
+    char *copy = dvi_malloc(len + 1);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    dvi_fstate_finish_locked(c, st, status == 3 ? DV_CANCELLED : DV_ERRED,
+                             copy);
+    free(copy);
+    return 0;
+}
+
+static int
+s_on_reply(dv_client *c, int type, const msgpack_object *f)
+{
+    uint64_t id = 0;
+    char hash[80];
+    int64_t status;
+    const char *text;
+    size_t len;
+    dvi_request *r;
+    if (type == DVI_MSG_UPLOADED) {
+        if (dvi_msg_str(&f[0], hash, sizeof(hash)) < 0 ||
+            dvi_msg_i64(&f[1], &status) < 0 ||
+            dvi_msg_opt_bytes(&f[2], &text, &len) < 0) {
+            return dvi_seterr(DV_EPROTO, "malformed UPLOADED");
+        }
+        r = s_request_find(c, 0, hash);
+        if (r == NULL) {
+            return 0;
+        }
+        r->count = status;
+        r->status = text ? DV_EINVAL : 0;
+    } else {
+        if (dvi_msg_u64(&f[0], &id) < 0 || dvi_msg_i64(&f[1], &status) < 0 ||
+            dvi_msg_opt_bytes(&f[2], &text, &len) < 0) {
+            return dvi_seterr(DV_EPROTO, "malformed REPLY");
+        }
+        r = s_request_find(c, id, NULL);
+        if (r == NULL) {
+            return 0;
+        }
+        r->status = status < 0 ? (int)status : 0;
+    }
+    if (text) {
+        r->text = dvi_malloc(len + 1);
+        memcpy(r->text, text, len);
+        r->text[len] = '\0';
+    }
+    if (type == DVI_MSG_REPLY && r->status == 0 && r->hash[0] == 'L' &&
+        r->text) {
+        /* A lookup: make the state now, before FINISHED arrives. */
+        dvi_fstate *st = dvi_map_get(&c->futures, r->text);
+        if (st == NULL) {
+            st = dvi_fstate_new(r->text);
+            dvi_map_put(&c->futures, st->key, st);
+        }
+        st->refs++;
+        r->st = st;
+    }
+    r->done = 1;
+    return 0;
+}
+
+static int
+s_on_workers(dv_client *c, const msgpack_object *f)
+{
+    if (f[0].type != MSGPACK_OBJECT_ARRAY) {
+        return dvi_seterr(DV_EPROTO, "malformed WORKERS");
+    }
+    for (size_t i = 0; i < c->nworkers; i++) {
+        free(c->workers[i]);
+    }
+    c->nworkers = 0;
+    const msgpack_object_array *a = &f[0].via.array;
+    c->workers = dvi_realloc(c->workers, (a->size + 1) * sizeof(char *));
+    for (uint32_t i = 0; i < a->size; i++) {
+        char id[128];
+        if (dvi_msg_str(&a->ptr[i], id, sizeof(id)) == 0) {
+            c->workers[c->nworkers++] = dvi_strdup(id);
+        }
+    }
+    return 0;
+}
+
+static int
+s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    dv_client *c = ctx;
+    switch (type) {
+    case DVI_MSG_FINISHED: return s_on_finished(c, f);
+    case DVI_MSG_ERRED: return s_on_erred(c, f);
+    case DVI_MSG_UPLOADED:
+    case DVI_MSG_REPLY: return s_on_reply(c, type, f);
+    case DVI_MSG_WORKERS: return s_on_workers(c, f);
+    case DVI_MSG_WELCOME:
+        c->welcomed = 1;
+        return 0;
+    case DVI_MSG_BYE: {
+        char why[200] = "";
+        dvi_msg_str(&f[0], why, sizeof(why));
+        return dvi_seterr(DV_ECONN, "the scheduler refused us: %s", why);
+    }
+    default:
+        return dvi_seterr(DV_EPROTO, "unexpected %s from the scheduler",
+                          dvi_msg_name(type));
+    }
+}
+
+static int
+s_on_frame(dvi_conn *conn, const char *buf, size_t len)
+{
+    dv_client *c = dvi_conn_data(conn);
+    uv_mutex_lock(&c->lock);
+    int rc = dvi_msg_each(buf, len, s_on_msg, c);
+    uv_cond_broadcast(&c->cond);
+    uv_mutex_unlock(&c->lock);
+    return rc;
+}
+
+static void
+s_on_close(dvi_conn *conn, const char *why)
+{
+    dv_client *c = dvi_conn_data(conn);
+    c->conn = NULL;
+    uv_mutex_lock(&c->lock);
+    if (!c->stopping) {
+        c->lost = 1;
+        snprintf(c->lost_why, sizeof(c->lost_why), "%s", why);
+        char text[300];
+        snprintf(text, sizeof(text), "lost the cluster: %s", why);
+        dvi_map_entry *e;
+        for (size_t i = 0; dvi_map_next(&c->futures, &i, &e);) {
+            dvi_fstate *st = e->val;
+            if (st->status == DV_PENDING) {
+                dvi_fstate_finish_locked(c, st, DV_LOST, text);
+            }
+        }
+        for (dvi_request *r = c->requests; r; r = r->next) {
+            if (!r->done) {
+                r->done = 1;
+                r->status = DV_ECONN;
+                free(r->text);
+                r->text = dvi_strdup(text);
+            }
+        }
+    }
+    uv_cond_broadcast(&c->cond);
+    uv_mutex_unlock(&c->lock);
+}
+
+/* ---- The loop thread ---------------------------------------------------- */
+
+static void
+s_close_walk(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h)) {
+        uv_close(h, NULL);
+    }
+}
+
+static void
+s_shutdown(dv_client *c)
+{
+    dvi_conn_close(c->conn);
+    c->conn = NULL;
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&c->peers, &i, &e);) {
+        dvi_conn_close(e->val);
+        free((char *)e->key);
+    }
+    dvi_map_fini(&c->peers);
+    dvi_embedded_stop(c);
+    uv_close((uv_handle_t *)&c->wake, NULL);
+}
+
+static void
+s_wake_cb(uv_async_t *a)
+{
+    dv_client *c = a->data;
+    uv_mutex_lock(&c->lock);
+    int stopping = c->stopping;
+    uint32_t n = c->nout;
+    size_t len = c->out.size;
+    char *data = n ? msgpack_sbuffer_release(&c->out) : NULL;
+    c->nout = 0;
+    dvi_fstate **fq = c->fetchq;
+    size_t nf = c->nfetchq;
+    char **keys = NULL, **addrs = NULL;
+    if (nf > 0) {
+        keys = dvi_malloc(nf * sizeof(char *));
+        addrs = dvi_malloc(nf * sizeof(char *));
+        for (size_t i = 0; i < nf; i++) {
+            keys[i] = dvi_strdup(fq[i]->key);
+            addrs[i] = dvi_strdup(fq[i]->addr);
+        }
+        c->nfetchq = 0;
+    }
+    uv_mutex_unlock(&c->lock);
+    if (data) {
+        if (c->conn) {
+            dvi_conn_append(c->conn, data, len, n);
+        }
+        free(data);
+    }
+    for (size_t i = 0; i < nf; i++) {
+        s_fetch(c, keys[i], addrs[i]);
+        free(keys[i]);
+        free(addrs[i]);
+    }
+    free(keys);
+    free(addrs);
+    if (stopping) {
+        s_shutdown(c);
+    }
+}
+
+static void
+s_thread(void *arg)
+{
+    dv_client *c = arg;
+    uv_run(&c->loop, UV_RUN_DEFAULT);
+    /* Whatever is left open now is closed, so the loop can be freed. */
+    uv_walk(&c->loop, s_close_walk, NULL);
+    uv_run(&c->loop, UV_RUN_DEFAULT);
+}
+
+/* ---- Connecting --------------------------------------------------------- */
+
+static void
+s_free(dv_client *c)
+{
+    dvi_future_free_all(c);
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&c->purity, &i, &e);) {
+        free((char *)e->key);
+    }
+    dvi_map_fini(&c->purity);
+    dvi_map_fini(&c->futures);
+    for (size_t i = 0; i < c->nworkers; i++) {
+        free(c->workers[i]);
+    }
+    free(c->workers);
+    while (c->requests) {
+        dvi_request *r = c->requests;
+        c->requests = r->next;
+        free(r->text);
+        free(r);
+    }
+    free(c->fetchq);
+    free(c->libs);
+    free(c->tworkers);
+    free(c->procs);
+    msgpack_sbuffer_destroy(&c->out);
+    uv_mutex_destroy(&c->lock);
+    uv_cond_destroy(&c->cond);
+    free(c);
+}
+
+static dv_client *
+s_new(void)
+{
+    static uv_once_t once = UV_ONCE_INIT;
+    uv_once(&once, (void (*)(void))sodium_init);
+    dv_client *c = dvi_calloc(1, sizeof(*c));
+    uv_loop_init(&c->loop);
+    uv_mutex_init(&c->lock);
+    uv_cond_init(&c->cond);
+    msgpack_sbuffer_init(&c->out);
+    msgpack_packer_init(&c->pk, &c->out, msgpack_sbuffer_write);
+    dvi_map_init(&c->futures);
+    dvi_map_init(&c->peers);
+    dvi_map_init(&c->purity);
+    uv_async_init(&c->loop, &c->wake, s_wake_cb);
+    c->wake.data = c;
+    randombytes_buf(&c->nonce, sizeof(c->nonce));
+    return c;
+}
+
+static int
+s_dial(dv_client *c, const char *addr)
+{
+    c->conn = dvi_conn_dial(&c->loop, addr, s_on_frame, s_on_close, c);
+    if (c->conn == NULL) {
+        return DV_ECONN;
+    }
+    msgpack_packer *pk = dvi_conn_msg(c->conn, DVI_MSG_HELLO, 5);
+    msgpack_pack_int(pk, DVI_PROTOCOL_VERSION);
+    msgpack_pack_int(pk, DVI_ROLE_CLIENT);
+    dvi_pack_str(pk, "client");
+    msgpack_pack_int(pk, 0);
+    msgpack_pack_nil(pk);
+    return 0;
+}
+
+/* Stops the loop thread and frees everything; c may be half-built. */
+static void
+s_stop(dv_client *c, int started)
+{
+    uv_mutex_lock(&c->lock);
+    c->stopping = 1;
+    uv_mutex_unlock(&c->lock);
+    if (started) {
+        uv_async_send(&c->wake);
+        uv_thread_join(&c->thread);
+    } else {
+        s_shutdown(c);
+        s_thread(c);
+    }
+    uv_loop_close(&c->loop);
+    s_free(c);
+}
+
+dv_client *
+dv_connect(const char *where)
+{
+    if (where == NULL || where[0] == '\0') {
+        where = getenv("DROVE_SCHEDULER");
+        if (where == NULL || where[0] == '\0') {
+            where = "local";
+        }
+    }
+    dv_client *c = s_new();
+    int rc;
+    if (strncmp(where, "local", 5) == 0 &&
+        (where[5] == '\0' || where[5] == ':')) {
+        rc = dvi_embedded_start(c, where);
+        if (rc == 0) {
+            rc = s_dial(c, c->sched_addr);
+        }
+    } else if (strncmp(where, "tcp://", 6) == 0) {
+        rc = s_dial(c, where);
+    } else {
+        rc = dvi_seterr(DV_EINVAL, "cannot connect to '%s': want local, "
+                        "local:threads=N, local:processes=N or "
+                        "tcp://HOST:PORT", where);
+    }
+    if (rc < 0) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", dv_last_error());
+        s_stop(c, 0);
+        dvi_seterr(rc, "%s", why);
+        return NULL;
+    }
+    uv_thread_create(&c->thread, s_thread, c);
+    /* Wait for the scheduler's welcome, and for an embedded cluster's
+     * workers, so the first submissions spread over all of them. */
+    uint64_t deadline = dvi_deadline(S_CONNECT_TIMEOUT_S);
+    uv_mutex_lock(&c->lock);
+    while (!c->lost &&
+           (!c->welcomed || c->nworkers < (size_t)c->expect_workers)) {
+        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
+            break;
+        }
+    }
+    int ok = c->welcomed && !c->lost &&
+             c->nworkers >= (size_t)c->expect_workers;
+    char why[300];
+    snprintf(why, sizeof(why), "%s: %s", where,
+             c->lost ? c->lost_why
+                     : !c->welcomed ? "no answer from the scheduler"
+                                    : "the workers did not start");
+    uv_mutex_unlock(&c->lock);
+    if (!ok) {
+        s_stop(c, 1);
+        dvi_seterr(DV_ECONN, "cannot connect to %s", why);
+        return NULL;
+    }
+    return c;
+}
+
+void
+dv_close(dv_client *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    s_stop(c, 1);
+}
+
+/* ---- Requests ----------------------------------------------------------- */
+
+/* Sends one request message and waits for its answer. The caller packs the
+ * message in pack(), with the lock held. */
+static dvi_request *
+s_request(dv_client *c, const char *hash, double timeout_s,
+          void (*pack)(dv_client *, uint64_t id, void *), void *arg)
+{
+    uv_mutex_lock(&c->lock);
+    if (dvi_client_check_locked(c) < 0) {
+        uv_mutex_unlock(&c->lock);
+        return NULL;
+    }
+    dvi_request *r = dvi_calloc(1, sizeof(*r));
+    r->id = ++c->next_request;
+    snprintf(r->hash, sizeof(r->hash), "%s", hash);
+    r->next = c->requests;
+    c->requests = r;
+    pack(c, r->id, arg);
+    dvi_client_queue_locked(c);
+    uint64_t deadline = dvi_deadline(timeout_s);
+    while (!r->done) {
+        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
+            r->status = dvi_seterr(DV_ETIMEDOUT, "no answer from the "
+                                   "scheduler in %.0f s", timeout_s);
+            break;
+        }
+    }
+    /* Unlink it; the caller frees it. */
+    for (dvi_request **p = &c->requests; *p; p = &(*p)->next) {
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    }
+    uv_mutex_unlock(&c->lock);
+    return r;
+}
+
+static void
+s_request_free(dvi_request *r)
+{
+    free(r->text);
+    free(r);
+}
+
+typedef struct s_upload {
+    const char *hash, *name;
+    const void *bytes;
+    size_t len;
+} s_upload;
+
+static void
+s_pack_upload(dv_client *c, uint64_t id, void *arg)
+{
+    s_upload *u = arg;
+    msgpack_pack_array(&c->pk, 4);
+    msgpack_pack_int(&c->pk, DVI_MSG_UPLOAD);
+    dvi_pack_str(&c->pk, u->hash);
+    dvi_pack_str(&c->pk, u->name);
+    dvi_pack_bin(&c->pk, u->bytes, u->len);
+}
+
+int
+dv_upload_library(dv_client *c, const char *so_path)
+{
+    if (c == NULL || so_path == NULL) {
+        return dvi_seterr(DV_EINVAL, "dv_upload_library: no client or path");
+    }
+    char *bytes;
+    size_t len;
+    int rc = dvi_read_file(so_path, &bytes, &len);
+    if (rc < 0) {
+        return rc;
+    }
+    unsigned char h[16];
+    char hash[80] = "U";
+    crypto_generichash(h, sizeof(h), (const unsigned char *)bytes, len, NULL,
+                       0);
+    sodium_bin2hex(hash + 1, sizeof(hash) - 1, h, sizeof(h));
+    const char *slash = strrchr(so_path, '/');
+    s_upload u = {hash, slash ? slash + 1 : so_path, bytes, len};
+    dvi_request *r = s_request(c, hash, 120, s_pack_upload, &u);
+    free(bytes);
+    if (r == NULL) {
+        return DV_ECONN;
+    }
+    rc = r->status < 0 ? r->status : (int)r->count;
+    if (r->status < 0 && r->text) {
+        dvi_seterr(r->status, "uploading %s: %s", so_path, r->text);
+    }
+    s_request_free(r);
+    if (rc >= 0) {
+        /* Opened here too, to learn which functions are impure. */
+        void *handle = dlopen(so_path, RTLD_LAZY | RTLD_LOCAL);
+        if (handle) {
+            uv_mutex_lock(&c->lock);
+            c->libs = dvi_realloc(c->libs, (c->nlibs + 1) * sizeof(void *));
+            c->libs[c->nlibs++] = handle;
+            uv_mutex_unlock(&c->lock);
+        }
+    }
+    return rc;
+}
+
+typedef struct s_named {
+    int type;
+    const char *name;
+    const char *key;
+} s_named;
+
+static void
+s_pack_named(dv_client *c, uint64_t id, void *arg)
+{
+    s_named *n = arg;
+    msgpack_pack_array(&c->pk, n->key ? 4 : 3);
+    msgpack_pack_int(&c->pk, n->type);
+    msgpack_pack_uint64(&c->pk, id);
+    dvi_pack_str(&c->pk, n->name);
+    if (n->key) {
+        dvi_pack_str(&c->pk, n->key);
+    }
+}
+
+int
+dv_publish(dv_client *c, const char *name, dv_future *f)
+{
+    if (c == NULL || name == NULL || f == NULL || f->c != c ||
+        strlen(name) > 250) {
+        return dvi_seterr(DV_EINVAL, "dv_publish: bad client, name or "
+                          "future");
+    }
+    s_named n = {DVI_MSG_PUBLISH, name, f->st->key};
+    dvi_request *r = s_request(c, "P", 30, s_pack_named, &n);
+    if (r == NULL) {
+        return DV_ECONN;
+    }
+    int rc = r->status;
+    if (rc < 0) {
+        dvi_seterr(rc, "publishing %s: %s", name, r->text ? r->text : "");
+    }
+    s_request_free(r);
+    return rc;
+}
+
+dv_future *
+dv_get_published(dv_client *c, const char *name)
+{
+    if (c == NULL || name == NULL || strlen(name) > 250) {
+        dvi_seterr(DV_EINVAL, "dv_get_published: bad client or name");
+        return NULL;
+    }
+    s_named n = {DVI_MSG_LOOKUP, name, NULL};
+    dvi_request *r = s_request(c, "L", 30, s_pack_named, &n);
+    if (r == NULL) {
+        return NULL;
+    }
+    dv_future *f = NULL;
+    if (r->status == 0 && r->st) {
+        uv_mutex_lock(&c->lock);
+        f = dvi_future_new_locked(c, r->st, -1);
+        r->st->refs--; /* the handle holds it now */
+        uv_mutex_unlock(&c->lock);
+    } else {
+        dvi_seterr(r->status < 0 ? r->status : DV_ENOTFOUND, "'%s': %s",
+                   name, r->text ? r->text : "not published");
+    }
+    s_request_free(r);
+    return f;
+}
+
+int
+dv_unpublish(dv_client *c, const char *name)
+{
+    if (c == NULL || name == NULL || strlen(name) > 250) {
+        return dvi_seterr(DV_EINVAL, "dv_unpublish: bad client or name");
+    }
+    s_named n = {DVI_MSG_UNPUBLISH, name, NULL};
+    dvi_request *r = s_request(c, "N", 30, s_pack_named, &n);
+    if (r == NULL) {
+        return DV_ECONN;
+    }
+    int rc = r->status;
+    if (rc < 0) {
+        dvi_seterr(rc, "'%s': %s", name, r->text ? r->text : "");
+    }
+    s_request_free(r);
+    return rc;
+}
+
+/* ---- Cluster information ------------------------------------------------ */
+
+int
+dv_nworkers(dv_client *c)
+{
+    if (c == NULL) {
+        return dvi_seterr(DV_EINVAL, "dv_nworkers: no client");
+    }
+    uv_mutex_lock(&c->lock);
+    int rc = dvi_client_check_locked(c);
+    if (rc == 0) {
+        rc = (int)c->nworkers;
+    }
+    uv_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int
+dv_worker_id(dv_client *c, int i, char *buf, size_t size)
+{
+    if (c == NULL || buf == NULL || size == 0) {
+        return dvi_seterr(DV_EINVAL, "dv_worker_id: bad arguments");
+    }
+    uv_mutex_lock(&c->lock);
+    int rc = 0;
+    if (i < 0 || (size_t)i >= c->nworkers) {
+        rc = dvi_seterr(DV_ENOTFOUND, "no worker %d (there are %zu)", i,
+                        c->nworkers);
+    } else {
+        snprintf(buf, size, "%s", c->workers[i]);
+    }
+    uv_mutex_unlock(&c->lock);
+    return rc;
+}

@@ -1,0 +1,337 @@
+/* Futures: the client's handles on tasks, waiting for them, and results. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_impl.h"
+#include "common/err.h"
+#include "common/value.h"
+#include "proto/msg.h"
+
+dvi_fstate *
+dvi_fstate_new(const char *key)
+{
+    dvi_fstate *st = dvi_calloc(1, sizeof(*st));
+    st->key = dvi_strdup(key);
+    st->status = DV_PENDING;
+    return st;
+}
+
+static void
+s_fstate_free(dvi_fstate *st)
+{
+    free(st->key);
+    free(st->addr);
+    free(st->error);
+    dvi_blob_rele(st->blob);
+    dvi_value_destroy(&st->value);
+    free(st);
+}
+
+void
+dvi_fstate_finish_locked(dv_client *c, dvi_fstate *st, int status,
+                         const char *error)
+{
+    if (st->status != DV_PENDING) {
+        return;
+    }
+    st->status = status;
+    st->done_seq = ++c->done_seq;
+    if (error) {
+        free(st->error);
+        st->error = dvi_strdup(error);
+    }
+    uv_cond_broadcast(&c->cond);
+}
+
+dv_future *
+dvi_future_new_locked(dv_client *c, dvi_fstate *st, int32_t index)
+{
+    dv_future *f = dvi_calloc(1, sizeof(*f));
+    f->c = c;
+    f->st = st;
+    f->index = index;
+    st->refs++;
+    if (index >= 0) {
+        char buf[300];
+        snprintf(buf, sizeof(buf), "%s[%d]", st->key, (int)index);
+        f->key = dvi_strdup(buf);
+    }
+    f->next = c->handles;
+    if (c->handles) {
+        c->handles->prev = f;
+    }
+    c->handles = f;
+    return f;
+}
+
+static void
+s_future_free_locked(dv_client *c, dv_future *f)
+{
+    if (f->prev) {
+        f->prev->next = f->next;
+    } else {
+        c->handles = f->next;
+    }
+    if (f->next) {
+        f->next->prev = f->prev;
+    }
+    dvi_value_destroy(&f->elem);
+    free(f->key);
+    free(f);
+}
+
+void
+dvi_future_free_all(dv_client *c)
+{
+    while (c->handles) {
+        s_future_free_locked(c, c->handles);
+    }
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&c->futures, &i, &e);) {
+        s_fstate_free(e->val);
+    }
+}
+
+const char *
+dv_future_key(const dv_future *f)
+{
+    if (f == NULL) {
+        return NULL;
+    }
+    return f->key ? f->key : f->st->key;
+}
+
+int
+dv_future_status(const dv_future *f)
+{
+    if (f == NULL) {
+        return DV_EINVAL;
+    }
+    uv_mutex_lock(&f->c->lock);
+    int status = f->st->status;
+    uv_mutex_unlock(&f->c->lock);
+    return status;
+}
+
+const char *
+dv_future_error(const dv_future *f)
+{
+    if (f == NULL) {
+        return NULL;
+    }
+    uv_mutex_lock(&f->c->lock);
+    const char *e = f->st->status == DV_PENDING ? NULL : f->st->error;
+    uv_mutex_unlock(&f->c->lock);
+    return e;
+}
+
+static int
+s_final(int status)
+{
+    return status != DV_PENDING;
+}
+
+/* Makes sure the result's bytes are here, asking the holder if needed.
+ * Called with the lock held; may wait. Returns 0 or a DV_E* code. */
+static int
+s_bring_locked(dv_client *c, dvi_fstate *st, uint64_t deadline)
+{
+    while (st->status == DV_FINISHED && st->blob == NULL) {
+        if (!st->fetching) {
+            if (st->addr == NULL) {
+                return dvi_seterr(DV_EPROTO, "%s: no worker holds it",
+                                  st->key);
+            }
+            st->fetching = 1;
+            if (c->nfetchq == c->capfetchq) {
+                c->capfetchq = c->capfetchq ? c->capfetchq * 2 : 8;
+                c->fetchq = dvi_realloc(c->fetchq,
+                                        c->capfetchq * sizeof(*c->fetchq));
+            }
+            c->fetchq[c->nfetchq++] = st;
+            uv_async_send(&c->wake);
+        }
+        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
+            return dvi_seterr(DV_ETIMEDOUT, "%s: result not fetched in time",
+                              st->key);
+        }
+    }
+    return 0;
+}
+
+const dv_value *
+dv_result(dv_future *f, double timeout_s)
+{
+    if (f == NULL) {
+        dvi_seterr(DV_EINVAL, "dv_result: no future");
+        return NULL;
+    }
+    dv_client *c = f->c;
+    dvi_fstate *st = f->st;
+    uint64_t deadline = dvi_deadline(timeout_s);
+    uv_mutex_lock(&c->lock);
+    while (!s_final(st->status)) {
+        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
+            uv_mutex_unlock(&c->lock);
+            dvi_seterr(DV_ETIMEDOUT, "%s: not done after %.3g s",
+                       dv_future_key(f), timeout_s);
+            return NULL;
+        }
+    }
+    const dv_value *v = NULL;
+    if (st->status != DV_FINISHED) {
+        dvi_seterr(st->status == DV_CANCELLED ? DV_ECANCELLED
+                   : st->status == DV_LOST    ? DV_ECONN
+                                              : DV_ETASK,
+                   "%s: %s", dv_future_key(f),
+                   st->error ? st->error : "failed");
+    } else if (s_bring_locked(c, st, deadline) == 0) {
+        if (st->status != DV_FINISHED) {
+            dvi_seterr(DV_ECONN, "%s: %s", st->key, st->error);
+        } else if (st->value == NULL) {
+            dv_value *val = dvi_malloc(sizeof(*val));
+            if (dvi_value_decode(st->blob->data, st->blob->len, val, NULL,
+                                 NULL) < 0) {
+                free(val);
+            } else {
+                st->value = val;
+            }
+        }
+        v = st->value;
+        if (v && f->index >= 0) {
+            v = dv_value_at(v, (size_t)f->index);
+            if (v == NULL) {
+                dvi_seterr(DV_EPROTO, "%s: the chunk has no such element",
+                           f->key);
+            }
+        }
+    }
+    uv_mutex_unlock(&c->lock);
+    return v;
+}
+
+int
+dv_wait(dv_future *const *fs, size_t n, double timeout_s)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (fs == NULL) {
+        return dvi_seterr(DV_EINVAL, "dv_wait: no futures");
+    }
+    dv_client *c = fs[0]->c;
+    uint64_t deadline = dvi_deadline(timeout_s);
+    uv_mutex_lock(&c->lock);
+    for (size_t i = 0; i < n; i++) {
+        while (!s_final(fs[i]->st->status)) {
+            if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
+                uv_mutex_unlock(&c->lock);
+                return dvi_seterr(DV_ETIMEDOUT, "dv_wait: %zu of %zu futures "
+                                  "done after %.3g s", i, n, timeout_s);
+            }
+        }
+    }
+    uv_mutex_unlock(&c->lock);
+    return 0;
+}
+
+dv_future *
+dv_next_completed(dv_client *c, dv_future *const *fs, size_t n,
+                  double timeout_s)
+{
+    if (c == NULL || (fs == NULL && n > 0)) {
+        dvi_seterr(DV_EINVAL, "dv_next_completed: no client or futures");
+        return NULL;
+    }
+    uint64_t deadline = dvi_deadline(timeout_s);
+    uv_mutex_lock(&c->lock);
+    for (;;) {
+        dv_future *best = NULL;
+        size_t left = 0;
+        for (size_t i = 0; i < n; i++) {
+            dv_future *f = fs[i];
+            if (f->returned) {
+                continue;
+            }
+            left++;
+            if (s_final(f->st->status) &&
+                (best == NULL || f->st->done_seq < best->st->done_seq)) {
+                best = f;
+            }
+        }
+        if (best) {
+            best->returned = 1;
+            uv_mutex_unlock(&c->lock);
+            return best;
+        }
+        if (left == 0) {
+            uv_mutex_unlock(&c->lock);
+            dvi_seterr(DV_ENOTFOUND, "dv_next_completed: every future was "
+                       "returned already");
+            return NULL;
+        }
+        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
+            uv_mutex_unlock(&c->lock);
+            dvi_seterr(DV_ETIMEDOUT, "dv_next_completed: none of %zu done "
+                       "after %.3g s", left, timeout_s);
+            return NULL;
+        }
+    }
+}
+
+void
+dv_release(dv_future *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    dv_client *c = f->c;
+    dvi_fstate *st = f->st;
+    uv_mutex_lock(&c->lock);
+    s_future_free_locked(c, f);
+    if (--st->refs == 0) {
+        dvi_map_del(&c->futures, st->key);
+        if (!c->stopping && !c->lost) {
+            msgpack_pack_array(&c->pk, 2);
+            msgpack_pack_int(&c->pk, DVI_MSG_RELEASE);
+            dvi_pack_str(&c->pk, st->key);
+            dvi_client_queue_locked(c);
+        }
+        /* A fetch in flight finds no state and is dropped. */
+        for (size_t i = 0; i < c->nfetchq; i++) {
+            if (c->fetchq[i] == st) {
+                c->fetchq[i] = c->fetchq[--c->nfetchq];
+                break;
+            }
+        }
+        s_fstate_free(st);
+    }
+    uv_mutex_unlock(&c->lock);
+}
+
+int
+dv_cancel(dv_future *f)
+{
+    if (f == NULL) {
+        return dvi_seterr(DV_EINVAL, "dv_cancel: no future");
+    }
+    dv_client *c = f->c;
+    dvi_fstate *st = f->st;
+    uv_mutex_lock(&c->lock);
+    int rc = 0;
+    if (st->status != DV_PENDING) {
+        rc = dvi_seterr(DV_EINVAL, "%s: already completed", st->key);
+    } else {
+        rc = dvi_client_check_locked(c);
+        if (rc == 0) {
+            msgpack_pack_array(&c->pk, 2);
+            msgpack_pack_int(&c->pk, DVI_MSG_CANCEL);
+            dvi_pack_str(&c->pk, st->key);
+            dvi_client_queue_locked(c);
+            dvi_fstate_finish_locked(c, st, DV_CANCELLED, "cancelled");
+        }
+    }
+    uv_mutex_unlock(&c->lock);
+    return rc;
+}

@@ -1,0 +1,304 @@
+/* Submitting work: dv_submit, dv_map, dv_scatter, and task keys.
+ *
+ * Arguments are encoded on the calling thread, outside the client's lock;
+ * a pure call's key is a BLAKE2b hash of the function name and those
+ * bytes (futures appear in them as their keys), so equal calls share a
+ * task. Under the lock a submission is a hash-table lookup and a memcpy
+ * into the batch the loop sends on its next turn.
+ */
+#include <dlfcn.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_impl.h"
+#include "common/err.h"
+#include "common/value.h"
+#include "proto/msg.h"
+#include "scheduler/sched_task.h"
+#include "worker/funcs.h"
+
+#define S_MAX_NAME 200
+#define S_MAX_DEPS 65536
+
+/* Per-thread scratch for encoding one submission. */
+typedef struct s_enc {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    dv_client *c;
+    const char **deps; /* keys of the futures among the arguments */
+    size_t ndeps, capdeps;
+    int error;
+} s_enc;
+
+static _Thread_local s_enc s_scratch;
+
+static s_enc *
+s_enc_begin(dv_client *c)
+{
+    s_enc *e = &s_scratch;
+    if (e->sb.data == NULL) {
+        msgpack_sbuffer_init(&e->sb);
+        msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
+    }
+    e->sb.size = 0;
+    e->ndeps = 0;
+    e->c = c;
+    e->error = 0;
+    return e;
+}
+
+static void
+s_enc_trim(s_enc *e)
+{
+    /* Keep the scratch small after an unusually large argument. */
+    if (e->sb.alloc > (1u << 20)) {
+        msgpack_sbuffer_destroy(&e->sb);
+        e->sb.data = NULL;
+    }
+}
+
+static int
+s_pack_future(void *ctx, msgpack_packer *pk, dv_future *f)
+{
+    s_enc *e = ctx;
+    if (f == NULL || f->c != e->c) {
+        return dvi_seterr(DV_EINVAL, "a future argument is NULL or belongs "
+                          "to another client");
+    }
+    dvi_futref_pack(pk, f->st->key, f->index);
+    for (size_t i = 0; i < e->ndeps; i++) {
+        if (e->deps[i] == f->st->key) {
+            return 0;
+        }
+    }
+    if (e->ndeps == S_MAX_DEPS) {
+        return dvi_seterr(DV_ELIMIT, "more than %d futures in one call",
+                          S_MAX_DEPS);
+    }
+    if (e->ndeps == e->capdeps) {
+        e->capdeps = e->capdeps ? e->capdeps * 2 : 16;
+        e->deps = dvi_realloc(e->deps, e->capdeps * sizeof(*e->deps));
+    }
+    e->deps[e->ndeps++] = f->st->key;
+    return 0;
+}
+
+static int
+s_is_impure_locked(dv_client *c, const char *fn)
+{
+    size_t v = (size_t)dvi_map_get(&c->purity, fn);
+    if (v == 0) {
+        const dv_function *d = dvi_funcs_registered(fn);
+        char sym[S_MAX_NAME + 16];
+        snprintf(sym, sizeof(sym), "dv__fn_%s", fn);
+        for (size_t i = 0; d == NULL && i < c->nlibs; i++) {
+            d = dlsym(c->libs[i], sym);
+        }
+        v = d && (d->flags & DV_FN_IMPURE) ? 1 : 2;
+        dvi_map_put(&c->purity, dvi_strdup(fn), (void *)v);
+    }
+    return v == 1;
+}
+
+static void
+s_hex_key(char *out, size_t size, const char *prefix, const void *a,
+          size_t alen, const void *b, size_t blen)
+{
+    unsigned char h[16];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    crypto_generichash_update(&st, a, alen);
+    crypto_generichash_update(&st, (const unsigned char *)"", 1);
+    crypto_generichash_update(&st, b, blen);
+    crypto_generichash_final(&st, h, sizeof(h));
+    char hex[33];
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    snprintf(out, size, "%s-%s", prefix, hex);
+}
+
+/* Submits the encoded call in e; returns a new handle, or NULL. */
+static dv_future *
+s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
+                 const dv_opts *opts)
+{
+    char key[256];
+    uv_mutex_lock(&c->lock);
+    if (dvi_client_check_locked(c) < 0) {
+        uv_mutex_unlock(&c->lock);
+        return NULL;
+    }
+    int impure = (opts && opts->impure) || s_is_impure_locked(c, fn);
+    if (opts && opts->key) {
+        snprintf(key, sizeof(key), "%s", opts->key);
+    } else if (impure) {
+        snprintf(key, sizeof(key), "%s-%016llx%08llx", fn,
+                 (unsigned long long)c->nonce,
+                 (unsigned long long)++c->counter);
+    } else {
+        s_hex_key(key, sizeof(key), fn, fn, strlen(fn), e->sb.data,
+                  e->sb.size);
+    }
+    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    if (st != NULL) {
+        /* The same pure call again: share the task. */
+        dv_future *f = dvi_future_new_locked(c, st, -1);
+        uv_mutex_unlock(&c->lock);
+        return f;
+    }
+    st = dvi_fstate_new(key);
+    dvi_map_put(&c->futures, st->key, st);
+    msgpack_packer *pk = &c->pk;
+    msgpack_pack_array(pk, 9);
+    msgpack_pack_int(pk, DVI_MSG_SUBMIT);
+    dvi_pack_str(pk, key);
+    dvi_pack_str(pk, fn);
+    dvi_pack_bin(pk, e->sb.data, e->sb.size);
+    msgpack_pack_array(pk, e->ndeps);
+    for (size_t i = 0; i < e->ndeps; i++) {
+        dvi_pack_str(pk, e->deps[i]);
+    }
+    msgpack_pack_unsigned_int(pk, flags | (impure ? DVI_TASK_IMPURE : 0));
+    msgpack_pack_int(pk, opts ? opts->priority : 0);
+    msgpack_pack_int(pk, opts ? opts->retries : 0);
+    dvi_pack_str(pk, opts ? opts->worker : NULL);
+    dvi_client_queue_locked(c);
+    dv_future *f = dvi_future_new_locked(c, st, -1);
+    uv_mutex_unlock(&c->lock);
+    return f;
+}
+
+static int
+s_check_fn(dv_client *c, const char *fn)
+{
+    if (c == NULL || fn == NULL || fn[0] == '\0' ||
+        strlen(fn) > S_MAX_NAME) {
+        return dvi_seterr(DV_EINVAL, "a client and a function name of 1 to "
+                          "%d bytes are needed", S_MAX_NAME);
+    }
+    return 0;
+}
+
+dv_future *
+dv_submit(dv_client *c, const char *fn, size_t nargs, const dv_arg *args,
+          const dv_opts *opts)
+{
+    if (s_check_fn(c, fn) < 0 || (nargs > 0 && args == NULL)) {
+        dvi_seterr(DV_EINVAL, "dv_submit: bad client, function or arguments");
+        return NULL;
+    }
+    s_enc *e = s_enc_begin(c);
+    dv_arg list = dv_list(args, nargs);
+    if (dvi_value_pack(&e->pk, &list, s_pack_future, e) < 0) {
+        return NULL;
+    }
+    dv_future *f = s_submit_encoded(c, fn, e, 0, opts);
+    s_enc_trim(e);
+    return f;
+}
+
+/* Submits calls [from, to) as one chunk task and makes a handle for each
+ * call's element of its result. */
+static int
+s_map_chunk(dv_client *c, const char *fn, const dv_arg *args, size_t from,
+            size_t to, dv_future **out, const dv_opts *opts)
+{
+    s_enc *e = s_enc_begin(c);
+    msgpack_pack_array(&e->pk, to - from);
+    for (size_t i = from; i < to; i++) {
+        dv_arg one = dv_list(&args[i], 1);
+        int rc = dvi_value_pack(&e->pk, &one, s_pack_future, e);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    dv_future *chunk = s_submit_encoded(c, fn, e, DVI_TASK_CHUNK, opts);
+    s_enc_trim(e);
+    if (chunk == NULL) {
+        return DV_ECONN;
+    }
+    uv_mutex_lock(&c->lock);
+    for (size_t i = from; i < to; i++) {
+        out[i] = dvi_future_new_locked(c, chunk->st, (int32_t)(i - from));
+    }
+    uv_mutex_unlock(&c->lock);
+    dv_release(chunk);
+    return 0;
+}
+
+int
+dv_map(dv_client *c, const char *fn, size_t n, const dv_arg *args,
+       dv_future **out, const dv_opts *opts)
+{
+    if (s_check_fn(c, fn) < 0) {
+        return DV_EINVAL;
+    }
+    if (n > 0 && (args == NULL || out == NULL)) {
+        return dvi_seterr(DV_EINVAL, "dv_map: no arguments or output array");
+    }
+    if (n > INT32_MAX) {
+        return dvi_seterr(DV_ELIMIT, "dv_map: %zu calls (max %d)", n,
+                          INT32_MAX);
+    }
+    size_t chunk = opts && opts->chunksize > 1 ? opts->chunksize : 1;
+    dv_opts o = opts ? *opts : (dv_opts)DV_OPTS_INIT;
+    o.key = NULL; /* one key cannot name many tasks */
+    for (size_t i = 0; i < n; i += chunk) {
+        size_t to = i + chunk < n ? i + chunk : n;
+        int rc = 0;
+        if (chunk == 1) {
+            out[i] = dv_submit(c, fn, 1, &args[i], &o);
+            rc = out[i] ? 0 : DV_ECONN;
+        } else {
+            rc = s_map_chunk(c, fn, args, i, to, out, &o);
+        }
+        if (rc < 0) {
+            char why[512];
+            snprintf(why, sizeof(why), "%s", dv_last_error());
+            for (size_t j = 0; j < i; j++) {
+                dv_release(out[j]);
+                out[j] = NULL;
+            }
+            return dvi_seterr(rc, "dv_map: call %zu: %s", i, why);
+        }
+    }
+    return (int)n;
+}
+
+dv_future *
+dv_scatter(dv_client *c, dv_arg value)
+{
+    if (c == NULL) {
+        dvi_seterr(DV_EINVAL, "dv_scatter: no client");
+        return NULL;
+    }
+    s_enc *e = s_enc_begin(c);
+    if (dvi_value_pack(&e->pk, &value, NULL, NULL) < 0) {
+        return NULL;
+    }
+    char key[256];
+    s_hex_key(key, sizeof(key), "scatter", "scatter", 7, e->sb.data,
+              e->sb.size);
+    uv_mutex_lock(&c->lock);
+    if (dvi_client_check_locked(c) < 0) {
+        uv_mutex_unlock(&c->lock);
+        return NULL;
+    }
+    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    if (st == NULL) {
+        st = dvi_fstate_new(key);
+        /* The client has the bytes already: no need to fetch them back. */
+        st->blob = dvi_blob_copy(e->sb.data, e->sb.size);
+        dvi_map_put(&c->futures, st->key, st);
+        msgpack_pack_array(&c->pk, 3);
+        msgpack_pack_int(&c->pk, DVI_MSG_SCATTER);
+        dvi_pack_str(&c->pk, key);
+        dvi_pack_bin(&c->pk, e->sb.data, e->sb.size);
+        dvi_client_queue_locked(c);
+    }
+    dv_future *f = dvi_future_new_locked(c, st, -1);
+    uv_mutex_unlock(&c->lock);
+    s_enc_trim(e);
+    return f;
+}

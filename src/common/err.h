@@ -1,0 +1,37 @@
+/* Errors: the thread-local reason behind a failed call, and assertions.
+ *
+ * dvi_seterr() records a DV_E* code and a message where the failure is
+ * found; callers pass the code up unchanged. dvi_assert() is only for
+ * programmer errors: never for bytes from the network, disk or a user.
+ */
+#ifndef DVI_ERR_H
+#define DVI_ERR_H
+
+#include "drove.h"
+
+/* Records code and a formatted reason for this thread; returns code. */
+int dvi_seterr(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Translates a libuv error into a reason for this thread; returns the
+ * matching DV_E* code. */
+int dvi_seterr_uv(int uverr, const char *context);
+
+/* Aborts with file and line: a bug in drove, never bad input. */
+#define dvi_assert(cond)                                                      \
+    ((cond) ? (void)0 : dvi_panic(__FILE__, __LINE__, #cond))
+
+__attribute__((noreturn)) void dvi_panic(const char *file, int line,
+                                         const char *what);
+
+/* Out of memory in a place that cannot report it: logs and aborts. */
+__attribute__((noreturn)) void dvi_oom(size_t bytes);
+
+/* malloc/calloc/realloc/strdup that abort on failure, for the daemons'
+ * internal bookkeeping where DV_ENOMEM has nowhere to go. */
+void *dvi_malloc(size_t n);
+void *dvi_calloc(size_t n, size_t size);
+void *dvi_realloc(void *p, size_t n);
+char *dvi_strdup(const char *s);
+
+#endif

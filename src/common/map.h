@@ -1,0 +1,41 @@
+/* dvi_map: a hash table from NUL-terminated string keys to pointers.
+ *
+ * Open addressing with linear probing and backward-shift deletion, so no
+ * tombstones accumulate under churn. Keys are borrowed: each key must stay
+ * valid while its entry is in the map (store it inside the value). Every
+ * operation is O(1) amortised. Not thread-safe.
+ */
+#ifndef DVI_MAP_H
+#define DVI_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dvi_map_entry {
+    const char *key; /* borrowed from the value, NULL when the slot is free */
+    void *val;
+} dvi_map_entry;
+
+typedef struct dvi_map {
+    dvi_map_entry *slots; /* capacity is a power of two, or 0 */
+    size_t cap;
+    size_t len;
+} dvi_map;
+
+void dvi_map_init(dvi_map *m);
+void dvi_map_fini(dvi_map *m);
+/* The value stored under key, or NULL. */
+void *dvi_map_get(const dvi_map *m, const char *key);
+/* Stores val under key, replacing and returning any previous value. */
+void *dvi_map_put(dvi_map *m, const char *key, void *val);
+/* Removes key; returns its value, or NULL. */
+void *dvi_map_del(dvi_map *m, const char *key);
+/* Iteration: for (size_t i = 0; dvi_map_next(m, &i, &e);) ... Entries may
+ * not be added during iteration; the current one may be deleted only with
+ * dvi_map_del_at(m, &i). */
+int dvi_map_next(const dvi_map *m, size_t *i, dvi_map_entry **e);
+void dvi_map_del_at(dvi_map *m, size_t *i);
+
+uint64_t dvi_hash_str(const char *s);
+
+#endif

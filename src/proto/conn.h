@@ -1,0 +1,75 @@
+/* dvi_conn: a message connection on a libuv loop.
+ *
+ * Carries frames (a 4-byte big-endian length, then a msgpack array of
+ * messages) over a TCP or Unix stream, or between two actors on the same
+ * loop (inproc, no sockets). Messages added during one loop turn go out as
+ * one frame, flushed just before the loop sleeps: batching is what makes
+ * tiny tasks cheap. Every incoming length is checked against a maximum
+ * before anything is allocated for it. All functions run on the loop's
+ * thread only.
+ */
+#ifndef DVI_CONN_H
+#define DVI_CONN_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct dvi_conn dvi_conn;
+typedef struct dvi_listener dvi_listener;
+
+/* Called with each frame's payload, borrowed until the callback returns. A
+ * negative return closes the connection (a protocol error). */
+typedef int (*dvi_conn_frame_fn)(dvi_conn *c, const char *buf, size_t len);
+/* Called once when the connection goes down by the peer's doing or an
+ * error, never after dvi_conn_close(). The conn is freed after it returns. */
+typedef void (*dvi_conn_close_fn)(dvi_conn *c, const char *why);
+/* Called for each accepted connection; its callbacks are set by then to the
+ * listener's, and its data pointer to NULL. */
+typedef void (*dvi_accept_fn)(dvi_listener *l, dvi_conn *c);
+
+/* The default and hard ceiling of a frame's payload, in bytes. */
+#define DVI_FRAME_MAX_DEFAULT ((size_t)1 << 30)
+
+/* Connects to "tcp://HOST:PORT" or "inproc://NAME". Messages may be added at
+ * once; they go out when connected. Caller owns; close with dvi_conn_close.
+ * NULL with the reason set if the address is invalid. */
+dvi_conn *dvi_conn_dial(uv_loop_t *loop, const char *addr,
+                        dvi_conn_frame_fn on_frame,
+                        dvi_conn_close_fn on_close, void *data);
+/* Adopts a connected stream socket (a socketpair end). */
+dvi_conn *dvi_conn_from_fd(uv_loop_t *loop, int fd, dvi_conn_frame_fn on_frame,
+                           dvi_conn_close_fn on_close, void *data);
+/* Closes and frees (after libuv lets go). Frames not yet flushed are sent
+ * first when possible. Accepts NULL. */
+void dvi_conn_close(dvi_conn *c);
+
+/* Starts a message of the given type with nfields fields and returns the
+ * packer to pack exactly nfields objects into, at once. */
+msgpack_packer *dvi_conn_msg(dvi_conn *c, int type, uint32_t nfields);
+/* Appends n already-encoded messages (as dvi_conn_msg would have). */
+void dvi_conn_append(dvi_conn *c, const char *bytes, size_t len, uint32_t n);
+/* Sends what is pending now instead of before the loop sleeps. */
+void dvi_conn_flush(dvi_conn *c);
+
+void *dvi_conn_data(const dvi_conn *c);
+void dvi_conn_set_data(dvi_conn *c, void *data);
+/* The peer as text ("tcp://127.0.0.1:5000", "inproc", "fd"), for logs. */
+const char *dvi_conn_peer(const dvi_conn *c);
+/* Bytes written and read so far (frames included), for counters. */
+uint64_t dvi_conn_bytes_out(const dvi_conn *c);
+uint64_t dvi_conn_bytes_in(const dvi_conn *c);
+void dvi_conn_set_max_frame(dvi_conn *c, size_t max);
+
+/* Listens on "tcp://HOST:PORT" (port 0 picks one) or "inproc://NAME".
+ * bound (size bytes) receives the address actually bound. Caller owns;
+ * close with dvi_listener_close. NULL with the reason set on failure. */
+dvi_listener *dvi_listen(uv_loop_t *loop, const char *addr,
+                         dvi_accept_fn on_accept, dvi_conn_frame_fn on_frame,
+                         dvi_conn_close_fn on_close, void *data, char *bound,
+                         size_t size);
+void *dvi_listener_data(const dvi_listener *l);
+void dvi_listener_close(dvi_listener *l);
+
+#endif

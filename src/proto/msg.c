@@ -1,0 +1,156 @@
+/* Reading frames: the checked decode and dispatch of a batch of messages. */
+#include "msg.h"
+
+#include <string.h>
+
+#include "common/err.h"
+#include "common/mpcheck.h"
+#include "drove.h"
+
+static const struct {
+    const char *name;
+    uint32_t min_fields;
+} s_table[DVI_MSG_MAX] = {
+#define DVI_XX_(name, num, nf) [num] = {#name, nf},
+    DVI_MSG_MAP(DVI_XX_)
+#undef DVI_XX_
+};
+
+const char *
+dvi_msg_name(int type)
+{
+    if (type <= 0 || type >= DVI_MSG_MAX || s_table[type].name == NULL) {
+        return "?";
+    }
+    return s_table[type].name;
+}
+
+int
+dvi_msg_each(const char *buf, size_t len, dvi_msg_fn fn, void *ctx)
+{
+    msgpack_unpacked u;
+    size_t off = 0;
+    int rc = dvi_mpcheck(buf, len);
+    if (rc < 0) {
+        return rc;
+    }
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        u.data.type != MSGPACK_OBJECT_ARRAY) {
+        msgpack_unpacked_destroy(&u);
+        return dvi_seterr(DV_EPROTO, "frame of %zu bytes is not a batch", len);
+    }
+    const msgpack_object_array *batch = &u.data.via.array;
+    for (uint32_t i = 0; i < batch->size && rc >= 0; i++) {
+        const msgpack_object *m = &batch->ptr[i];
+        uint64_t type;
+        if (m->type != MSGPACK_OBJECT_ARRAY || m->via.array.size == 0 ||
+            dvi_msg_u64(&m->via.array.ptr[0], &type) < 0 ||
+            type >= DVI_MSG_MAX || s_table[type].name == NULL) {
+            rc = dvi_seterr(DV_EPROTO, "message %u of a batch is malformed",
+                            i);
+            break;
+        }
+        uint32_t n = m->via.array.size - 1;
+        if (n < s_table[type].min_fields) {
+            rc = dvi_seterr(DV_EPROTO, "%s with %u fields, needs %u",
+                            s_table[type].name, n, s_table[type].min_fields);
+            break;
+        }
+        rc = fn(ctx, (int)type, m->via.array.ptr + 1, n);
+    }
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+int
+dvi_msg_u64(const msgpack_object *o, uint64_t *out)
+{
+    *out = 0;
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        return dvi_seterr(DV_EPROTO, "expected an unsigned integer");
+    }
+    *out = o->via.u64;
+    return 0;
+}
+
+int
+dvi_msg_i64(const msgpack_object *o, int64_t *out)
+{
+    *out = 0;
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *out = o->via.i64;
+        return 0;
+    }
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+        o->via.u64 <= INT64_MAX) {
+        *out = (int64_t)o->via.u64;
+        return 0;
+    }
+    return dvi_seterr(DV_EPROTO, "expected an integer");
+}
+
+int
+dvi_msg_bytes(const msgpack_object *o, const char **p, size_t *n)
+{
+    *p = NULL;
+    *n = 0;
+    if (o->type != MSGPACK_OBJECT_STR && o->type != MSGPACK_OBJECT_BIN) {
+        return dvi_seterr(DV_EPROTO, "expected a string");
+    }
+    *p = o->via.str.ptr;
+    *n = o->via.str.size;
+    return 0;
+}
+
+int
+dvi_msg_opt_bytes(const msgpack_object *o, const char **p, size_t *n)
+{
+    if (o->type == MSGPACK_OBJECT_NIL) {
+        *p = NULL;
+        *n = 0;
+        return 0;
+    }
+    return dvi_msg_bytes(o, p, n);
+}
+
+int
+dvi_msg_str(const msgpack_object *o, char *buf, size_t size)
+{
+    const char *p;
+    size_t n;
+    if (dvi_msg_bytes(o, &p, &n) < 0) {
+        return DV_EPROTO;
+    }
+    if (n >= size || memchr(p, '\0', n) != NULL) {
+        return dvi_seterr(DV_EPROTO, "string of %zu bytes (max %zu)", n,
+                          size - 1);
+    }
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return 0;
+}
+
+void
+dvi_pack_str(msgpack_packer *pk, const char *s)
+{
+    if (s == NULL) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    dvi_pack_strn(pk, s, strlen(s));
+}
+
+void
+dvi_pack_strn(msgpack_packer *pk, const char *s, size_t n)
+{
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+void
+dvi_pack_bin(msgpack_packer *pk, const void *p, size_t n)
+{
+    msgpack_pack_bin(pk, n);
+    msgpack_pack_bin_body(pk, p, n);
+}

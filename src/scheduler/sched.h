@@ -1,0 +1,45 @@
+/* dvi_sched: the scheduler, on one libuv loop.
+ *
+ * Knows the task graph, the workers and where every result lives; decides
+ * what runs where. Never runs user code. It runs as a daemon (`drove
+ * scheduler`) or inside a client (the embedded cluster), on the loop it is
+ * given; all its functions run on that loop's thread.
+ */
+#ifndef DVI_SCHED_H
+#define DVI_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "proto/conn.h"
+
+typedef struct dvi_sched dvi_sched;
+
+/* Counters a dashboard or a test can read. */
+typedef struct dvi_sched_stats {
+    uint64_t tasks;           /* tasks the scheduler holds now */
+    uint64_t submitted;       /* tasks created since start */
+    uint64_t finished;        /* tasks that reached memory */
+    uint64_t erred;           /* tasks that erred or were cancelled */
+    uint64_t workers;         /* workers connected now */
+    uint64_t clients;         /* clients connected now */
+    uint64_t bytes_in;        /* frame bytes read from all peers */
+    uint64_t bytes_out;       /* frame bytes written to all peers */
+} dvi_sched_stats;
+
+/* A scheduler listening on each of the n addresses ("tcp://HOST:PORT",
+ * "inproc://NAME"). bound receives the first address as bound (port 0
+ * resolved). Caller owns; free with dvi_sched_destroy. NULL with the
+ * reason set on failure. */
+dvi_sched *dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n,
+                         char *bound, size_t size);
+/* Adopts a connected socket as a peer (an embedded worker process). */
+int dvi_sched_adopt_fd(dvi_sched *s, int fd);
+/* Closes every connection and listener and frees the scheduler. */
+void dvi_sched_destroy(dvi_sched **s);
+void dvi_sched_stats_get(const dvi_sched *s, dvi_sched_stats *out);
+/* How many workers are connected. */
+size_t dvi_sched_nworkers(const dvi_sched *s);
+
+#endif

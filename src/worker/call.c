@@ -1,0 +1,257 @@
+/* dv_call: one running call of a task function, and the running of a job
+ * (decode arguments, call, encode the result) on an executor thread. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "common/err.h"
+#include "common/value.h"
+#include "executor.h"
+#include "proto/msg.h"
+
+struct dv_call {
+    const char *worker_id;
+    const dv_value *args; /* a list */
+    dvi_blob *result;     /* encoded; NULL means nil */
+    char *error;          /* set by dv_fail */
+};
+
+size_t
+dv_nargs(const dv_call *call)
+{
+    return call ? call->args->len : 0;
+}
+
+const dv_value *
+dv_arg_at(const dv_call *call, size_t i)
+{
+    return call ? dv_value_at(call->args, i) : NULL;
+}
+
+const char *
+dv_call_worker(const dv_call *call)
+{
+    return call ? call->worker_id : NULL;
+}
+
+int
+dv_return(dv_call *call, dv_arg value)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    if (call == NULL) {
+        return dvi_seterr(DV_EINVAL, "dv_return outside a task");
+    }
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    int rc = dvi_value_pack(&pk, &value, NULL, NULL);
+    if (rc < 0) {
+        msgpack_sbuffer_destroy(&sb);
+        return rc;
+    }
+    dvi_blob_rele(call->result);
+    size_t len = sb.size;
+    char *data = msgpack_sbuffer_release(&sb);
+    call->result = dvi_blob_adopt(data, data, len);
+    return 0;
+}
+
+typedef struct s_fixed {
+    char buf[16];
+    size_t len;
+} s_fixed;
+
+static int
+s_fixed_write(void *data, const char *p, size_t n)
+{
+    s_fixed *f = data;
+    if (f->len + n > sizeof(f->buf)) {
+        return -1;
+    }
+    memcpy(f->buf + f->len, p, n);
+    f->len += n;
+    return 0;
+}
+
+static void *
+s_return_array(dv_call *call, int ext, size_t n)
+{
+    if (call == NULL || n > ((size_t)1 << 31) / 8 * 8) {
+        dvi_seterr(DV_ELIMIT, "array of %zu elements", n);
+        return NULL;
+    }
+    /* Write the ext header first, placed so the elements that follow it
+     * are 8-byte aligned and can be filled in place. */
+    s_fixed hdr = {.len = 0};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &hdr, s_fixed_write);
+    dvi_value_pack_array_header(&pk, ext, n);
+    dvi_blob *b = dvi_blob_new(hdr.len + n * 8, hdr.len);
+    memcpy(b->data, hdr.buf, hdr.len);
+    dvi_blob_rele(call->result);
+    call->result = b;
+    return b->data + hdr.len;
+}
+
+double *
+dv_return_f64s(dv_call *call, size_t n)
+{
+    return s_return_array(call, DVI_EXT_F64S, n);
+}
+
+int64_t *
+dv_return_i64s(dv_call *call, size_t n)
+{
+    return s_return_array(call, DVI_EXT_I64S, n);
+}
+
+int
+dv_failv(dv_call *call, const char *fmt, va_list ap)
+{
+    if (call == NULL) {
+        return DV_ETASK;
+    }
+    char buf[4096];
+    vsnprintf(buf, sizeof(buf), fmt ? fmt : "failed", ap);
+    free(call->error);
+    call->error = dvi_strdup(buf);
+    return DV_ETASK;
+}
+
+int
+dv_fail(dv_call *call, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = dv_failv(call, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* ---- Running a job ------------------------------------------------------ */
+
+static int
+s_resolve(void *ctx, const char *key, size_t keylen, int32_t index,
+          dv_value *out)
+{
+    dvi_job *job = ctx;
+    for (size_t i = 0; i < job->ninputs; i++) {
+        const char *k = job->inputs[i].key;
+        if (strlen(k) == keylen && memcmp(k, key, keylen) == 0) {
+            dvi_blob *b = job->inputs[i].blob;
+            return dvi_value_decode_at(b->data, b->len, index, out);
+        }
+    }
+    return dvi_seterr(DV_EPROTO, "input '%.*s' was not fetched", (int)keylen,
+                      key);
+}
+
+static char *
+s_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+s_errorf(const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    return dvi_strdup(buf);
+}
+
+/* Calls the function once; returns its encoded result (never NULL on
+ * success) or NULL with *error set. */
+static dvi_blob *
+s_call(dvi_job *job, const dv_value *args, const char *worker_id,
+       char **error)
+{
+    dv_call call = {worker_id, args, NULL, NULL};
+    int rc = job->fn->fn(&call);
+    if (call.error != NULL || rc != 0) {
+        dvi_blob_rele(call.result);
+        *error = call.error ? call.error
+                            : s_errorf("function '%s' returned %d without "
+                                       "a reason (call dv_fail)",
+                                       job->fn->name, rc);
+        return NULL;
+    }
+    if (call.result == NULL) {
+        static const char nil = (char)0xc0;
+        call.result = dvi_blob_copy(&nil, 1);
+    }
+    return call.result;
+}
+
+static void
+s_run_chunk(dvi_job *job, const dv_value *calls, const char *worker_id)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, calls->len);
+    for (size_t i = 0; i < calls->len; i++) {
+        const dv_value *args = &calls->u.items[i];
+        char *error = NULL;
+        if (args->type != DV_LIST) {
+            job->error = s_errorf("call %zu of a chunk has no argument list",
+                                  i);
+            break;
+        }
+        dvi_blob *r = s_call(job, args, worker_id, &error);
+        if (r == NULL) {
+            job->error = error;
+            break;
+        }
+        msgpack_sbuffer_write(&sb, r->data, r->len);
+        dvi_blob_rele(r);
+    }
+    if (job->error) {
+        msgpack_sbuffer_destroy(&sb);
+        return;
+    }
+    size_t len = sb.size;
+    char *data = msgpack_sbuffer_release(&sb);
+    job->result = dvi_blob_adopt(data, data, len);
+}
+
+void
+dvi_job_run(dvi_job *job, const char *worker_id)
+{
+    uint64_t t0 = uv_hrtime();
+    dv_value args;
+    int rc = dvi_value_decode(job->args->data, job->args->len, &args,
+                              s_resolve, job);
+    if (rc < 0) {
+        job->error = s_errorf("cannot decode the arguments: %s",
+                              dv_last_error());
+    } else if (args.type != DV_LIST) {
+        job->error = s_errorf("arguments are not a list");
+    } else if (job->flags & DVI_TASK_CHUNK) {
+        s_run_chunk(job, &args, worker_id);
+    } else {
+        job->result = s_call(job, &args, worker_id, &job->error);
+    }
+    dvi_value_fini(&args);
+    job->us = (int64_t)((uv_hrtime() - t0) / 1000);
+}
+
+void
+dvi_job_free(dvi_job *job)
+{
+    if (job == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < job->ninputs; i++) {
+        free(job->inputs[i].key);
+        dvi_blob_rele(job->inputs[i].blob);
+    }
+    free(job->inputs);
+    free(job->key);
+    dvi_blob_rele(job->args);
+    dvi_blob_rele(job->result);
+    free(job->error);
+    free(job);
+}

@@ -1,0 +1,141 @@
+/* dvi_executor: threads, a job queue, and batched completions. */
+#include "executor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/err.h"
+
+struct dvi_executor {
+    uv_mutex_t lock;
+    uv_cond_t more;      /* signalled when jobs are queued or on stop */
+    dvi_job *queue;      /* FIFO of jobs to run */
+    dvi_job **queue_tail;
+    dvi_job *done;       /* finished jobs for the loop, in order */
+    dvi_job **done_tail;
+    int stopping;
+    int nthreads;
+    uv_thread_t *threads;
+    uv_async_t async;    /* wakes the loop to collect done jobs */
+    dvi_executor_done_fn on_done;
+    void *ctx;
+    char worker_id[128];
+};
+
+static void
+s_thread(void *arg)
+{
+    dvi_executor *ex = arg;
+    uv_mutex_lock(&ex->lock);
+    for (;;) {
+        while (ex->queue == NULL && !ex->stopping) {
+            uv_cond_wait(&ex->more, &ex->lock);
+        }
+        if (ex->stopping) {
+            break;
+        }
+        dvi_job *job = ex->queue;
+        ex->queue = job->next;
+        if (ex->queue == NULL) {
+            ex->queue_tail = &ex->queue;
+        }
+        uv_mutex_unlock(&ex->lock);
+        job->next = NULL;
+        dvi_job_run(job, ex->worker_id);
+        uv_mutex_lock(&ex->lock);
+        int was_empty = ex->done == NULL;
+        *ex->done_tail = job;
+        ex->done_tail = &job->next;
+        if (was_empty) {
+            /* One wake-up per batch: the loop takes everything done. */
+            uv_async_send(&ex->async);
+        }
+    }
+    uv_mutex_unlock(&ex->lock);
+}
+
+static void
+s_async_cb(uv_async_t *a)
+{
+    dvi_executor *ex = a->data;
+    uv_mutex_lock(&ex->lock);
+    dvi_job *done = ex->done;
+    ex->done = NULL;
+    ex->done_tail = &ex->done;
+    uv_mutex_unlock(&ex->lock);
+    if (done) {
+        ex->on_done(ex->ctx, done);
+    }
+}
+
+dvi_executor *
+dvi_executor_new(uv_loop_t *loop, int nthreads, const char *worker_id,
+                 dvi_executor_done_fn done, void *ctx)
+{
+    dvi_executor *ex = dvi_calloc(1, sizeof(*ex));
+    uv_mutex_init(&ex->lock);
+    uv_cond_init(&ex->more);
+    ex->queue_tail = &ex->queue;
+    ex->done_tail = &ex->done;
+    ex->on_done = done;
+    ex->ctx = ctx;
+    snprintf(ex->worker_id, sizeof(ex->worker_id), "%s", worker_id);
+    uv_async_init(loop, &ex->async, s_async_cb);
+    ex->async.data = ex;
+    ex->nthreads = nthreads;
+    ex->threads = dvi_calloc((size_t)nthreads, sizeof(*ex->threads));
+    for (int i = 0; i < nthreads; i++) {
+        uv_thread_create(&ex->threads[i], s_thread, ex);
+    }
+    return ex;
+}
+
+void
+dvi_executor_submit(dvi_executor *ex, dvi_job *job)
+{
+    job->next = NULL;
+    uv_mutex_lock(&ex->lock);
+    *ex->queue_tail = job;
+    ex->queue_tail = &job->next;
+    uv_cond_signal(&ex->more);
+    uv_mutex_unlock(&ex->lock);
+}
+
+static void
+s_free_list(dvi_job *j)
+{
+    while (j) {
+        dvi_job *next = j->next;
+        dvi_job_free(j);
+        j = next;
+    }
+}
+
+static void
+s_async_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void
+dvi_executor_destroy(dvi_executor **exp)
+{
+    dvi_executor *ex = *exp;
+    if (ex == NULL) {
+        return;
+    }
+    *exp = NULL;
+    uv_mutex_lock(&ex->lock);
+    ex->stopping = 1;
+    uv_cond_broadcast(&ex->more);
+    uv_mutex_unlock(&ex->lock);
+    for (int i = 0; i < ex->nthreads; i++) {
+        uv_thread_join(&ex->threads[i]);
+    }
+    s_free_list(ex->queue);
+    s_free_list(ex->done);
+    free(ex->threads);
+    uv_mutex_destroy(&ex->lock);
+    uv_cond_destroy(&ex->more);
+    uv_close((uv_handle_t *)&ex->async, s_async_closed);
+}

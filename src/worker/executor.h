@@ -1,0 +1,55 @@
+/* dvi_executor: a worker's pool of threads that run task functions.
+ *
+ * The worker's loop hands it jobs whose inputs are all present; threads run
+ * them (decoding arguments, calling the function, encoding the result) and
+ * hand finished jobs back to the loop in batches through one uv_async, so
+ * the loop never blocks on user code and a burst of tiny tasks costs one
+ * wake-up. dvi_executor_submit and destroy run on the loop thread.
+ */
+#ifndef DVI_EXECUTOR_H
+#define DVI_EXECUTOR_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/blob.h"
+#include "drove.h"
+
+typedef struct dvi_job_input {
+    char *key;
+    dvi_blob *blob; /* held */
+} dvi_job_input;
+
+typedef struct dvi_job {
+    struct dvi_job *next;
+    char *key;
+    const dv_function *fn;
+    dvi_blob *args;        /* encoded argument list (chunk: list of lists) */
+    uint32_t flags;        /* DVI_TASK_* */
+    size_t ninputs;
+    dvi_job_input *inputs; /* results of the task's dependencies */
+    /* Set by the executor: */
+    dvi_blob *result;      /* encoded result, or NULL on failure */
+    char *error;           /* why it failed */
+    int64_t us;            /* run time */
+} dvi_job;
+
+typedef struct dvi_executor dvi_executor;
+
+/* Receives a list of finished jobs (linked by next), on the loop thread. */
+typedef void (*dvi_executor_done_fn)(void *ctx, dvi_job *done);
+
+dvi_executor *dvi_executor_new(uv_loop_t *loop, int nthreads,
+                               const char *worker_id,
+                               dvi_executor_done_fn done, void *ctx);
+/* Queues a job; the executor owns it until it comes back through done. */
+void dvi_executor_submit(dvi_executor *ex, dvi_job *job);
+/* Waits for running jobs, drops queued ones, joins the threads, frees.
+ * The caller's loop must still run afterwards for the async to close. */
+void dvi_executor_destroy(dvi_executor **ex);
+
+void dvi_job_free(dvi_job *job);
+/* Runs the job in the calling thread (what an executor thread does). */
+void dvi_job_run(dvi_job *job, const char *worker_id);
+
+#endif

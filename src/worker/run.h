@@ -1,0 +1,20 @@
+/* Running a worker as a whole process: the `drove worker` daemon, and the
+ * worker role of an embedded cluster's child processes. */
+#ifndef DVI_WORKER_RUN_H
+#define DVI_WORKER_RUN_H
+
+#include "worker.h"
+
+/* Runs a worker on a fresh loop until the scheduler goes away or SIGTERM /
+ * SIGINT arrives. Returns 0 on a clean stop, 1 if it could not start (the
+ * reason is in dv_last_error()) or lost its scheduler unexpectedly. */
+int dvi_worker_run(const char *sched_addr, int sched_fd,
+                   const dvi_worker_opts *opts);
+
+/* Environment variables that make a process a worker of its parent's
+ * embedded cluster (see role.c). */
+#define DVI_ENV_WORKER_FD "DROVE_WORKER_FD"
+#define DVI_ENV_WORKER_ID "DROVE_WORKER_ID"
+#define DVI_ENV_WORKER_THREADS "DROVE_WORKER_THREADS"
+
+#endif

@@ -1,0 +1,701 @@
+/* dvi_worker: the worker's messages, result store and peer transfers. */
+#include "worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/blob.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/map.h"
+#include "executor.h"
+#include "funcs.h"
+#include "proto/conn.h"
+#include "proto/msg.h"
+
+#define S_MAX_KEY 255
+#define S_INLINE_MAX (64 * 1024) /* results up to this size ride in DONE */
+
+typedef struct s_item {
+    char *key;
+    dvi_blob *blob;
+} s_item;
+
+/* A task received from the scheduler and not yet reported back. */
+typedef struct s_wtask {
+    dvi_job *job;
+    uint32_t nmissing; /* inputs still being fetched */
+    int freed;         /* the scheduler no longer wants it */
+    int failed;        /* an input could not be fetched */
+} s_wtask;
+
+/* An input being fetched from a peer, and the tasks waiting for it. */
+typedef struct s_fetch {
+    char *key;
+    char *addr;
+    s_wtask **waiters;
+    size_t n, cap;
+} s_fetch;
+
+typedef struct s_peer {
+    dvi_worker *w;
+    dvi_conn *conn;
+    char *addr;   /* outgoing: the address dialled (key of w->peers) */
+    int hello;    /* incoming: HELLO seen */
+} s_peer;
+
+struct dvi_worker {
+    uv_loop_t *loop;
+    char id[128];
+    char addr[128];
+    int nthreads;
+    int welcomed;
+    dvi_conn *sched;
+    dvi_listener *listener;
+    dvi_executor *ex;
+    dvi_funcs *funcs;
+    dvi_map store;    /* key -> s_item: results held here */
+    dvi_map tasks;    /* key -> s_wtask */
+    dvi_map fetches;  /* key -> s_fetch */
+    dvi_map peers;    /* address -> s_peer, outgoing */
+    s_peer **incoming;
+    size_t nincoming;
+    dvi_worker_lost_fn lost;
+    void *ctx;
+    dvi_worker_stats stats;
+};
+
+static void s_submit(dvi_worker *w, s_wtask *wt);
+
+/* ---- Store -------------------------------------------------------------- */
+
+static void
+s_store_put(dvi_worker *w, const char *key, dvi_blob *blob)
+{
+    s_item *it = dvi_map_get(&w->store, key);
+    if (it != NULL) {
+        dvi_blob_rele(it->blob);
+        it->blob = blob;
+        return;
+    }
+    it = dvi_malloc(sizeof(*it));
+    it->key = dvi_strdup(key);
+    it->blob = blob;
+    dvi_map_put(&w->store, it->key, it);
+}
+
+static void
+s_store_del(dvi_worker *w, const char *key)
+{
+    s_item *it = dvi_map_del(&w->store, key);
+    if (it) {
+        dvi_blob_rele(it->blob);
+        free(it->key);
+        free(it);
+    }
+}
+
+/* ---- Reporting to the scheduler ----------------------------------------- */
+
+static void
+s_report_failed(dvi_worker *w, const char *key, int blame, const char *text)
+{
+    msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_FAILED, 3);
+    dvi_pack_str(pk, key);
+    msgpack_pack_int(pk, blame);
+    dvi_pack_str(pk, text);
+    w->stats.tasks_failed++;
+}
+
+static void
+s_wtask_free(s_wtask *wt)
+{
+    dvi_job_free(wt->job);
+    free(wt);
+}
+
+/* Drops a task that will not run, telling the scheduler so its count of
+ * work on this worker stays right. */
+static void
+s_drop(dvi_worker *w, s_wtask *wt, int blame, const char *text)
+{
+    dvi_map_del(&w->tasks, wt->job->key);
+    s_report_failed(w, wt->job->key, blame, text);
+    s_wtask_free(wt);
+}
+
+static void
+s_on_done(void *ctx, dvi_job *done)
+{
+    dvi_worker *w = ctx;
+    while (done) {
+        dvi_job *job = done;
+        done = job->next;
+        s_wtask *wt = dvi_map_del(&w->tasks, job->key);
+        if (job->error) {
+            s_report_failed(w, job->key, DVI_BLAME_TASK, job->error);
+        } else {
+            dvi_blob *r = job->result;
+            if (wt == NULL || !wt->freed) {
+                s_store_put(w, job->key, dvi_blob_hold(r));
+            }
+            msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_DONE, 4);
+            dvi_pack_str(pk, job->key);
+            msgpack_pack_uint64(pk, r->len);
+            if (r->len <= S_INLINE_MAX) {
+                dvi_pack_bin(pk, r->data, r->len);
+            } else {
+                msgpack_pack_nil(pk);
+            }
+            msgpack_pack_int64(pk, job->us);
+            w->stats.tasks_done++;
+        }
+        if (wt) {
+            s_wtask_free(wt); /* frees job */
+        } else {
+            dvi_job_free(job);
+        }
+    }
+}
+
+/* ---- Fetching inputs from peers ----------------------------------------- */
+
+static int s_on_peer_frame(dvi_conn *c, const char *buf, size_t len);
+static void s_on_peer_close(dvi_conn *c, const char *why);
+
+static void
+s_fetch_free(s_fetch *f)
+{
+    free(f->key);
+    free(f->addr);
+    free(f->waiters);
+    free(f);
+}
+
+/* An input arrived: hand it to every task waiting for it. */
+static void
+s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob, const char *why)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        s_wtask *wt = f->waiters[i];
+        if (blob) {
+            dvi_job *job = wt->job;
+            for (size_t k = 0; k < job->ninputs; k++) {
+                if (job->inputs[k].blob == NULL &&
+                    strcmp(job->inputs[k].key, f->key) == 0) {
+                    job->inputs[k].blob = dvi_blob_hold(blob);
+                }
+            }
+        } else if (!wt->failed) {
+            wt->failed = 1;
+        }
+        if (--wt->nmissing > 0) {
+            continue;
+        }
+        if (wt->freed) {
+            s_drop(w, wt, DVI_BLAME_TASK, "cancelled");
+        } else if (wt->failed) {
+            char text[512];
+            snprintf(text, sizeof(text), "input '%s' could not be fetched "
+                     "from %s: %s", f->key, f->addr, why ? why : "missing");
+            s_drop(w, wt, DVI_BLAME_INPUT, text);
+        } else {
+            s_submit(w, wt);
+        }
+    }
+    s_fetch_free(f);
+}
+
+static s_peer *
+s_peer_get(dvi_worker *w, const char *addr)
+{
+    s_peer *p = dvi_map_get(&w->peers, addr);
+    if (p != NULL) {
+        return p;
+    }
+    p = dvi_calloc(1, sizeof(*p));
+    p->w = w;
+    p->addr = dvi_strdup(addr);
+    p->conn = dvi_conn_dial(w->loop, addr, s_on_peer_frame, s_on_peer_close,
+                            p);
+    if (p->conn == NULL) {
+        free(p->addr);
+        free(p);
+        return NULL;
+    }
+    msgpack_packer *pk = dvi_conn_msg(p->conn, DVI_MSG_HELLO, 5);
+    msgpack_pack_int(pk, DVI_PROTOCOL_VERSION);
+    msgpack_pack_int(pk, DVI_ROLE_PEER);
+    dvi_pack_str(pk, w->id);
+    msgpack_pack_int(pk, 0);
+    msgpack_pack_nil(pk);
+    dvi_map_put(&w->peers, p->addr, p);
+    return p;
+}
+
+static int
+s_fetch_add(dvi_worker *w, const char *key, const char *addr, s_wtask *wt)
+{
+    s_fetch *f = dvi_map_get(&w->fetches, key);
+    if (f == NULL) {
+        s_peer *p = s_peer_get(w, addr);
+        if (p == NULL) {
+            return DV_ECONN;
+        }
+        f = dvi_calloc(1, sizeof(*f));
+        f->key = dvi_strdup(key);
+        f->addr = dvi_strdup(addr);
+        dvi_map_put(&w->fetches, f->key, f);
+        dvi_pack_str(dvi_conn_msg(p->conn, DVI_MSG_GET, 1), key);
+    }
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 4;
+        f->waiters = dvi_realloc(f->waiters, f->cap * sizeof(*f->waiters));
+    }
+    f->waiters[f->n++] = wt;
+    return 0;
+}
+
+static int
+s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    s_peer *p = ctx;
+    dvi_worker *w = p->w;
+    char key[S_MAX_KEY + 1];
+    if (type != DVI_MSG_DATA && type != DVI_MSG_MISSING) {
+        return dvi_seterr(DV_EPROTO, "unexpected %s from peer %s",
+                          dvi_msg_name(type), p->addr);
+    }
+    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
+        return DV_EPROTO;
+    }
+    s_fetch *fe = dvi_map_del(&w->fetches, key);
+    if (fe == NULL) {
+        return 0;
+    }
+    if (type == DVI_MSG_MISSING) {
+        s_fetch_done(w, fe, NULL, "the peer does not hold it");
+        return 0;
+    }
+    const char *data;
+    size_t len;
+    if (dvi_msg_bytes(&f[1], &data, &len) < 0) {
+        dvi_map_put(&w->fetches, fe->key, fe);
+        return DV_EPROTO;
+    }
+    w->stats.bytes_fetched += len;
+    dvi_blob *blob = dvi_blob_copy(data, len);
+    s_fetch_done(w, fe, blob, NULL);
+    dvi_blob_rele(blob);
+    return 0;
+}
+
+static int
+s_on_peer_frame(dvi_conn *c, const char *buf, size_t len)
+{
+    return dvi_msg_each(buf, len, s_on_peer_msg, dvi_conn_data(c));
+}
+
+static void
+s_on_peer_close(dvi_conn *c, const char *why)
+{
+    s_peer *p = dvi_conn_data(c);
+    dvi_worker *w = p->w;
+    dvi_map_del(&w->peers, p->addr);
+    /* Every fetch still waiting on this peer fails: its tasks go back to
+     * the scheduler, which places them again. */
+    s_fetch **dead = NULL;
+    size_t ndead = 0;
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&w->fetches, &i, &e);) {
+        s_fetch *f = e->val;
+        if (strcmp(f->addr, p->addr) == 0) {
+            dead = dvi_realloc(dead, (ndead + 1) * sizeof(*dead));
+            dead[ndead++] = f;
+        }
+    }
+    for (size_t i = 0; i < ndead; i++) {
+        dvi_map_del(&w->fetches, dead[i]->key);
+        s_fetch_done(w, dead[i], NULL, why);
+    }
+    free(dead);
+    free(p->addr);
+    free(p);
+}
+
+/* ---- Serving results ---------------------------------------------------- */
+
+static int
+s_on_serve_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    s_peer *p = ctx;
+    dvi_worker *w = p->w;
+    if (!p->hello) {
+        uint64_t version;
+        if (type != DVI_MSG_HELLO || dvi_msg_u64(&f[0], &version) < 0) {
+            return dvi_seterr(DV_EPROTO, "%s before HELLO",
+                              dvi_msg_name(type));
+        }
+        if (version != DVI_PROTOCOL_VERSION) {
+            return dvi_seterr(DV_EVERSION, "peer speaks protocol %llu, "
+                              "want %d", (unsigned long long)version,
+                              DVI_PROTOCOL_VERSION);
+        }
+        p->hello = 1;
+        return 0;
+    }
+    if (type != DVI_MSG_GET) {
+        return dvi_seterr(DV_EPROTO, "unexpected %s from a peer",
+                          dvi_msg_name(type));
+    }
+    char key[S_MAX_KEY + 1];
+    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
+        return DV_EPROTO;
+    }
+    s_item *it = dvi_map_get(&w->store, key);
+    if (it == NULL) {
+        dvi_pack_str(dvi_conn_msg(p->conn, DVI_MSG_MISSING, 1), key);
+        return 0;
+    }
+    msgpack_packer *pk = dvi_conn_msg(p->conn, DVI_MSG_DATA, 2);
+    dvi_pack_str(pk, key);
+    dvi_pack_bin(pk, it->blob->data, it->blob->len);
+    w->stats.bytes_served += it->blob->len;
+    if (it->blob->len > S_INLINE_MAX) {
+        dvi_conn_flush(p->conn); /* do not hold a large frame for a turn */
+    }
+    return 0;
+}
+
+static int
+s_on_serve_frame(dvi_conn *c, const char *buf, size_t len)
+{
+    return dvi_msg_each(buf, len, s_on_serve_msg, dvi_conn_data(c));
+}
+
+static void
+s_incoming_remove(dvi_worker *w, s_peer *p)
+{
+    for (size_t i = 0; i < w->nincoming; i++) {
+        if (w->incoming[i] == p) {
+            w->incoming[i] = w->incoming[--w->nincoming];
+            break;
+        }
+    }
+    free(p);
+}
+
+static void
+s_on_serve_close(dvi_conn *c, const char *why)
+{
+    s_peer *p = dvi_conn_data(c);
+    s_incoming_remove(p->w, p);
+}
+
+static void
+s_on_accept(dvi_listener *l, dvi_conn *c)
+{
+    dvi_worker *w = dvi_listener_data(l);
+    s_peer *p = dvi_calloc(1, sizeof(*p));
+    p->w = w;
+    p->conn = c;
+    dvi_conn_set_data(c, p);
+    w->incoming = dvi_realloc(w->incoming,
+                              (w->nincoming + 1) * sizeof(*w->incoming));
+    w->incoming[w->nincoming++] = p;
+}
+
+/* ---- Scheduler messages ------------------------------------------------- */
+
+static void
+s_submit(dvi_worker *w, s_wtask *wt)
+{
+    dvi_executor_submit(w->ex, wt->job);
+}
+
+static int
+s_on_compute(dvi_worker *w, const msgpack_object *f)
+{
+    char key[S_MAX_KEY + 1], fn[S_MAX_KEY + 1];
+    const char *args;
+    size_t argslen;
+    uint64_t flags;
+    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0 ||
+        dvi_msg_str(&f[1], fn, sizeof(fn)) < 0 ||
+        dvi_msg_bytes(&f[2], &args, &argslen) < 0 ||
+        f[3].type != MSGPACK_OBJECT_ARRAY || dvi_msg_u64(&f[4], &flags) < 0) {
+        return dvi_seterr(DV_EPROTO, "malformed COMPUTE");
+    }
+    if (dvi_map_get(&w->tasks, key) != NULL) {
+        return 0; /* already here */
+    }
+    const dv_function *func = dvi_funcs_find(w->funcs, fn);
+    if (func == NULL) {
+        char text[512];
+        snprintf(text, sizeof(text), "unknown function '%s' (no "
+                 "DV_FUNCTION of that name in the program or an uploaded "
+                 "library, on worker %s)", fn, w->id);
+        s_report_failed(w, key, DVI_BLAME_TASK, text);
+        return 0;
+    }
+    const msgpack_object_array *deps = &f[3].via.array;
+    s_wtask *wt = dvi_calloc(1, sizeof(*wt));
+    dvi_job *job = dvi_calloc(1, sizeof(*job));
+    wt->job = job;
+    job->key = dvi_strdup(key);
+    job->fn = func;
+    job->args = dvi_blob_copy(args, argslen);
+    job->flags = (uint32_t)flags;
+    job->inputs = dvi_calloc(deps->size ? deps->size : 1,
+                             sizeof(*job->inputs));
+    dvi_map_put(&w->tasks, job->key, wt);
+    const char *problem = NULL;
+    for (uint32_t i = 0; i < deps->size && problem == NULL; i++) {
+        const msgpack_object *d = &deps->ptr[i];
+        char dk[S_MAX_KEY + 1], addr[256];
+        if (d->type != MSGPACK_OBJECT_ARRAY || d->via.array.size < 2 ||
+            dvi_msg_str(&d->via.array.ptr[0], dk, sizeof(dk)) < 0) {
+            problem = "malformed input in COMPUTE";
+            break;
+        }
+        job->inputs[job->ninputs].key = dvi_strdup(dk);
+        job->ninputs++;
+        s_item *it = dvi_map_get(&w->store, dk);
+        if (it != NULL) {
+            job->inputs[job->ninputs - 1].blob = dvi_blob_hold(it->blob);
+            continue;
+        }
+        if (d->via.array.ptr[1].type == MSGPACK_OBJECT_NIL ||
+            dvi_msg_str(&d->via.array.ptr[1], addr, sizeof(addr)) < 0) {
+            problem = "an input is neither here nor anywhere else";
+            break;
+        }
+        if (s_fetch_add(w, dk, addr, wt) < 0) {
+            problem = dv_last_error();
+            break;
+        }
+        wt->nmissing++;
+    }
+    if (problem) {
+        if (wt->nmissing > 0) {
+            wt->failed = 1; /* dropped when its fetches come back */
+            return 0;
+        }
+        s_drop(w, wt, DVI_BLAME_INPUT, problem);
+        return 0;
+    }
+    if (wt->nmissing == 0) {
+        s_submit(w, wt);
+    }
+    return 0;
+}
+
+static int
+s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    dvi_worker *w = ctx;
+    char key[S_MAX_KEY + 1];
+    switch (type) {
+    case DVI_MSG_COMPUTE:
+        return s_on_compute(w, f);
+    case DVI_MSG_FREE: {
+        if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
+            return DV_EPROTO;
+        }
+        s_store_del(w, key);
+        s_wtask *wt = dvi_map_get(&w->tasks, key);
+        if (wt) {
+            wt->freed = 1;
+        }
+        return 0;
+    }
+    case DVI_MSG_SCATTER: {
+        const char *data;
+        size_t len;
+        if (dvi_msg_str(&f[0], key, sizeof(key)) < 0 ||
+            dvi_msg_bytes(&f[1], &data, &len) < 0) {
+            return DV_EPROTO;
+        }
+        s_store_put(w, key, dvi_blob_copy(data, len));
+        msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_STORED, 2);
+        dvi_pack_str(pk, key);
+        msgpack_pack_uint64(pk, len);
+        return 0;
+    }
+    case DVI_MSG_UPLOAD: {
+        char hash[80], name[256];
+        const char *bytes;
+        size_t len;
+        if (dvi_msg_str(&f[0], hash, sizeof(hash)) < 0 ||
+            dvi_msg_str(&f[1], name, sizeof(name)) < 0 ||
+            dvi_msg_bytes(&f[2], &bytes, &len) < 0) {
+            return DV_EPROTO;
+        }
+        int rc = dvi_funcs_load(w->funcs, hash, name, bytes, len);
+        msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_UPLOADED, 3);
+        dvi_pack_str(pk, hash);
+        msgpack_pack_int(pk, rc == 0);
+        dvi_pack_str(pk, rc == 0 ? NULL : dv_last_error());
+        if (rc < 0) {
+            DVI_LOG(DVI_LOG_WARN, "WORKER", "%s", dv_last_error());
+        }
+        return 0;
+    }
+    case DVI_MSG_WELCOME: {
+        uint64_t version;
+        char id[128];
+        if (dvi_msg_u64(&f[0], &version) < 0 ||
+            dvi_msg_str(&f[1], id, sizeof(id)) < 0) {
+            return DV_EPROTO;
+        }
+        snprintf(w->id, sizeof(w->id), "%s", id);
+        w->welcomed = 1;
+        DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: joined, serving peers at %s",
+                w->id, w->addr);
+        return 0;
+    }
+    case DVI_MSG_BYE:
+        return dvi_seterr(DV_ECONN, "the scheduler said goodbye");
+    default:
+        return dvi_seterr(DV_EPROTO, "unexpected %s from the scheduler",
+                          dvi_msg_name(type));
+    }
+}
+
+static int
+s_on_sched_frame(dvi_conn *c, const char *buf, size_t len)
+{
+    return dvi_msg_each(buf, len, s_on_sched_msg, dvi_conn_data(c));
+}
+
+static void
+s_on_sched_close(dvi_conn *c, const char *why)
+{
+    dvi_worker *w = dvi_conn_data(c);
+    w->sched = NULL;
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: lost the scheduler: %s", w->id,
+            why);
+    if (w->lost) {
+        w->lost(w, why, w->ctx);
+    }
+}
+
+/* ---- Life cycle --------------------------------------------------------- */
+
+dvi_worker *
+dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
+               const dvi_worker_opts *opts, dvi_worker_lost_fn lost,
+               void *ctx)
+{
+    dvi_worker *w = dvi_calloc(1, sizeof(*w));
+    w->loop = loop;
+    w->lost = lost;
+    w->ctx = ctx;
+    w->nthreads = opts->nthreads > 0 ? opts->nthreads : 1;
+    snprintf(w->id, sizeof(w->id), "%s", opts->id);
+    dvi_map_init(&w->store);
+    dvi_map_init(&w->tasks);
+    dvi_map_init(&w->fetches);
+    dvi_map_init(&w->peers);
+    w->funcs = dvi_funcs_new();
+    w->listener = dvi_listen(loop, opts->listen, s_on_accept,
+                             s_on_serve_frame, s_on_serve_close, w, w->addr,
+                             sizeof(w->addr));
+    if (w->listener == NULL) {
+        dvi_worker_destroy(&w);
+        return NULL;
+    }
+    if (sched_addr) {
+        w->sched = dvi_conn_dial(loop, sched_addr, s_on_sched_frame,
+                                 s_on_sched_close, w);
+    } else {
+        w->sched = dvi_conn_from_fd(loop, sched_fd, s_on_sched_frame,
+                                    s_on_sched_close, w);
+    }
+    if (w->sched == NULL) {
+        dvi_worker_destroy(&w);
+        return NULL;
+    }
+    w->ex = dvi_executor_new(loop, w->nthreads, w->id, s_on_done, w);
+    msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_HELLO, 5);
+    msgpack_pack_int(pk, DVI_PROTOCOL_VERSION);
+    msgpack_pack_int(pk, DVI_ROLE_WORKER);
+    dvi_pack_str(pk, w->id);
+    msgpack_pack_int(pk, w->nthreads);
+    dvi_pack_str(pk, w->addr);
+    return w;
+}
+
+void
+dvi_worker_destroy(dvi_worker **wp)
+{
+    dvi_worker *w = *wp;
+    if (w == NULL) {
+        return;
+    }
+    *wp = NULL;
+    dvi_executor_destroy(&w->ex);
+    dvi_conn_close(w->sched);
+    dvi_listener_close(w->listener);
+    for (size_t i = 0; i < w->nincoming; i++) {
+        dvi_conn_close(w->incoming[i]->conn);
+        free(w->incoming[i]);
+    }
+    free(w->incoming);
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&w->peers, &i, &e);) {
+        s_peer *p = e->val;
+        dvi_conn_close(p->conn);
+        free(p->addr);
+        free(p);
+    }
+    for (size_t i = 0; dvi_map_next(&w->fetches, &i, &e);) {
+        s_fetch_free(e->val);
+    }
+    for (size_t i = 0; dvi_map_next(&w->tasks, &i, &e);) {
+        s_wtask *wt = e->val;
+        /* Jobs handed to the executor were freed with it. */
+        if (wt->nmissing > 0) {
+            dvi_job_free(wt->job);
+        }
+        free(wt);
+    }
+    for (size_t i = 0; dvi_map_next(&w->store, &i, &e);) {
+        s_item *it = e->val;
+        dvi_blob_rele(it->blob);
+        free(it->key);
+        free(it);
+    }
+    dvi_map_fini(&w->store);
+    dvi_map_fini(&w->tasks);
+    dvi_map_fini(&w->fetches);
+    dvi_map_fini(&w->peers);
+    dvi_funcs_destroy(&w->funcs);
+    free(w);
+}
+
+const char *
+dvi_worker_id(const dvi_worker *w)
+{
+    return w->id;
+}
+
+int
+dvi_worker_welcomed(const dvi_worker *w)
+{
+    return w->welcomed;
+}
+
+const char *
+dvi_worker_addr(const dvi_worker *w)
+{
+    return w->addr;
+}
+
+void
+dvi_worker_stats_get(const dvi_worker *w, dvi_worker_stats *out)
+{
+    *out = w->stats;
+    out->stored = w->store.len;
+}
