@@ -16,6 +16,20 @@
 
 #define S_MAX_KEY 255
 #define S_INLINE_MAX (64 * 1024) /* results up to this size ride in DONE */
+/* A function whose calls have proven this short runs on the loop thread
+ * itself: handing a 2 us call to an executor thread costs two thread
+ * wake-ups, far more than the call. A slow call sends it back. */
+#define S_FAST_CALLS 8
+#define S_FAST_US 50.0
+#define S_FAST_MAX_US 500.0
+
+/* Run times of one function on this worker. */
+typedef struct s_fnstat {
+    const dv_function *fn;
+    uint32_t calls;
+    double avg_us;     /* moving average */
+    double peak_us;    /* decaying maximum */
+} s_fnstat;
 
 typedef struct s_item {
     char *key;
@@ -59,6 +73,7 @@ struct dvi_worker {
     dvi_map tasks;    /* key -> s_wtask */
     dvi_map fetches;  /* key -> s_fetch */
     dvi_map peers;    /* address -> s_peer, outgoing */
+    dvi_map fnstats;  /* function name -> s_fnstat */
     s_peer **incoming;
     size_t nincoming;
     dvi_worker_lost_fn lost;
@@ -126,12 +141,43 @@ s_drop(dvi_worker *w, s_wtask *wt, int blame, const char *text)
 }
 
 static void
+s_note_run(dvi_worker *w, const dvi_job *job)
+{
+    if (job->flags & DVI_TASK_CHUNK) {
+        return; /* a chunk's time says little about one call */
+    }
+    s_fnstat *st = dvi_map_get(&w->fnstats, job->fn->name);
+    if (st == NULL) {
+        st = dvi_calloc(1, sizeof(*st));
+        st->fn = job->fn;
+        st->avg_us = (double)job->us;
+        dvi_map_put(&w->fnstats, job->fn->name, st);
+    }
+    double us = (double)job->us;
+    st->calls++;
+    st->avg_us = st->avg_us * 0.9 + us * 0.1;
+    st->peak_us = us > st->peak_us * 0.95 ? us : st->peak_us * 0.95;
+}
+
+static int
+s_is_fast(dvi_worker *w, const dvi_job *job)
+{
+    if (job->flags & DVI_TASK_CHUNK) {
+        return 0;
+    }
+    s_fnstat *st = dvi_map_get(&w->fnstats, job->fn->name);
+    return st && st->fn == job->fn && st->calls >= S_FAST_CALLS &&
+           st->avg_us < S_FAST_US && st->peak_us < S_FAST_MAX_US;
+}
+
+static void
 s_on_done(void *ctx, dvi_job *done)
 {
     dvi_worker *w = ctx;
     while (done) {
         dvi_job *job = done;
         done = job->next;
+        s_note_run(w, job);
         s_wtask *wt = dvi_map_del(&w->tasks, job->key);
         if (job->error) {
             s_report_failed(w, job->key, DVI_BLAME_TASK, job->error);
@@ -411,7 +457,14 @@ s_on_accept(dvi_listener *l, dvi_conn *c)
 static void
 s_submit(dvi_worker *w, s_wtask *wt)
 {
-    dvi_executor_submit(w->ex, wt->job);
+    dvi_job *job = wt->job;
+    if (s_is_fast(w, job)) {
+        job->next = NULL;
+        dvi_job_run(job, w->id);
+        s_on_done(w, job);
+        return;
+    }
+    dvi_executor_submit(w->ex, job);
 }
 
 static int
@@ -598,6 +651,7 @@ dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     dvi_map_init(&w->tasks);
     dvi_map_init(&w->fetches);
     dvi_map_init(&w->peers);
+    dvi_map_init(&w->fnstats);
     w->funcs = dvi_funcs_new();
     w->listener = dvi_listen(loop, opts->listen, s_on_accept,
                              s_on_serve_frame, s_on_serve_close, w, w->addr,
@@ -670,7 +724,11 @@ dvi_worker_destroy(dvi_worker **wp)
     dvi_map_fini(&w->store);
     dvi_map_fini(&w->tasks);
     dvi_map_fini(&w->fetches);
+    for (size_t i = 0; dvi_map_next(&w->fnstats, &i, &e);) {
+        free(e->val);
+    }
     dvi_map_fini(&w->peers);
+    dvi_map_fini(&w->fnstats);
     dvi_funcs_destroy(&w->funcs);
     free(w);
 }
