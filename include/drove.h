@@ -171,7 +171,11 @@ typedef struct dv_opts {
                            0: the function's own declaration (DV_FUNCTION
                            is pure, DV_FUNCTION_IMPURE is not) */
     const char *key;    /* an explicit key, or NULL for the computed one */
-    int retries;        /* extra attempts when a worker is lost (default 0) */
+    int retries;        /* how many more times to run the call if the
+                           function fails (dv_fail); default 0. A call
+                           whose worker dies is run again regardless,
+                           unless it was running on 3 workers that died:
+                           then it errs as "killed worker" */
     int priority;       /* higher runs first among ready tasks (default 0) */
     const char *worker; /* run only on the worker with this id (the direct
                            view); NULL: any worker (load balanced) */

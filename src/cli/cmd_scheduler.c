@@ -34,19 +34,6 @@ s_close_walk(uv_handle_t *h, void *arg)
     }
 }
 
-static int
-s_level(const char *name)
-{
-    static const char *names[] = {"none", "error", "warn", "notice", "info",
-                                  "debug"};
-    for (int i = 0; i <= DVI_LOG_DEBUG; i++) {
-        if (strcmp(name, names[i]) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
 int
 dvi_cmd_scheduler(int argc, char **argv)
 {
@@ -59,7 +46,7 @@ dvi_cmd_scheduler(int argc, char **argv)
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
-    int level = s_level(dvi_opt_str(s_opts, S_NOPTS, "log-level"));
+    int level = dvi_log_level_parse(dvi_opt_str(s_opts, S_NOPTS, "log-level"));
     if (level < 0) {
         fprintf(stderr, "drove scheduler: unknown log level '%s'\n",
                 dvi_opt_str(s_opts, S_NOPTS, "log-level"));

@@ -41,12 +41,7 @@ dvi_cmd_worker(int argc, char **argv)
         return 2;
     }
     const char *level = dvi_opt_str(s_opts, S_NOPTS, "log-level");
-    static const char *names[] = {"none", "error", "warn", "notice", "info",
-                                  "debug"};
-    int lv = -1;
-    for (int i = 0; i <= DVI_LOG_DEBUG; i++) {
-        lv = strcmp(level, names[i]) == 0 ? i : lv;
-    }
+    int lv = dvi_log_level_parse(level);
     if (lv < 0) {
         fprintf(stderr, "drove worker: unknown log level '%s'\n", level);
         return 2;

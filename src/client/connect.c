@@ -10,6 +10,7 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/value.h"
+#include "proto/hello.h"
 #include "proto/msg.h"
 
 #define S_CONNECT_TIMEOUT_S 30.0
@@ -154,12 +155,7 @@ s_fetch(dv_client *c, const char *key, const char *addr)
             uv_mutex_unlock(&c->lock);
             return;
         }
-        msgpack_packer *pk = dvi_conn_msg(p, DVI_MSG_HELLO, 5);
-        msgpack_pack_int(pk, DVI_PROTOCOL_VERSION);
-        msgpack_pack_int(pk, DVI_ROLE_PEER);
-        dvi_pack_str(pk, "client");
-        msgpack_pack_int(pk, 0);
-        msgpack_pack_nil(pk);
+        dvi_hello_send(p, DVI_ROLE_PEER, "client", 0, NULL);
         dvi_map_put(&c->peers, dvi_strdup(addr), p);
     }
     dvi_pack_str(dvi_conn_msg(p, DVI_MSG_GET, 1), key);
@@ -508,12 +504,7 @@ s_dial(dv_client *c, const char *addr)
     if (c->conn == NULL) {
         return DV_ECONN;
     }
-    msgpack_packer *pk = dvi_conn_msg(c->conn, DVI_MSG_HELLO, 5);
-    msgpack_pack_int(pk, DVI_PROTOCOL_VERSION);
-    msgpack_pack_int(pk, DVI_ROLE_CLIENT);
-    dvi_pack_str(pk, "client");
-    msgpack_pack_int(pk, 0);
-    msgpack_pack_nil(pk);
+    dvi_hello_send(c->conn, DVI_ROLE_CLIENT, "client", 0, NULL);
     return 0;
 }
 

@@ -16,18 +16,24 @@ static int s_env_read;
 static const char *s_names[] = {"none", "error", "warn", "notice", "info",
                                 "debug"};
 
+int
+dvi_log_level_parse(const char *name)
+{
+    for (int i = 0; name && i <= DVI_LOG_DEBUG; i++) {
+        if (strcmp(name, s_names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 static void
 s_read_env(void)
 {
-    const char *env = getenv("DROVE_LOG");
+    int level = dvi_log_level_parse(getenv("DROVE_LOG"));
     s_env_read = 1;
-    if (env == NULL) {
-        return;
-    }
-    for (int i = 0; i <= DVI_LOG_DEBUG; i++) {
-        if (strcmp(env, s_names[i]) == 0) {
-            dvi_log_level = i;
-        }
+    if (level >= 0) {
+        dvi_log_level = level;
     }
 }
 

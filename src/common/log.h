@@ -19,6 +19,9 @@ extern int dvi_log_level;
 /* Sets the level and the role printed on each line ("scheduler"...). */
 void dvi_log_init(const char *role, int default_level);
 void dvi_log_set_level(int level);
+/* The level named "error", "warn", "notice", "info" or "debug" (or
+ * "none"), or -1 for another name. */
+int dvi_log_level_parse(const char *name);
 void dvi_log_write(int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/map.h"
+#include "proto/hello.h"
 #include "proto/msg.h"
 #include "sched_task.h"
 
@@ -915,6 +916,18 @@ s_on_done(dvi_sched *s, s_worker *w, int type, const msgpack_object *f,
 }
 
 static int
+s_inputs_held(dvi_task *t)
+{
+    dvi_task **deps = dvi_task_deps(t);
+    for (size_t i = 0; i < t->ndeps; i++) {
+        if (deps[i]->state != DVI_TASK_MEMORY || deps[i]->nwho == 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int
 s_on_failed(dvi_sched *s, s_worker *w, const msgpack_object *f)
 {
     char k[S_MAX_KEY + 1];
@@ -935,12 +948,15 @@ s_on_failed(dvi_sched *s, s_worker *w, const msgpack_object *f)
     char *msg = dvi_malloc(len + 1);
     memcpy(msg, text, len);
     msg[len] = '\0';
-    if (blame == DVI_BLAME_INPUT && t->retries-- > 0) {
-        /* An input vanished on its way: run it again, elsewhere maybe. */
-        t->where = NULL;
+    t->where = NULL;
+    if (blame == DVI_BLAME_TASK && t->retries > 0) {
+        t->retries--; /* the user asked for another try */
+        s_make_ready(s, t);
+    } else if (blame == DVI_BLAME_INPUT &&
+               ++t->suspicious < S_KILLED_AFTER && s_inputs_held(t)) {
+        /* An input vanished on its way but is held somewhere: again. */
         s_make_ready(s, t);
     } else {
-        t->where = NULL;
         s_fail_task(s, t, DVI_TASK_ERRED, msg);
     }
     free(msg);
@@ -1001,22 +1017,18 @@ s_broadcast_workers(dvi_sched *s)
 static int
 s_on_hello(dvi_sched *s, s_peer *p, const msgpack_object *f, uint32_t n)
 {
-    uint64_t version, role, threads;
-    char id[128], addr[128] = "";
-    if (dvi_msg_u64(&f[0], &version) < 0 || dvi_msg_u64(&f[1], &role) < 0 ||
-        dvi_msg_str(&f[2], id, sizeof(id)) < 0 ||
-        dvi_msg_u64(&f[3], &threads) < 0 ||
-        (n > 4 && f[4].type != MSGPACK_OBJECT_NIL &&
-         dvi_msg_str(&f[4], addr, sizeof(addr)) < 0)) {
-        return dvi_seterr(DV_EPROTO, "malformed HELLO");
-    }
-    if (version != DVI_PROTOCOL_VERSION) {
+    dvi_hello h;
+    int rc = dvi_hello_parse(f, n, &h);
+    if (rc == DV_EVERSION) {
         msgpack_packer *pk = dvi_conn_msg(p->conn, DVI_MSG_BYE, 1);
         dvi_pack_str(pk, "protocol version mismatch");
-        return dvi_seterr(DV_EVERSION, "%s: protocol version %llu, want %d",
-                          dvi_conn_peer(p->conn), (unsigned long long)version,
-                          DVI_PROTOCOL_VERSION);
+        dvi_conn_flush(p->conn);
     }
+    if (rc < 0) {
+        return rc;
+    }
+    uint64_t role = h.role, threads = h.threads;
+    const char *id = h.id, *addr = h.addr;
     p->role = (int)role;
     if (role == DVI_ROLE_WORKER) {
         if (threads == 0 || threads > 4096 || addr[0] == '\0') {
@@ -1169,8 +1181,7 @@ s_worker_gone(dvi_sched *s, s_worker *w, const char *why)
             t->where = NULL;
             if (t->flags & DVI_TASKF_SCATTER) {
                 dvi_taskvec_push(&lost, t);
-            } else if (++t->suspicious >= S_KILLED_AFTER &&
-                       t->retries-- <= 0) {
+            } else if (++t->suspicious >= S_KILLED_AFTER) {
                 dvi_taskvec_push(&failed, t);
             } else {
                 dvi_taskvec_push(&rerun, t);

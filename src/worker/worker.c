@@ -12,6 +12,7 @@
 #include "executor.h"
 #include "funcs.h"
 #include "proto/conn.h"
+#include "proto/hello.h"
 #include "proto/msg.h"
 
 #define S_MAX_KEY 255
@@ -270,12 +271,7 @@ s_peer_get(dvi_worker *w, const char *addr)
         free(p);
         return NULL;
     }
-    msgpack_packer *pk = dvi_conn_msg(p->conn, DVI_MSG_HELLO, 5);
-    msgpack_pack_int(pk, DVI_PROTOCOL_VERSION);
-    msgpack_pack_int(pk, DVI_ROLE_PEER);
-    dvi_pack_str(pk, w->id);
-    msgpack_pack_int(pk, 0);
-    msgpack_pack_nil(pk);
+    dvi_hello_send(p->conn, DVI_ROLE_PEER, w->id, 0, NULL);
     dvi_map_put(&w->peers, p->addr, p);
     return p;
 }
@@ -378,18 +374,14 @@ s_on_serve_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     s_peer *p = ctx;
     dvi_worker *w = p->w;
     if (!p->hello) {
-        uint64_t version;
-        if (type != DVI_MSG_HELLO || dvi_msg_u64(&f[0], &version) < 0) {
+        dvi_hello h;
+        if (type != DVI_MSG_HELLO) {
             return dvi_seterr(DV_EPROTO, "%s before HELLO",
                               dvi_msg_name(type));
         }
-        if (version != DVI_PROTOCOL_VERSION) {
-            return dvi_seterr(DV_EVERSION, "peer speaks protocol %llu, "
-                              "want %d", (unsigned long long)version,
-                              DVI_PROTOCOL_VERSION);
-        }
-        p->hello = 1;
-        return 0;
+        int rc = dvi_hello_parse(f, n, &h);
+        p->hello = rc == 0;
+        return rc;
     }
     if (type != DVI_MSG_GET) {
         return dvi_seterr(DV_EPROTO, "unexpected %s from a peer",
@@ -672,12 +664,7 @@ dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
         return NULL;
     }
     w->ex = dvi_executor_new(loop, w->nthreads, w->id, s_on_done, w);
-    msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_HELLO, 5);
-    msgpack_pack_int(pk, DVI_PROTOCOL_VERSION);
-    msgpack_pack_int(pk, DVI_ROLE_WORKER);
-    dvi_pack_str(pk, w->id);
-    msgpack_pack_int(pk, w->nthreads);
-    dvi_pack_str(pk, w->addr);
+    dvi_hello_send(w->sched, DVI_ROLE_WORKER, w->id, w->nthreads, w->addr);
     return w;
 }
 
