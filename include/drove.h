@@ -203,9 +203,10 @@ DV_EXPORT dv_future *dv_submit(dv_client *c, const char *fn, size_t nargs,
               sizeof((dv_arg[]){__VA_ARGS__}) / sizeof(dv_arg),               \
               (dv_arg[]){__VA_ARGS__}, NULL)
 
-/* Submits fn(args[i]) for each of the n arguments (each call takes exactly
- * one argument; pass dv_list() for several) and stores the n futures in
- * out[], which the caller owns (release each). With opts->chunksize > 1,
+/* Submits fn(args[i]) for each of the n arguments. Each call receives
+ * exactly one argument, args[i]: a dv_list() arrives as one DV_LIST
+ * argument, not spread. The n futures go in out[]; the caller owns them
+ * (release each). With opts->chunksize > 1,
  * that many calls travel and run as one task; their futures still yield one
  * result each, and a failure in one call fails its whole chunk. Returns n,
  * or a negative DV_E* code with nothing submitted. */
@@ -362,7 +363,8 @@ DV_EXPORT const char *dv_call_worker(const dv_call *call);
 
 /* Ships the shared library at so_path, by content hash, to every worker of
  * the cluster, present and future, which load it: its DV_FUNCTIONs become
- * callable by name. Waits until the present workers have loaded it. Returns
+ * callable by name, and the calls of its DV_FUNCTION_IMPUREs get fresh
+ * keys. Waits until the present workers have loaded it. Returns
  * the number of workers that loaded it, or a negative DV_E* code (a file
  * that cannot be read, a worker that could not load it: dv_last_error()
  * names it and says why). Uploading the same content again is a no-op. */

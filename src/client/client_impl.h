@@ -84,8 +84,6 @@ struct dv_client {
     char lost_why[256];
     int stopping;
     dvi_map purity;        /* function name -> (void*)1 impure, 2 pure */
-    void **libs;           /* uploaded libraries, opened here for purity */
-    size_t nlibs;
 
     /* Loop thread only: */
     dvi_conn *conn;        /* to the scheduler */

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dlfcn.h>
 #include <sodium.h>
 
 #include "client_impl.h"
@@ -231,7 +230,7 @@ s_on_erred(dv_client *c, const msgpack_object *f)
 }
 
 static int
-s_on_reply(dv_client *c, int type, const msgpack_object *f)
+s_on_reply(dv_client *c, int type, const msgpack_object *f, uint32_t n)
 {
     uint64_t id = 0;
     char hash[80];
@@ -251,6 +250,23 @@ s_on_reply(dv_client *c, int type, const msgpack_object *f)
         }
         r->count = status;
         r->status = text ? DV_EINVAL : 0;
+        if (n > 3 && f[3].type == MSGPACK_OBJECT_ARRAY) {
+            /* Impure functions of the library: their calls get fresh
+             * keys, as if they were compiled into this program. */
+            const msgpack_object_array *a = &f[3].via.array;
+            for (uint32_t i = 0; i < a->size; i++) {
+                char fn[256];
+                if (dvi_msg_str(&a->ptr[i], fn, sizeof(fn)) < 0) {
+                    continue;
+                }
+                dvi_map_entry *e = dvi_map_find(&c->purity, fn);
+                if (e) {
+                    e->val = (void *)1;
+                } else {
+                    dvi_map_put(&c->purity, dvi_strdup(fn), (void *)1);
+                }
+            }
+        }
     } else {
         if (dvi_msg_u64(&f[0], &id) < 0 || dvi_msg_i64(&f[1], &status) < 0 ||
             dvi_msg_opt_bytes(&f[2], &text, &len) < 0) {
@@ -311,7 +327,7 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_FINISHED: return s_on_finished(c, f);
     case DVI_MSG_ERRED: return s_on_erred(c, f);
     case DVI_MSG_UPLOADED:
-    case DVI_MSG_REPLY: return s_on_reply(c, type, f);
+    case DVI_MSG_REPLY: return s_on_reply(c, type, f, n);
     case DVI_MSG_WORKERS: return s_on_workers(c, f);
     case DVI_MSG_WELCOME:
         c->welcomed = 1;
@@ -468,7 +484,6 @@ s_free(dv_client *c)
         free(r);
     }
     free(c->fetchq);
-    free(c->libs);
     free(c->tworkers);
     free(c->procs);
     msgpack_sbuffer_destroy(&c->out);
@@ -685,16 +700,6 @@ dv_upload_library(dv_client *c, const char *so_path)
         dvi_seterr(r->status, "uploading %s: %s", so_path, r->text);
     }
     s_request_free(r);
-    if (rc >= 0) {
-        /* Opened here too, to learn which functions are impure. */
-        void *handle = dlopen(so_path, RTLD_LAZY | RTLD_LOCAL);
-        if (handle) {
-            uv_mutex_lock(&c->lock);
-            c->libs = dvi_realloc(c->libs, (c->nlibs + 1) * sizeof(void *));
-            c->libs[c->nlibs++] = handle;
-            uv_mutex_unlock(&c->lock);
-        }
-    }
     return rc;
 }
 

@@ -6,7 +6,6 @@
  * task. Under the lock a submission is a hash-table lookup and a memcpy
  * into the batch the loop sends on its next turn.
  */
-#include <dlfcn.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,12 +89,9 @@ s_is_impure_locked(dv_client *c, const char *fn)
 {
     size_t v = (size_t)dvi_map_get(&c->purity, fn);
     if (v == 0) {
+        /* Functions uploaded in libraries are known here once their
+         * upload was answered (connect.c); others, as the program's. */
         const dv_function *d = dvi_funcs_registered(fn);
-        char sym[S_MAX_NAME + 16];
-        snprintf(sym, sizeof(sym), "dv__fn_%s", fn);
-        for (size_t i = 0; d == NULL && i < c->nlibs; i++) {
-            d = dlsym(c->libs[i], sym);
-        }
         v = d && (d->flags & DV_FN_IMPURE) ? 1 : 2;
         dvi_map_put(&c->purity, dvi_strdup(fn), (void *)v);
     }

@@ -47,14 +47,21 @@ s_find(const dvi_map *m, const char *key)
     return i;
 }
 
-void *
-dvi_map_get(const dvi_map *m, const char *key)
+dvi_map_entry *
+dvi_map_find(const dvi_map *m, const char *key)
 {
     if (m->len == 0) {
         return NULL;
     }
     size_t i = s_find(m, key);
-    return m->slots[i].key ? m->slots[i].val : NULL;
+    return m->slots[i].key ? &m->slots[i] : NULL;
+}
+
+void *
+dvi_map_get(const dvi_map *m, const char *key)
+{
+    dvi_map_entry *e = dvi_map_find(m, key);
+    return e ? e->val : NULL;
 }
 
 static void

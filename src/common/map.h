@@ -26,6 +26,9 @@ void dvi_map_init(dvi_map *m);
 void dvi_map_fini(dvi_map *m);
 /* The value stored under key, or NULL. */
 void *dvi_map_get(const dvi_map *m, const char *key);
+/* The entry of key, whose value may be changed in place, or NULL. Valid
+ * until the map next changes. */
+dvi_map_entry *dvi_map_find(const dvi_map *m, const char *key);
 /* Stores val under key, replacing and returning any previous value. */
 void *dvi_map_put(dvi_map *m, const char *key, void *val);
 /* Removes key; returns its value, or NULL. */

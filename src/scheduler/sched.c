@@ -57,6 +57,8 @@ typedef struct s_lib {
     int remaining;
     int loaded;
     char error[512];
+    char **impure;      /* names of its impure functions, as workers said */
+    size_t nimpure;
 } s_lib;
 
 typedef struct s_pub {
@@ -747,15 +749,25 @@ s_send_upload(s_worker *w, const s_lib *lib)
 }
 
 static void
+s_tell_uploaded(const s_lib *lib, s_client *c, int loaded)
+{
+    msgpack_packer *pk = dvi_conn_msg(c->conn, DVI_MSG_UPLOADED, 4);
+    dvi_pack_str(pk, lib->hash);
+    msgpack_pack_int(pk, loaded);
+    dvi_pack_str(pk, lib->error[0] ? lib->error : NULL);
+    msgpack_pack_array(pk, lib->nimpure);
+    for (size_t i = 0; i < lib->nimpure; i++) {
+        dvi_pack_str(pk, lib->impure[i]);
+    }
+}
+
+static void
 s_reply_upload(s_lib *lib)
 {
     if (lib->waiting == NULL) {
         return;
     }
-    msgpack_packer *pk = dvi_conn_msg(lib->waiting->conn, DVI_MSG_UPLOADED, 3);
-    dvi_pack_str(pk, lib->hash);
-    msgpack_pack_int(pk, lib->loaded);
-    dvi_pack_str(pk, lib->error[0] ? lib->error : NULL);
+    s_tell_uploaded(lib, lib->waiting, lib->loaded);
     lib->waiting = NULL;
 }
 
@@ -772,10 +784,7 @@ s_on_upload(dvi_sched *s, s_client *c, const msgpack_object *f)
     }
     for (size_t i = 0; i < s->nlibs; i++) {
         if (strcmp(s->libs[i]->hash, hash) == 0) {
-            msgpack_packer *pk = dvi_conn_msg(c->conn, DVI_MSG_UPLOADED, 3);
-            dvi_pack_str(pk, hash);
-            msgpack_pack_int(pk, (int)s->nworkers);
-            msgpack_pack_nil(pk);
+            s_tell_uploaded(s->libs[i], c, (int)s->nworkers);
             return 0;
         }
     }
@@ -964,7 +973,7 @@ s_on_failed(dvi_sched *s, s_worker *w, const msgpack_object *f)
 }
 
 static int
-s_on_uploaded(dvi_sched *s, s_worker *w, const msgpack_object *f)
+s_on_uploaded(dvi_sched *s, s_worker *w, const msgpack_object *f, uint32_t n)
 {
     char hash[80];
     int64_t ok;
@@ -981,6 +990,17 @@ s_on_uploaded(dvi_sched *s, s_worker *w, const msgpack_object *f)
             continue;
         }
         lib->loaded += ok > 0;
+        if (lib->nimpure == 0 && n > 3 &&
+            f[3].type == MSGPACK_OBJECT_ARRAY) {
+            const msgpack_object_array *a = &f[3].via.array;
+            lib->impure = dvi_calloc(a->size + 1, sizeof(char *));
+            for (uint32_t k = 0; k < a->size; k++) {
+                char fn[S_MAX_KEY + 1];
+                if (dvi_msg_str(&a->ptr[k], fn, sizeof(fn)) == 0) {
+                    lib->impure[lib->nimpure++] = dvi_strdup(fn);
+                }
+            }
+        }
         if (err && lib->error[0] == '\0') {
             snprintf(lib->error, sizeof(lib->error), "worker %s: %.*s", w->id,
                      (int)errlen, err);
@@ -1111,7 +1131,7 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         case DVI_MSG_DONE:
         case DVI_MSG_STORED: return s_on_done(s, w, type, f, n);
         case DVI_MSG_FAILED: return s_on_failed(s, w, f);
-        case DVI_MSG_UPLOADED: return s_on_uploaded(s, w, f);
+        case DVI_MSG_UPLOADED: return s_on_uploaded(s, w, f, n);
         default: break;
         }
     }
@@ -1344,6 +1364,10 @@ dvi_sched_destroy(dvi_sched **sp)
     }
     for (size_t i = 0; i < s->nlibs; i++) {
         dvi_blob_rele(s->libs[i]->bytes);
+        for (size_t k = 0; k < s->libs[i]->nimpure; k++) {
+            free(s->libs[i]->impure[k]);
+        }
+        free(s->libs[i]->impure);
         free(s->libs[i]);
     }
     free(s->libs);

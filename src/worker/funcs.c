@@ -28,8 +28,11 @@ static uv_once_t s_once = UV_ONCE_INIT;
 static uv_mutex_t s_lock;
 static dvi_map s_registry; /* name -> const dv_function* */
 /* Set while a worker loads an uploaded library: its constructors must
- * not register into the program's registry. */
+ * not register into the program's registry; what they register is noted
+ * instead, so the client can learn which functions are impure. */
 static _Thread_local int s_loading;
+static _Thread_local const char **s_loaded_impure;
+static _Thread_local size_t s_nloaded_impure;
 
 static void
 s_init(void)
@@ -45,6 +48,12 @@ dv_register(const dv_function *f)
         return dvi_seterr(DV_EINVAL, "dv_register: a function needs a name");
     }
     if (s_loading) {
+        if (f->flags & DV_FN_IMPURE) {
+            s_loaded_impure = dvi_realloc(
+                s_loaded_impure,
+                (s_nloaded_impure + 1) * sizeof(*s_loaded_impure));
+            s_loaded_impure[s_nloaded_impure++] = f->name;
+        }
         return 0;
     }
     uv_once(&s_once, s_init);
@@ -139,8 +148,16 @@ dvi_funcs_find(dvi_funcs *f, const char *name)
 
 int
 dvi_funcs_load(dvi_funcs *f, const char *hash, const char *name,
-               const void *bytes, size_t n)
+               const void *bytes, size_t n, const char ***impure,
+               size_t *nimpure)
 {
+    if (impure) {
+        free(s_loaded_impure);
+        s_loaded_impure = NULL;
+        s_nloaded_impure = 0;
+        *impure = NULL;
+        *nimpure = 0;
+    }
     for (size_t i = 0; i < f->nlibs; i++) {
         if (strcmp(f->hashes[i], hash) == 0) {
             return 0;
@@ -179,5 +196,11 @@ dvi_funcs_load(dvi_funcs *f, const char *hash, const char *name,
     f->hashes[f->nlibs] = dvi_strdup(hash);
     f->nlibs++;
     s_cache_clear(f); /* a new library may shadow an older function */
+    if (impure) {
+        *impure = s_loaded_impure; /* caller frees the array */
+        *nimpure = s_nloaded_impure;
+        s_loaded_impure = NULL;
+        s_nloaded_impure = 0;
+    }
     return 0;
 }

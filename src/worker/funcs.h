@@ -21,9 +21,13 @@ void dvi_funcs_destroy(dvi_funcs **f);
 /* The function registered or exported under name, or NULL. */
 const dv_function *dvi_funcs_find(dvi_funcs *f, const char *name);
 /* Loads a library from its bytes, once per hash. Returns 0, or a negative
- * DV_E* code with the reason set (dlopen's message). */
+ * DV_E* code with the reason set (dlopen's message). If impure is not NULL
+ * it receives the names of the library's DV_FUNCTION_IMPUREs (static
+ * storage of the library; *nimpure of them), as their constructors
+ * registered them during the load. */
 int dvi_funcs_load(dvi_funcs *f, const char *hash, const char *name,
-                   const void *bytes, size_t n);
+                   const void *bytes, size_t n, const char ***impure,
+                   size_t *nimpure);
 /* The process-wide registry of the program's own functions (no uploaded
  * library registers there). */
 const dv_function *dvi_funcs_registered(const char *name);

@@ -577,11 +577,19 @@ s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
             dvi_msg_bytes(&f[2], &bytes, &len) < 0) {
             return DV_EPROTO;
         }
-        int rc = dvi_funcs_load(w->funcs, hash, name, bytes, len);
-        msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_UPLOADED, 3);
+        const char **impure = NULL;
+        size_t nimpure = 0;
+        int rc = dvi_funcs_load(w->funcs, hash, name, bytes, len, &impure,
+                                &nimpure);
+        msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_UPLOADED, 4);
         dvi_pack_str(pk, hash);
         msgpack_pack_int(pk, rc == 0);
         dvi_pack_str(pk, rc == 0 ? NULL : dv_last_error());
+        msgpack_pack_array(pk, nimpure);
+        for (size_t i = 0; i < nimpure; i++) {
+            dvi_pack_str(pk, impure[i]);
+        }
+        free(impure);
         if (rc < 0) {
             DVI_LOG(DVI_LOG_WARN, "WORKER", "%s", dv_last_error());
         }
