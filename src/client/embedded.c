@@ -29,6 +29,7 @@ struct dvi_proc {
     dv_client *c;
     int index;
     int respawns;
+    char epitaph[128]; /* how the last child died, until the scheduler asks */
 };
 
 extern char **environ;
@@ -54,9 +55,73 @@ s_proc_closed(uv_handle_t *h)
 }
 
 static void
+s_describe_exit(char *buf, size_t size, int64_t status, int signum)
+{
+    if (signum) {
+        snprintf(buf, size, "killed by signal %d (%s)", signum,
+                 strsignal(signum));
+    } else {
+        snprintf(buf, size, "exited with status %d", (int)status);
+    }
+}
+
+/* The exit code of a child that is exiting or dead but not yet reaped,
+ * from /proc/PID/stat (field 52, Linux 3.5 and later): its socket closes
+ * before libuv sees it exit, and the scheduler asks in between. */
+static int
+s_proc_exit_code(int pid, int *code)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (p == NULL) {
+        return -1;
+    }
+    /* After ')' come fields 3, 4, ...: skip to field 52. */
+    for (int field = 2; field < 52 && p; field++) {
+        p = strchr(p + 1, ' ');
+    }
+    if (p == NULL) {
+        return -1;
+    }
+    *code = atoi(p + 1);
+    return *code == 0 ? -1 : 0;
+}
+
+static int
+s_epitaph(void *ctx, const char *worker_id, char *buf, size_t size)
+{
+    dv_client *c = ctx;
+    int index, code;
+    if (sscanf(worker_id, "proc-%d", &index) != 1 || index < 0 ||
+        (size_t)index >= c->nprocs || c->procs[index] == NULL) {
+        return -1;
+    }
+    dvi_proc *p = c->procs[index];
+    if (p->epitaph[0]) {
+        snprintf(buf, size, "%s", p->epitaph);
+        p->epitaph[0] = '\0';
+        return 0;
+    }
+    if (s_proc_exit_code(p->handle.pid, &code) < 0) {
+        return -1;
+    }
+    s_describe_exit(buf, size, (code >> 8) & 0xff, code & 0x7f);
+    return 0;
+}
+
+static void
 s_proc_exit(uv_process_t *h, int64_t status, int signum)
 {
     dvi_proc *p = h->data;
+    s_describe_exit(p->epitaph, sizeof(p->epitaph), status, signum);
     if (!p->c->stopping) {
         DVI_LOG(DVI_LOG_WARN, "CLIENT", "worker proc-%d exited (status %d, "
                 "signal %d: %s); starting another", p->index, (int)status,
@@ -173,6 +238,7 @@ dvi_embedded_start(dv_client *c, const char *spec)
         return DV_ECONN;
     }
     c->expect_workers = n;
+    dvi_sched_set_epitaph(c->sched, s_epitaph, c);
     if (!processes) {
         c->tworkers = dvi_calloc((size_t)n, sizeof(*c->tworkers));
         for (int i = 0; i < n; i++) {

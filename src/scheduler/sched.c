@@ -85,6 +85,8 @@ struct dvi_sched {
     uint64_t next_client;
     uint64_t seq;
     double avg_task_us; /* moving average of run times, for queue depth */
+    dvi_sched_epitaph_fn epitaph; /* how a lost worker died, if known */
+    void *epitaph_ctx;
     dvi_sched_stats stats;
 };
 
@@ -1180,8 +1182,14 @@ s_client_gone(dvi_sched *s, s_client *c)
 }
 
 static void
-s_worker_gone(dvi_sched *s, s_worker *w, const char *why)
+s_worker_gone(dvi_sched *s, s_worker *w, const char *dropped)
 {
+    char how[256];
+    const char *why = dropped;
+    if (s->epitaph && s->epitaph(s->epitaph_ctx, w->id, how,
+                                 sizeof(how)) == 0) {
+        why = how;
+    }
     for (size_t i = 0; i < s->nworkers; i++) {
         if (s->workers[i] == w) {
             s->workers[i] = s->workers[--s->nworkers];
@@ -1316,6 +1324,13 @@ dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n,
         s->listeners[s->nlisteners++] = l;
     }
     return s;
+}
+
+void
+dvi_sched_set_epitaph(dvi_sched *s, dvi_sched_epitaph_fn fn, void *ctx)
+{
+    s->epitaph = fn;
+    s->epitaph_ctx = ctx;
 }
 
 int

@@ -34,6 +34,13 @@ typedef struct dvi_sched_stats {
  * reason set on failure. */
 dvi_sched *dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n,
                          char *bound, size_t size);
+/* Says how a worker that vanished died ("killed by signal 11 ...") into
+ * buf; returns 0 if it knows, -1 if not. */
+typedef int (*dvi_sched_epitaph_fn)(void *ctx, const char *worker_id,
+                                    char *buf, size_t size);
+/* Sets who is asked when a worker's connection drops: the embedded
+ * cluster knows its children's exit status. */
+void dvi_sched_set_epitaph(dvi_sched *s, dvi_sched_epitaph_fn fn, void *ctx);
 /* Adopts a connected socket as a peer (an embedded worker process). */
 int dvi_sched_adopt_fd(dvi_sched *s, int fd);
 /* Closes every connection and listener and frees the scheduler. */

@@ -1,0 +1,127 @@
+/* drove — integration: how task failures reach the user.
+ *
+ * Runs on local:threads=2, local:processes=2 and a tcp cluster. A failing
+ * function's own words must reach its future and every future that depends
+ * on it, unchanged; calling a function that does not exist must say which;
+ * and the client must carry on normally afterwards.
+ */
+#include <stdio.h>
+
+#include "dvt_funcs.h"
+#include "dvtest.h"
+
+static void
+test_failure_reaches_dependents(void **state)
+{
+    dv_client *c = *state;
+    dv_future *a = DVT_NOTNULL(DV_SUBMIT(c, "boom", dv_i64(1)));
+    dv_future *b = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_fut(a)));
+    dv_future *d = DVT_NOTNULL(DV_SUBMIT(c, "add2", dv_fut(b), dv_i64(1)));
+    /* A dependent with one good and one failed input fails too. */
+    dv_future *ok = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(1)));
+    dv_future *fs[2] = {ok, a};
+    dv_future *lst = DVT_NOTNULL(DV_SUBMIT(c, "sum_list", dv_futs(fs, 2)));
+
+    DVT_EQ_STR(DVT_ERROR(d, 30.0), "boom 42");
+    DVT_EQ_STR(DVT_ERROR(b, 30.0), "boom 42");
+    DVT_EQ_STR(DVT_ERROR(a, 30.0), "boom 42");
+    DVT_EQ_STR(DVT_ERROR(lst, 30.0), "boom 42");
+    DVT_EQ_I64(DVT_RESULT_I64(ok, 30.0), 2);
+
+    /* The failure is not a result: a later, different call that does not
+     * depend on it works. */
+    dv_future *after = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(41)));
+    DVT_EQ_I64(DVT_RESULT_I64(after, 30.0), 42);
+
+    dv_release(a);
+    dv_release(b);
+    dv_release(d);
+    dv_release(ok);
+    dv_release(lst);
+    dv_release(after);
+}
+
+static void
+test_failure_in_a_map_chunk(void **state)
+{
+    dv_client *c = *state;
+    dv_arg args[3] = {dv_i64(1), dv_i64(2), dv_i64(3)};
+    dv_future *out[3] = {NULL};
+
+    /* A map whose every call fails: every future carries the text. */
+    DVT_EQ_I64(dv_map(c, "boom", 3, args, out, NULL), 3);
+    for (size_t i = 0; i < 3; i++) {
+        DVT_EQ_STR(DVT_ERROR(out[i], 30.0), "boom 42");
+    }
+    dvt_release_all(out, 3);
+}
+
+static void
+test_unknown_function_is_named(void **state)
+{
+    dv_client *c = *state;
+    dv_future *f = DV_SUBMIT(c, "no_such_function_xyz", dv_i64(1));
+    if (f == NULL) {
+        /* Refusing at submission is fine too, if it says which. */
+        DVT_CONTAINS(dv_last_error(), "'no_such_function_xyz'");
+        return;
+    }
+    dv_future *dep = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_fut(f)));
+    const char *err = DVT_ERROR(f, 30.0);
+    DVT_CONTAINS(err, "'no_such_function_xyz'");
+    DVT_EQ_STR(DVT_ERROR(dep, 30.0), err);
+    dv_release(dep);
+    dv_release(f);
+}
+
+static void
+test_wrong_argument_type(void **state)
+{
+    dv_client *c = *state;
+    dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_str("seven")));
+    char want[128];
+    snprintf(want, sizeof(want), "inc: argument 0 has type %d, expected %d",
+             DV_STR, DV_I64);
+    DVT_EQ_STR(DVT_ERROR(f, 30.0), want);
+
+    dv_future *g = DVT_NOTNULL(DV_SUBMIT(c, "f64s_stats", dv_i64(3)));
+    snprintf(want, sizeof(want),
+             "f64s_stats: argument 0 has type %d, expected %d", DV_I64,
+             DV_F64S);
+    DVT_EQ_STR(DVT_ERROR(g, 30.0), want);
+
+    dv_future *h = DVT_NOTNULL(dv_submit(c, "inc", 0, NULL, NULL));
+    DVT_EQ_STR(DVT_ERROR(h, 30.0), "inc: missing argument 0");
+    dv_release(f);
+    dv_release(g);
+    dv_release(h);
+}
+
+static void
+test_bad_calls_are_refused(void **state)
+{
+    dv_client *c = *state;
+    /* Invalid arguments to the API itself come back as DV_EINVAL or NULL
+     * with a reason, not as a crash. */
+    DVT_TRUE(dv_submit(c, NULL, 0, NULL, NULL) == NULL);
+    DVT_TRUE(dv_last_error()[0] != '\0');
+    DVT_TRUE(dv_map(c, "inc", 1, NULL, NULL, NULL) < 0);
+    DVT_TRUE(dv_last_error()[0] != '\0');
+}
+
+int
+main(void)
+{
+    dvt_init(120);
+    (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_failure_reaches_dependents),
+        cmocka_unit_test(test_failure_in_a_map_chunk),
+        cmocka_unit_test(test_unknown_function_is_named),
+        cmocka_unit_test(test_wrong_argument_type),
+        cmocka_unit_test(test_bad_calls_are_refused),
+    };
+    return dvt_finish(dvt_run_clusters("api_errors", tests,
+                                       sizeof(tests) / sizeof(tests[0]),
+                                       DVT_ALL));
+}

@@ -1,0 +1,262 @@
+/* drove — integration: waiting on, cancelling and releasing futures;
+ * scattered data; results published for other clients.
+ *
+ * Runs on local:threads=2, local:processes=2 and a tcp cluster (the
+ * publish test, which needs two clients of one scheduler, on tcp only).
+ * Tasks whose timing matters are pinned to a worker (dv_opts.worker), so
+ * that the order of events does not depend on placement.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dvt_funcs.h"
+#include "dvtest.h"
+
+/* Submits sleep_ms(ms), pinned to worker (NULL: any). */
+static dv_future *
+s_sleep(dv_client *c, int64_t ms, const char *worker)
+{
+    dv_arg arg = dv_i64(ms);
+    dv_opts opts = DV_OPTS_INIT;
+    opts.worker = worker;
+    return dv_submit(c, "sleep_ms", 1, &arg, &opts);
+}
+
+static void
+test_pinned_tasks_run_there(void **state)
+{
+    dv_client *c = *state;
+    char w0[128], w1[128];
+    dvt_two_workers(c, w0, w1, sizeof(w0));
+    dv_opts opts = DV_OPTS_INIT;
+
+    opts.worker = w0;
+    dv_future *a = DVT_NOTNULL(dv_submit(c, "whoami", 0, NULL, &opts));
+    opts.worker = w1;
+    dv_future *b = DVT_NOTNULL(dv_submit(c, "whoami", 0, NULL, &opts));
+    DVT_EQ_STR(dv_value_str(DVT_RESULT(a, 30.0), NULL), w0);
+    DVT_EQ_STR(dv_value_str(DVT_RESULT(b, 30.0), NULL), w1);
+    dv_release(a);
+    dv_release(b);
+}
+
+static void
+test_next_completed_in_completion_order(void **state)
+{
+    dv_client *c = *state;
+    char w0[128], w1[128];
+    dvt_two_workers(c, w0, w1, sizeof(w0));
+
+    /* The slow one first, on its own worker; the fast one on the other. */
+    dv_future *slow = DVT_NOTNULL(s_sleep(c, 700, w0));
+    dv_future *fast = DVT_NOTNULL(s_sleep(c, 1, w1));
+    dv_future *fs[2] = {slow, fast};
+
+    dv_future *first = dv_next_completed(c, fs, 2, 30.0);
+    dv_future *second = dv_next_completed(c, fs, 2, 30.0);
+    DVT_TRUE(first == fast);
+    DVT_TRUE(second == slow);
+    DVT_EQ_I64(dv_future_status(slow), DV_FINISHED);
+    /* Every future was returned once: nothing more, without waiting. */
+    double t0 = dvt_now();
+    DVT_TRUE(dv_next_completed(c, fs, 2, 5.0) == NULL);
+    DVT_LT_I64((int64_t)((dvt_now() - t0) * 1000), 2000);
+    DVT_EQ_I64(DVT_RESULT_I64(slow, 1.0), 700);
+    DVT_EQ_I64(DVT_RESULT_I64(fast, 1.0), 1);
+    dv_release(slow);
+    dv_release(fast);
+}
+
+static void
+test_wait_times_out(void **state)
+{
+    dv_client *c = *state;
+    dv_future *f = DVT_NOTNULL(s_sleep(c, 1000, NULL));
+
+    double t0 = dvt_now();
+    DVT_FAILS_WITH(DV_ETIMEDOUT, dv_wait(&f, 1, 0.2));
+    double waited = dvt_now() - t0;
+    DVT_GE_I64((int64_t)(waited * 1000), 150);
+    DVT_LT_I64((int64_t)(waited * 1000), 900);
+    DVT_EQ_I64(dv_future_status(f), DV_PENDING);
+    DVT_TRUE(dv_result(f, 0.05) == NULL);
+    DVT_TRUE(dv_future_error(f) == NULL);
+
+    /* The task itself was not harmed by the timeouts. */
+    DVT_EQ_I64(dv_wait(&f, 1, 30.0), 0);
+    DVT_EQ_I64(DVT_RESULT_I64(f, 1.0), 1000);
+    dv_release(f);
+}
+
+static void
+test_cancel_queued_task(void **state)
+{
+    dv_client *c = *state;
+    char w0[128], w1[128];
+    dvt_two_workers(c, w0, w1, sizeof(w0));
+
+    /* Both workers busy, so the next task waits in a queue. */
+    dv_future *busy0 = DVT_NOTNULL(s_sleep(c, 800, w0));
+    dv_future *busy1 = DVT_NOTNULL(s_sleep(c, 800, w1));
+    dv_future *queued = DVT_NOTNULL(s_sleep(c, 2, NULL));
+    dv_future *dep = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_fut(queued)));
+
+    DVT_EQ_I64(dv_cancel(queued), 0);
+    dv_future *both[2] = {queued, dep};
+    DVT_EQ_I64(dv_wait(both, 2, 10.0), 0);
+    DVT_EQ_I64(dv_future_status(queued), DV_CANCELLED);
+    DVT_TRUE(dv_result(queued, 1.0) == NULL);
+    DVT_TRUE(dv_future_error(queued) != NULL);
+    /* Its dependent does not run: it errs (as cancelled). */
+    int st = dv_future_status(dep);
+    DVT_TRUE(st == DV_CANCELLED || st == DV_ERRED);
+    DVT_TRUE(dv_result(dep, 1.0) == NULL);
+    DVT_TRUE(dv_future_error(dep) != NULL);
+
+    /* The busy tasks finish normally; cancelling a finished task is an
+     * error the caller can see. */
+    DVT_EQ_I64(DVT_RESULT_I64(busy0, 30.0), 800);
+    DVT_EQ_I64(DVT_RESULT_I64(busy1, 30.0), 800);
+    DVT_FAILS_WITH(DV_EINVAL, dv_cancel(busy0));
+    DVT_EQ_I64(dv_future_status(busy0), DV_FINISHED);
+    /* Still cancelled, later on. */
+    DVT_EQ_I64(dv_future_status(queued), DV_CANCELLED);
+
+    dv_release(busy0);
+    dv_release(busy1);
+    dv_release(queued);
+    dv_release(dep);
+}
+
+static void
+test_release(void **state)
+{
+    dv_client *c = *state;
+    enum { N = 200 };
+    dv_arg args[N];
+    dv_future *out[N];
+
+    dv_release(NULL);
+
+    /* Releasing a dependency right after submitting its dependent: the
+     * dependent still gets the input. */
+    dv_future *a = DVT_NOTNULL(s_sleep(c, 200, NULL));
+    dv_future *b = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_fut(a)));
+    dv_release(a);
+    DVT_EQ_I64(DVT_RESULT_I64(b, 30.0), 201);
+    dv_release(b);
+
+    /* Releasing futures before they finish, then after. */
+    for (int i = 0; i < N; i++) {
+        args[i] = dv_i64(5000 + i);
+    }
+    DVT_EQ_I64(dv_map(c, "inc", N, args, out, NULL), N);
+    dvt_release_all(out, N / 2);
+    DVT_EQ_I64(dv_wait(out + N / 2, N / 2, 60.0), 0);
+    dvt_release_all(out + N / 2, N / 2);
+
+    /* Later submissions, also of the same released calls, are fine. */
+    DVT_EQ_I64(dv_map(c, "inc", N, args, out, NULL), N);
+    for (int i = 0; i < N; i++) {
+        DVT_EQ_I64(DVT_RESULT_I64(out[i], 60.0), 5000 + i + 1);
+    }
+    dvt_release_all(out, N);
+}
+
+static void
+test_scatter(void **state)
+{
+    dv_client *c = *state;
+    enum { N = 100000 };
+    double *data = malloc(N * sizeof(*data));
+    DVT_TRUE(data != NULL);
+    double sum = 0;
+    for (int i = 0; i < N; i++) {
+        data[i] = i * 0.5;
+        sum += data[i];
+    }
+
+    dv_future *s = DVT_NOTNULL(dv_scatter(c, dv_f64s(data, N)));
+    /* The client's buffer is no longer needed once dv_scatter returns. */
+    memset(data, 0, N * sizeof(*data));
+    dv_future *t1 = DVT_NOTNULL(DV_SUBMIT(c, "f64s_stats", dv_fut(s)));
+    dv_future *t2 = DVT_NOTNULL(DV_SUBMIT(c, "echo", dv_fut(s)));
+
+    const dv_value *st = DVT_RESULT(t1, 30.0);
+    DVT_EQ_I64(dv_value_type(st), DV_LIST);
+    DVT_EQ_I64(dv_value_i64(dv_value_at(st, 0)), N);
+    DVT_EQ_F64(dv_value_f64(dv_value_at(st, 1)), sum, 0.0);
+
+    size_t n = 0;
+    const double *back = dv_value_f64s(DVT_RESULT(t2, 30.0), &n);
+    DVT_TRUE(back != NULL);
+    DVT_EQ_I64(n, N);
+    DVT_EQ_F64(back[N - 1], (N - 1) * 0.5, 0.0);
+    const double *direct = dv_value_f64s(DVT_RESULT(s, 30.0), &n);
+    DVT_TRUE(direct != NULL);
+    DVT_EQ_I64(n, N);
+    DVT_EQ_F64(direct[12345], 12345 * 0.5, 0.0);
+
+    /* A scattered string, as an argument next to literals. */
+    dv_future *str = DVT_NOTNULL(dv_scatter(c, dv_str("hello, worker")));
+    dv_future *e = DVT_NOTNULL(DV_SUBMIT(c, "echo", dv_fut(str)));
+    DVT_EQ_STR(dv_value_str(DVT_RESULT(e, 30.0), NULL), "hello, worker");
+
+    dv_release(s);
+    dv_release(t1);
+    dv_release(t2);
+    dv_release(str);
+    dv_release(e);
+    free(data);
+}
+
+static void
+test_publish_across_clients(void **state)
+{
+    dv_client *c = *state;
+    if (dvt_kind != DVT_TCP) {
+        skip();
+    }
+    /* The first client publishes a random number and goes away. */
+    dv_client *c1 = DVT_NOTNULL(dvt_connect(dvt_where));
+    dv_future *r = DVT_NOTNULL(dv_submit(c1, "rand_i64", 0, NULL, NULL));
+    int64_t v = DVT_RESULT_I64(r, 30.0);
+    DVT_PASS(dv_publish(c1, "dvt-lucky", r));
+    dv_release(r);
+    dv_close(c1);
+
+    /* Another client finds it, uses it as an argument, and removes it. */
+    dv_future *g = DVT_NOTNULL(dv_get_published(c, "dvt-lucky"));
+    DVT_EQ_I64(DVT_RESULT_I64(g, 30.0), v);
+    dv_future *h = DVT_NOTNULL(DV_SUBMIT(c, "add2", dv_fut(g), dv_i64(-v)));
+    DVT_EQ_I64(DVT_RESULT_I64(h, 30.0), 0);
+
+    DVT_TRUE(dv_get_published(c, "dvt-nothing-here") == NULL);
+    DVT_PASS(dv_unpublish(c, "dvt-lucky"));
+    DVT_FAILS_WITH(DV_ENOTFOUND, dv_unpublish(c, "dvt-lucky"));
+    DVT_TRUE(dv_get_published(c, "dvt-lucky") == NULL);
+    /* The future we already hold keeps its value. */
+    DVT_EQ_I64(DVT_RESULT_I64(g, 30.0), v);
+    dv_release(g);
+    dv_release(h);
+}
+
+int
+main(void)
+{
+    dvt_init(150);
+    (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pinned_tasks_run_there),
+        cmocka_unit_test(test_next_completed_in_completion_order),
+        cmocka_unit_test(test_wait_times_out),
+        cmocka_unit_test(test_cancel_queued_task),
+        cmocka_unit_test(test_release),
+        cmocka_unit_test(test_scatter),
+        cmocka_unit_test(test_publish_across_clients),
+    };
+    return dvt_finish(dvt_run_clusters("api_futures", tests,
+                                       sizeof(tests) / sizeof(tests[0]),
+                                       DVT_ALL));
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# drove — integration: the command line's help, errors and exit codes.
+#
+# Usage: cli_test.sh PATH/TO/drove
+# A user types `drove --help` and reads a usage; mistypes an option and is
+# told which; points a worker at a scheduler that is not there and is told
+# where it tried, with a non-zero exit instead of a hang. Every command runs
+# under `timeout`; the scheduler started here is killed on exit.
+set -u
+DROVE=${1:?usage: cli_test.sh PATH/TO/drove}
+TMP=$(mktemp -d /tmp/dvtest-cli-XXXXXX)
+export DROVE_HOME=$TMP/home
+mkdir -p "$DROVE_HOME"
+unset DROVE_SCHEDULER
+SCHED_PID=
+failures=0
+
+# alive PID: the process exists and is not a zombie (kill -0 succeeds on
+# zombies, which our own exited children are until waited for).
+alive() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
+cleanup() {
+    if [ -n "$SCHED_PID" ]; then
+        kill -TERM "$SCHED_PID" 2>/dev/null
+        for _ in $(seq 50); do
+            alive "$SCHED_PID" || break
+            sleep 0.1
+        done
+        kill -KILL "$SCHED_PID" 2>/dev/null
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+# run NAME CMD...: runs CMD with a 20 s limit, stdout to $TMP/NAME.out,
+# stderr to $TMP/NAME.err; sets rc.
+run() {
+    local name=$1
+    shift
+    timeout -k 5 20 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+    rc=$?
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        fail "$name: '$*' did not finish within 20 s"
+    fi
+}
+
+show() {
+    echo "---- $1: stdout ----" >&2
+    cat "$TMP/$1.out" >&2
+    echo "---- $1: stderr ----" >&2
+    cat "$TMP/$1.err" >&2
+}
+
+# --help on the command and on each daemon: exit 0 and a usage on stdout.
+for args in "--help" "scheduler --help" "worker --help"; do
+    name="help-${args%% *}"
+    # shellcheck disable=SC2086
+    run "$name" "$DROVE" $args
+    if [ "$rc" != 0 ]; then
+        fail "drove $args exited $rc, want 0"
+        show "$name"
+    elif ! grep -qi "usage" "$TMP/$name.out"; then
+        fail "drove $args printed no usage on stdout"
+        show "$name"
+    fi
+done
+# Each daemon's help lists its own options.
+grep -q -- "--address" "$TMP/help-scheduler.out" ||
+    fail "drove scheduler --help does not mention --address"
+grep -q -- "--scheduler" "$TMP/help-worker.out" ||
+    fail "drove worker --help does not mention --scheduler"
+grep -q -- "--threads" "$TMP/help-worker.out" ||
+    fail "drove worker --help does not mention --threads"
+
+# Unknown options: non-zero, and the message names the option.
+for args in "--no-such-option" "scheduler --no-such-option" \
+    "worker --no-such-option"; do
+    name="bad-${args%% *}"
+    # shellcheck disable=SC2086
+    run "$name" "$DROVE" $args
+    if [ "$rc" = 0 ]; then
+        fail "drove $args exited 0, want non-zero"
+        show "$name"
+    elif ! grep -q -- "--no-such-option" "$TMP/$name.err"; then
+        fail "drove $args: the error does not name --no-such-option"
+        show "$name"
+    fi
+done
+
+# An unknown command is named too.
+run bad-command "$DROVE" no-such-command
+if [ "$rc" = 0 ]; then
+    fail "drove no-such-command exited 0"
+elif ! grep -q "no-such-command" "$TMP/bad-command.err"; then
+    fail "drove no-such-command: the error does not name it"
+    show bad-command
+fi
+
+# A worker whose scheduler is not there (port 1: nothing listens).
+run noscheduler "$DROVE" worker --scheduler tcp://127.0.0.1:1 --threads 1
+if [ "$rc" = 0 ]; then
+    fail "drove worker --scheduler tcp://127.0.0.1:1 exited 0"
+    show noscheduler
+elif ! grep -q "tcp://127.0.0.1:1" "$TMP/noscheduler.err"; then
+    fail "drove worker: the error does not name tcp://127.0.0.1:1"
+    show noscheduler
+fi
+
+# The scheduler prints exactly its address on stdout, and exits on SIGTERM.
+"$DROVE" scheduler --address tcp://127.0.0.1:0 >"$TMP/sched.out" \
+    2>"$TMP/sched.err" &
+SCHED_PID=$!
+addr=
+for _ in $(seq 200); do
+    if [ -s "$TMP/sched.out" ] && grep -q . "$TMP/sched.out"; then
+        addr=$(head -n 1 "$TMP/sched.out")
+        break
+    fi
+    alive "$SCHED_PID" || break
+    sleep 0.05
+done
+if ! [[ "$addr" =~ ^tcp://127\.0\.0\.1:[0-9]+$ ]] || [ "${addr##*:}" = 0 ]
+then
+    fail "drove scheduler printed '$addr', want tcp://127.0.0.1:PORT"
+    show sched
+else
+    kill -TERM "$SCHED_PID"
+    gone=0
+    for _ in $(seq 100); do
+        if ! alive "$SCHED_PID"; then
+            gone=1
+            break
+        fi
+        sleep 0.05
+    done
+    if [ "$gone" = 1 ]; then
+        wait "$SCHED_PID" 2>/dev/null
+        SCHED_PID=
+    else
+        fail "drove scheduler still running 5 s after SIGTERM"
+        show sched
+    fi
+    lines=$(wc -l <"$TMP/sched.out")
+    [ "$lines" = 1 ] || fail "drove scheduler printed $lines lines on stdout"
+fi
+
+if [ "$failures" != 0 ]; then
+    echo "cli_test: $failures failure(s)" >&2
+    exit 1
+fi
+echo "cli_test: all passed"

@@ -1,0 +1,123 @@
+/* drove — integration: daemons killed with SIGKILL while tasks run.
+ *
+ * On a tcp cluster of a scheduler and two workers, tasks are running when
+ * worker w0 is killed with kill -9. The user must still get every result
+ * (the scheduler runs the lost tasks again on w1), see the cluster shrink
+ * to one worker, and go on submitting work. Then the scheduler itself is
+ * killed: waiting futures must end as lost, promptly and with a reason,
+ * instead of hanging, and the worker left must exit by itself.
+ */
+#include <signal.h>
+#include <stdio.h>
+
+#include "dvt_funcs.h"
+#include "dvtest.h"
+
+static dvt_cluster s_cl;
+
+static void
+test_kill_9_worker_mid_task(void **state)
+{
+    dv_client *c = *state;
+    enum { N = 6 };
+    dv_arg args[N];
+    dv_future *out[N];
+
+    for (int i = 0; i < N; i++) {
+        args[i] = dv_i64(400 + i);
+    }
+    /* Impure sleeps of about 0.4 s: both workers are busy for ~1.2 s. */
+    DVT_EQ_I64(dv_map(c, "sleep_ms", N, args, out, NULL), N);
+    dvt_sleep(0.2);
+    DVT_TRUE(kill(dvt_proc_pid(s_cl.workers[0]), SIGKILL) == 0);
+    int status = 0;
+    DVT_EQ_I64(dvt_proc_wait(s_cl.workers[0], 10.0, &status), 0);
+
+    for (int i = 0; i < N; i++) {
+        DVT_EQ_I64(DVT_RESULT_I64(out[i], 60.0), 400 + i);
+    }
+    dvt_release_all(out, N);
+
+    /* The scheduler notices, and the survivor does the new work. */
+    double deadline = dvt_now() + 15.0;
+    while (dv_nworkers(c) != 1 && dvt_now() < deadline) {
+        dvt_sleep(0.02);
+    }
+    DVT_EQ_I64(dv_nworkers(c), 1);
+    char id[64];
+    DVT_PASS(dv_worker_id(c, 0, id, sizeof(id)));
+    DVT_EQ_STR(id, "w1");
+    for (int i = 0; i < N; i++) {
+        args[i] = dv_i64(900 + i);
+    }
+    DVT_EQ_I64(dv_map(c, "inc", N, args, out, NULL), N);
+    for (int i = 0; i < N; i++) {
+        DVT_EQ_I64(DVT_RESULT_I64(out[i], 30.0), 901 + i);
+    }
+    dvt_release_all(out, N);
+}
+
+static void
+test_kill_9_scheduler(void **state)
+{
+    dv_client *c = *state;
+    dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(1500)));
+    dvt_sleep(0.2);
+    DVT_TRUE(kill(dvt_proc_pid(s_cl.sched), SIGKILL) == 0);
+
+    double t0 = dvt_now();
+    DVT_TRUE(dv_result(f, 20.0) == NULL);
+    DVT_LT_I64((int64_t)(dvt_now() - t0), 10);
+    DVT_EQ_I64(dv_future_status(f), DV_LOST);
+    DVT_TRUE(dv_future_error(f) != NULL && dv_future_error(f)[0] != '\0');
+    fprintf(stderr, "dvtest: the lost future's error: \"%s\"\n",
+            dv_future_error(f));
+    dv_release(f);
+
+    /* New work is refused with a reason, not queued forever. */
+    DVT_TRUE(DV_SUBMIT(c, "inc", dv_i64(1)) == NULL);
+    DVT_TRUE(dv_last_error()[0] != '\0');
+
+    /* "exits when the scheduler goes away" */
+    int status = 0;
+    DVT_EQ_I64(dvt_proc_wait(s_cl.workers[1], 15.0, &status), 0);
+}
+
+static int
+s_setup(void **state)
+{
+    dv_client *c = dvt_connect(s_cl.addr);
+    if (c == NULL) {
+        return -1;
+    }
+    *state = c;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    dv_close(*state);
+    return 0;
+}
+
+int
+main(void)
+{
+    dvt_init(100);
+    (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
+    if (dvt_cluster_start(&s_cl, 2, 1) != 0) {
+        fprintf(stderr, "fault_test: the cluster did not start\n");
+        return dvt_finish(1);
+    }
+    dvt_where = s_cl.addr;
+    dvt_kind = DVT_TCP;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kill_9_worker_mid_task),
+        cmocka_unit_test(test_kill_9_scheduler),
+    };
+    int failed = cmocka_run_group_tests_name("faults on tcp", tests,
+                                             s_setup, s_teardown);
+    dvt_cluster_stop(&s_cl);
+    return dvt_finish(failed);
+}

@@ -1,0 +1,221 @@
+/* drove — task functions for the integration tests.
+ *
+ * Built as libdvt_funcs.so: the tests link it (so the embedded clusters find
+ * these functions in the program, and `local:processes` workers, which run
+ * the same executable, find them too) and upload it with
+ * dv_upload_library() to the daemons of a tcp cluster. Each function checks
+ * its arguments and says what was wrong in its error, as a user's function
+ * should.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "drove.h"
+#include "dvt_funcs.h"
+
+int
+dvt_funcs_anchor(void)
+{
+    return 1;
+}
+
+/* Fails the call unless argument i exists and has type want. */
+static int
+s_need(dv_call *call, size_t i, int want, const char *fn)
+{
+    const dv_value *v = dv_arg_at(call, i);
+    if (v == NULL) {
+        return dv_fail(call, "%s: missing argument %zu", fn, i);
+    }
+    if (dv_value_type(v) != want) {
+        return dv_fail(call, "%s: argument %zu has type %d, expected %d", fn,
+                       i, dv_value_type(v), want);
+    }
+    return 0;
+}
+
+/* Writes through a null pointer: a real segfault. UBSan would stop the
+ * process before the fault (as an abort), so it is told to let it happen. */
+__attribute__((no_sanitize("undefined"))) static int
+s_segfault(void)
+{
+    volatile int *volatile p = NULL;
+    *p = 42;
+    return *p;
+}
+
+/* inc(n) = n + 1 */
+DV_FUNCTION(inc)
+{
+    if (s_need(call, 0, DV_I64, "inc") != 0) {
+        return DV_ETASK;
+    }
+    return dv_return(call, dv_i64(dv_value_i64(dv_arg_at(call, 0)) + 1));
+}
+
+/* add2(a, b) = a + b */
+DV_FUNCTION(add2)
+{
+    if (s_need(call, 0, DV_I64, "add2") != 0 ||
+        s_need(call, 1, DV_I64, "add2") != 0) {
+        return DV_ETASK;
+    }
+    return dv_return(call, dv_i64(dv_value_i64(dv_arg_at(call, 0)) +
+                                  dv_value_i64(dv_arg_at(call, 1))));
+}
+
+/* sum_list([a, b, ...]) = a + b + ... (a list of i64, e.g. from dv_futs) */
+DV_FUNCTION(sum_list)
+{
+    if (s_need(call, 0, DV_LIST, "sum_list") != 0) {
+        return DV_ETASK;
+    }
+    const dv_value *l = dv_arg_at(call, 0);
+    int64_t sum = 0;
+    for (size_t i = 0; i < dv_value_len(l); i++) {
+        sum += dv_value_i64(dv_value_at(l, i));
+    }
+    return dv_return(call, dv_i64(sum));
+}
+
+/* boom(...) always fails with the text the tests look for. */
+DV_FUNCTION(boom)
+{
+    return dv_fail(call, "boom %d", 42);
+}
+
+/* sleep_ms(ms) sleeps ms milliseconds and returns ms. Impure, so that two
+ * sleeps are never merged into one. */
+DV_FUNCTION_IMPURE(sleep_ms)
+{
+    if (s_need(call, 0, DV_I64, "sleep_ms") != 0) {
+        return DV_ETASK;
+    }
+    int64_t ms = dv_value_i64(dv_arg_at(call, 0));
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return dv_return(call, dv_i64(ms));
+}
+
+/* crash() dereferences NULL. */
+DV_FUNCTION_IMPURE(crash)
+{
+    return dv_return(call, dv_i64(s_segfault()));
+}
+
+/* crash_marked(path) appends a line to the file at path, then dereferences
+ * NULL: the file's line count is the number of attempts. */
+DV_FUNCTION_IMPURE(crash_marked)
+{
+    if (s_need(call, 0, DV_STR, "crash_marked") != 0) {
+        return DV_ETASK;
+    }
+    FILE *f = fopen(dv_value_str(dv_arg_at(call, 0), NULL), "a");
+    if (f == NULL) {
+        return dv_fail(call, "crash_marked: cannot open the file");
+    }
+    fputs("attempt\n", f);
+    fclose(f);
+    return dv_return(call, dv_i64(s_segfault()));
+}
+
+/* fail_marked(path, n) appends a line to the file at path, then fails
+ * while the file has at most n lines: the call succeeds on attempt n + 1
+ * and returns the number of attempts. */
+DV_FUNCTION_IMPURE(fail_marked)
+{
+    if (s_need(call, 0, DV_STR, "fail_marked") != 0 ||
+        s_need(call, 1, DV_I64, "fail_marked") != 0) {
+        return DV_ETASK;
+    }
+    const char *path = dv_value_str(dv_arg_at(call, 0), NULL);
+    FILE *f = fopen(path, "a+");
+    if (f == NULL) {
+        return dv_fail(call, "fail_marked: cannot open the file");
+    }
+    fputs("attempt\n", f);
+    rewind(f);
+    int64_t lines = 0;
+    for (int ch; (ch = fgetc(f)) != EOF;) {
+        lines += ch == '\n';
+    }
+    fclose(f);
+    if (lines <= dv_value_i64(dv_arg_at(call, 1))) {
+        return dv_fail(call, "fail_marked: attempt %lld fails",
+                       (long long)lines);
+    }
+    return dv_return(call, dv_i64(lines));
+}
+
+/* rand_i64() returns a fresh random number. */
+DV_FUNCTION_IMPURE(rand_i64)
+{
+    uint64_t x = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f == NULL || fread(&x, sizeof(x), 1, f) != 1) {
+        if (f != NULL) {
+            fclose(f);
+        }
+        return dv_fail(call, "rand_i64: cannot read /dev/urandom");
+    }
+    fclose(f);
+    return dv_return(call, dv_i64((int64_t)(x >> 2)));
+}
+
+/* make_f64s(n) returns n doubles, element i being i % 1024. */
+DV_FUNCTION(make_f64s)
+{
+    if (s_need(call, 0, DV_I64, "make_f64s") != 0) {
+        return DV_ETASK;
+    }
+    int64_t n = dv_value_i64(dv_arg_at(call, 0));
+    if (n < 0) {
+        return dv_fail(call, "make_f64s: negative length %lld",
+                       (long long)n);
+    }
+    double *v = dv_return_f64s(call, (size_t)n);
+    if (v == NULL) {
+        return dv_fail(call, "make_f64s: out of memory for %lld doubles",
+                       (long long)n);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        v[i] = (double)(i % 1024);
+    }
+    return 0;
+}
+
+/* f64s_stats(array) returns [length (i64), sum (f64)]. */
+DV_FUNCTION(f64s_stats)
+{
+    if (s_need(call, 0, DV_F64S, "f64s_stats") != 0) {
+        return DV_ETASK;
+    }
+    size_t n = 0;
+    const double *v = dv_value_f64s(dv_arg_at(call, 0), &n);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += v[i];
+    }
+    dv_arg items[2] = {dv_i64((int64_t)n), dv_f64(sum)};
+    return dv_return(call, dv_list(items, 2));
+}
+
+/* whoami() returns the id of the worker that ran it. */
+DV_FUNCTION_IMPURE(whoami)
+{
+    return dv_return(call, dv_str(dv_call_worker(call)));
+}
+
+/* echo(v) returns its argument unchanged. */
+DV_FUNCTION(echo)
+{
+    const dv_value *v = dv_arg_at(call, 0);
+    if (v == NULL) {
+        return dv_fail(call, "echo: missing argument 0");
+    }
+    return dv_return(call, dv_value_arg(v));
+}

@@ -1,0 +1,17 @@
+/* drove — the integration tests' task functions (libdvt_funcs.so).
+ *
+ * Functions, by name: inc(n), add2(a, b), sum_list(list), boom() (fails
+ * with "boom 42"), sleep_ms(ms) (impure), crash() (segfaults),
+ * crash_marked(path) (appends a line to path, then segfaults), rand_i64()
+ * (impure), make_f64s(n), f64s_stats(array) -> [n, sum], whoami() (impure:
+ * the worker's id), echo(v).
+ */
+#ifndef DVT_FUNCS_H
+#define DVT_FUNCS_H
+
+/* Returns 1. A test calls it so that the linker keeps libdvt_funcs.so as a
+ * dependency of the test program (Debian links with --as-needed), which is
+ * what registers the functions in the embedded clusters. */
+int dvt_funcs_anchor(void);
+
+#endif /* DVT_FUNCS_H */

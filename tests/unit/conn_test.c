@@ -1,0 +1,697 @@
+/* drove — unit: dvi_conn, framed and batched connections on a libuv loop.
+ *
+ * Each test runs one uv loop with a listener and connections on it, over
+ * TCP on 127.0.0.1 (port 0) or inproc. What a user would notice: messages
+ * added in one loop turn must travel as one frame (batching is what makes
+ * small tasks cheap) and arrive complete and in order; a peer that sends
+ * an oversize length, a truncated frame or garbage must be disconnected
+ * with a reason that says what it sent, before anything is allocated for
+ * it; closing must deliver what was queued. Raw POSIX sockets play the
+ * misbehaving peers. Every test closes everything and then checks that
+ * uv_loop_close() succeeds, i.e. that no handle was left behind.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dvtest.h"
+#include "proto/conn.h"
+#include "proto/msg.h"
+
+#define WAIT_S 5.0
+
+/* One end of a connection, as the test sees it. */
+typedef struct s_end {
+    dvi_conn *c;        /* NULL once closed (by on_close or the test) */
+    int frames;         /* frames received */
+    int msgs;           /* messages received */
+    uint64_t next_seq;  /* the seq the next STORED message must carry */
+    int out_of_order;   /* STORED messages with an unexpected seq */
+    size_t data_len;    /* size of the last DATA message's payload */
+    int data_ok;        /* its bytes matched the pattern */
+    int closed;         /* on_close calls */
+    char why[256];      /* on_close's reason */
+} s_end;
+
+typedef struct s_net {
+    uv_loop_t loop;
+    uv_timer_t timer;  /* deadline of the running wait */
+    int expired;
+    dvi_listener *l;
+    char bound[128];
+    s_end server;      /* the (single) accepted connection */
+    int accepted;
+    size_t server_max; /* max frame to set on accepted conns, 0: default */
+    s_end client;
+} s_net;
+
+/* ---- Callbacks ---------------------------------------------------------- */
+
+static int
+s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    s_end *e = ctx;
+    e->msgs++;
+    if (type == DVI_MSG_STORED) {
+        uint64_t seq;
+        if (dvi_msg_u64(&f[1], &seq) < 0 || seq != e->next_seq) {
+            e->out_of_order++;
+        }
+        e->next_seq++;
+    } else if (type == DVI_MSG_DATA) {
+        const char *p;
+        size_t len;
+        e->data_ok = 0;
+        if (dvi_msg_bytes(&f[1], &p, &len) == 0) {
+            e->data_len = len;
+            e->data_ok = 1;
+            for (size_t i = 0; i < len; i++) {
+                if (p[i] != (char)(i * 7)) {
+                    e->data_ok = 0;
+                    break;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int
+s_on_frame(dvi_conn *c, const char *buf, size_t len)
+{
+    s_end *e = dvi_conn_data(c);
+    e->frames++;
+    /* A malformed payload makes this return DV_EPROTO, which closes the
+     * connection with dv_last_error() as the reason. */
+    return dvi_msg_each(buf, len, s_on_msg, e);
+}
+
+static void
+s_on_close(dvi_conn *c, const char *why)
+{
+    s_end *e = dvi_conn_data(c);
+    if (e == NULL) {
+        return; /* failed before on_accept adopted it */
+    }
+    e->closed++;
+    snprintf(e->why, sizeof(e->why), "%s", why ? why : "(null)");
+    e->c = NULL; /* freed after we return */
+}
+
+static void
+s_on_accept(dvi_listener *l, dvi_conn *c)
+{
+    s_net *n = dvi_listener_data(l);
+    DVT_TRUE(dvi_conn_data(c) == NULL);
+    n->accepted++;
+    n->server.c = c;
+    dvi_conn_set_data(c, &n->server);
+    if (n->server_max) {
+        dvi_conn_set_max_frame(c, n->server_max);
+    }
+}
+
+static void
+s_timeout_cb(uv_timer_t *t)
+{
+    s_net *n = t->data;
+    n->expired = 1;
+}
+
+/* ---- Helpers ------------------------------------------------------------ */
+
+static void
+s_net_init(s_net *n)
+{
+    memset(n, 0, sizeof(*n));
+    assert_int_equal(uv_loop_init(&n->loop), 0);
+    uv_timer_init(&n->loop, &n->timer);
+    n->timer.data = n;
+}
+
+/* Runs the loop until *counter >= target or the deadline passes; returns
+ * whether the target was reached. */
+static int
+s_wait(s_net *n, const int *counter, int target)
+{
+    n->expired = 0;
+    uv_timer_start(&n->timer, s_timeout_cb, (uint64_t)(WAIT_S * 1000), 0);
+    while (*counter < target && !n->expired) {
+        uv_run(&n->loop, UV_RUN_ONCE);
+    }
+    uv_timer_stop(&n->timer);
+    return *counter >= target;
+}
+
+#define WAIT_FOR(n, counter, target)                                          \
+    do {                                                                      \
+        if (!s_wait((n), &(counter), (target))) {                             \
+            DVT_FAIL("timed out waiting for %s >= %d (it is %d)", #counter,  \
+                     (int)(target), (counter));                               \
+        }                                                                     \
+    } while (0)
+
+/* Runs a few loop turns without waiting, for things that must not
+ * happen. */
+static void
+s_spin(s_net *n, int turns)
+{
+    for (int i = 0; i < turns; i++) {
+        uv_run(&n->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
+/* Closes whatever is still open and checks the loop ends with no handle
+ * left (which also means every conn was freed: ASan checks the rest). */
+static void
+s_net_fini(s_net *n)
+{
+    dvi_conn_close(n->client.c);
+    n->client.c = NULL;
+    dvi_conn_close(n->server.c);
+    n->server.c = NULL;
+    dvi_listener_close(n->l);
+    n->l = NULL;
+    uv_close((uv_handle_t *)&n->timer, NULL);
+    double deadline = dvt_now() + WAIT_S;
+    while (uv_loop_alive(&n->loop) && dvt_now() < deadline) {
+        uv_run(&n->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    DVT_EQ_I64(uv_loop_alive(&n->loop), 0);
+    DVT_EQ_I64(uv_loop_close(&n->loop), 0);
+}
+
+static void
+s_send_stored(dvi_conn *c, uint64_t seq)
+{
+    char key[32];
+    snprintf(key, sizeof(key), "key-%llu", (unsigned long long)seq);
+    msgpack_packer *pk = dvi_conn_msg(c, DVI_MSG_STORED, 2);
+    dvi_pack_str(pk, key);
+    msgpack_pack_uint64(pk, seq);
+}
+
+static void
+s_listen(s_net *n, const char *addr)
+{
+    n->l = dvi_listen(&n->loop, addr, s_on_accept, s_on_frame, s_on_close, n,
+                      n->bound, sizeof(n->bound));
+    DVT_NOTNULL(n->l);
+}
+
+static void
+s_dial(s_net *n, const char *addr)
+{
+    n->client.c = DVT_NOTNULL(dvi_conn_dial(&n->loop, addr, s_on_frame,
+                                            s_on_close, &n->client));
+}
+
+static int
+s_port_of(const char *bound)
+{
+    const char *colon = strrchr(bound, ':');
+    DVT_TRUE(colon != NULL);
+    return atoi(colon + 1);
+}
+
+/* A blocking TCP socket connected to 127.0.0.1:port, with a 5 s receive
+ * timeout. */
+static int
+s_raw_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    DVT_TRUE(fd >= 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        DVT_FAIL("connect to port %d: %s", port, strerror(errno));
+    }
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+static void
+s_raw_write(int fd, const void *p, size_t n)
+{
+    DVT_EQ_I64(write(fd, p, n), (int64_t)n);
+}
+
+/* True when the peer has closed fd (EOF or reset) within 5 s. */
+static int
+s_raw_closed_by_peer(int fd)
+{
+    char buf[256];
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r == 0 || (r < 0 && errno == ECONNRESET)) {
+            return 1;
+        }
+        if (r < 0) {
+            return 0; /* timeout */
+        }
+    }
+}
+
+/* A frame holding one STORED message with the given seq and a bin field
+ * padded so that the payload is exactly payload_len bytes (>= 17). */
+static size_t
+s_raw_frame(char *out, size_t payload_len, uint64_t seq)
+{
+    size_t pad = payload_len - 17;
+    unsigned char *p = (unsigned char *)out;
+    p[0] = (unsigned char)(payload_len >> 24);
+    p[1] = (unsigned char)(payload_len >> 16);
+    p[2] = (unsigned char)(payload_len >> 8);
+    p[3] = (unsigned char)payload_len;
+    p[4] = 0x91;                 /* a batch of one message */
+    p[5] = 0x94;                 /* [type, key, seq, padding] */
+    p[6] = DVI_MSG_STORED;
+    p[7] = 0xa1;                 /* key "k" */
+    p[8] = 'k';
+    p[9] = 0xcf;                 /* seq as uint64 */
+    for (int i = 0; i < 8; i++) {
+        p[10 + i] = (unsigned char)(seq >> (56 - 8 * i));
+    }
+    p[18] = 0xc5;                /* bin16 padding */
+    p[19] = (unsigned char)(pad >> 8);
+    p[20] = (unsigned char)pad;
+    memset(p + 21, 0, pad);
+    return 4 + payload_len;
+}
+
+/* ---- TCP ---------------------------------------------------------------- */
+
+static void
+test_tcp_batches_one_frame_per_turn(void **state)
+{
+    s_net n;
+    s_net_init(&n);
+    s_listen(&n, "tcp://127.0.0.1:0");
+    DVT_CONTAINS(n.bound, "tcp://127.0.0.1:");
+    DVT_NE_I64(s_port_of(n.bound), 0);
+    s_dial(&n, n.bound);
+
+    /* 100 messages added before the connection is even up: one frame. */
+    for (uint64_t i = 0; i < 100; i++) {
+        s_send_stored(n.client.c, i);
+    }
+    WAIT_FOR(&n, n.server.msgs, 100);
+    DVT_EQ_I64(n.accepted, 1);
+    DVT_EQ_I64(n.server.frames, 1);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_CONTAINS(dvi_conn_peer(n.server.c), "tcp://127.0.0.1:");
+
+    /* The reply: 50 messages in one turn, one frame. */
+    for (uint64_t i = 0; i < 50; i++) {
+        s_send_stored(n.server.c, i);
+    }
+    WAIT_FOR(&n, n.client.msgs, 50);
+    DVT_EQ_I64(n.client.frames, 1);
+    DVT_EQ_I64(n.client.out_of_order, 0);
+
+    /* Another turn, another frame; an explicit flush cuts a frame. */
+    for (uint64_t i = 100; i < 110; i++) {
+        s_send_stored(n.client.c, i);
+    }
+    dvi_conn_flush(n.client.c);
+    s_send_stored(n.client.c, 110);
+    WAIT_FOR(&n, n.server.msgs, 111);
+    DVT_EQ_I64(n.server.frames, 3);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+
+    /* Pre-encoded messages appended in bulk count as separate messages. */
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    for (uint64_t i = 111; i < 114; i++) {
+        msgpack_pack_array(&pk, 3);
+        msgpack_pack_int(&pk, DVI_MSG_STORED);
+        dvi_pack_str(&pk, "k");
+        msgpack_pack_uint64(&pk, i);
+    }
+    dvi_conn_append(n.client.c, sb.data, sb.size, 3);
+    s_send_stored(n.client.c, 114);
+    msgpack_sbuffer_destroy(&sb);
+    WAIT_FOR(&n, n.server.msgs, 115);
+    DVT_EQ_I64(n.server.frames, 4);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+
+    /* Both ends count the same bytes. */
+    DVT_EQ_I64(dvi_conn_bytes_out(n.client.c), dvi_conn_bytes_in(n.server.c));
+    DVT_EQ_I64(dvi_conn_bytes_out(n.server.c), dvi_conn_bytes_in(n.client.c));
+    DVT_EQ_I64(n.client.closed + n.server.closed, 0);
+    s_net_fini(&n);
+}
+
+static void
+test_tcp_large_frame(void **state)
+{
+    /* A 5 MB message spans many reads and arrives intact. */
+    s_net n;
+    s_net_init(&n);
+    s_listen(&n, "tcp://127.0.0.1:0");
+    s_dial(&n, n.bound);
+    size_t len = 5u << 20;
+    char *big = malloc(len);
+    assert_non_null(big);
+    for (size_t i = 0; i < len; i++) {
+        big[i] = (char)(i * 7);
+    }
+    msgpack_packer *pk = dvi_conn_msg(n.client.c, DVI_MSG_DATA, 2);
+    dvi_pack_str(pk, "big");
+    dvi_pack_bin(pk, big, len);
+    free(big);
+    s_send_stored(n.client.c, 0);
+    WAIT_FOR(&n, n.server.msgs, 2);
+    DVT_EQ_I64(n.server.frames, 1);
+    DVT_EQ_I64(n.server.data_len, len);
+    DVT_TRUE(n.server.data_ok);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    s_net_fini(&n);
+}
+
+static void
+test_tcp_oversize_length_closes(void **state)
+{
+    s_net n;
+    s_net_init(&n);
+    s_listen(&n, "tcp://127.0.0.1:0");
+    int fd = s_raw_connect(s_port_of(n.bound));
+    /* A length of 0xFFFFFFF0, far above the 1 GiB default maximum. */
+    s_raw_write(fd, "\xff\xff\xff\xf0" "abcdef", 10);
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_CONTAINS(n.server.why, "4294967280");
+    DVT_CONTAINS(n.server.why, "max");
+    DVT_EQ_I64(n.server.frames, 0);
+    DVT_TRUE(s_raw_closed_by_peer(fd));
+    close(fd);
+    /* The listener is unaffected: a good client still gets through. */
+    s_dial(&n, n.bound);
+    s_send_stored(n.client.c, 0);
+    WAIT_FOR(&n, n.accepted, 2);
+    WAIT_FOR(&n, n.server.msgs, 1);
+    s_net_fini(&n);
+}
+
+static void
+test_tcp_max_frame_is_exact(void **state)
+{
+    /* With a maximum of 1000 bytes, a 1000-byte payload is delivered and a
+     * 1001-byte one closes the connection, naming both sizes. */
+    s_net n;
+    s_net_init(&n);
+    n.server_max = 1000;
+    s_listen(&n, "tcp://127.0.0.1:0");
+    int fd = s_raw_connect(s_port_of(n.bound));
+    char frame[1100];
+    size_t flen = s_raw_frame(frame, 1000, 0);
+    s_raw_write(fd, frame, flen);
+    WAIT_FOR(&n, n.server.msgs, 1);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_EQ_I64(n.server.closed, 0);
+    flen = s_raw_frame(frame, 1001, 1);
+    s_raw_write(fd, frame, flen);
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_CONTAINS(n.server.why, "1001");
+    DVT_CONTAINS(n.server.why, "1000");
+    DVT_EQ_I64(n.server.msgs, 1);
+    DVT_TRUE(s_raw_closed_by_peer(fd));
+    close(fd);
+    s_net_fini(&n);
+}
+
+static void
+test_tcp_max_frame_between_conns(void **state)
+{
+    /* The same limit on a real conn pair: the dialer learns the
+     * connection is gone. */
+    s_net n;
+    s_net_init(&n);
+    n.server_max = 1000;
+    s_listen(&n, "tcp://127.0.0.1:0");
+    s_dial(&n, n.bound);
+    char pad[2000] = {0};
+    msgpack_packer *pk = dvi_conn_msg(n.client.c, DVI_MSG_DATA, 2);
+    dvi_pack_str(pk, "k");
+    dvi_pack_bin(pk, pad, sizeof(pad));
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_CONTAINS(n.server.why, "> max 1000");
+    WAIT_FOR(&n, n.client.closed, 1);
+    DVT_EQ_I64(n.server.msgs, 0);
+    s_net_fini(&n);
+}
+
+static void
+test_tcp_reassembles_split_frames(void **state)
+{
+    /* Two frames and 3 bytes of a third's length in one write; the rest
+     * later. */
+    s_net n;
+    s_net_init(&n);
+    s_listen(&n, "tcp://127.0.0.1:0");
+    int fd = s_raw_connect(s_port_of(n.bound));
+    char buf[3 * 64];
+    size_t a = s_raw_frame(buf, 40, 0);
+    size_t b = s_raw_frame(buf + a, 50, 1);
+    size_t c = s_raw_frame(buf + a + b, 60, 2);
+    s_raw_write(fd, buf, a + b + 3);
+    WAIT_FOR(&n, n.server.frames, 2);
+    s_spin(&n, 20);
+    DVT_EQ_I64(n.server.frames, 2); /* the partial one is held back */
+    s_raw_write(fd, buf + a + b + 3, 10);
+    s_spin(&n, 20);
+    DVT_EQ_I64(n.server.frames, 2);
+    s_raw_write(fd, buf + a + b + 13, c - 13);
+    WAIT_FOR(&n, n.server.frames, 3);
+    DVT_EQ_I64(n.server.msgs, 3);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_EQ_I64(n.server.closed, 0);
+    close(fd);
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_CONTAINS(n.server.why, "closed");
+    s_net_fini(&n);
+}
+
+static void
+test_tcp_truncated_frame_then_eof(void **state)
+{
+    s_net n;
+    s_net_init(&n);
+    s_listen(&n, "tcp://127.0.0.1:0");
+    int fd = s_raw_connect(s_port_of(n.bound));
+    s_raw_write(fd, "\x00\x00\x00\x64" "0123456789", 14); /* 10 of 100 */
+    close(fd);
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_EQ_I64(n.server.frames, 0);
+    DVT_CONTAINS(n.server.why, "closed by peer");
+    s_net_fini(&n);
+}
+
+static void
+test_tcp_garbage_payload_closes(void **state)
+{
+    /* A frame whose payload is not a batch: on_frame fails, and the
+     * connection closes with the decoder's reason. */
+    s_net n;
+    s_net_init(&n);
+    s_listen(&n, "tcp://127.0.0.1:0");
+    int fd = s_raw_connect(s_port_of(n.bound));
+    s_raw_write(fd, "\x00\x00\x00\x03\x91\x92\xc1", 7);
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_EQ_I64(n.server.frames, 1);
+    DVT_EQ_I64(n.server.msgs, 0);
+    DVT_CONTAINS(n.server.why, "msgpack");
+    DVT_TRUE(s_raw_closed_by_peer(fd));
+    close(fd);
+    s_net_fini(&n);
+}
+
+static void
+test_tcp_close_flushes(void **state)
+{
+    /* Messages added just before dvi_conn_close still arrive, then the
+     * peer sees the connection end. */
+    s_net n;
+    s_net_init(&n);
+    s_listen(&n, "tcp://127.0.0.1:0");
+    s_dial(&n, n.bound);
+    s_send_stored(n.client.c, 0);
+    WAIT_FOR(&n, n.server.msgs, 1);
+    for (uint64_t i = 1; i <= 5; i++) {
+        s_send_stored(n.client.c, i);
+    }
+    dvi_conn_close(n.client.c);
+    n.client.c = NULL;
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_EQ_I64(n.server.msgs, 6);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_CONTAINS(n.server.why, "closed by peer");
+    /* dvi_conn_close never calls on_close. */
+    DVT_EQ_I64(n.client.closed, 0);
+    s_net_fini(&n);
+}
+
+static void
+test_tcp_dial_errors(void **state)
+{
+    s_net n;
+    s_net_init(&n);
+    DVT_TRUE(dvi_conn_dial(&n.loop, "tcp://no-port-here", s_on_frame,
+                           s_on_close, NULL) == NULL);
+    DVT_CONTAINS(dv_last_error(), "tcp://no-port-here");
+    DVT_TRUE(dvi_conn_dial(&n.loop, "tcp://127.0.0.1:99999", s_on_frame,
+                           s_on_close, NULL) == NULL);
+    DVT_CONTAINS(dv_last_error(), "port");
+    DVT_TRUE(dvi_conn_dial(&n.loop, "udp://127.0.0.1:5", s_on_frame,
+                           s_on_close, NULL) == NULL);
+    DVT_TRUE(dvi_listen(&n.loop, "tcp://127.0.0.1:x", s_on_accept, s_on_frame,
+                        s_on_close, &n, n.bound, sizeof(n.bound)) == NULL);
+
+    /* A port nobody listens on any more: the dial fails asynchronously,
+     * through on_close, with the system's reason. */
+    s_listen(&n, "tcp://127.0.0.1:0");
+    char addr[128];
+    snprintf(addr, sizeof(addr), "%s", n.bound);
+    dvi_listener_close(n.l);
+    n.l = NULL;
+    s_spin(&n, 5);
+    s_dial(&n, addr);
+    s_send_stored(n.client.c, 0);
+    WAIT_FOR(&n, n.client.closed, 1);
+    DVT_CONTAINS(n.client.why, "refused");
+    DVT_TRUE(n.client.c == NULL);
+    s_net_fini(&n);
+}
+
+/* ---- inproc ------------------------------------------------------------- */
+
+static void
+test_inproc_pair(void **state)
+{
+    s_net n;
+    s_net_init(&n);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "inproc://conn-test-%d", (int)getpid());
+    s_listen(&n, addr);
+    DVT_EQ_STR(n.bound, addr);
+
+    /* The name is taken while the listener lives. */
+    char other[128];
+    DVT_TRUE(dvi_listen(&n.loop, addr, s_on_accept, s_on_frame, s_on_close,
+                        &n, other, sizeof(other)) == NULL);
+    DVT_CONTAINS(dv_last_error(), "in use");
+    /* Nothing listens on another name. */
+    DVT_TRUE(dvi_conn_dial(&n.loop, "inproc://nobody-here", s_on_frame,
+                           s_on_close, NULL) == NULL);
+    DVT_CONTAINS(dv_last_error(), "nothing listens");
+
+    s_dial(&n, addr);
+    DVT_EQ_I64(n.accepted, 1); /* accepted at once, on the same loop */
+    for (uint64_t i = 0; i < 100; i++) {
+        s_send_stored(n.client.c, i);
+    }
+    WAIT_FOR(&n, n.server.msgs, 100);
+    DVT_EQ_I64(n.server.frames, 1);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    for (uint64_t i = 0; i < 20; i++) {
+        s_send_stored(n.server.c, i);
+    }
+    WAIT_FOR(&n, n.client.msgs, 20);
+    DVT_EQ_I64(n.client.frames, 1);
+    for (uint64_t i = 100; i < 103; i++) {
+        s_send_stored(n.client.c, i);
+    }
+    WAIT_FOR(&n, n.server.msgs, 103);
+    DVT_EQ_I64(n.server.frames, 2);
+    DVT_EQ_I64(dvi_conn_bytes_out(n.client.c), dvi_conn_bytes_in(n.server.c));
+
+    /* Closing one end flushes its last messages, then the other end is
+     * told the peer went away. */
+    s_send_stored(n.client.c, 103);
+    dvi_conn_close(n.client.c);
+    n.client.c = NULL;
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_EQ_I64(n.server.msgs, 104);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_CONTAINS(n.server.why, "closed by peer");
+    DVT_EQ_I64(n.client.closed, 0);
+
+    /* Once the listener is closed the name is free again. */
+    dvi_listener_close(n.l);
+    n.l = NULL;
+    s_listen(&n, addr);
+    s_net_fini(&n);
+}
+
+static void
+test_inproc_other_loop_refused(void **state)
+{
+    s_net a, b;
+    s_net_init(&a);
+    s_net_init(&b);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "inproc://conn-loop-%d", (int)getpid());
+    s_listen(&a, addr);
+    DVT_TRUE(dvi_conn_dial(&b.loop, addr, s_on_frame, s_on_close, NULL) ==
+             NULL);
+    DVT_CONTAINS(dv_last_error(), "another loop");
+    DVT_EQ_I64(a.accepted, 0);
+    s_net_fini(&b);
+    s_net_fini(&a);
+}
+
+static void
+test_inproc_garbage_closes(void **state)
+{
+    /* A frame that fails on_frame closes the receiving end with the
+     * decoder's reason; the sender is told the peer went away. */
+    s_net n;
+    s_net_init(&n);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "inproc://conn-bad-%d", (int)getpid());
+    s_listen(&n, addr);
+    s_dial(&n, addr);
+    /* A STORED message with one field (it needs two). */
+    msgpack_packer *pk = dvi_conn_msg(n.client.c, DVI_MSG_STORED, 1);
+    dvi_pack_str(pk, "k");
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_CONTAINS(n.server.why, "STORED");
+    WAIT_FOR(&n, n.client.closed, 1);
+    DVT_CONTAINS(n.client.why, "closed by peer");
+    s_net_fini(&n);
+}
+
+int
+main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tcp_batches_one_frame_per_turn),
+        cmocka_unit_test(test_tcp_large_frame),
+        cmocka_unit_test(test_tcp_oversize_length_closes),
+        cmocka_unit_test(test_tcp_max_frame_is_exact),
+        cmocka_unit_test(test_tcp_max_frame_between_conns),
+        cmocka_unit_test(test_tcp_reassembles_split_frames),
+        cmocka_unit_test(test_tcp_truncated_frame_then_eof),
+        cmocka_unit_test(test_tcp_garbage_payload_closes),
+        cmocka_unit_test(test_tcp_close_flushes),
+        cmocka_unit_test(test_tcp_dial_errors),
+        cmocka_unit_test(test_inproc_pair),
+        cmocka_unit_test(test_inproc_other_loop_refused),
+        cmocka_unit_test(test_inproc_garbage_closes),
+    };
+    return cmocka_run_group_tests_name("conn", tests, NULL, NULL);
+}

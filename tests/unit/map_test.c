@@ -1,0 +1,394 @@
+/* drove — unit: dvi_map, the string-keyed hash table.
+ *
+ * The scheduler keeps every task, worker and published name in a dvi_map,
+ * so a lost key is a lost task. These tests check the table against a
+ * plain array on 100k random operations, provoke backward-shift deletion
+ * on runs of colliding keys (including a run that wraps around the end of
+ * the slot array), and check that iteration, with or without deletion of
+ * the current entry, visits every key exactly once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/map.h"
+#include "dvtest.h"
+
+#define NKEYS 20000
+#define NOPS 100000
+
+typedef struct s_item {
+    char key[32];
+    int present;
+    int visits;
+} s_item;
+
+/* A small deterministic generator (xorshift64*), so a failure reproduces. */
+static uint64_t s_rng = 88172645463325252ull;
+
+static uint64_t
+s_rand(void)
+{
+    s_rng ^= s_rng >> 12;
+    s_rng ^= s_rng << 25;
+    s_rng ^= s_rng >> 27;
+    return s_rng * 2685821657736338717ull;
+}
+
+static s_item *
+s_items_new(size_t n, const char *prefix)
+{
+    s_item *items = calloc(n, sizeof(*items));
+    assert_non_null(items);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(items[i].key, sizeof(items[i].key), "%s%zu", prefix, i);
+    }
+    return items;
+}
+
+/* Finds n keys "c<number>" whose home slot in a table of cap slots is
+ * home. Writes them into keys (each of size 16). */
+static void
+s_colliding_keys(char (*keys)[16], size_t n, size_t cap, size_t home)
+{
+    size_t found = 0;
+    for (unsigned i = 0; found < n; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "c%u", i);
+        if ((dvi_hash_str(k) & (cap - 1)) == home) {
+            memcpy(keys[found++], k, sizeof(k));
+        }
+        assert_true(i < 10000000u);
+    }
+}
+
+static void
+test_empty(void **state)
+{
+    dvi_map m;
+    dvi_map_init(&m);
+    DVT_TRUE(dvi_map_get(&m, "nope") == NULL);
+    DVT_TRUE(dvi_map_del(&m, "nope") == NULL);
+    size_t i = 0;
+    dvi_map_entry *e;
+    DVT_EQ_I64(dvi_map_next(&m, &i, &e), 0);
+    dvi_map_fini(&m);
+    DVT_EQ_I64(m.len, 0);
+}
+
+static void
+test_put_get_replace_del(void **state)
+{
+    dvi_map m;
+    int a = 1, b = 2, c = 3;
+    dvi_map_init(&m);
+    DVT_TRUE(dvi_map_put(&m, "alpha", &a) == NULL);
+    DVT_TRUE(dvi_map_put(&m, "beta", &b) == NULL);
+    DVT_EQ_I64(m.len, 2);
+    DVT_TRUE(dvi_map_get(&m, "alpha") == &a);
+    DVT_TRUE(dvi_map_get(&m, "beta") == &b);
+    DVT_TRUE(dvi_map_get(&m, "gamma") == NULL);
+    /* A key equal by content but at another address finds the entry. */
+    char copy[] = "alpha";
+    DVT_TRUE(dvi_map_get(&m, copy) == &a);
+    /* Replacing returns the old value and does not grow the count. */
+    DVT_TRUE(dvi_map_put(&m, "alpha", &c) == &a);
+    DVT_EQ_I64(m.len, 2);
+    DVT_TRUE(dvi_map_get(&m, "alpha") == &c);
+    DVT_TRUE(dvi_map_del(&m, "alpha") == &c);
+    DVT_TRUE(dvi_map_get(&m, "alpha") == NULL);
+    DVT_TRUE(dvi_map_del(&m, "alpha") == NULL);
+    DVT_EQ_I64(m.len, 1);
+    DVT_TRUE(dvi_map_get(&m, "beta") == &b);
+    /* The empty string is a key like any other. */
+    DVT_TRUE(dvi_map_put(&m, "", &a) == NULL);
+    DVT_TRUE(dvi_map_get(&m, "") == &a);
+    dvi_map_fini(&m);
+}
+
+static void
+s_check_against(const dvi_map *m, const s_item *items, size_t n)
+{
+    size_t present = 0;
+    for (size_t k = 0; k < n; k++) {
+        void *got = dvi_map_get(m, items[k].key);
+        if (items[k].present) {
+            present++;
+            if (got != &items[k]) {
+                DVT_FAIL("key %s: got %p, want %p", items[k].key, got,
+                         (void *)&items[k]);
+            }
+        } else if (got != NULL) {
+            DVT_FAIL("deleted key %s still maps to %p", items[k].key, got);
+        }
+    }
+    DVT_EQ_I64(m->len, present);
+}
+
+static void
+test_random_against_reference(void **state)
+{
+    s_item *items = s_items_new(NKEYS, "key-");
+    dvi_map m;
+    dvi_map_init(&m);
+    for (int op = 0; op < NOPS; op++) {
+        size_t k = s_rand() % NKEYS;
+        s_item *it = &items[k];
+        /* Slightly more inserts than deletes, so the table grows through
+         * several sizes while deletions keep shifting runs back. */
+        if (s_rand() % 100 < 55) {
+            void *prev = dvi_map_put(&m, it->key, it);
+            if (prev != (it->present ? it : NULL)) {
+                DVT_FAIL("op %d: put %s returned %p", op, it->key, prev);
+            }
+            it->present = 1;
+        } else {
+            void *prev = dvi_map_del(&m, it->key);
+            if (prev != (it->present ? it : NULL)) {
+                DVT_FAIL("op %d: del %s returned %p", op, it->key, prev);
+            }
+            it->present = 0;
+        }
+        if (op % 10000 == 0) {
+            s_check_against(&m, items, NKEYS);
+        }
+    }
+    s_check_against(&m, items, NKEYS);
+    /* The table never runs full: at most 3/4 of the slots are used. */
+    DVT_TRUE(m.len * 4 <= m.cap * 3);
+    dvi_map_fini(&m);
+    free(items);
+}
+
+static void
+test_delete_keeps_colliding_keys(void **state)
+{
+    /* Eight keys with the same home slot in a 16-slot table form one run;
+     * deleting any of them must leave the others findable. */
+    char keys[8][16];
+    s_colliding_keys(keys, 8, 16, 3);
+    for (int victim = 0; victim < 8; victim++) {
+        dvi_map m;
+        dvi_map_init(&m);
+        for (int k = 0; k < 8; k++) {
+            dvi_map_put(&m, keys[k], keys[k]);
+        }
+        DVT_EQ_I64(m.cap, 16);
+        DVT_TRUE(dvi_map_del(&m, keys[victim]) == keys[victim]);
+        for (int k = 0; k < 8; k++) {
+            void *want = k == victim ? NULL : keys[k];
+            if (dvi_map_get(&m, keys[k]) != want) {
+                DVT_FAIL("after deleting %s, %s is %s", keys[victim],
+                         keys[k], want ? "lost" : "still there");
+            }
+        }
+        dvi_map_fini(&m);
+    }
+}
+
+static void
+test_delete_in_wrapping_run(void **state)
+{
+    /* Keys whose home is the last slot wrap to slots 0, 1, ...; keys homed
+     * at 0 are pushed further. Deleting the one in the last slot must shift
+     * the wrapped ones back across the end of the array. */
+    char last[3][16], first[2][16];
+    s_colliding_keys(last, 3, 16, 15);
+    s_colliding_keys(first, 2, 16, 0);
+    dvi_map m;
+    dvi_map_init(&m);
+    for (int k = 0; k < 3; k++) {
+        dvi_map_put(&m, last[k], last[k]);
+    }
+    for (int k = 0; k < 2; k++) {
+        dvi_map_put(&m, first[k], first[k]);
+    }
+    DVT_EQ_I64(m.cap, 16);
+    DVT_TRUE(m.slots[15].key == last[0]);
+    DVT_TRUE(dvi_map_del(&m, last[0]) == last[0]);
+    for (int k = 1; k < 3; k++) {
+        DVT_TRUE(dvi_map_get(&m, last[k]) == last[k]);
+    }
+    for (int k = 0; k < 2; k++) {
+        DVT_TRUE(dvi_map_get(&m, first[k]) == first[k]);
+    }
+    /* The run was compacted: a key homed at 15 moved into slot 15. */
+    DVT_TRUE(m.slots[15].key == last[1]);
+    DVT_EQ_I64(m.len, 4);
+    dvi_map_fini(&m);
+}
+
+static void
+test_iteration_sees_every_key_once(void **state)
+{
+    size_t n = 5000;
+    s_item *items = s_items_new(n, "it-");
+    dvi_map m;
+    dvi_map_init(&m);
+    for (size_t k = 0; k < n; k++) {
+        dvi_map_put(&m, items[k].key, &items[k]);
+    }
+    dvi_map_entry *e;
+    size_t seen = 0;
+    for (size_t i = 0; dvi_map_next(&m, &i, &e);) {
+        s_item *it = e->val;
+        DVT_EQ_STR(e->key, it->key);
+        it->visits++;
+        seen++;
+    }
+    DVT_EQ_I64(seen, n);
+    for (size_t k = 0; k < n; k++) {
+        if (items[k].visits != 1) {
+            DVT_FAIL("key %s visited %d times", items[k].key,
+                     items[k].visits);
+        }
+    }
+    dvi_map_fini(&m);
+    free(items);
+}
+
+/* Deletes, during iteration, the entries whose index is odd. Returns the
+ * index of the first item not visited exactly once, or -1. */
+static long
+s_iterate_deleting_odd(dvi_map *m, s_item *items, size_t n)
+{
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(m, &i, &e);) {
+        s_item *it = e->val;
+        it->visits++;
+        if ((size_t)(it - items) % 2 == 1) {
+            dvi_map_del_at(m, &i);
+            it->present = 0;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (items[k].visits != 1) {
+            return (long)k;
+        }
+    }
+    return -1;
+}
+
+/* Fails, after the caller's memory is freed, if item bad was visited
+ * other than once. */
+static void
+s_check_visits(long bad, const char *key, int visits)
+{
+    if (bad >= 0) {
+        DVT_FAIL("key %s (%s) visited %d times", key,
+                 bad % 2 ? "deleted" : "kept", visits);
+    }
+}
+
+static void
+test_del_at_during_iteration(void **state)
+{
+    size_t n = 5000;
+    s_item *items = s_items_new(n, "da-");
+    dvi_map m;
+    dvi_map_init(&m);
+    for (size_t k = 0; k < n; k++) {
+        dvi_map_put(&m, items[k].key, &items[k]);
+        items[k].present = 1;
+    }
+    long bad = s_iterate_deleting_odd(&m, items, n);
+    s_check_against(&m, items, n);
+    char key[32] = "";
+    int visits = 0;
+    if (bad >= 0) {
+        snprintf(key, sizeof(key), "%s", items[bad].key);
+        visits = items[bad].visits;
+    }
+    dvi_map_fini(&m);
+    free(items);
+    s_check_visits(bad, key, visits);
+}
+
+static void
+test_del_at_in_wrapping_run(void **state)
+{
+    /* Slot 15 holds item 1 (deleted during the walk); item 0, homed at 15
+     * too, wrapped to slot 0 and was visited first. Deleting item 1 shifts
+     * item 0 back into slot 15, where the walk must not see it again. */
+    char keys[2][16];
+    s_colliding_keys(keys, 2, 16, 15);
+    s_item items[2];
+    memset(items, 0, sizeof(items));
+    memcpy(items[1].key, keys[0], sizeof(keys[0]));
+    memcpy(items[0].key, keys[1], sizeof(keys[1]));
+    dvi_map m;
+    dvi_map_init(&m);
+    dvi_map_put(&m, items[1].key, &items[1]);
+    dvi_map_put(&m, items[0].key, &items[0]);
+    items[0].present = items[1].present = 1;
+    DVT_EQ_I64(m.cap, 16);
+    DVT_TRUE(m.slots[15].val == &items[1]);
+    DVT_TRUE(m.slots[0].val == &items[0]);
+    long bad = s_iterate_deleting_odd(&m, items, 2);
+    s_check_against(&m, items, 2);
+    dvi_map_fini(&m);
+    if (bad >= 0) {
+        s_check_visits(bad, items[bad].key, items[bad].visits);
+    }
+}
+
+static void
+test_del_at_everything(void **state)
+{
+    size_t n = 3000;
+    s_item *items = s_items_new(n, "all-");
+    dvi_map m;
+    dvi_map_init(&m);
+    for (size_t k = 0; k < n; k++) {
+        dvi_map_put(&m, items[k].key, &items[k]);
+    }
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&m, &i, &e);) {
+        dvi_map_del_at(&m, &i);
+    }
+    DVT_EQ_I64(m.len, 0);
+    for (size_t k = 0; k < n; k++) {
+        DVT_TRUE(dvi_map_get(&m, items[k].key) == NULL);
+    }
+    dvi_map_fini(&m);
+    free(items);
+}
+
+static void
+test_hash_spreads_similar_keys(void **state)
+{
+    /* Keys that differ in one character must not share a home slot much
+     * more often than chance: count distinct homes of 1024 keys in 1024
+     * slots (chance gives about 1 - 1/e = 63% distinct). */
+    static unsigned char used[1024];
+    memset(used, 0, sizeof(used));
+    int distinct = 0;
+    for (int i = 0; i < 1024; i++) {
+        char k[48];
+        snprintf(k, sizeof(k), "inc-%032x", i);
+        unsigned h = (unsigned)(dvi_hash_str(k) & 1023);
+        distinct += !used[h];
+        used[h] = 1;
+    }
+    DVT_GE_I64(distinct, 560);
+    DVT_NE_I64(dvi_hash_str("a"), dvi_hash_str("b"));
+    DVT_EQ_I64(dvi_hash_str("same"), dvi_hash_str("same"));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_put_get_replace_del),
+        cmocka_unit_test(test_random_against_reference),
+        cmocka_unit_test(test_delete_keeps_colliding_keys),
+        cmocka_unit_test(test_delete_in_wrapping_run),
+        cmocka_unit_test(test_iteration_sees_every_key_once),
+        cmocka_unit_test(test_del_at_during_iteration),
+        cmocka_unit_test(test_del_at_in_wrapping_run),
+        cmocka_unit_test(test_del_at_everything),
+        cmocka_unit_test(test_hash_spreads_similar_keys),
+    };
+    return cmocka_run_group_tests_name("map", tests, NULL, NULL);
+}

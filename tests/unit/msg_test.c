@@ -1,0 +1,400 @@
+/* drove — unit: the message table and dvi_msg_each, the checked decode of
+ * a frame's payload.
+ *
+ * A frame payload is a msgpack array of messages, each an array [type,
+ * fields...]. Scheduler, workers and clients dispatch everything they
+ * receive through dvi_msg_each, so it must hand over every message of a
+ * good batch in order, and refuse (with DV_EPROTO and a reason, never a
+ * crash or a callback with too few fields) frames that are not batches,
+ * messages that are not arrays, unknown types and short messages. The
+ * field readers must refuse fields of the wrong type.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "dvtest.h"
+#include "proto/msg.h"
+
+typedef struct s_enc {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} s_enc;
+
+static void
+s_enc_init(s_enc *e)
+{
+    msgpack_sbuffer_init(&e->sb);
+    msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
+}
+
+static void
+s_enc_fini(s_enc *e)
+{
+    msgpack_sbuffer_destroy(&e->sb);
+}
+
+#define MAXSEEN 64
+
+typedef struct s_seen {
+    int n;
+    int type[MAXSEEN];
+    uint32_t nfields[MAXSEEN];
+    char first[MAXSEEN][32]; /* first field, when it is a string */
+    int fail_at;             /* message index whose callback fails, or -1 */
+} s_seen;
+
+static int
+s_record(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    s_seen *s = ctx;
+    if (s->n == s->fail_at) {
+        s->n++;
+        return dvi_seterr(DV_ENOTFOUND, "callback refused message");
+    }
+    if (s->n < MAXSEEN) {
+        s->type[s->n] = type;
+        s->nfields[s->n] = n;
+        s->first[s->n][0] = '\0';
+        if (n > 0) {
+            dvi_msg_str(&f[0], s->first[s->n], sizeof(s->first[0]));
+        }
+    }
+    s->n++;
+    return 0;
+}
+
+static int
+s_each(const s_enc *e, s_seen *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->fail_at = -1;
+    return dvi_msg_each(e->sb.data, e->sb.size, s_record, s);
+}
+
+static void
+test_names(void **state)
+{
+    DVT_EQ_STR(dvi_msg_name(DVI_MSG_HELLO), "HELLO");
+    DVT_EQ_STR(dvi_msg_name(DVI_MSG_SUBMIT), "SUBMIT");
+    DVT_EQ_STR(dvi_msg_name(DVI_MSG_BYE), "BYE");
+    DVT_EQ_STR(dvi_msg_name(0), "?");
+    DVT_EQ_STR(dvi_msg_name(-1), "?");
+    DVT_EQ_STR(dvi_msg_name(DVI_MSG_MAX), "?");
+    DVT_EQ_STR(dvi_msg_name(1000), "?");
+    /* Every number below DVI_MSG_MAX is a message: the table has no gaps,
+     * so a new message is not silently unknown. */
+    for (int t = 1; t < DVI_MSG_MAX; t++) {
+        DVT_NE_STR(dvi_msg_name(t), "?");
+    }
+}
+
+static void
+test_valid_batch_in_order(void **state)
+{
+    s_enc e;
+    s_enc_init(&e);
+    msgpack_pack_array(&e.pk, 4);
+    msgpack_pack_array(&e.pk, 2); /* RELEASE key */
+    msgpack_pack_int(&e.pk, DVI_MSG_RELEASE);
+    dvi_pack_str(&e.pk, "k1");
+    msgpack_pack_array(&e.pk, 2); /* CANCEL key */
+    msgpack_pack_int(&e.pk, DVI_MSG_CANCEL);
+    dvi_pack_str(&e.pk, "k2");
+    msgpack_pack_array(&e.pk, 2); /* WORKERS [ids] */
+    msgpack_pack_int(&e.pk, DVI_MSG_WORKERS);
+    msgpack_pack_array(&e.pk, 2);
+    dvi_pack_str(&e.pk, "w0");
+    dvi_pack_str(&e.pk, "w1");
+    msgpack_pack_array(&e.pk, 4); /* more fields than needed is fine */
+    msgpack_pack_int(&e.pk, DVI_MSG_FREE);
+    dvi_pack_str(&e.pk, "k3");
+    msgpack_pack_nil(&e.pk);
+    msgpack_pack_true(&e.pk);
+
+    s_seen s;
+    DVT_PASS(s_each(&e, &s));
+    DVT_EQ_I64(s.n, 4);
+    DVT_EQ_I64(s.type[0], DVI_MSG_RELEASE);
+    DVT_EQ_STR(s.first[0], "k1");
+    DVT_EQ_I64(s.nfields[0], 1);
+    DVT_EQ_I64(s.type[1], DVI_MSG_CANCEL);
+    DVT_EQ_STR(s.first[1], "k2");
+    DVT_EQ_I64(s.type[2], DVI_MSG_WORKERS);
+    DVT_EQ_I64(s.type[3], DVI_MSG_FREE);
+    DVT_EQ_I64(s.nfields[3], 3);
+    DVT_EQ_STR(s.first[3], "k3");
+    s_enc_fini(&e);
+}
+
+static void
+test_many_messages(void **state)
+{
+    /* 10,000 messages in one frame (array32) arrive in order. */
+    s_enc e;
+    s_enc_init(&e);
+    msgpack_pack_array(&e.pk, 10000);
+    for (int i = 0; i < 10000; i++) {
+        msgpack_pack_array(&e.pk, 3);
+        msgpack_pack_int(&e.pk, DVI_MSG_STORED);
+        char key[16];
+        snprintf(key, sizeof(key), "k%d", i);
+        dvi_pack_str(&e.pk, key);
+        msgpack_pack_uint64(&e.pk, (uint64_t)i);
+    }
+    s_seen s;
+    DVT_PASS(s_each(&e, &s));
+    DVT_EQ_I64(s.n, 10000);
+    for (int i = 0; i < MAXSEEN; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%d", i);
+        DVT_EQ_STR(s.first[i], key);
+    }
+    s_enc_fini(&e);
+}
+
+static void
+test_empty_batch(void **state)
+{
+    s_seen s;
+    s_enc e;
+    s_enc_init(&e);
+    msgpack_pack_array(&e.pk, 0);
+    DVT_PASS(s_each(&e, &s));
+    DVT_EQ_I64(s.n, 0);
+    s_enc_fini(&e);
+}
+
+static void
+test_every_minimum_is_enforced(void **state)
+{
+    /* For each type: min fields pass; one fewer is DV_EPROTO whose reason
+     * names the message, and the callback never runs for it. */
+    static const uint32_t mins[] = {
+#define XX(name, num, nf) [num] = nf,
+        DVI_MSG_MAP(XX)
+#undef XX
+    };
+    for (int t = 1; t < DVI_MSG_MAX; t++) {
+        for (int less = 0; less <= 1; less++) {
+            if (less && mins[t] == 0) {
+                continue;
+            }
+            uint32_t nf = mins[t] - (uint32_t)less;
+            s_enc e;
+            s_enc_init(&e);
+            msgpack_pack_array(&e.pk, 1);
+            msgpack_pack_array(&e.pk, nf + 1);
+            msgpack_pack_int(&e.pk, t);
+            for (uint32_t i = 0; i < nf; i++) {
+                msgpack_pack_nil(&e.pk);
+            }
+            s_seen s;
+            int rc = s_each(&e, &s);
+            if (less) {
+                DVT_FAILS_WITH(DV_EPROTO, rc);
+                DVT_CONTAINS(dv_last_error(), dvi_msg_name(t));
+                DVT_EQ_I64(s.n, 0);
+            } else {
+                DVT_PASS(rc);
+                DVT_EQ_I64(s.n, 1);
+                DVT_EQ_I64(s.nfields[0], nf);
+            }
+            s_enc_fini(&e);
+        }
+    }
+}
+
+static void
+test_submit_with_too_few_fields(void **state)
+{
+    s_enc e;
+    s_enc_init(&e);
+    msgpack_pack_array(&e.pk, 1);
+    msgpack_pack_array(&e.pk, 2);
+    msgpack_pack_int(&e.pk, DVI_MSG_SUBMIT);
+    dvi_pack_str(&e.pk, "key");
+    s_seen s;
+    DVT_FAILS_WITH(DV_EPROTO, s_each(&e, &s));
+    DVT_CONTAINS(dv_last_error(), "SUBMIT with 1 fields, needs 8");
+    DVT_EQ_I64(s.n, 0);
+    s_enc_fini(&e);
+}
+
+typedef struct s_bad {
+    const char *what;
+    const char *bytes;
+    size_t len;
+    const char *reason;
+} s_bad;
+
+#define BAD(what, lit, reason) {what, lit, sizeof(lit) - 1, reason}
+
+static const s_bad s_bad_frames[] = {
+    BAD("empty payload", "", "0 bytes"),
+    BAD("an integer, not a batch", "\x05", "not a batch"),
+    BAD("a map, not a batch", "\x81\x01\x02", "not a batch"),
+    BAD("a string, not a batch", "\xa3" "abc", "not a batch"),
+    BAD("a message that is not an array", "\x91\x04", "message 0"),
+    BAD("an empty message", "\x91\x90", "message 0"),
+    BAD("type 0", "\x91\x92\x00\xa1k", "message 0"),
+    BAD("unknown type 99", "\x91\x92\x63\xa1k", "message 0"),
+    BAD("type DVI_MSG_MAX", "\x91\x92\x19\xa1k", "message 0"),
+    BAD("negative type", "\x91\x92\xff\xa1k", "message 0"),
+    BAD("huge type", "\x91\x92\xcf\x00\x00\x00\x01\x00\x00\x00\x04\xa1k",
+        "message 0"),
+    BAD("type as a string", "\x91\x92\xa1\x04\xa1k", "message 0"),
+    BAD("type as a float", "\x91\x92\xcb\x40\x10\0\0\0\0\0\0\xa1k",
+        "message 0"),
+    BAD("second message bad", "\x92\x92\x04\xa1k\x04", "message 1"),
+    BAD("batch claiming 2^32-1 messages",
+        "\xdd\xff\xff\xff\xff\x92\x04\xa1k\x00", "10 bytes"),
+    BAD("message claiming 65535 fields", "\x91\xdc\xff\xff\x04\xa1k",
+        "7 bytes"),
+    BAD("truncated field", "\x91\x92\x04\xa5k", "5 bytes"),
+    BAD("trailing bytes", "\x90\x00", "trailing"),
+};
+
+static void
+test_malformed_frames(void **state)
+{
+    for (size_t i = 0; i < sizeof(s_bad_frames) / sizeof(s_bad_frames[0]);
+         i++) {
+        const s_bad *b = &s_bad_frames[i];
+        char *buf = malloc(b->len ? b->len : 1);
+        assert_non_null(buf);
+        memcpy(buf, b->bytes, b->len);
+        s_seen s = {.fail_at = -1};
+        int rc = dvi_msg_each(buf, b->len, s_record, &s);
+        free(buf);
+        if (rc != DV_EPROTO) {
+            DVT_FAIL("%s: returned %d, want DV_EPROTO", b->what, rc);
+        }
+        if (strstr(dv_last_error(), b->reason) == NULL) {
+            DVT_FAIL("%s: reason \"%s\" lacks \"%s\"", b->what,
+                     dv_last_error(), b->reason);
+        }
+        /* Only the good message before a bad one may have been seen. */
+        DVT_LT_I64(s.n, 2);
+    }
+}
+
+static void
+test_callback_error_stops(void **state)
+{
+    s_enc e;
+    s_enc_init(&e);
+    msgpack_pack_array(&e.pk, 3);
+    for (int i = 0; i < 3; i++) {
+        msgpack_pack_array(&e.pk, 2);
+        msgpack_pack_int(&e.pk, DVI_MSG_GET);
+        dvi_pack_str(&e.pk, "k");
+    }
+    s_seen s;
+    memset(&s, 0, sizeof(s));
+    s.fail_at = 1;
+    DVT_FAILS_WITH(DV_ENOTFOUND,
+                   dvi_msg_each(e.sb.data, e.sb.size, s_record, &s));
+    DVT_EQ_I64(s.n, 2); /* the third message was not delivered */
+    s_enc_fini(&e);
+}
+
+/* ---- Field readers ------------------------------------------------------ */
+
+/* Decodes one packed object from e into u. */
+static const msgpack_object *
+s_obj(const s_enc *e, msgpack_unpacked *u)
+{
+    size_t off = 0;
+    msgpack_unpacked_init(u);
+    assert_int_equal(msgpack_unpack_next(u, e->sb.data, e->sb.size, &off),
+                     MSGPACK_UNPACK_SUCCESS);
+    return &u->data;
+}
+
+static void
+test_field_readers(void **state)
+{
+    s_enc e;
+    s_enc_init(&e);
+    msgpack_pack_array(&e.pk, 8);
+    msgpack_pack_uint64(&e.pk, UINT64_MAX);  /* 0 */
+    msgpack_pack_int64(&e.pk, -5);           /* 1 */
+    msgpack_pack_int64(&e.pk, INT64_MAX);    /* 2 */
+    dvi_pack_str(&e.pk, "hello");            /* 3 */
+    dvi_pack_bin(&e.pk, "\0\1\2", 3);        /* 4 */
+    dvi_pack_str(&e.pk, NULL);               /* 5: nil */
+    dvi_pack_strn(&e.pk, "a\0b", 3);         /* 6: embedded NUL */
+    msgpack_pack_double(&e.pk, 1.0);         /* 7 */
+    msgpack_unpacked u;
+    const msgpack_object *a = s_obj(&e, &u);
+    const msgpack_object *f = a->via.array.ptr;
+    uint64_t u64;
+    int64_t i64;
+    const char *p;
+    size_t n;
+    char buf[8];
+
+    DVT_PASS(dvi_msg_u64(&f[0], &u64));
+    DVT_TRUE(u64 == UINT64_MAX);
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_u64(&f[1], &u64)); /* negative */
+    DVT_EQ_I64(u64, 0);
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_u64(&f[3], &u64));
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_u64(&f[7], &u64));
+
+    DVT_PASS(dvi_msg_i64(&f[1], &i64));
+    DVT_EQ_I64(i64, -5);
+    DVT_PASS(dvi_msg_i64(&f[2], &i64));
+    DVT_EQ_I64(i64, INT64_MAX);
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_i64(&f[0], &i64)); /* > INT64_MAX */
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_i64(&f[5], &i64));
+
+    DVT_PASS(dvi_msg_bytes(&f[3], &p, &n));
+    DVT_EQ_I64(n, 5);
+    DVT_TRUE(memcmp(p, "hello", 5) == 0);
+    DVT_PASS(dvi_msg_bytes(&f[4], &p, &n));
+    DVT_EQ_I64(n, 3);
+    DVT_TRUE(memcmp(p, "\0\1\2", 3) == 0);
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_bytes(&f[5], &p, &n));
+    DVT_TRUE(p == NULL);
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_bytes(&f[0], &p, &n));
+
+    DVT_PASS(dvi_msg_opt_bytes(&f[5], &p, &n));
+    DVT_TRUE(p == NULL);
+    DVT_EQ_I64(n, 0);
+    DVT_PASS(dvi_msg_opt_bytes(&f[3], &p, &n));
+    DVT_EQ_I64(n, 5);
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_opt_bytes(&f[1], &p, &n));
+
+    DVT_PASS(dvi_msg_str(&f[3], buf, sizeof(buf)));
+    DVT_EQ_STR(buf, "hello");
+    /* Exactly size - 1 bytes fit; size bytes do not. */
+    DVT_PASS(dvi_msg_str(&f[3], buf, 6));
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_str(&f[3], buf, 5));
+    DVT_CONTAINS(dv_last_error(), "5 bytes");
+    /* An embedded NUL would truncate an id silently: refused. */
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_str(&f[6], buf, sizeof(buf)));
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_str(&f[5], buf, sizeof(buf)));
+    DVT_FAILS_WITH(DV_EPROTO, dvi_msg_str(&f[0], buf, sizeof(buf)));
+
+    msgpack_unpacked_destroy(&u);
+    s_enc_fini(&e);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_valid_batch_in_order),
+        cmocka_unit_test(test_many_messages),
+        cmocka_unit_test(test_empty_batch),
+        cmocka_unit_test(test_every_minimum_is_enforced),
+        cmocka_unit_test(test_submit_with_too_few_fields),
+        cmocka_unit_test(test_malformed_frames),
+        cmocka_unit_test(test_callback_error_stops),
+        cmocka_unit_test(test_field_readers),
+    };
+    return cmocka_run_group_tests_name("msg", tests, NULL, NULL);
+}
