@@ -106,32 +106,34 @@ static void
 s_on_peer_close(dvi_conn *conn, const char *why)
 {
     dv_client *c = dvi_conn_data(conn);
+    char *addr = NULL;
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&c->peers, &i, &e);) {
         if (e->val == conn) {
-            char *addr = (char *)e->key;
-            dvi_map_del_at(&c->peers, &i);
-            /* Fetches from it fail: the futures say so. */
-            uv_mutex_lock(&c->lock);
-            dvi_map_entry *fe;
-            for (size_t j = 0; dvi_map_next(&c->futures, &j, &fe);) {
-                dvi_fstate *st = fe->val;
-                if (st->fetching && st->addr && strcmp(st->addr, addr) == 0) {
-                    st->fetching = 0;
-                    free(st->error);
-                    char text[300];
-                    snprintf(text, sizeof(text), "the result could not be "
-                             "fetched from %s: %s", addr, why);
-                    st->error = dvi_strdup(text);
-                    st->status = DV_LOST;
-                }
-            }
-            uv_cond_broadcast(&c->cond);
-            uv_mutex_unlock(&c->lock);
-            free(addr);
-            return;
+            addr = (char *)e->key;
         }
     }
+    if (addr == NULL) {
+        return;
+    }
+    dvi_map_del(&c->peers, addr);
+    /* Fetches from it fail: the futures say so. */
+    char text[300];
+    snprintf(text, sizeof(text), "the result could not be fetched from %s: "
+             "%s", addr, why);
+    uv_mutex_lock(&c->lock);
+    for (size_t j = 0; dvi_map_next(&c->futures, &j, &e);) {
+        dvi_fstate *st = e->val;
+        if (st->fetching && st->addr && strcmp(st->addr, addr) == 0) {
+            st->fetching = 0;
+            free(st->error);
+            st->error = dvi_strdup(text);
+            st->status = DV_LOST;
+        }
+    }
+    uv_cond_broadcast(&c->cond);
+    uv_mutex_unlock(&c->lock);
+    free(addr);
 }
 
 static void

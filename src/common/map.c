@@ -150,13 +150,3 @@ dvi_map_next(const dvi_map *m, size_t *i, dvi_map_entry **e)
     }
     return 0;
 }
-
-void
-dvi_map_del_at(dvi_map *m, size_t *i)
-{
-    /* The entry just returned is at *i - 1; an entry shifted into its place
-     * must be visited again, so step back. */
-    size_t at = *i - 1;
-    s_remove_slot(m, at);
-    *i = at;
-}

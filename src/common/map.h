@@ -33,11 +33,10 @@ dvi_map_entry *dvi_map_find(const dvi_map *m, const char *key);
 void *dvi_map_put(dvi_map *m, const char *key, void *val);
 /* Removes key; returns its value, or NULL. */
 void *dvi_map_del(dvi_map *m, const char *key);
-/* Iteration: for (size_t i = 0; dvi_map_next(m, &i, &e);) ... Entries may
- * not be added during iteration; the current one may be deleted only with
- * dvi_map_del_at(m, &i). */
+/* Iteration: for (size_t i = 0; dvi_map_next(m, &i, &e);) ... The map
+ * must not change during iteration (deleting moves entries): collect what
+ * to delete, then delete. */
 int dvi_map_next(const dvi_map *m, size_t *i, dvi_map_entry **e);
-void dvi_map_del_at(dvi_map *m, size_t *i);
 
 uint64_t dvi_hash_str(const char *s);
 

@@ -142,9 +142,6 @@ dv_value_i64(const dv_value *v)
     if (v->type == DV_F64) {
         return (int64_t)v->u.f;
     }
-    if (v->type == DV_BOOL) {
-        return v->u.b;
-    }
     return 0;
 }
 

@@ -247,113 +247,6 @@ test_iteration_sees_every_key_once(void **state)
     free(items);
 }
 
-/* Deletes, during iteration, the entries whose index is odd. Returns the
- * index of the first item not visited exactly once, or -1. */
-static long
-s_iterate_deleting_odd(dvi_map *m, s_item *items, size_t n)
-{
-    dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(m, &i, &e);) {
-        s_item *it = e->val;
-        it->visits++;
-        if ((size_t)(it - items) % 2 == 1) {
-            dvi_map_del_at(m, &i);
-            it->present = 0;
-        }
-    }
-    for (size_t k = 0; k < n; k++) {
-        if (items[k].visits != 1) {
-            return (long)k;
-        }
-    }
-    return -1;
-}
-
-/* Fails, after the caller's memory is freed, if item bad was visited
- * other than once. */
-static void
-s_check_visits(long bad, const char *key, int visits)
-{
-    if (bad >= 0) {
-        DVT_FAIL("key %s (%s) visited %d times", key,
-                 bad % 2 ? "deleted" : "kept", visits);
-    }
-}
-
-static void
-test_del_at_during_iteration(void **state)
-{
-    size_t n = 5000;
-    s_item *items = s_items_new(n, "da-");
-    dvi_map m;
-    dvi_map_init(&m);
-    for (size_t k = 0; k < n; k++) {
-        dvi_map_put(&m, items[k].key, &items[k]);
-        items[k].present = 1;
-    }
-    long bad = s_iterate_deleting_odd(&m, items, n);
-    s_check_against(&m, items, n);
-    char key[32] = "";
-    int visits = 0;
-    if (bad >= 0) {
-        snprintf(key, sizeof(key), "%s", items[bad].key);
-        visits = items[bad].visits;
-    }
-    dvi_map_fini(&m);
-    free(items);
-    s_check_visits(bad, key, visits);
-}
-
-static void
-test_del_at_in_wrapping_run(void **state)
-{
-    /* Slot 15 holds item 1 (deleted during the walk); item 0, homed at 15
-     * too, wrapped to slot 0 and was visited first. Deleting item 1 shifts
-     * item 0 back into slot 15, where the walk must not see it again. */
-    char keys[2][16];
-    s_colliding_keys(keys, 2, 16, 15);
-    s_item items[2];
-    memset(items, 0, sizeof(items));
-    memcpy(items[1].key, keys[0], sizeof(keys[0]));
-    memcpy(items[0].key, keys[1], sizeof(keys[1]));
-    dvi_map m;
-    dvi_map_init(&m);
-    dvi_map_put(&m, items[1].key, &items[1]);
-    dvi_map_put(&m, items[0].key, &items[0]);
-    items[0].present = items[1].present = 1;
-    DVT_EQ_I64(m.cap, 16);
-    DVT_TRUE(m.slots[15].val == &items[1]);
-    DVT_TRUE(m.slots[0].val == &items[0]);
-    long bad = s_iterate_deleting_odd(&m, items, 2);
-    s_check_against(&m, items, 2);
-    dvi_map_fini(&m);
-    if (bad >= 0) {
-        s_check_visits(bad, items[bad].key, items[bad].visits);
-    }
-}
-
-static void
-test_del_at_everything(void **state)
-{
-    size_t n = 3000;
-    s_item *items = s_items_new(n, "all-");
-    dvi_map m;
-    dvi_map_init(&m);
-    for (size_t k = 0; k < n; k++) {
-        dvi_map_put(&m, items[k].key, &items[k]);
-    }
-    dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(&m, &i, &e);) {
-        dvi_map_del_at(&m, &i);
-    }
-    DVT_EQ_I64(m.len, 0);
-    for (size_t k = 0; k < n; k++) {
-        DVT_TRUE(dvi_map_get(&m, items[k].key) == NULL);
-    }
-    dvi_map_fini(&m);
-    free(items);
-}
-
 static void
 test_hash_spreads_similar_keys(void **state)
 {
@@ -385,9 +278,6 @@ main(void)
         cmocka_unit_test(test_delete_keeps_colliding_keys),
         cmocka_unit_test(test_delete_in_wrapping_run),
         cmocka_unit_test(test_iteration_sees_every_key_once),
-        cmocka_unit_test(test_del_at_during_iteration),
-        cmocka_unit_test(test_del_at_in_wrapping_run),
-        cmocka_unit_test(test_del_at_everything),
         cmocka_unit_test(test_hash_spreads_similar_keys),
     };
     return cmocka_run_group_tests_name("map", tests, NULL, NULL);
