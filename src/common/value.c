@@ -433,7 +433,9 @@ s_from_obj(const msgpack_object *o, dv_value *out,
         if (s == NULL) {
             return dvi_seterr(DV_ENOMEM, "value of %zu bytes", n);
         }
-        memcpy(s, o->via.str.ptr, n);
+        if (n > 0) {
+            memcpy(s, o->via.str.ptr, n); /* msgpack-c: NULL when empty */
+        }
         s[n] = '\0';
         out->type = o->type == MSGPACK_OBJECT_STR ? DV_STR : DV_BYTES;
         out->u.s = s;
@@ -540,6 +542,7 @@ dvi_value_decode_at(const char *buf, size_t len, int32_t index,
     }
     if (whole.type != DV_LIST || (size_t)index >= whole.len) {
         dvi_value_fini(&whole);
+        *out = whole; /* nil */
         return dvi_seterr(DV_EPROTO, "element %d of a value that has none",
                           (int)index);
     }

@@ -126,6 +126,27 @@ s_check_against(const dvi_map *m, const s_item *items, size_t n)
 }
 
 static void
+test_find_updates_in_place(void **state)
+{
+    dvi_map m;
+    int a = 1, b = 2;
+    dvi_map_init(&m);
+    DVT_TRUE(dvi_map_find(&m, "k") == NULL); /* empty table */
+    dvi_map_put(&m, "k", &a);
+    dvi_map_entry *e = dvi_map_find(&m, "k");
+    DVT_TRUE(e != NULL);
+    DVT_EQ_STR(e->key, "k");
+    DVT_TRUE(e->val == &a);
+    e->val = &b; /* changing the value in place is what find is for */
+    DVT_TRUE(dvi_map_get(&m, "k") == &b);
+    DVT_EQ_I64(m.len, 1);
+    DVT_TRUE(dvi_map_find(&m, "other") == NULL);
+    dvi_map_del(&m, "k");
+    DVT_TRUE(dvi_map_find(&m, "k") == NULL);
+    dvi_map_fini(&m);
+}
+
+static void
 test_random_against_reference(void **state)
 {
     s_item *items = s_items_new(NKEYS, "key-");
@@ -274,6 +295,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_put_get_replace_del),
+        cmocka_unit_test(test_find_updates_in_place),
         cmocka_unit_test(test_random_against_reference),
         cmocka_unit_test(test_delete_keeps_colliding_keys),
         cmocka_unit_test(test_delete_in_wrapping_run),
