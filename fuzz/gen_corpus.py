@@ -118,8 +118,8 @@ def i64s(vals):
     return ext(2, b"".join(struct.pack("<q", v) for v in vals))
 
 
-def futref(key, index=-1):
-    return ext(10, struct.pack(">i", index) + key.encode())
+def futref(slot, index=-1):
+    return ext(10, struct.pack(">iI", index, slot))
 
 
 def nested(depth, inner=nil()):
@@ -168,10 +168,10 @@ VALUE = {
                              array([f64(2.5), array([nil(), i64s([3])])]),
                              f64s([1, 2, 3]), boolean(False)]),
     "ok-list-odd-offset-f64s": array([string("abc"), f64s([1, 2])]),
-    "ok-futref-whole": array([futref("inc-0123456789abcdef", -1)]),
-    "ok-futref-element": array([sint(1), futref("sum-abc", 3)]),
+    "ok-futref-whole": array([futref(0, -1)]),
+    "ok-futref-element": array([sint(1), futref(1, 3)]),
     "ok-depth-32": nested(32, sint(5)),
-    "bad-futref-unresolved": array([sint(1), futref("xmissing", 0)]),
+    "bad-futref-unresolved": array([sint(1), futref(1, 0)]),
     "bad-futref-short": ext(10, b"\x00\x00\x00"),
     "bad-ext-unknown-type": ext(5, b"\x00" * 8),
     "bad-f64s-7-bytes": ext(1, b"\x00" * 7),
@@ -194,7 +194,7 @@ MSG = {
     "ok-submit": array32([msg(3, KEY, string("inc"), array([sint(1)]),
                               array([]), uint(0), sint(0), uint(3), nil())]),
     "ok-compute": array32([msg(9, KEY, string("inc"),
-                               array([futref("dep-1", -1)]),
+                               array([futref(0, -1)]),
                                array([array([string("dep-1"),
                                              string("tcp://127.0.0.1:1")])]),
                                uint(0), sint(5))]),

@@ -66,9 +66,9 @@ s_pack_future(void *ctx, msgpack_packer *pk, dv_future *f)
         return dvi_seterr(DV_EINVAL, "a future argument is NULL or belongs "
                           "to another client");
     }
-    dvi_futref_pack(pk, f->st->key, f->index);
     for (size_t i = 0; i < e->ndeps; i++) {
         if (e->deps[i] == f->st->key) {
+            dvi_futref_pack(pk, (uint32_t)i, f->index);
             return 0;
         }
     }
@@ -80,6 +80,7 @@ s_pack_future(void *ctx, msgpack_packer *pk, dv_future *f)
         e->capdeps = e->capdeps ? e->capdeps * 2 : 16;
         e->deps = dvi_realloc(e->deps, e->capdeps * sizeof(*e->deps));
     }
+    dvi_futref_pack(pk, (uint32_t)e->ndeps, f->index);
     e->deps[e->ndeps++] = f->st->key;
     return 0;
 }
@@ -98,16 +99,24 @@ s_is_impure_locked(dv_client *c, const char *fn)
     return v == 1;
 }
 
+/* "PREFIX-" and the hex BLAKE2b-128 of the name, the encoded arguments
+ * and the keys of the futures among them (the arguments name those only
+ * by position), each name followed by a zero byte. */
 static void
-s_hex_key(char *out, size_t size, const char *prefix, const void *a,
-          size_t alen, const void *b, size_t blen)
+s_hex_key(char *out, size_t size, const char *prefix, const char *name,
+          const s_enc *e)
 {
     unsigned char h[16];
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, sizeof(h));
-    crypto_generichash_update(&st, a, alen);
-    crypto_generichash_update(&st, (const unsigned char *)"", 1);
-    crypto_generichash_update(&st, b, blen);
+    crypto_generichash_update(&st, (const unsigned char *)name,
+                              strlen(name) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)e->sb.data,
+                              e->sb.size);
+    for (size_t i = 0; i < e->ndeps; i++) {
+        crypto_generichash_update(&st, (const unsigned char *)e->deps[i],
+                                  strlen(e->deps[i]) + 1);
+    }
     crypto_generichash_final(&st, h, sizeof(h));
     char hex[33];
     sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
@@ -133,8 +142,7 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
                  (unsigned long long)c->nonce,
                  (unsigned long long)++c->counter);
     } else {
-        s_hex_key(key, sizeof(key), fn, fn, strlen(fn), e->sb.data,
-                  e->sb.size);
+        s_hex_key(key, sizeof(key), fn, fn, e);
     }
     dvi_fstate *st = dvi_map_get(&c->futures, key);
     if (st != NULL) {
@@ -274,8 +282,7 @@ dv_scatter(dv_client *c, dv_arg value)
         return NULL;
     }
     char key[256];
-    s_hex_key(key, sizeof(key), "scatter", "scatter", 7, e->sb.data,
-              e->sb.size);
+    s_hex_key(key, sizeof(key), "scatter", "scatter", e);
     uv_mutex_lock(&c->lock);
     if (dvi_client_check_locked(c) < 0) {
         uv_mutex_unlock(&c->lock);

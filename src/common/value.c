@@ -249,31 +249,44 @@ dvi_value_pack_array_header(msgpack_packer *pk, int ext, size_t n)
     msgpack_pack_ext(pk, n * 8, (int8_t)ext);
 }
 
-void
-dvi_futref_pack(msgpack_packer *pk, const char *key, int32_t index)
+static void
+s_put_be32(unsigned char *p, uint32_t v)
 {
-    size_t keylen = strlen(key);
-    unsigned char idx[4] = {(unsigned char)((uint32_t)index >> 24),
-                            (unsigned char)((uint32_t)index >> 16),
-                            (unsigned char)((uint32_t)index >> 8),
-                            (unsigned char)index};
-    msgpack_pack_ext(pk, 4 + keylen, DVI_EXT_FUTREF);
-    msgpack_pack_ext_body(pk, idx, 4);
-    msgpack_pack_ext_body(pk, key, keylen);
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static uint32_t
+s_be32(const unsigned char *u)
+{
+    return ((uint32_t)u[0] << 24) | ((uint32_t)u[1] << 16) |
+           ((uint32_t)u[2] << 8) | u[3];
+}
+
+void
+dvi_futref_pack(msgpack_packer *pk, uint32_t slot, int32_t index)
+{
+    unsigned char body[8];
+    s_put_be32(body, (uint32_t)index);
+    s_put_be32(body + 4, slot);
+    msgpack_pack_ext(pk, sizeof(body), DVI_EXT_FUTREF);
+    msgpack_pack_ext_body(pk, body, sizeof(body));
 }
 
 int
-dvi_futref_parse(const char *p, size_t n, int32_t *index, const char **key,
-                 size_t *keylen)
+dvi_futref_parse(const char *p, size_t n, uint32_t *slot, int32_t *index)
 {
-    if (n < 5) {
-        return dvi_seterr(DV_EPROTO, "future reference of %zu bytes", n);
+    *slot = 0;
+    *index = -1;
+    if (n != 8) {
+        return dvi_seterr(DV_EPROTO, "future reference of %zu bytes, not 8",
+                          n);
     }
     const unsigned char *u = (const unsigned char *)p;
-    *index = (int32_t)(((uint32_t)u[0] << 24) | ((uint32_t)u[1] << 16) |
-                       ((uint32_t)u[2] << 8) | u[3]);
-    *key = p + 4;
-    *keylen = n - 4;
+    *index = (int32_t)s_be32(u);
+    *slot = s_be32(u + 4);
     return 0;
 }
 
@@ -466,14 +479,12 @@ s_from_obj(const msgpack_object *o, dv_value *out,
         size_t n = o->via.ext.size;
         if (o->via.ext.type == DVI_EXT_FUTREF) {
             int32_t index = -1;
-            const char *key = NULL;
-            size_t keylen = 0;
+            uint32_t slot = 0;
             if (resolve == NULL) {
                 return dvi_seterr(DV_EPROTO, "future reference in a result");
             }
-            int rc = dvi_futref_parse(o->via.ext.ptr, n, &index, &key,
-                                      &keylen);
-            return rc < 0 ? rc : resolve(ctx, key, keylen, index, out);
+            int rc = dvi_futref_parse(o->via.ext.ptr, n, &slot, &index);
+            return rc < 0 ? rc : resolve(ctx, slot, index, out);
         }
         if (o->via.ext.type != DVI_EXT_F64S &&
             o->via.ext.type != DVI_EXT_I64S) {

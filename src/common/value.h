@@ -4,8 +4,10 @@
  * Encoding: nil, bool, int, float 64, str, bin and array are msgpack's own;
  * an f64 array is ext type 1 and an i64 array ext type 2 (little-endian
  * elements); a reference to another task's result inside a task's
- * arguments is ext type 10 (a 4-byte big-endian element index, -1 for the
- * whole result, then the key). Decoded values own their memory; arrays are
+ * arguments is ext type 10: a 4-byte big-endian element index (-1 for the
+ * whole result), then the 4-byte big-endian position of that task among
+ * the call's dependencies, whose keys travel beside the arguments. Decoded
+ * values own their memory; arrays are
  * copied once into 8-byte aligned memory, then read without copying.
  */
 #ifndef DVI_VALUE_H
@@ -50,9 +52,9 @@ void dvi_value_pack_value(msgpack_packer *pk, const dv_value *v);
 /* Packs the header of an ext array of n 8-byte elements of ext type. */
 void dvi_value_pack_array_header(msgpack_packer *pk, int ext, size_t n);
 
-/* Resolves a reference to key (element index, or -1 for all) into out. */
-typedef int (*dvi_futref_resolve_fn)(void *ctx, const char *key,
-                                     size_t keylen, int32_t index,
+/* Resolves a reference to dependency number slot (element index, or -1
+ * for all) into out. */
+typedef int (*dvi_futref_resolve_fn)(void *ctx, uint32_t slot, int32_t index,
                                      dv_value *out);
 
 /* Decodes obj into out (which the caller provides and later passes to
@@ -74,9 +76,9 @@ void dvi_value_destroy(dv_value **v);
 /* Deep copy of src into dst. */
 void dvi_value_copy(dv_value *dst, const dv_value *src);
 
-/* Parses a futref ext payload. Returns 0, or DV_EPROTO. */
-int dvi_futref_parse(const char *p, size_t n, int32_t *index,
-                     const char **key, size_t *keylen);
-void dvi_futref_pack(msgpack_packer *pk, const char *key, int32_t index);
+/* Parses a futref ext payload (8 bytes). Returns 0, or DV_EPROTO. */
+int dvi_futref_parse(const char *p, size_t n, uint32_t *slot,
+                     int32_t *index);
+void dvi_futref_pack(msgpack_packer *pk, uint32_t slot, int32_t index);
 
 #endif

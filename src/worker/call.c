@@ -132,19 +132,15 @@ dv_fail(dv_call *call, const char *fmt, ...)
 /* ---- Running a job ------------------------------------------------------ */
 
 static int
-s_resolve(void *ctx, const char *key, size_t keylen, int32_t index,
-          dv_value *out)
+s_resolve(void *ctx, uint32_t slot, int32_t index, dv_value *out)
 {
     dvi_job *job = ctx;
-    for (size_t i = 0; i < job->ninputs; i++) {
-        const char *k = job->inputs[i].key;
-        if (strlen(k) == keylen && memcmp(k, key, keylen) == 0) {
-            dvi_blob *b = job->inputs[i].blob;
-            return dvi_value_decode_at(b->data, b->len, index, out);
-        }
+    if (slot >= job->ninputs || job->inputs[slot].blob == NULL) {
+        return dvi_seterr(DV_EPROTO, "an argument refers to input %u of %zu",
+                          slot, job->ninputs);
     }
-    return dvi_seterr(DV_EPROTO, "input '%.*s' was not fetched", (int)keylen,
-                      key);
+    dvi_blob *b = job->inputs[slot].blob;
+    return dvi_value_decode_at(b->data, b->len, index, out);
 }
 
 static char *

@@ -383,10 +383,11 @@ static void
 test_futref_pack_parse(void **state)
 {
     const int32_t idx[] = {-1, 0, 3, 255, 65536, INT32_MAX};
+    const uint32_t slots[] = {0, 1, 7, 65535, UINT32_MAX, 2};
     for (size_t i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
         s_enc e;
         s_enc_init(&e);
-        dvi_futref_pack(&e.pk, "inc-0123456789abcdef", idx[i]);
+        dvi_futref_pack(&e.pk, slots[i], idx[i]);
         DVT_PASS(dvi_mpcheck(e.sb.data, e.sb.size));
         msgpack_unpacked u;
         size_t off = 0;
@@ -395,53 +396,54 @@ test_futref_pack_parse(void **state)
                    MSGPACK_UNPACK_SUCCESS);
         DVT_EQ_I64(u.data.type, MSGPACK_OBJECT_EXT);
         DVT_EQ_I64(u.data.via.ext.type, DVI_EXT_FUTREF);
+        /* A fixed 8 bytes: a reference costs the same for any key. */
+        DVT_EQ_I64(u.data.via.ext.size, 8);
         int32_t index = 12345;
-        const char *key = NULL;
-        size_t keylen = 0;
+        uint32_t slot = 12345;
         DVT_PASS(dvi_futref_parse(u.data.via.ext.ptr, u.data.via.ext.size,
-                                  &index, &key, &keylen));
+                                  &slot, &index));
         DVT_EQ_I64(index, idx[i]);
-        DVT_EQ_I64(keylen, strlen("inc-0123456789abcdef"));
-        DVT_TRUE(memcmp(key, "inc-0123456789abcdef", keylen) == 0);
+        DVT_EQ_I64(slot, slots[i]);
         msgpack_unpacked_destroy(&u);
         s_enc_fini(&e);
     }
-    /* The index is big-endian on the wire. */
+    /* Both numbers are big-endian on the wire. */
     int32_t index;
-    const char *key;
-    size_t keylen;
-    DVT_PASS(dvi_futref_parse("\x00\x00\x01\x02k", 5, &index, &key, &keylen));
+    uint32_t slot;
+    DVT_PASS(dvi_futref_parse("\x00\x00\x01\x02\x00\x00\x00\x03", 8, &slot,
+                              &index));
     DVT_EQ_I64(index, 258);
-    DVT_EQ_I64(keylen, 1);
-    DVT_PASS(dvi_futref_parse("\xff\xff\xff\xffkey", 7, &index, &key,
-                              &keylen));
+    DVT_EQ_I64(slot, 3);
+    DVT_PASS(dvi_futref_parse("\xff\xff\xff\xff\x00\x01\x00\x00", 8, &slot,
+                              &index));
     DVT_EQ_I64(index, -1);
-    DVT_EQ_I64(keylen, 3);
-    /* Too short to hold an index and a key. */
-    for (size_t n = 0; n < 5; n++) {
-        DVT_FAILS_WITH(DV_EPROTO, dvi_futref_parse("\0\0\0\0\0", n, &index,
-                                                   &key, &keylen));
+    DVT_EQ_I64(slot, 65536);
+    /* Any other size is malformed. */
+    for (size_t n = 0; n < 12; n++) {
+        if (n == 8) {
+            continue;
+        }
+        DVT_FAILS_WITH(DV_EPROTO, dvi_futref_parse("\0\0\0\0\0\0\0\0\0\0\0",
+                                                   n, &slot, &index));
         DVT_NE_STR(dv_last_error(), "");
     }
 }
 
 typedef struct s_resolved {
-    char keys[4][32];
+    uint32_t slot[4];
     int32_t index[4];
     int n;
     int fail_at; /* call number that fails, or -1 */
 } s_resolved;
 
 static int
-s_resolve(void *ctx, const char *key, size_t keylen, int32_t index,
-          dv_value *out)
+s_resolve(void *ctx, uint32_t slot, int32_t index, dv_value *out)
 {
     s_resolved *r = ctx;
     if (r->n == r->fail_at) {
-        return dvi_seterr(DV_ENOTFOUND, "no result for %.*s", (int)keylen,
-                          key);
+        return dvi_seterr(DV_ENOTFOUND, "no result for input %u", slot);
     }
-    snprintf(r->keys[r->n], sizeof(r->keys[0]), "%.*s", (int)keylen, key);
+    r->slot[r->n] = slot;
     r->index[r->n] = index;
     r->n++;
     memset(out, 0, sizeof(*out));
@@ -453,10 +455,9 @@ s_resolve(void *ctx, const char *key, size_t keylen, int32_t index,
 static int
 s_pack_fut(void *ctx, msgpack_packer *pk, dv_future *f)
 {
-    /* Tests pass small integers as stand-ins for futures. */
-    char key[32];
-    snprintf(key, sizeof(key), "task-%d", (int)(intptr_t)f);
-    dvi_futref_pack(pk, key, -1);
+    /* Tests pass small integers as stand-ins for futures: the integer is
+     * the dependency's position. */
+    dvi_futref_pack(pk, (uint32_t)(intptr_t)f, -1);
     return 0;
 }
 
@@ -480,9 +481,9 @@ test_futures_in_arguments(void **state)
     dv_value v;
     DVT_PASS(dvi_value_decode(e.sb.data, e.sb.size, &v, s_resolve, &r));
     DVT_EQ_I64(r.n, 3);
-    DVT_EQ_STR(r.keys[0], "task-5");
-    DVT_EQ_STR(r.keys[1], "task-7");
-    DVT_EQ_STR(r.keys[2], "task-8");
+    DVT_EQ_I64(r.slot[0], 5);
+    DVT_EQ_I64(r.slot[1], 7);
+    DVT_EQ_I64(r.slot[2], 8);
     DVT_EQ_I64(r.index[0], -1);
     DVT_EQ_I64(dv_value_i64(dv_value_at(&v, 1)), 999);
     DVT_EQ_I64(dv_value_len(dv_value_at(&v, 2)), 2);
@@ -499,7 +500,7 @@ test_futures_in_arguments(void **state)
     s_resolved r2 = {.fail_at = 1};
     DVT_FAILS_WITH(DV_ENOTFOUND,
                    dvi_value_decode(e.sb.data, e.sb.size, &v, s_resolve, &r2));
-    DVT_CONTAINS(dv_last_error(), "task-7");
+    DVT_CONTAINS(dv_last_error(), "input 7");
     DVT_EQ_I64(dv_value_type(&v), DV_NIL);
     s_enc_fini(&e);
 }
