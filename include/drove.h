@@ -30,7 +30,7 @@ extern "C" {
 #define DV_VERSION_MAJOR 0
 #define DV_VERSION_MINOR 1
 #define DV_VERSION_PATCH 0
-#define DV_VERSION_HEX                                                        \
+#define DV_VERSION_HEX \
     ((DV_VERSION_MAJOR << 16) | (DV_VERSION_MINOR << 8) | DV_VERSION_PATCH)
 
 /* The library's version as "MAJOR.MINOR.PATCH". Static storage. */
@@ -39,20 +39,20 @@ DV_EXPORT const char *dv_version(void);
 /* ---- Errors ------------------------------------------------------------ */
 
 /* Error codes: only ever appended, never renumbered. */
-#define DV_ERRNO_MAP(XX)                                                      \
-    XX(EINVAL, -1, "invalid argument")                                        \
-    XX(ENOMEM, -2, "out of memory")                                           \
-    XX(ETIMEDOUT, -3, "timed out")                                            \
-    XX(ECONN, -4, "connection failed or lost")                                \
-    XX(EPROTO, -5, "protocol error")                                          \
-    XX(ENOTFOUND, -6, "not found")                                            \
-    XX(ETASK, -7, "task failed")                                              \
-    XX(ECANCELLED, -8, "cancelled")                                           \
-    XX(ECLOSED, -9, "client closed")                                          \
-    XX(EIO, -10, "input/output error")                                        \
-    XX(ETYPE, -11, "wrong value type")                                        \
-    XX(EVERSION, -12, "protocol version mismatch")                            \
-    XX(ELIMIT, -13, "size limit exceeded")                                    \
+#define DV_ERRNO_MAP(XX)                           \
+    XX(EINVAL, -1, "invalid argument")             \
+    XX(ENOMEM, -2, "out of memory")                \
+    XX(ETIMEDOUT, -3, "timed out")                 \
+    XX(ECONN, -4, "connection failed or lost")     \
+    XX(EPROTO, -5, "protocol error")               \
+    XX(ENOTFOUND, -6, "not found")                 \
+    XX(ETASK, -7, "task failed")                   \
+    XX(ECANCELLED, -8, "cancelled")                \
+    XX(ECLOSED, -9, "client closed")               \
+    XX(EIO, -10, "input/output error")             \
+    XX(ETYPE, -11, "wrong value type")             \
+    XX(EVERSION, -12, "protocol version mismatch") \
+    XX(ELIMIT, -13, "size limit exceeded")         \
     XX(ESYS, -14, "system call failed")
 
 enum dv_errno {
@@ -113,11 +113,11 @@ enum dv_type {
     DV_F64 = 3,
     DV_STR = 4,
     DV_BYTES = 5,
-    DV_F64S = 6,  /* array of double */
-    DV_I64S = 7,  /* array of int64_t */
-    DV_LIST = 8,  /* list of values */
-    DV_FUTURE = 9, /* dv_arg only: the result of a future */
-    DV_VALUE = 10, /* dv_arg only: a copy of an existing dv_value */
+    DV_F64S = 6,    /* array of double */
+    DV_I64S = 7,    /* array of int64_t */
+    DV_LIST = 8,    /* list of values */
+    DV_FUTURE = 9,  /* dv_arg only: the result of a future */
+    DV_VALUE = 10,  /* dv_arg only: a copy of an existing dv_value */
     DV_FUTURES = 11 /* dv_arg only: a list of the results of futures */
 };
 
@@ -126,17 +126,17 @@ enum dv_type {
  * of the call it is passed to (dv_submit, dv_map, dv_scatter, dv_return),
  * which copies what it needs. Build it with the constructors below. */
 typedef struct dv_arg {
-    int type; /* enum dv_type */
-    size_t len;  /* bytes (STR, BYTES), elements (F64S, I64S, LIST, futures) */
+    int type;   /* enum dv_type */
+    size_t len; /* bytes (STR, BYTES), elements (F64S, I64S, LIST, futures) */
     union {
         bool b;
         int64_t i;
         double f;
-        const void *p;                /* STR, BYTES, F64S, I64S */
-        const struct dv_arg *items;   /* LIST */
-        dv_future *fut;               /* FUTURE */
-        dv_future *const *futs;       /* FUTURES */
-        const dv_value *value;        /* VALUE */
+        const void *p;              /* STR, BYTES, F64S, I64S */
+        const struct dv_arg *items; /* LIST */
+        dv_future *fut;             /* FUTURE */
+        dv_future *const *futs;     /* FUTURES */
+        const dv_value *value;      /* VALUE */
     } u;
     void *reserved[2];
 } dv_arg;
@@ -167,24 +167,30 @@ DV_EXPORT dv_arg dv_value_arg(const dv_value *v);
 /* Per-call options. Start from DV_OPTS_INIT and set what you need; fields
  * are only ever appended. */
 typedef struct dv_opts {
-    int impure;         /* 1: a fresh key for every call (random, clocks);
-                           0: the function's own declaration (DV_FUNCTION
-                           is pure, DV_FUNCTION_IMPURE is not) */
-    const char *key;    /* an explicit key, or NULL for the computed one */
-    int retries;        /* how many more times to run the call if the
-                           function fails (dv_fail); default 0. A call
-                           whose worker dies is run again regardless,
-                           unless it was running on 3 workers that died:
-                           then it errs as "killed worker" */
-    int priority;       /* higher runs first among ready tasks (default 0) */
-    const char *worker; /* run only on the worker with this id (the direct
-                           view); NULL: any worker (load balanced) */
-    size_t chunksize;   /* dv_map: calls per task (0 or 1: one per call) */
+    int impure;            /* 1: a fresh key for every call (random, clocks);
+                              0: the function's own declaration (DV_FUNCTION
+                              is pure, DV_FUNCTION_IMPURE is not) */
+    const char *key;       /* an explicit key, or NULL for the computed one */
+    int retries;           /* how many more times to run the call if the
+                              function fails (dv_fail); default 0. A call
+                              whose worker dies is run again regardless,
+                              unless it was running on 3 workers that died:
+                              then it errs as "killed worker" */
+    int priority;          /* higher runs first among ready tasks (default 0) */
+    const char *worker;    /* run only on the worker with this id (the direct
+                              view); NULL: any worker (load balanced) */
+    size_t chunksize;      /* dv_map: calls per task (0 or 1: one per call) */
     const char *resources; /* reserved for resource constraints; NULL */
     void *reserved[6];
 } dv_opts;
 
-#define DV_OPTS_INIT {0, NULL, 0, 0, NULL, 0, NULL, {0}}
+#define DV_OPTS_INIT                  \
+    {                                 \
+        0, NULL, 0, 0, NULL, 0, NULL, \
+        {                             \
+            0                         \
+        }                             \
+    }
 
 /* ---- Submitting -------------------------------------------------------- */
 
@@ -198,9 +204,8 @@ DV_EXPORT dv_future *dv_submit(dv_client *c, const char *fn, size_t nargs,
 
 /* dv_submit with a literal argument list: DV_SUBMIT(c, "add", dv_i64(1),
  * dv_fut(x)). Uses default options. */
-#define DV_SUBMIT(c, fn, ...)                                                 \
-    dv_submit((c), (fn),                                                      \
-              sizeof((dv_arg[]){__VA_ARGS__}) / sizeof(dv_arg),               \
+#define DV_SUBMIT(c, fn, ...)                                              \
+    dv_submit((c), (fn), sizeof((dv_arg[]){__VA_ARGS__}) / sizeof(dv_arg), \
               (dv_arg[]){__VA_ARGS__}, NULL)
 
 /* Submits fn(args[i]) for each of the n arguments. Each call receives
@@ -210,9 +215,8 @@ DV_EXPORT dv_future *dv_submit(dv_client *c, const char *fn, size_t nargs,
  * that many calls travel and run as one task; their futures still yield one
  * result each, and a failure in one call fails its whole chunk. Returns n,
  * or a negative DV_E* code with nothing submitted. */
-DV_EXPORT int dv_map(dv_client *c, const char *fn, size_t n,
-                     const dv_arg *args, dv_future **out,
-                     const dv_opts *opts);
+DV_EXPORT int dv_map(dv_client *c, const char *fn, size_t n, const dv_arg *args,
+                     dv_future **out, const dv_opts *opts);
 
 /* Puts a value on a worker and returns a future for it, to pass to tasks
  * without sending it again. Caller owns the future. NULL on failure. */
@@ -316,14 +320,14 @@ typedef struct dv_function {
  * entry must outlive the process (static storage). */
 DV_EXPORT int dv_register(const dv_function *f);
 
-#define DV_FUNCTION_FLAGS_(name, flags)                                       \
-    int name(dv_call *call);                                                  \
-    DV_EXPORT __attribute__((used)) const dv_function dv__fn_##name = {       \
-        #name, name, (flags), DV_VERSION_MAJOR};                              \
-    __attribute__((constructor)) static void dv__register_##name(void)        \
-    {                                                                         \
-        dv_register(&dv__fn_##name);                                          \
-    }                                                                         \
+#define DV_FUNCTION_FLAGS_(name, flags)                                 \
+    int name(dv_call *call);                                            \
+    DV_EXPORT __attribute__((used)) const dv_function dv__fn_##name = { \
+        #name, name, (flags), DV_VERSION_MAJOR};                        \
+    __attribute__((constructor)) static void dv__register_##name(void)  \
+    {                                                                   \
+        dv_register(&dv__fn_##name);                                    \
+    }                                                                   \
     int name(dv_call *call)
 
 /* Defines and registers `int name(dv_call *call)`, a pure task function:

@@ -3,7 +3,7 @@
 # they are missing. Does nothing when all are present; needs root otherwise.
 set -e
 pkgs="build-essential cmake pkg-config libuv1-dev libssl-dev libmsgpack-dev
-libsodium-dev libsqlite3-dev libjansson-dev libcmocka-dev"
+libsodium-dev libsqlite3-dev libjansson-dev libcmocka-dev clang-format"
 # Optional extras for `make bench`: dask's distributed, measured beside us.
 [ "${DV_DEPS_BENCH:-0}" = 1 ] && pkgs="$pkgs python3-distributed"
 missing=""

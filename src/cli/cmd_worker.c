@@ -66,8 +66,10 @@ dvi_cmd_worker(int argc, char **argv)
                          dvi_opt_str(s_opts, S_NOPTS, "listen")};
     rc = dvi_worker_run(sched, -1, &o);
     if (rc != 0) {
-        fprintf(stderr, "drove worker: cannot work for the scheduler at %s: "
-                "%s\n", sched, dv_last_error());
+        fprintf(stderr,
+                "drove worker: cannot work for the scheduler at %s: "
+                "%s\n",
+                sched, dv_last_error());
     }
     return rc;
 }

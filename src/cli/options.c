@@ -6,15 +6,14 @@
 #include <string.h>
 
 static void
-s_usage(const dvi_option *opts, size_t n, const char *usage,
-        const char *about)
+s_usage(const dvi_option *opts, size_t n, const char *usage, const char *about)
 {
     printf("usage: %s\n\n%s\n\noptions:\n", usage, about);
     for (size_t i = 0; i < n; i++) {
         const dvi_option *o = &opts[i];
         char flag[64];
         snprintf(flag, sizeof(flag), "--%s%s", o->name,
-                 o->type == DVI_OPT_FLAG ? ""
+                 o->type == DVI_OPT_FLAG  ? ""
                  : o->type == DVI_OPT_INT ? " N"
                                           : " VALUE");
         printf("  %-28s %s", flag, o->help);
@@ -39,8 +38,10 @@ s_check(dvi_option *o, const char *v, const char *from)
     char *end;
     long x = strtol(v, &end, 10);
     if (*v == '\0' || *end != '\0' || x < o->min || x > o->max) {
-        fprintf(stderr, "drove: %s: --%s must be a whole number from %ld to "
-                "%ld, not '%s'\n", from, o->name, o->min, o->max, v);
+        fprintf(stderr,
+                "drove: %s: --%s must be a whole number from %ld to "
+                "%ld, not '%s'\n",
+                from, o->name, o->min, o->max, v);
         return 2;
     }
     o->value = v;

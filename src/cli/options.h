@@ -8,13 +8,13 @@
 typedef enum { DVI_OPT_STR, DVI_OPT_INT, DVI_OPT_FLAG } dvi_opt_type;
 
 typedef struct dvi_option {
-    const char *name;   /* --name */
+    const char *name; /* --name */
     dvi_opt_type type;
-    const char *def;    /* default, as text (NULL: none) */
-    long min, max;      /* bounds of an int */
-    const char *env;    /* environment variable, or NULL */
+    const char *def; /* default, as text (NULL: none) */
+    long min, max;   /* bounds of an int */
+    const char *env; /* environment variable, or NULL */
     const char *help;
-    const char *value;  /* filled in: the value in force */
+    const char *value; /* filled in: the value in force */
 } dvi_option;
 
 /* Parses argv (after the command word) into the table: default, then

@@ -24,8 +24,8 @@
 /* What the client knows of one key, shared by all handles on it. */
 typedef struct dvi_fstate {
     char *key;
-    int status;        /* enum dv_status */
-    int refs;          /* handles on it; freed (and released) at zero */
+    int status; /* enum dv_status */
+    int refs;   /* handles on it; freed (and released) at zero */
     uint64_t nbytes;
     uint64_t done_seq; /* order of completion, for dv_next_completed */
     dvi_blob *blob;    /* the encoded result, once here */
@@ -38,10 +38,10 @@ typedef struct dvi_fstate {
 struct dv_future {
     dv_client *c;
     dvi_fstate *st;
-    int32_t index;        /* element of a chunk's result, or -1 */
-    int returned;         /* dv_next_completed gave it out already */
-    char *key;            /* element futures: "KEY[i]" */
-    dv_value *elem;       /* element futures: the decoded element */
+    int32_t index;                 /* element of a chunk's result, or -1 */
+    int returned;                  /* dv_next_completed gave it out already */
+    char *key;                     /* element futures: "KEY[i]" */
+    dv_value *elem;                /* element futures: the decoded element */
     struct dv_future *prev, *next; /* the client's handles, for dv_close */
 };
 
@@ -49,12 +49,12 @@ struct dv_future {
 typedef struct dvi_request {
     struct dvi_request *next;
     uint64_t id;
-    char hash[80];     /* uploads are answered by hash */
+    char hash[80]; /* uploads are answered by hash */
     int done;
-    int status;        /* 0 or a DV_E* code */
+    int status; /* 0 or a DV_E* code */
     int64_t count;
-    char *text;        /* key, or error text */
-    dvi_fstate *st;    /* lookups: the state made for the key */
+    char *text;     /* key, or error text */
+    dvi_fstate *st; /* lookups: the state made for the key */
 } dvi_request;
 
 typedef struct dvi_proc dvi_proc;
@@ -62,28 +62,28 @@ typedef struct dvi_proc dvi_proc;
 struct dv_client {
     uv_loop_t loop;
     uv_thread_t thread;
-    uv_async_t wake;       /* user threads -> loop */
+    uv_async_t wake; /* user threads -> loop */
     uv_mutex_t lock;
-    uv_cond_t cond;        /* loop -> user threads */
+    uv_cond_t cond; /* loop -> user threads */
 
     /* Guarded by lock: */
-    msgpack_sbuffer out;   /* encoded messages for the scheduler */
+    msgpack_sbuffer out; /* encoded messages for the scheduler */
     msgpack_packer pk;
     uint32_t nout;
-    dvi_map futures;       /* key -> dvi_fstate */
-    dv_future *handles;    /* every live handle */
-    dvi_fstate **fetchq;   /* results to fetch from workers */
+    dvi_map futures;     /* key -> dvi_fstate */
+    dv_future *handles;  /* every live handle */
+    dvi_fstate **fetchq; /* results to fetch from workers */
     size_t nfetchq, capfetchq;
     dvi_request *requests;
     uint64_t next_request;
     uint64_t done_seq;
-    char **workers;        /* worker ids, as the scheduler last said */
+    char **workers; /* worker ids, as the scheduler last said */
     size_t nworkers;
     int welcomed;
     int lost;
     char lost_why[256];
     int stopping;
-    dvi_map purity;        /* function name -> (void*)1 impure, 2 pure */
+    dvi_map purity; /* function name -> (void*)1 impure, 2 pure */
 
     /* Loop thread only: */
     dvi_conn *conn;        /* to the scheduler */
@@ -91,16 +91,16 @@ struct dv_client {
     dvi_sched *sched;      /* embedded scheduler, or NULL */
     dvi_worker **tworkers; /* embedded thread workers */
     size_t ntworkers;
-    dvi_proc **procs;      /* embedded worker processes */
+    dvi_proc **procs; /* embedded worker processes */
     size_t nprocs;
     int nprocs_alive;
     char sched_addr[128];
     uv_timer_t stop_timer;
 
     /* Set once at connect: */
-    int expect_workers;    /* embedded: wait for this many */
-    uint64_t nonce;        /* random, for impure keys */
-    uint64_t counter;      /* guarded by lock */
+    int expect_workers; /* embedded: wait for this many */
+    uint64_t nonce;     /* random, for impure keys */
+    uint64_t counter;   /* guarded by lock */
 };
 
 /* connect.c */

@@ -1,8 +1,8 @@
 /* The client: connecting, its loop thread, and the scheduler's messages. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 
 #include "client_impl.h"
 #include "common/err.h"
@@ -119,8 +119,10 @@ s_on_peer_close(dvi_conn *conn, const char *why)
     dvi_map_del(&c->peers, addr);
     /* Fetches from it fail: the futures say so. */
     char text[300];
-    snprintf(text, sizeof(text), "the result could not be fetched from %s: "
-             "%s", addr, why);
+    snprintf(text, sizeof(text),
+             "the result could not be fetched from %s: "
+             "%s",
+             addr, why);
     uv_mutex_lock(&c->lock);
     for (size_t j = 0; dvi_map_next(&c->futures, &j, &e);) {
         dvi_fstate *st = e->val;
@@ -141,8 +143,7 @@ s_fetch(dv_client *c, const char *key, const char *addr)
 {
     dvi_conn *p = dvi_map_get(&c->peers, addr);
     if (p == NULL) {
-        p = dvi_conn_dial(&c->loop, addr, s_on_peer_frame, s_on_peer_close,
-                          c);
+        p = dvi_conn_dial(&c->loop, addr, s_on_peer_frame, s_on_peer_close, c);
         if (p == NULL) {
             uv_mutex_lock(&c->lock);
             dvi_fstate *st = dvi_map_get(&c->futures, key);
@@ -331,9 +332,7 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_UPLOADED:
     case DVI_MSG_REPLY: return s_on_reply(c, type, f, n);
     case DVI_MSG_WORKERS: return s_on_workers(c, f);
-    case DVI_MSG_WELCOME:
-        c->welcomed = 1;
-        return 0;
+    case DVI_MSG_WELCOME: c->welcomed = 1; return 0;
     case DVI_MSG_BYE: {
         char why[200] = "";
         dvi_msg_str(&f[0], why, sizeof(why));
@@ -563,9 +562,11 @@ dv_connect(const char *where)
     } else if (strncmp(where, "tcp://", 6) == 0) {
         rc = s_dial(c, where);
     } else {
-        rc = dvi_seterr(DV_EINVAL, "cannot connect to '%s': want local, "
+        rc = dvi_seterr(DV_EINVAL,
+                        "cannot connect to '%s': want local, "
                         "local:threads=N, local:processes=N or "
-                        "tcp://HOST:PORT", where);
+                        "tcp://HOST:PORT",
+                        where);
     }
     if (rc < 0) {
         char why[512];
@@ -585,13 +586,13 @@ dv_connect(const char *where)
             break;
         }
     }
-    int ok = c->welcomed && !c->lost &&
-             c->nworkers >= (size_t)c->expect_workers;
+    int ok =
+        c->welcomed && !c->lost && c->nworkers >= (size_t)c->expect_workers;
     char why[300];
     snprintf(why, sizeof(why), "%s: %s", where,
-             c->lost ? c->lost_why
-                     : !c->welcomed ? "no answer from the scheduler"
-                                    : "the workers did not start");
+             c->lost        ? c->lost_why
+             : !c->welcomed ? "no answer from the scheduler"
+                            : "the workers did not start");
     uv_mutex_unlock(&c->lock);
     if (!ok) {
         s_stop(c, 1);
@@ -633,8 +634,10 @@ s_request(dv_client *c, const char *hash, double timeout_s,
     uint64_t deadline = dvi_deadline(timeout_s);
     while (!r->done) {
         if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
-            r->status = dvi_seterr(DV_ETIMEDOUT, "no answer from the "
-                                   "scheduler in %.0f s", timeout_s);
+            r->status = dvi_seterr(DV_ETIMEDOUT,
+                                   "no answer from the "
+                                   "scheduler in %.0f s",
+                                   timeout_s);
             break;
         }
     }
@@ -730,7 +733,7 @@ dv_publish(dv_client *c, const char *name, dv_future *f)
     if (c == NULL || name == NULL || f == NULL || f->c != c ||
         strlen(name) > 250) {
         return dvi_seterr(DV_EINVAL, "dv_publish: bad client, name or "
-                          "future");
+                                     "future");
     }
     s_named n = {DVI_MSG_PUBLISH, name, f->st->key};
     dvi_request *r = s_request(c, "P", 30, s_pack_named, &n);
@@ -764,8 +767,8 @@ dv_get_published(dv_client *c, const char *name)
         r->st->refs--; /* the handle holds it now */
         uv_mutex_unlock(&c->lock);
     } else {
-        dvi_seterr(r->status < 0 ? r->status : DV_ENOTFOUND, "'%s': %s",
-                   name, r->text ? r->text : "not published");
+        dvi_seterr(r->status < 0 ? r->status : DV_ENOTFOUND, "'%s': %s", name,
+                   r->text ? r->text : "not published");
     }
     s_request_free(r);
     return f;

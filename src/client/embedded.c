@@ -123,9 +123,11 @@ s_proc_exit(uv_process_t *h, int64_t status, int signum)
     dvi_proc *p = h->data;
     s_describe_exit(p->epitaph, sizeof(p->epitaph), status, signum);
     if (!p->c->stopping) {
-        DVI_LOG(DVI_LOG_WARN, "CLIENT", "worker proc-%d exited (status %d, "
-                "signal %d: %s); starting another", p->index, (int)status,
-                signum, signum ? strsignal(signum) : "none");
+        DVI_LOG(DVI_LOG_WARN, "CLIENT",
+                "worker proc-%d exited (status %d, "
+                "signal %d: %s); starting another",
+                p->index, (int)status, signum,
+                signum ? strsignal(signum) : "none");
         p->respawns++;
     }
     uv_close((uv_handle_t *)h, s_proc_closed);
@@ -200,16 +202,20 @@ s_parse(const char *spec, int *processes, int *n)
     const char *arg = spec + 6; /* after "local:" */
     const char *eq = strchr(arg, '=');
     if (eq == NULL) {
-        return dvi_seterr(DV_EINVAL, "'%s': want local:threads=N or "
-                          "local:processes=N", spec);
+        return dvi_seterr(DV_EINVAL,
+                          "'%s': want local:threads=N or "
+                          "local:processes=N",
+                          spec);
     }
     if ((size_t)(eq - arg) == 7 && strncmp(arg, "threads", 7) == 0) {
         *processes = 0;
     } else if ((size_t)(eq - arg) == 9 && strncmp(arg, "processes", 9) == 0) {
         *processes = 1;
     } else {
-        return dvi_seterr(DV_EINVAL, "'%s': unknown scheme '%.*s' (threads "
-                          "or processes)", spec, (int)(eq - arg), arg);
+        return dvi_seterr(DV_EINVAL,
+                          "'%s': unknown scheme '%.*s' (threads "
+                          "or processes)",
+                          spec, (int)(eq - arg), arg);
     }
     char *end;
     long v = strtol(eq + 1, &end, 10);
@@ -232,8 +238,8 @@ dvi_embedded_start(dv_client *c, const char *spec)
     char name[96];
     snprintf(name, sizeof(name), "inproc://drove-%p", (void *)c);
     const char *addrs[] = {name};
-    c->sched = dvi_sched_new(&c->loop, addrs, 1, c->sched_addr,
-                             sizeof(c->sched_addr));
+    c->sched =
+        dvi_sched_new(&c->loop, addrs, 1, c->sched_addr, sizeof(c->sched_addr));
     if (c->sched == NULL) {
         return DV_ECONN;
     }
@@ -246,8 +252,8 @@ dvi_embedded_start(dv_client *c, const char *spec)
             snprintf(id, sizeof(id), "thread-%d", i);
             snprintf(listen, sizeof(listen), "%s-%s", name, id);
             dvi_worker_opts o = {id, 1, listen};
-            c->tworkers[i] = dvi_worker_new(&c->loop, c->sched_addr, -1, &o,
-                                            NULL, NULL);
+            c->tworkers[i] =
+                dvi_worker_new(&c->loop, c->sched_addr, -1, &o, NULL, NULL);
             if (c->tworkers[i] == NULL) {
                 return DV_ECONN;
             }

@@ -140,14 +140,13 @@ s_bring_locked(dv_client *c, dvi_fstate *st, uint64_t deadline)
     while (st->status == DV_FINISHED && st->blob == NULL) {
         if (!st->fetching) {
             if (st->addr == NULL) {
-                return dvi_seterr(DV_EPROTO, "%s: no worker holds it",
-                                  st->key);
+                return dvi_seterr(DV_EPROTO, "%s: no worker holds it", st->key);
             }
             st->fetching = 1;
             if (c->nfetchq == c->capfetchq) {
                 c->capfetchq = c->capfetchq ? c->capfetchq * 2 : 8;
-                c->fetchq = dvi_realloc(c->fetchq,
-                                        c->capfetchq * sizeof(*c->fetchq));
+                c->fetchq =
+                    dvi_realloc(c->fetchq, c->capfetchq * sizeof(*c->fetchq));
             }
             c->fetchq[c->nfetchq++] = st;
             uv_async_send(&c->wake);
@@ -227,8 +226,10 @@ dv_wait(dv_future *const *fs, size_t n, double timeout_s)
         while (!s_final(fs[i]->st->status)) {
             if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
                 uv_mutex_unlock(&c->lock);
-                return dvi_seterr(DV_ETIMEDOUT, "dv_wait: %zu of %zu futures "
-                                  "done after %.3g s", i, n, timeout_s);
+                return dvi_seterr(DV_ETIMEDOUT,
+                                  "dv_wait: %zu of %zu futures "
+                                  "done after %.3g s",
+                                  i, n, timeout_s);
             }
         }
     }
@@ -268,13 +269,15 @@ dv_next_completed(dv_client *c, dv_future *const *fs, size_t n,
         if (left == 0) {
             uv_mutex_unlock(&c->lock);
             dvi_seterr(DV_ENOTFOUND, "dv_next_completed: every future was "
-                       "returned already");
+                                     "returned already");
             return NULL;
         }
         if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
             uv_mutex_unlock(&c->lock);
-            dvi_seterr(DV_ETIMEDOUT, "dv_next_completed: none of %zu done "
-                       "after %.3g s", left, timeout_s);
+            dvi_seterr(DV_ETIMEDOUT,
+                       "dv_next_completed: none of %zu done "
+                       "after %.3g s",
+                       left, timeout_s);
             return NULL;
         }
     }

@@ -64,7 +64,7 @@ s_pack_future(void *ctx, msgpack_packer *pk, dv_future *f)
     s_enc *e = ctx;
     if (f == NULL || f->c != e->c) {
         return dvi_seterr(DV_EINVAL, "a future argument is NULL or belongs "
-                          "to another client");
+                                     "to another client");
     }
     for (size_t i = 0; i < e->ndeps; i++) {
         if (e->deps[i] == f->st->key) {
@@ -176,10 +176,11 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
 static int
 s_check_fn(dv_client *c, const char *fn)
 {
-    if (c == NULL || fn == NULL || fn[0] == '\0' ||
-        strlen(fn) > S_MAX_NAME) {
-        return dvi_seterr(DV_EINVAL, "a client and a function name of 1 to "
-                          "%d bytes are needed", S_MAX_NAME);
+    if (c == NULL || fn == NULL || fn[0] == '\0' || strlen(fn) > S_MAX_NAME) {
+        return dvi_seterr(DV_EINVAL,
+                          "a client and a function name of 1 to "
+                          "%d bytes are needed",
+                          S_MAX_NAME);
     }
     return 0;
 }

@@ -12,9 +12,9 @@
 
 typedef struct dvi_blob {
     atomic_int refs;
-    size_t len;  /* bytes at data */
-    char *data;  /* inside base */
-    void *base;  /* what free() takes */
+    size_t len; /* bytes at data */
+    char *data; /* inside base */
+    void *base; /* what free() takes */
 } dvi_blob;
 
 /* A blob of len uninitialised bytes whose data + offset is 8-byte aligned,

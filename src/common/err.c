@@ -20,15 +20,12 @@ const char *
 dv_strerror(int code)
 {
     switch (code) {
-#define XX(name, value, text)                                                 \
-    case value:                                                               \
-        return text;
+#define XX(name, value, text) \
+    case value: return text;
         DV_ERRNO_MAP(XX)
 #undef XX
-    case 0:
-        return "success";
-    default:
-        return "unknown error";
+    case 0: return "success";
+    default: return "unknown error";
     }
 }
 

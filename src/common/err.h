@@ -18,7 +18,7 @@ int dvi_seterr(int code, const char *fmt, ...)
 int dvi_seterr_uv(int uverr, const char *context);
 
 /* Aborts with file and line: a bug in drove, never bad input. */
-#define dvi_assert(cond)                                                      \
+#define dvi_assert(cond) \
     ((cond) ? (void)0 : dvi_panic(__FILE__, __LINE__, #cond))
 
 __attribute__((noreturn)) void dvi_panic(const char *file, int line,

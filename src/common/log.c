@@ -13,8 +13,8 @@ int dvi_log_level = DVI_LOG_NONE;
 static const char *s_role = "client";
 static int s_env_read;
 
-static const char *s_names[] = {"none", "error", "warn", "notice", "info",
-                                "debug"};
+static const char *s_names[] = {"none",   "error", "warn",
+                                "notice", "info",  "debug"};
 
 int
 dvi_log_level_parse(const char *name)

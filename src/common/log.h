@@ -26,11 +26,11 @@ void dvi_log_write(int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Formats nothing unless the level is enabled. */
-#define DVI_LOG(level, component, ...)                                        \
-    do {                                                                      \
-        if ((level) <= dvi_log_level) {                                       \
-            dvi_log_write((level), (component), __VA_ARGS__);                 \
-        }                                                                     \
+#define DVI_LOG(level, component, ...)                        \
+    do {                                                      \
+        if ((level) <= dvi_log_level) {                       \
+            dvi_log_write((level), (component), __VA_ARGS__); \
+        }                                                     \
     } while (0)
 
 #endif

@@ -77,13 +77,22 @@ s_object(s_walk *w, int depth)
         return s_container(w, (t & 0x0f) * 2, depth);
     }
     switch (t) {
-    case 0xcc: case 0xd0: return s_skip(w, 1);
-    case 0xcd: case 0xd1: return s_skip(w, 2);
-    case 0xce: case 0xd2: case 0xca: return s_skip(w, 4);
-    case 0xcf: case 0xd3: case 0xcb: return s_skip(w, 8);
-    case 0xd9: case 0xc4: return s_take(w, 1, &n) < 0 ? -1 : s_skip(w, n);
-    case 0xda: case 0xc5: return s_take(w, 2, &n) < 0 ? -1 : s_skip(w, n);
-    case 0xdb: case 0xc6: return s_take(w, 4, &n) < 0 ? -1 : s_skip(w, n);
+    case 0xcc:
+    case 0xd0: return s_skip(w, 1);
+    case 0xcd:
+    case 0xd1: return s_skip(w, 2);
+    case 0xce:
+    case 0xd2:
+    case 0xca: return s_skip(w, 4);
+    case 0xcf:
+    case 0xd3:
+    case 0xcb: return s_skip(w, 8);
+    case 0xd9:
+    case 0xc4: return s_take(w, 1, &n) < 0 ? -1 : s_skip(w, n);
+    case 0xda:
+    case 0xc5: return s_take(w, 2, &n) < 0 ? -1 : s_skip(w, n);
+    case 0xdb:
+    case 0xc6: return s_take(w, 4, &n) < 0 ? -1 : s_skip(w, n);
     case 0xd4: return s_skip(w, 1 + 1);
     case 0xd5: return s_skip(w, 1 + 2);
     case 0xd6: return s_skip(w, 1 + 4);
@@ -94,12 +103,9 @@ s_object(s_walk *w, int depth)
     case 0xc9: return s_take(w, 4, &n) < 0 ? -1 : s_skip(w, n + 1);
     case 0xdc: return s_take(w, 2, &n) < 0 ? -1 : s_container(w, n, depth);
     case 0xdd: return s_take(w, 4, &n) < 0 ? -1 : s_container(w, n, depth);
-    case 0xde:
-        return s_take(w, 2, &n) < 0 ? -1 : s_container(w, n * 2, depth);
-    case 0xdf:
-        return s_take(w, 4, &n) < 0 ? -1 : s_container(w, n * 2, depth);
-    default:
-        return -1; /* 0xc1 is never used */
+    case 0xde: return s_take(w, 2, &n) < 0 ? -1 : s_container(w, n * 2, depth);
+    case 0xdf: return s_take(w, 4, &n) < 0 ? -1 : s_container(w, n * 2, depth);
+    default: return -1; /* 0xc1 is never used */
     }
 }
 

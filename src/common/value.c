@@ -225,10 +225,8 @@ dv_value_len(const dv_value *v)
     case DV_F64S:
     case DV_I64S:
     case DV_STR:
-    case DV_BYTES:
-        return v->len;
-    default:
-        return 0;
+    case DV_BYTES: return v->len;
+    default: return 0;
     }
 }
 
@@ -281,8 +279,7 @@ dvi_futref_parse(const char *p, size_t n, uint32_t *slot, int32_t *index)
     *slot = 0;
     *index = -1;
     if (n != 8) {
-        return dvi_seterr(DV_EPROTO, "future reference of %zu bytes, not 8",
-                          n);
+        return dvi_seterr(DV_EPROTO, "future reference of %zu bytes, not 8", n);
     }
     const unsigned char *u = (const unsigned char *)p;
     *index = (int32_t)s_be32(u);
@@ -291,22 +288,19 @@ dvi_futref_parse(const char *p, size_t n, uint32_t *slot, int32_t *index)
 }
 
 static int
-s_pack(msgpack_packer *pk, const dv_arg *arg, dvi_futref_pack_fn fut,
-       void *ctx, int depth)
+s_pack(msgpack_packer *pk, const dv_arg *arg, dvi_futref_pack_fn fut, void *ctx,
+       int depth)
 {
     if (depth > DVI_VALUE_MAX_DEPTH) {
         return dvi_seterr(DV_ELIMIT, "value nests deeper than %d",
                           DVI_VALUE_MAX_DEPTH);
     }
     switch (arg->type) {
-    case DV_NIL:
-        return msgpack_pack_nil(pk);
+    case DV_NIL: return msgpack_pack_nil(pk);
     case DV_BOOL:
         return arg->u.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-    case DV_I64:
-        return msgpack_pack_int64(pk, arg->u.i);
-    case DV_F64:
-        return msgpack_pack_double(pk, arg->u.f);
+    case DV_I64: return msgpack_pack_int64(pk, arg->u.i);
+    case DV_F64: return msgpack_pack_double(pk, arg->u.f);
     case DV_STR:
         msgpack_pack_str(pk, arg->len);
         return msgpack_pack_str_body(pk, arg->u.p, arg->len);
@@ -351,8 +345,7 @@ s_pack(msgpack_packer *pk, const dv_arg *arg, dvi_futref_pack_fn fut,
         }
         return 0;
     default:
-        return dvi_seterr(DV_EINVAL, "argument of unknown type %d",
-                          arg->type);
+        return dvi_seterr(DV_EINVAL, "argument of unknown type %d", arg->type);
     }
 }
 
@@ -371,12 +364,8 @@ dvi_value_pack_value(msgpack_packer *pk, const dv_value *v)
     case DV_BOOL:
         v->u.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
         break;
-    case DV_I64:
-        msgpack_pack_int64(pk, v->u.i);
-        break;
-    case DV_F64:
-        msgpack_pack_double(pk, v->u.f);
-        break;
+    case DV_I64: msgpack_pack_int64(pk, v->u.i); break;
+    case DV_F64: msgpack_pack_double(pk, v->u.f); break;
     case DV_STR:
         msgpack_pack_str(pk, v->len);
         msgpack_pack_str_body(pk, v->u.s, v->len);
@@ -397,9 +386,7 @@ dvi_value_pack_value(msgpack_packer *pk, const dv_value *v)
             dvi_value_pack_value(pk, &v->u.items[i]);
         }
         break;
-    default:
-        msgpack_pack_nil(pk);
-        break;
+    default: msgpack_pack_nil(pk); break;
     }
 }
 
@@ -416,8 +403,7 @@ s_from_obj(const msgpack_object *o, dv_value *out,
                           DVI_VALUE_MAX_DEPTH);
     }
     switch (o->type) {
-    case MSGPACK_OBJECT_NIL:
-        return 0;
+    case MSGPACK_OBJECT_NIL: return 0;
     case MSGPACK_OBJECT_BOOLEAN:
         out->type = DV_BOOL;
         out->u.b = o->via.boolean;
@@ -533,8 +519,7 @@ dvi_value_decode(const char *buf, size_t len, dv_value *out,
     msgpack_unpacked_init(&u);
     if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
         msgpack_unpacked_destroy(&u);
-        return dvi_seterr(DV_EPROTO, "value of %zu bytes does not decode",
-                          len);
+        return dvi_seterr(DV_EPROTO, "value of %zu bytes does not decode", len);
     }
     rc = s_from_obj(&u.data, out, resolve, ctx, 0);
     msgpack_unpacked_destroy(&u);
@@ -542,8 +527,7 @@ dvi_value_decode(const char *buf, size_t len, dv_value *out,
 }
 
 int
-dvi_value_decode_at(const char *buf, size_t len, int32_t index,
-                    dv_value *out)
+dvi_value_decode_at(const char *buf, size_t len, int32_t index, dv_value *out)
 {
     dv_value whole;
     int rc = dvi_value_decode(buf, len, &whole, NULL, NULL);
@@ -572,21 +556,16 @@ dvi_value_fini(dv_value *v)
     }
     switch (v->type) {
     case DV_STR:
-    case DV_BYTES:
-        free(v->u.s);
-        break;
+    case DV_BYTES: free(v->u.s); break;
     case DV_F64S:
-    case DV_I64S:
-        free(v->u.f64s);
-        break;
+    case DV_I64S: free(v->u.f64s); break;
     case DV_LIST:
         for (size_t i = 0; i < v->len; i++) {
             dvi_value_fini(&v->u.items[i]);
         }
         free(v->u.items);
         break;
-    default:
-        break;
+    default: break;
     }
     memset(v, 0, sizeof(*v));
     v->type = DV_NIL;
@@ -630,7 +609,6 @@ dvi_value_copy(dv_value *dst, const dv_value *src)
             dvi_value_copy(&dst->u.items[i], &src->u.items[i]);
         }
         break;
-    default:
-        break;
+    default: break;
     }
 }

@@ -31,7 +31,7 @@ struct dv_value {
         bool b;
         int64_t i;
         double f;
-        char *s;      /* STR (NUL-terminated), BYTES */
+        char *s; /* STR (NUL-terminated), BYTES */
         double *f64s;
         int64_t *i64s;
         dv_value *items; /* LIST: len values */
@@ -40,8 +40,7 @@ struct dv_value {
 
 /* Packs a future reference found in arguments. Returns 0 or a DV_E* code
  * (with the reason set). */
-typedef int (*dvi_futref_pack_fn)(void *ctx, msgpack_packer *pk,
-                                  dv_future *f);
+typedef int (*dvi_futref_pack_fn)(void *ctx, msgpack_packer *pk, dv_future *f);
 
 /* Encodes arg. Futures are passed to fut (which may be NULL: then a future
  * is DV_EINVAL). Returns 0 or a negative DV_E* code with the reason set. */
@@ -77,8 +76,7 @@ void dvi_value_destroy(dv_value **v);
 void dvi_value_copy(dv_value *dst, const dv_value *src);
 
 /* Parses a futref ext payload (8 bytes). Returns 0, or DV_EPROTO. */
-int dvi_futref_parse(const char *p, size_t n, uint32_t *slot,
-                     int32_t *index);
+int dvi_futref_parse(const char *p, size_t n, uint32_t *slot, int32_t *index);
 void dvi_futref_pack(msgpack_packer *pk, uint32_t slot, int32_t index);
 
 #endif

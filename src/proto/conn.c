@@ -14,7 +14,7 @@
 
 enum { S_TCP = 1, S_PIPE, S_INPROC };
 
-#define S_HEADER 9        /* frame length (4) + array32 header (5) */
+#define S_HEADER 9 /* frame length (4) + array32 header (5) */
 #define S_READ_CHUNK 65536
 
 typedef struct s_frame {
@@ -41,18 +41,18 @@ struct dvi_conn {
     int closing;          /* dvi_conn_close or a failure began */
     int peer_gone;        /* inproc: the other end closed */
 
-    msgpack_sbuffer out;  /* the frame being built */
+    msgpack_sbuffer out; /* the frame being built */
     msgpack_packer pk;
-    uint32_t nmsgs;       /* messages in out */
-    s_frame *unsent;      /* frames waiting for the connection */
+    uint32_t nmsgs;  /* messages in out */
+    s_frame *unsent; /* frames waiting for the connection */
     s_frame **unsent_tail;
 
-    char *rbuf;           /* stream input, frames not yet complete */
+    char *rbuf; /* stream input, frames not yet complete */
     size_t rcap, rlen;
     size_t max_frame;
 
-    dvi_conn *peer;       /* inproc: the other end, NULL once gone */
-    s_frame *inbox;       /* inproc: frames from the peer, in order */
+    dvi_conn *peer; /* inproc: the other end, NULL once gone */
+    s_frame *inbox; /* inproc: frames from the peer, in order */
     s_frame **inbox_tail;
 
     dvi_conn_frame_fn on_frame;
@@ -703,8 +703,8 @@ s_accept_cb(uv_stream_t *server, int status)
 
 dvi_listener *
 dvi_listen(uv_loop_t *loop, const char *addr, dvi_accept_fn on_accept,
-           dvi_conn_frame_fn on_frame, dvi_conn_close_fn on_close,
-           void *data, char *bound, size_t size)
+           dvi_conn_frame_fn on_frame, dvi_conn_close_fn on_close, void *data,
+           char *bound, size_t size)
 {
     dvi_listener *l = dvi_calloc(1, sizeof(*l));
     l->loop = loop;

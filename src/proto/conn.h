@@ -36,8 +36,8 @@ typedef void (*dvi_accept_fn)(dvi_listener *l, dvi_conn *c);
  * once; they go out when connected. Caller owns; close with dvi_conn_close.
  * NULL with the reason set if the address is invalid. */
 dvi_conn *dvi_conn_dial(uv_loop_t *loop, const char *addr,
-                        dvi_conn_frame_fn on_frame,
-                        dvi_conn_close_fn on_close, void *data);
+                        dvi_conn_frame_fn on_frame, dvi_conn_close_fn on_close,
+                        void *data);
 /* Adopts a connected stream socket (a socketpair end). */
 dvi_conn *dvi_conn_from_fd(uv_loop_t *loop, int fd, dvi_conn_frame_fn on_frame,
                            dvi_conn_close_fn on_close, void *data);

@@ -29,7 +29,8 @@ dvi_hello_parse(const msgpack_object *f, uint32_t n, dvi_hello *out)
         return dvi_seterr(DV_EPROTO, "malformed HELLO");
     }
     if (out->version != DVI_PROTOCOL_VERSION) {
-        return dvi_seterr(DV_EVERSION, "peer speaks protocol version %llu, "
+        return dvi_seterr(DV_EVERSION,
+                          "peer speaks protocol version %llu, "
                           "this is version %d",
                           (unsigned long long)out->version,
                           DVI_PROTOCOL_VERSION);

@@ -10,10 +10,10 @@
 
 typedef struct dvi_hello {
     uint64_t version;
-    uint64_t role;    /* enum dvi_role */
+    uint64_t role; /* enum dvi_role */
     uint64_t threads;
     char id[128];
-    char addr[128];   /* a worker's peer address, or "" */
+    char addr[128]; /* a worker's peer address, or "" */
 } dvi_hello;
 
 /* Queues a HELLO of this process's protocol version on c. */

@@ -47,8 +47,7 @@ dvi_msg_each(const char *buf, size_t len, dvi_msg_fn fn, void *ctx)
         if (m->type != MSGPACK_OBJECT_ARRAY || m->via.array.size == 0 ||
             dvi_msg_u64(&m->via.array.ptr[0], &type) < 0 ||
             type >= DVI_MSG_MAX || s_table[type].name == NULL) {
-            rc = dvi_seterr(DV_EPROTO, "message %u of a batch is malformed",
-                            i);
+            rc = dvi_seterr(DV_EPROTO, "message %u of a batch is malformed", i);
             break;
         }
         uint32_t n = m->via.array.size - 1;
@@ -82,8 +81,7 @@ dvi_msg_i64(const msgpack_object *o, int64_t *out)
         *out = o->via.i64;
         return 0;
     }
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-        o->via.u64 <= INT64_MAX) {
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
         *out = (int64_t)o->via.u64;
         return 0;
     }

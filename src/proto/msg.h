@@ -16,51 +16,47 @@
 #define DVI_PROTOCOL_VERSION 1
 
 /* XX(name, number, minimum field count after the type) */
-#define DVI_MSG_MAP(XX)                                                       \
-    XX(HELLO, 1, 4)     /* version, role, id, threads, peer address */        \
-    XX(WELCOME, 2, 2)   /* version, id */                                     \
-    XX(SUBMIT, 3, 8)    /* key fn args deps flags priority retries worker */  \
-    XX(RELEASE, 4, 1)   /* key */                                             \
-    XX(CANCEL, 5, 1)    /* key */                                             \
-    XX(SCATTER, 6, 2)   /* key, encoded value */                              \
-    XX(FINISHED, 7, 4)  /* key, nbytes, value or nil, holder address */       \
-    XX(ERRED, 8, 3)     /* key, status, text */                               \
-    XX(COMPUTE, 9, 6)   /* key fn args deps [[key addr]...] flags priority */ \
-    XX(DONE, 10, 4)     /* key, nbytes, value or nil, run time in us */       \
-    XX(FAILED, 11, 3)   /* key, blame, text */                                \
-    XX(FREE, 12, 1)     /* key */                                             \
-    XX(GET, 13, 1)      /* key */                                             \
-    XX(DATA, 14, 2)     /* key, encoded value */                              \
-    XX(MISSING, 15, 1)  /* key */                                             \
-    XX(UPLOAD, 16, 3)   /* hash, name, library bytes */                       \
-    XX(UPLOADED, 17, 3) /* hash, count loaded, error text or nil */           \
-    XX(PUBLISH, 18, 3)  /* request id, name, key */                                       \
-    XX(UNPUBLISH, 19, 2) /* request id, name */                               \
-    XX(LOOKUP, 20, 2)   /* request id, name */                                \
-    XX(REPLY, 21, 3)    /* request id, status code, key or text */            \
-    XX(WORKERS, 22, 1)  /* [worker id...] */                                  \
-    XX(STORED, 23, 2)   /* key, nbytes */                                     \
-    XX(BYE, 24, 1)      /* reason text: the sender closes next */
+#define DVI_MSG_MAP(XX)                                                        \
+    XX(HELLO, 1, 4)      /* version, role, id, threads, peer address */        \
+    XX(WELCOME, 2, 2)    /* version, id */                                     \
+    XX(SUBMIT, 3, 8)     /* key fn args deps flags priority retries worker */  \
+    XX(RELEASE, 4, 1)    /* key */                                             \
+    XX(CANCEL, 5, 1)     /* key */                                             \
+    XX(SCATTER, 6, 2)    /* key, encoded value */                              \
+    XX(FINISHED, 7, 4)   /* key, nbytes, value or nil, holder address */       \
+    XX(ERRED, 8, 3)      /* key, status, text */                               \
+    XX(COMPUTE, 9, 6)    /* key fn args deps [[key addr]...] flags priority */ \
+    XX(DONE, 10, 4)      /* key, nbytes, value or nil, run time in us */       \
+    XX(FAILED, 11, 3)    /* key, blame, text */                                \
+    XX(FREE, 12, 1)      /* key */                                             \
+    XX(GET, 13, 1)       /* key */                                             \
+    XX(DATA, 14, 2)      /* key, encoded value */                              \
+    XX(MISSING, 15, 1)   /* key */                                             \
+    XX(UPLOAD, 16, 3)    /* hash, name, library bytes */                       \
+    XX(UPLOADED, 17, 3)  /* hash, count loaded, error text or nil */           \
+    XX(PUBLISH, 18, 3)   /* request id, name, key */                           \
+    XX(UNPUBLISH, 19, 2) /* request id, name */                                \
+    XX(LOOKUP, 20, 2)    /* request id, name */                                \
+    XX(REPLY, 21, 3)     /* request id, status code, key or text */            \
+    XX(WORKERS, 22, 1)   /* [worker id...] */                                  \
+    XX(STORED, 23, 2)    /* key, nbytes */                                     \
+    XX(BYE, 24, 1)       /* reason text: the sender closes next */
 
 enum dvi_msg_type {
 #define DVI_XX_(name, num, nf) DVI_MSG_##name = (num),
     DVI_MSG_MAP(DVI_XX_)
 #undef DVI_XX_
-    DVI_MSG_MAX
+        DVI_MSG_MAX
 };
 
 /* Roles announced in HELLO. */
-enum dvi_role {
-    DVI_ROLE_CLIENT = 1,
-    DVI_ROLE_WORKER = 2,
-    DVI_ROLE_PEER = 3
-};
+enum dvi_role { DVI_ROLE_CLIENT = 1, DVI_ROLE_WORKER = 2, DVI_ROLE_PEER = 3 };
 
 /* Who is at fault for a FAILED task. */
 enum dvi_blame {
-    DVI_BLAME_TASK = 1,    /* the function failed: not retried */
-    DVI_BLAME_INPUT = 2,   /* an input could not be fetched: rescheduled */
-    DVI_BLAME_WORKER = 3   /* the worker could not run it */
+    DVI_BLAME_TASK = 1,  /* the function failed: not retried */
+    DVI_BLAME_INPUT = 2, /* an input could not be fetched: rescheduled */
+    DVI_BLAME_WORKER = 3 /* the worker could not run it */
 };
 
 /* Task flags in SUBMIT and COMPUTE. */

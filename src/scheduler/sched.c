@@ -28,11 +28,11 @@ typedef struct s_peer s_peer;
 
 typedef struct s_worker {
     char id[128];
-    char addr[128];     /* where peers fetch its results */
+    char addr[128]; /* where peers fetch its results */
     int nthreads;
     uint32_t nprocessing; /* COMPUTEs sent without a DONE/FAILED back */
-    uint64_t score;     /* scratch: input bytes it holds for a placement */
-    dvi_taskvec pinned; /* ready tasks that may run only here */
+    uint64_t score;       /* scratch: input bytes it holds for a placement */
+    dvi_taskvec pinned;   /* ready tasks that may run only here */
     dvi_conn *conn;
 } s_worker;
 
@@ -44,7 +44,7 @@ typedef struct s_client {
 struct s_peer {
     dvi_sched *s;
     dvi_conn *conn;
-    int role;           /* 0 until HELLO */
+    int role; /* 0 until HELLO */
     s_worker *worker;
     s_client *client;
 };
@@ -53,11 +53,11 @@ typedef struct s_lib {
     char hash[80];
     char name[256];
     dvi_blob *bytes;
-    s_client *waiting;  /* the uploader, until the present workers answer */
+    s_client *waiting; /* the uploader, until the present workers answer */
     int remaining;
     int loaded;
     char error[512];
-    char **impure;      /* names of its impure functions, as workers said */
+    char **impure; /* names of its impure functions, as workers said */
     size_t nimpure;
 } s_lib;
 
@@ -77,10 +77,10 @@ struct dvi_sched {
     dvi_taskheap ready; /* queued tasks, by priority then age */
     s_worker **workers;
     size_t nworkers;
-    size_t rr;          /* round-robin start for tasks without inputs */
+    size_t rr; /* round-robin start for tasks without inputs */
     s_lib **libs;
     size_t nlibs;
-    s_peer **peers;     /* every connection, for closing */
+    s_peer **peers; /* every connection, for closing */
     size_t npeers;
     uint64_t next_client;
     uint64_t seq;
@@ -458,8 +458,7 @@ s_forget(dvi_sched *s, dvi_task *t)
 static void
 s_maybe_forget(dvi_sched *s, dvi_task *t)
 {
-    if (t->nwants == 0 && t->nwaiters == 0 &&
-        t->state != DVI_TASK_WAITING) {
+    if (t->nwants == 0 && t->nwaiters == 0 && t->state != DVI_TASK_WAITING) {
         s_forget(s, t);
     }
 }
@@ -565,12 +564,11 @@ s_on_submit(dvi_sched *s, s_client *c, const msgpack_object *f)
     if (dvi_msg_bytes(&f[0], &key, &keylen) < 0 ||
         dvi_msg_bytes(&f[1], &fn, &fnlen) < 0 ||
         dvi_msg_bytes(&f[2], &args, &argslen) < 0 ||
-        f[3].type != MSGPACK_OBJECT_ARRAY ||
-        dvi_msg_u64(&f[4], &flags) < 0 || dvi_msg_i64(&f[5], &priority) < 0 ||
-        dvi_msg_i64(&f[6], &retries) < 0 ||
+        f[3].type != MSGPACK_OBJECT_ARRAY || dvi_msg_u64(&f[4], &flags) < 0 ||
+        dvi_msg_i64(&f[5], &priority) < 0 || dvi_msg_i64(&f[6], &retries) < 0 ||
         dvi_msg_opt_bytes(&f[7], &pin, &pinlen) < 0 || keylen == 0 ||
-        keylen > S_MAX_KEY || fnlen == 0 || fnlen > S_MAX_KEY ||
-        pinlen > 127 || memchr(key, 0, keylen) || memchr(fn, 0, fnlen)) {
+        keylen > S_MAX_KEY || fnlen == 0 || fnlen > S_MAX_KEY || pinlen > 127 ||
+        memchr(key, 0, keylen) || memchr(fn, 0, fnlen)) {
         return dvi_seterr(DV_EPROTO, "malformed SUBMIT");
     }
     char k[S_MAX_KEY + 1];
@@ -636,8 +634,7 @@ s_on_submit(dvi_sched *s, s_client *c, const msgpack_object *f)
         } else {
             tdeps[t->ndeps++] = d;
             d->nwaiters++;
-            if (d->state == DVI_TASK_ERRED ||
-                d->state == DVI_TASK_CANCELLED) {
+            if (d->state == DVI_TASK_ERRED || d->state == DVI_TASK_CANCELLED) {
                 failed = d->error;
                 cancelled = d->state == DVI_TASK_CANCELLED;
             }
@@ -807,7 +804,6 @@ s_on_upload(dvi_sched *s, s_client *c, const msgpack_object *f)
     return 0;
 }
 
-
 static void
 s_reply(s_client *c, uint64_t req, int status, const char *text)
 {
@@ -823,8 +819,7 @@ s_on_publish(dvi_sched *s, s_client *c, const msgpack_object *f)
     uint64_t req;
     char name[256], k[S_MAX_KEY + 1];
     if (dvi_msg_u64(&f[0], &req) < 0 ||
-        dvi_msg_str(&f[1], name, sizeof(name)) < 0 ||
-        s_key_arg(&f[2], k) < 0) {
+        dvi_msg_str(&f[1], name, sizeof(name)) < 0 || s_key_arg(&f[2], k) < 0) {
         return dvi_seterr(DV_EPROTO, "malformed PUBLISH");
     }
     dvi_task *t = dvi_map_get(&s->tasks, k);
@@ -963,8 +958,8 @@ s_on_failed(dvi_sched *s, s_worker *w, const msgpack_object *f)
     if (blame == DVI_BLAME_TASK && t->retries > 0) {
         t->retries--; /* the user asked for another try */
         s_make_ready(s, t);
-    } else if (blame == DVI_BLAME_INPUT &&
-               ++t->suspicious < S_KILLED_AFTER && s_inputs_held(t)) {
+    } else if (blame == DVI_BLAME_INPUT && ++t->suspicious < S_KILLED_AFTER &&
+               s_inputs_held(t)) {
         /* An input vanished on its way but is held somewhere: again. */
         s_make_ready(s, t);
     } else {
@@ -992,8 +987,7 @@ s_on_uploaded(dvi_sched *s, s_worker *w, const msgpack_object *f, uint32_t n)
             continue;
         }
         lib->loaded += ok > 0;
-        if (lib->nimpure == 0 && n > 3 &&
-            f[3].type == MSGPACK_OBJECT_ARRAY) {
+        if (lib->nimpure == 0 && n > 3 && f[3].type == MSGPACK_OBJECT_ARRAY) {
             const msgpack_object_array *a = &f[3].via.array;
             lib->impure = dvi_calloc(a->size + 1, sizeof(char *));
             for (uint32_t k = 0; k < a->size; k++) {
@@ -1067,8 +1061,8 @@ s_on_hello(dvi_sched *s, s_peer *p, const msgpack_object *f, uint32_t n)
         w->conn = p->conn;
         dvi_taskvec_init(&w->pinned);
         p->worker = w;
-        s->workers = dvi_realloc(s->workers,
-                                 (s->nworkers + 1) * sizeof(*s->workers));
+        s->workers =
+            dvi_realloc(s->workers, (s->nworkers + 1) * sizeof(*s->workers));
         s->workers[s->nworkers++] = w;
         s->stats.workers = s->nworkers;
         msgpack_packer *pk = dvi_conn_msg(p->conn, DVI_MSG_WELCOME, 2);
@@ -1077,9 +1071,10 @@ s_on_hello(dvi_sched *s, s_peer *p, const msgpack_object *f, uint32_t n)
         for (size_t i = 0; i < s->nlibs; i++) {
             s_send_upload(w, s->libs[i]);
         }
-        DVI_LOG(DVI_LOG_NOTICE, "SCHED", "worker %s joined from %s (%d "
-                "threads, peers at %s)", w->id, dvi_conn_peer(p->conn),
-                w->nthreads, w->addr);
+        DVI_LOG(DVI_LOG_NOTICE, "SCHED",
+                "worker %s joined from %s (%d "
+                "threads, peers at %s)",
+                w->id, dvi_conn_peer(p->conn), w->nthreads, w->addr);
         s_broadcast_workers(s);
         return 0;
     }
@@ -1186,8 +1181,8 @@ s_worker_gone(dvi_sched *s, s_worker *w, const char *dropped)
 {
     char how[256];
     const char *why = dropped;
-    if (s->epitaph && s->epitaph(s->epitaph_ctx, w->id, how,
-                                 sizeof(how)) == 0) {
+    if (s->epitaph &&
+        s->epitaph(s->epitaph_ctx, w->id, how, sizeof(how)) == 0) {
         why = how;
     }
     for (size_t i = 0; i < s->nworkers; i++) {
@@ -1229,7 +1224,8 @@ s_worker_gone(dvi_sched *s, s_worker *w, const char *dropped)
     for (size_t i = 0; i < failed.n; i++) {
         snprintf(text, sizeof(text),
                  "killed worker: the task was running on %d workers that "
-                 "died (the last, %s: %s)", S_KILLED_AFTER, w->id, why);
+                 "died (the last, %s: %s)",
+                 S_KILLED_AFTER, w->id, why);
         s_fail_task(s, failed.v[i], DVI_TASK_ERRED, text);
     }
     for (size_t i = 0; i < lost.n; i++) {
@@ -1237,8 +1233,8 @@ s_worker_gone(dvi_sched *s, s_worker *w, const char *dropped)
         if (dvi_map_get(&s->tasks, t->key) != t) {
             continue;
         }
-        snprintf(text, sizeof(text), "result lost: worker %s left (%s)",
-                 w->id, why);
+        snprintf(text, sizeof(text), "result lost: worker %s left (%s)", w->id,
+                 why);
         if (t->state == DVI_TASK_MEMORY) {
             t->state = DVI_TASK_PROCESSING; /* s_fail_task needs a live one */
         }
@@ -1299,8 +1295,8 @@ s_on_accept(dvi_listener *l, dvi_conn *conn)
 /* ---- Life cycle --------------------------------------------------------- */
 
 dvi_sched *
-dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n,
-              char *bound, size_t size)
+dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n, char *bound,
+              size_t size)
 {
     dvi_sched *s = dvi_calloc(1, sizeof(*s));
     s->loop = loop;

@@ -18,14 +18,14 @@ typedef struct dvi_sched dvi_sched;
 
 /* Counters a dashboard or a test can read. */
 typedef struct dvi_sched_stats {
-    uint64_t tasks;           /* tasks the scheduler holds now */
-    uint64_t submitted;       /* tasks created since start */
-    uint64_t finished;        /* tasks that reached memory */
-    uint64_t erred;           /* tasks that erred or were cancelled */
-    uint64_t workers;         /* workers connected now */
-    uint64_t clients;         /* clients connected now */
-    uint64_t bytes_in;        /* frame bytes read from all peers */
-    uint64_t bytes_out;       /* frame bytes written to all peers */
+    uint64_t tasks;     /* tasks the scheduler holds now */
+    uint64_t submitted; /* tasks created since start */
+    uint64_t finished;  /* tasks that reached memory */
+    uint64_t erred;     /* tasks that erred or were cancelled */
+    uint64_t workers;   /* workers connected now */
+    uint64_t clients;   /* clients connected now */
+    uint64_t bytes_in;  /* frame bytes read from all peers */
+    uint64_t bytes_out; /* frame bytes written to all peers */
 } dvi_sched_stats;
 
 /* A scheduler listening on each of the n addresses ("tcp://HOST:PORT",
@@ -36,8 +36,8 @@ dvi_sched *dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n,
                          char *bound, size_t size);
 /* Says how a worker that vanished died ("killed by signal 11 ...") into
  * buf; returns 0 if it knows, -1 if not. */
-typedef int (*dvi_sched_epitaph_fn)(void *ctx, const char *worker_id,
-                                    char *buf, size_t size);
+typedef int (*dvi_sched_epitaph_fn)(void *ctx, const char *worker_id, char *buf,
+                                    size_t size);
 /* Sets who is asked when a worker's connection drops: the embedded
  * cluster knows its children's exit status. */
 void dvi_sched_set_epitaph(dvi_sched *s, dvi_sched_epitaph_fn fn, void *ctx);

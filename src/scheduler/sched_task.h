@@ -25,9 +25,9 @@ enum dvi_task_state {
 
 /* Flags: the low bits travel in SUBMIT and COMPUTE (msg.h). */
 #define DVI_TASK_WIRE_FLAGS (DVI_TASK_IMPURE | DVI_TASK_CHUNK)
-#define DVI_TASKF_PINNED 0x10u  /* may run only on `where` */
-#define DVI_TASKF_SCATTER 0x20u /* data put by a client, no function */
-#define DVI_TASKF_EXTRA 0x40u   /* more wanters in the scheduler's map */
+#define DVI_TASKF_PINNED 0x10u   /* may run only on `where` */
+#define DVI_TASKF_SCATTER 0x20u  /* data put by a client, no function */
+#define DVI_TASKF_EXTRA 0x40u    /* more wanters in the scheduler's map */
 #define DVI_TASKF_DEPARRAY 0x80u /* inputs in deps.many, not deps.one */
 
 #define DVI_NO_INDEX UINT32_MAX
@@ -40,11 +40,11 @@ typedef struct dvi_taskvec {
 } dvi_taskvec;
 
 struct dvi_task {
-    uint8_t state;       /* enum dvi_task_state */
+    uint8_t state; /* enum dvi_task_state */
     uint8_t flags;
-    uint8_t suspicious;  /* workers that died while running it */
-    uint8_t nwho;        /* workers holding the result */
-    int16_t retries;     /* attempts left after lost inputs or workers */
+    uint8_t suspicious; /* workers that died while running it */
+    uint8_t nwho;       /* workers holding the result */
+    int16_t retries;    /* attempts left after lost inputs or workers */
     uint16_t keylen;
     int32_t priority;
     uint32_t args_len;
@@ -54,22 +54,22 @@ struct dvi_task {
     uint32_t nwants;     /* clients and published names that hold it */
     uint32_t heap_index; /* in the ready heap, or DVI_NO_INDEX */
     uint32_t who_cap;
-    uint64_t seq;        /* submission order, for fairness */
-    uint64_t nbytes;     /* size of the encoded result */
-    const char *fn;      /* interned function name */
+    uint64_t seq;    /* submission order, for fairness */
+    uint64_t nbytes; /* size of the encoded result */
+    const char *fn;  /* interned function name */
     union {
         dvi_task *one;
         dvi_task **many;
-    } deps;              /* inputs, dropped once it completes */
+    } deps;                 /* inputs, dropped once it completes */
     dvi_taskvec dependents; /* waiting tasks to tell when it completes */
-    void *where;         /* worker: running it, or pinned to */
+    void *where;            /* worker: running it, or pinned to */
     union {
         void *one;
         void **many;
-    } who;               /* workers holding the result */
+    } who;                  /* workers holding the result */
     struct s_client *owner; /* the first client that wants it */
-    char *error;         /* erred or cancelled: why */
-    char key[];          /* then the arguments */
+    char *error;            /* erred or cancelled: why */
+    char key[];             /* then the arguments */
 };
 
 /* A task with room for ndeps inputs. Aborts when out of memory. */
@@ -79,7 +79,7 @@ void dvi_task_free(dvi_task *t);
 dvi_task **dvi_task_deps(dvi_task *t);
 const char *dvi_task_args(const dvi_task *t);
 /* Holder i of the result, as the scheduler's worker type. */
-#define dvi_task_holder(t, i)                                                 \
+#define dvi_task_holder(t, i) \
     ((s_worker *)((t)->who_cap <= 1 ? (t)->who.one : (t)->who.many[i]))
 void dvi_task_add_holder(dvi_task *t, void *w);
 /* Removes w from the holders; returns 1 if it was one. */

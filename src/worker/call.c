@@ -143,8 +143,8 @@ s_resolve(void *ctx, uint32_t slot, int32_t index, dv_value *out)
     return dvi_value_decode_at(b->data, b->len, index, out);
 }
 
-static char *
-s_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *s_errorf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 static char *
 s_errorf(const char *fmt, ...)
@@ -160,8 +160,7 @@ s_errorf(const char *fmt, ...)
 /* Calls the function once; returns its encoded result (never NULL on
  * success) or NULL with *error set. */
 static dvi_blob *
-s_call(dvi_job *job, const dv_value *args, const char *worker_id,
-       char **error)
+s_call(dvi_job *job, const dv_value *args, const char *worker_id, char **error)
 {
     dv_call call = {worker_id, args, NULL, NULL};
     int rc = job->fn->fn(&call);
@@ -192,8 +191,8 @@ s_run_chunk(dvi_job *job, const dv_value *calls, const char *worker_id)
         const dv_value *args = &calls->u.items[i];
         char *error = NULL;
         if (args->type != DV_LIST) {
-            job->error = s_errorf("call %zu of a chunk has no argument list",
-                                  i);
+            job->error =
+                s_errorf("call %zu of a chunk has no argument list", i);
             break;
         }
         dvi_blob *r = s_call(job, args, worker_id, &error);
@@ -218,11 +217,11 @@ dvi_job_run(dvi_job *job, const char *worker_id)
 {
     uint64_t t0 = uv_hrtime();
     dv_value args;
-    int rc = dvi_value_decode(job->args->data, job->args->len, &args,
-                              s_resolve, job);
+    int rc = dvi_value_decode(job->args->data, job->args->len, &args, s_resolve,
+                              job);
     if (rc < 0) {
-        job->error = s_errorf("cannot decode the arguments: %s",
-                              dv_last_error());
+        job->error =
+            s_errorf("cannot decode the arguments: %s", dv_last_error());
     } else if (args.type != DV_LIST) {
         job->error = s_errorf("arguments are not a list");
     } else if (job->flags & DVI_TASK_CHUNK) {

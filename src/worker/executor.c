@@ -8,15 +8,15 @@
 
 struct dvi_executor {
     uv_mutex_t lock;
-    uv_cond_t more;      /* signalled when jobs are queued or on stop */
-    dvi_job *queue;      /* FIFO of jobs to run */
+    uv_cond_t more; /* signalled when jobs are queued or on stop */
+    dvi_job *queue; /* FIFO of jobs to run */
     dvi_job **queue_tail;
-    dvi_job *done;       /* finished jobs for the loop, in order */
+    dvi_job *done; /* finished jobs for the loop, in order */
     dvi_job **done_tail;
     int stopping;
     int nthreads;
     uv_thread_t *threads;
-    uv_async_t async;    /* wakes the loop to collect done jobs */
+    uv_async_t async; /* wakes the loop to collect done jobs */
     dvi_executor_done_fn on_done;
     void *ctx;
     char worker_id[128];

@@ -24,14 +24,14 @@ typedef struct dvi_job {
     struct dvi_job *next;
     char *key;
     const dv_function *fn;
-    dvi_blob *args;        /* encoded argument list (chunk: list of lists) */
-    uint32_t flags;        /* DVI_TASK_* */
+    dvi_blob *args; /* encoded argument list (chunk: list of lists) */
+    uint32_t flags; /* DVI_TASK_* */
     size_t ninputs;
     dvi_job_input *inputs; /* results of the task's dependencies */
     /* Set by the executor: */
-    dvi_blob *result;      /* encoded result, or NULL on failure */
-    char *error;           /* why it failed */
-    int64_t us;            /* run time */
+    dvi_blob *result; /* encoded result, or NULL on failure */
+    char *error;      /* why it failed */
+    int64_t us;       /* run time */
 } dvi_job;
 
 typedef struct dvi_executor dvi_executor;
@@ -40,8 +40,8 @@ typedef struct dvi_executor dvi_executor;
 typedef void (*dvi_executor_done_fn)(void *ctx, dvi_job *done);
 
 dvi_executor *dvi_executor_new(uv_loop_t *loop, int nthreads,
-                               const char *worker_id,
-                               dvi_executor_done_fn done, void *ctx);
+                               const char *worker_id, dvi_executor_done_fn done,
+                               void *ctx);
 /* Queues a job; the executor owns it until it comes back through done. */
 void dvi_executor_submit(dvi_executor *ex, dvi_job *job);
 /* Waits for running jobs, drops queued ones, joins the threads, frees.

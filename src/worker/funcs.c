@@ -18,9 +18,9 @@
 #define S_SYM_PREFIX "dv__fn_"
 
 struct dvi_funcs {
-    dvi_map cache;   /* name -> const dv_function*, looked up before */
-    void **libs;     /* dlopen handles, newest last */
-    char **hashes;   /* content hash of each library */
+    dvi_map cache; /* name -> const dv_function*, looked up before */
+    void **libs;   /* dlopen handles, newest last */
+    char **hashes; /* content hash of each library */
     size_t nlibs;
 };
 
@@ -49,9 +49,9 @@ dv_register(const dv_function *f)
     }
     if (s_loading) {
         if (f->flags & DV_FN_IMPURE) {
-            s_loaded_impure = dvi_realloc(
-                s_loaded_impure,
-                (s_nloaded_impure + 1) * sizeof(*s_loaded_impure));
+            s_loaded_impure =
+                dvi_realloc(s_loaded_impure,
+                            (s_nloaded_impure + 1) * sizeof(*s_loaded_impure));
             s_loaded_impure[s_nloaded_impure++] = f->name;
         }
         return 0;

@@ -59,8 +59,8 @@ dvi_worker_run(const char *sched_addr, int sched_fd,
     r.sigterm.data = r.sigint.data = &r;
     uv_signal_start(&r.sigterm, s_on_signal, SIGTERM);
     uv_signal_start(&r.sigint, s_on_signal, SIGINT);
-    r.worker = dvi_worker_new(&r.loop, sched_addr, sched_fd, opts, s_on_lost,
-                              &r);
+    r.worker =
+        dvi_worker_new(&r.loop, sched_addr, sched_fd, opts, s_on_lost, &r);
     int rc = 1;
     if (r.worker != NULL) {
         uv_run(&r.loop, UV_RUN_DEFAULT);

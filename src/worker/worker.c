@@ -28,8 +28,8 @@
 typedef struct s_fnstat {
     const dv_function *fn;
     uint32_t calls;
-    double avg_us;     /* moving average */
-    double peak_us;    /* decaying maximum */
+    double avg_us;  /* moving average */
+    double peak_us; /* decaying maximum */
 } s_fnstat;
 
 typedef struct s_item {
@@ -56,8 +56,8 @@ typedef struct s_fetch {
 typedef struct s_peer {
     dvi_worker *w;
     dvi_conn *conn;
-    char *addr;   /* outgoing: the address dialled (key of w->peers) */
-    int hello;    /* incoming: HELLO seen */
+    char *addr; /* outgoing: the address dialled (key of w->peers) */
+    int hello;  /* incoming: HELLO seen */
 } s_peer;
 
 struct dvi_worker {
@@ -70,11 +70,11 @@ struct dvi_worker {
     dvi_listener *listener;
     dvi_executor *ex;
     dvi_funcs *funcs;
-    dvi_map store;    /* key -> s_item: results held here */
-    dvi_map tasks;    /* key -> s_wtask */
-    dvi_map fetches;  /* key -> s_fetch */
-    dvi_map peers;    /* address -> s_peer, outgoing */
-    dvi_map fnstats;  /* function name -> s_fnstat */
+    dvi_map store;   /* key -> s_item: results held here */
+    dvi_map tasks;   /* key -> s_wtask */
+    dvi_map fetches; /* key -> s_fetch */
+    dvi_map peers;   /* address -> s_peer, outgoing */
+    dvi_map fnstats; /* function name -> s_fnstat */
     s_peer **incoming;
     size_t nincoming;
     dvi_worker_lost_fn lost;
@@ -244,8 +244,10 @@ s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob, const char *why)
             s_drop(w, wt, DVI_BLAME_TASK, "cancelled");
         } else if (wt->failed) {
             char text[512];
-            snprintf(text, sizeof(text), "input '%s' could not be fetched "
-                     "from %s: %s", f->key, f->addr, why ? why : "missing");
+            snprintf(text, sizeof(text),
+                     "input '%s' could not be fetched "
+                     "from %s: %s",
+                     f->key, f->addr, why ? why : "missing");
             s_drop(w, wt, DVI_BLAME_INPUT, text);
         } else {
             s_submit(w, wt);
@@ -264,8 +266,7 @@ s_peer_get(dvi_worker *w, const char *addr)
     p = dvi_calloc(1, sizeof(*p));
     p->w = w;
     p->addr = dvi_strdup(addr);
-    p->conn = dvi_conn_dial(w->loop, addr, s_on_peer_frame, s_on_peer_close,
-                            p);
+    p->conn = dvi_conn_dial(w->loop, addr, s_on_peer_frame, s_on_peer_close, p);
     if (p->conn == NULL) {
         free(p->addr);
         free(p);
@@ -376,8 +377,7 @@ s_on_serve_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     if (!p->hello) {
         dvi_hello h;
         if (type != DVI_MSG_HELLO) {
-            return dvi_seterr(DV_EPROTO, "%s before HELLO",
-                              dvi_msg_name(type));
+            return dvi_seterr(DV_EPROTO, "%s before HELLO", dvi_msg_name(type));
         }
         int rc = dvi_hello_parse(f, n, &h);
         p->hello = rc == 0;
@@ -439,8 +439,8 @@ s_on_accept(dvi_listener *l, dvi_conn *c)
     p->w = w;
     p->conn = c;
     dvi_conn_set_data(c, p);
-    w->incoming = dvi_realloc(w->incoming,
-                              (w->nincoming + 1) * sizeof(*w->incoming));
+    w->incoming =
+        dvi_realloc(w->incoming, (w->nincoming + 1) * sizeof(*w->incoming));
     w->incoming[w->nincoming++] = p;
 }
 
@@ -478,9 +478,11 @@ s_on_compute(dvi_worker *w, const msgpack_object *f)
     const dv_function *func = dvi_funcs_find(w->funcs, fn);
     if (func == NULL) {
         char text[512];
-        snprintf(text, sizeof(text), "unknown function '%s' (no "
+        snprintf(text, sizeof(text),
+                 "unknown function '%s' (no "
                  "DV_FUNCTION of that name in the program or an uploaded "
-                 "library, on worker %s)", fn, w->id);
+                 "library, on worker %s)",
+                 fn, w->id);
         s_report_failed(w, key, DVI_BLAME_TASK, text);
         return 0;
     }
@@ -492,8 +494,7 @@ s_on_compute(dvi_worker *w, const msgpack_object *f)
     job->fn = func;
     job->args = dvi_blob_copy(args, argslen);
     job->flags = (uint32_t)flags;
-    job->inputs = dvi_calloc(deps->size ? deps->size : 1,
-                             sizeof(*job->inputs));
+    job->inputs = dvi_calloc(deps->size ? deps->size : 1, sizeof(*job->inputs));
     dvi_map_put(&w->tasks, job->key, wt);
     const char *problem = NULL;
     for (uint32_t i = 0; i < deps->size && problem == NULL; i++) {
@@ -542,8 +543,7 @@ s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     dvi_worker *w = ctx;
     char key[S_MAX_KEY + 1];
     switch (type) {
-    case DVI_MSG_COMPUTE:
-        return s_on_compute(w, f);
+    case DVI_MSG_COMPUTE: return s_on_compute(w, f);
     case DVI_MSG_FREE: {
         if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
             return DV_EPROTO;
@@ -579,8 +579,8 @@ s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         }
         const char **impure = NULL;
         size_t nimpure = 0;
-        int rc = dvi_funcs_load(w->funcs, hash, name, bytes, len, &impure,
-                                &nimpure);
+        int rc =
+            dvi_funcs_load(w->funcs, hash, name, bytes, len, &impure, &nimpure);
         msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_UPLOADED, 4);
         dvi_pack_str(pk, hash);
         msgpack_pack_int(pk, rc == 0);
@@ -608,8 +608,7 @@ s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
                 w->id, w->addr);
         return 0;
     }
-    case DVI_MSG_BYE:
-        return dvi_seterr(DV_ECONN, "the scheduler said goodbye");
+    case DVI_MSG_BYE: return dvi_seterr(DV_ECONN, "the scheduler said goodbye");
     default:
         return dvi_seterr(DV_EPROTO, "unexpected %s from the scheduler",
                           dvi_msg_name(type));
@@ -627,8 +626,7 @@ s_on_sched_close(dvi_conn *c, const char *why)
 {
     dvi_worker *w = dvi_conn_data(c);
     w->sched = NULL;
-    DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: lost the scheduler: %s", w->id,
-            why);
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: lost the scheduler: %s", w->id, why);
     if (w->lost) {
         w->lost(w, why, w->ctx);
     }
@@ -638,8 +636,7 @@ s_on_sched_close(dvi_conn *c, const char *why)
 
 dvi_worker *
 dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
-               const dvi_worker_opts *opts, dvi_worker_lost_fn lost,
-               void *ctx)
+               const dvi_worker_opts *opts, dvi_worker_lost_fn lost, void *ctx)
 {
     dvi_worker *w = dvi_calloc(1, sizeof(*w));
     w->loop = loop;
@@ -653,9 +650,8 @@ dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     dvi_map_init(&w->peers);
     dvi_map_init(&w->fnstats);
     w->funcs = dvi_funcs_new();
-    w->listener = dvi_listen(loop, opts->listen, s_on_accept,
-                             s_on_serve_frame, s_on_serve_close, w, w->addr,
-                             sizeof(w->addr));
+    w->listener = dvi_listen(loop, opts->listen, s_on_accept, s_on_serve_frame,
+                             s_on_serve_close, w, w->addr, sizeof(w->addr));
     if (w->listener == NULL) {
         dvi_worker_destroy(&w);
         return NULL;

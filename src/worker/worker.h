@@ -16,9 +16,9 @@
 typedef struct dvi_worker dvi_worker;
 
 typedef struct dvi_worker_opts {
-    const char *id;      /* proposed worker id */
-    int nthreads;        /* executor threads, >= 1 */
-    const char *listen;  /* address peers fetch from ("tcp://IP:0") */
+    const char *id;     /* proposed worker id */
+    int nthreads;       /* executor threads, >= 1 */
+    const char *listen; /* address peers fetch from ("tcp://IP:0") */
 } dvi_worker_opts;
 
 typedef struct dvi_worker_stats {
