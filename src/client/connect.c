@@ -735,6 +735,12 @@ dv_publish(dv_client *c, const char *name, dv_future *f)
         return dvi_seterr(DV_EINVAL, "dv_publish: bad client, name or "
                                      "future");
     }
+    if (f->index >= 0) {
+        return dvi_seterr(DV_EINVAL,
+                          "dv_publish: %s is one call of a chunk; "
+                          "publish a future of its own (no chunksize)",
+                          f->key);
+    }
     s_named n = {DVI_MSG_PUBLISH, name, f->st->key};
     dvi_request *r = s_request(c, "P", 30, s_pack_named, &n);
     if (r == NULL) {

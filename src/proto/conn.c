@@ -16,6 +16,9 @@ enum { S_TCP = 1, S_PIPE, S_INPROC };
 
 #define S_HEADER 9 /* frame length (4) + array32 header (5) */
 #define S_READ_CHUNK 65536
+/* A batch this large goes out at once instead of growing further: frames
+ * stay well under any receiver's maximum, and memory under control. */
+#define S_FLUSH_AT ((size_t)64 << 20)
 
 typedef struct s_frame {
     struct s_frame *next;
@@ -326,6 +329,9 @@ s_prepare_cb(uv_prepare_t *p)
 static void
 s_begin(dvi_conn *c, uint32_t n)
 {
+    if (c->out.size >= S_FLUSH_AT) {
+        s_flush_frames(c);
+    }
     if (c->nmsgs == 0) {
         static const char zero[S_HEADER];
         msgpack_sbuffer_write(&c->out, zero, S_HEADER);
@@ -363,11 +369,14 @@ s_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     dvi_conn *c = h->data;
     size_t want = c->rlen + S_READ_CHUNK;
     if (c->rlen >= 4) {
-        /* Size the buffer for the whole frame at once when it is known
-         * and allowed; an oversize one is refused after this read. */
+        /* Grow towards a large frame as its bytes arrive, doubling, so a
+         * peer that only claims a huge frame costs nothing; an oversize
+         * one is refused after this read. */
         size_t flen = 4 + (size_t)s_be32(c->rbuf);
+        size_t doubled = c->rlen * 2;
         if (flen > want && flen <= c->max_frame + 4) {
-            want = flen;
+            want = doubled > want ? doubled : want;
+            want = want < flen ? want : flen;
         }
     }
     if (want > c->rcap) {

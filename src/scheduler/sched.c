@@ -70,11 +70,13 @@ struct dvi_sched {
     uv_loop_t *loop;
     dvi_listener *listeners[4];
     size_t nlisteners;
-    dvi_map tasks;      /* key -> dvi_task */
-    dvi_map fns;        /* interned function names */
-    dvi_map extra;      /* key -> s_wanters, for a second client and more */
-    dvi_map published;  /* name -> s_pub */
-    dvi_taskheap ready; /* queued tasks, by priority then age */
+    dvi_map tasks;         /* key -> dvi_task */
+    dvi_map fns;           /* interned function names */
+    dvi_map extra;         /* key -> s_wanters, for a second client and more */
+    dvi_map published;     /* name -> s_pub */
+    dvi_taskheap ready;    /* queued tasks, by priority then age */
+    dvi_taskvec forgotten; /* freed at the end of the turn: walks over the
+                              graph may still hold pointers to them */
     s_worker **workers;
     size_t nworkers;
     size_t rr; /* round-robin start for tasks without inputs */
@@ -322,9 +324,10 @@ s_make_ready(dvi_sched *s, dvi_task *t)
     }
 }
 
-/* Errs t and, transitively, every task waiting on it, with t's text. */
+/* Errs t and, transitively, every task waiting on it, with t's text. The
+ * client quiet (which cancelled t and knows) is not told about t itself. */
 static void
-s_err(dvi_sched *s, dvi_task *t, int state, const char *text)
+s_err(dvi_sched *s, dvi_task *t, int state, const char *text, s_client *quiet)
 {
     dvi_taskvec todo;
     dvi_taskvec_init(&todo);
@@ -336,8 +339,16 @@ s_err(dvi_sched *s, dvi_task *t, int state, const char *text)
         if (e->heap_index != DVI_NO_INDEX) {
             dvi_taskheap_remove(&s->ready, e);
         }
+        if ((e->flags & DVI_TASKF_PINNED) && e->where) {
+            dvi_taskvec_remove(&((s_worker *)e->where)->pinned, e);
+        }
         s->stats.erred++;
-        s_each_wanter(s, e, s_erred_cb, NULL, 0);
+        if (e == t && quiet && t->owner == quiet &&
+            !(t->flags & DVI_TASKF_EXTRA)) {
+            /* Only the canceller wants it: nobody to tell. */
+        } else {
+            s_each_wanter(s, e, s_erred_cb, NULL, 0);
+        }
         dvi_taskvec deps = e->dependents;
         dvi_taskvec_init(&e->dependents);
         for (size_t i = 0; i < deps.n; i++) {
@@ -363,26 +374,38 @@ s_err_settle(dvi_sched *s, dvi_task *t)
 }
 
 static void
-s_fail_task(dvi_sched *s, dvi_task *t, int state, const char *text)
+s_fail_task_quietly(dvi_sched *s, dvi_task *t, int state, const char *text,
+                    s_client *quiet)
 {
-    /* Collect the whole erred set first, then settle each: settling may
-     * free tasks. */
+    /* Collect the whole erred set first (each task once), then settle
+     * each: settling may forget tasks, which stay allocated until the end
+     * of the turn. */
     dvi_taskvec set;
     dvi_taskvec_init(&set);
     dvi_taskvec_push(&set, t);
+    t->flags |= DVI_TASKF_MARK;
     for (size_t i = 0; i < set.n; i++) {
         dvi_task *e = set.v[i];
         for (size_t j = 0; j < e->dependents.n; j++) {
-            if (e->dependents.v[j]->state == DVI_TASK_WAITING) {
-                dvi_taskvec_push(&set, e->dependents.v[j]);
+            dvi_task *d = e->dependents.v[j];
+            if (d->state == DVI_TASK_WAITING && !(d->flags & DVI_TASKF_MARK)) {
+                d->flags |= DVI_TASKF_MARK;
+                dvi_taskvec_push(&set, d);
             }
         }
     }
-    s_err(s, t, state, text);
+    s_err(s, t, state, text, quiet);
     for (size_t i = set.n; i-- > 0;) {
+        set.v[i]->flags &= ~DVI_TASKF_MARK;
         s_err_settle(s, set.v[i]);
     }
     dvi_taskvec_fini(&set);
+}
+
+static void
+s_fail_task(dvi_sched *s, dvi_task *t, int state, const char *text)
+{
+    s_fail_task_quietly(s, t, state, text, NULL);
 }
 
 static void
@@ -397,7 +420,9 @@ s_complete(dvi_sched *s, dvi_task *t, s_worker *w, uint64_t nbytes,
 {
     t->state = DVI_TASK_MEMORY;
     t->nbytes = nbytes;
-    t->where = NULL;
+    if (!(t->flags & DVI_TASKF_PINNED)) {
+        t->where = NULL;
+    }
     dvi_task_add_holder(t, w);
     s->stats.finished++;
     s_each_wanter(s, t, s_finished_cb,
@@ -415,23 +440,22 @@ s_complete(dvi_sched *s, dvi_task *t, s_worker *w, uint64_t nbytes,
     s_maybe_forget(s, t);
 }
 
+/* Frees the tasks forgotten during this turn. */
 static void
-s_free_task(dvi_sched *s, dvi_task *t)
+s_bury(dvi_sched *s)
 {
-    dvi_map_del(&s->tasks, t->key);
-    if (t->flags & DVI_TASKF_EXTRA) {
-        s_wanters *w = dvi_map_del(&s->extra, t->key);
-        if (w) {
-            free(w->key);
-            free(w);
-        }
+    for (uint32_t i = 0; i < s->forgotten.n; i++) {
+        dvi_task_free(s->forgotten.v[i]);
     }
-    dvi_task_free(t);
+    s->forgotten.n = 0;
 }
 
 static void
 s_forget(dvi_sched *s, dvi_task *t)
 {
+    if (t->state == DVI_TASK_FORGOTTEN) {
+        return;
+    }
     if (t->state == DVI_TASK_MEMORY) {
         for (size_t i = 0; i < t->nwho; i++) {
             s_worker *w = dvi_task_holder(t, i);
@@ -451,14 +475,25 @@ s_forget(dvi_sched *s, dvi_task *t)
          * it becomes ready (s_make_ready), never before. */
         return;
     }
+    t->state = DVI_TASK_FORGOTTEN;
+    dvi_map_del(&s->tasks, t->key);
+    if (t->flags & DVI_TASKF_EXTRA) {
+        s_wanters *w = dvi_map_del(&s->extra, t->key);
+        if (w) {
+            free(w->key);
+            free(w);
+        }
+        t->flags &= ~DVI_TASKF_EXTRA;
+    }
     s_drop_deps(s, t);
-    s_free_task(s, t);
+    dvi_taskvec_push(&s->forgotten, t);
 }
 
 static void
 s_maybe_forget(dvi_sched *s, dvi_task *t)
 {
-    if (t->nwants == 0 && t->nwaiters == 0 && t->state != DVI_TASK_WAITING) {
+    if (t->nwants == 0 && t->nwaiters == 0 && t->state != DVI_TASK_WAITING &&
+        t->state != DVI_TASK_FORGOTTEN) {
         s_forget(s, t);
     }
 }
@@ -515,15 +550,18 @@ s_assign(dvi_sched *s, dvi_task *t, s_worker *w)
     msgpack_pack_array(pk, t->ndeps);
     for (size_t i = 0; i < t->ndeps; i++) {
         dvi_task *d = deps[i];
-        s_worker *h = dvi_task_holder(d, 0);
+        s_worker *h = d->nwho ? dvi_task_holder(d, 0) : NULL;
         for (size_t j = 0; j < d->nwho; j++) {
             if (dvi_task_holder(d, j) == w) {
                 h = w;
             }
         }
+        /* No holder left (its worker died): the worker reports the input
+         * missing and the task errs; recomputing lost inputs comes with
+         * worker-loss handling. */
         msgpack_pack_array(pk, 3);
         dvi_pack_str(pk, d->key);
-        dvi_pack_str(pk, h == w ? NULL : h->addr);
+        dvi_pack_str(pk, h == w || h == NULL ? NULL : h->addr);
         msgpack_pack_uint64(pk, d->nbytes);
     }
     msgpack_pack_unsigned_int(pk, t->flags & DVI_TASK_WIRE_FLAGS);
@@ -631,6 +669,8 @@ s_on_submit(dvi_sched *s, s_client *c, const msgpack_object *f)
         } else if ((d = dvi_map_get(&s->tasks, dk)) == NULL) {
             snprintf(why, sizeof(why), "dependency '%s' is not known", dk);
             failed = why;
+        } else if (d == t) {
+            failed = "a task cannot depend on itself";
         } else {
             tdeps[t->ndeps++] = d;
             d->nwaiters++;
@@ -689,14 +729,17 @@ s_on_cancel(dvi_sched *s, s_client *c, const msgpack_object *f)
         t->state == DVI_TASK_ERRED || t->state == DVI_TASK_CANCELLED) {
         return 0;
     }
-    if (t->state == DVI_TASK_QUEUED && (t->flags & DVI_TASKF_PINNED)) {
-        dvi_taskvec_remove(&((s_worker *)t->where)->pinned, t);
-    }
     if (t->state == DVI_TASK_PROCESSING && t->where) {
-        /* It runs on; its result is freed when it arrives. */
-        t->where = NULL;
+        /* It runs on; the worker discards its result. */
+        s_worker *w = t->where;
+        dvi_pack_str(dvi_conn_msg(w->conn, DVI_MSG_FREE, 1), t->key);
+        if (!(t->flags & DVI_TASKF_PINNED)) {
+            t->where = NULL;
+        }
     }
-    s_fail_task(s, t, DVI_TASK_CANCELLED, "cancelled");
+    /* The canceller marked its future already; a later resubmission of
+     * the same key must not meet this task's error. */
+    s_fail_task_quietly(s, t, DVI_TASK_CANCELLED, "cancelled", c);
     return 0;
 }
 
@@ -829,6 +872,9 @@ s_on_publish(dvi_sched *s, s_client *c, const msgpack_object *f)
     }
     s_reply(c, req, 0, NULL);
     s_pub *p = dvi_map_get(&s->published, name);
+    if (p != NULL && p->task == t) {
+        return 0; /* already published under that name */
+    }
     if (p == NULL) {
         p = dvi_calloc(1, sizeof(*p));
         p->name = dvi_strdup(name);
@@ -954,7 +1000,9 @@ s_on_failed(dvi_sched *s, s_worker *w, const msgpack_object *f)
     char *msg = dvi_malloc(len + 1);
     memcpy(msg, text, len);
     msg[len] = '\0';
-    t->where = NULL;
+    if (!(t->flags & DVI_TASKF_PINNED)) {
+        t->where = NULL;
+    }
     if (blame == DVI_BLAME_TASK && t->retries > 0) {
         t->retries--; /* the user asked for another try */
         s_make_ready(s, t);
@@ -1144,6 +1192,7 @@ s_on_frame(dvi_conn *conn, const char *buf, size_t len)
     s->stats.bytes_in += len + 4;
     int rc = dvi_msg_each(buf, len, s_on_msg, p);
     s_schedule(s);
+    s_bury(s);
     return rc;
 }
 
@@ -1164,12 +1213,8 @@ s_client_gone(dvi_sched *s, s_client *c)
             s->libs[i]->waiting = NULL;
         }
     }
-    /* Forget from the newest: dependents go before what they depend on. */
-    for (size_t i = drop.n; i-- > 0;) {
-        dvi_task *t = drop.v[i];
-        if (dvi_map_get(&s->tasks, t->key) == t) {
-            s_maybe_forget(s, t);
-        }
+    for (size_t i = 0; i < drop.n; i++) {
+        s_maybe_forget(s, drop.v[i]); /* skips those already forgotten */
     }
     dvi_taskvec_fini(&drop);
     s->stats.clients--;
@@ -1200,7 +1245,12 @@ s_worker_gone(dvi_sched *s, s_worker *w, const char *dropped)
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&s->tasks, &i, &e);) {
         dvi_task *t = e->val;
-        if (t->state == DVI_TASK_PROCESSING && t->where == w) {
+        int live = t->state == DVI_TASK_WAITING ||
+                   t->state == DVI_TASK_QUEUED ||
+                   t->state == DVI_TASK_PROCESSING;
+        if (live && (t->flags & DVI_TASKF_PINNED) && t->where == w) {
+            dvi_taskvec_push(&lost, t); /* it may run nowhere else */
+        } else if (t->state == DVI_TASK_PROCESSING && t->where == w) {
             t->where = NULL;
             if (t->flags & DVI_TASKF_SCATTER) {
                 dvi_taskvec_push(&lost, t);
@@ -1209,9 +1259,6 @@ s_worker_gone(dvi_sched *s, s_worker *w, const char *dropped)
             } else {
                 dvi_taskvec_push(&rerun, t);
             }
-        } else if (t->state == DVI_TASK_QUEUED &&
-                   (t->flags & DVI_TASKF_PINNED) && t->where == w) {
-            dvi_taskvec_push(&lost, t);
         } else if (t->state == DVI_TASK_MEMORY &&
                    dvi_task_remove_holder(t, w) && t->nwho == 0) {
             dvi_taskvec_push(&lost, t);
@@ -1220,6 +1267,8 @@ s_worker_gone(dvi_sched *s, s_worker *w, const char *dropped)
     for (size_t i = 0; i < rerun.n; i++) {
         s_make_ready(s, rerun.v[i]);
     }
+    /* Failing one task errs its dependents too: skip those already done.
+     * Nothing is freed before the end of the turn (s_bury). */
     char text[512];
     for (size_t i = 0; i < failed.n; i++) {
         snprintf(text, sizeof(text),
@@ -1230,13 +1279,18 @@ s_worker_gone(dvi_sched *s, s_worker *w, const char *dropped)
     }
     for (size_t i = 0; i < lost.n; i++) {
         dvi_task *t = lost.v[i];
-        if (dvi_map_get(&s->tasks, t->key) != t) {
+        if (t->state == DVI_TASK_ERRED || t->state == DVI_TASK_CANCELLED ||
+            t->state == DVI_TASK_FORGOTTEN) {
             continue;
         }
-        snprintf(text, sizeof(text), "result lost: worker %s left (%s)", w->id,
-                 why);
-        if (t->state == DVI_TASK_MEMORY) {
-            t->state = DVI_TASK_PROCESSING; /* s_fail_task needs a live one */
+        if (t->state == DVI_TASK_MEMORY || (t->flags & DVI_TASKF_SCATTER)) {
+            snprintf(text, sizeof(text), "result lost: worker %s left (%s)",
+                     w->id, why);
+        } else {
+            snprintf(text, sizeof(text),
+                     "worker %s, where the task was "
+                     "pinned, left (%s)",
+                     w->id, why);
         }
         s_fail_task(s, t, DVI_TASK_ERRED, text);
     }
@@ -1271,7 +1325,9 @@ static void
 s_on_close(dvi_conn *conn, const char *why)
 {
     s_peer *p = dvi_conn_data(conn);
-    s_peer_free(p->s, p, why);
+    dvi_sched *s = p->s;
+    s_peer_free(s, p, why);
+    s_bury(s);
 }
 
 static s_peer *
@@ -1306,6 +1362,7 @@ dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n, char *bound,
     dvi_map_init(&s->extra);
     dvi_map_init(&s->published);
     dvi_taskheap_init(&s->ready);
+    dvi_taskvec_init(&s->forgotten);
     for (size_t i = 0; i < n && i < 4; i++) {
         char b[256];
         dvi_listener *l = dvi_listen(loop, addrs[i], s_on_accept, s_on_frame,
@@ -1356,6 +1413,8 @@ dvi_sched_destroy(dvi_sched **sp)
         dvi_conn_close(p->conn);
         s_peer_free(s, p, "scheduler closing");
     }
+    s_bury(s);
+    dvi_taskvec_fini(&s->forgotten);
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&s->tasks, &i, &e);) {
         dvi_task_free(e->val);

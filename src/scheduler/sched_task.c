@@ -89,6 +89,7 @@ dvi_task_remove_holder(dvi_task *t, void *w)
     if (t->who_cap <= 1) {
         if (t->nwho == 1 && t->who.one == w) {
             t->nwho = 0;
+            t->who.one = NULL; /* the worker is about to be freed */
             return 1;
         }
         return 0;

@@ -20,11 +20,13 @@ enum dvi_task_state {
     DVI_TASK_PROCESSING,  /* sent to a worker */
     DVI_TASK_MEMORY,      /* result held by one or more workers */
     DVI_TASK_ERRED,
-    DVI_TASK_CANCELLED
+    DVI_TASK_CANCELLED,
+    DVI_TASK_FORGOTTEN /* out of the map, freed at the end of the turn */
 };
 
 /* Flags: the low bits travel in SUBMIT and COMPUTE (msg.h). */
 #define DVI_TASK_WIRE_FLAGS (DVI_TASK_IMPURE | DVI_TASK_CHUNK)
+#define DVI_TASKF_MARK 0x04u     /* scratch: seen in the current walk */
 #define DVI_TASKF_PINNED 0x10u   /* may run only on `where` */
 #define DVI_TASKF_SCATTER 0x20u  /* data put by a client, no function */
 #define DVI_TASKF_EXTRA 0x40u    /* more wanters in the scheduler's map */
@@ -62,7 +64,7 @@ struct dvi_task {
         dvi_task **many;
     } deps;                 /* inputs, dropped once it completes */
     dvi_taskvec dependents; /* waiting tasks to tell when it completes */
-    void *where;            /* worker: running it, or pinned to */
+    void *where;            /* worker running it; a pinned task's always */
     union {
         void *one;
         void **many;

@@ -77,7 +77,8 @@ s_fixed_write(void *data, const char *p, size_t n)
 static void *
 s_return_array(dv_call *call, int ext, size_t n)
 {
-    if (call == NULL || n > ((size_t)1 << 31) / 8 * 8) {
+    /* At most the largest array a frame can carry. */
+    if (call == NULL || n > ((size_t)1 << 30) / 8 - 16) {
         dvi_seterr(DV_ELIMIT, "array of %zu elements", n);
         return NULL;
     }

@@ -40,6 +40,8 @@ typedef struct s_item {
 /* A task received from the scheduler and not yet reported back. */
 typedef struct s_wtask {
     dvi_job *job;
+    uint32_t owed;     /* COMPUTEs to answer: a cancelled task sent again
+                          while it still runs is answered twice */
     uint32_t nmissing; /* inputs still being fetched */
     int freed;         /* the scheduler no longer wants it */
     int failed;        /* an input could not be fetched */
@@ -117,6 +119,9 @@ s_store_del(dvi_worker *w, const char *key)
 static void
 s_report_failed(dvi_worker *w, const char *key, int blame, const char *text)
 {
+    if (w->sched == NULL) {
+        return; /* the scheduler is gone; the worker stops this turn */
+    }
     msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_FAILED, 3);
     dvi_pack_str(pk, key);
     msgpack_pack_int(pk, blame);
@@ -180,22 +185,27 @@ s_on_done(void *ctx, dvi_job *done)
         done = job->next;
         s_note_run(w, job);
         s_wtask *wt = dvi_map_del(&w->tasks, job->key);
+        uint32_t owed = wt ? wt->owed : 1;
         if (job->error) {
-            s_report_failed(w, job->key, DVI_BLAME_TASK, job->error);
+            for (uint32_t k = 0; k < owed; k++) {
+                s_report_failed(w, job->key, DVI_BLAME_TASK, job->error);
+            }
         } else {
             dvi_blob *r = job->result;
             if (wt == NULL || !wt->freed) {
                 s_store_put(w, job->key, dvi_blob_hold(r));
             }
-            msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_DONE, 4);
-            dvi_pack_str(pk, job->key);
-            msgpack_pack_uint64(pk, r->len);
-            if (r->len <= S_INLINE_MAX) {
-                dvi_pack_bin(pk, r->data, r->len);
-            } else {
-                msgpack_pack_nil(pk);
+            for (uint32_t k = 0; k < owed && w->sched; k++) {
+                msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_DONE, 4);
+                dvi_pack_str(pk, job->key);
+                msgpack_pack_uint64(pk, r->len);
+                if (r->len <= S_INLINE_MAX) {
+                    dvi_pack_bin(pk, r->data, r->len);
+                } else {
+                    msgpack_pack_nil(pk);
+                }
+                msgpack_pack_int64(pk, job->us);
             }
-            msgpack_pack_int64(pk, job->us);
             w->stats.tasks_done++;
         }
         if (wt) {
@@ -472,8 +482,13 @@ s_on_compute(dvi_worker *w, const msgpack_object *f)
         f[3].type != MSGPACK_OBJECT_ARRAY || dvi_msg_u64(&f[4], &flags) < 0) {
         return dvi_seterr(DV_EPROTO, "malformed COMPUTE");
     }
-    if (dvi_map_get(&w->tasks, key) != NULL) {
-        return 0; /* already here */
+    s_wtask *known = dvi_map_get(&w->tasks, key);
+    if (known != NULL) {
+        /* Sent again after a cancel while it still runs: keep the result
+         * this time, and answer each COMPUTE. */
+        known->owed++;
+        known->freed = 0;
+        return 0;
     }
     const dv_function *func = dvi_funcs_find(w->funcs, fn);
     if (func == NULL) {
@@ -490,6 +505,7 @@ s_on_compute(dvi_worker *w, const msgpack_object *f)
     s_wtask *wt = dvi_calloc(1, sizeof(*wt));
     dvi_job *job = dvi_calloc(1, sizeof(*job));
     wt->job = job;
+    wt->owed = 1;
     job->key = dvi_strdup(key);
     job->fn = func;
     job->args = dvi_blob_copy(args, argslen);
