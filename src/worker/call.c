@@ -140,8 +140,28 @@ s_resolve(void *ctx, uint32_t slot, int32_t index, dv_value *out)
         return dvi_seterr(DV_EPROTO, "an argument refers to input %u of %zu",
                           slot, job->ninputs);
     }
-    dvi_blob *b = job->inputs[slot].blob;
-    return dvi_value_decode_at(b->data, b->len, index, out);
+    dvi_job_input *in = &job->inputs[slot];
+    if (index < 0) {
+        return dvi_value_decode(in->blob->data, in->blob->len, out, NULL, NULL);
+    }
+    /* Elements of a chunk's result: decode the list once for all of them
+     * (a task may take thousands), then copy each element out. */
+    if (in->whole == NULL) {
+        dv_value *v = dvi_malloc(sizeof(*v));
+        int rc = dvi_value_decode(in->blob->data, in->blob->len, v, NULL, NULL);
+        if (rc < 0) {
+            free(v);
+            return rc;
+        }
+        in->whole = v;
+    }
+    const dv_value *e = dv_value_at(in->whole, (size_t)index);
+    if (e == NULL) {
+        return dvi_seterr(DV_EPROTO, "element %d of input %u, which has %zu",
+                          (int)index, slot, dv_value_len(in->whole));
+    }
+    dvi_value_copy(out, e);
+    return 0;
 }
 
 static char *s_errorf(const char *fmt, ...)
@@ -220,6 +240,9 @@ dvi_job_run(dvi_job *job, const char *worker_id)
     dv_value args;
     int rc = dvi_value_decode(job->args->data, job->args->len, &args, s_resolve,
                               job);
+    for (size_t i = 0; i < job->ninputs; i++) {
+        dvi_value_destroy(&job->inputs[i].whole);
+    }
     if (rc < 0) {
         job->error =
             s_errorf("cannot decode the arguments: %s", dv_last_error());
@@ -243,6 +266,7 @@ dvi_job_free(dvi_job *job)
     for (size_t i = 0; i < job->ninputs; i++) {
         free(job->inputs[i].key);
         dvi_blob_rele(job->inputs[i].blob);
+        dvi_value_destroy(&job->inputs[i].whole);
     }
     free(job->inputs);
     free(job->key);

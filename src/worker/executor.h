@@ -17,7 +17,8 @@
 
 typedef struct dvi_job_input {
     char *key;
-    dvi_blob *blob; /* held */
+    dvi_blob *blob;  /* held */
+    dv_value *whole; /* decoded once while arguments take elements of it */
 } dvi_job_input;
 
 typedef struct dvi_job {
