@@ -58,6 +58,7 @@ typedef struct dvi_request {
 } dvi_request;
 
 typedef struct dvi_proc dvi_proc;
+typedef struct dvi_ascompleted dvi_ascompleted;
 
 struct dv_client {
     uv_loop_t loop;
@@ -83,7 +84,10 @@ struct dv_client {
     int lost;
     char lost_why[256];
     int stopping;
-    dvi_map purity; /* function name -> (void*)1 impure, 2 pure */
+    dvi_map purity;               /* function name -> (void*)1 impure, 2 pure */
+    dvi_ascompleted *ascompleted; /* dv_next_completed's index, or NULL */
+    dvi_fstate **done_log;        /* states completed since its last call */
+    size_t ndone_log, capdone_log;
 
     /* Loop thread only: */
     dvi_conn *conn;        /* to the scheduler */
@@ -115,6 +119,10 @@ dvi_fstate *dvi_fstate_new(const char *key);
 void dvi_fstate_finish_locked(dv_client *c, dvi_fstate *st, int status,
                               const char *error);
 void dvi_future_free_all(dv_client *c);
+
+/* as_completed.c */
+void dvi_ascompleted_note_locked(dv_client *c, dvi_fstate *st);
+void dvi_ascompleted_free(dv_client *c);
 
 /* embedded.c */
 int dvi_embedded_start(dv_client *c, const char *spec);

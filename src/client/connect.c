@@ -467,6 +467,7 @@ s_thread(void *arg)
 static void
 s_free(dv_client *c)
 {
+    dvi_ascompleted_free(c);
     dvi_future_free_all(c);
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&c->purity, &i, &e);) {

@@ -37,6 +37,7 @@ dvi_fstate_finish_locked(dv_client *c, dvi_fstate *st, int status,
     }
     st->status = status;
     st->done_seq = ++c->done_seq;
+    dvi_ascompleted_note_locked(c, st);
     if (error) {
         free(st->error);
         st->error = dvi_strdup(error);
@@ -235,52 +236,6 @@ dv_wait(dv_future *const *fs, size_t n, double timeout_s)
     }
     uv_mutex_unlock(&c->lock);
     return 0;
-}
-
-dv_future *
-dv_next_completed(dv_client *c, dv_future *const *fs, size_t n,
-                  double timeout_s)
-{
-    if (c == NULL || (fs == NULL && n > 0)) {
-        dvi_seterr(DV_EINVAL, "dv_next_completed: no client or futures");
-        return NULL;
-    }
-    uint64_t deadline = dvi_deadline(timeout_s);
-    uv_mutex_lock(&c->lock);
-    for (;;) {
-        dv_future *best = NULL;
-        size_t left = 0;
-        for (size_t i = 0; i < n; i++) {
-            dv_future *f = fs[i];
-            if (f->returned) {
-                continue;
-            }
-            left++;
-            if (s_final(f->st->status) &&
-                (best == NULL || f->st->done_seq < best->st->done_seq)) {
-                best = f;
-            }
-        }
-        if (best) {
-            best->returned = 1;
-            uv_mutex_unlock(&c->lock);
-            return best;
-        }
-        if (left == 0) {
-            uv_mutex_unlock(&c->lock);
-            dvi_seterr(DV_ENOTFOUND, "dv_next_completed: every future was "
-                                     "returned already");
-            return NULL;
-        }
-        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
-            uv_mutex_unlock(&c->lock);
-            dvi_seterr(DV_ETIMEDOUT,
-                       "dv_next_completed: none of %zu done "
-                       "after %.3g s",
-                       left, timeout_s);
-            return NULL;
-        }
-    }
 }
 
 void
