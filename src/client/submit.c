@@ -129,20 +129,24 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
                  const dv_opts *opts)
 {
     char key[256];
+    /* Hash outside the lock; a function that turns out impure gets a
+     * fresh key instead (the hash was wasted, nothing else). */
+    int keyed = opts && (opts->key || opts->impure);
+    if (opts && opts->key) {
+        snprintf(key, sizeof(key), "%s", opts->key);
+    } else if (!keyed) {
+        s_hex_key(key, sizeof(key), fn, fn, e);
+    }
     uv_mutex_lock(&c->lock);
     if (dvi_client_check_locked(c) < 0) {
         uv_mutex_unlock(&c->lock);
         return NULL;
     }
     int impure = (opts && opts->impure) || s_is_impure_locked(c, fn);
-    if (opts && opts->key) {
-        snprintf(key, sizeof(key), "%s", opts->key);
-    } else if (impure) {
+    if (impure && !(opts && opts->key)) {
         snprintf(key, sizeof(key), "%s-%016llx%08llx", fn,
                  (unsigned long long)c->nonce,
                  (unsigned long long)++c->counter);
-    } else {
-        s_hex_key(key, sizeof(key), fn, fn, e);
     }
     dvi_fstate *st = dvi_map_get(&c->futures, key);
     if (st != NULL) {
