@@ -183,9 +183,11 @@ s_spawn(dv_client *c, dvi_proc *p)
         return dvi_seterr_uv(rc, "starting a worker process");
     }
     if (dvi_sched_adopt_fd(c->sched, sv[0]) < 0) {
+        /* The child runs but cannot reach us: end it, and let its exit
+         * callback free it (without starting another). */
         close(sv[0]);
+        p->respawns = S_MAX_RESPAWNS_PER_WORKER;
         uv_process_kill(&p->handle, SIGKILL);
-        return DV_ECONN;
     }
     return 0;
 }
