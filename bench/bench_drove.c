@@ -1,0 +1,1066 @@
+/* The drove benchmarks on one cluster, printing `CLUSTER.name: value unit`.
+ *
+ *   bench_drove --cluster threads|processes|tcp [--drove PATH] [--fns SO]
+ *               [--quick]
+ *
+ * threads and processes are the embedded clusters local:threads=2 and
+ * local:processes=2; tcp starts `drove scheduler` and two `drove worker
+ * --threads 1` daemons on 127.0.0.1 and uploads the task library (fns.c).
+ * Measured, in this order (--only picks some: startup, tree, transfer,
+ * map, submit, roundtrip, chain, pending):
+ *
+ *   daemons_startup           tcp only: spawning the scheduler until a
+ *                             client sees both workers
+ *   upload_library            tcp only: dv_upload_library of fns.c
+ *   startup_to_first_result   exec of a fresh process to its first result
+ *   connect_to_first_result   dv_connect to the first result, in that fresh
+ *                             process (tcp: daemons already running, the
+ *                             no-op upload included)
+ *   tree_reduce_16x1m         the binary tree reduction of sixteen arrays of
+ *                             1,000,000 doubles (seed 001), result fetched
+ *   transfer_256mib_*         a 256 MiB array made on one worker, consumed
+ *                             by a task pinned on the other; timed from the
+ *                             consumer's submission, the maker being done
+ *   map_throughput            dv_map of N tiny `inc` calls, until all done
+ *   submit_throughput         N dv_submit of `inc` one at a time, then wait
+ *                             (submit_call: the client's time per call)
+ *   roundtrip_median, _p99    submit one `inc`, dv_result it, repeat
+ *   chain_per_link            a chain inc(inc(...inc(0))) of 2000 links
+ *   *_rss_per_pending_task    memory per task for 1,000,000 tasks waiting on
+ *                             one running task: the scheduler daemon's RSS
+ *                             (tcp), the whole process's (embedded)
+ *
+ * A fresh process is this program again, run with --startup-child. Every
+ * wait has a deadline; a failed measurement prints `name: FAILED unit` and
+ * its reason on stderr, and the program exits non-zero. */
+#define _GNU_SOURCE
+#include "bench_util.h"
+#include "fns.h"
+
+#include <drove.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef DV_BENCH_FNS_SO
+#define DV_BENCH_FNS_SO "libbench_fns.so"
+#endif
+#ifndef DV_DROVE_BIN
+#define DV_DROVE_BIN "drove"
+#endif
+
+#define DEADLINE_S 120.0 /* the longest any single wait may take */
+#define NWORKERS 2
+
+typedef struct bench_cfg {
+    size_t map_n;        /* calls in the dv_map throughput run */
+    size_t submit_n;     /* calls in the dv_submit throughput run */
+    size_t rt_warmup;    /* round trips not counted */
+    size_t rt_n;         /* round trips counted */
+    size_t chain_n;      /* links of the chain */
+    size_t startup_runs; /* fresh processes; the median is reported */
+    size_t tree_runs;    /* tree reductions; the median is reported */
+    size_t tree_len;     /* doubles per array of the tree reduction */
+    size_t transfer_mib; /* size of the transferred array */
+    size_t transfer_runs; /* transfers; the median is reported */
+    size_t pending_n;    /* tasks waiting in the memory measurement */
+} bench_cfg;
+
+static const bench_cfg s_full = {
+    .map_n = 100000, .submit_n = 100000, .rt_warmup = 200, .rt_n = 2000,
+    .chain_n = 2000, .startup_runs = 5, .tree_runs = 3, .tree_len = 1000000,
+    .transfer_mib = 256, .transfer_runs = 3, .pending_n = 1000000};
+static const bench_cfg s_quick = {
+    .map_n = 10000, .submit_n = 10000, .rt_warmup = 50, .rt_n = 300,
+    .chain_n = 2000, .startup_runs = 2, .tree_runs = 1, .tree_len = 1000000,
+    .transfer_mib = 64, .transfer_runs = 1, .pending_n = 100000};
+
+typedef struct bench {
+    const char *label;    /* "threads", "processes" or "tcp" */
+    const char *where;    /* dv_connect's argument */
+    const char *drove;    /* path of the drove CLI */
+    const char *fns_so;   /* path of libbench_fns.so */
+    bench_cfg cfg;
+    dv_client *c;         /* the client of the measurements */
+    char addr[256];       /* tcp: the scheduler's address */
+    char tmpdir[256];     /* daemons' logs, the gate file */
+    pid_t sched_pid;      /* tcp: the scheduler daemon, or 0 */
+    pid_t worker_pid[NWORKERS];
+    char worker_id[NWORKERS][128];
+    int64_t next_arg;     /* fresh arguments, so that no pure call of one
+                             measurement reuses the result of another */
+    int failures;
+} bench;
+
+static void
+s_name(const bench *b, const char *metric, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s.%s", b->label, metric);
+}
+
+static void
+s_report(const bench *b, const char *metric, double value, int decimals,
+         const char *unit)
+{
+    char name[128];
+
+    s_name(b, metric, name, sizeof(name));
+    bu_line(name, value, decimals, unit);
+}
+
+static void
+s_failed(bench *b, const char *metric, const char *unit, const char *fmt,
+         ...) __attribute__((format(printf, 4, 5)));
+
+/* A measurement that could not be made: a line on stdout that says so, and
+ * the reason on stderr. */
+static void
+s_failed(bench *b, const char *metric, const char *unit, const char *fmt,
+         ...)
+{
+    char name[128];
+    va_list ap;
+
+    s_name(b, metric, name, sizeof(name));
+    printf("%s: FAILED %s\n", name, unit);
+    fflush(stdout);
+    fprintf(stderr, "bench_drove: %s: ", name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    b->failures++;
+}
+
+static int64_t
+s_fresh(bench *b, size_t n)
+{
+    int64_t first = b->next_arg;
+
+    b->next_arg += (int64_t)n;
+    return first;
+}
+
+static void
+s_release_all(dv_future **fs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        dv_release(fs[i]);
+        fs[i] = NULL;
+    }
+}
+
+/* How many of fs did not finish; the first such future's error, if any,
+ * goes to *why. */
+static size_t
+s_count_unfinished(dv_future *const *fs, size_t n, const char **why)
+{
+    size_t bad = 0;
+
+    *why = "";
+    for (size_t i = 0; i < n; i++) {
+        if (dv_future_status(fs[i]) != DV_FINISHED) {
+            if (bad == 0 && dv_future_error(fs[i]) != NULL) {
+                *why = dv_future_error(fs[i]);
+            }
+            bad++;
+        }
+    }
+    return bad;
+}
+
+static const char *
+s_ferr(const dv_future *f)
+{
+    const char *e = dv_future_error(f);
+
+    return e != NULL ? e : dv_last_error();
+}
+
+/* ---- Daemons --------------------------------------------------------- */
+
+static void
+s_print_logs(const bench *b)
+{
+    char path[512];
+    char line[512];
+    const char *names[] = {"scheduler.log", "worker0.log", "worker1.log"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", b->tmpdir, names[i]);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            continue;
+        }
+        /* The last lines are the ones that say what went wrong. */
+        long lines = 0;
+        while (fgets(line, sizeof(line), f) != NULL) {
+            lines++;
+        }
+        rewind(f);
+        fprintf(stderr, "---- %s (last lines) ----\n", names[i]);
+        for (long k = 0; fgets(line, sizeof(line), f) != NULL; k++) {
+            if (k >= lines - 20) {
+                fputs(line, stderr);
+            }
+        }
+        fclose(f);
+    }
+}
+
+/* Stops the daemons, and says if one had died on its own: a crash is a
+ * finding of the benchmark. */
+static void
+s_stop_daemons(bench *b)
+{
+    int crashed = 0;
+    pid_t pids[NWORKERS + 1];
+    const char *what[NWORKERS + 1] = {"worker 0", "worker 1", "scheduler"};
+
+    for (int i = 0; i < NWORKERS; i++) {
+        pids[i] = b->worker_pid[i];
+    }
+    pids[NWORKERS] = b->sched_pid;
+    for (int i = 0; i <= NWORKERS; i++) {
+        int status = 0;
+        if (pids[i] > 0 && bu_exited(pids[i], &status)) {
+            fprintf(stderr, "bench_drove: tcp %s (pid %d) had exited "
+                    "by itself: status 0x%x\n", what[i], (int)pids[i],
+                    status);
+            crashed = 1;
+            pids[i] = 0;
+        }
+    }
+    for (int i = 0; i <= NWORKERS; i++) {
+        if (pids[i] <= 0) {
+            continue;
+        }
+        /* SIGTERM is a clean stop: exit 0, or death by that signal. */
+        int status = bu_stop(pids[i], 5.0);
+        if (status == -1 || (WIFEXITED(status) && WEXITSTATUS(status) != 0) ||
+            (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)) {
+            fprintf(stderr, "bench_drove: tcp %s (pid %d) did not stop "
+                    "cleanly on SIGTERM: status 0x%x\n", what[i],
+                    (int)pids[i], status);
+            crashed = 1;
+        }
+    }
+    if (crashed || b->failures > 0) {
+        s_print_logs(b);
+    }
+    b->sched_pid = 0;
+    for (int i = 0; i < NWORKERS; i++) {
+        b->worker_pid[i] = 0;
+    }
+}
+
+/* Starts the scheduler and the workers, connects b->c and waits until it
+ * sees both workers; reports the time all that took. */
+static int
+s_start_daemons(bench *b)
+{
+    char log[512];
+    int out = -1;
+
+    int64_t t0 = bu_now_ns();
+    snprintf(log, sizeof(log), "%s/scheduler.log", b->tmpdir);
+    char *sargv[] = {(char *)b->drove, "scheduler", "--address",
+                     "tcp://127.0.0.1:0", NULL};
+    b->sched_pid = bu_spawn(sargv, &out, log);
+    if (b->sched_pid < 0) {
+        s_failed(b, "daemons_startup", "ms", "spawn %s: %s", b->drove,
+                 strerror(errno));
+        return -1;
+    }
+    int n = bu_read_line(out, b->addr, sizeof(b->addr), 20.0);
+    close(out);
+    if (n <= 0 || strncmp(b->addr, "tcp://", 6) != 0) {
+        s_failed(b, "daemons_startup", "ms",
+                 "the scheduler printed no address (it exited, or 20 s "
+                 "passed): '%s'",
+                 n > 0 ? b->addr : "");
+        return -1;
+    }
+    for (int i = 0; i < NWORKERS; i++) {
+        char name[32];
+        snprintf(log, sizeof(log), "%s/worker%d.log", b->tmpdir, i);
+        snprintf(name, sizeof(name), "bench-w%d", i);
+        char *wargv[] = {(char *)b->drove, "worker", "--scheduler", b->addr,
+                         "--threads", "1", "--name", name, NULL};
+        b->worker_pid[i] = bu_spawn(wargv, NULL, log);
+        if (b->worker_pid[i] < 0) {
+            s_failed(b, "daemons_startup", "ms", "spawn worker: %s",
+                     strerror(errno));
+            return -1;
+        }
+    }
+    b->c = dv_connect(b->addr);
+    if (b->c == NULL) {
+        s_failed(b, "daemons_startup", "ms", "dv_connect(%s): %s", b->addr,
+                 dv_last_error());
+        return -1;
+    }
+    double deadline = bu_now() + 30.0;
+    int nw = 0;
+    while ((nw = dv_nworkers(b->c)) < NWORKERS && bu_now() < deadline) {
+        usleep(500);
+    }
+    if (nw < NWORKERS) {
+        s_failed(b, "daemons_startup", "ms",
+                 "%d of %d workers after 30 s (%s)", nw, NWORKERS,
+                 nw < 0 ? dv_last_error() : "");
+        return -1;
+    }
+    s_report(b, "daemons_startup", (double)(bu_now_ns() - t0) / 1e6, 1, "ms");
+
+    int64_t t1 = bu_now_ns();
+    int rc = dv_upload_library(b->c, b->fns_so);
+    if (rc != NWORKERS) {
+        s_failed(b, "upload_library", "ms", "dv_upload_library(%s): %d: %s",
+                 b->fns_so, rc, dv_last_error());
+        return -1;
+    }
+    s_report(b, "upload_library", (double)(bu_now_ns() - t1) / 1e6, 1, "ms");
+    return 0;
+}
+
+/* ---- Start-up to first result ------------------------------------------ */
+
+/* The child's side: connect, one trivial task, print two clock readings
+ * (at dv_connect and at the result), then close. */
+static int
+s_startup_child(const char *where, const char *fns_so)
+{
+    dv_opts opts = DV_OPTS_INIT;
+    int64_t t_connect = bu_now_ns();
+
+    opts.impure = 1;
+    dv_client *c = dv_connect(where);
+    if (c == NULL) {
+        fprintf(stderr, "startup child: dv_connect(%s): %s\n", where,
+                dv_last_error());
+        return 1;
+    }
+    if (strncmp(where, "tcp://", 6) == 0 &&
+        dv_upload_library(c, fns_so) < 0) {
+        fprintf(stderr, "startup child: dv_upload_library: %s\n",
+                dv_last_error());
+        dv_close(c);
+        return 1;
+    }
+    dv_arg arg = dv_i64(41);
+    dv_future *f = dv_submit(c, "inc", 1, &arg, &opts);
+    const dv_value *v = f != NULL ? dv_result(f, 30.0) : NULL;
+    int64_t t_result = bu_now_ns();
+    if (v == NULL || dv_value_i64(v) != 42) {
+        fprintf(stderr, "startup child: inc(41): %s\n",
+                f != NULL ? s_ferr(f) : dv_last_error());
+        dv_close(c);
+        return 1;
+    }
+    printf("%lld %lld\n", (long long)t_connect, (long long)t_result);
+    fflush(stdout);
+    dv_release(f);
+    dv_close(c);
+    return 0;
+}
+
+static void
+s_startup(bench *b)
+{
+    size_t runs = b->cfg.startup_runs;
+    double *exec_ms = calloc(runs, sizeof(double));
+    double *conn_ms = calloc(runs, sizeof(double));
+    char line[128];
+    const char *where = b->sched_pid > 0 ? b->addr : b->where;
+
+    for (size_t i = 0; i < runs; i++) {
+        int out = -1;
+        char *argv[] = {"/proc/self/exe", "--startup-child", (char *)where,
+                        "--fns", (char *)b->fns_so, NULL};
+        int64_t t_spawn = bu_now_ns();
+        pid_t pid = bu_spawn(argv, &out, NULL);
+        if (pid < 0) {
+            s_failed(b, "startup_to_first_result", "ms", "spawn: %s",
+                     strerror(errno));
+            goto done;
+        }
+        int n = bu_read_line(out, line, sizeof(line), 60.0);
+        close(out);
+        int status = 0;
+        if (bu_wait(pid, 30.0, &status) != 0) {
+            fprintf(stderr, "bench_drove: %s: startup child did not exit "
+                    "within 30 s of its result (dv_close hangs?)\n",
+                    b->label);
+            bu_stop(pid, 1.0);
+            b->failures++;
+        }
+        long long t_connect = 0;
+        long long t_result = 0;
+        if (n <= 0 || sscanf(line, "%lld %lld", &t_connect, &t_result) != 2) {
+            s_failed(b, "startup_to_first_result", "ms",
+                     "the child printed no result (status 0x%x)", status);
+            goto done;
+        }
+        exec_ms[i] = (double)(t_result - t_spawn) / 1e6;
+        conn_ms[i] = (double)(t_result - t_connect) / 1e6;
+    }
+    s_report(b, "startup_to_first_result",
+             bu_percentile(exec_ms, runs, 50), 1, "ms");
+    s_report(b, "connect_to_first_result",
+             bu_percentile(conn_ms, runs, 50), 2, "ms");
+done:
+    free(exec_ms);
+    free(conn_ms);
+}
+
+/* ---- Throughput ------------------------------------------------------- */
+
+/* Checks the futures of inc(first + i) finished with the right values, at
+ * a few places (fetching every result would measure something else). */
+static int
+s_check_incs(bench *b, const char *metric, dv_future **fs, size_t n,
+             int64_t first)
+{
+    const char *why = "";
+    size_t bad = s_count_unfinished(fs, n, &why);
+
+    if (bad > 0) {
+        s_failed(b, metric, "tasks/s", "%zu of %zu tasks did not finish: %s",
+                 bad, n, why);
+        return -1;
+    }
+    size_t probe[3] = {0, n / 2, n - 1};
+    for (int k = 0; k < 3; k++) {
+        const dv_value *v = dv_result(fs[probe[k]], DEADLINE_S);
+        if (v == NULL || dv_value_i64(v) != first + (int64_t)probe[k] + 1) {
+            s_failed(b, metric, "tasks/s", "inc(%lld) gave %lld (%s)",
+                     (long long)(first + (int64_t)probe[k]),
+                     v != NULL ? (long long)dv_value_i64(v) : -1LL,
+                     v != NULL ? "wrong value" : s_ferr(fs[probe[k]]));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+s_map_throughput(bench *b, const char *metric, size_t n, int report)
+{
+    dv_arg *args = calloc(n, sizeof(*args));
+    dv_future **fs = calloc(n, sizeof(*fs));
+    int64_t first = s_fresh(b, n);
+
+    for (size_t i = 0; i < n; i++) {
+        args[i] = dv_i64(first + (int64_t)i);
+    }
+    int64_t t0 = bu_now_ns();
+    int rc = dv_map(b->c, "inc", n, args, fs, NULL);
+    if (rc != (int)n) {
+        s_failed(b, metric, "tasks/s", "dv_map: %d: %s", rc, dv_last_error());
+        goto done;
+    }
+    if (dv_wait(fs, n, DEADLINE_S) != 0) {
+        s_failed(b, metric, "tasks/s", "dv_wait of %zu tasks: %s", n,
+                 dv_last_error());
+        s_release_all(fs, n);
+        goto done;
+    }
+    double s = (double)(bu_now_ns() - t0) / 1e9;
+    if (s_check_incs(b, metric, fs, n, first) == 0 && report) {
+        s_report(b, metric, (double)n / s, 0, "tasks/s");
+    }
+    s_release_all(fs, n);
+done:
+    free(args);
+    free(fs);
+}
+
+static void
+s_submit_throughput(bench *b, size_t n)
+{
+    const char *metric = "submit_throughput";
+    dv_future **fs = calloc(n, sizeof(*fs));
+    int64_t first = s_fresh(b, n);
+
+    int64_t t0 = bu_now_ns();
+    for (size_t i = 0; i < n; i++) {
+        fs[i] = DV_SUBMIT(b->c, "inc", dv_i64(first + (int64_t)i));
+        if (fs[i] == NULL) {
+            s_failed(b, metric, "tasks/s", "dv_submit #%zu: %s", i,
+                     dv_last_error());
+            s_release_all(fs, i);
+            goto done;
+        }
+    }
+    int64_t t1 = bu_now_ns();
+    if (dv_wait(fs, n, DEADLINE_S) != 0) {
+        s_failed(b, metric, "tasks/s", "dv_wait of %zu tasks: %s", n,
+                 dv_last_error());
+        s_release_all(fs, n);
+        goto done;
+    }
+    int64_t t2 = bu_now_ns();
+    if (s_check_incs(b, metric, fs, n, first) == 0) {
+        s_report(b, metric, (double)n / ((double)(t2 - t0) / 1e9), 0,
+                 "tasks/s");
+        /* How fast the client alone accepts calls. */
+        s_report(b, "submit_call", (double)(t1 - t0) / 1e3 / (double)n, 2,
+                 "us");
+    }
+    s_release_all(fs, n);
+done:
+    free(fs);
+}
+
+/* ---- Latency ---------------------------------------------------------- */
+
+static void
+s_roundtrip(bench *b)
+{
+    size_t warm = b->cfg.rt_warmup;
+    size_t n = b->cfg.rt_n;
+    double *us = calloc(n, sizeof(double));
+    int64_t first = s_fresh(b, warm + n);
+
+    for (size_t i = 0; i < warm + n; i++) {
+        int64_t x = first + (int64_t)i;
+        int64_t t0 = bu_now_ns();
+        dv_future *f = DV_SUBMIT(b->c, "inc", dv_i64(x));
+        const dv_value *v = f != NULL ? dv_result(f, 30.0) : NULL;
+        int64_t t1 = bu_now_ns();
+        if (v == NULL || dv_value_i64(v) != x + 1) {
+            s_failed(b, "roundtrip_median", "us", "round trip %zu: %s", i,
+                     f == NULL ? dv_last_error()
+                     : v == NULL ? s_ferr(f) : "wrong value");
+            dv_release(f);
+            goto done;
+        }
+        dv_release(f);
+        if (i >= warm) {
+            us[i - warm] = (double)(t1 - t0) / 1e3;
+        }
+    }
+    s_report(b, "roundtrip_median", bu_percentile(us, n, 50), 1, "us");
+    s_report(b, "roundtrip_p99", bu_percentile(us, n, 99), 1, "us");
+done:
+    free(us);
+}
+
+static void
+s_chain(bench *b)
+{
+    size_t n = b->cfg.chain_n;
+    dv_future **fs = calloc(n, sizeof(*fs));
+    dv_opts opts = DV_OPTS_INIT;
+
+    /* Impure, so that no link is a result computed before (dask's
+     * pure=False). */
+    opts.impure = 1;
+    int64_t t0 = bu_now_ns();
+    for (size_t i = 0; i < n; i++) {
+        dv_arg arg = i == 0 ? dv_i64(0) : dv_fut(fs[i - 1]);
+        fs[i] = dv_submit(b->c, "inc", 1, &arg, &opts);
+        if (fs[i] == NULL) {
+            s_failed(b, "chain_per_link", "us", "dv_submit link %zu: %s", i,
+                     dv_last_error());
+            s_release_all(fs, i);
+            goto done;
+        }
+    }
+    const dv_value *v = dv_result(fs[n - 1], DEADLINE_S);
+    int64_t t1 = bu_now_ns();
+    if (v == NULL || dv_value_i64(v) != (int64_t)n) {
+        s_failed(b, "chain_per_link", "us", "chain of %zu gave %lld: %s", n,
+                 v != NULL ? (long long)dv_value_i64(v) : -1LL,
+                 v != NULL ? "wrong value" : s_ferr(fs[n - 1]));
+    } else {
+        s_report(b, "chain_per_link", (double)(t1 - t0) / 1e3 / (double)n, 1,
+                 "us");
+    }
+    s_release_all(fs, n);
+done:
+    free(fs);
+}
+
+/* ---- Data ------------------------------------------------------------- */
+
+/* One run of seed 001's tree reduction; its time in ms, or -1. */
+static double
+s_tree_once(bench *b)
+{
+    enum { LEAVES = 16 };
+    dv_future *all[2 * LEAVES] = {NULL};
+    dv_arg args[LEAVES];
+    size_t nall = 0;
+    size_t len = b->cfg.tree_len;
+    double ms = -1;
+
+    for (size_t i = 0; i < LEAVES; i++) {
+        args[i] = dv_i64((int64_t)len);
+    }
+    int64_t t0 = bu_now_ns();
+    int rc = dv_map(b->c, "random_f64s", LEAVES, args, all, NULL);
+    if (rc != LEAVES) {
+        s_failed(b, "tree_reduce_16x1m", "ms", "dv_map: %s", dv_last_error());
+        return -1;
+    }
+    nall = LEAVES;
+    size_t level = 0;
+    size_t width = LEAVES;
+    while (width > 1) {
+        for (size_t i = 0; i < width; i += 2) {
+            dv_future *f = DV_SUBMIT(b->c, "add", dv_fut(all[level + i]),
+                                     dv_fut(all[level + i + 1]));
+            if (f == NULL) {
+                s_failed(b, "tree_reduce_16x1m", "ms", "dv_submit add: %s",
+                         dv_last_error());
+                goto done;
+            }
+            all[nall++] = f;
+        }
+        level += width;
+        width /= 2;
+    }
+    const dv_value *v = dv_result(all[nall - 1], DEADLINE_S);
+    int64_t t1 = bu_now_ns();
+    size_t n = 0;
+    const double *x = v != NULL ? dv_value_f64s(v, &n) : NULL;
+    if (x == NULL || n != len) {
+        s_failed(b, "tree_reduce_16x1m", "ms", "result: %s",
+                 v == NULL ? s_ferr(all[nall - 1]) : "not 1,000,000 doubles");
+        goto done;
+    }
+    /* Sums of 16 uniforms: in [0, 16), mean 8. */
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += x[i];
+    }
+    if (sum / (double)n < 7.9 || sum / (double)n > 8.1) {
+        s_failed(b, "tree_reduce_16x1m", "ms", "mean %.3f, not 8",
+                 sum / (double)n);
+        goto done;
+    }
+    ms = (double)(t1 - t0) / 1e6;
+done:
+    s_release_all(all, nall);
+    return ms;
+}
+
+static void
+s_tree_reduce(bench *b)
+{
+    double ms[16];
+    size_t runs = b->cfg.tree_runs < 16 ? b->cfg.tree_runs : 16;
+
+    for (size_t i = 0; i < runs; i++) {
+        ms[i] = s_tree_once(b);
+        if (ms[i] < 0) {
+            return;
+        }
+    }
+    s_report(b, "tree_reduce_16x1m", bu_percentile(ms, runs, 50), 1, "ms");
+}
+
+static int
+s_worker_ids(bench *b)
+{
+    int nw = dv_nworkers(b->c);
+
+    if (nw < NWORKERS) {
+        return -1;
+    }
+    for (int i = 0; i < NWORKERS; i++) {
+        if (dv_worker_id(b->c, i, b->worker_id[i],
+                         sizeof(b->worker_id[i])) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* One transfer; its time in seconds, or -1. */
+static double
+s_transfer_once(bench *b, const char *metric)
+{
+    size_t n = b->cfg.transfer_mib * 1024 * 1024 / sizeof(double);
+    dv_opts on0 = DV_OPTS_INIT;
+    dv_opts on1 = DV_OPTS_INIT;
+    dv_future *fb = NULL;
+    double s = -1;
+
+    /* Impure, so that no run finds the result of the one before it still
+     * in memory. */
+    on0.impure = 1;
+    on1.impure = 1;
+    on0.worker = b->worker_id[0];
+    on1.worker = b->worker_id[1];
+    dv_arg len = dv_i64((int64_t)n);
+    dv_future *fa = dv_submit(b->c, "make_f64s", 1, &len, &on0);
+    if (fa == NULL || dv_wait(&fa, 1, DEADLINE_S) != 0 ||
+        dv_future_status(fa) != DV_FINISHED) {
+        s_failed(b, metric, "MiB/s", "make_f64s(%zu) on %s: %s", n,
+                 on0.worker, fa != NULL ? s_ferr(fa) : dv_last_error());
+        goto done;
+    }
+    int64_t t0 = bu_now_ns();
+    dv_arg dep = dv_fut(fa);
+    fb = dv_submit(b->c, "where_len", 1, &dep, &on1);
+    const dv_value *v = fb != NULL ? dv_result(fb, DEADLINE_S) : NULL;
+    int64_t t1 = bu_now_ns();
+    if (v == NULL) {
+        s_failed(b, metric, "MiB/s", "where_len on %s: %s", on1.worker,
+                 fb != NULL ? s_ferr(fb) : dv_last_error());
+        goto done;
+    }
+    const char *ran_on = dv_value_str(dv_value_at(v, 1), NULL);
+    if (dv_value_i64(dv_value_at(v, 0)) != (int64_t)n || ran_on == NULL ||
+        strcmp(ran_on, on1.worker) != 0) {
+        s_failed(b, metric, "MiB/s", "where_len gave [%lld, %s], expected "
+                 "[%zu, %s]", (long long)dv_value_i64(dv_value_at(v, 0)),
+                 ran_on != NULL ? ran_on : "?", n, on1.worker);
+        goto done;
+    }
+    s = (double)(t1 - t0) / 1e9;
+done:
+    dv_release(fb);
+    dv_release(fa);
+    return s;
+}
+
+static void
+s_transfer(bench *b)
+{
+    char metric[64];
+    char time_metric[64];
+    double s[16];
+    size_t runs = b->cfg.transfer_runs < 16 ? b->cfg.transfer_runs : 16;
+
+    snprintf(metric, sizeof(metric), "transfer_%zumib_bandwidth",
+             b->cfg.transfer_mib);
+    snprintf(time_metric, sizeof(time_metric), "transfer_%zumib_time",
+             b->cfg.transfer_mib);
+    if (s_worker_ids(b) != 0) {
+        s_failed(b, metric, "MiB/s", "worker ids: %s", dv_last_error());
+        return;
+    }
+    for (size_t i = 0; i < runs; i++) {
+        s[i] = s_transfer_once(b, metric);
+        if (s[i] < 0) {
+            return;
+        }
+    }
+    double median = bu_percentile(s, runs, 50);
+    s_report(b, time_metric, median * 1e3, 1, "ms");
+    s_report(b, metric, (double)b->cfg.transfer_mib / median, 0, "MiB/s");
+}
+
+/* ---- Memory ----------------------------------------------------------- */
+
+/* Waits until the RSS of pid stops moving (a freshly grown heap settles
+ * within a few readings); returns the last reading in KiB. */
+static long
+s_settled_rss(pid_t pid)
+{
+    long last = bu_rss_kib(pid);
+    int stable = 0;
+
+    for (int i = 0; i < 50 && stable < 3; i++) {
+        usleep(100 * 1000);
+        long now = bu_rss_kib(pid);
+        stable = labs(now - last) < 64 ? stable + 1 : 0;
+        last = now;
+    }
+    return last;
+}
+
+/* An impure inc pinned on worker 1, which the gate does not hold: its
+ * result means every message sent before it has been handled. */
+static int
+s_barrier(bench *b, double timeout_s)
+{
+    dv_opts opts = DV_OPTS_INIT;
+
+    opts.impure = 1;
+    opts.worker = b->worker_id[1];
+    dv_arg arg = dv_i64(1);
+    dv_future *f = dv_submit(b->c, "inc", 1, &arg, &opts);
+    const dv_value *v = f != NULL ? dv_result(f, timeout_s) : NULL;
+    if (v == NULL) {
+        fprintf(stderr, "bench_drove: %s: barrier: %s\n", b->label,
+                f != NULL ? s_ferr(f) : dv_last_error());
+    }
+    dv_release(f);
+    return v != NULL ? 0 : -1;
+}
+
+static void
+s_pending_memory(bench *b)
+{
+    size_t n = b->cfg.pending_n;
+    const char *metric = b->sched_pid > 0 ? "scheduler_rss_per_pending_task"
+                         : "client_and_scheduler_rss_per_pending_task";
+    char gate_path[512];
+    dv_opts on0 = DV_OPTS_INIT;
+    dv_future **fs = calloc(n, sizeof(*fs));
+    size_t nfs = 0;
+    pid_t sched = b->sched_pid; /* 0: this process */
+
+    snprintf(gate_path, sizeof(gate_path), "%s/gate", b->tmpdir);
+    unlink(gate_path);
+    if (s_worker_ids(b) != 0) {
+        s_failed(b, metric, "bytes/task", "worker ids: %s", dv_last_error());
+        free(fs);
+        return;
+    }
+    on0.worker = b->worker_id[0];
+    dv_arg gargs[2] = {dv_str(gate_path), dv_i64(300 * 1000)};
+    dv_future *g = dv_submit(b->c, "gate", 2, gargs, &on0);
+    if (g == NULL || s_barrier(b, DEADLINE_S) != 0) {
+        s_failed(b, metric, "bytes/task", "gate: %s",
+                 g != NULL ? s_ferr(g) : dv_last_error());
+        goto done;
+    }
+    long sched_before = s_settled_rss(sched);
+    long self_before = bu_rss_kib(0);
+    int64_t first = s_fresh(b, n);
+    int64_t t0 = bu_now_ns();
+    for (; nfs < n; nfs++) {
+        fs[nfs] = DV_SUBMIT(b->c, "add", dv_fut(g),
+                            dv_i64(first + (int64_t)nfs));
+        if (fs[nfs] == NULL) {
+            s_failed(b, metric, "bytes/task", "dv_submit #%zu: %s", nfs,
+                     dv_last_error());
+            goto done;
+        }
+    }
+    double submit_s = (double)(bu_now_ns() - t0) / 1e9;
+    if (s_barrier(b, 2 * DEADLINE_S) != 0) {
+        s_failed(b, metric, "bytes/task", "the scheduler did not take %zu "
+                 "tasks within %.0f s", n, 2 * DEADLINE_S);
+        goto done;
+    }
+    double taken_s = (double)(bu_now_ns() - t0) / 1e9;
+    long sched_after = s_settled_rss(sched);
+    long self_after = bu_rss_kib(0);
+    if (dv_future_status(g) != DV_PENDING ||
+        dv_future_status(fs[n - 1]) != DV_PENDING) {
+        s_failed(b, metric, "bytes/task", "the tasks did not wait (%s)",
+                 s_ferr(fs[n - 1]));
+        goto done;
+    }
+    s_report(b, metric,
+             (double)(sched_after - sched_before) * 1024.0 / (double)n, 0,
+             "bytes/task");
+    if (sched > 0) {
+        s_report(b, "client_rss_per_pending_task",
+                 (double)(self_after - self_before) * 1024.0 / (double)n, 0,
+                 "bytes/task");
+    }
+    s_report(b, "pending_submit_throughput", (double)n / submit_s, 0,
+             "tasks/s");
+    s_report(b, "pending_accept_throughput", (double)n / taken_s, 0,
+             "tasks/s");
+done:
+    /* Release the waiting tasks before opening the gate, so that they are
+     * forgotten rather than run. */
+    {
+        int64_t t1 = bu_now_ns();
+        s_release_all(fs, nfs);
+        if (nfs == n) {
+            s_report(b, "pending_release_time",
+                     (double)(bu_now_ns() - t1) / 1e6, 0, "ms");
+        }
+    }
+    /* Then let the gate finish, and wait until it has: not dv_cancel(),
+     * whose future completes while the task still runs, and a task still
+     * running holds up dv_close(). */
+    FILE *f = fopen(gate_path, "w");
+    if (f != NULL) {
+        fclose(f);
+    }
+    if (g != NULL) {
+        if (dv_wait(&g, 1, 30.0) != 0) {
+            fprintf(stderr, "bench_drove: %s: the gate task did not end "
+                    "within 30 s of its file appearing\n", b->label);
+            b->failures++;
+        }
+        dv_release(g);
+    }
+    free(fs);
+}
+
+/* ---- Main ------------------------------------------------------------- */
+
+static int
+s_usage(void)
+{
+    fprintf(stderr, "usage: bench_drove --cluster threads|processes|tcp "
+            "[--drove PATH] [--fns SO] [--quick] [--only LIST]\n"
+            "  LIST: comma-separated of startup,map,submit,roundtrip,"
+            "chain,tree,transfer,pending\n");
+    return 2;
+}
+
+/* Whether measurement name is selected by --only (NULL: all are). */
+static int
+s_selected(const char *only, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (only == NULL) {
+        return 1;
+    }
+    for (const char *p = only; *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0) {
+            return 1;
+        }
+        p += len + (end != NULL ? 1 : 0);
+    }
+    return 0;
+}
+
+/* Registers the temporary directory and what the benchmark puts in it for
+ * removal at exit, also when a signal ends the program. */
+static void
+s_clean_tmpdir_on_exit(const bench *b)
+{
+    const char *names[] = {"scheduler.log", "worker0.log", "worker1.log",
+                           "gate"};
+    char path[512];
+
+    bu_remove_on_exit(b->tmpdir);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", b->tmpdir, names[i]);
+        bu_remove_on_exit(path);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    bench b;
+    const char *cluster = NULL;
+    const char *child_where = NULL;
+    const char *only = NULL;
+
+    memset(&b, 0, sizeof(b));
+    b.drove = DV_DROVE_BIN;
+    b.fns_so = DV_BENCH_FNS_SO;
+    b.cfg = s_full;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--cluster") == 0 && i + 1 < argc) {
+            cluster = argv[++i];
+        } else if (strcmp(argv[i], "--drove") == 0 && i + 1 < argc) {
+            b.drove = argv[++i];
+        } else if (strcmp(argv[i], "--fns") == 0 && i + 1 < argc) {
+            b.fns_so = argv[++i];
+        } else if (strcmp(argv[i], "--startup-child") == 0 && i + 1 < argc) {
+            child_where = argv[++i];
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            only = argv[++i];
+        } else if (strcmp(argv[i], "--quick") == 0) {
+            b.cfg = s_quick;
+        } else {
+            return s_usage();
+        }
+    }
+    if (bench_fns_count() <= 0) {
+        return 1;
+    }
+    if (child_where != NULL) {
+        return s_startup_child(child_where, b.fns_so);
+    }
+    if (cluster == NULL) {
+        return s_usage();
+    }
+    if (strcmp(cluster, "threads") == 0) {
+        b.where = "local:threads=2";
+    } else if (strcmp(cluster, "processes") == 0) {
+        b.where = "local:processes=2";
+    } else if (strcmp(cluster, "tcp") == 0) {
+        b.where = NULL;
+    } else {
+        return s_usage();
+    }
+    b.label = cluster;
+    b.next_arg = (bu_now_ns() % 1000000) * 1000000000LL;
+    snprintf(b.tmpdir, sizeof(b.tmpdir), "%s/drove-bench-XXXXXX",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+    if (mkdtemp(b.tmpdir) == NULL) {
+        perror("bench_drove: mkdtemp");
+        return 1;
+    }
+    bu_cleanup_on_exit();
+    s_clean_tmpdir_on_exit(&b);
+    if (b.where == NULL && s_start_daemons(&b) != 0) {
+        goto out;
+    }
+    if (s_selected(only, "startup")) {
+        s_startup(&b);
+    }
+    if (b.c == NULL) {
+        b.c = dv_connect(b.where);
+        if (b.c == NULL) {
+            s_failed(&b, "connect", "-", "dv_connect(%s): %s", b.where,
+                     dv_last_error());
+            goto out;
+        }
+    }
+    /* A warm-up as large as the measurement: the first hundred thousand
+     * tasks also pay for growing the client's and scheduler's tables. */
+    s_map_throughput(&b, "warmup_map", b.cfg.map_n, 0);
+    /* The data measurements first: after a few hundred thousand tiny
+     * tasks, fresh large buffers cost more to fault in (see the report),
+     * and these figures should not depend on what ran before. */
+    if (s_selected(only, "tree")) {
+        s_tree_reduce(&b);
+    }
+    if (s_selected(only, "transfer")) {
+        s_transfer(&b);
+    }
+    if (s_selected(only, "map")) {
+        s_map_throughput(&b, "map_throughput", b.cfg.map_n, 1);
+    }
+    if (s_selected(only, "submit")) {
+        s_submit_throughput(&b, b.cfg.submit_n);
+    }
+    if (s_selected(only, "roundtrip")) {
+        s_roundtrip(&b);
+    }
+    if (s_selected(only, "chain")) {
+        s_chain(&b);
+    }
+    /* Last: it leaves a million tasks' worth of freed memory behind. */
+    if (s_selected(only, "pending")) {
+        s_pending_memory(&b);
+    }
+out:
+    if (b.sched_pid == 0) {
+        /* Nothing in the directory is needed any more; remove it before
+         * dv_close(), which a crash in it would not let us do after. */
+        bu_remove_now();
+    }
+    if (b.c != NULL) {
+        int64_t t0 = bu_now_ns();
+        dv_close(b.c);
+        double s = (double)(bu_now_ns() - t0) / 1e9;
+        if (s > 5.0) {
+            fprintf(stderr, "bench_drove: %s: dv_close took %.1f s\n",
+                    b.label, s);
+        }
+    }
+    if (b.sched_pid > 0) {
+        s_stop_daemons(&b);
+    }
+    return b.failures > 0 ? 1 : 0;
+}

@@ -1,0 +1,333 @@
+/* Helpers shared by the benchmark programs; see bench_util.h. */
+#define _GNU_SOURCE
+#include "bench_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BU_MAX_CHILDREN 64
+
+/* Pids of live children, for the signal handler: entries are set to 0 when
+ * the child is reaped. */
+static volatile pid_t s_children[BU_MAX_CHILDREN];
+
+/* Paths to remove at exit, prepared beforehand so that a signal handler
+ * only calls unlink and rmdir. */
+#define BU_MAX_PATHS 16
+static char s_paths[BU_MAX_PATHS][512];
+static volatile int s_npaths;
+
+int64_t
+bu_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+double
+bu_now(void)
+{
+    return (double)bu_now_ns() / 1e9;
+}
+
+static int
+s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a;
+    double y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+double
+bu_percentile(double *v, size_t n, double p)
+{
+    if (n == 0) {
+        return 0.0;
+    }
+    qsort(v, n, sizeof(*v), s_cmp_double);
+    size_t rank = (size_t)((p / 100.0) * (double)n + 0.999999);
+    if (rank < 1) {
+        rank = 1;
+    }
+    if (rank > n) {
+        rank = n;
+    }
+    return v[rank - 1];
+}
+
+long
+bu_rss_kib(pid_t pid)
+{
+    char path[64];
+    char line[256];
+    long kib = -1;
+
+    if (pid == 0) {
+        snprintf(path, sizeof(path), "/proc/self/status");
+    } else {
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kib = strtol(line + 6, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
+void
+bu_line(const char *name, double value, int decimals, const char *unit)
+{
+    printf("%s: %.*f %s\n", name, decimals, value, unit);
+    fflush(stdout);
+}
+
+static void
+s_track(pid_t pid)
+{
+    for (int i = 0; i < BU_MAX_CHILDREN; i++) {
+        if (s_children[i] == 0) {
+            s_children[i] = pid;
+            return;
+        }
+    }
+}
+
+static void
+s_untrack(pid_t pid)
+{
+    for (int i = 0; i < BU_MAX_CHILDREN; i++) {
+        if (s_children[i] == pid) {
+            s_children[i] = 0;
+        }
+    }
+}
+
+pid_t
+bu_spawn(char *const argv[], int *out_fd, const char *err_path)
+{
+    int fds[2] = {-1, -1};
+    int err_fd = -1;
+
+    if (out_fd != NULL && pipe2(fds, O_CLOEXEC) != 0) {
+        return -1;
+    }
+    if (err_path != NULL) {
+        err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                      0600);
+        if (err_fd < 0) {
+            goto fail;
+        }
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        goto fail;
+    }
+    if (pid == 0) {
+        /* Only async-signal-safe calls here: the parent may run threads. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) {
+            _exit(127);
+        }
+        if (fds[1] >= 0) {
+            dup2(fds[1], STDOUT_FILENO);
+        }
+        if (err_fd >= 0) {
+            dup2(err_fd, STDERR_FILENO);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    s_track(pid);
+    if (fds[1] >= 0) {
+        close(fds[1]);
+        *out_fd = fds[0];
+    }
+    if (err_fd >= 0) {
+        close(err_fd);
+    }
+    return pid;
+
+fail:
+    if (fds[0] >= 0) {
+        close(fds[0]);
+        close(fds[1]);
+    }
+    if (err_fd >= 0) {
+        close(err_fd);
+    }
+    return -1;
+}
+
+int
+bu_read_line(int fd, char *buf, size_t size, double timeout_s)
+{
+    double deadline = bu_now() + timeout_s;
+    size_t len = 0;
+
+    while (len + 1 < size) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int left_ms = (int)((deadline - bu_now()) * 1000);
+        if (left_ms <= 0) {
+            return -1;
+        }
+        int rc = poll(&p, 1, left_ms);
+        if (rc < 0 && errno == EINTR) {
+            continue;
+        }
+        if (rc <= 0) {
+            return -1;
+        }
+        char ch;
+        ssize_t n = read(fd, &ch, 1);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        if (ch == '\n') {
+            break;
+        }
+        buf[len++] = ch;
+    }
+    buf[len] = '\0';
+    return (int)len;
+}
+
+int
+bu_exited(pid_t pid, int *status)
+{
+    int st = 0;
+
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+        s_untrack(pid);
+        if (status != NULL) {
+            *status = st;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+int
+bu_wait(pid_t pid, double timeout_s, int *status)
+{
+    double deadline = bu_now() + timeout_s;
+    struct timespec pause = {0, 1000 * 1000};
+
+    for (;;) {
+        if (bu_exited(pid, status)) {
+            return 0;
+        }
+        if (bu_now() >= deadline) {
+            return -1;
+        }
+        nanosleep(&pause, NULL);
+    }
+}
+
+int
+bu_stop(pid_t pid, double grace_s)
+{
+    int status = 0;
+
+    if (bu_exited(pid, &status)) {
+        return status;
+    }
+    kill(pid, SIGTERM);
+    if (bu_wait(pid, grace_s, &status) == 0) {
+        return status;
+    }
+    kill(pid, SIGKILL);
+    if (bu_wait(pid, 5.0, &status) == 0) {
+        return status;
+    }
+    return -1;
+}
+
+void
+bu_kill_children(void)
+{
+    for (int i = 0; i < BU_MAX_CHILDREN; i++) {
+        pid_t pid = s_children[i];
+        if (pid > 0) {
+            kill(pid, SIGTERM);
+        }
+    }
+}
+
+void
+bu_remove_on_exit(const char *path)
+{
+    if (s_npaths < BU_MAX_PATHS && strlen(path) < sizeof(s_paths[0])) {
+        strcpy(s_paths[s_npaths], path);
+        s_npaths++;
+    }
+}
+
+static void
+s_remove_paths(void)
+{
+    for (int i = s_npaths - 1; i >= 0; i--) {
+        if (unlink(s_paths[i]) != 0) {
+            rmdir(s_paths[i]);
+        }
+    }
+}
+
+void
+bu_remove_now(void)
+{
+    s_remove_paths();
+    s_npaths = 0;
+}
+
+static void
+s_at_exit(void)
+{
+    bu_kill_children();
+    s_remove_paths();
+}
+
+static void
+s_on_signal(int sig)
+{
+    bu_kill_children();
+    s_remove_paths();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void
+bu_cleanup_on_exit(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    atexit(s_at_exit);
+}

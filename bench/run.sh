@@ -1,0 +1,76 @@
+#!/bin/sh
+# Runs every benchmark against a build directory and prints one line per
+# figure, `name: value unit`:
+#
+#   physical.*   a plain TCP ping-pong, the limit the latencies are read
+#                against
+#   threads.*    drove on local:threads=2
+#   processes.*  drove on local:processes=2
+#   tcp.*        drove on a scheduler and two workers, daemons on 127.0.0.1
+#   dask.*       dask distributed's LocalCluster(2 processes), if installed
+#   ratio.*      local:processes=2 against dask (> 1: drove is better)
+#
+# usage: sh bench/run.sh BUILD_DIR    (what `make bench` runs)
+# Each program runs under a timeout; the script exits non-zero if one failed.
+set -u
+
+build=${1:?usage: sh bench/run.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+bin=$build/bench
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/drove-bench-run.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+: >"$tmp/all"
+failed=0
+
+# run SECONDS PROGRAM ARGS...: streams the program's lines and keeps them
+# for the ratios; records a failure or a timeout.
+run() {
+    limit=$1
+    shift
+    { timeout -k 5 "$limit" "$@"; echo $? >"$tmp/rc"; } | tee -a "$tmp/all"
+    rc=$(cat "$tmp/rc")
+    if [ "$rc" != 0 ]; then
+        [ "$rc" = 124 ] && echo "bench: $*: timed out after ${limit}s" >&2
+        echo "bench: $* exited with status $rc" >&2
+        failed=1
+    fi
+}
+
+if [ ! -x "$bin/bench_drove" ] || [ ! -x "$build/drove" ]; then
+    echo "bench: $bin/bench_drove or $build/drove missing; build first" >&2
+    exit 1
+fi
+
+run 60 "$bin/bench_pingpong"
+for cluster in threads processes tcp; do
+    run 150 "$bin/bench_drove" --cluster "$cluster" --drove "$build/drove"
+done
+
+if /usr/bin/python3 -c 'import distributed' 2>/dev/null; then
+    run 150 /usr/bin/python3 "$here/dask_bench.py"
+    # ours/dask for throughput, dask/ours for times.
+    awk '
+        $2 ~ /^[0-9.]+$/ { v[$1] = $2 }
+        function ratio(name, inverse,    a, b) {
+            a = v["processes." name ":"]; b = v["dask." name ":"]
+            if (a == "" || b == "" || a == 0 || b == 0) {
+                printf "ratio.%s_vs_dask: n/a x\n", name
+            } else if (inverse) {
+                printf "ratio.%s_vs_dask: %.1f x\n", name, b / a
+            } else {
+                printf "ratio.%s_vs_dask: %.1f x\n", name, a / b
+            }
+        }
+        END {
+            ratio("map_throughput", 0)
+            ratio("roundtrip_median", 1)
+            ratio("roundtrip_p99", 1)
+            ratio("chain_per_link", 1)
+            ratio("startup_to_first_result", 1)
+        }' "$tmp/all"
+else
+    echo "dask: skipped (/usr/bin/python3 cannot import distributed;" \
+        "apt-get install python3-distributed)"
+fi
+exit $failed
