@@ -100,7 +100,10 @@ DV_EXPORT dv_client *dv_connect(const char *where);
 
 /* Releases everything the client held (its futures become invalid and are
  * freed), stops an embedded cluster, and frees the client. Accepts NULL.
- * Must not race with other calls on the same client. */
+ * Must not race with other calls on the same client. On "local:threads",
+ * whose workers are threads of this process, it waits for calls already
+ * running to return; worker processes ("local:processes") that do not stop
+ * within 3 s are killed. */
 DV_EXPORT void dv_close(dv_client *c);
 
 /* ---- Arguments --------------------------------------------------------- */
