@@ -63,10 +63,16 @@ dvi_client_check_locked(dv_client *c)
 
 /* ---- Results from workers ----------------------------------------------- */
 
+typedef struct s_peer_ctx {
+    dv_client *c;
+    dvi_conn *conn;
+} s_peer_ctx;
+
 static int
 s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 {
-    dv_client *c = ctx;
+    dv_client *c = ((s_peer_ctx *)ctx)->c;
+    dvi_conn *conn = ((s_peer_ctx *)ctx)->conn;
     char key[256];
     if ((type != DVI_MSG_DATA && type != DVI_MSG_MISSING) ||
         dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
@@ -83,7 +89,10 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     if (st && st->fetching) {
         st->fetching = 0;
         if (data) {
-            st->blob = dvi_blob_copy(data, len);
+            /* A large result keeps the frame it came in: no copy. */
+            void *frame = len > 65536 ? dvi_conn_take_frame(conn) : NULL;
+            st->blob = frame ? dvi_blob_adopt(frame, (char *)data, len)
+                             : dvi_blob_copy(data, len);
         } else {
             free(st->error);
             st->error = dvi_strdup("the result was lost: the worker that "
@@ -99,7 +108,8 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 static int
 s_on_peer_frame(dvi_conn *conn, const char *buf, size_t len)
 {
-    return dvi_msg_each(buf, len, s_on_peer_msg, dvi_conn_data(conn));
+    s_peer_ctx ctx = {dvi_conn_data(conn), conn};
+    return dvi_msg_each(buf, len, s_on_peer_msg, &ctx);
 }
 
 static void

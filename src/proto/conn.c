@@ -26,6 +26,12 @@ typedef struct s_frame {
     size_t len;
 } s_frame;
 
+/* A blob spliced into the frame being built, before out's byte `at`. */
+typedef struct s_seg {
+    size_t at;
+    dvi_blob *blob;
+} s_seg;
+
 struct dvi_conn {
     uv_loop_t *loop;
     int kind;
@@ -46,16 +52,22 @@ struct dvi_conn {
 
     msgpack_sbuffer out; /* the frame being built */
     msgpack_packer pk;
-    uint32_t nmsgs;  /* messages in out */
-    s_frame *unsent; /* frames waiting for the connection */
+    uint32_t nmsgs; /* messages in out */
+    s_seg *segs;    /* blobs spliced into out, in order */
+    size_t nsegs, capsegs;
+    size_t seg_bytes; /* their total size */
+    s_frame *unsent;  /* frames waiting for the connection */
     s_frame **unsent_tail;
 
     char *rbuf; /* stream input, frames not yet complete */
     size_t rcap, rlen;
     size_t max_frame;
-
-    dvi_conn *peer; /* inproc: the other end, NULL once gone */
-    s_frame *inbox; /* inproc: frames from the peer, in order */
+    size_t frame_end;    /* while delivering: end of the frame in rbuf */
+    s_frame *delivering; /* while delivering an inproc frame: it */
+    int can_take;        /* dvi_conn_take_frame allowed now */
+    int taken;           /* the frame's memory was taken */
+    dvi_conn *peer;      /* inproc: the other end, NULL once gone */
+    s_frame *inbox;      /* inproc: frames from the peer, in order */
     s_frame **inbox_tail;
 
     dvi_conn_frame_fn on_frame;
@@ -129,6 +141,10 @@ s_handle_closed(uv_handle_t *h)
         return;
     }
     msgpack_sbuffer_destroy(&c->out);
+    for (size_t i = 0; i < c->nsegs; i++) {
+        dvi_blob_rele(c->segs[i].blob);
+    }
+    free(c->segs);
     s_free_frames(c->unsent);
     s_free_frames(c->inbox);
     free(c->rbuf);
@@ -244,6 +260,8 @@ s_fail(dvi_conn *c, const char *why)
 typedef struct s_write {
     uv_write_t req;
     char *buf;
+    s_seg *segs; /* blobs written from their own memory, held till done */
+    size_t nsegs;
 } s_write;
 
 static void
@@ -251,6 +269,10 @@ s_write_cb(uv_write_t *req, int status)
 {
     s_write *w = (s_write *)req;
     dvi_conn *c = req->data;
+    for (size_t i = 0; i < w->nsegs; i++) {
+        dvi_blob_rele(w->segs[i].blob);
+    }
+    free(w->segs);
     free(w->buf);
     free(w);
     if (status < 0 && status != UV_ECANCELED) {
@@ -285,7 +307,7 @@ s_send_frame(dvi_conn *c, char *buf, size_t len)
         c->unsent_tail = &f->next;
         return;
     }
-    s_write *w = dvi_malloc(sizeof(*w));
+    s_write *w = dvi_calloc(1, sizeof(*w));
     uv_buf_t b = uv_buf_init(buf, (unsigned)len);
     w->buf = buf;
     w->req.data = c;
@@ -293,6 +315,58 @@ s_send_frame(dvi_conn *c, char *buf, size_t len)
     if (rc < 0) {
         free(buf);
         free(w);
+        s_fail(c, uv_strerror(rc));
+    }
+}
+
+/* Copies the frame in buf (len bytes of out) and its spliced blobs into
+ * one buffer, for transports that need contiguous frames. */
+static char *
+s_assemble(dvi_conn *c, char *buf, size_t len)
+{
+    char *whole = dvi_malloc(len + c->seg_bytes);
+    size_t from = 0, to = 0;
+    for (size_t i = 0; i < c->nsegs; i++) {
+        memcpy(whole + to, buf + from, c->segs[i].at - from);
+        to += c->segs[i].at - from;
+        from = c->segs[i].at;
+        memcpy(whole + to, c->segs[i].blob->data, c->segs[i].blob->len);
+        to += c->segs[i].blob->len;
+        dvi_blob_rele(c->segs[i].blob);
+    }
+    memcpy(whole + to, buf + from, len - from);
+    free(buf);
+    c->nsegs = 0;
+    c->seg_bytes = 0;
+    return whole;
+}
+
+/* Writes a frame whose blobs go out from their own memory. */
+static void
+s_write_spliced(dvi_conn *c, char *buf, size_t len)
+{
+    s_write *w = dvi_calloc(1, sizeof(*w));
+    uv_buf_t *bufs = dvi_calloc(2 * c->nsegs + 1, sizeof(*bufs));
+    size_t n = 0, from = 0;
+    for (size_t i = 0; i < c->nsegs; i++) {
+        bufs[n++] = uv_buf_init(buf + from, (unsigned)(c->segs[i].at - from));
+        bufs[n++] =
+            uv_buf_init(c->segs[i].blob->data, (unsigned)c->segs[i].blob->len);
+        from = c->segs[i].at;
+    }
+    bufs[n++] = uv_buf_init(buf + from, (unsigned)(len - from));
+    c->bytes_out += len + c->seg_bytes;
+    w->buf = buf;
+    w->segs = c->segs;
+    w->nsegs = c->nsegs;
+    w->req.data = c;
+    c->segs = NULL;
+    c->nsegs = c->capsegs = 0;
+    c->seg_bytes = 0;
+    int rc = uv_write(&w->req, &c->h.stream, bufs, (unsigned)n, s_write_cb);
+    free(bufs); /* libuv copies the array of buffers, not their bytes */
+    if (rc < 0) {
+        s_write_cb(&w->req, UV_ECANCELED);
         s_fail(c, uv_strerror(rc));
     }
 }
@@ -305,11 +379,59 @@ s_flush_frames(dvi_conn *c)
     }
     size_t len = c->out.size;
     char *buf = msgpack_sbuffer_release(&c->out);
-    s_put_be32(buf, (uint32_t)(len - 4));
+    s_put_be32(buf, (uint32_t)(len + c->seg_bytes - 4));
     buf[4] = (char)0xdd;
     s_put_be32(buf + 5, c->nmsgs);
     c->nmsgs = 0;
-    s_send_frame(c, buf, len);
+    if (c->nsegs == 0) {
+        s_send_frame(c, buf, len);
+    } else if (c->kind == S_INPROC || !c->connected) {
+        size_t whole = len + c->seg_bytes;
+        s_send_frame(c, s_assemble(c, buf, len), whole);
+    } else {
+        s_write_spliced(c, buf, len);
+    }
+}
+
+void
+dvi_conn_put_blob(dvi_conn *c, dvi_blob *b)
+{
+    if (c->nsegs == c->capsegs) {
+        c->capsegs = c->capsegs ? c->capsegs * 2 : 4;
+        c->segs = dvi_realloc(c->segs, c->capsegs * sizeof(*c->segs));
+    }
+    c->segs[c->nsegs].at = c->out.size;
+    c->segs[c->nsegs].blob = dvi_blob_hold(b);
+    c->nsegs++;
+    c->seg_bytes += b->len;
+}
+
+void *
+dvi_conn_take_frame(dvi_conn *c)
+{
+    if (!c->can_take) {
+        return NULL;
+    }
+    c->can_take = 0;
+    if (c->delivering) {
+        void *base = c->delivering->buf;
+        c->delivering->buf = NULL;
+        return base;
+    }
+    /* The rest of the read buffer moves to a new one. */
+    size_t rest = c->rlen - c->frame_end;
+    size_t cap = rest > S_READ_CHUNK ? rest : S_READ_CHUNK;
+    char *next = malloc(cap);
+    if (next == NULL) {
+        return NULL;
+    }
+    memcpy(next, c->rbuf + c->frame_end, rest);
+    void *base = c->rbuf;
+    c->rbuf = next;
+    c->rcap = cap;
+    c->rlen = rest;
+    c->taken = 1;
+    return base;
 }
 
 void
@@ -329,7 +451,7 @@ s_prepare_cb(uv_prepare_t *p)
 static void
 s_begin(dvi_conn *c, uint32_t n)
 {
-    if (c->out.size >= S_FLUSH_AT) {
+    if (c->out.size + c->seg_bytes >= S_FLUSH_AT) {
         s_flush_frames(c);
     }
     if (c->nmsgs == 0) {
@@ -424,7 +546,10 @@ s_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         if (c->rlen - pos - 4 < flen) {
             break;
         }
+        c->frame_end = pos + 4 + flen;
+        c->can_take = 1;
         int rc = c->on_frame(c, c->rbuf + pos + 4, flen);
+        c->can_take = 0;
         if (c->closing) {
             return;
         }
@@ -432,6 +557,11 @@ s_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             DVI_LOG(DVI_LOG_WARN, "CONN", "%s: %s", c->name, dv_last_error());
             s_fail(c, dv_last_error());
             return;
+        }
+        if (c->taken) {
+            c->taken = 0; /* what followed the frame now starts rbuf */
+            pos = 0;
+            continue;
         }
         pos += 4 + flen;
     }
@@ -461,7 +591,11 @@ s_idle_cb(uv_idle_t *i)
             c->inbox_tail = &c->inbox;
         }
         c->bytes_in += f->len;
+        c->delivering = f;
+        c->can_take = 1;
         int rc = c->on_frame(c, f->buf + 4, f->len - 4);
+        c->can_take = 0;
+        c->delivering = NULL;
         free(f->buf);
         free(f);
         if (!c->closing && rc < 0) {

@@ -338,7 +338,10 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         return DV_EPROTO;
     }
     w->stats.bytes_fetched += len;
-    dvi_blob *blob = dvi_blob_copy(data, len);
+    /* A large input keeps the frame it came in, rather than a copy. */
+    void *frame = len > S_INLINE_MAX ? dvi_conn_take_frame(p->conn) : NULL;
+    dvi_blob *blob = frame ? dvi_blob_adopt(frame, (char *)data, len)
+                           : dvi_blob_copy(data, len);
     s_fetch_done(w, fe, blob, NULL);
     dvi_blob_rele(blob);
     return 0;
@@ -408,11 +411,16 @@ s_on_serve_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     }
     msgpack_packer *pk = dvi_conn_msg(p->conn, DVI_MSG_DATA, 2);
     dvi_pack_str(pk, key);
-    dvi_pack_bin(pk, it->blob->data, it->blob->len);
     w->stats.bytes_served += it->blob->len;
-    if (it->blob->len > S_INLINE_MAX) {
-        dvi_conn_flush(p->conn); /* do not hold a large frame for a turn */
+    if (it->blob->len <= S_INLINE_MAX) {
+        dvi_pack_bin(pk, it->blob->data, it->blob->len);
+        return 0;
     }
+    /* A large result goes out from the store's memory, in a frame of its
+     * own, at once. */
+    msgpack_pack_bin(pk, it->blob->len);
+    dvi_conn_put_blob(p->conn, it->blob);
+    dvi_conn_flush(p->conn);
     return 0;
 }
 
