@@ -46,14 +46,9 @@ dvi_cmd_scheduler(int argc, char **argv)
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
-    int level = dvi_log_level_parse(dvi_opt_str(s_opts, S_NOPTS, "log-level"));
-    if (level < 0) {
-        fprintf(stderr, "drove scheduler: unknown log level '%s'\n",
-                dvi_opt_str(s_opts, S_NOPTS, "log-level"));
+    if (dvi_cli_log("scheduler", dvi_opt_str(s_opts, S_NOPTS, "log-level"))) {
         return 2;
     }
-    dvi_log_init("scheduler", level);
-    dvi_log_set_level(level);
     signal(SIGPIPE, SIG_IGN);
 
     uv_loop_t loop;

@@ -40,14 +40,9 @@ dvi_cmd_worker(int argc, char **argv)
                         "$DROVE_SCHEDULER)\n");
         return 2;
     }
-    const char *level = dvi_opt_str(s_opts, S_NOPTS, "log-level");
-    int lv = dvi_log_level_parse(level);
-    if (lv < 0) {
-        fprintf(stderr, "drove worker: unknown log level '%s'\n", level);
+    if (dvi_cli_log("worker", dvi_opt_str(s_opts, S_NOPTS, "log-level"))) {
         return 2;
     }
-    dvi_log_init("worker", lv);
-    dvi_log_set_level(lv);
     char name[128];
     const char *given = dvi_opt_str(s_opts, S_NOPTS, "name");
     if (given) {

@@ -1,6 +1,7 @@
 /* Table-driven option parsing for the drove commands. */
 #include "options.h"
 
+#include "common/log.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,4 +118,20 @@ dvi_opt_int(const dvi_option *opts, size_t n, const char *name)
 {
     const char *v = dvi_opt_str(opts, n, name);
     return v ? strtol(v, NULL, 10) : 0;
+}
+
+int
+dvi_cli_log(const char *role, const char *level)
+{
+    int lv = dvi_log_level_parse(level);
+    if (lv < 0) {
+        fprintf(stderr,
+                "drove %s: unknown log level '%s' (error, warn, "
+                "notice, info or debug)\n",
+                role, level);
+        return 2;
+    }
+    dvi_log_init(role, lv);
+    dvi_log_set_level(lv); /* the option already took $DROVE_LOG into account */
+    return 0;
 }

@@ -24,5 +24,8 @@ int dvi_options_parse(dvi_option *opts, size_t n, int argc, char **argv,
                       const char *usage, const char *about);
 const char *dvi_opt_str(const dvi_option *opts, size_t n, const char *name);
 long dvi_opt_int(const dvi_option *opts, size_t n, const char *name);
+/* Sets up logging to stderr for a daemon of this role at the named level.
+ * Returns 0, or prints an error naming the level and returns 2. */
+int dvi_cli_log(const char *role, const char *level);
 
 #endif
