@@ -529,7 +529,7 @@ s_dial(dv_client *c, const char *addr)
 {
     c->conn = dvi_conn_dial(&c->loop, addr, s_on_frame, s_on_close, c);
     if (c->conn == NULL) {
-        return DV_ECONN;
+        return dvi_last_code();
     }
     dvi_hello_send(c->conn, DVI_ROLE_CLIENT, "client", 0, NULL);
     return 0;
@@ -709,7 +709,7 @@ dv_upload_library(dv_client *c, const char *so_path)
     dvi_request *r = s_request(c, hash, 120, s_pack_upload, &u);
     free(bytes);
     if (r == NULL) {
-        return DV_ECONN;
+        return dvi_last_code();
     }
     rc = r->status < 0 ? r->status : (int)r->count;
     if (r->status < 0 && r->text) {
@@ -755,7 +755,7 @@ dv_publish(dv_client *c, const char *name, dv_future *f)
     s_named n = {DVI_MSG_PUBLISH, name, f->st->key};
     dvi_request *r = s_request(c, "P", 30, s_pack_named, &n);
     if (r == NULL) {
-        return DV_ECONN;
+        return dvi_last_code();
     }
     int rc = r->status;
     if (rc < 0) {
@@ -800,7 +800,7 @@ dv_unpublish(dv_client *c, const char *name)
     s_named n = {DVI_MSG_UNPUBLISH, name, NULL};
     dvi_request *r = s_request(c, "N", 30, s_pack_named, &n);
     if (r == NULL) {
-        return DV_ECONN;
+        return dvi_last_code();
     }
     int rc = r->status;
     if (rc < 0) {

@@ -20,6 +20,9 @@
 
 #define S_MAX_NAME 200
 #define S_MAX_DEPS 65536
+/* Arguments and scattered values travel in one message, which must fit in
+ * a frame (DVI_FRAME_MAX_DEFAULT) with room to spare. */
+#define S_MAX_MESSAGE ((size_t)512 << 20)
 
 /* Per-thread scratch for encoding one submission. */
 typedef struct s_enc {
@@ -32,6 +35,19 @@ typedef struct s_enc {
 } s_enc;
 
 static _Thread_local s_enc s_scratch;
+
+static int
+s_enc_check_size(const s_enc *e)
+{
+    if (e->sb.size > S_MAX_MESSAGE) {
+        return dvi_seterr(DV_ELIMIT,
+                          "%zu bytes of arguments or data: one "
+                          "message carries at most %zu; make large data on "
+                          "the workers, or split it",
+                          e->sb.size, S_MAX_MESSAGE);
+    }
+    return 0;
+}
 
 static s_enc *
 s_enc_begin(dv_client *c)
@@ -129,6 +145,9 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
                  const dv_opts *opts)
 {
     char key[256];
+    if (s_enc_check_size(e) < 0) {
+        return NULL;
+    }
     /* Hash outside the lock; a function that turns out impure gets a
      * fresh key instead (the hash was wasted, nothing else). */
     int keyed = opts && (opts->key || opts->impure);
@@ -225,7 +244,7 @@ s_map_chunk(dv_client *c, const char *fn, const dv_arg *args, size_t from,
     dv_future *chunk = s_submit_encoded(c, fn, e, DVI_TASK_CHUNK, opts);
     s_enc_trim(e);
     if (chunk == NULL) {
-        return DV_ECONN;
+        return dvi_last_code();
     }
     uv_mutex_lock(&c->lock);
     for (size_t i = from; i < to; i++) {
@@ -258,7 +277,7 @@ dv_map(dv_client *c, const char *fn, size_t n, const dv_arg *args,
         int rc = 0;
         if (chunk == 1) {
             out[i] = dv_submit(c, fn, 1, &args[i], &o);
-            rc = out[i] ? 0 : DV_ECONN;
+            rc = out[i] ? 0 : dvi_last_code();
         } else {
             rc = s_map_chunk(c, fn, args, i, to, out, &o);
         }
@@ -283,7 +302,9 @@ dv_scatter(dv_client *c, dv_arg value)
         return NULL;
     }
     s_enc *e = s_enc_begin(c);
-    if (dvi_value_pack(&e->pk, &value, NULL, NULL) < 0) {
+    if (dvi_value_pack(&e->pk, &value, NULL, NULL) < 0 ||
+        s_enc_check_size(e) < 0) {
+        s_enc_trim(e);
         return NULL;
     }
     char key[256];

@@ -9,6 +9,7 @@
 #include "log.h"
 
 static _Thread_local char s_reason[512] = "no error";
+static _Thread_local int s_code = DV_EINVAL;
 
 const char *
 dv_version(void)
@@ -36,8 +37,15 @@ dv_last_error(void)
 }
 
 int
+dvi_last_code(void)
+{
+    return s_code;
+}
+
+int
 dvi_seterr(int code, const char *fmt, ...)
 {
+    s_code = code;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(s_reason, sizeof(s_reason), fmt, ap);

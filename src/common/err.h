@@ -13,6 +13,10 @@
 int dvi_seterr(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The code of the calling thread's last dvi_seterr (DV_EINVAL if none):
+ * for callers that got NULL and must return a code. */
+int dvi_last_code(void);
+
 /* Translates a libuv error into a reason for this thread; returns the
  * matching DV_E* code. */
 int dvi_seterr_uv(int uverr, const char *context);
