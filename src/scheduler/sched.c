@@ -101,6 +101,16 @@ typedef struct s_wanters {
 static void s_forget(dvi_sched *s, dvi_task *t);
 static void s_maybe_forget(dvi_sched *s, dvi_task *t);
 static void s_schedule(dvi_sched *s);
+static void s_assign(dvi_sched *s, dvi_task *t, s_worker *w);
+
+/* A task sent ahead counts as waiting on its inputs, though it is on its
+ * worker already. */
+static int
+s_is_waiting(const dvi_task *t)
+{
+    return t->state == DVI_TASK_WAITING ||
+           (t->state == DVI_TASK_PROCESSING && (t->flags & DVI_TASKF_AHEAD));
+}
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -313,6 +323,7 @@ static void
 s_make_ready(dvi_sched *s, dvi_task *t)
 {
     t->state = DVI_TASK_QUEUED;
+    t->flags &= ~DVI_TASKF_AHEAD;
     if (t->nwants == 0 && t->nwaiters == 0) {
         s_forget(s, t); /* released while it waited */
         return;
@@ -353,7 +364,12 @@ s_err(dvi_sched *s, dvi_task *t, int state, const char *text, s_client *quiet)
         dvi_taskvec_init(&e->dependents);
         for (size_t i = 0; i < deps.n; i++) {
             dvi_task *d = deps.v[i];
-            if (d->state == DVI_TASK_WAITING) {
+            if (s_is_waiting(d)) {
+                if (d->state == DVI_TASK_PROCESSING && d->where) {
+                    s_worker *w = d->where; /* it waits there: drop it */
+                    dvi_pack_str(dvi_conn_msg(w->conn, DVI_MSG_FREE, 1),
+                                 d->key);
+                }
                 d->state = state;
                 d->error = dvi_strdup(text);
                 dvi_taskvec_push(&todo, d);
@@ -388,7 +404,7 @@ s_fail_task_quietly(dvi_sched *s, dvi_task *t, int state, const char *text,
         dvi_task *e = set.v[i];
         for (size_t j = 0; j < e->dependents.n; j++) {
             dvi_task *d = e->dependents.v[j];
-            if (d->state == DVI_TASK_WAITING && !(d->flags & DVI_TASKF_MARK)) {
+            if (s_is_waiting(d) && !(d->flags & DVI_TASKF_MARK)) {
                 d->flags |= DVI_TASKF_MARK;
                 dvi_taskvec_push(&set, d);
             }
@@ -431,7 +447,8 @@ s_complete(dvi_sched *s, dvi_task *t, s_worker *w, uint64_t nbytes,
     dvi_taskvec_init(&t->dependents);
     for (size_t i = 0; i < deps.n; i++) {
         dvi_task *d = deps.v[i];
-        if (d->state == DVI_TASK_WAITING && --d->nwaiting == 0) {
+        if (s_is_waiting(d) && --d->nwaiting == 0 &&
+            d->state == DVI_TASK_WAITING) {
             s_make_ready(s, d);
         }
     }
@@ -568,6 +585,59 @@ s_assign(dvi_sched *s, dvi_task *t, s_worker *w)
     msgpack_pack_int(pk, t->priority);
 }
 
+/* The worker that a waiting task can go to now: every input not yet in
+ * memory is being computed there, which has room. Sent ahead, the task
+ * starts there as soon as its inputs finish, without a round trip through
+ * the scheduler: a chain costs microseconds a link, not a round trip. */
+static s_worker *
+s_ahead_worker(dvi_sched *s, dvi_task *t)
+{
+    if (t->state != DVI_TASK_WAITING || t->nwaiting == 0) {
+        return NULL;
+    }
+    s_worker *w = NULL;
+    dvi_task **deps = dvi_task_deps(t);
+    for (size_t i = 0; i < t->ndeps; i++) {
+        dvi_task *d = deps[i];
+        if (d->state == DVI_TASK_MEMORY) {
+            continue;
+        }
+        if (d->state != DVI_TASK_PROCESSING || d->where == NULL ||
+            (d->flags & DVI_TASKF_SCATTER) || (w && w != d->where)) {
+            return NULL;
+        }
+        w = d->where;
+    }
+    if (w == NULL || !s_worker_free(s, w) ||
+        ((t->flags & DVI_TASKF_PINNED) && t->where != w)) {
+        return NULL;
+    }
+    return w;
+}
+
+/* Sends ahead what waits on t (which just went to a worker), and what
+ * waits on those, as far as the worker has room. */
+static void
+s_send_ahead(dvi_sched *s, dvi_task *t)
+{
+    dvi_taskvec todo;
+    dvi_taskvec_init(&todo);
+    dvi_taskvec_push(&todo, t);
+    while (todo.n > 0) {
+        dvi_task *x = todo.v[--todo.n];
+        for (uint32_t i = 0; i < x->dependents.n; i++) {
+            dvi_task *d = x->dependents.v[i];
+            s_worker *w = s_ahead_worker(s, d);
+            if (w != NULL) {
+                d->flags |= DVI_TASKF_AHEAD;
+                s_assign(s, d, w);
+                dvi_taskvec_push(&todo, d);
+            }
+        }
+    }
+    dvi_taskvec_fini(&todo);
+}
+
 static void
 s_schedule(dvi_sched *s)
 {
@@ -575,7 +645,9 @@ s_schedule(dvi_sched *s)
         s_worker *w = s->workers[i];
         size_t taken = 0;
         while (taken < w->pinned.n && s_worker_free(s, w)) {
-            s_assign(s, w->pinned.v[taken++], w);
+            dvi_task *t = w->pinned.v[taken++];
+            s_assign(s, t, w);
+            s_send_ahead(s, t);
         }
         dvi_taskvec_shift(&w->pinned, taken);
     }
@@ -587,6 +659,7 @@ s_schedule(dvi_sched *s)
         }
         dvi_taskheap_pop(&s->ready);
         s_assign(s, t, w);
+        s_send_ahead(s, t);
     }
 }
 
@@ -693,6 +766,12 @@ s_on_submit(dvi_sched *s, s_client *c, const msgpack_object *f)
     }
     if (t->nwaiting == 0) {
         s_make_ready(s, t);
+    } else {
+        s_worker *w = s_ahead_worker(s, t);
+        if (w != NULL) {
+            t->flags |= DVI_TASKF_AHEAD;
+            s_assign(s, t, w);
+        }
     }
     return 0;
 }
@@ -1250,6 +1329,12 @@ s_worker_gone(dvi_sched *s, s_worker *w, const char *dropped)
                    t->state == DVI_TASK_PROCESSING;
         if (live && (t->flags & DVI_TASKF_PINNED) && t->where == w) {
             dvi_taskvec_push(&lost, t); /* it may run nowhere else */
+        } else if (t->state == DVI_TASK_PROCESSING && t->where == w &&
+                   (t->flags & DVI_TASKF_AHEAD) && t->nwaiting > 0) {
+            /* Sent ahead, never started: it waits again, blameless. */
+            t->flags &= ~DVI_TASKF_AHEAD;
+            t->state = DVI_TASK_WAITING;
+            t->where = NULL;
         } else if (t->state == DVI_TASK_PROCESSING && t->where == w) {
             t->where = NULL;
             if (t->flags & DVI_TASKF_SCATTER) {

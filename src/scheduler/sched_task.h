@@ -26,7 +26,10 @@ enum dvi_task_state {
 
 /* Flags: the low bits travel in SUBMIT and COMPUTE (msg.h). */
 #define DVI_TASK_WIRE_FLAGS (DVI_TASK_IMPURE | DVI_TASK_CHUNK)
-#define DVI_TASKF_MARK 0x04u     /* scratch: seen in the current walk */
+#define DVI_TASKF_MARK 0x04u /* scratch: seen in the current walk */
+#define DVI_TASKF_AHEAD                                                     \
+    0x08u                        /* processing: sent before its inputs were \
+                                    done, on the worker computing them */
 #define DVI_TASKF_PINNED 0x10u   /* may run only on `where` */
 #define DVI_TASKF_SCATTER 0x20u  /* data put by a client, no function */
 #define DVI_TASKF_EXTRA 0x40u    /* more wanters in the scheduler's map */

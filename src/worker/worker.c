@@ -48,12 +48,12 @@ typedef struct s_wtask {
 } s_wtask;
 
 /* An input being fetched from a peer, and the tasks waiting for it. */
-typedef struct s_fetch {
+struct s_fetch {
     char *key;
     char *addr;
     s_wtask **waiters;
     size_t n, cap;
-} s_fetch;
+};
 
 typedef struct s_peer {
     dvi_worker *w;
@@ -77,6 +77,9 @@ struct dvi_worker {
     dvi_map fetches; /* key -> s_fetch */
     dvi_map peers;   /* address -> s_peer, outgoing */
     dvi_map fnstats; /* function name -> s_fnstat */
+    dvi_job *runq;   /* fast jobs to run on the loop, in order */
+    dvi_job **runq_tail;
+    int running; /* draining runq: new fast jobs just queue */
     s_peer **incoming;
     size_t nincoming;
     dvi_worker_lost_fn lost;
@@ -85,6 +88,9 @@ struct dvi_worker {
 };
 
 static void s_submit(dvi_worker *w, s_wtask *wt);
+typedef struct s_fetch s_fetch;
+static void s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob,
+                         const char *why);
 
 /* ---- Store -------------------------------------------------------------- */
 
@@ -207,6 +213,10 @@ s_on_done(void *ctx, dvi_job *done)
                 msgpack_pack_int64(pk, job->us);
             }
             w->stats.tasks_done++;
+        } /* Tasks here that were sent ahead, waiting for this one. */
+        s_fetch *fe = dvi_map_del(&w->fetches, job->key);
+        if (fe != NULL) {
+            s_fetch_done(w, fe, job->error ? NULL : job->result, job->error);
         }
         if (wt) {
             s_wtask_free(wt); /* frees job */
@@ -254,10 +264,9 @@ s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob, const char *why)
             s_drop(w, wt, DVI_BLAME_TASK, "cancelled");
         } else if (wt->failed) {
             char text[512];
-            snprintf(text, sizeof(text),
-                     "input '%s' could not be fetched "
-                     "from %s: %s",
-                     f->key, f->addr, why ? why : "missing");
+            snprintf(text, sizeof(text), "input '%s' %s %s: %s", f->key,
+                     f->addr[0] ? "could not be fetched from" : "failed",
+                     f->addr[0] ? f->addr : "here", why ? why : "missing");
             s_drop(w, wt, DVI_BLAME_INPUT, text);
         } else {
             s_submit(w, wt);
@@ -292,15 +301,19 @@ s_fetch_add(dvi_worker *w, const char *key, const char *addr, s_wtask *wt)
 {
     s_fetch *f = dvi_map_get(&w->fetches, key);
     if (f == NULL) {
-        s_peer *p = s_peer_get(w, addr);
-        if (p == NULL) {
+        /* addr "": the input is a task running here; s_on_done hands its
+         * result over. */
+        s_peer *p = addr[0] ? s_peer_get(w, addr) : NULL;
+        if (addr[0] && p == NULL) {
             return DV_ECONN;
         }
         f = dvi_calloc(1, sizeof(*f));
         f->key = dvi_strdup(key);
         f->addr = dvi_strdup(addr);
         dvi_map_put(&w->fetches, f->key, f);
-        dvi_pack_str(dvi_conn_msg(p->conn, DVI_MSG_GET, 1), key);
+        if (p) {
+            dvi_pack_str(dvi_conn_msg(p->conn, DVI_MSG_GET, 1), key);
+        }
     }
     if (f->n == f->cap) {
         f->cap = f->cap ? f->cap * 2 : 4;
@@ -468,13 +481,30 @@ static void
 s_submit(dvi_worker *w, s_wtask *wt)
 {
     dvi_job *job = wt->job;
-    if (s_is_fast(w, job)) {
-        job->next = NULL;
-        dvi_job_run(job, w->id);
-        s_on_done(w, job);
+    if (!s_is_fast(w, job)) {
+        dvi_executor_submit(w->ex, job);
         return;
     }
-    dvi_executor_submit(w->ex, job);
+    /* Run it here. Finishing a job may make others ready (a chain sent
+     * ahead): they queue, and this loop runs them, without recursion. */
+    job->next = NULL;
+    *w->runq_tail = job;
+    w->runq_tail = &job->next;
+    if (w->running) {
+        return;
+    }
+    w->running = 1;
+    while (w->runq) {
+        dvi_job *next = w->runq;
+        w->runq = next->next;
+        if (w->runq == NULL) {
+            w->runq_tail = &w->runq;
+        }
+        next->next = NULL;
+        dvi_job_run(next, w->id);
+        s_on_done(w, next);
+    }
+    w->running = 0;
 }
 
 static int
@@ -536,9 +566,15 @@ s_on_compute(dvi_worker *w, const msgpack_object *f)
             job->inputs[job->ninputs - 1].blob = dvi_blob_hold(it->blob);
             continue;
         }
-        if (d->via.array.ptr[1].type == MSGPACK_OBJECT_NIL ||
-            dvi_msg_str(&d->via.array.ptr[1], addr, sizeof(addr)) < 0) {
-            problem = "an input is neither here nor anywhere else";
+        if (d->via.array.ptr[1].type == MSGPACK_OBJECT_NIL) {
+            /* "Here": held, or still being computed here (sent ahead). */
+            if (dvi_map_get(&w->tasks, dk) == NULL) {
+                problem = "an input is neither here nor anywhere else";
+                break;
+            }
+            addr[0] = '\0';
+        } else if (dvi_msg_str(&d->via.array.ptr[1], addr, sizeof(addr)) < 0) {
+            problem = "malformed input address in COMPUTE";
             break;
         }
         if (s_fetch_add(w, dk, addr, wt) < 0) {
@@ -673,6 +709,7 @@ dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     dvi_map_init(&w->fetches);
     dvi_map_init(&w->peers);
     dvi_map_init(&w->fnstats);
+    w->runq_tail = &w->runq;
     w->funcs = dvi_funcs_new();
     w->listener = dvi_listen(loop, opts->listen, s_on_accept, s_on_serve_frame,
                              s_on_serve_close, w, w->addr, sizeof(w->addr));

@@ -41,6 +41,36 @@ test_failure_reaches_dependents(void **state)
     dv_release(after);
 }
 
+/* A chain submitted while its root still runs is sent ahead to the
+ * worker computing the root (no scheduler round trip per link). A link
+ * that fails in the middle must still fail every later link with its own
+ * text, and leave the earlier ones intact. */
+static void
+test_failure_in_a_chain_sent_ahead(void **state)
+{
+    dv_client *c = *state;
+    dv_future *links[100];
+    links[0] = DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(50)));
+    for (int i = 1; i < 100; i++) {
+        const char *fn = i == 50 ? "boom" : "inc";
+        links[i] = DVT_NOTNULL(DV_SUBMIT(c, fn, dv_fut(links[i - 1])));
+    }
+    DVT_EQ_I64(DVT_RESULT_I64(links[49], 30.0), 50 + 49);
+    DVT_EQ_STR(DVT_ERROR(links[50], 30.0), "boom 42");
+    DVT_EQ_STR(DVT_ERROR(links[99], 30.0), "boom 42");
+    dvt_release_all(links, 100);
+
+    /* And a long chain behind a running root returns the right count. */
+    dv_future *x = DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(20)));
+    for (int i = 0; i < 2000; i++) {
+        dv_future *y = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_fut(x)));
+        dv_release(x);
+        x = y;
+    }
+    DVT_EQ_I64(DVT_RESULT_I64(x, 60.0), 20 + 2000);
+    dv_release(x);
+}
+
 static void
 test_failure_in_a_map_chunk(void **state)
 {
@@ -116,6 +146,7 @@ main(void)
     (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failure_reaches_dependents),
+        cmocka_unit_test(test_failure_in_a_chain_sent_ahead),
         cmocka_unit_test(test_failure_in_a_map_chunk),
         cmocka_unit_test(test_unknown_function_is_named),
         cmocka_unit_test(test_wrong_argument_type),
