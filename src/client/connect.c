@@ -97,7 +97,7 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
             free(st->error);
             st->error = dvi_strdup("the result was lost: the worker that "
                                    "held it no longer does");
-            st->status = DV_LOST;
+            __atomic_store_n(&st->status, DV_LOST, __ATOMIC_RELEASE);
         }
         uv_cond_broadcast(&c->cond);
     }
@@ -140,7 +140,7 @@ s_on_peer_close(dvi_conn *conn, const char *why)
             st->fetching = 0;
             free(st->error);
             st->error = dvi_strdup(text);
-            st->status = DV_LOST;
+            __atomic_store_n(&st->status, DV_LOST, __ATOMIC_RELEASE);
         }
     }
     uv_cond_broadcast(&c->cond);
@@ -159,7 +159,7 @@ s_fetch(dv_client *c, const char *key, const char *addr)
             dvi_fstate *st = dvi_map_get(&c->futures, key);
             if (st && st->fetching) {
                 st->fetching = 0;
-                st->status = DV_LOST;
+                __atomic_store_n(&st->status, DV_LOST, __ATOMIC_RELEASE);
                 free(st->error);
                 st->error = dvi_strdup(dv_last_error());
                 uv_cond_broadcast(&c->cond);

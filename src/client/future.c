@@ -1,4 +1,5 @@
 /* Futures: the client's handles on tasks, waiting for them, and results. */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ dvi_fstate_finish_locked(dv_client *c, dvi_fstate *st, int status,
     if (st->status != DV_PENDING) {
         return;
     }
-    st->status = status;
+    __atomic_store_n(&st->status, status, __ATOMIC_RELEASE);
     st->done_seq = ++c->done_seq;
     dvi_ascompleted_note_locked(c, st);
     if (error) {
@@ -160,6 +161,19 @@ s_bring_locked(dv_client *c, dvi_fstate *st, uint64_t deadline)
     return 0;
 }
 
+/* A result that comes back within a few tens of microseconds is cheaper to
+ * watch for than to sleep on: waking a sleeping thread costs about as
+ * much again. Spin briefly (yielding the core), then sleep. */
+static void
+s_spin_for(const dvi_fstate *st)
+{
+    uint64_t until = uv_hrtime() + 30 * 1000;
+    while (!s_final(__atomic_load_n(&st->status, __ATOMIC_ACQUIRE)) &&
+           uv_hrtime() < until) {
+        sched_yield();
+    }
+}
+
 const dv_value *
 dv_result(dv_future *f, double timeout_s)
 {
@@ -170,6 +184,7 @@ dv_result(dv_future *f, double timeout_s)
     dv_client *c = f->c;
     dvi_fstate *st = f->st;
     uint64_t deadline = dvi_deadline(timeout_s);
+    s_spin_for(st);
     uv_mutex_lock(&c->lock);
     while (!s_final(st->status)) {
         if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
