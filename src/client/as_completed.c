@@ -4,8 +4,12 @@
  * of them on every call would cost O(n^2). The client keeps instead, for
  * the array it was last given, an index from each future's state to its
  * handles, and a log of states as they complete: each call takes the new
- * log entries, queues the handles they finish, and pops one. A call with
- * another array rebuilds the index. Everything here runs under c->lock.
+ * log entries, queues the handles they finish, and pops one. An array
+ * whose address, length or contents (a checksum of its pointers) differ
+ * rebuilds the index, so reusing or refilling an array is safe. The log
+ * is bounded: past S_MAX_LOG entries the index is dropped and the next
+ * call rebuilds it from the futures' states. Everything here runs under
+ * c->lock.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +19,18 @@
 #include "common/err.h"
 
 #define S_NONE SIZE_MAX
+#define S_MAX_LOG ((size_t)1 << 20)
 
 struct dvi_ascompleted {
     dv_future *const *fs; /* the array this index is for */
+    dv_future **handles;  /* its contents when the index was built */
     size_t n;
+    uint64_t sum;      /* checksum of the handles in it */
     char (*names)[24]; /* each handle's state address, as a map key */
     size_t *chain;     /* next handle with the same state, or S_NONE */
     dvi_map first;     /* state address -> first handle index + 1 */
     size_t *ready;     /* completed handles not yet returned, in order */
-    size_t head, nready;
+    size_t head, nready, capready;
     size_t log_pos; /* entries of c->done_log already taken */
 };
 
@@ -36,6 +43,7 @@ dvi_ascompleted_free(dv_client *c)
     }
     dvi_map_fini(&ac->first);
     free(ac->names);
+    free(ac->handles);
     free(ac->chain);
     free(ac->ready);
     free(ac);
@@ -51,6 +59,10 @@ dvi_ascompleted_note_locked(dv_client *c, dvi_fstate *st)
     if (c->ascompleted == NULL) {
         return; /* nobody is waiting in completion order */
     }
+    if (c->ndone_log >= S_MAX_LOG) {
+        dvi_ascompleted_free(c); /* rebuilt from the states when needed */
+        return;
+    }
     if (c->ndone_log == c->capdone_log) {
         c->capdone_log = c->capdone_log ? c->capdone_log * 2 : 64;
         c->done_log =
@@ -62,7 +74,24 @@ dvi_ascompleted_note_locked(dv_client *c, dvi_fstate *st)
 static void
 s_push(dvi_ascompleted *ac, size_t i)
 {
+    if (ac->head > 0 && ac->head == ac->nready) {
+        ac->head = ac->nready = 0; /* all taken: start over */
+    }
+    if (ac->nready == ac->capready) {
+        ac->capready = ac->capready ? ac->capready * 2 : 64;
+        ac->ready = dvi_realloc(ac->ready, ac->capready * sizeof(size_t));
+    }
     ac->ready[ac->nready++] = i;
+}
+
+static uint64_t
+s_checksum(dv_future *const *fs, size_t n)
+{
+    uint64_t h = n;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (uint64_t)(uintptr_t)fs[i]) * 0x100000001b3ull;
+    }
+    return h;
 }
 
 typedef struct s_done {
@@ -84,10 +113,11 @@ s_build(dv_client *c, dv_future *const *fs, size_t n)
     dvi_ascompleted *ac = dvi_calloc(1, sizeof(*ac));
     ac->fs = fs;
     ac->n = n;
+    ac->handles = dvi_calloc(n ? n : 1, sizeof(*ac->handles));
+    memcpy(ac->handles, fs, n * sizeof(*fs));
+    ac->sum = s_checksum(fs, n);
     ac->names = dvi_calloc(n ? n : 1, sizeof(*ac->names));
     ac->chain = dvi_calloc(n ? n : 1, sizeof(*ac->chain));
-    /* Each handle enters the queue at most once. */
-    ac->ready = dvi_calloc(n ? n : 1, sizeof(*ac->ready));
     dvi_map_init(&ac->first);
     s_done *done = dvi_calloc(n ? n : 1, sizeof(*done));
     size_t ndone = 0;
@@ -127,8 +157,8 @@ s_take_log(dv_client *c, dvi_ascompleted *ac)
         for (i = i ? i - 1 : S_NONE; i != S_NONE; i = ac->chain[i]) {
             /* The log holds addresses only: a released state's address
              * may have been reused, so check the handle itself. */
-            if (!ac->fs[i]->returned && ac->fs[i]->st->status != DV_PENDING &&
-                ac->nready < ac->n) {
+            dv_future *f = ac->handles[i];
+            if (!f->returned && f->st->status != DV_PENDING) {
                 s_push(ac, i);
             }
         }
@@ -146,25 +176,44 @@ dv_next_completed(dv_client *c, dv_future *const *fs, size_t n,
     }
     uint64_t deadline = dvi_deadline(timeout_s);
     uv_mutex_lock(&c->lock);
-    dvi_ascompleted *ac = c->ascompleted;
-    if (ac == NULL || ac->fs != fs || ac->n != n) {
-        ac = s_build(c, fs, n);
-    }
+    int checked = 0; /* the array's contents were compared this call */
     for (;;) {
+        /* Another thread may have rebuilt the index for its own array
+         * while this one waited: check every time. */
+        dvi_ascompleted *ac = c->ascompleted;
+        if (ac == NULL || ac->fs != fs || ac->n != n) {
+            ac = s_build(c, fs, n);
+            checked = 1;
+        }
         s_take_log(c, ac);
+        int stale = 0;
         while (ac->head < ac->nready) {
-            dv_future *f = fs[ac->ready[ac->head++]];
+            size_t i = ac->ready[ac->head++];
+            dv_future *f = ac->handles[i];
+            if (fs[i] != f) {
+                stale = 1; /* the caller put another future there */
+                break;
+            }
             if (!f->returned) {
                 f->returned = 1;
                 uv_mutex_unlock(&c->lock);
                 return f;
             }
         }
+        /* Before waiting, make sure the index is of this array's
+         * futures: one may have been replaced (a sliding window). */
+        if (stale || (!checked && s_checksum(fs, n) != ac->sum)) {
+            s_build(c, fs, n);
+            checked = 1;
+            continue;
+        }
+        checked = 1;
         size_t left = 0;
         for (size_t i = 0; i < n && left == 0; i++) {
             left += !fs[i]->returned;
         }
         if (left == 0) {
+            dvi_ascompleted_free(c); /* done with this array */
             uv_mutex_unlock(&c->lock);
             dvi_seterr(DV_ENOTFOUND, "dv_next_completed: every future was "
                                      "returned already");

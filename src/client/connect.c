@@ -66,6 +66,7 @@ dvi_client_check_locked(dv_client *c)
 typedef struct s_peer_ctx {
     dv_client *c;
     dvi_conn *conn;
+    dvi_blob *frame; /* a taken frame, kept until it is parsed */
 } s_peer_ctx;
 
 static int
@@ -93,6 +94,10 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
             void *frame = len > 65536 ? dvi_conn_take_frame(conn) : NULL;
             st->blob = frame ? dvi_blob_adopt(frame, (char *)data, len)
                              : dvi_blob_copy(data, len);
+            if (frame) {
+                /* The rest of the frame is parsed from this memory. */
+                ((s_peer_ctx *)ctx)->frame = dvi_blob_hold(st->blob);
+            }
         } else {
             free(st->error);
             st->error = dvi_strdup("the result was lost: the worker that "
@@ -108,8 +113,10 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 static int
 s_on_peer_frame(dvi_conn *conn, const char *buf, size_t len)
 {
-    s_peer_ctx ctx = {dvi_conn_data(conn), conn};
-    return dvi_msg_each(buf, len, s_on_peer_msg, &ctx);
+    s_peer_ctx ctx = {dvi_conn_data(conn), conn, NULL};
+    int rc = dvi_msg_each(buf, len, s_on_peer_msg, &ctx);
+    dvi_blob_rele(ctx.frame);
+    return rc;
 }
 
 static void

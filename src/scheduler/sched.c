@@ -1082,7 +1082,12 @@ s_on_failed(dvi_sched *s, s_worker *w, const msgpack_object *f)
     if (!(t->flags & DVI_TASKF_PINNED)) {
         t->where = NULL;
     }
-    if (blame == DVI_BLAME_TASK && t->retries > 0) {
+    if ((t->flags & DVI_TASKF_AHEAD) && t->nwaiting > 0) {
+        /* Sent ahead, and its input failed there but runs again (a retry,
+         * elsewhere): it waits again, blameless. */
+        t->flags &= ~DVI_TASKF_AHEAD;
+        t->state = DVI_TASK_WAITING;
+    } else if (blame == DVI_BLAME_TASK && t->retries > 0) {
         t->retries--; /* the user asked for another try */
         s_make_ready(s, t);
     } else if (blame == DVI_BLAME_INPUT && ++t->suspicious < S_KILLED_AFTER &&

@@ -45,21 +45,25 @@ typedef struct s_wtask {
     uint32_t nmissing; /* inputs still being fetched */
     int freed;         /* the scheduler no longer wants it */
     int failed;        /* an input could not be fetched */
+    char why[384];     /* and why */
 } s_wtask;
 
 /* An input being fetched from a peer, and the tasks waiting for it. */
 struct s_fetch {
     char *key;
-    char *addr;
+    char *addr; /* "" for a task computing here */
     s_wtask **waiters;
     size_t n, cap;
+    char *why; /* set when queued on failq: why it failed */
+    struct s_fetch *next_failed;
 };
 
 typedef struct s_peer {
     dvi_worker *w;
     dvi_conn *conn;
-    char *addr; /* outgoing: the address dialled (key of w->peers) */
-    int hello;  /* incoming: HELLO seen */
+    dvi_blob *frame; /* a taken frame, kept until it is parsed */
+    char *addr;      /* outgoing: the address dialled (key of w->peers) */
+    int hello;       /* incoming: HELLO seen */
 } s_peer;
 
 struct dvi_worker {
@@ -79,7 +83,9 @@ struct dvi_worker {
     dvi_map fnstats; /* function name -> s_fnstat */
     dvi_job *runq;   /* fast jobs to run on the loop, in order */
     dvi_job **runq_tail;
-    int running; /* draining runq: new fast jobs just queue */
+    int running;           /* draining runq: new fast jobs just queue */
+    struct s_fetch *failq; /* local waits whose task was dropped: fail them */
+    int failing;           /* draining failq */
     s_peer **incoming;
     size_t nincoming;
     dvi_worker_lost_fn lost;
@@ -149,7 +155,27 @@ s_drop(dvi_worker *w, s_wtask *wt, int blame, const char *text)
 {
     dvi_map_del(&w->tasks, wt->job->key);
     s_report_failed(w, wt->job->key, blame, text);
+    /* Tasks sent ahead that wait for this one here fail too, in turn
+     * (a queue, not recursion: a dropped chain may be long). */
+    s_fetch *fe = dvi_map_del(&w->fetches, wt->job->key);
+    if (fe != NULL) {
+        fe->why = dvi_strdup(text);
+        fe->next_failed = w->failq;
+        w->failq = fe;
+    }
     s_wtask_free(wt);
+    if (w->failing) {
+        return;
+    }
+    w->failing = 1;
+    while (w->failq) {
+        s_fetch *f = w->failq;
+        w->failq = f->next_failed;
+        char *why = f->why;
+        s_fetch_done(w, f, NULL, why); /* frees f */
+        free(why);
+    }
+    w->failing = 0;
 }
 
 static void
@@ -255,7 +281,11 @@ s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob, const char *why)
                 }
             }
         } else if (!wt->failed) {
+            /* The first input that failed names the failure. */
             wt->failed = 1;
+            snprintf(wt->why, sizeof(wt->why), "input '%s' %s %s: %s", f->key,
+                     f->addr[0] ? "could not be fetched from" : "failed",
+                     f->addr[0] ? f->addr : "here", why ? why : "missing");
         }
         if (--wt->nmissing > 0) {
             continue;
@@ -263,11 +293,7 @@ s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob, const char *why)
         if (wt->freed) {
             s_drop(w, wt, DVI_BLAME_TASK, "cancelled");
         } else if (wt->failed) {
-            char text[512];
-            snprintf(text, sizeof(text), "input '%s' %s %s: %s", f->key,
-                     f->addr[0] ? "could not be fetched from" : "failed",
-                     f->addr[0] ? f->addr : "here", why ? why : "missing");
-            s_drop(w, wt, DVI_BLAME_INPUT, text);
+            s_drop(w, wt, DVI_BLAME_INPUT, wt->why);
         } else {
             s_submit(w, wt);
         }
@@ -355,6 +381,9 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     void *frame = len > S_INLINE_MAX ? dvi_conn_take_frame(p->conn) : NULL;
     dvi_blob *blob = frame ? dvi_blob_adopt(frame, (char *)data, len)
                            : dvi_blob_copy(data, len);
+    if (frame) {
+        p->frame = dvi_blob_hold(blob); /* the rest is parsed from it */
+    }
     s_fetch_done(w, fe, blob, NULL);
     dvi_blob_rele(blob);
     return 0;
@@ -363,7 +392,11 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 static int
 s_on_peer_frame(dvi_conn *c, const char *buf, size_t len)
 {
-    return dvi_msg_each(buf, len, s_on_peer_msg, dvi_conn_data(c));
+    s_peer *p = dvi_conn_data(c);
+    int rc = dvi_msg_each(buf, len, s_on_peer_msg, p);
+    dvi_blob_rele(p->frame);
+    p->frame = NULL;
+    return rc;
 }
 
 static void
