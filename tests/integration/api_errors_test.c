@@ -71,6 +71,52 @@ test_failure_in_a_chain_sent_ahead(void **state)
     dv_release(x);
 }
 
+/* Chains whose first link fails are sent ahead to one worker and fail
+ * there link by link: each link must still be answered, or the worker's
+ * share of work leaks and it ends up getting nothing more to do. */
+static void
+test_failed_chains_leave_workers_free(void **state)
+{
+    dv_client *c = *state;
+    for (int i = 0; i < 300; i++) {
+        dv_opts o = DV_OPTS_INIT;
+        o.impure = 1; /* a fresh chain every time */
+        dv_future *a = DVT_NOTNULL(dv_submit(c, "boom", 1,
+                                             (dv_arg[]){dv_i64(i)}, &o));
+        dv_future *b = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_fut(a)));
+        dv_future *d = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_fut(b)));
+        DVT_EQ_STR(DVT_ERROR(d, 30.0), "boom 42");
+        dv_release(a);
+        dv_release(b);
+        dv_release(d);
+    }
+    dv_future *fs[30];
+    for (int i = 0; i < 30; i++) {
+        fs[i] = DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(2)));
+    }
+    DVT_PASS(dv_wait(fs, 30, 30.0));
+    dvt_release_all(fs, 30);
+}
+
+/* A task sent ahead of an input that fails once and is retried: it must
+ * wait for the retry, not fail with the first attempt. */
+static void
+test_dependent_of_a_retried_input(void **state)
+{
+    dv_client *c = *state;
+    static int round; /* one file per cluster the test runs on */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/retried-input-%d", dvt_home(), round++);
+    dv_opts o = DV_OPTS_INIT;
+    o.retries = 1;
+    dv_future *x = DVT_NOTNULL(dv_submit(
+        c, "fail_marked", 2, (dv_arg[]){dv_str(path), dv_i64(1)}, &o));
+    dv_future *y = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_fut(x)));
+    DVT_EQ_I64(DVT_RESULT_I64(y, 30.0), 2 + 1);
+    dv_release(x);
+    dv_release(y);
+}
+
 static void
 test_failure_in_a_map_chunk(void **state)
 {
@@ -147,6 +193,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failure_reaches_dependents),
         cmocka_unit_test(test_failure_in_a_chain_sent_ahead),
+        cmocka_unit_test(test_failed_chains_leave_workers_free),
+        cmocka_unit_test(test_dependent_of_a_retried_input),
         cmocka_unit_test(test_failure_in_a_map_chunk),
         cmocka_unit_test(test_unknown_function_is_named),
         cmocka_unit_test(test_wrong_argument_type),

@@ -68,6 +68,62 @@ test_next_completed_in_completion_order(void **state)
     dv_release(fast);
 }
 
+/* A sliding window: 4 calls in flight in one array; each time one
+ * completes it is released and the next call takes its slot. Every call
+ * comes back exactly once, and never before it completed. */
+static void
+test_next_completed_sliding_window(void **state)
+{
+    dv_client *c = *state;
+    enum { W = 4, TOTAL = 40 };
+    dv_future *fs[W];
+    int submitted = 0, returned = 0;
+    for (int i = 0; i < W; i++) {
+        fs[i] = DVT_NOTNULL(
+            DV_SUBMIT(c, "sleep_ms", dv_i64(1 + submitted++ % 5)));
+    }
+    while (submitted < TOTAL) {
+        dv_future *f = DVT_NOTNULL(dv_next_completed(c, fs, W, 30.0));
+        DVT_TRUE(dv_future_status(f) == DV_FINISHED);
+        returned++;
+        int k = 0;
+        while (fs[k] != f) {
+            k++;
+        }
+        dv_release(f);
+        fs[k] = DVT_NOTNULL(
+            DV_SUBMIT(c, "sleep_ms", dv_i64(1 + submitted++ % 5)));
+    }
+    DVT_EQ_I64(returned, TOTAL - W);
+    DVT_PASS(dv_wait(fs, W, 30.0));
+    dvt_release_all(fs, W);
+}
+
+/* The same array, filled again by a second round (a stack array in a
+ * function called twice): each round gets all of its futures. */
+static int
+s_round(dv_client *c, int64_t base)
+{
+    dv_future *fs[4];
+    for (int i = 0; i < 4; i++) {
+        fs[i] = DV_SUBMIT(c, "inc", dv_i64(base + i));
+    }
+    int n = 0;
+    while (dv_next_completed(c, fs, 4, 30.0) != NULL) {
+        n++;
+    }
+    dvt_release_all(fs, 4);
+    return n;
+}
+
+static void
+test_next_completed_reused_array(void **state)
+{
+    dv_client *c = *state;
+    DVT_EQ_I64(s_round(c, 1000), 4);
+    DVT_EQ_I64(s_round(c, 2000), 4);
+}
+
 static void
 test_wait_times_out(void **state)
 {
@@ -250,6 +306,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pinned_tasks_run_there),
         cmocka_unit_test(test_next_completed_in_completion_order),
+        cmocka_unit_test(test_next_completed_sliding_window),
+        cmocka_unit_test(test_next_completed_reused_array),
         cmocka_unit_test(test_wait_times_out),
         cmocka_unit_test(test_cancel_queued_task),
         cmocka_unit_test(test_release),
