@@ -26,6 +26,7 @@ struct dvi_ascompleted {
     dv_future **handles;  /* its contents when the index was built */
     size_t n;
     uint64_t sum;      /* checksum of the handles in it */
+    uint64_t gen;      /* marks its handles (dv_future.indexed) */
     char (*names)[24]; /* each handle's state address, as a map key */
     size_t *chain;     /* next handle with the same state, or S_NONE */
     dvi_map first;     /* state address -> first handle index + 1 */
@@ -51,6 +52,12 @@ dvi_ascompleted_free(dv_client *c)
     free(c->done_log);
     c->done_log = NULL;
     c->ndone_log = c->capdone_log = 0;
+}
+
+uint64_t
+dvi_ascompleted_gen(const dv_client *c)
+{
+    return c->ascompleted ? c->ascompleted->gen : 0;
 }
 
 void
@@ -116,6 +123,10 @@ s_build(dv_client *c, dv_future *const *fs, size_t n)
     ac->handles = dvi_calloc(n ? n : 1, sizeof(*ac->handles));
     memcpy(ac->handles, fs, n * sizeof(*fs));
     ac->sum = s_checksum(fs, n);
+    ac->gen = ++c->ascompleted_gen;
+    for (size_t i = 0; i < n; i++) {
+        fs[i]->indexed = ac->gen;
+    }
     ac->names = dvi_calloc(n ? n : 1, sizeof(*ac->names));
     ac->chain = dvi_calloc(n ? n : 1, sizeof(*ac->chain));
     dvi_map_init(&ac->first);

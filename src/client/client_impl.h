@@ -38,8 +38,10 @@ typedef struct dvi_fstate {
 struct dv_future {
     dv_client *c;
     dvi_fstate *st;
-    int32_t index;                 /* element of a chunk's result, or -1 */
-    int returned;                  /* dv_next_completed gave it out already */
+    int32_t index; /* element of a chunk's result, or -1 */
+    int returned;
+    uint64_t indexed;     /* generation of the as-completed index holding
+                             it, 0 for none: releasing it drops the index */                  /* dv_next_completed gave it out already */
     char *key;                     /* element futures: "KEY[i]" */
     dv_value *elem;                /* element futures: the decoded element */
     struct dv_future *prev, *next; /* the client's handles, for dv_close */
@@ -86,6 +88,7 @@ struct dv_client {
     int stopping;
     dvi_map purity;               /* function name -> (void*)1 impure, 2 pure */
     dvi_ascompleted *ascompleted; /* dv_next_completed's index, or NULL */
+    uint64_t ascompleted_gen;     /* generations of that index */
     dvi_fstate **done_log;        /* states completed since its last call */
     size_t ndone_log, capdone_log;
 
@@ -123,6 +126,7 @@ void dvi_future_free_all(dv_client *c);
 /* as_completed.c */
 void dvi_ascompleted_note_locked(dv_client *c, dvi_fstate *st);
 void dvi_ascompleted_free(dv_client *c);
+uint64_t dvi_ascompleted_gen(const dv_client *c);
 
 /* embedded.c */
 int dvi_embedded_start(dv_client *c, const char *spec);

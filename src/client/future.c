@@ -70,6 +70,10 @@ dvi_future_new_locked(dv_client *c, dvi_fstate *st, int32_t index)
 static void
 s_future_free_locked(dv_client *c, dv_future *f)
 {
+    if (c->ascompleted && f->indexed && f->indexed == dvi_ascompleted_gen(c)) {
+        /* The index must never meet a freed handle: rebuild it later. */
+        dvi_ascompleted_free(c);
+    }
     if (f->prev) {
         f->prev->next = f->next;
     } else {
