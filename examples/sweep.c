@@ -334,42 +334,9 @@ DV_FUNCTION(sir_runs)
 #endif /* DV_EXAMPLE_CLIENT */
 
 #ifndef DV_EXAMPLE_FUNCTIONS /* the client, see the top */
+#include "share.h"
+
 /* ---- The client -------------------------------------------------------- */
-
-/* On a cluster of daemons (tcp://, or $DROVE_SCHEDULER by default) the
- * workers are other programs, which cannot see this program's functions:
- * uploads them, as lib<name>_functions.so from the program's directory.
- * Embedded clusters ("local...") need nothing. Returns 0, or -1 after
- * saying why. */
-static int
-s_share_functions(dv_client *c, const char *where, const char *name)
-{
-    const char *env = getenv("DROVE_SCHEDULER");
-    bool daemons = where != NULL ? strncmp(where, "local", 5) != 0
-                                 : env != NULL && env[0] != '\0';
-    char path[4096];
-
-    if (!daemons) {
-        return 0;
-    }
-    ssize_t len = readlink("/proc/self/exe", path, sizeof(path) - 64);
-    char *slash = NULL;
-    if (len > 0) {
-        path[len] = '\0';
-        slash = strrchr(path, '/');
-    }
-    if (slash == NULL) {
-        fprintf(stderr, "%s: FAILED: cannot locate this executable\n", name);
-        return -1;
-    }
-    snprintf(slash + 1, 64, "lib%s_functions.so", name);
-    if (dv_upload_library(c, path) < 0) {
-        fprintf(stderr, "%s: FAILED: cannot upload %s: %s\n", name, path,
-                dv_last_error());
-        return -1;
-    }
-    return 0;
-}
 
 /* The sweep. The values straddle the epidemic threshold: with mean degree
  * k, an outbreak takes off when k * a / (a + b - a b) > 1, which holds at
@@ -431,7 +398,7 @@ main(int argc, char **argv)
                 dv_last_error());
         return 1;
     }
-    if (s_share_functions(c, where, "sweep") != 0) {
+    if (example_share_functions(c, where, "sweep") != 0) {
         goto out;
     }
 
