@@ -51,6 +51,7 @@ struct dv_future {
 typedef struct dvi_request {
     struct dvi_request *next;
     uint64_t id;
+    int type;      /* the message it answers: DVI_MSG_UPLOAD, ... */
     char hash[80]; /* uploads are answered by hash */
     int done;
     int status; /* 0 or a DV_E* code */

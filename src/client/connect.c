@@ -186,7 +186,9 @@ static dvi_request *
 s_request_find(dv_client *c, uint64_t id, const char *hash)
 {
     for (dvi_request *r = c->requests; r; r = r->next) {
-        if (!r->done && (hash ? strcmp(r->hash, hash) == 0 : r->id == id)) {
+        int upload = r->type == DVI_MSG_UPLOAD;
+        if (!r->done && (hash ? upload && strcmp(r->hash, hash) == 0
+                              : !upload && r->id == id)) {
             return r;
         }
     }
@@ -303,7 +305,7 @@ s_on_reply(dv_client *c, int type, const msgpack_object *f, uint32_t n)
         memcpy(r->text, text, len);
         r->text[len] = '\0';
     }
-    if (type == DVI_MSG_REPLY && r->status == 0 && r->hash[0] == 'L' &&
+    if (type == DVI_MSG_REPLY && r->status == 0 && r->type == DVI_MSG_LOOKUP &&
         r->text) {
         /* A lookup: make the state now, before FINISHED arrives. */
         dvi_fstate *st = dvi_map_get(&c->futures, r->text);
@@ -634,7 +636,7 @@ dv_close(dv_client *c)
 /* Sends one request message and waits for its answer. The caller packs the
  * message in pack(), with the lock held. */
 static dvi_request *
-s_request(dv_client *c, const char *hash, double timeout_s,
+s_request(dv_client *c, int type, const char *hash, double timeout_s,
           void (*pack)(dv_client *, uint64_t id, void *), void *arg)
 {
     uv_mutex_lock(&c->lock);
@@ -644,7 +646,8 @@ s_request(dv_client *c, const char *hash, double timeout_s,
     }
     dvi_request *r = dvi_calloc(1, sizeof(*r));
     r->id = ++c->next_request;
-    snprintf(r->hash, sizeof(r->hash), "%s", hash);
+    r->type = type;
+    snprintf(r->hash, sizeof(r->hash), "%s", hash ? hash : "");
     r->next = c->requests;
     c->requests = r;
     pack(c, r->id, arg);
@@ -713,7 +716,7 @@ dv_upload_library(dv_client *c, const char *so_path)
     sodium_bin2hex(hash + 1, sizeof(hash) - 1, h, sizeof(h));
     const char *slash = strrchr(so_path, '/');
     s_upload u = {hash, slash ? slash + 1 : so_path, bytes, len};
-    dvi_request *r = s_request(c, hash, 120, s_pack_upload, &u);
+    dvi_request *r = s_request(c, DVI_MSG_UPLOAD, hash, 120, s_pack_upload, &u);
     free(bytes);
     if (r == NULL) {
         return dvi_last_code();
@@ -760,7 +763,7 @@ dv_publish(dv_client *c, const char *name, dv_future *f)
                           f->key);
     }
     s_named n = {DVI_MSG_PUBLISH, name, f->st->key};
-    dvi_request *r = s_request(c, "P", 30, s_pack_named, &n);
+    dvi_request *r = s_request(c, DVI_MSG_PUBLISH, NULL, 30, s_pack_named, &n);
     if (r == NULL) {
         return dvi_last_code();
     }
@@ -780,7 +783,7 @@ dv_get_published(dv_client *c, const char *name)
         return NULL;
     }
     s_named n = {DVI_MSG_LOOKUP, name, NULL};
-    dvi_request *r = s_request(c, "L", 30, s_pack_named, &n);
+    dvi_request *r = s_request(c, DVI_MSG_LOOKUP, NULL, 30, s_pack_named, &n);
     if (r == NULL) {
         return NULL;
     }
@@ -805,7 +808,8 @@ dv_unpublish(dv_client *c, const char *name)
         return dvi_seterr(DV_EINVAL, "dv_unpublish: bad client or name");
     }
     s_named n = {DVI_MSG_UNPUBLISH, name, NULL};
-    dvi_request *r = s_request(c, "N", 30, s_pack_named, &n);
+    dvi_request *r =
+        s_request(c, DVI_MSG_UNPUBLISH, NULL, 30, s_pack_named, &n);
     if (r == NULL) {
         return dvi_last_code();
     }
