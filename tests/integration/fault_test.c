@@ -13,12 +13,11 @@
 #include "dvt_funcs.h"
 #include "dvtest.h"
 
-static dvt_cluster s_cl;
-
 static void
 test_kill_9_worker_mid_task(void **state)
 {
     dv_client *c = *state;
+    dvt_cluster *cl = dvt_tcp_cluster();
     enum { N = 6 };
     dv_arg args[N];
     dv_future *out[N];
@@ -29,9 +28,9 @@ test_kill_9_worker_mid_task(void **state)
     /* Impure sleeps of about 0.4 s: both workers are busy for ~1.2 s. */
     DVT_EQ_I64(dv_map(c, "sleep_ms", N, args, out, NULL), N);
     dvt_sleep(0.2);
-    DVT_TRUE(kill(dvt_proc_pid(s_cl.workers[0]), SIGKILL) == 0);
+    DVT_TRUE(kill(dvt_proc_pid(cl->workers[0]), SIGKILL) == 0);
     int status = 0;
-    DVT_EQ_I64(dvt_proc_wait(s_cl.workers[0], 10.0, &status), 0);
+    DVT_EQ_I64(dvt_proc_wait(cl->workers[0], 10.0, &status), 0);
 
     for (int i = 0; i < N; i++) {
         DVT_EQ_I64(DVT_RESULT_I64(out[i], 60.0), 400 + i);
@@ -61,9 +60,10 @@ static void
 test_kill_9_scheduler(void **state)
 {
     dv_client *c = *state;
+    dvt_cluster *cl = dvt_tcp_cluster();
     dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(1500)));
     dvt_sleep(0.2);
-    DVT_TRUE(kill(dvt_proc_pid(s_cl.sched), SIGKILL) == 0);
+    DVT_TRUE(kill(dvt_proc_pid(cl->sched), SIGKILL) == 0);
 
     double t0 = dvt_now();
     DVT_TRUE(dv_result(f, 20.0) == NULL);
@@ -80,25 +80,7 @@ test_kill_9_scheduler(void **state)
 
     /* "exits when the scheduler goes away" */
     int status = 0;
-    DVT_EQ_I64(dvt_proc_wait(s_cl.workers[1], 15.0, &status), 0);
-}
-
-static int
-s_setup(void **state)
-{
-    dv_client *c = dvt_connect(s_cl.addr);
-    if (c == NULL) {
-        return -1;
-    }
-    *state = c;
-    return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    dv_close(*state);
-    return 0;
+    DVT_EQ_I64(dvt_proc_wait(cl->workers[1], 15.0, &status), 0);
 }
 
 int
@@ -106,18 +88,10 @@ main(void)
 {
     dvt_init(100);
     (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
-    if (dvt_cluster_start(&s_cl, 2, 1) != 0) {
-        fprintf(stderr, "fault_test: the cluster did not start\n");
-        return dvt_finish(1);
-    }
-    dvt_where = s_cl.addr;
-    dvt_kind = DVT_TCP;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill_9_worker_mid_task),
         cmocka_unit_test(test_kill_9_scheduler),
     };
-    int failed = cmocka_run_group_tests_name("faults on tcp", tests,
-                                             s_setup, s_teardown);
-    dvt_cluster_stop(&s_cl);
-    return dvt_finish(failed);
+    return dvt_finish(dvt_run_clusters(
+        "faults", tests, sizeof(tests) / sizeof(tests[0]), DVT_TCP));
 }

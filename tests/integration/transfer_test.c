@@ -17,15 +17,14 @@
 #define MIB (1024 * 1024)
 #define NDOUBLES (32 * MIB / 8)
 
-static dvt_cluster s_cl;
-
 static void
 test_dependency_goes_worker_to_worker(void **state)
 {
     dv_client *c = *state;
-    pid_t sched = dvt_proc_pid(s_cl.sched);
-    pid_t w0 = dvt_proc_pid(s_cl.workers[0]);
-    pid_t w1 = dvt_proc_pid(s_cl.workers[1]);
+    dvt_cluster *cl = dvt_tcp_cluster();
+    pid_t sched = dvt_proc_pid(cl->sched);
+    pid_t w0 = dvt_proc_pid(cl->workers[0]);
+    pid_t w1 = dvt_proc_pid(cl->workers[1]);
 
     /* Warm up: both workers have run something (and loaded the library). */
     dv_opts opts = DV_OPTS_INIT;
@@ -57,9 +56,11 @@ test_dependency_goes_worker_to_worker(void **state)
     int64_t d_w0 = dvt_proc_wchar(w0) - before_w0;
     int64_t d_w1 = dvt_proc_wchar(w1) - before_w1;
     int64_t d_self = dvt_proc_wchar(0) - before_self;
-    fprintf(stderr, "dvtest: bytes written during the transfer: scheduler "
-            "%lld, w0 %lld, w1 %lld, client %lld\n", (long long)d_sched,
-            (long long)d_w0, (long long)d_w1, (long long)d_self);
+    fprintf(stderr,
+            "dvtest: bytes written during the transfer: scheduler "
+            "%lld, w0 %lld, w1 %lld, client %lld\n",
+            (long long)d_sched, (long long)d_w0, (long long)d_w1,
+            (long long)d_self);
 
     /* B saw the whole array. Elements are i % 1024: each block of 1024
      * sums to 1023 * 1024 / 2. */
@@ -76,40 +77,14 @@ test_dependency_goes_worker_to_worker(void **state)
     dv_release(b);
 }
 
-static int
-s_setup(void **state)
-{
-    dv_client *c = dvt_connect(s_cl.addr);
-    if (c == NULL) {
-        return -1;
-    }
-    *state = c;
-    return 0;
-}
-
-static int
-s_teardown(void **state)
-{
-    dv_close(*state);
-    return 0;
-}
-
 int
 main(void)
 {
     dvt_init(100);
     (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
-    if (dvt_cluster_start(&s_cl, 2, 1) != 0) {
-        fprintf(stderr, "transfer_test: the cluster did not start\n");
-        return dvt_finish(1);
-    }
-    dvt_where = s_cl.addr;
-    dvt_kind = DVT_TCP;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dependency_goes_worker_to_worker),
     };
-    int failed = cmocka_run_group_tests_name("transfer on tcp", tests,
-                                             s_setup, s_teardown);
-    dvt_cluster_stop(&s_cl);
-    return dvt_finish(failed);
+    return dvt_finish(dvt_run_clusters(
+        "transfer", tests, sizeof(tests) / sizeof(tests[0]), DVT_TCP));
 }

@@ -29,24 +29,24 @@
 
 /* One end of a connection, as the test sees it. */
 typedef struct s_end {
-    dvi_conn *c;        /* NULL once closed (by on_close or the test) */
-    int frames;         /* frames received */
-    int msgs;           /* messages received */
-    uint64_t next_seq;  /* the seq the next STORED message must carry */
-    int out_of_order;   /* STORED messages with an unexpected seq */
-    size_t data_len;    /* size of the last DATA message's payload */
-    int data_ok;        /* its bytes matched the pattern */
-    int closed;         /* on_close calls */
-    char why[256];      /* on_close's reason */
+    dvi_conn *c;       /* NULL once closed (by on_close or the test) */
+    int frames;        /* frames received */
+    int msgs;          /* messages received */
+    uint64_t next_seq; /* the seq the next STORED message must carry */
+    int out_of_order;  /* STORED messages with an unexpected seq */
+    size_t data_len;   /* size of the last DATA message's payload */
+    int data_ok;       /* its bytes matched the pattern */
+    int closed;        /* on_close calls */
+    char why[256];     /* on_close's reason */
 } s_end;
 
 typedef struct s_net {
     uv_loop_t loop;
-    uv_timer_t timer;  /* deadline of the running wait */
+    uv_timer_t timer; /* deadline of the running wait */
     int expired;
     dvi_listener *l;
     char bound[128];
-    s_end server;      /* the (single) accepted connection */
+    s_end server; /* the (single) accepted connection */
     int accepted;
     size_t server_max; /* max frame to set on accepted conns, 0: default */
     s_end client;
@@ -150,12 +150,12 @@ s_wait(s_net *n, const int *counter, int target)
     return *counter >= target;
 }
 
-#define WAIT_FOR(n, counter, target)                                          \
-    do {                                                                      \
-        if (!s_wait((n), &(counter), (target))) {                             \
-            DVT_FAIL("timed out waiting for %s >= %d (it is %d)", #counter,  \
-                     (int)(target), (counter));                               \
-        }                                                                     \
+#define WAIT_FOR(n, counter, target)                                        \
+    do {                                                                    \
+        if (!s_wait((n), &(counter), (target))) {                           \
+            DVT_FAIL("timed out waiting for %s >= %d (it is %d)", #counter, \
+                     (int)(target), (counter));                             \
+        }                                                                   \
     } while (0)
 
 /* Runs a few loop turns without waiting, for things that must not
@@ -211,8 +211,8 @@ s_listen(s_net *n, const char *addr)
 static void
 s_dial(s_net *n, const char *addr)
 {
-    n->client.c = DVT_NOTNULL(dvi_conn_dial(&n->loop, addr, s_on_frame,
-                                            s_on_close, &n->client));
+    n->client.c = DVT_NOTNULL(
+        dvi_conn_dial(&n->loop, addr, s_on_frame, s_on_close, &n->client));
 }
 
 static int
@@ -275,16 +275,16 @@ s_raw_frame(char *out, size_t payload_len, uint64_t seq)
     p[1] = (unsigned char)(payload_len >> 16);
     p[2] = (unsigned char)(payload_len >> 8);
     p[3] = (unsigned char)payload_len;
-    p[4] = 0x91;                 /* a batch of one message */
-    p[5] = 0x94;                 /* [type, key, seq, padding] */
+    p[4] = 0x91; /* a batch of one message */
+    p[5] = 0x94; /* [type, key, seq, padding] */
     p[6] = DVI_MSG_STORED;
-    p[7] = 0xa1;                 /* key "k" */
+    p[7] = 0xa1; /* key "k" */
     p[8] = 'k';
-    p[9] = 0xcf;                 /* seq as uint64 */
+    p[9] = 0xcf; /* seq as uint64 */
     for (int i = 0; i < 8; i++) {
         p[10 + i] = (unsigned char)(seq >> (56 - 8 * i));
     }
-    p[18] = 0xc5;                /* bin16 padding */
+    p[18] = 0xc5; /* bin16 padding */
     p[19] = (unsigned char)(pad >> 8);
     p[20] = (unsigned char)pad;
     memset(p + 21, 0, pad);
@@ -391,7 +391,10 @@ test_tcp_oversize_length_closes(void **state)
     s_listen(&n, "tcp://127.0.0.1:0");
     int fd = s_raw_connect(s_port_of(n.bound));
     /* A length of 0xFFFFFFF0, far above the 1 GiB default maximum. */
-    s_raw_write(fd, "\xff\xff\xff\xf0" "abcdef", 10);
+    s_raw_write(fd,
+                "\xff\xff\xff\xf0"
+                "abcdef",
+                10);
     WAIT_FOR(&n, n.server.closed, 1);
     DVT_CONTAINS(n.server.why, "4294967280");
     DVT_CONTAINS(n.server.why, "max");
@@ -492,7 +495,10 @@ test_tcp_truncated_frame_then_eof(void **state)
     s_net_init(&n);
     s_listen(&n, "tcp://127.0.0.1:0");
     int fd = s_raw_connect(s_port_of(n.bound));
-    s_raw_write(fd, "\x00\x00\x00\x64" "0123456789", 14); /* 10 of 100 */
+    s_raw_write(fd,
+                "\x00\x00\x00\x64"
+                "0123456789",
+                14); /* 10 of 100 */
     close(fd);
     WAIT_FOR(&n, n.server.closed, 1);
     DVT_EQ_I64(n.server.frames, 0);
@@ -555,8 +561,8 @@ test_tcp_dial_errors(void **state)
     DVT_TRUE(dvi_conn_dial(&n.loop, "tcp://127.0.0.1:99999", s_on_frame,
                            s_on_close, NULL) == NULL);
     DVT_CONTAINS(dv_last_error(), "port");
-    DVT_TRUE(dvi_conn_dial(&n.loop, "udp://127.0.0.1:5", s_on_frame,
-                           s_on_close, NULL) == NULL);
+    DVT_TRUE(dvi_conn_dial(&n.loop, "udp://127.0.0.1:5", s_on_frame, s_on_close,
+                           NULL) == NULL);
     DVT_TRUE(dvi_listen(&n.loop, "tcp://127.0.0.1:x", s_on_accept, s_on_frame,
                         s_on_close, &n, n.bound, sizeof(n.bound)) == NULL);
 
@@ -590,8 +596,8 @@ test_inproc_pair(void **state)
 
     /* The name is taken while the listener lives. */
     char other[128];
-    DVT_TRUE(dvi_listen(&n.loop, addr, s_on_accept, s_on_frame, s_on_close,
-                        &n, other, sizeof(other)) == NULL);
+    DVT_TRUE(dvi_listen(&n.loop, addr, s_on_accept, s_on_frame, s_on_close, &n,
+                        other, sizeof(other)) == NULL);
     DVT_CONTAINS(dv_last_error(), "in use");
     /* Nothing listens on another name. */
     DVT_TRUE(dvi_conn_dial(&n.loop, "inproc://nobody-here", s_on_frame,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/map.h"
+#include "dvt_unit.h"
 #include "dvtest.h"
 
 #define NKEYS 20000
@@ -25,15 +26,6 @@ typedef struct s_item {
 
 /* A small deterministic generator (xorshift64*), so a failure reproduces. */
 static uint64_t s_rng = 88172645463325252ull;
-
-static uint64_t
-s_rand(void)
-{
-    s_rng ^= s_rng >> 12;
-    s_rng ^= s_rng << 25;
-    s_rng ^= s_rng >> 27;
-    return s_rng * 2685821657736338717ull;
-}
 
 static s_item *
 s_items_new(size_t n, const char *prefix)
@@ -153,11 +145,11 @@ test_random_against_reference(void **state)
     dvi_map m;
     dvi_map_init(&m);
     for (int op = 0; op < NOPS; op++) {
-        size_t k = s_rand() % NKEYS;
+        size_t k = dvt_rand(&s_rng) % NKEYS;
         s_item *it = &items[k];
         /* Slightly more inserts than deletes, so the table grows through
          * several sizes while deletions keep shifting runs back. */
-        if (s_rand() % 100 < 55) {
+        if (dvt_rand(&s_rng) % 100 < 55) {
             void *prev = dvi_map_put(&m, it->key, it);
             if (prev != (it->present ? it : NULL)) {
                 DVT_FAIL("op %d: put %s returned %p", op, it->key, prev);
@@ -199,8 +191,8 @@ test_delete_keeps_colliding_keys(void **state)
         for (int k = 0; k < 8; k++) {
             void *want = k == victim ? NULL : keys[k];
             if (dvi_map_get(&m, keys[k]) != want) {
-                DVT_FAIL("after deleting %s, %s is %s", keys[victim],
-                         keys[k], want ? "lost" : "still there");
+                DVT_FAIL("after deleting %s, %s is %s", keys[victim], keys[k],
+                         want ? "lost" : "still there");
             }
         }
         dvi_map_fini(&m);
@@ -260,8 +252,7 @@ test_iteration_sees_every_key_once(void **state)
     DVT_EQ_I64(seen, n);
     for (size_t k = 0; k < n; k++) {
         if (items[k].visits != 1) {
-            DVT_FAIL("key %s visited %d times", items[k].key,
-                     items[k].visits);
+            DVT_FAIL("key %s visited %d times", items[k].key, items[k].visits);
         }
     }
     dvi_map_fini(&m);

@@ -23,7 +23,10 @@ typedef struct s_case {
     size_t len;
 } s_case;
 
-#define CASE(what, lit) {what, lit, sizeof(lit) - 1}
+#define CASE(what, lit)            \
+    {                              \
+        what, lit, sizeof(lit) - 1 \
+    }
 
 /* One object of each format, in its shortest and widest encodings. */
 static const s_case s_valid[] = {
@@ -45,9 +48,12 @@ static const s_case s_valid[] = {
     CASE("float64", "\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00"),
     CASE("fixstr empty", "\xa0"),
     CASE("fixstr", "\xa5hello"),
-    CASE("str8", "\xd9\x03" "abc"),
-    CASE("str16", "\xda\x00\x03" "abc"),
-    CASE("str32", "\xdb\x00\x00\x00\x03" "abc"),
+    CASE("str8", "\xd9\x03"
+                 "abc"),
+    CASE("str16", "\xda\x00\x03"
+                  "abc"),
+    CASE("str32", "\xdb\x00\x00\x00\x03"
+                  "abc"),
     CASE("bin8", "\xc4\x02\x00\xff"),
     CASE("bin16", "\xc5\x00\x02\x00\xff"),
     CASE("bin32", "\xc6\x00\x00\x00\x02\x00\xff"),
@@ -55,7 +61,8 @@ static const s_case s_valid[] = {
     CASE("fixext2", "\xd5\x01\xaa\xbb"),
     CASE("fixext4", "\xd6\x01\xaa\xbb\xcc\xdd"),
     CASE("fixext8", "\xd7\x01\x00\x00\x00\x00\x00\x00\xf0\x3f"),
-    CASE("fixext16", "\xd8\x02" "0123456789abcdef"),
+    CASE("fixext16", "\xd8\x02"
+                     "0123456789abcdef"),
     CASE("ext8", "\xc7\x03\x0a\x00\x00\x00"),
     CASE("ext8 empty", "\xc7\x00\x01"),
     CASE("ext16", "\xc8\x00\x03\x0a\x00\x00\x00"),
@@ -65,7 +72,9 @@ static const s_case s_valid[] = {
     CASE("array16", "\xdc\x00\x02\x01\x02"),
     CASE("array32", "\xdd\x00\x00\x00\x02\x01\x02"),
     CASE("fixmap empty", "\x80"),
-    CASE("fixmap", "\x82\xa1" "a\x01\xa1" "b\x92\x02\x03"),
+    CASE("fixmap", "\x82\xa1"
+                   "a\x01\xa1"
+                   "b\x92\x02\x03"),
     CASE("map16", "\xde\x00\x01\x01\x02"),
     CASE("map32", "\xdf\x00\x00\x00\x01\x01\x02"),
     CASE("nested", "\x92\x91\x81\xa1k\x93\xc3\xcb\x00\x00\x00\x00\x00\x00"
@@ -83,20 +92,27 @@ static const s_case s_invalid[] = {
     CASE("fixmap missing a value", "\x81\xa1k"),
     CASE("map16 claiming 65535 pairs", "\xde\xff\xff\x01\x02"),
     CASE("fixstr truncated", "\xa5hel"),
-    CASE("str8 truncated", "\xd9\x05" "ab"),
-    CASE("str16 truncated", "\xda\x01\x00" "abc"),
-    CASE("str32 claiming 4 GiB", "\xdb\xff\xff\xff\xff" "abc"),
+    CASE("str8 truncated", "\xd9\x05"
+                           "ab"),
+    CASE("str16 truncated", "\xda\x01\x00"
+                            "abc"),
+    CASE("str32 claiming 4 GiB", "\xdb\xff\xff\xff\xff"
+                                 "abc"),
     CASE("str8 missing its length", "\xd9"),
     CASE("str16 length cut", "\xda\x00"),
     CASE("bin8 truncated", "\xc4\x10\x00\x01"),
     CASE("bin16 truncated", "\xc5\x00\x10\x00\x01"),
     CASE("bin32 claiming 4 GiB", "\xc6\xff\xff\xff\xff\x00"),
-    CASE("ext8 truncated", "\xc7\x04\x01" "ab"),
+    CASE("ext8 truncated", "\xc7\x04\x01"
+                           "ab"),
     CASE("ext8 missing its type", "\xc7\x00"),
-    CASE("ext16 truncated", "\xc8\x00\x08\x01" "abc"),
-    CASE("ext32 claiming 4 GiB", "\xc9\xff\xff\xff\xff\x01" "abc"),
+    CASE("ext16 truncated", "\xc8\x00\x08\x01"
+                            "abc"),
+    CASE("ext32 claiming 4 GiB", "\xc9\xff\xff\xff\xff\x01"
+                                 "abc"),
     CASE("fixext4 truncated", "\xd6\x01\xaa\xbb"),
-    CASE("fixext16 truncated", "\xd8\x01" "0123"),
+    CASE("fixext16 truncated", "\xd8\x01"
+                               "0123"),
     CASE("uint32 truncated", "\xce\x00\x01"),
     CASE("uint64 truncated", "\xcf\x00\x00\x00\x00"),
     CASE("float64 truncated", "\xcb\x3f\xf0"),
@@ -177,8 +193,7 @@ test_truncation_of_valid_objects(void **state)
             int rc = dvi_mpcheck(p, cut);
             free(p);
             if (rc != DV_EPROTO) {
-                DVT_FAIL("%s cut to %zu bytes: returned %d", c->what, cut,
-                         rc);
+                DVT_FAIL("%s cut to %zu bytes: returned %d", c->what, cut, rc);
             }
         }
     }

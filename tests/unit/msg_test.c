@@ -14,26 +14,9 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "dvt_unit.h"
 #include "dvtest.h"
 #include "proto/msg.h"
-
-typedef struct s_enc {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-} s_enc;
-
-static void
-s_enc_init(s_enc *e)
-{
-    msgpack_sbuffer_init(&e->sb);
-    msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
-}
-
-static void
-s_enc_fini(s_enc *e)
-{
-    msgpack_sbuffer_destroy(&e->sb);
-}
 
 #define MAXSEEN 64
 
@@ -66,7 +49,7 @@ s_record(void *ctx, int type, const msgpack_object *f, uint32_t n)
 }
 
 static int
-s_each(const s_enc *e, s_seen *s)
+s_each(const dvt_enc *e, s_seen *s)
 {
     memset(s, 0, sizeof(*s));
     s->fail_at = -1;
@@ -93,8 +76,8 @@ test_names(void **state)
 static void
 test_valid_batch_in_order(void **state)
 {
-    s_enc e;
-    s_enc_init(&e);
+    dvt_enc e;
+    dvt_enc_init(&e);
     msgpack_pack_array(&e.pk, 4);
     msgpack_pack_array(&e.pk, 2); /* RELEASE key */
     msgpack_pack_int(&e.pk, DVI_MSG_RELEASE);
@@ -125,15 +108,15 @@ test_valid_batch_in_order(void **state)
     DVT_EQ_I64(s.type[3], DVI_MSG_FREE);
     DVT_EQ_I64(s.nfields[3], 3);
     DVT_EQ_STR(s.first[3], "k3");
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
 }
 
 static void
 test_many_messages(void **state)
 {
     /* 10,000 messages in one frame (array32) arrive in order. */
-    s_enc e;
-    s_enc_init(&e);
+    dvt_enc e;
+    dvt_enc_init(&e);
     msgpack_pack_array(&e.pk, 10000);
     for (int i = 0; i < 10000; i++) {
         msgpack_pack_array(&e.pk, 3);
@@ -151,19 +134,19 @@ test_many_messages(void **state)
         snprintf(key, sizeof(key), "k%d", i);
         DVT_EQ_STR(s.first[i], key);
     }
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
 }
 
 static void
 test_empty_batch(void **state)
 {
     s_seen s;
-    s_enc e;
-    s_enc_init(&e);
+    dvt_enc e;
+    dvt_enc_init(&e);
     msgpack_pack_array(&e.pk, 0);
     DVT_PASS(s_each(&e, &s));
     DVT_EQ_I64(s.n, 0);
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
 }
 
 static void
@@ -182,8 +165,8 @@ test_every_minimum_is_enforced(void **state)
                 continue;
             }
             uint32_t nf = mins[t] - (uint32_t)less;
-            s_enc e;
-            s_enc_init(&e);
+            dvt_enc e;
+            dvt_enc_init(&e);
             msgpack_pack_array(&e.pk, 1);
             msgpack_pack_array(&e.pk, nf + 1);
             msgpack_pack_int(&e.pk, t);
@@ -201,7 +184,7 @@ test_every_minimum_is_enforced(void **state)
                 DVT_EQ_I64(s.n, 1);
                 DVT_EQ_I64(s.nfields[0], nf);
             }
-            s_enc_fini(&e);
+            dvt_enc_fini(&e);
         }
     }
 }
@@ -209,8 +192,8 @@ test_every_minimum_is_enforced(void **state)
 static void
 test_submit_with_too_few_fields(void **state)
 {
-    s_enc e;
-    s_enc_init(&e);
+    dvt_enc e;
+    dvt_enc_init(&e);
     msgpack_pack_array(&e.pk, 1);
     msgpack_pack_array(&e.pk, 2);
     msgpack_pack_int(&e.pk, DVI_MSG_SUBMIT);
@@ -219,7 +202,7 @@ test_submit_with_too_few_fields(void **state)
     DVT_FAILS_WITH(DV_EPROTO, s_each(&e, &s));
     DVT_CONTAINS(dv_last_error(), "SUBMIT with 1 fields, needs 8");
     DVT_EQ_I64(s.n, 0);
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
 }
 
 typedef struct s_bad {
@@ -229,13 +212,19 @@ typedef struct s_bad {
     const char *reason;
 } s_bad;
 
-#define BAD(what, lit, reason) {what, lit, sizeof(lit) - 1, reason}
+#define BAD(what, lit, reason)             \
+    {                                      \
+        what, lit, sizeof(lit) - 1, reason \
+    }
 
 static const s_bad s_bad_frames[] = {
     BAD("empty payload", "", "0 bytes"),
     BAD("an integer, not a batch", "\x05", "not a batch"),
     BAD("a map, not a batch", "\x81\x01\x02", "not a batch"),
-    BAD("a string, not a batch", "\xa3" "abc", "not a batch"),
+    BAD("a string, not a batch",
+        "\xa3"
+        "abc",
+        "not a batch"),
     BAD("a message that is not an array", "\x91\x04", "message 0"),
     BAD("an empty message", "\x91\x90", "message 0"),
     BAD("type 0", "\x91\x92\x00\xa1k", "message 0"),
@@ -272,8 +261,8 @@ test_malformed_frames(void **state)
             DVT_FAIL("%s: returned %d, want DV_EPROTO", b->what, rc);
         }
         if (strstr(dv_last_error(), b->reason) == NULL) {
-            DVT_FAIL("%s: reason \"%s\" lacks \"%s\"", b->what,
-                     dv_last_error(), b->reason);
+            DVT_FAIL("%s: reason \"%s\" lacks \"%s\"", b->what, dv_last_error(),
+                     b->reason);
         }
         /* Only the good message before a bad one may have been seen. */
         DVT_LT_I64(s.n, 2);
@@ -283,8 +272,8 @@ test_malformed_frames(void **state)
 static void
 test_callback_error_stops(void **state)
 {
-    s_enc e;
-    s_enc_init(&e);
+    dvt_enc e;
+    dvt_enc_init(&e);
     msgpack_pack_array(&e.pk, 3);
     for (int i = 0; i < 3; i++) {
         msgpack_pack_array(&e.pk, 2);
@@ -297,14 +286,14 @@ test_callback_error_stops(void **state)
     DVT_FAILS_WITH(DV_ENOTFOUND,
                    dvi_msg_each(e.sb.data, e.sb.size, s_record, &s));
     DVT_EQ_I64(s.n, 2); /* the third message was not delivered */
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
 }
 
 /* ---- Field readers ------------------------------------------------------ */
 
 /* Decodes one packed object from e into u. */
 static const msgpack_object *
-s_obj(const s_enc *e, msgpack_unpacked *u)
+s_obj(const dvt_enc *e, msgpack_unpacked *u)
 {
     size_t off = 0;
     msgpack_unpacked_init(u);
@@ -316,17 +305,17 @@ s_obj(const s_enc *e, msgpack_unpacked *u)
 static void
 test_field_readers(void **state)
 {
-    s_enc e;
-    s_enc_init(&e);
+    dvt_enc e;
+    dvt_enc_init(&e);
     msgpack_pack_array(&e.pk, 8);
-    msgpack_pack_uint64(&e.pk, UINT64_MAX);  /* 0 */
-    msgpack_pack_int64(&e.pk, -5);           /* 1 */
-    msgpack_pack_int64(&e.pk, INT64_MAX);    /* 2 */
-    dvi_pack_str(&e.pk, "hello");            /* 3 */
-    dvi_pack_bin(&e.pk, "\0\1\2", 3);        /* 4 */
-    dvi_pack_str(&e.pk, NULL);               /* 5: nil */
-    dvi_pack_strn(&e.pk, "a\0b", 3);         /* 6: embedded NUL */
-    msgpack_pack_double(&e.pk, 1.0);         /* 7 */
+    msgpack_pack_uint64(&e.pk, UINT64_MAX); /* 0 */
+    msgpack_pack_int64(&e.pk, -5);          /* 1 */
+    msgpack_pack_int64(&e.pk, INT64_MAX);   /* 2 */
+    dvi_pack_str(&e.pk, "hello");           /* 3 */
+    dvi_pack_bin(&e.pk, "\0\1\2", 3);       /* 4 */
+    dvi_pack_str(&e.pk, NULL);              /* 5: nil */
+    dvi_pack_strn(&e.pk, "a\0b", 3);        /* 6: embedded NUL */
+    msgpack_pack_double(&e.pk, 1.0);        /* 7 */
     msgpack_unpacked u;
     const msgpack_object *a = s_obj(&e, &u);
     const msgpack_object *f = a->via.array.ptr;
@@ -379,7 +368,7 @@ test_field_readers(void **state)
     DVT_FAILS_WITH(DV_EPROTO, dvi_msg_str(&f[0], buf, sizeof(buf)));
 
     msgpack_unpacked_destroy(&u);
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
 }
 
 int

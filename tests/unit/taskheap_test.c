@@ -13,19 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dvt_unit.h"
 #include "dvtest.h"
 #include "scheduler/sched_task.h"
 
 static uint64_t s_rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t
-s_rand(void)
-{
-    s_rng ^= s_rng >> 12;
-    s_rng ^= s_rng << 25;
-    s_rng ^= s_rng >> 27;
-    return s_rng * 2685821657736338717ull;
-}
 
 static dvi_task *
 s_task(int32_t priority, uint64_t seq)
@@ -130,7 +122,7 @@ test_random_against_sorted(void **state)
     for (int i = 0; i < N; i++) {
         /* Few distinct priorities, so most comparisons are FIFO ties;
          * include the extremes. */
-        int32_t p = (int32_t)(s_rand() % 7) - 3;
+        int32_t p = (int32_t)(dvt_rand(&s_rng) % 7) - 3;
         if (i == 17) {
             p = INT32_MAX;
         } else if (i == 18) {
@@ -141,7 +133,7 @@ test_random_against_sorted(void **state)
     }
     /* Push in a shuffled order. */
     for (int i = N - 1; i > 0; i--) {
-        int j = (int)(s_rand() % (uint64_t)(i + 1));
+        int j = (int)(dvt_rand(&s_rng) % (uint64_t)(i + 1));
         dvi_task *x = ts[i];
         ts[i] = ts[j];
         ts[j] = x;
@@ -154,10 +146,9 @@ test_random_against_sorted(void **state)
     for (int i = 0; i < N; i++) {
         dvi_task *t = dvi_taskheap_pop(&h);
         if (t != ref[i]) {
-            DVT_FAIL("pop %d: got prio %d seq %llu, want prio %d seq %llu",
-                     i, t ? t->priority : 0,
-                     t ? (unsigned long long)t->seq : 0ull, ref[i]->priority,
-                     (unsigned long long)ref[i]->seq);
+            DVT_FAIL("pop %d: got prio %d seq %llu, want prio %d seq %llu", i,
+                     t ? t->priority : 0, t ? (unsigned long long)t->seq : 0ull,
+                     ref[i]->priority, (unsigned long long)ref[i]->seq);
         }
     }
     DVT_EQ_I64(h.n, 0);
@@ -182,14 +173,14 @@ test_remove_from_middle(void **state)
     dvi_taskheap h;
     dvi_taskheap_init(&h);
     for (int i = 0; i < N; i++) {
-        ts[i] = s_task((int32_t)(s_rand() % 100), (uint64_t)i);
+        ts[i] = s_task((int32_t)(dvt_rand(&s_rng) % 100), (uint64_t)i);
         dvi_taskheap_push(&h, ts[i]);
     }
     /* Remove a third of the tasks, chosen at random (the root, leaves and
      * inner nodes alike), checking the whole heap after each removal. */
     int nremoved = 0;
     for (int k = 0; k < N / 3; k++) {
-        int i = (int)(s_rand() % N);
+        int i = (int)(dvt_rand(&s_rng) % N);
         if (removed[i]) {
             continue;
         }

@@ -16,37 +16,20 @@
 #include "common/err.h"
 #include "common/mpcheck.h"
 #include "common/value.h"
+#include "dvt_unit.h"
 #include "dvtest.h"
 
 /* ---- Helpers ------------------------------------------------------------ */
-
-typedef struct s_enc {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-} s_enc;
-
-static void
-s_enc_init(s_enc *e)
-{
-    msgpack_sbuffer_init(&e->sb);
-    msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
-}
-
-static void
-s_enc_fini(s_enc *e)
-{
-    msgpack_sbuffer_destroy(&e->sb);
-}
 
 /* Encodes arg and decodes it into out (no future references). */
 static void
 s_roundtrip(const dv_arg *arg, dv_value *out)
 {
-    s_enc e;
-    s_enc_init(&e);
+    dvt_enc e;
+    dvt_enc_init(&e);
     DVT_PASS(dvi_value_pack(&e.pk, arg, NULL, NULL));
     int rc = dvi_value_decode(e.sb.data, e.sb.size, out, NULL, NULL);
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
     DVT_PASS(rc);
 }
 
@@ -55,15 +38,15 @@ s_roundtrip(const dv_arg *arg, dv_value *out)
 static void
 s_check_reencodes(const dv_arg *arg, const dv_value *v)
 {
-    s_enc a, b;
-    s_enc_init(&a);
-    s_enc_init(&b);
+    dvt_enc a, b;
+    dvt_enc_init(&a);
+    dvt_enc_init(&b);
     DVT_PASS(dvi_value_pack(&a.pk, arg, NULL, NULL));
     dvi_value_pack_value(&b.pk, v);
     DVT_EQ_I64(a.sb.size, b.sb.size);
     DVT_TRUE(memcmp(a.sb.data, b.sb.data, a.sb.size) == 0);
-    s_enc_fini(&a);
-    s_enc_fini(&b);
+    dvt_enc_fini(&a);
+    dvt_enc_fini(&b);
 }
 
 static int
@@ -93,11 +76,10 @@ test_roundtrip_scalars(void **state)
         dvi_value_fini(&v);
     }
 
-    const int64_t ints[] = {0,         1,         -1,        31,
-                            -32,       -33,       127,       128,
-                            255,       256,       -129,      65535,
-                            65536,     INT32_MAX, INT32_MIN, UINT32_MAX,
-                            INT64_MAX, INT64_MIN};
+    const int64_t ints[] = {
+        0,     1,         -1,        31,         -32,       -33,
+        127,   128,       255,       256,        -129,      65535,
+        65536, INT32_MAX, INT32_MIN, UINT32_MAX, INT64_MAX, INT64_MIN};
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
         a = dv_i64(ints[i]);
         s_roundtrip(&a, &v);
@@ -107,8 +89,8 @@ test_roundtrip_scalars(void **state)
         dvi_value_fini(&v);
     }
 
-    const double fs[] = {0.0, -0.0, 0.5, -1.25, 1e300, -1e-300, 3.0e-320,
-                         INFINITY, -INFINITY};
+    const double fs[] = {0.0,     -0.0,     0.5,      -1.25,    1e300,
+                         -1e-300, 3.0e-320, INFINITY, -INFINITY};
     for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
         a = dv_f64(fs[i]);
         s_roundtrip(&a, &v);
@@ -243,8 +225,8 @@ test_array_payload_misaligned_in_buffer(void **state)
         padding[pad] = '\0';
         dv_arg items[2] = {dv_str(padding), dv_f64s(fs, 5)};
         dv_arg list = dv_list(items, 2);
-        s_enc e;
-        s_enc_init(&e);
+        dvt_enc e;
+        dvt_enc_init(&e);
         DVT_PASS(dvi_value_pack(&e.pk, &list, NULL, NULL));
         /* Copy to an odd address so the buffer itself is misaligned. */
         char *buf = malloc(e.sb.size + 1);
@@ -261,7 +243,7 @@ test_array_payload_misaligned_in_buffer(void **state)
         }
         dvi_value_fini(&v);
         free(buf);
-        s_enc_fini(&e);
+        dvt_enc_fini(&e);
     }
 }
 
@@ -273,8 +255,8 @@ test_roundtrip_nested_list(void **state)
     dv_arg inner2[2] = {dv_nil(), dv_i64s(is, 2)};
     dv_arg inner1[4] = {dv_f64(2.5), dv_list(inner2, 2), dv_str("deep"),
                         dv_list(NULL, 0)};
-    dv_arg top[5] = {dv_i64(1), dv_str("a"), dv_list(inner1, 4),
-                     dv_f64s(fs, 3), dv_bool(true)};
+    dv_arg top[5] = {dv_i64(1), dv_str("a"), dv_list(inner1, 4), dv_f64s(fs, 3),
+                     dv_bool(true)};
     dv_arg a = dv_list(top, 5);
     dv_value v;
     s_roundtrip(&a, &v);
@@ -313,15 +295,15 @@ test_roundtrip_nested_list(void **state)
 
     /* A value passed back as an argument (DV_VALUE) encodes the same. */
     dv_arg again = dv_value_arg(&c);
-    s_enc e1, e2;
-    s_enc_init(&e1);
-    s_enc_init(&e2);
+    dvt_enc e1, e2;
+    dvt_enc_init(&e1);
+    dvt_enc_init(&e2);
     DVT_PASS(dvi_value_pack(&e1.pk, &again, NULL, NULL));
     DVT_PASS(dvi_value_pack(&e2.pk, &a, NULL, NULL));
     DVT_EQ_I64(e1.sb.size, e2.sb.size);
     DVT_TRUE(memcmp(e1.sb.data, e2.sb.data, e1.sb.size) == 0);
-    s_enc_fini(&e1);
-    s_enc_fini(&e2);
+    dvt_enc_fini(&e1);
+    dvt_enc_fini(&e2);
     dvi_value_fini(&c);
 
     /* dvi_value_destroy frees a heap value and clears the pointer. */
@@ -345,11 +327,11 @@ test_pack_depth_limit(void **state)
     for (int i = DEPTH - 1; i >= 0; i--) {
         chain[i] = dv_list(&chain[i + 1], 1);
     }
-    s_enc e;
-    s_enc_init(&e);
+    dvt_enc e;
+    dvt_enc_init(&e);
     DVT_FAILS_WITH(DV_ELIMIT, dvi_value_pack(&e.pk, &chain[0], NULL, NULL));
     DVT_CONTAINS(dv_last_error(), "deeper");
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
 }
 
 static void
@@ -385,8 +367,8 @@ test_futref_pack_parse(void **state)
     const int32_t idx[] = {-1, 0, 3, 255, 65536, INT32_MAX};
     const uint32_t slots[] = {0, 1, 7, 65535, UINT32_MAX, 2};
     for (size_t i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
-        s_enc e;
-        s_enc_init(&e);
+        dvt_enc e;
+        dvt_enc_init(&e);
         dvi_futref_pack(&e.pk, slots[i], idx[i]);
         DVT_PASS(dvi_mpcheck(e.sb.data, e.sb.size));
         msgpack_unpacked u;
@@ -405,17 +387,17 @@ test_futref_pack_parse(void **state)
         DVT_EQ_I64(index, idx[i]);
         DVT_EQ_I64(slot, slots[i]);
         msgpack_unpacked_destroy(&u);
-        s_enc_fini(&e);
+        dvt_enc_fini(&e);
     }
     /* Both numbers are big-endian on the wire. */
     int32_t index;
     uint32_t slot;
-    DVT_PASS(dvi_futref_parse("\x00\x00\x01\x02\x00\x00\x00\x03", 8, &slot,
-                              &index));
+    DVT_PASS(
+        dvi_futref_parse("\x00\x00\x01\x02\x00\x00\x00\x03", 8, &slot, &index));
     DVT_EQ_I64(index, 258);
     DVT_EQ_I64(slot, 3);
-    DVT_PASS(dvi_futref_parse("\xff\xff\xff\xff\x00\x01\x00\x00", 8, &slot,
-                              &index));
+    DVT_PASS(
+        dvi_futref_parse("\xff\xff\xff\xff\x00\x01\x00\x00", 8, &slot, &index));
     DVT_EQ_I64(index, -1);
     DVT_EQ_I64(slot, 65536);
     /* Any other size is malformed. */
@@ -423,8 +405,8 @@ test_futref_pack_parse(void **state)
         if (n == 8) {
             continue;
         }
-        DVT_FAILS_WITH(DV_EPROTO, dvi_futref_parse("\0\0\0\0\0\0\0\0\0\0\0",
-                                                   n, &slot, &index));
+        DVT_FAILS_WITH(DV_EPROTO, dvi_futref_parse("\0\0\0\0\0\0\0\0\0\0\0", n,
+                                                   &slot, &index));
         DVT_NE_STR(dv_last_error(), "");
     }
 }
@@ -470,12 +452,12 @@ test_futures_in_arguments(void **state)
     dv_arg a = dv_list(items, 3);
 
     /* Without a packer for futures, a future is not a value. */
-    s_enc e;
-    s_enc_init(&e);
+    dvt_enc e;
+    dvt_enc_init(&e);
     DVT_FAILS_WITH(DV_EINVAL, dvi_value_pack(&e.pk, &a, NULL, NULL));
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
 
-    s_enc_init(&e);
+    dvt_enc_init(&e);
     DVT_PASS(dvi_value_pack(&e.pk, &a, s_pack_fut, NULL));
     s_resolved r = {.fail_at = -1};
     dv_value v;
@@ -502,7 +484,7 @@ test_futures_in_arguments(void **state)
                    dvi_value_decode(e.sb.data, e.sb.size, &v, s_resolve, &r2));
     DVT_CONTAINS(dv_last_error(), "input 7");
     DVT_EQ_I64(dv_value_type(&v), DV_NIL);
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
 }
 
 /* ---- Element extraction ------------------------------------------------- */
@@ -515,8 +497,8 @@ test_decode_at(void **state)
     dv_arg items[4] = {dv_i64(10), dv_str("x"), dv_list(inner, 2),
                        dv_f64s(fs, 2)};
     dv_arg a = dv_list(items, 4);
-    s_enc e;
-    s_enc_init(&e);
+    dvt_enc e;
+    dvt_enc_init(&e);
     DVT_PASS(dvi_value_pack(&e.pk, &a, NULL, NULL));
     dv_value v;
 
@@ -539,20 +521,18 @@ test_decode_at(void **state)
     DVT_EQ_I64(dv_value_len(&v), 4);
     dvi_value_fini(&v);
     /* Past the end. */
-    DVT_FAILS_WITH(DV_EPROTO, dvi_value_decode_at(e.sb.data, e.sb.size, 4,
-                                                  &v));
+    DVT_FAILS_WITH(DV_EPROTO, dvi_value_decode_at(e.sb.data, e.sb.size, 4, &v));
     DVT_CONTAINS(dv_last_error(), "element 4");
     DVT_EQ_I64(dv_value_type(&v), DV_NIL);
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
 
     /* An element of something that is not a list. */
     dv_arg one = dv_i64(5);
-    s_enc_init(&e);
+    dvt_enc_init(&e);
     DVT_PASS(dvi_value_pack(&e.pk, &one, NULL, NULL));
-    DVT_FAILS_WITH(DV_EPROTO, dvi_value_decode_at(e.sb.data, e.sb.size, 0,
-                                                  &v));
+    DVT_FAILS_WITH(DV_EPROTO, dvi_value_decode_at(e.sb.data, e.sb.size, 0, &v));
     DVT_EQ_I64(dv_value_type(&v), DV_NIL);
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
 
     /* A malformed buffer fails for any index. */
     DVT_FAILS_WITH(DV_EPROTO, dvi_value_decode_at("\x92\x01", 2, 0, &v));
@@ -569,13 +549,22 @@ typedef struct s_bad {
     const char *reason; /* a word the reason must contain */
 } s_bad;
 
-#define BAD(what, lit, reason) {what, lit, sizeof(lit) - 1, reason}
+#define BAD(what, lit, reason)             \
+    {                                      \
+        what, lit, sizeof(lit) - 1, reason \
+    }
 
 static const s_bad s_bad_values[] = {
     BAD("array32 claiming 2^32-1 elements",
         "\xdd\xff\xff\xff\xff\x01\x02\x03\x04\x05", "10 bytes"),
-    BAD("str32 claiming 4 GiB", "\xdb\xff\xff\xff\xff" "abc", "8 bytes"),
-    BAD("truncated str8", "\xd9\x10" "abc", "5 bytes"),
+    BAD("str32 claiming 4 GiB",
+        "\xdb\xff\xff\xff\xff"
+        "abc",
+        "8 bytes"),
+    BAD("truncated str8",
+        "\xd9\x10"
+        "abc",
+        "5 bytes"),
     BAD("truncated bin", "\xc4\x04\x00", "3 bytes"),
     BAD("truncated f64 array", "\xc7\x10\x01\x00\x00\x00", "6 bytes"),
     BAD("empty buffer", "", "0 bytes"),
@@ -588,7 +577,10 @@ static const s_bad s_bad_values[] = {
     BAD("negative ext type", "\xd4\xff\x00", "ext type -1"),
     BAD("f64 array of 7 bytes", "\xc7\x07\x01\x00\x00\x00\x00\x00\x00\x00",
         "7 bytes"),
-    BAD("i64 array of 12 bytes", "\xc7\x0c\x02" "012345678901", "12 bytes"),
+    BAD("i64 array of 12 bytes",
+        "\xc7\x0c\x02"
+        "012345678901",
+        "12 bytes"),
     BAD("f64 array not whole, in a list", "\x92\xc0\xd5\x01\x00\x00",
         "2 bytes"),
     BAD("future reference in a result", "\xc7\x05\x0a\xff\xff\xff\xffk",
@@ -614,8 +606,8 @@ test_hostile_inputs(void **state)
             DVT_FAIL("%s: returned %d, want DV_EPROTO", b->what, rc);
         }
         if (strstr(dv_last_error(), b->reason) == NULL) {
-            DVT_FAIL("%s: reason \"%s\" lacks \"%s\"", b->what,
-                     dv_last_error(), b->reason);
+            DVT_FAIL("%s: reason \"%s\" lacks \"%s\"", b->what, dv_last_error(),
+                     b->reason);
         }
         DVT_EQ_I64(dv_value_type(&v), DV_NIL);
         dvi_value_fini(&v); /* safe on the nil left behind */
@@ -639,9 +631,9 @@ test_accessors_on_wrong_types(void **state)
 {
     double fs[2] = {1, 2};
     dv_arg items[1] = {dv_i64(3)};
-    dv_arg args[] = {dv_nil(),         dv_bool(true),   dv_i64(7),
-                     dv_f64(2.75),     dv_str("s"),     dv_bytes("b", 1),
-                     dv_f64s(fs, 2),   dv_i64s(NULL, 0), dv_list(items, 1)};
+    dv_arg args[] = {dv_nil(),       dv_bool(true),    dv_i64(7),
+                     dv_f64(2.75),   dv_str("s"),      dv_bytes("b", 1),
+                     dv_f64s(fs, 2), dv_i64s(NULL, 0), dv_list(items, 1)};
     for (size_t k = 0; k < sizeof(args) / sizeof(args[0]); k++) {
         dv_value v;
         s_roundtrip(&args[k], &v);
@@ -724,11 +716,11 @@ test_pack_unknown_type(void **state)
 {
     dv_arg a = dv_nil();
     a.type = 42;
-    s_enc e;
-    s_enc_init(&e);
+    dvt_enc e;
+    dvt_enc_init(&e);
     DVT_FAILS_WITH(DV_EINVAL, dvi_value_pack(&e.pk, &a, NULL, NULL));
     DVT_CONTAINS(dv_last_error(), "42");
-    s_enc_fini(&e);
+    dvt_enc_fini(&e);
     /* A DV_VALUE argument with a NULL value encodes as nil. */
     a = dv_value_arg(NULL);
     dv_value v;
