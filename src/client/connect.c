@@ -74,7 +74,7 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 {
     dv_client *c = ((s_peer_ctx *)ctx)->c;
     dvi_conn *conn = ((s_peer_ctx *)ctx)->conn;
-    char key[256];
+    char key[DVI_MAX_KEY + 1];
     if ((type != DVI_MSG_DATA && type != DVI_MSG_MISSING) ||
         dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
         return dvi_seterr(DV_EPROTO, "unexpected %s from a worker",
@@ -91,7 +91,8 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         st->fetching = 0;
         if (data) {
             /* A large result keeps the frame it came in: no copy. */
-            void *frame = len > 65536 ? dvi_conn_take_frame(conn) : NULL;
+            void *frame =
+                len > DVI_INLINE_MAX ? dvi_conn_take_frame(conn) : NULL;
             st->blob = frame ? dvi_blob_adopt(frame, (char *)data, len)
                              : dvi_blob_copy(data, len);
             if (frame) {
@@ -198,7 +199,7 @@ s_request_find(dv_client *c, uint64_t id, const char *hash)
 static int
 s_on_finished(dv_client *c, const msgpack_object *f)
 {
-    char key[256];
+    char key[DVI_MAX_KEY + 1];
     uint64_t nbytes;
     const char *blob, *addr;
     size_t bloblen, addrlen;
@@ -229,7 +230,7 @@ s_on_finished(dv_client *c, const msgpack_object *f)
 static int
 s_on_erred(dv_client *c, const msgpack_object *f)
 {
-    char key[256];
+    char key[DVI_MAX_KEY + 1];
     int64_t status;
     const char *text;
     size_t len;

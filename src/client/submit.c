@@ -18,7 +18,8 @@
 #include "scheduler/sched_task.h"
 #include "worker/funcs.h"
 
-#define S_MAX_NAME 200
+/* Room is left for "-" and the 32 hex digits of a pure call's key. */
+#define S_MAX_NAME (DVI_MAX_KEY - 40)
 #define S_MAX_DEPS 65536
 /* Arguments and scattered values travel in one message, which must fit in
  * a frame (DVI_FRAME_MAX_DEFAULT) with room to spare. */

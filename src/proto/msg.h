@@ -15,6 +15,12 @@
 /* Bumped on any incompatible change; checked in the first message. */
 #define DVI_PROTOCOL_VERSION 1
 
+/* The longest key or function name, in bytes. */
+#define DVI_MAX_KEY 255
+/* Results up to this size travel inside DONE and FINISHED; larger ones are
+ * fetched from a worker holding them, and travel without copies. */
+#define DVI_INLINE_MAX (64 * 1024)
+
 /* XX(name, number, minimum field count after the type) */
 #define DVI_MSG_MAP(XX)                                                        \
     XX(HELLO, 1, 4)      /* version, role, id, threads, peer address */        \

@@ -20,9 +20,7 @@
 #include "proto/msg.h"
 #include "sched_task.h"
 
-#define S_MAX_KEY 255
-#define S_INLINE_MAX (64 * 1024) /* results up to this size ride along */
-#define S_KILLED_AFTER 3         /* worker deaths before "killed worker" */
+#define S_KILLED_AFTER 3 /* worker deaths before "killed worker" */
 
 typedef struct s_peer s_peer;
 
@@ -117,7 +115,7 @@ s_is_waiting(const dvi_task *t)
 static const char *
 s_intern(dvi_sched *s, const char *p, size_t n)
 {
-    char tmp[S_MAX_KEY + 1];
+    char tmp[DVI_MAX_KEY + 1];
     memcpy(tmp, p, n);
     tmp[n] = '\0';
     const char *name = dvi_map_get(&s->fns, tmp);
@@ -442,7 +440,7 @@ s_complete(dvi_sched *s, dvi_task *t, s_worker *w, uint64_t nbytes,
     dvi_task_add_holder(t, w);
     s->stats.finished++;
     s_each_wanter(s, t, s_finished_cb,
-                  blob && bloblen <= S_INLINE_MAX ? blob : NULL, bloblen);
+                  blob && bloblen <= DVI_INLINE_MAX ? blob : NULL, bloblen);
     dvi_taskvec deps = t->dependents;
     dvi_taskvec_init(&t->dependents);
     for (size_t i = 0; i < deps.n; i++) {
@@ -678,11 +676,11 @@ s_on_submit(dvi_sched *s, s_client *c, const msgpack_object *f)
         f[3].type != MSGPACK_OBJECT_ARRAY || dvi_msg_u64(&f[4], &flags) < 0 ||
         dvi_msg_i64(&f[5], &priority) < 0 || dvi_msg_i64(&f[6], &retries) < 0 ||
         dvi_msg_opt_bytes(&f[7], &pin, &pinlen) < 0 || keylen == 0 ||
-        keylen > S_MAX_KEY || fnlen == 0 || fnlen > S_MAX_KEY || pinlen > 127 ||
-        memchr(key, 0, keylen) || memchr(fn, 0, fnlen)) {
+        keylen > DVI_MAX_KEY || fnlen == 0 || fnlen > DVI_MAX_KEY ||
+        pinlen > 127 || memchr(key, 0, keylen) || memchr(fn, 0, fnlen)) {
         return dvi_seterr(DV_EPROTO, "malformed SUBMIT");
     }
-    char k[S_MAX_KEY + 1];
+    char k[DVI_MAX_KEY + 1];
     memcpy(k, key, keylen);
     k[keylen] = '\0';
     dvi_task *t = dvi_map_get(&s->tasks, k);
@@ -734,8 +732,8 @@ s_on_submit(dvi_sched *s, s_client *c, const msgpack_object *f)
     int cancelled = 0;
     dvi_task **tdeps = dvi_task_deps(t);
     for (uint32_t i = 0; i < deps->size && failed == NULL; i++) {
-        char dk[S_MAX_KEY + 1];
-        static char why[S_MAX_KEY + 64];
+        char dk[DVI_MAX_KEY + 1];
+        static char why[DVI_MAX_KEY + 64];
         dvi_task *d;
         if (dvi_msg_str(&deps->ptr[i], dk, sizeof(dk)) < 0) {
             failed = "malformed dependency key";
@@ -779,13 +777,13 @@ s_on_submit(dvi_sched *s, s_client *c, const msgpack_object *f)
 static int
 s_key_arg(const msgpack_object *o, char *k)
 {
-    return dvi_msg_str(o, k, S_MAX_KEY + 1);
+    return dvi_msg_str(o, k, DVI_MAX_KEY + 1);
 }
 
 static int
 s_on_release(dvi_sched *s, s_client *c, const msgpack_object *f)
 {
-    char k[S_MAX_KEY + 1];
+    char k[DVI_MAX_KEY + 1];
     if (s_key_arg(&f[0], k) < 0) {
         return DV_EPROTO;
     }
@@ -799,7 +797,7 @@ s_on_release(dvi_sched *s, s_client *c, const msgpack_object *f)
 static int
 s_on_cancel(dvi_sched *s, s_client *c, const msgpack_object *f)
 {
-    char k[S_MAX_KEY + 1];
+    char k[DVI_MAX_KEY + 1];
     if (s_key_arg(&f[0], k) < 0) {
         return DV_EPROTO;
     }
@@ -825,7 +823,7 @@ s_on_cancel(dvi_sched *s, s_client *c, const msgpack_object *f)
 static int
 s_on_scatter(dvi_sched *s, s_client *c, const msgpack_object *f)
 {
-    char k[S_MAX_KEY + 1];
+    char k[DVI_MAX_KEY + 1];
     const char *blob;
     size_t len;
     if (s_key_arg(&f[0], k) < 0 || dvi_msg_bytes(&f[1], &blob, &len) < 0) {
@@ -939,7 +937,7 @@ static int
 s_on_publish(dvi_sched *s, s_client *c, const msgpack_object *f)
 {
     uint64_t req;
-    char name[256], k[S_MAX_KEY + 1];
+    char name[256], k[DVI_MAX_KEY + 1];
     if (dvi_msg_u64(&f[0], &req) < 0 ||
         dvi_msg_str(&f[1], name, sizeof(name)) < 0 || s_key_arg(&f[2], k) < 0) {
         return dvi_seterr(DV_EPROTO, "malformed PUBLISH");
@@ -1018,7 +1016,7 @@ static int
 s_on_done(dvi_sched *s, s_worker *w, int type, const msgpack_object *f,
           uint32_t n)
 {
-    char k[S_MAX_KEY + 1];
+    char k[DVI_MAX_KEY + 1];
     uint64_t nbytes;
     const char *blob = NULL;
     size_t bloblen = 0;
@@ -1061,7 +1059,7 @@ s_inputs_held(dvi_task *t)
 static int
 s_on_failed(dvi_sched *s, s_worker *w, const msgpack_object *f)
 {
-    char k[S_MAX_KEY + 1];
+    char k[DVI_MAX_KEY + 1];
     uint64_t blame;
     const char *text;
     size_t len;
@@ -1123,7 +1121,7 @@ s_on_uploaded(dvi_sched *s, s_worker *w, const msgpack_object *f, uint32_t n)
             const msgpack_object_array *a = &f[3].via.array;
             lib->impure = dvi_calloc(a->size + 1, sizeof(char *));
             for (uint32_t k = 0; k < a->size; k++) {
-                char fn[S_MAX_KEY + 1];
+                char fn[DVI_MAX_KEY + 1];
                 if (dvi_msg_str(&a->ptr[k], fn, sizeof(fn)) == 0) {
                     lib->impure[lib->nimpure++] = dvi_strdup(fn);
                 }

@@ -15,8 +15,6 @@
 #include "proto/hello.h"
 #include "proto/msg.h"
 
-#define S_MAX_KEY 255
-#define S_INLINE_MAX (64 * 1024) /* results up to this size ride in DONE */
 /* A function whose calls have proven this short runs on the loop thread
  * itself: handing a 2 us call to an executor thread costs two thread
  * wake-ups, far more than the call. A slow call sends it back. */
@@ -231,7 +229,7 @@ s_on_done(void *ctx, dvi_job *done)
                 msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_DONE, 4);
                 dvi_pack_str(pk, job->key);
                 msgpack_pack_uint64(pk, r->len);
-                if (r->len <= S_INLINE_MAX) {
+                if (r->len <= DVI_INLINE_MAX) {
                     dvi_pack_bin(pk, r->data, r->len);
                 } else {
                     msgpack_pack_nil(pk);
@@ -354,7 +352,7 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 {
     s_peer *p = ctx;
     dvi_worker *w = p->w;
-    char key[S_MAX_KEY + 1];
+    char key[DVI_MAX_KEY + 1];
     if (type != DVI_MSG_DATA && type != DVI_MSG_MISSING) {
         return dvi_seterr(DV_EPROTO, "unexpected %s from peer %s",
                           dvi_msg_name(type), p->addr);
@@ -378,7 +376,7 @@ s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     }
     w->stats.bytes_fetched += len;
     /* A large input keeps the frame it came in, rather than a copy. */
-    void *frame = len > S_INLINE_MAX ? dvi_conn_take_frame(p->conn) : NULL;
+    void *frame = len > DVI_INLINE_MAX ? dvi_conn_take_frame(p->conn) : NULL;
     dvi_blob *blob = frame ? dvi_blob_adopt(frame, (char *)data, len)
                            : dvi_blob_copy(data, len);
     if (frame) {
@@ -446,7 +444,7 @@ s_on_serve_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         return dvi_seterr(DV_EPROTO, "unexpected %s from a peer",
                           dvi_msg_name(type));
     }
-    char key[S_MAX_KEY + 1];
+    char key[DVI_MAX_KEY + 1];
     if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
         return DV_EPROTO;
     }
@@ -458,7 +456,7 @@ s_on_serve_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     msgpack_packer *pk = dvi_conn_msg(p->conn, DVI_MSG_DATA, 2);
     dvi_pack_str(pk, key);
     w->stats.bytes_served += it->blob->len;
-    if (it->blob->len <= S_INLINE_MAX) {
+    if (it->blob->len <= DVI_INLINE_MAX) {
         dvi_pack_bin(pk, it->blob->data, it->blob->len);
         return 0;
     }
@@ -543,7 +541,7 @@ s_submit(dvi_worker *w, s_wtask *wt)
 static int
 s_on_compute(dvi_worker *w, const msgpack_object *f)
 {
-    char key[S_MAX_KEY + 1], fn[S_MAX_KEY + 1];
+    char key[DVI_MAX_KEY + 1], fn[DVI_MAX_KEY + 1];
     const char *args;
     size_t argslen;
     uint64_t flags;
@@ -586,7 +584,7 @@ s_on_compute(dvi_worker *w, const msgpack_object *f)
     const char *problem = NULL;
     for (uint32_t i = 0; i < deps->size && problem == NULL; i++) {
         const msgpack_object *d = &deps->ptr[i];
-        char dk[S_MAX_KEY + 1], addr[256];
+        char dk[DVI_MAX_KEY + 1], addr[256];
         if (d->type != MSGPACK_OBJECT_ARRAY || d->via.array.size < 2 ||
             dvi_msg_str(&d->via.array.ptr[0], dk, sizeof(dk)) < 0) {
             problem = "malformed input in COMPUTE";
@@ -634,7 +632,7 @@ static int
 s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 {
     dvi_worker *w = ctx;
-    char key[S_MAX_KEY + 1];
+    char key[DVI_MAX_KEY + 1];
     switch (type) {
     case DVI_MSG_COMPUTE: return s_on_compute(w, f);
     case DVI_MSG_FREE: {
