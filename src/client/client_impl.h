@@ -113,7 +113,7 @@ struct dv_client {
 
 /* connect.c */
 void dvi_client_queue_locked(dv_client *c); /* wakes the loop after pk use */
-int dvi_client_check_locked(dv_client *c);  /* DV_ECONN if lost/closing */
+int dvi_client_check_locked(dv_client *c);  /* DV_ECLOSED, DV_ECONN or 0 */
 int dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns);
 uint64_t dvi_deadline(double timeout_s);
 

@@ -731,9 +731,9 @@ s_on_submit(dvi_sched *s, s_client *c, const msgpack_object *f)
     const char *failed = NULL;
     int cancelled = 0;
     dvi_task **tdeps = dvi_task_deps(t);
+    char why[DVI_MAX_KEY + 64];
     for (uint32_t i = 0; i < deps->size && failed == NULL; i++) {
         char dk[DVI_MAX_KEY + 1];
-        static char why[DVI_MAX_KEY + 64];
         dvi_task *d;
         if (dvi_msg_str(&deps->ptr[i], dk, sizeof(dk)) < 0) {
             failed = "malformed dependency key";

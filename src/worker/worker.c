@@ -237,7 +237,8 @@ s_on_done(void *ctx, dvi_job *done)
                 msgpack_pack_int64(pk, job->us);
             }
             w->stats.tasks_done++;
-        } /* Tasks here that were sent ahead, waiting for this one. */
+        }
+        /* Tasks here that were sent ahead, waiting for this one. */
         s_fetch *fe = dvi_map_del(&w->fetches, job->key);
         if (fe != NULL) {
             s_fetch_done(w, fe, job->error ? NULL : job->result, job->error);
