@@ -1,0 +1,159 @@
+/* dvi_outbox: batching messages into frames, with spliced blobs. */
+#include "outbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+
+static void
+s_put_be32(char *p, uint32_t v)
+{
+    p[0] = (char)(v >> 24);
+    p[1] = (char)(v >> 16);
+    p[2] = (char)(v >> 8);
+    p[3] = (char)v;
+}
+
+void
+dvi_outbox_init(dvi_outbox *o, dvi_outbox_notify_fn notify, void *ctx)
+{
+    memset(o, 0, sizeof(*o));
+    msgpack_sbuffer_init(&o->sb);
+    msgpack_packer_init(&o->pk, &o->sb, msgpack_sbuffer_write);
+    o->notify = notify;
+    o->ctx = ctx;
+}
+
+static void
+s_release_segs(dvi_outbox_seg *segs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        dvi_blob_rele(segs[i].blob);
+    }
+}
+
+void
+dvi_outbox_fini(dvi_outbox *o)
+{
+    msgpack_sbuffer_destroy(&o->sb);
+    s_release_segs(o->segs, o->nsegs);
+    free(o->segs);
+    memset(o, 0, sizeof(*o));
+}
+
+/* Makes room for n more messages, starting a frame if none is open. */
+static void
+s_begin(dvi_outbox *o, uint32_t n)
+{
+    if (o->nmsgs > 0 && o->sb.size + o->seg_bytes >= DVI_OUTBOX_FLUSH_AT &&
+        o->notify) {
+        o->notify(o->ctx, DVI_OUTBOX_FULL);
+    }
+    if (o->nmsgs == 0) {
+        static const char zero[DVI_OUTBOX_HEADER];
+        msgpack_sbuffer_write(&o->sb, zero, DVI_OUTBOX_HEADER);
+        o->nmsgs = n;
+        if (o->notify) {
+            o->notify(o->ctx, DVI_OUTBOX_ARMED);
+        }
+        return;
+    }
+    o->nmsgs += n;
+}
+
+msgpack_packer *
+dvi_outbox_msg(dvi_outbox *o, int type, uint32_t nfields)
+{
+    s_begin(o, 1);
+    msgpack_pack_array(&o->pk, nfields + 1);
+    msgpack_pack_int(&o->pk, type);
+    return &o->pk;
+}
+
+void
+dvi_outbox_put_blob(dvi_outbox *o, dvi_blob *b)
+{
+    if (o->nsegs == o->capsegs) {
+        o->capsegs = o->capsegs ? o->capsegs * 2 : 4;
+        o->segs = dvi_realloc(o->segs, o->capsegs * sizeof(*o->segs));
+    }
+    o->segs[o->nsegs].at = o->sb.size;
+    o->segs[o->nsegs].blob = dvi_blob_hold(b);
+    o->nsegs++;
+    o->seg_bytes += b->len;
+}
+
+void
+dvi_outbox_append(dvi_outbox *o, const char *bytes, size_t len, uint32_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    s_begin(o, n);
+    msgpack_sbuffer_write(&o->sb, bytes, len);
+}
+
+uint32_t
+dvi_outbox_count(const dvi_outbox *o)
+{
+    return o->nmsgs;
+}
+
+int
+dvi_outbox_take(dvi_outbox *o, dvi_outbox_frame *out)
+{
+    if (o->nmsgs == 0) {
+        return -1;
+    }
+    out->len = o->sb.size;
+    out->buf = msgpack_sbuffer_release(&o->sb);
+    out->segs = o->segs;
+    out->nsegs = o->nsegs;
+    out->seg_bytes = o->seg_bytes;
+    out->nmsgs = o->nmsgs;
+    s_put_be32(out->buf, (uint32_t)(out->len + out->seg_bytes - 4));
+    out->buf[4] = (char)0xdd; /* array 32 */
+    s_put_be32(out->buf + 5, o->nmsgs);
+    o->nmsgs = 0;
+    o->segs = NULL;
+    o->nsegs = o->capsegs = 0;
+    o->seg_bytes = 0;
+    return 0;
+}
+
+void
+dvi_outbox_frame_flatten(dvi_outbox_frame *f)
+{
+    if (f->nsegs == 0) {
+        return;
+    }
+    char *whole = dvi_malloc(f->len + f->seg_bytes);
+    size_t from = 0, to = 0;
+    for (size_t i = 0; i < f->nsegs; i++) {
+        const dvi_outbox_seg *s = &f->segs[i];
+        memcpy(whole + to, f->buf + from, s->at - from);
+        to += s->at - from;
+        from = s->at;
+        memcpy(whole + to, s->blob->data, s->blob->len);
+        to += s->blob->len;
+    }
+    memcpy(whole + to, f->buf + from, f->len - from);
+    s_release_segs(f->segs, f->nsegs);
+    free(f->segs);
+    free(f->buf);
+    f->buf = whole;
+    f->len += f->seg_bytes;
+    f->segs = NULL;
+    f->nsegs = 0;
+    f->seg_bytes = 0;
+}
+
+void
+dvi_outbox_frame_fini(dvi_outbox_frame *f)
+{
+    s_release_segs(f->segs, f->nsegs);
+    free(f->segs);
+    free(f->buf);
+    memset(f, 0, sizeof(*f));
+}
