@@ -1,12 +1,13 @@
 /* dvi_conn: a message connection on a libuv loop.
  *
  * Carries frames (a 4-byte big-endian length, then a msgpack array of
- * messages) over a TCP or Unix stream, or between two actors on the same
- * loop (inproc, no sockets). Messages added during one loop turn go out as
- * one frame, flushed just before the loop sleeps: batching is what makes
- * tiny tasks cheap. Every incoming length is checked against a maximum
- * before anything is allocated for it. All functions run on the loop's
- * thread only.
+ * messages) over a stream (stream.h): TCP, a Unix socket, or a pair of
+ * actors on the same loop (inproc, no sockets). Messages added during one
+ * loop turn go out as one frame, flushed just before the loop sleeps:
+ * batching is what makes tiny tasks cheap. The batch is a dvi_outbox,
+ * which code without sockets can fill too. Every incoming length is
+ * checked against a maximum before anything is allocated for it. All
+ * functions run on the loop's thread only.
  */
 #ifndef DVI_CONN_H
 #define DVI_CONN_H
@@ -17,6 +18,7 @@
 #include <uv.h>
 
 #include "common/blob.h"
+#include "outbox.h"
 
 typedef struct dvi_conn dvi_conn;
 typedef struct dvi_listener dvi_listener;
@@ -34,9 +36,11 @@ typedef void (*dvi_accept_fn)(dvi_listener *l, dvi_conn *c);
 /* The default and hard ceiling of a frame's payload, in bytes. */
 #define DVI_FRAME_MAX_DEFAULT ((size_t)1 << 30)
 
-/* Connects to "tcp://HOST:PORT" or "inproc://NAME". Messages may be added at
- * once; they go out when connected. Caller owns; close with dvi_conn_close.
- * NULL with the reason set if the address is invalid. */
+/* Connects to "tcp://HOST:PORT", "unix:///ABSOLUTE/PATH" or "inproc://NAME".
+ * Messages may be added at once; they go out when connected. A host name
+ * is resolved without blocking the loop; if that or the connection fails,
+ * on_close says why, naming the address. Caller owns; close with
+ * dvi_conn_close. NULL with the reason set if the address is invalid. */
 dvi_conn *dvi_conn_dial(uv_loop_t *loop, const char *addr,
                         dvi_conn_frame_fn on_frame, dvi_conn_close_fn on_close,
                         void *data);
@@ -63,17 +67,25 @@ void *dvi_conn_take_frame(dvi_conn *c);
 void dvi_conn_append(dvi_conn *c, const char *bytes, size_t len, uint32_t n);
 /* Sends what is pending now instead of before the loop sleeps. */
 void dvi_conn_flush(dvi_conn *c);
+/* The batch of messages the conn sends before the loop sleeps, for code
+ * that adds messages to an outbox without knowing about connections (the
+ * scheduler core). Borrowed; valid until the conn is closed. */
+dvi_outbox *dvi_conn_outbox(dvi_conn *c);
 
 void *dvi_conn_data(const dvi_conn *c);
 void dvi_conn_set_data(dvi_conn *c, void *data);
-/* The peer as text ("tcp://127.0.0.1:5000", "inproc", "fd"), for logs. */
+/* The peer as text ("tcp://127.0.0.1:5000", "unix:///run/d.sock",
+ * "inproc://NAME", "fd 3"), for logs. */
 const char *dvi_conn_peer(const dvi_conn *c);
 /* Bytes written and read so far (frames included), for counters. */
 uint64_t dvi_conn_bytes_out(const dvi_conn *c);
 uint64_t dvi_conn_bytes_in(const dvi_conn *c);
 void dvi_conn_set_max_frame(dvi_conn *c, size_t max);
 
-/* Listens on "tcp://HOST:PORT" (port 0 picks one) or "inproc://NAME".
+/* Listens on "tcp://HOST:PORT" (port 0 picks one), "unix:///ABSOLUTE/PATH"
+ * (a stale socket file is replaced; the file is removed on close) or
+ * "inproc://NAME". A host name is resolved synchronously, and a Unix path
+ * checked with blocking calls: listen at start-up, before the loop runs.
  * bound (size bytes) receives the address actually bound. Caller owns;
  * close with dvi_listener_close. NULL with the reason set on failure. */
 dvi_listener *dvi_listen(uv_loop_t *loop, const char *addr,

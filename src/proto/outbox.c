@@ -74,6 +74,8 @@ dvi_outbox_msg(dvi_outbox *o, int type, uint32_t nfields)
 void
 dvi_outbox_put_blob(dvi_outbox *o, dvi_blob *b)
 {
+    /* Before any message the header would later land after the blob. */
+    dvi_assert(o->nmsgs > 0);
     if (o->nsegs == o->capsegs) {
         o->capsegs = o->capsegs ? o->capsegs * 2 : 4;
         o->segs = dvi_realloc(o->segs, o->capsegs * sizeof(*o->segs));

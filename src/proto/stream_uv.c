@@ -1,0 +1,238 @@
+/* dvi_uvstream: reading, writing and closing over a libuv stream handle,
+ * shared by the TCP and Unix transports. */
+#include "stream_uv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+
+/* uv_write copies up to this many buffers into the request without a
+ * malloc of its own; a frame with one spliced blob needs three. */
+#define S_SMALL_BUFS 9
+
+/* Bytes that arrive after a shutdown began land here and are dropped. We
+ * keep reading rather than stop: closing a socket with unread input sends
+ * a reset, which can destroy what the peer has not read of our last
+ * frames. Per thread, as each loop runs on one. */
+static _Thread_local char s_discard[4096];
+
+typedef struct s_write {
+    uv_write_t req;
+    dvi_outbox_frame f; /* owned until the write is done */
+} s_write;
+
+void
+dvi_uvstream_init(dvi_uvstream *u, uv_loop_t *loop, const dvi_stream_ops *ops)
+{
+    u->base.ops = ops;
+    u->base.loop = loop;
+}
+
+void
+dvi_uvstream_hold(dvi_uvstream *u)
+{
+    u->busy++;
+}
+
+void
+dvi_uvstream_rele(dvi_uvstream *u)
+{
+    if (--u->busy > 0 || !u->ending) {
+        return;
+    }
+    if (u->fini) {
+        u->fini(u);
+    }
+    dvi_stream_closed_fn cb = u->closed_cb;
+    void *ctx = u->base.ctx;
+    free(u);
+    if (cb) {
+        cb(ctx);
+    }
+}
+
+static void
+s_handle_closed(uv_handle_t *h)
+{
+    dvi_uvstream *u = h->data;
+    free(h);
+    dvi_uvstream_rele(u);
+}
+
+void
+dvi_uvstream_set_handle(dvi_uvstream *u, uv_stream_t *h)
+{
+    uv_stream_t *old = u->h;
+    h->data = u;
+    u->h = h;
+    dvi_uvstream_hold(u);
+    if (old != NULL) {
+        uv_close((uv_handle_t *)old, s_handle_closed);
+    }
+}
+
+/* ---- Reading ------------------------------------------------------------ */
+
+static void
+s_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    dvi_uvstream *u = h->data;
+    if (u->base.quiet) {
+        *buf = uv_buf_init(s_discard, sizeof(s_discard));
+        return;
+    }
+    u->base.user->alloc(u->base.ctx, suggested, buf);
+}
+
+static void
+s_read_cb(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
+{
+    dvi_uvstream *u = h->data;
+    if (u->base.quiet) {
+        return;
+    }
+    if (nread < 0) {
+        dvi_stream_error(&u->base, nread == UV_EOF ? "closed by peer"
+                                                   : uv_strerror((int)nread));
+        return;
+    }
+    if (nread > 0) {
+        u->base.user->read(u->base.ctx, (size_t)nread);
+    }
+}
+
+/* Tells the user the stream is open, then reads (unless the user closed it
+ * meanwhile). */
+static int
+s_open(dvi_uvstream *u)
+{
+    u->base.user->open(u->base.ctx);
+    if (u->base.quiet) {
+        return 0;
+    }
+    int rc = uv_read_start(u->h, s_alloc_cb, s_read_cb);
+    if (rc < 0) {
+        return dvi_seterr_uv(rc, u->base.peer);
+    }
+    return 0;
+}
+
+int
+dvi_uvstream_start(dvi_stream *s)
+{
+    dvi_uvstream *u = (dvi_uvstream *)s;
+    u->started = 1;
+    return u->open ? s_open(u) : 0;
+}
+
+void
+dvi_uvstream_opened(dvi_uvstream *u)
+{
+    u->open = 1;
+    if (u->started && !u->base.quiet && s_open(u) < 0) {
+        dvi_stream_error(&u->base, dv_last_error());
+    }
+}
+
+/* ---- Writing ------------------------------------------------------------ */
+
+static void
+s_write_cb(uv_write_t *req, int status)
+{
+    s_write *w = (s_write *)req;
+    dvi_uvstream *u = req->data;
+    dvi_outbox_frame_fini(&w->f);
+    free(w);
+    if (status < 0 && status != UV_ECANCELED) {
+        dvi_stream_error(&u->base, uv_strerror(status));
+    }
+}
+
+static uv_buf_t
+s_buf(char *base, size_t len)
+{
+    /* uv_buf_init takes an unsigned int; a blob may be larger. */
+    uv_buf_t b;
+    b.base = base;
+    b.len = len;
+    return b;
+}
+
+int
+dvi_uvstream_write(dvi_stream *s, dvi_outbox_frame *f)
+{
+    dvi_uvstream *u = (dvi_uvstream *)s;
+    uv_buf_t small[S_SMALL_BUFS], *bufs = small;
+    size_t nbufs = 2 * f->nsegs + 1, n = 0, from = 0;
+    if (nbufs > S_SMALL_BUFS) {
+        bufs = dvi_malloc(nbufs * sizeof(*bufs));
+    }
+    for (size_t i = 0; i < f->nsegs; i++) {
+        bufs[n++] = s_buf(f->buf + from, f->segs[i].at - from);
+        bufs[n++] = s_buf(f->segs[i].blob->data, f->segs[i].blob->len);
+        from = f->segs[i].at;
+    }
+    bufs[n++] = s_buf(f->buf + from, f->len - from);
+    s_write *w = dvi_malloc(sizeof(*w));
+    w->req.data = u;
+    w->f = *f; /* f keeps its contents until the write is surely queued */
+    int rc = uv_write(&w->req, u->h, bufs, (unsigned)n, s_write_cb);
+    if (bufs != small) {
+        free(bufs); /* libuv copies the array of buffers, not their bytes */
+    }
+    if (rc < 0) {
+        free(w);
+        return dvi_seterr_uv(rc, s->peer);
+    }
+    memset(f, 0, sizeof(*f));
+    return 0;
+}
+
+/* ---- Ending ------------------------------------------------------------- */
+
+static void
+s_shutdown_cb(uv_shutdown_t *req, int status)
+{
+    dvi_uvstream *u = req->data;
+    uv_close((uv_handle_t *)u->h, s_handle_closed);
+}
+
+void
+dvi_uvstream_close(dvi_stream *s, dvi_stream_closed_fn cb)
+{
+    dvi_uvstream *u = (dvi_uvstream *)s;
+    dvi_assert(!u->ending);
+    u->ending = 1;
+    u->base.quiet = 1;
+    u->closed_cb = cb;
+    if (u->cancel) {
+        u->cancel(u);
+    }
+    uv_close((uv_handle_t *)u->h, s_handle_closed);
+}
+
+void
+dvi_uvstream_shutdown(dvi_stream *s, dvi_stream_closed_fn cb)
+{
+    dvi_uvstream *u = (dvi_uvstream *)s;
+    if (!u->open) {
+        dvi_uvstream_close(s, cb);
+        return;
+    }
+    dvi_assert(!u->ending);
+    u->ending = 1;
+    u->base.quiet = 1;
+    u->closed_cb = cb;
+    u->sreq.data = u;
+    if (uv_shutdown(&u->sreq, u->h, s_shutdown_cb) < 0) {
+        uv_close((uv_handle_t *)u->h, s_handle_closed);
+    }
+}
+
+const dvi_stream_ops dvi_uvstream_ops = {
+    .start = dvi_uvstream_start,
+    .write = dvi_uvstream_write,
+    .shutdown = dvi_uvstream_shutdown,
+    .close = dvi_uvstream_close,
+};
