@@ -2,7 +2,8 @@
 #         [LABELS l...])
 # Builds one test executable and registers it with ctest, with a timeout.
 # INTERNAL links the static library, whose dvi_* internals unit tests call.
-# Tests may read DV_DROVE_BIN (the drove CLI) and DV_BUILD_DIR.
+# Tests may read DV_DROVE_BIN (the drove CLI), DV_BUILD_DIR and
+# DV_SOURCE_DIR.
 function(dv_test name)
     cmake_parse_arguments(T "INTERNAL" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
     set(lib drove)
@@ -19,7 +20,8 @@ function(dv_test name)
                                ${PROJECT_SOURCE_DIR}/tests/support)
     target_compile_definitions(${name} PRIVATE
         DV_DROVE_BIN="$<TARGET_FILE:drove_cli>"
-        DV_BUILD_DIR="${PROJECT_BINARY_DIR}")
+        DV_BUILD_DIR="${PROJECT_BINARY_DIR}"
+        DV_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
     add_test(NAME ${name} COMMAND ${name})
     set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT})
     if(T_LABELS)

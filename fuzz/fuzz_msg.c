@@ -13,16 +13,10 @@
 #include "drove.h"
 #include "proto/msg.h"
 
-static const uint32_t s_min_fields[DVI_MSG_MAX] = {
-#define XX(name, num, nf) [num] = nf,
-    DVI_MSG_MAP(XX)
-#undef XX
-};
-
 static int
 s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 {
-    if (type <= 0 || type >= DVI_MSG_MAX || n < s_min_fields[type] ||
+    if (type <= 0 || type >= DVI_MSG_MAX || n < dvi_msg_min_fields(type) ||
         dvi_msg_name(type)[0] == '?') {
         abort();
     }

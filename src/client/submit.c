@@ -15,7 +15,6 @@
 #include "common/err.h"
 #include "common/value.h"
 #include "proto/msg.h"
-#include "scheduler/sched_task.h"
 #include "worker/funcs.h"
 
 /* Room is left for "-" and the 32 hex digits of a pure call's key. */
@@ -183,14 +182,14 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     dvi_pack_str(pk, key);
     dvi_pack_str(pk, fn);
     dvi_pack_bin(pk, e->sb.data, e->sb.size);
-    msgpack_pack_array(pk, e->ndeps);
-    for (size_t i = 0; i < e->ndeps; i++) {
-        dvi_pack_str(pk, e->deps[i]);
-    }
     msgpack_pack_unsigned_int(pk, flags | (impure ? DVI_TASK_IMPURE : 0));
     msgpack_pack_int(pk, opts ? opts->priority : 0);
     msgpack_pack_int(pk, opts ? opts->retries : 0);
     dvi_pack_str(pk, opts ? opts->worker : NULL);
+    msgpack_pack_array(pk, e->ndeps);
+    for (size_t i = 0; i < e->ndeps; i++) {
+        dvi_pack_str(pk, e->deps[i]);
+    }
     dvi_client_queue_locked(c);
     dv_future *f = dvi_future_new_locked(c, st, -1);
     uv_mutex_unlock(&c->lock);

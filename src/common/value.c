@@ -392,6 +392,84 @@ dvi_value_pack_value(msgpack_packer *pk, const dv_value *v)
 
 /* ---- Decoding ---------------------------------------------------------- */
 
+static int s_from_obj(const msgpack_object *o, dv_value *out,
+                      dvi_futref_resolve_fn resolve, void *ctx, int depth);
+
+static int
+s_bytes_from(const msgpack_object *o, dv_value *out)
+{
+    size_t n = o->via.str.size;
+    char *s = malloc(n + 1);
+    if (s == NULL) {
+        return dvi_seterr(DV_ENOMEM, "value of %zu bytes", n);
+    }
+    if (n > 0) {
+        memcpy(s, o->via.str.ptr, n); /* msgpack-c: NULL when empty */
+    }
+    s[n] = '\0';
+    out->type = o->type == MSGPACK_OBJECT_STR ? DV_STR : DV_BYTES;
+    out->u.s = s;
+    out->len = n;
+    return 0;
+}
+
+static int
+s_list_from(const msgpack_object *o, dv_value *out,
+            dvi_futref_resolve_fn resolve, void *ctx, int depth)
+{
+    size_t n = o->via.array.size;
+    dv_value *items = calloc(n ? n : 1, sizeof(*items));
+    if (items == NULL) {
+        return dvi_seterr(DV_ENOMEM, "list of %zu values", n);
+    }
+    out->type = DV_LIST;
+    out->u.items = items;
+    for (size_t i = 0; i < n; i++) {
+        int rc = s_from_obj(&o->via.array.ptr[i], &items[i], resolve, ctx,
+                            depth + 1);
+        if (rc < 0) {
+            out->len = i;
+            dvi_value_fini(out);
+            return rc;
+        }
+    }
+    out->len = n;
+    return 0;
+}
+
+static int
+s_ext_from(const msgpack_object *o, dv_value *out,
+           dvi_futref_resolve_fn resolve, void *ctx)
+{
+    size_t n = o->via.ext.size;
+    if (o->via.ext.type == DVI_EXT_FUTREF) {
+        int32_t index = -1;
+        uint32_t slot = 0;
+        if (resolve == NULL) {
+            return dvi_seterr(DV_EPROTO, "future reference in a result");
+        }
+        int rc = dvi_futref_parse(o->via.ext.ptr, n, &slot, &index);
+        return rc < 0 ? rc : resolve(ctx, slot, index, out);
+    }
+    if (o->via.ext.type != DVI_EXT_F64S && o->via.ext.type != DVI_EXT_I64S) {
+        return dvi_seterr(DV_EPROTO, "unknown ext type %d", o->via.ext.type);
+    }
+    if (n % 8 != 0) {
+        return dvi_seterr(DV_EPROTO, "array of %zu bytes is not whole", n);
+    }
+    void *p = aligned_alloc(16, n ? (n + 15) & ~(size_t)15 : 16);
+    if (p == NULL && n > 0) {
+        return dvi_seterr(DV_ENOMEM, "array of %zu bytes", n);
+    }
+    if (n > 0) {
+        memcpy(p, o->via.ext.ptr, n);
+    }
+    out->type = o->via.ext.type == DVI_EXT_F64S ? DV_F64S : DV_I64S;
+    out->u.f64s = p;
+    out->len = n / 8;
+    return 0;
+}
+
 static int
 s_from_obj(const msgpack_object *o, dv_value *out,
            dvi_futref_resolve_fn resolve, void *ctx, int depth)
@@ -426,72 +504,9 @@ s_from_obj(const msgpack_object *o, dv_value *out,
         out->u.f = o->via.f64;
         return 0;
     case MSGPACK_OBJECT_STR:
-    case MSGPACK_OBJECT_BIN: {
-        size_t n = o->via.str.size;
-        char *s = malloc(n + 1);
-        if (s == NULL) {
-            return dvi_seterr(DV_ENOMEM, "value of %zu bytes", n);
-        }
-        if (n > 0) {
-            memcpy(s, o->via.str.ptr, n); /* msgpack-c: NULL when empty */
-        }
-        s[n] = '\0';
-        out->type = o->type == MSGPACK_OBJECT_STR ? DV_STR : DV_BYTES;
-        out->u.s = s;
-        out->len = n;
-        return 0;
-    }
-    case MSGPACK_OBJECT_ARRAY: {
-        size_t n = o->via.array.size;
-        dv_value *items = calloc(n ? n : 1, sizeof(*items));
-        if (items == NULL) {
-            return dvi_seterr(DV_ENOMEM, "list of %zu values", n);
-        }
-        out->type = DV_LIST;
-        out->u.items = items;
-        for (size_t i = 0; i < n; i++) {
-            int rc = s_from_obj(&o->via.array.ptr[i], &items[i], resolve, ctx,
-                                depth + 1);
-            if (rc < 0) {
-                out->len = i;
-                dvi_value_fini(out);
-                return rc;
-            }
-        }
-        out->len = n;
-        return 0;
-    }
-    case MSGPACK_OBJECT_EXT: {
-        size_t n = o->via.ext.size;
-        if (o->via.ext.type == DVI_EXT_FUTREF) {
-            int32_t index = -1;
-            uint32_t slot = 0;
-            if (resolve == NULL) {
-                return dvi_seterr(DV_EPROTO, "future reference in a result");
-            }
-            int rc = dvi_futref_parse(o->via.ext.ptr, n, &slot, &index);
-            return rc < 0 ? rc : resolve(ctx, slot, index, out);
-        }
-        if (o->via.ext.type != DVI_EXT_F64S &&
-            o->via.ext.type != DVI_EXT_I64S) {
-            return dvi_seterr(DV_EPROTO, "unknown ext type %d",
-                              o->via.ext.type);
-        }
-        if (n % 8 != 0) {
-            return dvi_seterr(DV_EPROTO, "array of %zu bytes is not whole", n);
-        }
-        void *p = aligned_alloc(16, n ? (n + 15) & ~(size_t)15 : 16);
-        if (p == NULL && n > 0) {
-            return dvi_seterr(DV_ENOMEM, "array of %zu bytes", n);
-        }
-        if (n > 0) {
-            memcpy(p, o->via.ext.ptr, n);
-        }
-        out->type = o->via.ext.type == DVI_EXT_F64S ? DV_F64S : DV_I64S;
-        out->u.f64s = p;
-        out->len = n / 8;
-        return 0;
-    }
+    case MSGPACK_OBJECT_BIN: return s_bytes_from(o, out);
+    case MSGPACK_OBJECT_ARRAY: return s_list_from(o, out, resolve, ctx, depth);
+    case MSGPACK_OBJECT_EXT: return s_ext_from(o, out, resolve, ctx);
     default:
         return dvi_seterr(DV_EPROTO, "msgpack type %d is not a value",
                           (int)o->type);

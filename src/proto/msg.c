@@ -7,14 +7,26 @@
 #include "common/mpcheck.h"
 #include "drove.h"
 
+#define S_COUNT_(kind, name) +1
 static const struct {
     const char *name;
     uint32_t min_fields;
 } s_table[DVI_MSG_MAX] = {
-#define DVI_XX_(name, num, nf) [num] = {#name, nf},
+#define DVI_XX_(NAME, num, lname) \
+    [num] = {#NAME, 0 DVI_MSG_FIELDS_##lname(S_COUNT_)},
     DVI_MSG_MAP(DVI_XX_)
 #undef DVI_XX_
 };
+#undef S_COUNT_
+
+uint32_t
+dvi_msg_min_fields(int type)
+{
+    if (type <= 0 || type >= DVI_MSG_MAX) {
+        return 0;
+    }
+    return s_table[type].min_fields;
+}
 
 const char *
 dvi_msg_name(int type)
@@ -120,11 +132,13 @@ dvi_msg_str(const msgpack_object *o, char *buf, size_t size)
     if (dvi_msg_bytes(o, &p, &n) < 0) {
         return DV_EPROTO;
     }
-    if (n >= size || memchr(p, '\0', n) != NULL) {
+    if (n >= size || (n > 0 && memchr(p, '\0', n) != NULL)) {
         return dvi_seterr(DV_EPROTO, "string of %zu bytes (max %zu)", n,
                           size - 1);
     }
-    memcpy(buf, p, n);
+    if (n > 0) { /* msgpack-c gives NULL for an empty string */
+        memcpy(buf, p, n);
+    }
     buf[n] = '\0';
     return 0;
 }

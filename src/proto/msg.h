@@ -12,8 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/blob.h"
+#include "outbox.h"
+
 /* Bumped on any incompatible change; checked in the first message. */
-#define DVI_PROTOCOL_VERSION 1
+#define DVI_PROTOCOL_VERSION 2
 
 /* The longest key or function name, in bytes. */
 #define DVI_MAX_KEY 255
@@ -21,35 +24,77 @@
  * fetched from a worker holding them, and travel without copies. */
 #define DVI_INLINE_MAX (64 * 1024)
 
-/* XX(name, number, minimum field count after the type) */
-#define DVI_MSG_MAP(XX)                                                        \
-    XX(HELLO, 1, 4)      /* version, role, id, threads, peer address */        \
-    XX(WELCOME, 2, 2)    /* version, id */                                     \
-    XX(SUBMIT, 3, 8)     /* key fn args deps flags priority retries worker */  \
-    XX(RELEASE, 4, 1)    /* key */                                             \
-    XX(CANCEL, 5, 1)     /* key */                                             \
-    XX(SCATTER, 6, 2)    /* key, encoded value */                              \
-    XX(FINISHED, 7, 4)   /* key, nbytes, value or nil, holder address */       \
-    XX(ERRED, 8, 3)      /* key, status, text */                               \
-    XX(COMPUTE, 9, 6)    /* key fn args deps [[key addr]...] flags priority */ \
-    XX(DONE, 10, 4)      /* key, nbytes, value or nil, run time in us */       \
-    XX(FAILED, 11, 3)    /* key, blame, text */                                \
-    XX(FREE, 12, 1)      /* key */                                             \
-    XX(GET, 13, 1)       /* key */                                             \
-    XX(DATA, 14, 2)      /* key, encoded value */                              \
-    XX(MISSING, 15, 1)   /* key */                                             \
-    XX(UPLOAD, 16, 3)    /* hash, name, library bytes */                       \
-    XX(UPLOADED, 17, 3)  /* hash, count loaded, error text or nil */           \
-    XX(PUBLISH, 18, 3)   /* request id, name, key */                           \
-    XX(UNPUBLISH, 19, 2) /* request id, name */                                \
-    XX(LOOKUP, 20, 2)    /* request id, name */                                \
-    XX(REPLY, 21, 3)     /* request id, status code, key or text */            \
-    XX(WORKERS, 22, 1)   /* [worker id...] */                                  \
-    XX(STORED, 23, 2)    /* key, nbytes */                                     \
-    XX(BYE, 24, 1)       /* reason text: the sender closes next */
+/* XX(NAME, number, name): every message of the protocol. Its fields, in
+ * order, are DVI_MSG_FIELDS_name below; docs/protocol.md mirrors both. */
+#define DVI_MSG_MAP(XX)          \
+    XX(HELLO, 1, hello)          \
+    XX(WELCOME, 2, welcome)      \
+    XX(SUBMIT, 3, submit)        \
+    XX(RELEASE, 4, release)      \
+    XX(CANCEL, 5, cancel)        \
+    XX(SCATTER, 6, scatter)      \
+    XX(FINISHED, 7, finished)    \
+    XX(ERRED, 8, erred)          \
+    XX(COMPUTE, 9, compute)      \
+    XX(DONE, 10, done)           \
+    XX(FAILED, 11, failed)       \
+    XX(FREE, 12, free)           \
+    XX(GET, 13, get)             \
+    XX(DATA, 14, data)           \
+    XX(MISSING, 15, missing)     \
+    XX(UPLOAD, 16, upload)       \
+    XX(UPLOADED, 17, uploaded)   \
+    XX(PUBLISH, 18, publish)     \
+    XX(UNPUBLISH, 19, unpublish) \
+    XX(LOOKUP, 20, lookup)       \
+    XX(REPLY, 21, reply)         \
+    XX(WORKERS, 22, workers)     \
+    XX(STORED, 23, stored)       \
+    XX(BYE, 24, bye)
+
+/* F(KIND, field): the fields of each message after its type. Kinds:
+ *   U64, I64  an unsigned / signed integer
+ *   KEY       a key or function name: 1 to DVI_MAX_KEY bytes, no NUL
+ *   STR, OSTR text (OSTR: or nil)        BIN, OBIN  bytes (OBIN: or nil)
+ *   ARR       an array, read raw and packed by the caller: always last
+ * A message needs all its fields; extra trailing ones are ignored, so
+ * fields can be appended without a version bump. */
+// clang-format off
+#define DVI_MSG_FIELDS_hello(F) F(U64, version) F(U64, role) F(STR, id) \
+    F(U64, threads) F(OSTR, addr)
+#define DVI_MSG_FIELDS_welcome(F) F(U64, version) F(STR, id)
+#define DVI_MSG_FIELDS_submit(F) F(KEY, key) F(KEY, fn) F(BIN, args) \
+    F(U64, flags) F(I64, priority) F(I64, retries) F(OSTR, worker)   \
+    F(ARR, deps)
+#define DVI_MSG_FIELDS_release(F) F(KEY, key)
+#define DVI_MSG_FIELDS_cancel(F) F(KEY, key)
+#define DVI_MSG_FIELDS_scatter(F) F(KEY, key) F(BIN, value)
+#define DVI_MSG_FIELDS_finished(F) F(KEY, key) F(U64, nbytes) F(OBIN, value) \
+    F(OSTR, holder)
+#define DVI_MSG_FIELDS_erred(F) F(KEY, key) F(U64, status) F(STR, text)
+#define DVI_MSG_FIELDS_compute(F) F(KEY, key) F(KEY, fn) F(BIN, args) \
+    F(U64, flags) F(I64, priority) F(ARR, inputs)
+#define DVI_MSG_FIELDS_done(F) F(KEY, key) F(U64, nbytes) F(OBIN, value) \
+    F(I64, us)
+#define DVI_MSG_FIELDS_failed(F) F(KEY, key) F(U64, blame) F(STR, text)
+#define DVI_MSG_FIELDS_free(F) F(KEY, key)
+#define DVI_MSG_FIELDS_get(F) F(KEY, key)
+#define DVI_MSG_FIELDS_data(F) F(KEY, key) F(BIN, value)
+#define DVI_MSG_FIELDS_missing(F) F(KEY, key)
+#define DVI_MSG_FIELDS_upload(F) F(STR, hash) F(STR, name) F(BIN, bytes)
+#define DVI_MSG_FIELDS_uploaded(F) F(STR, hash) F(I64, loaded) \
+    F(OSTR, error) F(ARR, impure)
+#define DVI_MSG_FIELDS_publish(F) F(U64, req) F(STR, name) F(KEY, key)
+#define DVI_MSG_FIELDS_unpublish(F) F(U64, req) F(STR, name)
+#define DVI_MSG_FIELDS_lookup(F) F(U64, req) F(STR, name)
+#define DVI_MSG_FIELDS_reply(F) F(U64, req) F(I64, status) F(OSTR, text)
+#define DVI_MSG_FIELDS_workers(F) F(ARR, ids)
+#define DVI_MSG_FIELDS_stored(F) F(KEY, key) F(U64, nbytes)
+#define DVI_MSG_FIELDS_bye(F) F(STR, reason)
+// clang-format on
 
 enum dvi_msg_type {
-#define DVI_XX_(name, num, nf) DVI_MSG_##name = (num),
+#define DVI_XX_(name, num, lname) DVI_MSG_##name = (num),
     DVI_MSG_MAP(DVI_XX_)
 #undef DVI_XX_
         DVI_MSG_MAX
@@ -68,6 +113,10 @@ enum dvi_blame {
 /* Task flags in SUBMIT and COMPUTE. */
 #define DVI_TASK_IMPURE 1u
 #define DVI_TASK_CHUNK 2u /* args is a list of argument lists */
+/* COMPUTE only: a client wants the result, so DONE carries it when it is
+ * small; otherwise only its size travels and the result stays where it
+ * was made until someone fetches it. */
+#define DVI_TASK_WANTED 4u
 
 /* The name of a message type, for logs ("?" for unknown). */
 const char *dvi_msg_name(int type);
@@ -95,5 +144,56 @@ int dvi_msg_opt_bytes(const msgpack_object *o, const char **p, size_t *n);
 void dvi_pack_str(msgpack_packer *pk, const char *s);
 void dvi_pack_strn(msgpack_packer *pk, const char *s, size_t n);
 void dvi_pack_bin(msgpack_packer *pk, const void *p, size_t n);
+
+/* ---- Typed messages ------------------------------------------------------
+ *
+ * For each message, from its field list: a struct dvi_msg_NAME, a reader
+ * dvi_msg_NAME_read() that checks every field and fills the struct (0, or
+ * DV_EPROTO with the reason naming the message and the field), and a
+ * packer dvi_msg_NAME_pack() that adds the message to an outbox. Read
+ * strings borrow the frame; a KEY is copied NUL-terminated into the struct.
+ * An ARR field is not packed: the packer returns the packer positioned
+ * for it, and the caller packs the array (it is always the last field).
+ */
+
+/* Bytes borrowed from a frame, or given to a packer. A BIN packed with
+ * blob set goes out from the blob's memory when it is large
+ * (dvi_outbox_put_blob), and from p otherwise (p may then be NULL). */
+typedef struct dvi_bytes {
+    const char *p; /* NULL for a nil OSTR / OBIN */
+    size_t n;
+    dvi_blob *blob;
+} dvi_bytes;
+
+/* A NUL-terminated string as dvi_bytes (NULL: nil). */
+dvi_bytes dvi_bytes_of(const char *s);
+/* A malloc'ed NUL-terminated copy (NULL for nil). Caller frees. */
+char *dvi_bytes_dup(dvi_bytes b);
+
+#define DVI_MSG_DECL_U64(name) uint64_t name;
+#define DVI_MSG_DECL_I64(name) int64_t name;
+#define DVI_MSG_DECL_KEY(name) \
+    const char *name;          \
+    char name##_buf_[DVI_MAX_KEY + 1];
+#define DVI_MSG_DECL_STR(name) dvi_bytes name;
+#define DVI_MSG_DECL_OSTR(name) dvi_bytes name;
+#define DVI_MSG_DECL_BIN(name) dvi_bytes name;
+#define DVI_MSG_DECL_OBIN(name) dvi_bytes name;
+#define DVI_MSG_DECL_ARR(name) const msgpack_object_array *name;
+#define DVI_MSG_DECL_(kind, name) DVI_MSG_DECL_##kind(name)
+
+#define DVI_MSG_STRUCT_(NAME, num, lname)                           \
+    typedef struct dvi_msg_##lname {                                \
+        DVI_MSG_FIELDS_##lname(DVI_MSG_DECL_)                       \
+    } dvi_msg_##lname;                                              \
+    int dvi_msg_##lname##_read(const msgpack_object *f, uint32_t n, \
+                               dvi_msg_##lname *m);                 \
+    msgpack_packer *dvi_msg_##lname##_pack(dvi_outbox *o,           \
+                                           const dvi_msg_##lname *m);
+DVI_MSG_MAP(DVI_MSG_STRUCT_)
+#undef DVI_MSG_STRUCT_
+
+/* The number of fields a message of this type needs (0 if unknown). */
+uint32_t dvi_msg_min_fields(int type);
 
 #endif

@@ -229,7 +229,8 @@ s_on_done(void *ctx, dvi_job *done)
                 msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_DONE, 4);
                 dvi_pack_str(pk, job->key);
                 msgpack_pack_uint64(pk, r->len);
-                if (r->len <= DVI_INLINE_MAX) {
+                if (r->len <= DVI_INLINE_MAX &&
+                    (job->flags & DVI_TASK_WANTED)) {
                     dvi_pack_bin(pk, r->data, r->len);
                 } else {
                     msgpack_pack_nil(pk);
@@ -540,18 +541,16 @@ s_submit(dvi_worker *w, s_wtask *wt)
 }
 
 static int
-s_on_compute(dvi_worker *w, const msgpack_object *f)
+s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
 {
-    char key[DVI_MAX_KEY + 1], fn[DVI_MAX_KEY + 1];
-    const char *args;
-    size_t argslen;
-    uint64_t flags;
-    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0 ||
-        dvi_msg_str(&f[1], fn, sizeof(fn)) < 0 ||
-        dvi_msg_bytes(&f[2], &args, &argslen) < 0 ||
-        f[3].type != MSGPACK_OBJECT_ARRAY || dvi_msg_u64(&f[4], &flags) < 0) {
-        return dvi_seterr(DV_EPROTO, "malformed COMPUTE");
+    dvi_msg_compute m;
+    if (dvi_msg_compute_read(f, n, &m) < 0) {
+        return DV_EPROTO;
     }
+    const char *key = m.key, *fn = m.fn;
+    const char *args = m.args.p;
+    size_t argslen = m.args.n;
+    uint64_t flags = m.flags;
     s_wtask *known = dvi_map_get(&w->tasks, key);
     if (known != NULL) {
         /* Sent again after a cancel while it still runs: keep the result
@@ -571,7 +570,7 @@ s_on_compute(dvi_worker *w, const msgpack_object *f)
         s_report_failed(w, key, DVI_BLAME_TASK, text);
         return 0;
     }
-    const msgpack_object_array *deps = &f[3].via.array;
+    const msgpack_object_array *deps = m.inputs;
     s_wtask *wt = dvi_calloc(1, sizeof(*wt));
     dvi_job *job = dvi_calloc(1, sizeof(*job));
     wt->job = job;
@@ -635,7 +634,7 @@ s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     dvi_worker *w = ctx;
     char key[DVI_MAX_KEY + 1];
     switch (type) {
-    case DVI_MSG_COMPUTE: return s_on_compute(w, f);
+    case DVI_MSG_COMPUTE: return s_on_compute(w, f, n);
     case DVI_MSG_FREE: {
         if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
             return DV_EPROTO;

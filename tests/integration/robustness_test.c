@@ -3,7 +3,8 @@
  * A raw TCP client, speaking the wire format directly (docs/protocol.md: a
  * frame is a 4-byte big-endian payload length and a msgpack array of
  * messages; each message is an array whose first element is its type; the
- * first message of a connection is HELLO [1, version, role, id, threads]),
+ * first message of a connection is HELLO [1, version, role, id, threads,
+ * addr]),
  * sends an oversize length, garbage msgpack, a truncated frame, a HELLO of
  * another protocol version, and garbage after a good HELLO. Each time the
  * scheduler must drop that connection, stay up, and keep serving a
@@ -31,7 +32,7 @@
 #define MSG_WELCOME 2
 #define MSG_BYE 24
 #define ROLE_CLIENT 1
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
 
 static dvt_cluster s_cl;
 static dv_client *s_client; /* connected before any bad input */
@@ -123,13 +124,14 @@ s_send_hello(int fd, int version)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 1);
-    msgpack_pack_array(&pk, 5);
+    msgpack_pack_array(&pk, 6);
     msgpack_pack_int(&pk, MSG_HELLO);
     msgpack_pack_int(&pk, version);
     msgpack_pack_int(&pk, ROLE_CLIENT);
     msgpack_pack_str(&pk, 7);
     msgpack_pack_str_body(&pk, "dvt-raw", 7);
     msgpack_pack_int(&pk, 0);
+    msgpack_pack_nil(&pk); /* no peer address: not a worker */
     s_send_frame(fd, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
 }

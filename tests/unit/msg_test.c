@@ -154,17 +154,12 @@ test_every_minimum_is_enforced(void **state)
 {
     /* For each type: min fields pass; one fewer is DV_EPROTO whose reason
      * names the message, and the callback never runs for it. */
-    static const uint32_t mins[] = {
-#define XX(name, num, nf) [num] = nf,
-        DVI_MSG_MAP(XX)
-#undef XX
-    };
     for (int t = 1; t < DVI_MSG_MAX; t++) {
         for (int less = 0; less <= 1; less++) {
-            if (less && mins[t] == 0) {
+            if (less && dvi_msg_min_fields(t) == 0) {
                 continue;
             }
-            uint32_t nf = mins[t] - (uint32_t)less;
+            uint32_t nf = dvi_msg_min_fields(t) - (uint32_t)less;
             dvt_enc e;
             dvt_enc_init(&e);
             msgpack_pack_array(&e.pk, 1);
@@ -371,10 +366,169 @@ test_field_readers(void **state)
     dvt_enc_fini(&e);
 }
 
+/* Reads the single message of the frame in o (flattened) with fn. */
+static int
+s_read_back(dvi_outbox *o, dvi_msg_fn fn, void *ctx)
+{
+    dvi_outbox_frame fr;
+    DVT_PASS(dvi_outbox_take(o, &fr));
+    dvi_outbox_frame_flatten(&fr);
+    int rc = dvi_msg_each(fr.buf + 4, fr.len - 4, fn, ctx);
+    dvi_outbox_frame_fini(&fr);
+    return rc;
+}
+
+/* Checks the SUBMIT test_typed_round_trip packs (fields borrow the
+ * frame, which is freed after the callback). */
+static int
+s_read_submit(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    dvi_msg_submit out;
+    DVT_EQ_I64(type, DVI_MSG_SUBMIT);
+    DVT_PASS(dvi_msg_submit_read(f, n, &out));
+    DVT_EQ_STR(out.key, "inc-1");
+    DVT_EQ_STR(out.fn, "inc");
+    DVT_EQ_I64(out.args.n, 2);
+    DVT_EQ_I64(out.flags, 3);
+    DVT_EQ_I64(out.priority, -5);
+    DVT_EQ_I64(out.retries, 2);
+    DVT_TRUE(out.worker.p == NULL); /* nil */
+    DVT_EQ_I64(out.deps->size, 2);
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int
+s_read_data(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    dvi_msg_data *m = ctx;
+    DVT_EQ_I64(type, DVI_MSG_DATA);
+    int rc = dvi_msg_data_read(f, n, m);
+    /* The bytes borrow the frame, which goes: check them here. */
+    for (size_t i = 0; rc == 0 && i < m->value.n; i++) {
+        if (m->value.p[i] != (char)(i * 7)) {
+            DVT_FAIL("DATA byte %zu differs", i);
+        }
+    }
+    return rc;
+}
+
+/* What a packer writes, the reader gives back: every kind of field. */
+static void
+test_typed_round_trip(void **state)
+{
+    dvi_outbox o;
+    dvi_outbox_init(&o, NULL, NULL);
+    dvi_msg_submit in = {
+        .key = "inc-1", .fn = "inc", .flags = 3, .priority = -5, .retries = 2};
+    in.args = (dvi_bytes){"\x91\x01", 2, NULL};
+    in.worker = dvi_bytes_of(NULL);
+    msgpack_packer *pk = dvi_msg_submit_pack(&o, &in);
+    msgpack_pack_array(pk, 2);
+    dvi_pack_str(pk, "d1");
+    dvi_pack_str(pk, "d2");
+    int seen = 0;
+    DVT_PASS(s_read_back(&o, s_read_submit, &seen));
+    DVT_EQ_I64(seen, 1);
+    /* A large BIN given as a blob is spliced, and reads back whole. */
+    dvi_blob *b = dvi_blob_new(DVI_INLINE_MAX + 100, 0);
+    for (size_t i = 0; i < b->len; i++) {
+        b->data[i] = (char)(i * 7);
+    }
+    dvi_msg_data d = {.key = "big"};
+    d.value = (dvi_bytes){NULL, b->len, b};
+    dvi_msg_data_pack(&o, &d);
+    DVT_EQ_I64(o.nsegs, 1);
+    dvi_msg_data back;
+    DVT_PASS(s_read_back(&o, s_read_data, &back));
+    DVT_EQ_I64(back.value.n, DVI_INLINE_MAX + 100); /* the length only */
+    dvi_blob_rele(b);
+    dvi_outbox_fini(&o);
+}
+
+/* A reader refuses a field of the wrong kind and names it. */
+static void
+test_typed_reader_names_the_field(void **state)
+{
+    dvt_enc e;
+    const char *bad_keys[] = {"", "a\0b", NULL};
+    for (int k = 0; k < 3; k++) {
+        dvt_enc_init(&e);
+        msgpack_pack_array(&e.pk, 1);
+        msgpack_pack_array(&e.pk, 2);
+        msgpack_pack_int(&e.pk, DVI_MSG_FREE);
+        if (k == 2) {
+            char big[300];
+            memset(big, 'k', sizeof(big));
+            dvi_pack_strn(&e.pk, big, sizeof(big)); /* over DVI_MAX_KEY */
+        } else {
+            dvi_pack_strn(&e.pk, bad_keys[k], k == 1 ? 3 : 0);
+        }
+        dvi_msg_free m;
+        s_seen s;
+        DVT_PASS(s_each(&e, &s));
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        size_t off = 0;
+        msgpack_unpack_next(&u, e.sb.data, e.sb.size, &off);
+        const msgpack_object *msg = &u.data.via.array.ptr[0];
+        DVT_FAILS_WITH(DV_EPROTO,
+                       dvi_msg_free_read(msg->via.array.ptr + 1, 1, &m));
+        DVT_CONTAINS(dv_last_error(), "malformed FREE: field 'key'");
+        msgpack_unpacked_destroy(&u);
+        dvt_enc_fini(&e);
+    }
+}
+
+/* docs/protocol.md lists every message with its number and its fields in
+ * the order the table in msg.h gives them: the document stays true. */
+static void
+test_protocol_doc_matches_table(void **state)
+{
+#define S_NAME_(kind, name) #name,
+    static const char *const fields[DVI_MSG_MAX][12] = {
+#define S_ROW_(NAME, num, lname) [num] = {DVI_MSG_FIELDS_##lname(S_NAME_) NULL},
+        DVI_MSG_MAP(S_ROW_)
+#undef S_ROW_
+    };
+#undef S_NAME_
+    char *doc = dvt_read_file(DV_SOURCE_DIR "/docs/protocol.md");
+    DVT_TRUE(doc != NULL);
+    for (int t = 1; t < DVI_MSG_MAX; t++) {
+        char head[64], want[512] = "";
+        snprintf(head, sizeof(head), "\n| %d | %s | ", t, dvi_msg_name(t));
+        const char *row = strstr(doc, head);
+        if (row == NULL) {
+            DVT_FAIL("docs/protocol.md has no row '%s'", head + 1);
+        }
+        const char *cols = strchr(row + strlen(head), '|'); /* direction */
+        DVT_TRUE(cols != NULL);
+        const char *end = strchr(cols + 1, '|');
+        DVT_TRUE(end != NULL);
+        for (int k = 0; fields[t][k]; k++) {
+            snprintf(want + strlen(want), sizeof(want) - strlen(want), " `%s`",
+                     fields[t][k]);
+        }
+        strcat(want, " ");
+        char got[512];
+        snprintf(got, sizeof(got), "%.*s", (int)(end - cols - 1), cols + 1);
+        DVT_EQ_STR(got, want);
+        int nfields = 0;
+        while (fields[t][nfields]) {
+            nfields++;
+        }
+        DVT_EQ_I64(dvi_msg_min_fields(t), nfields);
+    }
+    free(doc);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_protocol_doc_matches_table),
+        cmocka_unit_test(test_typed_round_trip),
+        cmocka_unit_test(test_typed_reader_names_the_field),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_valid_batch_in_order),
         cmocka_unit_test(test_many_messages),

@@ -1,107 +1,11 @@
-/* dvi_task storage, task vectors and the ready heap. */
-#include "sched_task.h"
+/* dvi_taskvec and the ready heap. */
+#include "taskvec.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
-
-dvi_task *
-dvi_task_new(const char *key, size_t keylen, const char *args, size_t argslen,
-             size_t ndeps)
-{
-    dvi_task *t = dvi_calloc(1, sizeof(*t) + keylen + 1 + argslen);
-    memcpy(t->key, key, keylen);
-    t->key[keylen] = '\0';
-    if (argslen) {
-        memcpy(t->key + keylen + 1, args, argslen);
-    }
-    t->keylen = (uint16_t)keylen;
-    t->args_len = (uint32_t)argslen;
-    t->state = DVI_TASK_WAITING;
-    t->heap_index = DVI_NO_INDEX;
-    if (ndeps > 1) {
-        t->deps.many = dvi_calloc(ndeps, sizeof(dvi_task *));
-        t->flags |= DVI_TASKF_DEPARRAY;
-    }
-    return t;
-}
-
-void
-dvi_task_free(dvi_task *t)
-{
-    if (t->flags & DVI_TASKF_DEPARRAY) {
-        free(t->deps.many);
-    }
-    if (t->who_cap > 1) {
-        free(t->who.many);
-    }
-    dvi_taskvec_fini(&t->dependents);
-    free(t->error);
-    free(t);
-}
-
-dvi_task **
-dvi_task_deps(dvi_task *t)
-{
-    /* A single input lives in the union itself. */
-    return (t->flags & DVI_TASKF_DEPARRAY) ? t->deps.many : &t->deps.one;
-}
-
-const char *
-dvi_task_args(const dvi_task *t)
-{
-    return t->key + t->keylen + 1;
-}
-
-void
-dvi_task_add_holder(dvi_task *t, void *w)
-{
-    for (uint32_t i = 0; i < t->nwho; i++) {
-        void *h = t->who_cap <= 1 ? t->who.one : t->who.many[i];
-        if (h == w) {
-            return;
-        }
-    }
-    if (t->nwho == 0 && t->who_cap <= 1) {
-        t->who.one = w;
-        t->who_cap = 1;
-        t->nwho = 1;
-        return;
-    }
-    if (t->who_cap <= 1) {
-        void *first = t->who.one;
-        t->who.many = dvi_malloc(4 * sizeof(void *));
-        t->who.many[0] = first;
-        t->who_cap = 4;
-    } else if (t->nwho == t->who_cap) {
-        t->who_cap *= 2;
-        t->who.many = dvi_realloc(t->who.many, t->who_cap * sizeof(void *));
-    }
-    if (t->nwho < 255) {
-        t->who.many[t->nwho++] = w;
-    }
-}
-
-int
-dvi_task_remove_holder(dvi_task *t, void *w)
-{
-    if (t->who_cap <= 1) {
-        if (t->nwho == 1 && t->who.one == w) {
-            t->nwho = 0;
-            t->who.one = NULL; /* the worker is about to be freed */
-            return 1;
-        }
-        return 0;
-    }
-    for (uint32_t i = 0; i < t->nwho; i++) {
-        if (t->who.many[i] == w) {
-            t->who.many[i] = t->who.many[--t->nwho];
-            return 1;
-        }
-    }
-    return 0;
-}
+#include "task.h"
 
 void
 dvi_taskvec_init(dvi_taskvec *v)
@@ -136,6 +40,13 @@ dvi_taskvec_remove(dvi_taskvec *v, dvi_task *t)
             return;
         }
     }
+}
+
+void
+dvi_taskvec_take(dvi_taskvec *v, dvi_taskvec *out)
+{
+    *out = *v;
+    dvi_taskvec_init(v);
 }
 
 void
@@ -221,6 +132,12 @@ dvi_taskheap_pop(dvi_taskheap *h)
         s_down(h, 0);
     }
     return top;
+}
+
+dvi_task *
+dvi_taskheap_peek(const dvi_taskheap *h)
+{
+    return h->n > 0 ? h->v[0] : NULL;
 }
 
 void

@@ -1,0 +1,32 @@
+/* dvi_pset: a set of pointers.
+ *
+ * The scheduler indexes its tasks per worker and per client with these
+ * (what a worker runs and holds, what a client wants), so that losing a
+ * peer costs what that peer had, not a walk over the whole graph. Open
+ * addressing with linear probing and backward-shift deletion, as dvi_map,
+ * but keyed by the pointer itself: no string to hash. Every operation is
+ * O(1) amortised. Not thread-safe.
+ */
+#ifndef DVI_PSET_H
+#define DVI_PSET_H
+
+#include <stddef.h>
+
+typedef struct dvi_pset {
+    void **slots; /* NULL for a free slot; capacity a power of two, or 0 */
+    size_t cap;
+    size_t len;
+} dvi_pset;
+
+void dvi_pset_init(dvi_pset *s);
+void dvi_pset_fini(dvi_pset *s);
+/* Adds p (not NULL); returns 1 if it was not there yet. */
+int dvi_pset_add(dvi_pset *s, void *p);
+/* Removes p; returns 1 if it was there. */
+int dvi_pset_del(dvi_pset *s, void *p);
+int dvi_pset_has(const dvi_pset *s, const void *p);
+/* Iteration: for (size_t i = 0; (p = dvi_pset_next(s, &i));) ... The set
+ * must not change meanwhile (deleting moves members): collect, then act. */
+void *dvi_pset_next(const dvi_pset *s, size_t *i);
+
+#endif

@@ -1,0 +1,345 @@
+/* dvi_core: peers joining and leaving, and the events that move tasks.
+ *
+ * Every per-task operation is O(1) amortised: tasks live in a hash table
+ * by key, ready tasks in a priority heap, and each worker and client
+ * indexes the tasks it runs, holds or wants, so that a peer's departure
+ * costs what that peer had.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "core_impl.h"
+
+dvi_core *
+dvi_core_new(void)
+{
+    dvi_core *c = dvi_calloc(1, sizeof(*c));
+    c->avg_task_us = 1000;
+    dvi_map_init(&c->tasks);
+    dvi_map_init(&c->fns);
+    dvi_map_init(&c->extra);
+    dvi_map_init(&c->published);
+    dvi_taskheap_init(&c->ready);
+    dvi_taskvec_init(&c->settle);
+    dvi_taskvec_init(&c->forgotten);
+    return c;
+}
+
+static void
+s_bury(dvi_core *c)
+{
+    for (uint32_t i = 0; i < c->forgotten.n; i++) {
+        dvi_task_free(c->forgotten.v[i]);
+    }
+    c->forgotten.n = 0;
+}
+
+static void
+s_worker_free(dvi_sworker *w)
+{
+    dvi_taskheap_fini(&w->pinned);
+    dvi_pset_fini(&w->pins);
+    dvi_pset_fini(&w->running);
+    dvi_pset_fini(&w->held);
+    free(w);
+}
+
+void
+dvi_core_destroy(dvi_core **cp)
+{
+    dvi_core *c = *cp;
+    if (c == NULL) {
+        return;
+    }
+    *cp = NULL;
+    s_bury(c);
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&c->tasks, &i, &e);) {
+        dvi_task_free(e->val);
+    }
+    for (size_t i = 0; dvi_map_next(&c->extra, &i, &e);) {
+        dvi_wanters *w = e->val;
+        free(w->key);
+        free(w);
+    }
+    for (size_t i = 0; dvi_map_next(&c->fns, &i, &e);) {
+        dvi_fnrec *f = e->val;
+        free(f->name);
+        free(f);
+    }
+    dvi_core_publish_fini(c);
+    dvi_core_libs_fini(c);
+    for (size_t i = 0; i < c->nworkers; i++) {
+        s_worker_free(c->workers[i]);
+    }
+    for (size_t i = 0; i < c->nclients; i++) {
+        dvi_pset_fini(&c->clients[i]->wants);
+        free(c->clients[i]);
+    }
+    free(c->workers);
+    free(c->clients);
+    dvi_taskheap_fini(&c->ready);
+    dvi_taskvec_fini(&c->settle);
+    dvi_taskvec_fini(&c->forgotten);
+    dvi_map_fini(&c->tasks);
+    dvi_map_fini(&c->fns);
+    dvi_map_fini(&c->extra);
+    dvi_map_fini(&c->published);
+    free(c);
+}
+
+void
+dvi_core_turn(dvi_core *c)
+{
+    dvi_core_settle(c);
+    dvi_core_schedule(c);
+    dvi_core_settle(c);
+    s_bury(c);
+}
+
+/* ---- Peers -------------------------------------------------------------- */
+
+/* The answer to a HELLO: always a peer's first message. */
+static void
+s_welcome(dvi_outbox *out, const char *id)
+{
+    dvi_msg_welcome m = {.version = DVI_PROTOCOL_VERSION};
+    m.id = dvi_bytes_of(id);
+    dvi_msg_welcome_pack(out, &m);
+}
+
+static void
+s_send_workers(dvi_core *c, dvi_sclient *cl)
+{
+    msgpack_packer *pk = dvi_msg_workers_pack(cl->out, &(dvi_msg_workers){0});
+    msgpack_pack_array(pk, c->nworkers);
+    for (size_t i = 0; i < c->nworkers; i++) {
+        dvi_pack_str(pk, c->workers[i]->id);
+    }
+}
+
+static void
+s_broadcast_workers(dvi_core *c)
+{
+    for (size_t i = 0; i < c->nclients; i++) {
+        s_send_workers(c, c->clients[i]);
+    }
+}
+
+dvi_sclient *
+dvi_core_client_join(dvi_core *c, dvi_outbox *out)
+{
+    dvi_sclient *cl = dvi_calloc(1, sizeof(*cl));
+    cl->id = ++c->next_client;
+    snprintf(cl->name, sizeof(cl->name), "client-%llu",
+             (unsigned long long)cl->id);
+    cl->out = out;
+    dvi_pset_init(&cl->wants);
+    c->clients =
+        dvi_realloc(c->clients, (c->nclients + 1) * sizeof(*c->clients));
+    c->clients[c->nclients++] = cl;
+    c->stats.clients = c->nclients;
+    s_welcome(out, cl->name);
+    s_send_workers(c, cl);
+    return cl;
+}
+
+void
+dvi_core_client_leave(dvi_core *c, dvi_sclient *cl)
+{
+    for (size_t i = 0; i < c->nclients; i++) {
+        if (c->clients[i] == cl) {
+            c->clients[i] = c->clients[--c->nclients];
+            break;
+        }
+    }
+    c->stats.clients = c->nclients;
+    /* Collect first: unwanting edits the set. */
+    dvi_taskvec wanted;
+    dvi_taskvec_init(&wanted);
+    void *p;
+    for (size_t i = 0; (p = dvi_pset_next(&cl->wants, &i));) {
+        dvi_taskvec_push(&wanted, p);
+    }
+    for (uint32_t i = 0; i < wanted.n; i++) {
+        dvi_core_unwant(c, wanted.v[i], cl);
+    }
+    dvi_taskvec_fini(&wanted);
+    dvi_core_libs_client_left(c, cl);
+    dvi_pset_fini(&cl->wants);
+    free(cl);
+    dvi_core_settle(c);
+}
+
+const char *
+dvi_sclient_name(const dvi_sclient *cl)
+{
+    return cl->name;
+}
+
+dvi_sworker *
+dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
+                     int nthreads, dvi_outbox *out)
+{
+    dvi_sworker *w = dvi_calloc(1, sizeof(*w));
+    snprintf(w->id, sizeof(w->id), "%s", id);
+    for (int k = 2; dvi_core_worker_find(c, w->id) != NULL; k++) {
+        snprintf(w->id, sizeof(w->id), "%.100s-%d", id, k);
+    }
+    snprintf(w->addr, sizeof(w->addr), "%s", addr);
+    w->nthreads = nthreads > 0 ? nthreads : 1;
+    w->out = out;
+    dvi_taskheap_init(&w->pinned);
+    dvi_pset_init(&w->pins);
+    dvi_pset_init(&w->running);
+    dvi_pset_init(&w->held);
+    c->workers =
+        dvi_realloc(c->workers, (c->nworkers + 1) * sizeof(*c->workers));
+    c->workers[c->nworkers++] = w;
+    c->stats.workers = c->nworkers;
+    s_welcome(out, w->id);
+    dvi_core_libs_joined(c, w);
+    s_broadcast_workers(c);
+    return w;
+}
+
+const char *
+dvi_sworker_id(const dvi_sworker *w)
+{
+    return w->id;
+}
+
+static void
+s_collect(const dvi_pset *s, dvi_taskvec *out)
+{
+    void *p;
+    dvi_taskvec_init(out);
+    for (size_t i = 0; (p = dvi_pset_next(s, &i));) {
+        dvi_taskvec_push(out, p);
+    }
+}
+
+/* A task that was running on the lost worker: again, elsewhere. */
+static void
+s_rerun(dvi_core *c, dvi_task *t, dvi_sworker *w, const char *why)
+{
+    char text[512];
+    if ((t->flags & DVI_TASKF_AHEAD) && t->nwaiting > 0) {
+        dvi_core_set_state(c, t, DVI_TASK_WAITING); /* never started */
+    } else if (t->flags & DVI_TASKF_SCATTER) {
+        snprintf(text, sizeof(text), "result lost: worker %s left (%s)", w->id,
+                 why);
+        dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
+    } else if (++t->suspicious >= DVI_KILLED_AFTER) {
+        snprintf(text, sizeof(text),
+                 "killed worker: the task was running on %d workers that "
+                 "died (the last, %s: %s)",
+                 DVI_KILLED_AFTER, w->id, why);
+        dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
+    } else {
+        dvi_core_make_ready(c, t);
+    }
+}
+
+/* Tasks pinned to the lost worker may run nowhere else. */
+static void
+s_unpin(dvi_core *c, dvi_sworker *w, const char *why)
+{
+    dvi_taskvec pins;
+    s_collect(&w->pins, &pins);
+    char text[512];
+    snprintf(text, sizeof(text),
+             "worker %s, where the task was pinned, left (%s)", w->id, why);
+    for (uint32_t i = 0; i < pins.n; i++) {
+        dvi_task *t = pins.v[i];
+        if (dvi_task_is_live(t)) {
+            dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
+        }
+        t->pin = NULL; /* a result of it cannot be computed again */
+    }
+    dvi_taskvec_fini(&pins);
+    dvi_pset_fini(&w->pins);
+}
+
+/* Results only the lost worker held are lost. */
+static void
+s_drop_held(dvi_core *c, dvi_sworker *w, const char *why)
+{
+    dvi_taskvec held;
+    s_collect(&w->held, &held);
+    char text[512];
+    snprintf(text, sizeof(text), "result lost: worker %s left (%s)", w->id,
+             why);
+    for (uint32_t i = 0; i < held.n; i++) {
+        dvi_task *t = held.v[i];
+        if (dvi_task_remove_holder(t, w) && t->nwho == 0 &&
+            t->state == DVI_TASK_MEMORY) {
+            dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
+        }
+    }
+    dvi_taskvec_fini(&held);
+    dvi_pset_fini(&w->held);
+}
+
+void
+dvi_core_worker_leave(dvi_core *c, dvi_sworker *w, const char *why)
+{
+    for (size_t i = 0; i < c->nworkers; i++) {
+        if (c->workers[i] == w) {
+            c->workers[i] = c->workers[--c->nworkers];
+            break;
+        }
+    }
+    c->stats.workers = c->nworkers;
+    DVI_LOG(DVI_LOG_NOTICE, "SCHED", "worker %s left: %s", w->id, why);
+    /* Detach everything first: nothing is sent to the lost worker. */
+    dvi_taskvec running;
+    s_collect(&w->running, &running);
+    for (uint32_t i = 0; i < running.n; i++) {
+        running.v[i]->where = NULL;
+    }
+    dvi_pset_fini(&w->running);
+    for (uint32_t i = 0; i < running.n; i++) {
+        if (running.v[i]->state == DVI_TASK_PROCESSING) {
+            s_rerun(c, running.v[i], w, why);
+        }
+    }
+    dvi_taskvec_fini(&running);
+    s_unpin(c, w, why);
+    s_drop_held(c, w, why);
+    dvi_core_libs_left(c, w);
+    s_worker_free(w);
+    s_broadcast_workers(c);
+    dvi_core_settle(c);
+}
+
+/* ---- Reading ------------------------------------------------------------ */
+
+const dvi_task *
+dvi_core_task(const dvi_core *c, const char *key)
+{
+    return dvi_map_get(&c->tasks, key);
+}
+
+void
+dvi_core_stats_get(const dvi_core *c, dvi_core_stats *out)
+{
+    *out = c->stats;
+    out->tasks = c->tasks.len;
+}
+
+size_t
+dvi_core_nworkers(const dvi_core *c)
+{
+    return c->nworkers;
+}
+
+const uint64_t *
+dvi_core_fn_states(const dvi_core *c, const char *fn)
+{
+    dvi_fnrec *f = dvi_map_get(&c->fns, fn);
+    return f ? f->states : NULL;
+}

@@ -1,0 +1,99 @@
+/* dvi_core: the scheduler's brain, with no sockets.
+ *
+ * The task graph (tasks by key, their inputs kept as lineage, who holds
+ * each result and who wants it), every state transition, and placement.
+ * It takes events — a client submits, releases or cancels; a worker
+ * joins, reports DONE or FAILED, leaves — and answers by adding messages
+ * to the outboxes of the peers concerned. Sessions (sched.c) read the
+ * messages off connections and call these functions; unit tests call them
+ * directly and read the outboxes. All functions run on one thread.
+ *
+ * Events take the typed messages of msg.h as they were read off the wire;
+ * every field they hold has been checked by its reader. Ending a turn
+ * (dvi_core_turn) places ready tasks and frees forgotten ones: call it
+ * after each batch of events.
+ */
+#ifndef DVI_CORE_H
+#define DVI_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/msg.h"
+#include "proto/outbox.h"
+#include "task.h"
+
+typedef struct dvi_core dvi_core;
+
+/* Counters a dashboard or a test can read. */
+typedef struct dvi_core_stats {
+    uint64_t tasks;                    /* tasks in the graph now */
+    uint64_t submitted;                /* tasks created since start */
+    uint64_t finished;                 /* tasks that reached memory */
+    uint64_t erred;                    /* tasks that erred or were cancelled */
+    uint64_t workers;                  /* workers connected now */
+    uint64_t clients;                  /* clients connected now */
+    uint64_t states[DVI_TASK_NSTATES]; /* tasks in each state now */
+} dvi_core_stats;
+
+dvi_core *dvi_core_new(void);
+/* Frees the graph and every worker and client record. Accepts NULL. */
+void dvi_core_destroy(dvi_core **c);
+
+/* ---- Peers -------------------------------------------------------------- */
+
+/* A client that sent its HELLO; out receives its messages (the core sends
+ * WELCOME, then WORKERS, at once). Owned by the core until client_leave. */
+dvi_sclient *dvi_core_client_join(dvi_core *c, dvi_outbox *out);
+/* The client is gone: everything it wanted is released. Frees cl. */
+void dvi_core_client_leave(dvi_core *c, dvi_sclient *cl);
+/* "client-N", for logs and WELCOME. Borrowed. */
+const char *dvi_sclient_name(const dvi_sclient *cl);
+
+/* A worker that sent its HELLO, proposing id, with nthreads threads,
+ * serving results at addr. The core makes the id unique (a suffix
+ * "-2"...), welcomes it with that id, sends it every uploaded library and
+ * tells the clients. */
+dvi_sworker *dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
+                                  int nthreads, dvi_outbox *out);
+/* The worker is gone (why: how it died). Its tasks are placed again and
+ * what only it held is lost. Frees w. */
+void dvi_core_worker_leave(dvi_core *c, dvi_sworker *w, const char *why);
+/* The id the core gave the worker. Borrowed. */
+const char *dvi_sworker_id(const dvi_sworker *w);
+
+/* ---- Events ------------------------------------------------------------- */
+
+/* A client's SUBMIT. Returns 0, or DV_EPROTO (reason set) for a message
+ * the session must treat as malformed. */
+int dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m);
+void dvi_core_release(dvi_core *c, dvi_sclient *cl, const char *key);
+void dvi_core_cancel(dvi_core *c, dvi_sclient *cl, const char *key);
+void dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m);
+void dvi_core_upload(dvi_core *c, dvi_sclient *cl, const dvi_msg_upload *m);
+void dvi_core_publish(dvi_core *c, dvi_sclient *cl, const dvi_msg_publish *m);
+void dvi_core_lookup(dvi_core *c, dvi_sclient *cl, const dvi_msg_lookup *m);
+void dvi_core_unpublish(dvi_core *c, dvi_sclient *cl,
+                        const dvi_msg_unpublish *m);
+
+/* A worker's answers to COMPUTE and SCATTER, and to UPLOAD. */
+void dvi_core_done(dvi_core *c, dvi_sworker *w, const dvi_msg_done *m);
+void dvi_core_stored(dvi_core *c, dvi_sworker *w, const dvi_msg_stored *m);
+void dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m);
+void dvi_core_uploaded(dvi_core *c, dvi_sworker *w, const dvi_msg_uploaded *m);
+
+/* Ends a turn: places ready tasks on workers with room, then frees the
+ * tasks forgotten during the turn. */
+void dvi_core_turn(dvi_core *c);
+
+/* ---- Reading ------------------------------------------------------------ */
+
+/* The task under key, or NULL. Borrowed; valid until the end of the turn
+ * that forgets it. */
+const dvi_task *dvi_core_task(const dvi_core *c, const char *key);
+void dvi_core_stats_get(const dvi_core *c, dvi_core_stats *out);
+size_t dvi_core_nworkers(const dvi_core *c);
+/* Tasks of one function in each state (NULL if the function is unknown). */
+const uint64_t *dvi_core_fn_states(const dvi_core *c, const char *fn);
+
+#endif

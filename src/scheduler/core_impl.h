@@ -1,0 +1,145 @@
+/* The scheduler core's private state, shared by its files:
+ *
+ *   graph.c    wants, the one transition function, completion, errors,
+ *              releasing and forgetting, computing lineage again
+ *   place.c    which worker runs what, and COMPUTE
+ *   core.c     peers joining and leaving, and the events of core.h
+ *   publish.c  published names
+ *   library.c  uploaded libraries
+ *
+ * Nothing here is visible outside src/scheduler.
+ */
+#ifndef DVI_CORE_IMPL_H
+#define DVI_CORE_IMPL_H
+
+#include "common/blob.h"
+#include "common/map.h"
+#include "common/pset.h"
+#include "core.h"
+#include "task.h"
+#include "taskvec.h"
+
+#define DVI_KILLED_AFTER 3 /* worker deaths before "killed worker" */
+
+/* A function's name, interned, with the number of its tasks in each
+ * state (what a dashboard shows per function). */
+struct dvi_fnrec {
+    char *name;
+    uint64_t states[DVI_TASK_NSTATES];
+};
+
+struct dvi_sworker {
+    char id[128];
+    char addr[128]; /* where peers fetch its results */
+    int nthreads;
+    uint32_t nprocessing; /* COMPUTEs sent without a DONE or FAILED back */
+    uint64_t score;       /* scratch: input bytes it holds, for placement */
+    dvi_taskheap pinned;  /* ready tasks that may run only here */
+    dvi_pset pins;        /* every live task pinned here */
+    dvi_pset running;     /* tasks processing here (where == this) */
+    dvi_pset held;        /* tasks whose result it holds */
+    dvi_outbox *out;
+};
+
+struct dvi_sclient {
+    uint64_t id;
+    char name[32];  /* "client-N" */
+    dvi_pset wants; /* tasks it holds futures on */
+    dvi_outbox *out;
+};
+
+/* Clients past the first that want a task (rare): key -> this. */
+typedef struct dvi_wanters {
+    char *key;
+    size_t n;
+    dvi_sclient *v[];
+} dvi_wanters;
+
+typedef struct dvi_lib dvi_lib;
+typedef struct dvi_pub dvi_pub;
+
+struct dvi_core {
+    dvi_map tasks;         /* key -> dvi_task */
+    dvi_map fns;           /* name -> dvi_fnrec */
+    dvi_map extra;         /* key -> dvi_wanters */
+    dvi_map published;     /* name -> dvi_pub */
+    dvi_taskheap ready;    /* queued tasks, by priority then age */
+    dvi_taskvec settle;    /* tasks whose wants or waiters dropped */
+    dvi_taskvec forgotten; /* freed at the end of the turn: walks over the
+                              graph may still hold pointers to them */
+    dvi_sworker **workers;
+    size_t nworkers;
+    dvi_sclient **clients;
+    size_t nclients;
+    size_t rr; /* round-robin start for tasks without inputs */
+    dvi_lib **libs;
+    size_t nlibs;
+    uint64_t next_client;
+    uint64_t seq;
+    double avg_task_us; /* moving average of run times, for queue depth */
+    dvi_core_stats stats;
+};
+
+/* ---- graph.c ------------------------------------------------------------ */
+
+/* The one place a task changes state. Keeps the per-state counters, the
+ * ready queues, the workers' indices and the inputs' waiter counts right,
+ * and frees results on workers when it leaves memory. */
+void dvi_core_set_state(dvi_core *c, dvi_task *t, int state);
+/* Live: not yet completed (it needs its inputs). */
+int dvi_task_is_live(const dvi_task *t);
+/* Waiting on an input: waiting, or sent ahead and not started. */
+int dvi_task_is_waiting(const dvi_task *t);
+/* Whether any client wants it (its result goes to them). */
+int dvi_task_client_wanted(const dvi_task *t);
+
+/* cl wants t (one want per client). */
+void dvi_core_want(dvi_core *c, dvi_task *t, dvi_sclient *cl);
+/* Drops cl's want of t; returns 1 if it had one. */
+int dvi_core_unwant(dvi_core *c, dvi_task *t, dvi_sclient *cl);
+/* A want or a waiter of t went: release or forget it at settle time. */
+void dvi_core_check(dvi_core *c, dvi_task *t);
+/* Releases and forgets what is no longer needed (see check). */
+void dvi_core_settle(dvi_core *c);
+
+/* The task is ready: queued, or forgotten if nothing needs it. */
+void dvi_core_make_ready(dvi_core *c, dvi_task *t);
+/* t's result is on w: memory, clients told, dependents freed to run. */
+void dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w,
+                       uint64_t nbytes, dvi_bytes value);
+/* Errs t and every task waiting on it (state ERRED or CANCELLED) with
+ * text, telling the clients that want them, except quiet about t itself
+ * when it is the only one that wants it (it cancelled t). */
+void dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text,
+                   dvi_sclient *quiet);
+/* Puts a released task (and whatever of its lineage is not in memory)
+ * back to be computed. */
+void dvi_core_recompute(dvi_core *c, dvi_task *t);
+
+void dvi_core_tell_finished(dvi_task *t, dvi_sclient *cl, dvi_bytes value);
+void dvi_core_tell_erred(dvi_task *t, dvi_sclient *cl);
+void dvi_core_send_free(dvi_sworker *w, const char *key);
+
+/* ---- place.c ------------------------------------------------------------ */
+
+/* Sends t to w (processing there). */
+void dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w);
+/* The worker with room that holds most of t's input bytes, or NULL. */
+dvi_sworker *dvi_core_pick(dvi_core *c, dvi_task *t);
+/* If all of t's unfinished inputs run on one worker with room, sends it
+ * there at once; returns 1 if it did. */
+int dvi_core_send_ahead(dvi_core *c, dvi_task *t);
+/* Places ready tasks on workers with room. */
+void dvi_core_schedule(dvi_core *c);
+dvi_sworker *dvi_core_worker_find(const dvi_core *c, const char *id);
+
+/* ---- publish.c, library.c ----------------------------------------------- */
+
+void dvi_core_publish_fini(dvi_core *c);
+/* A new worker gets every library; a lost one is no longer awaited. */
+void dvi_core_libs_joined(dvi_core *c, dvi_sworker *w);
+void dvi_core_libs_left(dvi_core *c, dvi_sworker *w);
+void dvi_core_libs_client_left(dvi_core *c, dvi_sclient *cl);
+void dvi_core_libs_fini(dvi_core *c);
+
+#endif

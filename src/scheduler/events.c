@@ -1,0 +1,321 @@
+/* The core's events from clients (SUBMIT, RELEASE, CANCEL, SCATTER) and
+ * from workers (DONE, STORED, FAILED). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "core_impl.h"
+
+static dvi_fnrec *
+s_fn(dvi_core *c, const char *name)
+{
+    dvi_fnrec *f = dvi_map_get(&c->fns, name);
+    if (f == NULL) {
+        f = dvi_calloc(1, sizeof(*f));
+        f->name = dvi_strdup(name);
+        dvi_map_put(&c->fns, f->name, f);
+    }
+    return f;
+}
+
+static dvi_task *
+s_task_new(dvi_core *c, const char *key, const char *fn, dvi_bytes args,
+           size_t ndeps)
+{
+    dvi_task *t = dvi_task_new(key, strlen(key), args.p, args.n, ndeps);
+    t->fn = s_fn(c, fn);
+    t->seq = c->seq++;
+    dvi_map_put(&c->tasks, t->key, t);
+    c->stats.submitted++;
+    return t;
+}
+
+/* Links t to its inputs, named by the keys in deps. Returns NULL, or why
+ * t cannot run (and *cancelled if an input was cancelled). */
+static const char *
+s_link(dvi_core *c, dvi_task *t, const msgpack_object_array *deps, char *why,
+       size_t size, int *cancelled)
+{
+    dvi_task **tdeps = dvi_task_deps(t);
+    for (uint32_t i = 0; i < deps->size; i++) {
+        char dk[DVI_MAX_KEY + 1];
+        dvi_task *d;
+        if (dvi_msg_str(&deps->ptr[i], dk, sizeof(dk)) < 0) {
+            return "malformed dependency key";
+        }
+        if ((d = dvi_map_get(&c->tasks, dk)) == NULL) {
+            snprintf(why, size, "dependency '%s' is not known", dk);
+            return why;
+        }
+        if (d == t) {
+            return "a task cannot depend on itself";
+        }
+        tdeps[t->ndeps++] = d;
+        d->nlineage++;
+        d->nwaiters++; /* t is born live */
+        if (d->state == DVI_TASK_ERRED || d->state == DVI_TASK_CANCELLED) {
+            *cancelled = d->state == DVI_TASK_CANCELLED;
+            return d->error ? d->error : "an input failed";
+        }
+    }
+    return NULL;
+}
+
+/* Inputs whose results were released are computed again. Returns NULL,
+ * or why t cannot run. */
+static const char *
+s_revive_inputs(dvi_core *c, dvi_task *t, int *cancelled)
+{
+    dvi_task **deps = dvi_task_deps(t);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        if (deps[i]->state == DVI_TASK_RELEASED) {
+            dvi_core_recompute(c, deps[i]);
+        }
+        if (deps[i]->state == DVI_TASK_ERRED ||
+            deps[i]->state == DVI_TASK_CANCELLED) {
+            *cancelled = deps[i]->state == DVI_TASK_CANCELLED;
+            return deps[i]->error ? deps[i]->error : "an input failed";
+        }
+    }
+    return NULL;
+}
+
+/* A known key submitted again. Returns 1 if handled. */
+static int
+s_submit_known(dvi_core *c, dvi_sclient *cl, dvi_task *t)
+{
+    int failed = t->state == DVI_TASK_ERRED || t->state == DVI_TASK_CANCELLED;
+    if (failed && t->nwants == 0 && t->nwaiters == 0 && t->nlineage == 0) {
+        /* Nobody holds the failure: run it again (a retry). */
+        dvi_core_set_state(c, t, DVI_TASK_FORGOTTEN);
+        return 0;
+    }
+    dvi_core_want(c, t, cl);
+    if (failed) {
+        dvi_core_tell_erred(t, cl);
+    } else if (t->state == DVI_TASK_MEMORY) {
+        dvi_core_tell_finished(t, cl, (dvi_bytes){0});
+    } else if (t->state == DVI_TASK_RELEASED) {
+        dvi_core_recompute(c, t);
+    }
+    return 1;
+}
+
+int
+dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
+{
+    dvi_task *t = dvi_map_get(&c->tasks, m->key);
+    if (t != NULL && s_submit_known(c, cl, t)) {
+        return 0;
+    }
+    if (m->worker.n > 127) {
+        return dvi_seterr(DV_EPROTO,
+                          "malformed SUBMIT: worker id of %zu "
+                          "bytes",
+                          m->worker.n);
+    }
+    t = s_task_new(c, m->key, m->fn, m->args, m->deps->size);
+    t->flags |= (uint8_t)(m->flags & DVI_TASK_WIRE_FLAGS);
+    t->priority = (int32_t)m->priority;
+    t->retries = (int16_t)(m->retries > 100 ? 100
+                           : m->retries < 0 ? 0
+                                            : m->retries);
+    dvi_core_want(c, t, cl);
+    char why[DVI_MAX_KEY + 64];
+    int cancelled = 0;
+    const char *failed = NULL;
+    if (m->worker.p != NULL) {
+        char *id = dvi_bytes_dup(m->worker);
+        t->pin = dvi_core_worker_find(c, id);
+        t->flags |= DVI_TASKF_PINNED;
+        if (t->pin == NULL) {
+            snprintf(why, sizeof(why), "no worker '%.128s' in the cluster", id);
+            failed = why;
+        } else {
+            dvi_pset_add(&t->pin->pins, t);
+        }
+        free(id);
+    }
+    if (failed == NULL) {
+        failed = s_link(c, t, m->deps, why, sizeof(why), &cancelled);
+    }
+    if (failed == NULL) {
+        failed = s_revive_inputs(c, t, &cancelled);
+    }
+    dvi_core_set_state(c, t, DVI_TASK_WAITING);
+    if (failed) {
+        char text[512];
+        snprintf(text, sizeof(text), "%s", failed); /* may be d->error */
+        dvi_core_fail(c, t, cancelled ? DVI_TASK_CANCELLED : DVI_TASK_ERRED,
+                      text, NULL);
+        return 0;
+    }
+    dvi_task **deps = dvi_task_deps(t);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        if (deps[i]->state != DVI_TASK_MEMORY) {
+            t->nwaiting++;
+            dvi_taskvec_push(&deps[i]->dependents, t);
+        }
+    }
+    if (t->nwaiting == 0) {
+        dvi_core_set_state(c, t, DVI_TASK_QUEUED);
+    } else {
+        dvi_core_send_ahead(c, t);
+    }
+    return 0;
+}
+
+void
+dvi_core_release(dvi_core *c, dvi_sclient *cl, const char *key)
+{
+    dvi_task *t = dvi_map_get(&c->tasks, key);
+    if (t) {
+        dvi_core_unwant(c, t, cl);
+    }
+}
+
+void
+dvi_core_cancel(dvi_core *c, dvi_sclient *cl, const char *key)
+{
+    dvi_task *t = dvi_map_get(&c->tasks, key);
+    if (t == NULL || !dvi_task_is_live(t)) {
+        return;
+    }
+    /* A running task runs on; its worker discards the result. The
+     * canceller marked its future already. */
+    dvi_core_fail(c, t, DVI_TASK_CANCELLED, "cancelled", cl);
+}
+
+void
+dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
+{
+    dvi_task *t = dvi_map_get(&c->tasks, m->key);
+    if (t != NULL && t->state != DVI_TASK_RELEASED &&
+        t->state != DVI_TASK_ERRED) {
+        dvi_core_want(c, t, cl);
+        if (t->state == DVI_TASK_MEMORY) {
+            dvi_core_tell_finished(t, cl, (dvi_bytes){0});
+        }
+        return;
+    }
+    if (t == NULL) {
+        t = s_task_new(c, m->key, "scatter", (dvi_bytes){0}, 0);
+        t->flags = DVI_TASKF_SCATTER;
+    }
+    dvi_core_want(c, t, cl);
+    /* The data is lost or new: it goes to a worker (with its bytes). */
+    dvi_sworker *w = dvi_core_pick(c, t);
+    if (w == NULL && c->nworkers > 0) {
+        w = c->workers[c->rr++ % c->nworkers];
+    }
+    if (w == NULL) {
+        dvi_core_set_state(c, t, DVI_TASK_QUEUED);
+        dvi_core_fail(c, t, DVI_TASK_ERRED, "no worker to scatter to", NULL);
+        return;
+    }
+    dvi_msg_scatter_pack(w->out, m);
+    dvi_core_assign(c, t, w);
+}
+
+/* ---- Worker events ------------------------------------------------------ */
+
+static void
+s_note_duration(dvi_core *c, int64_t us)
+{
+    if (us >= 0) {
+        c->avg_task_us = c->avg_task_us * 0.9 + (double)us * 0.1;
+    }
+}
+
+/* The answer to a COMPUTE or SCATTER from w: the task it concerns if it
+ * still runs there, else NULL. */
+static dvi_task *
+s_answered(dvi_core *c, dvi_sworker *w, const char *key)
+{
+    if (w->nprocessing > 0) {
+        w->nprocessing--;
+    }
+    dvi_task *t = dvi_map_get(&c->tasks, key);
+    if (t == NULL || t->state != DVI_TASK_PROCESSING || t->where != w) {
+        return NULL;
+    }
+    return t;
+}
+
+static void
+s_result_at(dvi_core *c, dvi_sworker *w, const char *key, uint64_t nbytes,
+            dvi_bytes value)
+{
+    dvi_task *t = s_answered(c, w, key);
+    if (t != NULL) {
+        dvi_core_complete(c, t, w, nbytes, value);
+        return;
+    }
+    t = dvi_map_get(&c->tasks, key);
+    if (t != NULL && t->state == DVI_TASK_MEMORY) {
+        /* Computed twice (sent again after a cancel): a second holder. */
+        if (dvi_task_add_holder(t, w)) {
+            dvi_pset_add(&w->held, t);
+        }
+        return;
+    }
+    dvi_core_send_free(w, key); /* nobody wants it any more */
+}
+
+void
+dvi_core_done(dvi_core *c, dvi_sworker *w, const dvi_msg_done *m)
+{
+    s_note_duration(c, m->us);
+    dvi_bytes value = m->value;
+    if (value.p != NULL && value.n > DVI_INLINE_MAX) {
+        value = (dvi_bytes){0};
+    }
+    s_result_at(c, w, m->key, m->nbytes, value);
+}
+
+void
+dvi_core_stored(dvi_core *c, dvi_sworker *w, const dvi_msg_stored *m)
+{
+    s_result_at(c, w, m->key, m->nbytes, (dvi_bytes){0});
+}
+
+static int
+s_inputs_held(dvi_task *t)
+{
+    dvi_task **deps = dvi_task_deps(t);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        if (deps[i]->state != DVI_TASK_MEMORY || deps[i]->nwho == 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void
+dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
+{
+    dvi_task *t = s_answered(c, w, m->key);
+    if (t == NULL) {
+        return;
+    }
+    dvi_pset_del(&w->running, t);
+    t->where = NULL; /* it answered: nothing more to tell it */
+    if ((t->flags & DVI_TASKF_AHEAD) && t->nwaiting > 0) {
+        /* Sent ahead, and its input failed there but runs again (a retry,
+         * elsewhere): it waits again, blameless. */
+        dvi_core_set_state(c, t, DVI_TASK_WAITING);
+    } else if (m->blame == DVI_BLAME_TASK && t->retries > 0) {
+        t->retries--; /* the user asked for another try */
+        dvi_core_make_ready(c, t);
+    } else if (m->blame == DVI_BLAME_INPUT &&
+               ++t->suspicious < DVI_KILLED_AFTER && s_inputs_held(t)) {
+        /* An input vanished on its way but is held somewhere: again. */
+        dvi_core_make_ready(c, t);
+    } else {
+        char *text = dvi_bytes_dup(m->text);
+        dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
+        free(text);
+    }
+}

@@ -1,0 +1,490 @@
+/* The task graph: wants, the one transition function, completion, errors,
+ * releasing, forgetting, and computing lineage again.
+ *
+ * Three counts decide how long a task and its result live:
+ *   nwants    clients and published names that want the result;
+ *   nwaiters  live dependents (waiting, queued, processing) that need it;
+ *   nlineage  dependents of any state that keep it as their lineage.
+ * A result is freed on the workers once nothing wants it and no dependent
+ * waits for it; the record stays (released) while a dependent's result
+ * may have to be computed again from it, and is forgotten after that.
+ * Counts drop in many places; the tasks concerned are collected and
+ * settled in one iterative pass, so releasing a chain of a million links
+ * costs no recursion.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "core_impl.h"
+
+int
+dvi_task_is_live(const dvi_task *t)
+{
+    return t->state == DVI_TASK_WAITING || t->state == DVI_TASK_QUEUED ||
+           t->state == DVI_TASK_PROCESSING;
+}
+
+int
+dvi_task_is_waiting(const dvi_task *t)
+{
+    return t->state == DVI_TASK_WAITING ||
+           (t->state == DVI_TASK_PROCESSING && (t->flags & DVI_TASKF_AHEAD));
+}
+
+int
+dvi_task_client_wanted(const dvi_task *t)
+{
+    return t->owner != NULL || (t->flags & DVI_TASKF_EXTRA);
+}
+
+/* ---- Messages ----------------------------------------------------------- */
+
+void
+dvi_core_send_free(dvi_sworker *w, const char *key)
+{
+    dvi_msg_free m = {.key = key};
+    dvi_msg_free_pack(w->out, &m);
+}
+
+void
+dvi_core_tell_finished(dvi_task *t, dvi_sclient *cl, dvi_bytes value)
+{
+    dvi_msg_finished m = {.key = t->key, .nbytes = t->nbytes, .value = value};
+    m.holder = dvi_bytes_of(t->nwho ? dvi_task_holder(t, 0)->addr : NULL);
+    dvi_msg_finished_pack(cl->out, &m);
+}
+
+void
+dvi_core_tell_erred(dvi_task *t, dvi_sclient *cl)
+{
+    dvi_msg_erred m = {.key = t->key};
+    m.status = t->state == DVI_TASK_CANCELLED ? DV_CANCELLED : DV_ERRED;
+    m.text = dvi_bytes_of(t->error ? t->error : "failed");
+    dvi_msg_erred_pack(cl->out, &m);
+}
+
+/* ---- Wants -------------------------------------------------------------- */
+
+static int
+s_wants(dvi_core *c, dvi_task *t, dvi_sclient *cl)
+{
+    if (t->owner == cl) {
+        return 1;
+    }
+    if (t->flags & DVI_TASKF_EXTRA) {
+        dvi_wanters *w = dvi_map_get(&c->extra, t->key);
+        for (size_t i = 0; w && i < w->n; i++) {
+            if (w->v[i] == cl) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+void
+dvi_core_want(dvi_core *c, dvi_task *t, dvi_sclient *cl)
+{
+    if (s_wants(c, t, cl)) {
+        return; /* one want per client: it counts its own handles */
+    }
+    t->nwants++;
+    dvi_pset_add(&cl->wants, t);
+    if (t->owner == NULL) {
+        t->owner = cl;
+        return;
+    }
+    dvi_wanters *w = dvi_map_del(&c->extra, t->key);
+    size_t n = w ? w->n : 0;
+    dvi_wanters *nw = dvi_realloc(w, sizeof(*nw) + (n + 1) * sizeof(cl));
+    if (w == NULL) {
+        nw->key = dvi_strdup(t->key);
+        nw->n = 0;
+    }
+    nw->v[nw->n++] = cl;
+    dvi_map_put(&c->extra, nw->key, nw);
+    t->flags |= DVI_TASKF_EXTRA;
+}
+
+static void
+s_extra_free(dvi_core *c, dvi_task *t)
+{
+    if (!(t->flags & DVI_TASKF_EXTRA)) {
+        return;
+    }
+    dvi_wanters *w = dvi_map_del(&c->extra, t->key);
+    if (w) {
+        free(w->key);
+        free(w);
+    }
+    t->flags &= ~DVI_TASKF_EXTRA;
+}
+
+int
+dvi_core_unwant(dvi_core *c, dvi_task *t, dvi_sclient *cl)
+{
+    if (t->owner == cl) {
+        t->owner = NULL;
+    } else {
+        dvi_wanters *w = (t->flags & DVI_TASKF_EXTRA)
+                             ? dvi_map_get(&c->extra, t->key)
+                             : NULL;
+        size_t i = 0;
+        while (w && i < w->n && w->v[i] != cl) {
+            i++;
+        }
+        if (w == NULL || i == w->n) {
+            return 0;
+        }
+        w->v[i] = w->v[--w->n];
+        if (w->n == 0) {
+            s_extra_free(c, t);
+        }
+    }
+    t->nwants--;
+    dvi_pset_del(&cl->wants, t);
+    dvi_core_check(c, t);
+    return 1;
+}
+
+/* Calls tell for every client that wants t. */
+static void
+s_tell_wanters(dvi_core *c, dvi_task *t, dvi_sclient *quiet, dvi_bytes value)
+{
+    int erred = t->state != DVI_TASK_MEMORY;
+    if (t->owner && t->owner != quiet) {
+        if (erred) {
+            dvi_core_tell_erred(t, t->owner);
+        } else {
+            dvi_core_tell_finished(t, t->owner, value);
+        }
+    }
+    dvi_wanters *w =
+        (t->flags & DVI_TASKF_EXTRA) ? dvi_map_get(&c->extra, t->key) : NULL;
+    for (size_t i = 0; w && i < w->n; i++) {
+        if (erred) {
+            dvi_core_tell_erred(t, w->v[i]);
+        } else {
+            dvi_core_tell_finished(t, w->v[i], value);
+        }
+    }
+}
+
+/* ---- The transition function -------------------------------------------- */
+
+/* t stops needing its inputs: they may be freed. */
+static void
+s_unwait_inputs(dvi_core *c, dvi_task *t)
+{
+    dvi_task **deps = dvi_task_deps(t);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        dvi_task *d = deps[i];
+        if (d->dependents.n > 0) {
+            /* It stopped while d was pending: d must not find it later. */
+            dvi_taskvec_remove(&d->dependents, t);
+        }
+        d->nwaiters--;
+        dvi_core_check(c, d);
+    }
+}
+
+static void
+s_rewait_inputs(dvi_task *t)
+{
+    dvi_task **deps = dvi_task_deps(t);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        deps[i]->nwaiters++;
+    }
+}
+
+/* t no longer keeps its inputs as lineage. */
+static void
+s_unlink_inputs(dvi_core *c, dvi_task *t)
+{
+    dvi_task **deps = dvi_task_deps(t);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        deps[i]->nlineage--;
+        dvi_core_check(c, deps[i]);
+    }
+    if (t->flags & DVI_TASKF_DEPARRAY) {
+        free(t->deps.many);
+        t->flags &= ~DVI_TASKF_DEPARRAY;
+    }
+    t->deps.one = NULL;
+    t->ndeps = 0;
+}
+
+static void
+s_leave(dvi_core *c, dvi_task *t, int state)
+{
+    switch (t->state) {
+    case DVI_TASK_QUEUED:
+        dvi_taskheap_remove(
+            (t->flags & DVI_TASKF_PINNED) ? &t->pin->pinned : &c->ready, t);
+        break;
+    case DVI_TASK_PROCESSING:
+        if (t->where) {
+            /* Still there (a cancel, a forget): the worker drops it. */
+            dvi_core_send_free(t->where, t->key);
+            dvi_pset_del(&t->where->running, t);
+            t->where = NULL;
+        }
+        t->flags &= ~DVI_TASKF_AHEAD;
+        break;
+    case DVI_TASK_MEMORY:
+        for (uint32_t i = 0; i < t->nwho; i++) {
+            dvi_sworker *w = dvi_task_holder(t, i);
+            dvi_core_send_free(w, t->key);
+            dvi_pset_del(&w->held, t);
+        }
+        dvi_task_clear_holders(t);
+        break;
+    default: break;
+    }
+    (void)state;
+}
+
+static void
+s_forget(dvi_core *c, dvi_task *t)
+{
+    dvi_map_del(&c->tasks, t->key);
+    s_extra_free(c, t);
+    dvi_taskvec_push(&c->forgotten, t);
+}
+
+void
+dvi_core_set_state(dvi_core *c, dvi_task *t, int state)
+{
+    int old = t->state;
+    if (old == state) {
+        return;
+    }
+    s_leave(c, t, state);
+    int was_live = dvi_task_is_live(t);
+    if (old > 0 && old != DVI_TASK_FORGOTTEN) {
+        c->stats.states[old]--;
+        t->fn->states[old]--;
+    }
+    t->state = (uint8_t)state;
+    if (state != DVI_TASK_FORGOTTEN) {
+        c->stats.states[state]++;
+        t->fn->states[state]++;
+    }
+    int live = dvi_task_is_live(t);
+    if (was_live && !live) {
+        s_unwait_inputs(c, t);
+    } else if (!was_live && live && old > 0) {
+        s_rewait_inputs(t); /* computed again from its lineage */
+    }
+    int gone = state == DVI_TASK_ERRED || state == DVI_TASK_CANCELLED ||
+               state == DVI_TASK_FORGOTTEN;
+    if (gone) {
+        s_unlink_inputs(c, t);
+        if ((t->flags & DVI_TASKF_PINNED) && t->pin) {
+            dvi_pset_del(&t->pin->pins, t);
+            t->pin = NULL;
+        }
+    }
+    switch (state) {
+    case DVI_TASK_QUEUED:
+        if (t->flags & DVI_TASKF_PINNED) {
+            dvi_taskheap_push(&t->pin->pinned, t);
+        } else {
+            dvi_taskheap_push(&c->ready, t);
+        }
+        break;
+    case DVI_TASK_PROCESSING: dvi_pset_add(&t->where->running, t); break;
+    case DVI_TASK_FORGOTTEN: s_forget(c, t); break;
+    default: break;
+    }
+}
+
+/* ---- Releasing and forgetting ------------------------------------------- */
+
+void
+dvi_core_check(dvi_core *c, dvi_task *t)
+{
+    dvi_taskvec_push(&c->settle, t);
+}
+
+/* What becomes of t now that a count dropped, if anything. */
+static int
+s_settled_state(const dvi_task *t)
+{
+    if (t->nwants > 0 || t->nwaiters > 0) {
+        return 0;
+    }
+    switch (t->state) {
+    case DVI_TASK_MEMORY:
+        return t->nlineage > 0 ? DVI_TASK_RELEASED : DVI_TASK_FORGOTTEN;
+    case DVI_TASK_RELEASED:
+    case DVI_TASK_ERRED:
+    case DVI_TASK_CANCELLED: return t->nlineage > 0 ? 0 : DVI_TASK_FORGOTTEN;
+    case DVI_TASK_QUEUED:
+    case DVI_TASK_PROCESSING: return DVI_TASK_FORGOTTEN;
+    default:
+        /* Waiting: still listed as a dependent of its inputs, it is
+         * forgotten when it becomes ready (make_ready), never before. */
+        return 0;
+    }
+}
+
+void
+dvi_core_settle(dvi_core *c)
+{
+    while (c->settle.n > 0) {
+        dvi_task *t = c->settle.v[--c->settle.n];
+        if (t->state == DVI_TASK_FORGOTTEN) {
+            continue;
+        }
+        int next = s_settled_state(t);
+        if (next) {
+            dvi_core_set_state(c, t, next);
+        }
+    }
+}
+
+/* ---- Running and completing --------------------------------------------- */
+
+void
+dvi_core_make_ready(dvi_core *c, dvi_task *t)
+{
+    if (t->nwants == 0 && t->nwaiters == 0) {
+        dvi_core_set_state(c, t, DVI_TASK_FORGOTTEN); /* released meanwhile */
+        return;
+    }
+    dvi_core_set_state(c, t, DVI_TASK_QUEUED);
+}
+
+void
+dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
+                  dvi_bytes value)
+{
+    if (t->where) {
+        dvi_pset_del(&t->where->running, t);
+        t->where = NULL; /* done there: no FREE */
+    }
+    t->nbytes = nbytes;
+    dvi_core_set_state(c, t, DVI_TASK_MEMORY);
+    if (dvi_task_add_holder(t, w)) {
+        dvi_pset_add(&w->held, t);
+    }
+    c->stats.finished++;
+    s_tell_wanters(c, t, NULL, value);
+    dvi_taskvec deps;
+    dvi_taskvec_take(&t->dependents, &deps);
+    for (uint32_t i = 0; i < deps.n; i++) {
+        dvi_task *d = deps.v[i];
+        if (!dvi_task_is_waiting(d) || --d->nwaiting > 0) {
+            continue;
+        }
+        if (d->state == DVI_TASK_WAITING) {
+            dvi_core_make_ready(c, d);
+        } else {
+            d->flags &= ~DVI_TASKF_AHEAD; /* its worker starts it now */
+        }
+    }
+    dvi_taskvec_fini(&deps);
+    dvi_core_check(c, t);
+}
+
+/* ---- Errors ------------------------------------------------------------- */
+
+void
+dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text,
+              dvi_sclient *quiet)
+{
+    /* Collect the whole set first (each task once), then change states:
+     * changing a state edits the dependents lists being walked. */
+    dvi_taskvec set;
+    dvi_taskvec_init(&set);
+    dvi_taskvec_push(&set, t);
+    t->flags |= DVI_TASKF_MARK;
+    for (uint32_t i = 0; i < set.n; i++) {
+        dvi_task *e = set.v[i];
+        for (uint32_t j = 0; j < e->dependents.n; j++) {
+            dvi_task *d = e->dependents.v[j];
+            if (dvi_task_is_waiting(d) && !(d->flags & DVI_TASKF_MARK)) {
+                d->flags |= DVI_TASKF_MARK;
+                dvi_taskvec_push(&set, d);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < set.n; i++) {
+        dvi_task *e = set.v[i];
+        e->flags &= ~DVI_TASKF_MARK;
+        free(e->error);
+        e->error = dvi_strdup(text);
+        dvi_taskvec_fini(&e->dependents);
+        dvi_core_set_state(c, e, state);
+        c->stats.erred++;
+        /* Only the canceller wants it: nobody to tell. */
+        int only_quiet = e == t && quiet && t->owner == quiet &&
+                         !(t->flags & DVI_TASKF_EXTRA);
+        if (!only_quiet) {
+            s_tell_wanters(c, e, e == t ? quiet : NULL, (dvi_bytes){0});
+        }
+        dvi_core_check(c, e);
+    }
+    dvi_taskvec_fini(&set);
+}
+
+/* ---- Lineage ------------------------------------------------------------ */
+
+/* Makes released t live again; pushes its released inputs on todo. Returns
+ * an error text if it cannot be computed again. */
+static const char *
+s_revive(dvi_core *c, dvi_task *t, dvi_taskvec *todo)
+{
+    if (t->flags & DVI_TASKF_SCATTER) {
+        return "scattered data was lost: it has no lineage to compute "
+               "it again from (scatter it again)";
+    }
+    if ((t->flags & DVI_TASKF_PINNED) && t->pin == NULL) {
+        return "the worker where the task was pinned left";
+    }
+    dvi_task **deps = dvi_task_deps(t);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        if (deps[i]->state == DVI_TASK_ERRED ||
+            deps[i]->state == DVI_TASK_CANCELLED) {
+            return deps[i]->error ? deps[i]->error : "an input failed";
+        }
+    }
+    t->nwaiting = 0;
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        dvi_task *d = deps[i];
+        if (d->state == DVI_TASK_MEMORY) {
+            continue;
+        }
+        t->nwaiting++;
+        dvi_taskvec_push(&d->dependents, t);
+        if (d->state == DVI_TASK_RELEASED) {
+            dvi_taskvec_push(todo, d);
+        }
+    }
+    dvi_core_set_state(c, t, t->nwaiting ? DVI_TASK_WAITING : DVI_TASK_QUEUED);
+    return NULL;
+}
+
+void
+dvi_core_recompute(dvi_core *c, dvi_task *t)
+{
+    dvi_taskvec todo;
+    dvi_taskvec_init(&todo);
+    dvi_taskvec_push(&todo, t);
+    while (todo.n > 0) {
+        dvi_task *x = todo.v[--todo.n];
+        if (x->state != DVI_TASK_RELEASED) {
+            continue; /* reached twice */
+        }
+        const char *why = s_revive(c, x, &todo);
+        if (why != NULL) {
+            char text[512];
+            snprintf(text, sizeof(text), "%s", why);
+            dvi_core_fail(c, x, DVI_TASK_ERRED, text, NULL);
+        }
+    }
+    dvi_taskvec_fini(&todo);
+}

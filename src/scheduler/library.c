@@ -1,0 +1,165 @@
+/* Uploaded libraries: the scheduler keeps each one (by content hash) to
+ * give to every worker, present and future, and answers the uploader once
+ * the present workers have loaded it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "core_impl.h"
+
+struct dvi_lib {
+    char hash[80];
+    char name[256];
+    dvi_blob *bytes;
+    dvi_sclient *waiting; /* the uploader, until the present workers answer */
+    int remaining;
+    int loaded;
+    char error[512];
+    char **impure; /* names of its impure functions, as workers said */
+    size_t nimpure;
+};
+
+static void
+s_send_upload(dvi_sworker *w, const dvi_lib *lib)
+{
+    dvi_msg_upload m = {.hash = dvi_bytes_of(lib->hash)};
+    m.name = dvi_bytes_of(lib->name);
+    m.bytes = (dvi_bytes){NULL, lib->bytes->len, lib->bytes};
+    dvi_msg_upload_pack(w->out, &m);
+}
+
+static void
+s_tell_uploaded(const dvi_lib *lib, dvi_sclient *cl, int loaded)
+{
+    dvi_msg_uploaded m = {.hash = dvi_bytes_of(lib->hash), .loaded = loaded};
+    m.error = dvi_bytes_of(lib->error[0] ? lib->error : NULL);
+    msgpack_packer *pk = dvi_msg_uploaded_pack(cl->out, &m);
+    msgpack_pack_array(pk, lib->nimpure);
+    for (size_t i = 0; i < lib->nimpure; i++) {
+        dvi_pack_str(pk, lib->impure[i]);
+    }
+}
+
+static void
+s_reply_upload(dvi_lib *lib)
+{
+    if (lib->waiting == NULL) {
+        return;
+    }
+    s_tell_uploaded(lib, lib->waiting, lib->loaded);
+    lib->waiting = NULL;
+}
+
+static dvi_lib *
+s_find(dvi_core *c, dvi_bytes hash)
+{
+    for (size_t i = 0; i < c->nlibs; i++) {
+        if (strlen(c->libs[i]->hash) == hash.n &&
+            memcmp(c->libs[i]->hash, hash.p, hash.n) == 0) {
+            return c->libs[i];
+        }
+    }
+    return NULL;
+}
+
+void
+dvi_core_upload(dvi_core *c, dvi_sclient *cl, const dvi_msg_upload *m)
+{
+    dvi_lib *lib = s_find(c, m->hash);
+    if (lib != NULL) {
+        s_tell_uploaded(lib, cl, (int)c->nworkers);
+        return;
+    }
+    lib = dvi_calloc(1, sizeof(*lib));
+    snprintf(lib->hash, sizeof(lib->hash), "%.*s", (int)m->hash.n, m->hash.p);
+    snprintf(lib->name, sizeof(lib->name), "%.*s", (int)m->name.n, m->name.p);
+    lib->bytes = dvi_blob_copy(m->bytes.p, m->bytes.n);
+    lib->waiting = cl;
+    lib->remaining = (int)c->nworkers;
+    c->libs = dvi_realloc(c->libs, (c->nlibs + 1) * sizeof(*c->libs));
+    c->libs[c->nlibs++] = lib;
+    for (size_t i = 0; i < c->nworkers; i++) {
+        s_send_upload(c->workers[i], lib);
+    }
+    if (lib->remaining == 0) {
+        s_reply_upload(lib);
+    }
+}
+
+static void
+s_note_impure(dvi_lib *lib, const msgpack_object_array *a)
+{
+    if (lib->nimpure > 0 || a == NULL) {
+        return; /* the first worker to answer said it */
+    }
+    lib->impure = dvi_calloc(a->size + 1, sizeof(char *));
+    for (uint32_t k = 0; k < a->size; k++) {
+        char fn[DVI_MAX_KEY + 1];
+        if (dvi_msg_str(&a->ptr[k], fn, sizeof(fn)) == 0) {
+            lib->impure[lib->nimpure++] = dvi_strdup(fn);
+        }
+    }
+}
+
+void
+dvi_core_uploaded(dvi_core *c, dvi_sworker *w, const dvi_msg_uploaded *m)
+{
+    dvi_lib *lib = s_find(c, m->hash);
+    if (lib == NULL) {
+        return;
+    }
+    lib->loaded += m->loaded > 0;
+    s_note_impure(lib, m->impure);
+    if (m->error.p && lib->error[0] == '\0') {
+        snprintf(lib->error, sizeof(lib->error), "worker %s: %.*s", w->id,
+                 (int)m->error.n, m->error.p);
+    }
+    if (--lib->remaining <= 0) {
+        s_reply_upload(lib);
+    }
+}
+
+void
+dvi_core_libs_joined(dvi_core *c, dvi_sworker *w)
+{
+    for (size_t i = 0; i < c->nlibs; i++) {
+        s_send_upload(w, c->libs[i]);
+    }
+}
+
+void
+dvi_core_libs_left(dvi_core *c, dvi_sworker *w)
+{
+    (void)w;
+    for (size_t i = 0; i < c->nlibs; i++) {
+        if (c->libs[i]->waiting && --c->libs[i]->remaining <= 0) {
+            s_reply_upload(c->libs[i]);
+        }
+    }
+}
+
+void
+dvi_core_libs_client_left(dvi_core *c, dvi_sclient *cl)
+{
+    for (size_t i = 0; i < c->nlibs; i++) {
+        if (c->libs[i]->waiting == cl) {
+            c->libs[i]->waiting = NULL;
+        }
+    }
+}
+
+void
+dvi_core_libs_fini(dvi_core *c)
+{
+    for (size_t i = 0; i < c->nlibs; i++) {
+        dvi_lib *lib = c->libs[i];
+        dvi_blob_rele(lib->bytes);
+        for (size_t k = 0; k < lib->nimpure; k++) {
+            free(lib->impure[k]);
+        }
+        free(lib->impure);
+        free(lib);
+    }
+    free(c->libs);
+}

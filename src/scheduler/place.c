@@ -1,0 +1,204 @@
+/* Placement: which worker runs what, and COMPUTE.
+ *
+ * A ready task goes to the free worker holding most of its input bytes,
+ * among equals the least loaded, starting from a rotating index so that
+ * tasks without inputs spread evenly. A worker is free while it has fewer
+ * tasks outstanding than about 2 ms of work per thread. A task whose
+ * unfinished inputs all run on one worker goes there at once ("ahead")
+ * and starts when they finish, without a round trip through the
+ * scheduler: a chain costs microseconds a link.
+ */
+#include <string.h>
+
+#include "core_impl.h"
+
+static size_t
+s_worker_cap(const dvi_core *c, const dvi_sworker *w)
+{
+    /* Enough tasks ahead that a worker never idles for a round trip, few
+     * enough that a late worker still finds work: about 2 ms of work per
+     * thread, between 2 and 256 tasks. */
+    double per = 2000.0 / (c->avg_task_us > 1 ? c->avg_task_us : 1);
+    if (per < 2) {
+        per = 2;
+    }
+    if (per > 256) {
+        per = 256;
+    }
+    return (size_t)(w->nthreads * (1 + per));
+}
+
+static int
+s_worker_free(const dvi_core *c, const dvi_sworker *w)
+{
+    return w->nprocessing < s_worker_cap(c, w);
+}
+
+dvi_sworker *
+dvi_core_worker_find(const dvi_core *c, const char *id)
+{
+    for (size_t i = 0; i < c->nworkers; i++) {
+        if (strcmp(c->workers[i]->id, id) == 0) {
+            return c->workers[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+s_score(dvi_task *t, int add)
+{
+    dvi_task **deps = dvi_task_deps(t);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        for (uint32_t j = 0; j < deps[i]->nwho; j++) {
+            dvi_sworker *w = dvi_task_holder(deps[i], j);
+            w->score = add ? w->score + deps[i]->nbytes : 0;
+        }
+    }
+}
+
+static int
+s_better(const dvi_sworker *w, const dvi_sworker *best)
+{
+    if (best == NULL || w->score > best->score) {
+        return 1;
+    }
+    return w->score == best->score &&
+           (uint64_t)w->nprocessing * (uint64_t)best->nthreads <
+               (uint64_t)best->nprocessing * (uint64_t)w->nthreads;
+}
+
+dvi_sworker *
+dvi_core_pick(dvi_core *c, dvi_task *t)
+{
+    dvi_sworker *best = NULL;
+    s_score(t, 1);
+    for (size_t k = 0; k < c->nworkers; k++) {
+        dvi_sworker *w = c->workers[(c->rr + k) % c->nworkers];
+        if (s_worker_free(c, w) && s_better(w, best)) {
+            best = w;
+        }
+    }
+    s_score(t, 0);
+    c->rr++;
+    return best;
+}
+
+/* Packs t's inputs into COMPUTE: where each is (nil: on this worker,
+ * held or still being computed here) and its size. */
+static void
+s_pack_inputs(msgpack_packer *pk, dvi_task *t, dvi_sworker *w)
+{
+    dvi_task **deps = dvi_task_deps(t);
+    msgpack_pack_array(pk, t->ndeps);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        dvi_task *d = deps[i];
+        const char *from = NULL;
+        if (!dvi_task_holds(d, w) && d->nwho > 0) {
+            from = dvi_task_holder(d, 0)->addr;
+        }
+        msgpack_pack_array(pk, 3);
+        dvi_pack_str(pk, d->key);
+        dvi_pack_str(pk, from);
+        msgpack_pack_uint64(pk, d->nbytes);
+    }
+}
+
+void
+dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w)
+{
+    t->where = w;
+    dvi_core_set_state(c, t, DVI_TASK_PROCESSING);
+    w->nprocessing++;
+    if (t->flags & DVI_TASKF_SCATTER) {
+        return; /* its SCATTER went out already */
+    }
+    dvi_msg_compute m = {.key = t->key, .fn = t->fn->name};
+    m.args = (dvi_bytes){dvi_task_args(t), t->args_len, NULL};
+    m.flags = (t->flags & DVI_TASK_WIRE_FLAGS) |
+              (dvi_task_client_wanted(t) ? DVI_TASK_WANTED : 0);
+    m.priority = t->priority;
+    s_pack_inputs(dvi_msg_compute_pack(w->out, &m), t, w);
+}
+
+/* The worker that a waiting task can go to now: every input not yet in
+ * memory is being computed there, and it has room. */
+static dvi_sworker *
+s_ahead_worker(dvi_core *c, dvi_task *t)
+{
+    if (t->state != DVI_TASK_WAITING || t->nwaiting == 0) {
+        return NULL;
+    }
+    dvi_sworker *w = NULL;
+    dvi_task **deps = dvi_task_deps(t);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        dvi_task *d = deps[i];
+        if (d->state == DVI_TASK_MEMORY) {
+            continue;
+        }
+        if (d->state != DVI_TASK_PROCESSING || d->where == NULL ||
+            (d->flags & DVI_TASKF_SCATTER) || (w && w != d->where)) {
+            return NULL;
+        }
+        w = d->where;
+    }
+    if (w == NULL || !s_worker_free(c, w) ||
+        ((t->flags & DVI_TASKF_PINNED) && t->pin != w)) {
+        return NULL;
+    }
+    return w;
+}
+
+int
+dvi_core_send_ahead(dvi_core *c, dvi_task *t)
+{
+    dvi_sworker *w = s_ahead_worker(c, t);
+    if (w == NULL) {
+        return 0;
+    }
+    t->flags |= DVI_TASKF_AHEAD;
+    dvi_core_assign(c, t, w);
+    return 1;
+}
+
+/* Sends ahead what waits on t (which just went to a worker), and what
+ * waits on those, as far as the worker has room. */
+static void
+s_send_ahead_after(dvi_core *c, dvi_task *t)
+{
+    dvi_taskvec todo;
+    dvi_taskvec_init(&todo);
+    dvi_taskvec_push(&todo, t);
+    while (todo.n > 0) {
+        dvi_task *x = todo.v[--todo.n];
+        for (uint32_t i = 0; i < x->dependents.n; i++) {
+            dvi_task *d = x->dependents.v[i];
+            if (dvi_core_send_ahead(c, d)) {
+                dvi_taskvec_push(&todo, d);
+            }
+        }
+    }
+    dvi_taskvec_fini(&todo);
+}
+
+void
+dvi_core_schedule(dvi_core *c)
+{
+    for (size_t i = 0; i < c->nworkers; i++) {
+        dvi_sworker *w = c->workers[i];
+        dvi_task *t;
+        while ((t = dvi_taskheap_peek(&w->pinned)) && s_worker_free(c, w)) {
+            dvi_core_assign(c, t, w); /* leaves the pinned queue */
+            s_send_ahead_after(c, t);
+        }
+    }
+    dvi_task *t;
+    while ((t = dvi_taskheap_peek(&c->ready)) != NULL) {
+        dvi_sworker *w = dvi_core_pick(c, t);
+        if (w == NULL) {
+            return;
+        }
+        dvi_core_assign(c, t, w); /* leaves the heap */
+        s_send_ahead_after(c, t);
+    }
+}

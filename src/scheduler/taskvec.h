@@ -1,0 +1,41 @@
+/* dvi_taskvec and dvi_taskheap: the scheduler's containers of tasks.
+ *
+ * A taskvec is a growable array of task pointers (a task's waiting
+ * dependents, a worker's pinned queue, worklists). The heap orders ready
+ * tasks, highest priority first, then oldest, and keeps each member's
+ * index in the task itself so that removing one from the middle (a
+ * cancel, a lost worker) is O(log n).
+ */
+#ifndef DVI_TASKVEC_H
+#define DVI_TASKVEC_H
+
+#include <stdint.h>
+
+typedef struct dvi_task dvi_task;
+
+typedef struct dvi_taskvec {
+    dvi_task **v;
+    uint32_t n, cap;
+} dvi_taskvec;
+
+void dvi_taskvec_init(dvi_taskvec *v);
+void dvi_taskvec_fini(dvi_taskvec *v);
+void dvi_taskvec_push(dvi_taskvec *v, dvi_task *t);
+/* Removes t if present (order not kept). */
+void dvi_taskvec_remove(dvi_taskvec *v, dvi_task *t);
+/* Drops the first n entries, keeping order. */
+void dvi_taskvec_shift(dvi_taskvec *v, uint32_t n);
+/* Takes the array: v is left empty, *out owns what it held. */
+void dvi_taskvec_take(dvi_taskvec *v, dvi_taskvec *out);
+
+/* Ready tasks: highest priority first, then oldest (by seq). */
+typedef dvi_taskvec dvi_taskheap;
+#define dvi_taskheap_init dvi_taskvec_init
+#define dvi_taskheap_fini dvi_taskvec_fini
+void dvi_taskheap_push(dvi_taskheap *h, dvi_task *t);
+dvi_task *dvi_taskheap_pop(dvi_taskheap *h);
+/* The first task, or NULL. */
+dvi_task *dvi_taskheap_peek(const dvi_taskheap *h);
+void dvi_taskheap_remove(dvi_taskheap *h, dvi_task *t);
+
+#endif
