@@ -287,6 +287,30 @@ dvi_futref_parse(const char *p, size_t n, uint32_t *slot, int32_t *index)
     return 0;
 }
 
+/* An argument that points nowhere but claims elements is refused here,
+ * where the caller can be told, not on a worker later. */
+static int
+s_check_arg(const dv_arg *arg)
+{
+    static const char *const names[] = {
+        [DV_STR] = "dv_str",     [DV_BYTES] = "dv_bytes",
+        [DV_F64S] = "dv_f64s",   [DV_I64S] = "dv_i64s",
+        [DV_LIST] = "dv_list",   [DV_FUTURES] = "dv_futs"};
+    int pointer = arg->type == DV_STR || arg->type == DV_BYTES ||
+                  arg->type == DV_F64S || arg->type == DV_I64S ||
+                  arg->type == DV_LIST || arg->type == DV_FUTURES;
+    if (pointer && arg->len > 0 && arg->u.p == NULL) {
+        return dvi_seterr(DV_EINVAL, "%s argument of length %zu at NULL",
+                          names[arg->type], arg->len);
+    }
+    if ((arg->type == DV_F64S || arg->type == DV_I64S) &&
+        arg->len > UINT32_MAX / 8) {
+        return dvi_seterr(DV_ELIMIT, "%s argument of %zu elements",
+                          names[arg->type], arg->len);
+    }
+    return 0;
+}
+
 static int
 s_pack(msgpack_packer *pk, const dv_arg *arg, dvi_futref_pack_fn fut, void *ctx,
        int depth)
@@ -294,6 +318,10 @@ s_pack(msgpack_packer *pk, const dv_arg *arg, dvi_futref_pack_fn fut, void *ctx,
     if (depth > DVI_VALUE_MAX_DEPTH) {
         return dvi_seterr(DV_ELIMIT, "value nests deeper than %d",
                           DVI_VALUE_MAX_DEPTH);
+    }
+    int rc = s_check_arg(arg);
+    if (rc < 0) {
+        return rc;
     }
     switch (arg->type) {
     case DV_NIL: return msgpack_pack_nil(pk);
@@ -315,7 +343,7 @@ s_pack(msgpack_packer *pk, const dv_arg *arg, dvi_futref_pack_fn fut, void *ctx,
     case DV_LIST:
         msgpack_pack_array(pk, arg->len);
         for (size_t i = 0; i < arg->len; i++) {
-            int rc = s_pack(pk, &arg->u.items[i], fut, ctx, depth + 1);
+            rc = s_pack(pk, &arg->u.items[i], fut, ctx, depth + 1);
             if (rc < 0) {
                 return rc;
             }
@@ -338,7 +366,7 @@ s_pack(msgpack_packer *pk, const dv_arg *arg, dvi_futref_pack_fn fut, void *ctx,
         }
         msgpack_pack_array(pk, arg->len);
         for (size_t i = 0; i < arg->len; i++) {
-            int rc = fut(ctx, pk, arg->u.futs[i]);
+            rc = fut(ctx, pk, arg->u.futs[i]);
             if (rc < 0) {
                 return rc;
             }

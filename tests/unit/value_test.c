@@ -729,10 +729,38 @@ test_pack_unknown_type(void **state)
     dvi_value_fini(&v);
 }
 
+/* An argument that points nowhere but claims elements is refused when it
+ * is encoded, with a reason naming its constructor: dv_submit returns
+ * NULL then, instead of crashing the client or failing on a worker. */
+static void
+test_null_pointers_refused(void **state)
+{
+    const dv_arg bad[] = {dv_list(NULL, 3), dv_f64s(NULL, 10),
+                          dv_i64s(NULL, 1), dv_bytes(NULL, 4)};
+    const char *names[] = {"dv_list", "dv_f64s", "dv_i64s", "dv_bytes"};
+    for (int i = 0; i < 4; i++) {
+        dvt_enc e;
+        dvt_enc_init(&e);
+        DVT_FAILS_WITH(DV_EINVAL, dvi_value_pack(&e.pk, &bad[i], NULL, NULL));
+        DVT_CONTAINS(dv_last_error(), names[i]);
+        /* Nested in a list, too. */
+        dv_arg outer = dv_list(&bad[i], 1);
+        DVT_FAILS_WITH(DV_EINVAL, dvi_value_pack(&e.pk, &outer, NULL, NULL));
+        dvt_enc_fini(&e);
+    }
+    /* Empty is fine, whatever the pointer. */
+    dvt_enc e;
+    dvt_enc_init(&e);
+    dv_arg empty = dv_f64s(NULL, 0);
+    DVT_PASS(dvi_value_pack(&e.pk, &empty, NULL, NULL));
+    dvt_enc_fini(&e);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_null_pointers_refused),
         cmocka_unit_test(test_roundtrip_scalars),
         cmocka_unit_test(test_roundtrip_str_and_bytes),
         cmocka_unit_test(test_roundtrip_arrays),
