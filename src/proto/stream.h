@@ -9,32 +9,36 @@
  * stream_inproc.c (two ends on one loop, no socket). The address's scheme
  * picks the transport in one place, dvi_stream_dial and dvi_stream_listen.
  *
- * Reading is pull-through-push: the stream asks its user for memory
- * (alloc), reads into it, and says how many bytes landed (read). That keeps
- * the framer's buffer the only copy of incoming bytes, so a receiver can
- * keep a large frame in place. A transport whose bytes already sit in a
- * malloc'ed buffer (inproc) hands the buffer over instead (adopt).
+ * Reading lands in the user's memory: the stream asks its user for a
+ * buffer (alloc), reads into it, and says how many bytes landed (read).
+ * That keeps the framer's buffer the only copy of incoming bytes, so a
+ * receiver can keep a large frame in place. A transport whose bytes
+ * already sit in a malloc'ed buffer (inproc) hands the buffer over
+ * instead (adopt).
  *
  * Writing takes a frame as dvi_outbox_frame: one buffer with blobs
  * spliced in at offsets. The stream owns both until they are written, so
  * large blobs go out from their own memory (writev, for TCP).
  *
  * Wrapping (TLS, next): a stream may be the user of another stream. A TLS
- * stream is created around an inner dvi_stream and makes itself the inner
- * stream's user (dvi_stream_set_user(inner, &tls_user, tls)). Ciphertext
- * then arrives through the inner's alloc/read (or adopt) into the TLS
- * stream's own buffer; it decrypts and hands plaintext to its own user
- * through the same alloc/read calls. Its write encrypts the frame (blobs
- * read in place, then released) into one ciphertext buffer and writes that
- * to the inner stream as a frame without segments. Its open comes after
- * the inner's open and the handshake; its shutdown sends close_notify and
- * shuts the inner down; its close closes the inner, and reports closed
- * from the inner's closed callback. A TLS listener wraps an inner listener
- * the same way: it accepts with its own callback and hands each accepted
- * stream up wrapped. A new scheme ("tls+tcp://") is one more row in
- * stream.c's table; the framer does not change.
+ * stream is created around an inner dvi_stream of any transport and makes
+ * itself the inner stream's user (dvi_stream_set_user(inner, &tls_user,
+ * tls)); its start starts the inner. Ciphertext then arrives through the
+ * inner's alloc/read (or adopt) into the TLS stream's own buffer; it
+ * decrypts and hands plaintext to its own user through alloc/read. Its
+ * write encrypts the frame (blobs read in place, then released) into one
+ * ciphertext buffer and writes that to the inner stream as a frame without
+ * segments. Its open comes after the inner's open and the handshake; the
+ * inner's error, or a failed handshake, becomes its error. Its shutdown
+ * sends close_notify and shuts the inner down; its close closes the inner;
+ * either reports closed from the inner's closed callback. A TLS listener
+ * wraps an inner listener the same way: it accepts with its own callback
+ * and hands each accepted stream up wrapped. A new scheme ("tls+tcp://")
+ * is one more row in stream.c's table; the framer does not change.
  *
- * All functions run on the loop's thread only, except where noted.
+ * A stream and its callbacks live on the thread of its loop. Dialing and
+ * listening may happen on any loop's thread (inproc names are shared by
+ * the whole process, under a lock).
  */
 #ifndef DVI_STREAM_H
 #define DVI_STREAM_H
