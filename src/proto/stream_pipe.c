@@ -43,7 +43,7 @@ static dvi_uvstream *
 s_new(uv_loop_t *loop, size_t size)
 {
     dvi_uvstream *u = dvi_calloc(1, size);
-    dvi_uvstream_init(u, loop, &dvi_uvstream_ops);
+    dvi_uvstream_init(u, loop);
     uv_pipe_t *p = dvi_malloc(sizeof(*p));
     uv_pipe_init(loop, p, 0);
     dvi_uvstream_set_handle(u, (uv_stream_t *)p);
@@ -58,7 +58,7 @@ dvi_stream_pipe_open(uv_loop_t *loop, int fd)
     int rc = uv_pipe_open((uv_pipe_t *)u->h, fd);
     if (rc < 0) {
         dvi_seterr_uv(rc, u->base.peer);
-        dvi_uvstream_close(&u->base, NULL);
+        dvi_stream_close(&u->base, NULL);
         return NULL;
     }
     u->open = 1;
@@ -172,7 +172,7 @@ s_accept_cb(uv_stream_t *server, int status)
     }
     dvi_uvstream *u = s_new(l->base.loop, sizeof(*u));
     if (uv_accept(server, u->h) < 0) {
-        dvi_uvstream_close(&u->base, NULL);
+        dvi_stream_close(&u->base, NULL);
         return;
     }
     u->open = 1;

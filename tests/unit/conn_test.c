@@ -48,6 +48,11 @@ typedef struct s_end {
     int data_ok;       /* its bytes matched the pattern */
     int closed;        /* on_close calls */
     char why[256];     /* on_close's reason */
+    int take;          /* take the frame of the first DATA message */
+    void *kept_base;   /* the frame memory taken, to free() */
+    const char *kept;  /* the DATA payload inside it */
+    size_t kept_len;
+    int took_twice; /* a second take of the same frame succeeded */
 } s_end;
 
 typedef struct s_net {
@@ -88,6 +93,14 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
                     break;
                 }
             }
+        }
+        if (e->take && e->data_ok && e->kept_base == NULL) {
+            /* Keep the payload where it is, as a worker keeps a fetched
+             * result: no copy. */
+            e->kept_base = dvi_conn_take_frame(e->c);
+            e->kept = p;
+            e->kept_len = len;
+            e->took_twice = dvi_conn_take_frame(e->c) != NULL;
         }
     }
     return 0;
@@ -917,6 +930,54 @@ test_socketpair_fds(void **state)
     s_net_fini(&n);
 }
 
+/* ---- Every transport ---------------------------------------------------- */
+
+static void
+s_take_frame_over(const char *addr)
+{
+    /* A receiver that takes a frame keeps its bytes after the callback,
+     * while the input after it (the rest of the frame, and the next
+     * frame) is still delivered. */
+    s_net n;
+    s_net_init(&n);
+    n.server.take = 1;
+    s_listen(&n, addr);
+    s_dial(&n, n.bound);
+    dvi_blob *b = s_pattern_blob((size_t)1 << 20);
+    s_send_stored(n.client.c, 0);
+    s_send_blob(n.client.c, b);
+    s_send_stored(n.client.c, 1);
+    dvi_conn_flush(n.client.c);
+    for (uint64_t i = 2; i < 20; i++) {
+        s_send_stored(n.client.c, i);
+    }
+    WAIT_FOR(&n, n.server.msgs, 21);
+    DVT_EQ_I64(n.server.frames, 2);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_TRUE(n.server.kept_base != NULL);
+    DVT_TRUE(!n.server.took_twice);
+    DVT_EQ_I64(n.server.kept_len, b->len);
+    DVT_TRUE(n.server.kept >= (const char *)n.server.kept_base);
+    DVT_TRUE(memcmp(n.server.kept, b->data, b->len) == 0);
+    free(n.server.kept_base);
+    /* Outside a frame callback there is nothing to take. */
+    DVT_TRUE(dvi_conn_take_frame(n.server.c) == NULL);
+    s_net_fini(&n);
+    dvi_blob_rele(b);
+}
+
+static void
+test_take_frame_every_transport(void **state)
+{
+    s_take_frame_over("tcp://127.0.0.1:0");
+    char dir[64], addr[128];
+    s_unix_addr(dir, addr, sizeof(addr), "take.sock");
+    s_take_frame_over(addr);
+    DVT_EQ_I64(rmdir(dir), 0);
+    snprintf(addr, sizeof(addr), "inproc://conn-take-%d", (int)getpid());
+    s_take_frame_over(addr);
+}
+
 /* ---- inproc ------------------------------------------------------------- */
 
 static void
@@ -1036,6 +1097,7 @@ main(void)
         cmocka_unit_test(test_unix_frames_both_ways),
         cmocka_unit_test(test_unix_socket_files),
         cmocka_unit_test(test_socketpair_fds),
+        cmocka_unit_test(test_take_frame_every_transport),
         cmocka_unit_test(test_inproc_pair),
         cmocka_unit_test(test_inproc_other_loop_refused),
         cmocka_unit_test(test_inproc_garbage_closes),
