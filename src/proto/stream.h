@@ -90,7 +90,7 @@ typedef struct dvi_stream_ops {
     int (*write)(dvi_stream *s, dvi_outbox_frame *f);
     /* Ends the stream gracefully: writes already given go out first, then
      * the peer sees the end of the stream, then the stream is freed and cb
-     * runs (never before shutdown returns). */
+     * runs (never before shutdown returns). cb may be NULL. */
     void (*shutdown)(dvi_stream *s, dvi_stream_closed_fn cb);
     /* Ends the stream now (writes not yet done are dropped), frees it and
      * then runs cb (never before close returns). cb may be NULL. */
@@ -148,7 +148,7 @@ typedef void (*dvi_stream_accept_fn)(void *ctx, dvi_stream *s);
 
 typedef struct dvi_stream_listener_ops {
     /* Stops accepting (no accept callback after this) and frees the
-     * listener once libuv lets go. */
+     * listener once libuv lets go. Streams it accepted live on. */
     void (*close)(dvi_stream_listener *l);
 } dvi_stream_listener_ops;
 
@@ -161,6 +161,12 @@ struct dvi_stream_listener {
     char name[128]; /* the address actually bound */
 };
 
+static inline void
+dvi_stream_listener_close(dvi_stream_listener *l)
+{
+    l->ops->close(l);
+}
+
 /* Connects to "tcp://HOST:PORT", "unix:///ABSOLUTE/PATH" or
  * "inproc://NAME". Only checks the address and begins: the connection
  * opens (or fails, through error) once started, on the loop. A host name
@@ -172,13 +178,14 @@ dvi_stream *dvi_stream_dial(uv_loop_t *loop, const char *addr);
  * closed). */
 dvi_stream *dvi_stream_pipe_open(uv_loop_t *loop, int fd);
 
-/* Listens on "tcp://HOST:PORT" (port 0 picks one), "unix:///PATH" (a stale
- * socket file there is replaced; the file is removed on close) or
- * "inproc://NAME", calling on_accept(ctx, stream) for each connection.
- * A host name is resolved here, blocking: listen only at start-up, before
- * the loop runs. bound (size bytes) receives the address actually bound.
- * Caller owns; close with l->ops->close. NULL with the reason set on
- * failure. */
+/* Listens on "tcp://HOST:PORT" (port 0 picks one), "unix:///PATH" (a
+ * socket file of mode 0600; a stale one there is replaced, a live one
+ * refused; the file is removed on close) or "inproc://NAME", calling
+ * on_accept(ctx, stream) for each connection. A host name is resolved
+ * here, and a Unix path checked, with blocking calls: listen only at
+ * start-up, before the loop runs. bound (size bytes) receives the address
+ * actually bound. Caller owns; close with dvi_stream_listener_close. NULL
+ * with the reason set on failure. */
 dvi_stream_listener *dvi_stream_listen(uv_loop_t *loop, const char *addr,
                                        dvi_stream_accept_fn on_accept,
                                        void *ctx, char *bound, size_t size);
