@@ -519,6 +519,6 @@ dvi_listener_close(dvi_listener *l)
     if (l == NULL) {
         return;
     }
-    l->sl->ops->close(l->sl);
+    dvi_stream_listener_close(l->sl);
     free(l);
 }

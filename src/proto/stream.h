@@ -9,32 +9,36 @@
  * stream_inproc.c (two ends on one loop, no socket). The address's scheme
  * picks the transport in one place, dvi_stream_dial and dvi_stream_listen.
  *
- * Reading is pull-through-push: the stream asks its user for memory
- * (alloc), reads into it, and says how many bytes landed (read). That keeps
- * the framer's buffer the only copy of incoming bytes, so a receiver can
- * keep a large frame in place. A transport whose bytes already sit in a
- * malloc'ed buffer (inproc) hands the buffer over instead (adopt).
+ * Reading lands in the user's memory: the stream asks its user for a
+ * buffer (alloc), reads into it, and says how many bytes landed (read).
+ * That keeps the framer's buffer the only copy of incoming bytes, so a
+ * receiver can keep a large frame in place. A transport whose bytes
+ * already sit in a malloc'ed buffer (inproc) hands the buffer over
+ * instead (adopt).
  *
  * Writing takes a frame as dvi_outbox_frame: one buffer with blobs
  * spliced in at offsets. The stream owns both until they are written, so
  * large blobs go out from their own memory (writev, for TCP).
  *
  * Wrapping (TLS, next): a stream may be the user of another stream. A TLS
- * stream is created around an inner dvi_stream and makes itself the inner
- * stream's user (dvi_stream_set_user(inner, &tls_user, tls)). Ciphertext
- * then arrives through the inner's alloc/read (or adopt) into the TLS
- * stream's own buffer; it decrypts and hands plaintext to its own user
- * through the same alloc/read calls. Its write encrypts the frame (blobs
- * read in place, then released) into one ciphertext buffer and writes that
- * to the inner stream as a frame without segments. Its open comes after
- * the inner's open and the handshake; its shutdown sends close_notify and
- * shuts the inner down; its close closes the inner, and reports closed
- * from the inner's closed callback. A TLS listener wraps an inner listener
- * the same way: it accepts with its own callback and hands each accepted
- * stream up wrapped. A new scheme ("tls+tcp://") is one more row in
- * stream.c's table; the framer does not change.
+ * stream is created around an inner dvi_stream of any transport and makes
+ * itself the inner stream's user (dvi_stream_set_user(inner, &tls_user,
+ * tls)); its start starts the inner. Ciphertext then arrives through the
+ * inner's alloc/read (or adopt) into the TLS stream's own buffer; it
+ * decrypts and hands plaintext to its own user through alloc/read. Its
+ * write encrypts the frame (blobs read in place, then released) into one
+ * ciphertext buffer and writes that to the inner stream as a frame without
+ * segments. Its open comes after the inner's open and the handshake; the
+ * inner's error, or a failed handshake, becomes its error. Its shutdown
+ * sends close_notify and shuts the inner down; its close closes the inner;
+ * either reports closed from the inner's closed callback. A TLS listener
+ * wraps an inner listener the same way: it accepts with its own callback
+ * and hands each accepted stream up wrapped. A new scheme ("tls+tcp://")
+ * is one more row in stream.c's table; the framer does not change.
  *
- * All functions run on the loop's thread only, except where noted.
+ * A stream and its callbacks live on the thread of its loop. Dialing and
+ * listening may happen on any loop's thread (inproc names are shared by
+ * the whole process, under a lock).
  */
 #ifndef DVI_STREAM_H
 #define DVI_STREAM_H
@@ -86,7 +90,7 @@ typedef struct dvi_stream_ops {
     int (*write)(dvi_stream *s, dvi_outbox_frame *f);
     /* Ends the stream gracefully: writes already given go out first, then
      * the peer sees the end of the stream, then the stream is freed and cb
-     * runs (never before shutdown returns). */
+     * runs (never before shutdown returns). cb may be NULL. */
     void (*shutdown)(dvi_stream *s, dvi_stream_closed_fn cb);
     /* Ends the stream now (writes not yet done are dropped), frees it and
      * then runs cb (never before close returns). cb may be NULL. */
@@ -144,7 +148,7 @@ typedef void (*dvi_stream_accept_fn)(void *ctx, dvi_stream *s);
 
 typedef struct dvi_stream_listener_ops {
     /* Stops accepting (no accept callback after this) and frees the
-     * listener once libuv lets go. */
+     * listener once libuv lets go. Streams it accepted live on. */
     void (*close)(dvi_stream_listener *l);
 } dvi_stream_listener_ops;
 
@@ -157,6 +161,12 @@ struct dvi_stream_listener {
     char name[128]; /* the address actually bound */
 };
 
+static inline void
+dvi_stream_listener_close(dvi_stream_listener *l)
+{
+    l->ops->close(l);
+}
+
 /* Connects to "tcp://HOST:PORT", "unix:///ABSOLUTE/PATH" or
  * "inproc://NAME". Only checks the address and begins: the connection
  * opens (or fails, through error) once started, on the loop. A host name
@@ -168,13 +178,14 @@ dvi_stream *dvi_stream_dial(uv_loop_t *loop, const char *addr);
  * closed). */
 dvi_stream *dvi_stream_pipe_open(uv_loop_t *loop, int fd);
 
-/* Listens on "tcp://HOST:PORT" (port 0 picks one), "unix:///PATH" (a stale
- * socket file there is replaced; the file is removed on close) or
- * "inproc://NAME", calling on_accept(ctx, stream) for each connection.
- * A host name is resolved here, blocking: listen only at start-up, before
- * the loop runs. bound (size bytes) receives the address actually bound.
- * Caller owns; close with l->ops->close. NULL with the reason set on
- * failure. */
+/* Listens on "tcp://HOST:PORT" (port 0 picks one), "unix:///PATH" (a
+ * socket file of mode 0600; a stale one there is replaced, a live one
+ * refused; the file is removed on close) or "inproc://NAME", calling
+ * on_accept(ctx, stream) for each connection. A host name is resolved
+ * here, and a Unix path checked, with blocking calls: listen only at
+ * start-up, before the loop runs. bound (size bytes) receives the address
+ * actually bound. Caller owns; close with dvi_stream_listener_close. NULL
+ * with the reason set on failure. */
 dvi_stream_listener *dvi_stream_listen(uv_loop_t *loop, const char *addr,
                                        dvi_stream_accept_fn on_accept,
                                        void *ctx, char *bound, size_t size);

@@ -2,10 +2,11 @@
  *
  * A process worker inherits one end of a socketpair (dvi_stream_pipe_open);
  * local daemons can meet at a socket file, unix:///ABSOLUTE/PATH. A
- * listener replaces a stale socket file (one nobody answers on: what a
- * crashed daemon leaves), refuses a live one, and removes its own file when
- * closed. Those file checks are blocking system calls; like every listen,
- * they happen at start-up, before the loop runs.
+ * listener makes its file mode 0600 (a Unix socket is guarded by its
+ * file's permissions only), replaces a stale socket file (one nobody
+ * answers on: what a crashed daemon leaves), refuses a live one, and
+ * removes its own file when closed. Those file checks are blocking system
+ * calls; like every listen, they happen at start-up, before the loop runs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,10 +35,7 @@ typedef struct s_dialer {
 
 typedef struct s_listener {
     dvi_stream_listener base;
-    uv_pipe_t pipe;
-    char path[S_PATH_MAX + 1];
-    dev_t dev; /* the socket file we made: removed on close only if the */
-    ino_t ino; /* path still names it */
+    uv_pipe_t pipe; /* bound: closing it removes the socket file */
 } s_listener;
 
 /* A uvstream around a fresh uv_pipe_t, not yet connected. */
@@ -45,7 +43,7 @@ static dvi_uvstream *
 s_new(uv_loop_t *loop, size_t size)
 {
     dvi_uvstream *u = dvi_calloc(1, size);
-    dvi_uvstream_init(u, loop, &dvi_uvstream_ops);
+    dvi_uvstream_init(u, loop);
     uv_pipe_t *p = dvi_malloc(sizeof(*p));
     uv_pipe_init(loop, p, 0);
     dvi_uvstream_set_handle(u, (uv_stream_t *)p);
@@ -60,7 +58,7 @@ dvi_stream_pipe_open(uv_loop_t *loop, int fd)
     int rc = uv_pipe_open((uv_pipe_t *)u->h, fd);
     if (rc < 0) {
         dvi_seterr_uv(rc, u->base.peer);
-        dvi_uvstream_close(&u->base, NULL);
+        dvi_stream_close(&u->base, NULL);
         return NULL;
     }
     u->open = 1;
@@ -174,7 +172,7 @@ s_accept_cb(uv_stream_t *server, int status)
     }
     dvi_uvstream *u = s_new(l->base.loop, sizeof(*u));
     if (uv_accept(server, u->h) < 0) {
-        dvi_uvstream_close(&u->base, NULL);
+        dvi_stream_close(&u->base, NULL);
         return;
     }
     u->open = 1;
@@ -187,10 +185,9 @@ static void
 s_listener_close(dvi_stream_listener *base)
 {
     s_listener *l = (s_listener *)base;
-    struct stat st;
-    if (stat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino) {
-        unlink(l->path);
-    }
+    /* libuv removes the file it bound when the handle closes, and removes
+     * it before closing the socket, so that a successor's new file at the
+     * same path is never the one removed. conn_test checks the removal. */
     uv_close((uv_handle_t *)&l->pipe, s_listener_closed);
 }
 
@@ -198,29 +195,25 @@ static const dvi_stream_listener_ops s_listener_ops = {
     .close = s_listener_close,
 };
 
-/* Binds and listens; on failure the reason is set and l closed. */
+/* Binds and listens; on failure the reason is set and l closed (which
+ * removes a file already bound). */
 static int
-s_bind(s_listener *l, const char *addr)
+s_bind(s_listener *l, const char *addr, const char *path)
 {
-    int rc = uv_pipe_bind(&l->pipe, l->path);
+    int rc = uv_pipe_bind(&l->pipe, path);
+    if (rc == 0) {
+        /* Only this user may connect: a Unix socket's only guard is its
+         * file's mode. Nobody can connect before listen, so no window. */
+        rc = chmod(path, 0600) == 0 ? 0 : uv_translate_sys_error(errno);
+    }
     if (rc == 0) {
         rc = uv_listen((uv_stream_t *)&l->pipe, 511, s_accept_cb);
-        if (rc < 0) {
-            unlink(l->path);
-        }
-    }
-    struct stat st;
-    if (rc == 0 && stat(l->path, &st) != 0) {
-        rc = uv_translate_sys_error(errno);
     }
     if (rc < 0) {
         dvi_seterr_uv(rc, addr);
         uv_close((uv_handle_t *)&l->pipe, s_listener_closed);
-        return rc;
     }
-    l->dev = st.st_dev;
-    l->ino = st.st_ino;
-    return 0;
+    return rc;
 }
 
 static dvi_stream_listener *
@@ -237,10 +230,9 @@ s_listen(uv_loop_t *loop, const char *addr, dvi_stream_accept_fn on_accept,
     l->base.on_accept = on_accept;
     l->base.ctx = ctx;
     snprintf(l->base.name, sizeof(l->base.name), "%s", addr);
-    memcpy(l->path, path, sizeof(path));
     uv_pipe_init(loop, &l->pipe, 0);
     l->pipe.data = l;
-    return s_bind(l, addr) < 0 ? NULL : &l->base;
+    return s_bind(l, addr, path) < 0 ? NULL : &l->base;
 }
 
 const dvi_stream_transport dvi_stream_unix = {S_SCHEME, s_dial, s_listen};

@@ -189,13 +189,6 @@ s_fini(dvi_uvstream *u)
     uv_freeaddrinfo(((s_dialer *)u)->res);
 }
 
-static const dvi_stream_ops s_dialer_ops = {
-    .start = dvi_uvstream_start,
-    .write = dvi_uvstream_write,
-    .shutdown = dvi_uvstream_shutdown,
-    .close = dvi_uvstream_close,
-};
-
 /* Begins resolving host, or connecting to its literal address. */
 static int
 s_begin(s_dialer *d, const char *host, int port)
@@ -227,7 +220,7 @@ s_dial(uv_loop_t *loop, const char *addr)
         return NULL;
     }
     s_dialer *d = dvi_calloc(1, sizeof(*d));
-    dvi_uvstream_init(&d->u, loop, &s_dialer_ops);
+    dvi_uvstream_init(&d->u, loop);
     d->u.cancel = s_cancel;
     d->u.fini = s_fini;
     d->gai.data = d;
@@ -237,7 +230,7 @@ s_dial(uv_loop_t *loop, const char *addr)
     int rc = s_begin(d, host, port);
     if (rc < 0) {
         dvi_seterr_uv(rc, addr);
-        dvi_uvstream_close(&d->u.base, NULL);
+        dvi_stream_close(&d->u.base, NULL);
         return NULL;
     }
     return &d->u.base;
@@ -261,12 +254,12 @@ s_accept_cb(uv_stream_t *server, int status)
         return;
     }
     dvi_uvstream *u = dvi_calloc(1, sizeof(*u));
-    dvi_uvstream_init(u, l->base.loop, &dvi_uvstream_ops);
+    dvi_uvstream_init(u, l->base.loop);
     uv_tcp_t *t = dvi_malloc(sizeof(*t));
     uv_tcp_init(l->base.loop, t);
     dvi_uvstream_set_handle(u, (uv_stream_t *)t);
     if (uv_accept(server, u->h) < 0) {
-        dvi_uvstream_close(&u->base, NULL);
+        dvi_stream_close(&u->base, NULL);
         return;
     }
     uv_tcp_nodelay(t, 1);

@@ -7,8 +7,9 @@
 
 #include "common/err.h"
 
-/* uv_write copies up to this many buffers into the request without a
- * malloc of its own; a frame with one spliced blob needs three. */
+/* A frame's buffers are listed on the stack when there are this few (a
+ * frame with n spliced blobs has 2n + 1): libuv copies the list into its
+ * request, so only frames with more blobs need a list of their own. */
 #define S_SMALL_BUFS 9
 
 /* Bytes that arrive after a shutdown began land here and are dropped. We
@@ -22,10 +23,12 @@ typedef struct s_write {
     dvi_outbox_frame f; /* owned until the write is done */
 } s_write;
 
+static const dvi_stream_ops s_ops;
+
 void
-dvi_uvstream_init(dvi_uvstream *u, uv_loop_t *loop, const dvi_stream_ops *ops)
+dvi_uvstream_init(dvi_uvstream *u, uv_loop_t *loop)
 {
-    u->base.ops = ops;
+    u->base.ops = &s_ops;
     u->base.loop = loop;
 }
 
@@ -118,8 +121,8 @@ s_open(dvi_uvstream *u)
     return 0;
 }
 
-int
-dvi_uvstream_start(dvi_stream *s)
+static int
+s_start(dvi_stream *s)
 {
     dvi_uvstream *u = (dvi_uvstream *)s;
     u->started = 1;
@@ -159,8 +162,8 @@ s_buf(char *base, size_t len)
     return b;
 }
 
-int
-dvi_uvstream_write(dvi_stream *s, dvi_outbox_frame *f)
+static int
+s_write_frame(dvi_stream *s, dvi_outbox_frame *f)
 {
     dvi_uvstream *u = (dvi_uvstream *)s;
     uv_buf_t small[S_SMALL_BUFS], *bufs = small;
@@ -198,8 +201,8 @@ s_shutdown_cb(uv_shutdown_t *req, int status)
     uv_close((uv_handle_t *)u->h, s_handle_closed);
 }
 
-void
-dvi_uvstream_close(dvi_stream *s, dvi_stream_closed_fn cb)
+static void
+s_close(dvi_stream *s, dvi_stream_closed_fn cb)
 {
     dvi_uvstream *u = (dvi_uvstream *)s;
     dvi_assert(!u->ending);
@@ -212,12 +215,12 @@ dvi_uvstream_close(dvi_stream *s, dvi_stream_closed_fn cb)
     uv_close((uv_handle_t *)u->h, s_handle_closed);
 }
 
-void
-dvi_uvstream_shutdown(dvi_stream *s, dvi_stream_closed_fn cb)
+static void
+s_shutdown(dvi_stream *s, dvi_stream_closed_fn cb)
 {
     dvi_uvstream *u = (dvi_uvstream *)s;
     if (!u->open) {
-        dvi_uvstream_close(s, cb);
+        s_close(s, cb);
         return;
     }
     dvi_assert(!u->ending);
@@ -230,9 +233,9 @@ dvi_uvstream_shutdown(dvi_stream *s, dvi_stream_closed_fn cb)
     }
 }
 
-const dvi_stream_ops dvi_uvstream_ops = {
-    .start = dvi_uvstream_start,
-    .write = dvi_uvstream_write,
-    .shutdown = dvi_uvstream_shutdown,
-    .close = dvi_uvstream_close,
+static const dvi_stream_ops s_ops = {
+    .start = s_start,
+    .write = s_write_frame,
+    .shutdown = s_shutdown,
+    .close = s_close,
 };

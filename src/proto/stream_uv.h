@@ -3,7 +3,9 @@
  * TCP and Unix sockets read, write, shut down and close the same way; only
  * how they connect differs. This is the shared part: stream_tcp.c and
  * stream_pipe.c embed a dvi_uvstream first in their own struct, give it a
- * handle, and use these ops (replacing none, or adding a dialer's cancel).
+ * handle, and use these ops; a dialer with more in flight than a connect
+ * (a name being resolved) adds cancel and fini hooks.
+ *
  * Frames go out with one uv_write each, their spliced blobs as separate
  * buffers of the same write (writev), so blobs are never copied.
  *
@@ -21,7 +23,7 @@ typedef struct dvi_uvstream dvi_uvstream;
 struct dvi_uvstream {
     dvi_stream base;
     uv_stream_t *h; /* the live handle (malloc'ed uv_tcp_t or uv_pipe_t),
-                       data points here; always set after init */
+                       data points here; each transport sets one at once */
     uv_shutdown_t sreq;
     dvi_stream_closed_fn closed_cb; /* the user's, from shutdown or close */
     int busy;    /* callbacks due before the stream may be freed: handles
@@ -36,13 +38,10 @@ struct dvi_uvstream {
     void (*fini)(dvi_uvstream *u);
 };
 
-/* Ops for a stream that needs nothing else (accepted, adopted, Unix). */
-extern const dvi_stream_ops dvi_uvstream_ops;
-
-/* Fills in the header. u is the first member of a dvi_calloc'ed struct,
- * which is free()d once the stream is closed and nothing is busy. */
-void dvi_uvstream_init(dvi_uvstream *u, uv_loop_t *loop,
-                       const dvi_stream_ops *ops);
+/* Fills in the header, with the ops every libuv stream shares. u is the
+ * first member of a dvi_calloc'ed struct, which is free()d once the stream
+ * is closed and nothing is busy. */
+void dvi_uvstream_init(dvi_uvstream *u, uv_loop_t *loop);
 /* Gives u the handle h (malloc'ed, already uv_*_init'ed; u frees it once
  * closed). A handle u had before is closed: a dialer moving on to the next
  * address gets a fresh socket this way. */
@@ -52,9 +51,5 @@ void dvi_uvstream_hold(dvi_uvstream *u);
 void dvi_uvstream_rele(dvi_uvstream *u);
 /* For dialers: the connection is up. Tells the user and starts reading. */
 void dvi_uvstream_opened(dvi_uvstream *u);
-int dvi_uvstream_start(dvi_stream *s);
-int dvi_uvstream_write(dvi_stream *s, dvi_outbox_frame *f);
-void dvi_uvstream_shutdown(dvi_stream *s, dvi_stream_closed_fn cb);
-void dvi_uvstream_close(dvi_stream *s, dvi_stream_closed_fn cb);
 
 #endif

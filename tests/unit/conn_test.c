@@ -1,14 +1,18 @@
 /* drove — unit: dvi_conn, framed and batched connections on a libuv loop.
  *
  * Each test runs one uv loop with a listener and connections on it, over
- * TCP on 127.0.0.1 (port 0) or inproc. What a user would notice: messages
- * added in one loop turn must travel as one frame (batching is what makes
- * small tasks cheap) and arrive complete and in order; a peer that sends
- * an oversize length, a truncated frame or garbage must be disconnected
- * with a reason that says what it sent, before anything is allocated for
- * it; closing must deliver what was queued. Raw POSIX sockets play the
- * misbehaving peers. Every test closes everything and then checks that
- * uv_loop_close() succeeds, i.e. that no handle was left behind.
+ * TCP on 127.0.0.1 (port 0), a Unix socket in a fresh directory, a
+ * socketpair, or inproc. What a user would notice: messages added in one
+ * loop turn must travel as one frame (batching is what makes small tasks
+ * cheap) and arrive complete and in order, large blobs spliced in
+ * included; a peer that sends an oversize length, a truncated frame or
+ * garbage must be disconnected with a reason that says what it sent,
+ * before anything is allocated for it; closing must deliver what was
+ * queued; a dial that cannot resolve or connect says so, naming the
+ * address; a Unix listener replaces a stale socket file, refuses a live
+ * one, and removes its own. Raw POSIX sockets play the misbehaving peers
+ * and the crashed daemon. Every test closes everything and then checks
+ * that uv_loop_close() succeeds, i.e. that no handle was left behind.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,13 +23,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "common/blob.h"
 #include "dvtest.h"
 #include "proto/conn.h"
 #include "proto/msg.h"
 
-#define WAIT_S 5.0
+/* Deadlines: upper bounds for a loaded machine, never expected timings. */
+#define WAIT_S 20.0
+/* Resolving a name that does not exist may wait for a DNS server. */
+#define RESOLVE_WAIT_S 45.0
 
 /* One end of a connection, as the test sees it. */
 typedef struct s_end {
@@ -38,6 +48,11 @@ typedef struct s_end {
     int data_ok;       /* its bytes matched the pattern */
     int closed;        /* on_close calls */
     char why[256];     /* on_close's reason */
+    int take;          /* take the frame of the first DATA message */
+    void *kept_base;   /* the frame memory taken, to free() */
+    const char *kept;  /* the DATA payload inside it */
+    size_t kept_len;
+    int took_twice; /* a second take of the same frame succeeded */
 } s_end;
 
 typedef struct s_net {
@@ -78,6 +93,14 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
                     break;
                 }
             }
+        }
+        if (e->take && e->data_ok && e->kept_base == NULL) {
+            /* Keep the payload where it is, as a worker keeps a fetched
+             * result: no copy. */
+            e->kept_base = dvi_conn_take_frame(e->c);
+            e->kept = p;
+            e->kept_len = len;
+            e->took_twice = dvi_conn_take_frame(e->c) != NULL;
         }
     }
     return 0;
@@ -136,13 +159,13 @@ s_net_init(s_net *n)
     n->timer.data = n;
 }
 
-/* Runs the loop until *counter >= target or the deadline passes; returns
+/* Runs the loop until *counter >= target or wait_s seconds pass; returns
  * whether the target was reached. */
 static int
-s_wait(s_net *n, const int *counter, int target)
+s_wait(s_net *n, const int *counter, int target, double wait_s)
 {
     n->expired = 0;
-    uv_timer_start(&n->timer, s_timeout_cb, (uint64_t)(WAIT_S * 1000), 0);
+    uv_timer_start(&n->timer, s_timeout_cb, (uint64_t)(wait_s * 1000), 0);
     while (*counter < target && !n->expired) {
         uv_run(&n->loop, UV_RUN_ONCE);
     }
@@ -150,13 +173,15 @@ s_wait(s_net *n, const int *counter, int target)
     return *counter >= target;
 }
 
-#define WAIT_FOR(n, counter, target)                                        \
+#define WAIT_FOR_S(n, counter, target, wait_s)                              \
     do {                                                                    \
-        if (!s_wait((n), &(counter), (target))) {                           \
+        if (!s_wait((n), &(counter), (target), (wait_s))) {                 \
             DVT_FAIL("timed out waiting for %s >= %d (it is %d)", #counter, \
                      (int)(target), (counter));                             \
         }                                                                   \
     } while (0)
+
+#define WAIT_FOR(n, counter, target) WAIT_FOR_S(n, counter, target, WAIT_S)
 
 /* Runs a few loop turns without waiting, for things that must not
  * happen. */
@@ -289,6 +314,27 @@ s_raw_frame(char *out, size_t payload_len, uint64_t seq)
     p[20] = (unsigned char)pad;
     memset(p + 21, 0, pad);
     return 4 + payload_len;
+}
+
+/* A blob of len bytes of the pattern s_on_msg checks. Caller owns. */
+static dvi_blob *
+s_pattern_blob(size_t len)
+{
+    dvi_blob *b = dvi_blob_new(len, 0);
+    for (size_t i = 0; i < len; i++) {
+        b->data[i] = (char)(i * 7);
+    }
+    return b;
+}
+
+/* A DATA message whose payload is b, spliced in without a copy. */
+static void
+s_send_blob(dvi_conn *c, dvi_blob *b)
+{
+    msgpack_packer *pk = dvi_conn_msg(c, DVI_MSG_DATA, 2);
+    dvi_pack_str(pk, "big");
+    msgpack_pack_bin(pk, b->len);
+    dvi_conn_put_blob(c, b);
 }
 
 /* ---- TCP ---------------------------------------------------------------- */
@@ -563,6 +609,7 @@ test_tcp_dial_errors(void **state)
     DVT_CONTAINS(dv_last_error(), "port");
     DVT_TRUE(dvi_conn_dial(&n.loop, "udp://127.0.0.1:5", s_on_frame, s_on_close,
                            NULL) == NULL);
+    DVT_CONTAINS(dv_last_error(), "unix:///PATH"); /* says what would do */
     DVT_TRUE(dvi_listen(&n.loop, "tcp://127.0.0.1:x", s_on_accept, s_on_frame,
                         s_on_close, &n, n.bound, sizeof(n.bound)) == NULL);
 
@@ -580,6 +627,355 @@ test_tcp_dial_errors(void **state)
     DVT_CONTAINS(n.client.why, "refused");
     DVT_TRUE(n.client.c == NULL);
     s_net_fini(&n);
+}
+
+static void
+test_tcp_large_spliced_frame(void **state)
+{
+    /* A 6 MB blob spliced into a frame (the path of results served to
+     * peers) arrives intact, both ways, after the messages around it. */
+    s_net n;
+    s_net_init(&n);
+    s_listen(&n, "tcp://127.0.0.1:0");
+    s_dial(&n, n.bound);
+    dvi_blob *b = s_pattern_blob((size_t)6 << 20);
+    s_send_stored(n.client.c, 0);
+    s_send_blob(n.client.c, b);
+    s_send_stored(n.client.c, 1);
+    WAIT_FOR(&n, n.server.msgs, 3);
+    DVT_EQ_I64(n.server.frames, 1);
+    DVT_EQ_I64(n.server.data_len, b->len);
+    DVT_TRUE(n.server.data_ok);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    s_send_blob(n.server.c, b);
+    WAIT_FOR(&n, n.client.msgs, 1);
+    DVT_EQ_I64(n.client.data_len, b->len);
+    DVT_TRUE(n.client.data_ok);
+    DVT_EQ_I64(dvi_conn_bytes_out(n.client.c), dvi_conn_bytes_in(n.server.c));
+    s_net_fini(&n);
+    /* Every reference the connections took was given back. */
+    DVT_EQ_I64(atomic_load(&b->refs), 1);
+    dvi_blob_rele(b);
+}
+
+/* ---- TCP host names ----------------------------------------------------- */
+
+static void
+test_tcp_dial_resolves_localhost(void **state)
+{
+    /* "localhost" goes through the asynchronous resolver; messages added
+     * meanwhile wait, and still travel as one frame. */
+    s_net n;
+    s_net_init(&n);
+    s_listen(&n, "tcp://127.0.0.1:0");
+    char addr[128];
+    snprintf(addr, sizeof(addr), "tcp://localhost:%d", s_port_of(n.bound));
+    s_dial(&n, addr);
+    DVT_EQ_STR(dvi_conn_peer(n.client.c), addr);
+    for (uint64_t i = 0; i < 10; i++) {
+        s_send_stored(n.client.c, i);
+    }
+    WAIT_FOR(&n, n.server.msgs, 10);
+    DVT_EQ_I64(n.server.frames, 1);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    s_send_stored(n.server.c, 0);
+    WAIT_FOR(&n, n.client.msgs, 1);
+    DVT_EQ_I64(n.client.closed + n.server.closed, 0);
+
+    /* Closing a conn while its name is being resolved is clean: no
+     * callback, nothing left on the loop (s_net_fini checks). */
+    dvi_conn *c = DVT_NOTNULL(
+        dvi_conn_dial(&n.loop, addr, s_on_frame, s_on_close, &n.client));
+    s_send_stored(c, 0);
+    dvi_conn_close(c);
+    s_spin(&n, 5);
+    DVT_EQ_I64(n.client.closed, 0);
+    DVT_EQ_I64(n.accepted, 1);
+    s_net_fini(&n);
+}
+
+static void
+test_tcp_dial_unresolvable_host(void **state)
+{
+    /* A name that cannot resolve (.invalid never does): the dial itself
+     * succeeds without blocking, and on_close then names the address. */
+    s_net n;
+    s_net_init(&n);
+    const char *addr = "tcp://no-such-host.invalid:5000";
+    s_dial(&n, addr);
+    s_send_stored(n.client.c, 0);
+    WAIT_FOR_S(&n, n.client.closed, 1, RESOLVE_WAIT_S);
+    DVT_CONTAINS(n.client.why, addr);
+    DVT_CONTAINS(n.client.why, "resolve");
+    DVT_TRUE(n.client.c == NULL);
+
+    /* A name that resolves, to where nobody listens: every address is
+     * tried, and the last refusal is the reason. */
+    s_listen(&n, "tcp://127.0.0.1:0");
+    char gone[128];
+    snprintf(gone, sizeof(gone), "tcp://localhost:%d", s_port_of(n.bound));
+    dvi_listener_close(n.l);
+    n.l = NULL;
+    s_spin(&n, 5);
+    s_dial(&n, gone);
+    WAIT_FOR(&n, n.client.closed, 2);
+    DVT_CONTAINS(n.client.why, gone);
+    DVT_CONTAINS(n.client.why, "refused");
+    s_net_fini(&n);
+}
+
+/* ---- Unix sockets ------------------------------------------------------- */
+
+/* A fresh directory for socket files, and "unix://DIR/NAME" in addr. */
+static void
+s_unix_addr(char *dir, char *addr, size_t size, const char *name)
+{
+    strcpy(dir, "/tmp/dvconn-XXXXXX");
+    DVT_TRUE(mkdtemp(dir) != NULL);
+    snprintf(addr, size, "unix://%s/%s", dir, name);
+}
+
+/* True when path exists and is a socket. */
+static int
+s_is_socket(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static void
+test_unix_frames_both_ways(void **state)
+{
+    char dir[64], addr[128];
+    s_unix_addr(dir, addr, sizeof(addr), "sched.sock");
+    const char *path = addr + strlen("unix://");
+    s_net n;
+    s_net_init(&n);
+    s_listen(&n, addr);
+    DVT_EQ_STR(n.bound, addr);
+    DVT_TRUE(s_is_socket(path));
+    struct stat st;
+    DVT_EQ_I64(stat(path, &st), 0);
+    DVT_EQ_I64(st.st_mode & 0777, 0600); /* only this user may connect */
+    s_dial(&n, addr);
+
+    for (uint64_t i = 0; i < 100; i++) {
+        s_send_stored(n.client.c, i);
+    }
+    WAIT_FOR(&n, n.server.msgs, 100);
+    DVT_EQ_I64(n.accepted, 1);
+    DVT_EQ_I64(n.server.frames, 1);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_EQ_STR(dvi_conn_peer(n.server.c), addr);
+    for (uint64_t i = 0; i < 50; i++) {
+        s_send_stored(n.server.c, i);
+    }
+    WAIT_FOR(&n, n.client.msgs, 50);
+    DVT_EQ_I64(n.client.frames, 1);
+
+    /* A large spliced blob, both ways. */
+    dvi_blob *b = s_pattern_blob((size_t)5 << 20);
+    s_send_blob(n.client.c, b);
+    WAIT_FOR(&n, n.server.msgs, 101);
+    DVT_EQ_I64(n.server.data_len, b->len);
+    DVT_TRUE(n.server.data_ok);
+    s_send_blob(n.server.c, b);
+    WAIT_FOR(&n, n.client.msgs, 51);
+    DVT_EQ_I64(n.client.data_len, b->len);
+    DVT_TRUE(n.client.data_ok);
+    DVT_EQ_I64(dvi_conn_bytes_out(n.client.c), dvi_conn_bytes_in(n.server.c));
+    DVT_EQ_I64(dvi_conn_bytes_out(n.server.c), dvi_conn_bytes_in(n.client.c));
+
+    /* Closing the listener removes the socket file, and leaves the
+     * connection it accepted working. */
+    dvi_listener_close(n.l);
+    n.l = NULL;
+    DVT_TRUE(!s_is_socket(path));
+    DVT_EQ_I64(access(path, F_OK), -1);
+    s_send_stored(n.client.c, 100);
+    WAIT_FOR(&n, n.server.msgs, 102);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+
+    /* Closing one end delivers what it queued, then the other end hears. */
+    s_send_stored(n.client.c, 101);
+    dvi_conn_close(n.client.c);
+    n.client.c = NULL;
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_EQ_I64(n.server.msgs, 103);
+    DVT_CONTAINS(n.server.why, "closed by peer");
+    s_net_fini(&n);
+    DVT_EQ_I64(atomic_load(&b->refs), 1);
+    dvi_blob_rele(b);
+    DVT_EQ_I64(rmdir(dir), 0); /* nothing left in it */
+}
+
+/* Leaves a socket file at path that nobody listens on, as a daemon that
+ * crashed would. */
+static void
+s_stale_socket(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {0};
+    sa.sun_family = AF_UNIX;
+    DVT_LT_I64(strlen(path), sizeof(sa.sun_path));
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    DVT_EQ_I64(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(fd);
+    DVT_TRUE(s_is_socket(path));
+}
+
+static void
+test_unix_socket_files(void **state)
+{
+    char dir[64], addr[128];
+    s_unix_addr(dir, addr, sizeof(addr), "d.sock");
+    const char *path = addr + strlen("unix://");
+    s_net n;
+    s_net_init(&n);
+
+    /* A stale socket file is replaced. */
+    s_stale_socket(path);
+    s_listen(&n, addr);
+    s_dial(&n, addr);
+    s_send_stored(n.client.c, 0);
+    WAIT_FOR(&n, n.server.msgs, 1);
+
+    /* A live one is not: the second listener is refused, and the first
+     * still answers. */
+    char other[128];
+    DVT_TRUE(dvi_listen(&n.loop, addr, s_on_accept, s_on_frame, s_on_close, &n,
+                        other, sizeof(other)) == NULL);
+    DVT_CONTAINS(dv_last_error(), "in use");
+    DVT_TRUE(s_is_socket(path));
+    dvi_conn *c = DVT_NOTNULL(
+        dvi_conn_dial(&n.loop, addr, s_on_frame, s_on_close, &n.client));
+    dvi_conn_close(n.client.c);
+    n.client.c = c;
+    WAIT_FOR(&n, n.accepted, 2);
+
+    /* Anything else at the path is left alone. */
+    char file[128], faddr[160];
+    snprintf(file, sizeof(file), "%s/plain", dir);
+    snprintf(faddr, sizeof(faddr), "unix://%s", file);
+    FILE *fp = fopen(file, "w");
+    DVT_TRUE(fp != NULL);
+    fclose(fp);
+    DVT_TRUE(dvi_listen(&n.loop, faddr, s_on_accept, s_on_frame, s_on_close, &n,
+                        other, sizeof(other)) == NULL);
+    DVT_CONTAINS(dv_last_error(), "not a socket");
+    DVT_EQ_I64(access(file, F_OK), 0);
+    unlink(file);
+
+    /* Paths must be absolute and fit a socket address. */
+    DVT_TRUE(dvi_conn_dial(&n.loop, "unix://relative/d.sock", s_on_frame,
+                           s_on_close, NULL) == NULL);
+    DVT_CONTAINS(dv_last_error(), "ABSOLUTE");
+    char longer[300];
+    snprintf(longer, sizeof(longer), "unix:///tmp/%0200d", 0);
+    DVT_TRUE(dvi_listen(&n.loop, longer, s_on_accept, s_on_frame, s_on_close,
+                        &n, other, sizeof(other)) == NULL);
+    DVT_CONTAINS(dv_last_error(), "longer");
+
+    /* Nobody at a path: the dial fails through on_close, naming it. */
+    char none[160];
+    snprintf(none, sizeof(none), "unix://%s/none.sock", dir);
+    dvi_conn_close(n.client.c);
+    s_dial(&n, none);
+    WAIT_FOR(&n, n.client.closed, 1);
+    DVT_CONTAINS(n.client.why, none);
+    s_net_fini(&n);
+    DVT_EQ_I64(access(path, F_OK), -1);
+    DVT_EQ_I64(rmdir(dir), 0);
+}
+
+/* ---- Socketpairs (process workers) -------------------------------------- */
+
+static void
+test_socketpair_fds(void **state)
+{
+    int fds[2];
+    DVT_EQ_I64(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    s_net n;
+    s_net_init(&n);
+    n.client.c = DVT_NOTNULL(
+        dvi_conn_from_fd(&n.loop, fds[0], s_on_frame, s_on_close, &n.client));
+    n.server.c = DVT_NOTNULL(
+        dvi_conn_from_fd(&n.loop, fds[1], s_on_frame, s_on_close, &n.server));
+    char name[32];
+    snprintf(name, sizeof(name), "fd %d", fds[0]);
+    DVT_EQ_STR(dvi_conn_peer(n.client.c), name);
+    for (uint64_t i = 0; i < 30; i++) {
+        s_send_stored(n.client.c, i);
+    }
+    dvi_blob *b = s_pattern_blob((size_t)3 << 20);
+    s_send_blob(n.server.c, b);
+    WAIT_FOR(&n, n.server.msgs, 30);
+    WAIT_FOR(&n, n.client.msgs, 1);
+    DVT_EQ_I64(n.server.frames, 1);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_EQ_I64(n.client.data_len, b->len);
+    DVT_TRUE(n.client.data_ok);
+    dvi_conn_close(n.server.c);
+    n.server.c = NULL;
+    WAIT_FOR(&n, n.client.closed, 1);
+    DVT_CONTAINS(n.client.why, "closed by peer");
+    s_net_fini(&n);
+    dvi_blob_rele(b);
+
+    /* A descriptor that is no socket at all is refused at once. */
+    s_net_init(&n);
+    DVT_TRUE(dvi_conn_from_fd(&n.loop, -1, s_on_frame, s_on_close, NULL) ==
+             NULL);
+    DVT_CONTAINS(dv_last_error(), "fd -1");
+    s_net_fini(&n);
+}
+
+/* ---- Every transport ---------------------------------------------------- */
+
+static void
+s_take_frame_over(const char *addr)
+{
+    /* A receiver that takes a frame keeps its bytes after the callback,
+     * while the input after it (the rest of the frame, and the next
+     * frame) is still delivered. */
+    s_net n;
+    s_net_init(&n);
+    n.server.take = 1;
+    s_listen(&n, addr);
+    s_dial(&n, n.bound);
+    dvi_blob *b = s_pattern_blob((size_t)1 << 20);
+    s_send_stored(n.client.c, 0);
+    s_send_blob(n.client.c, b);
+    s_send_stored(n.client.c, 1);
+    dvi_conn_flush(n.client.c);
+    for (uint64_t i = 2; i < 20; i++) {
+        s_send_stored(n.client.c, i);
+    }
+    WAIT_FOR(&n, n.server.msgs, 21);
+    DVT_EQ_I64(n.server.frames, 2);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_TRUE(n.server.kept_base != NULL);
+    DVT_TRUE(!n.server.took_twice);
+    DVT_EQ_I64(n.server.kept_len, b->len);
+    DVT_TRUE(n.server.kept >= (const char *)n.server.kept_base);
+    DVT_TRUE(memcmp(n.server.kept, b->data, b->len) == 0);
+    free(n.server.kept_base);
+    /* Outside a frame callback there is nothing to take. */
+    DVT_TRUE(dvi_conn_take_frame(n.server.c) == NULL);
+    s_net_fini(&n);
+    dvi_blob_rele(b);
+}
+
+static void
+test_take_frame_every_transport(void **state)
+{
+    s_take_frame_over("tcp://127.0.0.1:0");
+    char dir[64], addr[128];
+    s_unix_addr(dir, addr, sizeof(addr), "take.sock");
+    s_take_frame_over(addr);
+    DVT_EQ_I64(rmdir(dir), 0);
+    snprintf(addr, sizeof(addr), "inproc://conn-take-%d", (int)getpid());
+    s_take_frame_over(addr);
 }
 
 /* ---- inproc ------------------------------------------------------------- */
@@ -695,6 +1091,13 @@ main(void)
         cmocka_unit_test(test_tcp_garbage_payload_closes),
         cmocka_unit_test(test_tcp_close_flushes),
         cmocka_unit_test(test_tcp_dial_errors),
+        cmocka_unit_test(test_tcp_large_spliced_frame),
+        cmocka_unit_test(test_tcp_dial_resolves_localhost),
+        cmocka_unit_test(test_tcp_dial_unresolvable_host),
+        cmocka_unit_test(test_unix_frames_both_ways),
+        cmocka_unit_test(test_unix_socket_files),
+        cmocka_unit_test(test_socketpair_fds),
+        cmocka_unit_test(test_take_frame_every_transport),
         cmocka_unit_test(test_inproc_pair),
         cmocka_unit_test(test_inproc_other_loop_refused),
         cmocka_unit_test(test_inproc_garbage_closes),
