@@ -206,10 +206,20 @@ DV_EXPORT dv_future *dv_submit(dv_client *c, const char *fn, size_t nargs,
                                const dv_arg *args, const dv_opts *opts);
 
 /* dv_submit with a literal argument list: DV_SUBMIT(c, "add", dv_i64(1),
- * dv_fut(x)). Uses default options. */
+ * dv_fut(x)). Uses default options. In C++ (11 and later) the arguments
+ * are evaluated in a lambda: C++ has no compound literals. */
+#ifdef __cplusplus
+#define DV_SUBMIT(c, fn, ...)                                          \
+    ([&]() -> dv_future * {                                            \
+        const dv_arg dv_args_[] = {__VA_ARGS__};                       \
+        return dv_submit((c), (fn), sizeof(dv_args_) / sizeof(dv_arg), \
+                         dv_args_, NULL);                              \
+    }())
+#else
 #define DV_SUBMIT(c, fn, ...)                                              \
     dv_submit((c), (fn), sizeof((dv_arg[]){__VA_ARGS__}) / sizeof(dv_arg), \
               (dv_arg[]){__VA_ARGS__}, NULL)
+#endif
 
 /* Submits fn(args[i]) for each of the n arguments. Each call receives
  * exactly one argument, args[i]: a dv_list() arrives as one DV_LIST
@@ -323,14 +333,23 @@ typedef struct dv_function {
  * entry must outlive the process (static storage). */
 DV_EXPORT int dv_register(const dv_function *f);
 
-#define DV_FUNCTION_FLAGS_(name, flags)                                 \
-    int name(dv_call *call);                                            \
-    DV_EXPORT __attribute__((used)) const dv_function dv__fn_##name = { \
-        #name, name, (flags), DV_VERSION_MAJOR};                        \
-    __attribute__((constructor)) static void dv__register_##name(void)  \
-    {                                                                   \
-        dv_register(&dv__fn_##name);                                    \
-    }                                                                   \
+/* The descriptor has C linkage in C++ too, so that worker processes find
+ * it by name (dlsym); extern also keeps a C++ const from being local. */
+#ifdef __cplusplus
+#define DV_EXTERN_C_ extern "C"
+#else
+#define DV_EXTERN_C_
+#endif
+
+#define DV_FUNCTION_FLAGS_(name, flags)                                \
+    int name(dv_call *call);                                           \
+    DV_EXTERN_C_ DV_EXPORT __attribute__((used))                       \
+    const dv_function dv__fn_##name = {#name, name, (flags),           \
+                                       DV_VERSION_MAJOR};              \
+    __attribute__((constructor)) static void dv__register_##name(void) \
+    {                                                                  \
+        dv_register(&dv__fn_##name);                                   \
+    }                                                                  \
     int name(dv_call *call)
 
 /* Defines and registers `int name(dv_call *call)`, a pure task function:

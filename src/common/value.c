@@ -293,9 +293,9 @@ static int
 s_check_arg(const dv_arg *arg)
 {
     static const char *const names[] = {
-        [DV_STR] = "dv_str",     [DV_BYTES] = "dv_bytes",
-        [DV_F64S] = "dv_f64s",   [DV_I64S] = "dv_i64s",
-        [DV_LIST] = "dv_list",   [DV_FUTURES] = "dv_futs"};
+        [DV_STR] = "dv_str",   [DV_BYTES] = "dv_bytes",
+        [DV_F64S] = "dv_f64s", [DV_I64S] = "dv_i64s",
+        [DV_LIST] = "dv_list", [DV_FUTURES] = "dv_futs"};
     int pointer = arg->type == DV_STR || arg->type == DV_BYTES ||
                   arg->type == DV_F64S || arg->type == DV_I64S ||
                   arg->type == DV_LIST || arg->type == DV_FUTURES;
