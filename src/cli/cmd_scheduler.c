@@ -1,4 +1,4 @@
-/* drove scheduler: the scheduler daemon. */
+/* drove scheduler: the scheduler daemon, on a runtime of its own. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "common/log.h"
+#include "common/runtime.h"
 #include "drove.h"
 #include "options.h"
 #include "scheduler/sched.h"
@@ -20,18 +21,10 @@ static dvi_option s_opts[] = {
 #define S_NOPTS (sizeof(s_opts) / sizeof(s_opts[0]))
 
 static void
-s_on_signal(uv_signal_t *h, int signum)
+s_on_signal(void *ctx, int signum, int count)
 {
     DVI_LOG(DVI_LOG_NOTICE, "SCHED", "stopping on signal %d", signum);
-    uv_stop(h->loop);
-}
-
-static void
-s_close_walk(uv_handle_t *h, void *arg)
-{
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
+    dvi_runtime_stop(ctx);
 }
 
 int
@@ -51,33 +44,30 @@ dvi_cmd_scheduler(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
 
-    uv_loop_t loop;
-    uv_loop_init(&loop);
+    dvi_runtime *rt = dvi_runtime_new();
+    if (rt == NULL) {
+        fprintf(stderr, "drove scheduler: %s\n", dv_last_error());
+        return 1;
+    }
     const char *addr = dvi_opt_str(s_opts, S_NOPTS, "address");
     char bound[256];
-    dvi_sched *s = dvi_sched_new(&loop, &addr, 1, bound, sizeof(bound));
+    dvi_sched *s =
+        dvi_sched_new(dvi_runtime_loop(rt), &addr, 1, bound, sizeof(bound));
     if (s == NULL) {
         fprintf(stderr, "drove scheduler: cannot listen on %s: %s\n", addr,
                 dv_last_error());
-        uv_loop_close(&loop);
+        dvi_runtime_destroy(&rt);
         return 1;
     }
     printf("%s\n", bound);
     fflush(stdout);
     DVI_LOG(DVI_LOG_NOTICE, "SCHED", "listening on %s", bound);
-    uv_signal_t sigterm, sigint;
-    uv_signal_init(&loop, &sigterm);
-    uv_signal_init(&loop, &sigint);
-    uv_signal_start(&sigterm, s_on_signal, SIGTERM);
-    uv_signal_start(&sigint, s_on_signal, SIGINT);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    if (dvi_runtime_catch_signals(rt, s_on_signal, rt) < 0) {
+        DVI_LOG(DVI_LOG_WARN, "SCHED", "%s", dv_last_error());
+    }
+    dvi_runtime_run(rt);
     dvi_sched_destroy(&s);
-    uv_close((uv_handle_t *)&sigterm, NULL);
-    uv_close((uv_handle_t *)&sigint, NULL);
-    /* Let connections finish their last writes and close. */
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_walk(&loop, s_close_walk, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    /* Connections finish their last writes and close first. */
+    dvi_runtime_destroy(&rt);
     return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "common/blob.h"
 #include "common/map.h"
+#include "common/runtime.h"
 #include "drove.h"
 #include "proto/conn.h"
 #include "scheduler/sched.h"
@@ -64,7 +65,8 @@ typedef struct dvi_proc dvi_proc;
 typedef struct dvi_ascompleted dvi_ascompleted;
 
 struct dv_client {
-    uv_loop_t loop;
+    dvi_runtime *rt; /* the loop thread's runtime */
+    uv_loop_t *loop; /* its loop */
     uv_thread_t thread;
     uv_async_t wake; /* user threads -> loop */
     uv_mutex_t lock;

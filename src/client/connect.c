@@ -161,7 +161,7 @@ s_fetch(dv_client *c, const char *key, const char *addr)
 {
     dvi_conn *p = dvi_map_get(&c->peers, addr);
     if (p == NULL) {
-        p = dvi_conn_dial(&c->loop, addr, s_on_peer_frame, s_on_peer_close, c);
+        p = dvi_conn_dial(c->loop, addr, s_on_peer_frame, s_on_peer_close, c);
         if (p == NULL) {
             uv_mutex_lock(&c->lock);
             dvi_fstate *st = dvi_map_get(&c->futures, key);
@@ -409,14 +409,6 @@ s_on_close(dvi_conn *conn, const char *why)
 /* ---- The loop thread ---------------------------------------------------- */
 
 static void
-s_close_walk(uv_handle_t *h, void *arg)
-{
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
-static void
 s_shutdown(dv_client *c)
 {
     dvi_conn_close(c->conn);
@@ -476,10 +468,9 @@ static void
 s_thread(void *arg)
 {
     dv_client *c = arg;
-    uv_run(&c->loop, UV_RUN_DEFAULT);
-    /* Whatever is left open now is closed, so the loop can be freed. */
-    uv_walk(&c->loop, s_close_walk, NULL);
-    uv_run(&c->loop, UV_RUN_DEFAULT);
+    /* Returns once s_shutdown has closed everything (and an embedded
+     * cluster's children have gone); s_stop tears the loop down. */
+    dvi_runtime_run(c->rt);
 }
 
 /* ---- Connecting --------------------------------------------------------- */
@@ -520,7 +511,12 @@ s_new(void)
     static uv_once_t once = UV_ONCE_INIT;
     uv_once(&once, (void (*)(void))sodium_init);
     dv_client *c = dvi_calloc(1, sizeof(*c));
-    uv_loop_init(&c->loop);
+    c->rt = dvi_runtime_new();
+    if (c->rt == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->loop = dvi_runtime_loop(c->rt);
     uv_mutex_init(&c->lock);
     uv_cond_init(&c->cond);
     msgpack_sbuffer_init(&c->out);
@@ -528,7 +524,7 @@ s_new(void)
     dvi_map_init(&c->futures);
     dvi_map_init(&c->peers);
     dvi_map_init(&c->purity);
-    uv_async_init(&c->loop, &c->wake, s_wake_cb);
+    uv_async_init(c->loop, &c->wake, s_wake_cb);
     c->wake.data = c;
     randombytes_buf(&c->nonce, sizeof(c->nonce));
     return c;
@@ -537,7 +533,7 @@ s_new(void)
 static int
 s_dial(dv_client *c, const char *addr)
 {
-    c->conn = dvi_conn_dial(&c->loop, addr, s_on_frame, s_on_close, c);
+    c->conn = dvi_conn_dial(c->loop, addr, s_on_frame, s_on_close, c);
     if (c->conn == NULL) {
         return dvi_last_code();
     }
@@ -557,9 +553,10 @@ s_stop(dv_client *c, int started)
         uv_thread_join(&c->thread);
     } else {
         s_shutdown(c);
-        s_thread(c);
     }
-    uv_loop_close(&c->loop);
+    /* The loop thread has ended (or never ran): this thread finishes the
+     * loop, letting an embedded cluster's children exit first. */
+    dvi_runtime_destroy(&c->rt);
     s_free(c);
 }
 
@@ -573,6 +570,9 @@ dv_connect(const char *where)
         }
     }
     dv_client *c = s_new();
+    if (c == NULL) {
+        return NULL;
+    }
     int rc;
     if (strncmp(where, "local", 5) == 0 &&
         (where[5] == '\0' || where[5] == ':')) {

@@ -175,7 +175,7 @@ s_spawn(dv_client *c, dvi_proc *p)
     o.stdio_count = 4;
     o.exit_cb = s_proc_exit;
     p->handle.data = p;
-    int rc = uv_spawn(&c->loop, &p->handle, &o);
+    int rc = uv_spawn(c->loop, &p->handle, &o);
     free(env);
     close(sv[1]);
     if (rc < 0) {
@@ -241,7 +241,7 @@ dvi_embedded_start(dv_client *c, const char *spec)
     snprintf(name, sizeof(name), "inproc://drove-%p", (void *)c);
     const char *addrs[] = {name};
     c->sched =
-        dvi_sched_new(&c->loop, addrs, 1, c->sched_addr, sizeof(c->sched_addr));
+        dvi_sched_new(c->loop, addrs, 1, c->sched_addr, sizeof(c->sched_addr));
     if (c->sched == NULL) {
         return DV_ECONN;
     }
@@ -255,7 +255,7 @@ dvi_embedded_start(dv_client *c, const char *spec)
             snprintf(listen, sizeof(listen), "%s-%s", name, id);
             dvi_worker_opts o = {id, 1, listen};
             c->tworkers[i] =
-                dvi_worker_new(&c->loop, c->sched_addr, -1, &o, NULL, NULL);
+                dvi_worker_new(c->loop, c->sched_addr, -1, &o, NULL, NULL);
             if (c->tworkers[i] == NULL) {
                 return DV_ECONN;
             }
@@ -303,7 +303,7 @@ dvi_embedded_stop(dv_client *c)
     /* Closing the scheduler closes the children's sockets: they exit. */
     dvi_sched_destroy(&c->sched);
     if (c->nprocs_alive > 0) {
-        uv_timer_init(&c->loop, &c->stop_timer);
+        uv_timer_init(c->loop, &c->stop_timer);
         c->stop_timer.data = c;
         uv_timer_start(&c->stop_timer, s_stop_timeout, S_STOP_GRACE_MS, 0);
     }

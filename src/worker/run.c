@@ -1,19 +1,17 @@
-/* dvi_worker_run: a worker process's loop, signals and exit. */
+/* dvi_worker_run: a worker process's runtime, signals and exit status. */
 #include "run.h"
 
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
-#include <uv.h>
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/runtime.h"
 
 typedef struct s_run {
-    uv_loop_t loop;
-    uv_signal_t sigterm, sigint;
+    dvi_runtime *rt;
     dvi_worker *worker;
-    int lost;
+    int lost; /* lost a scheduler that never welcomed us */
 } s_run;
 
 static void
@@ -26,53 +24,40 @@ s_on_lost(dvi_worker *w, const char *why, void *ctx)
         r->lost = 1;
         dvi_seterr(DV_ECONN, "%s", why);
     }
-    uv_stop(&r->loop);
+    dvi_runtime_stop(r->rt);
 }
 
 static void
-s_on_signal(uv_signal_t *h, int signum)
+s_on_signal(void *ctx, int signum, int count)
 {
-    s_run *r = h->data;
+    s_run *r = ctx;
     DVI_LOG(DVI_LOG_NOTICE, "WORKER", "stopping on signal %d", signum);
-    uv_stop(&r->loop);
-}
-
-static void
-s_close_walk(uv_handle_t *h, void *arg)
-{
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
+    dvi_runtime_stop(r->rt);
 }
 
 int
 dvi_worker_run(const char *sched_addr, int sched_fd,
                const dvi_worker_opts *opts)
 {
-    s_run r;
-    memset(&r, 0, sizeof(r));
-    uv_loop_init(&r.loop);
+    s_run r = {NULL, NULL, 0};
+    r.rt = dvi_runtime_new();
+    if (r.rt == NULL) {
+        return 1;
+    }
     /* A peer that vanishes mid-write must not kill the worker. */
     signal(SIGPIPE, SIG_IGN);
-    uv_signal_init(&r.loop, &r.sigterm);
-    uv_signal_init(&r.loop, &r.sigint);
-    r.sigterm.data = r.sigint.data = &r;
-    uv_signal_start(&r.sigterm, s_on_signal, SIGTERM);
-    uv_signal_start(&r.sigint, s_on_signal, SIGINT);
-    r.worker =
-        dvi_worker_new(&r.loop, sched_addr, sched_fd, opts, s_on_lost, &r);
+    if (dvi_runtime_catch_signals(r.rt, s_on_signal, &r) < 0) {
+        DVI_LOG(DVI_LOG_WARN, "WORKER", "%s", dv_last_error());
+    }
+    r.worker = dvi_worker_new(dvi_runtime_loop(r.rt), sched_addr, sched_fd,
+                              opts, s_on_lost, &r);
     int rc = 1;
     if (r.worker != NULL) {
-        uv_run(&r.loop, UV_RUN_DEFAULT);
+        dvi_runtime_run(r.rt);
         rc = r.lost;
         dvi_worker_destroy(&r.worker);
     }
-    uv_close((uv_handle_t *)&r.sigterm, NULL);
-    uv_close((uv_handle_t *)&r.sigint, NULL);
-    /* Let close callbacks and final writes run, then close what is left. */
-    uv_run(&r.loop, UV_RUN_DEFAULT);
-    uv_walk(&r.loop, s_close_walk, NULL);
-    uv_run(&r.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&r.loop);
+    /* Close callbacks and final writes run, then what is left is closed. */
+    dvi_runtime_destroy(&r.rt);
     return rc;
 }
