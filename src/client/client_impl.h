@@ -18,9 +18,8 @@
 #include "common/map.h"
 #include "common/runtime.h"
 #include "drove.h"
+#include "embedded.h"
 #include "proto/conn.h"
-#include "scheduler/sched.h"
-#include "worker/worker.h"
 
 /* What the client knows of one key, shared by all handles on it. */
 typedef struct dvi_fstate {
@@ -61,7 +60,6 @@ typedef struct dvi_request {
     dvi_fstate *st; /* lookups: the state made for the key */
 } dvi_request;
 
-typedef struct dvi_proc dvi_proc;
 typedef struct dvi_ascompleted dvi_ascompleted;
 
 struct dv_client {
@@ -96,16 +94,9 @@ struct dv_client {
     size_t ndone_log, capdone_log;
 
     /* Loop thread only: */
-    dvi_conn *conn;        /* to the scheduler */
-    dvi_map peers;         /* worker address -> dvi_conn, for results */
-    dvi_sched *sched;      /* embedded scheduler, or NULL */
-    dvi_worker **tworkers; /* embedded thread workers */
-    size_t ntworkers;
-    dvi_proc **procs; /* embedded worker processes */
-    size_t nprocs;
-    int nprocs_alive;
-    char sched_addr[128];
-    uv_timer_t stop_timer;
+    dvi_conn *conn;         /* to the scheduler */
+    dvi_map peers;          /* worker address -> dvi_conn, for results */
+    dvi_embedded *embedded; /* the embedded cluster, or NULL */
 
     /* Set once at connect: */
     int expect_workers; /* embedded: wait for this many */
@@ -130,9 +121,5 @@ void dvi_future_free_all(dv_client *c);
 void dvi_ascompleted_note_locked(dv_client *c, dvi_fstate *st);
 void dvi_ascompleted_free(dv_client *c);
 uint64_t dvi_ascompleted_gen(const dv_client *c);
-
-/* embedded.c */
-int dvi_embedded_start(dv_client *c, const char *spec);
-void dvi_embedded_stop(dv_client *c);
 
 #endif

@@ -419,7 +419,7 @@ s_shutdown(dv_client *c)
         free((char *)e->key);
     }
     dvi_map_fini(&c->peers);
-    dvi_embedded_stop(c);
+    dvi_embedded_stop(&c->embedded);
     uv_close((uv_handle_t *)&c->wake, NULL);
 }
 
@@ -497,8 +497,6 @@ s_free(dv_client *c)
         free(r);
     }
     free(c->fetchq);
-    free(c->tworkers);
-    free(c->procs);
     msgpack_sbuffer_destroy(&c->out);
     uv_mutex_destroy(&c->lock);
     uv_cond_destroy(&c->cond);
@@ -576,9 +574,12 @@ dv_connect(const char *where)
     int rc;
     if (strncmp(where, "local", 5) == 0 &&
         (where[5] == '\0' || where[5] == ':')) {
-        rc = dvi_embedded_start(c, where);
-        if (rc == 0) {
-            rc = s_dial(c, c->sched_addr);
+        c->embedded = dvi_embedded_start(c->loop, where);
+        if (c->embedded == NULL) {
+            rc = dvi_last_code();
+        } else {
+            c->expect_workers = dvi_embedded_nworkers(c->embedded);
+            rc = s_dial(c, dvi_embedded_addr(c->embedded));
         }
     } else if (strncmp(where, "tcp://", 6) == 0) {
         rc = s_dial(c, where);

@@ -1,12 +1,5 @@
-/* The embedded cluster: a scheduler and workers started by dv_connect.
- *
- * Both schemes put the scheduler on the client's own loop thread, so a
- * submission reaches it without a socket. "local:threads=N" adds N workers
- * on the same loop, talking in-process; "local:processes=N" starts N child
- * processes running this same executable in the worker role (role.c), each
- * connected over a socketpair, so nothing is left on disk and no port
- * stays open once the client closes. A child that dies is replaced.
- */
+/* dvi_embedded: the scheduler and workers of an embedded cluster, on the
+ * client's loop; worker processes started, replaced and remembered. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,42 +8,75 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "client_impl.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "embedded.h"
+#include "scheduler/sched.h"
 #include "worker/run.h"
+#include "worker/worker.h"
 
 #define S_MAX_WORKERS 1024
 #define S_MAX_RESPAWNS_PER_WORKER 100
 #define S_STOP_GRACE_MS 3000
 
-struct dvi_proc {
+/* A worker process, and the child that plays it now. */
+typedef struct s_proc {
     uv_process_t handle;
-    dv_client *c;
-    int index;
-    int respawns;
+    dvi_embedded *e;
+    int index;         /* its worker id is "proc-INDEX" */
+    int respawns;      /* children that died while it ran */
     char epitaph[128]; /* how the last child died, until the scheduler asks */
+} s_proc;
+
+struct dvi_embedded {
+    uv_loop_t *loop;
+    dvi_sched *sched;
+    char addr[128];        /* where the scheduler listens, in-process */
+    int nworkers;          /* workers asked for */
+    dvi_worker **tworkers; /* threads scheme: workers on this loop */
+    size_t ntworkers;
+    s_proc **procs; /* processes scheme: by index, NULL once gone */
+    size_t nprocs;
+    int nalive;            /* procs not yet freed */
+    uv_timer_t stop_timer; /* kills children slow to exit after stop */
+    /* Set by dvi_embedded_stop. Its own, read and written on the loop
+     * thread only: never the client's flag, which user threads write. */
+    int stopping;
 };
 
 extern char **environ;
 
-static int s_spawn(dv_client *c, dvi_proc *p);
+static int s_spawn(dvi_embedded *e, s_proc *p);
+
+static void
+s_free(dvi_embedded *e)
+{
+    free(e->tworkers);
+    free(e->procs);
+    free(e);
+}
+
+static void
+s_stop_timer_closed(uv_handle_t *h)
+{
+    s_free(h->data);
+}
 
 static void
 s_proc_closed(uv_handle_t *h)
 {
-    dvi_proc *p = h->data;
-    dv_client *c = p->c;
-    int again = !c->stopping && p->respawns < S_MAX_RESPAWNS_PER_WORKER;
-    if (again && s_spawn(c, p) == 0) {
+    s_proc *p = h->data;
+    dvi_embedded *e = p->e;
+    int again = !e->stopping && p->respawns < S_MAX_RESPAWNS_PER_WORKER;
+    if (again && s_spawn(e, p) == 0) {
         return;
     }
-    c->procs[p->index] = NULL;
-    c->nprocs_alive--;
+    e->procs[p->index] = NULL;
+    e->nalive--;
     free(p);
-    if (c->stopping && c->nprocs_alive == 0 &&
-        !uv_is_closing((uv_handle_t *)&c->stop_timer)) {
-        uv_close((uv_handle_t *)&c->stop_timer, NULL);
+    if (e->stopping && e->nalive == 0) {
+        /* The last child is gone: the cluster with it. */
+        uv_close((uv_handle_t *)&e->stop_timer, s_stop_timer_closed);
     }
 }
 
@@ -98,13 +124,13 @@ s_proc_exit_code(int pid, int *code)
 static int
 s_epitaph(void *ctx, const char *worker_id, char *buf, size_t size)
 {
-    dv_client *c = ctx;
+    dvi_embedded *e = ctx;
     int index, code;
     if (sscanf(worker_id, "proc-%d", &index) != 1 || index < 0 ||
-        (size_t)index >= c->nprocs || c->procs[index] == NULL) {
+        (size_t)index >= e->nprocs || e->procs[index] == NULL) {
         return -1;
     }
-    dvi_proc *p = c->procs[index];
+    s_proc *p = e->procs[index];
     if (p->epitaph[0]) {
         snprintf(buf, size, "%s", p->epitaph);
         p->epitaph[0] = '\0';
@@ -120,9 +146,9 @@ s_epitaph(void *ctx, const char *worker_id, char *buf, size_t size)
 static void
 s_proc_exit(uv_process_t *h, int64_t status, int signum)
 {
-    dvi_proc *p = h->data;
+    s_proc *p = h->data;
     s_describe_exit(p->epitaph, sizeof(p->epitaph), status, signum);
-    if (!p->c->stopping) {
+    if (!p->e->stopping) {
         DVI_LOG(DVI_LOG_WARN, "CLIENT",
                 "worker proc-%d exited (status %d, "
                 "signal %d: %s); starting another",
@@ -134,7 +160,7 @@ s_proc_exit(uv_process_t *h, int64_t status, int signum)
 }
 
 static int
-s_spawn(dv_client *c, dvi_proc *p)
+s_spawn(dvi_embedded *e, s_proc *p)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -175,14 +201,14 @@ s_spawn(dv_client *c, dvi_proc *p)
     o.stdio_count = 4;
     o.exit_cb = s_proc_exit;
     p->handle.data = p;
-    int rc = uv_spawn(c->loop, &p->handle, &o);
+    int rc = uv_spawn(e->loop, &p->handle, &o);
     free(env);
     close(sv[1]);
     if (rc < 0) {
         close(sv[0]);
         return dvi_seterr_uv(rc, "starting a worker process");
     }
-    if (dvi_sched_adopt_fd(c->sched, sv[0]) < 0) {
+    if (dvi_sched_adopt_fd(e->sched, sv[0]) < 0) {
         /* The child runs but cannot reach us: end it, and let its exit
          * callback free it (without starting another). */
         close(sv[0]);
@@ -229,51 +255,48 @@ s_parse(const char *spec, int *processes, int *n)
     return 0;
 }
 
-int
-dvi_embedded_start(dv_client *c, const char *spec)
+/* Keeps the reason the failing part set, under the code dv_connect has
+ * always given for that part. */
+static int
+s_recode(int code)
 {
-    int processes, n;
-    int rc = s_parse(spec, &processes, &n);
-    if (rc < 0) {
-        return rc;
-    }
-    char name[96];
-    snprintf(name, sizeof(name), "inproc://drove-%p", (void *)c);
-    const char *addrs[] = {name};
-    c->sched =
-        dvi_sched_new(c->loop, addrs, 1, c->sched_addr, sizeof(c->sched_addr));
-    if (c->sched == NULL) {
-        return DV_ECONN;
-    }
-    c->expect_workers = n;
-    dvi_sched_set_epitaph(c->sched, s_epitaph, c);
-    if (!processes) {
-        c->tworkers = dvi_calloc((size_t)n, sizeof(*c->tworkers));
-        for (int i = 0; i < n; i++) {
-            char id[32], listen[128];
-            snprintf(id, sizeof(id), "thread-%d", i);
-            snprintf(listen, sizeof(listen), "%s-%s", name, id);
-            dvi_worker_opts o = {id, 1, listen};
-            c->tworkers[i] =
-                dvi_worker_new(c->loop, c->sched_addr, -1, &o, NULL, NULL);
-            if (c->tworkers[i] == NULL) {
-                return DV_ECONN;
-            }
-            c->ntworkers++;
+    char why[512];
+    snprintf(why, sizeof(why), "%s", dv_last_error());
+    return dvi_seterr(code, "%s", why);
+}
+
+static int
+s_start_threads(dvi_embedded *e, const char *name)
+{
+    e->tworkers = dvi_calloc((size_t)e->nworkers, sizeof(*e->tworkers));
+    for (int i = 0; i < e->nworkers; i++) {
+        char id[32], listen[128];
+        snprintf(id, sizeof(id), "thread-%d", i);
+        snprintf(listen, sizeof(listen), "%s-%s", name, id);
+        dvi_worker_opts o = {id, 1, listen};
+        e->tworkers[i] = dvi_worker_new(e->loop, e->addr, -1, &o, NULL, NULL);
+        if (e->tworkers[i] == NULL) {
+            return DV_ECONN;
         }
-        return 0;
+        e->ntworkers++;
     }
-    c->procs = dvi_calloc((size_t)n, sizeof(*c->procs));
-    c->nprocs = (size_t)n;
-    for (int i = 0; i < n; i++) {
-        dvi_proc *p = dvi_calloc(1, sizeof(*p));
-        p->c = c;
+    return 0;
+}
+
+static int
+s_start_procs(dvi_embedded *e)
+{
+    e->procs = dvi_calloc((size_t)e->nworkers, sizeof(*e->procs));
+    e->nprocs = (size_t)e->nworkers;
+    for (int i = 0; i < e->nworkers; i++) {
+        s_proc *p = dvi_calloc(1, sizeof(*p));
+        p->e = e;
         p->index = i;
-        c->procs[i] = p;
-        c->nprocs_alive++;
-        if (s_spawn(c, p) < 0) {
-            c->procs[i] = NULL;
-            c->nprocs_alive--;
+        e->procs[i] = p;
+        e->nalive++;
+        if (s_spawn(e, p) < 0) {
+            e->procs[i] = NULL;
+            e->nalive--;
             free(p);
             return DV_ESYS;
         }
@@ -281,30 +304,81 @@ dvi_embedded_start(dv_client *c, const char *spec)
     return 0;
 }
 
+dvi_embedded *
+dvi_embedded_start(uv_loop_t *loop, const char *spec)
+{
+    int processes, n;
+    if (s_parse(spec, &processes, &n) < 0) {
+        return NULL;
+    }
+    dvi_embedded *e = dvi_calloc(1, sizeof(*e));
+    e->loop = loop;
+    e->nworkers = n;
+    char name[96];
+    snprintf(name, sizeof(name), "inproc://drove-%p", (void *)e);
+    const char *addrs[] = {name};
+    e->sched = dvi_sched_new(loop, addrs, 1, e->addr, sizeof(e->addr));
+    if (e->sched == NULL) {
+        s_recode(DV_ECONN);
+        free(e);
+        return NULL;
+    }
+    dvi_sched_set_epitaph(e->sched, s_epitaph, e);
+    int rc = processes ? s_start_procs(e) : s_start_threads(e, name);
+    if (rc < 0) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", dv_last_error());
+        dvi_embedded_stop(&e);
+        dvi_seterr(rc, "%s", why);
+        return NULL;
+    }
+    return e;
+}
+
+const char *
+dvi_embedded_addr(const dvi_embedded *e)
+{
+    return e->addr;
+}
+
+int
+dvi_embedded_nworkers(const dvi_embedded *e)
+{
+    return e->nworkers;
+}
+
 static void
 s_stop_timeout(uv_timer_t *t)
 {
-    dv_client *c = t->data;
+    dvi_embedded *e = t->data;
     /* Children that ignored the scheduler's going away are killed. */
-    for (size_t i = 0; i < c->nprocs; i++) {
-        if (c->procs[i]) {
-            uv_process_kill(&c->procs[i]->handle, SIGKILL);
+    for (size_t i = 0; i < e->nprocs; i++) {
+        if (e->procs[i]) {
+            uv_process_kill(&e->procs[i]->handle, SIGKILL);
         }
     }
 }
 
 void
-dvi_embedded_stop(dv_client *c)
+dvi_embedded_stop(dvi_embedded **ep)
 {
-    for (size_t i = 0; i < c->ntworkers; i++) {
-        dvi_worker_destroy(&c->tworkers[i]);
+    dvi_embedded *e = *ep;
+    if (e == NULL) {
+        return;
     }
-    c->ntworkers = 0;
+    *ep = NULL;
+    e->stopping = 1;
+    for (size_t i = 0; i < e->ntworkers; i++) {
+        dvi_worker_destroy(&e->tworkers[i]);
+    }
+    e->ntworkers = 0;
     /* Closing the scheduler closes the children's sockets: they exit. */
-    dvi_sched_destroy(&c->sched);
-    if (c->nprocs_alive > 0) {
-        uv_timer_init(c->loop, &c->stop_timer);
-        c->stop_timer.data = c;
-        uv_timer_start(&c->stop_timer, s_stop_timeout, S_STOP_GRACE_MS, 0);
+    dvi_sched_destroy(&e->sched);
+    if (e->nalive == 0) {
+        s_free(e);
+        return;
     }
+    uv_timer_init(e->loop, &e->stop_timer);
+    e->stop_timer.data = e;
+    uv_timer_start(&e->stop_timer, s_stop_timeout, S_STOP_GRACE_MS, 0);
 }
