@@ -14,6 +14,7 @@
 #include "proto/conn.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
+#include "store.h"
 
 /* A function whose calls have proven this short runs on the loop thread
  * itself: handing a 2 us call to an executor thread costs two thread
@@ -29,11 +30,6 @@ typedef struct s_fnstat {
     double avg_us;  /* moving average */
     double peak_us; /* decaying maximum */
 } s_fnstat;
-
-typedef struct s_item {
-    char *key;
-    dvi_blob *blob;
-} s_item;
 
 /* A task received from the scheduler and not yet reported back. */
 typedef struct s_wtask {
@@ -74,12 +70,12 @@ struct dvi_worker {
     dvi_listener *listener;
     dvi_executor *ex;
     dvi_funcs *funcs;
-    dvi_map store;   /* key -> s_item: results held here */
-    dvi_map tasks;   /* key -> s_wtask */
-    dvi_map fetches; /* key -> s_fetch */
-    dvi_map peers;   /* address -> s_peer, outgoing */
-    dvi_map fnstats; /* function name -> s_fnstat */
-    dvi_job *runq;   /* fast jobs to run on the loop, in order */
+    dvi_store *store; /* results held here */
+    dvi_map tasks;    /* key -> s_wtask */
+    dvi_map fetches;  /* key -> s_fetch */
+    dvi_map peers;    /* address -> s_peer, outgoing */
+    dvi_map fnstats;  /* function name -> s_fnstat */
+    dvi_job *runq;    /* fast jobs to run on the loop, in order */
     dvi_job **runq_tail;
     int running;           /* draining runq: new fast jobs just queue */
     struct s_fetch *failq; /* local waits whose task was dropped: fail them */
@@ -95,34 +91,6 @@ static void s_submit(dvi_worker *w, s_wtask *wt);
 typedef struct s_fetch s_fetch;
 static void s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob,
                          const char *why);
-
-/* ---- Store -------------------------------------------------------------- */
-
-static void
-s_store_put(dvi_worker *w, const char *key, dvi_blob *blob)
-{
-    s_item *it = dvi_map_get(&w->store, key);
-    if (it != NULL) {
-        dvi_blob_rele(it->blob);
-        it->blob = blob;
-        return;
-    }
-    it = dvi_malloc(sizeof(*it));
-    it->key = dvi_strdup(key);
-    it->blob = blob;
-    dvi_map_put(&w->store, it->key, it);
-}
-
-static void
-s_store_del(dvi_worker *w, const char *key)
-{
-    s_item *it = dvi_map_del(&w->store, key);
-    if (it) {
-        dvi_blob_rele(it->blob);
-        free(it->key);
-        free(it);
-    }
-}
 
 /* ---- Reporting to the scheduler ----------------------------------------- */
 
@@ -223,7 +191,7 @@ s_on_done(void *ctx, dvi_job *done)
         } else {
             dvi_blob *r = job->result;
             if (wt == NULL || !wt->freed) {
-                s_store_put(w, job->key, dvi_blob_hold(r));
+                dvi_store_put(w->store, job->key, r);
             }
             for (uint32_t k = 0; k < owed && w->sched; k++) {
                 msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_DONE, 4);
@@ -450,22 +418,22 @@ s_on_serve_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
         return DV_EPROTO;
     }
-    s_item *it = dvi_map_get(&w->store, key);
-    if (it == NULL) {
+    dvi_blob *b = dvi_store_get(w->store, key);
+    if (b == NULL) {
         dvi_pack_str(dvi_conn_msg(p->conn, DVI_MSG_MISSING, 1), key);
         return 0;
     }
     msgpack_packer *pk = dvi_conn_msg(p->conn, DVI_MSG_DATA, 2);
     dvi_pack_str(pk, key);
-    w->stats.bytes_served += it->blob->len;
-    if (it->blob->len <= DVI_INLINE_MAX) {
-        dvi_pack_bin(pk, it->blob->data, it->blob->len);
+    w->stats.bytes_served += b->len;
+    if (b->len <= DVI_INLINE_MAX) {
+        dvi_pack_bin(pk, b->data, b->len);
         return 0;
     }
     /* A large result goes out from the store's memory, in a frame of its
      * own, at once. */
-    msgpack_pack_bin(pk, it->blob->len);
-    dvi_conn_put_blob(p->conn, it->blob);
+    msgpack_pack_bin(pk, b->len);
+    dvi_conn_put_blob(p->conn, b);
     dvi_conn_flush(p->conn);
     return 0;
 }
@@ -592,9 +560,9 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
         }
         job->inputs[job->ninputs].key = dvi_strdup(dk);
         job->ninputs++;
-        s_item *it = dvi_map_get(&w->store, dk);
-        if (it != NULL) {
-            job->inputs[job->ninputs - 1].blob = dvi_blob_hold(it->blob);
+        dvi_blob *held = dvi_store_get(w->store, dk);
+        if (held != NULL) {
+            job->inputs[job->ninputs - 1].blob = dvi_blob_hold(held);
             continue;
         }
         if (d->via.array.ptr[1].type == MSGPACK_OBJECT_NIL) {
@@ -639,7 +607,7 @@ s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
             return DV_EPROTO;
         }
-        s_store_del(w, key);
+        dvi_store_delete(w->store, key);
         s_wtask *wt = dvi_map_get(&w->tasks, key);
         if (wt) {
             wt->freed = 1;
@@ -653,7 +621,9 @@ s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
             dvi_msg_bytes(&f[1], &data, &len) < 0) {
             return DV_EPROTO;
         }
-        s_store_put(w, key, dvi_blob_copy(data, len));
+        dvi_blob *b = dvi_blob_copy(data, len);
+        dvi_store_put(w->store, key, b);
+        dvi_blob_rele(b);
         msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_STORED, 2);
         dvi_pack_str(pk, key);
         msgpack_pack_uint64(pk, len);
@@ -735,7 +705,7 @@ dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     w->ctx = ctx;
     w->nthreads = opts->nthreads > 0 ? opts->nthreads : 1;
     snprintf(w->id, sizeof(w->id), "%s", opts->id);
-    dvi_map_init(&w->store);
+    w->store = dvi_store_new();
     dvi_map_init(&w->tasks);
     dvi_map_init(&w->fetches);
     dvi_map_init(&w->peers);
@@ -798,13 +768,7 @@ dvi_worker_destroy(dvi_worker **wp)
         }
         free(wt);
     }
-    for (size_t i = 0; dvi_map_next(&w->store, &i, &e);) {
-        s_item *it = e->val;
-        dvi_blob_rele(it->blob);
-        free(it->key);
-        free(it);
-    }
-    dvi_map_fini(&w->store);
+    dvi_store_destroy(&w->store);
     dvi_map_fini(&w->tasks);
     dvi_map_fini(&w->fetches);
     for (size_t i = 0; dvi_map_next(&w->fnstats, &i, &e);) {
@@ -838,5 +802,5 @@ void
 dvi_worker_stats_get(const dvi_worker *w, dvi_worker_stats *out)
 {
     *out = w->stats;
-    out->stored = w->store.len;
+    out->stored = dvi_store_count(w->store);
 }
