@@ -20,6 +20,7 @@
 #include "drove.h"
 #include "embedded.h"
 #include "proto/conn.h"
+#include "proto/fetch.h"
 
 /* What the client knows of one key, shared by all handles on it. */
 typedef struct dvi_fstate {
@@ -95,7 +96,7 @@ struct dv_client {
 
     /* Loop thread only: */
     dvi_conn *conn;         /* to the scheduler */
-    dvi_map peers;          /* worker address -> dvi_conn, for results */
+    dvi_fetcher *fetcher;   /* results, from the workers holding them */
     dvi_embedded *embedded; /* the embedded cluster, or NULL */
 
     /* Set once at connect: */

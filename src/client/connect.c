@@ -63,122 +63,66 @@ dvi_client_check_locked(dv_client *c)
 
 /* ---- Results from workers ----------------------------------------------- */
 
-typedef struct s_peer_ctx {
-    dv_client *c;
-    dvi_conn *conn;
-    dvi_blob *frame; /* a taken frame, kept until it is parsed */
-} s_peer_ctx;
-
-static int
-s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+/* Marks a result being fetched as lost. Called with the lock held. */
+static void
+s_fetch_lost_locked(dv_client *c, dvi_fstate *st, const char *why)
 {
-    dv_client *c = ((s_peer_ctx *)ctx)->c;
-    dvi_conn *conn = ((s_peer_ctx *)ctx)->conn;
-    char key[DVI_MAX_KEY + 1];
-    if ((type != DVI_MSG_DATA && type != DVI_MSG_MISSING) ||
-        dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
-        return dvi_seterr(DV_EPROTO, "unexpected %s from a worker",
-                          dvi_msg_name(type));
-    }
-    const char *data = NULL;
-    size_t len = 0;
-    if (type == DVI_MSG_DATA && dvi_msg_bytes(&f[1], &data, &len) < 0) {
-        return DV_EPROTO;
-    }
-    uv_mutex_lock(&c->lock);
-    dvi_fstate *st = dvi_map_get(&c->futures, key);
-    if (st && st->fetching) {
-        st->fetching = 0;
-        if (data) {
-            /* A large result keeps the frame it came in: no copy. */
-            void *frame =
-                len > DVI_INLINE_MAX ? dvi_conn_take_frame(conn) : NULL;
-            st->blob = frame ? dvi_blob_adopt(frame, (char *)data, len)
-                             : dvi_blob_copy(data, len);
-            if (frame) {
-                /* The rest of the frame is parsed from this memory. */
-                ((s_peer_ctx *)ctx)->frame = dvi_blob_hold(st->blob);
-            }
-        } else {
-            free(st->error);
-            st->error = dvi_strdup("the result was lost: the worker that "
-                                   "held it no longer does");
-            __atomic_store_n(&st->status, DV_LOST, __ATOMIC_RELEASE);
-        }
-        uv_cond_broadcast(&c->cond);
-    }
-    uv_mutex_unlock(&c->lock);
-    return 0;
-}
-
-static int
-s_on_peer_frame(dvi_conn *conn, const char *buf, size_t len)
-{
-    s_peer_ctx ctx = {dvi_conn_data(conn), conn, NULL};
-    int rc = dvi_msg_each(buf, len, s_on_peer_msg, &ctx);
-    dvi_blob_rele(ctx.frame);
-    return rc;
+    st->fetching = 0;
+    free(st->error);
+    st->error = dvi_strdup(why);
+    __atomic_store_n(&st->status, DV_LOST, __ATOMIC_RELEASE);
+    uv_cond_broadcast(&c->cond);
 }
 
 static void
-s_on_peer_close(dvi_conn *conn, const char *why)
+s_on_fetched(void *ctx, const char *key, const char *addr, dvi_blob *blob)
 {
-    dv_client *c = dvi_conn_data(conn);
-    char *addr = NULL;
-    dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(&c->peers, &i, &e);) {
-        if (e->val == conn) {
-            addr = (char *)e->key;
-        }
-    }
-    if (addr == NULL) {
-        return;
-    }
-    dvi_map_del(&c->peers, addr);
-    /* Fetches from it fail: the futures say so. */
-    char text[300];
-    snprintf(text, sizeof(text),
-             "the result could not be fetched from %s: "
-             "%s",
-             addr, why);
+    dv_client *c = ctx;
     uv_mutex_lock(&c->lock);
-    for (size_t j = 0; dvi_map_next(&c->futures, &j, &e);) {
-        dvi_fstate *st = e->val;
-        if (st->fetching && st->addr && strcmp(st->addr, addr) == 0) {
-            st->fetching = 0;
-            free(st->error);
-            st->error = dvi_strdup(text);
-            __atomic_store_n(&st->status, DV_LOST, __ATOMIC_RELEASE);
-        }
+    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    if (st && st->fetching) {
+        /* A large result stays in the frame it came in: no copy. */
+        st->fetching = 0;
+        st->blob = dvi_blob_hold(blob);
+        uv_cond_broadcast(&c->cond);
     }
-    uv_cond_broadcast(&c->cond);
     uv_mutex_unlock(&c->lock);
-    free(addr);
+}
+
+static void
+s_on_fetch_failed(void *ctx, const char *key, const char *addr, int code,
+                  const char *why)
+{
+    dv_client *c = ctx;
+    char text[300];
+    if (code == DV_ENOTFOUND) {
+        snprintf(text, sizeof(text),
+                 "the result was lost: the worker that "
+                 "held it no longer does");
+    } else {
+        snprintf(text, sizeof(text),
+                 "the result could not be fetched from %s: %s", addr, why);
+    }
+    uv_mutex_lock(&c->lock);
+    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    if (st && st->fetching && st->addr && strcmp(st->addr, addr) == 0) {
+        s_fetch_lost_locked(c, st, text);
+    }
+    uv_mutex_unlock(&c->lock);
 }
 
 static void
 s_fetch(dv_client *c, const char *key, const char *addr)
 {
-    dvi_conn *p = dvi_map_get(&c->peers, addr);
-    if (p == NULL) {
-        p = dvi_conn_dial(c->loop, addr, s_on_peer_frame, s_on_peer_close, c);
-        if (p == NULL) {
-            uv_mutex_lock(&c->lock);
-            dvi_fstate *st = dvi_map_get(&c->futures, key);
-            if (st && st->fetching) {
-                st->fetching = 0;
-                __atomic_store_n(&st->status, DV_LOST, __ATOMIC_RELEASE);
-                free(st->error);
-                st->error = dvi_strdup(dv_last_error());
-                uv_cond_broadcast(&c->cond);
-            }
-            uv_mutex_unlock(&c->lock);
-            return;
-        }
-        dvi_hello_send(p, DVI_ROLE_PEER, "client", 0, NULL);
-        dvi_map_put(&c->peers, dvi_strdup(addr), p);
+    if (dvi_fetcher_get(c->fetcher, key, addr) == 0) {
+        return;
     }
-    dvi_pack_str(dvi_conn_msg(p, DVI_MSG_GET, 1), key);
+    uv_mutex_lock(&c->lock);
+    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    if (st && st->fetching) {
+        s_fetch_lost_locked(c, st, dv_last_error());
+    }
+    uv_mutex_unlock(&c->lock);
 }
 
 /* ---- Scheduler messages ------------------------------------------------- */
@@ -413,12 +357,7 @@ s_shutdown(dv_client *c)
 {
     dvi_conn_close(c->conn);
     c->conn = NULL;
-    dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(&c->peers, &i, &e);) {
-        dvi_conn_close(e->val);
-        free((char *)e->key);
-    }
-    dvi_map_fini(&c->peers);
+    dvi_fetcher_destroy(&c->fetcher);
     dvi_embedded_stop(&c->embedded);
     uv_close((uv_handle_t *)&c->wake, NULL);
 }
@@ -520,10 +459,11 @@ s_new(void)
     msgpack_sbuffer_init(&c->out);
     msgpack_packer_init(&c->pk, &c->out, msgpack_sbuffer_write);
     dvi_map_init(&c->futures);
-    dvi_map_init(&c->peers);
     dvi_map_init(&c->purity);
     uv_async_init(c->loop, &c->wake, s_wake_cb);
     c->wake.data = c;
+    c->fetcher =
+        dvi_fetcher_new(c->loop, "client", s_on_fetched, s_on_fetch_failed, c);
     randombytes_buf(&c->nonce, sizeof(c->nonce));
     return c;
 }

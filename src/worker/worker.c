@@ -1,4 +1,6 @@
-/* dvi_worker: the worker's messages, result store and peer transfers. */
+/* dvi_worker: a worker's tasks and the scheduler's messages. Inputs come
+ * from peers through a dvi_fetcher, results stay in a dvi_store, and a
+ * dvi_server answers the peers that fetch them. */
 #include "worker.h"
 
 #include <stdio.h>
@@ -12,8 +14,10 @@
 #include "executor.h"
 #include "funcs.h"
 #include "proto/conn.h"
+#include "proto/fetch.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
+#include "serve.h"
 #include "store.h"
 
 /* A function whose calls have proven this short runs on the loop thread
@@ -52,14 +56,6 @@ struct s_fetch {
     struct s_fetch *next_failed;
 };
 
-typedef struct s_peer {
-    dvi_worker *w;
-    dvi_conn *conn;
-    dvi_blob *frame; /* a taken frame, kept until it is parsed */
-    char *addr;      /* outgoing: the address dialled (key of w->peers) */
-    int hello;       /* incoming: HELLO seen */
-} s_peer;
-
 struct dvi_worker {
     uv_loop_t *loop;
     char id[128];
@@ -67,21 +63,19 @@ struct dvi_worker {
     int nthreads;
     int welcomed;
     dvi_conn *sched;
-    dvi_listener *listener;
+    dvi_server *server;   /* answers peers' GETs from store */
+    dvi_fetcher *fetcher; /* fetches inputs from peers */
     dvi_executor *ex;
     dvi_funcs *funcs;
     dvi_store *store; /* results held here */
     dvi_map tasks;    /* key -> s_wtask */
     dvi_map fetches;  /* key -> s_fetch */
-    dvi_map peers;    /* address -> s_peer, outgoing */
     dvi_map fnstats;  /* function name -> s_fnstat */
     dvi_job *runq;    /* fast jobs to run on the loop, in order */
     dvi_job **runq_tail;
     int running;           /* draining runq: new fast jobs just queue */
     struct s_fetch *failq; /* local waits whose task was dropped: fail them */
     int failing;           /* draining failq */
-    s_peer **incoming;
-    size_t nincoming;
     dvi_worker_lost_fn lost;
     void *ctx;
     dvi_worker_stats stats;
@@ -222,9 +216,6 @@ s_on_done(void *ctx, dvi_job *done)
 
 /* ---- Fetching inputs from peers ----------------------------------------- */
 
-static int s_on_peer_frame(dvi_conn *c, const char *buf, size_t len);
-static void s_on_peer_close(dvi_conn *c, const char *why);
-
 static void
 s_fetch_free(s_fetch *f)
 {
@@ -269,27 +260,6 @@ s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob, const char *why)
     s_fetch_free(f);
 }
 
-static s_peer *
-s_peer_get(dvi_worker *w, const char *addr)
-{
-    s_peer *p = dvi_map_get(&w->peers, addr);
-    if (p != NULL) {
-        return p;
-    }
-    p = dvi_calloc(1, sizeof(*p));
-    p->w = w;
-    p->addr = dvi_strdup(addr);
-    p->conn = dvi_conn_dial(w->loop, addr, s_on_peer_frame, s_on_peer_close, p);
-    if (p->conn == NULL) {
-        free(p->addr);
-        free(p);
-        return NULL;
-    }
-    dvi_hello_send(p->conn, DVI_ROLE_PEER, w->id, 0, NULL);
-    dvi_map_put(&w->peers, p->addr, p);
-    return p;
-}
-
 static int
 s_fetch_add(dvi_worker *w, const char *key, const char *addr, s_wtask *wt)
 {
@@ -297,17 +267,13 @@ s_fetch_add(dvi_worker *w, const char *key, const char *addr, s_wtask *wt)
     if (f == NULL) {
         /* addr "": the input is a task running here; s_on_done hands its
          * result over. */
-        s_peer *p = addr[0] ? s_peer_get(w, addr) : NULL;
-        if (addr[0] && p == NULL) {
+        if (addr[0] && dvi_fetcher_get(w->fetcher, key, addr) < 0) {
             return DV_ECONN;
         }
         f = dvi_calloc(1, sizeof(*f));
         f->key = dvi_strdup(key);
         f->addr = dvi_strdup(addr);
         dvi_map_put(&w->fetches, f->key, f);
-        if (p) {
-            dvi_pack_str(dvi_conn_msg(p->conn, DVI_MSG_GET, 1), key);
-        }
     }
     if (f->n == f->cap) {
         f->cap = f->cap ? f->cap * 2 : 4;
@@ -317,163 +283,39 @@ s_fetch_add(dvi_worker *w, const char *key, const char *addr, s_wtask *wt)
     return 0;
 }
 
-static int
-s_on_peer_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+/* The fetch of key from addr, taken out of the map, or NULL if none. */
+static s_fetch *
+s_fetch_take(dvi_worker *w, const char *key, const char *addr)
 {
-    s_peer *p = ctx;
-    dvi_worker *w = p->w;
-    char key[DVI_MAX_KEY + 1];
-    if (type != DVI_MSG_DATA && type != DVI_MSG_MISSING) {
-        return dvi_seterr(DV_EPROTO, "unexpected %s from peer %s",
-                          dvi_msg_name(type), p->addr);
+    s_fetch *fe = dvi_map_get(&w->fetches, key);
+    if (fe == NULL || strcmp(fe->addr, addr) != 0) {
+        return NULL;
     }
-    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
-        return DV_EPROTO;
-    }
-    s_fetch *fe = dvi_map_del(&w->fetches, key);
-    if (fe == NULL) {
-        return 0;
-    }
-    if (type == DVI_MSG_MISSING) {
-        s_fetch_done(w, fe, NULL, "the peer does not hold it");
-        return 0;
-    }
-    const char *data;
-    size_t len;
-    if (dvi_msg_bytes(&f[1], &data, &len) < 0) {
-        dvi_map_put(&w->fetches, fe->key, fe);
-        return DV_EPROTO;
-    }
-    w->stats.bytes_fetched += len;
-    /* A large input keeps the frame it came in, rather than a copy. */
-    void *frame = len > DVI_INLINE_MAX ? dvi_conn_take_frame(p->conn) : NULL;
-    dvi_blob *blob = frame ? dvi_blob_adopt(frame, (char *)data, len)
-                           : dvi_blob_copy(data, len);
-    if (frame) {
-        p->frame = dvi_blob_hold(blob); /* the rest is parsed from it */
-    }
-    s_fetch_done(w, fe, blob, NULL);
-    dvi_blob_rele(blob);
-    return 0;
-}
-
-static int
-s_on_peer_frame(dvi_conn *c, const char *buf, size_t len)
-{
-    s_peer *p = dvi_conn_data(c);
-    int rc = dvi_msg_each(buf, len, s_on_peer_msg, p);
-    dvi_blob_rele(p->frame);
-    p->frame = NULL;
-    return rc;
+    dvi_map_del(&w->fetches, key);
+    return fe;
 }
 
 static void
-s_on_peer_close(dvi_conn *c, const char *why)
+s_on_fetched(void *ctx, const char *key, const char *addr, dvi_blob *blob)
 {
-    s_peer *p = dvi_conn_data(c);
-    dvi_worker *w = p->w;
-    dvi_map_del(&w->peers, p->addr);
-    /* Every fetch still waiting on this peer fails: its tasks go back to
-     * the scheduler, which places them again. */
-    s_fetch **dead = NULL;
-    size_t ndead = 0;
-    dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(&w->fetches, &i, &e);) {
-        s_fetch *f = e->val;
-        if (strcmp(f->addr, p->addr) == 0) {
-            dead = dvi_realloc(dead, (ndead + 1) * sizeof(*dead));
-            dead[ndead++] = f;
-        }
+    dvi_worker *w = ctx;
+    s_fetch *fe = s_fetch_take(w, key, addr);
+    if (fe != NULL) {
+        w->stats.bytes_fetched += blob->len;
+        s_fetch_done(w, fe, blob, NULL);
     }
-    for (size_t i = 0; i < ndead; i++) {
-        dvi_map_del(&w->fetches, dead[i]->key);
-        s_fetch_done(w, dead[i], NULL, why);
-    }
-    free(dead);
-    free(p->addr);
-    free(p);
-}
-
-/* ---- Serving results ---------------------------------------------------- */
-
-static int
-s_on_serve_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
-{
-    s_peer *p = ctx;
-    dvi_worker *w = p->w;
-    if (!p->hello) {
-        dvi_hello h;
-        if (type != DVI_MSG_HELLO) {
-            return dvi_seterr(DV_EPROTO, "%s before HELLO", dvi_msg_name(type));
-        }
-        int rc = dvi_hello_parse(f, n, &h);
-        p->hello = rc == 0;
-        return rc;
-    }
-    if (type != DVI_MSG_GET) {
-        return dvi_seterr(DV_EPROTO, "unexpected %s from a peer",
-                          dvi_msg_name(type));
-    }
-    char key[DVI_MAX_KEY + 1];
-    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
-        return DV_EPROTO;
-    }
-    dvi_blob *b = dvi_store_get(w->store, key);
-    if (b == NULL) {
-        dvi_pack_str(dvi_conn_msg(p->conn, DVI_MSG_MISSING, 1), key);
-        return 0;
-    }
-    msgpack_packer *pk = dvi_conn_msg(p->conn, DVI_MSG_DATA, 2);
-    dvi_pack_str(pk, key);
-    w->stats.bytes_served += b->len;
-    if (b->len <= DVI_INLINE_MAX) {
-        dvi_pack_bin(pk, b->data, b->len);
-        return 0;
-    }
-    /* A large result goes out from the store's memory, in a frame of its
-     * own, at once. */
-    msgpack_pack_bin(pk, b->len);
-    dvi_conn_put_blob(p->conn, b);
-    dvi_conn_flush(p->conn);
-    return 0;
-}
-
-static int
-s_on_serve_frame(dvi_conn *c, const char *buf, size_t len)
-{
-    return dvi_msg_each(buf, len, s_on_serve_msg, dvi_conn_data(c));
 }
 
 static void
-s_incoming_remove(dvi_worker *w, s_peer *p)
+s_on_fetch_failed(void *ctx, const char *key, const char *addr, int code,
+                  const char *why)
 {
-    for (size_t i = 0; i < w->nincoming; i++) {
-        if (w->incoming[i] == p) {
-            w->incoming[i] = w->incoming[--w->nincoming];
-            break;
-        }
+    dvi_worker *w = ctx;
+    /* Its tasks go back to the scheduler, which places them again. */
+    s_fetch *fe = s_fetch_take(w, key, addr);
+    if (fe != NULL) {
+        s_fetch_done(w, fe, NULL, why);
     }
-    free(p);
-}
-
-static void
-s_on_serve_close(dvi_conn *c, const char *why)
-{
-    s_peer *p = dvi_conn_data(c);
-    s_incoming_remove(p->w, p);
-}
-
-static void
-s_on_accept(dvi_listener *l, dvi_conn *c)
-{
-    dvi_worker *w = dvi_listener_data(l);
-    s_peer *p = dvi_calloc(1, sizeof(*p));
-    p->w = w;
-    p->conn = c;
-    dvi_conn_set_data(c, p);
-    w->incoming =
-        dvi_realloc(w->incoming, (w->nincoming + 1) * sizeof(*w->incoming));
-    w->incoming[w->nincoming++] = p;
 }
 
 /* ---- Scheduler messages ------------------------------------------------- */
@@ -508,6 +350,73 @@ s_submit(dvi_worker *w, s_wtask *wt)
     w->running = 0;
 }
 
+/* A task for a COMPUTE, registered under its key, its inputs not yet
+ * looked for. */
+static s_wtask *
+s_task_new(dvi_worker *w, const char *key, const dv_function *func,
+           const char *args, size_t argslen, uint64_t flags, uint32_t ndeps)
+{
+    s_wtask *wt = dvi_calloc(1, sizeof(*wt));
+    dvi_job *job = dvi_calloc(1, sizeof(*job));
+    wt->job = job;
+    wt->owed = 1;
+    job->key = dvi_strdup(key);
+    job->fn = func;
+    job->args = dvi_blob_copy(args, argslen);
+    job->flags = (uint32_t)flags;
+    job->inputs = dvi_calloc(ndeps ? ndeps : 1, sizeof(*job->inputs));
+    dvi_map_put(&w->tasks, job->key, wt);
+    return wt;
+}
+
+/* Gives the task its input d ([key, holder address or nil]): from the
+ * store, or by waiting for a fetch or a task here. Returns NULL, or what
+ * is wrong with it. */
+static const char *
+s_add_input(dvi_worker *w, s_wtask *wt, const msgpack_object *d)
+{
+    dvi_job *job = wt->job;
+    char dk[DVI_MAX_KEY + 1], addr[256];
+    if (d->type != MSGPACK_OBJECT_ARRAY || d->via.array.size < 2 ||
+        dvi_msg_str(&d->via.array.ptr[0], dk, sizeof(dk)) < 0) {
+        return "malformed input in COMPUTE";
+    }
+    dvi_job_input *in = &job->inputs[job->ninputs++];
+    in->key = dvi_strdup(dk);
+    dvi_blob *held = dvi_store_get(w->store, dk);
+    if (held != NULL) {
+        in->blob = dvi_blob_hold(held);
+        return NULL;
+    }
+    if (d->via.array.ptr[1].type == MSGPACK_OBJECT_NIL) {
+        /* "Here": held, or still being computed here (sent ahead). */
+        if (dvi_map_get(&w->tasks, dk) == NULL) {
+            return "an input is neither here nor anywhere else";
+        }
+        addr[0] = '\0';
+    } else if (dvi_msg_str(&d->via.array.ptr[1], addr, sizeof(addr)) < 0) {
+        return "malformed input address in COMPUTE";
+    }
+    if (s_fetch_add(w, dk, addr, wt) < 0) {
+        return dv_last_error();
+    }
+    wt->nmissing++;
+    return NULL;
+}
+
+/* Reports a COMPUTE of a function this worker does not have. */
+static void
+s_unknown_function(dvi_worker *w, const char *key, const char *fn)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "unknown function '%s' (no "
+             "DV_FUNCTION of that name in the program or an uploaded "
+             "library, on worker %s)",
+             fn, w->id);
+    s_report_failed(w, key, DVI_BLAME_TASK, text);
+}
+
 static int
 s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
 {
@@ -529,70 +438,104 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
     }
     const dv_function *func = dvi_funcs_find(w->funcs, fn);
     if (func == NULL) {
-        char text[512];
-        snprintf(text, sizeof(text),
-                 "unknown function '%s' (no "
-                 "DV_FUNCTION of that name in the program or an uploaded "
-                 "library, on worker %s)",
-                 fn, w->id);
-        s_report_failed(w, key, DVI_BLAME_TASK, text);
+        s_unknown_function(w, key, fn);
         return 0;
     }
     const msgpack_object_array *deps = m.inputs;
-    s_wtask *wt = dvi_calloc(1, sizeof(*wt));
-    dvi_job *job = dvi_calloc(1, sizeof(*job));
-    wt->job = job;
-    wt->owed = 1;
-    job->key = dvi_strdup(key);
-    job->fn = func;
-    job->args = dvi_blob_copy(args, argslen);
-    job->flags = (uint32_t)flags;
-    job->inputs = dvi_calloc(deps->size ? deps->size : 1, sizeof(*job->inputs));
-    dvi_map_put(&w->tasks, job->key, wt);
+    s_wtask *wt = s_task_new(w, key, func, args, argslen, flags, deps->size);
     const char *problem = NULL;
     for (uint32_t i = 0; i < deps->size && problem == NULL; i++) {
-        const msgpack_object *d = &deps->ptr[i];
-        char dk[DVI_MAX_KEY + 1], addr[256];
-        if (d->type != MSGPACK_OBJECT_ARRAY || d->via.array.size < 2 ||
-            dvi_msg_str(&d->via.array.ptr[0], dk, sizeof(dk)) < 0) {
-            problem = "malformed input in COMPUTE";
-            break;
-        }
-        job->inputs[job->ninputs].key = dvi_strdup(dk);
-        job->ninputs++;
-        dvi_blob *held = dvi_store_get(w->store, dk);
-        if (held != NULL) {
-            job->inputs[job->ninputs - 1].blob = dvi_blob_hold(held);
-            continue;
-        }
-        if (d->via.array.ptr[1].type == MSGPACK_OBJECT_NIL) {
-            /* "Here": held, or still being computed here (sent ahead). */
-            if (dvi_map_get(&w->tasks, dk) == NULL) {
-                problem = "an input is neither here nor anywhere else";
-                break;
-            }
-            addr[0] = '\0';
-        } else if (dvi_msg_str(&d->via.array.ptr[1], addr, sizeof(addr)) < 0) {
-            problem = "malformed input address in COMPUTE";
-            break;
-        }
-        if (s_fetch_add(w, dk, addr, wt) < 0) {
-            problem = dv_last_error();
-            break;
-        }
-        wt->nmissing++;
+        problem = s_add_input(w, wt, &deps->ptr[i]);
     }
-    if (problem) {
-        if (wt->nmissing > 0) {
-            wt->failed = 1; /* dropped when its fetches come back */
-            return 0;
-        }
+    if (problem && wt->nmissing > 0) {
+        wt->failed = 1; /* dropped when its fetches come back */
+    } else if (problem) {
         s_drop(w, wt, DVI_BLAME_INPUT, problem);
-        return 0;
-    }
-    if (wt->nmissing == 0) {
+    } else if (wt->nmissing == 0) {
         s_submit(w, wt);
     }
+    return 0;
+}
+
+static int
+s_on_free(dvi_worker *w, const msgpack_object *f)
+{
+    char key[DVI_MAX_KEY + 1];
+    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
+        return DV_EPROTO;
+    }
+    dvi_store_delete(w->store, key);
+    s_wtask *wt = dvi_map_get(&w->tasks, key);
+    if (wt) {
+        wt->freed = 1;
+    }
+    return 0;
+}
+
+static int
+s_on_scatter(dvi_worker *w, const msgpack_object *f)
+{
+    char key[DVI_MAX_KEY + 1];
+    const char *data;
+    size_t len;
+    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0 ||
+        dvi_msg_bytes(&f[1], &data, &len) < 0) {
+        return DV_EPROTO;
+    }
+    dvi_blob *b = dvi_blob_copy(data, len);
+    dvi_store_put(w->store, key, b);
+    dvi_blob_rele(b);
+    msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_STORED, 2);
+    dvi_pack_str(pk, key);
+    msgpack_pack_uint64(pk, len);
+    return 0;
+}
+
+static int
+s_on_upload(dvi_worker *w, const msgpack_object *f)
+{
+    char hash[80], name[256];
+    const char *bytes;
+    size_t len;
+    if (dvi_msg_str(&f[0], hash, sizeof(hash)) < 0 ||
+        dvi_msg_str(&f[1], name, sizeof(name)) < 0 ||
+        dvi_msg_bytes(&f[2], &bytes, &len) < 0) {
+        return DV_EPROTO;
+    }
+    const char **impure = NULL;
+    size_t nimpure = 0;
+    int rc =
+        dvi_funcs_load(w->funcs, hash, name, bytes, len, &impure, &nimpure);
+    msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_UPLOADED, 4);
+    dvi_pack_str(pk, hash);
+    msgpack_pack_int(pk, rc == 0);
+    dvi_pack_str(pk, rc == 0 ? NULL : dv_last_error());
+    msgpack_pack_array(pk, nimpure);
+    for (size_t i = 0; i < nimpure; i++) {
+        dvi_pack_str(pk, impure[i]);
+    }
+    free(impure);
+    if (rc < 0) {
+        DVI_LOG(DVI_LOG_WARN, "WORKER", "%s", dv_last_error());
+    }
+    return 0;
+}
+
+static int
+s_on_welcome(dvi_worker *w, const msgpack_object *f)
+{
+    uint64_t version;
+    char id[128];
+    if (dvi_msg_u64(&f[0], &version) < 0 ||
+        dvi_msg_str(&f[1], id, sizeof(id)) < 0) {
+        return DV_EPROTO;
+    }
+    snprintf(w->id, sizeof(w->id), "%s", id);
+    /* Peers dialled from now on are told the id the scheduler gave. */
+    dvi_fetcher_set_id(w->fetcher, w->id);
+    w->welcomed = 1;
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: joined, serving peers at %s", w->id,
+            w->addr);
     return 0;
 }
 
@@ -600,75 +543,12 @@ static int
 s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 {
     dvi_worker *w = ctx;
-    char key[DVI_MAX_KEY + 1];
     switch (type) {
     case DVI_MSG_COMPUTE: return s_on_compute(w, f, n);
-    case DVI_MSG_FREE: {
-        if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
-            return DV_EPROTO;
-        }
-        dvi_store_delete(w->store, key);
-        s_wtask *wt = dvi_map_get(&w->tasks, key);
-        if (wt) {
-            wt->freed = 1;
-        }
-        return 0;
-    }
-    case DVI_MSG_SCATTER: {
-        const char *data;
-        size_t len;
-        if (dvi_msg_str(&f[0], key, sizeof(key)) < 0 ||
-            dvi_msg_bytes(&f[1], &data, &len) < 0) {
-            return DV_EPROTO;
-        }
-        dvi_blob *b = dvi_blob_copy(data, len);
-        dvi_store_put(w->store, key, b);
-        dvi_blob_rele(b);
-        msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_STORED, 2);
-        dvi_pack_str(pk, key);
-        msgpack_pack_uint64(pk, len);
-        return 0;
-    }
-    case DVI_MSG_UPLOAD: {
-        char hash[80], name[256];
-        const char *bytes;
-        size_t len;
-        if (dvi_msg_str(&f[0], hash, sizeof(hash)) < 0 ||
-            dvi_msg_str(&f[1], name, sizeof(name)) < 0 ||
-            dvi_msg_bytes(&f[2], &bytes, &len) < 0) {
-            return DV_EPROTO;
-        }
-        const char **impure = NULL;
-        size_t nimpure = 0;
-        int rc =
-            dvi_funcs_load(w->funcs, hash, name, bytes, len, &impure, &nimpure);
-        msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_UPLOADED, 4);
-        dvi_pack_str(pk, hash);
-        msgpack_pack_int(pk, rc == 0);
-        dvi_pack_str(pk, rc == 0 ? NULL : dv_last_error());
-        msgpack_pack_array(pk, nimpure);
-        for (size_t i = 0; i < nimpure; i++) {
-            dvi_pack_str(pk, impure[i]);
-        }
-        free(impure);
-        if (rc < 0) {
-            DVI_LOG(DVI_LOG_WARN, "WORKER", "%s", dv_last_error());
-        }
-        return 0;
-    }
-    case DVI_MSG_WELCOME: {
-        uint64_t version;
-        char id[128];
-        if (dvi_msg_u64(&f[0], &version) < 0 ||
-            dvi_msg_str(&f[1], id, sizeof(id)) < 0) {
-            return DV_EPROTO;
-        }
-        snprintf(w->id, sizeof(w->id), "%s", id);
-        w->welcomed = 1;
-        DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: joined, serving peers at %s",
-                w->id, w->addr);
-        return 0;
-    }
+    case DVI_MSG_FREE: return s_on_free(w, f);
+    case DVI_MSG_SCATTER: return s_on_scatter(w, f);
+    case DVI_MSG_UPLOAD: return s_on_upload(w, f);
+    case DVI_MSG_WELCOME: return s_on_welcome(w, f);
     case DVI_MSG_BYE: return dvi_seterr(DV_ECONN, "the scheduler said goodbye");
     default:
         return dvi_seterr(DV_EPROTO, "unexpected %s from the scheduler",
@@ -708,13 +588,14 @@ dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     w->store = dvi_store_new();
     dvi_map_init(&w->tasks);
     dvi_map_init(&w->fetches);
-    dvi_map_init(&w->peers);
     dvi_map_init(&w->fnstats);
     w->runq_tail = &w->runq;
     w->funcs = dvi_funcs_new();
-    w->listener = dvi_listen(loop, opts->listen, s_on_accept, s_on_serve_frame,
-                             s_on_serve_close, w, w->addr, sizeof(w->addr));
-    if (w->listener == NULL) {
+    w->fetcher =
+        dvi_fetcher_new(loop, w->id, s_on_fetched, s_on_fetch_failed, w);
+    w->server =
+        dvi_server_new(loop, opts->listen, w->store, w->addr, sizeof(w->addr));
+    if (w->server == NULL) {
         dvi_worker_destroy(&w);
         return NULL;
     }
@@ -744,19 +625,9 @@ dvi_worker_destroy(dvi_worker **wp)
     *wp = NULL;
     dvi_executor_destroy(&w->ex);
     dvi_conn_close(w->sched);
-    dvi_listener_close(w->listener);
-    for (size_t i = 0; i < w->nincoming; i++) {
-        dvi_conn_close(w->incoming[i]->conn);
-        free(w->incoming[i]);
-    }
-    free(w->incoming);
+    dvi_server_destroy(&w->server);
+    dvi_fetcher_destroy(&w->fetcher);
     dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(&w->peers, &i, &e);) {
-        s_peer *p = e->val;
-        dvi_conn_close(p->conn);
-        free(p->addr);
-        free(p);
-    }
     for (size_t i = 0; dvi_map_next(&w->fetches, &i, &e);) {
         s_fetch_free(e->val);
     }
@@ -774,7 +645,6 @@ dvi_worker_destroy(dvi_worker **wp)
     for (size_t i = 0; dvi_map_next(&w->fnstats, &i, &e);) {
         free(e->val);
     }
-    dvi_map_fini(&w->peers);
     dvi_map_fini(&w->fnstats);
     dvi_funcs_destroy(&w->funcs);
     free(w);
@@ -802,5 +672,6 @@ void
 dvi_worker_stats_get(const dvi_worker *w, dvi_worker_stats *out)
 {
     *out = w->stats;
+    out->bytes_served = dvi_server_bytes_served(w->server);
     out->stored = dvi_store_count(w->store);
 }

@@ -1,0 +1,213 @@
+/* dvi_fetcher: GET / DATA / MISSING on outgoing peer connections, for
+ * workers and clients alike. */
+#include "fetch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/map.h"
+#include "conn.h"
+#include "hello.h"
+#include "msg.h"
+
+/* GETs of one key sent to one peer and not answered yet. */
+typedef struct s_want {
+    uint32_t n; /* more than one if asked again before the answer */
+    char key[]; /* the map's key points here */
+} s_want;
+
+typedef struct s_peer {
+    dvi_fetcher *f;
+    dvi_conn *conn;
+    dvi_blob *frame; /* a taken frame, kept until it is parsed */
+    dvi_map wants;   /* key -> s_want */
+    char addr[];     /* the address dialled (the key in f->peers) */
+} s_peer;
+
+struct dvi_fetcher {
+    uv_loop_t *loop;
+    char id[128];   /* sent in HELLO */
+    dvi_map peers;  /* address -> s_peer */
+    size_t pending; /* GETs not answered yet, over all peers */
+    dvi_fetch_data_fn on_data;
+    dvi_fetch_fail_fn on_fail;
+    void *ctx;
+};
+
+static void
+s_peer_free(s_peer *p)
+{
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&p->wants, &i, &e);) {
+        free(e->val);
+    }
+    dvi_map_fini(&p->wants);
+    dvi_blob_rele(p->frame);
+    free(p);
+}
+
+/* One GET of want is answered: forget it (freeing want with the last). */
+static void
+s_settle(s_peer *p, s_want *want)
+{
+    p->f->pending--;
+    if (--want->n == 0) {
+        dvi_map_del(&p->wants, want->key);
+        free(want);
+    }
+}
+
+static int
+s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    s_peer *p = ctx;
+    dvi_fetcher *fe = p->f;
+    char key[DVI_MAX_KEY + 1];
+    const char *data = NULL;
+    size_t len = 0;
+    if ((type != DVI_MSG_DATA && type != DVI_MSG_MISSING) ||
+        dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
+        return dvi_seterr(DV_EPROTO, "unexpected %s from peer %s",
+                          dvi_msg_name(type), p->addr);
+    }
+    if (type == DVI_MSG_DATA && dvi_msg_bytes(&f[1], &data, &len) < 0) {
+        return DV_EPROTO; /* the connection closes: its GETs fail */
+    }
+    s_want *want = dvi_map_get(&p->wants, key);
+    if (want == NULL) {
+        return 0; /* not asked for here */
+    }
+    s_settle(p, want);
+    if (type == DVI_MSG_MISSING) {
+        fe->on_fail(fe->ctx, key, p->addr, DV_ENOTFOUND,
+                    "the peer does not hold it");
+        return 0;
+    }
+    /* A large result keeps the frame it came in, rather than a copy. */
+    void *frame = len > DVI_INLINE_MAX ? dvi_conn_take_frame(p->conn) : NULL;
+    dvi_blob *blob = frame ? dvi_blob_adopt(frame, (char *)data, len)
+                           : dvi_blob_copy(data, len);
+    if (frame) {
+        p->frame = dvi_blob_hold(blob); /* the rest is parsed from it */
+    }
+    fe->on_data(fe->ctx, key, p->addr, blob);
+    dvi_blob_rele(blob);
+    return 0;
+}
+
+static int
+s_on_frame(dvi_conn *c, const char *buf, size_t len)
+{
+    s_peer *p = dvi_conn_data(c);
+    int rc = dvi_msg_each(buf, len, s_on_msg, p);
+    dvi_blob_rele(p->frame);
+    p->frame = NULL;
+    return rc;
+}
+
+static void
+s_on_close(dvi_conn *c, const char *why)
+{
+    s_peer *p = dvi_conn_data(c);
+    dvi_fetcher *f = p->f;
+    /* Out of the map first: a callback that asks this address again gets
+     * a new connection, and cannot reach the wants iterated here. */
+    dvi_map_del(&f->peers, p->addr);
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&p->wants, &i, &e);) {
+        s_want *want = e->val;
+        for (uint32_t k = 0; k < want->n; k++) {
+            f->pending--;
+            f->on_fail(f->ctx, want->key, p->addr, DV_ECONN, why);
+        }
+    }
+    s_peer_free(p);
+}
+
+static s_peer *
+s_peer_get(dvi_fetcher *f, const char *addr)
+{
+    s_peer *p = dvi_map_get(&f->peers, addr);
+    if (p != NULL) {
+        return p;
+    }
+    size_t len = strlen(addr);
+    p = dvi_calloc(1, sizeof(*p) + len + 1);
+    p->f = f;
+    memcpy(p->addr, addr, len + 1);
+    dvi_map_init(&p->wants);
+    p->conn = dvi_conn_dial(f->loop, addr, s_on_frame, s_on_close, p);
+    if (p->conn == NULL) {
+        s_peer_free(p);
+        return NULL;
+    }
+    dvi_hello_send(p->conn, DVI_ROLE_PEER, f->id, 0, NULL);
+    dvi_map_put(&f->peers, p->addr, p);
+    return p;
+}
+
+int
+dvi_fetcher_get(dvi_fetcher *f, const char *key, const char *addr)
+{
+    s_peer *p = s_peer_get(f, addr);
+    if (p == NULL) {
+        return dvi_last_code();
+    }
+    s_want *want = dvi_map_get(&p->wants, key);
+    if (want == NULL) {
+        size_t len = strlen(key);
+        want = dvi_calloc(1, sizeof(*want) + len + 1);
+        memcpy(want->key, key, len + 1);
+        dvi_map_put(&p->wants, want->key, want);
+    }
+    want->n++;
+    f->pending++;
+    dvi_pack_str(dvi_conn_msg(p->conn, DVI_MSG_GET, 1), key);
+    return 0;
+}
+
+size_t
+dvi_fetcher_pending(const dvi_fetcher *f)
+{
+    return f->pending;
+}
+
+dvi_fetcher *
+dvi_fetcher_new(uv_loop_t *loop, const char *id, dvi_fetch_data_fn on_data,
+                dvi_fetch_fail_fn on_fail, void *ctx)
+{
+    dvi_fetcher *f = dvi_calloc(1, sizeof(*f));
+    f->loop = loop;
+    f->on_data = on_data;
+    f->on_fail = on_fail;
+    f->ctx = ctx;
+    dvi_fetcher_set_id(f, id);
+    dvi_map_init(&f->peers);
+    return f;
+}
+
+void
+dvi_fetcher_set_id(dvi_fetcher *f, const char *id)
+{
+    snprintf(f->id, sizeof(f->id), "%s", id);
+}
+
+void
+dvi_fetcher_destroy(dvi_fetcher **fp)
+{
+    dvi_fetcher *f = *fp;
+    if (f == NULL) {
+        return;
+    }
+    *fp = NULL;
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&f->peers, &i, &e);) {
+        s_peer *p = e->val;
+        dvi_conn_close(p->conn); /* calls no callback */
+        s_peer_free(p);
+    }
+    dvi_map_fini(&f->peers);
+    free(f);
+}
