@@ -1,5 +1,5 @@
 /* The client's private state, shared by its files (connect and loop,
- * submission, futures, the embedded cluster).
+ * submission, futures, requests).
  *
  * Two kinds of threads touch a client: any number of user threads calling
  * the dv_* API, and the client's own loop thread, which owns every libuv
@@ -117,6 +117,12 @@ dvi_fstate *dvi_fstate_new(const char *key);
 void dvi_fstate_finish_locked(dv_client *c, dvi_fstate *st, int status,
                               const char *error);
 void dvi_future_free_all(dv_client *c);
+
+/* request.c: answers (UPLOADED, REPLY) from the loop thread */
+int dvi_request_answer_locked(dv_client *c, int type, const msgpack_object *f,
+                              uint32_t n);
+void dvi_request_fail_all_locked(dv_client *c, const char *text);
+void dvi_request_free_all(dv_client *c);
 
 /* as_completed.c */
 void dvi_ascompleted_note_locked(dv_client *c, dvi_fstate *st);

@@ -1,4 +1,5 @@
-/* The client: connecting, its loop thread, and the scheduler's messages. */
+/* The client: connecting, its loop thread, the scheduler's messages, and
+ * results fetched from the workers that hold them. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +7,6 @@
 
 #include "client_impl.h"
 #include "common/err.h"
-#include "common/file.h"
 #include "common/log.h"
 #include "common/value.h"
 #include "proto/hello.h"
@@ -127,19 +127,6 @@ s_fetch(dv_client *c, const char *key, const char *addr)
 
 /* ---- Scheduler messages ------------------------------------------------- */
 
-static dvi_request *
-s_request_find(dv_client *c, uint64_t id, const char *hash)
-{
-    for (dvi_request *r = c->requests; r; r = r->next) {
-        int upload = r->type == DVI_MSG_UPLOAD;
-        if (!r->done && (hash ? upload && strcmp(r->hash, hash) == 0
-                              : !upload && r->id == id)) {
-            return r;
-        }
-    }
-    return NULL;
-}
-
 static int
 s_on_finished(dv_client *c, const msgpack_object *f)
 {
@@ -197,75 +184,6 @@ s_on_erred(dv_client *c, const msgpack_object *f)
 }
 
 static int
-s_on_reply(dv_client *c, int type, const msgpack_object *f, uint32_t n)
-{
-    uint64_t id = 0;
-    char hash[80];
-    int64_t status;
-    const char *text;
-    size_t len;
-    dvi_request *r;
-    if (type == DVI_MSG_UPLOADED) {
-        if (dvi_msg_str(&f[0], hash, sizeof(hash)) < 0 ||
-            dvi_msg_i64(&f[1], &status) < 0 ||
-            dvi_msg_opt_bytes(&f[2], &text, &len) < 0) {
-            return dvi_seterr(DV_EPROTO, "malformed UPLOADED");
-        }
-        r = s_request_find(c, 0, hash);
-        if (r == NULL) {
-            return 0;
-        }
-        r->count = status;
-        r->status = text ? DV_EINVAL : 0;
-        if (n > 3 && f[3].type == MSGPACK_OBJECT_ARRAY) {
-            /* Impure functions of the library: their calls get fresh
-             * keys, as if they were compiled into this program. */
-            const msgpack_object_array *a = &f[3].via.array;
-            for (uint32_t i = 0; i < a->size; i++) {
-                char fn[256];
-                if (dvi_msg_str(&a->ptr[i], fn, sizeof(fn)) < 0) {
-                    continue;
-                }
-                dvi_map_entry *e = dvi_map_find(&c->purity, fn);
-                if (e) {
-                    e->val = (void *)1;
-                } else {
-                    dvi_map_put(&c->purity, dvi_strdup(fn), (void *)1);
-                }
-            }
-        }
-    } else {
-        if (dvi_msg_u64(&f[0], &id) < 0 || dvi_msg_i64(&f[1], &status) < 0 ||
-            dvi_msg_opt_bytes(&f[2], &text, &len) < 0) {
-            return dvi_seterr(DV_EPROTO, "malformed REPLY");
-        }
-        r = s_request_find(c, id, NULL);
-        if (r == NULL) {
-            return 0;
-        }
-        r->status = status < 0 ? (int)status : 0;
-    }
-    if (text) {
-        r->text = dvi_malloc(len + 1);
-        memcpy(r->text, text, len);
-        r->text[len] = '\0';
-    }
-    if (type == DVI_MSG_REPLY && r->status == 0 && r->type == DVI_MSG_LOOKUP &&
-        r->text) {
-        /* A lookup: make the state now, before FINISHED arrives. */
-        dvi_fstate *st = dvi_map_get(&c->futures, r->text);
-        if (st == NULL) {
-            st = dvi_fstate_new(r->text);
-            dvi_map_put(&c->futures, st->key, st);
-        }
-        st->refs++;
-        r->st = st;
-    }
-    r->done = 1;
-    return 0;
-}
-
-static int
 s_on_workers(dv_client *c, const msgpack_object *f)
 {
     if (f[0].type != MSGPACK_OBJECT_ARRAY) {
@@ -294,7 +212,7 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_FINISHED: return s_on_finished(c, f);
     case DVI_MSG_ERRED: return s_on_erred(c, f);
     case DVI_MSG_UPLOADED:
-    case DVI_MSG_REPLY: return s_on_reply(c, type, f, n);
+    case DVI_MSG_REPLY: return dvi_request_answer_locked(c, type, f, n);
     case DVI_MSG_WORKERS: return s_on_workers(c, f);
     case DVI_MSG_WELCOME: c->welcomed = 1; return 0;
     case DVI_MSG_BYE: {
@@ -337,14 +255,7 @@ s_on_close(dvi_conn *conn, const char *why)
                 dvi_fstate_finish_locked(c, st, DV_LOST, text);
             }
         }
-        for (dvi_request *r = c->requests; r; r = r->next) {
-            if (!r->done) {
-                r->done = 1;
-                r->status = DV_ECONN;
-                free(r->text);
-                r->text = dvi_strdup(text);
-            }
-        }
+        dvi_request_fail_all_locked(c, text);
     }
     uv_cond_broadcast(&c->cond);
     uv_mutex_unlock(&c->lock);
@@ -429,12 +340,7 @@ s_free(dv_client *c)
         free(c->workers[i]);
     }
     free(c->workers);
-    while (c->requests) {
-        dvi_request *r = c->requests;
-        c->requests = r->next;
-        free(r->text);
-        free(r);
-    }
+    dvi_request_free_all(c);
     free(c->fetchq);
     msgpack_sbuffer_destroy(&c->out);
     uv_mutex_destroy(&c->lock);
@@ -498,48 +404,35 @@ s_stop(dv_client *c, int started)
     s_free(c);
 }
 
-dv_client *
-dv_connect(const char *where)
+/* Starts an embedded cluster, or dials the scheduler where names. */
+static int
+s_start(dv_client *c, const char *where)
 {
-    if (where == NULL || where[0] == '\0') {
-        where = getenv("DROVE_SCHEDULER");
-        if (where == NULL || where[0] == '\0') {
-            where = "local";
-        }
-    }
-    dv_client *c = s_new();
-    if (c == NULL) {
-        return NULL;
-    }
-    int rc;
     if (strncmp(where, "local", 5) == 0 &&
         (where[5] == '\0' || where[5] == ':')) {
         c->embedded = dvi_embedded_start(c->loop, where);
         if (c->embedded == NULL) {
-            rc = dvi_last_code();
-        } else {
-            c->expect_workers = dvi_embedded_nworkers(c->embedded);
-            rc = s_dial(c, dvi_embedded_addr(c->embedded));
+            return dvi_last_code();
         }
-    } else if (strncmp(where, "tcp://", 6) == 0) {
-        rc = s_dial(c, where);
-    } else {
-        rc = dvi_seterr(DV_EINVAL,
-                        "cannot connect to '%s': want local, "
-                        "local:threads=N, local:processes=N or "
-                        "tcp://HOST:PORT",
-                        where);
+        c->expect_workers = dvi_embedded_nworkers(c->embedded);
+        return s_dial(c, dvi_embedded_addr(c->embedded));
     }
-    if (rc < 0) {
-        char why[512];
-        snprintf(why, sizeof(why), "%s", dv_last_error());
-        s_stop(c, 0);
-        dvi_seterr(rc, "%s", why);
-        return NULL;
+    if (strncmp(where, "tcp://", 6) == 0) {
+        return s_dial(c, where);
     }
-    uv_thread_create(&c->thread, s_thread, c);
-    /* Wait for the scheduler's welcome, and for an embedded cluster's
-     * workers, so the first submissions spread over all of them. */
+    return dvi_seterr(DV_EINVAL,
+                      "cannot connect to '%s': want local, "
+                      "local:threads=N, local:processes=N or "
+                      "tcp://HOST:PORT",
+                      where);
+}
+
+/* Waits for the scheduler's welcome, and for an embedded cluster's
+ * workers, so the first submissions spread over all of them. Returns 0,
+ * or DV_ECONN with the reason set. */
+static int
+s_wait_ready(dv_client *c, const char *where)
+{
     uint64_t deadline = dvi_deadline(S_CONNECT_TIMEOUT_S);
     uv_mutex_lock(&c->lock);
     while (!c->lost &&
@@ -556,9 +449,36 @@ dv_connect(const char *where)
              : !c->welcomed ? "no answer from the scheduler"
                             : "the workers did not start");
     uv_mutex_unlock(&c->lock);
-    if (!ok) {
+    return ok ? 0 : dvi_seterr(DV_ECONN, "cannot connect to %s", why);
+}
+
+dv_client *
+dv_connect(const char *where)
+{
+    if (where == NULL || where[0] == '\0') {
+        where = getenv("DROVE_SCHEDULER");
+        if (where == NULL || where[0] == '\0') {
+            where = "local";
+        }
+    }
+    dv_client *c = s_new();
+    if (c == NULL) {
+        return NULL;
+    }
+    int rc = s_start(c, where);
+    if (rc < 0) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", dv_last_error());
+        s_stop(c, 0);
+        dvi_seterr(rc, "%s", why);
+        return NULL;
+    }
+    uv_thread_create(&c->thread, s_thread, c);
+    if (s_wait_ready(c, where) < 0) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", dv_last_error());
         s_stop(c, 1);
-        dvi_seterr(DV_ECONN, "cannot connect to %s", why);
+        dvi_seterr(DV_ECONN, "%s", why);
         return NULL;
     }
     return c;
@@ -571,196 +491,6 @@ dv_close(dv_client *c)
         return;
     }
     s_stop(c, 1);
-}
-
-/* ---- Requests ----------------------------------------------------------- */
-
-/* Sends one request message and waits for its answer. The caller packs the
- * message in pack(), with the lock held. */
-static dvi_request *
-s_request(dv_client *c, int type, const char *hash, double timeout_s,
-          void (*pack)(dv_client *, uint64_t id, void *), void *arg)
-{
-    uv_mutex_lock(&c->lock);
-    if (dvi_client_check_locked(c) < 0) {
-        uv_mutex_unlock(&c->lock);
-        return NULL;
-    }
-    dvi_request *r = dvi_calloc(1, sizeof(*r));
-    r->id = ++c->next_request;
-    r->type = type;
-    snprintf(r->hash, sizeof(r->hash), "%s", hash ? hash : "");
-    r->next = c->requests;
-    c->requests = r;
-    pack(c, r->id, arg);
-    dvi_client_queue_locked(c);
-    uint64_t deadline = dvi_deadline(timeout_s);
-    while (!r->done) {
-        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
-            r->status = dvi_seterr(DV_ETIMEDOUT,
-                                   "no answer from the "
-                                   "scheduler in %.0f s",
-                                   timeout_s);
-            break;
-        }
-    }
-    /* Unlink it; the caller frees it. */
-    for (dvi_request **p = &c->requests; *p; p = &(*p)->next) {
-        if (*p == r) {
-            *p = r->next;
-            break;
-        }
-    }
-    uv_mutex_unlock(&c->lock);
-    return r;
-}
-
-static void
-s_request_free(dvi_request *r)
-{
-    free(r->text);
-    free(r);
-}
-
-typedef struct s_upload {
-    const char *hash, *name;
-    const void *bytes;
-    size_t len;
-} s_upload;
-
-static void
-s_pack_upload(dv_client *c, uint64_t id, void *arg)
-{
-    s_upload *u = arg;
-    msgpack_pack_array(&c->pk, 4);
-    msgpack_pack_int(&c->pk, DVI_MSG_UPLOAD);
-    dvi_pack_str(&c->pk, u->hash);
-    dvi_pack_str(&c->pk, u->name);
-    dvi_pack_bin(&c->pk, u->bytes, u->len);
-}
-
-int
-dv_upload_library(dv_client *c, const char *so_path)
-{
-    if (c == NULL || so_path == NULL) {
-        return dvi_seterr(DV_EINVAL, "dv_upload_library: no client or path");
-    }
-    char *bytes;
-    size_t len;
-    int rc = dvi_read_file(so_path, &bytes, &len);
-    if (rc < 0) {
-        return rc;
-    }
-    unsigned char h[16];
-    char hash[80] = "U";
-    crypto_generichash(h, sizeof(h), (const unsigned char *)bytes, len, NULL,
-                       0);
-    sodium_bin2hex(hash + 1, sizeof(hash) - 1, h, sizeof(h));
-    const char *slash = strrchr(so_path, '/');
-    s_upload u = {hash, slash ? slash + 1 : so_path, bytes, len};
-    dvi_request *r = s_request(c, DVI_MSG_UPLOAD, hash, 120, s_pack_upload, &u);
-    free(bytes);
-    if (r == NULL) {
-        return dvi_last_code();
-    }
-    rc = r->status < 0 ? r->status : (int)r->count;
-    if (r->status < 0 && r->text) {
-        dvi_seterr(r->status, "uploading %s: %s", so_path, r->text);
-    }
-    s_request_free(r);
-    return rc;
-}
-
-typedef struct s_named {
-    int type;
-    const char *name;
-    const char *key;
-} s_named;
-
-static void
-s_pack_named(dv_client *c, uint64_t id, void *arg)
-{
-    s_named *n = arg;
-    msgpack_pack_array(&c->pk, n->key ? 4 : 3);
-    msgpack_pack_int(&c->pk, n->type);
-    msgpack_pack_uint64(&c->pk, id);
-    dvi_pack_str(&c->pk, n->name);
-    if (n->key) {
-        dvi_pack_str(&c->pk, n->key);
-    }
-}
-
-int
-dv_publish(dv_client *c, const char *name, dv_future *f)
-{
-    if (c == NULL || name == NULL || f == NULL || f->c != c ||
-        strlen(name) > 250) {
-        return dvi_seterr(DV_EINVAL, "dv_publish: bad client, name or "
-                                     "future");
-    }
-    if (f->index >= 0) {
-        return dvi_seterr(DV_EINVAL,
-                          "dv_publish: %s is one call of a chunk; "
-                          "publish a future of its own (no chunksize)",
-                          f->key);
-    }
-    s_named n = {DVI_MSG_PUBLISH, name, f->st->key};
-    dvi_request *r = s_request(c, DVI_MSG_PUBLISH, NULL, 30, s_pack_named, &n);
-    if (r == NULL) {
-        return dvi_last_code();
-    }
-    int rc = r->status;
-    if (rc < 0) {
-        dvi_seterr(rc, "publishing %s: %s", name, r->text ? r->text : "");
-    }
-    s_request_free(r);
-    return rc;
-}
-
-dv_future *
-dv_get_published(dv_client *c, const char *name)
-{
-    if (c == NULL || name == NULL || strlen(name) > 250) {
-        dvi_seterr(DV_EINVAL, "dv_get_published: bad client or name");
-        return NULL;
-    }
-    s_named n = {DVI_MSG_LOOKUP, name, NULL};
-    dvi_request *r = s_request(c, DVI_MSG_LOOKUP, NULL, 30, s_pack_named, &n);
-    if (r == NULL) {
-        return NULL;
-    }
-    dv_future *f = NULL;
-    if (r->status == 0 && r->st) {
-        uv_mutex_lock(&c->lock);
-        f = dvi_future_new_locked(c, r->st, -1);
-        r->st->refs--; /* the handle holds it now */
-        uv_mutex_unlock(&c->lock);
-    } else {
-        dvi_seterr(r->status < 0 ? r->status : DV_ENOTFOUND, "'%s': %s", name,
-                   r->text ? r->text : "not published");
-    }
-    s_request_free(r);
-    return f;
-}
-
-int
-dv_unpublish(dv_client *c, const char *name)
-{
-    if (c == NULL || name == NULL || strlen(name) > 250) {
-        return dvi_seterr(DV_EINVAL, "dv_unpublish: bad client or name");
-    }
-    s_named n = {DVI_MSG_UNPUBLISH, name, NULL};
-    dvi_request *r =
-        s_request(c, DVI_MSG_UNPUBLISH, NULL, 30, s_pack_named, &n);
-    if (r == NULL) {
-        return dvi_last_code();
-    }
-    int rc = r->status;
-    if (rc < 0) {
-        dvi_seterr(rc, "'%s': %s", name, r->text ? r->text : "");
-    }
-    s_request_free(r);
-    return rc;
 }
 
 /* ---- Cluster information ------------------------------------------------ */
