@@ -322,7 +322,7 @@ dvi_runtime_stop(dvi_runtime *rt)
 }
 
 static void
-s_close_walk(uv_handle_t *h, void *arg)
+s_close(uv_handle_t *h)
 {
     if (!uv_is_closing(h)) {
         uv_close(h, NULL);
@@ -330,11 +330,9 @@ s_close_walk(uv_handle_t *h, void *arg)
 }
 
 static void
-s_close(uv_handle_t *h)
+s_close_walk(uv_handle_t *h, void *arg)
 {
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
+    s_close(h);
 }
 
 int
