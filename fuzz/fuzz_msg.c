@@ -5,7 +5,8 @@
  * crashing, and calls back only with known types and at least the
  * minimum number of fields for the type. The callback reads every field
  * with every reader, as handlers do, and stops the batch at the first
- * BYE to exercise the early return.
+ * BYE to exercise the early return. Every message also goes through its
+ * typed reader (codec.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +37,18 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         }
         dvi_msg_opt_bytes(&f[i], &p, &len);
         dvi_msg_str(&f[i], small, sizeof(small));
+    }
+    /* And the typed reader every role uses for this type. */
+    switch (type) {
+#define S_CASE_(NAME, num, lname)                \
+    case DVI_MSG_##NAME: {                       \
+        dvi_msg_##lname m;                       \
+        (void)dvi_msg_##lname##_read(f, n, &m); \
+        break;                                   \
+    }
+        DVI_MSG_MAP(S_CASE_)
+#undef S_CASE_
+    default: abort();
     }
     (*(int *)ctx)++;
     return type == DVI_MSG_BYE ? DV_ECLOSED : 0;

@@ -72,9 +72,7 @@ struct dv_client {
     uv_cond_t cond; /* loop -> user threads */
 
     /* Guarded by lock: */
-    msgpack_sbuffer out; /* encoded messages for the scheduler */
-    msgpack_packer pk;
-    uint32_t nout;
+    dvi_outbox out;      /* messages for the scheduler */
     dvi_map futures;     /* key -> dvi_fstate */
     dv_future *handles;  /* every live handle */
     dvi_fstate **fetchq; /* results to fetch from workers */
@@ -106,7 +104,7 @@ struct dv_client {
 };
 
 /* connect.c */
-void dvi_client_queue_locked(dv_client *c); /* wakes the loop after pk use */
+void dvi_client_queue_locked(dv_client *c); /* wakes the loop for c->out */
 int dvi_client_check_locked(dv_client *c);  /* DV_ECLOSED, DV_ECONN or 0 */
 int dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns);
 uint64_t dvi_deadline(double timeout_s);

@@ -43,9 +43,8 @@ dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns)
 void
 dvi_client_queue_locked(dv_client *c)
 {
-    /* Called with the lock held after packing into c->pk. uv_async_send
+    /* Called with the lock held after adding to c->out. uv_async_send
      * coalesces: a burst of submissions costs one wake-up. */
-    c->nout++;
     uv_async_send(&c->wake);
 }
 
@@ -128,72 +127,58 @@ s_fetch(dv_client *c, const char *key, const char *addr)
 /* ---- Scheduler messages ------------------------------------------------- */
 
 static int
-s_on_finished(dv_client *c, const msgpack_object *f)
+s_on_finished(dv_client *c, const msgpack_object *f, uint32_t n)
 {
-    char key[DVI_MAX_KEY + 1];
-    uint64_t nbytes;
-    const char *blob, *addr;
-    size_t bloblen, addrlen;
-    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0 ||
-        dvi_msg_u64(&f[1], &nbytes) < 0 ||
-        dvi_msg_opt_bytes(&f[2], &blob, &bloblen) < 0 ||
-        dvi_msg_opt_bytes(&f[3], &addr, &addrlen) < 0) {
-        return dvi_seterr(DV_EPROTO, "malformed FINISHED");
+    dvi_msg_finished m;
+    if (dvi_msg_finished_read(f, n, &m) < 0) {
+        return DV_EPROTO;
     }
-    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    dvi_fstate *st = dvi_map_get(&c->futures, m.key);
     if (st == NULL || st->status != DV_PENDING) {
         return 0;
     }
-    st->nbytes = nbytes;
-    if (blob && !st->blob) {
-        st->blob = dvi_blob_copy(blob, bloblen);
+    st->nbytes = m.nbytes;
+    if (m.value.p && !st->blob) {
+        st->blob = dvi_blob_copy(m.value.p, m.value.n);
     }
-    if (addr) {
+    if (m.holder.p) {
         free(st->addr);
-        st->addr = dvi_malloc(addrlen + 1);
-        memcpy(st->addr, addr, addrlen);
-        st->addr[addrlen] = '\0';
+        st->addr = dvi_bytes_dup(m.holder);
     }
     dvi_fstate_finish_locked(c, st, DV_FINISHED, NULL);
     return 0;
 }
 
 static int
-s_on_erred(dv_client *c, const msgpack_object *f)
+s_on_erred(dv_client *c, const msgpack_object *f, uint32_t n)
 {
-    char key[DVI_MAX_KEY + 1];
-    int64_t status;
-    const char *text;
-    size_t len;
-    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0 ||
-        dvi_msg_i64(&f[1], &status) < 0 ||
-        dvi_msg_bytes(&f[2], &text, &len) < 0) {
-        return dvi_seterr(DV_EPROTO, "malformed ERRED");
+    dvi_msg_erred m;
+    if (dvi_msg_erred_read(f, n, &m) < 0) {
+        return DV_EPROTO;
     }
-    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    dvi_fstate *st = dvi_map_get(&c->futures, m.key);
     if (st == NULL || st->status != DV_PENDING) {
         return 0;
     }
-    char *copy = dvi_malloc(len + 1);
-    memcpy(copy, text, len);
-    copy[len] = '\0';
-    dvi_fstate_finish_locked(c, st, status == 3 ? DV_CANCELLED : DV_ERRED,
-                             copy);
-    free(copy);
+    char *text = dvi_bytes_dup(m.text);
+    dvi_fstate_finish_locked(
+        c, st, m.status == DV_CANCELLED ? DV_CANCELLED : DV_ERRED, text);
+    free(text);
     return 0;
 }
 
 static int
-s_on_workers(dv_client *c, const msgpack_object *f)
+s_on_workers(dv_client *c, const msgpack_object *f, uint32_t n)
 {
-    if (f[0].type != MSGPACK_OBJECT_ARRAY) {
-        return dvi_seterr(DV_EPROTO, "malformed WORKERS");
+    dvi_msg_workers m;
+    if (dvi_msg_workers_read(f, n, &m) < 0) {
+        return DV_EPROTO;
     }
     for (size_t i = 0; i < c->nworkers; i++) {
         free(c->workers[i]);
     }
     c->nworkers = 0;
-    const msgpack_object_array *a = &f[0].via.array;
+    const msgpack_object_array *a = m.ids;
     c->workers = dvi_realloc(c->workers, (a->size + 1) * sizeof(char *));
     for (uint32_t i = 0; i < a->size; i++) {
         char id[128];
@@ -209,16 +194,19 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 {
     dv_client *c = ctx;
     switch (type) {
-    case DVI_MSG_FINISHED: return s_on_finished(c, f);
-    case DVI_MSG_ERRED: return s_on_erred(c, f);
+    case DVI_MSG_FINISHED: return s_on_finished(c, f, n);
+    case DVI_MSG_ERRED: return s_on_erred(c, f, n);
     case DVI_MSG_UPLOADED:
     case DVI_MSG_REPLY: return dvi_request_answer_locked(c, type, f, n);
-    case DVI_MSG_WORKERS: return s_on_workers(c, f);
+    case DVI_MSG_WORKERS: return s_on_workers(c, f, n);
     case DVI_MSG_WELCOME: c->welcomed = 1; return 0;
     case DVI_MSG_BYE: {
-        char why[200] = "";
-        dvi_msg_str(&f[0], why, sizeof(why));
-        return dvi_seterr(DV_ECONN, "the scheduler refused us: %s", why);
+        dvi_msg_bye m;
+        if (dvi_msg_bye_read(f, n, &m) < 0) {
+            return DV_EPROTO;
+        }
+        return dvi_seterr(DV_ECONN, "the scheduler refused us: %.*s",
+                          (int)m.reason.n, m.reason.p ? m.reason.p : "");
     }
     default:
         return dvi_seterr(DV_EPROTO, "unexpected %s from the scheduler",
@@ -279,10 +267,10 @@ s_wake_cb(uv_async_t *a)
     dv_client *c = a->data;
     uv_mutex_lock(&c->lock);
     int stopping = c->stopping;
-    uint32_t n = c->nout;
-    size_t len = c->out.size;
-    char *data = n ? msgpack_sbuffer_release(&c->out) : NULL;
-    c->nout = 0;
+    if (c->conn) {
+        /* Usually a hand-over of the buffers, not a copy. */
+        dvi_outbox_move(dvi_conn_outbox(c->conn), &c->out);
+    }
     dvi_fstate **fq = c->fetchq;
     size_t nf = c->nfetchq;
     char **keys = NULL, **addrs = NULL;
@@ -296,12 +284,6 @@ s_wake_cb(uv_async_t *a)
         c->nfetchq = 0;
     }
     uv_mutex_unlock(&c->lock);
-    if (data) {
-        if (c->conn) {
-            dvi_conn_append(c->conn, data, len, n);
-        }
-        free(data);
-    }
     for (size_t i = 0; i < nf; i++) {
         s_fetch(c, keys[i], addrs[i]);
         free(keys[i]);
@@ -342,7 +324,7 @@ s_free(dv_client *c)
     free(c->workers);
     dvi_request_free_all(c);
     free(c->fetchq);
-    msgpack_sbuffer_destroy(&c->out);
+    dvi_outbox_fini(&c->out);
     uv_mutex_destroy(&c->lock);
     uv_cond_destroy(&c->cond);
     free(c);
@@ -362,8 +344,7 @@ s_new(void)
     c->loop = dvi_runtime_loop(c->rt);
     uv_mutex_init(&c->lock);
     uv_cond_init(&c->cond);
-    msgpack_sbuffer_init(&c->out);
-    msgpack_packer_init(&c->pk, &c->out, msgpack_sbuffer_write);
+    dvi_outbox_init(&c->out, NULL, NULL);
     dvi_map_init(&c->futures);
     dvi_map_init(&c->purity);
     uv_async_init(c->loop, &c->wake, s_wake_cb);

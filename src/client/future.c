@@ -270,9 +270,8 @@ dv_release(dv_future *f)
     if (--st->refs == 0) {
         dvi_map_del(&c->futures, st->key);
         if (!c->stopping && !c->lost) {
-            msgpack_pack_array(&c->pk, 2);
-            msgpack_pack_int(&c->pk, DVI_MSG_RELEASE);
-            dvi_pack_str(&c->pk, st->key);
+            dvi_msg_release m = {.key = st->key};
+            dvi_msg_release_pack(&c->out, &m);
             dvi_client_queue_locked(c);
         }
         /* A fetch in flight finds no state and is dropped. */
@@ -302,9 +301,8 @@ dv_cancel(dv_future *f)
     } else {
         rc = dvi_client_check_locked(c);
         if (rc == 0) {
-            msgpack_pack_array(&c->pk, 2);
-            msgpack_pack_int(&c->pk, DVI_MSG_CANCEL);
-            dvi_pack_str(&c->pk, st->key);
+            dvi_msg_cancel m = {.key = st->key};
+            dvi_msg_cancel_pack(&c->out, &m);
             dvi_client_queue_locked(c);
             dvi_fstate_finish_locked(c, st, DV_CANCELLED, "cancelled");
         }

@@ -28,17 +28,6 @@ s_request_find(dv_client *c, uint64_t id, const char *hash)
     return NULL;
 }
 
-/* Keeps an answer's text (key or error), if it has one. */
-static void
-s_set_text(dvi_request *r, const char *text, size_t len)
-{
-    if (text) {
-        r->text = dvi_malloc(len + 1);
-        memcpy(r->text, text, len);
-        r->text[len] = '\0';
-    }
-}
-
 /* Impure functions of an uploaded library: their calls get fresh keys, as
  * if they were compiled into this program. */
 static void
@@ -61,46 +50,37 @@ s_note_impure(dv_client *c, const msgpack_object_array *a)
 static int
 s_on_uploaded(dv_client *c, const msgpack_object *f, uint32_t n)
 {
+    dvi_msg_uploaded m;
     char hash[80];
-    int64_t count;
-    const char *text;
-    size_t len;
-    if (dvi_msg_str(&f[0], hash, sizeof(hash)) < 0 ||
-        dvi_msg_i64(&f[1], &count) < 0 ||
-        dvi_msg_opt_bytes(&f[2], &text, &len) < 0) {
-        return dvi_seterr(DV_EPROTO, "malformed UPLOADED");
+    if (dvi_msg_uploaded_read(f, n, &m) < 0) {
+        return DV_EPROTO;
     }
+    snprintf(hash, sizeof(hash), "%.*s", (int)m.hash.n, m.hash.p);
     dvi_request *r = s_request_find(c, 0, hash);
     if (r == NULL) {
         return 0;
     }
-    r->count = count;
-    r->status = text ? DV_EINVAL : 0;
-    if (n > 3 && f[3].type == MSGPACK_OBJECT_ARRAY) {
-        s_note_impure(c, &f[3].via.array);
-    }
-    s_set_text(r, text, len);
+    r->count = m.loaded;
+    r->status = m.error.p ? DV_EINVAL : 0;
+    s_note_impure(c, m.impure);
+    r->text = dvi_bytes_dup(m.error);
     r->done = 1;
     return 0;
 }
 
 static int
-s_on_reply(dv_client *c, const msgpack_object *f)
+s_on_reply(dv_client *c, const msgpack_object *f, uint32_t n)
 {
-    uint64_t id;
-    int64_t status;
-    const char *text;
-    size_t len;
-    if (dvi_msg_u64(&f[0], &id) < 0 || dvi_msg_i64(&f[1], &status) < 0 ||
-        dvi_msg_opt_bytes(&f[2], &text, &len) < 0) {
-        return dvi_seterr(DV_EPROTO, "malformed REPLY");
+    dvi_msg_reply m;
+    if (dvi_msg_reply_read(f, n, &m) < 0) {
+        return DV_EPROTO;
     }
-    dvi_request *r = s_request_find(c, id, NULL);
+    dvi_request *r = s_request_find(c, m.req, NULL);
     if (r == NULL) {
         return 0;
     }
-    r->status = status < 0 ? (int)status : 0;
-    s_set_text(r, text, len);
+    r->status = m.status < 0 ? (int)m.status : 0;
+    r->text = dvi_bytes_dup(m.text);
     if (r->status == 0 && r->type == DVI_MSG_LOOKUP && r->text) {
         /* A lookup: make the state now, before FINISHED arrives. */
         dvi_fstate *st = dvi_map_get(&c->futures, r->text);
@@ -119,7 +99,8 @@ int
 dvi_request_answer_locked(dv_client *c, int type, const msgpack_object *f,
                           uint32_t n)
 {
-    return type == DVI_MSG_UPLOADED ? s_on_uploaded(c, f, n) : s_on_reply(c, f);
+    return type == DVI_MSG_UPLOADED ? s_on_uploaded(c, f, n)
+                                    : s_on_reply(c, f, n);
 }
 
 void
@@ -205,11 +186,10 @@ static void
 s_pack_upload(dv_client *c, uint64_t id, void *arg)
 {
     s_upload *u = arg;
-    msgpack_pack_array(&c->pk, 4);
-    msgpack_pack_int(&c->pk, DVI_MSG_UPLOAD);
-    dvi_pack_str(&c->pk, u->hash);
-    dvi_pack_str(&c->pk, u->name);
-    dvi_pack_bin(&c->pk, u->bytes, u->len);
+    dvi_msg_upload m = {.hash = dvi_bytes_of(u->hash)};
+    m.name = dvi_bytes_of(u->name);
+    m.bytes = (dvi_bytes){u->bytes, u->len, NULL};
+    dvi_msg_upload_pack(&c->out, &m);
 }
 
 int
@@ -254,12 +234,16 @@ static void
 s_pack_named(dv_client *c, uint64_t id, void *arg)
 {
     s_named *n = arg;
-    msgpack_pack_array(&c->pk, n->key ? 4 : 3);
-    msgpack_pack_int(&c->pk, n->type);
-    msgpack_pack_uint64(&c->pk, id);
-    dvi_pack_str(&c->pk, n->name);
-    if (n->key) {
-        dvi_pack_str(&c->pk, n->key);
+    dvi_bytes name = dvi_bytes_of(n->name);
+    if (n->type == DVI_MSG_PUBLISH) {
+        dvi_msg_publish m = {.req = id, .name = name, .key = n->key};
+        dvi_msg_publish_pack(&c->out, &m);
+    } else if (n->type == DVI_MSG_LOOKUP) {
+        dvi_msg_lookup m = {.req = id, .name = name};
+        dvi_msg_lookup_pack(&c->out, &m);
+    } else {
+        dvi_msg_unpublish m = {.req = id, .name = name};
+        dvi_msg_unpublish_pack(&c->out, &m);
     }
 }
 

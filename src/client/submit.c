@@ -176,16 +176,13 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     }
     st = dvi_fstate_new(key);
     dvi_map_put(&c->futures, st->key, st);
-    msgpack_packer *pk = &c->pk;
-    msgpack_pack_array(pk, 9);
-    msgpack_pack_int(pk, DVI_MSG_SUBMIT);
-    dvi_pack_str(pk, key);
-    dvi_pack_str(pk, fn);
-    dvi_pack_bin(pk, e->sb.data, e->sb.size);
-    msgpack_pack_unsigned_int(pk, flags | (impure ? DVI_TASK_IMPURE : 0));
-    msgpack_pack_int(pk, opts ? opts->priority : 0);
-    msgpack_pack_int(pk, opts ? opts->retries : 0);
-    dvi_pack_str(pk, opts ? opts->worker : NULL);
+    dvi_msg_submit m = {.key = key, .fn = fn};
+    m.args = (dvi_bytes){e->sb.data, e->sb.size, NULL};
+    m.flags = flags | (impure ? DVI_TASK_IMPURE : 0);
+    m.priority = opts ? opts->priority : 0;
+    m.retries = opts ? opts->retries : 0;
+    m.worker = dvi_bytes_of(opts ? opts->worker : NULL);
+    msgpack_packer *pk = dvi_msg_submit_pack(&c->out, &m);
     msgpack_pack_array(pk, e->ndeps);
     for (size_t i = 0; i < e->ndeps; i++) {
         dvi_pack_str(pk, e->deps[i]);
@@ -320,10 +317,9 @@ dv_scatter(dv_client *c, dv_arg value)
         /* The client has the bytes already: no need to fetch them back. */
         st->blob = dvi_blob_copy(e->sb.data, e->sb.size);
         dvi_map_put(&c->futures, st->key, st);
-        msgpack_pack_array(&c->pk, 3);
-        msgpack_pack_int(&c->pk, DVI_MSG_SCATTER);
-        dvi_pack_str(&c->pk, key);
-        dvi_pack_bin(&c->pk, e->sb.data, e->sb.size);
+        dvi_msg_scatter m = {.key = key};
+        m.value = (dvi_bytes){e->sb.data, e->sb.size, NULL};
+        dvi_msg_scatter_pack(&c->out, &m);
         dvi_client_queue_locked(c);
     }
     dv_future *f = dvi_future_new_locked(c, st, -1);

@@ -46,7 +46,7 @@ s_grow(dvi_pset *s)
 {
     void **old = s->slots;
     size_t oldcap = s->cap;
-    s->cap = oldcap ? oldcap * 2 : 8;
+    s->cap = oldcap ? oldcap * 2 : 4;
     s->slots = dvi_calloc(s->cap, sizeof(*s->slots));
     for (size_t j = 0; j < oldcap; j++) {
         if (old[j] != NULL) {

@@ -177,24 +177,6 @@ dvi_conn_flush(dvi_conn *c)
     s_flush(c);
 }
 
-msgpack_packer *
-dvi_conn_msg(dvi_conn *c, int type, uint32_t nfields)
-{
-    return dvi_outbox_msg(&c->outbox, type, nfields);
-}
-
-void
-dvi_conn_put_blob(dvi_conn *c, dvi_blob *b)
-{
-    dvi_outbox_put_blob(&c->outbox, b);
-}
-
-void
-dvi_conn_append(dvi_conn *c, const char *bytes, size_t len, uint32_t n)
-{
-    dvi_outbox_append(&c->outbox, bytes, len, n);
-}
-
 dvi_outbox *
 dvi_conn_outbox(dvi_conn *c)
 {

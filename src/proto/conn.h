@@ -51,20 +51,11 @@ dvi_conn *dvi_conn_from_fd(uv_loop_t *loop, int fd, dvi_conn_frame_fn on_frame,
  * first when possible. Accepts NULL. */
 void dvi_conn_close(dvi_conn *c);
 
-/* Starts a message of the given type with nfields fields and returns the
- * packer to pack exactly nfields objects into, at once. */
-msgpack_packer *dvi_conn_msg(dvi_conn *c, int type, uint32_t nfields);
-/* Puts the bytes of b in the frame at this point, without copying them:
- * call it right after packing a bin header of b->len bytes in place of
- * the body. The conn holds b until it is written. */
-void dvi_conn_put_blob(dvi_conn *c, dvi_blob *b);
 /* During on_frame only: takes ownership of the memory holding the frame
  * being delivered, so that large bytes in it can be kept without a copy.
  * Returns the pointer to free() when done (the frame's bytes stay where
  * they are), or NULL if it cannot (already taken). */
 void *dvi_conn_take_frame(dvi_conn *c);
-/* Appends n already-encoded messages (as dvi_conn_msg would have). */
-void dvi_conn_append(dvi_conn *c, const char *bytes, size_t len, uint32_t n);
 /* Sends what is pending now instead of before the loop sleeps. */
 void dvi_conn_flush(dvi_conn *c);
 /* The batch of messages the conn sends before the loop sleeps, for code

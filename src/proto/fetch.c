@@ -64,17 +64,19 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 {
     s_peer *p = ctx;
     dvi_fetcher *fe = p->f;
-    char key[DVI_MAX_KEY + 1];
-    const char *data = NULL;
-    size_t len = 0;
-    if ((type != DVI_MSG_DATA && type != DVI_MSG_MISSING) ||
-        dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
+    dvi_msg_data m; /* MISSING is DATA without its value */
+    if (type != DVI_MSG_DATA && type != DVI_MSG_MISSING) {
         return dvi_seterr(DV_EPROTO, "unexpected %s from peer %s",
                           dvi_msg_name(type), p->addr);
     }
-    if (type == DVI_MSG_DATA && dvi_msg_bytes(&f[1], &data, &len) < 0) {
+    int rc = type == DVI_MSG_DATA
+                 ? dvi_msg_data_read(f, n, &m)
+                 : dvi_msg_missing_read(f, n, (dvi_msg_missing *)&m);
+    if (rc < 0) {
         return DV_EPROTO; /* the connection closes: its GETs fail */
     }
+    const char *key = m.key, *data = m.value.p;
+    size_t len = type == DVI_MSG_DATA ? m.value.n : 0;
     s_want *want = dvi_map_get(&p->wants, key);
     if (want == NULL) {
         return 0; /* not asked for here */
@@ -164,7 +166,8 @@ dvi_fetcher_get(dvi_fetcher *f, const char *key, const char *addr)
     }
     want->n++;
     f->pending++;
-    dvi_pack_str(dvi_conn_msg(p->conn, DVI_MSG_GET, 1), key);
+    dvi_msg_get m = {.key = key};
+    dvi_msg_get_pack(dvi_conn_outbox(p->conn), &m);
     return 0;
 }
 

@@ -11,12 +11,11 @@ void
 dvi_hello_send(dvi_conn *c, int role, const char *id, int threads,
                const char *addr)
 {
-    msgpack_packer *pk = dvi_conn_msg(c, DVI_MSG_HELLO, 5);
-    msgpack_pack_int(pk, DVI_PROTOCOL_VERSION);
-    msgpack_pack_int(pk, role);
-    dvi_pack_str(pk, id);
-    msgpack_pack_int(pk, threads);
-    dvi_pack_str(pk, addr);
+    dvi_msg_hello m = {.version = DVI_PROTOCOL_VERSION, .role = (uint64_t)role};
+    m.id = dvi_bytes_of(id);
+    m.threads = (uint64_t)(threads > 0 ? threads : 0);
+    m.addr = dvi_bytes_of(addr);
+    dvi_msg_hello_pack(dvi_conn_outbox(c), &m);
 }
 
 int
@@ -35,12 +34,21 @@ dvi_hello_parse(const msgpack_object *f, uint32_t n, dvi_hello *out)
                           (unsigned long long)out->version,
                           DVI_PROTOCOL_VERSION);
     }
-    if (dvi_msg_u64(&f[1], &out->role) < 0 ||
-        dvi_msg_str(&f[2], out->id, sizeof(out->id)) < 0 ||
-        dvi_msg_u64(&f[3], &out->threads) < 0 ||
-        (n > 4 && f[4].type != MSGPACK_OBJECT_NIL &&
-         dvi_msg_str(&f[4], out->addr, sizeof(out->addr)) < 0)) {
-        return dvi_seterr(DV_EPROTO, "malformed HELLO");
+    dvi_msg_hello m;
+    if (dvi_msg_hello_read(f, n, &m) < 0) {
+        return DV_EPROTO;
     }
+    if (m.id.n >= sizeof(out->id) || m.addr.n >= sizeof(out->addr) ||
+        (m.id.n > 0 && memchr(m.id.p, '\0', m.id.n)) ||
+        (m.addr.n > 0 && memchr(m.addr.p, '\0', m.addr.n))) {
+        return dvi_seterr(DV_EPROTO,
+                          "malformed HELLO: id or address of "
+                          "%zu and %zu bytes",
+                          m.id.n, m.addr.n);
+    }
+    out->role = m.role;
+    out->threads = m.threads;
+    memcpy(out->id, m.id.p ? m.id.p : "", m.id.n);
+    memcpy(out->addr, m.addr.p ? m.addr.p : "", m.addr.n);
     return 0;
 }

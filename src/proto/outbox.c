@@ -96,6 +96,53 @@ dvi_outbox_append(dvi_outbox *o, const char *bytes, size_t len, uint32_t n)
     msgpack_sbuffer_write(&o->sb, bytes, len);
 }
 
+void
+dvi_outbox_move(dvi_outbox *dst, dvi_outbox *src)
+{
+    if (src->nmsgs == 0) {
+        return;
+    }
+    if (dst->nmsgs == 0) {
+        /* The common case: hand the whole batch over, copying nothing. */
+        dvi_outbox moved = *src;
+        src->sb = dst->sb;
+        src->segs = dst->segs;
+        src->capsegs = dst->capsegs;
+        src->nsegs = 0;
+        src->seg_bytes = 0;
+        src->nmsgs = 0;
+        dst->sb = moved.sb;
+        dst->segs = moved.segs;
+        dst->capsegs = moved.capsegs;
+        dst->nsegs = moved.nsegs;
+        dst->seg_bytes = moved.seg_bytes;
+        dst->nmsgs = moved.nmsgs;
+        if (dst->notify) {
+            dst->notify(dst->ctx, DVI_OUTBOX_ARMED);
+        }
+        return;
+    }
+    s_begin(dst, src->nmsgs);
+    size_t base = dst->sb.size;
+    msgpack_sbuffer_write(&dst->sb, src->sb.data + DVI_OUTBOX_HEADER,
+                          src->sb.size - DVI_OUTBOX_HEADER);
+    for (size_t i = 0; i < src->nsegs; i++) {
+        if (dst->nsegs == dst->capsegs) {
+            dst->capsegs = dst->capsegs ? dst->capsegs * 2 : 4;
+            dst->segs =
+                dvi_realloc(dst->segs, dst->capsegs * sizeof(*dst->segs));
+        }
+        dst->segs[dst->nsegs] = src->segs[i]; /* the reference moves too */
+        dst->segs[dst->nsegs].at = base + src->segs[i].at - DVI_OUTBOX_HEADER;
+        dst->nsegs++;
+    }
+    dst->seg_bytes += src->seg_bytes;
+    src->sb.size = 0;
+    src->nsegs = 0;
+    src->seg_bytes = 0;
+    src->nmsgs = 0;
+}
+
 uint32_t
 dvi_outbox_count(const dvi_outbox *o)
 {

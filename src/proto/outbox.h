@@ -86,6 +86,9 @@ void dvi_outbox_put_blob(dvi_outbox *o, dvi_blob *b);
  * them). */
 void dvi_outbox_append(dvi_outbox *o, const char *bytes, size_t len,
                        uint32_t n);
+/* Moves every message of src to the end of dst, leaving src empty; into an
+ * empty dst nothing is copied (the buffers change hands). */
+void dvi_outbox_move(dvi_outbox *dst, dvi_outbox *src);
 /* Messages waiting in the outbox. */
 uint32_t dvi_outbox_count(const dvi_outbox *o);
 

@@ -56,7 +56,12 @@ typedef struct dvi_wanters {
 } dvi_wanters;
 
 typedef struct dvi_lib dvi_lib;
-typedef struct dvi_pub dvi_pub;
+
+/* A published name: it wants its task, as a client's future does. */
+typedef struct dvi_pub {
+    char *name;
+    dvi_task *task;
+} dvi_pub;
 
 struct dvi_core {
     dvi_map tasks;         /* key -> dvi_task */

@@ -84,12 +84,17 @@ s_revive_inputs(dvi_core *c, dvi_task *t, int *cancelled)
 
 /* A known key submitted again. Returns 1 if handled. */
 static int
-s_submit_known(dvi_core *c, dvi_sclient *cl, dvi_task *t)
+s_submit_known(dvi_core *c, dvi_sclient *cl, dvi_task *t, dvi_task **reuse)
 {
     int failed = t->state == DVI_TASK_ERRED || t->state == DVI_TASK_CANCELLED;
-    if (failed && t->nwants == 0 && t->nwaiters == 0 && t->nlineage == 0) {
-        /* Nobody holds the failure: run it again (a retry). */
-        dvi_core_set_state(c, t, DVI_TASK_FORGOTTEN);
+    if (failed && t->nwants == 0 && t->nwaiters == 0) {
+        /* Nobody holds the failure: run it again (a retry). A record kept
+         * as lineage is reused: dependents point at it. */
+        if (t->nlineage > 0) {
+            *reuse = t;
+        } else {
+            dvi_core_set_state(c, t, DVI_TASK_FORGOTTEN);
+        }
         return 0;
     }
     dvi_core_want(c, t, cl);
@@ -107,7 +112,8 @@ int
 dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
 {
     dvi_task *t = dvi_map_get(&c->tasks, m->key);
-    if (t != NULL && s_submit_known(c, cl, t)) {
+    dvi_task *reuse = NULL;
+    if (t != NULL && s_submit_known(c, cl, t, &reuse)) {
         return 0;
     }
     if (m->worker.n > 127) {
@@ -116,7 +122,22 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
                           "bytes",
                           m->worker.n);
     }
-    t = s_task_new(c, m->key, m->fn, m->args, m->deps->size);
+    if (reuse != NULL) {
+        t = reuse; /* erred or cancelled, inputs unlinked already */
+        free(t->error);
+        t->error = NULL;
+        t->flags &= (uint8_t) ~(DVI_TASKF_PINNED | DVI_TASK_WIRE_FLAGS);
+        t->pin = NULL;
+        t->suspicious = 0;
+        t->nwaiting = 0;
+        if (m->deps->size > 1) {
+            t->deps.many = dvi_calloc(m->deps->size, sizeof(dvi_task *));
+            t->flags |= DVI_TASKF_DEPARRAY;
+        }
+        dvi_core_set_state(c, t, DVI_TASK_WAITING); /* no inputs to rewait */
+    } else {
+        t = s_task_new(c, m->key, m->fn, m->args, m->deps->size);
+    }
     t->flags |= (uint8_t)(m->flags & DVI_TASK_WIRE_FLAGS);
     t->priority = (int32_t)m->priority;
     t->retries = (int16_t)(m->retries > 100 ? 100
@@ -154,9 +175,9 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
     }
     dvi_task **deps = dvi_task_deps(t);
     for (uint32_t i = 0; i < t->ndeps; i++) {
-        if (deps[i]->state != DVI_TASK_MEMORY) {
-            t->nwaiting++;
-            dvi_taskvec_push(&deps[i]->dependents, t);
+        if (deps[i]->state != DVI_TASK_MEMORY &&
+            dvi_pset_add(&deps[i]->dependents, t)) {
+            t->nwaiting++; /* an input given twice is waited for once */
         }
     }
     if (t->nwaiting == 0) {
@@ -193,7 +214,7 @@ dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
 {
     dvi_task *t = dvi_map_get(&c->tasks, m->key);
     if (t != NULL && t->state != DVI_TASK_RELEASED &&
-        t->state != DVI_TASK_ERRED) {
+        t->state != DVI_TASK_ERRED && t->state != DVI_TASK_CANCELLED) {
         dvi_core_want(c, t, cl);
         if (t->state == DVI_TASK_MEMORY) {
             dvi_core_tell_finished(t, cl, (dvi_bytes){0});

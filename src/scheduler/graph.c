@@ -181,10 +181,8 @@ s_unwait_inputs(dvi_core *c, dvi_task *t)
     dvi_task **deps = dvi_task_deps(t);
     for (uint32_t i = 0; i < t->ndeps; i++) {
         dvi_task *d = deps[i];
-        if (d->dependents.n > 0) {
-            /* It stopped while d was pending: d must not find it later. */
-            dvi_taskvec_remove(&d->dependents, t);
-        }
+        /* It stopped while d was pending: d must not find it later. */
+        dvi_pset_del(&d->dependents, t);
         d->nwaiters--;
         dvi_core_check(c, d);
     }
@@ -323,7 +321,8 @@ s_settled_state(const dvi_task *t)
     case DVI_TASK_ERRED:
     case DVI_TASK_CANCELLED: return t->nlineage > 0 ? 0 : DVI_TASK_FORGOTTEN;
     case DVI_TASK_QUEUED:
-    case DVI_TASK_PROCESSING: return DVI_TASK_FORGOTTEN;
+    case DVI_TASK_PROCESSING:
+        return t->nlineage > 0 ? DVI_TASK_RELEASED : DVI_TASK_FORGOTTEN;
     default:
         /* Waiting: still listed as a dependent of its inputs, it is
          * forgotten when it becomes ready (make_ready), never before. */
@@ -352,7 +351,8 @@ void
 dvi_core_make_ready(dvi_core *c, dvi_task *t)
 {
     if (t->nwants == 0 && t->nwaiters == 0) {
-        dvi_core_set_state(c, t, DVI_TASK_FORGOTTEN); /* released meanwhile */
+        dvi_core_set_state(
+            c, t, t->nlineage > 0 ? DVI_TASK_RELEASED : DVI_TASK_FORGOTTEN);
         return;
     }
     dvi_core_set_state(c, t, DVI_TASK_QUEUED);
@@ -373,10 +373,12 @@ dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
     }
     c->stats.finished++;
     s_tell_wanters(c, t, NULL, value);
-    dvi_taskvec deps;
-    dvi_taskvec_take(&t->dependents, &deps);
-    for (uint32_t i = 0; i < deps.n; i++) {
-        dvi_task *d = deps.v[i];
+    /* Take the set: making a dependent ready may edit the sets of its
+     * other inputs, never this one's. */
+    dvi_pset deps = t->dependents;
+    dvi_pset_init(&t->dependents);
+    dvi_task *d;
+    for (size_t i = 0; (d = dvi_pset_next(&deps, &i));) {
         if (!dvi_task_is_waiting(d) || --d->nwaiting > 0) {
             continue;
         }
@@ -386,7 +388,7 @@ dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
             d->flags &= ~DVI_TASKF_AHEAD; /* its worker starts it now */
         }
     }
-    dvi_taskvec_fini(&deps);
+    dvi_pset_fini(&deps);
     dvi_core_check(c, t);
 }
 
@@ -404,8 +406,8 @@ dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text,
     t->flags |= DVI_TASKF_MARK;
     for (uint32_t i = 0; i < set.n; i++) {
         dvi_task *e = set.v[i];
-        for (uint32_t j = 0; j < e->dependents.n; j++) {
-            dvi_task *d = e->dependents.v[j];
+        dvi_task *d;
+        for (size_t j = 0; (d = dvi_pset_next(&e->dependents, &j));) {
             if (dvi_task_is_waiting(d) && !(d->flags & DVI_TASKF_MARK)) {
                 d->flags |= DVI_TASKF_MARK;
                 dvi_taskvec_push(&set, d);
@@ -417,7 +419,7 @@ dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text,
         e->flags &= ~DVI_TASKF_MARK;
         free(e->error);
         e->error = dvi_strdup(text);
-        dvi_taskvec_fini(&e->dependents);
+        dvi_pset_fini(&e->dependents);
         dvi_core_set_state(c, e, state);
         c->stats.erred++;
         /* Only the canceller wants it: nobody to tell. */
@@ -458,8 +460,7 @@ s_revive(dvi_core *c, dvi_task *t, dvi_taskvec *todo)
         if (d->state == DVI_TASK_MEMORY) {
             continue;
         }
-        t->nwaiting++;
-        dvi_taskvec_push(&d->dependents, t);
+        t->nwaiting += (uint32_t)dvi_pset_add(&d->dependents, t);
         if (d->state == DVI_TASK_RELEASED) {
             dvi_taskvec_push(todo, d);
         }

@@ -13,7 +13,7 @@ struct dvi_lib {
     char name[256];
     dvi_blob *bytes;
     dvi_sclient *waiting; /* the uploader, until the present workers answer */
-    int remaining;
+    dvi_pset awaited;     /* workers present at the upload, not answered */
     int loaded;
     char error[512];
     char **impure; /* names of its impure functions, as workers said */
@@ -76,13 +76,14 @@ dvi_core_upload(dvi_core *c, dvi_sclient *cl, const dvi_msg_upload *m)
     snprintf(lib->name, sizeof(lib->name), "%.*s", (int)m->name.n, m->name.p);
     lib->bytes = dvi_blob_copy(m->bytes.p, m->bytes.n);
     lib->waiting = cl;
-    lib->remaining = (int)c->nworkers;
+    dvi_pset_init(&lib->awaited);
     c->libs = dvi_realloc(c->libs, (c->nlibs + 1) * sizeof(*c->libs));
     c->libs[c->nlibs++] = lib;
     for (size_t i = 0; i < c->nworkers; i++) {
+        dvi_pset_add(&lib->awaited, c->workers[i]);
         s_send_upload(c->workers[i], lib);
     }
-    if (lib->remaining == 0) {
+    if (lib->awaited.len == 0) {
         s_reply_upload(lib);
     }
 }
@@ -109,13 +110,16 @@ dvi_core_uploaded(dvi_core *c, dvi_sworker *w, const dvi_msg_uploaded *m)
     if (lib == NULL) {
         return;
     }
-    lib->loaded += m->loaded > 0;
     s_note_impure(lib, m->impure);
+    if (!dvi_pset_del(&lib->awaited, w)) {
+        return; /* a worker that joined later: the uploader is not told */
+    }
+    lib->loaded += m->loaded > 0;
     if (m->error.p && lib->error[0] == '\0') {
         snprintf(lib->error, sizeof(lib->error), "worker %s: %.*s", w->id,
                  (int)m->error.n, m->error.p);
     }
-    if (--lib->remaining <= 0) {
+    if (lib->awaited.len == 0) {
         s_reply_upload(lib);
     }
 }
@@ -131,10 +135,10 @@ dvi_core_libs_joined(dvi_core *c, dvi_sworker *w)
 void
 dvi_core_libs_left(dvi_core *c, dvi_sworker *w)
 {
-    (void)w;
     for (size_t i = 0; i < c->nlibs; i++) {
-        if (c->libs[i]->waiting && --c->libs[i]->remaining <= 0) {
-            s_reply_upload(c->libs[i]);
+        dvi_lib *lib = c->libs[i];
+        if (dvi_pset_del(&lib->awaited, w) && lib->awaited.len == 0) {
+            s_reply_upload(lib);
         }
     }
 }
@@ -155,6 +159,7 @@ dvi_core_libs_fini(dvi_core *c)
     for (size_t i = 0; i < c->nlibs; i++) {
         dvi_lib *lib = c->libs[i];
         dvi_blob_rele(lib->bytes);
+        dvi_pset_fini(&lib->awaited);
         for (size_t k = 0; k < lib->nimpure; k++) {
             free(lib->impure[k]);
         }

@@ -171,8 +171,8 @@ s_send_ahead_after(dvi_core *c, dvi_task *t)
     dvi_taskvec_push(&todo, t);
     while (todo.n > 0) {
         dvi_task *x = todo.v[--todo.n];
-        for (uint32_t i = 0; i < x->dependents.n; i++) {
-            dvi_task *d = x->dependents.v[i];
+        dvi_task *d;
+        for (size_t i = 0; (d = dvi_pset_next(&x->dependents, &i));) {
             if (dvi_core_send_ahead(c, d)) {
                 dvi_taskvec_push(&todo, d);
             }

@@ -6,11 +6,6 @@
 #include "common/err.h"
 #include "core_impl.h"
 
-struct dvi_pub {
-    char *name;
-    dvi_task *task;
-};
-
 static void
 s_reply(dvi_sclient *cl, uint64_t req, int status, const char *text)
 {

@@ -35,7 +35,7 @@ dvi_task_free(dvi_task *t)
     if (t->who_cap > 1) {
         free(t->who.many);
     }
-    dvi_taskvec_fini(&t->dependents);
+    dvi_pset_fini(&t->dependents);
     free(t->error);
     free(t);
 }

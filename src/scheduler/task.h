@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/pset.h"
 #include "proto/msg.h"
 #include "taskvec.h"
 
@@ -56,7 +57,7 @@ struct dvi_task {
     int32_t priority;
     uint32_t args_len;
     uint32_t ndeps;      /* inputs, kept as lineage until it errs or goes */
-    uint32_t nwaiting;   /* inputs not yet in memory */
+    uint32_t nwaiting;   /* distinct inputs not yet in memory */
     uint32_t nwaiters;   /* dependents that still need the result */
     uint32_t nlineage;   /* dependents that keep it as their lineage */
     uint32_t nwants;     /* clients and published names that want it */
@@ -69,9 +70,11 @@ struct dvi_task {
         dvi_task *one;
         dvi_task **many;
     } deps;
-    dvi_taskvec dependents; /* waiting tasks to tell when it completes */
-    dvi_sworker *where;     /* the worker running it (processing) */
-    dvi_sworker *pin;       /* pinned tasks: the only worker it may use */
+    dvi_pset dependents; /* waiting tasks to tell when it completes: a
+                            set, so that one leaving is O(1) however
+                            many wait */
+    dvi_sworker *where;  /* the worker running it (processing) */
+    dvi_sworker *pin;    /* pinned tasks: the only worker it may use */
     union {
         dvi_sworker *one;
         dvi_sworker **many;

@@ -28,22 +28,20 @@ static void
 s_serve(dvi_server *s, s_client *cl, const char *key)
 {
     dvi_blob *b = dvi_store_get(s->store, key);
+    dvi_outbox *out = dvi_conn_outbox(cl->conn);
     if (b == NULL) {
-        dvi_pack_str(dvi_conn_msg(cl->conn, DVI_MSG_MISSING, 1), key);
+        dvi_msg_missing m = {.key = key};
+        dvi_msg_missing_pack(out, &m);
         return;
     }
-    msgpack_packer *pk = dvi_conn_msg(cl->conn, DVI_MSG_DATA, 2);
-    dvi_pack_str(pk, key);
+    /* A large result goes out from the store's memory (spliced), in a
+     * frame that ends with it, at once. */
+    dvi_msg_data m = {.key = key, .value = {NULL, b->len, b}};
+    dvi_msg_data_pack(out, &m);
     s->bytes_served += b->len;
-    if (b->len <= DVI_INLINE_MAX) {
-        dvi_pack_bin(pk, b->data, b->len);
-        return;
+    if (b->len > DVI_INLINE_MAX) {
+        dvi_conn_flush(cl->conn);
     }
-    /* A large result goes out from the store's memory, in a frame of its
-     * own, at once. */
-    msgpack_pack_bin(pk, b->len);
-    dvi_conn_put_blob(cl->conn, b);
-    dvi_conn_flush(cl->conn);
 }
 
 static int
@@ -63,11 +61,11 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         return dvi_seterr(DV_EPROTO, "unexpected %s from a peer",
                           dvi_msg_name(type));
     }
-    char key[DVI_MAX_KEY + 1];
-    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
+    dvi_msg_get m;
+    if (dvi_msg_get_read(f, n, &m) < 0) {
         return DV_EPROTO;
     }
-    s_serve(cl->s, cl, key);
+    s_serve(cl->s, cl, m.key);
     return 0;
 }
 

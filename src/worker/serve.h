@@ -3,9 +3,8 @@
  * Listens where peers and clients fetch results from, and answers each
  * GET from the worker's store: DATA with the result, or MISSING. A small
  * result is copied into the batch; a large one goes out from the store's
- * own memory, in a frame of its own, at once (dvi_conn_put_blob), so
- * serving a 256 MiB result copies nothing. The asking side is
- * proto/fetch.h.
+ * own memory, in a frame of its own, at once (a blob spliced into its outbox),
+ * so serving a 256 MiB result copies nothing. The asking side is proto/fetch.h.
  *
  * Not thread-safe: the worker's loop thread only.
  */

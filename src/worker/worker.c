@@ -94,10 +94,9 @@ s_report_failed(dvi_worker *w, const char *key, int blame, const char *text)
     if (w->sched == NULL) {
         return; /* the scheduler is gone; the worker stops this turn */
     }
-    msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_FAILED, 3);
-    dvi_pack_str(pk, key);
-    msgpack_pack_int(pk, blame);
-    dvi_pack_str(pk, text);
+    dvi_msg_failed m = {.key = key, .blame = (uint64_t)blame};
+    m.text = dvi_bytes_of(text);
+    dvi_msg_failed_pack(dvi_conn_outbox(w->sched), &m);
     w->stats.tasks_failed++;
 }
 
@@ -187,17 +186,15 @@ s_on_done(void *ctx, dvi_job *done)
             if (wt == NULL || !wt->freed) {
                 dvi_store_put(w->store, job->key, r);
             }
+            /* The result goes back only if a client wants it: else it
+             * stays here until someone fetches it. */
+            dvi_msg_done m = {.key = job->key, .nbytes = r->len};
+            m.us = job->us;
+            if (r->len <= DVI_INLINE_MAX && (job->flags & DVI_TASK_WANTED)) {
+                m.value = (dvi_bytes){r->data, r->len, NULL};
+            }
             for (uint32_t k = 0; k < owed && w->sched; k++) {
-                msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_DONE, 4);
-                dvi_pack_str(pk, job->key);
-                msgpack_pack_uint64(pk, r->len);
-                if (r->len <= DVI_INLINE_MAX &&
-                    (job->flags & DVI_TASK_WANTED)) {
-                    dvi_pack_bin(pk, r->data, r->len);
-                } else {
-                    msgpack_pack_nil(pk);
-                }
-                msgpack_pack_int64(pk, job->us);
+                dvi_msg_done_pack(dvi_conn_outbox(w->sched), &m);
             }
             w->stats.tasks_done++;
         }
@@ -458,14 +455,14 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
 }
 
 static int
-s_on_free(dvi_worker *w, const msgpack_object *f)
+s_on_free(dvi_worker *w, const msgpack_object *f, uint32_t n)
 {
-    char key[DVI_MAX_KEY + 1];
-    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0) {
+    dvi_msg_free m;
+    if (dvi_msg_free_read(f, n, &m) < 0) {
         return DV_EPROTO;
     }
-    dvi_store_delete(w->store, key);
-    s_wtask *wt = dvi_map_get(&w->tasks, key);
+    dvi_store_delete(w->store, m.key);
+    s_wtask *wt = dvi_map_get(&w->tasks, m.key);
     if (wt) {
         wt->freed = 1;
     }
@@ -473,43 +470,38 @@ s_on_free(dvi_worker *w, const msgpack_object *f)
 }
 
 static int
-s_on_scatter(dvi_worker *w, const msgpack_object *f)
+s_on_scatter(dvi_worker *w, const msgpack_object *f, uint32_t n)
 {
-    char key[DVI_MAX_KEY + 1];
-    const char *data;
-    size_t len;
-    if (dvi_msg_str(&f[0], key, sizeof(key)) < 0 ||
-        dvi_msg_bytes(&f[1], &data, &len) < 0) {
+    dvi_msg_scatter m;
+    if (dvi_msg_scatter_read(f, n, &m) < 0) {
         return DV_EPROTO;
     }
-    dvi_blob *b = dvi_blob_copy(data, len);
-    dvi_store_put(w->store, key, b);
+    dvi_blob *b = dvi_blob_copy(m.value.p, m.value.n);
+    dvi_store_put(w->store, m.key, b);
     dvi_blob_rele(b);
-    msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_STORED, 2);
-    dvi_pack_str(pk, key);
-    msgpack_pack_uint64(pk, len);
+    dvi_msg_stored st = {.key = m.key, .nbytes = m.value.n};
+    dvi_msg_stored_pack(dvi_conn_outbox(w->sched), &st);
     return 0;
 }
 
 static int
-s_on_upload(dvi_worker *w, const msgpack_object *f)
+s_on_upload(dvi_worker *w, const msgpack_object *f, uint32_t n)
 {
+    dvi_msg_upload m;
     char hash[80], name[256];
-    const char *bytes;
-    size_t len;
-    if (dvi_msg_str(&f[0], hash, sizeof(hash)) < 0 ||
-        dvi_msg_str(&f[1], name, sizeof(name)) < 0 ||
-        dvi_msg_bytes(&f[2], &bytes, &len) < 0) {
-        return DV_EPROTO;
+    if (dvi_msg_upload_read(f, n, &m) < 0 || m.hash.n >= sizeof(hash) ||
+        m.name.n >= sizeof(name)) {
+        return dvi_seterr(DV_EPROTO, "malformed UPLOAD");
     }
+    snprintf(hash, sizeof(hash), "%.*s", (int)m.hash.n, m.hash.p);
+    snprintf(name, sizeof(name), "%.*s", (int)m.name.n, m.name.p);
     const char **impure = NULL;
     size_t nimpure = 0;
-    int rc =
-        dvi_funcs_load(w->funcs, hash, name, bytes, len, &impure, &nimpure);
-    msgpack_packer *pk = dvi_conn_msg(w->sched, DVI_MSG_UPLOADED, 4);
-    dvi_pack_str(pk, hash);
-    msgpack_pack_int(pk, rc == 0);
-    dvi_pack_str(pk, rc == 0 ? NULL : dv_last_error());
+    int rc = dvi_funcs_load(w->funcs, hash, name, m.bytes.p, m.bytes.n, &impure,
+                            &nimpure);
+    dvi_msg_uploaded up = {.hash = dvi_bytes_of(hash), .loaded = rc == 0};
+    up.error = dvi_bytes_of(rc == 0 ? NULL : dv_last_error());
+    msgpack_packer *pk = dvi_msg_uploaded_pack(dvi_conn_outbox(w->sched), &up);
     msgpack_pack_array(pk, nimpure);
     for (size_t i = 0; i < nimpure; i++) {
         dvi_pack_str(pk, impure[i]);
@@ -522,15 +514,13 @@ s_on_upload(dvi_worker *w, const msgpack_object *f)
 }
 
 static int
-s_on_welcome(dvi_worker *w, const msgpack_object *f)
+s_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n)
 {
-    uint64_t version;
-    char id[128];
-    if (dvi_msg_u64(&f[0], &version) < 0 ||
-        dvi_msg_str(&f[1], id, sizeof(id)) < 0) {
-        return DV_EPROTO;
+    dvi_msg_welcome m;
+    if (dvi_msg_welcome_read(f, n, &m) < 0 || m.id.n >= sizeof(w->id)) {
+        return dvi_seterr(DV_EPROTO, "malformed WELCOME");
     }
-    snprintf(w->id, sizeof(w->id), "%s", id);
+    snprintf(w->id, sizeof(w->id), "%.*s", (int)m.id.n, m.id.p);
     /* Peers dialled from now on are told the id the scheduler gave. */
     dvi_fetcher_set_id(w->fetcher, w->id);
     w->welcomed = 1;
@@ -545,10 +535,10 @@ s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     dvi_worker *w = ctx;
     switch (type) {
     case DVI_MSG_COMPUTE: return s_on_compute(w, f, n);
-    case DVI_MSG_FREE: return s_on_free(w, f);
-    case DVI_MSG_SCATTER: return s_on_scatter(w, f);
-    case DVI_MSG_UPLOAD: return s_on_upload(w, f);
-    case DVI_MSG_WELCOME: return s_on_welcome(w, f);
+    case DVI_MSG_FREE: return s_on_free(w, f, n);
+    case DVI_MSG_SCATTER: return s_on_scatter(w, f, n);
+    case DVI_MSG_UPLOAD: return s_on_upload(w, f, n);
+    case DVI_MSG_WELCOME: return s_on_welcome(w, f, n);
     case DVI_MSG_BYE: return dvi_seterr(DV_ECONN, "the scheduler said goodbye");
     default:
         return dvi_seterr(DV_EPROTO, "unexpected %s from the scheduler",

@@ -220,7 +220,7 @@ s_send_stored(dvi_conn *c, uint64_t seq)
 {
     char key[32];
     snprintf(key, sizeof(key), "key-%llu", (unsigned long long)seq);
-    msgpack_packer *pk = dvi_conn_msg(c, DVI_MSG_STORED, 2);
+    msgpack_packer *pk = dvi_outbox_msg(dvi_conn_outbox(c), DVI_MSG_STORED, 2);
     dvi_pack_str(pk, key);
     msgpack_pack_uint64(pk, seq);
 }
@@ -331,10 +331,10 @@ s_pattern_blob(size_t len)
 static void
 s_send_blob(dvi_conn *c, dvi_blob *b)
 {
-    msgpack_packer *pk = dvi_conn_msg(c, DVI_MSG_DATA, 2);
+    msgpack_packer *pk = dvi_outbox_msg(dvi_conn_outbox(c), DVI_MSG_DATA, 2);
     dvi_pack_str(pk, "big");
     msgpack_pack_bin(pk, b->len);
-    dvi_conn_put_blob(c, b);
+    dvi_outbox_put_blob(dvi_conn_outbox(c), b);
 }
 
 /* ---- TCP ---------------------------------------------------------------- */
@@ -388,7 +388,7 @@ test_tcp_batches_one_frame_per_turn(void **state)
         dvi_pack_str(&pk, "k");
         msgpack_pack_uint64(&pk, i);
     }
-    dvi_conn_append(n.client.c, sb.data, sb.size, 3);
+    dvi_outbox_append(dvi_conn_outbox(n.client.c), sb.data, sb.size, 3);
     s_send_stored(n.client.c, 114);
     msgpack_sbuffer_destroy(&sb);
     WAIT_FOR(&n, n.server.msgs, 115);
@@ -416,7 +416,8 @@ test_tcp_large_frame(void **state)
     for (size_t i = 0; i < len; i++) {
         big[i] = (char)(i * 7);
     }
-    msgpack_packer *pk = dvi_conn_msg(n.client.c, DVI_MSG_DATA, 2);
+    msgpack_packer *pk =
+        dvi_outbox_msg(dvi_conn_outbox(n.client.c), DVI_MSG_DATA, 2);
     dvi_pack_str(pk, "big");
     dvi_pack_bin(pk, big, len);
     free(big);
@@ -493,7 +494,8 @@ test_tcp_max_frame_between_conns(void **state)
     s_listen(&n, "tcp://127.0.0.1:0");
     s_dial(&n, n.bound);
     char pad[2000] = {0};
-    msgpack_packer *pk = dvi_conn_msg(n.client.c, DVI_MSG_DATA, 2);
+    msgpack_packer *pk =
+        dvi_outbox_msg(dvi_conn_outbox(n.client.c), DVI_MSG_DATA, 2);
     dvi_pack_str(pk, "k");
     dvi_pack_bin(pk, pad, sizeof(pad));
     WAIT_FOR(&n, n.server.closed, 1);
@@ -1067,7 +1069,8 @@ test_inproc_garbage_closes(void **state)
     s_listen(&n, addr);
     s_dial(&n, addr);
     /* A STORED message with one field (it needs two). */
-    msgpack_packer *pk = dvi_conn_msg(n.client.c, DVI_MSG_STORED, 1);
+    msgpack_packer *pk =
+        dvi_outbox_msg(dvi_conn_outbox(n.client.c), DVI_MSG_STORED, 1);
     dvi_pack_str(pk, "k");
     WAIT_FOR(&n, n.server.closed, 1);
     DVT_CONTAINS(n.server.why, "STORED");

@@ -19,7 +19,7 @@
 #include "dvtest.h"
 #include "scheduler/core_impl.h"
 
-#define MAXMSGS 256
+#define MAXMSGS 1024
 
 /* A message read back from an outbox. */
 typedef struct s_msg {
@@ -34,6 +34,7 @@ typedef struct s_msg {
 
 typedef struct s_box {
     dvi_outbox out;
+    int worker; /* a worker's box: its index; a client's: -1 */
     s_msg msgs[MAXMSGS];
     int n;
 } s_box;
@@ -44,6 +45,36 @@ typedef struct s_env {
     dvi_sworker *w[3];
     dvi_sclient *cl[2];
 } s_env;
+
+/* What each worker was sent and has not answered, as a real worker would
+ * remember it (the model test answers all of it). */
+typedef struct s_out {
+    char key[24];
+    int scatter;
+} s_out;
+
+static s_out s_outst[3][4096];
+static int s_noutst[3];
+
+static void
+s_outst_add(int wi, const char *key, int scatter)
+{
+    if (s_noutst[wi] < 4096) {
+        snprintf(s_outst[wi][s_noutst[wi]].key, 24, "%s", key);
+        s_outst[wi][s_noutst[wi]++].scatter = scatter;
+    }
+}
+
+static void
+s_outst_del(int wi, const char *key)
+{
+    for (int i = 0; i < s_noutst[wi]; i++) {
+        if (strcmp(s_outst[wi][i].key, key) == 0) {
+            s_outst[wi][i] = s_outst[wi][--s_noutst[wi]];
+            return;
+        }
+    }
+}
 
 /* ---- Reading outboxes --------------------------------------------------- */
 
@@ -63,6 +94,10 @@ s_record(void *ctx, int type, const msgpack_object *f, uint32_t n)
     m->type = type;
     if (n > 0 && f[0].type == MSGPACK_OBJECT_STR) {
         dvi_msg_str(&f[0], m->key, sizeof(m->key));
+    }
+    if (b->worker >= 0 &&
+        (type == DVI_MSG_COMPUTE || type == DVI_MSG_SCATTER)) {
+        s_outst_add(b->worker, m->key, type == DVI_MSG_SCATTER);
     }
     if (type == DVI_MSG_FINISHED) {
         dvi_msg_finished x;
@@ -137,10 +172,12 @@ s_find(const s_box *b, int type, const char *key)
 
 /* ---- Invariants --------------------------------------------------------- */
 
-static int
-s_state_ok(dvi_core *c, dvi_task *t)
+/* The task's own state agrees with the indices that hold it. */
+static void
+s_state_ok(dvi_task *t)
 {
-    if (t->state == DVI_TASK_PROCESSING && t->where) {
+    if (t->state == DVI_TASK_PROCESSING) {
+        DVT_TRUE(t->where != NULL);
         DVT_TRUE(dvi_pset_has(&t->where->running, t));
     }
     if (t->state == DVI_TASK_MEMORY) {
@@ -152,8 +189,65 @@ s_state_ok(dvi_core *c, dvi_task *t)
         DVT_TRUE(dvi_pset_has(&dvi_task_holder(t, i)->held, t));
     }
     DVT_EQ_I64(t->state == DVI_TASK_QUEUED, t->heap_index != DVI_NO_INDEX);
-    (void)c;
-    return 1;
+    if (t->state == DVI_TASK_RELEASED) {
+        DVT_TRUE(t->nlineage > 0 || t->nwants > 0);
+    }
+    dvi_task *d;
+    for (size_t i = 0; (d = dvi_pset_next(&t->dependents, &i));) {
+        DVT_TRUE(dvi_task_is_waiting(d)); /* only waiting tasks are listed */
+    }
+}
+
+/* t's inputs are still in the graph (never freed under it), and a waiting
+ * t waits on exactly its distinct inputs not in memory. */
+static void
+s_inputs_ok(dvi_core *c, dvi_task *t)
+{
+    dvi_task **deps = dvi_task_deps(t);
+    uint32_t listed = 0;
+    for (uint32_t k = 0; k < t->ndeps; k++) {
+        if (dvi_map_get(&c->tasks, deps[k]->key) != deps[k]) {
+            DVT_FAIL("%s keeps as lineage an input that was forgotten", t->key);
+        }
+        int first = 1;
+        for (uint32_t j = 0; j < k; j++) {
+            first &= deps[j] != deps[k];
+        }
+        if (first && dvi_pset_has(&deps[k]->dependents, t)) {
+            listed++;
+            DVT_NE_I64(deps[k]->state, DVI_TASK_MEMORY);
+        }
+    }
+    if (dvi_task_is_waiting(t)) {
+        DVT_EQ_I64(t->nwaiting, listed);
+    }
+}
+
+/* Who keeps t: its dependents (live ones wait for it), clients, names. */
+static void
+s_counts_ok(dvi_core *c, dvi_task *t)
+{
+    uint32_t waiters = 0, lineage = 0, wants = 0;
+    dvi_map_entry *e;
+    for (size_t j = 0; dvi_map_next(&c->tasks, &j, &e);) {
+        dvi_task *d = e->val;
+        dvi_task **deps = dvi_task_deps(d);
+        for (uint32_t k = 0; k < d->ndeps; k++) {
+            if (deps[k] == t) {
+                lineage++;
+                waiters += dvi_task_is_live(d);
+            }
+        }
+    }
+    for (size_t k = 0; k < c->nclients; k++) {
+        wants += dvi_pset_has(&c->clients[k]->wants, t);
+    }
+    for (size_t j = 0; dvi_map_next(&c->published, &j, &e);) {
+        wants += ((dvi_pub *)e->val)->task == t;
+    }
+    DVT_EQ_I64(t->nlineage, lineage);
+    DVT_EQ_I64(t->nwaiters, waiters);
+    DVT_EQ_I64(t->nwants, wants);
 }
 
 /* The counts and indices agree with the graph. */
@@ -162,44 +256,22 @@ s_check(dvi_core *c)
 {
     dvi_map_entry *e;
     uint64_t states[DVI_TASK_NSTATES] = {0};
+    uint64_t running = 0, held = 0, holders = 0;
     for (size_t i = 0; dvi_map_next(&c->tasks, &i, &e);) {
         dvi_task *t = e->val;
         DVT_TRUE(t->state > 0 && t->state < DVI_TASK_FORGOTTEN);
         states[t->state]++;
-        if (t->state == DVI_TASK_PROCESSING) {
-            DVT_TRUE(t->where != NULL);
-        }
-        s_state_ok(c, t);
-        uint32_t waiters = 0, lineage = 0;
-        dvi_map_entry *e2;
-        for (size_t j = 0; dvi_map_next(&c->tasks, &j, &e2);) {
-            dvi_task *d = e2->val;
-            dvi_task **deps = dvi_task_deps(d);
-            for (uint32_t k = 0; k < d->ndeps; k++) {
-                if (deps[k] == t) {
-                    lineage++;
-                    waiters += dvi_task_is_live(d);
-                }
-            }
-        }
-        DVT_EQ_I64(t->nlineage, lineage);
-        DVT_EQ_I64(t->nwaiters, waiters);
-        uint32_t wants = 0;
-        for (size_t k = 0; k < c->nclients; k++) {
-            wants += dvi_pset_has(&c->clients[k]->wants, t);
-        }
-        DVT_TRUE(t->nwants >= wants);
+        holders += t->nwho;
+        s_state_ok(t);
+        s_inputs_ok(c, t);
+        s_counts_ok(c, t);
     }
     for (int s = 1; s < DVI_TASK_FORGOTTEN; s++) {
         DVT_EQ_I64(c->stats.states[s], states[s]);
     }
-    uint64_t running = 0, held = 0, holders = 0;
     for (size_t i = 0; i < c->nworkers; i++) {
         running += c->workers[i]->running.len;
         held += c->workers[i]->held.len;
-    }
-    for (size_t i = 0; dvi_map_next(&c->tasks, &i, &e);) {
-        holders += ((dvi_task *)e->val)->nwho;
     }
     DVT_EQ_I64(running, states[DVI_TASK_PROCESSING]);
     DVT_EQ_I64(held, holders);
@@ -225,7 +297,12 @@ s_env_new(int nworkers)
 {
     s_env *env = calloc(1, sizeof(*env));
     env->core = dvi_core_new();
+    memset(s_noutst, 0, sizeof(s_noutst));
+    for (int i = 0; i < 3; i++) {
+        env->wbox[i].worker = i;
+    }
     for (int i = 0; i < 2; i++) {
+        env->cbox[i].worker = -1;
         dvi_outbox_init(&env->cbox[i].out, NULL, NULL);
         env->cl[i] = dvi_core_client_join(env->core, &env->cbox[i].out);
     }
@@ -312,6 +389,7 @@ s_done(s_env *env, int wi, const char *key, uint64_t nbytes)
     static const char nil = (char)0xc0;
     dvi_msg_done m = {.key = key, .nbytes = nbytes, .us = 10};
     m.value = (dvi_bytes){&nil, 1, NULL};
+    s_outst_del(wi, key);
     dvi_core_done(env->core, env->w[wi], &m);
 }
 
@@ -320,6 +398,7 @@ s_failed(s_env *env, int wi, const char *key, int blame, const char *text)
 {
     dvi_msg_failed m = {.key = key, .blame = (uint64_t)blame};
     m.text = dvi_bytes_of(text);
+    s_outst_del(wi, key);
     dvi_core_failed(env->core, env->w[wi], &m);
 }
 
@@ -727,15 +806,34 @@ test_publish_outlives_client(void **state)
 }
 
 /* A worker leaves and another takes its place and outbox. */
+/* A worker joins at index wi, with a fresh outbox. */
+static void
+s_join_worker(s_env *env, int wi)
+{
+    char id[16], addr[32];
+    snprintf(id, sizeof(id), "w%d", wi);
+    snprintf(addr, sizeof(addr), "inproc://w%d", wi);
+    dvi_outbox_fini(&env->wbox[wi].out);
+    dvi_outbox_init(&env->wbox[wi].out, NULL, NULL);
+    s_noutst[wi] = 0;
+    env->w[wi] =
+        dvi_core_worker_join(env->core, id, addr, 1, &env->wbox[wi].out);
+}
+
+static void
+s_leave_worker(s_env *env, int wi)
+{
+    dvi_core_worker_leave(env->core, env->w[wi], "gone");
+    env->w[wi] = NULL;
+    s_noutst[wi] = 0;
+}
+
+/* A worker leaves and another takes its place. */
 static void
 s_replace_worker(s_env *env, int wi)
 {
-    char id[16], addr[32];
-    dvi_core_worker_leave(env->core, env->w[wi], "replaced");
-    snprintf(id, sizeof(id), "w%d", wi);
-    snprintf(addr, sizeof(addr), "inproc://w%d", wi);
-    env->w[wi] =
-        dvi_core_worker_join(env->core, id, addr, 1, &env->wbox[wi].out);
+    s_leave_worker(env, wi);
+    s_join_worker(env, wi);
 }
 
 /* Workers answer some of what they run. */
@@ -788,6 +886,358 @@ test_random_events_keep_invariants(void **state)
     }
 }
 
+/* ---- Lineage, resubmission and rescatter --------------------------------- */
+
+static void
+s_scatter(s_env *env, int ci, const char *key)
+{
+    dvi_msg_scatter m = {.key = key};
+    m.value = (dvi_bytes){"\xc0", 1, NULL};
+    dvi_core_scatter(env->core, env->cl[ci], &m);
+}
+
+/* a, then b(a), both done; a released (b's lineage). */
+static s_env *
+s_env_with_lineage(void)
+{
+    s_env *env = s_env_new(1);
+    s_submit(env, 0, "a", NULL);
+    s_turn(env);
+    s_done(env, 0, "a", 8);
+    s_submit(env, 0, "b", DEPS("a"));
+    s_turn(env);
+    s_done(env, 0, "b", 8);
+    dvi_core_release(env->core, env->cl[0], "a");
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "a"), DVI_TASK_RELEASED);
+    return env;
+}
+
+/* A released input wanted again, then not before it ran: it goes back to
+ * released, never away while b keeps it (the check would see b's input
+ * forgotten, and releasing b would read freed memory). */
+static void
+test_revived_input_stays_lineage(void **state)
+{
+    s_env *env = s_env_with_lineage();
+    s_submit(env, 1, "a", NULL);
+    dvi_core_release(env->core, env->cl[1], "a");
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "a"), DVI_TASK_RELEASED);
+    /* The same while it waits for its own revived input, sent ahead. */
+    s_submit(env, 0, "m", DEPS("b"));
+    s_turn(env);
+    s_done(env, 0, "m", 8);
+    dvi_core_release(env->core, env->cl[0], "b");
+    s_turn(env);
+    s_submit(env, 1, "c", DEPS("b"));
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "b"), DVI_TASK_PROCESSING);
+    dvi_core_cancel(env->core, env->cl[1], "c");
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "b"), DVI_TASK_RELEASED); /* m's lineage */
+    dvi_core_release(env->core, env->cl[0], "m");
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "a"), DVI_TASK_FORGOTTEN);
+    s_env_free(env);
+}
+
+/* A result lost with its worker, kept as another's lineage: submitting the
+ * call again runs it again (no stale "result lost"). */
+static void
+test_lost_result_runs_again_when_submitted(void **state)
+{
+    s_env *env = s_env_new(2);
+    s_submit_pinned(env, 0, "a", "w0", NULL);
+    s_turn(env);
+    s_done(env, 0, "a", 8);
+    s_submit_pinned(env, 0, "b", "w1", DEPS("a"));
+    s_turn(env);
+    s_done(env, 1, "b", 8);
+    s_turn(env);
+    s_leave_worker(env, 0);
+    s_turn(env);
+    DVT_CONTAINS(s_find(&env->cbox[0], DVI_MSG_ERRED, "a")->text,
+                 "result lost");
+    dvi_core_release(env->core, env->cl[0], "a");
+    s_turn(env);
+    s_submit(env, 0, "a", NULL);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_ERRED, "a"), 0);
+    DVT_EQ_I64(s_computed_on(env, "a"), 1);
+    s_env_free(env);
+}
+
+/* One client cancels its recomputation of a released input: another
+ * client asking for it later is not told "cancelled". */
+static void
+test_cancel_does_not_poison_the_key(void **state)
+{
+    s_env *env = s_env_with_lineage();
+    s_submit(env, 1, "a", NULL);
+    s_turn(env);
+    dvi_core_cancel(env->core, env->cl[1], "a");
+    dvi_core_release(env->core, env->cl[1], "a");
+    s_turn(env);
+    s_submit(env, 0, "a", NULL);
+    s_submit(env, 0, "c", DEPS("a"));
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_ERRED, NULL), 0);
+    DVT_EQ_I64(s_computed_on(env, "a"), 0);
+    s_env_free(env);
+}
+
+/* Scattering data again after a scatter of it was cancelled is answered
+ * (it used to wait forever). */
+static void
+test_scatter_again_after_cancel(void **state)
+{
+    s_env *env = s_env_new(1);
+    s_scatter(env, 0, "s");
+    s_scatter(env, 1, "s");
+    s_turn(env);
+    dvi_core_cancel(env->core, env->cl[0], "s");
+    s_turn(env);
+    DVT_EQ_I64(s_find(&env->cbox[1], DVI_MSG_ERRED, "s")->num, DV_CANCELLED);
+    dvi_core_release(env->core, env->cl[0], "s");
+    s_turn(env);
+    s_scatter(env, 0, "s");
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_SCATTER, "s"), 1);
+    dvi_msg_stored st = {.key = "s", .nbytes = 1};
+    dvi_core_stored(env->core, env->w[0], &st);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, "s"), 1);
+    s_env_free(env);
+}
+
+/* An upload is answered when the workers present at the upload have
+ * answered: a worker that joined later and died does not count. */
+static void
+test_upload_waits_for_present_workers(void **state)
+{
+    s_env *env = s_env_new(1);
+    dvi_msg_upload up = {.hash = dvi_bytes_of("Uabc")};
+    up.name = dvi_bytes_of("lib.so");
+    up.bytes = (dvi_bytes){"ELF", 3, NULL};
+    dvi_core_upload(env->core, env->cl[0], &up);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_UPLOAD, NULL), 1);
+    s_join_worker(env, 1);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[1], DVI_MSG_UPLOAD, NULL), 1);
+    s_leave_worker(env, 1);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_UPLOADED, NULL), 0);
+    dvi_msg_uploaded ok = {.hash = dvi_bytes_of("Uabc"), .loaded = 1};
+    dvi_core_uploaded(env->core, env->w[0], &ok);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_UPLOADED, NULL), 1);
+    s_env_free(env);
+}
+
+/* ---- A random model: every future held is answered ---------------------- */
+
+#define NKEYS 48 /* t0..t47 computed, then s0..s7 scattered */
+
+typedef struct s_model {
+    int held[2][NKEYS + 8]; /* the client holds a future on key k */
+    int told[2][NKEYS + 8]; /* ...and heard FINISHED or ERRED for it */
+} s_model;
+
+static void
+s_mkey(char *buf, size_t size, int k)
+{
+    if (k < NKEYS) {
+        snprintf(buf, size, "t%d", k);
+    } else {
+        snprintf(buf, size, "s%d", k - NKEYS);
+    }
+}
+
+static void
+s_mturn(s_env *env, s_model *mo)
+{
+    s_turn(env);
+    for (int ci = 0; ci < 2; ci++) {
+        for (int i = 0; i < env->cbox[ci].n; i++) {
+            const s_msg *m = &env->cbox[ci].msgs[i];
+            for (int k = 0; k < NKEYS + 8; k++) {
+                char key[16];
+                s_mkey(key, sizeof(key), k);
+                if ((m->type == DVI_MSG_FINISHED || m->type == DVI_MSG_ERRED) &&
+                    strcmp(key, m->key) == 0 && mo->held[ci][k]) {
+                    mo->told[ci][k] = 1;
+                }
+            }
+        }
+    }
+}
+
+/* Answers one worker's outstanding work as a real worker would. Returns
+ * whether it answered anything. */
+static int
+s_answer_all(s_env *env, int w)
+{
+    int any = 0;
+    for (int i = 0; env->w[w] && i < s_noutst[w];) {
+        s_out o = s_outst[w][i];
+        const dvi_task *t = dvi_core_task(env->core, o.key);
+        int here =
+            t && t->state == DVI_TASK_PROCESSING && t->where == env->w[w];
+        if (here && t->nwaiting > 0) {
+            i++; /* sent ahead: it waits for its inputs */
+            continue;
+        }
+        any = 1;
+        if (o.scatter) {
+            s_outst_del(w, o.key);
+            dvi_msg_stored m = {.key = o.key, .nbytes = 1};
+            dvi_core_stored(env->core, env->w[w], &m);
+        } else if (here) {
+            s_done(env, w, o.key, 8);
+        } else {
+            s_failed(env, w, o.key, DVI_BLAME_TASK, "dropped");
+        }
+    }
+    return any;
+}
+
+/* Runs everything to the end: then nothing is live and every future a
+ * client holds has been answered. */
+static void
+s_quiesce(s_env *env, s_model *mo)
+{
+    if (env->w[0] == NULL && env->w[1] == NULL && env->w[2] == NULL) {
+        s_join_worker(env, 0);
+        s_mturn(env, mo);
+    }
+    for (int round = 0; round < 10000; round++) {
+        int any = 0;
+        for (int w = 0; w < 3; w++) {
+            any |= s_answer_all(env, w);
+        }
+        s_mturn(env, mo);
+        if (!any) {
+            break;
+        }
+    }
+    dvi_core_stats st;
+    dvi_core_stats_get(env->core, &st);
+    DVT_EQ_I64(st.states[DVI_TASK_PROCESSING], 0);
+    DVT_EQ_I64(st.states[DVI_TASK_QUEUED], 0);
+    DVT_EQ_I64(st.states[DVI_TASK_WAITING], 0);
+    for (int ci = 0; ci < 2; ci++) {
+        for (int k = 0; k < NKEYS + 8; k++) {
+            if (mo->held[ci][k] && !mo->told[ci][k]) {
+                char key[16];
+                s_mkey(key, sizeof(key), k);
+                DVT_FAIL("client %d never heard of %s (state %d)", ci, key,
+                         s_state(env, key));
+            }
+        }
+    }
+}
+
+/* A client submits t_k with inputs t_{k/2} and t_{k/3} (known ones). */
+static void
+s_model_submit(s_env *env, s_model *mo, int ci, int k, uint64_t *rng)
+{
+    char key[16], d1[16], d2[16], pin[8];
+    while (k > 2) {
+        s_mkey(d1, sizeof(d1), k / 2);
+        s_mkey(d2, sizeof(d2), k / 3);
+        if (!dvi_core_task(env->core, d1)) {
+            k = k / 2;
+        } else if (!dvi_core_task(env->core, d2)) {
+            k = k / 3;
+        } else {
+            break;
+        }
+    }
+    if (mo->held[ci][k]) {
+        return;
+    }
+    s_mkey(key, sizeof(key), k);
+    s_mkey(d1, sizeof(d1), k / 2);
+    s_mkey(d2, sizeof(d2), k / 3);
+    mo->held[ci][k] = 1;
+    mo->told[ci][k] = 0;
+    snprintf(pin, sizeof(pin), "w%d", (int)(dvt_rand(rng) % 3));
+    s_submit_pinned(env, ci, key, k % 5 == 0 ? pin : NULL,
+                    k > 2 ? DEPS(d1, d2) : NULL);
+}
+
+static void
+s_model_step(s_env *env, s_model *mo, uint64_t *rng)
+{
+    int op = (int)(dvt_rand(rng) % 16);
+    int k = (int)(dvt_rand(rng) % NKEYS);
+    int ci = (int)(dvt_rand(rng) % 2);
+    int sk = NKEYS + (int)(dvt_rand(rng) % 8);
+    char key[16], name[8];
+    s_mkey(key, sizeof(key), k);
+    snprintf(name, sizeof(name), "n%d", k % 4);
+    if (op <= 2) {
+        s_model_submit(env, mo, ci, k, rng);
+    } else if (op == 3 && !mo->held[ci][sk]) {
+        s_mkey(key, sizeof(key), sk);
+        mo->held[ci][sk] = 1;
+        mo->told[ci][sk] = 0;
+        s_scatter(env, ci, key);
+    } else if ((op == 4 || op == 5) && mo->held[ci][op == 5 ? sk : k]) {
+        s_mkey(key, sizeof(key), op == 5 ? sk : k);
+        mo->held[ci][op == 5 ? sk : k] = 0;
+        dvi_core_release(env->core, env->cl[ci], key);
+    } else if (op == 6 && mo->held[ci][k] && !mo->told[ci][k]) {
+        mo->told[ci][k] = 1; /* the canceller marks its future itself */
+        dvi_core_cancel(env->core, env->cl[ci], key);
+    } else if (op == 7 && dvt_rand(rng) % 6 == 0) {
+        int wi = (int)(dvt_rand(rng) % 3);
+        if (env->w[wi]) {
+            s_leave_worker(env, wi);
+        } else {
+            s_join_worker(env, wi);
+        }
+    } else if (op == 8) {
+        s_answer(env, key, 5);
+    } else if (op == 9) {
+        dvi_msg_publish pub = {.req = 1, .key = key};
+        pub.name = dvi_bytes_of(name);
+        dvi_core_publish(env->core, env->cl[ci], &pub);
+    } else if (op == 10) {
+        dvi_msg_unpublish un = {.req = 2};
+        un.name = dvi_bytes_of(name);
+        dvi_core_unpublish(env->core, env->cl[ci], &un);
+    } else if (op >= 11) {
+        s_answer(env, key, 4);
+    }
+}
+
+/* Random events — submissions with inputs, pins, scatters, releases,
+ * cancels, workers leaving and joining, failures, names — keep every
+ * invariant, and whenever everything is run to the end, every future a
+ * client holds has been answered. */
+static void
+test_random_model_every_future_answered(void **state)
+{
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        uint64_t rng = 0x9e3779b97f4a7c15ull * seed;
+        s_env *env = s_env_new(3);
+        s_model mo;
+        memset(&mo, 0, sizeof(mo));
+        for (int round = 0; round < 400; round++) {
+            s_model_step(env, &mo, &rng);
+            s_mturn(env, &mo);
+            if (round % 100 == 99) {
+                s_quiesce(env, &mo);
+            }
+        }
+        s_quiesce(env, &mo);
+        s_env_free(env);
+    }
+}
+
 int
 main(void)
 {
@@ -809,6 +1259,12 @@ main(void)
         cmocka_unit_test(test_function_counters),
         cmocka_unit_test(test_publish_outlives_client),
         cmocka_unit_test(test_random_events_keep_invariants),
+        cmocka_unit_test(test_revived_input_stays_lineage),
+        cmocka_unit_test(test_lost_result_runs_again_when_submitted),
+        cmocka_unit_test(test_cancel_does_not_poison_the_key),
+        cmocka_unit_test(test_scatter_again_after_cancel),
+        cmocka_unit_test(test_upload_waits_for_present_workers),
+        cmocka_unit_test(test_random_model_every_future_answered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,9 +49,11 @@ static void
 s_answer(s_peer *p, dvi_conn *c, const char *key)
 {
     if (strncmp(key, "missing", 7) == 0) {
-        dvi_pack_str(dvi_conn_msg(c, DVI_MSG_MISSING, 1), key);
+        dvi_pack_str(dvi_outbox_msg(dvi_conn_outbox(c), DVI_MSG_MISSING, 1),
+                     key);
     } else if (strncmp(key, "small", 5) == 0) {
-        msgpack_packer *pk = dvi_conn_msg(c, DVI_MSG_DATA, 2);
+        msgpack_packer *pk =
+            dvi_outbox_msg(dvi_conn_outbox(c), DVI_MSG_DATA, 2);
         dvi_pack_str(pk, key);
         dvi_pack_bin(pk, key, strlen(key));
     } else if (strncmp(key, "big", 3) == 0) {
@@ -59,7 +61,8 @@ s_answer(s_peer *p, dvi_conn *c, const char *key)
         for (size_t i = 0; i < BIG; i++) {
             data[i] = s_pattern(i, key[3]);
         }
-        msgpack_packer *pk = dvi_conn_msg(c, DVI_MSG_DATA, 2);
+        msgpack_packer *pk =
+            dvi_outbox_msg(dvi_conn_outbox(c), DVI_MSG_DATA, 2);
         dvi_pack_str(pk, key);
         dvi_pack_bin(pk, data, BIG);
         free(data);

@@ -344,6 +344,49 @@ test_full_batch_goes_before_the_next_message(void **state)
     dvi_blob_rele(big);
 }
 
+/* Moving a batch (a client's messages into its connection): into an empty
+ * outbox the buffers change hands and the owner is armed; into a busy one
+ * the messages and their spliced blobs follow what is there, in order. */
+static void
+test_move_between_outboxes(void **state)
+{
+    s_owner dst = {0};
+    dvi_outbox src;
+    dvi_outbox_init(&dst.o, s_notify, &dst);
+    dvi_outbox_init(&src, NULL, NULL);
+    dvi_blob *b = s_pattern_blob(100000);
+    s_stored(&src, 0);
+    s_data(&src, b);
+    const char *bytes = src.sb.data;
+    dvi_outbox_move(&dst.o, &src);
+    DVT_EQ_I64(dvi_outbox_count(&src), 0);
+    DVT_EQ_I64(dvi_outbox_count(&dst.o), 2);
+    DVT_EQ_I64(dst.armed, 1);
+    DVT_TRUE(dst.o.sb.data == bytes); /* no copy */
+    s_stored(&src, 1);
+    s_data(&src, b);
+    s_stored(&src, 2);
+    dvi_outbox_move(&dst.o, &src);
+    DVT_EQ_I64(dvi_outbox_count(&dst.o), 5);
+    DVT_EQ_I64(dst.armed, 1);
+    dvi_outbox_frame f;
+    DVT_PASS(dvi_outbox_take(&dst.o, &f));
+    DVT_EQ_I64(f.nsegs, 2);
+    dvi_outbox_frame_flatten(&f);
+    s_seen seen = s_receive(&f, 0);
+    DVT_EQ_I64(seen.out_of_order, 0);
+    DVT_EQ_I64(seen.data, 2);
+    DVT_TRUE(seen.data_ok);
+    dvi_outbox_frame_fini(&f);
+    /* The source is usable again. */
+    s_stored(&src, 0);
+    DVT_EQ_I64(dvi_outbox_count(&src), 1);
+    DVT_EQ_I64(s_refs(b), 1);
+    dvi_outbox_fini(&src);
+    dvi_outbox_fini(&dst.o);
+    dvi_blob_rele(b);
+}
+
 int
 main(void)
 {
@@ -354,6 +397,7 @@ main(void)
         cmocka_unit_test(test_spliced_blobs_travel_by_reference),
         cmocka_unit_test(test_blobs_are_given_back),
         cmocka_unit_test(test_full_batch_goes_before_the_next_message),
+        cmocka_unit_test(test_move_between_outboxes),
     };
     return cmocka_run_group_tests_name("outbox", tests, NULL, NULL);
 }
