@@ -5,6 +5,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "commands.h"
 #include "common/log.h"
 #include "common/runtime.h"
 #include "drove.h"

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "commands.h"
 #include "common/log.h"
 #include "drove.h"
 #include "options.h"

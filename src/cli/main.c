@@ -2,10 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "drove.h"
-
-int dvi_cmd_scheduler(int argc, char **argv);
-int dvi_cmd_worker(int argc, char **argv);
 
 static const struct {
     const char *name;
