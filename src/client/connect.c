@@ -11,6 +11,7 @@
 #include "common/value.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
+#include "worker/run.h"
 
 #define S_CONNECT_TIMEOUT_S 30.0
 
@@ -436,6 +437,7 @@ s_wait_ready(dv_client *c, const char *where)
 dv_client *
 dv_connect(const char *where)
 {
+    dvi_worker_role_check();
     if (where == NULL || where[0] == '\0') {
         where = getenv("DROVE_SCHEDULER");
         if (where == NULL || where[0] == '\0') {
