@@ -16,8 +16,6 @@ struct dvi_lib {
     dvi_pset awaited;     /* workers present at the upload, not answered */
     int loaded;
     char error[512];
-    char **impure; /* names of its impure functions, as workers said */
-    size_t nimpure;
 };
 
 static void
@@ -34,11 +32,7 @@ s_tell_uploaded(const dvi_lib *lib, dvi_sclient *cl, int loaded)
 {
     dvi_msg_uploaded m = {.hash = dvi_bytes_of(lib->hash), .loaded = loaded};
     m.error = dvi_bytes_of(lib->error[0] ? lib->error : NULL);
-    msgpack_packer *pk = dvi_msg_uploaded_pack(cl->out, &m);
-    msgpack_pack_array(pk, lib->nimpure);
-    for (size_t i = 0; i < lib->nimpure; i++) {
-        dvi_pack_str(pk, lib->impure[i]);
-    }
+    dvi_msg_uploaded_pack(cl->out, &m);
 }
 
 static void
@@ -88,21 +82,6 @@ dvi_core_upload(dvi_core *c, dvi_sclient *cl, const dvi_msg_upload *m)
     }
 }
 
-static void
-s_note_impure(dvi_lib *lib, const msgpack_object_array *a)
-{
-    if (lib->nimpure > 0 || a == NULL) {
-        return; /* the first worker to answer said it */
-    }
-    lib->impure = dvi_calloc(a->size + 1, sizeof(char *));
-    for (uint32_t k = 0; k < a->size; k++) {
-        char fn[DVI_MAX_KEY + 1];
-        if (dvi_msg_str(&a->ptr[k], fn, sizeof(fn)) == 0) {
-            lib->impure[lib->nimpure++] = dvi_strdup(fn);
-        }
-    }
-}
-
 void
 dvi_core_uploaded(dvi_core *c, dvi_sworker *w, const dvi_msg_uploaded *m)
 {
@@ -110,7 +89,6 @@ dvi_core_uploaded(dvi_core *c, dvi_sworker *w, const dvi_msg_uploaded *m)
     if (lib == NULL) {
         return;
     }
-    s_note_impure(lib, m->impure);
     if (!dvi_pset_del(&lib->awaited, w)) {
         return; /* a worker that joined later: the uploader is not told */
     }
@@ -160,10 +138,6 @@ dvi_core_libs_fini(dvi_core *c)
         dvi_lib *lib = c->libs[i];
         dvi_blob_rele(lib->bytes);
         dvi_pset_fini(&lib->awaited);
-        for (size_t k = 0; k < lib->nimpure; k++) {
-            free(lib->impure[k]);
-        }
-        free(lib->impure);
         free(lib);
     }
     free(c->libs);

@@ -114,6 +114,7 @@ dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w)
         return; /* its SCATTER went out already */
     }
     dvi_msg_compute m = {.key = t->key, .fn = t->fn->name};
+    m.code = dvi_bytes_of(t->fn->code);
     m.args = (dvi_bytes){dvi_task_args(t), t->args_len, NULL};
     m.flags = (t->flags & DVI_TASK_WIRE_FLAGS) |
               (dvi_task_client_wanted(t) ? DVI_TASK_WANTED : 0);
