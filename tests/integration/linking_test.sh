@@ -14,7 +14,11 @@
 #    cluster of its own, with an error naming the reason;
 #  - a C++ program (g++) with DV_FUNCTIONs reading a std::string global and
 #    DV_SUBMIT runs on threads, processes and daemons (its functions
-#    uploaded as a C++ library).
+#    uploaded as a C++ library);
+#  - the README's tour program, built as the README says, prints 12, and
+#    with a scheduler address that answers nothing exits non-zero naming
+#    it; a program linked with its functions library the README's way
+#    still runs after both move to another directory.
 set -u
 SRC=${1:?usage: linking_test.sh SOURCE_DIR BUILD_DIR [SANITIZERS]}
 BUILD=${2:?usage: linking_test.sh SOURCE_DIR BUILD_DIR [SANITIZERS]}
@@ -153,6 +157,32 @@ if command -v "$CXX" >/dev/null; then
 else
     fail "no C++ compiler ($CXX)"
 fi
+
+# 5. The README, followed literally.
+awk '/^```c$/ {on = 1; next} /^```$/ && on {exit} on' "$SRC/README.md" \
+    >"$TMP/tour.c"
+"$CC" "${SANFLAGS[@]}" "$TMP/tour.c" "${CFLAGS_DROVE[@]}" "${LIBS_DROVE[@]}" \
+    -o "$TMP/tour" >"$TMP/cc-tour.log" 2>&1 || die "the README's tour does not build"
+expect tour "^12$" "$TMP/tour"
+DROVE_SCHEDULER=tcp://127.0.0.1:1 timeout 20 "$TMP/tour" \
+    >"$TMP/tour-bad.out" 2>"$TMP/tour-bad.log"
+rc=$?
+[ "$rc" != 0 ] || fail "the tour exits 0 with a scheduler that is not there"
+grep -q "tcp://127.0.0.1:1" "$TMP/tour-bad.log" ||
+    fail "the tour's error does not name the address: $(cat "$TMP/tour-bad.log")"
+mkdir -p "$TMP/readme/elsewhere"
+(
+    cd "$TMP/readme" || exit 1
+    { echo '#include <drove.h>'; sed -n '/^DV_FUNCTION(inc)/,/^}/p' \
+        "$TMP/tour.c"; } >myfns.c
+    "$CC" "${SANFLAGS[@]}" -shared -fPIC myfns.c "${CFLAGS_DROVE[@]}" \
+        -o libmyfns.so &&
+    "$CC" "${SANFLAGS[@]}" "$SRC/tests/integration/ctor_prog.c" \
+        -Wl,--no-as-needed -L. -lmyfns -Wl,-rpath,'$ORIGIN' \
+        "${CFLAGS_DROVE[@]}" "${LIBS_DROVE[@]}" -o prog &&
+    mv prog libmyfns.so elsewhere/
+) >"$TMP/cc-origin.log" 2>&1 || fail "the README's link line failed"
+expect origin "ctor_prog: 101" "$TMP/readme/elsewhere/prog" local:processes=2
 
 if [ "$failures" != 0 ]; then
     echo "linking_test: $failures failure(s)" >&2
