@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "core_impl.h"
 
 struct dvi_lib {
@@ -38,6 +39,9 @@ s_tell_uploaded(const dvi_lib *lib, dvi_sclient *cl, int loaded)
 static void
 s_reply_upload(dvi_lib *lib)
 {
+    DVI_LOG(DVI_LOG_INFO, "SCHED",
+            "library %s (%s): loaded by %d worker(s)%s%s", lib->name, lib->hash,
+            lib->loaded, lib->error[0] ? "; " : "", lib->error);
     if (lib->waiting == NULL) {
         return;
     }
@@ -77,6 +81,9 @@ dvi_core_upload(dvi_core *c, dvi_sclient *cl, const dvi_msg_upload *m)
         dvi_pset_add(&lib->awaited, c->workers[i]);
         s_send_upload(c->workers[i], lib);
     }
+    DVI_LOG(DVI_LOG_INFO, "SCHED",
+            "%s uploaded library %s (%s, %zu bytes) for %zu worker(s)",
+            cl->name, lib->name, lib->hash, lib->bytes->len, c->nworkers);
     if (lib->awaited.len == 0) {
         s_reply_upload(lib);
     }

@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "common/log.h"
 #include "core_impl.h"
 
 static size_t
@@ -110,6 +111,9 @@ dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w)
     t->where = w;
     dvi_core_set_state(c, t, DVI_TASK_PROCESSING);
     w->nprocessing++;
+    DVI_LOG(DVI_LOG_DEBUG, "SCHED", "%s (%s) to worker %s%s", t->key,
+            t->fn->name, w->id,
+            (t->flags & DVI_TASKF_AHEAD) ? ", ahead of its inputs" : "");
     if (t->flags & DVI_TASKF_SCATTER) {
         return; /* its SCATTER went out already */
     }
