@@ -1,2 +1,0 @@
-# Empty dependencies file for sweep_functions.
-# This may be replaced when dependencies are built.

@@ -1,2 +1,0 @@
-# Empty dependencies file for tree_reduce_functions.
-# This may be replaced when dependencies are built.

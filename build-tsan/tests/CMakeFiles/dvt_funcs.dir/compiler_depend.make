@@ -1,2 +1,0 @@
-# Empty compiler generated dependencies file for dvt_funcs.
-# This may be replaced when dependencies are built.

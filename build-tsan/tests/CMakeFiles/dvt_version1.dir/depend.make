@@ -1,2 +1,0 @@
-# Empty dependencies file for dvt_version1.
-# This may be replaced when dependencies are built.

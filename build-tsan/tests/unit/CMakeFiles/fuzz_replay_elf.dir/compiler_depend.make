@@ -1,2 +1,0 @@
-# Empty compiler generated dependencies file for fuzz_replay_elf.
-# This may be replaced when dependencies are built.
