@@ -1,4 +1,5 @@
-/* dvi_map: open addressing, linear probing, backward-shift deletion. */
+/* dvi_map: open addressing, linear probing, backward-shift deletion,
+ * halving when mostly empty. */
 #include "map.h"
 
 #include <stdlib.h>
@@ -65,11 +66,11 @@ dvi_map_get(const dvi_map *m, const char *key)
 }
 
 static void
-s_grow(dvi_map *m)
+s_resize(dvi_map *m, size_t cap)
 {
     dvi_map_entry *old = m->slots;
     size_t oldcap = m->cap;
-    m->cap = oldcap ? oldcap * 2 : 16;
+    m->cap = cap;
     m->slots = dvi_calloc(m->cap, sizeof(*m->slots));
     for (size_t j = 0; j < oldcap; j++) {
         if (old[j].key != NULL) {
@@ -83,7 +84,7 @@ void *
 dvi_map_put(dvi_map *m, const char *key, void *val)
 {
     if ((m->len + 1) * 4 > m->cap * 3) {
-        s_grow(m);
+        s_resize(m, m->cap ? m->cap * 2 : DVI_MAP_MIN_CAP);
     }
     size_t i = s_find(m, key);
     void *prev = NULL;
@@ -135,6 +136,13 @@ dvi_map_del(dvi_map *m, const char *key)
     }
     void *val = m->slots[i].val;
     s_remove_slot(m, i);
+    /* Mostly empty: halve. Growing happens at 3/4 full and shrinking at
+     * 1/8, leaving the table 1/4 full, so churn around either point never
+     * resizes back and forth, and each resize is paid for by the len/8
+     * operations since the last. */
+    if (m->cap > DVI_MAP_MIN_CAP && m->len * 8 < m->cap) {
+        s_resize(m, m->cap / 2);
+    }
     return val;
 }
 
