@@ -2,10 +2,10 @@
  *
  * Open addressing with linear probing and backward-shift deletion, so no
  * tombstones accumulate under churn. The table doubles when 3/4 full and
- * halves when under 1/8 full (never below DVI_MAP_MIN_CAP slots), so a
- * map that held a million entries does not keep their slots once they
- * have gone. Keys are borrowed: each key must stay valid while its entry
- * is in the map (store it inside the value). Every operation is O(1)
+ * shrinks fourfold when under 1/16 full (never below DVI_MAP_MIN_CAP
+ * slots), so a map that held a million entries does not keep their slots
+ * once they have gone. Keys are borrowed: each key must stay valid while its
+ * entry is in the map (store it inside the value). Every operation is O(1)
  * amortised. Not thread-safe.
  */
 #ifndef DVI_MAP_H
@@ -20,6 +20,8 @@
 typedef struct dvi_map_entry {
     const char *key; /* borrowed from the value, NULL when the slot is free */
     void *val;
+    uint64_t hash; /* dvi_hash_str(key): probes compare it before reading a
+                      key, and resizing and deletion never reread keys */
 } dvi_map_entry;
 
 typedef struct dvi_map {

@@ -1,5 +1,5 @@
 /* dvi_pset: open addressing over pointers, backward-shift deletion,
- * halving when mostly empty. */
+ * shrinking when mostly empty. */
 #include "pset.h"
 
 #include <stdint.h>
@@ -115,9 +115,11 @@ dvi_pset_del(dvi_pset *s, void *p)
         return 0;
     }
     s_remove_slot(s, i);
-    /* Mostly empty: halve (as dvi_map: grow at 3/4, shrink under 1/8). */
-    if (s->cap > DVI_PSET_SHRINK_MIN && s->len * 8 < s->cap) {
-        s_resize(s, s->cap / 2);
+    /* Mostly empty: a quarter of the size (as dvi_map: grow at 3/4 full,
+     * shrink under 1/16, leaving it 1/4 full). */
+    if (s->cap > DVI_PSET_SHRINK_MIN && s->len * 16 < s->cap) {
+        size_t cap = s->cap / 4;
+        s_resize(s, cap > DVI_PSET_SHRINK_MIN ? cap : DVI_PSET_SHRINK_MIN);
     }
     return 1;
 }

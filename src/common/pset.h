@@ -5,9 +5,9 @@
  * peer costs what that peer had, not a walk over the whole graph. Open
  * addressing with linear probing and backward-shift deletion, as dvi_map,
  * but keyed by the pointer itself: no string to hash. As dvi_map, the
- * table doubles when 3/4 full and halves when under 1/8 full (only above
- * DVI_PSET_SHRINK_MIN slots). Every operation is O(1) amortised. Not
- * thread-safe.
+ * table doubles when 3/4 full and shrinks fourfold when under 1/16 full
+ * (only above DVI_PSET_SHRINK_MIN slots). Every operation is O(1) amortised.
+ * Not thread-safe.
  */
 #ifndef DVI_PSET_H
 #define DVI_PSET_H

@@ -58,8 +58,8 @@ static void
 test_shrinks_and_keeps_every_member(void **state)
 {
     /* A set that held many members gives its slots back as they go, and
-     * every member left stays findable through each halving; churn at a
-     * size just past a halving does not resize it back. */
+     * every member left stays findable through each shrinking; churn at a
+     * size just past a shrinking does not resize it back. */
     static char objs[N][16];
     dvi_pset s;
     dvi_pset_init(&s);
