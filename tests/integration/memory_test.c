@@ -8,7 +8,7 @@
  * `drove scheduler` daemon.
  *
  *   - With every result held, the workers together have grown by less
- *     than S_MAX_BYTES_PER_RESULT bytes per stored result (about 145
+ *     than S_MAX_BYTES_PER_RESULT bytes per stored result (about 160
  *     now; about 4,300 when each result kept msgpack's 8 KiB starting
  *     buffer).
  *   - Once every future is released, each process settles back near
