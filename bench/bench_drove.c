@@ -7,7 +7,7 @@
  * local:processes=2; tcp starts `drove scheduler` and two `drove worker
  * --threads 1` daemons on 127.0.0.1 and uploads the task library (fns.c).
  * Measured, in this order (--only picks some: startup, tree, transfer,
- * map, submit, roundtrip, chain, pending):
+ * map, submit, roundtrip, chain, stored, pending):
  *
  *   daemons_startup           tcp only: spawning the scheduler until a
  *                             client sees both workers
@@ -26,6 +26,12 @@
  *                             (submit_call: the client's time per call)
  *   roundtrip_median, _p99    submit one `inc`, dv_result it, repeat
  *   chain_per_link            a chain inc(inc(...inc(0))) of 2000 links
+ *   worker_rss_per_stored_result  processes and tcp: the workers' RSS grown
+ *                             per result, 1,000,000 tiny results held
+ *   *_rss_kept_after_release  what the workers (and the tcp scheduler)
+ *                             still have of that growth once every result
+ *                             is released and they have settled (KiB;
+ *                             below zero: less than before)
  *   *_rss_per_pending_task    memory per task for 1,000,000 tasks waiting on
  *                             one running task: the scheduler daemon's RSS
  *                             (tcp), the whole process's (embedded)
@@ -71,16 +77,19 @@ typedef struct bench_cfg {
     size_t transfer_mib; /* size of the transferred array */
     size_t transfer_runs; /* transfers; the median is reported */
     size_t pending_n;    /* tasks waiting in the memory measurement */
+    size_t stored_n;     /* results held in the stored measurement */
 } bench_cfg;
 
 static const bench_cfg s_full = {
     .map_n = 100000, .submit_n = 100000, .rt_warmup = 200, .rt_n = 2000,
     .chain_n = 2000, .startup_runs = 5, .tree_runs = 3, .tree_len = 1000000,
-    .transfer_mib = 256, .transfer_runs = 3, .pending_n = 1000000};
+    .transfer_mib = 256, .transfer_runs = 3, .pending_n = 1000000,
+    .stored_n = 1000000};
 static const bench_cfg s_quick = {
     .map_n = 10000, .submit_n = 10000, .rt_warmup = 50, .rt_n = 300,
     .chain_n = 2000, .startup_runs = 2, .tree_runs = 1, .tree_len = 1000000,
-    .transfer_mib = 64, .transfer_runs = 1, .pending_n = 100000};
+    .transfer_mib = 64, .transfer_runs = 1, .pending_n = 100000,
+    .stored_n = 100000};
 
 typedef struct bench {
     const char *label;    /* "threads", "processes" or "tcp" */
@@ -897,6 +906,107 @@ done:
     free(fs);
 }
 
+/* The worker processes: the tcp daemons, or this process's two children
+ * on local:processes. 0, or -1 on threads (the workers are this process,
+ * with the client and the scheduler: nothing to measure apart). */
+static int
+s_worker_pids(bench *b, pid_t *pids)
+{
+    if (b->sched_pid > 0) {
+        for (int i = 0; i < NWORKERS; i++) {
+            pids[i] = b->worker_pid[i];
+        }
+        return 0;
+    }
+    if (strcmp(b->label, "processes") != 0) {
+        return -1;
+    }
+    return bu_children(pids, NWORKERS) == NWORKERS ? 0 : -1;
+}
+
+/* Holds n tiny inc results at once (dv_map in waves); 0 or -1. */
+static int
+s_hold_incs(bench *b, const char *metric, dv_future **fs, size_t n)
+{
+    const size_t wave = 50000;
+    dv_arg *args = calloc(wave, sizeof(*args));
+    int64_t first = s_fresh(b, n);
+    int rc = 0;
+
+    for (size_t done = 0; done < n && rc == 0;) {
+        size_t k = n - done < wave ? n - done : wave;
+        for (size_t i = 0; i < k; i++) {
+            args[i] = dv_i64(first + (int64_t)(done + i));
+        }
+        if (dv_map(b->c, "inc", k, args, fs + done, NULL) != (int)k) {
+            s_failed(b, metric, "bytes/result", "dv_map: %s", dv_last_error());
+            rc = -1;
+        } else if (dv_wait(fs + done, k, DEADLINE_S) != 0) {
+            s_failed(b, metric, "bytes/result", "dv_wait: %s", dv_last_error());
+            done += k;
+            rc = -1;
+        } else {
+            done += k;
+        }
+    }
+    free(args);
+    return rc == 0 ? s_check_incs(b, metric, fs, n, first) : rc;
+}
+
+static void
+s_stored_memory(bench *b)
+{
+    const char *metric = "worker_rss_per_stored_result";
+    size_t n = b->cfg.stored_n;
+    pid_t pids[NWORKERS + 1];
+    long before[NWORKERS + 1], held = 0, kept = 0;
+    int np = NWORKERS + (b->sched_pid > 0);
+
+    if (s_worker_pids(b, pids) != 0) {
+        if (b->sched_pid > 0 || strcmp(b->label, "processes") == 0) {
+            s_failed(b, metric, "bytes/result", "no worker processes");
+        }
+        return;
+    }
+    pids[NWORKERS] = b->sched_pid;
+    if (s_worker_ids(b) != 0) {
+        s_failed(b, metric, "bytes/result", "worker ids: %s", dv_last_error());
+        return;
+    }
+    /* What earlier measurements freed goes back first (two trim
+     * intervals): the baseline is where the processes settle. */
+    usleep(2500 * 1000);
+    for (int i = 0; i < np; i++) {
+        before[i] = s_settled_rss(pids[i]);
+    }
+    dv_future **fs = calloc(n, sizeof(*fs));
+    if (s_hold_incs(b, metric, fs, n) == 0) {
+        for (int i = 0; i < NWORKERS; i++) {
+            held += s_settled_rss(pids[i]) - before[i];
+        }
+        s_report(b, metric, (double)held * 1024.0 / (double)n, 1,
+                 "bytes/result");
+    }
+    s_release_all(fs, n);
+    free(fs);
+    /* Every RELEASE handled, then two trim intervals for the FREEs to
+     * land and the memory to go back. */
+    if (s_barrier(b, DEADLINE_S) != 0) {
+        b->failures++;
+        return;
+    }
+    usleep(2500 * 1000);
+    for (int i = 0; i < NWORKERS; i++) {
+        kept += s_settled_rss(pids[i]) - before[i];
+    }
+    s_report(b, "worker_rss_kept_after_release", (double)kept, 0, "KiB");
+    if (b->sched_pid > 0) {
+        s_report(b, "scheduler_rss_kept_after_release",
+                 (double)(s_settled_rss(b->sched_pid) - before[NWORKERS]), 0,
+                 "KiB");
+    }
+}
+
 /* ---- Main ------------------------------------------------------------- */
 
 static int
@@ -905,7 +1015,7 @@ s_usage(void)
     fprintf(stderr, "usage: bench_drove --cluster threads|processes|tcp "
             "[--drove PATH] [--fns SO] [--quick] [--only LIST]\n"
             "  LIST: comma-separated of startup,map,submit,roundtrip,"
-            "chain,tree,transfer,pending\n");
+            "chain,tree,transfer,stored,pending\n");
     return 2;
 }
 
@@ -1039,6 +1149,9 @@ main(int argc, char **argv)
     }
     if (s_selected(only, "chain")) {
         s_chain(&b);
+    }
+    if (s_selected(only, "stored")) {
+        s_stored_memory(&b);
     }
     /* Last: it leaves a million tasks' worth of freed memory behind. */
     if (s_selected(only, "pending")) {

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "bench_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -91,6 +92,67 @@ bu_rss_kib(pid_t pid)
     }
     fclose(f);
     return kib;
+}
+
+static int
+s_cmp_pid(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a;
+    pid_t y = *(const pid_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The parent of pid, or -1 if unreadable or a zombie. The command name in
+ * parentheses may hold anything: read after the last ')'. */
+static pid_t
+s_parent_of(pid_t pid)
+{
+    char path[64];
+    char buf[512];
+    char state;
+    int ppid = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *close = strrchr(buf, ')');
+    if (close == NULL || sscanf(close + 1, " %c %d", &state, &ppid) != 2 ||
+        state == 'Z') {
+        return -1;
+    }
+    return (pid_t)ppid;
+}
+
+int
+bu_children(pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    pid_t self = getpid();
+    int n = 0;
+
+    if (d == NULL) {
+        return 0;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end != '\0' || pid <= 0 || s_parent_of((pid_t)pid) != self) {
+            continue;
+        }
+        if (n < max) {
+            out[n] = (pid_t)pid;
+        }
+        n++;
+    }
+    closedir(d);
+    qsort(out, (size_t)(n < max ? n : max), sizeof(*out), s_cmp_pid);
+    return n;
 }
 
 void

@@ -18,6 +18,11 @@ double bu_percentile(double *v, size_t n, double p);
 /* VmRSS of process pid (0: this process) in KiB, or -1. */
 long bu_rss_kib(pid_t pid);
 
+/* The live children of this process (forked by any of its threads), found
+ * by their parent pid in /proc/PID/stat: at most max of them into out,
+ * lowest pid first. Returns how many there are. */
+int bu_children(pid_t *out, int max);
+
 /* Prints `name: value unit` on stdout and flushes it, so that a benchmark
  * killed by its timeout still leaves the lines it measured. */
 void bu_line(const char *name, double value, int decimals, const char *unit);

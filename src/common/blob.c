@@ -1,4 +1,5 @@
-/* dvi_blob: reference-counted immutable bytes. */
+/* dvi_blob: reference-counted immutable bytes, inline after the header
+ * unless adopted. */
 #include "blob.h"
 
 #include <stdint.h>
@@ -10,15 +11,20 @@
 dvi_blob *
 dvi_blob_new(size_t len, size_t offset)
 {
-    dvi_blob *b = dvi_malloc(sizeof(*b));
-    /* malloc returns 16-byte aligned memory: pad so data + offset is too. */
+    /* malloc returns 16-byte aligned memory and the header is a multiple
+     * of 8 bytes: pad so data + offset is 8-byte aligned too. */
     size_t pad = (8 - offset % 8) % 8;
-    b->base = malloc(len + pad + 1);
-    if (b->base == NULL) {
+    if (len > SIZE_MAX - sizeof(dvi_blob) - pad - 1) {
         dvi_oom(len);
     }
-    b->data = (char *)b->base + pad;
+    dvi_blob *b = malloc(sizeof(*b) + pad + len + 1);
+    if (b == NULL) {
+        dvi_oom(len);
+    }
+    b->data = (char *)(b + 1) + pad;
+    b->data[len] = '\0';
     b->len = len;
+    b->base = NULL;
     atomic_init(&b->refs, 1);
     return b;
 }
@@ -42,6 +48,12 @@ dvi_blob_adopt(void *base, char *data, size_t len)
     b->len = len;
     atomic_init(&b->refs, 1);
     return b;
+}
+
+int
+dvi_blob_is_adopted(const dvi_blob *b)
+{
+    return b->base != NULL;
 }
 
 dvi_blob *

@@ -1,4 +1,5 @@
-/* dvi_map: open addressing, linear probing, backward-shift deletion. */
+/* dvi_map: open addressing, linear probing, backward-shift deletion,
+ * shrinking when mostly empty. */
 #include "map.h"
 
 #include <stdlib.h>
@@ -36,12 +37,15 @@ dvi_map_fini(dvi_map *m)
     dvi_map_init(m);
 }
 
+/* The slot of key (hash h), or the free slot that ends its run. A key is
+ * read only when its slot's hash matches: a probe stays in the slots. */
 static size_t
-s_find(const dvi_map *m, const char *key)
+s_find(const dvi_map *m, const char *key, uint64_t h)
 {
     size_t mask = m->cap - 1;
-    size_t i = dvi_hash_str(key) & mask;
-    while (m->slots[i].key != NULL && strcmp(m->slots[i].key, key) != 0) {
+    size_t i = h & mask;
+    while (m->slots[i].key != NULL &&
+           (m->slots[i].hash != h || strcmp(m->slots[i].key, key) != 0)) {
         i = (i + 1) & mask;
     }
     return i;
@@ -53,7 +57,7 @@ dvi_map_find(const dvi_map *m, const char *key)
     if (m->len == 0) {
         return NULL;
     }
-    size_t i = s_find(m, key);
+    size_t i = s_find(m, key, dvi_hash_str(key));
     return m->slots[i].key ? &m->slots[i] : NULL;
 }
 
@@ -65,16 +69,23 @@ dvi_map_get(const dvi_map *m, const char *key)
 }
 
 static void
-s_grow(dvi_map *m)
+s_resize(dvi_map *m, size_t cap)
 {
     dvi_map_entry *old = m->slots;
-    size_t oldcap = m->cap;
-    m->cap = oldcap ? oldcap * 2 : 16;
+    size_t oldcap = m->cap, mask = cap - 1;
+    m->cap = cap;
     m->slots = dvi_calloc(m->cap, sizeof(*m->slots));
     for (size_t j = 0; j < oldcap; j++) {
-        if (old[j].key != NULL) {
-            m->slots[s_find(m, old[j].key)] = old[j];
+        if (old[j].key == NULL) {
+            continue;
         }
+        /* Keys are distinct: the first free slot of the run is the place.
+         * The hash is kept: no key is read again. */
+        size_t i = old[j].hash & mask;
+        while (m->slots[i].key != NULL) {
+            i = (i + 1) & mask;
+        }
+        m->slots[i] = old[j];
     }
     free(old);
 }
@@ -83,9 +94,10 @@ void *
 dvi_map_put(dvi_map *m, const char *key, void *val)
 {
     if ((m->len + 1) * 4 > m->cap * 3) {
-        s_grow(m);
+        s_resize(m, m->cap ? m->cap * 2 : DVI_MAP_MIN_CAP);
     }
-    size_t i = s_find(m, key);
+    uint64_t h = dvi_hash_str(key);
+    size_t i = s_find(m, key, h);
     void *prev = NULL;
     if (m->slots[i].key != NULL) {
         prev = m->slots[i].val;
@@ -94,6 +106,7 @@ dvi_map_put(dvi_map *m, const char *key, void *val)
     }
     m->slots[i].key = key;
     m->slots[i].val = val;
+    m->slots[i].hash = h;
     return prev;
 }
 
@@ -112,7 +125,7 @@ s_remove_slot(dvi_map *m, size_t i)
             if (m->slots[j].key == NULL) {
                 return;
             }
-            size_t home = dvi_hash_str(m->slots[j].key) & mask;
+            size_t home = m->slots[j].hash & mask;
             if (i <= j ? (i < home && home <= j) : (i < home || home <= j)) {
                 continue;
             }
@@ -129,12 +142,21 @@ dvi_map_del(dvi_map *m, const char *key)
     if (m->len == 0) {
         return NULL;
     }
-    size_t i = s_find(m, key);
+    size_t i = s_find(m, key, dvi_hash_str(key));
     if (m->slots[i].key == NULL) {
         return NULL;
     }
     void *val = m->slots[i].val;
     s_remove_slot(m, i);
+    /* Mostly empty: a quarter of the size. Growing happens at 3/4 full
+     * and shrinking under 1/16, leaving the table 1/4 full, so churn
+     * around either point never resizes back and forth. Rehashing reads
+     * every key (a cache miss and a hash each): shrinking fourfold rather
+     * than twofold rehashes a third of an entry per deletion, not one. */
+    if (m->cap > DVI_MAP_MIN_CAP && m->len * 16 < m->cap) {
+        size_t cap = m->cap / 4;
+        s_resize(m, cap > DVI_MAP_MIN_CAP ? cap : DVI_MAP_MIN_CAP);
+    }
     return val;
 }
 

@@ -1,9 +1,12 @@
 /* dvi_map: a hash table from NUL-terminated string keys to pointers.
  *
  * Open addressing with linear probing and backward-shift deletion, so no
- * tombstones accumulate under churn. Keys are borrowed: each key must stay
- * valid while its entry is in the map (store it inside the value). Every
- * operation is O(1) amortised. Not thread-safe.
+ * tombstones accumulate under churn. The table doubles when 3/4 full and
+ * shrinks fourfold when under 1/16 full (never below DVI_MAP_MIN_CAP
+ * slots), so a map that held a million entries does not keep their slots
+ * once they have gone. Keys are borrowed: each key must stay valid while its
+ * entry is in the map (store it inside the value). Every operation is O(1)
+ * amortised. Not thread-safe.
  */
 #ifndef DVI_MAP_H
 #define DVI_MAP_H
@@ -11,9 +14,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The smallest table, and the size a table never shrinks below. */
+#define DVI_MAP_MIN_CAP 16
+
 typedef struct dvi_map_entry {
     const char *key; /* borrowed from the value, NULL when the slot is free */
     void *val;
+    uint64_t hash; /* dvi_hash_str(key): probes compare it before reading a
+                      key, and resizing and deletion never reread keys */
 } dvi_map_entry;
 
 typedef struct dvi_map {
@@ -31,7 +39,8 @@ void *dvi_map_get(const dvi_map *m, const char *key);
 dvi_map_entry *dvi_map_find(const dvi_map *m, const char *key);
 /* Stores val under key, replacing and returning any previous value. */
 void *dvi_map_put(dvi_map *m, const char *key, void *val);
-/* Removes key; returns its value, or NULL. */
+/* Removes key; returns its value, or NULL. May shrink the table: entries
+ * from dvi_map_find are then stale. */
 void *dvi_map_del(dvi_map *m, const char *key);
 /* Iteration: for (size_t i = 0; dvi_map_next(m, &i, &e);) ... The map
  * must not change during iteration (deleting moves entries): collect what

@@ -1,4 +1,5 @@
-/* dvi_pset: open addressing over pointers, backward-shift deletion. */
+/* dvi_pset: open addressing over pointers, backward-shift deletion,
+ * shrinking when mostly empty. */
 #include "pset.h"
 
 #include <stdint.h>
@@ -42,11 +43,11 @@ dvi_pset_fini(dvi_pset *s)
 }
 
 static void
-s_grow(dvi_pset *s)
+s_resize(dvi_pset *s, size_t cap)
 {
     void **old = s->slots;
     size_t oldcap = s->cap;
-    s->cap = oldcap ? oldcap * 2 : 4;
+    s->cap = cap;
     s->slots = dvi_calloc(s->cap, sizeof(*s->slots));
     for (size_t j = 0; j < oldcap; j++) {
         if (old[j] != NULL) {
@@ -60,7 +61,7 @@ int
 dvi_pset_add(dvi_pset *s, void *p)
 {
     if ((s->len + 1) * 4 > s->cap * 3) {
-        s_grow(s);
+        s_resize(s, s->cap ? s->cap * 2 : 4);
     }
     size_t i = s_find(s, p);
     if (s->slots[i] != NULL) {
@@ -77,16 +78,10 @@ dvi_pset_has(const dvi_pset *s, const void *p)
     return s->len > 0 && s->slots[s_find(s, p)] != NULL;
 }
 
-int
-dvi_pset_del(dvi_pset *s, void *p)
+/* Empties slot i, shifting back later members of its run. */
+static void
+s_remove_slot(dvi_pset *s, size_t i)
 {
-    if (s->len == 0) {
-        return 0;
-    }
-    size_t i = s_find(s, p);
-    if (s->slots[i] == NULL) {
-        return 0;
-    }
     size_t mask = s->cap - 1, j = i;
     s->len--;
     /* Shift back later members of the run whose home lies at or before
@@ -96,7 +91,7 @@ dvi_pset_del(dvi_pset *s, void *p)
         for (;;) {
             j = (j + 1) & mask;
             if (s->slots[j] == NULL) {
-                return 1;
+                return;
             }
             size_t home = s_home(s, s->slots[j]);
             if (i <= j ? (i < home && home <= j) : (i < home || home <= j)) {
@@ -107,6 +102,26 @@ dvi_pset_del(dvi_pset *s, void *p)
         s->slots[i] = s->slots[j];
         i = j;
     }
+}
+
+int
+dvi_pset_del(dvi_pset *s, void *p)
+{
+    if (s->len == 0) {
+        return 0;
+    }
+    size_t i = s_find(s, p);
+    if (s->slots[i] == NULL) {
+        return 0;
+    }
+    s_remove_slot(s, i);
+    /* Mostly empty: a quarter of the size (as dvi_map: grow at 3/4 full,
+     * shrink under 1/16, leaving it 1/4 full). */
+    if (s->cap > DVI_PSET_SHRINK_MIN && s->len * 16 < s->cap) {
+        size_t cap = s->cap / 4;
+        s_resize(s, cap > DVI_PSET_SHRINK_MIN ? cap : DVI_PSET_SHRINK_MIN);
+    }
+    return 1;
 }
 
 void *

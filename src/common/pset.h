@@ -4,13 +4,18 @@
  * (what a worker runs and holds, what a client wants), so that losing a
  * peer costs what that peer had, not a walk over the whole graph. Open
  * addressing with linear probing and backward-shift deletion, as dvi_map,
- * but keyed by the pointer itself: no string to hash. Every operation is
- * O(1) amortised. Not thread-safe.
+ * but keyed by the pointer itself: no string to hash. As dvi_map, the
+ * table doubles when 3/4 full and shrinks fourfold when under 1/16 full
+ * (only above DVI_PSET_SHRINK_MIN slots). Every operation is O(1) amortised.
+ * Not thread-safe.
  */
 #ifndef DVI_PSET_H
 #define DVI_PSET_H
 
 #include <stddef.h>
+
+/* A table this small is left as it is when members go. */
+#define DVI_PSET_SHRINK_MIN 16
 
 typedef struct dvi_pset {
     void **slots; /* NULL for a free slot; capacity a power of two, or 0 */

@@ -289,6 +289,7 @@ dvi_runtime_new(void)
         dvi_seterr_uv(rc, "making an event loop");
         return NULL;
     }
+    rt->loop.data = rt; /* for dvi_runtime_of */
     uv_prepare_init(&rt->loop, &rt->prepare);
     rt->prepare.data = rt;
     uv_unref((uv_handle_t *)&rt->prepare);
@@ -307,6 +308,12 @@ uv_loop_t *
 dvi_runtime_loop(dvi_runtime *rt)
 {
     return &rt->loop;
+}
+
+dvi_runtime *
+dvi_runtime_of(uv_loop_t *loop)
+{
+    return loop->data;
 }
 
 void

@@ -44,6 +44,11 @@ void dvi_runtime_destroy(dvi_runtime **rt);
 
 /* The loop. Borrowed; valid until dvi_runtime_destroy. */
 uv_loop_t *dvi_runtime_loop(dvi_runtime *rt);
+/* The runtime whose loop this is, or NULL for a loop whose data is NULL:
+ * a role given only a loop finds the job thread through it. The runtime
+ * keeps itself in its loop's data field: nothing else may set it. A loop
+ * made elsewhere must have data NULL to be passed here. */
+dvi_runtime *dvi_runtime_of(uv_loop_t *loop);
 
 /* Runs the loop until dvi_runtime_stop, or until nothing is left that
  * keeps it alive. May be called again afterwards. */

@@ -34,7 +34,7 @@ s_bury(dvi_core *c)
     for (uint32_t i = 0; i < c->forgotten.n; i++) {
         dvi_task_free(c->forgotten.v[i]);
     }
-    c->forgotten.n = 0;
+    dvi_taskvec_reset(&c->forgotten);
 }
 
 static void

@@ -343,6 +343,7 @@ dvi_core_settle(dvi_core *c)
             dvi_core_set_state(c, t, next);
         }
     }
+    dvi_taskvec_reset(&c->settle);
 }
 
 /* ---- Running and completing --------------------------------------------- */

@@ -13,6 +13,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/trim.h"
 #include "core.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
@@ -23,6 +24,7 @@
 struct dvi_sched {
     uv_loop_t *loop;
     dvi_core *core;
+    dvi_trimmer *trim; /* gives back what forgotten tasks took */
     dvi_listener *listeners[S_MAX_LISTENERS];
     size_t nlisteners;
     dvi_session **peers; /* every connection, for closing */
@@ -93,13 +95,25 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     return dvi_session_msg(p, type, f, n);
 }
 
+/* Ends a turn: the core settles and places, and the trimmer hears how
+ * many task records are left. */
+static void
+s_turn(dvi_sched *s)
+{
+    dvi_core_turn(s->core);
+    dvi_core_stats cs;
+    dvi_core_stats_get(s->core, &cs);
+    /* A task record with its key, arguments, slot and indices: ~256 B. */
+    dvi_trimmer_note(s->trim, cs.tasks * 256);
+}
+
 static int
 s_on_frame(dvi_conn *conn, const char *buf, size_t len)
 {
     dvi_session *p = dvi_conn_data(conn);
     dvi_sched *s = p->sched;
     int rc = dvi_msg_each(buf, len, s_on_msg, p);
-    dvi_core_turn(s->core);
+    s_turn(s);
     return rc;
 }
 
@@ -128,7 +142,7 @@ s_on_close(dvi_conn *conn, const char *why)
     dvi_session *p = dvi_conn_data(conn);
     dvi_sched *s = p->sched;
     s_session_free(s, p, why);
-    dvi_core_turn(s->core);
+    s_turn(s);
 }
 
 static dvi_session *
@@ -159,6 +173,7 @@ dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n, char *bound,
     dvi_sched *s = dvi_calloc(1, sizeof(*s));
     s->loop = loop;
     s->core = dvi_core_new();
+    s->trim = dvi_trimmer_new(loop);
     for (size_t i = 0; i < n && i < S_MAX_LISTENERS; i++) {
         char b[256];
         dvi_listener *l = dvi_listen(loop, addrs[i], s_on_accept, s_on_frame,
@@ -210,6 +225,7 @@ dvi_sched_destroy(dvi_sched **sp)
         free(s->peers[i]);
     }
     dvi_core_destroy(&s->core);
+    dvi_trimmer_destroy(&s->trim);
     free(s->peers);
     free(s);
 }

@@ -22,6 +22,26 @@ dvi_taskvec_fini(dvi_taskvec *v)
 }
 
 void
+dvi_taskvec_reset(dvi_taskvec *v)
+{
+    if (v->cap > DVI_TASKVEC_KEEP) {
+        dvi_taskvec_fini(v);
+    }
+    v->n = 0;
+}
+
+/* Halves the array when under 1/8 full (it doubles when full), so a queue
+ * that held a million tasks gives their slots back as they leave. */
+static void
+s_shrink(dvi_taskvec *v)
+{
+    if (v->cap > DVI_TASKVEC_KEEP && v->n * 8 < v->cap) {
+        v->cap /= 2;
+        v->v = dvi_realloc(v->v, v->cap * sizeof(*v->v));
+    }
+}
+
+void
 dvi_taskvec_push(dvi_taskvec *v, dvi_task *t)
 {
     if (v->n == v->cap) {
@@ -131,6 +151,7 @@ dvi_taskheap_pop(dvi_taskheap *h)
         s_set(h, 0, last);
         s_down(h, 0);
     }
+    s_shrink(h);
     return top;
 }
 
@@ -154,4 +175,5 @@ dvi_taskheap_remove(dvi_taskheap *h, dvi_task *t)
         s_up(h, i);
         s_down(h, last->heap_index);
     }
+    s_shrink(h);
 }

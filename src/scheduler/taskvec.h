@@ -18,8 +18,15 @@ typedef struct dvi_taskvec {
     uint32_t n, cap;
 } dvi_taskvec;
 
+/* Arrays up to this many entries are kept when emptied; larger ones are
+ * given back (a heap halves when under 1/8 full, a reset frees). */
+#define DVI_TASKVEC_KEEP 1024
+
 void dvi_taskvec_init(dvi_taskvec *v);
 void dvi_taskvec_fini(dvi_taskvec *v);
+/* Empties v, freeing its array if it is larger than DVI_TASKVEC_KEEP:
+ * for worklists emptied every turn, which a burst must not leave large. */
+void dvi_taskvec_reset(dvi_taskvec *v);
 void dvi_taskvec_push(dvi_taskvec *v, dvi_task *t);
 /* Removes t if present (order not kept). */
 void dvi_taskvec_remove(dvi_taskvec *v, dvi_task *t);

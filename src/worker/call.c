@@ -5,6 +5,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "common/bbuf.h"
 #include "common/err.h"
 #include "common/value.h"
 #include "executor.h"
@@ -38,22 +39,22 @@ dv_call_worker(const dv_call *call)
 int
 dv_return(dv_call *call, dv_arg value)
 {
-    msgpack_sbuffer sb;
+    dvi_bbuf bb;
     msgpack_packer pk;
     if (call == NULL) {
         return dvi_seterr(DV_EINVAL, "dv_return outside a task");
     }
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    /* Encoded on the stack, kept in a blob of exactly its size: a worker
+     * may hold millions of tiny results. */
+    dvi_bbuf_init(&bb);
+    msgpack_packer_init(&pk, &bb, dvi_bbuf_write);
     int rc = dvi_value_pack(&pk, &value, NULL, NULL);
     if (rc < 0) {
-        msgpack_sbuffer_destroy(&sb);
+        dvi_bbuf_fini(&bb);
         return rc;
     }
     dvi_blob_rele(call->result);
-    size_t len = sb.size;
-    char *data = msgpack_sbuffer_release(&sb);
-    call->result = dvi_blob_adopt(data, data, len);
+    call->result = dvi_bbuf_finish(&bb);
     return 0;
 }
 
@@ -203,10 +204,10 @@ s_call(dvi_job *job, const dv_value *args, const char *worker_id, char **error)
 static void
 s_run_chunk(dvi_job *job, const dv_value *calls, const char *worker_id)
 {
-    msgpack_sbuffer sb;
+    dvi_bbuf bb;
     msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    dvi_bbuf_init(&bb);
+    msgpack_packer_init(&pk, &bb, dvi_bbuf_write);
     msgpack_pack_array(&pk, calls->len);
     for (size_t i = 0; i < calls->len; i++) {
         const dv_value *args = &calls->u.items[i];
@@ -221,16 +222,14 @@ s_run_chunk(dvi_job *job, const dv_value *calls, const char *worker_id)
             job->error = error;
             break;
         }
-        msgpack_sbuffer_write(&sb, r->data, r->len);
+        dvi_bbuf_write(&bb, r->data, r->len);
         dvi_blob_rele(r);
     }
     if (job->error) {
-        msgpack_sbuffer_destroy(&sb);
+        dvi_bbuf_fini(&bb);
         return;
     }
-    size_t len = sb.size;
-    char *data = msgpack_sbuffer_release(&sb);
-    job->result = dvi_blob_adopt(data, data, len);
+    job->result = dvi_bbuf_finish(&bb);
 }
 
 void

@@ -93,3 +93,12 @@ dvi_store_bytes(const dvi_store *s)
 {
     return s->bytes;
 }
+
+uint64_t
+dvi_store_footprint(const dvi_store *s)
+{
+    /* Per result: malloc's chunk of the item and key (~64 bytes) and of
+     * the blob header (32 bytes, plus its bytes); the slot array is
+     * counted whole. */
+    return s->bytes + s->items.len * 96 + s->items.cap * sizeof(dvi_map_entry);
+}

@@ -38,5 +38,8 @@ int dvi_store_delete(dvi_store *s, const char *key);
 size_t dvi_store_count(const dvi_store *s);
 /* Bytes of the results held. */
 uint64_t dvi_store_bytes(const dvi_store *s);
+/* An estimate of the memory the store takes: the results' bytes, and for
+ * each its item, blob header and share of the table. */
+uint64_t dvi_store_footprint(const dvi_store *s);
 
 #endif

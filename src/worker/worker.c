@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/map.h"
+#include "common/trim.h"
 #include "executor.h"
 #include "funcs.h"
 #include "proto/conn.h"
@@ -79,6 +80,7 @@ struct dvi_worker {
     dvi_worker_lost_fn lost;
     void *ctx;
     dvi_worker_stats stats;
+    dvi_trimmer *trim; /* gives back what freed results took */
 };
 
 static void s_submit(dvi_worker *w, s_wtask *wt);
@@ -545,7 +547,11 @@ s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 static int
 s_on_sched_frame(dvi_conn *c, const char *buf, size_t len)
 {
-    return dvi_msg_each(buf, len, s_on_sched_msg, dvi_conn_data(c));
+    dvi_worker *w = dvi_conn_data(c);
+    int rc = dvi_msg_each(buf, len, s_on_sched_msg, w);
+    /* Once per frame: results stored since the last, or freed by it. */
+    dvi_trimmer_note(w->trim, dvi_store_footprint(w->store));
+    return rc;
 }
 
 static void
@@ -572,6 +578,7 @@ dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     w->nthreads = opts->nthreads > 0 ? opts->nthreads : 1;
     snprintf(w->id, sizeof(w->id), "%s", opts->id);
     w->store = dvi_store_new();
+    w->trim = dvi_trimmer_new(loop);
     dvi_map_init(&w->tasks);
     dvi_map_init(&w->fetches);
     dvi_map_init(&w->fnstats);
@@ -626,6 +633,7 @@ dvi_worker_destroy(dvi_worker **wp)
         free(wt);
     }
     dvi_store_destroy(&w->store);
+    dvi_trimmer_destroy(&w->trim);
     dvi_map_fini(&w->tasks);
     dvi_map_fini(&w->fetches);
     for (size_t i = 0; dvi_map_next(&w->fnstats, &i, &e);) {

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "dvtest.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -583,6 +584,84 @@ dvt_proc_wchar(pid_t pid)
     }
     fclose(f);
     return wchar;
+}
+
+int64_t
+dvt_proc_rss_kib(pid_t pid)
+{
+    char path[64];
+    char line[256];
+    int64_t kib = -1;
+
+    if (pid == 0) {
+        snprintf(path, sizeof(path), "/proc/self/status");
+    } else {
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        long long v;
+        if (sscanf(line, "VmRSS: %lld kB", &v) == 1) {
+            kib = v;
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
+/* The parent pid of pid from /proc/PID/stat, or -1. The command name, in
+ * parentheses, may hold spaces and parentheses: read after the last ')'. */
+static pid_t
+s_parent_of(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    char *text = dvt_read_file(path);
+    char *close = text ? strrchr(text, ')') : NULL;
+    char state;
+    int ppid = -1;
+    if (close == NULL || sscanf(close + 1, " %c %d", &state, &ppid) != 2 ||
+        state == 'Z') {
+        ppid = -1; /* unreadable, or exited and not yet reaped */
+    }
+    free(text);
+    return (pid_t)ppid;
+}
+
+static int
+s_cmp_pid(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+int
+dvt_children(pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    pid_t self = getpid();
+    int n = 0;
+
+    if (d == NULL) {
+        return 0;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end != '\0' || pid <= 0 || s_parent_of((pid_t)pid) != self) {
+            continue;
+        }
+        if (n < max) {
+            out[n] = (pid_t)pid;
+        }
+        n++;
+    }
+    closedir(d);
+    qsort(out, (size_t)(n < max ? n : max), sizeof(*out), s_cmp_pid);
+    return n;
 }
 
 /* ---- Clusters ----------------------------------------------------------- */

@@ -219,6 +219,17 @@ void dvt_proc_dump_log(const dvt_proc *p);
  * calls, sockets included); pid 0 means this process. -1 if unreadable. */
 int64_t dvt_proc_wchar(pid_t pid);
 
+/* The resident set size (VmRSS of /proc/PID/status) of pid in KiB; pid 0
+ * means this process. -1 if unreadable (the process is gone). */
+int64_t dvt_proc_rss_kib(pid_t pid);
+
+/* The live child processes of this process (forked by any of its
+ * threads: the workers of a local:processes cluster, and whatever
+ * dvt_spawn started), found by their parent pid in /proc/PID/stat. Stores
+ * at most max of them in out, lowest pid first; returns how many there
+ * are (possibly more than max). */
+int dvt_children(pid_t *out, int max);
+
 /* ---- Clusters ----------------------------------------------------------- */
 
 #define DVT_MAX_WORKERS 4

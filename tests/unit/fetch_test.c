@@ -144,9 +144,9 @@ s_on_data(void *ctx, const char *key, const char *addr, dvi_blob *blob)
     snprintf(g->key, sizeof(g->key), "%s", key);
     snprintf(g->addr, sizeof(g->addr), "%s", addr);
     g->blob = dvi_blob_hold(blob);
-    /* A copy starts at its own allocation; an adopted frame holds the
-     * bytes after the frame's header and the message around them. */
-    g->adopted = blob->data != (char *)blob->base;
+    /* A copy has its bytes in its own allocation; an adopted frame holds
+     * them after the frame's header and the message around them. */
+    g->adopted = dvi_blob_is_adopted(blob);
 }
 
 static void

@@ -4,8 +4,10 @@
  * so a lost key is a lost task. These tests check the table against a
  * plain array on 100k random operations, provoke backward-shift deletion
  * on runs of colliding keys (including a run that wraps around the end of
- * the slot array), and check that iteration, with or without deletion of
- * the current entry, visits every key exactly once.
+ * the slot array), check that iteration, with or without deletion of
+ * the current entry, visits every key exactly once, and that the table
+ * shrinks as keys go, keeping every key left findable, without resizing
+ * back and forth under churn.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +262,87 @@ test_iteration_sees_every_key_once(void **state)
 }
 
 static void
+test_shrinks_and_keeps_every_key(void **state)
+{
+    /* A map that held many keys gives its slots back as they go, and every
+     * key left stays findable through each shrinking. */
+    s_item *items = s_items_new(NKEYS, "sh-");
+    dvi_map m;
+    dvi_map_init(&m);
+    for (size_t k = 0; k < NKEYS; k++) {
+        dvi_map_put(&m, items[k].key, &items[k]);
+        items[k].present = 1;
+    }
+    size_t peak = m.cap;
+    DVT_GE_I64(peak, NKEYS * 4 / 3);
+    /* Delete in a scattered order down to 100 keys, checking all along. */
+    size_t left = NKEYS;
+    for (size_t step = 0; left > 100; step++) {
+        size_t k = (step * 7919) % NKEYS;
+        if (!items[k].present) {
+            continue;
+        }
+        DVT_TRUE(dvi_map_del(&m, items[k].key) == &items[k]);
+        items[k].present = 0;
+        left--;
+        DVT_TRUE(m.len * 4 <= m.cap * 3);
+        if (left % 1000 == 0) {
+            s_check_against(&m, items, NKEYS);
+        }
+    }
+    s_check_against(&m, items, NKEYS);
+    DVT_EQ_I64(m.len, 100);
+    DVT_TRUE(m.cap <= 1024 && m.cap * 8 > m.len);
+    for (size_t k = 0; k < NKEYS; k++) {
+        if (items[k].present) {
+            dvi_map_del(&m, items[k].key);
+            items[k].present = 0;
+        }
+    }
+    DVT_EQ_I64(m.len, 0);
+    DVT_TRUE(m.cap <= 2 * DVI_MAP_MIN_CAP);
+    dvi_map_fini(&m);
+    free(items);
+}
+
+static void
+test_churn_does_not_resize(void **state)
+{
+    /* Just past a growth and just past a shrink, adding and deleting one
+     * key over and over leaves the table as it is. */
+    s_item *items = s_items_new(4000, "ch-");
+    dvi_map m;
+    dvi_map_init(&m);
+    size_t n = 0;
+    while (m.cap < 2048) {
+        dvi_map_put(&m, items[n].key, &items[n]);
+        n++;
+    }
+    for (int round = 0; round < 2; round++) {
+        size_t cap = m.cap;
+        for (int i = 0; i < 1000; i++) {
+            dvi_map_put(&m, items[n].key, &items[n]);
+            DVT_TRUE(dvi_map_del(&m, items[n].key) == &items[n]);
+            DVT_TRUE(dvi_map_del(&m, items[n - 1].key) == &items[n - 1]);
+            dvi_map_put(&m, items[n - 1].key, &items[n - 1]);
+            DVT_EQ_I64(m.cap, cap);
+        }
+        /* Then delete until the table shrinks (to a quarter), and churn
+         * there. */
+        while (m.cap == cap) {
+            n--;
+            DVT_TRUE(dvi_map_del(&m, items[n].key) == &items[n]);
+        }
+        DVT_EQ_I64(m.cap, cap / 4);
+    }
+    for (size_t k = 0; k < n; k++) {
+        DVT_TRUE(dvi_map_get(&m, items[k].key) == &items[k]);
+    }
+    dvi_map_fini(&m);
+    free(items);
+}
+
+static void
 test_hash_spreads_similar_keys(void **state)
 {
     /* Keys that differ in one character must not share a home slot much
@@ -291,6 +374,8 @@ main(void)
         cmocka_unit_test(test_delete_keeps_colliding_keys),
         cmocka_unit_test(test_delete_in_wrapping_run),
         cmocka_unit_test(test_iteration_sees_every_key_once),
+        cmocka_unit_test(test_shrinks_and_keeps_every_key),
+        cmocka_unit_test(test_churn_does_not_resize),
         cmocka_unit_test(test_hash_spreads_similar_keys),
     };
     return cmocka_run_group_tests_name("map", tests, NULL, NULL);

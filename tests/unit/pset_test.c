@@ -54,11 +54,61 @@ test_against_reference(void **state)
     DVT_EQ_I64(dvi_pset_del(&s, objs[0]), 0);
 }
 
+static void
+test_shrinks_and_keeps_every_member(void **state)
+{
+    /* A set that held many members gives its slots back as they go, and
+     * every member left stays findable through each shrinking; churn at a
+     * size just past a shrinking does not resize it back. */
+    static char objs[N][16];
+    dvi_pset s;
+    dvi_pset_init(&s);
+    for (int i = 0; i < N; i++) {
+        DVT_EQ_I64(dvi_pset_add(&s, objs[i]), 1);
+    }
+    DVT_GE_I64(s.cap, N * 4 / 3);
+    int left = N;
+    for (int step = 0; left > 50; step++) {
+        int i = (step * 7919) % N;
+        if (!dvi_pset_has(&s, objs[i])) {
+            continue;
+        }
+        DVT_EQ_I64(dvi_pset_del(&s, objs[i]), 1);
+        left--;
+        if (left % 100 == 0) {
+            int found = 0;
+            for (int k = 0; k < N; k++) {
+                found += dvi_pset_has(&s, objs[k]);
+            }
+            DVT_EQ_I64(found, left);
+            DVT_EQ_I64(s.len, left);
+        }
+    }
+    DVT_TRUE(s.cap <= 512 && s.len * 4 <= s.cap * 3);
+    size_t cap = s.cap;
+    void *any = NULL;
+    for (int k = 0; any == NULL; k++) {
+        any = dvi_pset_has(&s, objs[k]) ? objs[k] : NULL;
+    }
+    for (int i = 0; i < 1000; i++) {
+        DVT_EQ_I64(dvi_pset_del(&s, any), 1);
+        DVT_EQ_I64(dvi_pset_add(&s, any), 1);
+        DVT_EQ_I64(s.cap, cap);
+    }
+    for (int k = 0; k < N; k++) {
+        dvi_pset_del(&s, objs[k]);
+    }
+    DVT_EQ_I64(s.len, 0);
+    DVT_TRUE(s.cap <= 2 * DVI_PSET_SHRINK_MIN);
+    dvi_pset_fini(&s);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_reference),
+        cmocka_unit_test(test_shrinks_and_keeps_every_member),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

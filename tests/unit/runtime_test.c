@@ -329,6 +329,18 @@ test_teardown_closes_every_handle(void **state)
     dvi_runtime_destroy(&rt);
 }
 
+static void
+test_runtime_of_its_loop(void **state)
+{
+    /* A role given only the loop finds its runtime (the job thread). */
+    dvi_runtime *a = DVT_NOTNULL(dvi_runtime_new());
+    dvi_runtime *b = DVT_NOTNULL(dvi_runtime_new());
+    DVT_TRUE(dvi_runtime_of(dvi_runtime_loop(a)) == a);
+    DVT_TRUE(dvi_runtime_of(dvi_runtime_loop(b)) == b);
+    dvi_runtime_destroy(&a);
+    dvi_runtime_destroy(&b);
+}
+
 int
 main(void)
 {
@@ -338,6 +350,7 @@ main(void)
         cmocka_unit_test(test_signals_are_counted),
         cmocka_unit_test(test_hooks_run_before_each_sleep_in_order),
         cmocka_unit_test(test_teardown_closes_every_handle),
+        cmocka_unit_test(test_runtime_of_its_loop),
     };
     return cmocka_run_group_tests_name("runtime", tests, NULL, NULL);
 }

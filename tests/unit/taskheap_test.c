@@ -295,6 +295,54 @@ test_taskvec(void **state)
 }
 
 static void
+test_emptied_arrays_shrink(void **state)
+{
+    /* A heap that held many tasks halves as they leave, and still pops in
+     * order; a worklist reset after a burst gives its array back. */
+    enum { N = 20000 };
+    dvi_task **ts = calloc(N, sizeof(*ts));
+    assert_non_null(ts);
+    dvi_taskheap h;
+    dvi_taskheap_init(&h);
+    for (int i = 0; i < N; i++) {
+        ts[i] = s_task((int32_t)(dvt_rand(&s_rng) % 10), (uint64_t)i);
+        dvi_taskheap_push(&h, ts[i]);
+    }
+    DVT_GE_I64(h.cap, N);
+    for (int i = 0; i < N; i += 2) {
+        dvi_taskheap_remove(&h, ts[i]);
+    }
+    s_check_heap(&h);
+    dvi_task *prev = NULL;
+    while (h.n > 100) {
+        dvi_task *t = dvi_taskheap_pop(&h);
+        DVT_TRUE(prev == NULL || !s_before(t, prev));
+        prev = t;
+    }
+    s_check_heap(&h);
+    DVT_TRUE(h.cap <= DVI_TASKVEC_KEEP);
+    dvi_taskheap_fini(&h);
+
+    dvi_taskvec v;
+    dvi_taskvec_init(&v);
+    for (int i = 0; i < 10; i++) {
+        dvi_taskvec_push(&v, ts[i]);
+    }
+    dvi_task **small = v.v;
+    dvi_taskvec_reset(&v); /* small: kept */
+    DVT_TRUE(v.n == 0 && v.v == small);
+    for (int i = 0; i < N; i++) {
+        dvi_taskvec_push(&v, ts[i]);
+    }
+    dvi_taskvec_reset(&v); /* large: given back */
+    DVT_TRUE(v.n == 0 && v.v == NULL && v.cap == 0);
+    for (int i = 0; i < N; i++) {
+        dvi_task_free(ts[i]);
+    }
+    free(ts);
+}
+
+static void
 test_task_record(void **state)
 {
     const char args[] = "\x93\x01\x02\x03";
@@ -364,6 +412,7 @@ main(void)
         cmocka_unit_test(test_random_against_sorted),
         cmocka_unit_test(test_remove_from_middle),
         cmocka_unit_test(test_remove_last_and_root),
+        cmocka_unit_test(test_emptied_arrays_shrink),
         cmocka_unit_test(test_taskvec),
         cmocka_unit_test(test_task_record),
     };

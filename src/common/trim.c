@@ -1,0 +1,145 @@
+/* dvi_trimmer: malloc_trim on the job thread after a large drop in what a
+ * role holds, at most once per interval. */
+#include "trim.h"
+
+#include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "err.h"
+#include "runtime.h"
+
+struct dvi_trimmer {
+    uv_loop_t *loop;
+    dvi_runtime *rt;  /* runs the trims; NULL: never trims */
+    uv_timer_t timer; /* a due trim waiting for the interval to end */
+    uint64_t held;    /* bytes, as last noted */
+    uint64_t peak;    /* most held since the last trim started */
+    uint64_t last_ms; /* when the last trim started (loop time) */
+    uint64_t trims;   /* started so far */
+    int running;      /* a trim is on the job thread */
+    int closing;      /* destroyed: freed once closed and not running */
+    int closed;       /* the timer's close callback has run */
+};
+
+static void
+s_maybe_free(dvi_trimmer *t)
+{
+    if (t->closing && t->closed && !t->running) {
+        free(t);
+    }
+}
+
+/* The job thread: touches nothing of the trimmer, which the loop owns. */
+static void
+s_work(void *ctx)
+{
+    (void)ctx;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+static int
+s_due(const dvi_trimmer *t)
+{
+    uint64_t drop = t->peak - t->held;
+    return drop >= DVI_TRIM_MIN_DROP && drop >= t->peak / 4;
+}
+
+static void s_done(void *ctx);
+static void s_on_timer(uv_timer_t *h);
+
+/* Starts the due trim, or arms the timer if the last one was too recent. */
+static void
+s_start(dvi_trimmer *t)
+{
+    uint64_t now = uv_now(t->loop);
+    if (t->trims > 0 && now - t->last_ms < DVI_TRIM_INTERVAL_MS) {
+        if (!uv_is_active((uv_handle_t *)&t->timer)) {
+            uv_timer_start(&t->timer, s_on_timer,
+                           DVI_TRIM_INTERVAL_MS - (now - t->last_ms), 0);
+        }
+        return;
+    }
+    if (dvi_runtime_queue_job(t->rt, s_work, s_done, t) < 0) {
+        return; /* no job thread: memory stays, nothing else is wrong */
+    }
+    t->running = 1;
+    t->last_ms = now;
+    t->peak = t->held;
+    t->trims++;
+}
+
+static void
+s_on_timer(uv_timer_t *h)
+{
+    dvi_trimmer *t = h->data;
+    if (!t->running && s_due(t)) {
+        s_start(t);
+    }
+}
+
+static void
+s_done(void *ctx)
+{
+    dvi_trimmer *t = ctx;
+    t->running = 0;
+    if (t->closing) {
+        s_maybe_free(t);
+    } else if (s_due(t)) {
+        s_start(t); /* more went while it ran: after the interval */
+    }
+}
+
+dvi_trimmer *
+dvi_trimmer_new(uv_loop_t *loop)
+{
+    dvi_trimmer *t = dvi_calloc(1, sizeof(*t));
+    t->loop = loop;
+    t->rt = dvi_runtime_of(loop);
+    uv_timer_init(loop, &t->timer);
+    t->timer.data = t;
+    uv_unref((uv_handle_t *)&t->timer);
+    return t;
+}
+
+static void
+s_closed(uv_handle_t *h)
+{
+    dvi_trimmer *t = h->data;
+    t->closed = 1;
+    s_maybe_free(t);
+}
+
+void
+dvi_trimmer_destroy(dvi_trimmer **tp)
+{
+    dvi_trimmer *t = *tp;
+    if (t == NULL) {
+        return;
+    }
+    *tp = NULL;
+    t->closing = 1;
+    uv_close((uv_handle_t *)&t->timer, s_closed);
+}
+
+void
+dvi_trimmer_note(dvi_trimmer *t, uint64_t held)
+{
+    t->held = held;
+    if (held > t->peak) {
+        t->peak = held;
+        return;
+    }
+    if (t->rt != NULL && !t->running && s_due(t)) {
+        s_start(t);
+    }
+}
+
+uint64_t
+dvi_trimmer_trims(const dvi_trimmer *t)
+{
+    return t->trims;
+}

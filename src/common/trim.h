@@ -1,0 +1,49 @@
+/* dvi_trimmer: gives the memory a role has freed back to the system.
+ *
+ * free() keeps what it frees for the process to use again. glibc returns
+ * only the top of each heap by itself, and a worker's million freed
+ * results lie all through its heaps (the loop's and each executor
+ * thread's arena), small chunks in bins: its RSS would stay at its peak
+ * after every result was released, and grow over repeated runs. After a
+ * role has dropped much of what it held, the trimmer has malloc_trim(0)
+ * run, which consolidates every arena and hands each free page back.
+ *
+ * A trim walks the heaps under their locks, taking milliseconds for a big
+ * one: it runs on the runtime's job thread, never on the loop, and starts
+ * at most once per DVI_TRIM_INTERVAL_MS; a drop noted meanwhile is
+ * trimmed when the interval is over (a timer that keeps no loop alive).
+ *
+ * The role notes what it holds now, in bytes as it estimates them (a
+ * worker its results, the scheduler its task records). A trim is due when
+ * that has fallen, since the last trim, from its highest by at least
+ * DVI_TRIM_MIN_DROP bytes and a quarter: small churn costs nothing.
+ *
+ * Not thread-safe: every function runs on the loop's thread.
+ */
+#ifndef DVI_TRIM_H
+#define DVI_TRIM_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#define DVI_TRIM_INTERVAL_MS 1000
+#define DVI_TRIM_MIN_DROP ((uint64_t)1 << 20)
+
+typedef struct dvi_trimmer dvi_trimmer;
+
+/* A trimmer for a role on loop; the loop's runtime (dvi_runtime_of) runs
+ * the trims. On a loop no runtime made (data NULL) it never trims. Caller
+ * owns; free with dvi_trimmer_destroy. */
+dvi_trimmer *dvi_trimmer_new(uv_loop_t *loop);
+/* Frees the trimmer once its timer has closed and a trim under way has
+ * ended (the loop must run on for that, as the runtime's teardown does).
+ * Accepts NULL; sets *t to NULL. */
+void dvi_trimmer_destroy(dvi_trimmer **t);
+/* Tells the trimmer the role holds `held` bytes now; starts a trim, or
+ * arms the timer for one, if one is due. O(1): call it as often as
+ * convenient (once per frame read, say). */
+void dvi_trimmer_note(dvi_trimmer *t, uint64_t held);
+/* Trims started so far. */
+uint64_t dvi_trimmer_trims(const dvi_trimmer *t);
+
+#endif
