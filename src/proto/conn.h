@@ -30,11 +30,30 @@ typedef int (*dvi_conn_frame_fn)(dvi_conn *c, const char *buf, size_t len);
  * error, never after dvi_conn_close(). The conn is freed after it returns. */
 typedef void (*dvi_conn_close_fn)(dvi_conn *c, const char *why);
 /* Called for each accepted connection; its callbacks are set by then to the
- * listener's, and its data pointer to NULL. */
+ * listener's, and its data pointer to NULL. It is awaiting its handshake
+ * (see DVI_HANDSHAKE_FRAME_MAX). */
 typedef void (*dvi_accept_fn)(dvi_listener *l, dvi_conn *c);
 
 /* The default and hard ceiling of a frame's payload, in bytes. */
 #define DVI_FRAME_MAX_DEFAULT ((size_t)1 << 30)
+
+/* A connection a listener accepted has not completed its handshake until
+ * the role says so (dvi_conn_handshake_done, once HELLO is accepted).
+ * Until then its frames may be at most DVI_HANDSHAKE_FRAME_MAX bytes, it
+ * is closed if the handshake takes longer than a deadline, and only so
+ * many such connections are kept, from one remote address and in all: a
+ * newcomer over a limit closes the oldest one over it. Connections past
+ * their handshake are never touched. The defaults: */
+#define DVI_HANDSHAKE_FRAME_MAX ((size_t)64 * 1024)
+#define DVI_HANDSHAKE_TIMEOUT_MS 10000
+#define DVI_HANDSHAKE_PER_ADDR 32
+#define DVI_HANDSHAKE_TOTAL 256
+
+typedef struct dvi_handshake_limits {
+    uint64_t timeout_ms; /* from accept to dvi_conn_handshake_done */
+    unsigned per_addr;   /* pending connections from one remote IP */
+    unsigned total;      /* pending connections in all */
+} dvi_handshake_limits;
 
 /* Connects to "tcp://HOST:PORT", "unix:///ABSOLUTE/PATH" or "inproc://NAME".
  * Messages may be added at once; they go out when connected. A host name
@@ -71,7 +90,20 @@ const char *dvi_conn_peer(const dvi_conn *c);
 /* Bytes written and read so far (frames included), for counters. */
 uint64_t dvi_conn_bytes_out(const dvi_conn *c);
 uint64_t dvi_conn_bytes_in(const dvi_conn *c);
+/* The largest frame accepted from the peer once the handshake is done
+ * (before it, at most DVI_HANDSHAKE_FRAME_MAX). */
 void dvi_conn_set_max_frame(dvi_conn *c, size_t max);
+/* The role accepted the peer's HELLO: the maximum frame is raised, the
+ * deadline cleared, and the listener no longer counts the connection as
+ * pending. Cheap; does nothing for a connection past its handshake (every
+ * dialled or adopted one). */
+void dvi_conn_handshake_done(dvi_conn *c);
+/* During on_close: the DV_E* code of the failure. DV_ECONN when the stream
+ * failed or the peer closed it; DV_EPROTO when the peer sent what is not
+ * drove's protocol, or the role's own code when on_frame refused a frame;
+ * DV_ETIMEDOUT or DV_ELIMIT when a listener closed a connection that had
+ * not completed its handshake. */
+int dvi_conn_error(const dvi_conn *c);
 
 /* Listens on "tcp://HOST:PORT" (port 0 picks one), "unix:///ABSOLUTE/PATH"
  * (a stale socket file is replaced; the file is removed on close) or
@@ -83,7 +115,15 @@ dvi_listener *dvi_listen(uv_loop_t *loop, const char *addr,
                          dvi_accept_fn on_accept, dvi_conn_frame_fn on_frame,
                          dvi_conn_close_fn on_close, void *data, char *bound,
                          size_t size);
+/* Sets the limits on connections that have not completed their handshake
+ * (the defaults are DVI_HANDSHAKE_*); before the loop runs. */
+void dvi_listener_set_handshake(dvi_listener *l,
+                                const dvi_handshake_limits *lim);
+/* Accepted connections not past their handshake, now. */
+size_t dvi_listener_pending(const dvi_listener *l);
 void *dvi_listener_data(const dvi_listener *l);
+/* Stops listening and frees the listener. The connections it accepted
+ * live on (a pending one without its deadline). */
 void dvi_listener_close(dvi_listener *l);
 
 #endif
