@@ -52,6 +52,7 @@ struct dvi_conn {
 
     dvi_conn_frame_fn on_frame;
     dvi_conn_close_fn on_close;
+    dvi_conn_open_fn on_open; /* NULL: nobody asked */
     void *data;
     uint64_t bytes_in, bytes_out;
 };
@@ -232,6 +233,9 @@ s_on_open(void *ctx)
         }
         s_write(c, &p->f);
         free(p);
+    }
+    if (c->on_open != NULL && !c->closing) {
+        c->on_open(c);
     }
 }
 
@@ -496,6 +500,15 @@ dvi_conn_close(dvi_conn *c)
     s_flush(c);
     /* Frames still pending never met an open stream: they are dropped. */
     s_end(c, c->open && c->pending == NULL);
+}
+
+void
+dvi_conn_set_on_open(dvi_conn *c, dvi_conn_open_fn fn)
+{
+    c->on_open = fn;
+    if (c->open && !c->closing) {
+        fn(c);
+    }
 }
 
 void *

@@ -29,6 +29,8 @@ typedef int (*dvi_conn_frame_fn)(dvi_conn *c, const char *buf, size_t len);
 /* Called once when the connection goes down by the peer's doing or an
  * error, never after dvi_conn_close(). The conn is freed after it returns. */
 typedef void (*dvi_conn_close_fn)(dvi_conn *c, const char *why);
+/* Called once the connection is open (see dvi_conn_set_on_open). */
+typedef void (*dvi_conn_open_fn)(dvi_conn *c);
 /* Called for each accepted connection; its callbacks are set by then to the
  * listener's, and its data pointer to NULL. It is awaiting its handshake
  * (see DVI_HANDSHAKE_FRAME_MAX). */
@@ -66,6 +68,10 @@ dvi_conn *dvi_conn_dial(uv_loop_t *loop, const char *addr,
 /* Adopts a connected stream socket (a socketpair end). */
 dvi_conn *dvi_conn_from_fd(uv_loop_t *loop, int fd, dvi_conn_frame_fn on_frame,
                            dvi_conn_close_fn on_close, void *data);
+/* Calls fn once the connection carries writes (a dial connected): at once
+ * if it does already (adopted and in-process connections are open from
+ * the start). Never after on_close or dvi_conn_close. */
+void dvi_conn_set_on_open(dvi_conn *c, dvi_conn_open_fn fn);
 /* Closes and frees (after libuv lets go). Frames not yet flushed are sent
  * first when possible. Accepts NULL. */
 void dvi_conn_close(dvi_conn *c);

@@ -34,7 +34,7 @@ s_worker_role(void)
     unsetenv(DVI_ENV_WORKER_ID);
     unsetenv(DVI_ENV_WORKER_THREADS);
     dvi_log_init("worker", dvi_log_level);
-    int rc = dvi_worker_run(NULL, sock, &opts);
+    int rc = dvi_worker_run(NULL, sock, &opts, NULL, 0);
     fflush(stdout);
     fflush(stderr);
     _exit(rc);
