@@ -17,8 +17,16 @@ static dvi_option s_opts[] = {
      "threads that run tasks (default: one per core)", NULL},
     {"name", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_NAME",
      "the worker's id (default HOSTNAME-PID)", NULL},
-    {"listen", DVI_OPT_STR, "tcp://127.0.0.1:0", 0, 0, "DROVE_WORKER_LISTEN",
-     "where peers fetch results from, tcp://IP:PORT", NULL},
+    {"listen", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_LISTEN",
+     "where peers fetch results from, tcp://IP:PORT (default: port 0 on the "
+     "interface the scheduler is reached by; tcp://0.0.0.0:0 listens on "
+     "all)",
+     NULL},
+    {"contact-address", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_CONTACT_ADDRESS",
+     "the address peers are told to fetch from, tcp://HOST:PORT (port 0: "
+     "the one listened on; default: where it listens, 0.0.0.0 replaced by "
+     "the interface the scheduler is reached by)",
+     NULL},
     {"connect-timeout", DVI_OPT_INT, "60", 0, 86400,
      "DROVE_WORKER_CONNECT_TIMEOUT",
      "seconds to keep trying to reach the scheduler (a refused connection "
@@ -74,6 +82,7 @@ dvi_cmd_worker(int argc, char **argv)
     dvi_worker_opts o = {name, (int)threads,
                          dvi_opt_str(s_opts, S_NOPTS, "listen")};
     dvi_worker_net net = {0};
+    net.contact = dvi_opt_str(s_opts, S_NOPTS, "contact-address");
     net.connect_timeout_ms =
         (int)dvi_opt_int(s_opts, S_NOPTS, "connect-timeout") * 1000;
     rc = dvi_worker_run(sched, -1, &o, &net,

@@ -529,6 +529,12 @@ dvi_conn_peer(const dvi_conn *c)
     return c->stream->peer;
 }
 
+const char *
+dvi_conn_local(const dvi_conn *c)
+{
+    return c->stream->local;
+}
+
 uint64_t
 dvi_conn_bytes_out(const dvi_conn *c)
 {

@@ -93,6 +93,10 @@ void dvi_conn_set_data(dvi_conn *c, void *data);
 /* The peer as text ("tcp://127.0.0.1:5000", "unix:///run/d.sock",
  * "inproc://NAME", "fd 3"), for logs. */
 const char *dvi_conn_peer(const dvi_conn *c);
+/* Once open, this end's address where the transport has one
+ * ("tcp://10.0.0.2:41234": the interface the peer is reached by), else "".
+ * Borrowed; valid until the conn is closed. */
+const char *dvi_conn_local(const dvi_conn *c);
 /* Bytes written and read so far (frames included), for counters. */
 uint64_t dvi_conn_bytes_out(const dvi_conn *c);
 uint64_t dvi_conn_bytes_in(const dvi_conn *c);

@@ -219,6 +219,14 @@ dvi_link_new(uv_loop_t *loop, const char *addr, int fd, uint64_t timeout_ms,
 }
 
 void
+dvi_link_fail(dvi_link *l, int code, const char *why)
+{
+    dvi_conn_close(l->conn);
+    l->conn = NULL;
+    s_end(l, code, why);
+}
+
+void
 dvi_link_joined(dvi_link *l)
 {
     l->joined = 1;

@@ -45,6 +45,10 @@ typedef struct dvi_link_fns {
  * address. */
 dvi_link *dvi_link_new(uv_loop_t *loop, const char *addr, int fd,
                        uint64_t timeout_ms, const dvi_link_fns *fns, void *ctx);
+/* Ends the link now, as the worker cannot go on (from any callback but
+ * lost): closes the connection without calling back, then calls lost
+ * with code and why. */
+void dvi_link_fail(dvi_link *l, int code, const char *why);
 /* The scheduler welcomed the worker: no more attempts, no deadline. */
 void dvi_link_joined(dvi_link *l);
 /* Closes the connection (what is queued goes first) without calling

@@ -8,9 +8,77 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "proto/addr.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
 #include "worker_impl.h"
+
+/* ---- Addresses ---------------------------------------------------------- */
+
+int
+dvi_worker_listen(dvi_worker *w, const char *listen)
+{
+    w->server =
+        dvi_server_new(w->loop, listen, w->store, w->bound, sizeof(w->bound));
+    if (w->server == NULL) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", dv_last_error());
+        return dvi_seterr(dvi_last_code(), "cannot listen for peers on %s: %s",
+                          listen, why);
+    }
+    return 0;
+}
+
+int
+dvi_worker_set_contact(dvi_worker *w, const char *contact)
+{
+    char host[128];
+    int port;
+    if (dvi_addr_split(contact, host, sizeof(host), &port) < 0) {
+        char why[384];
+        snprintf(why, sizeof(why), "%s", dv_last_error());
+        return dvi_seterr(DV_EINVAL, "cannot tell peers to fetch from %s: %s",
+                          contact, why);
+    }
+    snprintf(w->contact, sizeof(w->contact), "%s", contact);
+    return 0;
+}
+
+/* Decides, on the first connection to the scheduler, where peers fetch
+ * results from. Peers must be able to dial it: the server listens on the
+ * interface this host reaches the scheduler by (port 0) unless told where,
+ * and peers are told the contact address if one was given, else the
+ * server's, a wildcard host (0.0.0.0, ::) replaced by that interface. A
+ * connection without an IP (a socketpair, in-process) counts as
+ * 127.0.0.1. Returns 0, or a DV_E* code with the reason set. */
+static int
+s_decide_address(dvi_worker *w, dvi_conn *c)
+{
+    char host[128] = "127.0.0.1", listen[192];
+    int port = 0, bport = 0;
+    const char *local = dvi_conn_local(c);
+    if (local[0] != '\0' &&
+        dvi_addr_split(local, host, sizeof(host), &port) < 0) {
+        snprintf(host, sizeof(host), "127.0.0.1");
+    }
+    if (w->server == NULL) {
+        dvi_addr_join(host, 0, listen, sizeof(listen));
+        if (dvi_worker_listen(w, listen) < 0) {
+            return dvi_last_code();
+        }
+    }
+    char bhost[128];
+    int tcp = dvi_addr_split(w->bound, bhost, sizeof(bhost), &bport) == 0;
+    if (w->contact[0] != '\0') {
+        dvi_addr_split(w->contact, bhost, sizeof(bhost), &port);
+        dvi_addr_join(bhost, port ? port : bport, w->addr, sizeof(w->addr));
+    } else if (tcp && dvi_addr_is_wildcard(w->bound)) {
+        dvi_addr_join(host, bport, w->addr, sizeof(w->addr));
+    } else {
+        snprintf(w->addr, sizeof(w->addr), "%s", w->bound);
+    }
+    return 0;
+}
 
 /* ---- Joining ------------------------------------------------------------ */
 
@@ -19,6 +87,10 @@ s_on_link_open(void *ctx, dvi_conn *c)
 {
     dvi_worker *w = ctx;
     w->sched = c;
+    if (w->addr[0] == '\0' && s_decide_address(w, c) < 0) {
+        dvi_link_fail(w->link, dvi_last_code(), dv_last_error());
+        return;
+    }
     dvi_hello_send(c, DVI_ROLE_WORKER, w->id, w->nthreads, w->addr);
 }
 
@@ -69,8 +141,9 @@ dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n)
     dvi_fetcher_set_id(w->fetcher, w->id);
     w->welcomed = 1;
     dvi_link_joined(w->link);
-    DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: joined, serving peers at %s", w->id,
-            w->addr);
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER",
+            "%s: joined, serving peers at %s (listening on %s)", w->id, w->addr,
+            w->bound);
     return 0;
 }
 

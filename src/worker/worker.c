@@ -619,13 +619,10 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     w->funcs = dvi_funcs_new();
     w->fetcher =
         dvi_fetcher_new(loop, w->id, s_on_fetched, s_on_fetch_failed, w);
-    w->server =
-        dvi_server_new(loop, opts->listen, w->store, w->addr, sizeof(w->addr));
-    if (w->server == NULL) {
-        char why[512];
-        snprintf(why, sizeof(why), "%s", dv_last_error());
-        dvi_seterr(dvi_last_code(), "cannot listen for peers on %s: %s",
-                   opts->listen, why);
+    /* Without a listen address the server starts on the first connection
+     * to the scheduler, on the interface that reaches it. */
+    if ((net->contact != NULL && dvi_worker_set_contact(w, net->contact) < 0) ||
+        (opts->listen != NULL && dvi_worker_listen(w, opts->listen) < 0)) {
         dvi_worker_destroy(&w);
         return NULL;
     }
@@ -700,6 +697,6 @@ void
 dvi_worker_stats_get(const dvi_worker *w, dvi_worker_stats *out)
 {
     *out = w->stats;
-    out->bytes_served = dvi_server_bytes_served(w->server);
+    out->bytes_served = w->server ? dvi_server_bytes_served(w->server) : 0;
     out->stored = dvi_store_count(w->store);
 }

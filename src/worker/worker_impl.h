@@ -31,7 +31,10 @@ typedef struct dvi_wfetch dvi_wfetch; /* an input being fetched (worker.c) */
 struct dvi_worker {
     uv_loop_t *loop;
     char id[128];
-    char addr[128];
+    char addr[128];    /* the address peers are told (HELLO); "" until the
+                          first connection to the scheduler decides it */
+    char bound[128];   /* where the server listens */
+    char contact[128]; /* the address to advertise, if given */
     int nthreads;
     int welcomed;
     dvi_link *link;       /* to the scheduler: dials, retries, says when lost */
@@ -69,6 +72,12 @@ size_t dvi_worker_give_back(dvi_worker *w);
 /* ---- member.c ----------------------------------------------------------- */
 
 extern const dvi_link_fns dvi_worker_link_fns;
+/* Starts serving peers at listen ("tcp://IP:PORT", "inproc://NAME").
+ * Returns 0, or a DV_E* code with a reason that names the address. */
+int dvi_worker_listen(dvi_worker *w, const char *listen);
+/* The address to advertise instead of the server's ("tcp://HOST:PORT";
+ * port 0: the server's port). Returns 0, or DV_EINVAL with the reason. */
+int dvi_worker_set_contact(dvi_worker *w, const char *contact);
 int dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n);
 int dvi_worker_on_bye(dvi_worker *w, const msgpack_object *f, uint32_t n);
 /* A COMPUTE that came after the worker began to retire: not started. */
