@@ -48,8 +48,8 @@ typedef void (*dvi_accept_fn)(dvi_listener *l, dvi_conn *c);
  * their handshake are never touched. The defaults: */
 #define DVI_HANDSHAKE_FRAME_MAX ((size_t)64 * 1024)
 #define DVI_HANDSHAKE_TIMEOUT_MS 10000
-#define DVI_HANDSHAKE_PER_ADDR 32
-#define DVI_HANDSHAKE_TOTAL 256
+#define DVI_HANDSHAKE_PER_ADDR 64
+#define DVI_HANDSHAKE_TOTAL 512
 
 typedef struct dvi_handshake_limits {
     uint64_t timeout_ms; /* from accept to dvi_conn_handshake_done */
