@@ -2,11 +2,13 @@
 # installs missing Debian packages first and names the common runs.
 BUILD    ?= build
 ASAN     ?= build-asan
+TSAN     ?= build-tsan
 PREFIX   ?= /usr/local
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test check test-sanitize install bench clean
+.PHONY: all deps build demo test check test-sanitize test-tsan install bench \
+	clean
 
 all: build
 
@@ -23,8 +25,8 @@ demo: build
 	@$(BUILD)/examples/sweep
 
 # Every test, then every test again under AddressSanitizer and
-# UndefinedBehaviorSanitizer.
-test: check test-sanitize
+# UndefinedBehaviorSanitizer, and under ThreadSanitizer.
+test: check test-sanitize test-tsan
 
 check: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -34,6 +36,13 @@ test-sanitize: deps
 	    -DDV_SANITIZER=address,undefined -DDV_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN) -j $(JOBS)
 	@ctest --test-dir $(ASAN) --output-on-failure -j $(JOBS)
+
+test-tsan: deps
+	@cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=Debug \
+	    -DDV_SANITIZER=thread -DDV_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(TSAN) -j $(JOBS)
+	@TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" \
+	    ctest --test-dir $(TSAN) --output-on-failure -j $(JOBS)
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
@@ -45,4 +54,4 @@ bench: deps
 	@sh bench/run.sh build-bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN) build-bench
+	rm -rf $(BUILD) $(ASAN) $(TSAN) build-bench

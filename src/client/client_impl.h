@@ -12,10 +12,13 @@
 #define DVI_CLIENT_IMPL_H
 
 #include <msgpack.h>
+#include <stdatomic.h>
 #include <uv.h>
 
 #include "common/blob.h"
+#include "common/elfsyms.h"
 #include "common/map.h"
+#include "common/pset.h"
 #include "common/runtime.h"
 #include "drove.h"
 #include "embedded.h"
@@ -28,12 +31,14 @@ typedef struct dvi_fstate {
     int status; /* enum dv_status */
     int refs;   /* handles on it; freed (and released) at zero */
     uint64_t nbytes;
-    uint64_t done_seq; /* order of completion, for dv_next_completed */
-    dvi_blob *blob;    /* the encoded result, once here */
-    char *addr;        /* a worker holding the result */
-    dv_value *value;   /* decoded result, on first dv_result */
-    char *error;       /* erred, cancelled or lost: why */
-    int fetching;      /* a GET is on its way to addr */
+    uint64_t done_seq;      /* order of completion, for dv_next_completed */
+    dvi_blob *blob;         /* the encoded result, once here */
+    char *addr;             /* a worker holding the result */
+    dv_value *value;        /* decoded result, on first dv_result */
+    char *error;            /* erred, cancelled or lost: why */
+    int fetching;           /* a GET is on its way to addr */
+    int has_call;           /* an explicit key: call says which call it names */
+    unsigned char call[16]; /* the call's hash (submit.c) */
 } dvi_fstate;
 
 struct dv_future {
@@ -43,9 +48,8 @@ struct dv_future {
     int returned;
     uint64_t indexed;     /* generation of the as-completed index holding
                              it, 0 for none: releasing it drops the index */                  /* dv_next_completed gave it out already */
-    char *key;                     /* element futures: "KEY[i]" */
-    dv_value *elem;                /* element futures: the decoded element */
-    struct dv_future *prev, *next; /* the client's handles, for dv_close */
+    char *key;      /* element futures: "KEY[i]" */
+    dv_value *elem; /* element futures: the decoded element */
 };
 
 /* A request waiting for the scheduler's answer. */
@@ -74,7 +78,8 @@ struct dv_client {
     /* Guarded by lock: */
     dvi_outbox out;      /* messages for the scheduler */
     dvi_map futures;     /* key -> dvi_fstate */
-    dv_future *handles;  /* every live handle */
+    dvi_pset live;       /* every live handle: for dv_close, and to check a
+                            handle passed in without reading it */
     dvi_fstate **fetchq; /* results to fetch from workers */
     size_t nfetchq, capfetchq;
     dvi_request *requests;
@@ -86,10 +91,11 @@ struct dv_client {
     int lost;
     char lost_why[256];
     int stopping;
-    dvi_map purity;               /* function name -> (void*)1 impure, 2 pure */
-    dvi_ascompleted *ascompleted; /* dv_next_completed's index, or NULL */
-    uint64_t ascompleted_gen;     /* generations of that index */
-    dvi_fstate **done_log;        /* states completed since its last call */
+    dvi_map fninfo;                  /* function name -> dvi_fninfo */
+    atomic_uint_fast64_t fninfo_gen; /* bumped when an upload changes it */
+    dvi_ascompleted *ascompleted;    /* dv_next_completed's index, or NULL */
+    uint64_t ascompleted_gen;        /* generations of that index */
+    dvi_fstate **done_log;           /* states completed since its last call */
     size_t ndone_log, capdone_log;
 
     /* Loop thread only: */
@@ -102,6 +108,20 @@ struct dv_client {
     uint64_t nonce;     /* random, for impure keys */
     uint64_t counter;   /* guarded by lock */
 };
+
+/* fninfo.c: what a call of a function name means. */
+typedef struct dvi_fninfo {
+    char *name;
+    unsigned flags; /* DV_FN_IMPURE */
+    char code[80];  /* funcs.h: "U<hash>", "B<build-id>" or "" */
+} dvi_fninfo;
+/* A copy of fn's info (its name not set). Takes the lock unless this
+ * thread asked about fn last and no upload changed anything since. */
+void dvi_fninfo_get(dv_client *c, const char *fn, dvi_fninfo *out);
+/* The functions of the library uploaded as hash now mean its code. */
+void dvi_fninfo_note_library(dv_client *c, const char *hash,
+                             const dvi_elf_fn *fns, int n);
+void dvi_fninfo_free_all(dv_client *c);
 
 /* connect.c */
 void dvi_client_queue_locked(dv_client *c); /* wakes the loop for c->out */

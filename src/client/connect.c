@@ -11,8 +11,10 @@
 #include "common/value.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
+#include "worker/run.h"
 
-#define S_CONNECT_TIMEOUT_S 30.0
+#define S_CONNECT_TIMEOUT_S 10.0
+#define S_WORKERS_TIMEOUT_S 30.0
 
 uint64_t
 dvi_deadline(double timeout_s)
@@ -312,11 +314,7 @@ s_free(dv_client *c)
 {
     dvi_ascompleted_free(c);
     dvi_future_free_all(c);
-    dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(&c->purity, &i, &e);) {
-        free((char *)e->key);
-    }
-    dvi_map_fini(&c->purity);
+    dvi_fninfo_free_all(c);
     dvi_map_fini(&c->futures);
     for (size_t i = 0; i < c->nworkers; i++) {
         free(c->workers[i]);
@@ -346,7 +344,8 @@ s_new(void)
     uv_cond_init(&c->cond);
     dvi_outbox_init(&c->out, NULL, NULL);
     dvi_map_init(&c->futures);
-    dvi_map_init(&c->purity);
+    dvi_map_init(&c->fninfo);
+    dvi_pset_init(&c->live);
     uv_async_init(c->loop, &c->wake, s_wake_cb);
     c->wake.data = c;
     c->fetcher =
@@ -408,27 +407,52 @@ s_start(dv_client *c, const char *where)
                       where);
 }
 
-/* Waits for the scheduler's welcome, and for an embedded cluster's
- * workers, so the first submissions spread over all of them. Returns 0,
- * or DV_ECONN with the reason set. */
+/* How long the scheduler has to answer: $DROVE_CONNECT_TIMEOUT seconds
+ * (default 10). A port that accepts and never answers (a silent server, a
+ * worker's peer port, a stopped scheduler) fails then, never hangs. */
+static double
+s_connect_timeout(void)
+{
+    const char *v = getenv("DROVE_CONNECT_TIMEOUT");
+    char *end;
+    double t = v ? strtod(v, &end) : 0;
+    return v && *v && *end == '\0' && t > 0 ? t : S_CONNECT_TIMEOUT_S;
+}
+
+/* Waits for the scheduler's welcome, then for an embedded cluster's
+ * workers (given longer: they are processes starting), so the first
+ * submissions spread over all of them. Returns 0, or DV_ECONN with the
+ * reason set. */
 static int
 s_wait_ready(dv_client *c, const char *where)
 {
-    uint64_t deadline = dvi_deadline(S_CONNECT_TIMEOUT_S);
+    double timeout = s_connect_timeout();
+    uint64_t deadline = dvi_deadline(timeout);
     uv_mutex_lock(&c->lock);
-    while (!c->lost &&
-           (!c->welcomed || c->nworkers < (size_t)c->expect_workers)) {
-        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
-            break;
-        }
+    while (!c->lost && !c->welcomed &&
+           dvi_client_wait_locked(c, deadline) != DV_ETIMEDOUT) {
+    }
+    deadline = dvi_deadline(
+        timeout > S_WORKERS_TIMEOUT_S ? timeout : S_WORKERS_TIMEOUT_S);
+    while (!c->lost && c->welcomed && c->nworkers < (size_t)c->expect_workers &&
+           dvi_client_wait_locked(c, deadline) != DV_ETIMEDOUT) {
     }
     int ok =
         c->welcomed && !c->lost && c->nworkers >= (size_t)c->expect_workers;
-    char why[300];
-    snprintf(why, sizeof(why), "%s: %s", where,
-             c->lost        ? c->lost_why
-             : !c->welcomed ? "no answer from the scheduler"
-                            : "the workers did not start");
+    char why[400];
+    if (c->lost) {
+        snprintf(why, sizeof(why), "%s: %s", where, c->lost_why);
+    } else if (!c->welcomed) {
+        snprintf(why, sizeof(why),
+                 "%s: no answer from a drove scheduler within %g s (the "
+                 "port accepts connections but does not answer: another "
+                 "program, a worker's peer port, or a stopped scheduler; "
+                 "$DROVE_CONNECT_TIMEOUT sets the wait)",
+                 where, timeout);
+    } else {
+        snprintf(why, sizeof(why), "%s: %zu of %d workers started", where,
+                 c->nworkers, c->expect_workers);
+    }
     uv_mutex_unlock(&c->lock);
     return ok ? 0 : dvi_seterr(DV_ECONN, "cannot connect to %s", why);
 }
@@ -436,6 +460,7 @@ s_wait_ready(dv_client *c, const char *where)
 dv_client *
 dv_connect(const char *where)
 {
+    dvi_worker_role_check();
     if (where == NULL || where[0] == '\0') {
         where = getenv("DROVE_SCHEDULER");
         if (where == NULL || where[0] == '\0') {

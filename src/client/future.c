@@ -59,11 +59,7 @@ dvi_future_new_locked(dv_client *c, dvi_fstate *st, int32_t index)
         snprintf(buf, sizeof(buf), "%s[%d]", st->key, (int)index);
         f->key = dvi_strdup(buf);
     }
-    f->next = c->handles;
-    if (c->handles) {
-        c->handles->prev = f;
-    }
-    c->handles = f;
+    dvi_pset_add(&c->live, f);
     return f;
 }
 
@@ -74,14 +70,7 @@ s_future_free_locked(dv_client *c, dv_future *f)
         /* The index must never meet a freed handle: rebuild it later. */
         dvi_ascompleted_free(c);
     }
-    if (f->prev) {
-        f->prev->next = f->next;
-    } else {
-        c->handles = f->next;
-    }
-    if (f->next) {
-        f->next->prev = f->prev;
-    }
+    dvi_pset_del(&c->live, f);
     dvi_value_destroy(&f->elem);
     free(f->key);
     free(f);
@@ -90,9 +79,15 @@ s_future_free_locked(dv_client *c, dv_future *f)
 void
 dvi_future_free_all(dv_client *c)
 {
-    while (c->handles) {
-        s_future_free_locked(c, c->handles);
+    /* The client goes (its as-completed index went first): each handle is
+     * freed without being taken out of the set, which goes whole. */
+    dv_future *f;
+    for (size_t i = 0; (f = dvi_pset_next(&c->live, &i));) {
+        dvi_value_destroy(&f->elem);
+        free(f->key);
+        free(f);
     }
+    dvi_pset_fini(&c->live);
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&c->futures, &i, &e);) {
         s_fstate_free(e->val);

@@ -28,25 +28,6 @@ s_request_find(dv_client *c, uint64_t id, const char *hash)
     return NULL;
 }
 
-/* Impure functions of an uploaded library: their calls get fresh keys, as
- * if they were compiled into this program. */
-static void
-s_note_impure(dv_client *c, const msgpack_object_array *a)
-{
-    for (uint32_t i = 0; i < a->size; i++) {
-        char fn[256];
-        if (dvi_msg_str(&a->ptr[i], fn, sizeof(fn)) < 0) {
-            continue;
-        }
-        dvi_map_entry *e = dvi_map_find(&c->purity, fn);
-        if (e) {
-            e->val = (void *)1;
-        } else {
-            dvi_map_put(&c->purity, dvi_strdup(fn), (void *)1);
-        }
-    }
-}
-
 static int
 s_on_uploaded(dv_client *c, const msgpack_object *f, uint32_t n)
 {
@@ -62,7 +43,6 @@ s_on_uploaded(dv_client *c, const msgpack_object *f, uint32_t n)
     }
     r->count = m.loaded;
     r->status = m.error.p ? DV_EINVAL : 0;
-    s_note_impure(c, m.impure);
     r->text = dvi_bytes_dup(m.error);
     r->done = 1;
     return 0;
@@ -209,10 +189,24 @@ dv_upload_library(dv_client *c, const char *so_path)
     crypto_generichash(h, sizeof(h), (const unsigned char *)bytes, len, NULL,
                        0);
     sodium_bin2hex(hash + 1, sizeof(hash) - 1, h, sizeof(h));
+    /* Which functions it defines, read from the file: the calls of those
+     * names mean this library's code from now on. */
+    dvi_elf_fn *fns;
+    int nfns = dvi_elf_functions(bytes, len, &fns);
+    if (nfns < 0) {
+        char why[256];
+        snprintf(why, sizeof(why), "%s", dv_last_error());
+        free(bytes);
+        return dvi_seterr(nfns, "uploading %s: %s", so_path, why);
+    }
     const char *slash = strrchr(so_path, '/');
     s_upload u = {hash, slash ? slash + 1 : so_path, bytes, len};
     dvi_request *r = s_request(c, DVI_MSG_UPLOAD, hash, 120, s_pack_upload, &u);
     free(bytes);
+    if (r != NULL && r->status == 0) {
+        dvi_fninfo_note_library(c, hash, fns, nfns);
+    }
+    dvi_elf_fns_free(fns, nfns);
     if (r == NULL) {
         return dvi_last_code();
     }

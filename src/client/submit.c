@@ -1,11 +1,13 @@
 /* Submitting work: dv_submit, dv_map, dv_scatter, and task keys.
  *
  * Arguments are encoded on the calling thread, outside the client's lock;
- * a pure call's key is a BLAKE2b hash of the function name and those
- * bytes (futures appear in them as their keys), so equal calls share a
- * task. Under the lock a submission is a hash-table lookup and a memcpy
+ * a pure call's key is a BLAKE2b hash of the function name, the code it
+ * means (fninfo.c) and those bytes (futures appear in them as their
+ * keys), so equal calls share a task and changed code never meets a stale
+ * result. Under the lock a submission is a hash-table lookup and a memcpy
  * into the batch the loop sends on its next turn.
  */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,23 @@ typedef struct s_enc {
 } s_enc;
 
 static _Thread_local s_enc s_scratch;
+static pthread_key_t s_scratch_key; /* frees a thread's scratch as it ends */
+static uv_once_t s_scratch_once = UV_ONCE_INIT;
+
+static void
+s_scratch_free(void *p)
+{
+    s_enc *e = p;
+    msgpack_sbuffer_destroy(&e->sb);
+    free(e->deps);
+    memset(e, 0, sizeof(*e));
+}
+
+static void
+s_scratch_init(void)
+{
+    pthread_key_create(&s_scratch_key, s_scratch_free);
+}
 
 static int
 s_enc_check_size(const s_enc *e)
@@ -56,6 +75,8 @@ s_enc_begin(dv_client *c)
     if (e->sb.data == NULL) {
         msgpack_sbuffer_init(&e->sb);
         msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
+        uv_once(&s_scratch_once, s_scratch_init);
+        pthread_setspecific(s_scratch_key, e);
     }
     e->sb.size = 0;
     e->ndeps = 0;
@@ -78,13 +99,20 @@ static int
 s_pack_future(void *ctx, msgpack_packer *pk, dv_future *f)
 {
     s_enc *e = ctx;
-    if (f == NULL || f->c != e->c) {
-        return dvi_seterr(DV_EINVAL, "a future argument is NULL or belongs "
-                                     "to another client");
+    /* The handle is looked up, not read: a released one is freed memory. */
+    uv_mutex_lock(&e->c->lock);
+    int live = f != NULL && dvi_pset_has(&e->c->live, f);
+    const char *key = live ? f->st->key : NULL;
+    int32_t index = live ? f->index : -1;
+    uv_mutex_unlock(&e->c->lock);
+    if (!live) {
+        return dvi_seterr(DV_EINVAL, "a future argument is NULL, was "
+                                     "released, or belongs to another "
+                                     "client");
     }
     for (size_t i = 0; i < e->ndeps; i++) {
-        if (e->deps[i] == f->st->key) {
-            dvi_futref_pack(pk, (uint32_t)i, f->index);
+        if (e->deps[i] == key) {
+            dvi_futref_pack(pk, (uint32_t)i, index);
             return 0;
         }
     }
@@ -96,89 +124,68 @@ s_pack_future(void *ctx, msgpack_packer *pk, dv_future *f)
         e->capdeps = e->capdeps ? e->capdeps * 2 : 16;
         e->deps = dvi_realloc(e->deps, e->capdeps * sizeof(*e->deps));
     }
-    dvi_futref_pack(pk, (uint32_t)e->ndeps, f->index);
-    e->deps[e->ndeps++] = f->st->key;
+    dvi_futref_pack(pk, (uint32_t)e->ndeps, index);
+    e->deps[e->ndeps++] = key;
     return 0;
 }
 
-static int
-s_is_impure_locked(dv_client *c, const char *fn)
-{
-    size_t v = (size_t)dvi_map_get(&c->purity, fn);
-    if (v == 0) {
-        /* Functions uploaded in libraries are known here once their
-         * upload was answered (connect.c); others, as the program's. */
-        const dv_function *d = dvi_funcs_registered(fn);
-        v = d && (d->flags & DV_FN_IMPURE) ? 1 : 2;
-        dvi_map_put(&c->purity, dvi_strdup(fn), (void *)v);
-    }
-    return v == 1;
-}
-
-/* "PREFIX-" and the hex BLAKE2b-128 of the name, the encoded arguments
- * and the keys of the futures among them (the arguments name those only
- * by position), each name followed by a zero byte. */
+/* The BLAKE2b-128 of a call: its function's name, its code, the encoded
+ * arguments and the keys of the futures among them (the arguments name
+ * those only by position), each string followed by a zero byte. */
 static void
-s_hex_key(char *out, size_t size, const char *prefix, const char *name,
-          const s_enc *e)
+s_call_hash(unsigned char h[16], const char *name, const char *code,
+            const s_enc *e)
 {
-    unsigned char h[16];
     crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    crypto_generichash_init(&st, NULL, 0, 16);
     crypto_generichash_update(&st, (const unsigned char *)name,
                               strlen(name) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)code,
+                              strlen(code) + 1);
     crypto_generichash_update(&st, (const unsigned char *)e->sb.data,
                               e->sb.size);
     for (size_t i = 0; i < e->ndeps; i++) {
         crypto_generichash_update(&st, (const unsigned char *)e->deps[i],
                                   strlen(e->deps[i]) + 1);
     }
-    crypto_generichash_final(&st, h, sizeof(h));
+    crypto_generichash_final(&st, h, 16);
+}
+
+/* "PREFIX-" and the call's hash in hex: a pure call's key. */
+static void
+s_hex_key(char *out, size_t size, const char *prefix, const unsigned char h[16])
+{
     char hex[33];
-    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    sodium_bin2hex(hex, sizeof(hex), h, 16);
     snprintf(out, size, "%s-%s", prefix, hex);
 }
 
-/* Submits the encoded call in e; returns a new handle, or NULL. */
+/* The key of a call that is not new: with an explicit key, the same key
+ * must name the same call, or the caller would silently get another's
+ * result. Returns the handle, or NULL with the reason set. */
 static dv_future *
-s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
-                 const dv_opts *opts)
+s_known_locked(dv_client *c, dvi_fstate *st, const unsigned char *call)
 {
-    char key[256];
-    if (s_enc_check_size(e) < 0) {
+    if (call != NULL && st->has_call && memcmp(st->call, call, 16) != 0) {
+        dvi_seterr(DV_EINVAL,
+                   "the key '%s' was already used for a different call "
+                   "(another function or other arguments)",
+                   st->key);
         return NULL;
     }
-    /* Hash outside the lock; a function that turns out impure gets a
-     * fresh key instead (the hash was wasted, nothing else). */
-    int keyed = opts && (opts->key || opts->impure);
-    if (opts && opts->key) {
-        snprintf(key, sizeof(key), "%s", opts->key);
-    } else if (!keyed) {
-        s_hex_key(key, sizeof(key), fn, fn, e);
-    }
-    uv_mutex_lock(&c->lock);
-    if (dvi_client_check_locked(c) < 0) {
-        uv_mutex_unlock(&c->lock);
-        return NULL;
-    }
-    int impure = (opts && opts->impure) || s_is_impure_locked(c, fn);
-    if (impure && !(opts && opts->key)) {
-        snprintf(key, sizeof(key), "%s-%016llx%08llx", fn,
-                 (unsigned long long)c->nonce,
-                 (unsigned long long)++c->counter);
-    }
-    dvi_fstate *st = dvi_map_get(&c->futures, key);
-    if (st != NULL) {
-        /* The same pure call again: share the task. */
-        dv_future *f = dvi_future_new_locked(c, st, -1);
-        uv_mutex_unlock(&c->lock);
-        return f;
-    }
-    st = dvi_fstate_new(key);
-    dvi_map_put(&c->futures, st->key, st);
+    return dvi_future_new_locked(c, st, -1);
+}
+
+/* Adds the SUBMIT of the call in e to the client's outbox. */
+static void
+s_pack_submit_locked(dv_client *c, const char *key, const char *fn,
+                     const dvi_fninfo *fi, const s_enc *e, unsigned flags,
+                     const dv_opts *opts)
+{
     dvi_msg_submit m = {.key = key, .fn = fn};
+    m.code = dvi_bytes_of(fi->code);
     m.args = (dvi_bytes){e->sb.data, e->sb.size, NULL};
-    m.flags = flags | (impure ? DVI_TASK_IMPURE : 0);
+    m.flags = flags;
     m.priority = opts ? opts->priority : 0;
     m.retries = opts ? opts->retries : 0;
     m.worker = dvi_bytes_of(opts ? opts->worker : NULL);
@@ -188,6 +195,53 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
         dvi_pack_str(pk, e->deps[i]);
     }
     dvi_client_queue_locked(c);
+}
+
+/* Submits the encoded call in e; returns a new handle, or NULL. */
+static dv_future *
+s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
+                 const dv_opts *opts)
+{
+    char key[256];
+    unsigned char call[16];
+    if (s_enc_check_size(e) < 0) {
+        return NULL;
+    }
+    dvi_fninfo fi;
+    dvi_fninfo_get(c, fn, &fi);
+    int impure = (opts && opts->impure) || (fi.flags & DV_FN_IMPURE);
+    const char *given = opts ? opts->key : NULL;
+    /* Hash outside the lock (an impure call needs none). */
+    if (!impure || given) {
+        s_call_hash(call, fn, fi.code, e);
+    }
+    uv_mutex_lock(&c->lock);
+    if (dvi_client_check_locked(c) < 0) {
+        uv_mutex_unlock(&c->lock);
+        return NULL;
+    }
+    if (given) {
+        snprintf(key, sizeof(key), "%s", given);
+    } else if (impure) {
+        snprintf(key, sizeof(key), "%s-%016llx%08llx", fn,
+                 (unsigned long long)c->nonce,
+                 (unsigned long long)++c->counter);
+    } else {
+        s_hex_key(key, sizeof(key), fn, call);
+    }
+    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    if (st != NULL) {
+        /* The same call again: share the task. */
+        dv_future *f = s_known_locked(c, st, given ? call : NULL);
+        uv_mutex_unlock(&c->lock);
+        return f;
+    }
+    st = dvi_fstate_new(key);
+    memcpy(st->call, call, sizeof(call));
+    st->has_call = given != NULL;
+    dvi_map_put(&c->futures, st->key, st);
+    s_pack_submit_locked(c, key, fn, &fi, e,
+                         flags | (impure ? DVI_TASK_IMPURE : 0), opts);
     dv_future *f = dvi_future_new_locked(c, st, -1);
     uv_mutex_unlock(&c->lock);
     return f;
@@ -305,7 +359,9 @@ dv_scatter(dv_client *c, dv_arg value)
         return NULL;
     }
     char key[256];
-    s_hex_key(key, sizeof(key), "scatter", "scatter", e);
+    unsigned char h[16];
+    s_call_hash(h, "scatter", "", e);
+    s_hex_key(key, sizeof(key), "scatter", h);
     uv_mutex_lock(&c->lock);
     if (dvi_client_check_locked(c) < 0) {
         uv_mutex_unlock(&c->lock);

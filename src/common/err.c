@@ -45,11 +45,15 @@ dvi_last_code(void)
 int
 dvi_seterr(int code, const char *fmt, ...)
 {
-    s_code = code;
+    /* Formatted apart first: the arguments may include the reason itself
+     * (dv_last_error()), as context added to it. */
+    char reason[sizeof(s_reason)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s_reason, sizeof(s_reason), fmt, ap);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
+    s_code = code;
+    memcpy(s_reason, reason, sizeof(reason));
     return code;
 }
 

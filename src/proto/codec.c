@@ -99,14 +99,16 @@ DVI_MSG_MAP(S_READER_)
 
 /* ---- Packing fields ----------------------------------------------------- */
 
+/* A string; an absent one is nil where the field may be (OSTR), and
+ * empty where it may not. */
 static void
-s_pack_str(msgpack_packer *pk, dvi_bytes b)
+s_pack_str(msgpack_packer *pk, dvi_bytes b, int optional)
 {
-    if (b.p == NULL) {
+    if (b.p == NULL && optional) {
         msgpack_pack_nil(pk);
         return;
     }
-    dvi_pack_strn(pk, b.p, b.n);
+    dvi_pack_strn(pk, b.p ? b.p : "", b.p ? b.n : 0);
 }
 
 static void
@@ -127,8 +129,8 @@ s_pack_bin(dvi_outbox *o, msgpack_packer *pk, dvi_bytes b)
 #define S_PACK_U64(name) msgpack_pack_uint64(pk, m->name);
 #define S_PACK_I64(name) msgpack_pack_int64(pk, m->name);
 #define S_PACK_KEY(name) dvi_pack_str(pk, m->name);
-#define S_PACK_STR(name) s_pack_str(pk, m->name);
-#define S_PACK_OSTR(name) s_pack_str(pk, m->name);
+#define S_PACK_STR(name) s_pack_str(pk, m->name, 0);
+#define S_PACK_OSTR(name) s_pack_str(pk, m->name, 1);
 #define S_PACK_BIN(name) s_pack_bin(o, pk, m->name);
 #define S_PACK_OBIN(name) s_pack_bin(o, pk, m->name);
 #define S_PACK_ARR(name)

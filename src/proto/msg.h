@@ -64,17 +64,17 @@
 #define DVI_MSG_FIELDS_hello(F) F(U64, version) F(U64, role) F(STR, id) \
     F(U64, threads) F(OSTR, addr)
 #define DVI_MSG_FIELDS_welcome(F) F(U64, version) F(STR, id)
-#define DVI_MSG_FIELDS_submit(F) F(KEY, key) F(KEY, fn) F(BIN, args) \
-    F(U64, flags) F(I64, priority) F(I64, retries) F(OSTR, worker)   \
-    F(ARR, deps)
+#define DVI_MSG_FIELDS_submit(F) F(KEY, key) F(KEY, fn) F(STR, code)  \
+    F(BIN, args) F(U64, flags) F(I64, priority) F(I64, retries)        \
+    F(OSTR, worker) F(ARR, deps)
 #define DVI_MSG_FIELDS_release(F) F(KEY, key)
 #define DVI_MSG_FIELDS_cancel(F) F(KEY, key)
 #define DVI_MSG_FIELDS_scatter(F) F(KEY, key) F(BIN, value)
 #define DVI_MSG_FIELDS_finished(F) F(KEY, key) F(U64, nbytes) F(OBIN, value) \
     F(OSTR, holder)
 #define DVI_MSG_FIELDS_erred(F) F(KEY, key) F(U64, status) F(STR, text)
-#define DVI_MSG_FIELDS_compute(F) F(KEY, key) F(KEY, fn) F(BIN, args) \
-    F(U64, flags) F(I64, priority) F(ARR, inputs)
+#define DVI_MSG_FIELDS_compute(F) F(KEY, key) F(KEY, fn) F(STR, code) \
+    F(BIN, args) F(U64, flags) F(I64, priority) F(ARR, inputs)
 #define DVI_MSG_FIELDS_done(F) F(KEY, key) F(U64, nbytes) F(OBIN, value) \
     F(I64, us)
 #define DVI_MSG_FIELDS_failed(F) F(KEY, key) F(U64, blame) F(STR, text)
@@ -84,7 +84,7 @@
 #define DVI_MSG_FIELDS_missing(F) F(KEY, key)
 #define DVI_MSG_FIELDS_upload(F) F(STR, hash) F(STR, name) F(BIN, bytes)
 #define DVI_MSG_FIELDS_uploaded(F) F(STR, hash) F(I64, loaded) \
-    F(OSTR, error) F(ARR, impure)
+    F(OSTR, error)
 #define DVI_MSG_FIELDS_publish(F) F(U64, req) F(STR, name) F(KEY, key)
 #define DVI_MSG_FIELDS_unpublish(F) F(U64, req) F(STR, name)
 #define DVI_MSG_FIELDS_lookup(F) F(U64, req) F(STR, name)

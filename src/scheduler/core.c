@@ -68,6 +68,8 @@ dvi_core_destroy(dvi_core **cp)
     for (size_t i = 0; dvi_map_next(&c->fns, &i, &e);) {
         dvi_fnrec *f = e->val;
         free(f->name);
+        free(f->code);
+        free(f->id);
         free(f);
     }
     dvi_core_publish_fini(c);
@@ -379,9 +381,21 @@ dvi_core_nworkers(const dvi_core *c)
     return c->nworkers;
 }
 
-const uint64_t *
-dvi_core_fn_states(const dvi_core *c, const char *fn)
+int
+dvi_core_fn_states(const dvi_core *c, const char *fn,
+                   uint64_t out[DVI_TASK_NSTATES])
 {
-    dvi_fnrec *f = dvi_map_get(&c->fns, fn);
-    return f ? f->states : NULL;
+    int known = 0;
+    memset(out, 0, DVI_TASK_NSTATES * sizeof(*out));
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&c->fns, &i, &e);) {
+        const dvi_fnrec *f = e->val;
+        if (strcmp(f->name, fn) == 0) {
+            known = 1;
+            for (int s = 0; s < DVI_TASK_NSTATES; s++) {
+                out[s] += f->states[s];
+            }
+        }
+    }
+    return known;
 }

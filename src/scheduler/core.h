@@ -99,7 +99,9 @@ void dvi_core_turn(dvi_core *c);
 const dvi_task *dvi_core_task(const dvi_core *c, const char *key);
 void dvi_core_stats_get(const dvi_core *c, dvi_core_stats *out);
 size_t dvi_core_nworkers(const dvi_core *c);
-/* Tasks of one function in each state (NULL if the function is unknown). */
-const uint64_t *dvi_core_fn_states(const dvi_core *c, const char *fn);
+/* Tasks of the function named fn (all its codes) in each state, into out.
+ * Returns 1, or 0 if no task ever named it. */
+int dvi_core_fn_states(const dvi_core *c, const char *fn,
+                       uint64_t out[DVI_TASK_NSTATES]);
 
 #endif

@@ -25,6 +25,8 @@
  * state (what a dashboard shows per function). */
 struct dvi_fnrec {
     char *name;
+    char *code; /* which code the name means (funcs.h), "" for any */
+    char *id;   /* "code/name": its key in the core's map */
     uint64_t states[DVI_TASK_NSTATES];
 };
 

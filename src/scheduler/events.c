@@ -8,24 +8,31 @@
 #include "common/log.h"
 #include "core_impl.h"
 
+/* The function name of code, interned with its counters. */
 static dvi_fnrec *
-s_fn(dvi_core *c, const char *name)
+s_fn(dvi_core *c, const char *name, dvi_bytes code)
 {
-    dvi_fnrec *f = dvi_map_get(&c->fns, name);
+    char id[DVI_MAX_KEY + 128];
+    snprintf(id, sizeof(id), "%.*s/%s", (int)(code.n < 100 ? code.n : 100),
+             code.p ? code.p : "", name);
+    dvi_fnrec *f = dvi_map_get(&c->fns, id);
     if (f == NULL) {
         f = dvi_calloc(1, sizeof(*f));
+        f->id = dvi_strdup(id);
         f->name = dvi_strdup(name);
-        dvi_map_put(&c->fns, f->name, f);
+        f->code = dvi_strdup(id);
+        f->code[strlen(id) - strlen(name) - 1] = '\0';
+        dvi_map_put(&c->fns, f->id, f);
     }
     return f;
 }
 
 static dvi_task *
-s_task_new(dvi_core *c, const char *key, const char *fn, dvi_bytes args,
-           size_t ndeps)
+s_task_new(dvi_core *c, const char *key, const char *fn, dvi_bytes code,
+           dvi_bytes args, size_t ndeps)
 {
     dvi_task *t = dvi_task_new(key, strlen(key), args.p, args.n, ndeps);
-    t->fn = s_fn(c, fn);
+    t->fn = s_fn(c, fn, code);
     t->seq = c->seq++;
     dvi_map_put(&c->tasks, t->key, t);
     c->stats.submitted++;
@@ -136,7 +143,7 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
         }
         dvi_core_set_state(c, t, DVI_TASK_WAITING); /* no inputs to rewait */
     } else {
-        t = s_task_new(c, m->key, m->fn, m->args, m->deps->size);
+        t = s_task_new(c, m->key, m->fn, m->code, m->args, m->deps->size);
     }
     t->flags |= (uint8_t)(m->flags & DVI_TASK_WIRE_FLAGS);
     t->priority = (int32_t)m->priority;
@@ -224,7 +231,7 @@ dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
         return;
     }
     if (t == NULL) {
-        t = s_task_new(c, m->key, "scatter", (dvi_bytes){0}, 0);
+        t = s_task_new(c, m->key, "scatter", (dvi_bytes){0}, (dvi_bytes){0}, 0);
         t->flags = DVI_TASKF_SCATTER;
     }
     dvi_core_want(c, t, cl);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "core_impl.h"
 
 struct dvi_lib {
@@ -16,8 +17,6 @@ struct dvi_lib {
     dvi_pset awaited;     /* workers present at the upload, not answered */
     int loaded;
     char error[512];
-    char **impure; /* names of its impure functions, as workers said */
-    size_t nimpure;
 };
 
 static void
@@ -34,16 +33,15 @@ s_tell_uploaded(const dvi_lib *lib, dvi_sclient *cl, int loaded)
 {
     dvi_msg_uploaded m = {.hash = dvi_bytes_of(lib->hash), .loaded = loaded};
     m.error = dvi_bytes_of(lib->error[0] ? lib->error : NULL);
-    msgpack_packer *pk = dvi_msg_uploaded_pack(cl->out, &m);
-    msgpack_pack_array(pk, lib->nimpure);
-    for (size_t i = 0; i < lib->nimpure; i++) {
-        dvi_pack_str(pk, lib->impure[i]);
-    }
+    dvi_msg_uploaded_pack(cl->out, &m);
 }
 
 static void
 s_reply_upload(dvi_lib *lib)
 {
+    DVI_LOG(DVI_LOG_INFO, "SCHED",
+            "library %s (%s): loaded by %d worker(s)%s%s", lib->name, lib->hash,
+            lib->loaded, lib->error[0] ? "; " : "", lib->error);
     if (lib->waiting == NULL) {
         return;
     }
@@ -83,23 +81,11 @@ dvi_core_upload(dvi_core *c, dvi_sclient *cl, const dvi_msg_upload *m)
         dvi_pset_add(&lib->awaited, c->workers[i]);
         s_send_upload(c->workers[i], lib);
     }
+    DVI_LOG(DVI_LOG_INFO, "SCHED",
+            "%s uploaded library %s (%s, %zu bytes) for %zu worker(s)",
+            cl->name, lib->name, lib->hash, lib->bytes->len, c->nworkers);
     if (lib->awaited.len == 0) {
         s_reply_upload(lib);
-    }
-}
-
-static void
-s_note_impure(dvi_lib *lib, const msgpack_object_array *a)
-{
-    if (lib->nimpure > 0 || a == NULL) {
-        return; /* the first worker to answer said it */
-    }
-    lib->impure = dvi_calloc(a->size + 1, sizeof(char *));
-    for (uint32_t k = 0; k < a->size; k++) {
-        char fn[DVI_MAX_KEY + 1];
-        if (dvi_msg_str(&a->ptr[k], fn, sizeof(fn)) == 0) {
-            lib->impure[lib->nimpure++] = dvi_strdup(fn);
-        }
     }
 }
 
@@ -110,7 +96,6 @@ dvi_core_uploaded(dvi_core *c, dvi_sworker *w, const dvi_msg_uploaded *m)
     if (lib == NULL) {
         return;
     }
-    s_note_impure(lib, m->impure);
     if (!dvi_pset_del(&lib->awaited, w)) {
         return; /* a worker that joined later: the uploader is not told */
     }
@@ -160,10 +145,6 @@ dvi_core_libs_fini(dvi_core *c)
         dvi_lib *lib = c->libs[i];
         dvi_blob_rele(lib->bytes);
         dvi_pset_fini(&lib->awaited);
-        for (size_t k = 0; k < lib->nimpure; k++) {
-            free(lib->impure[k]);
-        }
-        free(lib->impure);
         free(lib);
     }
     free(c->libs);

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "common/log.h"
 #include "core_impl.h"
 
 static size_t
@@ -123,10 +124,14 @@ dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w)
     t->where = w;
     dvi_core_set_state(c, t, DVI_TASK_PROCESSING);
     w->nprocessing++;
+    DVI_LOG(DVI_LOG_DEBUG, "SCHED", "%s (%s) to worker %s%s", t->key,
+            t->fn->name, w->id,
+            (t->flags & DVI_TASKF_AHEAD) ? ", ahead of its inputs" : "");
     if (t->flags & DVI_TASKF_SCATTER) {
         return; /* its SCATTER went out already */
     }
     dvi_msg_compute m = {.key = t->key, .fn = t->fn->name};
+    m.code = dvi_bytes_of(t->fn->code);
     m.args = (dvi_bytes){dvi_task_args(t), t->args_len, NULL};
     m.flags = (t->flags & DVI_TASK_WIRE_FLAGS) |
               (dvi_task_client_wanted(t) ? DVI_TASK_WANTED : 0);

@@ -29,7 +29,6 @@ struct dvi_sched {
     size_t npeers;
     dvi_sched_epitaph_fn epitaph; /* how a lost worker died, if known */
     void *epitaph_ctx;
-    uint64_t bytes_in;
 };
 
 static void
@@ -101,7 +100,6 @@ s_on_frame(dvi_conn *conn, const char *buf, size_t len)
 {
     dvi_session *p = dvi_conn_data(conn);
     dvi_sched *s = p->sched;
-    s->bytes_in += len + 4;
     int rc = dvi_msg_each(buf, len, s_on_msg, p);
     dvi_core_turn(s->core);
     return rc;
@@ -218,22 +216,10 @@ dvi_sched_destroy(dvi_sched **sp)
     free(s);
 }
 
-void
-dvi_sched_stats_get(const dvi_sched *s, dvi_sched_stats *out)
+const dvi_core *
+dvi_sched_core(const dvi_sched *s)
 {
-    dvi_core_stats cs;
-    dvi_core_stats_get(s->core, &cs);
-    memset(out, 0, sizeof(*out));
-    out->tasks = cs.tasks;
-    out->submitted = cs.submitted;
-    out->finished = cs.finished;
-    out->erred = cs.erred;
-    out->workers = cs.workers;
-    out->clients = cs.clients;
-    out->bytes_in = s->bytes_in;
-    for (size_t i = 0; i < s->npeers; i++) {
-        out->bytes_out += dvi_conn_bytes_out(s->peers[i]->conn);
-    }
+    return s->core;
 }
 
 size_t

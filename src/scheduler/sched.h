@@ -12,21 +12,10 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core.h"
 #include "proto/conn.h"
 
 typedef struct dvi_sched dvi_sched;
-
-/* Counters a dashboard or a test can read. */
-typedef struct dvi_sched_stats {
-    uint64_t tasks;     /* tasks the scheduler holds now */
-    uint64_t submitted; /* tasks created since start */
-    uint64_t finished;  /* tasks that reached memory */
-    uint64_t erred;     /* tasks that erred or were cancelled */
-    uint64_t workers;   /* workers connected now */
-    uint64_t clients;   /* clients connected now */
-    uint64_t bytes_in;  /* frame bytes read from all peers */
-    uint64_t bytes_out; /* frame bytes written to all peers */
-} dvi_sched_stats;
 
 /* A scheduler listening on each of the n addresses ("tcp://HOST:PORT",
  * "inproc://NAME"). bound receives the first address as bound (port 0
@@ -45,7 +34,9 @@ void dvi_sched_set_epitaph(dvi_sched *s, dvi_sched_epitaph_fn fn, void *ctx);
 int dvi_sched_adopt_fd(dvi_sched *s, int fd);
 /* Closes every connection and listener and frees the scheduler. */
 void dvi_sched_destroy(dvi_sched **s);
-void dvi_sched_stats_get(const dvi_sched *s, dvi_sched_stats *out);
+/* The scheduler's core, for reading its counters (dvi_core_stats_get).
+ * Borrowed; valid until the scheduler is destroyed. */
+const dvi_core *dvi_sched_core(const dvi_sched *s);
 /* How many workers are connected. */
 size_t dvi_sched_nworkers(const dvi_sched *s);
 

@@ -1,11 +1,21 @@
-/* dvi_funcs: finding task functions by name.
+/* dvi_funcs: finding task functions by name and code identity.
  *
  * Functions come from the program itself (DV_FUNCTION registers them at
  * load time, and exports a descriptor `dv__fn_NAME` that worker processes
  * running the same executable find with dlsym), or from shared libraries
  * uploaded by a client, loaded from memory (memfd) so no file is left.
- * Each worker has its own dvi_funcs: its loaded libraries and a cache.
- * Not thread-safe: a worker uses it on its loop thread.
+ *
+ * A call names its function and the code it means, so that changed code
+ * never returns a stale result and one client's upload never changes
+ * what another's calls run:
+ *   "U<hash>"      the uploaded library with that content hash;
+ *   "B<build-id>"  the program's own code, in the object (executable or
+ *                  shared library) with that ELF build-id;
+ *   ""             whatever the program has under that name.
+ * Every distinct library loads, and stays loaded while the process lives
+ * (older versions included: tasks and lineage may still name them).
+ * Each worker has its own dvi_funcs (its libraries and a cache); not
+ * thread-safe: a worker uses it on its loop thread.
  */
 #ifndef DVI_FUNCS_H
 #define DVI_FUNCS_H
@@ -14,22 +24,33 @@
 
 #include "drove.h"
 
+/* The longest code identity, with its NUL. */
+#define DVI_CODE_MAX 80
+
 typedef struct dvi_funcs dvi_funcs;
 
 dvi_funcs *dvi_funcs_new(void);
 void dvi_funcs_destroy(dvi_funcs **f);
-/* The function registered or exported under name, or NULL. */
-const dv_function *dvi_funcs_find(dvi_funcs *f, const char *name);
+
+/* The function name of code (above), or NULL with the reason set (which
+ * names the function, the code and, for a library that failed to load,
+ * why it failed). */
+const dv_function *dvi_funcs_find(dvi_funcs *f, const char *code,
+                                  const char *name);
+
 /* Loads a library from its bytes, once per hash. Returns 0, or a negative
- * DV_E* code with the reason set (dlopen's message). If impure is not NULL
- * it receives the names of the library's DV_FUNCTION_IMPUREs (static
- * storage of the library; *nimpure of them), as their constructors
- * registered them during the load. */
+ * DV_E* code with the reason set (dlopen's message), remembered for the
+ * calls that name it. */
 int dvi_funcs_load(dvi_funcs *f, const char *hash, const char *name,
-                   const void *bytes, size_t n, const char ***impure,
-                   size_t *nimpure);
+                   const void *bytes, size_t n);
+
 /* The process-wide registry of the program's own functions (no uploaded
  * library registers there). */
 const dv_function *dvi_funcs_registered(const char *name);
+
+/* The code identity of a function of this program ("B<build-id>" of the
+ * object it is defined in), into out (DVI_CODE_MAX bytes); "" when the
+ * object has no build-id. Thread-safe. */
+void dvi_funcs_program_code(const dv_function *fn, char *out);
 
 #endif

@@ -2,25 +2,40 @@
  *
  * `local:processes=N` starts N children running the client's own
  * executable with DROVE_WORKER_FD set to a socket connected to the
- * client's scheduler. This constructor runs as libdrove is loaded, before
- * the program's main() and its own constructors: it runs the worker and
- * exits, so the program's main never runs twice. Task functions are found
- * through the descriptors DV_FUNCTION exports (dvi_funcs).
+ * client's scheduler. Such a child must run every constructor of the
+ * program (C++ static initialisers, globals that task functions read) and
+ * then the worker instead of main(). There is no standard hook between
+ * the two, so libdrove interposes __libc_start_main, the function the
+ * program's entry code calls to run its constructors and then main: ours
+ * hands glibc's a main that checks for the role first. Whatever way the
+ * program links libdrove (shared, or the static archive, from which the
+ * entry code's reference pulls this object), the role is reachable.
+ *
+ * A child that reaches the program's main anyway (an unusual entry point)
+ * must not start a cluster of its own, and so on without end: dv_connect
+ * refuses to run in a process that was started as a worker
+ * (dvi_worker_role_check).
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/err.h"
 #include "common/log.h"
 #include "run.h"
 
-__attribute__((constructor)) static void
-s_worker_role(void)
+typedef int (*s_main_fn)(int, char **, char **);
+typedef int (*s_start_fn)(s_main_fn, int, char **, void (*)(void),
+                          void (*)(void), void (*)(void), void *);
+
+static s_main_fn s_program_main;
+
+/* Runs the worker role of this process; never returns. */
+static void
+s_run_worker(const char *fd)
 {
-    const char *fd = getenv(DVI_ENV_WORKER_FD);
-    if (fd == NULL) {
-        return;
-    }
     char id[128];
     snprintf(id, sizeof(id), "%s",
              getenv(DVI_ENV_WORKER_ID) ? getenv(DVI_ENV_WORKER_ID) : "proc");
@@ -35,7 +50,54 @@ s_worker_role(void)
     unsetenv(DVI_ENV_WORKER_THREADS);
     dvi_log_init("worker", dvi_log_level);
     int rc = dvi_worker_run(NULL, sock, &opts, NULL, 0);
-    fflush(stdout);
-    fflush(stderr);
-    _exit(rc);
+    /* exit, not _exit: the program's destructors and atexit handlers run,
+     * as they would after its main. */
+    exit(rc);
+}
+
+static int
+s_main(int argc, char **argv, char **envp)
+{
+    const char *fd = getenv(DVI_ENV_WORKER_FD);
+    if (fd != NULL) {
+        s_run_worker(fd);
+    }
+    return s_program_main(argc, argv, envp);
+}
+
+int __libc_start_main(s_main_fn prog_main, int argc, char **argv,
+                      void (*init)(void), void (*fini)(void),
+                      void (*rtld_fini)(void), void *stack_end);
+
+__attribute__((visibility("default"))) int
+__libc_start_main(s_main_fn prog_main, int argc, char **argv,
+                  void (*init)(void), void (*fini)(void),
+                  void (*rtld_fini)(void), void *stack_end)
+{
+    s_start_fn next = (s_start_fn)dlsym(RTLD_NEXT, "__libc_start_main");
+    if (next == NULL) {
+        fprintf(stderr, "drove: cannot find the C library's "
+                        "__libc_start_main (a fully static program?)\n");
+        abort();
+    }
+    s_program_main = prog_main;
+    return next(s_main, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+void
+dvi_worker_role_check(void)
+{
+    if (getenv(DVI_ENV_WORKER_FD) == NULL) {
+        return;
+    }
+    /* Started as a worker, yet running the program: a cluster started
+     * here would start more of itself without end. */
+    fprintf(stderr,
+            "drove: this process was started as a worker of an embedded "
+            "cluster (%s is set), but it is running the program's main "
+            "instead of the worker role; not starting another cluster. "
+            "Link with `pkg-config --libs drove` and do not replace the "
+            "program's entry point.\n",
+            DVI_ENV_WORKER_FD);
+    _exit(127);
 }

@@ -16,6 +16,11 @@ int dvi_worker_run(const char *sched_addr, int sched_fd,
                    const dvi_worker_opts *opts, const dvi_worker_net *net,
                    int grace_s);
 
+/* Exits the process with a clear error if it was started as a worker of
+ * an embedded cluster but runs the program instead (role.c): called by
+ * dv_connect, so that such a process never starts a cluster of its own. */
+void dvi_worker_role_check(void);
+
 /* Environment variables that make a process a worker of its parent's
  * embedded cluster (see role.c). */
 #define DVI_ENV_WORKER_FD "DROVE_WORKER_FD"

@@ -380,15 +380,14 @@ s_add_input(dvi_worker *w, s_wtask *wt, const msgpack_object *d)
 }
 
 /* Reports a COMPUTE of a function this worker does not have. */
+/* Reports a function this worker does not have; the reason (set by
+ * dvi_funcs_find) says where it looked. */
 static void
 s_unknown_function(dvi_worker *w, const char *key, const char *fn)
 {
-    char text[512];
-    snprintf(text, sizeof(text),
-             "unknown function '%s' (no "
-             "DV_FUNCTION of that name in the program or an uploaded "
-             "library, on worker %s)",
-             fn, w->id);
+    char text[768];
+    snprintf(text, sizeof(text), "unknown function '%s' on worker %s: %s", fn,
+             w->id, dv_last_error());
     s_report_failed(w, key, DVI_BLAME_TASK, text);
 }
 
@@ -400,6 +399,9 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
         return DV_EPROTO;
     }
     const char *key = m.key, *fn = m.fn;
+    char code[DVI_CODE_MAX];
+    snprintf(code, sizeof(code), "%.*s", (int)m.code.n,
+             m.code.p ? m.code.p : "");
     const char *args = m.args.p;
     size_t argslen = m.args.n;
     uint64_t flags = m.flags;
@@ -411,7 +413,7 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
         known->freed = 0;
         return 0;
     }
-    const dv_function *func = dvi_funcs_find(w->funcs, fn);
+    const dv_function *func = dvi_funcs_find(w->funcs, code, fn);
     if (func == NULL) {
         s_unknown_function(w, key, fn);
         return 0;
@@ -423,7 +425,9 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
         problem = s_add_input(w, wt, &deps->ptr[i]);
     }
     if (problem && wt->nmissing > 0) {
-        wt->failed = 1; /* dropped when its fetches come back */
+        /* Dropped when its fetches come back, with this reason. */
+        wt->failed = 1;
+        snprintf(wt->why, sizeof(wt->why), "%s", problem);
     } else if (problem) {
         s_drop(w, wt, DVI_BLAME_INPUT, problem);
     } else if (wt->nmissing == 0) {
@@ -473,18 +477,10 @@ s_on_upload(dvi_worker *w, const msgpack_object *f, uint32_t n)
     }
     snprintf(hash, sizeof(hash), "%.*s", (int)m.hash.n, m.hash.p);
     snprintf(name, sizeof(name), "%.*s", (int)m.name.n, m.name.p);
-    const char **impure = NULL;
-    size_t nimpure = 0;
-    int rc = dvi_funcs_load(w->funcs, hash, name, m.bytes.p, m.bytes.n, &impure,
-                            &nimpure);
+    int rc = dvi_funcs_load(w->funcs, hash, name, m.bytes.p, m.bytes.n);
     dvi_msg_uploaded up = {.hash = dvi_bytes_of(hash), .loaded = rc == 0};
     up.error = dvi_bytes_of(rc == 0 ? NULL : dv_last_error());
-    msgpack_packer *pk = dvi_msg_uploaded_pack(dvi_conn_outbox(w->sched), &up);
-    msgpack_pack_array(pk, nimpure);
-    for (size_t i = 0; i < nimpure; i++) {
-        dvi_pack_str(pk, impure[i]);
-    }
-    free(impure);
+    dvi_msg_uploaded_pack(dvi_conn_outbox(w->sched), &up);
     if (rc < 0) {
         DVI_LOG(DVI_LOG_WARN, "WORKER", "%s", dv_last_error());
     }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #include "dvt_funcs.h"
+#include <uv.h>
+
 #include "dvtest.h"
 
 static void
@@ -185,6 +187,58 @@ test_bad_calls_are_refused(void **state)
     DVT_TRUE(dv_last_error()[0] != '\0');
 }
 
+/* Released futures, NULL arrays and reused keys are refused at the call
+ * that makes the mistake, naming it, never crashing or running later. */
+static void
+test_mistakes_refused_at_the_call(void **state)
+{
+    dv_client *c = *state;
+    dv_future *x = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(1)));
+    dv_release(x);
+    /* x's memory is gone: the client must not read it (ASan watches). */
+    DVT_TRUE(DV_SUBMIT(c, "inc", dv_fut(x)) == NULL);
+    DVT_CONTAINS(dv_last_error(), "released");
+    DVT_TRUE(DV_SUBMIT(c, "sum", dv_list(NULL, 3)) == NULL);
+    DVT_CONTAINS(dv_last_error(), "dv_list");
+    DVT_TRUE(DV_SUBMIT(c, "f64s_stats", dv_f64s(NULL, 10)) == NULL);
+    DVT_CONTAINS(dv_last_error(), "dv_f64s");
+    /* One explicit key, two different calls: the second is refused. */
+    dv_opts o = DV_OPTS_INIT;
+    o.key = "my-key-1";
+    dv_arg one = dv_i64(1), two = dv_i64(2);
+    dv_future *a = DVT_NOTNULL(dv_submit(c, "inc", 1, &one, &o));
+    dv_future *same = DVT_NOTNULL(dv_submit(c, "inc", 1, &one, &o));
+    DVT_TRUE(dv_submit(c, "inc", 1, &two, &o) == NULL);
+    DVT_CONTAINS(dv_last_error(), "'my-key-1'");
+    DVT_EQ_I64(DVT_RESULT_I64(a, 30.0), 2);
+    DVT_EQ_I64(DVT_RESULT_I64(same, 30.0), 2);
+    dv_release(a);
+    dv_release(same);
+}
+
+static void
+s_submit_and_exit(void *arg)
+{
+    dv_client *c = arg;
+    dv_future *f = DV_SUBMIT(c, "inc", dv_i64(5));
+    if (f != NULL) {
+        dv_result(f, 30.0);
+        dv_release(f);
+    }
+}
+
+/* A thread that submits and ends leaves nothing behind (LeakSanitizer
+ * checks the sanitizer build at exit). */
+static void
+test_submitting_threads_end_cleanly(void **state)
+{
+    for (int i = 0; i < 4; i++) {
+        uv_thread_t t;
+        DVT_PASS(uv_thread_create(&t, s_submit_and_exit, *state));
+        DVT_PASS(uv_thread_join(&t));
+    }
+}
+
 int
 main(void)
 {
@@ -199,6 +253,8 @@ main(void)
         cmocka_unit_test(test_unknown_function_is_named),
         cmocka_unit_test(test_wrong_argument_type),
         cmocka_unit_test(test_bad_calls_are_refused),
+        cmocka_unit_test(test_mistakes_refused_at_the_call),
+        cmocka_unit_test(test_submitting_threads_end_cleanly),
     };
     return dvt_finish(dvt_run_clusters("api_errors", tests,
                                        sizeof(tests) / sizeof(tests[0]),

@@ -195,7 +195,7 @@ test_submit_with_too_few_fields(void **state)
     dvi_pack_str(&e.pk, "key");
     s_seen s;
     DVT_FAILS_WITH(DV_EPROTO, s_each(&e, &s));
-    DVT_CONTAINS(dv_last_error(), "SUBMIT with 1 fields, needs 8");
+    DVT_CONTAINS(dv_last_error(), "SUBMIT with 1 fields, needs 9");
     DVT_EQ_I64(s.n, 0);
     dvt_enc_fini(&e);
 }

@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for tree_reduce_functions.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for api_map_test.
+# This may be replaced when dependencies are built.

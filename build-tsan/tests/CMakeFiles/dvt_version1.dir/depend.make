@@ -1,0 +1,2 @@
+# Empty dependencies file for dvt_version1.
+# This may be replaced when dependencies are built.
