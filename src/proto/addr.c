@@ -50,6 +50,13 @@ dvi_addr_join(const char *host, int port, char *out, size_t size)
 }
 
 int
+dvi_addr_is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
+}
+
+int
 dvi_addr_is_wildcard(const char *addr)
 {
     char host[256];

@@ -17,6 +17,9 @@
 int dvi_addr_split(const char *addr, char *host, size_t size, int *port);
 /* Writes "tcp://HOST:PORT" (brackets around an IPv6 host) into out. */
 void dvi_addr_join(const char *host, int port, char *out, size_t size);
+/* Whether the bare host is a loopback address (127.x.y.z, ::1,
+ * localhost): one that only this host can dial. */
+int dvi_addr_is_loopback(const char *host);
 /* Whether addr is a tcp:// address whose host is 0.0.0.0 or ::. */
 int dvi_addr_is_wildcard(const char *addr);
 /* This host's interface addresses that are up, as bare IPs, best first

@@ -77,6 +77,15 @@ s_decide_address(dvi_worker *w, dvi_conn *c)
     } else {
         snprintf(w->addr, sizeof(w->addr), "%s", w->bound);
     }
+    char ahost[128];
+    if (dvi_addr_split(w->addr, ahost, sizeof(ahost), &port) == 0 &&
+        dvi_addr_is_loopback(ahost) && !dvi_addr_is_loopback(host)) {
+        DVI_LOG(DVI_LOG_WARN, "WORKER",
+                "peers are told to fetch from %s, but the scheduler is "
+                "reached by %s: workers on other hosts cannot fetch from "
+                "this one",
+                w->addr, host);
+    }
     return 0;
 }
 

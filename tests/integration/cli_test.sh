@@ -132,6 +132,14 @@ if ! grep -q "within 1 s" "$TMP/noscheduler-env.err"; then
     show noscheduler-env
 fi
 
+# A bad --contact-address is named.
+run badcontact "$DROVE" worker --scheduler tcp://127.0.0.1:1 --threads 1 \
+    --contact-address bogus
+if [ "$rc" = 0 ] || ! grep -q "fetch from bogus" "$TMP/badcontact.err"; then
+    fail "drove worker --contact-address bogus: the error does not name it"
+    show badcontact
+fi
+
 # A bad --listen is blamed, not the scheduler.
 run badlisten "$DROVE" worker --scheduler tcp://127.0.0.1:1 --threads 1 \
     --listen bogus

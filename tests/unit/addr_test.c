@@ -3,7 +3,7 @@
  *
  * Splitting and joining round-trip IPv4, IPv6 (in brackets) and names; a
  * bad address is refused with its text; 0.0.0.0 and :: are wildcards and
- * nothing else is; a wildcard listener is announced with an interface of
+ * nothing else is, 127.x and ::1 loopback; a wildcard listener is announced with an interface of
  * this host and its own port, never as 0.0.0.0, while any other address
  * is announced as it is.
  */
@@ -47,6 +47,11 @@ test_wildcards(void **state)
     DVT_TRUE(!dvi_addr_is_wildcard("tcp://127.0.0.1:0"));
     DVT_TRUE(!dvi_addr_is_wildcard("inproc://0.0.0.0"));
     DVT_TRUE(!dvi_addr_is_wildcard("nonsense"));
+    DVT_TRUE(dvi_addr_is_loopback("127.0.0.1"));
+    DVT_TRUE(dvi_addr_is_loopback("127.1.2.3"));
+    DVT_TRUE(dvi_addr_is_loopback("::1"));
+    DVT_TRUE(!dvi_addr_is_loopback("10.0.0.1"));
+    DVT_TRUE(!dvi_addr_is_loopback("1270.example"));
 }
 
 static void
