@@ -10,12 +10,15 @@
 #include "common/runtime.h"
 #include "drove.h"
 #include "options.h"
+#include "proto/addr.h"
 #include "scheduler/sched.h"
 
 static dvi_option s_opts[] = {
     {"address", DVI_OPT_STR, "tcp://127.0.0.1:0", 0, 0,
      "DROVE_SCHEDULER_ADDRESS",
-     "where to listen, tcp://HOST:PORT; port 0 picks a free one", NULL},
+     "where to listen, tcp://HOST:PORT; port 0 picks a free one; "
+     "tcp://0.0.0.0:PORT listens on every interface",
+     NULL},
     {"log-level", DVI_OPT_STR, "notice", 0, 0, "DROVE_LOG",
      "error, warn, notice, info or debug (to stderr)", NULL},
 };
@@ -28,15 +31,45 @@ s_on_signal(void *ctx, int signum, int count)
     dvi_runtime_stop(ctx);
 }
 
+/* Prints the address clients and workers should use: on a wildcard
+ * (0.0.0.0, ::), that of the first interface that is not loopback; and
+ * logs every address it can be reached at. */
+static void
+s_announce(const char *bound)
+{
+    char use[256];
+    dvi_addr_reachable(bound, use, sizeof(use));
+    printf("%s\n", use);
+    fflush(stdout);
+    if (!dvi_addr_is_wildcard(bound)) {
+        DVI_LOG(DVI_LOG_NOTICE, "SCHED", "listening on %s", bound);
+        return;
+    }
+    char host[128], ips[16][64], all[1024] = "";
+    int port = 0;
+    dvi_addr_split(bound, host, sizeof(host), &port);
+    size_t n = dvi_addr_interfaces(strcmp(host, "::") == 0, ips, 16);
+    for (size_t i = 0; i < n; i++) {
+        char a[128];
+        dvi_addr_join(ips[i], port, a, sizeof(a));
+        snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s",
+                 i ? ", " : "", a);
+    }
+    DVI_LOG(DVI_LOG_NOTICE, "SCHED", "listening on %s: reachable at %s", bound,
+            n ? all : use);
+}
+
 int
 dvi_cmd_scheduler(int argc, char **argv)
 {
     int rc = dvi_options_parse(
         s_opts, S_NOPTS, argc, argv, "drove scheduler [OPTIONS]",
         "Runs the scheduler: clients submit tasks to it, workers connect to\n"
-        "it, and it decides what runs where. Prints the address it listens\n"
-        "on as the first line of standard output, then runs until SIGTERM\n"
-        "or SIGINT. Logs go to standard error.");
+        "it, and it decides what runs where. Prints the address to give\n"
+        "clients and workers as the first line of standard output (on\n"
+        "0.0.0.0, the first interface that is not loopback; the log lists\n"
+        "them all), then runs until SIGTERM or SIGINT. Logs go to standard\n"
+        "error.");
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
@@ -60,9 +93,7 @@ dvi_cmd_scheduler(int argc, char **argv)
         dvi_runtime_destroy(&rt);
         return 1;
     }
-    printf("%s\n", bound);
-    fflush(stdout);
-    DVI_LOG(DVI_LOG_NOTICE, "SCHED", "listening on %s", bound);
+    s_announce(bound);
     if (dvi_runtime_catch_signals(rt, s_on_signal, rt) < 0) {
         DVI_LOG(DVI_LOG_WARN, "SCHED", "%s", dv_last_error());
     }

@@ -24,25 +24,35 @@ typedef struct s_pending {
 } s_pending;
 
 struct dvi_conn {
-    dvi_stream *stream;   /* owned; the conn is freed after it closes */
-    dvi_outbox outbox;    /* this turn's messages (tells s_outbox_event) */
-    uv_prepare_t prepare; /* flushes the outbox before the loop sleeps */
-    int refs;             /* the stream and prepare, not yet closed */
-    int open;             /* the stream carries writes */
-    int closing;          /* dvi_conn_close or a failure began */
-    int ended;            /* the stream was told to end: nothing more goes */
-    s_pending *pending;   /* frames waiting for the stream to open */
+    dvi_stream *stream;      /* owned; the conn is freed after it closes */
+    dvi_listener *lst;       /* accepted and not past its handshake: the
+                                listener that counts it as pending, else NULL */
+    dvi_conn *pprev, *pnext; /* lst's pending connections, oldest first */
+    uint64_t deadline;       /* loop time (ms) the handshake must end by */
+    size_t keylen;           /* the remote address: the peer text's first keylen
+                                bytes ("tcp://IP", without the port) */
+    dvi_outbox outbox;       /* this turn's messages (tells s_outbox_event) */
+    uv_prepare_t prepare;    /* flushes the outbox before the loop sleeps */
+    int refs;                /* the stream and prepare, not yet closed */
+    int open;                /* the stream carries writes */
+    int closing;             /* dvi_conn_close or a failure began */
+    int ended;               /* the stream was told to end: nothing more goes */
+    s_pending *pending;      /* frames waiting for the stream to open */
     s_pending **pending_tail;
 
     char *rbuf; /* input not yet consumed: malloc'ed, or adopted */
     size_t rcap, rlen;
-    size_t max_frame;
+    size_t max_frame; /* once past the handshake */
+    size_t cur_max;   /* in force: max_frame, or less before the handshake */
+    int handshaking;  /* cur_max is the handshake's */
+    int err;          /* the DV_E* code of the failure, for on_close */
     size_t frame_end; /* while delivering: end of the frame in rbuf */
     int can_take;     /* dvi_conn_take_frame allowed now */
     int taken;        /* the frame's memory was taken */
 
     dvi_conn_frame_fn on_frame;
     dvi_conn_close_fn on_close;
+    dvi_conn_open_fn on_open; /* NULL: nobody asked */
     void *data;
     uint64_t bytes_in, bytes_out;
 };
@@ -53,6 +63,13 @@ struct dvi_listener {
     dvi_conn_frame_fn on_frame;
     dvi_conn_close_fn on_close;
     void *data;
+    dvi_handshake_limits lim;
+    dvi_conn *phead, *ptail; /* accepted, handshake not done: oldest first */
+    size_t npending;
+    uv_timer_t *timer;  /* the oldest pending one's deadline; malloc'ed, as
+                           it closes after the listener is freed */
+    uint64_t last_warn; /* loop time of the last warning about limits */
+    unsigned unwarned;  /* connections closed since, not warned of */
 };
 
 static inline uint32_t
@@ -107,13 +124,31 @@ s_end(dvi_conn *c, int graceful)
     }
 }
 
+/* Takes c out of its listener's pending connections, if it is one. */
 static void
-s_fail(dvi_conn *c, const char *why)
+s_unpend(dvi_conn *c)
+{
+    dvi_listener *l = c->lst;
+    if (l == NULL) {
+        return;
+    }
+    *(c->pprev ? &c->pprev->pnext : &l->phead) = c->pnext;
+    *(c->pnext ? &c->pnext->pprev : &l->ptail) = c->pprev;
+    c->pprev = c->pnext = NULL;
+    c->lst = NULL;
+    l->npending--;
+}
+
+/* The connection failed (code, why): tells the role, then ends it. */
+static void
+s_fail(dvi_conn *c, int code, const char *why)
 {
     if (c->closing) {
         return;
     }
     c->closing = 1;
+    c->err = code;
+    s_unpend(c);
     DVI_LOG(DVI_LOG_INFO, "CONN", "%s: %s", c->stream->peer, why);
     if (c->on_close) {
         c->on_close(c, why);
@@ -129,7 +164,7 @@ s_write(dvi_conn *c, dvi_outbox_frame *f)
     size_t n = f->len + f->seg_bytes;
     if (dvi_stream_write(c->stream, f) < 0) {
         dvi_outbox_frame_fini(f);
-        s_fail(c, dv_last_error());
+        s_fail(c, DV_ECONN, dv_last_error());
         return;
     }
     c->bytes_out += n;
@@ -199,6 +234,9 @@ s_on_open(void *ctx)
         s_write(c, &p->f);
         free(p);
     }
+    if (c->on_open != NULL && !c->closing) {
+        c->on_open(c);
+    }
 }
 
 static void
@@ -212,7 +250,7 @@ s_on_alloc(void *ctx, size_t hint, uv_buf_t *buf)
          * one is refused after this read. */
         size_t flen = 4 + (size_t)s_be32(c->rbuf);
         size_t doubled = c->rlen * 2;
-        if (flen > want && flen <= c->max_frame + 4) {
+        if (flen > want && flen <= c->cur_max + 4) {
             want = doubled > want ? doubled : want;
             want = want < flen ? want : flen;
         }
@@ -230,19 +268,61 @@ s_on_alloc(void *ctx, size_t hint, uv_buf_t *buf)
     buf->len = c->rcap - c->rlen;
 }
 
-/* Delivers the complete frames in rbuf, then keeps what is left. */
+/* Whether the n bytes at p, which should start a frame, look like text:
+ * a peer that speaks another protocol (an SSH or HTTP server, a browser)
+ * rather than a drove peer sending a huge frame. */
+static int
+s_looks_like_text(const char *p, size_t n)
+{
+    for (size_t i = 0; i < 4 && i < n; i++) {
+        unsigned char b = (unsigned char)p[i];
+        if ((b < 0x20 || b > 0x7e) && b != '\r' && b != '\n' && b != '\t') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Refuses the frame of flen bytes at p (n bytes of it here) as larger
+ * than max, saying why as precisely as the bytes allow. */
 static void
-s_parse(dvi_conn *c, size_t max)
+s_refuse_frame(dvi_conn *c, const char *p, size_t n, size_t flen, size_t max)
+{
+    char why[192];
+    if (s_looks_like_text(p, n)) {
+        char seen[41];
+        size_t k = 0;
+        for (; k < n && k < sizeof(seen) - 1; k++) {
+            unsigned char b = (unsigned char)p[k];
+            if (b == '\r' || b == '\n') {
+                break;
+            }
+            seen[k] = b >= 0x20 && b <= 0x7e ? (char)b : '.';
+        }
+        seen[k] = '\0';
+        snprintf(why, sizeof(why),
+                 "the peer does not speak drove's protocol: it sent \"%s\"",
+                 seen);
+    } else {
+        snprintf(why, sizeof(why), "frame of %zu bytes > max %zu%s", flen, max,
+                 c->handshaking ? " before the handshake" : "");
+    }
+    DVI_LOG(DVI_LOG_WARN, "CONN", "%s: %s", c->stream->peer, why);
+    s_fail(c, DV_EPROTO, why);
+}
+
+/* Delivers the complete frames in rbuf, then keeps what is left. Adopted
+ * bytes are delivered whatever their size (see s_on_adopt). */
+static void
+s_parse(dvi_conn *c, int adopted)
 {
     size_t pos = 0;
     while (c->rlen - pos >= 4) {
         size_t flen = s_be32(c->rbuf + pos);
+        /* Read for each frame: a handshake done in the last one raises it. */
+        size_t max = adopted ? SIZE_MAX : c->cur_max;
         if (flen > max) {
-            char why[128];
-            snprintf(why, sizeof(why), "frame of %zu bytes > max %zu", flen,
-                     max);
-            DVI_LOG(DVI_LOG_WARN, "CONN", "%s: %s", c->stream->peer, why);
-            s_fail(c, why);
+            s_refuse_frame(c, c->rbuf + pos, c->rlen - pos, flen, max);
             return;
         }
         if (c->rlen - pos - 4 < flen) {
@@ -258,7 +338,7 @@ s_parse(dvi_conn *c, size_t max)
         if (rc < 0) {
             DVI_LOG(DVI_LOG_WARN, "CONN", "%s: %s", c->stream->peer,
                     dv_last_error());
-            s_fail(c, dv_last_error());
+            s_fail(c, rc, dv_last_error());
             return;
         }
         if (c->taken) {
@@ -294,7 +374,7 @@ s_on_read(void *ctx, size_t n)
     dvi_conn *c = ctx;
     c->rlen += n;
     c->bytes_in += n;
-    s_parse(c, c->max_frame);
+    s_parse(c, 0);
 }
 
 static void
@@ -310,7 +390,7 @@ s_on_adopt(void *ctx, char *base, size_t len)
         char *p = realloc(c->rbuf, c->rlen + len);
         if (p == NULL) {
             free(base);
-            s_fail(c, "out of memory for a frame");
+            s_fail(c, DV_ENOMEM, "out of memory for a frame");
             return;
         }
         memcpy(p + c->rlen, base, len);
@@ -322,13 +402,13 @@ s_on_adopt(void *ctx, char *base, size_t len)
     /* The maximum guards memory against what a remote peer claims before
      * anything is allocated for it. Adopted bytes were built by a peer in
      * this process and are in memory already, so it does not apply. */
-    s_parse(c, SIZE_MAX);
+    s_parse(c, 1);
 }
 
 static void
 s_on_error(void *ctx, const char *why)
 {
-    s_fail(ctx, why);
+    s_fail(ctx, DV_ECONN, why);
 }
 
 static const dvi_stream_user s_user = {
@@ -375,7 +455,7 @@ s_new(dvi_stream *s, dvi_conn_frame_fn on_frame, dvi_conn_close_fn on_close,
 {
     dvi_conn *c = dvi_calloc(1, sizeof(*c));
     c->stream = s;
-    c->max_frame = DVI_FRAME_MAX_DEFAULT;
+    c->max_frame = c->cur_max = DVI_FRAME_MAX_DEFAULT;
     c->on_frame = on_frame;
     c->on_close = on_close;
     c->data = data;
@@ -416,9 +496,19 @@ dvi_conn_close(dvi_conn *c)
         return;
     }
     c->closing = 1;
+    s_unpend(c);
     s_flush(c);
     /* Frames still pending never met an open stream: they are dropped. */
     s_end(c, c->open && c->pending == NULL);
+}
+
+void
+dvi_conn_set_on_open(dvi_conn *c, dvi_conn_open_fn fn)
+{
+    c->on_open = fn;
+    if (c->open && !c->closing) {
+        fn(c);
+    }
 }
 
 void *
@@ -439,6 +529,12 @@ dvi_conn_peer(const dvi_conn *c)
     return c->stream->peer;
 }
 
+const char *
+dvi_conn_local(const dvi_conn *c)
+{
+    return c->stream->local;
+}
+
 uint64_t
 dvi_conn_bytes_out(const dvi_conn *c)
 {
@@ -455,9 +551,144 @@ void
 dvi_conn_set_max_frame(dvi_conn *c, size_t max)
 {
     c->max_frame = max;
+    c->cur_max = c->handshaking && max > DVI_HANDSHAKE_FRAME_MAX
+                     ? DVI_HANDSHAKE_FRAME_MAX
+                     : max;
+}
+
+void
+dvi_conn_handshake_done(dvi_conn *c)
+{
+    s_unpend(c);
+    c->handshaking = 0;
+    c->cur_max = c->max_frame;
+}
+
+int
+dvi_conn_error(const dvi_conn *c)
+{
+    return c->err;
 }
 
 /* ---- Listening ---------------------------------------------------------- */
+
+/* Says, at most once a second, why a listener closed connections that
+ * had not completed their handshake: a flood must not flood the log. */
+static void
+s_warn_closed(dvi_listener *l, const char *why)
+{
+    uint64_t now = uv_now(l->sl->loop);
+    if (l->last_warn != 0 && now - l->last_warn < 1000) {
+        l->unwarned++;
+        return;
+    }
+    if (l->unwarned > 0) {
+        DVI_LOG(DVI_LOG_WARN, "CONN", "%s: %s (and %u more closed since)",
+                l->sl->name, why, l->unwarned);
+    } else {
+        DVI_LOG(DVI_LOG_WARN, "CONN", "%s: %s", l->sl->name, why);
+    }
+    l->last_warn = now;
+    l->unwarned = 0;
+}
+
+static void
+s_timer_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void s_deadline_cb(uv_timer_t *t);
+
+/* Sets the timer for the oldest pending connection's deadline. */
+static void
+s_arm(dvi_listener *l)
+{
+    if (l->phead == NULL) {
+        uv_timer_stop(l->timer);
+        return;
+    }
+    uint64_t now = uv_now(l->sl->loop);
+    uint64_t due = l->phead->deadline;
+    uv_timer_start(l->timer, s_deadline_cb, due > now ? due - now : 0, 0);
+}
+
+/* The oldest pending connection's deadline passed: it and every other one
+ * past its deadline are closed. */
+static void
+s_deadline_cb(uv_timer_t *t)
+{
+    dvi_listener *l = t->data;
+    uint64_t now = uv_now(l->sl->loop);
+    char why[96];
+    snprintf(why, sizeof(why), "no handshake within %.3g s",
+             (double)l->lim.timeout_ms / 1000);
+    while (l->phead != NULL && l->phead->deadline <= now) {
+        dvi_conn *c = l->phead;
+        s_warn_closed(l, why);
+        s_fail(c, DV_ETIMEDOUT, why); /* leaves the list */
+    }
+    s_arm(l);
+}
+
+/* Makes room for one more pending connection from c's address, closing
+ * the oldest pending ones over the limits: a flood of silent connections
+ * then costs each of them its place, never a newcomer, nor an
+ * established connection, its chance. */
+static void
+s_make_room(dvi_listener *l, dvi_conn *c)
+{
+    const char *key = c->stream->peer;
+    size_t same = 0;
+    dvi_conn *oldest_same = NULL;
+    for (dvi_conn *p = l->phead; p != NULL; p = p->pnext) {
+        if (p->keylen == c->keylen &&
+            memcmp(p->stream->peer, key, c->keylen) == 0) {
+            oldest_same = oldest_same ? oldest_same : p;
+            same++;
+        }
+    }
+    char why[192];
+    if (same >= l->lim.per_addr && oldest_same != NULL) {
+        snprintf(why, sizeof(why),
+                 "over %u connections from %.*s without a handshake: "
+                 "closing the oldest",
+                 l->lim.per_addr, (int)c->keylen, key);
+        s_warn_closed(l, why);
+        s_fail(oldest_same, DV_ELIMIT, why);
+    }
+    if (l->npending >= l->lim.total && l->phead != NULL) {
+        snprintf(why, sizeof(why),
+                 "over %u connections without a handshake: closing the "
+                 "oldest",
+                 l->lim.total);
+        s_warn_closed(l, why);
+        s_fail(l->phead, DV_ELIMIT, why);
+    }
+}
+
+/* c awaits its handshake: a small maximum frame, a deadline, and a place
+ * among the listener's pending connections. */
+static void
+s_pend(dvi_listener *l, dvi_conn *c)
+{
+    const char *peer = c->stream->peer;
+    const char *colon = strrchr(peer, ':');
+    c->keylen = strncmp(peer, "tcp://", 6) == 0 && colon != NULL
+                    ? (size_t)(colon - peer)
+                    : strlen(peer);
+    s_make_room(l, c);
+    c->handshaking = 1;
+    dvi_conn_set_max_frame(c, c->max_frame);
+    c->deadline = uv_now(l->sl->loop) + l->lim.timeout_ms;
+    c->lst = l;
+    c->pprev = l->ptail;
+    *(l->ptail ? &l->ptail->pnext : &l->phead) = c;
+    l->ptail = c;
+    if (l->npending++ == 0) {
+        s_arm(l);
+    }
+}
 
 static void
 s_accepted(void *ctx, dvi_stream *s)
@@ -468,6 +699,7 @@ s_accepted(void *ctx, dvi_stream *s)
         DVI_LOG(DVI_LOG_WARN, "CONN", "%s: %s", l->sl->name, dv_last_error());
         return;
     }
+    s_pend(l, c);
     l->on_accept(l, c);
 }
 
@@ -481,12 +713,31 @@ dvi_listen(uv_loop_t *loop, const char *addr, dvi_accept_fn on_accept,
     l->on_frame = on_frame;
     l->on_close = on_close;
     l->data = data;
+    l->lim = (dvi_handshake_limits){
+        DVI_HANDSHAKE_TIMEOUT_MS, DVI_HANDSHAKE_PER_ADDR, DVI_HANDSHAKE_TOTAL};
     l->sl = dvi_stream_listen(loop, addr, s_accepted, l, bound, size);
     if (l->sl == NULL) {
         free(l);
         return NULL;
     }
+    l->timer = dvi_malloc(sizeof(*l->timer));
+    uv_timer_init(loop, l->timer);
+    l->timer->data = l;
     return l;
+}
+
+void
+dvi_listener_set_handshake(dvi_listener *l, const dvi_handshake_limits *lim)
+{
+    l->lim = *lim;
+    l->lim.per_addr = lim->per_addr ? lim->per_addr : 1;
+    l->lim.total = lim->total ? lim->total : 1;
+}
+
+size_t
+dvi_listener_pending(const dvi_listener *l)
+{
+    return l->npending;
 }
 
 void *
@@ -501,6 +752,13 @@ dvi_listener_close(dvi_listener *l)
     if (l == NULL) {
         return;
     }
+    /* Pending connections live on, past any deadline: whoever closes the
+     * listener closes them too (the scheduler and the worker's server
+     * do). */
+    while (l->phead != NULL) {
+        s_unpend(l->phead);
+    }
+    uv_close((uv_handle_t *)l->timer, s_timer_closed);
     dvi_stream_listener_close(l->sl);
     free(l);
 }

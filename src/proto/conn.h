@@ -29,12 +29,33 @@ typedef int (*dvi_conn_frame_fn)(dvi_conn *c, const char *buf, size_t len);
 /* Called once when the connection goes down by the peer's doing or an
  * error, never after dvi_conn_close(). The conn is freed after it returns. */
 typedef void (*dvi_conn_close_fn)(dvi_conn *c, const char *why);
+/* Called once the connection is open (see dvi_conn_set_on_open). */
+typedef void (*dvi_conn_open_fn)(dvi_conn *c);
 /* Called for each accepted connection; its callbacks are set by then to the
- * listener's, and its data pointer to NULL. */
+ * listener's, and its data pointer to NULL. It is awaiting its handshake
+ * (see DVI_HANDSHAKE_FRAME_MAX). */
 typedef void (*dvi_accept_fn)(dvi_listener *l, dvi_conn *c);
 
 /* The default and hard ceiling of a frame's payload, in bytes. */
 #define DVI_FRAME_MAX_DEFAULT ((size_t)1 << 30)
+
+/* A connection a listener accepted has not completed its handshake until
+ * the role says so (dvi_conn_handshake_done, once HELLO is accepted).
+ * Until then its frames may be at most DVI_HANDSHAKE_FRAME_MAX bytes, it
+ * is closed if the handshake takes longer than a deadline, and only so
+ * many such connections are kept, from one remote address and in all: a
+ * newcomer over a limit closes the oldest one over it. Connections past
+ * their handshake are never touched. The defaults: */
+#define DVI_HANDSHAKE_FRAME_MAX ((size_t)64 * 1024)
+#define DVI_HANDSHAKE_TIMEOUT_MS 10000
+#define DVI_HANDSHAKE_PER_ADDR 64
+#define DVI_HANDSHAKE_TOTAL 512
+
+typedef struct dvi_handshake_limits {
+    uint64_t timeout_ms; /* from accept to dvi_conn_handshake_done */
+    unsigned per_addr;   /* pending connections from one remote IP */
+    unsigned total;      /* pending connections in all */
+} dvi_handshake_limits;
 
 /* Connects to "tcp://HOST:PORT", "unix:///ABSOLUTE/PATH" or "inproc://NAME".
  * Messages may be added at once; they go out when connected. A host name
@@ -47,6 +68,10 @@ dvi_conn *dvi_conn_dial(uv_loop_t *loop, const char *addr,
 /* Adopts a connected stream socket (a socketpair end). */
 dvi_conn *dvi_conn_from_fd(uv_loop_t *loop, int fd, dvi_conn_frame_fn on_frame,
                            dvi_conn_close_fn on_close, void *data);
+/* Calls fn once the connection carries writes (a dial connected): at once
+ * if it does already (adopted and in-process connections are open from
+ * the start). Never after on_close or dvi_conn_close. */
+void dvi_conn_set_on_open(dvi_conn *c, dvi_conn_open_fn fn);
 /* Closes and frees (after libuv lets go). Frames not yet flushed are sent
  * first when possible. Accepts NULL. */
 void dvi_conn_close(dvi_conn *c);
@@ -68,10 +93,27 @@ void dvi_conn_set_data(dvi_conn *c, void *data);
 /* The peer as text ("tcp://127.0.0.1:5000", "unix:///run/d.sock",
  * "inproc://NAME", "fd 3"), for logs. */
 const char *dvi_conn_peer(const dvi_conn *c);
+/* Once open, this end's address where the transport has one
+ * ("tcp://10.0.0.2:41234": the interface the peer is reached by), else "".
+ * Borrowed; valid until the conn is closed. */
+const char *dvi_conn_local(const dvi_conn *c);
 /* Bytes written and read so far (frames included), for counters. */
 uint64_t dvi_conn_bytes_out(const dvi_conn *c);
 uint64_t dvi_conn_bytes_in(const dvi_conn *c);
+/* The largest frame accepted from the peer once the handshake is done
+ * (before it, at most DVI_HANDSHAKE_FRAME_MAX). */
 void dvi_conn_set_max_frame(dvi_conn *c, size_t max);
+/* The role accepted the peer's HELLO: the maximum frame is raised, the
+ * deadline cleared, and the listener no longer counts the connection as
+ * pending. Cheap; does nothing for a connection past its handshake (every
+ * dialled or adopted one). */
+void dvi_conn_handshake_done(dvi_conn *c);
+/* During on_close: the DV_E* code of the failure. DV_ECONN when the stream
+ * failed or the peer closed it; DV_EPROTO when the peer sent what is not
+ * drove's protocol, or the role's own code when on_frame refused a frame;
+ * DV_ETIMEDOUT or DV_ELIMIT when a listener closed a connection that had
+ * not completed its handshake. */
+int dvi_conn_error(const dvi_conn *c);
 
 /* Listens on "tcp://HOST:PORT" (port 0 picks one), "unix:///ABSOLUTE/PATH"
  * (a stale socket file is replaced; the file is removed on close) or
@@ -83,7 +125,15 @@ dvi_listener *dvi_listen(uv_loop_t *loop, const char *addr,
                          dvi_accept_fn on_accept, dvi_conn_frame_fn on_frame,
                          dvi_conn_close_fn on_close, void *data, char *bound,
                          size_t size);
+/* Sets the limits on connections that have not completed their handshake
+ * (the defaults are DVI_HANDSHAKE_*); before the loop runs. */
+void dvi_listener_set_handshake(dvi_listener *l,
+                                const dvi_handshake_limits *lim);
+/* Accepted connections not past their handshake, now. */
+size_t dvi_listener_pending(const dvi_listener *l);
 void *dvi_listener_data(const dvi_listener *l);
+/* Stops listening and frees the listener. The connections it accepted
+ * live on (a pending one without its deadline). */
 void dvi_listener_close(dvi_listener *l);
 
 #endif

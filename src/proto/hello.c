@@ -16,6 +16,10 @@ dvi_hello_send(dvi_conn *c, int role, const char *id, int threads,
     m.threads = (uint64_t)(threads > 0 ? threads : 0);
     m.addr = dvi_bytes_of(addr);
     dvi_msg_hello_pack(dvi_conn_outbox(c), &m);
+    /* HELLO travels alone in the first frame, which the listener limits to
+     * a few KiB until the handshake is done: what the caller adds next goes
+     * in the next frame, under the ordinary limit. */
+    dvi_conn_flush(c);
 }
 
 int

@@ -16,7 +16,8 @@ typedef struct dvi_hello {
     char addr[128]; /* a worker's peer address, or "" */
 } dvi_hello;
 
-/* Queues a HELLO of this process's protocol version on c. */
+/* Queues a HELLO of this process's protocol version on c, in a frame of
+ * its own (the first of the connection). */
 void dvi_hello_send(dvi_conn *c, int role, const char *id, int threads,
                     const char *addr);
 /* Reads a HELLO's fields. Returns 0, DV_EPROTO for a malformed one, or

@@ -50,7 +50,8 @@
     XX(REPLY, 21, reply)         \
     XX(WORKERS, 22, workers)     \
     XX(STORED, 23, stored)       \
-    XX(BYE, 24, bye)
+    XX(BYE, 24, bye)             \
+    XX(RETIRING, 25, retiring)
 
 /* F(KIND, field): the fields of each message after its type. Kinds:
  *   U64, I64  an unsigned / signed integer
@@ -91,6 +92,7 @@
 #define DVI_MSG_FIELDS_workers(F) F(ARR, ids)
 #define DVI_MSG_FIELDS_stored(F) F(KEY, key) F(U64, nbytes)
 #define DVI_MSG_FIELDS_bye(F) F(STR, reason)
+#define DVI_MSG_FIELDS_retiring(F) F(STR, reason)
 // clang-format on
 
 enum dvi_msg_type {
@@ -107,7 +109,8 @@ enum dvi_role { DVI_ROLE_CLIENT = 1, DVI_ROLE_WORKER = 2, DVI_ROLE_PEER = 3 };
 enum dvi_blame {
     DVI_BLAME_TASK = 1,  /* the function failed: not retried */
     DVI_BLAME_INPUT = 2, /* an input could not be fetched: rescheduled */
-    DVI_BLAME_WORKER = 3 /* the worker could not run it */
+    DVI_BLAME_WORKER = 3 /* the worker did not run it (it is stopping):
+                            placed again elsewhere */
 };
 
 /* Task flags in SUBMIT and COMPUTE. */

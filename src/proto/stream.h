@@ -104,9 +104,13 @@ struct dvi_stream {
     const dvi_stream_user *user; /* set before start; borrowed */
     void *ctx;                   /* the user's */
     uv_loop_t *loop;
-    int quiet;      /* error reported, or shutdown/close called: no more
-                       user callbacks but the closed one */
-    char peer[128]; /* the peer as text, for logs ("tcp://1.2.3.4:5") */
+    int quiet;       /* error reported, or shutdown/close called: no more
+                        user callbacks but the closed one */
+    char peer[128];  /* the peer as text, for logs ("tcp://1.2.3.4:5") */
+    char local[128]; /* once open, this end's address as text where it has
+                        one ("tcp://10.0.0.2:41234": the interface the peer
+                        is reached by), else "". A wrapping stream copies
+                        its inner stream's. */
 };
 
 /* Sets who receives the stream's events; before start. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "drove.h"
@@ -36,33 +37,6 @@ typedef struct s_listener {
 
 /* ---- Addresses ---------------------------------------------------------- */
 
-/* Splits "tcp://HOST:PORT" into host (an IPv6 literal's brackets
- * removed) and port. */
-static int
-s_split(const char *addr, char *host, size_t size, int *port)
-{
-    const char *hp = addr + strlen("tcp://");
-    const char *colon = strrchr(hp, ':');
-    if (colon == NULL || colon == hp || (size_t)(colon - hp) >= size) {
-        return dvi_seterr(DV_EINVAL, "bad address '%s' (want tcp://HOST:PORT)",
-                          addr);
-    }
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || p < 0 || p > 65535 || end == colon + 1) {
-        return dvi_seterr(DV_EINVAL, "bad port in '%s'", addr);
-    }
-    size_t n = (size_t)(colon - hp);
-    if (n >= 2 && hp[0] == '[' && hp[n - 1] == ']') {
-        hp++;
-        n -= 2;
-    }
-    memcpy(host, hp, n);
-    host[n] = '\0';
-    *port = (int)p;
-    return 0;
-}
-
 /* True when host is an IPv4 or IPv6 literal, which then fills ss. */
 static int
 s_numeric(const char *host, int port, struct sockaddr_storage *ss)
@@ -84,6 +58,18 @@ s_format(const struct sockaddr_storage *ss, char *out, size_t size)
         const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
         uv_ip4_name(a, ip, sizeof(ip));
         snprintf(out, size, "tcp://%s:%d", ip, ntohs(a->sin_port));
+    }
+}
+
+/* Fills s->local with the local end of connected socket t: the interface
+ * this host reaches the peer by. */
+static void
+s_name_local(uv_tcp_t *t, dvi_stream *s)
+{
+    struct sockaddr_storage ss = {0};
+    int sslen = sizeof(ss);
+    if (uv_tcp_getsockname(t, (struct sockaddr *)&ss, &sslen) == 0) {
+        s_format(&ss, s->local, sizeof(s->local));
     }
 }
 
@@ -136,6 +122,7 @@ s_connected(uv_connect_t *req, int status)
     }
     if (status == 0) {
         uv_tcp_nodelay((uv_tcp_t *)d->u.h, 1);
+        s_name_local((uv_tcp_t *)d->u.h, &d->u.base);
         uv_freeaddrinfo(d->res);
         d->res = d->next = NULL;
         dvi_uvstream_opened(&d->u);
@@ -216,7 +203,7 @@ s_dial(uv_loop_t *loop, const char *addr)
 {
     char host[256];
     int port;
-    if (s_split(addr, host, sizeof(host), &port) < 0) {
+    if (dvi_addr_split(addr, host, sizeof(host), &port) < 0) {
         return NULL;
     }
     s_dialer *d = dvi_calloc(1, sizeof(*d));
@@ -268,6 +255,7 @@ s_accept_cb(uv_stream_t *server, int status)
     int sslen = sizeof(ss);
     uv_tcp_getpeername(t, (struct sockaddr *)&ss, &sslen);
     s_format(&ss, u->base.peer, sizeof(u->base.peer));
+    s_name_local(t, &u->base);
     l->base.on_accept(l->base.ctx, &u->base);
 }
 
@@ -278,7 +266,7 @@ s_bind_address(const char *addr, struct sockaddr_storage *ss)
 {
     char host[256];
     int port;
-    if (s_split(addr, host, sizeof(host), &port) < 0) {
+    if (dvi_addr_split(addr, host, sizeof(host), &port) < 0) {
         return dvi_last_code();
     }
     if (s_numeric(host, port, ss)) {

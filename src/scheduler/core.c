@@ -113,13 +113,20 @@ s_welcome(dvi_outbox *out, const char *id)
     dvi_msg_welcome_pack(out, &m);
 }
 
+/* WORKERS: the workers taking work (a stopping one is left out). */
 static void
 s_send_workers(dvi_core *c, dvi_sclient *cl)
 {
     msgpack_packer *pk = dvi_msg_workers_pack(cl->out, &(dvi_msg_workers){0});
-    msgpack_pack_array(pk, c->nworkers);
+    size_t n = 0;
     for (size_t i = 0; i < c->nworkers; i++) {
-        dvi_pack_str(pk, c->workers[i]->id);
+        n += !c->workers[i]->retiring;
+    }
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < c->nworkers; i++) {
+        if (!c->workers[i]->retiring) {
+            dvi_pack_str(pk, c->workers[i]->id);
+        }
     }
 }
 
@@ -214,6 +221,39 @@ dvi_sworker_id(const dvi_sworker *w)
     return w->id;
 }
 
+void
+dvi_core_retiring(dvi_core *c, dvi_sworker *w, const dvi_msg_retiring *m)
+{
+    if (w->retiring) {
+        return;
+    }
+    w->retiring = 1;
+    DVI_LOG(DVI_LOG_NOTICE, "SCHED",
+            "worker %s is stopping (%.*s): nothing new goes there", w->id,
+            (int)m->reason.n, m->reason.p ? m->reason.p : "");
+    /* Tasks pinned there that have not started can run nowhere. */
+    dvi_taskvec pins;
+    dvi_taskvec_init(&pins);
+    void *p;
+    for (size_t i = 0; (p = dvi_pset_next(&w->pins, &i));) {
+        dvi_task *t = p;
+        if (dvi_task_is_live(t) && t->state != DVI_TASK_PROCESSING) {
+            dvi_taskvec_push(&pins, t);
+        }
+    }
+    char text[256];
+    snprintf(text, sizeof(text),
+             "worker %s, where the task was pinned, is stopping", w->id);
+    for (uint32_t i = 0; i < pins.n; i++) {
+        if (dvi_task_is_live(pins.v[i])) { /* not failed with another */
+            dvi_core_fail(c, pins.v[i], DVI_TASK_ERRED, text, NULL);
+        }
+    }
+    dvi_taskvec_fini(&pins);
+    s_broadcast_workers(c);
+    dvi_core_settle(c);
+}
+
 static void
 s_collect(const dvi_pset *s, dvi_taskvec *out)
 {
@@ -224,7 +264,9 @@ s_collect(const dvi_pset *s, dvi_taskvec *out)
     }
 }
 
-/* A task that was running on the lost worker: again, elsewhere. */
+/* A task that was running on the lost worker: again, elsewhere. A worker
+ * that said it was stopping did not die of the task: that does not count
+ * towards "killed worker". */
 static void
 s_rerun(dvi_core *c, dvi_task *t, dvi_sworker *w, const char *why)
 {
@@ -235,7 +277,7 @@ s_rerun(dvi_core *c, dvi_task *t, dvi_sworker *w, const char *why)
         snprintf(text, sizeof(text), "result lost: worker %s left (%s)", w->id,
                  why);
         dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
-    } else if (++t->suspicious >= DVI_KILLED_AFTER) {
+    } else if (!w->retiring && ++t->suspicious >= DVI_KILLED_AFTER) {
         snprintf(text, sizeof(text),
                  "killed worker: the task was running on %d workers that "
                  "died (the last, %s: %s)",

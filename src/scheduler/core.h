@@ -59,6 +59,12 @@ dvi_sworker *dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
 /* The worker is gone (why: how it died). Its tasks are placed again and
  * what only it held is lost. Frees w. */
 void dvi_core_worker_leave(dvi_core *c, dvi_sworker *w, const char *why);
+/* The worker is stopping (RETIRING): nothing more is placed there, tasks
+ * pinned to it that have not started err, and clients stop seeing it in
+ * WORKERS. The tasks it does not start come back as FAILED blame
+ * DVI_BLAME_WORKER and go elsewhere; when it leaves, what it still ran is
+ * placed again without counting as a death of its worker. */
+void dvi_core_retiring(dvi_core *c, dvi_sworker *w, const dvi_msg_retiring *m);
 /* The id the core gave the worker. Borrowed. */
 const char *dvi_sworker_id(const dvi_sworker *w);
 

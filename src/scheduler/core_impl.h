@@ -34,6 +34,8 @@ struct dvi_sworker {
     char id[128];
     char addr[128]; /* where peers fetch its results */
     int nthreads;
+    int retiring;         /* said RETIRING: nothing new goes there, and its
+                             leaving is no task's fault */
     uint32_t nprocessing; /* COMPUTEs sent without a DONE or FAILED back */
     uint64_t score;       /* scratch: input bytes it holds, for placement */
     dvi_taskheap pinned;  /* ready tasks that may run only here */
@@ -139,6 +141,9 @@ int dvi_core_send_ahead(dvi_core *c, dvi_task *t);
 /* Places ready tasks on workers with room. */
 void dvi_core_schedule(dvi_core *c);
 dvi_sworker *dvi_core_worker_find(const dvi_core *c, const char *id);
+/* A worker taking new work, in turn (for scatters when none is free), or
+ * NULL if there is none. */
+dvi_sworker *dvi_core_any_worker(dvi_core *c);
 
 /* ---- publish.c, library.c ----------------------------------------------- */
 

@@ -158,8 +158,10 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
         char *id = dvi_bytes_dup(m->worker);
         t->pin = dvi_core_worker_find(c, id);
         t->flags |= DVI_TASKF_PINNED;
-        if (t->pin == NULL) {
-            snprintf(why, sizeof(why), "no worker '%.128s' in the cluster", id);
+        if (t->pin == NULL || t->pin->retiring) {
+            snprintf(why, sizeof(why), "no worker '%.128s' in the cluster%s",
+                     id, t->pin ? " (it is stopping)" : "");
+            t->pin = NULL;
             failed = why;
         } else {
             dvi_pset_add(&t->pin->pins, t);
@@ -235,8 +237,8 @@ dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
     dvi_core_want(c, t, cl);
     /* The data is lost or new: it goes to a worker (with its bytes). */
     dvi_sworker *w = dvi_core_pick(c, t);
-    if (w == NULL && c->nworkers > 0) {
-        w = c->workers[c->rr++ % c->nworkers];
+    if (w == NULL) {
+        w = dvi_core_any_worker(c);
     }
     if (w == NULL) {
         dvi_core_set_state(c, t, DVI_TASK_QUEUED);
@@ -334,6 +336,11 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
         /* Sent ahead, and its input failed there but runs again (a retry,
          * elsewhere): it waits again, blameless. */
         dvi_core_set_state(c, t, DVI_TASK_WAITING);
+    } else if (m->blame == DVI_BLAME_WORKER && !(t->flags & DVI_TASKF_PINNED) &&
+               (w->retiring || ++t->suspicious < DVI_KILLED_AFTER)) {
+        /* Not started there: elsewhere. A stopping worker's refusals are
+         * no fault of the task's; another's count as a death would. */
+        dvi_core_make_ready(c, t);
     } else if (m->blame == DVI_BLAME_TASK && t->retries > 0) {
         t->retries--; /* the user asked for another try */
         dvi_core_make_ready(c, t);

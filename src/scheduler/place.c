@@ -3,7 +3,8 @@
  * A ready task goes to the free worker holding most of its input bytes,
  * among equals the least loaded, starting from a rotating index so that
  * tasks without inputs spread evenly. A worker is free while it has fewer
- * tasks outstanding than about 2 ms of work per thread. A task whose
+ * tasks outstanding than about 2 ms of work per thread, and never once it
+ * said it is stopping (RETIRING). A task whose
  * unfinished inputs all run on one worker goes there at once ("ahead")
  * and starts when they finish, without a round trip through the
  * scheduler: a chain costs microseconds a link.
@@ -32,7 +33,7 @@ s_worker_cap(const dvi_core *c, const dvi_sworker *w)
 static int
 s_worker_free(const dvi_core *c, const dvi_sworker *w)
 {
-    return w->nprocessing < s_worker_cap(c, w);
+    return !w->retiring && w->nprocessing < s_worker_cap(c, w);
 }
 
 dvi_sworker *
@@ -41,6 +42,18 @@ dvi_core_worker_find(const dvi_core *c, const char *id)
     for (size_t i = 0; i < c->nworkers; i++) {
         if (strcmp(c->workers[i]->id, id) == 0) {
             return c->workers[i];
+        }
+    }
+    return NULL;
+}
+
+dvi_sworker *
+dvi_core_any_worker(dvi_core *c)
+{
+    for (size_t k = 0; k < c->nworkers; k++) {
+        dvi_sworker *w = c->workers[c->rr++ % c->nworkers];
+        if (!w->retiring) {
+            return w;
         }
     }
     return NULL;

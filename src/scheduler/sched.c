@@ -59,6 +59,10 @@ s_on_hello(dvi_sched *s, dvi_session *p, const msgpack_object *f, uint32_t n)
         return rc;
     }
     dvi_outbox *out = dvi_conn_outbox(p->conn);
+    if (h.role != DVI_ROLE_WORKER && h.role != DVI_ROLE_CLIENT) {
+        return dvi_seterr(DV_EPROTO, "HELLO with unknown role %llu",
+                          (unsigned long long)h.role);
+    }
     if (h.role == DVI_ROLE_WORKER) {
         if (h.threads == 0 || h.threads > 4096 || h.addr[0] == '\0') {
             return dvi_seterr(DV_EPROTO, "worker HELLO without threads or "
@@ -70,15 +74,13 @@ s_on_hello(dvi_sched *s, dvi_session *p, const msgpack_object *f, uint32_t n)
                 "worker %s joined from %s (%d threads, peers at %s)",
                 dvi_sworker_id(p->worker), dvi_conn_peer(p->conn),
                 (int)h.threads, h.addr);
-    } else if (h.role == DVI_ROLE_CLIENT) {
+    } else {
         p->client = dvi_core_client_join(s->core, out);
         DVI_LOG(DVI_LOG_INFO, "SCHED", "%s connected from %s",
                 dvi_sclient_name(p->client), dvi_conn_peer(p->conn));
-    } else {
-        return dvi_seterr(DV_EPROTO, "HELLO with unknown role %llu",
-                          (unsigned long long)h.role);
     }
     p->role = (int)h.role;
+    dvi_conn_handshake_done(p->conn);
     return 0;
 }
 

@@ -63,6 +63,7 @@ s_worker_msg(dvi_session *p, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_STORED: S_EVENT(stored, dvi_core_stored, w);
     case DVI_MSG_FAILED: S_EVENT(failed, dvi_core_failed, w);
     case DVI_MSG_UPLOADED: S_EVENT(uploaded, dvi_core_uploaded, w);
+    case DVI_MSG_RETIRING: S_EVENT(retiring, dvi_core_retiring, w);
     default: return 1;
     }
 }

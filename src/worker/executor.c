@@ -101,6 +101,17 @@ dvi_executor_submit(dvi_executor *ex, dvi_job *job)
     uv_mutex_unlock(&ex->lock);
 }
 
+dvi_job *
+dvi_executor_take_queued(dvi_executor *ex)
+{
+    uv_mutex_lock(&ex->lock);
+    dvi_job *queued = ex->queue;
+    ex->queue = NULL;
+    ex->queue_tail = &ex->queue;
+    uv_mutex_unlock(&ex->lock);
+    return queued;
+}
+
 static void
 s_free_list(dvi_job *j)
 {

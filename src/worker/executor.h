@@ -45,6 +45,9 @@ dvi_executor *dvi_executor_new(uv_loop_t *loop, int nthreads,
                                void *ctx);
 /* Queues a job; the executor owns it until it comes back through done. */
 void dvi_executor_submit(dvi_executor *ex, dvi_job *job);
+/* Takes back the jobs no thread has started, in order (linked by next):
+ * the caller owns them again. */
+dvi_job *dvi_executor_take_queued(dvi_executor *ex);
 /* Waits for running jobs, drops queued ones, joins the threads, frees.
  * The caller's loop must still run afterwards for the async to close. */
 void dvi_executor_destroy(dvi_executor **ex);

@@ -49,7 +49,7 @@ s_run_worker(const char *fd)
     unsetenv(DVI_ENV_WORKER_ID);
     unsetenv(DVI_ENV_WORKER_THREADS);
     dvi_log_init("worker", dvi_log_level);
-    int rc = dvi_worker_run(NULL, sock, &opts);
+    int rc = dvi_worker_run(NULL, sock, &opts, NULL, 0);
     /* exit, not _exit: the program's destructors and atexit handlers run,
      * as they would after its main. */
     exit(rc);

@@ -5,11 +5,16 @@
 
 #include "worker.h"
 
-/* Runs a worker on a fresh loop until the scheduler goes away or SIGTERM /
- * SIGINT arrives. Returns 0 on a clean stop, 1 if it could not start (the
- * reason is in dv_last_error()) or lost its scheduler unexpectedly. */
+/* Runs a worker (net may be NULL) on a fresh loop until the scheduler goes away
+ * or SIGTERM / SIGINT arrives: the first signal lets the running tasks finish
+ * for up to grace_s seconds (they are given back when it ends), a second stops
+ * at once. Returns 0 on a clean stop, 1 if it could not start or never reached
+ * its scheduler (the reason, naming the address, is in dv_last_error()). A
+ * worker that stops with tasks still running ends the process (_exit) with that
+ * status, as their threads cannot be joined. */
 int dvi_worker_run(const char *sched_addr, int sched_fd,
-                   const dvi_worker_opts *opts);
+                   const dvi_worker_opts *opts, const dvi_worker_net *net,
+                   int grace_s);
 
 /* Exits the process with a clear error if it was started as a worker of
  * an embedded cluster but runs the program instead (role.c): called by

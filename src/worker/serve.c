@@ -55,6 +55,9 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         }
         int rc = dvi_hello_parse(f, n, &h);
         cl->hello = rc == 0;
+        if (cl->hello) {
+            dvi_conn_handshake_done(cl->conn);
+        }
         return rc;
     }
     if (type != DVI_MSG_GET) {

@@ -11,15 +11,18 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/map.h"
+#include "common/pset.h"
 #include "common/trim.h"
 #include "executor.h"
 #include "funcs.h"
+#include "link.h"
 #include "proto/conn.h"
 #include "proto/fetch.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
 #include "serve.h"
 #include "store.h"
+#include "worker_impl.h"
 
 /* A function whose calls have proven this short runs on the loop thread
  * itself: handing a 2 us call to an executor thread costs two thread
@@ -48,43 +51,17 @@ typedef struct s_wtask {
 } s_wtask;
 
 /* An input being fetched from a peer, and the tasks waiting for it. */
-struct s_fetch {
+typedef struct dvi_wfetch s_fetch;
+struct dvi_wfetch {
     char *key;
     char *addr; /* "" for a task computing here */
     s_wtask **waiters;
     size_t n, cap;
     char *why; /* set when queued on failq: why it failed */
-    struct s_fetch *next_failed;
-};
-
-struct dvi_worker {
-    uv_loop_t *loop;
-    char id[128];
-    char addr[128];
-    int nthreads;
-    int welcomed;
-    dvi_conn *sched;
-    dvi_server *server;   /* answers peers' GETs from store */
-    dvi_fetcher *fetcher; /* fetches inputs from peers */
-    dvi_executor *ex;
-    dvi_funcs *funcs;
-    dvi_store *store; /* results held here */
-    dvi_map tasks;    /* key -> s_wtask */
-    dvi_map fetches;  /* key -> s_fetch */
-    dvi_map fnstats;  /* function name -> s_fnstat */
-    dvi_job *runq;    /* fast jobs to run on the loop, in order */
-    dvi_job **runq_tail;
-    int running;           /* draining runq: new fast jobs just queue */
-    struct s_fetch *failq; /* local waits whose task was dropped: fail them */
-    int failing;           /* draining failq */
-    dvi_worker_lost_fn lost;
-    void *ctx;
-    dvi_worker_stats stats;
-    dvi_trimmer *trim; /* gives back what freed results took */
+    s_fetch *next_failed;
 };
 
 static void s_submit(dvi_worker *w, s_wtask *wt);
-typedef struct s_fetch s_fetch;
 static void s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob,
                          const char *why);
 
@@ -511,57 +488,100 @@ s_on_upload(dvi_worker *w, const msgpack_object *f, uint32_t n)
     return 0;
 }
 
-static int
-s_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n)
+/* ---- Stopping ----------------------------------------------------------- */
+
+/* The tasks not started: those the executor has not begun, and those
+ * still waiting for inputs. Fills v (room for every task); returns how
+ * many. */
+static size_t
+s_collect_unstarted(dvi_worker *w, s_wtask **v)
 {
-    dvi_msg_welcome m;
-    if (dvi_msg_welcome_read(f, n, &m) < 0 || m.id.n >= sizeof(w->id)) {
-        return dvi_seterr(DV_EPROTO, "malformed WELCOME");
+    size_t n = 0;
+    dvi_job *j = dvi_executor_take_queued(w->ex);
+    while (j != NULL) {
+        dvi_job *next = j->next;
+        j->next = NULL;
+        s_wtask *wt = dvi_map_get(&w->tasks, j->key);
+        dvi_assert(wt != NULL && wt->job == j);
+        v[n++] = wt;
+        j = next;
     }
-    snprintf(w->id, sizeof(w->id), "%.*s", (int)m.id.n, m.id.p);
-    /* Peers dialled from now on are told the id the scheduler gave. */
-    dvi_fetcher_set_id(w->fetcher, w->id);
-    w->welcomed = 1;
-    DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: joined, serving peers at %s", w->id,
-            w->addr);
-    return 0;
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&w->tasks, &i, &e);) {
+        s_wtask *wt = e->val;
+        if (wt->nmissing > 0) {
+            v[n++] = wt;
+        }
+    }
+    return n;
 }
 
-static int
-s_on_sched_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+/* Gives back to the scheduler every task not started, and forgets the
+ * waits they were in: the fetches of their inputs may still come, to no
+ * one, and a wait for one of them computed here ends with it. */
+size_t
+dvi_worker_give_back(dvi_worker *w)
+{
+    s_wtask **v = dvi_calloc(w->tasks.len + 1, sizeof(*v));
+    size_t n = s_collect_unstarted(w, v);
+    dvi_pset gone;
+    dvi_pset_init(&gone);
+    for (size_t i = 0; i < n; i++) {
+        dvi_pset_add(&gone, v[i]);
+    }
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&w->fetches, &i, &e);) {
+        s_fetch *f = e->val;
+        size_t k = 0;
+        for (size_t j = 0; j < f->n; j++) {
+            if (!dvi_pset_has(&gone, f->waiters[j])) {
+                f->waiters[k++] = f->waiters[j];
+            }
+        }
+        f->n = k;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s_fetch *f = dvi_map_get(&w->fetches, v[i]->job->key);
+        if (f != NULL && f->addr[0] == '\0') {
+            dvi_map_del(&w->fetches, f->key);
+            s_fetch_free(f);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        dvi_worker_not_started(w, v[i]->job->key, v[i]->owed);
+        dvi_map_del(&w->tasks, v[i]->job->key);
+        s_wtask_free(v[i]);
+    }
+    dvi_pset_fini(&gone);
+    free(v);
+    return n;
+}
+
+/* The executor's finished jobs; a stopping worker may be done. */
+static void
+s_on_jobs_done(void *ctx, dvi_job *done)
+{
+    dvi_worker *w = ctx;
+    s_on_done(w, done);
+    dvi_worker_check_drained(w);
+}
+
+int
+dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 {
     dvi_worker *w = ctx;
     switch (type) {
-    case DVI_MSG_COMPUTE: return s_on_compute(w, f, n);
+    case DVI_MSG_COMPUTE:
+        return w->retiring ? dvi_worker_refuse_compute(w, f, n)
+                           : s_on_compute(w, f, n);
     case DVI_MSG_FREE: return s_on_free(w, f, n);
     case DVI_MSG_SCATTER: return s_on_scatter(w, f, n);
     case DVI_MSG_UPLOAD: return s_on_upload(w, f, n);
-    case DVI_MSG_WELCOME: return s_on_welcome(w, f, n);
-    case DVI_MSG_BYE: return dvi_seterr(DV_ECONN, "the scheduler said goodbye");
+    case DVI_MSG_WELCOME: return dvi_worker_on_welcome(w, f, n);
+    case DVI_MSG_BYE: return dvi_worker_on_bye(w, f, n);
     default:
         return dvi_seterr(DV_EPROTO, "unexpected %s from the scheduler",
                           dvi_msg_name(type));
-    }
-}
-
-static int
-s_on_sched_frame(dvi_conn *c, const char *buf, size_t len)
-{
-    dvi_worker *w = dvi_conn_data(c);
-    int rc = dvi_msg_each(buf, len, s_on_sched_msg, w);
-    /* Once per frame: results stored since the last, or freed by it. */
-    dvi_trimmer_note(w->trim, dvi_store_footprint(w->store));
-    return rc;
-}
-
-static void
-s_on_sched_close(dvi_conn *c, const char *why)
-{
-    dvi_worker *w = dvi_conn_data(c);
-    w->sched = NULL;
-    DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: lost the scheduler: %s", w->id, why);
-    if (w->lost) {
-        w->lost(w, why, w->ctx);
     }
 }
 
@@ -571,6 +591,17 @@ dvi_worker *
 dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
                const dvi_worker_opts *opts, dvi_worker_lost_fn lost, void *ctx)
 {
+    return dvi_worker_new_net(loop, sched_addr, sched_fd, opts, NULL, lost,
+                              ctx);
+}
+
+dvi_worker *
+dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
+                   const dvi_worker_opts *opts, const dvi_worker_net *net,
+                   dvi_worker_lost_fn lost, void *ctx)
+{
+    static const dvi_worker_net s_defaults;
+    net = net ? net : &s_defaults;
     dvi_worker *w = dvi_calloc(1, sizeof(*w));
     w->loop = loop;
     w->lost = lost;
@@ -586,25 +617,22 @@ dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     w->funcs = dvi_funcs_new();
     w->fetcher =
         dvi_fetcher_new(loop, w->id, s_on_fetched, s_on_fetch_failed, w);
-    w->server =
-        dvi_server_new(loop, opts->listen, w->store, w->addr, sizeof(w->addr));
-    if (w->server == NULL) {
+    /* Without a listen address the server starts on the first connection
+     * to the scheduler, on the interface that reaches it. */
+    if ((net->contact != NULL && dvi_worker_set_contact(w, net->contact) < 0) ||
+        (opts->listen != NULL && dvi_worker_listen(w, opts->listen) < 0)) {
         dvi_worker_destroy(&w);
         return NULL;
     }
-    if (sched_addr) {
-        w->sched = dvi_conn_dial(loop, sched_addr, s_on_sched_frame,
-                                 s_on_sched_close, w);
-    } else {
-        w->sched = dvi_conn_from_fd(loop, sched_fd, s_on_sched_frame,
-                                    s_on_sched_close, w);
-    }
-    if (w->sched == NULL) {
+    w->ex = dvi_executor_new(loop, w->nthreads, w->id, s_on_jobs_done, w);
+    /* HELLO goes out on each connection the link opens. */
+    w->link = dvi_link_new(loop, sched_addr, sched_fd,
+                           (uint64_t)net->connect_timeout_ms,
+                           &dvi_worker_link_fns, w);
+    if (w->link == NULL) {
         dvi_worker_destroy(&w);
         return NULL;
     }
-    w->ex = dvi_executor_new(loop, w->nthreads, w->id, s_on_done, w);
-    dvi_hello_send(w->sched, DVI_ROLE_WORKER, w->id, w->nthreads, w->addr);
     return w;
 }
 
@@ -617,7 +645,8 @@ dvi_worker_destroy(dvi_worker **wp)
     }
     *wp = NULL;
     dvi_executor_destroy(&w->ex);
-    dvi_conn_close(w->sched);
+    dvi_link_destroy(&w->link);
+    w->sched = NULL;
     dvi_server_destroy(&w->server);
     dvi_fetcher_destroy(&w->fetcher);
     dvi_map_entry *e;
@@ -641,6 +670,7 @@ dvi_worker_destroy(dvi_worker **wp)
     }
     dvi_map_fini(&w->fnstats);
     dvi_funcs_destroy(&w->funcs);
+    free(w->retiring);
     free(w);
 }
 
@@ -666,6 +696,6 @@ void
 dvi_worker_stats_get(const dvi_worker *w, dvi_worker_stats *out)
 {
     *out = w->stats;
-    out->bytes_served = dvi_server_bytes_served(w->server);
+    out->bytes_served = w->server ? dvi_server_bytes_served(w->server) : 0;
     out->stored = dvi_store_count(w->store);
 }

@@ -10,6 +10,7 @@
 #ifndef DVI_WORKER_H
 #define DVI_WORKER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -18,8 +19,20 @@ typedef struct dvi_worker dvi_worker;
 typedef struct dvi_worker_opts {
     const char *id;     /* proposed worker id */
     int nthreads;       /* executor threads, >= 1 */
-    const char *listen; /* address peers fetch from ("tcp://IP:0") */
+    const char *listen; /* where peers fetch from ("tcp://IP:0"); NULL:
+                           the interface the scheduler is reached by */
 } dvi_worker_opts;
+
+/* What a daemon adds to how a worker meets the network (a worker of an
+ * embedded cluster needs none of it). Zeroed: the defaults. */
+typedef struct dvi_worker_net {
+    int connect_timeout_ms; /* how long to keep trying to reach the
+                               scheduler (a refused connection is tried
+                               again); 0: once */
+    const char *contact;    /* the address peers are told to fetch from,
+                               "tcp://HOST:PORT" (port 0: the one listened
+                               on); NULL: see dvi_worker_new */
+} dvi_worker_net;
 
 typedef struct dvi_worker_stats {
     uint64_t tasks_done;
@@ -29,21 +42,46 @@ typedef struct dvi_worker_stats {
     uint64_t stored;        /* results held now */
 } dvi_worker_stats;
 
-/* Called once when the scheduler connection is lost (not on destroy). */
+/* Called once when the scheduler connection is lost, or could not be
+ * made (not on destroy); why, also in dv_last_error(), names the
+ * address. */
 typedef void (*dvi_worker_lost_fn)(dvi_worker *w, const char *why, void *ctx);
+/* Called once a retiring worker has no task left. */
+typedef void (*dvi_worker_drained_fn)(dvi_worker *w, void *ctx);
 
 /* A worker connecting to the scheduler at sched_addr, or (sched_addr NULL)
- * over the connected socket sched_fd. Caller owns; free with
- * dvi_worker_destroy. NULL with the reason set on failure. */
+ * over the connected socket sched_fd. It serves peers at opts->listen; if
+ * that is NULL, on port 0 of the interface by which it reaches the
+ * scheduler (127.0.0.1 over a socket without an IP). It tells peers the
+ * contact address if there is one, else where it listens, a wildcard
+ * host replaced by that interface: an address they can dial. Caller owns;
+ * free with dvi_worker_destroy. NULL with the reason set on failure. */
 dvi_worker *dvi_worker_new(uv_loop_t *loop, const char *sched_addr,
                            int sched_fd, const dvi_worker_opts *opts,
                            dvi_worker_lost_fn lost, void *ctx);
+/* The same, with network settings (net may be NULL: the defaults). */
+dvi_worker *dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr,
+                               int sched_fd, const dvi_worker_opts *opts,
+                               const dvi_worker_net *net,
+                               dvi_worker_lost_fn lost, void *ctx);
 /* Joins the executor (waiting for running calls), closes everything. */
 void dvi_worker_destroy(dvi_worker **w);
 const char *dvi_worker_id(const dvi_worker *w);
 /* Whether the scheduler has welcomed it (the handshake completed). */
 int dvi_worker_welcomed(const dvi_worker *w);
+/* The address peers are told to fetch from ("" until the scheduler's
+ * connection first opens). */
 const char *dvi_worker_addr(const dvi_worker *w);
+/* Stops taking work (why: "signal 15"): tells the scheduler (RETIRING),
+ * gives back every task not started (FAILED, blamed on the worker, which
+ * the scheduler places elsewhere), answers any COMPUTE still coming the
+ * same way, and calls drained once the tasks running now have finished
+ * and been reported (at once if there are none). The worker keeps
+ * serving its results to peers meanwhile. Once. */
+void dvi_worker_retire(dvi_worker *w, const char *why,
+                       dvi_worker_drained_fn drained, void *ctx);
+/* Tasks received and not yet answered (running, or waiting for inputs). */
+size_t dvi_worker_ntasks(const dvi_worker *w);
 void dvi_worker_stats_get(const dvi_worker *w, dvi_worker_stats *out);
 
 #endif

@@ -105,14 +105,51 @@ elif ! grep -q "no-such-command" "$TMP/bad-command.err"; then
     show bad-command
 fi
 
-# A worker whose scheduler is not there (port 1: nothing listens).
-run noscheduler "$DROVE" worker --scheduler tcp://127.0.0.1:1 --threads 1
+grep -q -- "--connect-timeout" "$TMP/help-worker.out" ||
+    fail "drove worker --help does not mention --connect-timeout"
+grep -q -- "DROVE_WORKER_CONNECT_TIMEOUT" "$TMP/help-worker.out" ||
+    fail "drove worker --help does not mention DROVE_WORKER_CONNECT_TIMEOUT"
+grep -q -- "--grace" "$TMP/help-worker.out" ||
+    fail "drove worker --help does not mention --grace"
+
+# A worker whose scheduler is not there (port 1: nothing listens) keeps
+# trying for --connect-timeout seconds, then names the address.
+run noscheduler "$DROVE" worker --scheduler tcp://127.0.0.1:1 --threads 1 \
+    --connect-timeout 1
 if [ "$rc" = 0 ]; then
     fail "drove worker --scheduler tcp://127.0.0.1:1 exited 0"
     show noscheduler
-elif ! grep -q "tcp://127.0.0.1:1" "$TMP/noscheduler.err"; then
+elif ! grep -q "no scheduler answered at tcp://127.0.0.1:1 within 1 s" \
+    "$TMP/noscheduler.err"; then
     fail "drove worker: the error does not name tcp://127.0.0.1:1"
     show noscheduler
+fi
+# The same timeout from the environment.
+DROVE_WORKER_CONNECT_TIMEOUT=1 run noscheduler-env "$DROVE" worker \
+    --scheduler tcp://127.0.0.1:1 --threads 1
+if ! grep -q "within 1 s" "$TMP/noscheduler-env.err"; then
+    fail "drove worker ignores DROVE_WORKER_CONNECT_TIMEOUT"
+    show noscheduler-env
+fi
+
+# A bad --contact-address is named.
+run badcontact "$DROVE" worker --scheduler tcp://127.0.0.1:1 --threads 1 \
+    --contact-address bogus
+if [ "$rc" = 0 ] || ! grep -q "fetch from bogus" "$TMP/badcontact.err"; then
+    fail "drove worker --contact-address bogus: the error does not name it"
+    show badcontact
+fi
+
+# A bad --listen is blamed, not the scheduler.
+run badlisten "$DROVE" worker --scheduler tcp://127.0.0.1:1 --threads 1 \
+    --listen bogus
+if [ "$rc" = 0 ]; then
+    fail "drove worker --listen bogus exited 0"
+    show badlisten
+elif ! grep -q "cannot listen for peers on bogus" "$TMP/badlisten.err" ||
+    grep -q "scheduler" "$TMP/badlisten.err"; then
+    fail "drove worker --listen bogus: the error does not blame --listen"
+    show badlisten
 fi
 
 # The scheduler prints exactly its address on stdout, and exits on SIGTERM.

@@ -13,6 +13,11 @@
  * with the right version the scheduler answers WELCOME and keeps the
  * connection open. A worker's peer port (which other workers fetch
  * results from) gets the same treatment.
+ *
+ * Before its HELLO a connection is nobody: it may not make the scheduler
+ * buffer a frame of 1 GiB (the limit for peers), and a crowd of silent
+ * connections, on a scheduler allowed only 128 file descriptors, must
+ * not keep a real client out.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "dvt_funcs.h"
@@ -397,6 +403,107 @@ test_worker_peer_port(void **state)
     s_peer_still_serving("a truncated frame");
 }
 
+/* Sends a frame header announcing 1 GiB (the most any peer may send once
+ * known), then 256 KiB of its bytes: before a HELLO the connection must
+ * be closed from the header alone. Returns 0 if it was, within 10 s. */
+static int
+s_gib_before_hello(int port)
+{
+    int fd = s_raw_connect_port(port);
+    const unsigned char hdr[] = {0x40, 0x00, 0x00, 0x00};
+    s_send_all(fd, hdr, sizeof(hdr));
+    static char body[256 * 1024];
+    memset(body, 0x90, sizeof(body));
+    s_send_all(fd, body, sizeof(body));
+    int rc = s_wait_closed(fd, 10.0);
+    close(fd);
+    return rc;
+}
+
+static void
+test_gib_frame_before_hello(void **state)
+{
+    DVT_EQ_I64(s_gib_before_hello(0), 0);
+    s_still_serving("a 1 GiB frame before HELLO");
+    DVT_EQ_I64(s_gib_before_hello(s_peer_port), 0);
+    s_peer_still_serving("a 1 GiB frame before HELLO");
+}
+
+/* Counts the fds of n that the peer has closed (EOF or reset), waiting up
+ * to timeout_s for at least want of them. */
+static int
+s_count_closed(const int *fds, int n, int want, double timeout_s)
+{
+    double deadline = dvt_now() + timeout_s;
+    int closed;
+    for (;;) {
+        closed = 0;
+        for (int i = 0; i < n; i++) {
+            struct pollfd pfd = {fds[i], POLLIN, 0};
+            char c;
+            if (poll(&pfd, 1, 0) == 1 &&
+                recv(fds[i], &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
+                closed++;
+            }
+        }
+        if (closed >= want || dvt_now() > deadline) {
+            return closed;
+        }
+        dvt_sleep(0.05);
+    }
+}
+
+static void
+test_silent_crowd(void **state)
+{
+    /* A scheduler allowed 128 file descriptors, one worker, and 200
+     * connections that never send HELLO: a real client still gets in and
+     * runs tasks, the worker keeps working, and the silent connections
+     * over the limit (64 from one address) are closed. */
+    char *sargv[] = {"/bin/sh", "-c",
+                     "ulimit -n 128 && exec \"$0\" scheduler --address "
+                     "tcp://127.0.0.1:0",
+                     (char *)dvt_drove_bin(), NULL};
+    dvt_proc *sched = DVT_NOTNULL(dvt_spawn("crowd-scheduler", sargv));
+    char addr[128];
+    DVT_PASS(dvt_proc_read_line(sched, addr, sizeof(addr), 20.0));
+    char *wargv[] = {(char *)dvt_drove_bin(), "worker", "--scheduler", addr,
+                     "--threads", "1", "--name", "wc", NULL};
+    dvt_proc *worker = DVT_NOTNULL(dvt_spawn("crowd-worker", wargv));
+    dv_client *first = DVT_NOTNULL(dvt_connect(addr));
+    double deadline = dvt_now() + 20.0;
+    while (dv_nworkers(first) < 1 && dvt_now() < deadline) {
+        dvt_sleep(0.02);
+    }
+    DVT_EQ_I64(dv_nworkers(first), 1);
+    dv_close(first);
+
+    enum { CROWD = 200 };
+    static int fds[CROWD];
+    int port = atoi(strrchr(addr, ':') + 1);
+    for (int i = 0; i < CROWD; i++) {
+        fds[i] = s_raw_connect_port(port);
+    }
+    dv_client *c = DVT_NOTNULL(dvt_connect(addr));
+    DVT_EQ_I64(dv_nworkers(c), 1);
+    dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(41)));
+    DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 42);
+    dv_release(f);
+    dv_close(c);
+    int closed = s_count_closed(fds, CROWD, CROWD - 64, 20.0);
+    fprintf(stderr, "robustness_test: %d of %d silent connections closed\n",
+            closed, CROWD);
+    DVT_GE_I64(closed, CROWD - 64);
+    for (int i = 0; i < CROWD; i++) {
+        close(fds[i]);
+    }
+    char *log = dvt_proc_log(sched);
+    DVT_CONTAINS(log, "without a handshake");
+    free(log);
+    dvt_proc_kill(worker);
+    dvt_proc_kill(sched);
+}
+
 static int
 s_setup(void **state)
 {
@@ -428,7 +535,7 @@ s_teardown(void **state)
 int
 main(void)
 {
-    dvt_init(100);
+    dvt_init(170);
     (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
     if (dvt_cluster_start(&s_cl, 1, 1) != 0) {
         fprintf(stderr, "robustness_test: the cluster did not start\n");
@@ -455,6 +562,8 @@ main(void)
         cmocka_unit_test(test_wrong_protocol_version),
         cmocka_unit_test(test_garbage_after_hello),
         cmocka_unit_test(test_worker_peer_port),
+        cmocka_unit_test(test_gib_frame_before_hello),
+        cmocka_unit_test(test_silent_crowd),
     };
     int failed = cmocka_run_group_tests_name("robustness on tcp", tests,
                                              s_setup, s_teardown);

@@ -210,6 +210,32 @@ DV_FUNCTION_IMPURE(whoami)
     return dv_return(call, dv_str(dv_call_worker(call)));
 }
 
+/* sleep_marked(path, ms) appends the worker's id to the file at path (""
+ * for none) as it starts, sleeps ms milliseconds, and returns the id of
+ * the worker that ran it: a test knows when the call is running, and
+ * where it finished. */
+DV_FUNCTION_IMPURE(sleep_marked)
+{
+    if (s_need(call, 0, DV_STR, "sleep_marked") != 0 ||
+        s_need(call, 1, DV_I64, "sleep_marked") != 0) {
+        return DV_ETASK;
+    }
+    const char *path = dv_value_str(dv_arg_at(call, 0), NULL);
+    if (path[0] != '\0') {
+        FILE *f = fopen(path, "a");
+        if (f == NULL) {
+            return dv_fail(call, "sleep_marked: cannot open the file");
+        }
+        fprintf(f, "%s\n", dv_call_worker(call));
+        fclose(f);
+    }
+    int64_t ms = dv_value_i64(dv_arg_at(call, 1));
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return dv_return(call, dv_str(dv_call_worker(call)));
+}
+
 /* echo(v) returns its argument unchanged. */
 DV_FUNCTION(echo)
 {

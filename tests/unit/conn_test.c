@@ -53,6 +53,9 @@ typedef struct s_end {
     const char *kept;  /* the DATA payload inside it */
     size_t kept_len;
     int took_twice; /* a second take of the same frame succeeded */
+    int shake;      /* ends the handshake on the first message, as a role
+                       does on HELLO */
+    int err;        /* on_close's dvi_conn_error */
 } s_end;
 
 typedef struct s_net {
@@ -64,6 +67,8 @@ typedef struct s_net {
     s_end server; /* the (single) accepted connection */
     int accepted;
     size_t server_max; /* max frame to set on accepted conns, 0: default */
+    int awaiting;      /* accepted conns await a handshake (else the test
+                          plays a role that ended it at once) */
     s_end client;
 } s_net;
 
@@ -73,7 +78,9 @@ static int
 s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 {
     s_end *e = ctx;
-    e->msgs++;
+    if (e->msgs++ == 0 && e->shake) {
+        dvi_conn_handshake_done(e->c);
+    }
     if (type == DVI_MSG_STORED) {
         uint64_t seq;
         if (dvi_msg_u64(&f[1], &seq) < 0 || seq != e->next_seq) {
@@ -124,6 +131,7 @@ s_on_close(dvi_conn *c, const char *why)
         return; /* failed before on_accept adopted it */
     }
     e->closed++;
+    e->err = dvi_conn_error(c);
     snprintf(e->why, sizeof(e->why), "%s", why ? why : "(null)");
     e->c = NULL; /* freed after we return */
 }
@@ -138,6 +146,9 @@ s_on_accept(dvi_listener *l, dvi_conn *c)
     dvi_conn_set_data(c, &n->server);
     if (n->server_max) {
         dvi_conn_set_max_frame(c, n->server_max);
+    }
+    if (!n->awaiting) {
+        dvi_conn_handshake_done(c);
     }
 }
 
@@ -1079,6 +1090,181 @@ test_inproc_garbage_closes(void **state)
     s_net_fini(&n);
 }
 
+/* ---- Handshakes --------------------------------------------------------- */
+
+static void
+test_handshake_frame_limit(void **state)
+{
+    /* Before its handshake a connection may send frames of 64 KiB at
+     * most: a larger one, even the 1 GiB any peer may send afterwards, is
+     * refused from its header alone. */
+    s_net n;
+    s_net_init(&n);
+    n.awaiting = 1;
+    s_listen(&n, "tcp://127.0.0.1:0");
+    int fd = s_raw_connect(s_port_of(n.bound));
+    size_t cap = DVI_HANDSHAKE_FRAME_MAX + 64;
+    char *frame = malloc(cap);
+    size_t flen = s_raw_frame(frame, DVI_HANDSHAKE_FRAME_MAX, 0);
+    s_raw_write(fd, frame, flen);
+    WAIT_FOR(&n, n.server.msgs, 1);
+    flen = s_raw_frame(frame, DVI_HANDSHAKE_FRAME_MAX + 1, 1);
+    s_raw_write(fd, frame, flen);
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_CONTAINS(n.server.why, "65537 bytes > max 65536 before the handshake");
+    DVT_EQ_I64(n.server.err, DV_EPROTO);
+    DVT_TRUE(s_raw_closed_by_peer(fd));
+    close(fd);
+
+    fd = s_raw_connect(s_port_of(n.bound));
+    s_raw_write(fd, "\x40\x00\x00\x00", 4); /* 1 GiB, and nothing more */
+    WAIT_FOR(&n, n.server.closed, 2);
+    DVT_CONTAINS(n.server.why, "1073741824 bytes");
+    DVT_TRUE(s_raw_closed_by_peer(fd));
+    close(fd);
+
+    /* Once a first frame ends the handshake, the ordinary limit holds
+     * from the very next frame, though both came in one write. */
+    n.server.shake = 1;
+    n.server.msgs = 0;
+    n.server.next_seq = 0;
+    fd = s_raw_connect(s_port_of(n.bound));
+    size_t big = 17 + 65535; /* the largest s_raw_frame, over 64 KiB */
+    char *two = malloc(8 + 64 + big);
+    size_t a = s_raw_frame(two, 64, 0);
+    size_t b = s_raw_frame(two + a, big, 1);
+    s_raw_write(fd, two, a + b);
+    WAIT_FOR(&n, n.server.msgs, 2);
+    DVT_EQ_I64(n.server.closed, 2);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_EQ_I64(dvi_listener_pending(n.l), 0);
+    close(fd);
+    WAIT_FOR(&n, n.server.closed, 3);
+    free(two);
+    free(frame);
+    s_net_fini(&n);
+}
+
+static void
+test_handshake_deadline(void **state)
+{
+    /* A connection that says nothing is closed at its deadline, with the
+     * reason; one that completed its handshake is never. */
+    s_net n;
+    s_net_init(&n);
+    n.awaiting = 1;
+    n.server.shake = 1;
+    s_listen(&n, "tcp://127.0.0.1:0");
+    dvi_handshake_limits lim = {200, 8, 8};
+    dvi_listener_set_handshake(n.l, &lim);
+    s_dial(&n, n.bound);
+    s_send_stored(n.client.c, 0);
+    WAIT_FOR(&n, n.server.msgs, 1);
+    dvi_conn *established = n.server.c;
+    int fd = s_raw_connect(s_port_of(n.bound));
+    WAIT_FOR(&n, n.accepted, 2);
+    DVT_EQ_I64(dvi_listener_pending(n.l), 1);
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_CONTAINS(n.server.why, "no handshake within 0.2 s");
+    DVT_EQ_I64(n.server.err, DV_ETIMEDOUT);
+    DVT_TRUE(s_raw_closed_by_peer(fd));
+    close(fd);
+    DVT_EQ_I64(dvi_listener_pending(n.l), 0);
+    /* Well past the deadline, the established connection still works. */
+    s_spin(&n, 300);
+    s_send_stored(n.client.c, 1);
+    WAIT_FOR(&n, n.server.msgs, 2);
+    DVT_EQ_I64(n.server.closed, 1);
+    DVT_EQ_I64(n.client.closed, 0);
+    n.server.c = established;
+    s_net_fini(&n);
+}
+
+static void
+test_handshake_caps(void **state)
+{
+    /* Silent connections over the limits (3 from one address, 5 in all)
+     * close the oldest silent ones: the newest always gets its chance,
+     * and an established connection is never touched. */
+    s_net n;
+    s_net_init(&n);
+    n.awaiting = 1;
+    n.server.shake = 1;
+    s_listen(&n, "tcp://127.0.0.1:0");
+    dvi_handshake_limits lim = {60000, 3, 5};
+    dvi_listener_set_handshake(n.l, &lim);
+    s_dial(&n, n.bound);
+    s_send_stored(n.client.c, 0);
+    WAIT_FOR(&n, n.server.msgs, 1);
+    int fds[8];
+    for (int i = 0; i < 8; i++) {
+        fds[i] = s_raw_connect(s_port_of(n.bound));
+        WAIT_FOR(&n, n.accepted, 2 + i);
+    }
+    WAIT_FOR(&n, n.server.closed, 5);
+    DVT_EQ_I64(dvi_listener_pending(n.l), 3);
+    DVT_CONTAINS(n.server.why, "over 3 connections from tcp://127.0.0.1");
+    DVT_EQ_I64(n.server.err, DV_ELIMIT);
+    for (int i = 0; i < 5; i++) {
+        DVT_TRUE(s_raw_closed_by_peer(fds[i]));
+    }
+    s_send_stored(n.client.c, 1);
+    WAIT_FOR(&n, n.server.msgs, 2);
+    DVT_EQ_I64(n.client.closed, 0);
+    /* The newest silent ones are still there: a HELLO now gets through. */
+    char frame[64];
+    size_t flen = s_raw_frame(frame, 40, 2);
+    s_raw_write(fds[7], frame, flen);
+    WAIT_FOR(&n, n.server.msgs, 3);
+    DVT_EQ_I64(n.server.closed, 5);
+    for (int i = 0; i < 8; i++) {
+        close(fds[i]);
+    }
+    dvi_conn_close(n.client.c);
+    n.client.c = NULL;
+    WAIT_FOR(&n, n.server.closed, n.accepted);
+    s_net_fini(&n);
+}
+
+static void
+test_peer_speaking_another_protocol(void **state)
+{
+    /* A dialled port that answers in text (an SSH server) is named for
+     * what it is, not as a 1.3 GB frame. */
+    s_net n;
+    s_net_init(&n);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    socklen_t salen = sizeof(sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    DVT_EQ_I64(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    DVT_EQ_I64(listen(lfd, 4), 0);
+    DVT_EQ_I64(getsockname(lfd, (struct sockaddr *)&sa, &salen), 0);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+    s_dial(&n, addr);
+    int fd = accept(lfd, NULL, NULL);
+    DVT_TRUE(fd >= 0);
+    s_raw_write(fd, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", 32);
+    WAIT_FOR(&n, n.client.closed, 1);
+    DVT_CONTAINS(n.client.why, "does not speak drove's protocol");
+    DVT_CONTAINS(n.client.why, "\"SSH-2.0-OpenSSH_9.2p1 Debian-2\"");
+    DVT_EQ_I64(n.client.err, DV_EPROTO);
+    close(fd);
+    close(lfd);
+
+    /* A browser at a listener, before any handshake. */
+    n.awaiting = 1;
+    s_listen(&n, "tcp://127.0.0.1:0");
+    fd = s_raw_connect(s_port_of(n.bound));
+    s_raw_write(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+    WAIT_FOR(&n, n.server.closed, 1);
+    DVT_CONTAINS(n.server.why, "it sent \"GET / HTTP/1.1\"");
+    close(fd);
+    s_net_fini(&n);
+}
+
 int
 main(void)
 {
@@ -1104,6 +1290,10 @@ main(void)
         cmocka_unit_test(test_inproc_pair),
         cmocka_unit_test(test_inproc_other_loop_refused),
         cmocka_unit_test(test_inproc_garbage_closes),
+        cmocka_unit_test(test_handshake_frame_limit),
+        cmocka_unit_test(test_handshake_deadline),
+        cmocka_unit_test(test_handshake_caps),
+        cmocka_unit_test(test_peer_speaking_another_protocol),
     };
     return cmocka_run_group_tests_name("conn", tests, NULL, NULL);
 }

@@ -854,6 +854,105 @@ s_answer(s_env *env, const char *key, int op)
     }
 }
 
+
+static void
+s_retire(s_env *env, int wi)
+{
+    dvi_msg_retiring m = {.reason = dvi_bytes_of("signal 15")};
+    dvi_core_retiring(env->core, env->w[wi], &m);
+}
+
+static void
+test_retiring_worker_moves_its_work(void **state)
+{
+    /* w0 runs a and r and has b queued when w1 joins and w0 is told to
+     * stop: b, which w0 will not start, goes to w1; nothing new goes to
+     * w0, not even what would follow its results; a pin to it errs; the
+     * clients stop seeing it. */
+    s_env *env = s_env_new(1);
+    s_submit(env, 0, "a", NULL);
+    s_submit(env, 0, "r", NULL);
+    s_submit(env, 0, "b", NULL);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_COMPUTE, NULL), 3);
+    s_join_worker(env, 1);
+    s_submit_pinned(env, 0, "p", "w0", NULL);
+    s_turn(env);
+    s_retire(env, 0);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_WORKERS, NULL), 1);
+    DVT_CONTAINS(s_find(&env->cbox[0], DVI_MSG_ERRED, "p")->text,
+                 "where the task was pinned, is stopping");
+    s_failed(env, 0, "b", DVI_BLAME_WORKER, "not started: w0 is stopping");
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "b"), 1);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_ERRED, "b"), 0);
+    DVT_EQ_I64(dvi_core_task(env->core, "b")->suspicious, 0);
+    s_done(env, 0, "a", 1000);
+    s_submit(env, 0, "c", DEPS("a"));
+    s_submit(env, 0, "d", NULL);
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "c"), 1);
+    DVT_EQ_I64(s_computed_on(env, "d"), 1);
+    DVT_EQ_STR(s_find(&env->cbox[0], DVI_MSG_FINISHED, "a")->text,
+               "inproc://w0");
+    s_submit_pinned(env, 1, "q", "w0", NULL);
+    s_turn(env);
+    DVT_CONTAINS(s_find(&env->cbox[1], DVI_MSG_ERRED, "q")->text,
+                 "it is stopping");
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_COMPUTE, NULL), 0);
+    /* It leaves with r still running: r runs again on w1, and that is no
+     * death. */
+    dvi_core_worker_leave(env->core, env->w[0], "stopped on signal 15");
+    env->w[0] = NULL;
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "r"), DVI_TASK_QUEUED); /* w1 is full */
+    DVT_EQ_I64(dvi_core_task(env->core, "r")->suspicious, 0);
+    s_done(env, 1, "b", 1);
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "r"), 1);
+    s_env_free(env);
+}
+
+static void
+test_retiring_is_no_death(void **state)
+{
+    /* Four workers in turn stop while running r (three deaths would err
+     * it as "killed worker"): r runs on, and then finishes. */
+    s_env *env = s_env_new(1);
+    s_submit(env, 0, "r", NULL);
+    s_turn(env);
+    int on = 0;
+    for (int round = 0; round < 4; round++) {
+        DVT_EQ_I64(s_computed_on(env, "r"), on);
+        int next = 1 - on;
+        s_join_worker(env, next);
+        s_retire(env, on);
+        s_turn(env);
+        dvi_core_worker_leave(env->core, env->w[on], "stopped on signal 15");
+        env->w[on] = NULL;
+        s_turn(env);
+        on = next;
+    }
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_ERRED, NULL), 0);
+    DVT_EQ_I64(s_state(env, "r"), DVI_TASK_PROCESSING);
+    s_done(env, on, "r", 1);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, "r"), 1);
+    /* A worker that is not stopping and gives a task back (blame worker)
+     * does count: the third time, the task errs. */
+    s_submit(env, 0, "x", NULL);
+    s_turn(env);
+    for (int i = 0; i < 3; i++) {
+        DVT_EQ_I64(s_computed_on(env, "x"), on);
+        s_failed(env, on, "x", DVI_BLAME_WORKER, "could not start it");
+        s_turn(env);
+    }
+    DVT_CONTAINS(s_find(&env->cbox[0], DVI_MSG_ERRED, "x")->text,
+                 "could not start it");
+    s_env_free(env);
+}
+
 /* Random mixes of events on random graphs keep every invariant. */
 static void
 test_random_events_keep_invariants(void **state)
@@ -1090,7 +1189,10 @@ s_answer_all(s_env *env, int w)
             continue;
         }
         any = 1;
-        if (o.scatter) {
+        if (here && env->w[w]->retiring && !o.scatter && o.key[1] % 2) {
+            /* A stopping worker gives back what it did not start. */
+            s_failed(env, w, o.key, DVI_BLAME_WORKER, "not started");
+        } else if (o.scatter) {
             s_outst_del(w, o.key);
             dvi_msg_stored m = {.key = o.key, .nbytes = 1};
             dvi_core_stored(env->core, env->w[w], &m);
@@ -1108,7 +1210,15 @@ s_answer_all(s_env *env, int w)
 static void
 s_quiesce(s_env *env, s_model *mo)
 {
-    if (env->w[0] == NULL && env->w[1] == NULL && env->w[2] == NULL) {
+    int active = 0;
+    for (int w = 0; w < 3; w++) {
+        active += env->w[w] && !env->w[w]->retiring;
+    }
+    if (!active) {
+        /* Every worker left or is stopping: one more joins. */
+        if (env->w[0] != NULL) {
+            s_leave_worker(env, 0);
+        }
         s_join_worker(env, 0);
         s_mturn(env, mo);
     }
@@ -1194,7 +1304,9 @@ s_model_step(s_env *env, s_model *mo, uint64_t *rng)
         dvi_core_cancel(env->core, env->cl[ci], key);
     } else if (op == 7 && dvt_rand(rng) % 6 == 0) {
         int wi = (int)(dvt_rand(rng) % 3);
-        if (env->w[wi]) {
+        if (env->w[wi] && !env->w[wi]->retiring && dvt_rand(rng) % 3 == 0) {
+            s_retire(env, wi);
+        } else if (env->w[wi]) {
             s_leave_worker(env, wi);
         } else {
             s_join_worker(env, wi);
@@ -1215,7 +1327,7 @@ s_model_step(s_env *env, s_model *mo, uint64_t *rng)
 }
 
 /* Random events — submissions with inputs, pins, scatters, releases,
- * cancels, workers leaving and joining, failures, names — keep every
+ * cancels, workers stopping, leaving and joining, failures, names — keep every
  * invariant, and whenever everything is run to the end, every future a
  * client holds has been answered. */
 static void
@@ -1258,6 +1370,8 @@ main(void)
         cmocka_unit_test(test_result_stays_where_made),
         cmocka_unit_test(test_function_counters),
         cmocka_unit_test(test_publish_outlives_client),
+        cmocka_unit_test(test_retiring_worker_moves_its_work),
+        cmocka_unit_test(test_retiring_is_no_death),
         cmocka_unit_test(test_random_events_keep_invariants),
         cmocka_unit_test(test_revived_input_stays_lineage),
         cmocka_unit_test(test_lost_result_runs_again_when_submitted),

@@ -1,0 +1,58 @@
+/* dvi_link: a worker's connection to its scheduler.
+ *
+ * Dials the scheduler (or adopts a connected socket) and, until the
+ * scheduler has welcomed the worker, tries again when a connection fails
+ * — refused, reset, unreachable, a host name that does not resolve yet —
+ * after 50 ms, doubling to 2 s, until a deadline: a worker may start
+ * before its scheduler. A peer that answers with something other than
+ * drove's protocol, or refuses the worker, ends it at once: trying again
+ * would not help. Each connection that opens is handed to the worker,
+ * which introduces itself on it (HELLO); once the worker is welcomed,
+ * losing the connection is final.
+ *
+ * Not thread-safe: the worker's loop thread only.
+ */
+#ifndef DVI_LINK_H
+#define DVI_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "proto/conn.h"
+
+typedef struct dvi_link dvi_link;
+
+typedef struct dvi_link_fns {
+    /* A connection to the scheduler opened: c (borrowed, valid until down
+     * or lost) carries the worker's messages from now on. */
+    void (*open)(void *ctx, dvi_conn *c);
+    /* A frame from the scheduler; a negative return (reason set) drops
+     * the connection, as dvi_conn_frame_fn. */
+    int (*frame)(void *ctx, const char *buf, size_t len);
+    /* The connection went, and another attempt follows: forget it. */
+    void (*down)(void *ctx);
+    /* The end: the scheduler could not be reached in time, is no drove
+     * scheduler, refused the worker, or went away after welcoming it.
+     * code is a DV_E* code; why names the address. */
+    void (*lost)(void *ctx, int code, const char *why);
+} dvi_link_fns;
+
+/* A link to the scheduler at addr ("tcp://HOST:PORT", "inproc://NAME"),
+ * or (addr NULL) over the connected socket fd, that keeps trying for
+ * timeout_ms (0: one attempt). fns and ctx are borrowed. Caller owns;
+ * free with dvi_link_destroy. NULL with the reason set if addr is not an
+ * address. */
+dvi_link *dvi_link_new(uv_loop_t *loop, const char *addr, int fd,
+                       uint64_t timeout_ms, const dvi_link_fns *fns, void *ctx);
+/* Ends the link now, as the worker cannot go on (from any callback but
+ * lost): closes the connection without calling back, then calls lost
+ * with code and why. */
+void dvi_link_fail(dvi_link *l, int code, const char *why);
+/* The scheduler welcomed the worker: no more attempts, no deadline. */
+void dvi_link_joined(dvi_link *l);
+/* Closes the connection (what is queued goes first) without calling
+ * back, and frees the link. Accepts NULL; sets *l to NULL. */
+void dvi_link_destroy(dvi_link **l);
+
+#endif

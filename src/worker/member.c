@@ -1,0 +1,245 @@
+/* dvi_worker as a member of its cluster: joining the scheduler through
+ * the link (HELLO on each connection it opens, WELCOME, BYE, losing it),
+ * and retiring (RETIRING, tasks not started given back, COMPUTEs still
+ * coming refused, drained once the running tasks are done). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "proto/addr.h"
+#include "proto/hello.h"
+#include "proto/msg.h"
+#include "worker_impl.h"
+
+/* ---- Addresses ---------------------------------------------------------- */
+
+int
+dvi_worker_listen(dvi_worker *w, const char *listen)
+{
+    w->server =
+        dvi_server_new(w->loop, listen, w->store, w->bound, sizeof(w->bound));
+    if (w->server == NULL) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", dv_last_error());
+        return dvi_seterr(dvi_last_code(), "cannot listen for peers on %s: %s",
+                          listen, why);
+    }
+    return 0;
+}
+
+int
+dvi_worker_set_contact(dvi_worker *w, const char *contact)
+{
+    char host[128];
+    int port;
+    if (dvi_addr_split(contact, host, sizeof(host), &port) < 0) {
+        char why[384];
+        snprintf(why, sizeof(why), "%s", dv_last_error());
+        return dvi_seterr(DV_EINVAL, "cannot tell peers to fetch from %s: %s",
+                          contact, why);
+    }
+    snprintf(w->contact, sizeof(w->contact), "%s", contact);
+    return 0;
+}
+
+/* Decides, on the first connection to the scheduler, where peers fetch
+ * results from. Peers must be able to dial it: the server listens on the
+ * interface this host reaches the scheduler by (port 0) unless told where,
+ * and peers are told the contact address if one was given, else the
+ * server's, a wildcard host (0.0.0.0, ::) replaced by that interface. A
+ * connection without an IP (a socketpair, in-process) counts as
+ * 127.0.0.1. Returns 0, or a DV_E* code with the reason set. */
+static int
+s_decide_address(dvi_worker *w, dvi_conn *c)
+{
+    char host[128] = "127.0.0.1", listen[192];
+    int port = 0, bport = 0;
+    const char *local = dvi_conn_local(c);
+    if (local[0] != '\0' &&
+        dvi_addr_split(local, host, sizeof(host), &port) < 0) {
+        snprintf(host, sizeof(host), "127.0.0.1");
+    }
+    if (w->server == NULL) {
+        dvi_addr_join(host, 0, listen, sizeof(listen));
+        if (dvi_worker_listen(w, listen) < 0) {
+            return dvi_last_code();
+        }
+    }
+    char bhost[128];
+    int tcp = dvi_addr_split(w->bound, bhost, sizeof(bhost), &bport) == 0;
+    if (w->contact[0] != '\0') {
+        dvi_addr_split(w->contact, bhost, sizeof(bhost), &port);
+        dvi_addr_join(bhost, port ? port : bport, w->addr, sizeof(w->addr));
+    } else if (tcp && dvi_addr_is_wildcard(w->bound)) {
+        dvi_addr_join(host, bport, w->addr, sizeof(w->addr));
+    } else {
+        snprintf(w->addr, sizeof(w->addr), "%s", w->bound);
+    }
+    char ahost[128];
+    if (dvi_addr_split(w->addr, ahost, sizeof(ahost), &port) == 0 &&
+        dvi_addr_is_loopback(ahost) && !dvi_addr_is_loopback(host)) {
+        DVI_LOG(DVI_LOG_WARN, "WORKER",
+                "peers are told to fetch from %s, but the scheduler is "
+                "reached by %s: workers on other hosts cannot fetch from "
+                "this one",
+                w->addr, host);
+    }
+    return 0;
+}
+
+/* ---- Joining ------------------------------------------------------------ */
+
+static void
+s_on_link_open(void *ctx, dvi_conn *c)
+{
+    dvi_worker *w = ctx;
+    w->sched = c;
+    if (w->addr[0] == '\0' && s_decide_address(w, c) < 0) {
+        dvi_link_fail(w->link, dvi_last_code(), dv_last_error());
+        return;
+    }
+    dvi_hello_send(c, DVI_ROLE_WORKER, w->id, w->nthreads, w->addr);
+}
+
+static int
+s_on_link_frame(void *ctx, const char *buf, size_t len)
+{
+    dvi_worker *w = ctx;
+    int rc = dvi_msg_each(buf, len, dvi_worker_on_msg, w);
+    /* Once per frame: results stored since the last, or freed by it. */
+    dvi_trimmer_note(w->trim, dvi_store_footprint(w->store));
+    return rc;
+}
+
+static void
+s_on_link_down(void *ctx)
+{
+    dvi_worker *w = ctx;
+    w->sched = NULL;
+}
+
+static void
+s_on_link_lost(void *ctx, int code, const char *why)
+{
+    dvi_worker *w = ctx;
+    w->sched = NULL;
+    if (w->welcomed) {
+        DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: lost the scheduler: %s", w->id,
+                why);
+    }
+    dvi_seterr(code, "%s", why);
+    if (w->lost) {
+        w->lost(w, why, w->ctx);
+    }
+}
+
+const dvi_link_fns dvi_worker_link_fns = {
+    .open = s_on_link_open,
+    .frame = s_on_link_frame,
+    .down = s_on_link_down,
+    .lost = s_on_link_lost,
+};
+
+int
+dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n)
+{
+    dvi_msg_welcome m;
+    if (dvi_msg_welcome_read(f, n, &m) < 0 || m.id.n >= sizeof(w->id)) {
+        return dvi_seterr(DV_EPROTO, "malformed WELCOME");
+    }
+    snprintf(w->id, sizeof(w->id), "%.*s", (int)m.id.n, m.id.p);
+    /* Peers dialled from now on are told the id the scheduler gave. */
+    dvi_fetcher_set_id(w->fetcher, w->id);
+    w->welcomed = 1;
+    dvi_link_joined(w->link);
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER",
+            "%s: joined, serving peers at %s (listening on %s)", w->id, w->addr,
+            w->bound);
+    return 0;
+}
+
+int
+dvi_worker_on_bye(dvi_worker *w, const msgpack_object *f, uint32_t n)
+{
+    dvi_msg_bye m;
+    if (dvi_msg_bye_read(f, n, &m) < 0) {
+        return DV_EPROTO;
+    }
+    int len = (int)m.reason.n;
+    const char *reason = m.reason.p ? m.reason.p : "";
+    if (!w->welcomed) {
+        /* Refused (another protocol version): trying again won't help. */
+        return dvi_seterr(DV_EPROTO, "it refused this worker: %.*s", len,
+                          reason);
+    }
+    return dvi_seterr(DV_ECONN, "the scheduler said goodbye: %.*s", len,
+                      reason);
+}
+
+/* ---- Retiring ----------------------------------------------------------- */
+
+/* Answers a task the worker will not start, as often as it was sent. */
+void
+dvi_worker_not_started(dvi_worker *w, const char *key, uint32_t times)
+{
+    dvi_msg_failed m = {.key = key, .blame = DVI_BLAME_WORKER};
+    m.text = dvi_bytes_of(w->retiring);
+    for (uint32_t k = 0; k < times && w->sched; k++) {
+        dvi_msg_failed_pack(dvi_conn_outbox(w->sched), &m);
+    }
+}
+
+/* A COMPUTE that came after the worker began to stop. */
+int
+dvi_worker_refuse_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
+{
+    dvi_msg_compute m;
+    if (dvi_msg_compute_read(f, n, &m) < 0) {
+        return DV_EPROTO;
+    }
+    dvi_worker_not_started(w, m.key, 1);
+    return 0;
+}
+
+void
+dvi_worker_check_drained(dvi_worker *w)
+{
+    if (w->drained != NULL && w->tasks.len == 0) {
+        dvi_worker_drained_fn fn = w->drained;
+        w->drained = NULL;
+        fn(w, w->drained_ctx);
+    }
+}
+
+void
+dvi_worker_retire(dvi_worker *w, const char *why, dvi_worker_drained_fn fn,
+                  void *ctx)
+{
+    if (w->retiring != NULL) {
+        return;
+    }
+    char text[384];
+    snprintf(text, sizeof(text), "not started: worker %s is stopping (%s)",
+             w->id, why);
+    w->retiring = dvi_strdup(text);
+    w->drained = fn;
+    w->drained_ctx = ctx;
+    if (w->sched != NULL) {
+        dvi_msg_retiring m = {.reason = dvi_bytes_of(why)};
+        dvi_msg_retiring_pack(dvi_conn_outbox(w->sched), &m);
+    }
+    size_t back = dvi_worker_give_back(w);
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER",
+            "%s: stopping (%s): %zu tasks not started given back, %zu "
+            "running",
+            w->id, why, back, (size_t)w->tasks.len);
+    dvi_worker_check_drained(w);
+}
+
+size_t
+dvi_worker_ntasks(const dvi_worker *w)
+{
+    return w->tasks.len;
+}

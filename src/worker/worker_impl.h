@@ -1,0 +1,93 @@
+/* The worker's private state, shared by its files:
+ *
+ *   worker.c   its tasks: COMPUTE, FREE, SCATTER, UPLOAD, the inputs it
+ *              fetches, the jobs it runs, giving back what it has not
+ *              started; its life cycle
+ *   member.c   the worker in its cluster: the link to the scheduler (HELLO
+ *              on each connection it opens, WELCOME, BYE, losing it) and
+ *              retiring
+ *
+ * Nothing here is visible outside src/worker.
+ */
+#ifndef DVI_WORKER_IMPL_H
+#define DVI_WORKER_IMPL_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/map.h"
+#include "common/trim.h"
+#include "executor.h"
+#include "funcs.h"
+#include "link.h"
+#include "proto/conn.h"
+#include "proto/fetch.h"
+#include "serve.h"
+#include "store.h"
+#include "worker.h"
+
+typedef struct dvi_wfetch dvi_wfetch; /* an input being fetched (worker.c) */
+
+struct dvi_worker {
+    uv_loop_t *loop;
+    char id[128];
+    char addr[128];    /* the address peers are told (HELLO); "" until the
+                          first connection to the scheduler decides it */
+    char bound[128];   /* where the server listens */
+    char contact[128]; /* the address to advertise, if given */
+    int nthreads;
+    int welcomed;
+    dvi_link *link;       /* to the scheduler: dials, retries, says when lost */
+    dvi_conn *sched;      /* the link's connection while open, else NULL */
+    dvi_server *server;   /* answers peers' GETs from store */
+    dvi_fetcher *fetcher; /* fetches inputs from peers */
+    dvi_executor *ex;
+    dvi_funcs *funcs;
+    dvi_store *store; /* results held here */
+    dvi_map tasks;    /* key -> s_wtask */
+    dvi_map fetches;  /* key -> s_fetch */
+    dvi_map fnstats;  /* function name -> s_fnstat */
+    dvi_job *runq;    /* fast jobs to run on the loop, in order */
+    dvi_job **runq_tail;
+    int running;       /* draining runq: new fast jobs just queue */
+    dvi_wfetch *failq; /* local waits whose task was dropped: fail them */
+    int failing;       /* draining failq */
+    dvi_worker_lost_fn lost;
+    void *ctx;
+    dvi_worker_stats stats;
+    dvi_trimmer *trim;             /* gives back what freed results took */
+    char *retiring;                /* dvi_worker_retire's reason, or NULL */
+    dvi_worker_drained_fn drained; /* told when the last task is done */
+    void *drained_ctx;
+};
+
+/* ---- worker.c ----------------------------------------------------------- */
+
+/* Reads one message from the scheduler (a dvi_msg_fn; ctx is the worker). */
+int dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n);
+/* Answers every task not started (queued for the executor, or waiting for
+ * inputs) with FAILED blamed on the worker, and forgets it. Returns how
+ * many. */
+size_t dvi_worker_give_back(dvi_worker *w);
+
+/* ---- member.c ----------------------------------------------------------- */
+
+extern const dvi_link_fns dvi_worker_link_fns;
+/* Starts serving peers at listen ("tcp://IP:PORT", "inproc://NAME").
+ * Returns 0, or a DV_E* code with a reason that names the address. */
+int dvi_worker_listen(dvi_worker *w, const char *listen);
+/* The address to advertise instead of the server's ("tcp://HOST:PORT";
+ * port 0: the server's port). Returns 0, or DV_EINVAL with the reason. */
+int dvi_worker_set_contact(dvi_worker *w, const char *contact);
+int dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n);
+int dvi_worker_on_bye(dvi_worker *w, const msgpack_object *f, uint32_t n);
+/* A COMPUTE that came after the worker began to retire: not started. */
+int dvi_worker_refuse_compute(dvi_worker *w, const msgpack_object *f,
+                              uint32_t n);
+/* Answers key, sent times, as not started (the worker is retiring). */
+void dvi_worker_not_started(dvi_worker *w, const char *key, uint32_t times);
+/* A retiring worker with no task left is drained: tells whoever waits. */
+void dvi_worker_check_drained(dvi_worker *w);
+
+#endif

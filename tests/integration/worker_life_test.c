@@ -1,0 +1,298 @@
+/* drove — integration: a worker daemon's start and stop.
+ *
+ * A worker may start before its scheduler: it keeps trying, and joins
+ * when the scheduler comes up. One whose scheduler never comes gives up
+ * after --connect-timeout, naming the address; one pointed at a port that
+ * speaks another protocol (an SSH server) says so at once. On SIGTERM a
+ * busy worker lets its running task finish there (the future names the
+ * worker that ran it) while the tasks it had not started run on the other
+ * worker, and then exits 0; a second SIGTERM, or the end of --grace,
+ * ends it at once even though a 30 s task is still running.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dvt_funcs.h"
+#include "dvtest.h"
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+static int
+s_free_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    DVT_TRUE(fd >= 0);
+    DVT_EQ_I64(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    DVT_EQ_I64(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* Starts `drove worker --scheduler addr --threads 1 --name name` and the
+ * extra arguments (NULL-terminated). */
+static dvt_proc *
+s_worker(const char *name, const char *addr, ...)
+{
+    char *argv[24] = {(char *)dvt_drove_bin(), "worker", "--scheduler",
+                      (char *)addr, "--threads", "1", "--name", (char *)name};
+    int n = 8;
+    va_list ap;
+    va_start(ap, addr);
+    for (char *a; n < 23 && (a = va_arg(ap, char *)) != NULL;) {
+        argv[n++] = a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    char pname[64];
+    snprintf(pname, sizeof(pname), "worker-%s", name);
+    return DVT_NOTNULL(dvt_spawn(pname, argv));
+}
+
+/* Starts a scheduler on address (port 0 for any) and reads the address it
+ * prints into out. */
+static dvt_proc *
+s_scheduler(const char *name, const char *address, char *out, size_t size)
+{
+    char *argv[] = {(char *)dvt_drove_bin(), "scheduler", "--address",
+                    (char *)address, NULL};
+    dvt_proc *p = DVT_NOTNULL(dvt_spawn(name, argv));
+    DVT_PASS(dvt_proc_read_line(p, out, size, 20.0));
+    return p;
+}
+
+static void
+s_wait_workers(dv_client *c, int want)
+{
+    double deadline = dvt_now() + 30.0;
+    while (dv_nworkers(c) != want && dvt_now() < deadline) {
+        dvt_sleep(0.02);
+    }
+    DVT_EQ_I64(dv_nworkers(c), want);
+}
+
+/* Waits up to timeout_s for the process to exit; returns its exit code
+ * (fails the test if it was killed by a signal or is still running). */
+static int
+s_exit_code(dvt_proc *p, double timeout_s)
+{
+    int status = 0;
+    if (dvt_proc_wait(p, timeout_s, &status) != 0) {
+        DVT_FAIL("%s still runs after %g s", dvt_proc_name(p), timeout_s);
+    }
+    if (!WIFEXITED(status)) {
+        DVT_FAIL("%s ended with status 0x%x", dvt_proc_name(p), status);
+    }
+    return WEXITSTATUS(status);
+}
+
+/* Waits up to 30 s until the file at path has a line. */
+static void
+s_wait_marked(const char *path)
+{
+    double deadline = dvt_now() + 30.0;
+    for (;;) {
+        char *text = dvt_read_file(path);
+        int marked = text != NULL && strchr(text, '\n') != NULL;
+        free(text);
+        if (marked) {
+            return;
+        }
+        if (dvt_now() > deadline) {
+            DVT_FAIL("nothing ran %s within 30 s", path);
+        }
+        dvt_sleep(0.02);
+    }
+}
+
+static dv_future *
+s_sleep_marked(dv_client *c, const char *path, int64_t ms, const char *pin)
+{
+    dv_opts opts = DV_OPTS_INIT;
+    opts.worker = pin;
+    dv_arg args[2] = {dv_str(path), dv_i64(ms)};
+    return DVT_NOTNULL(dv_submit(c, "sleep_marked", 2, args, &opts));
+}
+
+static void
+s_log_contains(dvt_proc *p, const char *needle)
+{
+    char *log = dvt_proc_log(p);
+    DVT_CONTAINS(log, needle);
+    free(log);
+}
+
+static void
+test_worker_starts_before_scheduler(void **state)
+{
+    char addr[64], printed[128];
+    snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", s_free_port());
+    dvt_proc *w = s_worker("early", addr, NULL);
+    dvt_sleep(2.0);
+    if (!dvt_proc_alive(w)) {
+        dvt_proc_dump_log(w);
+        DVT_FAIL("the worker gave up before its scheduler started");
+    }
+    dvt_proc *s = s_scheduler("late-scheduler", addr, printed, 128);
+    DVT_EQ_STR(printed, addr);
+    dv_client *c = DVT_NOTNULL(dvt_connect(addr));
+    s_wait_workers(c, 1);
+    dv_future *f = DVT_NOTNULL(dv_submit(c, "whoami", 0, NULL, NULL));
+    DVT_EQ_STR(dv_value_str(DVT_RESULT(f, 30.0), NULL), "early");
+    dv_release(f);
+    dv_close(c);
+    s_log_contains(w, "trying again");
+    dvt_proc_kill(w);
+    dvt_proc_kill(s);
+}
+
+static void
+test_no_scheduler_gives_up(void **state)
+{
+    char addr[64], want[160];
+    snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", s_free_port());
+    double t0 = dvt_now();
+    dvt_proc *w = s_worker("alone", addr, "--connect-timeout", "2", NULL);
+    DVT_EQ_I64(s_exit_code(w, 30.0), 1);
+    DVT_TRUE(dvt_now() - t0 >= 1.5); /* it kept trying */
+    snprintf(want, sizeof(want),
+             "drove worker: no scheduler answered at %s within 2 s: "
+             "connection refused",
+             addr);
+    s_log_contains(w, want);
+}
+
+static void
+test_port_of_another_protocol(void **state)
+{
+    /* A port that answers with an SSH banner: the worker says at once
+     * that it does not speak drove's protocol, not that it sent a frame
+     * of 1.3 GB, and does not keep trying for 60 s. */
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    DVT_EQ_I64(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    DVT_EQ_I64(listen(lfd, 4), 0);
+    DVT_EQ_I64(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+    dvt_proc *w = s_worker("ssh", addr, NULL);
+    struct pollfd pfd = {lfd, POLLIN, 0};
+    DVT_EQ_I64(poll(&pfd, 1, 20000), 1);
+    int fd = accept(lfd, NULL, NULL);
+    DVT_TRUE(fd >= 0);
+    const char banner[] = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n";
+    DVT_EQ_I64(send(fd, banner, strlen(banner), MSG_NOSIGNAL),
+               (int64_t)strlen(banner));
+    DVT_EQ_I64(s_exit_code(w, 20.0), 1);
+    s_log_contains(w, addr);
+    s_log_contains(w, "does not speak drove's protocol");
+    s_log_contains(w, "SSH-2.0-OpenSSH_9.2p1");
+    char *log = dvt_proc_log(w);
+    DVT_TRUE(strstr(log, "frame of") == NULL);
+    free(log);
+    close(fd);
+    close(lfd);
+}
+
+static void
+test_sigterm_finishes_running_work(void **state)
+{
+    char addr[128], mark[256];
+    dvt_proc *s = s_scheduler("stop-scheduler", "tcp://127.0.0.1:0", addr,
+                              sizeof(addr));
+    dvt_proc *w0 = s_worker("w0", addr, "--grace", "60", NULL);
+    dvt_proc *w1 = s_worker("w1", addr, NULL);
+    dv_client *c = DVT_NOTNULL(dvt_connect(addr));
+    s_wait_workers(c, 2);
+    snprintf(mark, sizeof(mark), "%s/running-on-w0", dvt_home());
+    dv_future *running = s_sleep_marked(c, mark, 2000, "w0");
+    s_wait_marked(mark);
+    /* More work than w1 alone takes at once: some of it waits on w0. */
+    enum { N = 6 };
+    dv_future *queued[N];
+    for (int i = 0; i < N; i++) {
+        queued[i] = s_sleep_marked(c, "", 300, NULL);
+    }
+    DVT_EQ_I64(kill(dvt_proc_pid(w0), SIGTERM), 0);
+    /* The task running on w0 finished there... */
+    DVT_EQ_STR(dv_value_str(DVT_RESULT(running, 60.0), NULL), "w0");
+    /* ...and all the rest ran on w1, none erring. */
+    for (int i = 0; i < N; i++) {
+        DVT_EQ_STR(dv_value_str(DVT_RESULT(queued[i], 60.0), NULL), "w1");
+    }
+    DVT_EQ_I64(s_exit_code(w0, 30.0), 0);
+    s_wait_workers(c, 1);
+    dv_release(running);
+    dvt_release_all(queued, N);
+    dv_close(c);
+    s_log_contains(w0, "stopping on signal 15");
+    s_log_contains(s, "worker w0 is stopping");
+    dvt_proc_kill(w1);
+    dvt_proc_kill(s);
+}
+
+static void
+test_second_signal_and_grace_end_it(void **state)
+{
+    char addr[128], mark[256];
+    dvt_proc *s = s_scheduler("end-scheduler", "tcp://127.0.0.1:0", addr,
+                              sizeof(addr));
+    dvt_proc *w = s_worker("w-signals", addr, "--grace", "60", NULL);
+    dvt_proc *g = s_worker("w-grace", addr, "--grace", "1", NULL);
+    dv_client *c = DVT_NOTNULL(dvt_connect(addr));
+    s_wait_workers(c, 2);
+
+    snprintf(mark, sizeof(mark), "%s/long-signals", dvt_home());
+    dv_future *f = s_sleep_marked(c, mark, 30000, "w-signals");
+    s_wait_marked(mark);
+    DVT_EQ_I64(kill(dvt_proc_pid(w), SIGTERM), 0);
+    dvt_sleep(1.0);
+    DVT_TRUE(dvt_proc_alive(w)); /* its task has 60 s of grace */
+    DVT_EQ_I64(kill(dvt_proc_pid(w), SIGTERM), 0);
+    DVT_EQ_I64(s_exit_code(w, 10.0), 0);
+    s_log_contains(w, "stopping now on signal 15");
+    dv_release(f);
+
+    snprintf(mark, sizeof(mark), "%s/long-grace", dvt_home());
+    f = s_sleep_marked(c, mark, 30000, "w-grace");
+    s_wait_marked(mark);
+    DVT_EQ_I64(kill(dvt_proc_pid(g), SIGTERM), 0);
+    DVT_EQ_I64(s_exit_code(g, 15.0), 0);
+    s_log_contains(g, "grace period is over");
+    dv_release(f);
+    dv_close(c);
+    dvt_proc_kill(s);
+}
+
+int
+main(void)
+{
+    dvt_init(170);
+    (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_worker_starts_before_scheduler),
+        cmocka_unit_test(test_no_scheduler_gives_up),
+        cmocka_unit_test(test_port_of_another_protocol),
+        cmocka_unit_test(test_sigterm_finishes_running_work),
+        cmocka_unit_test(test_second_signal_and_grace_end_it),
+    };
+    return dvt_finish(
+        cmocka_run_group_tests_name("worker life", tests, NULL, NULL));
+}
