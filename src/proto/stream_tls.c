@@ -674,7 +674,7 @@ s_ssl_init(s_tls *t, int server, const char *host)
 }
 
 dvi_stream *
-dvi_tls_wrap(dvi_tls_ctx *ctx, dvi_stream *inner, int server,
+dvi_tls_wrap(dvi_tls_ctx *tls, dvi_stream *inner, int server,
              unsigned peer_roles, const char *host)
 {
     s_tls *t = dvi_calloc(1, sizeof(*t));
@@ -683,7 +683,7 @@ dvi_tls_wrap(dvi_tls_ctx *ctx, dvi_stream *inner, int server,
     snprintf(t->base.peer, sizeof(t->base.peer), "tls+%.*s",
              (int)sizeof(t->base.peer) - 5, inner->peer);
     t->inner = inner;
-    t->ctx = dvi_tls_ctx_hold(ctx);
+    t->ctx = dvi_tls_ctx_hold(tls);
     t->auth.roles = peer_roles;
     t->qtail = &t->qhead;
     dvi_tls_bio_init(&t->io, inner);

@@ -39,20 +39,20 @@
 
 /* Wraps inner (any stream, not yet started; owned from now on), as the
  * accepting side if server, else the dialing one. The peer must present a
- * certificate of ctx's CA carrying one of peer_roles (DVI_PKI_ROLE_BIT mask;
+ * certificate of tls's CA carrying one of peer_roles (DVI_PKI_ROLE_BIT mask;
  * 0: any role) and, when host is not NULL, naming host (a DNS name or an
  * IP address) in its subjectAltName. Start it as any stream: it starts
- * the inner one and opens after the handshake. ctx is held until the
+ * the inner one and opens after the handshake. tls is held until the
  * stream is freed. Caller owns; end with shutdown or close. NULL with the
  * reason set (inner is then closed). */
-dvi_stream *dvi_tls_wrap(dvi_tls_ctx *ctx, dvi_stream *inner, int server,
+dvi_stream *dvi_tls_wrap(dvi_tls_ctx *tls, dvi_stream *inner, int server,
                          unsigned peer_roles, const char *host);
 
 /* Dials addr ("tcp://HOST:PORT", "unix:///PATH", "inproc://NAME") and
  * wraps the stream as the dialing side. With check_host, the server's
  * certificate must name HOST (tcp only). Caller owns. NULL with the
  * reason set if the address is invalid. */
-dvi_stream *dvi_tls_dial(dvi_tls_ctx *ctx, uv_loop_t *loop, const char *addr,
+dvi_stream *dvi_tls_dial(dvi_tls_ctx *tls, uv_loop_t *loop, const char *addr,
                          unsigned peer_roles, int check_host);
 
 /* Listens on addr (as dvi_stream_listen) and hands on_accept each
@@ -63,9 +63,9 @@ dvi_stream *dvi_tls_dial(dvi_tls_ctx *ctx, uv_loop_t *loop, const char *addr,
  * The listener's name, and bound, are "tls+" and the inner address.
  * Caller owns; dvi_stream_listener_close (which also closes connections
  * still in their handshake). NULL with the reason set on failure. */
-dvi_stream_listener *dvi_tls_listen(dvi_tls_ctx *ctx, uv_loop_t *loop,
+dvi_stream_listener *dvi_tls_listen(dvi_tls_ctx *tls, uv_loop_t *loop,
                                     const char *addr, unsigned peer_roles,
-                                    dvi_stream_accept_fn on_accept, void *ctx_,
+                                    dvi_stream_accept_fn on_accept, void *ctx,
                                     char *bound, size_t size);
 
 /* Called with the peer ("tcp://1.2.3.4:5") and why it was refused; ctx is
@@ -92,11 +92,11 @@ int dvi_tls_check_peer_role(const dvi_stream *s, unsigned roles);
  * Static storage. */
 const char *dvi_tls_cipher(const dvi_stream *s);
 
-/* Sets the process's TLS identity, which the tls+ schemes use: ctx (held;
+/* Sets the process's TLS identity, which the tls+ schemes use: tls (held;
  * NULL forgets the identity), the roles a dialed peer may have and the
  * roles an accepted peer may have (DVI_PKI_ROLE_BIT masks; 0: any). Streams
  * already made keep the identity they were made with. Thread-safe. */
-void dvi_tls_set_identity(dvi_tls_ctx *ctx, unsigned dial_roles,
+void dvi_tls_set_identity(dvi_tls_ctx *tls, unsigned dial_roles,
                           unsigned accept_roles);
 
 /* ---- For the TLS listener ----------------------------------------------- */

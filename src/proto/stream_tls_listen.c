@@ -103,8 +103,8 @@ static const dvi_stream_listener_ops s_listener_ops = {
 };
 
 dvi_stream_listener *
-dvi_tls_listen(dvi_tls_ctx *ctx, uv_loop_t *loop, const char *addr,
-               unsigned peer_roles, dvi_stream_accept_fn on_accept, void *ctx_,
+dvi_tls_listen(dvi_tls_ctx *tls, uv_loop_t *loop, const char *addr,
+               unsigned peer_roles, dvi_stream_accept_fn on_accept, void *ctx,
                char *bound, size_t size)
 {
     s_listener *l = dvi_calloc(1, sizeof(*l));
@@ -118,10 +118,10 @@ dvi_tls_listen(dvi_tls_ctx *ctx, uv_loop_t *loop, const char *addr,
     l->base.ops = &s_listener_ops;
     l->base.loop = loop;
     l->base.on_accept = on_accept;
-    l->base.ctx = ctx_;
+    l->base.ctx = ctx;
     snprintf(l->base.name, sizeof(l->base.name), S_PREFIX "%.*s",
              (int)sizeof(l->base.name) - 5, inner_bound);
-    l->ctx = dvi_tls_ctx_hold(ctx);
+    l->ctx = dvi_tls_ctx_hold(tls);
     l->roles = peer_roles;
     if (bound != NULL) {
         snprintf(bound, size, "%s", l->base.name);
@@ -160,7 +160,7 @@ s_host_of(const char *addr, char *host, size_t size)
 }
 
 dvi_stream *
-dvi_tls_dial(dvi_tls_ctx *ctx, uv_loop_t *loop, const char *addr,
+dvi_tls_dial(dvi_tls_ctx *tls, uv_loop_t *loop, const char *addr,
              unsigned peer_roles, int check_host)
 {
     char host[256];
@@ -171,7 +171,7 @@ dvi_tls_dial(dvi_tls_ctx *ctx, uv_loop_t *loop, const char *addr,
     if (inner == NULL) {
         return NULL;
     }
-    return dvi_tls_wrap(ctx, inner, 0, peer_roles, check_host ? host : NULL);
+    return dvi_tls_wrap(tls, inner, 0, peer_roles, check_host ? host : NULL);
 }
 
 /* ---- The process's identity and the tls+ schemes ------------------------ */
@@ -188,13 +188,13 @@ s_id_init(void)
 }
 
 void
-dvi_tls_set_identity(dvi_tls_ctx *ctx, unsigned dial_roles,
+dvi_tls_set_identity(dvi_tls_ctx *tls, unsigned dial_roles,
                      unsigned accept_roles)
 {
     uv_once(&s_id_once, s_id_init);
     uv_mutex_lock(&s_id_lock);
     dvi_tls_ctx *old = s_id;
-    s_id = ctx ? dvi_tls_ctx_hold(ctx) : NULL;
+    s_id = tls ? dvi_tls_ctx_hold(tls) : NULL;
     s_id_dial_roles = dial_roles;
     s_id_accept_roles = accept_roles;
     uv_mutex_unlock(&s_id_lock);

@@ -16,9 +16,12 @@
 #define S_CHUNK (DVI_TLS_SLICE + ((DVI_TLS_SLICE >> 14) + 2) * 64)
 /* TLS 1.3 adds less than this to each record of 16 KiB. */
 #define S_RECORD_OVERHEAD 64
-/* The buffer ciphertext is read into: large, for few reads, but below
- * glibc's mmap threshold (see DVI_TLS_SLICE). */
-#define S_CIN ((size_t)120 << 10)
+/* The buffer ciphertext is read into: first room for one whole record,
+ * so that a connection of small messages stays small; once a read fills
+ * it, large, for few reads, but below glibc's mmap threshold (see
+ * DVI_TLS_SLICE). */
+#define S_CIN_SMALL ((size_t)17 << 10)
+#define S_CIN_LARGE ((size_t)120 << 10)
 
 void
 dvi_tls_bio_init(dvi_tls_bio *io, dvi_stream *inner)
@@ -68,14 +71,18 @@ dvi_tls_bio_alloc(dvi_tls_bio *io, int discard, uv_buf_t *buf)
 {
     if (io->cpos == io->clen || discard) {
         io->cpos = io->clen = 0;
-    } else if (io->cpos > 0 && io->ccap - io->clen < S_CIN / 4) {
+    } else if (io->cpos > 0 && io->ccap - io->clen < io->ccap / 4) {
         memmove(io->cin, io->cin + io->cpos, io->clen - io->cpos);
         io->clen -= io->cpos;
         io->cpos = 0;
     }
     if (io->cin == NULL) {
-        io->cin = dvi_malloc(S_CIN);
-        io->ccap = S_CIN;
+        io->cin = dvi_malloc(S_CIN_SMALL);
+        io->ccap = S_CIN_SMALL;
+    } else if (io->filled && io->ccap < S_CIN_LARGE) {
+        /* A read filled it: the bytes come in bulk. */
+        io->cin = dvi_realloc(io->cin, S_CIN_LARGE);
+        io->ccap = S_CIN_LARGE;
     }
     buf->base = io->cin + io->clen;
     buf->len = io->ccap - io->clen;
@@ -85,13 +92,14 @@ void
 dvi_tls_bio_read(dvi_tls_bio *io, size_t n)
 {
     io->clen += n;
+    io->filled |= io->clen == io->ccap;
 }
 
 void
 dvi_tls_bio_append(dvi_tls_bio *io, const char *p, size_t n)
 {
     if (io->ccap - io->clen < n) {
-        io->ccap = io->clen + n > S_CIN ? io->clen + n : S_CIN;
+        io->ccap = io->clen + n > S_CIN_SMALL ? io->clen + n : S_CIN_SMALL;
         io->cin = dvi_realloc(io->cin, io->ccap);
     }
     memcpy(io->cin + io->clen, p, n);

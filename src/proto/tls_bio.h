@@ -56,7 +56,8 @@ typedef struct dvi_tls_bio {
 
     char *cin; /* ciphertext the inner read: cin[cpos..clen) is unread */
     size_t cpos, clen, ccap;
-    char *alt; /* a buffer the inner handed over, read first; borrowed */
+    int filled; /* a read filled cin: it grows to its large size */
+    char *alt;  /* a buffer the inner handed over, read first; borrowed */
     size_t apos, alen;
 
     dvi_blob *out;         /* the chunk the BIO appends to; NULL if none */
@@ -84,9 +85,9 @@ BIO *dvi_tls_bio_new(dvi_tls_bio *io);
 /* ---- In ----------------------------------------------------------------- */
 
 /* Where the inner stream may read ciphertext to (the inner's alloc): the
- * free end of cin, of at most 64 KiB while bytes wait unread (then
- * nothing: the inner stream fails). With discard, what waits unread is
- * dropped first. */
+ * free end of cin, which holds at most 120 KiB while bytes wait unread
+ * (then nothing is left: the inner stream fails). With discard, what
+ * waits unread is dropped first. */
 void dvi_tls_bio_alloc(dvi_tls_bio *io, int discard, uv_buf_t *buf);
 /* n bytes landed where the last alloc said. */
 void dvi_tls_bio_read(dvi_tls_bio *io, size_t n);
