@@ -4,6 +4,8 @@
 #
 #   physical.*   a plain TCP ping-pong, the limit the latencies are read
 #                against
+#   tls.*        a connection over tcp:// against the same over tls+tcp://
+#                (mutual TLS): round trip, bandwidth, handshake
 #   threads.*    drove on local:threads=2
 #   processes.*  drove on local:processes=2
 #   tcp.*        drove on a scheduler and two workers, daemons on 127.0.0.1
@@ -43,6 +45,7 @@ if [ ! -x "$bin/bench_drove" ] || [ ! -x "$build/drove" ]; then
 fi
 
 run 60 "$bin/bench_pingpong"
+run 300 "$bin/bench_tls"
 for cluster in threads processes tcp; do
     run 150 "$bin/bench_drove" --cluster "$cluster" --drove "$build/drove"
 done

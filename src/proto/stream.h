@@ -20,21 +20,24 @@
  * spliced in at offsets. The stream owns both until they are written, so
  * large blobs go out from their own memory (writev, for TCP).
  *
- * Wrapping (TLS, next): a stream may be the user of another stream. A TLS
- * stream is created around an inner dvi_stream of any transport and makes
- * itself the inner stream's user (dvi_stream_set_user(inner, &tls_user,
- * tls)); its start starts the inner. Ciphertext then arrives through the
- * inner's alloc/read (or adopt) into the TLS stream's own buffer; it
- * decrypts and hands plaintext to its own user through alloc/read. Its
- * write encrypts the frame (blobs read in place, then released) into one
- * ciphertext buffer and writes that to the inner stream as a frame without
- * segments. Its open comes after the inner's open and the handshake; the
- * inner's error, or a failed handshake, becomes its error. Its shutdown
- * sends close_notify and shuts the inner down; its close closes the inner;
- * either reports closed from the inner's closed callback. A TLS listener
- * wraps an inner listener the same way: it accepts with its own callback
- * and hands each accepted stream up wrapped. A new scheme ("tls+tcp://")
- * is one more row in stream.c's table; the framer does not change.
+ * Wrapping (stream_tls.h): a stream may be the user of another stream. A
+ * TLS stream is created around an inner dvi_stream of any transport and
+ * makes itself the inner stream's user (dvi_stream_set_user(inner,
+ * &tls_user, tls)); its start starts the inner. Ciphertext then arrives
+ * through the inner's alloc/read (or adopt) into the TLS stream's own
+ * buffer; it decrypts and hands plaintext to its own user through
+ * alloc/read. Its write encrypts the frame (blobs read in place, then
+ * released) into ciphertext that it writes to the inner stream: small
+ * frames as one buffer, large ones in chunks (each a blob segment, which
+ * tells the TLS stream when the inner one has sent it). Its open comes
+ * after the inner's open and the handshake; the inner's error, or a
+ * failed handshake, becomes its error. Its shutdown sends close_notify
+ * and shuts the inner down; its close closes the inner; either reports
+ * closed from the inner's closed callback. A TLS listener wraps an inner
+ * listener the same way: it accepts with its own callback and hands each
+ * accepted stream up wrapped, once its handshake succeeded. The schemes
+ * "tls+tcp://", "tls+unix://" and "tls+inproc://" are rows of stream.c's
+ * table; the framer does not change.
  *
  * A stream and its callbacks live on the thread of its loop. Dialing and
  * listening may happen on any loop's thread (inproc names are shared by
@@ -172,10 +175,11 @@ dvi_stream_listener_close(dvi_stream_listener *l)
 }
 
 /* Connects to "tcp://HOST:PORT", "unix:///ABSOLUTE/PATH" or
- * "inproc://NAME". Only checks the address and begins: the connection
- * opens (or fails, through error) once started, on the loop. A host name
- * is resolved without blocking the loop. Caller owns; end with shutdown or
- * close. NULL with the reason set if the address is invalid. */
+ * "inproc://NAME", or to any of them with "tls+" in front (mutual TLS with
+ * the process's identity, stream_tls.h). Only checks the address and begins:
+ * the connection opens (or fails, through error) once started, on the loop. A
+ * host name is resolved without blocking the loop. Caller owns; end with
+ * shutdown or close. NULL with the reason set if the address is invalid. */
 dvi_stream *dvi_stream_dial(uv_loop_t *loop, const char *addr);
 /* Adopts a connected stream socket (a socketpair end); open at once.
  * Caller owns. NULL with the reason set on failure (fd is then not
@@ -184,7 +188,8 @@ dvi_stream *dvi_stream_pipe_open(uv_loop_t *loop, int fd);
 
 /* Listens on "tcp://HOST:PORT" (port 0 picks one), "unix:///PATH" (a
  * socket file of mode 0600; a stale one there is replaced, a live one
- * refused; the file is removed on close) or "inproc://NAME", calling
+ * refused; the file is removed on close) or "inproc://NAME", or any of
+ * them with "tls+" in front (stream_tls.h), calling
  * on_accept(ctx, stream) for each connection. A host name is resolved
  * here, and a Unix path checked, with blocking calls: listen only at
  * start-up, before the loop runs. bound (size bytes) receives the address
