@@ -343,6 +343,11 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
         dvi_core_make_ready(c, t);
     } else if (m->blame == DVI_BLAME_TASK && t->retries > 0) {
         t->retries--; /* the user asked for another try */
+        DVI_LOG(DVI_LOG_INFO, "SCHED",
+                "%s (%s) failed on %s, trying again: "
+                "%.*s",
+                t->key, t->fn->name, w->id, (int)m->text.n,
+                m->text.p ? m->text.p : "");
         dvi_core_make_ready(c, t);
     } else if (m->blame == DVI_BLAME_INPUT &&
                ++t->suspicious < DVI_KILLED_AFTER && s_inputs_held(t)) {
@@ -350,6 +355,8 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
         dvi_core_make_ready(c, t);
     } else {
         char *text = dvi_bytes_dup(m->text);
+        DVI_LOG(DVI_LOG_INFO, "SCHED", "%s (%s) failed on %s: %s", t->key,
+                t->fn->name, w->id, text && text[0] ? text : "(no reason)");
         dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
         free(text);
     }

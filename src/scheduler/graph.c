@@ -401,6 +401,11 @@ dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text,
 {
     /* Collect the whole set first (each task once), then change states:
      * changing a state edits the dependents lists being walked. */
+    if (text == NULL || text[0] == '\0') {
+        /* Every error has a text: the user must learn something. */
+        text = state == DVI_TASK_CANCELLED ? "cancelled"
+                                           : "failed, with no reason given";
+    }
     dvi_taskvec set;
     dvi_taskvec_init(&set);
     dvi_taskvec_push(&set, t);

@@ -154,6 +154,9 @@ s_on_done(void *ctx, dvi_job *done)
         dvi_job *job = done;
         done = job->next;
         s_note_run(w, job);
+        DVI_LOG(DVI_LOG_DEBUG, "WORKER", "%s: %s (%s) ran in %lld us%s%s",
+                w->id, job->key, job->fn->name, (long long)job->us,
+                job->error ? ", failed: " : "", job->error ? job->error : "");
         s_wtask *wt = dvi_map_del(&w->tasks, job->key);
         uint32_t owed = wt ? wt->owed : 1;
         if (job->error) {
@@ -484,6 +487,9 @@ s_on_upload(dvi_worker *w, const msgpack_object *f, uint32_t n)
     dvi_msg_uploaded_pack(dvi_conn_outbox(w->sched), &up);
     if (rc < 0) {
         DVI_LOG(DVI_LOG_WARN, "WORKER", "%s", dv_last_error());
+    } else {
+        DVI_LOG(DVI_LOG_INFO, "WORKER", "%s: loaded library %s (%s)", w->id,
+                name, hash);
     }
     return 0;
 }

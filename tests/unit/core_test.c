@@ -612,6 +612,21 @@ test_failure_reaches_dependents(void **state)
     s_env_free(env);
 }
 
+/* A failure without a reason still reaches the client with a text. */
+static void
+test_every_error_has_a_text(void **state)
+{
+    s_env *env = s_env_new(1);
+    s_submit(env, 0, "a", NULL);
+    s_submit(env, 0, "b", DEPS("a"));
+    s_turn(env);
+    s_failed(env, 0, "a", DVI_BLAME_TASK, "");
+    s_turn(env);
+    DVT_TRUE(s_find(&env->cbox[0], DVI_MSG_ERRED, "a")->text[0] != '\0');
+    DVT_TRUE(s_find(&env->cbox[0], DVI_MSG_ERRED, "b")->text[0] != '\0');
+    s_env_free(env);
+}
+
 static void
 test_retries_and_unknown_input(void **state)
 {
@@ -853,7 +868,6 @@ s_answer(s_env *env, const char *key, int op)
         }
     }
 }
-
 
 static void
 s_retire(s_env *env, int wi)
@@ -1362,6 +1376,7 @@ main(void)
         cmocka_unit_test(test_released_input_recomputed_for_new_dependent),
         cmocka_unit_test(test_failure_reaches_dependents),
         cmocka_unit_test(test_retries_and_unknown_input),
+        cmocka_unit_test(test_every_error_has_a_text),
         cmocka_unit_test(test_cancel_is_quiet_to_the_canceller),
         cmocka_unit_test(test_lost_worker_reruns_then_kills),
         cmocka_unit_test(test_lost_worker_loses_only_its_results),
