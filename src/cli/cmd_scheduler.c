@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "common/log.h"
 #include "common/runtime.h"
+#include "common/trim.h"
 #include "drove.h"
 #include "options.h"
 #include "proto/addr.h"
@@ -77,6 +78,7 @@ dvi_cmd_scheduler(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    dvi_trim_tune_process();
 
     dvi_runtime *rt = dvi_runtime_new();
     if (rt == NULL) {

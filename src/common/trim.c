@@ -143,3 +143,10 @@ dvi_trimmer_trims(const dvi_trimmer *t)
 {
     return t->trims;
 }
+
+void
+dvi_trim_tune_process(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}

@@ -46,4 +46,11 @@ void dvi_trimmer_note(dvi_trimmer *t, uint64_t held);
 /* Trims started so far. */
 uint64_t dvi_trimmer_trims(const dvi_trimmer *t);
 
+/* Tunes malloc for a process that is a drove daemon or worker, not a
+ * user's program: large results (up to 32 MiB) come from the heap and
+ * are reused, instead of being mapped and faulted in afresh each time
+ * (glibc's own threshold moves, and a workload of tiny results keeps it
+ * low); the heap is given back by the trimmer, not by every free. */
+void dvi_trim_tune_process(void);
+
 #endif

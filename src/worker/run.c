@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/runtime.h"
+#include "common/trim.h"
 
 typedef struct s_run {
     dvi_runtime *rt;
@@ -92,6 +93,7 @@ dvi_worker_run(const char *sched_addr, int sched_fd,
     }
     /* A peer that vanishes mid-write must not kill the worker. */
     signal(SIGPIPE, SIG_IGN);
+    dvi_trim_tune_process();
     uv_timer_init(dvi_runtime_loop(r.rt), &r.grace);
     r.grace.data = &r;
     if (dvi_runtime_catch_signals(r.rt, s_on_signal, &r) < 0) {
