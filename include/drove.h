@@ -53,7 +53,8 @@ DV_EXPORT const char *dv_version(void);
     XX(ETYPE, -11, "wrong value type")             \
     XX(EVERSION, -12, "protocol version mismatch") \
     XX(ELIMIT, -13, "size limit exceeded")         \
-    XX(ESYS, -14, "system call failed")
+    XX(ESYS, -14, "system call failed")            \
+    XX(EAUTH, -15, "authentication failed")
 
 enum dv_errno {
 #define DV_XX_(name, code, text) DV_##name = (code),

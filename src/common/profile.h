@@ -1,0 +1,90 @@
+/* dvi_profile: a named cluster's files, in $DROVE_HOME/profile_NAME/.
+ *
+ * A profile holds what it takes to join its cluster: the connection file
+ * (connection.json: the scheduler's address for clients and for workers,
+ * and the CA certificate), the certificate authority (ca.pem, and ca.key,
+ * which never leaves the scheduler's machine), a certificate and key per
+ * role (scheduler.pem/.key, worker.pem/.key, client.pem/.key), the
+ * scheduler's lock (scheduler.lock: held while it runs) and logs/. Files
+ * are mode 0600 and directories 0700.
+ *
+ * `drove scheduler` creates what is missing on first start and reuses it
+ * afterwards, so workers and clients with the same DROVE_HOME find it and
+ * keep working across restarts. DROVE_HOME defaults to ~/.drove, the
+ * profile to $DROVE_PROFILE or "default".
+ */
+#ifndef DVI_PROFILE_H
+#define DVI_PROFILE_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "pki.h"
+
+#define DVI_PROFILE_NAME_MAX 64
+#define DVI_PROFILE_CONN_FILE "connection.json"
+
+typedef struct dvi_profile {
+    char name[DVI_PROFILE_NAME_MAX];
+    char home[1024]; /* DROVE_HOME */
+    char dir[1152];  /* home/profile_NAME */
+} dvi_profile;
+
+/* What the connection file says. */
+typedef struct dvi_profile_conn {
+    char client_addr[256]; /* where clients dial ("tcp://HOST:PORT") */
+    char worker_addr[256]; /* where workers dial */
+    int pid;               /* the scheduler that wrote it, or 0 */
+} dvi_profile_conn;
+
+/* Names the profile: name (NULL: $DROVE_PROFILE, else "default") under
+ * $DROVE_HOME (else ~/.drove). Creates nothing. Returns 0, or DV_EINVAL
+ * for a name other than letters, digits, '.', '_' and '-' (reason set). */
+int dvi_profile_init(dvi_profile *p, const char *name);
+
+/* The path of file in the profile's directory, into out. */
+void dvi_profile_path(const dvi_profile *p, const char *file, char *out,
+                      size_t size);
+
+/* Whether the profile's directory exists. */
+int dvi_profile_exists(const dvi_profile *p);
+
+/* Creates the profile's directory (0700), certificate authority and the
+ * certificate of every role, keeping whatever already exists. hosts (n of
+ * them) are more names the scheduler's certificate carries besides
+ * 127.0.0.1 and localhost. Returns 0, or a DV_E* code with the reason set
+ * (naming the file). */
+int dvi_profile_ensure(const dvi_profile *p, const char *const *hosts,
+                       size_t n);
+
+/* Whether the profile holds a certificate and key for role (enum
+ * dvi_pki_role) and the CA's certificate. */
+int dvi_profile_has(const dvi_profile *p, int role);
+
+/* The certificate (and key) of role in the profile. Caller owns; free
+ * with dvi_pki_cert_destroy. NULL with the reason set: which profile has
+ * no credentials for that role, and where it looked. */
+dvi_pki_cert *dvi_profile_cert(const dvi_profile *p, int role);
+/* The CA's certificate (no key). As above. */
+dvi_pki_cert *dvi_profile_ca(const dvi_profile *p);
+
+/* Writes the connection file (with the CA certificate) atomically, 0600. */
+int dvi_profile_write_conn(const dvi_profile *p, const dvi_profile_conn *c);
+/* Reads the connection file. Returns 0, DV_ENOTFOUND if there is none, or
+ * DV_EINVAL for one that is not what it should be (reason set). */
+int dvi_profile_read_conn(const dvi_profile *p, dvi_profile_conn *c);
+
+/* Takes the scheduler's lock of the profile, held until the process ends
+ * or dvi_profile_unlock. Returns the lock's file descriptor, or DV_EINVAL
+ * when a scheduler already holds it (the reason names its pid and the
+ * profile), or another DV_E* code. */
+int dvi_profile_lock(const dvi_profile *p);
+void dvi_profile_unlock(int fd);
+
+/* Copies to dest_home/profile_NAME/ what a worker (or, with client, a
+ * client) on another machine needs: the connection file, the CA's
+ * certificate, and that role's certificate and key. Never the CA's key.
+ * Returns 0, or a DV_E* code with the reason set. */
+int dvi_profile_export(const dvi_profile *p, const char *dest_home, int client);
+
+#endif
