@@ -1,27 +1,37 @@
 /* drove scheduler: the scheduler daemon, on a runtime of its own. */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "commands.h"
 #include "common/log.h"
+#include "common/profile.h"
 #include "common/runtime.h"
 #include "common/trim.h"
 #include "drove.h"
 #include "options.h"
 #include "proto/addr.h"
+#include "proto/secure.h"
 #include "scheduler/sched.h"
 
 static dvi_option s_opts[] = {
-    {"address", DVI_OPT_STR, "tcp://127.0.0.1:0", 0, 0,
-     "DROVE_SCHEDULER_ADDRESS",
+    {"address", DVI_OPT_STR, NULL, 0, 0, "DROVE_SCHEDULER_ADDRESS",
      "where to listen, tcp://HOST:PORT; port 0 picks a free one; "
-     "tcp://0.0.0.0:PORT listens on every interface",
+     "tcp://0.0.0.0:PORT listens on every interface (default: 127.0.0.1, "
+     "on the port the profile recorded if it is free, else any)",
+     NULL},
+    {"profile", DVI_OPT_STR, NULL, 0, 0, "DROVE_PROFILE",
+     "the profile: the cluster's certificates, connection file and logs, "
+     "in $DROVE_HOME/profile_NAME (default: default)",
      NULL},
     {"log-level", DVI_OPT_STR, "notice", 0, 0, "DROVE_LOG",
-     "error, warn, notice, info or debug (to stderr)", NULL},
+     "error, warn, notice, info or debug (to stderr and the profile's "
+     "logs/scheduler.log)",
+     NULL},
 };
 #define S_NOPTS (sizeof(s_opts) / sizeof(s_opts[0]))
 
@@ -36,10 +46,9 @@ s_on_signal(void *ctx, int signum, int count)
  * (0.0.0.0, ::), that of the first interface that is not loopback; and
  * logs every address it can be reached at. */
 static void
-s_announce(const char *bound)
+s_announce(const char *bound, char *use, size_t size)
 {
-    char use[256];
-    dvi_addr_reachable(bound, use, sizeof(use));
+    dvi_addr_reachable(bound, use, size);
     printf("%s\n", use);
     fflush(stdout);
     if (!dvi_addr_is_wildcard(bound)) {
@@ -60,42 +69,141 @@ s_announce(const char *bound)
             n ? all : use);
 }
 
+/* The address to listen on by default: the port the profile's
+ * connection file recorded (workers and clients that read it find a
+ * restarted scheduler where it was), else any. */
+static void
+s_listen_address(const dvi_profile *p, const char *addr, char *out, size_t size)
+{
+    char host[128], rhost[128];
+    int port, rport;
+    dvi_profile_conn c;
+    snprintf(out, size, "%s", addr);
+    if (dvi_addr_split(addr, host, sizeof(host), &port) == 0 &&
+        dvi_profile_read_conn(p, &c) == 0 &&
+        dvi_addr_split(c.worker_addr, rhost, sizeof(rhost), &rport) == 0) {
+        dvi_addr_join(host, rport, out, size);
+    }
+}
+
+/* Listens at addr if given, else where the profile says, or on a free
+ * port if that one is taken now. NULL with the reason printed. */
+static dvi_sched *
+s_listen(dvi_runtime *rt, const dvi_profile *p, const char *addr, int given,
+         dvi_tls_ctx *tls, char *bound, size_t size)
+{
+    char where[256];
+    if (given) {
+        snprintf(where, sizeof(where), "%s", addr);
+    } else {
+        s_listen_address(p, addr, where, sizeof(where));
+    }
+    const char *a = where;
+    dvi_sched *s = dvi_sched_new(dvi_runtime_loop(rt), &a, 1, tls, bound, size);
+    if (s == NULL && strcmp(where, addr) != 0) {
+        DVI_LOG(DVI_LOG_WARN, "SCHED",
+                "cannot listen on %s, where profile '%s' recorded its "
+                "scheduler (%s): taking a free port; workers and clients "
+                "must read the new connection file",
+                where, p->name, dv_last_error());
+        a = addr;
+        s = dvi_sched_new(dvi_runtime_loop(rt), &a, 1, tls, bound, size);
+    }
+    if (s == NULL) {
+        fprintf(stderr, "drove scheduler: cannot listen on %s: %s\n", a,
+                dv_last_error());
+    }
+    return s;
+}
+
+/* Takes the profile's lock, makes what it lacks, logs into it and loads
+ * the scheduler's identity. Returns the lock's descriptor, or -1 with the
+ * reason printed. */
+static int
+s_open_profile(const dvi_profile *p, const char *addr, dvi_tls_ctx **tls)
+{
+    char host[128], log[PATH_MAX];
+    int port;
+    const char *hosts[1] = {host};
+    size_t nhosts = dvi_addr_split(addr, host, sizeof(host), &port) == 0 &&
+                    !dvi_addr_is_wildcard(addr);
+    int lock = dvi_profile_lock(p);
+    if (lock < 0 || dvi_profile_ensure(p, hosts, nhosts) < 0) {
+        fprintf(stderr, "drove scheduler: %s\n", dv_last_error());
+        dvi_profile_unlock(lock);
+        return -1;
+    }
+    dvi_profile_path(p, "logs/scheduler.log", log, sizeof(log));
+    if (dvi_log_to_file(log) < 0) {
+        DVI_LOG(DVI_LOG_WARN, "SCHED", "%s", dv_last_error());
+    }
+    *tls = dvi_secure_identity(p, DVI_PKI_ROLE_SCHEDULER);
+    if (*tls == NULL) {
+        fprintf(stderr, "drove scheduler: %s\n", dv_last_error());
+        dvi_profile_unlock(lock);
+        return -1;
+    }
+    return lock;
+}
+
+/* Records where clients and workers find this scheduler. */
+static void
+s_write_conn(const dvi_profile *p, const char *reachable)
+{
+    dvi_profile_conn c = {.pid = (int)getpid()};
+    snprintf(c.client_addr, sizeof(c.client_addr), "%s", reachable);
+    snprintf(c.worker_addr, sizeof(c.worker_addr), "%s", reachable);
+    if (dvi_profile_write_conn(p, &c) < 0) {
+        DVI_LOG(DVI_LOG_WARN, "SCHED", "%s", dv_last_error());
+    }
+}
+
 int
 dvi_cmd_scheduler(int argc, char **argv)
 {
     int rc = dvi_options_parse(
         s_opts, S_NOPTS, argc, argv, "drove scheduler [OPTIONS]",
         "Runs the scheduler: clients submit tasks to it, workers connect to\n"
-        "it, and it decides what runs where. Prints the address to give\n"
-        "clients and workers as the first line of standard output (on\n"
-        "0.0.0.0, the first interface that is not loopback; the log lists\n"
-        "them all), then runs until SIGTERM or SIGINT. Logs go to standard\n"
-        "error.");
+        "it, and it decides what runs where. On first start it creates its\n"
+        "profile: a certificate authority and a certificate for each role,\n"
+        "which every TCP connection presents (mutual TLS), and a connection\n"
+        "file from which workers and clients with the same DROVE_HOME find\n"
+        "it. Prints the address to give clients and workers as the first\n"
+        "line of standard output (on 0.0.0.0, the first interface that is\n"
+        "not loopback; the log lists them all), then runs until SIGTERM or\n"
+        "SIGINT. Logs go to standard error and the profile's logs/.");
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
     if (dvi_cli_log("scheduler", dvi_opt_str(s_opts, S_NOPTS, "log-level"))) {
         return 2;
     }
-    signal(SIGPIPE, SIG_IGN);
-    dvi_trim_tune_process();
-
-    dvi_runtime *rt = dvi_runtime_new();
-    if (rt == NULL) {
+    dvi_profile p;
+    if (dvi_profile_init(&p, dvi_opt_str(s_opts, S_NOPTS, "profile")) < 0) {
         fprintf(stderr, "drove scheduler: %s\n", dv_last_error());
-        return 1;
+        return 2;
     }
     const char *addr = dvi_opt_str(s_opts, S_NOPTS, "address");
+    int given = addr != NULL;
+    addr = given ? addr : "tcp://127.0.0.1:0";
+    signal(SIGPIPE, SIG_IGN);
+    dvi_trim_tune_process();
+    dvi_tls_ctx *tls = NULL;
+    int lock = s_open_profile(&p, addr, &tls);
+    dvi_runtime *rt = lock < 0 ? NULL : dvi_runtime_new();
     char bound[256];
     dvi_sched *s =
-        dvi_sched_new(dvi_runtime_loop(rt), &addr, 1, bound, sizeof(bound));
+        rt ? s_listen(rt, &p, addr, given, tls, bound, sizeof(bound)) : NULL;
     if (s == NULL) {
-        fprintf(stderr, "drove scheduler: cannot listen on %s: %s\n", addr,
-                dv_last_error());
         dvi_runtime_destroy(&rt);
+        dvi_tls_ctx_destroy(&tls);
+        dvi_profile_unlock(lock);
         return 1;
     }
-    s_announce(bound);
+    char use[256];
+    s_announce(bound, use, sizeof(use));
+    s_write_conn(&p, use);
+    DVI_LOG(DVI_LOG_NOTICE, "SCHED", "profile '%s' in %s", p.name, p.dir);
     if (dvi_runtime_catch_signals(rt, s_on_signal, rt) < 0) {
         DVI_LOG(DVI_LOG_WARN, "SCHED", "%s", dv_last_error());
     }
@@ -103,5 +211,7 @@ dvi_cmd_scheduler(int argc, char **argv)
     dvi_sched_destroy(&s);
     /* Connections finish their last writes and close first. */
     dvi_runtime_destroy(&rt);
+    dvi_tls_ctx_destroy(&tls);
+    dvi_profile_unlock(lock);
     return 0;
 }

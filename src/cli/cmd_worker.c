@@ -1,4 +1,5 @@
 /* drove worker: the worker daemon. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -6,13 +7,21 @@
 
 #include "commands.h"
 #include "common/log.h"
+#include "common/profile.h"
 #include "drove.h"
 #include "options.h"
+#include "proto/secure.h"
 #include "worker/run.h"
 
 static dvi_option s_opts[] = {
     {"scheduler", DVI_OPT_STR, NULL, 0, 0, "DROVE_SCHEDULER",
-     "the scheduler's address, tcp://HOST:PORT (required)", NULL},
+     "the scheduler's address, tcp://HOST:PORT (default: the one in the "
+     "profile's connection file)",
+     NULL},
+    {"profile", DVI_OPT_STR, NULL, 0, 0, "DROVE_PROFILE",
+     "the profile whose worker certificate to present, in "
+     "$DROVE_HOME/profile_NAME (default: default)",
+     NULL},
     {"threads", DVI_OPT_INT, NULL, 1, 4096, "DROVE_WORKER_THREADS",
      "threads that run tasks (default: one per core)", NULL},
     {"name", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_NAME",
@@ -37,43 +46,135 @@ static dvi_option s_opts[] = {
      "tasks not started go to other workers at once",
      NULL},
     {"log-level", DVI_OPT_STR, "notice", 0, 0, "DROVE_LOG",
-     "error, warn, notice, info or debug (to stderr)", NULL},
+     "error, warn, notice, info or debug (to stderr and the profile's "
+     "logs/worker-NAME.log)",
+     NULL},
 };
 #define S_NOPTS (sizeof(s_opts) / sizeof(s_opts[0]))
+
+/* Waits up to timeout_s for the profile to hold the worker's certificate
+ * and, when no address was given, the connection file: started by the
+ * same script as its scheduler, a worker may come first. */
+static void
+s_wait_profile(const dvi_profile *p, const char *given, long timeout_s)
+{
+    dvi_profile_conn c;
+    int need_tls = given == NULL || dvi_secure_needs_tls(given);
+    uint64_t deadline = uv_hrtime() + (uint64_t)timeout_s * 1000000000u;
+    for (int said = 0;; said = 1) {
+        if ((!need_tls || dvi_profile_has(p, DVI_PKI_ROLE_WORKER)) &&
+            (given != NULL || dvi_profile_read_conn(p, &c) == 0)) {
+            return;
+        }
+        if (uv_hrtime() >= deadline) {
+            return; /* what is missing is told next */
+        }
+        if (!said) {
+            DVI_LOG(DVI_LOG_NOTICE, "WORKER",
+                    "waiting up to %ld s for profile '%s' (%s) to have %s: "
+                    "start `drove scheduler` with this DROVE_HOME",
+                    timeout_s, p->name, p->dir,
+                    given ? "a worker certificate"
+                          : "a connection file and a worker certificate");
+        }
+        uv_sleep(100);
+    }
+}
+
+/* The scheduler's address: given, or from the profile's connection
+ * file. NULL with the reason printed. */
+static const char *
+s_scheduler(const dvi_profile *p, const char *given, char *buf, size_t size)
+{
+    if (given != NULL) {
+        return given;
+    }
+    dvi_profile_conn c;
+    int rc = dvi_profile_read_conn(p, &c);
+    if (rc == DV_ENOTFOUND) {
+        fprintf(stderr,
+                "drove worker: no --scheduler given (nor $DROVE_SCHEDULER), "
+                "and profile '%s' (%s) has no connection file: start `drove "
+                "scheduler` with this DROVE_HOME first, or copy the files of "
+                "`drove profile export`\n",
+                p->name, p->dir);
+        return NULL;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "drove worker: %s\n", dv_last_error());
+        return NULL;
+    }
+    snprintf(buf, size, "%s", c.worker_addr);
+    return buf;
+}
+
+/* The worker's identity, when the profile has one: needed for tcp://,
+ * whether the scheduler's address or where peers fetch from. Returns 0,
+ * or -1 with the reason printed when tcp needs one and there is none. */
+static int
+s_identity(const dvi_profile *p, const char *sched, dvi_tls_ctx **tls)
+{
+    *tls = dvi_secure_identity(p, DVI_PKI_ROLE_WORKER);
+    if (*tls == NULL && dvi_secure_needs_tls(sched)) {
+        fprintf(stderr, "drove worker: cannot reach %s: %s\n", sched,
+                dv_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_name(const char *given, char *name, size_t size)
+{
+    if (given) {
+        snprintf(name, size, "%s", given);
+        return;
+    }
+    char host[64] = "host";
+    gethostname(host, sizeof(host));
+    host[sizeof(host) - 1] = '\0';
+    snprintf(name, size, "%s-%d", host, (int)getpid());
+}
 
 int
 dvi_cmd_worker(int argc, char **argv)
 {
     int rc = dvi_options_parse(
-        s_opts, S_NOPTS, argc, argv, "drove worker --scheduler ADDR [OPTIONS]",
+        s_opts, S_NOPTS, argc, argv,
+        "drove worker [--scheduler ADDR] [OPTIONS]",
         "Runs a worker: it connects to the scheduler, runs tasks on a pool\n"
         "of threads, keeps their results in memory and serves them to other\n"
-        "workers. It may start before the scheduler: it keeps trying for\n"
-        "--connect-timeout seconds. Exits when the scheduler shuts down.\n"
-        "On SIGTERM or SIGINT it takes no new tasks, gives back those not\n"
-        "started, lets the running ones finish for up to --grace seconds,\n"
-        "and exits; a second signal exits at once.");
+        "workers. It finds the scheduler, and the certificate it presents,\n"
+        "in its profile (the scheduler's, with the same DROVE_HOME, or the\n"
+        "files of `drove profile export`). It may start before the\n"
+        "scheduler: it keeps trying for --connect-timeout seconds. Exits\n"
+        "when the scheduler shuts down. On SIGTERM or SIGINT it takes no\n"
+        "new tasks, gives back those not started, lets the running ones\n"
+        "finish for up to --grace seconds, and exits; a second signal exits\n"
+        "at once.");
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
-    }
-    const char *sched = dvi_opt_str(s_opts, S_NOPTS, "scheduler");
-    if (sched == NULL) {
-        fprintf(stderr, "drove worker: --scheduler is required (or set "
-                        "$DROVE_SCHEDULER)\n");
-        return 2;
     }
     if (dvi_cli_log("worker", dvi_opt_str(s_opts, S_NOPTS, "log-level"))) {
         return 2;
     }
-    char name[128];
-    const char *given = dvi_opt_str(s_opts, S_NOPTS, "name");
-    if (given) {
-        snprintf(name, sizeof(name), "%s", given);
-    } else {
-        char host[64] = "host";
-        gethostname(host, sizeof(host));
-        host[sizeof(host) - 1] = '\0';
-        snprintf(name, sizeof(name), "%s-%d", host, (int)getpid());
+    dvi_profile p;
+    if (dvi_profile_init(&p, dvi_opt_str(s_opts, S_NOPTS, "profile")) < 0) {
+        fprintf(stderr, "drove worker: %s\n", dv_last_error());
+        return 2;
+    }
+    char buf[256], name[128], log[PATH_MAX + 160];
+    const char *given = dvi_opt_str(s_opts, S_NOPTS, "scheduler");
+    s_wait_profile(&p, given, dvi_opt_int(s_opts, S_NOPTS, "connect-timeout"));
+    const char *sched = s_scheduler(&p, given, buf, sizeof(buf));
+    dvi_tls_ctx *tls = NULL;
+    if (sched == NULL || s_identity(&p, sched, &tls) < 0) {
+        return 1;
+    }
+    s_name(dvi_opt_str(s_opts, S_NOPTS, "name"), name, sizeof(name));
+    snprintf(log, sizeof(log), "%s/logs/worker-%s.log", p.dir, name);
+    if (dvi_profile_exists(&p) && dvi_log_to_file(log) < 0) {
+        DVI_LOG(DVI_LOG_WARN, "WORKER", "%s", dv_last_error());
     }
     long threads = dvi_opt_int(s_opts, S_NOPTS, "threads");
     if (threads <= 0) {
@@ -85,6 +186,7 @@ dvi_cmd_worker(int argc, char **argv)
     net.contact = dvi_opt_str(s_opts, S_NOPTS, "contact-address");
     net.connect_timeout_ms =
         (int)dvi_opt_int(s_opts, S_NOPTS, "connect-timeout") * 1000;
+    net.tls = tls;
     rc = dvi_worker_run(sched, -1, &o, &net,
                         (int)dvi_opt_int(s_opts, S_NOPTS, "grace"));
     if (rc != 0) {
@@ -92,5 +194,6 @@ dvi_cmd_worker(int argc, char **argv)
          * the worker could not listen for peers. */
         fprintf(stderr, "drove worker: %s\n", dv_last_error());
     }
+    dvi_tls_ctx_destroy(&tls);
     return rc;
 }

@@ -90,6 +90,7 @@ struct dv_client {
     int welcomed;
     int lost;
     char lost_why[256];
+    int lost_code; /* DV_E* code of the loss (DV_EAUTH: refused) */
     int stopping;
     dvi_map fninfo;                  /* function name -> dvi_fninfo */
     atomic_uint_fast64_t fninfo_gen; /* bumped when an upload changes it */
@@ -101,6 +102,7 @@ struct dv_client {
     /* Loop thread only: */
     dvi_conn *conn;         /* to the scheduler */
     dvi_fetcher *fetcher;   /* results, from the workers holding them */
+    dvi_tls_ctx *tls;       /* the client's identity on tcp, or NULL */
     dvi_embedded *embedded; /* the embedded cluster, or NULL */
 
     /* Set once at connect: */

@@ -8,9 +8,11 @@
 #include "client_impl.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/profile.h"
 #include "common/value.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
+#include "proto/secure.h"
 #include "worker/run.h"
 
 #define S_CONNECT_TIMEOUT_S 10.0
@@ -235,6 +237,7 @@ s_on_close(dvi_conn *conn, const char *why)
     uv_mutex_lock(&c->lock);
     if (!c->stopping) {
         c->lost = 1;
+        c->lost_code = dvi_conn_error(conn);
         snprintf(c->lost_why, sizeof(c->lost_why), "%s", why);
         char text[300];
         snprintf(text, sizeof(text), "lost the cluster: %s", why);
@@ -323,6 +326,7 @@ s_free(dv_client *c)
     dvi_request_free_all(c);
     free(c->fetchq);
     dvi_outbox_fini(&c->out);
+    dvi_tls_ctx_destroy(&c->tls);
     uv_mutex_destroy(&c->lock);
     uv_cond_destroy(&c->cond);
     free(c);
@@ -357,12 +361,49 @@ s_new(void)
 static int
 s_dial(dv_client *c, const char *addr)
 {
-    c->conn = dvi_conn_dial(c->loop, addr, s_on_frame, s_on_close, c);
+    c->conn = dvi_conn_dial_secure(c->loop, addr, c->tls,
+                                   DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_SCHEDULER),
+                                   s_on_frame, s_on_close, c);
     if (c->conn == NULL) {
         return dvi_last_code();
     }
     dvi_hello_send(c->conn, DVI_ROLE_CLIENT, "client", 0, NULL);
     return 0;
+}
+
+/* Dials addr (NULL: the scheduler profile name's connection file names)
+ * with the client certificate of that profile (NULL: $DROVE_PROFILE,
+ * else "default"). Returns 0, or DV_EAUTH when tcp needs credentials the
+ * profile lacks, or another DV_E* code; the reason names the profile. */
+static int
+s_dial_profile(dv_client *c, const char *name, const char *addr)
+{
+    dvi_profile p;
+    dvi_profile_conn pc;
+    if (dvi_profile_init(&p, name) < 0) {
+        return dvi_last_code();
+    }
+    if (addr == NULL) {
+        int rc = dvi_profile_read_conn(&p, &pc);
+        if (rc == DV_ENOTFOUND) {
+            return dvi_seterr(DV_ENOTFOUND,
+                              "profile '%s' (%s) has no connection file: "
+                              "start `drove scheduler --profile %s` first",
+                              p.name, p.dir, p.name);
+        }
+        if (rc < 0) {
+            return rc;
+        }
+        addr = pc.client_addr;
+    }
+    c->tls = dvi_secure_identity(&p, DVI_PKI_ROLE_CLIENT);
+    if (c->tls == NULL && dvi_secure_needs_tls(addr)) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", dv_last_error());
+        return dvi_seterr(DV_EAUTH, "cannot connect to %s: %s", addr, why);
+    }
+    dvi_fetcher_set_tls(c->fetcher, c->tls);
+    return s_dial(c, addr);
 }
 
 /* Stops the loop thread and frees everything; c may be half-built. */
@@ -398,12 +439,15 @@ s_start(dv_client *c, const char *where)
         return s_dial(c, dvi_embedded_addr(c->embedded));
     }
     if (strncmp(where, "tcp://", 6) == 0) {
-        return s_dial(c, where);
+        return s_dial_profile(c, NULL, where);
+    }
+    if (strcmp(where, "profile") == 0 || strncmp(where, "profile:", 8) == 0) {
+        return s_dial_profile(c, where[7] ? where + 8 : NULL, NULL);
     }
     return dvi_seterr(DV_EINVAL,
                       "cannot connect to '%s': want local, "
-                      "local:threads=N, local:processes=N or "
-                      "tcp://HOST:PORT",
+                      "local:threads=N, local:processes=N, tcp://HOST:PORT "
+                      "or profile:NAME",
                       where);
 }
 
@@ -439,6 +483,7 @@ s_wait_ready(dv_client *c, const char *where)
     }
     int ok =
         c->welcomed && !c->lost && c->nworkers >= (size_t)c->expect_workers;
+    int code = c->lost && c->lost_code == DV_EAUTH ? DV_EAUTH : DV_ECONN;
     char why[400];
     if (c->lost) {
         snprintf(why, sizeof(why), "%s: %s", where, c->lost_why);
@@ -454,7 +499,7 @@ s_wait_ready(dv_client *c, const char *where)
                  c->nworkers, c->expect_workers);
     }
     uv_mutex_unlock(&c->lock);
-    return ok ? 0 : dvi_seterr(DV_ECONN, "cannot connect to %s", why);
+    return ok ? 0 : dvi_seterr(code, "cannot connect to %s", why);
 }
 
 dv_client *
@@ -480,11 +525,11 @@ dv_connect(const char *where)
         return NULL;
     }
     uv_thread_create(&c->thread, s_thread, c);
-    if (s_wait_ready(c, where) < 0) {
+    if ((rc = s_wait_ready(c, where)) < 0) {
         char why[512];
         snprintf(why, sizeof(why), "%s", dv_last_error());
         s_stop(c, 1);
-        dvi_seterr(DV_ECONN, "%s", why);
+        dvi_seterr(rc, "%s", why);
         return NULL;
     }
     return c;

@@ -1,11 +1,13 @@
 /* dvi_embedded: the scheduler and workers of an embedded cluster, on the
  * client's loop; worker processes started, replaced and remembered. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -37,6 +39,7 @@ struct dvi_embedded {
     size_t ntworkers;
     s_proc **procs; /* processes scheme: by index, NULL once gone */
     size_t nprocs;
+    char sockdir[96];      /* processes scheme: their peer sockets, mode 0700 */
     int nalive;            /* procs not yet freed */
     uv_timer_t stop_timer; /* kills children slow to exit after stop */
     /* Set by dvi_embedded_stop. Its own, read and written on the loop
@@ -48,9 +51,55 @@ extern char **environ;
 
 static int s_spawn(dvi_embedded *e, s_proc *p);
 
+/* Makes the private directory the worker processes listen for their
+ * peers in: Unix sockets that only this user can reach, so no TCP and no
+ * certificates. Under $TMPDIR when a socket path there fits, else /tmp. */
+static int
+s_sockdir_make(dvi_embedded *e)
+{
+    const char *tmp = getenv("TMPDIR");
+    struct sockaddr_un sun;
+    /* Room for "/drove-XXXXXX/proc-NNNN.sock". */
+    if (tmp == NULL || tmp[0] != '/' ||
+        strlen(tmp) + 32 >= sizeof(sun.sun_path)) {
+        tmp = "/tmp";
+    }
+    snprintf(e->sockdir, sizeof(e->sockdir), "%s/drove-XXXXXX", tmp);
+    if (mkdtemp(e->sockdir) == NULL) {
+        int err = errno;
+        e->sockdir[0] = '\0';
+        return dvi_seterr(DV_ESYS,
+                          "cannot make a directory in %s for the "
+                          "workers' sockets: %s",
+                          tmp, strerror(err));
+    }
+    return 0;
+}
+
+/* Removes the directory with whatever sockets killed workers left. */
+static void
+s_sockdir_remove(dvi_embedded *e)
+{
+    DIR *d = e->sockdir[0] ? opendir(e->sockdir) : NULL;
+    if (d == NULL) {
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+            char path[sizeof(e->sockdir) + 256];
+            snprintf(path, sizeof(path), "%s/%s", e->sockdir, de->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
+    rmdir(e->sockdir);
+}
+
 static void
 s_free(dvi_embedded *e)
 {
+    s_sockdir_remove(e);
     free(e->tworkers);
     free(e->procs);
     free(e);
@@ -170,13 +219,17 @@ s_spawn(dvi_embedded *e, s_proc *p)
     while (environ[n]) {
         n++;
     }
-    char **env = dvi_calloc(n + 4, sizeof(char *));
-    char fdvar[64], idvar[64];
+    char **env = dvi_calloc(n + 5, sizeof(char *));
+    char fdvar[64], idvar[64], listenvar[192];
     snprintf(fdvar, sizeof(fdvar), DVI_ENV_WORKER_FD "=3");
     snprintf(idvar, sizeof(idvar), DVI_ENV_WORKER_ID "=proc-%d", p->index);
+    snprintf(listenvar, sizeof(listenvar),
+             DVI_ENV_WORKER_LISTEN "=unix://%s/proc-%d.sock", e->sockdir,
+             p->index);
     size_t k = 0;
     env[k++] = fdvar;
     env[k++] = idvar;
+    env[k++] = listenvar;
     env[k++] = DVI_ENV_WORKER_THREADS "=1";
     for (size_t i = 0; i < n; i++) {
         if (strncmp(environ[i], "DROVE_WORKER_", 13) != 0) {
@@ -286,6 +339,9 @@ s_start_threads(dvi_embedded *e, const char *name)
 static int
 s_start_procs(dvi_embedded *e)
 {
+    if (s_sockdir_make(e) < 0) {
+        return DV_ESYS;
+    }
     e->procs = dvi_calloc((size_t)e->nworkers, sizeof(*e->procs));
     e->nprocs = (size_t)e->nworkers;
     for (int i = 0; i < e->nworkers; i++) {
@@ -317,7 +373,7 @@ dvi_embedded_start(uv_loop_t *loop, const char *spec)
     char name[96];
     snprintf(name, sizeof(name), "inproc://drove-%p", (void *)e);
     const char *addrs[] = {name};
-    e->sched = dvi_sched_new(loop, addrs, 1, e->addr, sizeof(e->addr));
+    e->sched = dvi_sched_new(loop, addrs, 1, NULL, e->addr, sizeof(e->addr));
     if (e->sched == NULL) {
         s_recode(DV_ECONN);
         free(e);

@@ -1,6 +1,9 @@
-/* Logging to stderr, one line per call, level checked before formatting. */
+/* Logging to stderr (and a file), one line per call, level checked
+ * before formatting. */
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drove.h"
+#include "err.h"
+
 int dvi_log_level = DVI_LOG_NONE;
 static const char *s_role = "client";
 static int s_env_read;
+static int s_file = -1; /* the daemon's log file, or -1 */
 
 static const char *s_names[] = {"none",   "error", "warn",
                                 "notice", "info",  "debug"};
@@ -51,6 +58,18 @@ dvi_log_set_level(int level)
     dvi_log_level = level;
 }
 
+int
+dvi_log_to_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return dvi_seterr(DV_EIO, "cannot open the log file %s: %s", path,
+                          strerror(errno));
+    }
+    s_file = fd;
+    return 0;
+}
+
 __attribute__((constructor)) static void
 s_log_ctor(void)
 {
@@ -77,7 +96,19 @@ dvi_log_write(int level, const char *component, const char *fmt, ...)
     if (level < 0 || level > DVI_LOG_DEBUG) {
         level = DVI_LOG_INFO;
     }
-    fprintf(stderr, "%s.%03dZ %d %s %s %s: %s\n", when,
-            (int)(tv.tv_usec / 1000), (int)getpid(), s_role, s_names[level],
-            component, msg);
+    char line[1280];
+    int n = snprintf(line, sizeof(line), "%s.%03dZ %d %s %s %s: %s\n", when,
+                     (int)(tv.tv_usec / 1000), (int)getpid(), s_role,
+                     s_names[level], component, msg);
+    size_t len = n < 0 ? 0 : (size_t)n;
+    if (len >= sizeof(line)) { /* cut: still one line */
+        len = sizeof(line) - 1;
+        line[len - 1] = '\n';
+    }
+    fputs(line, stderr);
+    if (s_file >= 0) {
+        /* One write per line: lines of several threads never mix. */
+        ssize_t w = write(s_file, line, len);
+        (void)w;
+    }
 }

@@ -1,6 +1,7 @@
 /* Logging: silent by default; DROVE_LOG=error|warn|notice|info|debug, or
  * dvi_log_set_level(), turns it on. Lines go to stderr as
- * `<ISO-8601 ms> <pid> <role> <level> <component>: <message>`.
+ * `<ISO-8601 ms> <pid> <role> <level> <component>: <message>`, and a
+ * daemon's also to a file of its profile's logs/ directory.
  */
 #ifndef DVI_LOG_H
 #define DVI_LOG_H
@@ -22,6 +23,10 @@ void dvi_log_set_level(int level);
 /* The level named "error", "warn", "notice", "info" or "debug" (or
  * "none"), or -1 for another name. */
 int dvi_log_level_parse(const char *name);
+/* Appends every line from now on to the file at path too (created mode
+ * 0600). Call once, at start-up, before other threads log. Returns 0, or
+ * DV_EIO with the reason set. */
+int dvi_log_to_file(const char *path);
 void dvi_log_write(int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -319,6 +319,7 @@ dvi_profile_lock(const dvi_profile *p)
         char buf[32] = "";
         ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
         buf[n > 0 ? n : 0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
         close(fd);
         dvi_profile_conn c;
         int known = dvi_profile_read_conn(p, &c) == 0;

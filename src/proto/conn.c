@@ -408,7 +408,8 @@ s_on_adopt(void *ctx, char *base, size_t len)
 static void
 s_on_error(void *ctx, const char *why)
 {
-    s_fail(ctx, DV_ECONN, why);
+    dvi_conn *c = ctx;
+    s_fail(c, c->stream->code ? c->stream->code : DV_ECONN, why);
 }
 
 static const dvi_stream_user s_user = {
@@ -479,6 +480,19 @@ dvi_conn_dial(uv_loop_t *loop, const char *addr, dvi_conn_frame_fn on_frame,
 {
     dvi_stream *s = dvi_stream_dial(loop, addr);
     return s ? s_new(s, on_frame, on_close, data) : NULL;
+}
+
+dvi_conn *
+dvi_conn_from_stream(dvi_stream *s, dvi_conn_frame_fn on_frame,
+                     dvi_conn_close_fn on_close, void *data)
+{
+    return s_new(s, on_frame, on_close, data);
+}
+
+dvi_stream *
+dvi_conn_stream(const dvi_conn *c)
+{
+    return c->stream;
 }
 
 dvi_conn *
@@ -704,9 +718,9 @@ s_accepted(void *ctx, dvi_stream *s)
 }
 
 dvi_listener *
-dvi_listen(uv_loop_t *loop, const char *addr, dvi_accept_fn on_accept,
-           dvi_conn_frame_fn on_frame, dvi_conn_close_fn on_close, void *data,
-           char *bound, size_t size)
+dvi_listen_stream(dvi_stream_listener *sl, dvi_accept_fn on_accept,
+                  dvi_conn_frame_fn on_frame, dvi_conn_close_fn on_close,
+                  void *data)
 {
     dvi_listener *l = dvi_calloc(1, sizeof(*l));
     l->on_accept = on_accept;
@@ -715,15 +729,25 @@ dvi_listen(uv_loop_t *loop, const char *addr, dvi_accept_fn on_accept,
     l->data = data;
     l->lim = (dvi_handshake_limits){
         DVI_HANDSHAKE_TIMEOUT_MS, DVI_HANDSHAKE_PER_ADDR, DVI_HANDSHAKE_TOTAL};
-    l->sl = dvi_stream_listen(loop, addr, s_accepted, l, bound, size);
-    if (l->sl == NULL) {
-        free(l);
-        return NULL;
-    }
+    l->sl = sl;
+    /* Nothing is accepted before the loop runs: taking over is safe. */
+    sl->on_accept = s_accepted;
+    sl->ctx = l;
     l->timer = dvi_malloc(sizeof(*l->timer));
-    uv_timer_init(loop, l->timer);
+    uv_timer_init(sl->loop, l->timer);
     l->timer->data = l;
     return l;
+}
+
+dvi_listener *
+dvi_listen(uv_loop_t *loop, const char *addr, dvi_accept_fn on_accept,
+           dvi_conn_frame_fn on_frame, dvi_conn_close_fn on_close, void *data,
+           char *bound, size_t size)
+{
+    dvi_stream_listener *sl =
+        dvi_stream_listen(loop, addr, s_accepted, NULL, bound, size);
+    return sl ? dvi_listen_stream(sl, on_accept, on_frame, on_close, data)
+              : NULL;
 }
 
 void

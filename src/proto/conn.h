@@ -19,6 +19,7 @@
 
 #include "common/blob.h"
 #include "outbox.h"
+#include "stream.h"
 
 typedef struct dvi_conn dvi_conn;
 typedef struct dvi_listener dvi_listener;
@@ -68,6 +69,12 @@ dvi_conn *dvi_conn_dial(uv_loop_t *loop, const char *addr,
 /* Adopts a connected stream socket (a socketpair end). */
 dvi_conn *dvi_conn_from_fd(uv_loop_t *loop, int fd, dvi_conn_frame_fn on_frame,
                            dvi_conn_close_fn on_close, void *data);
+/* Frames messages over stream s (any transport, not yet started; owned
+ * from now on): dial with dvi_stream_dial or secure.h, then wrap. */
+dvi_conn *dvi_conn_from_stream(dvi_stream *s, dvi_conn_frame_fn on_frame,
+                               dvi_conn_close_fn on_close, void *data);
+/* The stream under c. Borrowed; valid until c is closed. */
+dvi_stream *dvi_conn_stream(const dvi_conn *c);
 /* Calls fn once the connection carries writes (a dial connected): at once
  * if it does already (adopted and in-process connections are open from
  * the start). Never after on_close or dvi_conn_close. */
@@ -109,7 +116,8 @@ void dvi_conn_set_max_frame(dvi_conn *c, size_t max);
  * dialled or adopted one). */
 void dvi_conn_handshake_done(dvi_conn *c);
 /* During on_close: the DV_E* code of the failure. DV_ECONN when the stream
- * failed or the peer closed it; DV_EPROTO when the peer sent what is not
+ * failed or the peer closed it; DV_EAUTH when TLS authentication failed
+ * (either side refused the other); DV_EPROTO when the peer sent what is not
  * drove's protocol, or the role's own code when on_frame refused a frame;
  * DV_ETIMEDOUT or DV_ELIMIT when a listener closed a connection that had
  * not completed its handshake. */
@@ -125,6 +133,13 @@ dvi_listener *dvi_listen(uv_loop_t *loop, const char *addr,
                          dvi_accept_fn on_accept, dvi_conn_frame_fn on_frame,
                          dvi_conn_close_fn on_close, void *data, char *bound,
                          size_t size);
+/* The same around a listener already made (any transport, TLS
+ * included), which the listener owns from now on: its accept callback is
+ * taken over. Before the loop runs. */
+dvi_listener *dvi_listen_stream(dvi_stream_listener *sl,
+                                dvi_accept_fn on_accept,
+                                dvi_conn_frame_fn on_frame,
+                                dvi_conn_close_fn on_close, void *data);
 /* Sets the limits on connections that have not completed their handshake
  * (the defaults are DVI_HANDSHAKE_*); before the loop runs. */
 void dvi_listener_set_handshake(dvi_listener *l,

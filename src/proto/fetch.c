@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "common/map.h"
 #include "conn.h"
 #include "hello.h"
 #include "msg.h"
+#include "secure.h"
 
 /* GETs of one key sent to one peer and not answered yet. */
 typedef struct s_want {
@@ -34,6 +36,7 @@ struct dvi_fetcher {
     dvi_fetch_data_fn on_data;
     dvi_fetch_fail_fn on_fail;
     void *ctx;
+    dvi_tls_ctx *tls; /* held; NULL: no TLS identity */
 };
 
 static void
@@ -114,6 +117,8 @@ s_on_close(dvi_conn *c, const char *why)
 {
     s_peer *p = dvi_conn_data(c);
     dvi_fetcher *f = p->f;
+    DVI_LOG(DVI_LOG_DEBUG, "FETCH", "%s: peer %s gone: %s", f->id, p->addr,
+            why);
     /* Out of the map first: a callback that asks this address again gets
      * a new connection, and cannot reach the wants iterated here. */
     dvi_map_del(&f->peers, p->addr);
@@ -140,11 +145,15 @@ s_peer_get(dvi_fetcher *f, const char *addr)
     p->f = f;
     memcpy(p->addr, addr, len + 1);
     dvi_map_init(&p->wants);
-    p->conn = dvi_conn_dial(f->loop, addr, s_on_frame, s_on_close, p);
+    /* Results come only from workers of this cluster. */
+    p->conn = dvi_conn_dial_secure(f->loop, addr, f->tls,
+                                   DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_WORKER),
+                                   s_on_frame, s_on_close, p);
     if (p->conn == NULL) {
         s_peer_free(p);
         return NULL;
     }
+    DVI_LOG(DVI_LOG_DEBUG, "FETCH", "%s: connecting to peer %s", f->id, addr);
     dvi_hello_send(p->conn, DVI_ROLE_PEER, f->id, 0, NULL);
     dvi_map_put(&f->peers, p->addr, p);
     return p;
@@ -166,6 +175,7 @@ dvi_fetcher_get(dvi_fetcher *f, const char *key, const char *addr)
     }
     want->n++;
     f->pending++;
+    DVI_LOG(DVI_LOG_DEBUG, "FETCH", "%s: GET %s from %s", f->id, key, addr);
     dvi_msg_get m = {.key = key};
     dvi_msg_get_pack(dvi_conn_outbox(p->conn), &m);
     return 0;
@@ -192,6 +202,13 @@ dvi_fetcher_new(uv_loop_t *loop, const char *id, dvi_fetch_data_fn on_data,
 }
 
 void
+dvi_fetcher_set_tls(dvi_fetcher *f, dvi_tls_ctx *tls)
+{
+    dvi_tls_ctx_rele(f->tls);
+    f->tls = tls ? dvi_tls_ctx_hold(tls) : NULL;
+}
+
+void
 dvi_fetcher_set_id(dvi_fetcher *f, const char *id)
 {
     snprintf(f->id, sizeof(f->id), "%s", id);
@@ -212,5 +229,6 @@ dvi_fetcher_destroy(dvi_fetcher **fp)
         s_peer_free(p);
     }
     dvi_map_fini(&f->peers);
+    dvi_tls_ctx_rele(f->tls);
     free(f);
 }

@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "common/blob.h"
+#include "tls_ctx.h"
 
 typedef struct dvi_fetcher dvi_fetcher;
 
@@ -46,6 +47,9 @@ dvi_fetcher *dvi_fetcher_new(uv_loop_t *loop, const char *id,
 /* Closes every peer connection and frees the fetcher. GETs not answered
  * yet are dropped without a callback. Accepts NULL; sets *f to NULL. */
 void dvi_fetcher_destroy(dvi_fetcher **f);
+/* The identity used to reach peers on tcp:// from now on (held; NULL:
+ * none), which must be workers of the same profile (proto/secure.h). */
+void dvi_fetcher_set_tls(dvi_fetcher *f, dvi_tls_ctx *tls);
 /* The id sent in the HELLO of connections opened from now on (copied;
  * at most 127 bytes are kept). */
 void dvi_fetcher_set_id(dvi_fetcher *f, const char *id);

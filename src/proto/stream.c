@@ -8,13 +8,12 @@
 
 #include "common/err.h"
 #include "drove.h"
-#include "stream_tls.h"
 
-/* Every scheme drove understands. A wrapping transport (TLS) is one more
- * row; nothing else changes. */
+/* Every scheme drove understands. TLS wraps tcp (secure.h). */
 static const dvi_stream_transport *const s_transports[] = {
-    &dvi_stream_tcp,     &dvi_stream_unix,     &dvi_stream_inproc,
-    &dvi_stream_tls_tcp, &dvi_stream_tls_unix, &dvi_stream_tls_inproc,
+    &dvi_stream_tcp,
+    &dvi_stream_unix,
+    &dvi_stream_inproc,
 };
 
 static const dvi_stream_transport *
@@ -29,7 +28,7 @@ s_transport_of(const char *addr)
     }
     dvi_seterr(DV_EINVAL,
                "bad address '%s' (want tcp://HOST:PORT, unix:///PATH or "
-               "inproc://NAME, or one of them after tls+)",
+               "inproc://NAME)",
                addr);
     return NULL;
 }

@@ -35,9 +35,8 @@
  * and shuts the inner down; its close closes the inner; either reports
  * closed from the inner's closed callback. A TLS listener wraps an inner
  * listener the same way: it accepts with its own callback and hands each
- * accepted stream up wrapped, once its handshake succeeded. The schemes
- * "tls+tcp://", "tls+unix://" and "tls+inproc://" are rows of stream.c's
- * table; the framer does not change.
+ * accepted stream up wrapped, once its handshake succeeded. secure.h
+ * puts every tcp:// connection under TLS; the framer does not change.
  *
  * A stream and its callbacks live on the thread of its loop. Dialing and
  * listening may happen on any loop's thread (inproc names are shared by
@@ -109,6 +108,8 @@ struct dvi_stream {
     uv_loop_t *loop;
     int quiet;       /* error reported, or shutdown/close called: no more
                         user callbacks but the closed one */
+    int code;        /* the DV_E* code of the error reported: DV_EAUTH for
+                        a peer that failed authentication; 0: DV_ECONN */
     char peer[128];  /* the peer as text, for logs ("tcp://1.2.3.4:5") */
     char local[128]; /* once open, this end's address as text where it has
                         one ("tcp://10.0.0.2:41234": the interface the peer
@@ -175,8 +176,8 @@ dvi_stream_listener_close(dvi_stream_listener *l)
 }
 
 /* Connects to "tcp://HOST:PORT", "unix:///ABSOLUTE/PATH" or
- * "inproc://NAME", or to any of them with "tls+" in front (mutual TLS with
- * the process's identity, stream_tls.h). Only checks the address and begins:
+ * "inproc://NAME", in plain (secure.h adds TLS). Only checks the address
+ * and begins:
  * the connection opens (or fails, through error) once started, on the loop. A
  * host name is resolved without blocking the loop. Caller owns; end with
  * shutdown or close. NULL with the reason set if the address is invalid. */
@@ -188,8 +189,8 @@ dvi_stream *dvi_stream_pipe_open(uv_loop_t *loop, int fd);
 
 /* Listens on "tcp://HOST:PORT" (port 0 picks one), "unix:///PATH" (a
  * socket file of mode 0600; a stale one there is replaced, a live one
- * refused; the file is removed on close) or "inproc://NAME", or any of
- * them with "tls+" in front (stream_tls.h), calling
+ * refused; the file is removed on close) or "inproc://NAME", in plain
+ * (secure.h adds TLS), calling
  * on_accept(ctx, stream) for each connection. A host name is resolved
  * here, and a Unix path checked, with blocking calls: listen only at
  * start-up, before the loop runs. bound (size bytes) receives the address

@@ -14,10 +14,13 @@
  *
  * Flow. Frames wait in a queue and are encrypted a slice at a time while
  * less than DVI_TLS_BUDGET bytes of ciphertext are in flight (written to the
- * inner stream and not yet sent); a uv_check handle (which runs after
- * each poll of the loop, without making the loop spin) takes the queue up
- * again as chunks come back. So sending a large frame overlaps encrypting
- * it, and the memory it takes is bounded.
+ * inner stream and not yet sent); a uv_prepare handle takes the queue up
+ * again as chunks come back. It runs before each poll of the loop, after
+ * the write callbacks that gave chunks back, without making the loop
+ * spin. (A uv_check handle, which runs after the poll, would miss the
+ * chunks that writes completed at once give back in the next turn's
+ * pending phase: the loop would then sleep with budget to spare.) So sending a
+ * large frame overlaps encrypting it, and the memory it takes is bounded.
  */
 #include "stream_tls.h"
 
@@ -44,9 +47,9 @@ typedef struct s_tls {
     SSL *ssl;          /* owned, with its BIO */
     dvi_tls_bio io;    /* the ciphertext both ways */
     dvi_tls_auth auth; /* what the handshake checks and found */
-    uv_check_t check;  /* resumes a backlog after each poll */
+    uv_prepare_t pump; /* resumes a backlog before each poll */
     uv_timer_t timer;  /* the handshake's deadline */
-    int busy;          /* inner, check, timer: closed callbacks due */
+    int busy;          /* inner, pump, timer: closed callbacks due */
 
     s_qframe *qhead, **qtail; /* frames to encrypt, in order */
     size_t part, off;         /* in qhead: the part (a piece of its buffer
@@ -74,7 +77,7 @@ static void s_pump_out(s_tls *t);
 static void s_fail(s_tls *t, const char *why);
 
 static void
-s_check_cb(uv_check_t *h)
+s_pump_cb(uv_prepare_t *h)
 {
     s_pump_out(h->data);
 }
@@ -87,7 +90,7 @@ s_flush_out(s_tls *t)
     if (t->io.failed) {
         s_fail(t, t->io.why);
     } else if (t->io.nflight > 0 && !t->closing) {
-        uv_check_start(&t->check, s_check_cb);
+        uv_prepare_start(&t->pump, s_pump_cb);
     }
 }
 
@@ -141,7 +144,7 @@ s_end(s_tls *t, int graceful)
     t->closing = 1;
     t->io.dropping = 1;
     t->base.quiet = 1;
-    uv_close((uv_handle_t *)&t->check, s_handle_closed);
+    uv_close((uv_handle_t *)&t->pump, s_handle_closed);
     uv_close((uv_handle_t *)&t->timer, s_handle_closed);
     if (graceful && t->inner_open && !t->inner_failed) {
         dvi_stream_shutdown(t->inner, s_inner_closed);
@@ -289,7 +292,7 @@ s_encrypt_next(s_tls *t)
 }
 
 /* Encrypts queued frames while the inner stream keeps up, writes the
- * result, and finishes a shutdown once the queue is empty. Also the check
+ * result, and finishes a shutdown once the queue is empty. Also the pump
  * handle's callback. */
 static void
 s_pump_out(s_tls *t)
@@ -315,9 +318,9 @@ s_pump_out(s_tls *t)
         }
     }
     if (t->qhead == NULL && t->io.nflight == 0) {
-        uv_check_stop(&t->check);
+        uv_prepare_stop(&t->pump);
     } else {
-        uv_check_start(&t->check, s_check_cb);
+        uv_prepare_start(&t->pump, s_pump_cb);
     }
 }
 
@@ -350,14 +353,17 @@ s_hs_failed(s_tls *t, int rc)
     char why[512], words[340];
     dvi_tls_ctx_explain(t->ssl, &t->auth, rc, words, sizeof(words));
     snprintf(why, sizeof(why), "%s: %s", t->base.peer, words);
-    DVI_LOG(DVI_LOG_NOTICE, "TLS", "%s", why);
+    DVI_LOG(DVI_LOG_DEBUG, "TLS", "%s", why);
     s_flush_out(t); /* the alert */
+    t->base.code = DV_EAUTH;
     s_fail(t, why);
 }
 
 static void
 s_opened(s_tls *t)
 {
+    DVI_LOG(DVI_LOG_DEBUG, "TLS", "%s: open (%s side, peer %s)", t->base.peer,
+            t->auth.server ? "accepting" : "dialing", t->auth.peer_name);
     t->open = 1;
     /* This end's address is the transport's (a worker advertises it). */
     memcpy(t->base.local, t->inner->local, sizeof(t->base.local));
@@ -386,12 +392,29 @@ s_sniff(s_tls *t)
     if (c == 0x16 || c == 0x15) {
         return 0;
     }
+    /* Text says what the port is (an SSH banner, an HTTP reply). */
+    const char *p = dvi_tls_bio_next(&t->io);
+    size_t n = dvi_tls_bio_unread(&t->io), k = 0;
+    char text[48];
+    while (k < n && k < sizeof(text) - 1 && p[k] >= 0x20 && p[k] < 0x7f) {
+        text[k] = p[k];
+        k++;
+    }
+    text[k] = '\0';
     char why[300];
-    snprintf(why, sizeof(why),
-             "%s: TLS handshake failed: the %s does not speak TLS (its first "
-             "byte is 0x%02x, not a TLS record)",
-             t->base.peer, t->auth.server ? "client" : "server", c);
-    DVI_LOG(DVI_LOG_NOTICE, "TLS", "%s", why);
+    if (k >= 4) {
+        snprintf(why, sizeof(why),
+                 "%s: TLS handshake failed: the %s does not speak TLS (it "
+                 "sent \"%s\")",
+                 t->base.peer, t->auth.server ? "client" : "server", text);
+    } else {
+        snprintf(why, sizeof(why),
+                 "%s: TLS handshake failed: the %s does not speak TLS (its "
+                 "first byte is 0x%02x, not a TLS record)",
+                 t->base.peer, t->auth.server ? "client" : "server", c);
+    }
+    DVI_LOG(DVI_LOG_DEBUG, "TLS", "%s", why);
+    t->base.code = DV_EAUTH;
     s_fail(t, why);
     return -1;
 }
@@ -406,6 +429,7 @@ s_handshake(s_tls *t)
     int err = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, rc);
     if (rc == 1 && t->auth.peer_role == DVI_PKI_ROLE_NONE) {
         /* Never reached: verification checks the role. Fail closed. */
+        t->base.code = DV_EAUTH;
         s_fail(t, "authentication failed: the peer's role was not checked");
         return -1;
     }
@@ -455,7 +479,7 @@ s_timed_out(uv_timer_t *h)
     char why[256];
     snprintf(why, sizeof(why), "%s: TLS handshake timed out after %.1f s",
              t->base.peer, (double)dvi_tls_ctx_handshake_timeout(t->ctx) / 1e3);
-    DVI_LOG(DVI_LOG_NOTICE, "TLS", "%s", why);
+    DVI_LOG(DVI_LOG_DEBUG, "TLS", "%s", why);
     s_fail(t, why);
 }
 
@@ -682,16 +706,15 @@ dvi_tls_wrap(dvi_tls_ctx *tls, dvi_stream *inner, int server,
     s_tls *t = dvi_calloc(1, sizeof(*t));
     t->base.ops = &s_ops;
     t->base.loop = inner->loop;
-    snprintf(t->base.peer, sizeof(t->base.peer), "tls+%.*s",
-             (int)sizeof(t->base.peer) - 5, inner->peer);
+    memcpy(t->base.peer, inner->peer, sizeof(t->base.peer));
     t->inner = inner;
     t->ctx = dvi_tls_ctx_hold(tls);
     t->auth.roles = peer_roles;
     t->qtail = &t->qhead;
     dvi_tls_bio_init(&t->io, inner);
-    uv_check_init(inner->loop, &t->check);
+    uv_prepare_init(inner->loop, &t->pump);
     uv_timer_init(inner->loop, &t->timer);
-    t->check.data = t->timer.data = t;
+    t->pump.data = t->timer.data = t;
     t->busy = 3;
     dvi_stream_set_user(inner, &s_inner_user, t);
     if (s_ssl_init(t, server, host) < 0) {

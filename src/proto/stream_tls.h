@@ -20,10 +20,8 @@
  * worker or client. Each stream can restrict the roles it accepts, and a
  * dialer can require the server's certificate to name the host dialed.
  *
- * The schemes "tls+tcp://", "tls+unix://" and "tls+inproc://" (rows of
- * stream.c's table) wrap the named inner transport with the process's
- * TLS identity (dvi_tls_set_identity), so that dvi_conn carries frames
- * over TLS without knowing it.
+ * secure.h decides which addresses get TLS (every tcp:// one) and hands
+ * the stream to dvi_conn, which carries frames over it without knowing.
  *
  * Same threading as every stream: a stream and its callbacks live on its
  * loop's thread.
@@ -55,12 +53,17 @@ dvi_stream *dvi_tls_wrap(dvi_tls_ctx *tls, dvi_stream *inner, int server,
 dvi_stream *dvi_tls_dial(dvi_tls_ctx *tls, uv_loop_t *loop, const char *addr,
                          unsigned peer_roles, int check_host);
 
+/* Handshakes a TLS listener lets run at once, in all and from one IP;
+ * connections past them are closed at once. */
+#define DVI_TLS_HANDSHAKES_MAX 512
+#define DVI_TLS_HANDSHAKES_PER_IP 64
+
 /* Listens on addr (as dvi_stream_listen) and hands on_accept each
  * connection whose handshake succeeded, as an open TLS stream (set its
  * user and start it, or close it); its peer carries one of peer_roles (0:
  * any). Connections whose handshake fails or times out are closed here,
  * and told to the refused callback if one is set (else logged at warn).
- * The listener's name, and bound, are "tls+" and the inner address.
+ * The listener's name, and bound, are the inner address.
  * Caller owns; dvi_stream_listener_close (which also closes connections
  * still in their handshake). NULL with the reason set on failure. */
 dvi_stream_listener *dvi_tls_listen(dvi_tls_ctx *tls, uv_loop_t *loop,
@@ -92,13 +95,6 @@ int dvi_tls_check_peer_role(const dvi_stream *s, unsigned roles);
  * Static storage. */
 const char *dvi_tls_cipher(const dvi_stream *s);
 
-/* Sets the process's TLS identity, which the tls+ schemes use: tls (held;
- * NULL forgets the identity), the roles a dialed peer may have and the
- * roles an accepted peer may have (DVI_PKI_ROLE_BIT masks; 0: any). Streams
- * already made keep the identity they were made with. Thread-safe. */
-void dvi_tls_set_identity(dvi_tls_ctx *tls, unsigned dial_roles,
-                          unsigned accept_roles);
-
 /* ---- For the TLS listener ----------------------------------------------- */
 
 /* Called once when the handshake of a stream begun with dvi_tls_begin
@@ -109,9 +105,5 @@ typedef void (*dvi_tls_handed_fn)(void *owner, dvi_stream *s, const char *why);
  * has it, telling owner how it ended. The user who gets it later sets
  * itself and calls start, which then opens at once. */
 int dvi_tls_begin(dvi_stream *s, dvi_tls_handed_fn handed, void *owner);
-
-extern const dvi_stream_transport dvi_stream_tls_tcp;
-extern const dvi_stream_transport dvi_stream_tls_unix;
-extern const dvi_stream_transport dvi_stream_tls_inproc;
 
 #endif

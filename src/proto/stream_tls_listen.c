@@ -1,4 +1,4 @@
-/* The TLS listener, dialing helpers, and the tls+ schemes.
+/* The TLS listener and dialing helper.
  *
  * A TLS listener wraps an inner listener of any transport. Each stream
  * the inner listener accepts is wrapped as the accepting side and its
@@ -9,9 +9,7 @@
  * closed here and reported to the refused callback, or logged. So a
  * daemon never spends anything on a peer it has not authenticated.
  *
- * The schemes "tls+tcp://", "tls+unix://" and "tls+inproc://" are rows of
- * stream.c's table; they use the process's identity, which the daemons
- * set once at start-up (dvi_tls_set_identity).
+ * Which addresses get TLS is secure.c's decision.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +20,8 @@
 #include "drove.h"
 #include "stream_tls.h"
 
-#define S_PREFIX "tls+"
-
 typedef struct s_listener {
-    dvi_stream_listener base; /* name: "tls+" and the inner's */
+    dvi_stream_listener base; /* name: the inner's */
     dvi_stream_listener *inner;
     dvi_tls_ctx *ctx; /* held */
     unsigned roles;   /* the peer roles accepted */
@@ -64,10 +60,34 @@ s_handed(void *owner, dvi_stream *s, const char *why)
     dvi_stream_close(s, NULL);
 }
 
+/* How many handshakes of peers at the same IP as peer are under way. */
+static size_t
+s_same_ip(const s_listener *l, const char *peer)
+{
+    const char *colon = strrchr(peer, ':');
+    size_t n = colon ? (size_t)(colon - peer) : strlen(peer), k = 0;
+    for (size_t i = 0; i < l->nhs; i++) {
+        const char *o = l->hs[i]->peer;
+        k += strncmp(o, peer, n) == 0 && o[n] == ':';
+    }
+    return k;
+}
+
 static void
 s_accepted(void *ctx, dvi_stream *inner)
 {
     s_listener *l = ctx;
+    /* Handshakes cost memory and CPU before the peer proved anything:
+     * a flood of them is cut off, as dvi_listen does for HELLOs. */
+    if (l->nhs >= DVI_TLS_HANDSHAKES_MAX ||
+        s_same_ip(l, inner->peer) >= DVI_TLS_HANDSHAKES_PER_IP) {
+        DVI_LOG(DVI_LOG_WARN, "TLS",
+                "%s: refused %s: too many handshakes "
+                "under way",
+                l->base.name, inner->peer);
+        dvi_stream_close(inner, NULL);
+        return;
+    }
     dvi_stream *s = dvi_tls_wrap(l->ctx, inner, 1, l->roles, NULL);
     if (s == NULL) {
         DVI_LOG(DVI_LOG_WARN, "TLS", "%s: %s", l->base.name, dv_last_error());
@@ -119,8 +139,7 @@ dvi_tls_listen(dvi_tls_ctx *tls, uv_loop_t *loop, const char *addr,
     l->base.loop = loop;
     l->base.on_accept = on_accept;
     l->base.ctx = ctx;
-    snprintf(l->base.name, sizeof(l->base.name), S_PREFIX "%.*s",
-             (int)sizeof(l->base.name) - 5, inner_bound);
+    snprintf(l->base.name, sizeof(l->base.name), "%s", inner_bound);
     l->ctx = dvi_tls_ctx_hold(tls);
     l->roles = peer_roles;
     if (bound != NULL) {
@@ -173,81 +192,3 @@ dvi_tls_dial(dvi_tls_ctx *tls, uv_loop_t *loop, const char *addr,
     }
     return dvi_tls_wrap(tls, inner, 0, peer_roles, check_host ? host : NULL);
 }
-
-/* ---- The process's identity and the tls+ schemes ------------------------ */
-
-static uv_once_t s_id_once = UV_ONCE_INIT;
-static uv_mutex_t s_id_lock;
-static dvi_tls_ctx *s_id; /* held; NULL until set */
-static unsigned s_id_dial_roles, s_id_accept_roles;
-
-static void
-s_id_init(void)
-{
-    uv_mutex_init(&s_id_lock);
-}
-
-void
-dvi_tls_set_identity(dvi_tls_ctx *tls, unsigned dial_roles,
-                     unsigned accept_roles)
-{
-    uv_once(&s_id_once, s_id_init);
-    uv_mutex_lock(&s_id_lock);
-    dvi_tls_ctx *old = s_id;
-    s_id = tls ? dvi_tls_ctx_hold(tls) : NULL;
-    s_id_dial_roles = dial_roles;
-    s_id_accept_roles = accept_roles;
-    uv_mutex_unlock(&s_id_lock);
-    dvi_tls_ctx_rele(old);
-}
-
-/* The identity, held (rele it), and the roles for dialing or accepting;
- * NULL with the reason set if none was set. */
-static dvi_tls_ctx *
-s_identity(const char *addr, int dialing, unsigned *roles)
-{
-    uv_once(&s_id_once, s_id_init);
-    uv_mutex_lock(&s_id_lock);
-    dvi_tls_ctx *c = s_id ? dvi_tls_ctx_hold(s_id) : NULL;
-    *roles = dialing ? s_id_dial_roles : s_id_accept_roles;
-    uv_mutex_unlock(&s_id_lock);
-    if (c == NULL) {
-        dvi_seterr(DV_EINVAL, "%s: this process has no TLS identity", addr);
-    }
-    return c;
-}
-
-static dvi_stream *
-s_dial(uv_loop_t *loop, const char *addr)
-{
-    unsigned roles;
-    dvi_tls_ctx *c = s_identity(addr, 1, &roles);
-    dvi_stream *s = NULL;
-    if (c != NULL) {
-        s = dvi_tls_dial(c, loop, addr + strlen(S_PREFIX), roles, 0);
-        dvi_tls_ctx_rele(c);
-    }
-    return s;
-}
-
-static dvi_stream_listener *
-s_listen(uv_loop_t *loop, const char *addr, dvi_stream_accept_fn on_accept,
-         void *ctx)
-{
-    unsigned roles;
-    dvi_tls_ctx *c = s_identity(addr, 0, &roles);
-    dvi_stream_listener *l = NULL;
-    if (c != NULL) {
-        l = dvi_tls_listen(c, loop, addr + strlen(S_PREFIX), roles, on_accept,
-                           ctx, NULL, 0);
-        dvi_tls_ctx_rele(c);
-    }
-    return l;
-}
-
-const dvi_stream_transport dvi_stream_tls_tcp = {S_PREFIX "tcp://", s_dial,
-                                                 s_listen};
-const dvi_stream_transport dvi_stream_tls_unix = {S_PREFIX "unix://", s_dial,
-                                                  s_listen};
-const dvi_stream_transport dvi_stream_tls_inproc = {S_PREFIX "inproc://",
-                                                    s_dial, s_listen};

@@ -17,6 +17,7 @@
 #include "core.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
+#include "proto/secure.h"
 #include "session.h"
 
 #define S_MAX_LISTENERS 4
@@ -62,6 +63,18 @@ s_on_hello(dvi_sched *s, dvi_session *p, const msgpack_object *f, uint32_t n)
     if (h.role != DVI_ROLE_WORKER && h.role != DVI_ROLE_CLIENT) {
         return dvi_seterr(DV_EPROTO, "HELLO with unknown role %llu",
                           (unsigned long long)h.role);
+    }
+    /* A certificate says what its holder may be: a client's cannot join
+     * as a worker and receive other clients' tasks. */
+    int cert = dvi_conn_peer_role(p->conn);
+    int want =
+        h.role == DVI_ROLE_WORKER ? DVI_PKI_ROLE_WORKER : DVI_PKI_ROLE_CLIENT;
+    if (cert != DVI_SECURE_TRUSTED && cert != want) {
+        return dvi_seterr(DV_EAUTH,
+                          "authentication failed: %s has a %s certificate "
+                          "and said it is a %s",
+                          dvi_conn_peer(p->conn), dvi_pki_role_name(cert),
+                          dvi_pki_role_name(want));
     }
     if (h.role == DVI_ROLE_WORKER) {
         if (h.threads == 0 || h.threads > 4096 || h.addr[0] == '\0') {
@@ -169,17 +182,20 @@ s_on_accept(dvi_listener *l, dvi_conn *conn)
 /* ---- Life cycle --------------------------------------------------------- */
 
 dvi_sched *
-dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n, char *bound,
-              size_t size)
+dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n,
+              dvi_tls_ctx *tls, char *bound, size_t size)
 {
+    unsigned roles = DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_WORKER) |
+                     DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_CLIENT);
     dvi_sched *s = dvi_calloc(1, sizeof(*s));
     s->loop = loop;
     s->core = dvi_core_new();
     s->trim = dvi_trimmer_new(loop);
     for (size_t i = 0; i < n && i < S_MAX_LISTENERS; i++) {
         char b[256];
-        dvi_listener *l = dvi_listen(loop, addrs[i], s_on_accept, s_on_frame,
-                                     s_on_close, s, b, sizeof(b));
+        dvi_listener *l =
+            dvi_listen_secure(loop, addrs[i], tls, roles, s_on_accept,
+                              s_on_frame, s_on_close, s, b, sizeof(b));
         if (l == NULL) {
             dvi_sched_destroy(&s);
             return NULL;

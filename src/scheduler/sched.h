@@ -14,15 +14,19 @@
 
 #include "core.h"
 #include "proto/conn.h"
+#include "proto/tls_ctx.h"
 
 typedef struct dvi_sched dvi_sched;
 
 /* A scheduler listening on each of the n addresses ("tcp://HOST:PORT",
- * "inproc://NAME"). bound receives the first address as bound (port 0
- * resolved). Caller owns; free with dvi_sched_destroy. NULL with the
- * reason set on failure. */
+ * "unix:///PATH", "inproc://NAME"). On tcp it speaks TLS as tls (held
+ * while listening; NULL only for addresses that need none, see
+ * proto/secure.h) and admits workers and clients whose certificates say
+ * so. bound receives the first address as bound (port 0 resolved).
+ * Caller owns; free with dvi_sched_destroy. NULL with the reason set on
+ * failure. */
 dvi_sched *dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n,
-                         char *bound, size_t size);
+                         dvi_tls_ctx *tls, char *bound, size_t size);
 /* Says how a worker that vanished died ("killed by signal 11 ...") into
  * buf; returns 0 if it knows, -1 if not. */
 typedef int (*dvi_sched_epitaph_fn)(void *ctx, const char *worker_id, char *buf,

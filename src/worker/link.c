@@ -8,6 +8,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "drove.h"
+#include "proto/secure.h"
 
 #define S_FIRST_WAIT_MS 50
 #define S_MAX_WAIT_MS 2000
@@ -16,7 +17,8 @@ struct dvi_link {
     uv_loop_t *loop;
     char *addr; /* the scheduler's address; NULL for an adopted socket */
     int fd;
-    char name[128]; /* the address, or "fd N", for messages */
+    dvi_tls_ctx *tls; /* held; NULL: none */
+    char name[128];   /* the address, or "fd N", for messages */
     const dvi_link_fns *fns;
     void *ctx;
     dvi_conn *conn; /* the attempt in progress, then the connection */
@@ -146,7 +148,9 @@ s_attempt(dvi_link *l)
     l->attempts++;
     l->opened = 0;
     if (l->addr != NULL) {
-        l->conn = dvi_conn_dial(l->loop, l->addr, s_on_frame, s_on_close, l);
+        l->conn = dvi_conn_dial_secure(l->loop, l->addr, l->tls,
+                                       DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_SCHEDULER),
+                                       s_on_frame, s_on_close, l);
     } else {
         l->conn = dvi_conn_from_fd(l->loop, l->fd, s_on_frame, s_on_close, l);
     }
@@ -190,10 +194,11 @@ s_expiry_cb(uv_timer_t *t)
 
 dvi_link *
 dvi_link_new(uv_loop_t *loop, const char *addr, int fd, uint64_t timeout_ms,
-             const dvi_link_fns *fns, void *ctx)
+             dvi_tls_ctx *tls, const dvi_link_fns *fns, void *ctx)
 {
     dvi_link *l = dvi_calloc(1, sizeof(*l));
     l->loop = loop;
+    l->tls = tls ? dvi_tls_ctx_hold(tls) : NULL;
     l->addr = addr ? dvi_strdup(addr) : NULL;
     l->fd = fd;
     if (addr != NULL) {
@@ -244,6 +249,7 @@ dvi_link_destroy(dvi_link **lp)
     dvi_conn_close(l->conn);
     uv_close((uv_handle_t *)l->retry, s_timer_closed);
     uv_close((uv_handle_t *)l->expiry, s_timer_closed);
+    dvi_tls_ctx_rele(l->tls);
     free(l->addr);
     free(l);
 }

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "proto/conn.h"
+#include "proto/tls_ctx.h"
 
 typedef struct dvi_link dvi_link;
 
@@ -38,13 +39,16 @@ typedef struct dvi_link_fns {
     void (*lost)(void *ctx, int code, const char *why);
 } dvi_link_fns;
 
-/* A link to the scheduler at addr ("tcp://HOST:PORT", "inproc://NAME"),
- * or (addr NULL) over the connected socket fd, that keeps trying for
- * timeout_ms (0: one attempt). fns and ctx are borrowed. Caller owns;
+/* A link to the scheduler at addr ("tcp://HOST:PORT", "unix:///PATH",
+ * "inproc://NAME"), or (addr NULL) over the connected socket fd, that
+ * keeps trying for timeout_ms (0: one attempt). On tcp it speaks TLS as
+ * tls (held) and accepts only a scheduler's certificate; a failed
+ * authentication is final. fns and ctx are borrowed. Caller owns;
  * free with dvi_link_destroy. NULL with the reason set if addr is not an
  * address. */
 dvi_link *dvi_link_new(uv_loop_t *loop, const char *addr, int fd,
-                       uint64_t timeout_ms, const dvi_link_fns *fns, void *ctx);
+                       uint64_t timeout_ms, dvi_tls_ctx *tls,
+                       const dvi_link_fns *fns, void *ctx);
 /* Ends the link now, as the worker cannot go on (from any callback but
  * lost): closes the connection without calling back, then calls lost
  * with code and why. */

@@ -18,8 +18,8 @@
 int
 dvi_worker_listen(dvi_worker *w, const char *listen)
 {
-    w->server =
-        dvi_server_new(w->loop, listen, w->store, w->bound, sizeof(w->bound));
+    w->server = dvi_server_new(w->loop, listen, w->tls, w->store, w->bound,
+                               sizeof(w->bound));
     if (w->server == NULL) {
         char why[512];
         snprintf(why, sizeof(why), "%s", dv_last_error());

@@ -40,14 +40,18 @@ s_run_worker(const char *fd)
     snprintf(id, sizeof(id), "%s",
              getenv(DVI_ENV_WORKER_ID) ? getenv(DVI_ENV_WORKER_ID) : "proc");
     const char *threads = getenv(DVI_ENV_WORKER_THREADS);
+    char listen[256] = "";
+    const char *l = getenv(DVI_ENV_WORKER_LISTEN);
+    snprintf(listen, sizeof(listen), "%s", l ? l : "");
     dvi_worker_opts opts = {id, threads ? atoi(threads) : 1,
-                            "tcp://127.0.0.1:0"};
+                            listen[0] ? listen : NULL};
     int sock = atoi(fd);
     /* The program this process runs must not see the role, nor pass it on
      * to processes of its own. */
     unsetenv(DVI_ENV_WORKER_FD);
     unsetenv(DVI_ENV_WORKER_ID);
     unsetenv(DVI_ENV_WORKER_THREADS);
+    unsetenv(DVI_ENV_WORKER_LISTEN);
     dvi_log_init("worker", dvi_log_level);
     int rc = dvi_worker_run(NULL, sock, &opts, NULL, 0);
     /* exit, not _exit: the program's destructors and atexit handlers run,

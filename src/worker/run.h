@@ -26,5 +26,8 @@ void dvi_worker_role_check(void);
 #define DVI_ENV_WORKER_FD "DROVE_WORKER_FD"
 #define DVI_ENV_WORKER_ID "DROVE_WORKER_ID"
 #define DVI_ENV_WORKER_THREADS "DROVE_WORKER_THREADS"
+/* Where the worker listens for its peers: a Unix socket in the embedded
+ * cluster's private directory. */
+#define DVI_ENV_WORKER_LISTEN "DROVE_WORKER_LISTEN"
 
 #endif

@@ -7,6 +7,7 @@
 #include "proto/conn.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
+#include "proto/secure.h"
 
 /* An incoming connection from a peer or a client. */
 typedef struct s_client {
@@ -106,13 +107,15 @@ s_on_accept(dvi_listener *l, dvi_conn *c)
 }
 
 dvi_server *
-dvi_server_new(uv_loop_t *loop, const char *addr, const dvi_store *store,
-               char *bound, size_t size)
+dvi_server_new(uv_loop_t *loop, const char *addr, dvi_tls_ctx *tls,
+               const dvi_store *store, char *bound, size_t size)
 {
     dvi_server *s = dvi_calloc(1, sizeof(*s));
     s->store = store;
-    s->listener = dvi_listen(loop, addr, s_on_accept, s_on_frame, s_on_close, s,
-                             bound, size);
+    unsigned roles = DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_WORKER) |
+                     DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_CLIENT);
+    s->listener = dvi_listen_secure(loop, addr, tls, roles, s_on_accept,
+                                    s_on_frame, s_on_close, s, bound, size);
     if (s->listener == NULL) {
         free(s);
         return NULL;

@@ -15,16 +15,18 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "proto/tls_ctx.h"
 #include "store.h"
 
 typedef struct dvi_server dvi_server;
 
 /* Serves the results in store (borrowed: it must outlive the server) to
- * whoever connects to addr ("tcp://IP:PORT", port 0 picks one, or
- * "inproc://NAME"). bound (size bytes) receives the address actually
- * bound. Caller owns; free with dvi_server_destroy. NULL with the reason
- * set if it cannot listen. */
-dvi_server *dvi_server_new(uv_loop_t *loop, const char *addr,
+ * whoever connects to addr ("tcp://IP:PORT", port 0 picks one,
+ * "unix:///PATH" or "inproc://NAME"): on tcp, only to workers and clients
+ * of tls's profile (proto/secure.h). bound (size bytes) receives the address
+ * actually bound. Caller owns; free with dvi_server_destroy. NULL with the
+ * reason set if it cannot listen. */
+dvi_server *dvi_server_new(uv_loop_t *loop, const char *addr, dvi_tls_ctx *tls,
                            const dvi_store *store, char *bound, size_t size);
 /* Closes the listener and every connection (queued answers are sent
  * first when possible) and frees the server. Accepts NULL; sets *s to

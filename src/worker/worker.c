@@ -621,8 +621,10 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     dvi_map_init(&w->fnstats);
     w->runq_tail = &w->runq;
     w->funcs = dvi_funcs_new();
+    w->tls = net->tls ? dvi_tls_ctx_hold(net->tls) : NULL;
     w->fetcher =
         dvi_fetcher_new(loop, w->id, s_on_fetched, s_on_fetch_failed, w);
+    dvi_fetcher_set_tls(w->fetcher, w->tls);
     /* Without a listen address the server starts on the first connection
      * to the scheduler, on the interface that reaches it. */
     if ((net->contact != NULL && dvi_worker_set_contact(w, net->contact) < 0) ||
@@ -633,7 +635,7 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     w->ex = dvi_executor_new(loop, w->nthreads, w->id, s_on_jobs_done, w);
     /* HELLO goes out on each connection the link opens. */
     w->link = dvi_link_new(loop, sched_addr, sched_fd,
-                           (uint64_t)net->connect_timeout_ms,
+                           (uint64_t)net->connect_timeout_ms, w->tls,
                            &dvi_worker_link_fns, w);
     if (w->link == NULL) {
         dvi_worker_destroy(&w);
@@ -676,6 +678,7 @@ dvi_worker_destroy(dvi_worker **wp)
     }
     dvi_map_fini(&w->fnstats);
     dvi_funcs_destroy(&w->funcs);
+    dvi_tls_ctx_rele(w->tls);
     free(w->retiring);
     free(w);
 }

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "proto/tls_ctx.h"
+
 typedef struct dvi_worker dvi_worker;
 
 typedef struct dvi_worker_opts {
@@ -32,6 +34,9 @@ typedef struct dvi_worker_net {
     const char *contact;    /* the address peers are told to fetch from,
                                "tcp://HOST:PORT" (port 0: the one listened
                                on); NULL: see dvi_worker_new */
+    dvi_tls_ctx *tls;       /* the worker's identity for tcp:// (held
+                               while it lives): its profile's worker
+                               certificate; NULL: none */
 } dvi_worker_net;
 
 typedef struct dvi_worker_stats {

@@ -42,6 +42,7 @@ struct dvi_worker {
     dvi_conn *sched;      /* the link's connection while open, else NULL */
     dvi_server *server;   /* answers peers' GETs from store */
     dvi_fetcher *fetcher; /* fetches inputs from peers */
+    dvi_tls_ctx *tls;     /* held: the identity on tcp, or NULL */
     dvi_executor *ex;
     dvi_funcs *funcs;
     dvi_store *store; /* results held here */

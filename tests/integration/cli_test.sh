@@ -112,6 +112,71 @@ grep -q -- "DROVE_WORKER_CONNECT_TIMEOUT" "$TMP/help-worker.out" ||
 grep -q -- "--grace" "$TMP/help-worker.out" ||
     fail "drove worker --help does not mention --grace"
 
+# Before any scheduler made the profile, a worker has neither an address
+# nor a certificate: it waits --connect-timeout for them, then says which
+# profile lacks what.
+run noprofile "$DROVE" worker --threads 1 --connect-timeout 1
+if [ "$rc" = 0 ] || ! grep -q "profile 'default'.*no connection file" \
+    "$TMP/noprofile.err"; then
+    fail "drove worker without a profile: the error does not say so"
+    show noprofile
+fi
+run nocreds "$DROVE" worker --scheduler tcp://127.0.0.1:1 --threads 1 \
+    --connect-timeout 1
+if [ "$rc" = 0 ] || ! grep -q "authentication failed: no credentials" \
+    "$TMP/nocreds.err"; then
+    fail "drove worker without credentials: the error does not say so"
+    show nocreds
+fi
+
+# The scheduler prints exactly its address on stdout, and exits on SIGTERM.
+"$DROVE" scheduler --address tcp://127.0.0.1:0 >"$TMP/sched.out" \
+    2>"$TMP/sched.err" &
+SCHED_PID=$!
+addr=
+for _ in $(seq 200); do
+    if [ -s "$TMP/sched.out" ] && grep -q . "$TMP/sched.out"; then
+        addr=$(head -n 1 "$TMP/sched.out")
+        break
+    fi
+    alive "$SCHED_PID" || break
+    sleep 0.05
+done
+if ! [[ "$addr" =~ ^tcp://127\.0\.0\.1:[0-9]+$ ]] || [ "${addr##*:}" = 0 ]
+then
+    fail "drove scheduler printed '$addr', want tcp://127.0.0.1:PORT"
+    show sched
+else
+    # A second scheduler on the same profile is refused, naming it.
+    run second "$DROVE" scheduler --address tcp://127.0.0.1:0
+    if [ "$rc" = 0 ] ||
+        ! grep -q "profile 'default'.*has a scheduler running already" \
+            "$TMP/second.err"; then
+        fail "a second scheduler on profile default was not refused"
+        show second
+    fi
+    kill -TERM "$SCHED_PID"
+    gone=0
+    for _ in $(seq 100); do
+        if ! alive "$SCHED_PID"; then
+            gone=1
+            break
+        fi
+        sleep 0.05
+    done
+    if [ "$gone" = 1 ]; then
+        wait "$SCHED_PID" 2>/dev/null
+        SCHED_PID=
+    else
+        fail "drove scheduler still running 5 s after SIGTERM"
+        show sched
+    fi
+    lines=$(wc -l <"$TMP/sched.out")
+    [ "$lines" = 1 ] || fail "drove scheduler printed $lines lines on stdout"
+fi
+
+
+# The scheduler made the profile: workers find its certificate.
 # A worker whose scheduler is not there (port 1: nothing listens) keeps
 # trying for --connect-timeout seconds, then names the address.
 run noscheduler "$DROVE" worker --scheduler tcp://127.0.0.1:1 --threads 1 \
@@ -150,44 +215,6 @@ elif ! grep -q "cannot listen for peers on bogus" "$TMP/badlisten.err" ||
     grep -q "scheduler" "$TMP/badlisten.err"; then
     fail "drove worker --listen bogus: the error does not blame --listen"
     show badlisten
-fi
-
-# The scheduler prints exactly its address on stdout, and exits on SIGTERM.
-"$DROVE" scheduler --address tcp://127.0.0.1:0 >"$TMP/sched.out" \
-    2>"$TMP/sched.err" &
-SCHED_PID=$!
-addr=
-for _ in $(seq 200); do
-    if [ -s "$TMP/sched.out" ] && grep -q . "$TMP/sched.out"; then
-        addr=$(head -n 1 "$TMP/sched.out")
-        break
-    fi
-    alive "$SCHED_PID" || break
-    sleep 0.05
-done
-if ! [[ "$addr" =~ ^tcp://127\.0\.0\.1:[0-9]+$ ]] || [ "${addr##*:}" = 0 ]
-then
-    fail "drove scheduler printed '$addr', want tcp://127.0.0.1:PORT"
-    show sched
-else
-    kill -TERM "$SCHED_PID"
-    gone=0
-    for _ in $(seq 100); do
-        if ! alive "$SCHED_PID"; then
-            gone=1
-            break
-        fi
-        sleep 0.05
-    done
-    if [ "$gone" = 1 ]; then
-        wait "$SCHED_PID" 2>/dev/null
-        SCHED_PID=
-    else
-        fail "drove scheduler still running 5 s after SIGTERM"
-        show sched
-    fi
-    lines=$(wc -l <"$TMP/sched.out")
-    [ "$lines" = 1 ] || fail "drove scheduler printed $lines lines on stdout"
 fi
 
 if [ "$failures" != 0 ]; then

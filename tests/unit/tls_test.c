@@ -1,9 +1,11 @@
 /* drove — unit: the TLS stream and listener (mutual TLS 1.3 around any
  * stream) and its context.
  *
- * What users will rely on: a dvi_conn over tls+tcp, tls+unix and
- * tls+inproc carries frames both ways, a 20 MiB frame with a spliced blob
- * included, byte for byte; the stream keeps the stream contract (exact
+ * What users will rely on: TLS streams over tcp, unix and inproc, and a
+ * dvi_conn over tcp as secure.h makes it, carry frames both ways, a 20
+ * MiB frame with a spliced blob included, byte for byte; tcp never goes
+ * plain without credentials, and only the test switch on loopback lets
+ * it; the stream keeps the stream contract (exact
  * bytes, open before bytes, a graceful end, one closed callback); each
  * side learns the other's role from its certificate, and can refuse
  * roles; a peer of another CA, without a certificate, with an expired or
@@ -35,6 +37,7 @@
 #include "dvtest.h"
 #include "proto/conn.h"
 #include "proto/msg.h"
+#include "proto/secure.h"
 #include "proto/stream_tls.h"
 
 #define WAIT_S 60.0
@@ -108,7 +111,6 @@ s_teardown(void **state)
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         dvi_tls_ctx_destroy(all[i]);
     }
-    dvi_tls_set_identity(NULL, 0, 0);
     dvi_pki_cert_destroy(&F.ca);
     dvi_pki_cert_destroy(&F.ca2);
     return 0;
@@ -275,9 +277,8 @@ s_pair_open(s_pair *p, const char *addr, dvi_tls_ctx *srv, unsigned sroles,
     p->l = DVT_NOTNULL(dvi_tls_listen(srv, &p->loop, addr, sroles, s_accept, p,
                                       p->bound, sizeof(p->bound)));
     dvi_tls_listener_set_refused(p->l, s_refused);
-    DVT_TRUE(strncmp(p->bound, "tls+", 4) == 0);
-    p->a.s = DVT_NOTNULL(
-        dvi_tls_dial(cli, &p->loop, p->bound + 4, croles, check_host));
+    p->a.s =
+        DVT_NOTNULL(dvi_tls_dial(cli, &p->loop, p->bound, croles, check_host));
     dvi_stream_set_user(p->a.s, &s_user, &p->a);
     DVT_PASS(dvi_stream_start(p->a.s));
 }
@@ -451,7 +452,7 @@ test_stream_inproc(void **state)
     s_frames_then_end(addr, 1);
 }
 
-/* ---- Conns over the tls+ schemes ---------------------------------------- */
+/* ---- Conns over TLS, as secure.h makes them ----------------------------- */
 
 typedef struct s_cend {
     dvi_conn *c;
@@ -558,13 +559,13 @@ s_conn_both_ways(const char *addr)
     s_cnet n = {0};
     s_net = &n;
     DVT_EQ_I64(uv_loop_init(&n.loop), 0);
-    dvi_tls_set_identity(F.worker, 0, 0);
-    n.l = DVT_NOTNULL(dvi_listen(&n.loop, addr, s_on_accept, s_on_frame,
-                                 s_on_close, &n, n.bound, sizeof(n.bound)));
-    DVT_TRUE(strncmp(n.bound, "tls+", 4) == 0);
-    n.client.c = DVT_NOTNULL(
-        dvi_conn_dial(&n.loop, n.bound, s_on_frame, s_on_close, &n.client));
-    DVT_CONTAINS(dvi_conn_peer(n.client.c), "tls+");
+    n.l = DVT_NOTNULL(dvi_listen_secure(&n.loop, addr, F.worker, BIT(CLIENT),
+                                        s_on_accept, s_on_frame, s_on_close, &n,
+                                        n.bound, sizeof(n.bound)));
+    DVT_TRUE(strncmp(n.bound, "tcp://", 6) == 0);
+    n.client.c = DVT_NOTNULL(dvi_conn_dial_secure(&n.loop, n.bound, F.client,
+                                                  BIT(WORKER), s_on_frame,
+                                                  s_on_close, &n.client));
     dvi_blob *big = s_pattern(20u << 20, 99);
     n.expect = big;
     s_send_small(n.client.c, 100);
@@ -584,13 +585,14 @@ s_conn_both_ways(const char *addr)
     DVT_EQ_I64(dvi_conn_bytes_out(n.server.c), dvi_conn_bytes_in(n.client.c));
     DVT_EQ_I64(n.accepted, 1);
     DVT_EQ_I64(n.client.closed + n.server.closed, 0);
+    DVT_EQ_I64(dvi_conn_peer_role(n.server.c), DVI_PKI_ROLE_CLIENT);
+    DVT_EQ_I64(dvi_conn_peer_role(n.client.c), DVI_PKI_ROLE_WORKER);
     /* A graceful close reaches the peer as the end of the stream. */
     dvi_conn_close(n.client.c);
     s_cwait(&n, &n.server.closed, 1);
     DVT_EQ_STR(n.server.why, "closed by peer");
     dvi_listener_close(n.l);
     s_loop_fini(&n.loop);
-    dvi_tls_set_identity(NULL, 0, 0);
     DVT_EQ_I64(atomic_load(&big->refs), 1);
     dvi_blob_rele(big);
 }
@@ -598,25 +600,44 @@ s_conn_both_ways(const char *addr)
 static void
 test_conn_tls_tcp(void **state)
 {
-    s_conn_both_ways("tls+tcp://127.0.0.1:0");
+    s_conn_both_ways("tcp://127.0.0.1:0");
 }
 
+/* tcp:// needs credentials; the test switch lets plain TCP through on
+ * loopback only; unix:// and inproc:// are plain and trusted. */
 static void
-test_conn_tls_unix(void **state)
+test_secure_chooses(void **state)
 {
-    char dir[] = "/tmp/dvtls-XXXXXX", addr[128];
-    DVT_TRUE(mkdtemp(dir) != NULL);
-    snprintf(addr, sizeof(addr), "tls+unix://%s/s.sock", dir);
-    s_conn_both_ways(addr);
-    DVT_EQ_I64(rmdir(dir), 0);
-}
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    unsetenv(DVI_ENV_TEST_PLAINTEXT);
+    DVT_TRUE(dvi_secure_dial(&loop, "tcp://127.0.0.1:1", NULL, 0) == NULL);
+    DVT_EQ_I64(dvi_last_code(), DV_EAUTH);
+    DVT_CONTAINS(dv_last_error(), "authentication failed");
+    char b[128];
+    DVT_TRUE(dvi_secure_listen(&loop, "tcp://127.0.0.1:0", NULL, 0, s_accept,
+                               NULL, b, sizeof(b)) == NULL);
+    DVT_EQ_I64(dvi_last_code(), DV_EAUTH);
+    dvi_stream *s =
+        DVT_NOTNULL(dvi_secure_dial(&loop, "tcp://127.0.0.1:1", F.client, 0));
+    DVT_TRUE(dvi_tls_is_tls(s));
+    dvi_stream_close(s, NULL);
+    s = DVT_NOTNULL(dvi_secure_dial(&loop, "unix:///tmp/nobody.sock", NULL, 0));
+    DVT_TRUE(!dvi_tls_is_tls(s));
+    dvi_stream_close(s, NULL);
 
-static void
-test_conn_tls_inproc(void **state)
-{
-    char addr[64];
-    snprintf(addr, sizeof(addr), "tls+inproc://tls-conn-%d", (int)getpid());
-    s_conn_both_ways(addr);
+    setenv(DVI_ENV_TEST_PLAINTEXT, "1", 1);
+    DVT_TRUE(dvi_secure_plaintext("tcp://127.0.0.1:1"));
+    DVT_TRUE(dvi_secure_plaintext("tcp://localhost:1"));
+    DVT_TRUE(!dvi_secure_plaintext("tcp://10.1.2.3:1"));
+    DVT_TRUE(!dvi_secure_plaintext("tcp://0.0.0.0:1"));
+    s = DVT_NOTNULL(dvi_secure_dial(&loop, "tcp://127.0.0.1:1", F.client, 0));
+    DVT_TRUE(!dvi_tls_is_tls(s));
+    dvi_stream_close(s, NULL);
+    DVT_TRUE(dvi_secure_dial(&loop, "tcp://10.1.2.3:1", NULL, 0) == NULL);
+    DVT_EQ_I64(dvi_last_code(), DV_EAUTH);
+    unsetenv(DVI_ENV_TEST_PLAINTEXT);
+    s_loop_fini(&loop);
 }
 
 /* ---- Roles -------------------------------------------------------------- */
@@ -1165,9 +1186,6 @@ test_ctx_and_address_errors(void **state)
 
     uv_loop_t loop;
     uv_loop_init(&loop);
-    dvi_tls_set_identity(NULL, 0, 0);
-    DVT_TRUE(dvi_stream_dial(&loop, "tls+tcp://127.0.0.1:1") == NULL);
-    DVT_CONTAINS(dv_last_error(), "no TLS identity");
     DVT_TRUE(dvi_tls_dial(F.client, &loop, "unix:///tmp/x", 0, 1) == NULL);
     DVT_CONTAINS(dv_last_error(), "only for tcp://HOST:PORT");
     DVT_TRUE(dvi_tls_dial(F.client, &loop, "tcp:/x", 0, 0) == NULL);
@@ -1187,8 +1205,7 @@ main(void)
         cmocka_unit_test(test_stream_unix),
         cmocka_unit_test(test_stream_inproc),
         cmocka_unit_test(test_conn_tls_tcp),
-        cmocka_unit_test(test_conn_tls_unix),
-        cmocka_unit_test(test_conn_tls_inproc),
+        cmocka_unit_test(test_secure_chooses),
         cmocka_unit_test(test_roles_from_certificates),
         cmocka_unit_test(test_role_refused),
         cmocka_unit_test(test_other_ca),
