@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,9 +148,9 @@ s_exists(const dvi_profile *p, const char *file)
     return access(path, R_OK) == 0;
 }
 
-/* The paths of role's certificate and key. */
-static void
-s_role_paths(const dvi_profile *p, int role, char *cert, char *key, size_t size)
+void
+dvi_profile_role_paths(const dvi_profile *p, int role, char *cert, char *key,
+                       size_t size)
 {
     char name[32];
     snprintf(name, sizeof(name), "%s.pem", s_role_files[role]);
@@ -244,7 +245,7 @@ s_ensure_held(const dvi_profile *p, const char *const *hosts, size_t n)
     for (int role = DVI_PKI_ROLE_SCHEDULER;
          rc == 0 && role <= DVI_PKI_ROLE_CLIENT; role++) {
         char cert[PATH_MAX], key[PATH_MAX];
-        s_role_paths(p, role, cert, key, sizeof(cert));
+        dvi_profile_role_paths(p, role, cert, key, sizeof(cert));
         if (!fresh && access(cert, R_OK) == 0 && access(key, R_OK) == 0) {
             continue;
         }
@@ -296,7 +297,7 @@ dvi_profile_has(const dvi_profile *p, int role)
     if (role < DVI_PKI_ROLE_SCHEDULER || role > DVI_PKI_ROLE_CLIENT) {
         return 0;
     }
-    s_role_paths(p, role, cert, key, sizeof(cert));
+    dvi_profile_role_paths(p, role, cert, key, sizeof(cert));
     return s_exists(p, "ca.pem") && access(cert, R_OK) == 0 &&
            access(key, R_OK) == 0;
 }
@@ -313,7 +314,7 @@ dvi_profile_cert(const dvi_profile *p, int role)
         return NULL;
     }
     char cert[PATH_MAX], key[PATH_MAX];
-    s_role_paths(p, role, cert, key, sizeof(cert));
+    dvi_profile_role_paths(p, role, cert, key, sizeof(cert));
     return dvi_pki_load(cert, key);
 }
 
@@ -328,6 +329,20 @@ dvi_profile_ca(const dvi_profile *p)
         return NULL;
     }
     return dvi_pki_load(cert, NULL);
+}
+
+int
+dvi_profile_names_host(const dvi_profile *p, const char *host)
+{
+    dvi_pki_cert *s = dvi_profile_cert(p, DVI_PKI_ROLE_SCHEDULER);
+    if (s == NULL) {
+        return dvi_last_code();
+    }
+    X509 *x = dvi_pki_cert_x509(s);
+    int named = X509_check_ip_asc(x, host, 0) == 1 ||
+                X509_check_host(x, host, 0, 0, NULL) == 1;
+    dvi_pki_cert_destroy(&s);
+    return named;
 }
 
 /* ---- Files -------------------------------------------------------------- */

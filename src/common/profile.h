@@ -74,6 +74,16 @@ int dvi_profile_host_ok(const char *host);
 int dvi_profile_ensure(const dvi_profile *p, const char *const *hosts,
                        size_t n);
 
+/* The paths of role's (enum dvi_pki_role, not NONE) certificate and key
+ * in the profile, into cert and key (size bytes each). */
+void dvi_profile_role_paths(const dvi_profile *p, int role, char *cert,
+                            char *key, size_t size);
+
+/* Whether the profile's scheduler certificate names host (an address, or
+ * a DNS name) in its subjectAltName: 1 or 0, or the DV_E* code of
+ * dvi_profile_cert when it cannot be loaded (reason set). */
+int dvi_profile_names_host(const dvi_profile *p, const char *host);
+
 /* Whether the profile holds a certificate and key for role (enum
  * dvi_pki_role) and the CA's certificate. */
 int dvi_profile_has(const dvi_profile *p, int role);
