@@ -281,6 +281,21 @@ test_ensure_hosts(void **state)
     DVT_EQ_I64(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
     DVT_TRUE(X509_check_host(x, "other.example", 0, 0, NULL) != 1);
     dvi_pki_cert_destroy(&s);
+    DVT_EQ_I64(dvi_profile_names_host(&p, "node7.example"), 1);
+    DVT_EQ_I64(dvi_profile_names_host(&p, "fd00::7"), 1);
+    DVT_EQ_I64(dvi_profile_names_host(&p, "localhost"), 1);
+    DVT_EQ_I64(dvi_profile_names_host(&p, "other.example"), 0);
+    DVT_EQ_I64(dvi_profile_names_host(&p, "10.1.2.4"), 0);
+    /* Kept as it is by a later ensure with other hosts. */
+    const char *more[] = {"other.example"};
+    DVT_PASS(dvi_profile_ensure(&p, more, 1));
+    DVT_EQ_I64(dvi_profile_names_host(&p, "other.example"), 0);
+    char cert[PATH_MAX], key[PATH_MAX], want[PATH_MAX];
+    dvi_profile_role_paths(&p, DVI_PKI_ROLE_WORKER, cert, key, sizeof(cert));
+    snprintf(want, sizeof(want), "%s/worker.pem", p.dir);
+    DVT_EQ_STR(cert, want);
+    snprintf(want, sizeof(want), "%s/worker.key", p.dir);
+    DVT_EQ_STR(key, want);
 
     /* A bad host is refused before anything is made. */
     dvi_profile q;
@@ -289,6 +304,8 @@ test_ensure_hosts(void **state)
     DVT_FAILS_WITH(DV_EINVAL, dvi_profile_ensure(&q, bad, 2));
     DVT_CONTAINS(dv_last_error(), "'not a host!'");
     DVT_TRUE(!dvi_profile_exists(&q));
+    DVT_FAILS_WITH(DV_EAUTH, dvi_profile_names_host(&q, "localhost"));
+    DVT_CONTAINS(dv_last_error(), "profile 'badhost'");
     DVT_TRUE(dvi_profile_host_ok("localhost"));
     DVT_TRUE(dvi_profile_host_ok("::1"));
     DVT_TRUE(!dvi_profile_host_ok(""));
