@@ -18,6 +18,9 @@ s_usage(const dvi_option *opts, size_t n, const char *usage, const char *about)
                  : o->type == DVI_OPT_INT ? " N"
                                           : " VALUE");
         printf("  %-28s %s", flag, o->help);
+        if (o->type == DVI_OPT_LIST) {
+            printf(" (may be repeated)");
+        }
         if (o->def) {
             printf(" (default %s)", o->def);
         }
@@ -29,8 +32,33 @@ s_usage(const dvi_option *opts, size_t n, const char *usage, const char *about)
     printf("  %-28s %s\n", "--help", "show this help and exit");
 }
 
+/* The command's name, for messages: the words of usage up to the first
+ * that is not a plain lowercase word ("drove profile export" of "drove
+ * profile export [NAME] DIR"). */
+static void
+s_prog(const char *usage, char *out, size_t size)
+{
+    size_t end = 0, i = 0;
+    while (usage[i] != '\0') {
+        size_t j = i;
+        while (usage[j] >= 'a' && usage[j] <= 'z') {
+            j++;
+        }
+        if (j == i || (usage[j] != ' ' && usage[j] != '\0')) {
+            break;
+        }
+        end = j;
+        i = usage[j] == ' ' ? j + 1 : j;
+    }
+    if (end == 0) {
+        snprintf(out, size, "drove");
+    } else {
+        snprintf(out, size, "%.*s", (int)end, usage);
+    }
+}
+
 static int
-s_check(dvi_option *o, const char *v, const char *from)
+s_check(dvi_option *o, const char *v, const char *from, const char *prog)
 {
     if (o->type != DVI_OPT_INT) {
         o->value = v;
@@ -40,66 +68,149 @@ s_check(dvi_option *o, const char *v, const char *from)
     long x = strtol(v, &end, 10);
     if (*v == '\0' || *end != '\0' || x < o->min || x > o->max) {
         fprintf(stderr,
-                "drove: %s: --%s must be a whole number from %ld to "
+                "%s: %s: --%s must be a whole number from %ld to "
                 "%ld, not '%s'\n",
-                from, o->name, o->min, o->max, v);
+                prog, from, o->name, o->min, o->max, v);
         return 2;
     }
     o->value = v;
     return 0;
 }
 
+/* What s_step found. */
+enum { S_END, S_HELP, S_BAD, S_ITEM };
+
+/* One step through argv from *a: an option (*o its row, *v its value, NULL
+ * for a flag) or an argument that is not one (*o NULL, *v the argument)
+ * gives S_ITEM; then S_END at the end, S_HELP for --help, or S_BAD after
+ * printing what is wrong. *rest is set once "--" is passed: everything
+ * after it is an argument. */
+static int
+s_step(const dvi_option *opts, size_t n, int argc, char **argv, int *a,
+       int *rest, const dvi_option **o, const char **v, const char *prog)
+{
+    if (*a >= argc) {
+        return S_END;
+    }
+    const char *arg = argv[(*a)++];
+    if (!*rest && strcmp(arg, "--") == 0) {
+        *rest = 1;
+        if (*a >= argc) {
+            return S_END;
+        }
+        arg = argv[(*a)++];
+    }
+    *o = NULL;
+    *v = arg;
+    if (*rest || arg[0] != '-' || arg[1] == '\0') {
+        return S_ITEM;
+    }
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        return S_HELP;
+    }
+    const char *name = arg + 2;
+    const char *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    for (size_t i = 0; arg[1] == '-' && i < n; i++) {
+        if (strlen(opts[i].name) == len &&
+            strncmp(opts[i].name, name, len) == 0) {
+            *o = &opts[i];
+        }
+    }
+    if (*o == NULL) {
+        fprintf(stderr, "%s: unknown option '%.*s' (see --help)\n", prog,
+                (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
+        return S_BAD;
+    }
+    if ((*o)->type == DVI_OPT_FLAG) {
+        *v = NULL;
+        if (eq != NULL) {
+            fprintf(stderr, "%s: option '--%s' takes no value\n", prog,
+                    (*o)->name);
+            return S_BAD;
+        }
+        return S_ITEM;
+    }
+    *v = eq ? eq + 1 : (*a < argc ? argv[(*a)++] : NULL);
+    if (*v == NULL) {
+        fprintf(stderr, "%s: option '--%s' needs a value\n", prog, (*o)->name);
+        return S_BAD;
+    }
+    return S_ITEM;
+}
+
+int
+dvi_options_parse_pos(dvi_option *opts, size_t n, int argc, char **argv,
+                      const char *usage, const char *about, const char **pos,
+                      size_t maxpos, size_t *npos)
+{
+    char prog[64];
+    s_prog(usage, prog, sizeof(prog));
+    for (size_t i = 0; i < n; i++) {
+        if (opts[i].type == DVI_OPT_LIST) {
+            opts[i].value = NULL;
+            continue;
+        }
+        opts[i].value = opts[i].def;
+        const char *e = opts[i].env ? getenv(opts[i].env) : NULL;
+        if (e && *e && s_check(&opts[i], e, opts[i].env, prog) != 0) {
+            return 2;
+        }
+    }
+    size_t np = 0;
+    int a = 0, rest = 0, r;
+    const dvi_option *o;
+    const char *v;
+    while ((r = s_step(opts, n, argc, argv, &a, &rest, &o, &v, prog)) ==
+           S_ITEM) {
+        if (o == NULL) {
+            if (np >= maxpos) {
+                fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n",
+                        prog, v);
+                return 2;
+            }
+            pos[np++] = v;
+        } else if (o->type == DVI_OPT_FLAG) {
+            opts[o - opts].value = "1";
+        } else if (s_check(&opts[o - opts], v, "command line", prog) != 0) {
+            return 2;
+        }
+    }
+    if (r == S_HELP) {
+        s_usage(opts, n, usage, about);
+        return 1;
+    }
+    if (npos != NULL) {
+        *npos = np;
+    }
+    return r == S_BAD ? 2 : 0;
+}
+
 int
 dvi_options_parse(dvi_option *opts, size_t n, int argc, char **argv,
                   const char *usage, const char *about)
 {
-    for (size_t i = 0; i < n; i++) {
-        opts[i].value = opts[i].def;
-        const char *e = opts[i].env ? getenv(opts[i].env) : NULL;
-        if (e && *e && s_check(&opts[i], e, opts[i].env) != 0) {
-            return 2;
-        }
-    }
-    for (int a = 0; a < argc; a++) {
-        const char *arg = argv[a];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            s_usage(opts, n, usage, about);
-            return 1;
-        }
-        if (strncmp(arg, "--", 2) != 0) {
-            fprintf(stderr, "drove: unexpected argument '%s' (see --help)\n",
-                    arg);
-            return 2;
-        }
-        const char *name = arg + 2;
-        const char *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        dvi_option *o = NULL;
-        for (size_t i = 0; i < n; i++) {
-            if (strlen(opts[i].name) == len &&
-                strncmp(opts[i].name, name, len) == 0) {
-                o = &opts[i];
+    return dvi_options_parse_pos(opts, n, argc, argv, usage, about, NULL, 0,
+                                 NULL);
+}
+
+size_t
+dvi_opt_list(const dvi_option *opts, size_t n, int argc, char **argv,
+             const char *name, const char **out, size_t max)
+{
+    size_t count = 0;
+    int a = 0, rest = 0;
+    const dvi_option *o;
+    const char *v;
+    while (s_step(opts, n, argc, argv, &a, &rest, &o, &v, "drove") == S_ITEM) {
+        if (o != NULL && strcmp(o->name, name) == 0 && v != NULL) {
+            if (count < max) {
+                out[count] = v;
             }
-        }
-        if (o == NULL) {
-            fprintf(stderr, "drove: unknown option '--%.*s' (see --help)\n",
-                    (int)len, name);
-            return 2;
-        }
-        if (o->type == DVI_OPT_FLAG) {
-            o->value = "1";
-            continue;
-        }
-        const char *v = eq ? eq + 1 : (a + 1 < argc ? argv[++a] : NULL);
-        if (v == NULL) {
-            fprintf(stderr, "drove: option '--%s' needs a value\n", o->name);
-            return 2;
-        }
-        if (s_check(o, v, "command line") != 0) {
-            return 2;
+            count++;
         }
     }
-    return 0;
+    return count;
 }
 
 const char *

@@ -5,7 +5,15 @@
 
 #include <stddef.h>
 
-typedef enum { DVI_OPT_STR, DVI_OPT_INT, DVI_OPT_FLAG } dvi_opt_type;
+/* DVI_OPT_LIST may be given many times (dvi_opt_list reads the values;
+ * value holds the last); it takes no default and no environment
+ * variable. */
+typedef enum {
+    DVI_OPT_STR,
+    DVI_OPT_INT,
+    DVI_OPT_FLAG,
+    DVI_OPT_LIST
+} dvi_opt_type;
 
 typedef struct dvi_option {
     const char *name; /* --name */
@@ -22,8 +30,20 @@ typedef struct dvi_option {
  * 2, or prints usage and returns 1 for --help, or returns 0. */
 int dvi_options_parse(dvi_option *opts, size_t n, int argc, char **argv,
                       const char *usage, const char *about);
+/* As dvi_options_parse, for a command that also takes arguments that are
+ * not options (anywhere among them, or all after "--"): their first
+ * maxpos go to pos, in order, and *npos says how many there were; one
+ * more is an error that names it. */
+int dvi_options_parse_pos(dvi_option *opts, size_t n, int argc, char **argv,
+                          const char *usage, const char *about,
+                          const char **pos, size_t maxpos, size_t *npos);
 const char *dvi_opt_str(const dvi_option *opts, size_t n, const char *name);
 long dvi_opt_int(const dvi_option *opts, size_t n, const char *name);
+/* The values of the DVI_OPT_LIST option name, in the order given: at most
+ * max into out (borrowed from argv). Returns how many were given. Call
+ * after the table was parsed from the same argc and argv. */
+size_t dvi_opt_list(const dvi_option *opts, size_t n, int argc, char **argv,
+                    const char *name, const char **out, size_t max);
 /* Sets up logging to stderr for a daemon of this role at the named level.
  * Returns 0, or prints an error naming the level and returns 2. */
 int dvi_cli_log(const char *role, const char *level);
