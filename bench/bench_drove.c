@@ -1,11 +1,14 @@
 /* The drove benchmarks on one cluster, printing `CLUSTER.name: value unit`.
  *
- *   bench_drove --cluster threads|processes|tcp [--drove PATH] [--fns SO]
- *               [--quick]
+ *   bench_drove --cluster threads|processes|tcp|tcp_plain [--drove PATH]
+ *               [--fns SO] [--quick] [--only LIST]
  *
  * threads and processes are the embedded clusters local:threads=2 and
  * local:processes=2; tcp starts `drove scheduler` and two `drove worker
- * --threads 1` daemons on 127.0.0.1 and uploads the task library (fns.c).
+ * --threads 1` daemons on 127.0.0.1 (mutual TLS, with a profile made in
+ * a temporary DROVE_HOME) and uploads the task library (fns.c);
+ * tcp_plain is the same in plain TCP (the test-only DROVE_TEST_PLAINTEXT
+ * switch), to show what TLS costs.
  * Measured, in this order (--only picks some: startup, tree, transfer,
  * map, submit, roundtrip, chain, stored, pending):
  *
@@ -1012,7 +1015,7 @@ s_stored_memory(bench *b)
 static int
 s_usage(void)
 {
-    fprintf(stderr, "usage: bench_drove --cluster threads|processes|tcp "
+    fprintf(stderr, "usage: bench_drove --cluster threads|processes|tcp|tcp_plain "
             "[--drove PATH] [--fns SO] [--quick] [--only LIST]\n"
             "  LIST: comma-separated of startup,map,submit,roundtrip,"
             "chain,tree,transfer,stored,pending\n");
@@ -1039,13 +1042,26 @@ s_selected(const char *only, const char *name)
     return 0;
 }
 
-/* Registers the temporary directory and what the benchmark puts in it for
- * removal at exit, also when a signal ends the program. */
+/* Registers the temporary directory and what the benchmark and the
+ * daemons' profile (DROVE_HOME is home/ in it) put there for removal at
+ * exit, also when a signal ends the program: parents first, as they go
+ * last. */
 static void
 s_clean_tmpdir_on_exit(const bench *b)
 {
-    const char *names[] = {"scheduler.log", "worker0.log", "worker1.log",
-                           "gate"};
+    const char *names[] = {
+        "home", "home/profile_default", "home/profile_default/logs",
+        "scheduler.log", "worker0.log", "worker1.log", "gate",
+        "home/profile_default/ca.pem", "home/profile_default/ca.key",
+        "home/profile_default/scheduler.pem",
+        "home/profile_default/scheduler.key",
+        "home/profile_default/worker.pem", "home/profile_default/worker.key",
+        "home/profile_default/client.pem", "home/profile_default/client.key",
+        "home/profile_default/connection.json",
+        "home/profile_default/scheduler.lock",
+        "home/profile_default/logs/scheduler.log",
+        "home/profile_default/logs/worker-bench-w0.log",
+        "home/profile_default/logs/worker-bench-w1.log"};
     char path[512];
 
     bu_remove_on_exit(b->tmpdir);
@@ -1099,6 +1115,9 @@ main(int argc, char **argv)
         b.where = "local:processes=2";
     } else if (strcmp(cluster, "tcp") == 0) {
         b.where = NULL;
+    } else if (strcmp(cluster, "tcp_plain") == 0) {
+        b.where = NULL;
+        setenv("DROVE_TEST_PLAINTEXT", "1", 1); /* daemons inherit it */
     } else {
         return s_usage();
     }
@@ -1112,6 +1131,11 @@ main(int argc, char **argv)
     }
     bu_cleanup_on_exit();
     s_clean_tmpdir_on_exit(&b);
+    /* The daemons' profile (certificates, connection file) lives and dies
+     * with the run, never in the user's ~/.drove. */
+    char home[sizeof(b.tmpdir) + 8];
+    snprintf(home, sizeof(home), "%s/home", b.tmpdir);
+    setenv("DROVE_HOME", home, 1);
     if (b.where == NULL && s_start_daemons(&b) != 0) {
         goto out;
     }

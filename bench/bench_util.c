@@ -23,7 +23,7 @@ static volatile pid_t s_children[BU_MAX_CHILDREN];
 
 /* Paths to remove at exit, prepared beforehand so that a signal handler
  * only calls unlink and rmdir. */
-#define BU_MAX_PATHS 16
+#define BU_MAX_PATHS 32
 static char s_paths[BU_MAX_PATHS][512];
 static volatile int s_npaths;
 

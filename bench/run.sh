@@ -4,11 +4,16 @@
 #
 #   physical.*   a plain TCP ping-pong, the limit the latencies are read
 #                against
-#   tls.*        a connection over tcp:// against the same over tls+tcp://
-#                (mutual TLS): round trip, bandwidth, handshake
+#   tls.*        a connection in plain TCP against the same over mutual TLS:
+#                round trip, bandwidth, handshake; then (tls.task_*) drove
+#                on daemons with TLS against the same daemons in plain TCP
+#                (the test-only DROVE_TEST_PLAINTEXT switch), run in
+#                alternation: task round trip, tiny-task throughput and a
+#                256 MiB worker-to-worker transfer
 #   threads.*    drove on local:threads=2
 #   processes.*  drove on local:processes=2
 #   tcp.*        drove on a scheduler and two workers, daemons on 127.0.0.1
+#                (TLS, as users run them)
 #   dask.*       dask distributed's LocalCluster(2 processes), if installed
 #   ratio.*      local:processes=2 against dask (> 1: drove is better)
 #
@@ -46,6 +51,46 @@ fi
 
 run 60 "$bin/bench_pingpong"
 run 300 "$bin/bench_tls"
+# Pairs of runs, plain then TLS, so that the machine's drift hits both;
+# the figures are the medians over the pairs of the differences/ratios.
+: >"$tmp/pairs"
+for _ in 1 2 3; do
+    for cluster in tcp_plain tcp; do
+        { timeout -k 5 150 "$bin/bench_drove" --cluster "$cluster" \
+            --drove "$build/drove" --only roundtrip,map,transfer; echo $? \
+            >"$tmp/rc"; } | grep -v "startup\|upload" >>"$tmp/pairs"
+        [ "$(cat "$tmp/rc")" = 0 ] || failed=1
+    done
+done
+awk -F': ' '
+    { split($2, f, " "); n[$1]++; v[$1, n[$1]] = f[1] }
+    function median(a, k,    i, j, t) {
+        for (i = 1; i <= k; i++)
+            for (j = i + 1; j <= k; j++)
+                if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+    }
+    function pair(name, how, out, unit,    k, i, d, p, t) {
+        k = n["tcp." name]
+        if (k == 0 || n["tcp_plain." name] != k) {
+            printf "%s: n/a %s\n", out, unit
+            return
+        }
+        for (i = 1; i <= k; i++) {
+            p = v["tcp_plain." name, i]; t = v["tcp." name, i]
+            d[i] = how == "diff" ? t - p : (p > 0 ? t / p : 0)
+        }
+        printf how == "diff" ? "%s: %.1f %s\n" : "%s: %.3f %s\n", out,
+            median(d, k), unit
+        for (i = 1; i <= k; i++) delete d[i]
+    }
+    END {
+        pair("roundtrip_median", "diff", "tls.task_roundtrip_added", "us")
+        pair("roundtrip_median", "ratio", "tls.task_roundtrip_ratio", "x")
+        pair("map_throughput", "ratio", "tls.task_map_throughput_ratio", "x")
+        pair("transfer_256mib_bandwidth", "ratio",
+             "tls.task_transfer_256mib_ratio", "x")
+    }' "$tmp/pairs" | tee -a "$tmp/all"
 for cluster in threads processes tcp; do
     run 150 "$bin/bench_drove" --cluster "$cluster" --drove "$build/drove"
 done

@@ -70,6 +70,11 @@ DV_EXPORT const char *dv_strerror(int code);
  * ("tcp://10.0.0.1:7000: connection refused"). Thread-local storage, valid
  * until the thread's next failing call. Never NULL. */
 DV_EXPORT const char *dv_last_error(void);
+/* The DV_E* code of the calling thread's last failed call: what a
+ * function that returns NULL failed with, such as DV_EAUTH from
+ * dv_connect. Meaningful after a failure only. Thread-local, like
+ * dv_last_error(). */
+DV_EXPORT int dv_last_code(void);
 
 /* ---- Opaque handles ---------------------------------------------------- */
 
@@ -94,9 +99,22 @@ typedef struct dv_call dv_call;     /* one running call, inside a task */
  *                         executable (link with pkg-config's flags, which
  *                         export DV_FUNCTIONs); a crash in a task does not
  *                         take the client down.
- *   "tcp://HOST:PORT"     a running `drove scheduler`.
- * An embedded cluster leaves no files or listening ports behind after
- * dv_close(). NULL on failure, with dv_last_error() saying why. */
+ *   "tcp://HOST:PORT"     a running `drove scheduler`, over mutual TLS with
+ *                         the client certificate of the profile named by
+ *                         $DROVE_PROFILE (default "default") in
+ *                         $DROVE_HOME (default ~/.drove).
+ *   "profile:NAME"        the scheduler of profile NAME, at the address its
+ *                         connection file records, with that profile's
+ *                         client certificate ("profile": $DROVE_PROFILE or
+ *                         "default").
+ * An embedded cluster uses no TCP and no certificates: its worker
+ * processes reach each other over Unix sockets in a private directory,
+ * and it leaves no files or listening ports behind after dv_close().
+ * NULL on failure, with dv_last_error() saying why: DV_EAUTH when
+ * authentication failed (no credentials in the profile, a certificate
+ * the scheduler refused, or a scheduler this client does not trust),
+ * DV_ENOTFOUND for a profile without a connection file, DV_ECONN when
+ * the scheduler cannot be reached, DV_EINVAL for a bad `where`. */
 DV_EXPORT dv_client *dv_connect(const char *where);
 
 /* Releases everything the client held (its futures become invalid and are

@@ -43,6 +43,12 @@ dvi_last_code(void)
 }
 
 int
+dv_last_code(void)
+{
+    return s_code;
+}
+
+int
 dvi_seterr(int code, const char *fmt, ...)
 {
     /* Formatted apart first: the arguments may include the reason itself
