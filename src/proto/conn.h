@@ -58,7 +58,8 @@ typedef struct dvi_handshake_limits {
     unsigned total;      /* pending connections in all */
 } dvi_handshake_limits;
 
-/* Connects to "tcp://HOST:PORT", "unix:///ABSOLUTE/PATH" or "inproc://NAME".
+/* Connects to "tcp://HOST:PORT", "unix:///ABSOLUTE/PATH" or "inproc://NAME"
+ * in plain: product code dials through secure.h, which adds TLS on tcp.
  * Messages may be added at once; they go out when connected. A host name
  * is resolved without blocking the loop; if that or the connection fails,
  * on_close says why, naming the address. Caller owns; close with
@@ -123,7 +124,8 @@ void dvi_conn_handshake_done(dvi_conn *c);
  * not completed its handshake. */
 int dvi_conn_error(const dvi_conn *c);
 
-/* Listens on "tcp://HOST:PORT" (port 0 picks one), "unix:///ABSOLUTE/PATH"
+/* In plain, as dvi_conn_dial (product code listens through secure.h):
+ * listens on "tcp://HOST:PORT" (port 0 picks one), "unix:///ABSOLUTE/PATH"
  * (a stale socket file is replaced; the file is removed on close) or
  * "inproc://NAME". A host name is resolved synchronously, and a Unix path
  * checked with blocking calls: listen at start-up, before the loop runs.
