@@ -603,6 +603,88 @@ test_conn_tls_tcp(void **state)
     s_conn_both_ways("tcp://127.0.0.1:0");
 }
 
+/* A server on a loop of its own, where nothing else happens, answers a
+ * small message with a 32 MiB frame: the whole frame must arrive. (The
+ * write backlog once resumed only after the next poll, which a quiet loop
+ * never leaves: a worker serving a large result stalled after a few MiB.) */
+typedef struct s_quiet {
+    uv_loop_t loop;
+    uv_async_t stop;
+    dvi_listener *l;
+    char bound[160];
+    dvi_blob *big;
+} s_quiet;
+
+static int
+s_quiet_frame(dvi_conn *c, const char *buf, size_t len)
+{
+    s_quiet *q = dvi_listener_data(dvi_conn_data(c));
+    s_send_big(c, q->big);
+    return 0;
+}
+
+static void
+s_quiet_accept(dvi_listener *l, dvi_conn *c)
+{
+    dvi_conn_set_data(c, l);
+    dvi_conn_handshake_done(c);
+}
+
+static void
+s_quiet_closed(dvi_conn *c, const char *why)
+{
+}
+
+static void
+s_quiet_stop(uv_async_t *a)
+{
+    s_quiet *q = a->data;
+    dvi_listener_close(q->l);
+    uv_close((uv_handle_t *)a, NULL);
+    uv_stop(&q->loop);
+}
+
+static void
+s_quiet_run(void *arg)
+{
+    s_quiet *q = arg;
+    uv_run(&q->loop, UV_RUN_DEFAULT);
+}
+
+static void
+test_large_frame_from_a_quiet_loop(void **state)
+{
+    s_quiet q = {0};
+    q.big = s_pattern(32u << 20, 7);
+    DVT_EQ_I64(uv_loop_init(&q.loop), 0);
+    uv_async_init(&q.loop, &q.stop, s_quiet_stop);
+    q.stop.data = &q;
+    q.l = DVT_NOTNULL(dvi_listen_secure(
+        &q.loop, "tcp://127.0.0.1:0", F.worker, BIT(WORKER), s_quiet_accept,
+        s_quiet_frame, s_quiet_closed, &q, q.bound, sizeof(q.bound)));
+    uv_thread_t th;
+    DVT_EQ_I64(uv_thread_create(&th, s_quiet_run, &q), 0);
+
+    s_cnet n = {0};
+    s_net = &n;
+    n.expect = q.big;
+    DVT_EQ_I64(uv_loop_init(&n.loop), 0);
+    n.client.c = DVT_NOTNULL(dvi_conn_dial_secure(&n.loop, q.bound, F.worker,
+                                                  BIT(WORKER), s_on_frame,
+                                                  s_on_close, &n.client));
+    dvi_conn_set_max_frame(n.client.c, 64u << 20);
+    s_send_small(n.client.c, 1);
+    s_cwait(&n, &n.client.msgs, 1);
+    DVT_EQ_I64(n.client.data_len, q.big->len);
+    DVT_TRUE(n.client.data_ok);
+    dvi_conn_close(n.client.c);
+    s_loop_fini(&n.loop);
+    uv_async_send(&q.stop);
+    uv_thread_join(&th);
+    s_loop_fini(&q.loop);
+    dvi_blob_rele(q.big);
+}
+
 /* tcp:// needs credentials; the test switch lets plain TCP through on
  * loopback only; unix:// and inproc:// are plain and trusted. */
 static void
@@ -1206,6 +1288,7 @@ main(void)
         cmocka_unit_test(test_stream_inproc),
         cmocka_unit_test(test_conn_tls_tcp),
         cmocka_unit_test(test_secure_chooses),
+        cmocka_unit_test(test_large_frame_from_a_quiet_loop),
         cmocka_unit_test(test_roles_from_certificates),
         cmocka_unit_test(test_role_refused),
         cmocka_unit_test(test_other_ca),
