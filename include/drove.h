@@ -54,7 +54,8 @@ DV_EXPORT const char *dv_version(void);
     XX(EVERSION, -12, "protocol version mismatch") \
     XX(ELIMIT, -13, "size limit exceeded")         \
     XX(ESYS, -14, "system call failed")            \
-    XX(EAUTH, -15, "authentication failed")
+    XX(EAUTH, -15, "authentication failed")        \
+    XX(EPERM, -16, "not permitted")
 
 enum dv_errno {
 #define DV_XX_(name, code, text) DV_##name = (code),
@@ -192,7 +193,11 @@ typedef struct dv_opts {
     int impure;            /* 1: a fresh key for every call (random, clocks);
                               0: the function's own declaration (DV_FUNCTION
                               is pure, DV_FUNCTION_IMPURE is not) */
-    const char *key;       /* an explicit key, or NULL for the computed one */
+    const char *key;       /* an explicit key, or NULL for the computed one;
+                              a key names one call in the cluster (another
+                              client's call under it errs), and a key of
+                              the computed form NAME-<32 hex digits> must
+                              be the call's own */
     int retries;           /* how many more times to run the call if the
                               function fails (dv_fail); default 0. A call
                               whose worker dies is run again regardless,
@@ -301,9 +306,12 @@ DV_EXPORT const char *dv_future_error(const dv_future *f);
  * must not be used afterwards. */
 DV_EXPORT void dv_release(dv_future *f);
 
-/* Cancels the task if it has not finished; dependents err as cancelled.
- * Returns 0, or DV_EINVAL for a task that already completed. A task
- * already running finishes, but its result is discarded. */
+/* Cancels this client's interest in the task if it has not finished: the
+ * future, and this client's futures of tasks waiting on it, err as
+ * cancelled. The task stops (queued: never runs; running: its result is
+ * discarded) only when no other client, published name or task still
+ * wants it; other clients sharing it get their result as if nothing
+ * happened. Returns 0, or DV_EINVAL for a task that already completed. */
 DV_EXPORT int dv_cancel(dv_future *f);
 
 /* ---- Values ------------------------------------------------------------ */
@@ -412,14 +420,17 @@ DV_EXPORT const char *dv_call_worker(const dv_call *call);
  * keys. Waits until the present workers have loaded it. Returns
  * the number of workers that loaded it, or a negative DV_E* code (a file
  * that cannot be read, a worker that could not load it: dv_last_error()
- * names it and says why). Uploading the same content again is a no-op. */
+ * names it and says why). Uploading the same content again is a no-op.
+ * The scheduler checks the content hash itself (DV_EINVAL if it is not the
+ * bytes'). */
 DV_EXPORT int dv_upload_library(dv_client *c, const char *so_path);
 
 /* ---- Results that outlive their client --------------------------------- */
 
 /* Publishes the future's result under name on the scheduler: it stays in
- * memory after this client closes, until unpublished. Returns 0, or a
- * negative DV_E* code. */
+ * memory after this client closes, until unpublished. Publishing again
+ * under the same name replaces the result. Returns 0, or a negative DV_E*
+ * code: DV_EPERM if another client published that name. */
 DV_EXPORT int dv_publish(dv_client *c, const char *name, dv_future *f);
 
 /* A future for a result published under name (by any client). Caller owns.
@@ -427,7 +438,10 @@ DV_EXPORT int dv_publish(dv_client *c, const char *name, dv_future *f);
 DV_EXPORT dv_future *dv_get_published(dv_client *c, const char *name);
 
 /* Removes a published name; its result is freed when nothing needs it.
- * Returns 0, or DV_ENOTFOUND. */
+ * Only the client that published a name may remove it or publish another
+ * result under it (dv_publish then also fails with DV_EPERM); a name whose
+ * publisher has closed stays until the scheduler stops. Returns 0,
+ * DV_ENOTFOUND, or DV_EPERM for a name another client published. */
 DV_EXPORT int dv_unpublish(dv_client *c, const char *name);
 
 /* ---- Cluster information ------------------------------------------------- */

@@ -106,9 +106,10 @@ struct dv_client {
     dvi_embedded *embedded; /* the embedded cluster, or NULL */
 
     /* Set once at connect: */
-    int expect_workers; /* embedded: wait for this many */
-    uint64_t nonce;     /* random, for impure keys */
-    uint64_t counter;   /* guarded by lock */
+    int expect_workers;      /* embedded: wait for this many */
+    uint64_t nonce;          /* random, for impure keys */
+    unsigned char owner[16]; /* secret: proves it published a name */
+    uint64_t counter;        /* guarded by lock */
 };
 
 /* fninfo.c: what a call of a function name means. */

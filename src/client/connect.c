@@ -355,6 +355,7 @@ s_new(void)
     c->fetcher =
         dvi_fetcher_new(c->loop, "client", s_on_fetched, s_on_fetch_failed, c);
     randombytes_buf(&c->nonce, sizeof(c->nonce));
+    randombytes_buf(c->owner, sizeof(c->owner));
     return c;
 }
 

@@ -3,7 +3,6 @@
  * thread queues the message and sleeps on the client's condition; the
  * loop thread matches the answer (UPLOADED by hash, REPLY by request id)
  * and wakes it. A lost scheduler answers every request with DV_ECONN. */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "client_impl.h"
 #include "common/err.h"
 #include "common/file.h"
+#include "proto/callkey.h"
 #include "proto/msg.h"
 
 /* ---- Answers, on the loop thread ---------------------------------------- */
@@ -184,11 +184,8 @@ dv_upload_library(dv_client *c, const char *so_path)
     if (rc < 0) {
         return rc;
     }
-    unsigned char h[16];
-    char hash[80] = "U";
-    crypto_generichash(h, sizeof(h), (const unsigned char *)bytes, len, NULL,
-                       0);
-    sodium_bin2hex(hash + 1, sizeof(hash) - 1, h, sizeof(h));
+    char hash[80];
+    dvi_callkey_library(hash, sizeof(hash), bytes, len);
     /* Which functions it defines, read from the file: the calls of those
      * names mean this library's code from now on. */
     dvi_elf_fn *fns;
@@ -229,14 +226,16 @@ s_pack_named(dv_client *c, uint64_t id, void *arg)
 {
     s_named *n = arg;
     dvi_bytes name = dvi_bytes_of(n->name);
+    dvi_bytes owner = {(const char *)c->owner, sizeof(c->owner), NULL};
     if (n->type == DVI_MSG_PUBLISH) {
         dvi_msg_publish m = {.req = id, .name = name, .key = n->key};
+        m.owner = owner;
         dvi_msg_publish_pack(&c->out, &m);
     } else if (n->type == DVI_MSG_LOOKUP) {
         dvi_msg_lookup m = {.req = id, .name = name};
         dvi_msg_lookup_pack(&c->out, &m);
     } else {
-        dvi_msg_unpublish m = {.req = id, .name = name};
+        dvi_msg_unpublish m = {.req = id, .name = name, .owner = owner};
         dvi_msg_unpublish_pack(&c->out, &m);
     }
 }

@@ -8,7 +8,6 @@
  * into the batch the loop sends on its next turn.
  */
 #include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "client_impl.h"
 #include "common/err.h"
 #include "common/value.h"
+#include "proto/callkey.h"
 #include "proto/msg.h"
 #include "worker/funcs.h"
 
@@ -129,35 +129,20 @@ s_pack_future(void *ctx, msgpack_packer *pk, dv_future *f)
     return 0;
 }
 
-/* The BLAKE2b-128 of a call: its function's name, its code, the encoded
- * arguments and the keys of the futures among them (the arguments name
- * those only by position), each string followed by a zero byte. */
+/* The call's hash (callkey.h), which names a pure call. */
 static void
-s_call_hash(unsigned char h[16], const char *name, const char *code,
-            const s_enc *e)
+s_call_hash(unsigned char h[DVI_CALLKEY_BYTES], const char *name,
+            const char *code, unsigned flags, const s_enc *e)
 {
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, 16);
-    crypto_generichash_update(&st, (const unsigned char *)name,
-                              strlen(name) + 1);
-    crypto_generichash_update(&st, (const unsigned char *)code,
-                              strlen(code) + 1);
-    crypto_generichash_update(&st, (const unsigned char *)e->sb.data,
-                              e->sb.size);
+    dvi_callkey k;
+    dvi_callkey_begin(&k, name, strlen(name), code, strlen(code),
+                      (flags & DVI_TASK_CHUNK) ? DVI_CALLKEY_CHUNK
+                                               : DVI_CALLKEY_CALL,
+                      e->sb.data, e->sb.size);
     for (size_t i = 0; i < e->ndeps; i++) {
-        crypto_generichash_update(&st, (const unsigned char *)e->deps[i],
-                                  strlen(e->deps[i]) + 1);
+        dvi_callkey_dep(&k, e->deps[i], strlen(e->deps[i]));
     }
-    crypto_generichash_final(&st, h, 16);
-}
-
-/* "PREFIX-" and the call's hash in hex: a pure call's key. */
-static void
-s_hex_key(char *out, size_t size, const char *prefix, const unsigned char h[16])
-{
-    char hex[33];
-    sodium_bin2hex(hex, sizeof(hex), h, 16);
-    snprintf(out, size, "%s-%s", prefix, hex);
+    dvi_callkey_end(&k, h);
 }
 
 /* The key of a call that is not new: with an explicit key, the same key
@@ -213,7 +198,7 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     const char *given = opts ? opts->key : NULL;
     /* Hash outside the lock (an impure call needs none). */
     if (!impure || given) {
-        s_call_hash(call, fn, fi.code, e);
+        s_call_hash(call, fn, fi.code, flags, e);
     }
     uv_mutex_lock(&c->lock);
     if (dvi_client_check_locked(c) < 0) {
@@ -227,7 +212,7 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
                  (unsigned long long)c->nonce,
                  (unsigned long long)++c->counter);
     } else {
-        s_hex_key(key, sizeof(key), fn, call);
+        dvi_callkey_format(key, sizeof(key), fn, strlen(fn), call);
     }
     dvi_fstate *st = dvi_map_get(&c->futures, key);
     if (st != NULL) {
@@ -359,9 +344,7 @@ dv_scatter(dv_client *c, dv_arg value)
         return NULL;
     }
     char key[256];
-    unsigned char h[16];
-    s_call_hash(h, "scatter", "", e);
-    s_hex_key(key, sizeof(key), "scatter", h);
+    dvi_callkey_scatter(key, sizeof(key), e->sb.data, e->sb.size);
     uv_mutex_lock(&c->lock);
     if (dvi_client_check_locked(c) < 0) {
         uv_mutex_unlock(&c->lock);

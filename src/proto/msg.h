@@ -16,7 +16,7 @@
 #include "outbox.h"
 
 /* Bumped on any incompatible change; checked in the first message. */
-#define DVI_PROTOCOL_VERSION 2
+#define DVI_PROTOCOL_VERSION 3
 
 /* The longest key or function name, in bytes. */
 #define DVI_MAX_KEY 255
@@ -85,8 +85,9 @@
 #define DVI_MSG_FIELDS_upload(F) F(STR, hash) F(STR, name) F(BIN, bytes)
 #define DVI_MSG_FIELDS_uploaded(F) F(STR, hash) F(I64, loaded) \
     F(OSTR, error)
-#define DVI_MSG_FIELDS_publish(F) F(U64, req) F(STR, name) F(KEY, key)
-#define DVI_MSG_FIELDS_unpublish(F) F(U64, req) F(STR, name)
+#define DVI_MSG_FIELDS_publish(F) F(U64, req) F(STR, name) F(KEY, key) \
+    F(BIN, owner)
+#define DVI_MSG_FIELDS_unpublish(F) F(U64, req) F(STR, name) F(BIN, owner)
 #define DVI_MSG_FIELDS_lookup(F) F(U64, req) F(STR, name)
 #define DVI_MSG_FIELDS_reply(F) F(U64, req) F(I64, status) F(OSTR, text)
 #define DVI_MSG_FIELDS_workers(F) F(ARR, ids)

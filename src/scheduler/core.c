@@ -246,7 +246,7 @@ dvi_core_retiring(dvi_core *c, dvi_sworker *w, const dvi_msg_retiring *m)
              "worker %s, where the task was pinned, is stopping", w->id);
     for (uint32_t i = 0; i < pins.n; i++) {
         if (dvi_task_is_live(pins.v[i])) { /* not failed with another */
-            dvi_core_fail(c, pins.v[i], DVI_TASK_ERRED, text, NULL);
+            dvi_core_fail(c, pins.v[i], DVI_TASK_ERRED, text);
         }
     }
     dvi_taskvec_fini(&pins);
@@ -276,13 +276,13 @@ s_rerun(dvi_core *c, dvi_task *t, dvi_sworker *w, const char *why)
     } else if (t->flags & DVI_TASKF_SCATTER) {
         snprintf(text, sizeof(text), "result lost: worker %s left (%s)", w->id,
                  why);
-        dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
+        dvi_core_fail(c, t, DVI_TASK_ERRED, text);
     } else if (!w->retiring && ++t->suspicious >= DVI_KILLED_AFTER) {
         snprintf(text, sizeof(text),
                  "killed worker: the task was running on %d workers that "
                  "died (the last, %s: %s)",
                  DVI_KILLED_AFTER, w->id, why);
-        dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
+        dvi_core_fail(c, t, DVI_TASK_ERRED, text);
     } else {
         dvi_core_make_ready(c, t);
     }
@@ -300,7 +300,7 @@ s_unpin(dvi_core *c, dvi_sworker *w, const char *why)
     for (uint32_t i = 0; i < pins.n; i++) {
         dvi_task *t = pins.v[i];
         if (dvi_task_is_live(t)) {
-            dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
+            dvi_core_fail(c, t, DVI_TASK_ERRED, text);
         }
         t->pin = NULL; /* a result of it cannot be computed again */
     }
@@ -321,7 +321,7 @@ s_drop_held(dvi_core *c, dvi_sworker *w, const char *why)
         dvi_task *t = held.v[i];
         if (dvi_task_remove_holder(t, w) && t->nwho == 0 &&
             t->state == DVI_TASK_MEMORY) {
-            dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
+            dvi_core_fail(c, t, DVI_TASK_ERRED, text);
         }
     }
     dvi_taskvec_fini(&held);

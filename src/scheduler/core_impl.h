@@ -61,10 +61,12 @@ typedef struct dvi_wanters {
 
 typedef struct dvi_lib dvi_lib;
 
-/* A published name: it wants its task, as a client's future does. */
+/* A published name: it wants its task, as a client's future does. Only
+ * its publisher, who proves it with a secret, may replace or remove it. */
 typedef struct dvi_pub {
     char *name;
     dvi_task *task;
+    unsigned char owner[16]; /* the hash of the publisher's secret */
 } dvi_pub;
 
 struct dvi_core {
@@ -117,10 +119,12 @@ void dvi_core_make_ready(dvi_core *c, dvi_task *t);
 void dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w,
                        uint64_t nbytes, dvi_bytes value);
 /* Errs t and every task waiting on it (state ERRED or CANCELLED) with
- * text, telling the clients that want them, except quiet about t itself
- * when it is the only one that wants it (it cancelled t). */
-void dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text,
-                   dvi_sclient *quiet);
+ * text, telling the clients that want them. */
+void dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text);
+/* cl cancels t: its want of t and of the waiting dependents it wants
+ * drop (it is told those are cancelled), and what no client, name or
+ * needed dependent still needs is cancelled. Other clients' work runs on. */
+void dvi_core_cancel_for(dvi_core *c, dvi_task *t, dvi_sclient *cl);
 /* Puts a released task (and whatever of its lineage is not in memory)
  * back to be computed. */
 void dvi_core_recompute(dvi_core *c, dvi_task *t);

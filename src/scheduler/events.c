@@ -7,6 +7,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "core_impl.h"
+#include "proto/callkey.h"
 
 /* The function name of code, interned with its counters. */
 static dvi_fnrec *
@@ -89,6 +90,70 @@ s_revive_inputs(dvi_core *c, dvi_task *t, int *cancelled)
     return NULL;
 }
 
+/* The hash of the call m sends, computed here: the client's word for it is
+ * not taken. Returns 0, or -1 for a malformed dependency list. */
+static int
+s_call_hash(const dvi_msg_submit *m, unsigned char h[DVI_CALLKEY_BYTES])
+{
+    dvi_callkey k;
+    dvi_callkey_begin(&k, m->fn, strlen(m->fn), m->code.p, m->code.n,
+                      (m->flags & DVI_TASK_CHUNK) ? DVI_CALLKEY_CHUNK
+                                                  : DVI_CALLKEY_CALL,
+                      m->args.p, m->args.n);
+    for (uint32_t i = 0; i < m->deps->size; i++) {
+        const msgpack_object *d = &m->deps->ptr[i];
+        if (d->type != MSGPACK_OBJECT_STR) {
+            return -1;
+        }
+        dvi_callkey_dep(&k, d->via.str.ptr, d->via.str.size);
+    }
+    dvi_callkey_end(&k, h);
+    return 0;
+}
+
+static uint64_t
+s_call_id(const unsigned char h[DVI_CALLKEY_BYTES])
+{
+    uint64_t id;
+    memcpy(&id, h, sizeof(id));
+    return id;
+}
+
+/* Why key cannot name the call hashed h (t: the task under key, if any),
+ * or NULL: a derived key must be the call's own, and a known key must name
+ * the same call, or a peer could make another's future read a result of
+ * its choosing. */
+static const char *
+s_key_refused(const char *key, const char *prefix, dvi_task *t,
+              const unsigned char h[DVI_CALLKEY_BYTES])
+{
+    size_t n = strlen(key);
+    if (dvi_callkey_derived_form(key, n)) {
+        char want[DVI_MAX_KEY + DVI_CALLKEY_HEX + 2];
+        dvi_callkey_format(want, sizeof(want), prefix, strlen(prefix), h);
+        if (strcmp(want, key) != 0) {
+            return "the key is not the hash of the call it was sent with";
+        }
+    }
+    if (t != NULL && t->call != s_call_id(h)) {
+        return "the key was already used for a different call (another "
+               "function or other arguments)";
+    }
+    return NULL;
+}
+
+/* Tells cl its submission under key was refused, touching no task. */
+static void
+s_refuse(dvi_sclient *cl, const char *key, const char *why)
+{
+    DVI_LOG(DVI_LOG_WARN, "SCHED", "%s: refused '%s': %s", cl->name, key, why);
+    dvi_msg_erred m = {.key = key, .status = DV_ERRED};
+    char text[DVI_MAX_KEY + 160];
+    snprintf(text, sizeof(text), "'%s' refused: %s", key, why);
+    m.text = dvi_bytes_of(text);
+    dvi_msg_erred_pack(cl->out, &m);
+}
+
 /* A known key submitted again. Returns 1 if handled. */
 static int
 s_submit_known(dvi_core *c, dvi_sclient *cl, dvi_task *t, dvi_task **reuse)
@@ -115,10 +180,38 @@ s_submit_known(dvi_core *c, dvi_sclient *cl, dvi_task *t, dvi_task **reuse)
     return 1;
 }
 
+/* An erred or cancelled record kept as lineage, made new for ndeps
+ * inputs (its old ones were unlinked when it failed). */
+static void
+s_reset(dvi_core *c, dvi_task *t, uint32_t ndeps)
+{
+    free(t->error);
+    t->error = NULL;
+    t->flags &= (uint8_t) ~(DVI_TASKF_PINNED | DVI_TASK_WIRE_FLAGS);
+    t->pin = NULL;
+    t->suspicious = 0;
+    t->nwaiting = 0;
+    if (ndeps > 1) {
+        t->deps.many = dvi_calloc(ndeps, sizeof(dvi_task *));
+        t->flags |= DVI_TASKF_DEPARRAY;
+    }
+    dvi_core_set_state(c, t, DVI_TASK_WAITING); /* no inputs to rewait */
+}
+
 int
 dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
 {
+    unsigned char h[DVI_CALLKEY_BYTES];
+    if (s_call_hash(m, h) < 0) {
+        return dvi_seterr(DV_EPROTO, "malformed SUBMIT: a dependency key "
+                                     "is not a string");
+    }
     dvi_task *t = dvi_map_get(&c->tasks, m->key);
+    const char *refused = s_key_refused(m->key, m->fn, t, h);
+    if (refused != NULL) {
+        s_refuse(cl, m->key, refused);
+        return 0;
+    }
     dvi_task *reuse = NULL;
     if (t != NULL && s_submit_known(c, cl, t, &reuse)) {
         return 0;
@@ -130,20 +223,11 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
                           m->worker.n);
     }
     if (reuse != NULL) {
-        t = reuse; /* erred or cancelled, inputs unlinked already */
-        free(t->error);
-        t->error = NULL;
-        t->flags &= (uint8_t) ~(DVI_TASKF_PINNED | DVI_TASK_WIRE_FLAGS);
-        t->pin = NULL;
-        t->suspicious = 0;
-        t->nwaiting = 0;
-        if (m->deps->size > 1) {
-            t->deps.many = dvi_calloc(m->deps->size, sizeof(dvi_task *));
-            t->flags |= DVI_TASKF_DEPARRAY;
-        }
-        dvi_core_set_state(c, t, DVI_TASK_WAITING); /* no inputs to rewait */
+        t = reuse;
+        s_reset(c, t, m->deps->size);
     } else {
         t = s_task_new(c, m->key, m->fn, m->code, m->args, m->deps->size);
+        t->call = s_call_id(h);
     }
     t->flags |= (uint8_t)(m->flags & DVI_TASK_WIRE_FLAGS);
     t->priority = (int32_t)m->priority;
@@ -179,7 +263,7 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
         char text[512];
         snprintf(text, sizeof(text), "%s", failed); /* may be d->error */
         dvi_core_fail(c, t, cancelled ? DVI_TASK_CANCELLED : DVI_TASK_ERRED,
-                      text, NULL);
+                      text);
         return 0;
     }
     dvi_task **deps = dvi_task_deps(t);
@@ -210,17 +294,20 @@ void
 dvi_core_cancel(dvi_core *c, dvi_sclient *cl, const char *key)
 {
     dvi_task *t = dvi_map_get(&c->tasks, key);
-    if (t == NULL || !dvi_task_is_live(t)) {
-        return;
+    if (t != NULL) {
+        dvi_core_cancel_for(c, t, cl);
     }
-    /* A running task runs on; its worker discards the result. The
-     * canceller marked its future already. */
-    dvi_core_fail(c, t, DVI_TASK_CANCELLED, "cancelled", cl);
 }
 
 void
 dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
 {
+    char want[DVI_MAX_KEY + 1];
+    dvi_callkey_scatter(want, sizeof(want), m->value.p, m->value.n);
+    if (strcmp(want, m->key) != 0) {
+        s_refuse(cl, m->key, "the key is not the hash of the value");
+        return;
+    }
     dvi_task *t = dvi_map_get(&c->tasks, m->key);
     if (t != NULL && t->state != DVI_TASK_RELEASED &&
         t->state != DVI_TASK_ERRED && t->state != DVI_TASK_CANCELLED) {
@@ -242,7 +329,7 @@ dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
     }
     if (w == NULL) {
         dvi_core_set_state(c, t, DVI_TASK_QUEUED);
-        dvi_core_fail(c, t, DVI_TASK_ERRED, "no worker to scatter to", NULL);
+        dvi_core_fail(c, t, DVI_TASK_ERRED, "no worker to scatter to");
         return;
     }
     dvi_msg_scatter_pack(w->out, m);
@@ -357,7 +444,7 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
         char *text = dvi_bytes_dup(m->text);
         DVI_LOG(DVI_LOG_INFO, "SCHED", "%s (%s) failed on %s: %s", t->key,
                 t->fn->name, w->id, text && text[0] ? text : "(no reason)");
-        dvi_core_fail(c, t, DVI_TASK_ERRED, text, NULL);
+        dvi_core_fail(c, t, DVI_TASK_ERRED, text);
         free(text);
     }
 }

@@ -151,10 +151,10 @@ dvi_core_unwant(dvi_core *c, dvi_task *t, dvi_sclient *cl)
 
 /* Calls tell for every client that wants t. */
 static void
-s_tell_wanters(dvi_core *c, dvi_task *t, dvi_sclient *quiet, dvi_bytes value)
+s_tell_wanters(dvi_core *c, dvi_task *t, dvi_bytes value)
 {
     int erred = t->state != DVI_TASK_MEMORY;
-    if (t->owner && t->owner != quiet) {
+    if (t->owner) {
         if (erred) {
             dvi_core_tell_erred(t, t->owner);
         } else {
@@ -373,7 +373,7 @@ dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
         dvi_pset_add(&w->held, t);
     }
     c->stats.finished++;
-    s_tell_wanters(c, t, NULL, value);
+    s_tell_wanters(c, t, value);
     /* Take the set: making a dependent ready may edit the sets of its
      * other inputs, never this one's. */
     dvi_pset deps = t->dependents;
@@ -395,9 +395,30 @@ dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
 
 /* ---- Errors ------------------------------------------------------------- */
 
+/* t and every task waiting on it, each once, inputs before dependents
+ * reached through them, into set (initialized here). */
+static void
+s_waiting_closure(dvi_task *t, dvi_taskvec *set)
+{
+    dvi_taskvec_init(set);
+    dvi_taskvec_push(set, t);
+    t->flags |= DVI_TASKF_MARK;
+    for (uint32_t i = 0; i < set->n; i++) {
+        dvi_task *d;
+        for (size_t j = 0; (d = dvi_pset_next(&set->v[i]->dependents, &j));) {
+            if (dvi_task_is_waiting(d) && !(d->flags & DVI_TASKF_MARK)) {
+                d->flags |= DVI_TASKF_MARK;
+                dvi_taskvec_push(set, d);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < set->n; i++) {
+        set->v[i]->flags &= ~DVI_TASKF_MARK;
+    }
+}
+
 void
-dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text,
-              dvi_sclient *quiet)
+dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text)
 {
     /* Collect the whole set first (each task once), then change states:
      * changing a state edits the dependents lists being walked. */
@@ -407,35 +428,81 @@ dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text,
                                            : "failed, with no reason given";
     }
     dvi_taskvec set;
-    dvi_taskvec_init(&set);
-    dvi_taskvec_push(&set, t);
-    t->flags |= DVI_TASKF_MARK;
+    s_waiting_closure(t, &set);
     for (uint32_t i = 0; i < set.n; i++) {
         dvi_task *e = set.v[i];
-        dvi_task *d;
-        for (size_t j = 0; (d = dvi_pset_next(&e->dependents, &j));) {
-            if (dvi_task_is_waiting(d) && !(d->flags & DVI_TASKF_MARK)) {
-                d->flags |= DVI_TASKF_MARK;
-                dvi_taskvec_push(&set, d);
-            }
-        }
-    }
-    for (uint32_t i = 0; i < set.n; i++) {
-        dvi_task *e = set.v[i];
-        e->flags &= ~DVI_TASKF_MARK;
         free(e->error);
         e->error = dvi_strdup(text);
         dvi_pset_fini(&e->dependents);
         dvi_core_set_state(c, e, state);
         c->stats.erred++;
-        /* Only the canceller wants it: nobody to tell. */
-        int only_quiet = e == t && quiet && t->owner == quiet &&
-                         !(t->flags & DVI_TASKF_EXTRA);
-        if (!only_quiet) {
-            s_tell_wanters(c, e, e == t ? quiet : NULL, (dvi_bytes){0});
-        }
+        s_tell_wanters(c, e, (dvi_bytes){0});
         dvi_core_check(c, e);
     }
+    dvi_taskvec_fini(&set);
+}
+
+/* ---- Cancelling ---------------------------------------------------------- */
+
+/* The tasks of set that something outside it still needs: a client or a
+ * published name, directly or through a needed dependent. */
+static void
+s_still_needed(const dvi_taskvec *set, dvi_pset *needed)
+{
+    dvi_pset in;
+    dvi_taskvec todo;
+    dvi_pset_init(&in);
+    dvi_taskvec_init(&todo);
+    for (uint32_t i = 0; i < set->n; i++) {
+        dvi_pset_add(&in, set->v[i]);
+        if (set->v[i]->nwants > 0 && dvi_pset_add(needed, set->v[i])) {
+            dvi_taskvec_push(&todo, set->v[i]);
+        }
+    }
+    while (todo.n > 0) {
+        dvi_task *x = todo.v[--todo.n];
+        dvi_task **deps = dvi_task_deps(x);
+        for (uint32_t i = 0; i < x->ndeps; i++) {
+            if (dvi_pset_has(&in, deps[i]) && dvi_pset_add(needed, deps[i])) {
+                dvi_taskvec_push(&todo, deps[i]);
+            }
+        }
+    }
+    dvi_taskvec_fini(&todo);
+    dvi_pset_fini(&in);
+}
+
+void
+dvi_core_cancel_for(dvi_core *c, dvi_task *t, dvi_sclient *cl)
+{
+    if (!s_wants(c, t, cl)) {
+        return; /* only a client's own interest is its to drop */
+    }
+    if (!dvi_task_is_live(t)) {
+        dvi_core_unwant(c, t, cl);
+        return;
+    }
+    dvi_taskvec set;
+    s_waiting_closure(t, &set);
+    for (uint32_t i = 0; i < set.n; i++) {
+        dvi_task *e = set.v[i];
+        if (dvi_core_unwant(c, e, cl) && e != t) {
+            /* The canceller marked t's future; its dependents it learns. */
+            dvi_msg_erred m = {.key = e->key, .status = DV_CANCELLED};
+            m.text = dvi_bytes_of("cancelled");
+            dvi_msg_erred_pack(cl->out, &m);
+        }
+    }
+    dvi_pset needed;
+    dvi_pset_init(&needed);
+    s_still_needed(&set, &needed);
+    for (uint32_t i = 0; i < set.n; i++) {
+        dvi_task *e = set.v[i];
+        if (dvi_task_is_live(e) && !dvi_pset_has(&needed, e)) {
+            dvi_core_fail(c, e, DVI_TASK_CANCELLED, "cancelled");
+        }
+    }
+    dvi_pset_fini(&needed);
     dvi_taskvec_fini(&set);
 }
 
@@ -490,7 +557,7 @@ dvi_core_recompute(dvi_core *c, dvi_task *t)
         if (why != NULL) {
             char text[512];
             snprintf(text, sizeof(text), "%s", why);
-            dvi_core_fail(c, x, DVI_TASK_ERRED, text, NULL);
+            dvi_core_fail(c, x, DVI_TASK_ERRED, text);
         }
     }
     dvi_taskvec_fini(&todo);

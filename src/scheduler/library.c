@@ -8,6 +8,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "core_impl.h"
+#include "proto/callkey.h"
 
 struct dvi_lib {
     char hash[80];
@@ -61,9 +62,32 @@ s_find(dvi_core *c, dvi_bytes hash)
     return NULL;
 }
 
+/* Whether m's hash is its bytes' (computed here: a library is known by
+ * it, and calls name their code by it). */
+static int
+s_hash_true(dvi_sclient *cl, const dvi_msg_upload *m)
+{
+    char want[80];
+    dvi_callkey_library(want, sizeof(want), m->bytes.p, m->bytes.n);
+    if (strlen(want) == m->hash.n && memcmp(want, m->hash.p, m->hash.n) == 0) {
+        return 1;
+    }
+    DVI_LOG(DVI_LOG_WARN, "SCHED",
+            "%s: refused an upload whose hash is not "
+            "its content's",
+            cl->name);
+    dvi_msg_uploaded r = {.hash = m->hash, .loaded = 0};
+    r.error = dvi_bytes_of("refused: the hash is not the library's content's");
+    dvi_msg_uploaded_pack(cl->out, &r);
+    return 0;
+}
+
 void
 dvi_core_upload(dvi_core *c, dvi_sclient *cl, const dvi_msg_upload *m)
 {
+    if (!s_hash_true(cl, m)) {
+        return;
+    }
     dvi_lib *lib = s_find(c, m->hash);
     if (lib != NULL) {
         s_tell_uploaded(lib, cl, (int)c->nworkers);

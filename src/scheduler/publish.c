@@ -1,9 +1,11 @@
 /* Published names: results that outlive their client. A name holds a want
  * of its task, as a client's future does, until it is unpublished. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "core_impl.h"
 
 static void
@@ -31,6 +33,31 @@ s_name(dvi_bytes b)
     return dvi_bytes_dup(b);
 }
 
+/* The hash of a client's secret: the scheduler keeps no secret itself. */
+static void
+s_owner_hash(dvi_bytes secret, unsigned char out[16])
+{
+    crypto_generichash(out, 16, (const unsigned char *)secret.p, secret.n, NULL,
+                       0);
+}
+
+/* Whether secret is p's publisher's; refuses the request if not. */
+static int
+s_owned(dvi_sclient *cl, uint64_t req, const dvi_pub *p, dvi_bytes secret)
+{
+    unsigned char h[16];
+    s_owner_hash(secret, h);
+    if (secret.n >= 16 && sodium_memcmp(h, p->owner, sizeof(h)) == 0) {
+        return 1;
+    }
+    DVI_LOG(DVI_LOG_WARN, "SCHED",
+            "%s: refused to change '%s', published "
+            "by another client",
+            cl->name, p->name);
+    s_reply(cl, req, DV_EPERM, "the name was published by another client");
+    return 0;
+}
+
 static void
 s_unhold(dvi_core *c, dvi_task *t)
 {
@@ -48,8 +75,12 @@ dvi_core_publish(dvi_core *c, dvi_sclient *cl, const dvi_msg_publish *m)
         free(name);
         return;
     }
-    s_reply(cl, m->req, 0, NULL);
     dvi_pub *p = dvi_map_get(&c->published, name);
+    if (p != NULL && !s_owned(cl, m->req, p, m->owner)) {
+        free(name);
+        return;
+    }
+    s_reply(cl, m->req, 0, NULL);
     if (p != NULL && p->task == t) {
         free(name); /* already published under that name */
         return;
@@ -57,6 +88,7 @@ dvi_core_publish(dvi_core *c, dvi_sclient *cl, const dvi_msg_publish *m)
     if (p == NULL) {
         p = dvi_calloc(1, sizeof(*p));
         p->name = name;
+        s_owner_hash(m->owner, p->owner);
         dvi_map_put(&c->published, p->name, p);
     } else {
         free(name);
@@ -99,7 +131,7 @@ void
 dvi_core_unpublish(dvi_core *c, dvi_sclient *cl, const dvi_msg_unpublish *m)
 {
     dvi_pub *p = s_find(c, cl, m->req, m->name);
-    if (p == NULL) {
+    if (p == NULL || !s_owned(cl, m->req, p, m->owner)) {
         return;
     }
     dvi_map_del(&c->published, p->name);

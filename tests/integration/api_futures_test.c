@@ -79,8 +79,8 @@ test_next_completed_sliding_window(void **state)
     dv_future *fs[W];
     int submitted = 0, returned = 0;
     for (int i = 0; i < W; i++) {
-        fs[i] = DVT_NOTNULL(
-            DV_SUBMIT(c, "sleep_ms", dv_i64(1 + submitted++ % 5)));
+        fs[i] =
+            DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(1 + submitted++ % 5)));
     }
     while (submitted < TOTAL) {
         dv_future *f = DVT_NOTNULL(dv_next_completed(c, fs, W, 30.0));
@@ -91,8 +91,8 @@ test_next_completed_sliding_window(void **state)
             k++;
         }
         dv_release(f);
-        fs[k] = DVT_NOTNULL(
-            DV_SUBMIT(c, "sleep_ms", dv_i64(1 + submitted++ % 5)));
+        fs[k] =
+            DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(1 + submitted++ % 5)));
     }
     DVT_EQ_I64(returned, TOTAL - W);
     DVT_PASS(dv_wait(fs, W, 30.0));
@@ -185,6 +185,35 @@ test_cancel_queued_task(void **state)
     dv_release(dep);
 }
 
+/* Two clients share a task (one key, the same call): one cancelling it
+ * drops only its own interest, and the other still gets the result. A
+ * different call under that key is refused, not given the result. */
+static void
+test_cancel_spares_another_client(void **state)
+{
+    dv_client *c = *state;
+    if (dvt_kind != DVT_TCP) {
+        skip();
+    }
+    dv_client *c2 = DVT_NOTNULL(dvt_connect(dvt_where));
+    dv_client *c3 = DVT_NOTNULL(dvt_connect(dvt_where));
+    dv_opts o = DV_OPTS_INIT;
+    o.key = "dvt-shared-sleep";
+    dv_arg ms = dv_i64(1000), other = dv_i64(1);
+    dv_future *mine = DVT_NOTNULL(dv_submit(c, "sleep_ms", 1, &ms, &o));
+    dv_future *theirs = DVT_NOTNULL(dv_submit(c2, "sleep_ms", 1, &ms, &o));
+    dv_future *forged = DVT_NOTNULL(dv_submit(c3, "sleep_ms", 1, &other, &o));
+    DVT_CONTAINS(DVT_ERROR(forged, 30.0), "already used for a different call");
+    DVT_EQ_I64(dv_cancel(theirs), 0);
+    DVT_EQ_I64(dv_future_status(theirs), DV_CANCELLED);
+    DVT_EQ_I64(DVT_RESULT_I64(mine, 30.0), 1000);
+    dv_release(forged);
+    dv_release(theirs);
+    dv_close(c3);
+    dv_close(c2);
+    dv_release(mine);
+}
+
 static void
 test_release(void **state)
 {
@@ -274,24 +303,32 @@ test_publish_across_clients(void **state)
     if (dvt_kind != DVT_TCP) {
         skip();
     }
-    /* The first client publishes a random number and goes away. */
+    /* The first client publishes a random number; it outlives the
+     * future, and only its publisher can take it back. */
     dv_client *c1 = DVT_NOTNULL(dvt_connect(dvt_where));
     dv_future *r = DVT_NOTNULL(dv_submit(c1, "rand_i64", 0, NULL, NULL));
     int64_t v = DVT_RESULT_I64(r, 30.0);
     DVT_PASS(dv_publish(c1, "dvt-lucky", r));
     dv_release(r);
-    dv_close(c1);
 
-    /* Another client finds it, uses it as an argument, and removes it. */
+    /* Another client finds it and uses it as an argument. */
     dv_future *g = DVT_NOTNULL(dv_get_published(c, "dvt-lucky"));
     DVT_EQ_I64(DVT_RESULT_I64(g, 30.0), v);
     dv_future *h = DVT_NOTNULL(DV_SUBMIT(c, "add2", dv_fut(g), dv_i64(-v)));
     DVT_EQ_I64(DVT_RESULT_I64(h, 30.0), 0);
-
     DVT_TRUE(dv_get_published(c, "dvt-nothing-here") == NULL);
-    DVT_PASS(dv_unpublish(c, "dvt-lucky"));
-    DVT_FAILS_WITH(DV_ENOTFOUND, dv_unpublish(c, "dvt-lucky"));
+    /* It can neither remove the name nor publish over it. */
+    DVT_FAILS_WITH(DV_EPERM, dv_unpublish(c, "dvt-lucky"));
+    DVT_CONTAINS(dv_last_error(), "published by another client");
+    DVT_FAILS_WITH(DV_EPERM, dv_publish(c, "dvt-lucky", h));
+    dv_future *again = DVT_NOTNULL(dv_get_published(c, "dvt-lucky"));
+    DVT_EQ_I64(DVT_RESULT_I64(again, 30.0), v);
+    dv_release(again);
+
+    DVT_PASS(dv_unpublish(c1, "dvt-lucky"));
+    DVT_FAILS_WITH(DV_ENOTFOUND, dv_unpublish(c1, "dvt-lucky"));
     DVT_TRUE(dv_get_published(c, "dvt-lucky") == NULL);
+    dv_close(c1);
     /* The future we already hold keeps its value. */
     DVT_EQ_I64(DVT_RESULT_I64(g, 30.0), v);
     dv_release(g);
@@ -310,11 +347,11 @@ main(void)
         cmocka_unit_test(test_next_completed_reused_array),
         cmocka_unit_test(test_wait_times_out),
         cmocka_unit_test(test_cancel_queued_task),
+        cmocka_unit_test(test_cancel_spares_another_client),
         cmocka_unit_test(test_release),
         cmocka_unit_test(test_scatter),
         cmocka_unit_test(test_publish_across_clients),
     };
-    return dvt_finish(dvt_run_clusters("api_futures", tests,
-                                       sizeof(tests) / sizeof(tests[0]),
-                                       DVT_ALL));
+    return dvt_finish(dvt_run_clusters(
+        "api_futures", tests, sizeof(tests) / sizeof(tests[0]), DVT_ALL));
 }

@@ -17,11 +17,16 @@
 
 #include "dvt_unit.h"
 #include "dvtest.h"
+#include "proto/callkey.h"
 #include "scheduler/core_impl.h"
 
 #define MAXMSGS 1024
 
 /* A message read back from an outbox. */
+/* Two clients' secrets, which prove who published a name. */
+#define S_SECRET_A "secret-of-A-0123"
+#define S_SECRET_B "secret-of-B-4567"
+
 typedef struct s_msg {
     int type;
     char key[DVI_MAX_KEY + 1];
@@ -49,7 +54,7 @@ typedef struct s_env {
 /* What each worker was sent and has not answered, as a real worker would
  * remember it (the model test answers all of it). */
 typedef struct s_out {
-    char key[24];
+    char key[64];
     int scatter;
 } s_out;
 
@@ -60,7 +65,8 @@ static void
 s_outst_add(int wi, const char *key, int scatter)
 {
     if (s_noutst[wi] < 4096) {
-        snprintf(s_outst[wi][s_noutst[wi]].key, 24, "%s", key);
+        snprintf(s_outst[wi][s_noutst[wi]].key, sizeof(s_outst[wi][0].key),
+                 "%s", key);
         s_outst[wi][s_noutst[wi]++].scatter = scatter;
     }
 }
@@ -348,17 +354,15 @@ s_feed(void *ctx, int type, const msgpack_object *f, uint32_t n)
 
 /* Client `ci` submits fn as key with the given input keys (NULL-ended),
  * pinned to worker `pin` unless NULL; through the wire encoding. */
+/* Client ci sends m, with the dependency keys deps (NULL-terminated),
+ * through the reader a session uses. */
 static void
-s_submit_pinned(s_env *env, int ci, const char *key, const char *pin,
-                const char *const *deps)
+s_submit_msg(s_env *env, int ci, const dvi_msg_submit *m,
+             const char *const *deps)
 {
     dvi_outbox o;
     dvi_outbox_init(&o, NULL, NULL);
-    dvi_msg_submit m = {.key = key, .fn = "f", .priority = 0};
-    static const char args[] = {(char)0x90}; /* an empty list */
-    m.args = (dvi_bytes){args, 1, NULL};
-    m.worker = dvi_bytes_of(pin);
-    msgpack_packer *pk = dvi_msg_submit_pack(&o, &m);
+    msgpack_packer *pk = dvi_msg_submit_pack(&o, m);
     size_t n = 0;
     while (deps && deps[n]) {
         n++;
@@ -373,6 +377,17 @@ s_submit_pinned(s_env *env, int ci, const char *key, const char *pin,
     DVT_PASS(dvi_msg_each(fr.buf + 4, fr.len - 4, s_feed, &s));
     dvi_outbox_frame_fini(&fr);
     dvi_outbox_fini(&o);
+}
+
+static void
+s_submit_pinned(s_env *env, int ci, const char *key, const char *pin,
+                const char *const *deps)
+{
+    static const char args[] = {(char)0x90}; /* an empty list */
+    dvi_msg_submit m = {.key = key, .fn = "f", .priority = 0};
+    m.args = (dvi_bytes){args, 1, NULL};
+    m.worker = dvi_bytes_of(pin);
+    s_submit_msg(env, ci, &m, deps);
 }
 
 #define DEPS(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -643,19 +658,53 @@ test_cancel_is_quiet_to_the_canceller(void **state)
 {
     s_env *env = s_env_new(1);
     s_submit(env, 0, "a", NULL);
-    s_submit(env, 1, "b", DEPS("a"));
+    s_submit(env, 0, "b", DEPS("a"));
     s_turn(env);
     dvi_core_cancel(env->core, env->cl[0], "a");
     s_turn(env);
-    DVT_EQ_I64(s_state(env, "a"), DVI_TASK_CANCELLED);
+    DVT_EQ_I64(s_state(env, "a"), DVI_TASK_FORGOTTEN);
     DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_ERRED, "a"), 0);
-    const s_msg *e = s_find(&env->cbox[1], DVI_MSG_ERRED, "b");
+    const s_msg *e = s_find(&env->cbox[0], DVI_MSG_ERRED, "b");
     DVT_EQ_I64(e->num, DV_CANCELLED);
     /* It was running: the worker drops its result when it ends. */
     DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_FREE, "a"), 1);
     s_done(env, 0, "a", 1); /* late */
     s_turn(env);
     DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, NULL), 0);
+    s_env_free(env);
+}
+
+/* A client cancels only its own interest: a task another client wants,
+ * itself or through a dependent, runs on and answers that client. */
+static void
+test_cancel_spares_other_clients(void **state)
+{
+    s_env *env = s_env_new(1);
+    s_submit(env, 0, "a", NULL);
+    s_submit(env, 1, "a", NULL);
+    s_submit(env, 0, "b", NULL);
+    s_submit(env, 1, "c", DEPS("b"));
+    s_submit(env, 0, "d", DEPS("b"));
+    s_turn(env);
+    dvi_core_cancel(env->core, env->cl[0], "a");
+    dvi_core_cancel(env->core, env->cl[0], "b");
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[1], DVI_MSG_ERRED, NULL), 0);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_FREE, "a"), 0);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_FREE, "b"), 0);
+    /* d waited on b for client 0 only: it is cancelled, and said so. */
+    DVT_EQ_I64(s_find(&env->cbox[0], DVI_MSG_ERRED, "d")->num, DV_CANCELLED);
+    DVT_EQ_I64(s_state(env, "d"), DVI_TASK_FORGOTTEN);
+    s_done(env, 0, "a", 1);
+    s_done(env, 0, "b", 1);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[1], DVI_MSG_FINISHED, "a"), 1);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, "a"), 0);
+    DVT_EQ_I64(s_state(env, "c"), DVI_TASK_PROCESSING);
+    /* A client that does not want a task cannot cancel it. */
+    dvi_core_cancel(env->core, env->cl[0], "c");
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "c"), DVI_TASK_PROCESSING);
     s_env_free(env);
 }
 
@@ -800,6 +849,7 @@ test_publish_outlives_client(void **state)
     s_done(env, 0, "a", 1);
     dvi_msg_publish pub = {.req = 7, .key = "a"};
     pub.name = dvi_bytes_of("answer");
+    pub.owner = (dvi_bytes){S_SECRET_A, 16, NULL};
     dvi_core_publish(env->core, env->cl[0], &pub);
     dvi_core_client_leave(env->core, env->cl[0]);
     env->cl[0] = NULL;
@@ -811,12 +861,56 @@ test_publish_outlives_client(void **state)
     s_turn(env);
     DVT_EQ_I64(s_find(&env->cbox[1], DVI_MSG_REPLY, "")->num, 0);
     DVT_EQ_I64(s_count(&env->cbox[1], DVI_MSG_FINISHED, "a"), 1);
+    /* Only the publisher's secret removes the name. */
     dvi_msg_unpublish un = {.req = 9};
     un.name = dvi_bytes_of("answer");
+    un.owner = (dvi_bytes){S_SECRET_B, 16, NULL};
     dvi_core_unpublish(env->core, env->cl[1], &un);
     dvi_core_release(env->core, env->cl[1], "a");
     s_turn(env);
+    DVT_EQ_I64(s_state(env, "a"), DVI_TASK_MEMORY);
+    un.owner = (dvi_bytes){S_SECRET_A, 16, NULL};
+    dvi_core_unpublish(env->core, env->cl[1], &un);
+    s_turn(env);
     DVT_EQ_I64(s_state(env, "a"), DVI_TASK_FORGOTTEN);
+    s_env_free(env);
+}
+
+/* Another client can neither remove a published name nor publish another
+ * result over it. */
+static void
+test_publish_only_by_its_publisher(void **state)
+{
+    s_env *env = s_env_new(1);
+    s_submit(env, 0, "a", NULL);
+    s_submit(env, 1, "b", NULL);
+    s_turn(env);
+    s_done(env, 0, "a", 1);
+    dvi_msg_publish pub = {.req = 1, .key = "a"};
+    pub.name = dvi_bytes_of("answer");
+    pub.owner = (dvi_bytes){S_SECRET_A, 16, NULL};
+    dvi_core_publish(env->core, env->cl[0], &pub);
+    pub = (dvi_msg_publish){.req = 2, .key = "b"};
+    pub.name = dvi_bytes_of("answer");
+    pub.owner = (dvi_bytes){S_SECRET_B, 16, NULL};
+    dvi_core_publish(env->core, env->cl[1], &pub);
+    dvi_msg_unpublish un = {.req = 3};
+    un.name = dvi_bytes_of("answer");
+    un.owner = (dvi_bytes){S_SECRET_B, 16, NULL};
+    dvi_core_unpublish(env->core, env->cl[1], &un);
+    s_turn(env);
+    DVT_EQ_I64(s_find(&env->cbox[0], DVI_MSG_REPLY, "")->num, 0);
+    DVT_EQ_I64(s_count(&env->cbox[1], DVI_MSG_REPLY, NULL), 2);
+    for (int i = 0; i < env->cbox[1].n; i++) {
+        if (env->cbox[1].msgs[i].type == DVI_MSG_REPLY) {
+            DVT_EQ_I64(env->cbox[1].msgs[i].num, DV_EPERM);
+        }
+    }
+    dvi_msg_lookup look = {.req = 4};
+    look.name = dvi_bytes_of("answer");
+    dvi_core_lookup(env->core, env->cl[1], &look);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[1], DVI_MSG_FINISHED, "a"), 1);
     s_env_free(env);
 }
 
@@ -1001,11 +1095,21 @@ test_random_events_keep_invariants(void **state)
 
 /* ---- Lineage, resubmission and rescatter --------------------------------- */
 
+/* The key of a scattered value: the core takes only the value's own. */
 static void
-s_scatter(s_env *env, int ci, const char *key)
+s_scatter_key(char *buf, size_t size, const char *value)
 {
+    dvi_callkey_scatter(buf, size, value, strlen(value));
+}
+
+/* Client ci scatters value (its bytes stand for an encoded value). */
+static void
+s_scatter(s_env *env, int ci, const char *value)
+{
+    char key[64];
+    s_scatter_key(key, sizeof(key), value);
     dvi_msg_scatter m = {.key = key};
-    m.value = (dvi_bytes){"\xc0", 1, NULL};
+    m.value = (dvi_bytes){value, strlen(value), NULL};
     dvi_core_scatter(env->core, env->cl[ci], &m);
 }
 
@@ -1105,22 +1209,23 @@ test_cancel_does_not_poison_the_key(void **state)
 static void
 test_scatter_again_after_cancel(void **state)
 {
+    char sk[64];
+    s_scatter_key(sk, sizeof(sk), "s");
     s_env *env = s_env_new(1);
     s_scatter(env, 0, "s");
-    s_scatter(env, 1, "s");
     s_turn(env);
-    dvi_core_cancel(env->core, env->cl[0], "s");
+    dvi_core_cancel(env->core, env->cl[0], sk);
     s_turn(env);
-    DVT_EQ_I64(s_find(&env->cbox[1], DVI_MSG_ERRED, "s")->num, DV_CANCELLED);
-    dvi_core_release(env->core, env->cl[0], "s");
+    DVT_EQ_I64(s_state(env, sk), DVI_TASK_FORGOTTEN);
+    dvi_core_release(env->core, env->cl[0], sk);
     s_turn(env);
     s_scatter(env, 0, "s");
     s_turn(env);
-    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_SCATTER, "s"), 1);
-    dvi_msg_stored st = {.key = "s", .nbytes = 1};
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_SCATTER, sk), 1);
+    dvi_msg_stored st = {.key = sk, .nbytes = 1};
     dvi_core_stored(env->core, env->w[0], &st);
     s_turn(env);
-    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, "s"), 1);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, sk), 1);
     s_env_free(env);
 }
 
@@ -1130,7 +1235,9 @@ static void
 test_upload_waits_for_present_workers(void **state)
 {
     s_env *env = s_env_new(1);
-    dvi_msg_upload up = {.hash = dvi_bytes_of("Uabc")};
+    char hash[80];
+    dvi_callkey_library(hash, sizeof(hash), "ELF", 3);
+    dvi_msg_upload up = {.hash = dvi_bytes_of(hash)};
     up.name = dvi_bytes_of("lib.so");
     up.bytes = (dvi_bytes){"ELF", 3, NULL};
     dvi_core_upload(env->core, env->cl[0], &up);
@@ -1142,9 +1249,91 @@ test_upload_waits_for_present_workers(void **state)
     s_leave_worker(env, 1);
     s_turn(env);
     DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_UPLOADED, NULL), 0);
-    dvi_msg_uploaded ok = {.hash = dvi_bytes_of("Uabc"), .loaded = 1};
+    dvi_msg_uploaded ok = {.hash = dvi_bytes_of(hash), .loaded = 1};
     dvi_core_uploaded(env->core, env->w[0], &ok);
     s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_UPLOADED, NULL), 1);
+    s_env_free(env);
+}
+
+/* ---- Forgery ------------------------------------------------------------ */
+
+/* Client ci submits fn(args) under key: the derived key of the call when
+ * key is NULL. Writes the key used into out. */
+static void
+s_submit_call(s_env *env, int ci, const char *key, const char *args, size_t n,
+              char out[64])
+{
+    dvi_callkey k;
+    unsigned char h[DVI_CALLKEY_BYTES];
+    dvi_callkey_begin(&k, "f", 1, "", 0, DVI_CALLKEY_CALL, args, n);
+    dvi_callkey_end(&k, h);
+    dvi_callkey_format(out, 64, "f", 1, h);
+    if (key) {
+        snprintf(out, 64, "%s", key);
+    }
+    dvi_msg_submit m = {.key = out, .fn = "f"};
+    m.args = (dvi_bytes){args, n, NULL};
+    s_submit_msg(env, ci, &m, NULL);
+}
+
+/* A derived key must be its call's, and a known key names one call: no
+ * client makes another's future read a result of its choosing. */
+static void
+test_forged_keys_refused(void **state)
+{
+    s_env *env = s_env_new(1);
+    char key[64], forged[64];
+    s_submit_call(env, 0, NULL, "\x91\x01", 2, key); /* f(1) */
+    /* f(2) under f(1)'s key, and under a key of the derived form. */
+    s_submit_call(env, 1, key, "\x91\x02", 2, forged);
+    s_submit_call(env, 1, "f-00000000000000000000000000000000", "\x90", 1,
+                  forged);
+    s_turn(env);
+    DVT_CONTAINS(s_find(&env->cbox[1], DVI_MSG_ERRED, key)->text,
+                 "not the hash of the call");
+    DVT_CONTAINS(s_find(&env->cbox[1], DVI_MSG_ERRED, forged)->text,
+                 "not the hash of the call");
+    DVT_EQ_I64(s_state(env, forged), DVI_TASK_FORGOTTEN);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_COMPUTE, NULL), 1);
+    /* The same call under the same key shares the task. */
+    s_submit_call(env, 1, NULL, "\x91\x01", 2, forged);
+    s_done(env, 0, key, 1);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, key), 1);
+    DVT_EQ_I64(s_count(&env->cbox[1], DVI_MSG_FINISHED, key), 1);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_ERRED, NULL), 0);
+    /* An explicit key is one call's too. */
+    s_submit_call(env, 0, "mine", "\x91\x01", 2, forged);
+    s_submit_call(env, 1, "mine", "\x91\x03", 2, forged);
+    s_turn(env);
+    DVT_CONTAINS(s_find(&env->cbox[1], DVI_MSG_ERRED, "mine")->text,
+                 "already used for a different call");
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_ERRED, "mine"), 0);
+    s_env_free(env);
+}
+
+/* A scatter's key is its value's hash, and a library's hash its bytes'. */
+static void
+test_forged_scatter_and_library_refused(void **state)
+{
+    s_env *env = s_env_new(1);
+    char sk[64];
+    s_scatter_key(sk, sizeof(sk), "real");
+    dvi_msg_scatter sc = {.key = sk};
+    sc.value = (dvi_bytes){"fake", 4, NULL};
+    dvi_core_scatter(env->core, env->cl[0], &sc);
+    char hash[80];
+    dvi_callkey_library(hash, sizeof(hash), "ELF", 3);
+    dvi_msg_upload up = {.hash = dvi_bytes_of(hash)};
+    up.name = dvi_bytes_of("lib.so");
+    up.bytes = (dvi_bytes){"ELG", 3, NULL};
+    dvi_core_upload(env->core, env->cl[0], &up);
+    s_turn(env);
+    DVT_CONTAINS(s_find(&env->cbox[0], DVI_MSG_ERRED, sk)->text,
+                 "not the hash of the value");
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_SCATTER, NULL), 0);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_UPLOAD, NULL), 0);
     DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_UPLOADED, NULL), 1);
     s_env_free(env);
 }
@@ -1161,10 +1350,12 @@ typedef struct s_model {
 static void
 s_mkey(char *buf, size_t size, int k)
 {
+    char value[16];
     if (k < NKEYS) {
         snprintf(buf, size, "t%d", k);
     } else {
-        snprintf(buf, size, "s%d", k - NKEYS);
+        snprintf(value, sizeof(value), "s%d", k - NKEYS);
+        s_scatter_key(buf, size, value);
     }
 }
 
@@ -1176,7 +1367,7 @@ s_mturn(s_env *env, s_model *mo)
         for (int i = 0; i < env->cbox[ci].n; i++) {
             const s_msg *m = &env->cbox[ci].msgs[i];
             for (int k = 0; k < NKEYS + 8; k++) {
-                char key[16];
+                char key[64];
                 s_mkey(key, sizeof(key), k);
                 if ((m->type == DVI_MSG_FINISHED || m->type == DVI_MSG_ERRED) &&
                     strcmp(key, m->key) == 0 && mo->held[ci][k]) {
@@ -1254,7 +1445,7 @@ s_quiesce(s_env *env, s_model *mo)
     for (int ci = 0; ci < 2; ci++) {
         for (int k = 0; k < NKEYS + 8; k++) {
             if (mo->held[ci][k] && !mo->told[ci][k]) {
-                char key[16];
+                char key[64];
                 s_mkey(key, sizeof(key), k);
                 DVT_FAIL("client %d never heard of %s (state %d)", ci, key,
                          s_state(env, key));
@@ -1267,7 +1458,7 @@ s_quiesce(s_env *env, s_model *mo)
 static void
 s_model_submit(s_env *env, s_model *mo, int ci, int k, uint64_t *rng)
 {
-    char key[16], d1[16], d2[16], pin[8];
+    char key[64], d1[64], d2[64], pin[8];
     while (k > 2) {
         s_mkey(d1, sizeof(d1), k / 2);
         s_mkey(d2, sizeof(d2), k / 3);
@@ -1299,16 +1490,16 @@ s_model_step(s_env *env, s_model *mo, uint64_t *rng)
     int k = (int)(dvt_rand(rng) % NKEYS);
     int ci = (int)(dvt_rand(rng) % 2);
     int sk = NKEYS + (int)(dvt_rand(rng) % 8);
-    char key[16], name[8];
+    char key[64], name[16];
     s_mkey(key, sizeof(key), k);
     snprintf(name, sizeof(name), "n%d", k % 4);
     if (op <= 2) {
         s_model_submit(env, mo, ci, k, rng);
     } else if (op == 3 && !mo->held[ci][sk]) {
-        s_mkey(key, sizeof(key), sk);
         mo->held[ci][sk] = 1;
         mo->told[ci][sk] = 0;
-        s_scatter(env, ci, key);
+        snprintf(name, sizeof(name), "s%d", sk - NKEYS);
+        s_scatter(env, ci, name);
     } else if ((op == 4 || op == 5) && mo->held[ci][op == 5 ? sk : k]) {
         s_mkey(key, sizeof(key), op == 5 ? sk : k);
         mo->held[ci][op == 5 ? sk : k] = 0;
@@ -1330,10 +1521,12 @@ s_model_step(s_env *env, s_model *mo, uint64_t *rng)
     } else if (op == 9) {
         dvi_msg_publish pub = {.req = 1, .key = key};
         pub.name = dvi_bytes_of(name);
+        pub.owner = (dvi_bytes){ci ? S_SECRET_B : S_SECRET_A, 16, NULL};
         dvi_core_publish(env->core, env->cl[ci], &pub);
     } else if (op == 10) {
         dvi_msg_unpublish un = {.req = 2};
         un.name = dvi_bytes_of(name);
+        un.owner = (dvi_bytes){ci ? S_SECRET_B : S_SECRET_A, 16, NULL};
         dvi_core_unpublish(env->core, env->cl[ci], &un);
     } else if (op >= 11) {
         s_answer(env, key, 4);
@@ -1378,13 +1571,17 @@ main(void)
         cmocka_unit_test(test_retries_and_unknown_input),
         cmocka_unit_test(test_every_error_has_a_text),
         cmocka_unit_test(test_cancel_is_quiet_to_the_canceller),
+        cmocka_unit_test(test_cancel_spares_other_clients),
         cmocka_unit_test(test_lost_worker_reruns_then_kills),
         cmocka_unit_test(test_lost_worker_loses_only_its_results),
         cmocka_unit_test(test_pinned_tasks),
         cmocka_unit_test(test_client_leaving_releases_its_work),
         cmocka_unit_test(test_result_stays_where_made),
         cmocka_unit_test(test_function_counters),
+        cmocka_unit_test(test_forged_keys_refused),
+        cmocka_unit_test(test_forged_scatter_and_library_refused),
         cmocka_unit_test(test_publish_outlives_client),
+        cmocka_unit_test(test_publish_only_by_its_publisher),
         cmocka_unit_test(test_retiring_worker_moves_its_work),
         cmocka_unit_test(test_retiring_is_no_death),
         cmocka_unit_test(test_random_events_keep_invariants),

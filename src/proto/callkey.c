@@ -1,0 +1,84 @@
+/* Keys derived from content (callkey.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "callkey.h"
+
+static const unsigned char s_zero = 0;
+
+static void
+s_update_str(crypto_generichash_state *st, const char *s, size_t n)
+{
+    crypto_generichash_update(st, (const unsigned char *)s, n);
+    crypto_generichash_update(st, &s_zero, 1);
+}
+
+void
+dvi_callkey_begin(dvi_callkey *k, const char *fn, size_t fnlen,
+                  const char *code, size_t codelen, int kind, const void *args,
+                  size_t argslen)
+{
+    const unsigned char k8 = (unsigned char)kind;
+    crypto_generichash_init(&k->st, NULL, 0, DVI_CALLKEY_BYTES);
+    s_update_str(&k->st, fn, fnlen);
+    s_update_str(&k->st, code ? code : "", code ? codelen : 0);
+    crypto_generichash_update(&k->st, &k8, 1);
+    crypto_generichash_update(&k->st, args, argslen);
+}
+
+void
+dvi_callkey_dep(dvi_callkey *k, const char *key, size_t keylen)
+{
+    s_update_str(&k->st, key, keylen);
+}
+
+void
+dvi_callkey_end(dvi_callkey *k, unsigned char h[DVI_CALLKEY_BYTES])
+{
+    crypto_generichash_final(&k->st, h, DVI_CALLKEY_BYTES);
+}
+
+void
+dvi_callkey_format(char *out, size_t size, const char *prefix, size_t prefixlen,
+                   const unsigned char h[DVI_CALLKEY_BYTES])
+{
+    char hex[DVI_CALLKEY_HEX + 1];
+    sodium_bin2hex(hex, sizeof(hex), h, DVI_CALLKEY_BYTES);
+    snprintf(out, size, "%.*s-%s", (int)prefixlen, prefix, hex);
+}
+
+int
+dvi_callkey_derived_form(const char *key, size_t keylen)
+{
+    if (keylen < DVI_CALLKEY_HEX + 1 ||
+        key[keylen - DVI_CALLKEY_HEX - 1] != '-') {
+        return 0;
+    }
+    for (size_t i = keylen - DVI_CALLKEY_HEX; i < keylen; i++) {
+        char ch = key[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void
+dvi_callkey_scatter(char *out, size_t size, const void *value, size_t n)
+{
+    dvi_callkey k;
+    unsigned char h[DVI_CALLKEY_BYTES];
+    dvi_callkey_begin(&k, "scatter", 7, "", 0, DVI_CALLKEY_SCATTER, value, n);
+    dvi_callkey_end(&k, h);
+    dvi_callkey_format(out, size, "scatter", 7, h);
+}
+
+void
+dvi_callkey_library(char *out, size_t size, const void *bytes, size_t n)
+{
+    unsigned char h[DVI_CALLKEY_BYTES];
+    char hex[DVI_CALLKEY_HEX + 1];
+    crypto_generichash(h, sizeof(h), bytes, n, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    snprintf(out, size, "U%s", hex);
+}
