@@ -42,13 +42,11 @@ s_on_signal(void *ctx, int signum, int count)
     dvi_runtime_stop(ctx);
 }
 
-/* Prints the address clients and workers should use: on a wildcard
- * (0.0.0.0, ::), that of the first interface that is not loopback; and
- * logs every address it can be reached at. */
+/* Prints the address clients and workers should use (use), and logs every
+ * address it can be reached at. */
 static void
-s_announce(const char *bound, char *use, size_t size)
+s_announce(const char *bound, const char *use)
 {
-    dvi_addr_reachable(bound, use, size);
     printf("%s\n", use);
     fflush(stdout);
     if (!dvi_addr_is_wildcard(bound)) {
@@ -200,9 +198,13 @@ dvi_cmd_scheduler(int argc, char **argv)
         dvi_profile_unlock(lock);
         return 1;
     }
+    /* On a wildcard (0.0.0.0, ::), the first interface that is not
+     * loopback. The connection file first: whoever reads the printed
+     * address may look for the file at once. */
     char use[256];
-    s_announce(bound, use, sizeof(use));
+    dvi_addr_reachable(bound, use, sizeof(use));
     s_write_conn(&p, use);
+    s_announce(bound, use);
     DVI_LOG(DVI_LOG_NOTICE, "SCHED", "profile '%s' in %s", p.name, p.dir);
     if (dvi_runtime_catch_signals(rt, s_on_signal, rt) < 0) {
         DVI_LOG(DVI_LOG_WARN, "SCHED", "%s", dv_last_error());

@@ -75,9 +75,11 @@ s_send_marker_upload(dvt_peer *p)
     static char lib[4 << 20];
     size_t n = s_read_lib(DVT_MARKER_LIB, lib, sizeof(lib));
     n += (size_t)snprintf(lib + n, 64, "dvt-%d-%u", (int)getpid(), ++s_count);
-    char hash[40];
-    snprintf(hash, sizeof(hash), "U%08x%08x%016llx", (unsigned)getpid(),
-             s_count, 0x5ec0de5ec0de5ec0ULL);
+    /* Its true hash: the scheduler checks it (forgeries below). */
+    unsigned char h[16];
+    char hash[40] = "U";
+    crypto_generichash(h, sizeof(h), (const unsigned char *)lib, n, NULL, 0);
+    sodium_bin2hex(hash + 1, sizeof(hash) - 1, h, sizeof(h));
     dvt_peer_send_hello(p, DVT_ROLE_CLIENT, "dvt-raw", 0, NULL);
     dvt_peer_send_upload(p, hash, "libdvt_marker.so", lib, n);
 }
@@ -648,21 +650,7 @@ test_junk_on_every_port(void **state)
     }
 }
 
-/* ---- Known bugs: the scheduler trusts clients' hashes and keys ---------- */
-
-/* docs/design.md: "the scheduler derives content hashes and pure keys
- * itself". It does not yet: src/scheduler/library.c keeps an UPLOAD's
- * hash as sent, and events.c a SUBMIT's key, so one authenticated client
- * can change what another's calls run or return. These tests assert the
- * documented behaviour and fail today; they are skipped unless
- * DVT_KNOWN_BUGS=1. */
-static void
-s_known_bug(void)
-{
-    if (getenv("DVT_KNOWN_BUGS") == NULL) {
-        skip();
-    }
-}
+/* ---- Forgery by an authenticated client -------------------------------- */
 
 /* The hex BLAKE2b-128 of the n parts (p[i], len[i]), into out (33). */
 static void
@@ -690,11 +678,10 @@ s_lib_code(const char *path, char *code)
 }
 
 static void
-test_bug_upload_hash_is_trusted(void **state)
+test_forged_library_hash_refused(void **state)
 {
     /* A client uploads version 1's bytes under the hash of version 2's; a
      * victim who uploads version 2 must still run version 2. */
-    s_known_bug();
     static char v1[4 << 20];
     char hash[40];
     s_lib_code(DVT_VERSION2_LIB, hash);
@@ -713,18 +700,17 @@ test_bug_upload_hash_is_trusted(void **state)
 }
 
 static void
-test_bug_task_key_is_trusted(void **state)
+test_forged_pure_key_refused(void **state)
 {
     /* A client submits inc(41) under the key another client's inc(777001)
      * will have (docs/protocol.md says how a pure key is made); while it
      * holds that result, the victim's call must still return 777002. */
-    s_known_bug();
     char code[40], key[64] = "inc-";
     s_lib_code(DVT_FUNCS_LIB, code);
     const unsigned char args[] = {0x91, 0xce, 0x00, 0x0b, 0xdb, 0x29};
-    const void *parts[3] = {"inc", code, args};
-    size_t lens[3] = {4, strlen(code) + 1, sizeof(args)}; /* NULs counted */
-    s_blake_hex(3, parts, lens, key + 4);
+    const void *parts[4] = {"inc", code, "F", args};
+    size_t lens[4] = {4, strlen(code) + 1, 1, sizeof(args)}; /* NULs too */
+    s_blake_hex(4, parts, lens, key + 4);
     dvt_peer *p = dvt_peer_open(dvt_port_of(s_main.addr), dvt_home(), "client");
     dvt_peer_send_hello(p, DVT_ROLE_CLIENT, "dvt-raw", 0, NULL);
     const unsigned char args41[] = {0x91, 0x29}; /* [41] */
@@ -784,8 +770,8 @@ main(void)
                                         s_plain_setup, s_plain_teardown),
         cmocka_unit_test(test_restart_keeps_port_and_certificates),
         cmocka_unit_test(test_junk_on_every_port),
-        cmocka_unit_test(test_bug_upload_hash_is_trusted),
-        cmocka_unit_test(test_bug_task_key_is_trusted),
+        cmocka_unit_test(test_forged_library_hash_refused),
+        cmocka_unit_test(test_forged_pure_key_refused),
     };
     int failed = cmocka_run_group_tests_name("security", tests, NULL, NULL);
     return dvt_finish(failed);
