@@ -66,14 +66,23 @@ dvi_client_check_locked(dv_client *c)
 
 /* ---- Results from workers ----------------------------------------------- */
 
-/* Marks a result being fetched as lost. Called with the lock held. */
+/* A result could not be fetched from addr: the scheduler is told (LOST),
+ * stops counting that worker as a holder, has the result computed again
+ * if nothing else holds it, and sends FINISHED with a holder again (or
+ * ERRED if it cannot be had). Until then the future waits, without a
+ * holder. Called with the lock held. */
 static void
-s_fetch_lost_locked(dv_client *c, dvi_fstate *st, const char *why)
+s_fetch_lost_locked(dv_client *c, dvi_fstate *st, const char *addr,
+                    const char *why)
 {
+    DVI_LOG(DVI_LOG_INFO, "CLIENT", "%s: %s; asking the scheduler again",
+            st->key, why);
     st->fetching = 0;
-    free(st->error);
-    st->error = dvi_strdup(why);
-    __atomic_store_n(&st->status, DV_LOST, __ATOMIC_RELEASE);
+    free(st->addr);
+    st->addr = NULL;
+    dvi_msg_lost m = {.key = st->key, .holder = dvi_bytes_of(addr)};
+    dvi_msg_lost_pack(&c->out, &m);
+    dvi_client_queue_locked(c);
     uv_cond_broadcast(&c->cond);
 }
 
@@ -109,7 +118,7 @@ s_on_fetch_failed(void *ctx, const char *key, const char *addr, int code,
     uv_mutex_lock(&c->lock);
     dvi_fstate *st = dvi_map_get(&c->futures, key);
     if (st && st->fetching && st->addr && strcmp(st->addr, addr) == 0) {
-        s_fetch_lost_locked(c, st, text);
+        s_fetch_lost_locked(c, st, addr, text);
     }
     uv_mutex_unlock(&c->lock);
 }
@@ -123,7 +132,7 @@ s_fetch(dv_client *c, const char *key, const char *addr)
     uv_mutex_lock(&c->lock);
     dvi_fstate *st = dvi_map_get(&c->futures, key);
     if (st && st->fetching) {
-        s_fetch_lost_locked(c, st, dv_last_error());
+        s_fetch_lost_locked(c, st, addr, dv_last_error());
     }
     uv_mutex_unlock(&c->lock);
 }
@@ -138,18 +147,23 @@ s_on_finished(dv_client *c, const msgpack_object *f, uint32_t n)
         return DV_EPROTO;
     }
     dvi_fstate *st = dvi_map_get(&c->futures, m.key);
-    if (st == NULL || st->status != DV_PENDING) {
+    int again = st && st->status == DV_FINISHED && st->blob == NULL;
+    if (st == NULL || (st->status != DV_PENDING && !again)) {
         return 0;
     }
     st->nbytes = m.nbytes;
     if (m.value.p && !st->blob) {
         st->blob = dvi_blob_copy(m.value.p, m.value.n);
     }
-    if (m.holder.p) {
+    if (m.holder.p && !st->fetching) {
         free(st->addr);
         st->addr = dvi_bytes_dup(m.holder);
     }
-    dvi_fstate_finish_locked(c, st, DV_FINISHED, NULL);
+    if (again) {
+        uv_cond_broadcast(&c->cond); /* held again: fetch from there */
+    } else {
+        dvi_fstate_finish_locked(c, st, DV_FINISHED, NULL);
+    }
     return 0;
 }
 
@@ -161,8 +175,15 @@ s_on_erred(dv_client *c, const msgpack_object *f, uint32_t n)
         return DV_EPROTO;
     }
     dvi_fstate *st = dvi_map_get(&c->futures, m.key);
-    if (st == NULL || st->status != DV_PENDING) {
+    /* A finished result whose bytes were lost and cannot be computed
+     * again errs after all. */
+    int lost = st && st->status == DV_FINISHED && st->blob == NULL;
+    if (st == NULL || (st->status != DV_PENDING && !lost)) {
         return 0;
+    }
+    if (lost) {
+        st->fetching = 0;
+        __atomic_store_n(&st->status, DV_PENDING, __ATOMIC_RELEASE);
     }
     char *text = dvi_bytes_dup(m.text);
     dvi_fstate_finish_locked(

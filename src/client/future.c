@@ -133,16 +133,21 @@ s_final(int status)
     return status != DV_PENDING;
 }
 
-/* Makes sure the result's bytes are here, asking the holder if needed.
- * Called with the lock held; may wait. Returns 0 or a DV_E* code. */
+/* Makes sure the result's bytes are here, asking the holder if needed;
+ * without a holder (it lost the result), waits for the scheduler to name
+ * one again. Called with the lock held; may wait. Returns 0 or a DV_E*
+ * code. */
 static int
 s_bring_locked(dv_client *c, dvi_fstate *st, uint64_t deadline)
 {
     while (st->status == DV_FINISHED && st->blob == NULL) {
-        if (!st->fetching) {
-            if (st->addr == NULL) {
-                return dvi_seterr(DV_EPROTO, "%s: no worker holds it", st->key);
-            }
+        if (c->lost) {
+            return dvi_seterr(DV_ECONN,
+                              "%s: lost the cluster before the "
+                              "result was fetched: %s",
+                              st->key, c->lost_why);
+        }
+        if (!st->fetching && st->addr != NULL) {
             st->fetching = 1;
             if (c->nfetchq == c->capfetchq) {
                 c->capfetchq = c->capfetchq ? c->capfetchq * 2 : 8;
@@ -201,8 +206,9 @@ dv_result(dv_future *f, double timeout_s)
                    "%s: %s", dv_future_key(f),
                    st->error ? st->error : "failed");
     } else if (s_bring_locked(c, st, deadline) == 0) {
-        if (st->status != DV_FINISHED) {
-            dvi_seterr(DV_ECONN, "%s: %s", st->key, st->error);
+        if (st->status != DV_FINISHED) { /* lost, and could not be had */
+            dvi_seterr(st->status == DV_ERRED ? DV_ETASK : DV_ECONN, "%s: %s",
+                       st->key, st->error ? st->error : "failed");
         } else if (st->value == NULL) {
             dv_value *val = dvi_malloc(sizeof(*val));
             if (dvi_value_decode(st->blob->data, st->blob->len, val, NULL,

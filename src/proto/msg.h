@@ -51,7 +51,8 @@
     XX(WORKERS, 22, workers)     \
     XX(STORED, 23, stored)       \
     XX(BYE, 24, bye)             \
-    XX(RETIRING, 25, retiring)
+    XX(RETIRING, 25, retiring)   \
+    XX(LOST, 26, lost)
 
 /* F(KIND, field): the fields of each message after its type. Kinds:
  *   U64, I64  an unsigned / signed integer
@@ -94,6 +95,7 @@
 #define DVI_MSG_FIELDS_stored(F) F(KEY, key) F(U64, nbytes)
 #define DVI_MSG_FIELDS_bye(F) F(STR, reason)
 #define DVI_MSG_FIELDS_retiring(F) F(STR, reason)
+#define DVI_MSG_FIELDS_lost(F) F(KEY, key) F(STR, holder)
 // clang-format on
 
 enum dvi_msg_type {

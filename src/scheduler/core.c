@@ -308,20 +308,18 @@ s_unpin(dvi_core *c, dvi_sworker *w, const char *why)
     dvi_pset_fini(&w->pins);
 }
 
-/* Results only the lost worker held are lost. */
+/* Results only the lost worker held are computed again where needed. */
 static void
 s_drop_held(dvi_core *c, dvi_sworker *w, const char *why)
 {
     dvi_taskvec held;
     s_collect(&w->held, &held);
     char text[512];
-    snprintf(text, sizeof(text), "result lost: worker %s left (%s)", w->id,
-             why);
+    snprintf(text, sizeof(text), "worker %s left: %s", w->id, why);
     for (uint32_t i = 0; i < held.n; i++) {
         dvi_task *t = held.v[i];
-        if (dvi_task_remove_holder(t, w) && t->nwho == 0 &&
-            t->state == DVI_TASK_MEMORY) {
-            dvi_core_fail(c, t, DVI_TASK_ERRED, text);
+        if (dvi_task_remove_holder(t, w)) {
+            dvi_core_result_lost(c, t, text);
         }
     }
     dvi_taskvec_fini(&held);

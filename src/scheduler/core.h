@@ -82,6 +82,13 @@ void dvi_core_lookup(dvi_core *c, dvi_sclient *cl, const dvi_msg_lookup *m);
 void dvi_core_unpublish(dvi_core *c, dvi_sclient *cl,
                         const dvi_msg_unpublish *m);
 
+/* A worker or a client could not fetch a result from the holder m names:
+ * that worker no longer counts as holding it, and the result is computed
+ * again if nothing else holds it. A client is told FINISHED again once it
+ * is held. */
+void dvi_core_worker_lost(dvi_core *c, dvi_sworker *w, const dvi_msg_lost *m);
+void dvi_core_client_lost(dvi_core *c, dvi_sclient *cl, const dvi_msg_lost *m);
+
 /* A worker's answers to COMPUTE and SCATTER, and to UPLOAD. */
 void dvi_core_done(dvi_core *c, dvi_sworker *w, const dvi_msg_done *m);
 void dvi_core_stored(dvi_core *c, dvi_sworker *w, const dvi_msg_stored *m);

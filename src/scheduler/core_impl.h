@@ -125,6 +125,14 @@ void dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text);
  * drop (it is told those are cancelled), and what no client, name or
  * needed dependent still needs is cancelled. Other clients' work runs on. */
 void dvi_core_cancel_for(dvi_core *c, dvi_task *t, dvi_sclient *cl);
+/* t's result is no longer held anywhere (why: how it went): computed
+ * again from its lineage if anything needs it, else kept as lineage or
+ * forgotten. Scattered data has no lineage: it errs. */
+void dvi_core_result_lost(dvi_core *c, dvi_task *t, const char *why);
+/* Whether every input of t (queued, or back from a worker) is in memory;
+ * if not, t waits again for those that are not, which are computed again
+ * from their lineage when released. */
+int dvi_core_inputs_held(dvi_core *c, dvi_task *t);
 /* Puts a released task (and whatever of its lineage is not in memory)
  * back to be computed. */
 void dvi_core_recompute(dvi_core *c, dvi_task *t);

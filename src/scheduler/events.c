@@ -334,6 +334,55 @@ dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
     }
     dvi_msg_scatter_pack(w->out, m);
     dvi_core_assign(c, t, w);
+    /* Scattered data has no lineage: a replica on another worker keeps it
+     * when one worker is lost. Whichever stores first completes it. */
+    dvi_sworker *other = dvi_core_any_worker(c);
+    if (other == w) {
+        other = dvi_core_any_worker(c);
+    }
+    if (other != NULL && other != w) {
+        dvi_msg_scatter_pack(other->out, m);
+        other->nprocessing++; /* its STORED answers it */
+    }
+}
+
+static void
+s_lost(dvi_core *c, dvi_sworker *from, dvi_sclient *cl, const dvi_msg_lost *m)
+{
+    dvi_task *t = dvi_map_get(&c->tasks, m->key);
+    if (t == NULL || t->state != DVI_TASK_MEMORY) {
+        return; /* computed again already, or gone */
+    }
+    for (uint32_t i = 0; i < t->nwho; i++) {
+        dvi_sworker *h = dvi_task_holder(t, i);
+        if (h != from && strlen(h->addr) == m->holder.n &&
+            memcmp(h->addr, m->holder.p, m->holder.n) == 0) {
+            char why[300];
+            snprintf(why, sizeof(why), "%s could not fetch it from %s",
+                     from ? from->id : cl->name, h->id);
+            DVI_LOG(DVI_LOG_INFO, "SCHED", "%s: %s", t->key, why);
+            dvi_task_remove_holder(t, h);
+            dvi_pset_del(&h->held, t);
+            dvi_core_send_free(h, t->key); /* if it lives, it drops it */
+            dvi_core_result_lost(c, t, why);
+            break;
+        }
+    }
+    if (cl != NULL && t->state == DVI_TASK_MEMORY) {
+        dvi_core_tell_finished(t, cl, (dvi_bytes){0}); /* another holder */
+    }
+}
+
+void
+dvi_core_worker_lost(dvi_core *c, dvi_sworker *w, const dvi_msg_lost *m)
+{
+    s_lost(c, w, NULL, m);
+}
+
+void
+dvi_core_client_lost(dvi_core *c, dvi_sclient *cl, const dvi_msg_lost *m)
+{
+    s_lost(c, NULL, cl, m);
 }
 
 /* ---- Worker events ------------------------------------------------------ */
@@ -361,24 +410,37 @@ s_answered(dvi_core *c, dvi_sworker *w, const char *key)
     return t;
 }
 
+/* A result from w that its task did not wait for there. */
 static void
-s_result_at(dvi_core *c, dvi_sworker *w, const char *key, uint64_t nbytes,
-            dvi_bytes value)
+s_result_elsewhere(dvi_core *c, dvi_sworker *w, dvi_task *t, const char *key)
 {
-    dvi_task *t = s_answered(c, w, key);
-    if (t != NULL) {
-        dvi_core_complete(c, t, w, nbytes, value);
-        return;
-    }
-    t = dvi_map_get(&c->tasks, key);
     if (t != NULL && t->state == DVI_TASK_MEMORY) {
-        /* Computed twice (sent again after a cancel): a second holder. */
+        /* Computed twice (sent again after a cancel), or a scatter's
+         * replica: a second holder. */
         if (dvi_task_add_holder(t, w)) {
             dvi_pset_add(&w->held, t);
         }
         return;
     }
     dvi_core_send_free(w, key); /* nobody wants it any more */
+}
+
+static void
+s_result_at(dvi_core *c, dvi_sworker *w, const char *key, uint64_t nbytes,
+            dvi_bytes value)
+{
+    dvi_task *t = s_answered(c, w, key);
+    if (t == NULL) {
+        t = dvi_map_get(&c->tasks, key);
+        /* A scatter's replica stored first completes it as well. */
+        int replica = t != NULL && t->state == DVI_TASK_PROCESSING &&
+                      (t->flags & DVI_TASKF_SCATTER);
+        if (!replica) {
+            s_result_elsewhere(c, w, t, key);
+            return;
+        }
+    }
+    dvi_core_complete(c, t, w, nbytes, value);
 }
 
 void
@@ -436,6 +498,9 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
                 t->key, t->fn->name, w->id, (int)m->text.n,
                 m->text.p ? m->text.p : "");
         dvi_core_make_ready(c, t);
+    } else if (m->blame == DVI_BLAME_INPUT && !dvi_core_inputs_held(c, t)) {
+        /* An input was lost (the fetcher said LOST first): t waits for it
+         * to be computed again. */
     } else if (m->blame == DVI_BLAME_INPUT &&
                ++t->suspicious < DVI_KILLED_AFTER && s_inputs_held(t)) {
         /* An input vanished on its way but is held somewhere: again. */

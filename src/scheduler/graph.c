@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "core_impl.h"
 
 int
@@ -507,6 +508,66 @@ dvi_core_cancel_for(dvi_core *c, dvi_task *t, dvi_sclient *cl)
 }
 
 /* ---- Lineage ------------------------------------------------------------ */
+
+void
+dvi_core_result_lost(dvi_core *c, dvi_task *t, const char *why)
+{
+    if (t->state != DVI_TASK_MEMORY || t->nwho > 0) {
+        return;
+    }
+    if (t->flags & DVI_TASKF_SCATTER) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "scattered data was lost (%s): it has no lineage to compute "
+                 "it again from (scatter it again)",
+                 why);
+        dvi_core_fail(c, t, DVI_TASK_ERRED, text);
+        return;
+    }
+    dvi_core_set_state(c, t, DVI_TASK_RELEASED);
+    if (t->nwants > 0 || t->nwaiters > 0) {
+        DVI_LOG(DVI_LOG_INFO, "SCHED", "%s (%s) lost (%s): computing it again",
+                t->key, t->fn->name, why);
+        dvi_core_recompute(c, t);
+    } else {
+        dvi_core_check(c, t); /* kept only as lineage, or forgotten */
+    }
+}
+
+int
+dvi_core_inputs_held(dvi_core *c, dvi_task *t)
+{
+    dvi_task **deps = dvi_task_deps(t);
+    uint32_t i = 0;
+    while (i < t->ndeps && deps[i]->state == DVI_TASK_MEMORY) {
+        i++;
+    }
+    if (i == t->ndeps) {
+        return 1;
+    }
+    /* Waiting first, so that an input that cannot be computed again fails
+     * t with it. */
+    t->nwaiting = 0;
+    for (i = 0; i < t->ndeps; i++) {
+        if (deps[i]->state != DVI_TASK_MEMORY) {
+            t->nwaiting += (uint32_t)dvi_pset_add(&deps[i]->dependents, t);
+        }
+    }
+    dvi_core_set_state(c, t, DVI_TASK_WAITING);
+    for (i = 0; i < t->ndeps && t->state == DVI_TASK_WAITING; i++) {
+        dvi_task *d = deps[i];
+        if (d->state == DVI_TASK_RELEASED) {
+            dvi_core_recompute(c, d);
+        } else if (d->state == DVI_TASK_ERRED ||
+                   d->state == DVI_TASK_CANCELLED) {
+            char text[512];
+            snprintf(text, sizeof(text), "%s",
+                     d->error ? d->error : "an input failed");
+            dvi_core_fail(c, t, DVI_TASK_ERRED, text);
+        }
+    }
+    return 0;
+}
 
 /* Makes released t live again; pushes its released inputs on todo. Returns
  * an error text if it cannot be computed again. */

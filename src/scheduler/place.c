@@ -206,12 +206,18 @@ dvi_core_schedule(dvi_core *c)
         dvi_sworker *w = c->workers[i];
         dvi_task *t;
         while ((t = dvi_taskheap_peek(&w->pinned)) && s_worker_free(c, w)) {
+            if (!dvi_core_inputs_held(c, t)) {
+                continue; /* waits again for a lost input */
+            }
             dvi_core_assign(c, t, w); /* leaves the pinned queue */
             s_send_ahead_after(c, t);
         }
     }
     dvi_task *t;
     while ((t = dvi_taskheap_peek(&c->ready)) != NULL) {
+        if (!dvi_core_inputs_held(c, t)) {
+            continue; /* an input was lost since: it waits again */
+        }
         dvi_sworker *w = dvi_core_pick(c, t);
         if (w == NULL) {
             return;

@@ -50,6 +50,7 @@ s_client_msg(dvi_session *p, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_PUBLISH: S_EVENT(publish, dvi_core_publish, cl);
     case DVI_MSG_LOOKUP: S_EVENT(lookup, dvi_core_lookup, cl);
     case DVI_MSG_UNPUBLISH: S_EVENT(unpublish, dvi_core_unpublish, cl);
+    case DVI_MSG_LOST: S_EVENT(lost, dvi_core_client_lost, cl);
     default: return 1;
     }
 }
@@ -64,6 +65,7 @@ s_worker_msg(dvi_session *p, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_FAILED: S_EVENT(failed, dvi_core_failed, w);
     case DVI_MSG_UPLOADED: S_EVENT(uploaded, dvi_core_uploaded, w);
     case DVI_MSG_RETIRING: S_EVENT(retiring, dvi_core_retiring, w);
+    case DVI_MSG_LOST: S_EVENT(lost, dvi_core_worker_lost, w);
     default: return 1;
     }
 }

@@ -205,9 +205,24 @@ s_fetch_free(s_fetch *f)
 }
 
 /* An input arrived: hand it to every task waiting for it. */
+/* Tells the scheduler the input key could not be fetched from addr,
+ * before the FAILED of the tasks waiting for it: it stops counting that
+ * worker as a holder and has the input computed again. */
+static void
+s_report_lost(dvi_worker *w, const char *key, const char *addr)
+{
+    if (w->sched) {
+        dvi_msg_lost m = {.key = key, .holder = dvi_bytes_of(addr)};
+        dvi_msg_lost_pack(dvi_conn_outbox(w->sched), &m);
+    }
+}
+
 static void
 s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob, const char *why)
 {
+    if (blob == NULL && f->addr[0]) {
+        s_report_lost(w, f->key, f->addr);
+    }
     for (size_t i = 0; i < f->n; i++) {
         s_wtask *wt = f->waiters[i];
         if (blob) {
@@ -247,6 +262,7 @@ s_fetch_add(dvi_worker *w, const char *key, const char *addr, s_wtask *wt)
         /* addr "": the input is a task running here; s_on_done hands its
          * result over. */
         if (addr[0] && dvi_fetcher_get(w->fetcher, key, addr) < 0) {
+            s_report_lost(w, key, addr);
             return DV_ECONN;
         }
         f = dvi_calloc(1, sizeof(*f));

@@ -201,6 +201,8 @@ test_cancel_spares_another_client(void **state)
     o.key = "dvt-shared-sleep";
     dv_arg ms = dv_i64(1000), other = dv_i64(1);
     dv_future *mine = DVT_NOTNULL(dv_submit(c, "sleep_ms", 1, &ms, &o));
+    /* A request answered on c's connection: its SUBMIT arrived first. */
+    DVT_TRUE(dv_get_published(c, "dvt-barrier") == NULL);
     dv_future *theirs = DVT_NOTNULL(dv_submit(c2, "sleep_ms", 1, &ms, &o));
     dv_future *forged = DVT_NOTNULL(dv_submit(c3, "sleep_ms", 1, &other, &o));
     DVT_CONTAINS(DVT_ERROR(forged, 30.0), "already used for a different call");

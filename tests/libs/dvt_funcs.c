@@ -31,8 +31,8 @@ s_need(dv_call *call, size_t i, int want, const char *fn)
         return dv_fail(call, "%s: missing argument %zu", fn, i);
     }
     if (dv_value_type(v) != want) {
-        return dv_fail(call, "%s: argument %zu has type %d, expected %d", fn,
-                       i, dv_value_type(v), want);
+        return dv_fail(call, "%s: argument %zu has type %d, expected %d", fn, i,
+                       dv_value_type(v), want);
     }
     return 0;
 }
@@ -174,8 +174,7 @@ DV_FUNCTION(make_f64s)
     }
     int64_t n = dv_value_i64(dv_arg_at(call, 0));
     if (n < 0) {
-        return dv_fail(call, "make_f64s: negative length %lld",
-                       (long long)n);
+        return dv_fail(call, "make_f64s: negative length %lld", (long long)n);
     }
     double *v = dv_return_f64s(call, (size_t)n);
     if (v == NULL) {
@@ -244,4 +243,11 @@ DV_FUNCTION(echo)
         return dv_fail(call, "echo: missing argument 0");
     }
     return dv_return(call, dv_value_arg(v));
+}
+
+/* holder_of(x) returns the id of the worker that ran it: placed where its
+ * input is held, it names the worker holding x. */
+DV_FUNCTION_IMPURE(holder_of)
+{
+    return dv_return(call, dv_str(dv_call_worker(call)));
 }

@@ -735,7 +735,7 @@ test_lost_worker_reruns_then_kills(void **state)
 }
 
 static void
-test_lost_worker_loses_only_its_results(void **state)
+test_lost_result_is_computed_again(void **state)
 {
     s_env *env = s_env_new(2);
     s_submit(env, 0, "a", NULL);
@@ -749,10 +749,14 @@ test_lost_worker_loses_only_its_results(void **state)
     dvi_core_worker_leave(env->core, env->w[wa], "gone");
     env->w[wa] = NULL;
     s_turn(env);
+    /* a, still wanted, is computed again where b is; b stays. */
     DVT_EQ_I64(s_state(env, "b"), DVI_TASK_MEMORY);
-    DVT_EQ_I64(s_state(env, "a"), DVI_TASK_ERRED);
-    DVT_CONTAINS(s_find(&env->cbox[0], DVI_MSG_ERRED, "a")->text,
-                 "result lost");
+    DVT_EQ_I64(s_computed_on(env, "a"), wb);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_ERRED, NULL), 0);
+    s_done(env, wb, "a", 1);
+    s_turn(env);
+    DVT_EQ_STR(s_find(&env->cbox[0], DVI_MSG_FINISHED, "a")->text,
+               wb ? "inproc://w1" : "inproc://w0");
     s_env_free(env);
 }
 
@@ -1018,6 +1022,10 @@ test_retiring_worker_moves_its_work(void **state)
     DVT_EQ_I64(dvi_core_task(env->core, "r")->suspicious, 0);
     s_done(env, 1, "b", 1);
     s_turn(env);
+    /* a, which only w0 held and c still needs, is computed again first. */
+    DVT_EQ_I64(s_computed_on(env, "a"), 1);
+    s_done(env, 1, "a", 1);
+    s_turn(env);
     DVT_EQ_I64(s_computed_on(env, "r"), 1);
     s_env_free(env);
 }
@@ -1160,7 +1168,7 @@ test_revived_input_stays_lineage(void **state)
 }
 
 /* A result lost with its worker, kept as another's lineage: submitting the
- * call again runs it again (no stale "result lost"). */
+ * call again runs it again (no stale error). */
 static void
 test_lost_result_runs_again_when_submitted(void **state)
 {
@@ -1174,8 +1182,9 @@ test_lost_result_runs_again_when_submitted(void **state)
     s_turn(env);
     s_leave_worker(env, 0);
     s_turn(env);
+    /* Pinned to the lost worker, it cannot be computed again. */
     DVT_CONTAINS(s_find(&env->cbox[0], DVI_MSG_ERRED, "a")->text,
-                 "result lost");
+                 "where the task was pinned left");
     dvi_core_release(env->core, env->cl[0], "a");
     s_turn(env);
     s_submit(env, 0, "a", NULL);
@@ -1335,6 +1344,152 @@ test_forged_scatter_and_library_refused(void **state)
     DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_SCATTER, NULL), 0);
     DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_UPLOAD, NULL), 0);
     DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_UPLOADED, NULL), 1);
+    s_env_free(env);
+}
+
+/* ---- Lineage recovery ---------------------------------------------------- */
+
+/* A chain a <- b <- c, each link on w0 and released as it is used: when
+ * w0 goes with c's result, c is computed again from its lineage, and so,
+ * first, are b and a. */
+static void
+test_lost_chain_computed_again_recursively(void **state)
+{
+    s_env *env = s_env_new(2);
+    s_submit_pinned(env, 0, "a", "w0", NULL);
+    s_turn(env);
+    s_done(env, 0, "a", 8);
+    s_submit(env, 0, "b", DEPS("a"));
+    s_turn(env);
+    s_done(env, s_computed_on(env, "b"), "b", 8);
+    dvi_core_release(env->core, env->cl[0], "a");
+    s_submit(env, 0, "c", DEPS("b"));
+    s_turn(env);
+    int wc = s_computed_on(env, "c");
+    s_done(env, wc, "c", 8);
+    dvi_core_release(env->core, env->cl[0], "b");
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "b"), DVI_TASK_RELEASED);
+    /* The worker holding c goes; a was pinned to w0, so let w1 go. */
+    s_leave_worker(env, 1);
+    s_turn(env);
+    if (wc == 0) {
+        DVT_EQ_I64(s_state(env, "c"), DVI_TASK_MEMORY);
+        s_env_free(env);
+        return; /* c was on w0: nothing lost */
+    }
+    DVT_EQ_I64(s_state(env, "c"), DVI_TASK_WAITING);
+    DVT_EQ_I64(s_computed_on(env, "b"), 0); /* a is still on w0 */
+    s_done(env, 0, "b", 8);
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "c"), 0);
+    s_done(env, 0, "c", 8);
+    s_turn(env);
+    DVT_EQ_STR(s_find(&env->cbox[0], DVI_MSG_FINISHED, "c")->text,
+               "inproc://w0");
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_ERRED, NULL), 0);
+    s_env_free(env);
+}
+
+/* A worker could not fetch an input from its holder (LOST, then FAILED
+ * blamed on the input): the holder no longer counts, the input is
+ * computed again, and the task waits for it instead of erring. */
+static void
+test_lost_input_reported_by_a_worker(void **state)
+{
+    s_env *env = s_env_new(2);
+    s_submit_pinned(env, 0, "a", "w0", NULL);
+    s_turn(env);
+    s_done(env, 0, "a", 8);
+    dvi_core_release(env->core, env->cl[0], "a");
+    s_submit_pinned(env, 0, "b", "w1", DEPS("a"));
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "b"), 1);
+    dvi_msg_lost lost = {.key = "a", .holder = dvi_bytes_of("inproc://w0")};
+    dvi_core_worker_lost(env->core, env->w[1], &lost);
+    s_failed(env, 1, "b", DVI_BLAME_INPUT, "input 'a' could not be fetched");
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "b"), DVI_TASK_WAITING);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_FREE, "a"), 1);
+    DVT_EQ_I64(s_computed_on(env, "a"), 0);
+    s_done(env, 0, "a", 8);
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "b"), 1);
+    DVT_EQ_I64(dvi_core_task(env->core, "b")->suspicious, 0);
+    s_done(env, 1, "b", 8);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, "b"), 1);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_ERRED, NULL), 0);
+    s_env_free(env);
+}
+
+/* A client that could not fetch a result says LOST: it hears FINISHED
+ * again once the result is held again, from the new holder. */
+static void
+test_lost_result_reported_by_a_client(void **state)
+{
+    s_env *env = s_env_new(2);
+    s_submit_pinned(env, 0, "a", "w0", NULL);
+    s_submit(env, 0, "x", NULL); /* keeps w1 busy */
+    s_turn(env);
+    s_done(env, 0, "a", 100000);
+    s_turn(env);
+    dvi_sclient *cl = env->cl[0];
+    dvi_msg_lost lost = {.key = "a", .holder = dvi_bytes_of("inproc://w0")};
+    dvi_core_client_lost(env->core, cl, &lost);
+    s_turn(env);
+    /* Pinned to w0, which still runs: computed again there. */
+    DVT_EQ_I64(s_computed_on(env, "a"), 0);
+    s_done(env, 0, "a", 100000);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, "a"), 1);
+    s_env_free(env);
+}
+
+/* A queued task whose input was lost before it was placed waits again
+ * (and errs with the input, which cannot come back here). */
+static void
+test_queued_task_waits_for_a_lost_input(void **state)
+{
+    s_env *env = s_env_new(2);
+    s_submit_pinned(env, 0, "a", "w1", NULL);
+    s_turn(env);
+    s_done(env, 1, "a", 8);
+    s_turn(env);
+    s_submit(env, 0, "b", DEPS("a"));
+    DVT_EQ_I64(s_state(env, "b"), DVI_TASK_QUEUED);
+    s_leave_worker(env, 1); /* before b is placed, in the same turn */
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "b"), -1);
+    DVT_CONTAINS(s_find(&env->cbox[0], DVI_MSG_ERRED, "b")->text,
+                 "where the task was pinned left");
+    s_env_free(env);
+}
+
+/* Scattered data goes to two workers: one leaving loses nothing. */
+static void
+test_scatter_kept_on_two_workers(void **state)
+{
+    char sk[64];
+    s_scatter_key(sk, sizeof(sk), "v");
+    s_env *env = s_env_new(2);
+    s_scatter(env, 0, "v");
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_SCATTER, sk), 1);
+    DVT_EQ_I64(s_count(&env->wbox[1], DVI_MSG_SCATTER, sk), 1);
+    dvi_msg_stored st = {.key = sk, .nbytes = 1};
+    dvi_core_stored(env->core, env->w[1], &st);
+    dvi_core_stored(env->core, env->w[0], &st);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, sk), 1);
+    DVT_EQ_I64(dvi_core_task(env->core, sk)->nwho, 2);
+    s_leave_worker(env, 1);
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, sk), DVI_TASK_MEMORY);
+    s_leave_worker(env, 0);
+    s_turn(env);
+    DVT_CONTAINS(s_find(&env->cbox[0], DVI_MSG_ERRED, sk)->text,
+                 "scattered data was lost");
     s_env_free(env);
 }
 
@@ -1573,7 +1728,12 @@ main(void)
         cmocka_unit_test(test_cancel_is_quiet_to_the_canceller),
         cmocka_unit_test(test_cancel_spares_other_clients),
         cmocka_unit_test(test_lost_worker_reruns_then_kills),
-        cmocka_unit_test(test_lost_worker_loses_only_its_results),
+        cmocka_unit_test(test_lost_result_is_computed_again),
+        cmocka_unit_test(test_lost_chain_computed_again_recursively),
+        cmocka_unit_test(test_lost_input_reported_by_a_worker),
+        cmocka_unit_test(test_lost_result_reported_by_a_client),
+        cmocka_unit_test(test_queued_task_waits_for_a_lost_input),
+        cmocka_unit_test(test_scatter_kept_on_two_workers),
         cmocka_unit_test(test_pinned_tasks),
         cmocka_unit_test(test_client_leaving_releases_its_work),
         cmocka_unit_test(test_result_stays_where_made),
