@@ -52,7 +52,8 @@
     XX(STORED, 23, stored)       \
     XX(BYE, 24, bye)             \
     XX(RETIRING, 25, retiring)   \
-    XX(LOST, 26, lost)
+    XX(LOST, 26, lost)           \
+    XX(STEAL, 27, steal)
 
 /* F(KIND, field): the fields of each message after its type. Kinds:
  *   U64, I64  an unsigned / signed integer
@@ -96,6 +97,7 @@
 #define DVI_MSG_FIELDS_bye(F) F(STR, reason)
 #define DVI_MSG_FIELDS_retiring(F) F(STR, reason)
 #define DVI_MSG_FIELDS_lost(F) F(KEY, key) F(STR, holder)
+#define DVI_MSG_FIELDS_steal(F) F(U64, count)
 // clang-format on
 
 enum dvi_msg_type {
@@ -110,10 +112,12 @@ enum dvi_role { DVI_ROLE_CLIENT = 1, DVI_ROLE_WORKER = 2, DVI_ROLE_PEER = 3 };
 
 /* Who is at fault for a FAILED task. */
 enum dvi_blame {
-    DVI_BLAME_TASK = 1,  /* the function failed: not retried */
-    DVI_BLAME_INPUT = 2, /* an input could not be fetched: rescheduled */
-    DVI_BLAME_WORKER = 3 /* the worker did not run it (it is stopping):
-                            placed again elsewhere */
+    DVI_BLAME_TASK = 1,   /* the function failed: not retried */
+    DVI_BLAME_INPUT = 2,  /* an input could not be fetched: rescheduled */
+    DVI_BLAME_WORKER = 3, /* the worker did not run it (it is stopping):
+                             placed again elsewhere */
+    DVI_BLAME_STOLEN = 4  /* given back on STEAL, not started: for an idle
+                             worker, and no fault of anyone's */
 };
 
 /* Task flags in SUBMIT and COMPUTE. */

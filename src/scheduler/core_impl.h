@@ -36,6 +36,8 @@ struct dvi_sworker {
     int nthreads;
     int retiring;         /* said RETIRING: nothing new goes there, and its
                              leaving is no task's fault */
+    int stealing;         /* asked to STEAL, and has not answered anything
+                             since: not asked again */
     uint32_t nprocessing; /* COMPUTEs sent without a DONE or FAILED back */
     uint64_t score;       /* scratch: input bytes it holds, for placement */
     dvi_taskheap pinned;  /* ready tasks that may run only here */
@@ -150,8 +152,11 @@ dvi_sworker *dvi_core_pick(dvi_core *c, dvi_task *t);
 /* If all of t's unfinished inputs run on one worker with room, sends it
  * there at once; returns 1 if it did. */
 int dvi_core_send_ahead(dvi_core *c, dvi_task *t);
-/* Places ready tasks on workers with room. */
+/* Places ready tasks on workers with room; when nothing is ready and a
+ * worker idles, asks the busiest to give back tasks it has not started. */
 void dvi_core_schedule(dvi_core *c);
+/* A task given back on STEAL by w: to an idle worker if there is one. */
+void dvi_core_place_stolen(dvi_core *c, dvi_task *t, dvi_sworker *w);
 dvi_sworker *dvi_core_worker_find(const dvi_core *c, const char *id);
 /* A worker taking new work, in turn (for scatters when none is free), or
  * NULL if there is none. */

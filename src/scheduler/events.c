@@ -403,6 +403,7 @@ s_answered(dvi_core *c, dvi_sworker *w, const char *key)
     if (w->nprocessing > 0) {
         w->nprocessing--;
     }
+    w->stealing = 0; /* it answers: it may be asked again */
     dvi_task *t = dvi_map_get(&c->tasks, key);
     if (t == NULL || t->state != DVI_TASK_PROCESSING || t->where != w) {
         return NULL;
@@ -481,7 +482,9 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
     }
     dvi_pset_del(&w->running, t);
     t->where = NULL; /* it answered: nothing more to tell it */
-    if ((t->flags & DVI_TASKF_AHEAD) && t->nwaiting > 0) {
+    if (m->blame == DVI_BLAME_STOLEN) {
+        dvi_core_place_stolen(c, t, w);
+    } else if ((t->flags & DVI_TASKF_AHEAD) && t->nwaiting > 0) {
         /* Sent ahead, and its input failed there but runs again (a retry,
          * elsewhere): it waits again, blameless. */
         dvi_core_set_state(c, t, DVI_TASK_WAITING);

@@ -199,6 +199,49 @@ s_send_ahead_after(dvi_core *c, dvi_task *t)
     dvi_taskvec_fini(&todo);
 }
 
+/* A worker other than but with a thread doing nothing, or NULL. */
+static dvi_sworker *
+s_idle_worker(const dvi_core *c, const dvi_sworker *but)
+{
+    for (size_t i = 0; i < c->nworkers; i++) {
+        dvi_sworker *w = c->workers[i];
+        if (w != but && !w->retiring &&
+            w->nprocessing < (uint32_t)w->nthreads) {
+            return w;
+        }
+    }
+    return NULL;
+}
+
+/* Nothing is ready and a worker has idle threads: the worker with the most
+ * tasks beyond its threads gives back half of them (rounded up), the ones it
+ * would start last (STEAL), and they go to the idle workers. One long
+ * task ahead of many short ones then leaves no worker idle. */
+static void
+s_steal(dvi_core *c)
+{
+    uint32_t idle = 0;
+    dvi_sworker *victim = NULL;
+    uint32_t most = 0; /* tasks queued behind its threads */
+    for (size_t i = 0; i < c->nworkers; i++) {
+        dvi_sworker *w = c->workers[i];
+        uint32_t n = (uint32_t)w->nthreads;
+        if (!w->retiring && w->nprocessing < n) {
+            idle += n - w->nprocessing;
+        } else if (!w->stealing && w->nprocessing > n + most) {
+            most = w->nprocessing - n;
+            victim = w;
+        }
+    }
+    if (idle == 0 || victim == NULL) {
+        return;
+    }
+    uint32_t half = (most + 1) / 2;
+    dvi_msg_steal m = {.count = half < idle ? half : idle};
+    dvi_msg_steal_pack(victim->out, &m);
+    victim->stealing = 1;
+}
+
 void
 dvi_core_schedule(dvi_core *c)
 {
@@ -224,5 +267,19 @@ dvi_core_schedule(dvi_core *c)
         }
         dvi_core_assign(c, t, w); /* leaves the heap */
         s_send_ahead_after(c, t);
+    }
+    s_steal(c);
+}
+
+void
+dvi_core_place_stolen(dvi_core *c, dvi_task *t, dvi_sworker *w)
+{
+    dvi_sworker *to = s_idle_worker(c, w);
+    if (to != NULL && !(t->flags & DVI_TASKF_PINNED) &&
+        dvi_core_inputs_held(c, t)) {
+        dvi_core_set_state(c, t, DVI_TASK_QUEUED);
+        dvi_core_assign(c, t, to); /* leaves the heap */
+    } else if (t->state == DVI_TASK_PROCESSING) {
+        dvi_core_make_ready(c, t);
     }
 }

@@ -579,6 +579,49 @@ dvi_worker_give_back(dvi_worker *w)
     return n;
 }
 
+/* Gives back a job the executor had not begun (STEAL). */
+static void
+s_give_stolen(dvi_worker *w, dvi_job *j)
+{
+    s_wtask *wt = dvi_map_del(&w->tasks, j->key);
+    dvi_assert(wt != NULL && wt->job == j);
+    dvi_msg_failed m = {.key = j->key, .blame = DVI_BLAME_STOLEN};
+    m.text = dvi_bytes_of("given back, not started: another worker is idle");
+    for (uint32_t k = 0; k < wt->owed && w->sched; k++) {
+        dvi_msg_failed_pack(dvi_conn_outbox(w->sched), &m);
+    }
+    s_wtask_free(wt);
+}
+
+/* STEAL: another worker is idle. Gives back up to count jobs the executor
+ * has not begun, the last queued first (they would wait longest here);
+ * never one that tasks here wait for (sent ahead of it). */
+static int
+s_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n)
+{
+    dvi_msg_steal m;
+    if (dvi_msg_steal_read(f, n, &m) < 0) {
+        return DV_EPROTO;
+    }
+    dvi_job *queued = dvi_executor_take_queued(w->ex);
+    size_t len = 0;
+    for (dvi_job *j = queued; j != NULL; j = j->next) {
+        len++;
+    }
+    size_t keep = m.count < len ? len - (size_t)m.count : 0;
+    size_t i = 0;
+    for (dvi_job *j = queued, *next; j != NULL; j = next, i++) {
+        next = j->next;
+        j->next = NULL;
+        if (i < keep || dvi_map_get(&w->fetches, j->key) != NULL) {
+            dvi_executor_submit(w->ex, j);
+        } else {
+            s_give_stolen(w, j);
+        }
+    }
+    return 0;
+}
+
 /* The executor's finished jobs; a stopping worker may be done. */
 static void
 s_on_jobs_done(void *ctx, dvi_job *done)
@@ -597,6 +640,7 @@ dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         return w->retiring ? dvi_worker_refuse_compute(w, f, n)
                            : s_on_compute(w, f, n);
     case DVI_MSG_FREE: return s_on_free(w, f, n);
+    case DVI_MSG_STEAL: return s_on_steal(w, f, n);
     case DVI_MSG_SCATTER: return s_on_scatter(w, f, n);
     case DVI_MSG_UPLOAD: return s_on_upload(w, f, n);
     case DVI_MSG_WELCOME: return dvi_worker_on_welcome(w, f, n);

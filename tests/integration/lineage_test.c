@@ -6,7 +6,8 @@
  * its lineage. The same with a chain of 500 links whose results were
  * released as it went, when the worker holding the last link dies; and a
  * client whose finished, large result vanished with its holder gets it
- * anyway, computed again.
+ * anyway, computed again. Short tasks queued behind a long one move to
+ * idle workers.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -148,6 +149,32 @@ test_finished_large_result_fetched_after_its_holder_died(void **state)
     s_restore_workers();
 }
 
+/* Short tasks placed behind a long one on its worker are given to idle
+ * workers instead of waiting for it (work stealing). */
+static void
+test_queued_work_moves_to_an_idle_worker(void **state)
+{
+    (void)state;
+    dv_client *c = DVT_NOTNULL(dvt_connect(s_cl.addr));
+    dv_future *slow = DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(6000)));
+    dvt_sleep(0.2);
+    dv_future *quick[40];
+    double t0 = dvt_now();
+    for (int i = 0; i < 40; i++) {
+        quick[i] = DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(20)));
+    }
+    DVT_EQ_I64(dv_wait(quick, 40, 30.0), 0);
+    double took = dvt_now() - t0;
+    fprintf(stderr, "lineage_test: 40 short tasks beside a 6 s one: %.2f s\n",
+            took);
+    DVT_LT_I64((int64_t)(took * 1000), 3000);
+    DVT_EQ_I64(dv_future_status(slow), DV_PENDING);
+    dvt_release_all(quick, 40);
+    dv_release(slow);
+    dv_close(c);
+    s_restore_workers();
+}
+
 int
 main(void)
 {
@@ -162,6 +189,7 @@ main(void)
         cmocka_unit_test(test_chain_survives_the_death_of_its_holder),
         cmocka_unit_test(
             test_finished_large_result_fetched_after_its_holder_died),
+        cmocka_unit_test(test_queued_work_moves_to_an_idle_worker),
     };
     int failed = cmocka_run_group_tests_name("lineage", tests, NULL, NULL);
     dvt_cluster_stop(&s_cl);

@@ -1493,6 +1493,37 @@ test_scatter_kept_on_two_workers(void **state)
     s_env_free(env);
 }
 
+/* ---- Work stealing ------------------------------------------------------- */
+
+/* w0 was given many tasks while alone; w1 joins idle with nothing ready:
+ * w0 is asked to give back some it has not started, and they run on w1.
+ * It is not asked again before it answers. */
+static void
+test_idle_worker_steals_queued_work(void **state)
+{
+    s_env *env = s_env_new(1);
+    for (int i = 0; i < 3; i++) { /* as many as w0 takes */
+        char key[8];
+        snprintf(key, sizeof(key), "t%d", i);
+        s_submit(env, 0, key, NULL);
+    }
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_COMPUTE, NULL), 3);
+    s_join_worker(env, 1);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_STEAL, NULL), 1);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_STEAL, NULL), 0);
+    s_failed(env, 0, "t2", DVI_BLAME_STOLEN, "given back");
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "t2"), 1);
+    DVT_EQ_I64(dvi_core_task(env->core, "t2")->suspicious, 0);
+    s_done(env, 1, "t2", 1);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, "t2"), 1);
+    s_env_free(env);
+}
+
 /* ---- A random model: every future held is answered ---------------------- */
 
 #define NKEYS 48 /* t0..t47 computed, then s0..s7 scattered */
@@ -1734,6 +1765,7 @@ main(void)
         cmocka_unit_test(test_lost_result_reported_by_a_client),
         cmocka_unit_test(test_queued_task_waits_for_a_lost_input),
         cmocka_unit_test(test_scatter_kept_on_two_workers),
+        cmocka_unit_test(test_idle_worker_steals_queued_work),
         cmocka_unit_test(test_pinned_tasks),
         cmocka_unit_test(test_client_leaving_releases_its_work),
         cmocka_unit_test(test_result_stays_where_made),
