@@ -117,6 +117,25 @@ s_drop(dvi_worker *w, s_wtask *wt, int blame, const char *text)
 }
 
 static void
+s_timeout_text(dvi_worker *w, const dvi_job *job, char *buf, size_t size)
+{
+    snprintf(buf, size, "timed out after %g s (dv_opts.timeout) on worker %s",
+             (double)job->timeout_ms / 1000, w->id);
+}
+
+/* A call past its time limit errs so, whatever it returned. */
+static void
+s_timed_out(dvi_worker *w, dvi_job *job)
+{
+    char text[256];
+    s_timeout_text(w, job, text, sizeof(text));
+    free(job->error);
+    job->error = dvi_strdup(text);
+    dvi_blob_rele(job->result);
+    job->result = NULL;
+}
+
+static void
 s_note_run(dvi_worker *w, const dvi_job *job)
 {
     if (job->flags & DVI_TASK_CHUNK) {
@@ -154,6 +173,10 @@ s_on_done(void *ctx, dvi_job *done)
         dvi_job *job = done;
         done = job->next;
         s_note_run(w, job);
+        dvi_watch_remove(w->watch, job);
+        if (job->deadline.timed_out) {
+            s_timed_out(w, job); /* whatever it returned */
+        }
         DVI_LOG(DVI_LOG_DEBUG, "WORKER", "%s: %s (%s) ran in %lld us%s%s",
                 w->id, job->key, job->fn->name, (long long)job->us,
                 job->error ? ", failed: " : "", job->error ? job->error : "");
@@ -303,7 +326,9 @@ static void
 s_submit(dvi_worker *w, s_wtask *wt)
 {
     dvi_job *job = wt->job;
-    if (!s_is_fast(w, job)) {
+    /* A call with a time limit needs a thread: the loop must watch it. */
+    if (job->timeout_ms > 0 || !s_is_fast(w, job)) {
+        dvi_watch_add(w->watch, job);
         dvi_executor_submit(w->ex, job);
         return;
     }
@@ -383,7 +408,6 @@ s_add_input(dvi_worker *w, s_wtask *wt, const msgpack_object *d)
     return NULL;
 }
 
-/* Reports a COMPUTE of a function this worker does not have. */
 /* Reports a function this worker does not have; the reason (set by
  * dvi_funcs_find) says where it looked. */
 static void
@@ -415,6 +439,9 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
          * this time, and answer each COMPUTE. */
         known->owed++;
         known->freed = 0;
+        if (known->nmissing == 0) {
+            dvi_watch_uncancel(w->watch, known->job);
+        }
         return 0;
     }
     const dv_function *func = dvi_funcs_find(w->funcs, code, fn);
@@ -424,6 +451,7 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
     }
     const msgpack_object_array *deps = m.inputs;
     s_wtask *wt = s_task_new(w, key, func, args, argslen, flags, deps->size);
+    wt->job->timeout_ms = m.timeout_ms;
     const char *problem = NULL;
     for (uint32_t i = 0; i < deps->size && problem == NULL; i++) {
         problem = s_add_input(w, wt, &deps->ptr[i]);
@@ -451,6 +479,11 @@ s_on_free(dvi_worker *w, const msgpack_object *f, uint32_t n)
     s_wtask *wt = dvi_map_get(&w->tasks, m.key);
     if (wt) {
         wt->freed = 1;
+        if (wt->nmissing == 0) {
+            /* Queued or running: asked to stop, and stopped after the
+             * grace if it will not. */
+            dvi_watch_cancel(w->watch, wt->job);
+        }
     }
     return 0;
 }
@@ -556,6 +589,7 @@ dvi_worker_give_back(dvi_worker *w)
     for (size_t i = 0; i < n; i++) {
         dvi_worker_not_started(w, v[i]->job->key, v[i]->owed);
         dvi_map_del(&w->tasks, v[i]->job->key);
+        dvi_watch_remove(w->watch, v[i]->job);
         s_wtask_free(v[i]);
     }
     dvi_pset_fini(&gone);
@@ -589,6 +623,28 @@ dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         return dvi_seterr(DV_EPROTO, "unexpected %s from the scheduler",
                           dvi_msg_name(type));
     }
+}
+
+/* A call still running at the end of its grace. One past its time limit
+ * errs now: the function's fault, not retried as a worker's death. Then
+ * the worker stops it if it can (member.c). */
+static void
+s_on_overdue(void *ctx, dvi_job *job)
+{
+    dvi_worker *w = ctx;
+    s_wtask *wt = dvi_map_get(&w->tasks, job->key);
+    if (wt == NULL || wt->job != job) {
+        return;
+    }
+    if (job->deadline.timed_out) {
+        char text[256];
+        s_timeout_text(w, job, text, sizeof(text));
+        for (uint32_t k = 0; k < wt->owed; k++) {
+            s_report_failed(w, job->key, DVI_BLAME_TASK, text);
+        }
+        wt->owed = 0; /* a COMPUTE of it from now on is answered at its end */
+    }
+    dvi_worker_stop_call(w, job);
 }
 
 /* ---- Life cycle --------------------------------------------------------- */
@@ -633,6 +689,11 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
         return NULL;
     }
     w->ex = dvi_executor_new(loop, w->nthreads, w->id, s_on_jobs_done, w);
+    w->cancel_grace_ms = net->cancel_grace_ms > 0   ? net->cancel_grace_ms
+                         : net->cancel_grace_ms < 0 ? 0
+                                                    : DVI_CANCEL_GRACE_MS;
+    w->watch =
+        dvi_watch_new(loop, (uint64_t)w->cancel_grace_ms, s_on_overdue, w);
     /* HELLO goes out on each connection the link opens. */
     w->link = dvi_link_new(loop, sched_addr, sched_fd,
                            (uint64_t)net->connect_timeout_ms, w->tls,
@@ -652,6 +713,7 @@ dvi_worker_destroy(dvi_worker **wp)
         return;
     }
     *wp = NULL;
+    dvi_watch_destroy(&w->watch);
     dvi_executor_destroy(&w->ex);
     dvi_link_destroy(&w->link);
     w->sched = NULL;
@@ -683,22 +745,23 @@ dvi_worker_destroy(dvi_worker **wp)
     free(w);
 }
 
-const char *
-dvi_worker_id(const dvi_worker *w)
+void
+dvi_worker_abandon(dvi_worker **wp)
 {
-    return w->id;
-}
-
-int
-dvi_worker_welcomed(const dvi_worker *w)
-{
-    return w->welcomed;
-}
-
-const char *
-dvi_worker_addr(const dvi_worker *w)
-{
-    return w->addr;
+    dvi_worker *w = *wp;
+    if (w == NULL) {
+        return;
+    }
+    *wp = NULL;
+    dvi_watch_destroy(&w->watch);
+    dvi_executor_abandon(&w->ex);
+    dvi_link_destroy(&w->link); /* what is queued goes first */
+    w->sched = NULL;
+    dvi_server_destroy(&w->server);
+    dvi_fetcher_destroy(&w->fetcher);
+    dvi_trimmer_destroy(&w->trim);
+    /* The rest stays: running calls may read their inputs (held in the
+     * store) and run code of uploaded libraries (funcs). */
 }
 
 void
