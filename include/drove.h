@@ -327,16 +327,17 @@ DV_EXPORT void dv_release(dv_future *f);
  * future, and this client's futures of tasks waiting on it, err as
  * cancelled. The task stops only when no other client, published name or
  * task still wants it; other clients sharing it get their result as if
- * nothing happened. Queued, it never runs. Running, it is asked to stop
- * (dv_call_cancelled() turns true) and its result is discarded; on a
- * daemon or local:processes worker a call still running after the
- * worker's grace (`drove worker --cancel-grace`, default 1 s) is stopped
- * by restarting the worker's process, so the worker is free again (the
- * other calls it was running go to other workers, blameless; the results
- * it held are lost as when a worker dies). On
- * local:threads a call cannot be stopped: its thread stays busy until
- * the function returns. Returns 0, or DV_EINVAL for a task that already
- * completed. */
+ * nothing happened. Waiting in the scheduler, it never runs. Already on
+ * a worker (running, or queued there), it is asked to stop
+ * (dv_call_cancelled() is true from now, or from its start) and its
+ * result is discarded; on a daemon or local:processes worker a call
+ * still running after the worker's grace (`drove worker --cancel-grace`,
+ * default 1 s) is stopped by restarting the worker's process, so the
+ * worker is free again (the other calls it was running go to other
+ * workers, blameless; the results it held are lost as when a worker
+ * dies). On local:threads a call cannot be stopped: its thread stays
+ * busy until the function returns. Returns 0, or DV_EINVAL for a task
+ * that already completed. */
 DV_EXPORT int dv_cancel(dv_future *f);
 
 /* ---- Values ------------------------------------------------------------ */
