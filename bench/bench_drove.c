@@ -304,8 +304,10 @@ s_start_daemons(bench *b)
         char name[32];
         snprintf(log, sizeof(log), "%s/worker%d.log", b->tmpdir, i);
         snprintf(name, sizeof(name), "bench-w%d", i);
+        /* --no-nanny: worker_pid is the process whose memory is read. */
         char *wargv[] = {(char *)b->drove, "worker", "--scheduler", b->addr,
-                         "--threads", "1", "--name", name, NULL};
+                         "--threads", "1", "--name", name, "--no-nanny",
+                         NULL};
         b->worker_pid[i] = bu_spawn(wargv, NULL, log);
         if (b->worker_pid[i] < 0) {
             s_failed(b, "daemons_startup", "ms", "spawn worker: %s",

@@ -208,15 +208,32 @@ typedef struct dv_opts {
                               view); NULL: any worker (load balanced) */
     size_t chunksize;      /* dv_map: calls per task (0 or 1: one per call) */
     const char *resources; /* reserved for resource constraints; NULL */
-    void *reserved[6];
+    double timeout;        /* seconds the call may run on a worker once
+                              it started (not counting time queued);
+                              0: no limit. Past it the call is asked to
+                              stop (dv_call_cancelled() turns true) and
+                              has the worker's grace (`drove worker
+                              --cancel-grace`, default 0.5 s) to return;
+                              then a daemon or local:processes worker
+                              stops it by restarting its process. Either
+                              way the call errs "timed out after N s",
+                              which counts as a failure of the function
+                              (retries runs it again). On local:threads
+                              it errs at the end of the grace, but the
+                              thread runs on until the function returns.
+                              A chunk of dv_map has one limit for all its
+                              calls; the limit is not part of a pure
+                              call's key (the same call submitted again
+                              shares the first one's limit) */
+    void *reserved[5];     /* fields are appended here, size unchanged */
 } dv_opts;
 
-#define DV_OPTS_INIT                  \
-    {                                 \
-        0, NULL, 0, 0, NULL, 0, NULL, \
-        {                             \
-            0                         \
-        }                             \
+#define DV_OPTS_INIT                       \
+    {                                      \
+        0, NULL, 0, 0, NULL, 0, NULL, 0.0, \
+        {                                  \
+            0                              \
+        }                                  \
     }
 
 /* ---- Submitting -------------------------------------------------------- */
@@ -308,10 +325,19 @@ DV_EXPORT void dv_release(dv_future *f);
 
 /* Cancels this client's interest in the task if it has not finished: the
  * future, and this client's futures of tasks waiting on it, err as
- * cancelled. The task stops (queued: never runs; running: its result is
- * discarded) only when no other client, published name or task still
- * wants it; other clients sharing it get their result as if nothing
- * happened. Returns 0, or DV_EINVAL for a task that already completed. */
+ * cancelled. The task stops only when no other client, published name or
+ * task still wants it; other clients sharing it get their result as if
+ * nothing happened. Waiting in the scheduler, it never runs. Already on
+ * a worker (running, or queued there), it is asked to stop
+ * (dv_call_cancelled() is true from now, or from its start) and its
+ * result is discarded; on a daemon or local:processes worker a call
+ * still running after the worker's grace (`drove worker --cancel-grace`,
+ * default 0.5 s) is stopped by restarting the worker's process, so the
+ * worker is free again (the other calls it was running go to other
+ * workers, blameless; the results it held are lost as when a worker
+ * dies). On local:threads a call cannot be stopped: its thread stays
+ * busy until the function returns. Returns 0, or DV_EINVAL for a task
+ * that already completed. */
 DV_EXPORT int dv_cancel(dv_future *f);
 
 /* ---- Values ------------------------------------------------------------ */
@@ -411,6 +437,14 @@ DV_EXPORT int dv_fail(dv_call *call, const char *fmt, ...)
 DV_EXPORT int dv_failv(dv_call *call, const char *fmt, va_list ap);
 /* The id of the worker running the call. Borrowed; valid during the call. */
 DV_EXPORT const char *dv_call_worker(const dv_call *call);
+/* Whether the call should stop: nothing wants its result any more
+ * (dv_cancel, dv_release), or it ran past its dv_opts.timeout. A long
+ * function checks it now and then and returns early (with dv_fail, say):
+ * its result is discarded anyway. One that does not is stopped after the
+ * worker's grace by restarting its process (not on local:threads; see
+ * dv_cancel). Cheap (an atomic load); callable from any thread while
+ * the call runs. false for NULL. */
+DV_EXPORT bool dv_call_cancelled(const dv_call *call);
 
 /* ---- Software ------------------------------------------------------------ */
 

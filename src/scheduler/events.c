@@ -245,9 +245,7 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
         return 0;
     }
     if (m->worker.n > 127) {
-        return dvi_seterr(DV_EPROTO,
-                          "malformed SUBMIT: worker id of %zu "
-                          "bytes",
+        return dvi_seterr(DV_EPROTO, "malformed SUBMIT: worker id of %zu bytes",
                           m->worker.n);
     }
     if (reuse != NULL) {
@@ -258,6 +256,7 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
     }
     t->flags |= (uint8_t)(m->flags & DVI_TASK_WIRE_FLAGS);
     t->priority = (int32_t)m->priority;
+    t->timeout_ms = m->timeout_ms > UINT32_MAX ? UINT32_MAX : m->timeout_ms;
     t->retries = (int16_t)(m->retries > 100 ? 100
                            : m->retries < 0 ? 0
                                             : m->retries);

@@ -238,8 +238,70 @@ dvi_worker_retire(dvi_worker *w, const char *why, dvi_worker_drained_fn fn,
     dvi_worker_check_drained(w);
 }
 
+const char *
+dvi_worker_id(const dvi_worker *w)
+{
+    return w->id;
+}
+
+int
+dvi_worker_welcomed(const dvi_worker *w)
+{
+    return w->welcomed;
+}
+
+const char *
+dvi_worker_addr(const dvi_worker *w)
+{
+    return w->addr;
+}
+
 size_t
 dvi_worker_ntasks(const dvi_worker *w)
 {
     return w->tasks.len;
+}
+
+/* ---- Stopping a call ---------------------------------------------------- */
+
+void
+dvi_worker_stop_call(dvi_worker *w, const dvi_job *job)
+{
+    char why[384];
+    double grace = (double)w->cancel_grace_ms / 1000;
+    if (job->deadline.timed_out) {
+        snprintf(why, sizeof(why),
+                 "%s (%s) ran past its time limit of %g s and a grace of "
+                 "%g s",
+                 job->key, job->fn->name, (double)job->timeout_ms / 1000,
+                 grace);
+    } else {
+        snprintf(why, sizeof(why),
+                 "%s (%s) was cancelled and still ran after a grace of %g s",
+                 job->key, job->fn->name, grace);
+    }
+    if (w->stop == NULL) {
+        DVI_LOG(DVI_LOG_NOTICE, "WORKER",
+                "%s: %s; a call cannot be stopped here: its thread runs "
+                "on, its result discarded",
+                w->id, why);
+        return;
+    }
+    if (w->stopping) {
+        return;
+    }
+    w->stopping = 1;
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER",
+            "%s: %s: ending the worker process to stop it", w->id, why);
+    /* Retiring first: what it gives back, and the calls it was running,
+     * go elsewhere without counting as killed by their tasks. */
+    dvi_worker_retire(w, "to stop a call that would not", NULL, NULL);
+    w->stop(w, why, w->stop_ctx);
+}
+
+void
+dvi_worker_set_stop(dvi_worker *w, dvi_worker_stop_fn fn, void *ctx)
+{
+    w->stop = fn;
+    w->stop_ctx = ctx;
 }

@@ -37,6 +37,10 @@ typedef struct dvi_worker_net {
     dvi_tls_ctx *tls;       /* the worker's identity for tcp:// (held
                                while it lives): its profile's worker
                                certificate; NULL: none */
+    int cancel_grace_ms;    /* how long a call asked to stop (cancelled,
+                               or past its time limit) has to return by
+                               itself; 0: DVI_CANCEL_GRACE_MS (0.5 s);
+                               negative: none, stopped at once */
 } dvi_worker_net;
 
 typedef struct dvi_worker_stats {
@@ -53,6 +57,12 @@ typedef struct dvi_worker_stats {
 typedef void (*dvi_worker_lost_fn)(dvi_worker *w, const char *why, void *ctx);
 /* Called once a retiring worker has no task left. */
 typedef void (*dvi_worker_drained_fn)(dvi_worker *w, void *ctx);
+/* Called once when a call still runs at the end of its grace (why says
+ * which and why it had to stop): the process must end so that the call
+ * does, and soon (see dvi_worker_abandon). The worker has told the
+ * scheduler already: RETIRING, the tasks not started given back, and
+ * FAILED for a call past its time limit. */
+typedef void (*dvi_worker_stop_fn)(dvi_worker *w, const char *why, void *ctx);
 
 /* A worker connecting to the scheduler at sched_addr, or (sched_addr NULL)
  * over the connected socket sched_fd. It serves peers at opts->listen; if
@@ -71,6 +81,18 @@ dvi_worker *dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr,
                                dvi_worker_lost_fn lost, void *ctx);
 /* Joins the executor (waiting for running calls), closes everything. */
 void dvi_worker_destroy(dvi_worker **w);
+/* For a process about to end with calls still running, which cannot be
+ * joined: closes the connections (what is queued for the scheduler goes
+ * first, as the loop runs on) and the timers, and leaves the executor's
+ * threads and the loaded libraries alone, never freed, as calls may
+ * still run their code. Sets *w to NULL. The loop then ends once the
+ * connections have closed; the process must end right after. */
+void dvi_worker_abandon(dvi_worker **w);
+/* Lets the worker stop calls that would not (see dvi_worker_stop_fn) by
+ * ending the process: a worker process sets it; a worker that shares its
+ * process (local:threads) cannot, and such a call runs on, its result
+ * discarded. */
+void dvi_worker_set_stop(dvi_worker *w, dvi_worker_stop_fn fn, void *ctx);
 const char *dvi_worker_id(const dvi_worker *w);
 /* Whether the scheduler has welcomed it (the handshake completed). */
 int dvi_worker_welcomed(const dvi_worker *w);

@@ -4,8 +4,8 @@
  *              fetches, the jobs it runs, giving back what it has not
  *              started; its life cycle
  *   member.c   the worker in its cluster: the link to the scheduler (HELLO
- *              on each connection it opens, WELCOME, BYE, losing it) and
- *              retiring
+ *              on each connection it opens, WELCOME, BYE, losing it),
+ *              retiring, and ending its process to stop a call
  *
  * Nothing here is visible outside src/worker.
  */
@@ -25,9 +25,32 @@
 #include "proto/fetch.h"
 #include "serve.h"
 #include "store.h"
+#include "watch.h"
 #include "worker.h"
 
-typedef struct dvi_wfetch dvi_wfetch; /* an input being fetched (worker.c) */
+/* A task received from the scheduler and not yet reported back. */
+typedef struct dvi_wtask {
+    dvi_job *job;
+    uint32_t owed;     /* COMPUTEs to answer: a cancelled task sent again
+                          while it still runs is answered twice */
+    uint32_t nmissing; /* inputs still being fetched */
+    int freed;         /* the scheduler no longer wants it */
+    int failed;        /* an input could not be fetched */
+    char why[384];     /* and why */
+} dvi_wtask;
+
+/* An input being fetched from a peer, and the tasks waiting for it. */
+typedef struct dvi_wfetch {
+    char *key;
+    char *addr; /* "" for a task computing here */
+    dvi_wtask **waiters;
+    size_t n, cap;
+    char *why; /* set when queued on failq: why it failed */
+    struct dvi_wfetch *next_failed;
+} dvi_wfetch;
+
+void dvi_wtask_free(dvi_wtask *wt);
+void dvi_wfetch_free(dvi_wfetch *f);
 
 struct dvi_worker {
     uv_loop_t *loop;
@@ -61,6 +84,11 @@ struct dvi_worker {
     char *retiring;                /* dvi_worker_retire's reason, or NULL */
     dvi_worker_drained_fn drained; /* told when the last task is done */
     void *drained_ctx;
+    dvi_watch *watch;        /* calls that must end by a time */
+    dvi_worker_stop_fn stop; /* ends the process, or NULL: it cannot */
+    void *stop_ctx;
+    int cancel_grace_ms; /* a call asked to stop has this long */
+    int stopping;        /* stop was called */
 };
 
 /* ---- worker.c ----------------------------------------------------------- */
@@ -71,6 +99,8 @@ int dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n);
  * inputs) with FAILED blamed on the worker, and forgets it. Returns how
  * many. */
 size_t dvi_worker_give_back(dvi_worker *w);
+/* STEAL: gives back up to count tasks not started (giveback.c). */
+int dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n);
 
 /* ---- member.c ----------------------------------------------------------- */
 
@@ -90,5 +120,9 @@ int dvi_worker_refuse_compute(dvi_worker *w, const msgpack_object *f,
 void dvi_worker_not_started(dvi_worker *w, const char *key, uint32_t times);
 /* A retiring worker with no task left is drained: tells whoever waits. */
 void dvi_worker_check_drained(dvi_worker *w);
+/* job still runs at the end of its grace (the scheduler was told if it
+ * timed out): ends the process through w->stop, after retiring, or, when
+ * the worker cannot stop calls, says that it runs on. */
+void dvi_worker_stop_call(dvi_worker *w, const dvi_job *job);
 
 #endif
