@@ -16,7 +16,7 @@
 #include "outbox.h"
 
 /* Bumped on any incompatible change; checked in the first message. */
-#define DVI_PROTOCOL_VERSION 3
+#define DVI_PROTOCOL_VERSION 4
 
 /* The longest key or function name, in bytes. */
 #define DVI_MAX_KEY 255
@@ -51,7 +51,9 @@
     XX(WORKERS, 22, workers)     \
     XX(STORED, 23, stored)       \
     XX(BYE, 24, bye)             \
-    XX(RETIRING, 25, retiring)
+    XX(RETIRING, 25, retiring)   \
+    XX(PING, 26, ping)           \
+    XX(PONG, 27, pong)
 
 /* F(KIND, field): the fields of each message after its type. Kinds:
  *   U64, I64  an unsigned / signed integer
@@ -94,6 +96,9 @@
 #define DVI_MSG_FIELDS_stored(F) F(KEY, key) F(U64, nbytes)
 #define DVI_MSG_FIELDS_bye(F) F(STR, reason)
 #define DVI_MSG_FIELDS_retiring(F) F(STR, reason)
+#define DVI_MSG_FIELDS_ping(F) F(U64, seq) F(U64, interval_ms) \
+    F(U64, timeout_ms)
+#define DVI_MSG_FIELDS_pong(F) F(U64, seq)
 // clang-format on
 
 enum dvi_msg_type {
