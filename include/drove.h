@@ -38,7 +38,18 @@ DV_EXPORT const char *dv_version(void);
 
 /* ---- Errors ------------------------------------------------------------ */
 
-/* Error codes: only ever appended, never renumbered. */
+/* Error codes: only ever appended, never renumbered.
+ *
+ * DV_ELOST: the client lost its scheduler after connecting: the scheduler
+ * closed the connection (killed, stopped, restarted), or sent nothing for
+ * its heartbeat timeout (`drove scheduler --heartbeat-timeout`, 10 s by
+ * default: a stopped scheduler, a network cut). Futures still pending
+ * become DV_LOST; dv_result, dv_wait and dv_next_completed return it
+ * (within that timeout: never blocking forever), and so does every call
+ * that needs the scheduler afterwards (dv_submit, dv_map, dv_scatter,
+ * dv_nworkers, dv_publish...). dv_last_error() names the scheduler's
+ * address and why it was lost. The client does not reconnect: close it
+ * and connect again. */
 #define DV_ERRNO_MAP(XX)                           \
     XX(EINVAL, -1, "invalid argument")             \
     XX(ENOMEM, -2, "out of memory")                \
@@ -55,7 +66,8 @@ DV_EXPORT const char *dv_version(void);
     XX(ELIMIT, -13, "size limit exceeded")         \
     XX(ESYS, -14, "system call failed")            \
     XX(EAUTH, -15, "authentication failed")        \
-    XX(EPERM, -16, "not permitted")
+    XX(EPERM, -16, "not permitted")                \
+    XX(ELOST, -17, "scheduler lost")
 
 enum dv_errno {
 #define DV_XX_(name, code, text) DV_##name = (code),
@@ -284,25 +296,31 @@ enum dv_status {
     DV_FINISHED = 1,  /* the result is held on a worker */
     DV_ERRED = 2,     /* the function or one of its inputs failed */
     DV_CANCELLED = 3, /* cancelled before it finished */
-    DV_LOST = 4       /* the client lost its cluster */
+    DV_LOST = 4       /* the client lost its scheduler (DV_ELOST), or the
+                         worker that held the result */
 };
 
 /* Waits up to timeout_s seconds (negative: forever) for the future's result
  * and returns it, fetching it from the worker that holds it. Borrowed: valid
  * until the future is released. NULL on error or timeout; then
- * dv_future_error() says why (or dv_last_error() for a timeout). */
+ * dv_future_error() says why (or dv_last_error() for a timeout), and
+ * dv_last_code() is DV_ELOST if the scheduler was lost meanwhile (within
+ * its heartbeat timeout, even when timeout_s is negative). */
 DV_EXPORT const dv_value *dv_result(dv_future *f, double timeout_s);
 
 /* Waits up to timeout_s seconds (negative: forever) until every one of the n
- * futures has finished, erred or been cancelled. Returns 0, or DV_ETIMEDOUT.
- */
+ * futures has finished, erred or been cancelled. Returns 0, DV_ETIMEDOUT, or
+ * DV_ELOST if some of them were lost with the scheduler (they are DV_LOST;
+ * within its heartbeat timeout, even when timeout_s is negative). */
 DV_EXPORT int dv_wait(dv_future *const *fs, size_t n, double timeout_s);
 
 /* Returns one of the n futures that has completed (finished, erred or
  * cancelled) and was not returned by an earlier call with the same client,
  * waiting up to timeout_s seconds (negative: forever). Futures come in the
  * order they complete. Borrowed: the same pointer as in fs. NULL on timeout
- * or when every future in fs was already returned. */
+ * (DV_ETIMEDOUT), when every future in fs was already returned
+ * (DV_ENOTFOUND), or once only futures lost with the scheduler are left
+ * (DV_ELOST, at every call; dv_last_code() says which). */
 DV_EXPORT dv_future *dv_next_completed(dv_client *c, dv_future *const *fs,
                                        size_t n, double timeout_s);
 

@@ -28,6 +28,16 @@ static dvi_option s_opts[] = {
      "the profile: the cluster's certificates, connection file and logs, "
      "in $DROVE_HOME/profile_NAME (default: default)",
      NULL},
+    {"heartbeat", DVI_OPT_INT, "2", 1, 3600, "DROVE_HEARTBEAT",
+     "seconds of quiet after which a worker or client is sent a ping; "
+     "workers and clients ping the scheduler likewise",
+     NULL},
+    {"heartbeat-timeout", DVI_OPT_INT, "10", 2, 86400,
+     "DROVE_HEARTBEAT_TIMEOUT",
+     "seconds of silence after which a worker (stopped, hung, cut off) "
+     "is dropped and its tasks placed elsewhere; workers and clients give "
+     "the scheduler up after as long. At least twice --heartbeat",
+     NULL},
     {"log-level", DVI_OPT_STR, "notice", 0, 0, "DROVE_LOG",
      "error, warn, notice, info or debug (to stderr and the profile's "
      "logs/scheduler.log)",
@@ -169,7 +179,10 @@ dvi_cmd_scheduler(int argc, char **argv)
         "it. Prints the address to give clients and workers as the first\n"
         "line of standard output (on 0.0.0.0, the first interface that is\n"
         "not loopback; the log lists them all), then runs until SIGTERM or\n"
-        "SIGINT. Logs go to standard error and the profile's logs/.");
+        "SIGINT. Logs go to standard error and the profile's logs/.\n"
+        "Heartbeats run both ways: a worker silent for --heartbeat-timeout\n"
+        "seconds is dropped and its tasks run elsewhere; workers reconnect\n"
+        "to a restarted scheduler (it listens on the port it recorded).");
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
@@ -179,6 +192,16 @@ dvi_cmd_scheduler(int argc, char **argv)
     dvi_profile p;
     if (dvi_profile_init(&p, dvi_opt_str(s_opts, S_NOPTS, "profile")) < 0) {
         fprintf(stderr, "drove scheduler: %s\n", dv_last_error());
+        return 2;
+    }
+    long beat = dvi_opt_int(s_opts, S_NOPTS, "heartbeat");
+    long beat_timeout = dvi_opt_int(s_opts, S_NOPTS, "heartbeat-timeout");
+    if (beat_timeout < 2 * beat) {
+        fprintf(stderr,
+                "drove scheduler: --heartbeat-timeout %ld is less than "
+                "twice --heartbeat %ld: a peer would be dropped before its "
+                "second ping\n",
+                beat_timeout, beat);
         return 2;
     }
     const char *addr = dvi_opt_str(s_opts, S_NOPTS, "address");
@@ -198,6 +221,8 @@ dvi_cmd_scheduler(int argc, char **argv)
         dvi_profile_unlock(lock);
         return 1;
     }
+    dvi_sched_set_heartbeat(s, (uint64_t)beat * 1000,
+                            (uint64_t)beat_timeout * 1000);
     /* On a wildcard (0.0.0.0, ::), the first interface that is not
      * loopback. The connection file first: whoever reads the printed
      * address may look for the file at once. */

@@ -44,6 +44,13 @@ static dvi_option s_opts[] = {
      "seconds to keep trying to reach the scheduler (a refused connection "
      "is tried again, after 50 ms doubling to 2 s); 0: try once",
      NULL},
+    {"reconnect-grace", DVI_OPT_INT, "60", 0, 86400,
+     "DROVE_WORKER_RECONNECT_GRACE",
+     "seconds to keep dialling a scheduler that went away (killed, "
+     "restarted, silent past its heartbeat timeout, cut off) before "
+     "exiting; the worker rejoins it as a fresh one, its tasks and "
+     "results dropped; 0: exit at once",
+     NULL},
     {"grace", DVI_OPT_INT, "30", 0, 86400, "DROVE_WORKER_GRACE",
      "seconds the running tasks have to finish after SIGTERM or SIGINT; "
      "tasks not started go to other workers at once",
@@ -164,6 +171,20 @@ s_log_file(const dvi_profile *p, const char *name)
     }
 }
 
+/* Where the scheduler is now, for a worker dialling it again: a
+ * restarted scheduler that could not take its old port records the new
+ * one in the profile's connection file. */
+static int
+s_sched_addr(void *ctx, char *buf, size_t size)
+{
+    dvi_profile_conn c;
+    if (dvi_profile_read_conn(ctx, &c) < 0) {
+        return -1;
+    }
+    snprintf(buf, size, "%s", c.worker_addr);
+    return 0;
+}
+
 /* Runs the worker in this process: the nanny's child, or --no-nanny. */
 static int
 s_run(const dvi_profile *p, const char *name)
@@ -190,6 +211,12 @@ s_run(const dvi_profile *p, const char *name)
     net.tls = tls;
     double grace_ms = dvi_opt_num(s_opts, S_NOPTS, "cancel-grace") * 1000;
     net.cancel_grace_ms = grace_ms <= 0 ? -1 : grace_ms < 1 ? 1 : (int)grace_ms;
+    net.reconnect_grace_ms =
+        (int)dvi_opt_int(s_opts, S_NOPTS, "reconnect-grace") * 1000;
+    if (given == NULL) {
+        net.sched_addr = s_sched_addr;
+        net.sched_addr_ctx = (void *)p;
+    }
     int rc = dvi_worker_run(sched, -1, &o, &net,
                             (int)dvi_opt_int(s_opts, S_NOPTS, "grace"));
     if (rc == 1) {
@@ -212,11 +239,15 @@ dvi_cmd_worker(int argc, char **argv)
         "workers. It finds the scheduler, and the certificate it presents,\n"
         "in its profile (the scheduler's, with the same DROVE_HOME, or the\n"
         "files of `drove profile export`). It may start before the\n"
-        "scheduler: it keeps trying for --connect-timeout seconds. Exits\n"
-        "when the scheduler shuts down. On SIGTERM or SIGINT it takes no\n"
-        "new tasks, gives back those not started, lets the running ones\n"
-        "finish for up to --grace seconds, and exits; a second signal exits\n"
-        "at once.\n\n"
+        "scheduler: it keeps trying for --connect-timeout seconds. It\n"
+        "answers the scheduler's heartbeats and gives it up after the\n"
+        "scheduler's heartbeat timeout of silence. A scheduler that went\n"
+        "away is dialled again (after 50 ms, doubling to 2 s, at the\n"
+        "address the profile then records) for --reconnect-grace seconds;\n"
+        "the worker rejoins it as a fresh worker, with no results, or exits\n"
+        "when the grace ends. On SIGTERM or SIGINT it takes no new tasks,\n"
+        "gives back those not started, lets the running ones finish for up\n"
+        "to --grace seconds, and exits; a second signal exits at once.\n\n"
         "The worker runs as the child of a small process, the nanny, that\n"
         "starts another when it dies of a signal (a task that segfaults or\n"
         "aborts, the OOM killer): at once, or after a delay growing to 30 s\n"

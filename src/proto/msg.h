@@ -16,7 +16,7 @@
 #include "outbox.h"
 
 /* Bumped on any incompatible change; checked in the first message. */
-#define DVI_PROTOCOL_VERSION 3
+#define DVI_PROTOCOL_VERSION 4
 
 /* The longest key or function name, in bytes. */
 #define DVI_MAX_KEY 255
@@ -53,7 +53,9 @@
     XX(BYE, 24, bye)             \
     XX(RETIRING, 25, retiring)   \
     XX(LOST, 26, lost)           \
-    XX(STEAL, 27, steal)
+    XX(STEAL, 27, steal)         \
+    XX(PING, 28, ping)           \
+    XX(PONG, 29, pong)
 
 /* F(KIND, field): the fields of each message after its type. Kinds:
  *   U64, I64  an unsigned / signed integer
@@ -104,6 +106,9 @@
 #define DVI_MSG_FIELDS_retiring(F) F(STR, reason)
 #define DVI_MSG_FIELDS_lost(F) F(KEY, key) F(STR, holder)
 #define DVI_MSG_FIELDS_steal(F) F(U64, count)
+#define DVI_MSG_FIELDS_ping(F) F(U64, seq) F(U64, interval_ms) \
+    F(U64, timeout_ms)
+#define DVI_MSG_FIELDS_pong(F) F(U64, seq)
 // clang-format on
 
 enum dvi_msg_type {

@@ -27,6 +27,16 @@ typedef struct dvi_sched dvi_sched;
  * failure. */
 dvi_sched *dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n,
                          dvi_tls_ctx *tls, char *bound, size_t size);
+/* Heartbeats on every connection from now on: a peer that has sent
+ * nothing for interval_ms is sent PING, and a worker silent for
+ * timeout_ms (at least twice the interval) is dropped as if its
+ * connection had closed (a silent client is kept). Workers and clients follow
+ * these settings (the first PING after WELCOME carries them). interval_ms 0,
+ * the default, turns heartbeats off: an embedded cluster's peers are this
+ * process and its children, and a debugger that stops one for a while must not
+ * lose it. */
+void dvi_sched_set_heartbeat(dvi_sched *s, uint64_t interval_ms,
+                             uint64_t timeout_ms);
 /* Says how a worker that vanished died ("killed by signal 11 ...") into
  * buf; returns 0 if it knows, -1 if not. */
 typedef int (*dvi_sched_epitaph_fn)(void *ctx, const char *worker_id, char *buf,

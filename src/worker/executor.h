@@ -29,6 +29,7 @@ typedef struct dvi_job {
     const dv_function *fn;
     dvi_blob *args; /* encoded argument list (chunk: list of lists) */
     uint32_t flags; /* DVI_TASK_* */
+    uint64_t epoch; /* the worker's session it came in (worker.c) */
     size_t ninputs;
     dvi_job_input *inputs; /* results of the task's dependencies */
     uint64_t timeout_ms;   /* its time limit (COMPUTE), 0: none */

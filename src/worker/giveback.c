@@ -1,5 +1,6 @@
 /* Giving tasks back to the scheduler before they start: all of them when
- * the worker stops (RETIRING), some when another worker idles (STEAL). */
+ * the worker stops (RETIRING), some when another worker idles (STEAL);
+ * and forgetting every task of a session that is over. */
 #include <stdlib.h>
 
 #include "common/err.h"
@@ -83,6 +84,7 @@ s_give_stolen(dvi_worker *w, dvi_job *j)
 {
     dvi_wtask *wt = dvi_map_del(&w->tasks, j->key);
     dvi_assert(wt != NULL && wt->job == j);
+    dvi_watch_remove(w->watch, j);
     dvi_msg_failed m = {.key = j->key, .blame = DVI_BLAME_STOLEN};
     m.text = dvi_bytes_of("given back, not started: another worker is idle");
     for (uint32_t k = 0; k < wt->owed && w->sched; k++) {
@@ -118,4 +120,28 @@ dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n)
         }
     }
     return 0;
+}
+
+size_t
+dvi_worker_forget_tasks(dvi_worker *w)
+{
+    dvi_conn *sched = w->sched;
+    w->sched = NULL; /* what give_back would answer goes nowhere */
+    size_t n = dvi_worker_give_back(w);
+    w->sched = sched;
+    /* What is left runs on an executor thread: orphaned, its job is
+     * dropped when it comes back (s_stale in worker.c). */
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&w->tasks, &i, &e);) {
+        free(e->val);
+        w->orphans++;
+        n++;
+    }
+    dvi_map_fini(&w->tasks); /* and empty again */
+    /* No waiter is left in a fetch; one still coming finds none. */
+    for (size_t i = 0; dvi_map_next(&w->fetches, &i, &e);) {
+        dvi_wfetch_free(e->val);
+    }
+    dvi_map_fini(&w->fetches);
+    return n;
 }

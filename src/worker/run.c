@@ -1,9 +1,11 @@
 /* dvi_worker_run: a worker process's runtime, signals and exit status.
  *
- * The first SIGTERM or SIGINT retires the worker: it takes no new work,
- * gives back what it has not started, and stops once the tasks running
- * have finished, or when the grace period ends. A second signal stops it
- * at once. Task functions running on the executor's threads cannot be
+ * A scheduler that goes away is dialled again for the reconnect grace
+ * (dvi_worker_net), the worker rejoining it as a fresh one; the worker
+ * stops when that ends. The first SIGTERM or SIGINT retires the worker: it
+ * takes no new work, gives back what it has not started, and stops once the
+ * tasks running have finished, or when the grace period ends. A second signal
+ * stops it at once. Task functions running on the executor's threads cannot be
  * interrupted: a worker that stops with some still running ends the
  * process without waiting for them, once what it queued for the
  * scheduler is written. That is also how a call that would not stop
@@ -42,9 +44,10 @@ static void
 s_on_lost(dvi_worker *w, const char *why, void *ctx)
 {
     s_run *r = ctx;
-    /* Losing a scheduler that welcomed us is its shutdown; never reaching
-     * one is an error. */
-    if (!dvi_worker_welcomed(w)) {
+    /* Losing a scheduler that welcomed us (and did not come back within
+     * the reconnect grace) is its shutdown; never reaching one is an
+     * error. */
+    if (dvi_worker_sessions(w) == 0) {
         r->lost = 1;
         dvi_seterr(dvi_last_code(), "%s", why);
     }

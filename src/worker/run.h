@@ -11,7 +11,8 @@
 #define DVI_WORKER_EXIT_RESTART 75
 
 /* Runs a worker (net may be NULL) on a fresh loop until the scheduler goes away
- * or SIGTERM / SIGINT arrives: the first signal lets the running tasks finish
+ * (and does not come back within net's reconnect grace) or SIGTERM / SIGINT
+ * arrives: the first signal lets the running tasks finish
  * for up to grace_s seconds (they are given back when it ends), a second stops
  * at once. Returns 0 on a clean stop, 1 if it could not start or never reached
  * its scheduler (the reason, naming the address, is in dv_last_error()). A

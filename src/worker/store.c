@@ -26,6 +26,22 @@ dvi_store_new(void)
     return s;
 }
 
+size_t
+dvi_store_clear(dvi_store *s)
+{
+    size_t n = s->items.len;
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&s->items, &i, &e);) {
+        s_item *it = e->val;
+        dvi_blob_rele(it->blob);
+        free(it);
+    }
+    dvi_map_fini(&s->items);
+    dvi_map_init(&s->items);
+    s->bytes = 0;
+    return n;
+}
+
 void
 dvi_store_destroy(dvi_store **sp)
 {
@@ -34,12 +50,7 @@ dvi_store_destroy(dvi_store **sp)
         return;
     }
     *sp = NULL;
-    dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(&s->items, &i, &e);) {
-        s_item *it = e->val;
-        dvi_blob_rele(it->blob);
-        free(it);
-    }
+    dvi_store_clear(s);
     dvi_map_fini(&s->items);
     free(s);
 }

@@ -36,6 +36,8 @@ dvi_blob *dvi_store_get(const dvi_store *s, const char *key);
 int dvi_store_delete(dvi_store *s, const char *key);
 /* Results held. */
 size_t dvi_store_count(const dvi_store *s);
+/* Drops every result (a reader holding one keeps it). Returns how many. */
+size_t dvi_store_clear(dvi_store *s);
 /* Bytes of the results held. */
 uint64_t dvi_store_bytes(const dvi_store *s);
 /* An estimate of the memory the store takes: the results' bytes, and for

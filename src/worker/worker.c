@@ -26,10 +26,14 @@
 
 /* A function whose calls have proven this short runs on the loop thread
  * itself: handing a 2 us call to an executor thread costs two thread
- * wake-ups, far more than the call. A slow call sends it back. */
+ * wake-ups, far more than the call. A slow call sends it back. The loop
+ * answers the scheduler's heartbeats, and a call cannot be moved once it
+ * runs, so one that ever takes S_BANNED_US never runs there again: a
+ * function may hold the loop up that long once in the worker's life. */
 #define S_FAST_CALLS 8
 #define S_FAST_US 50.0
 #define S_FAST_MAX_US 500.0
+#define S_BANNED_US 100000
 
 /* Run times of one function on this worker. */
 typedef struct s_fnstat {
@@ -37,6 +41,7 @@ typedef struct s_fnstat {
     uint32_t calls;
     double avg_us;  /* moving average */
     double peak_us; /* decaying maximum */
+    int banned;     /* a call took S_BANNED_US: never on the loop thread */
 } s_fnstat;
 
 static void s_submit(dvi_worker *w, dvi_wtask *wt);
@@ -130,6 +135,7 @@ s_note_run(dvi_worker *w, const dvi_job *job)
     st->calls++;
     st->avg_us = st->avg_us * 0.9 + us * 0.1;
     st->peak_us = us > st->peak_us * 0.95 ? us : st->peak_us * 0.95;
+    st->banned |= job->us >= S_BANNED_US;
 }
 
 static int
@@ -139,8 +145,32 @@ s_is_fast(dvi_worker *w, const dvi_job *job)
         return 0;
     }
     s_fnstat *st = dvi_map_get(&w->fnstats, job->fn->name);
-    return st && st->fn == job->fn && st->calls >= S_FAST_CALLS &&
-           st->avg_us < S_FAST_US && st->peak_us < S_FAST_MAX_US;
+    return st && st->fn == job->fn && !st->banned &&
+           st->calls >= S_FAST_CALLS && st->avg_us < S_FAST_US &&
+           st->peak_us < S_FAST_MAX_US;
+}
+
+/* Drops a job of a session lost since it came (see
+ * dvi_worker_forget_tasks): the scheduler it would answer is gone, and a
+ * task of the same key may have come again. Returns 1 if it was one. */
+static int
+s_stale(dvi_worker *w, dvi_job *job)
+{
+    if (job->epoch == w->epoch) {
+        return 0;
+    }
+    DVI_LOG(DVI_LOG_INFO, "WORKER",
+            "%s: dropped the late result of %s, a task of a lost session",
+            w->id, job->key);
+    dvi_wtask *wt = dvi_map_get(&w->tasks, job->key);
+    if (wt != NULL && wt->job == job) {
+        dvi_map_del(&w->tasks, job->key); /* not forgotten yet */
+        dvi_wtask_free(wt);
+    } else {
+        dvi_job_free(job); /* orphaned: its task record went */
+        w->orphans -= w->orphans > 0;
+    }
+    return 1;
 }
 
 static void
@@ -152,6 +182,9 @@ s_on_done(void *ctx, dvi_job *done)
         done = job->next;
         s_note_run(w, job);
         dvi_watch_remove(w->watch, job);
+        if (s_stale(w, job)) {
+            continue;
+        }
         if (job->deadline.timed_out) {
             s_timed_out(w, job); /* whatever it returned */
         }
@@ -358,6 +391,7 @@ s_task_new(dvi_worker *w, const char *key, const dv_function *func,
     dvi_job *job = dvi_calloc(1, sizeof(*job));
     wt->job = job;
     wt->owed = 1;
+    job->epoch = w->epoch;
     job->key = dvi_strdup(key);
     job->fn = func;
     job->args = dvi_blob_copy(args, argslen);
@@ -546,6 +580,11 @@ dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_UPLOAD: return s_on_upload(w, f, n);
     case DVI_MSG_WELCOME: return dvi_worker_on_welcome(w, f, n);
     case DVI_MSG_BYE: return dvi_worker_on_bye(w, f, n);
+    case DVI_MSG_PING: return dvi_link_on_ping(w->link, f, n);
+    case DVI_MSG_PONG: {
+        dvi_msg_pong m; /* it arrived: that is all a PONG says */
+        return dvi_msg_pong_read(f, n, &m);
+    }
     default:
         return dvi_seterr(DV_EPROTO, "unexpected %s from the scheduler",
                           dvi_msg_name(type));
@@ -621,6 +660,7 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
                                                     : DVI_CANCEL_GRACE_MS;
     w->watch =
         dvi_watch_new(loop, (uint64_t)w->cancel_grace_ms, s_on_overdue, w);
+    dvi_worker_forget_init(w);
     /* HELLO goes out on each connection the link opens. */
     w->link = dvi_link_new(loop, sched_addr, sched_fd,
                            (uint64_t)net->connect_timeout_ms, w->tls,
@@ -629,6 +669,8 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
         dvi_worker_destroy(&w);
         return NULL;
     }
+    dvi_link_set_rejoin(w->link, (uint64_t)net->reconnect_grace_ms,
+                        net->sched_addr, net->sched_addr_ctx);
     return w;
 }
 
@@ -644,6 +686,7 @@ dvi_worker_destroy(dvi_worker **wp)
     dvi_executor_destroy(&w->ex);
     dvi_link_destroy(&w->link);
     w->sched = NULL;
+    dvi_worker_forget_fini(w);
     dvi_server_destroy(&w->server);
     dvi_fetcher_destroy(&w->fetcher);
     dvi_map_entry *e;

@@ -60,7 +60,12 @@ struct dvi_worker {
     char bound[128];   /* where the server listens */
     char contact[128]; /* the address to advertise, if given */
     int nthreads;
-    int welcomed;
+    int welcomed;         /* on the connection in use */
+    unsigned sessions;    /* times welcomed: more than 1 after a rejoin */
+    uint64_t epoch;       /* the session: bumped when one is lost */
+    int forgetting;       /* a lost session's state is still to drop */
+    size_t orphans;       /* its jobs still running on the executor */
+    uv_timer_t *forget;   /* drops it (malloc'ed: closes after w is freed) */
     dvi_link *link;       /* to the scheduler: dials, retries, says when lost */
     dvi_conn *sched;      /* the link's connection while open, else NULL */
     dvi_server *server;   /* answers peers' GETs from store */
@@ -101,6 +106,12 @@ int dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n);
 size_t dvi_worker_give_back(dvi_worker *w);
 /* STEAL: gives back up to count tasks not started (giveback.c). */
 int dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n);
+/* Forgets every task of a session that is over (its epoch was bumped):
+ * those not started are freed, those running orphaned (dropped when they
+ * end), the fetches for them abandoned. Nothing is sent. Not from inside
+ * the worker's own message or job handling: from a callback of its own.
+ * Returns how many tasks it forgot. */
+size_t dvi_worker_forget_tasks(dvi_worker *w);
 
 /* ---- member.c ----------------------------------------------------------- */
 
@@ -113,6 +124,9 @@ int dvi_worker_listen(dvi_worker *w, const char *listen);
 int dvi_worker_set_contact(dvi_worker *w, const char *contact);
 int dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n);
 int dvi_worker_on_bye(dvi_worker *w, const msgpack_object *f, uint32_t n);
+/* Makes, and closes, the timer that drops a lost session's state. */
+void dvi_worker_forget_init(dvi_worker *w);
+void dvi_worker_forget_fini(dvi_worker *w);
 /* A COMPUTE that came after the worker began to retire: not started. */
 int dvi_worker_refuse_compute(dvi_worker *w, const msgpack_object *f,
                               uint32_t n);

@@ -285,3 +285,18 @@ DV_FUNCTION_IMPURE(sleep_coop)
     }
     return dv_return(call, dv_str(dv_call_worker(call)));
 }
+
+/* pause_ms(ms) returns ms at once for 0, else after sleeping ms
+ * milliseconds: a function whose calls are proven fast until one is not
+ * (heartbeat_test: the worker runs proven-fast calls on its loop thread). */
+DV_FUNCTION_IMPURE(pause_ms)
+{
+    if (s_need(call, 0, DV_I64, "pause_ms") != 0) {
+        return DV_ETASK;
+    }
+    int64_t ms = dv_value_i64(dv_arg_at(call, 0));
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return dv_return(call, dv_i64(ms));
+}

@@ -8,7 +8,8 @@
  * to path as it starts, sleeps, returns the worker's id), echo(v),
  * sleep_coop(path, ms) (impure: as sleep_marked, but it checks
  * dv_call_cancelled() every 5 ms and, once told to stop, appends
- * "cancelled after N ms" to path and fails).
+ * "cancelled after N ms" to path and fails),
+ * pause_ms(ms) (impure: returns at once for 0, else sleeps).
  */
 #ifndef DVT_FUNCS_H
 #define DVT_FUNCS_H
