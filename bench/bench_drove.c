@@ -1,20 +1,24 @@
 /* The drove benchmarks on one cluster, printing `CLUSTER.name: value unit`.
  *
- *   bench_drove --cluster threads|processes|tcp|tcp_plain [--drove PATH]
- *               [--fns SO] [--quick] [--only LIST]
+ *   bench_drove --cluster threads|processes|tcp|tcp_plain|tcp_state
+ *               [--drove PATH] [--fns SO] [--quick] [--only LIST]
  *
  * threads and processes are the embedded clusters local:threads=2 and
  * local:processes=2; tcp starts `drove scheduler` and two `drove worker
  * --threads 1` daemons on 127.0.0.1 (mutual TLS, with a profile made in
  * a temporary DROVE_HOME) and uploads the task library (fns.c);
  * tcp_plain is the same in plain TCP (the test-only DROVE_TEST_PLAINTEXT
- * switch), to show what TLS costs.
+ * switch), to show what TLS costs; tcp_state is tcp with the scheduler
+ * keeping `--state` in the run's directory, with a result published
+ * (so that completions look their keys up), to show what that costs.
  * Measured, in this order (--only picks some: startup, tree, transfer,
  * map, submit, roundtrip, chain, stored, pending):
  *
  *   daemons_startup           tcp only: spawning the scheduler until a
  *                             client sees both workers
  *   upload_library            tcp only: dv_upload_library of fns.c
+ *   publish_median            tcp_state only: dv_publish of a finished
+ *                             result, answered once on disk (20 names)
  *   startup_to_first_result   exec of a fresh process to its first result
  *   connect_to_first_result   dv_connect to the first result, in that fresh
  *                             process (tcp: daemons already running, the
@@ -108,6 +112,7 @@ typedef struct bench {
     char worker_id[NWORKERS][128];
     int64_t next_arg;     /* fresh arguments, so that no pure call of one
                              measurement reuses the result of another */
+    int state;            /* tcp_state: the scheduler has --state */
     int failures;
 } bench;
 
@@ -273,6 +278,36 @@ s_stop_daemons(bench *b)
     }
 }
 
+/* tcp_state: results published (each answered once it is on disk), and
+ * kept published, so that every completion after them is looked up. */
+static void
+s_publish(bench *b)
+{
+    enum { N = 20 };
+    double ms[N];
+    dv_future *f = DV_SUBMIT(b->c, "inc", dv_i64(s_fresh(b, 1)));
+    if (f == NULL || dv_result(f, DEADLINE_S) == NULL) {
+        s_failed(b, "publish_median", "ms", "inc: %s",
+                 f ? s_ferr(f) : dv_last_error());
+        dv_release(f);
+        return;
+    }
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "bench-%d", i);
+        int64_t t0 = bu_now_ns();
+        if (dv_publish(b->c, name, f) < 0) {
+            s_failed(b, "publish_median", "ms", "dv_publish: %s",
+                     dv_last_error());
+            dv_release(f);
+            return;
+        }
+        ms[i] = (double)(bu_now_ns() - t0) / 1e6;
+    }
+    dv_release(f);
+    s_report(b, "publish_median", bu_percentile(ms, N, 50), 2, "ms");
+}
+
 /* Starts the scheduler and the workers, connects b->c and waits until it
  * sees both workers; reports the time all that took. */
 static int
@@ -283,8 +318,11 @@ s_start_daemons(bench *b)
 
     int64_t t0 = bu_now_ns();
     snprintf(log, sizeof(log), "%s/scheduler.log", b->tmpdir);
+    char state[sizeof(b->tmpdir) + 16];
+    snprintf(state, sizeof(state), "%s/state.db", b->tmpdir);
     char *sargv[] = {(char *)b->drove, "scheduler", "--address",
-                     "tcp://127.0.0.1:0", NULL};
+                     "tcp://127.0.0.1:0", b->state ? "--state" : NULL,
+                     state, NULL};
     b->sched_pid = bu_spawn(sargv, &out, log);
     if (b->sched_pid < 0) {
         s_failed(b, "daemons_startup", "ms", "spawn %s: %s", b->drove,
@@ -340,6 +378,9 @@ s_start_daemons(bench *b)
         return -1;
     }
     s_report(b, "upload_library", (double)(bu_now_ns() - t1) / 1e6, 1, "ms");
+    if (b->state) {
+        s_publish(b);
+    }
     return 0;
 }
 
@@ -1015,7 +1056,8 @@ s_stored_memory(bench *b)
 static int
 s_usage(void)
 {
-    fprintf(stderr, "usage: bench_drove --cluster threads|processes|tcp|tcp_plain "
+    fprintf(stderr, "usage: bench_drove --cluster "
+            "threads|processes|tcp|tcp_plain|tcp_state "
             "[--drove PATH] [--fns SO] [--quick] [--only LIST]\n"
             "  LIST: comma-separated of startup,map,submit,roundtrip,"
             "chain,tree,transfer,stored,pending\n");
@@ -1051,7 +1093,8 @@ s_clean_tmpdir_on_exit(const bench *b)
 {
     const char *names[] = {
         "home", "home/profile_default", "home/profile_default/logs",
-        "scheduler.log", "worker0.log", "worker1.log", "gate",
+        "scheduler.log", "worker0.log", "worker1.log", "gate", "state.db",
+        "state.db-wal", "state.db-journal",
         "home/profile_default/ca.pem", "home/profile_default/ca.key",
         "home/profile_default/scheduler.pem",
         "home/profile_default/scheduler.key",
@@ -1118,6 +1161,9 @@ main(int argc, char **argv)
     } else if (strcmp(cluster, "tcp_plain") == 0) {
         b.where = NULL;
         setenv("DROVE_TEST_PLAINTEXT", "1", 1); /* daemons inherit it */
+    } else if (strcmp(cluster, "tcp_state") == 0) {
+        b.where = NULL;
+        b.state = 1;
     } else {
         return s_usage();
     }
