@@ -21,6 +21,7 @@
 #include "common/runtime.h"
 #include "core_impl.h"
 #include "durable_impl.h"
+#include "proto/callkey.h"
 #include "proto/fetch.h"
 
 #define S_BATCH_MS 50 /* how long changes wait to be written together */
@@ -218,12 +219,31 @@ s_kick(dvi_durable *d)
 
 /* ---- Small results ------------------------------------------------------ */
 
-/* Keeps bytes as sv's result and saves it, if it is one the file can
- * hold (a worker's bytes are checked like the file's). */
+/* Whether the loader will take p as sv's result: a worker's bytes are
+ * checked as the file's are, or one bad value would refuse the file. */
+static int
+s_loadable(const dvi_saved *sv, const char *p, size_t n)
+{
+    if (n > DVI_INLINE_MAX || dvi_mpcheck(p, n) < 0) {
+        return 0;
+    }
+    if (sv->scatter) {
+        char want[DVI_MAX_KEY + 1];
+        dvi_callkey_scatter(want, sizeof(want), p, n);
+        return strcmp(want, sv->key) == 0;
+    }
+    return 1;
+}
+
+/* Keeps bytes as sv's result and saves it. */
 static void
 s_keep_value(dvi_durable *d, dvi_saved *sv, const char *p, size_t n)
 {
-    if (n > DVI_INLINE_MAX || dvi_mpcheck(p, n) < 0) {
+    if (!s_loadable(sv, p, n)) {
+        DVI_LOG(DVI_LOG_WARN, "SCHED",
+                "the result of %s (%zu bytes) is not saved: it is not a "
+                "well-formed value",
+                sv->key, n);
         return;
     }
     dvi_blob_rele(sv->value);

@@ -27,6 +27,7 @@ typedef struct dvi_saved {
     dvi_savedlib *lib; /* the library its code names, or NULL */
     dvi_blob *value;   /* its small result, once known (names > 0) */
     int fetching;      /* a GET for its result is on its way */
+    int scatter;       /* a scattered value: its key is its value's */
 } dvi_saved;
 
 /* A request answered once what was queued before it is on disk. */

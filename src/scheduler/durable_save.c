@@ -161,6 +161,7 @@ dvi_durable_save_lineage(dvi_durable *d, dvi_task *t)
     dvi_saved **svs = dvi_malloc(fresh.n * sizeof(*svs));
     for (uint32_t i = 0; i < fresh.n; i++) {
         svs[i] = dvi_durable_saved_new(d, rows[i].key, rows[i].ndeps);
+        svs[i]->scatter = (rows[i].flags & DVI_STATE_SCATTER) != 0;
     }
     for (uint32_t i = 0; i < fresh.n; i++) {
         for (uint32_t j = 0; j < rows[i].ndeps; j++) {
@@ -226,6 +227,7 @@ dvi_durable_restore(dvi_durable *d)
         const dvi_state_task *r = &img->tasks[i];
         s_restore_task(d->core, r);
         dvi_saved *sv = dvi_durable_saved_new(d, r->key, r->ndeps);
+        sv->scatter = (r->flags & DVI_STATE_SCATTER) != 0;
         for (uint32_t j = 0; j < r->ndeps; j++) {
             sv->deps[j] = dvi_map_get(&d->saved, r->deps[j]);
             sv->deps[j]->refs++;

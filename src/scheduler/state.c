@@ -151,9 +151,12 @@ s_check_file(dvi_state *s, int64_t app, int64_t version)
     if (rc == SQLITE_ROW) {
         const char *r = (const char *)sqlite3_column_text(st, 0);
         if (r == NULL || strcmp(r, "ok") != 0) {
-            char b[72];
-            dvi_seterr(DV_EINVAL, "state file %s: damaged (%s)", s->path,
-                       dvi_state_shown(r ? r : "no answer", b));
+            char b[160];
+            snprintf(b, sizeof(b), "%s", r ? r : "no answer");
+            for (char *p = b; *p; p++) {
+                *p = (*p == '\n' || *p == '\t') ? ' ' : *p;
+            }
+            dvi_seterr(DV_EINVAL, "state file %s: damaged (%s)", s->path, b);
             sqlite3_finalize(st);
             return DV_EINVAL;
         }

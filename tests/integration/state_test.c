@@ -1,7 +1,8 @@
 /* drove — integration: a scheduler with --state outlives its restarts.
  *
  * A client of `drove scheduler --state FILE` publishes small results, a
- * large one (> 64 KiB), and results computed from other tasks, some after
+ * large one (> 64 KiB), a scattered value, and results computed from
+ * other tasks, some after
  * waiting for them (the scheduler fetches the value from a worker), some
  * at once (the value comes back in DONE), one name it then removes; and
  * closes. The scheduler is killed with SIGKILL and its workers with it.
@@ -89,6 +90,20 @@ s_kill9(dvt_proc *p)
     DVT_EQ_I64(dvt_proc_wait(p, 10.0, &status), 0);
 }
 
+/* SIGTERM: a clean stop, which writes what is queued and exits 0 (also
+ * under the sanitizers: nothing leaks). */
+static void
+s_stop(dvt_proc *p)
+{
+    int status = 0;
+    DVT_EQ_I64(kill(dvt_proc_pid(p), SIGTERM), 0);
+    DVT_EQ_I64(dvt_proc_wait(p, 30.0, &status), 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        dvt_proc_dump_log(p);
+        DVT_FAIL("%s stopped with status 0x%x", dvt_proc_name(p), status);
+    }
+}
+
 /* The published result under name, an i64. */
 static int64_t
 s_get_i64(dv_client *c, const char *name)
@@ -137,6 +152,19 @@ s_publish_all(dv_client *c)
     dv_future *mk = DVT_NOTNULL(DV_SUBMIT(c, "make_f64s", dv_i64(BIG_FROM_N)));
     dv_future *from = DVT_NOTNULL(DV_SUBMIT(c, "echo", dv_fut(mk)));
     DVT_PASS(dv_publish(c, "big_from", from));
+    /* Published again under the same name: the second one stays. */
+    dv_future *m1 = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(10)));
+    dv_future *m2 = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(20)));
+    DVT_PASS(dv_publish(c, "moved", m1));
+    DVT_PASS(dv_publish(c, "moved", m2));
+    DVT_EQ_I64(DVT_RESULT_I64(m2, 30.0), 21);
+    dv_release(m1);
+    dv_release(m2);
+    /* Scattered data has no lineage: only the file keeps it. */
+    dv_future *sc = DVT_NOTNULL(dv_scatter(c, dv_i64(7)));
+    DVT_EQ_I64(DVT_RESULT_I64(sc, 30.0), 7);
+    DVT_PASS(dv_publish(c, "scattered", sc));
+    dv_release(sc);
     dv_future *gone = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(99)));
     DVT_PASS(dv_publish(c, "gone", gone));
     DVT_PASS(dv_unpublish(c, "gone"));
@@ -168,6 +196,8 @@ s_small_from_file(dv_client *c)
     DVT_EQ_I64(dv_nworkers(c), 0);
     DVT_EQ_I64(s_get_i64(c, "small"), 42);
     DVT_EQ_I64(s_get_i64(c, "sum"), 5);
+    DVT_EQ_I64(s_get_i64(c, "scattered"), 7);
+    DVT_EQ_I64(s_get_i64(c, "moved"), 21);
     DVT_TRUE(dv_get_published(c, "gone") == NULL);
     DVT_EQ_I64(dv_last_code(), DV_ENOTFOUND);
     DVT_FAILS_WITH(DV_EPERM, dv_unpublish(c, "small"));
@@ -218,7 +248,7 @@ test_restart_after_sigkill_and_sigterm(void **state)
     dv_close(c);
 
     /* A clean stop writes what is queued; "six" is back after it. */
-    dvt_proc_kill(sched);
+    s_stop(sched);
     dvt_proc_kill(w[0]);
     dvt_proc_kill(w[1]);
     sched = s_scheduler(addr, sizeof(addr));
@@ -227,7 +257,7 @@ test_restart_after_sigkill_and_sigterm(void **state)
     DVT_EQ_I64(s_get_i64(c, "small"), 42);
     DVT_FAILS_WITH(DV_EPERM, dv_unpublish(c, "six"));
     dv_close(c);
-    dvt_proc_kill(sched);
+    s_stop(sched);
 }
 
 /* ---- Files that are refused --------------------------------------------- */
