@@ -2,18 +2,20 @@
  *
  * A client of `drove scheduler --state FILE` publishes small results, a
  * large one (> 64 KiB), a scattered value, and results computed from
- * other tasks, some after
- * waiting for them (the scheduler fetches the value from a worker), some
- * at once (the value comes back in DONE), one name it then removes; and
- * closes. The scheduler is killed with SIGKILL and its workers with it.
- * A restarted scheduler on the same file (and profile) gives a new client
- * — one that uploads nothing — every published result by name: the small
- * ones from the file before any worker has joined, the large ones
- * computed again from their lineage (and the library the file kept) on
- * fresh workers; a restored result serves as an input; the removed name
- * stays gone; and a client that did not publish a name cannot remove it
+ * other tasks, some after waiting for them (the scheduler fetches the
+ * value from a worker), some at once (the value comes back in DONE), a
+ * name twice, a name it then removes; and closes. The scheduler is killed with
+ * SIGKILL and its workers with it. A restarted scheduler on the same file (and
+ * profile) gives a new client — one that uploads nothing — every published
+ * result by name: the small ones from the file before any worker has joined,
+ * the large ones computed again from their lineage (and the library the file
+ * kept) on fresh workers; a restored result serves as an input; the removed
+ * name stays gone; and a client that did not publish a name cannot remove it
  * (DV_EPERM), before and after the restart. A name published after the
- * restart survives a SIGTERM stop too. A state file that is garbage, some
+ * restart survives a SIGTERM stop too. A publisher killed with SIGKILL
+ * the moment dv_publish returns, and the scheduler with it, before the
+ * task ran: the name is there after the restart (it was acknowledged once
+ * on disk), its result computed again. A state file that is garbage, some
  * other program's SQLite database, another version, or damaged (a page
  * overwritten, or a row whose input is missing) is refused: the scheduler
  * exits non-zero naming the file and the problem.
@@ -260,6 +262,63 @@ test_restart_after_sigkill_and_sigterm(void **state)
     s_stop(sched);
 }
 
+/* ---- A publisher killed at once ------------------------------------------ */
+
+/* This program again, as `--publisher ADDR`: submits a 400 ms task,
+ * publishes it at once, says so, and waits to be killed. */
+static int
+s_publisher(const char *addr)
+{
+    dv_client *c = dv_connect(addr);
+    if (c == NULL || dv_upload_library(c, DVT_FUNCS_LIB) < 0) {
+        fprintf(stderr, "publisher: %s\n", dv_last_error());
+        return 1;
+    }
+    dv_future *f = DV_SUBMIT(c, "sleep_ms", dv_i64(400));
+    if (f == NULL || dv_publish(c, "early", f) < 0) {
+        fprintf(stderr, "publisher: %s\n", dv_last_error());
+        return 1;
+    }
+    printf("published %s\n", dv_future_key(f));
+    fflush(stdout);
+    for (;;) {
+        pause();
+    }
+}
+
+/* dv_publish returns once the name is on disk: the publisher and the
+ * scheduler are killed the moment it returns, before the task ran, and
+ * the name is there after the restart, its result computed again. */
+static void
+test_publisher_killed_at_once(void **state)
+{
+    char addr[128], line[256], self[512];
+    dvt_proc *w[2];
+    snprintf(s_state, sizeof(s_state), "%s/early.db", dvt_home());
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    DVT_TRUE(n > 0);
+    self[n] = '\0';
+
+    dvt_proc *sched = s_scheduler(addr, sizeof(addr));
+    dv_client *c = DVT_NOTNULL(dv_connect(addr));
+    s_workers(c, addr, w);
+    char *argv[] = {self, "--publisher", addr, NULL};
+    dvt_proc *pub = DVT_NOTNULL(dvt_spawn("publisher", argv));
+    DVT_PASS(dvt_proc_read_line(pub, line, sizeof(line), 30.0));
+    s_kill9(sched);
+    s_kill9(pub);
+    s_kill9(w[0]);
+    s_kill9(w[1]);
+    dv_close(c);
+
+    sched = s_scheduler(addr, sizeof(addr));
+    c = DVT_NOTNULL(dv_connect(addr));
+    s_workers(c, addr, w);
+    DVT_EQ_I64(s_get_i64(c, "early"), 400);
+    dv_close(c);
+    s_stop(sched);
+}
+
 /* ---- Files that are refused --------------------------------------------- */
 
 /* A scheduler on path must exit non-zero, saying want about it. */
@@ -361,13 +420,17 @@ test_refuses_bad_files(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--publisher") == 0) {
+        return s_publisher(argv[2]); /* DROVE_HOME is the test's */
+    }
     dvt_init(240);
     (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_restart_after_sigkill_and_sigterm),
         cmocka_unit_test(test_refuses_bad_files),
+        cmocka_unit_test(test_publisher_killed_at_once),
     };
     return dvt_finish(cmocka_run_group_tests(tests, NULL, NULL));
 }
