@@ -310,13 +310,22 @@ dvi_durable_done(dvi_durable *d, dvi_task *t, const char *holder,
         return; /* nothing published: the common case costs this test */
     }
     dvi_saved *sv = dvi_map_get(&d->saved, t->key);
-    if (sv == NULL || sv->names == 0 || t->nbytes > DVI_INLINE_MAX) {
+    if (sv == NULL || sv->names == 0) {
         return;
     }
-    /* Computed again: this run's bytes are the result now. */
+    /* Computed again (an impure call may differ): this run's bytes are
+     * the result now, and a large one is not kept. */
+    int had = sv->value != NULL;
     dvi_blob_rele(sv->value);
     sv->value = NULL;
-    if (value.p != NULL) {
+    if (t->nbytes > DVI_INLINE_MAX) {
+        if (had) {
+            dvi_state_op *op =
+                dvi_state_batch_add(&d->queued, DVI_STATE_PUT_VALUE);
+            op->task.key = dvi_strdup(sv->key); /* value NULL: none */
+            s_kick(d);
+        }
+    } else if (value.p != NULL) {
         s_keep_value(d, sv, value.p, value.n);
     } else {
         dvi_durable_fetch(d, sv, holder);
@@ -435,8 +444,7 @@ dvi_durable_start(dvi_durable *d, dvi_core *c, uv_loop_t *loop,
     d->tls = tls ? dvi_tls_ctx_hold(tls) : NULL;
     d->timer = dvi_calloc(1, sizeof(*d->timer));
     uv_timer_init(loop, d->timer);
-    d->timer->data = d;
-    uv_unref((uv_handle_t *)d->timer);
+    d->timer->data = d; /* active only while something waits to be written */
     c->durable = d;
     dvi_durable_restore(d);
     dvi_state_image_fini(&d->img);

@@ -95,7 +95,7 @@ enum dvi_state_op_kind {
     DVI_STATE_DEL_NAME,     /* name.name */
     DVI_STATE_PUT_TASK,     /* task */
     DVI_STATE_DEL_TASK,     /* task.key */
-    DVI_STATE_PUT_VALUE,    /* task.key, task.nbytes, task.value */
+    DVI_STATE_PUT_VALUE,    /* task.key, task.nbytes, task.value (or NULL) */
     DVI_STATE_PUT_LIB,      /* lib */
     DVI_STATE_DEL_LIB       /* lib.hash */
 };
