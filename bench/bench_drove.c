@@ -19,6 +19,8 @@
  *   upload_library            tcp only: dv_upload_library of fns.c
  *   publish_median            tcp_state only: dv_publish of a finished
  *                             result, answered once on disk (20 names)
+ *   scheduler_cpu             tcp kinds: CPU seconds the scheduler daemon
+ *                             used over the whole run, at its end
  *   startup_to_first_result   exec of a fresh process to its first result
  *   connect_to_first_result   dv_connect to the first result, in that fresh
  *                             process (tcp: daemons already running, the
@@ -1051,6 +1053,32 @@ s_stored_memory(bench *b)
     }
 }
 
+/* tcp kinds: the CPU time the scheduler daemon has used (user + system,
+ * from /proc), a figure the machine's other load disturbs less than a
+ * throughput: the same work with and without --state compares directly. */
+static void
+s_sched_cpu(bench *b)
+{
+    char path[64], buf[1024];
+    unsigned long utime = 0, stime = 0;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)b->sched_pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+                                   "%*u %*u %lu %lu",
+                            &utime, &stime) != 2) {
+        s_failed(b, "scheduler_cpu", "s", "cannot read %s", path);
+        return;
+    }
+    s_report(b, "scheduler_cpu", (double)(utime + stime) / sysconf(_SC_CLK_TCK),
+             2, "s");
+}
+
 /* ---- Main ------------------------------------------------------------- */
 
 static int
@@ -1226,6 +1254,9 @@ main(int argc, char **argv)
     /* Last: it leaves a million tasks' worth of freed memory behind. */
     if (s_selected(only, "pending")) {
         s_pending_memory(&b);
+    }
+    if (b.sched_pid > 0) {
+        s_sched_cpu(&b);
     }
 out:
     if (b.sched_pid == 0) {

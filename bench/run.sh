@@ -16,8 +16,9 @@
 #                (TLS, as users run them)
 #   state.*      the same daemons with `drove scheduler --state FILE` against
 #                without, in alternating pairs: tiny-task throughput (map)
-#                with a result published, as the median of the pairs'
-#                ratios (goal: >= 0.9), and the raw figures
+#                with results published, as the median of the pairs'
+#                ratios (goal: >= 0.9; each pair's figures on stderr), and
+#                the scheduler's CPU time for that same work (with/without)
 #   dask.*       dask distributed's LocalCluster(2 processes), if installed
 #   ratio.*      local:processes=2 against dask (> 1: drove is better)
 #
@@ -103,7 +104,7 @@ for i in 1 2 3 4 5; do
     for cluster in $order; do
         { timeout -k 5 150 "$bin/bench_drove" --cluster "$cluster" \
             --drove "$build/drove" --only map; echo $? >"$tmp/rc"; } |
-            grep "map_throughput\|publish" >>"$tmp/state"
+            grep "map_throughput\|publish\|scheduler_cpu" >>"$tmp/state"
         [ "$(cat "$tmp/rc")" = 0 ] || failed=1
     done
 done
@@ -131,6 +132,14 @@ awk -F': ' '
         printf "state.map_throughput_without: %.0f tasks/s\n", median(p, k)
         printf "state.map_throughput_with: %.0f tasks/s\n", median(t, k)
         printf "state.map_throughput_ratio: %.3f x\n", median(r, k)
+        # The same work: the scheduler CPU with --state over without.
+        m = n["tcp_state.scheduler_cpu"]
+        for (i = 1; i <= m && m == n["tcp.scheduler_cpu"]; i++) {
+            w = v["tcp.scheduler_cpu", i]
+            c[i] = w > 0 ? v["tcp_state.scheduler_cpu", i] / w : 0
+        }
+        if (m > 0 && m == n["tcp.scheduler_cpu"])
+            printf "state.scheduler_cpu_ratio: %.3f x\n", median(c, m)
         m = n["tcp_state.publish_median"]
         for (i = 1; i <= m; i++) q[i] = v["tcp_state.publish_median", i]
         if (m > 0) printf "state.publish_median: %.2f ms\n", median(q, m)

@@ -306,8 +306,11 @@ void
 dvi_durable_done(dvi_durable *d, dvi_task *t, const char *holder,
                  dvi_bytes value)
 {
-    if (d->nroots == 0) {
-        return; /* nothing published: the common case costs this test */
+    /* Only a name wants a task more than its clients do: the common case
+     * costs these tests, not a lookup by key. */
+    if (d->nroots == 0 || (!(t->flags & DVI_TASKF_EXTRA) &&
+                           t->nwants <= (uint32_t)(t->owner != NULL))) {
+        return;
     }
     dvi_saved *sv = dvi_map_get(&d->saved, t->key);
     if (sv == NULL || sv->names == 0) {
