@@ -7,8 +7,8 @@
  * its code names. The small result (at most DVI_INLINE_MAX bytes) of a
  * published task is saved when the scheduler gets it: inline in DONE when
  * a client wanted it, else fetched from a worker that holds it (GET, as
- * clients do). Nothing else is saved: a task that no name needs costs
- * one pointer test when it completes.
+ * clients do). Nothing else is saved: a task that no name wants costs a
+ * few tests when it completes, never a lookup or a write.
  *
  * Changes are queued on the loop and written by the runtime's job thread
  * in one transaction: 50 ms after the first of a batch, or as soon as the
