@@ -481,8 +481,12 @@ DV_EXPORT int dv_upload_library(dv_client *c, const char *so_path);
 
 /* Publishes the future's result under name on the scheduler: it stays in
  * memory after this client closes, until unpublished. Publishing again
- * under the same name replaces the result. Returns 0, or a negative DV_E*
- * code: DV_EPERM if another client published that name. */
+ * under the same name replaces the result. On a scheduler started with
+ * --state FILE, the name also outlives the scheduler: this returns once
+ * it is saved (DV_EIO if it could not be saved yet; it stays published
+ * and the scheduler tries again). Returns 0, or a negative DV_E* code:
+ * DV_EPERM if another client published that name, DV_EINVAL if --state
+ * cannot save this result's lineage. */
 DV_EXPORT int dv_publish(dv_client *c, const char *name, dv_future *f);
 
 /* A future for a result published under name (by any client). Caller owns.
@@ -492,7 +496,8 @@ DV_EXPORT dv_future *dv_get_published(dv_client *c, const char *name);
 /* Removes a published name; its result is freed when nothing needs it.
  * Only the client that published a name may remove it or publish another
  * result under it (dv_publish then also fails with DV_EPERM); a name whose
- * publisher has closed stays until the scheduler stops. Returns 0,
+ * publisher has closed stays until the scheduler stops (with --state, for
+ * good: its secret is gone with it). Returns 0,
  * DV_ENOTFOUND, or DV_EPERM for a name another client published. */
 DV_EXPORT int dv_unpublish(dv_client *c, const char *name);
 

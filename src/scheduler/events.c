@@ -40,6 +40,14 @@ s_task_new(dvi_core *c, const char *key, const char *fn, dvi_bytes code,
     return t;
 }
 
+/* --state (durable_save.c) restores tasks with this. */
+dvi_task *
+dvi_core_task_new(dvi_core *c, const char *key, const char *fn, dvi_bytes code,
+                  dvi_bytes args, size_t ndeps)
+{
+    return s_task_new(c, key, fn, code, args, ndeps);
+}
+
 /* Links t to its inputs, named by the keys in deps. Returns NULL, or why
  * t cannot run (and *cancelled if an input was cancelled). */
 static const char *

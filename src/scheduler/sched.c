@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/trim.h"
 #include "core.h"
+#include "durable.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
 #include "proto/secure.h"
@@ -37,6 +38,7 @@ struct dvi_sched {
     void *epitaph_ctx;
     uint64_t beat_interval_ms; /* heartbeats, as peers are told in PING */
     uint64_t beat_timeout_ms;  /* silence after which a peer is dropped */
+    dvi_durable *durable;      /* --state, or NULL */
 };
 
 static void s_session_free(dvi_sched *s, dvi_session *p, const char *why);
@@ -266,6 +268,14 @@ dvi_sched_set_epitaph(dvi_sched *s, dvi_sched_epitaph_fn fn, void *ctx)
     s->epitaph_ctx = ctx;
 }
 
+void
+dvi_sched_set_durable(dvi_sched *s, dvi_durable **d, dvi_tls_ctx *tls)
+{
+    dvi_durable_start(*d, s->core, s->loop, tls);
+    s->durable = *d;
+    *d = NULL;
+}
+
 int
 dvi_sched_adopt_fd(dvi_sched *s, int fd)
 {
@@ -288,6 +298,9 @@ dvi_sched_destroy(dvi_sched **sp)
     for (size_t i = 0; i < s->nlisteners; i++) {
         dvi_listener_close(s->listeners[i]);
     }
+    /* What --state queued is written, and its requests answered, while
+     * the core and the connections are still there. */
+    dvi_durable_destroy(&s->durable);
     /* No events while closing: the core frees its records with itself. */
     for (size_t i = 0; i < s->npeers; i++) {
         dvi_beat_destroy(&s->peers[i]->beat);
