@@ -14,6 +14,8 @@
 #   processes.*  drove on local:processes=2
 #   tcp.*        drove on a scheduler and two workers, daemons on 127.0.0.1
 #                (TLS, as users run them)
+#   spill.*      a worker's results spilled to files under $TMPDIR and read
+#                back (--memory-limit)
 #   dask.*       dask distributed's LocalCluster(2 processes), if installed
 #   ratio.*      local:processes=2 against dask (> 1: drove is better)
 #
@@ -50,6 +52,7 @@ if [ ! -x "$bin/bench_drove" ] || [ ! -x "$build/drove" ]; then
 fi
 
 run 60 "$bin/bench_pingpong"
+run 120 "$bin/bench_spill"
 run 300 "$bin/bench_tls"
 # Pairs of runs, plain then TLS, so that the machine's drift hits both;
 # the figures are the medians over the pairs of the differences/ratios.

@@ -1,6 +1,7 @@
 /* drove worker: the worker daemon. */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
@@ -11,6 +12,7 @@
 #include "drove.h"
 #include "options.h"
 #include "proto/secure.h"
+#include "worker/memwatch.h"
 #include "worker/run.h"
 
 static dvi_option s_opts[] = {
@@ -44,6 +46,27 @@ static dvi_option s_opts[] = {
     {"grace", DVI_OPT_INT, "30", 0, 86400, "DROVE_WORKER_GRACE",
      "seconds the running tasks have to finish after SIGTERM or SIGINT; "
      "tasks not started go to other workers at once",
+     NULL},
+    {"memory-limit", DVI_OPT_STR, "0.95", 0, 0, "DROVE_WORKER_MEMORY_LIMIT",
+     "the memory the worker may use: bytes (512M, 2G: K, M, G, T are "
+     "powers of 1024; KB, MB, GB, TB of 1000), a fraction of the machine's "
+     "memory or of its cgroup's limit if lower (0.5), or none. The default "
+     "keeps a worker alone on its machine from being killed for memory",
+     NULL},
+    {"memory-target", DVI_OPT_STR, "0.6", 0, 0, "DROVE_WORKER_MEMORY_TARGET",
+     "the fraction of --memory-limit that results may take in memory: "
+     "past it the least recently used results (of 4 KiB or more) spill to "
+     "disk, and are read back when needed",
+     NULL},
+    {"memory-pause", DVI_OPT_STR, "0.8", 0, 0, "DROVE_WORKER_MEMORY_PAUSE",
+     "the fraction of --memory-limit of process memory (RSS) past which "
+     "the worker takes no new tasks (the scheduler places them elsewhere) "
+     "until it falls below again",
+     NULL},
+    {"spill-dir", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_SPILL_DIR",
+     "where the worker makes its directory for spilled results, "
+     "drove-spill-PID-XXXXXX, mode 0700, removed on exit (default: "
+     "$TMPDIR, else /tmp; a disk, not tmpfs)",
      NULL},
     {"log-level", DVI_OPT_STR, "notice", 0, 0, "DROVE_LOG",
      "error, warn, notice, info or debug (to stderr and the profile's "
@@ -123,6 +146,43 @@ s_identity(const dvi_profile *p, const char *sched, dvi_tls_ctx **tls)
     return 0;
 }
 
+/* A fraction of the memory limit, in (0, 1]. Returns 0, or -1 with the
+ * error printed. */
+static int
+s_fraction(const char *name, double *out)
+{
+    const char *text = dvi_opt_str(s_opts, S_NOPTS, name);
+    char *end;
+    double x = strtod(text, &end);
+    if (end == text || *end != '\0' || !(x > 0 && x <= 1)) {
+        fprintf(stderr,
+                "drove worker: --%s must be a fraction above 0 and at most "
+                "1, not '%s'\n",
+                name, text);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* The worker's memory limit from the options. Returns 0, or -1 with the
+ * error printed. */
+static int
+s_memory(dvi_worker_memory *mem)
+{
+    memset(mem, 0, sizeof(*mem));
+    const char *limit = dvi_opt_str(s_opts, S_NOPTS, "memory-limit");
+    if (dvi_memory_parse(limit, dvi_memory_total(), &mem->limit) < 0) {
+        fprintf(stderr, "drove worker: --%s\n", dv_last_error());
+        return -1;
+    }
+    mem->spill_dir = dvi_opt_str(s_opts, S_NOPTS, "spill-dir");
+    return s_fraction("memory-target", &mem->target) < 0 ||
+                   s_fraction("memory-pause", &mem->pause) < 0
+               ? -1
+               : 0;
+}
+
 static void
 s_name(const char *given, char *name, size_t size)
 {
@@ -151,8 +211,10 @@ dvi_cmd_worker(int argc, char **argv)
         "when the scheduler shuts down. On SIGTERM or SIGINT it takes no\n"
         "new tasks, gives back those not started, lets the running ones\n"
         "finish for up to --grace seconds, and exits; a second signal exits\n"
-        "at once.");
-    if (rc != 0) {
+        "at once. Under --memory-limit it spills the least recently used\n"
+        "results to disk, and past --memory-pause takes no new tasks.");
+    dvi_worker_memory mem;
+    if (rc != 0 || s_memory(&mem) < 0) {
         return rc == 1 ? 0 : 2;
     }
     if (dvi_cli_log("worker", dvi_opt_str(s_opts, S_NOPTS, "log-level"))) {
@@ -181,7 +243,7 @@ dvi_cmd_worker(int argc, char **argv)
         threads = (long)uv_available_parallelism();
     }
     dvi_worker_opts o = {name, (int)threads,
-                         dvi_opt_str(s_opts, S_NOPTS, "listen")};
+                         dvi_opt_str(s_opts, S_NOPTS, "listen"), &mem};
     dvi_worker_net net = {0};
     net.contact = dvi_opt_str(s_opts, S_NOPTS, "contact-address");
     net.connect_timeout_ms =

@@ -53,7 +53,8 @@
     XX(BYE, 24, bye)             \
     XX(RETIRING, 25, retiring)   \
     XX(LOST, 26, lost)           \
-    XX(STEAL, 27, steal)
+    XX(STEAL, 27, steal)         \
+    XX(MEMORY, 28, memory)
 
 /* F(KIND, field): the fields of each message after its type. Kinds:
  *   U64, I64  an unsigned / signed integer
@@ -98,6 +99,7 @@
 #define DVI_MSG_FIELDS_retiring(F) F(STR, reason)
 #define DVI_MSG_FIELDS_lost(F) F(KEY, key) F(STR, holder)
 #define DVI_MSG_FIELDS_steal(F) F(U64, count)
+#define DVI_MSG_FIELDS_memory(F) F(U64, paused) F(U64, bytes) F(U64, spilled)
 // clang-format on
 
 enum dvi_msg_type {

@@ -109,6 +109,7 @@ s_on_link_frame(void *ctx, const char *buf, size_t len)
     dvi_worker *w = ctx;
     int rc = dvi_msg_each(buf, len, dvi_worker_on_msg, w);
     /* Once per frame: results stored since the last, or freed by it. */
+    dvi_memwatch_check(w->mem);
     dvi_trimmer_note(w->trim, dvi_store_footprint(w->store));
     return rc;
 }
@@ -154,6 +155,7 @@ dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n)
     dvi_fetcher_set_id(w->fetcher, w->id);
     w->welcomed = 1;
     dvi_link_joined(w->link);
+    dvi_memwatch_welcomed(w->mem); /* a paused worker says so again */
     DVI_LOG(DVI_LOG_NOTICE, "WORKER",
             "%s: joined, serving peers at %s (listening on %s)", w->id, w->addr,
             w->bound);

@@ -113,6 +113,7 @@ dvi_worker_run(const char *sched_addr, int sched_fd,
             DVI_LOG(DVI_LOG_NOTICE, "WORKER",
                     "%s: exiting with %zu tasks unfinished",
                     dvi_worker_id(r.worker), left);
+            dvi_worker_drop_spill(r.worker);
             fflush(stdout);
             fflush(stderr);
             _exit(rc);

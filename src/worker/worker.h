@@ -18,11 +18,23 @@
 
 typedef struct dvi_worker dvi_worker;
 
+/* A worker's memory limit (memwatch.h). */
+typedef struct dvi_worker_memory {
+    uint64_t limit;        /* bytes; 0: none (nothing spills or pauses) */
+    double target;         /* fraction of limit past which results spill
+                              to disk (0: 0.6) */
+    double pause;          /* fraction of limit past which it takes no new
+                              tasks (0: 0.8) */
+    const char *spill_dir; /* where its spill directory goes; NULL:
+                              $TMPDIR, else /tmp */
+} dvi_worker_memory;
+
 typedef struct dvi_worker_opts {
     const char *id;     /* proposed worker id */
     int nthreads;       /* executor threads, >= 1 */
     const char *listen; /* where peers fetch from ("tcp://IP:0"); NULL:
                            the interface the scheduler is reached by */
+    const dvi_worker_memory *memory; /* its limit; NULL: none */
 } dvi_worker_opts;
 
 /* What a daemon adds to how a worker meets the network (a worker of an
@@ -55,12 +67,12 @@ typedef void (*dvi_worker_lost_fn)(dvi_worker *w, const char *why, void *ctx);
 typedef void (*dvi_worker_drained_fn)(dvi_worker *w, void *ctx);
 
 /* A worker connecting to the scheduler at sched_addr, or (sched_addr NULL)
- * over the connected socket sched_fd. It serves peers at opts->listen; if
- * that is NULL, on port 0 of the interface by which it reaches the
- * scheduler (127.0.0.1 over a socket without an IP). It tells peers the
- * contact address if there is one, else where it listens, a wildcard
- * host replaced by that interface: an address they can dial. Caller owns;
- * free with dvi_worker_destroy. NULL with the reason set on failure. */
+ * over the connected socket sched_fd, under opts->memory's limit if any. It
+ * serves peers at opts->listen; if that is NULL, on port 0 of the interface by
+ * which it reaches the scheduler (127.0.0.1 over a socket without an IP). It
+ * tells peers the contact address if there is one, else where it listens, a
+ * wildcard host replaced by that interface: an address they can dial. Caller
+ * owns; free with dvi_worker_destroy. NULL with the reason set on failure. */
 dvi_worker *dvi_worker_new(uv_loop_t *loop, const char *sched_addr,
                            int sched_fd, const dvi_worker_opts *opts,
                            dvi_worker_lost_fn lost, void *ctx);
@@ -71,6 +83,9 @@ dvi_worker *dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr,
                                dvi_worker_lost_fn lost, void *ctx);
 /* Joins the executor (waiting for running calls), closes everything. */
 void dvi_worker_destroy(dvi_worker **w);
+/* Removes the spill directory now, for a process about to end without
+ * dvi_worker_destroy (tasks still running). */
+void dvi_worker_drop_spill(dvi_worker *w);
 const char *dvi_worker_id(const dvi_worker *w);
 /* Whether the scheduler has welcomed it (the handshake completed). */
 int dvi_worker_welcomed(const dvi_worker *w);
