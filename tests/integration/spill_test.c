@@ -8,8 +8,9 @@
  * 0700) holds files and its peak RSS stays under 1.25 times the limit; a
  * second round of tasks (f64s_stats) reads every result back from disk
  * as an input and gets the right length and sum; the client fetches
- * every result and checks it whole, then releases it, and the files go;
- * after SIGTERM the directory is gone.
+ * every result and checks it whole, then releases all but the last few,
+ * and their files go; after SIGTERM, ended at once past its grace with a
+ * task still running, the directory is gone.
  *
  * test_paused_worker_gets_no_new_tasks: w0 may spill nothing before it
  * pauses (--memory-target 1.0, --memory-pause 0.5 of a limit 12 MiB above
@@ -20,11 +21,16 @@
  * pinned task runs there. The times from the result to the pause and
  * from the release to the resumption are printed.
  *
+ * test_dead_workers_directory_removed: a worker killed with SIGKILL leaves
+ * its spill directory behind; the next one started on the same
+ * --spill-dir removes it.
+ *
  * Sanitizers keep freed memory in quarantine (RSS does not fall) and add
  * their own: the workers run with ASan's quarantine off, and the limits
  * are set from an idle worker's RSS rather than fixed.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +42,14 @@
 #define MIB (1024 * 1024)
 #define S_NRESULTS 200
 #define S_NDOUBLES (MIB / 8) /* result i has S_NDOUBLES + i doubles */
+#define S_HELD 10            /* results still held when the worker stops */
+
+#define S_MAX_WORKERS 8
 
 static char s_addr[128];
 static dvt_proc *s_sched;
+static dvt_proc *s_workers[S_MAX_WORKERS]; /* started by the running test */
+static int s_nworkers;
 
 /* Starts `drove worker --scheduler s_addr --threads 2 --name name` with
  * the extra arguments (NULL-terminated). */
@@ -60,7 +71,23 @@ s_worker(const char *name, const char *const *extra)
     argv[n] = NULL;
     char pname[64];
     snprintf(pname, sizeof(pname), "worker-%s", name);
-    return DVT_NOTNULL(dvt_spawn(pname, argv));
+    dvt_proc *p = DVT_NOTNULL(dvt_spawn(pname, argv));
+    if (s_nworkers < S_MAX_WORKERS) {
+        s_workers[s_nworkers++] = p;
+    }
+    return p;
+}
+
+/* After each test, whatever it left running: a failed test must not leave
+ * workers that the next one counts. */
+static int
+s_teardown(void **state)
+{
+    for (int i = 0; i < s_nworkers; i++) {
+        dvt_proc_kill(s_workers[i]);
+    }
+    s_nworkers = 0;
+    return 0;
 }
 
 static void
@@ -237,7 +264,9 @@ s_check_fetched(dv_future **fs)
             sum += v[k];
         }
         DVT_EQ_F64(sum, s_sum((int64_t)n), 0.0);
-        dv_release(fs[i]); /* the client keeps no more than one */
+        if (i < S_NRESULTS - S_HELD) {
+            dv_release(fs[i]); /* the client keeps no more than one */
+        }
     }
     fprintf(stderr, "dvtest: %d results fetched by the client in %.2f s\n",
             S_NRESULTS, dvt_now() - t0);
@@ -259,7 +288,7 @@ test_results_three_times_the_limit(void **state)
     s_wait_workers(c, 0);
     snprintf(limit, sizeof(limit), "%lldM", (long long)limit_mib);
     const char *extra[] = {"--memory-limit", limit, "--spill-dir", parent,
-                           NULL};
+                           "--grace",        "1",   NULL};
     dvt_proc *w = s_worker("s0", extra);
     s_wait_workers(c, 1);
 
@@ -277,15 +306,20 @@ test_results_three_times_the_limit(void **state)
     struct stat st;
     DVT_EQ_I64(stat(dir, &st), 0);
     DVT_EQ_I64(st.st_mode & 0777, 0700);
+    /* Results past 60% of the limit go to disk, once the writes under way
+     * are done. */
+    int want = S_NRESULTS - (int)(limit_mib * 6 / 10);
+    double deadline = dvt_now() + 10.0;
+    while (s_count_files(dir) < want && dvt_now() < deadline) {
+        dvt_sleep(0.01);
+    }
     int files = s_count_files(dir);
     fprintf(stderr,
             "dvtest: %d results of ~1 MiB under a %lld MiB limit in %.2f s; "
             "%d spilled to %s; peak RSS %.1f MiB\n",
             S_NRESULTS, (long long)limit_mib, made_s, files, dir,
             (double)hwm / 1024);
-    /* Results past 60% of the limit are on disk, but for a few whose
-     * writes are under way. */
-    DVT_GE_I64(files, S_NRESULTS - (int)(limit_mib * 6 / 10) - 8);
+    DVT_GE_I64(files, want);
     DVT_LT_I64(hwm, limit_mib * 1024 * 5 / 4);
     DVT_TRUE(s_log_count(w, "spilling results to ") == 1);
 
@@ -298,14 +332,22 @@ test_results_three_times_the_limit(void **state)
             (double)hwm_end / 1024);
     DVT_LT_I64(hwm_end, limit_mib * 1024 * 5 / 4);
 
-    /* Released, the results' files go; on SIGTERM the directory goes. */
-    double deadline = dvt_now() + 10.0;
-    while (s_count_files(dir) > 0 && dvt_now() < deadline) {
+    /* Released, the results' files go, but for those of the last few,
+     * still held. On SIGTERM with a task running past the grace, the
+     * worker ends at once (_exit), and still takes its directory. */
+    deadline = dvt_now() + 10.0;
+    while (s_count_files(dir) > S_HELD && dvt_now() < deadline) {
         dvt_sleep(0.01);
     }
-    DVT_EQ_I64(s_count_files(dir), 0);
+    DVT_LT_I64(s_count_files(dir), S_HELD + 1);
+    dv_arg ms = dv_i64(60000);
+    dv_future *busy = DVT_NOTNULL(dv_submit(c, "sleep_ms", 1, &ms, NULL));
+    dvt_sleep(0.3);
     dvt_proc_kill(w);
+    DVT_TRUE(s_log_count(w, "exiting with 1 tasks unfinished") == 1);
     DVT_EQ_I64(stat(dir, &st), -1);
+    dv_release(busy);
+    dvt_release_all(fs + S_NRESULTS - S_HELD, S_HELD);
     dv_close(c);
 }
 
@@ -376,6 +418,43 @@ test_paused_worker_gets_no_new_tasks(void **state)
     dvt_proc_kill(w1);
 }
 
+/* A worker killed (SIGKILL) leaves its spill directory; the next worker
+ * started on the same --spill-dir removes it, and says so. */
+static void
+test_dead_workers_directory_removed(void **state)
+{
+    char parent[512], dir[768];
+    snprintf(parent, sizeof(parent), "%s/spill-dead", dvt_home());
+    DVT_EQ_I64(mkdir(parent, 0700), 0);
+    const char *extra[] = {
+        "--memory-limit", "64M", "--memory-target", "0.1", "--spill-dir",
+        parent,           NULL};
+    dvt_proc *k0 = s_worker("k0", extra);
+    dv_client *c = DVT_NOTNULL(dvt_connect(s_addr));
+    s_wait_workers(c, 1);
+    enum { N = 16 };
+    dv_arg args[N];
+    dv_future *fs[N];
+    for (int i = 0; i < N; i++) {
+        args[i] = dv_i64(S_NDOUBLES + 5000 + i);
+    }
+    DVT_EQ_I64(dv_map(c, "make_f64s", N, args, fs, NULL), N);
+    DVT_PASS(dv_wait(fs, N, 60.0));
+    s_spill_dir(parent, dir, sizeof(dir));
+    DVT_TRUE(s_count_files(dir) > 0);
+    DVT_EQ_I64(kill(dvt_proc_pid(k0), SIGKILL), 0);
+    int status;
+    DVT_PASS(dvt_proc_wait(k0, 10.0, &status));
+    struct stat st;
+    DVT_EQ_I64(stat(dir, &st), 0); /* left behind */
+    dvt_proc *k1 = s_worker("k1", extra);
+    s_wait_log(k1, "removed 1 spill directories", 1, 30.0);
+    DVT_EQ_I64(stat(dir, &st), -1);
+    dvt_release_all(fs, N);
+    dv_close(c);
+    dvt_proc_kill(k1);
+}
+
 int
 main(void)
 {
@@ -395,8 +474,12 @@ main(void)
         return dvt_finish(1);
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_results_three_times_the_limit),
-        cmocka_unit_test(test_paused_worker_gets_no_new_tasks),
+        cmocka_unit_test_teardown(test_results_three_times_the_limit,
+                                  s_teardown),
+        cmocka_unit_test_teardown(test_paused_worker_gets_no_new_tasks,
+                                  s_teardown),
+        cmocka_unit_test_teardown(test_dead_workers_directory_removed,
+                                  s_teardown),
     };
     return dvt_finish(cmocka_run_group_tests_name("spill", tests, NULL, NULL));
 }
