@@ -58,6 +58,8 @@ struct dvi_store {
     uint64_t target;  /* bytes in memory to spill down to */
     uint64_t files;   /* numbers given to files so far */
     size_t nwrites;   /* writes whose callback has not come */
+    int evicting;     /* in s_evict: a write ending inside it (no job
+                         thread) starts no eviction of its own */
 };
 
 static s_big *
@@ -261,6 +263,10 @@ s_start_write(dvi_store *s, s_big *b)
 static void
 s_evict(dvi_store *s, const s_big *keep)
 {
+    if (s->evicting) {
+        return; /* a write ended inside the loop below (no job thread) */
+    }
+    s->evicting = 1;
     while (s->spill != NULL && s->bytes - s->writing > s->target &&
            s->lru != NULL && s->lru != keep) {
         s_big *b = s->lru;
@@ -268,9 +274,10 @@ s_evict(dvi_store *s, const s_big *keep)
         if (b->file != 0) {
             s_to_disk(s, b); /* read back earlier: its file is whole */
         } else if (s_start_write(s, b) < 0) {
-            return; /* the disk failed a moment ago: later */
+            break; /* the disk failed a moment ago: later */
         }
     }
+    s->evicting = 0;
 }
 
 void
