@@ -1,20 +1,26 @@
 /* The drove benchmarks on one cluster, printing `CLUSTER.name: value unit`.
  *
- *   bench_drove --cluster threads|processes|tcp|tcp_plain [--drove PATH]
- *               [--fns SO] [--quick] [--only LIST]
+ *   bench_drove --cluster threads|processes|tcp|tcp_plain|tcp_state
+ *               [--drove PATH] [--fns SO] [--quick] [--only LIST]
  *
  * threads and processes are the embedded clusters local:threads=2 and
  * local:processes=2; tcp starts `drove scheduler` and two `drove worker
  * --threads 1` daemons on 127.0.0.1 (mutual TLS, with a profile made in
  * a temporary DROVE_HOME) and uploads the task library (fns.c);
  * tcp_plain is the same in plain TCP (the test-only DROVE_TEST_PLAINTEXT
- * switch), to show what TLS costs.
+ * switch), to show what TLS costs; tcp_state is tcp with the scheduler
+ * keeping `--state` in the run's directory, with a result published
+ * (so that completions look their keys up), to show what that costs.
  * Measured, in this order (--only picks some: startup, tree, transfer,
  * map, submit, roundtrip, chain, stored, pending):
  *
  *   daemons_startup           tcp only: spawning the scheduler until a
  *                             client sees both workers
  *   upload_library            tcp only: dv_upload_library of fns.c
+ *   publish_median            tcp_state only: dv_publish of a finished
+ *                             result, answered once on disk (20 names)
+ *   scheduler_cpu             tcp kinds: CPU seconds the scheduler daemon
+ *                             used over the whole run, at its end
  *   startup_to_first_result   exec of a fresh process to its first result
  *   connect_to_first_result   dv_connect to the first result, in that fresh
  *                             process (tcp: daemons already running, the
@@ -108,6 +114,7 @@ typedef struct bench {
     char worker_id[NWORKERS][128];
     int64_t next_arg;     /* fresh arguments, so that no pure call of one
                              measurement reuses the result of another */
+    int state;            /* tcp_state: the scheduler has --state */
     int failures;
 } bench;
 
@@ -273,6 +280,36 @@ s_stop_daemons(bench *b)
     }
 }
 
+/* tcp_state: results published (each answered once it is on disk), and
+ * kept published, so that every completion after them is looked up. */
+static void
+s_publish(bench *b)
+{
+    enum { N = 20 };
+    double ms[N];
+    dv_future *f = DV_SUBMIT(b->c, "inc", dv_i64(s_fresh(b, 1)));
+    if (f == NULL || dv_result(f, DEADLINE_S) == NULL) {
+        s_failed(b, "publish_median", "ms", "inc: %s",
+                 f ? s_ferr(f) : dv_last_error());
+        dv_release(f);
+        return;
+    }
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "bench-%d", i);
+        int64_t t0 = bu_now_ns();
+        if (dv_publish(b->c, name, f) < 0) {
+            s_failed(b, "publish_median", "ms", "dv_publish: %s",
+                     dv_last_error());
+            dv_release(f);
+            return;
+        }
+        ms[i] = (double)(bu_now_ns() - t0) / 1e6;
+    }
+    dv_release(f);
+    s_report(b, "publish_median", bu_percentile(ms, N, 50), 2, "ms");
+}
+
 /* Starts the scheduler and the workers, connects b->c and waits until it
  * sees both workers; reports the time all that took. */
 static int
@@ -283,8 +320,11 @@ s_start_daemons(bench *b)
 
     int64_t t0 = bu_now_ns();
     snprintf(log, sizeof(log), "%s/scheduler.log", b->tmpdir);
+    char state[sizeof(b->tmpdir) + 16];
+    snprintf(state, sizeof(state), "%s/state.db", b->tmpdir);
     char *sargv[] = {(char *)b->drove, "scheduler", "--address",
-                     "tcp://127.0.0.1:0", NULL};
+                     "tcp://127.0.0.1:0", b->state ? "--state" : NULL,
+                     state, NULL};
     b->sched_pid = bu_spawn(sargv, &out, log);
     if (b->sched_pid < 0) {
         s_failed(b, "daemons_startup", "ms", "spawn %s: %s", b->drove,
@@ -304,8 +344,10 @@ s_start_daemons(bench *b)
         char name[32];
         snprintf(log, sizeof(log), "%s/worker%d.log", b->tmpdir, i);
         snprintf(name, sizeof(name), "bench-w%d", i);
+        /* --no-nanny: worker_pid is the process whose memory is read. */
         char *wargv[] = {(char *)b->drove, "worker", "--scheduler", b->addr,
-                         "--threads", "1", "--name", name, NULL};
+                         "--threads", "1", "--name", name, "--no-nanny",
+                         NULL};
         b->worker_pid[i] = bu_spawn(wargv, NULL, log);
         if (b->worker_pid[i] < 0) {
             s_failed(b, "daemons_startup", "ms", "spawn worker: %s",
@@ -340,6 +382,9 @@ s_start_daemons(bench *b)
         return -1;
     }
     s_report(b, "upload_library", (double)(bu_now_ns() - t1) / 1e6, 1, "ms");
+    if (b->state) {
+        s_publish(b);
+    }
     return 0;
 }
 
@@ -1010,12 +1055,39 @@ s_stored_memory(bench *b)
     }
 }
 
+/* tcp kinds: the CPU time the scheduler daemon has used (user + system,
+ * from /proc), a figure the machine's other load disturbs less than a
+ * throughput: the same work with and without --state compares directly. */
+static void
+s_sched_cpu(bench *b)
+{
+    char path[64], buf[1024];
+    unsigned long utime = 0, stime = 0;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)b->sched_pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+                                   "%*u %*u %lu %lu",
+                            &utime, &stime) != 2) {
+        s_failed(b, "scheduler_cpu", "s", "cannot read %s", path);
+        return;
+    }
+    s_report(b, "scheduler_cpu", (double)(utime + stime) / sysconf(_SC_CLK_TCK),
+             2, "s");
+}
+
 /* ---- Main ------------------------------------------------------------- */
 
 static int
 s_usage(void)
 {
-    fprintf(stderr, "usage: bench_drove --cluster threads|processes|tcp|tcp_plain "
+    fprintf(stderr, "usage: bench_drove --cluster "
+            "threads|processes|tcp|tcp_plain|tcp_state "
             "[--drove PATH] [--fns SO] [--quick] [--only LIST]\n"
             "  LIST: comma-separated of startup,map,submit,roundtrip,"
             "chain,tree,transfer,stored,pending\n");
@@ -1051,7 +1123,8 @@ s_clean_tmpdir_on_exit(const bench *b)
 {
     const char *names[] = {
         "home", "home/profile_default", "home/profile_default/logs",
-        "scheduler.log", "worker0.log", "worker1.log", "gate",
+        "scheduler.log", "worker0.log", "worker1.log", "gate", "state.db",
+        "state.db-wal", "state.db-journal",
         "home/profile_default/ca.pem", "home/profile_default/ca.key",
         "home/profile_default/scheduler.pem",
         "home/profile_default/scheduler.key",
@@ -1118,6 +1191,9 @@ main(int argc, char **argv)
     } else if (strcmp(cluster, "tcp_plain") == 0) {
         b.where = NULL;
         setenv("DROVE_TEST_PLAINTEXT", "1", 1); /* daemons inherit it */
+    } else if (strcmp(cluster, "tcp_state") == 0) {
+        b.where = NULL;
+        b.state = 1;
     } else {
         return s_usage();
     }
@@ -1180,6 +1256,9 @@ main(int argc, char **argv)
     /* Last: it leaves a million tasks' worth of freed memory behind. */
     if (s_selected(only, "pending")) {
         s_pending_memory(&b);
+    }
+    if (b.sched_pid > 0) {
+        s_sched_cpu(&b);
     }
 out:
     if (b.sched_pid == 0) {

@@ -14,6 +14,11 @@
 #   processes.*  drove on local:processes=2
 #   tcp.*        drove on a scheduler and two workers, daemons on 127.0.0.1
 #                (TLS, as users run them)
+#   state.*      the same daemons with `drove scheduler --state FILE` against
+#                without, in alternating pairs: tiny-task throughput (map)
+#                with results published, as the median of the pairs'
+#                ratios (goal: >= 0.9; each pair's figures on stderr), and
+#                the scheduler's CPU time for that same work (with/without)
 #   spill.*      a worker's results spilled to files under $TMPDIR and read
 #                back (--memory-limit)
 #   dask.*       dask distributed's LocalCluster(2 processes), if installed
@@ -94,6 +99,54 @@ awk -F': ' '
         pair("transfer_256mib_bandwidth", "ratio",
              "tls.task_transfer_256mib_ratio", "x")
     }' "$tmp/pairs" | tee -a "$tmp/all"
+# Pairs again, without and with --state, the order swapped every pair.
+: >"$tmp/state"
+for i in 1 2 3 4 5; do
+    order="tcp tcp_state"
+    [ $((i % 2)) = 0 ] && order="tcp_state tcp"
+    for cluster in $order; do
+        { timeout -k 5 150 "$bin/bench_drove" --cluster "$cluster" \
+            --drove "$build/drove" --only map; echo $? >"$tmp/rc"; } |
+            grep "map_throughput\|publish\|scheduler_cpu" >>"$tmp/state"
+        [ "$(cat "$tmp/rc")" = 0 ] || failed=1
+    done
+done
+awk -F': ' '
+    { split($2, f, " "); n[$1]++; v[$1, n[$1]] = f[1] }
+    function median(a, k,    i, j, t) {
+        for (i = 1; i <= k; i++)
+            for (j = i + 1; j <= k; j++)
+                if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+    }
+    END {
+        k = n["tcp.map_throughput"]
+        if (k == 0 || n["tcp_state.map_throughput"] != k) {
+            print "state.map_throughput_ratio: n/a x"
+            exit
+        }
+        for (i = 1; i <= k; i++) {
+            p[i] = v["tcp.map_throughput", i]
+            t[i] = v["tcp_state.map_throughput", i]
+            r[i] = p[i] > 0 ? t[i] / p[i] : 0
+            printf "bench: state pair %d: %d tasks/s without, %d with\n",
+                i, p[i], t[i] > "/dev/stderr"
+        }
+        printf "state.map_throughput_without: %.0f tasks/s\n", median(p, k)
+        printf "state.map_throughput_with: %.0f tasks/s\n", median(t, k)
+        printf "state.map_throughput_ratio: %.3f x\n", median(r, k)
+        # The same work: the scheduler CPU with --state over without.
+        m = n["tcp_state.scheduler_cpu"]
+        for (i = 1; i <= m && m == n["tcp.scheduler_cpu"]; i++) {
+            w = v["tcp.scheduler_cpu", i]
+            c[i] = w > 0 ? v["tcp_state.scheduler_cpu", i] / w : 0
+        }
+        if (m > 0 && m == n["tcp.scheduler_cpu"])
+            printf "state.scheduler_cpu_ratio: %.3f x\n", median(c, m)
+        m = n["tcp_state.publish_median"]
+        for (i = 1; i <= m; i++) q[i] = v["tcp_state.publish_median", i]
+        if (m > 0) printf "state.publish_median: %.2f ms\n", median(q, m)
+    }' "$tmp/state" | tee -a "$tmp/all"
 for cluster in threads processes tcp; do
     run 150 "$bin/bench_drove" --cluster "$cluster" --drove "$build/drove"
 done

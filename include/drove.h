@@ -38,7 +38,18 @@ DV_EXPORT const char *dv_version(void);
 
 /* ---- Errors ------------------------------------------------------------ */
 
-/* Error codes: only ever appended, never renumbered. */
+/* Error codes: only ever appended, never renumbered.
+ *
+ * DV_ELOST: the client lost its scheduler after connecting: the scheduler
+ * closed the connection (killed, stopped, restarted), or sent nothing for
+ * its heartbeat timeout (`drove scheduler --heartbeat-timeout`, 10 s by
+ * default: a stopped scheduler, a network cut). Futures still pending
+ * become DV_LOST; dv_result, dv_wait and dv_next_completed return it
+ * (within that timeout: never blocking forever), and so does every call
+ * that needs the scheduler afterwards (dv_submit, dv_map, dv_scatter,
+ * dv_nworkers, dv_publish...). dv_last_error() names the scheduler's
+ * address and why it was lost. The client does not reconnect: close it
+ * and connect again. */
 #define DV_ERRNO_MAP(XX)                           \
     XX(EINVAL, -1, "invalid argument")             \
     XX(ENOMEM, -2, "out of memory")                \
@@ -55,7 +66,8 @@ DV_EXPORT const char *dv_version(void);
     XX(ELIMIT, -13, "size limit exceeded")         \
     XX(ESYS, -14, "system call failed")            \
     XX(EAUTH, -15, "authentication failed")        \
-    XX(EPERM, -16, "not permitted")
+    XX(EPERM, -16, "not permitted")                \
+    XX(ELOST, -17, "scheduler lost")
 
 enum dv_errno {
 #define DV_XX_(name, code, text) DV_##name = (code),
@@ -208,15 +220,32 @@ typedef struct dv_opts {
                               view); NULL: any worker (load balanced) */
     size_t chunksize;      /* dv_map: calls per task (0 or 1: one per call) */
     const char *resources; /* reserved for resource constraints; NULL */
-    void *reserved[6];
+    double timeout;        /* seconds the call may run on a worker once
+                              it started (not counting time queued);
+                              0: no limit. Past it the call is asked to
+                              stop (dv_call_cancelled() turns true) and
+                              has the worker's grace (`drove worker
+                              --cancel-grace`, default 0.5 s) to return;
+                              then a daemon or local:processes worker
+                              stops it by restarting its process. Either
+                              way the call errs "timed out after N s",
+                              which counts as a failure of the function
+                              (retries runs it again). On local:threads
+                              it errs at the end of the grace, but the
+                              thread runs on until the function returns.
+                              A chunk of dv_map has one limit for all its
+                              calls; the limit is not part of a pure
+                              call's key (the same call submitted again
+                              shares the first one's limit) */
+    void *reserved[5];     /* fields are appended here, size unchanged */
 } dv_opts;
 
-#define DV_OPTS_INIT                  \
-    {                                 \
-        0, NULL, 0, 0, NULL, 0, NULL, \
-        {                             \
-            0                         \
-        }                             \
+#define DV_OPTS_INIT                       \
+    {                                      \
+        0, NULL, 0, 0, NULL, 0, NULL, 0.0, \
+        {                                  \
+            0                              \
+        }                                  \
     }
 
 /* ---- Submitting -------------------------------------------------------- */
@@ -267,25 +296,31 @@ enum dv_status {
     DV_FINISHED = 1,  /* the result is held on a worker */
     DV_ERRED = 2,     /* the function or one of its inputs failed */
     DV_CANCELLED = 3, /* cancelled before it finished */
-    DV_LOST = 4       /* the client lost its cluster */
+    DV_LOST = 4       /* the client lost its scheduler (DV_ELOST), or the
+                         worker that held the result */
 };
 
 /* Waits up to timeout_s seconds (negative: forever) for the future's result
  * and returns it, fetching it from the worker that holds it. Borrowed: valid
  * until the future is released. NULL on error or timeout; then
- * dv_future_error() says why (or dv_last_error() for a timeout). */
+ * dv_future_error() says why (or dv_last_error() for a timeout), and
+ * dv_last_code() is DV_ELOST if the scheduler was lost meanwhile (within
+ * its heartbeat timeout, even when timeout_s is negative). */
 DV_EXPORT const dv_value *dv_result(dv_future *f, double timeout_s);
 
 /* Waits up to timeout_s seconds (negative: forever) until every one of the n
- * futures has finished, erred or been cancelled. Returns 0, or DV_ETIMEDOUT.
- */
+ * futures has finished, erred or been cancelled. Returns 0, DV_ETIMEDOUT, or
+ * DV_ELOST if some of them were lost with the scheduler (they are DV_LOST;
+ * within its heartbeat timeout, even when timeout_s is negative). */
 DV_EXPORT int dv_wait(dv_future *const *fs, size_t n, double timeout_s);
 
 /* Returns one of the n futures that has completed (finished, erred or
  * cancelled) and was not returned by an earlier call with the same client,
  * waiting up to timeout_s seconds (negative: forever). Futures come in the
  * order they complete. Borrowed: the same pointer as in fs. NULL on timeout
- * or when every future in fs was already returned. */
+ * (DV_ETIMEDOUT), when every future in fs was already returned
+ * (DV_ENOTFOUND), or once only futures lost with the scheduler are left
+ * (DV_ELOST, at every call; dv_last_code() says which). */
 DV_EXPORT dv_future *dv_next_completed(dv_client *c, dv_future *const *fs,
                                        size_t n, double timeout_s);
 
@@ -308,10 +343,19 @@ DV_EXPORT void dv_release(dv_future *f);
 
 /* Cancels this client's interest in the task if it has not finished: the
  * future, and this client's futures of tasks waiting on it, err as
- * cancelled. The task stops (queued: never runs; running: its result is
- * discarded) only when no other client, published name or task still
- * wants it; other clients sharing it get their result as if nothing
- * happened. Returns 0, or DV_EINVAL for a task that already completed. */
+ * cancelled. The task stops only when no other client, published name or
+ * task still wants it; other clients sharing it get their result as if
+ * nothing happened. Waiting in the scheduler, it never runs. Already on
+ * a worker (running, or queued there), it is asked to stop
+ * (dv_call_cancelled() is true from now, or from its start) and its
+ * result is discarded; on a daemon or local:processes worker a call
+ * still running after the worker's grace (`drove worker --cancel-grace`,
+ * default 0.5 s) is stopped by restarting the worker's process, so the
+ * worker is free again (the other calls it was running go to other
+ * workers, blameless; the results it held are lost as when a worker
+ * dies). On local:threads a call cannot be stopped: its thread stays
+ * busy until the function returns. Returns 0, or DV_EINVAL for a task
+ * that already completed. */
 DV_EXPORT int dv_cancel(dv_future *f);
 
 /* ---- Values ------------------------------------------------------------ */
@@ -411,6 +455,14 @@ DV_EXPORT int dv_fail(dv_call *call, const char *fmt, ...)
 DV_EXPORT int dv_failv(dv_call *call, const char *fmt, va_list ap);
 /* The id of the worker running the call. Borrowed; valid during the call. */
 DV_EXPORT const char *dv_call_worker(const dv_call *call);
+/* Whether the call should stop: nothing wants its result any more
+ * (dv_cancel, dv_release), or it ran past its dv_opts.timeout. A long
+ * function checks it now and then and returns early (with dv_fail, say):
+ * its result is discarded anyway. One that does not is stopped after the
+ * worker's grace by restarting its process (not on local:threads; see
+ * dv_cancel). Cheap (an atomic load); callable from any thread while
+ * the call runs. false for NULL. */
+DV_EXPORT bool dv_call_cancelled(const dv_call *call);
 
 /* ---- Software ------------------------------------------------------------ */
 
@@ -429,8 +481,12 @@ DV_EXPORT int dv_upload_library(dv_client *c, const char *so_path);
 
 /* Publishes the future's result under name on the scheduler: it stays in
  * memory after this client closes, until unpublished. Publishing again
- * under the same name replaces the result. Returns 0, or a negative DV_E*
- * code: DV_EPERM if another client published that name. */
+ * under the same name replaces the result. On a scheduler started with
+ * --state FILE, the name also outlives the scheduler: this returns once
+ * it is saved (DV_EIO if it could not be saved yet; it stays published
+ * and the scheduler tries again). Returns 0, or a negative DV_E* code:
+ * DV_EPERM if another client published that name, DV_EINVAL if --state
+ * cannot save this result's lineage. */
 DV_EXPORT int dv_publish(dv_client *c, const char *name, dv_future *f);
 
 /* A future for a result published under name (by any client). Caller owns.
@@ -440,7 +496,8 @@ DV_EXPORT dv_future *dv_get_published(dv_client *c, const char *name);
 /* Removes a published name; its result is freed when nothing needs it.
  * Only the client that published a name may remove it or publish another
  * result under it (dv_publish then also fails with DV_EPERM); a name whose
- * publisher has closed stays until the scheduler stops. Returns 0,
+ * publisher has closed stays until the scheduler stops (with --state, for
+ * good: its secret is gone with it). Returns 0,
  * DV_ENOTFOUND, or DV_EPERM for a name another client published. */
 DV_EXPORT int dv_unpublish(dv_client *c, const char *name);
 

@@ -16,6 +16,7 @@
 #include "options.h"
 #include "proto/addr.h"
 #include "proto/secure.h"
+#include "scheduler/durable.h"
 #include "scheduler/sched.h"
 
 static dvi_option s_opts[] = {
@@ -27,6 +28,22 @@ static dvi_option s_opts[] = {
     {"profile", DVI_OPT_STR, NULL, 0, 0, "DROVE_PROFILE",
      "the profile: the cluster's certificates, connection file and logs, "
      "in $DROVE_HOME/profile_NAME (default: default)",
+     NULL},
+    {"heartbeat", DVI_OPT_INT, "2", 1, 3600, "DROVE_HEARTBEAT",
+     "seconds of quiet after which a worker or client is sent a ping; "
+     "workers and clients ping the scheduler likewise",
+     NULL},
+    {"heartbeat-timeout", DVI_OPT_INT, "10", 2, 86400,
+     "DROVE_HEARTBEAT_TIMEOUT",
+     "seconds of silence after which a worker (stopped, hung, cut off) "
+     "is dropped and its tasks placed elsewhere; workers and clients give "
+     "the scheduler up after as long. At least twice --heartbeat",
+     NULL},
+    {"state", DVI_OPT_STR, NULL, 0, 0, "DROVE_SCHEDULER_STATE",
+     "keep the published names, the lineage of their tasks and their "
+     "small results in this SQLite file (created if missing), so that "
+     "they outlive a restart of the scheduler; a file that is not a drove "
+     "state file, is damaged or has another version is refused",
      NULL},
     {"log-level", DVI_OPT_STR, "notice", 0, 0, "DROVE_LOG",
      "error, warn, notice, info or debug (to stderr and the profile's "
@@ -156,20 +173,64 @@ s_write_conn(const dvi_profile *p, const char *reachable)
     }
 }
 
+/* Opens and reads the state file, if one was asked for. Returns 0 (*d
+ * NULL without --state), or -1 with the reason printed. */
+static int
+s_open_state(const char *path, dvi_durable **d)
+{
+    *d = NULL;
+    if (path == NULL) {
+        return 0;
+    }
+    if (path[0] == '\0') {
+        fprintf(stderr, "drove scheduler: --state: empty path\n");
+        return -1;
+    }
+    *d = dvi_durable_open(path);
+    if (*d == NULL) {
+        fprintf(stderr, "drove scheduler: %s\n", dv_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+static const char s_help[] =
+    "Runs the scheduler: clients submit tasks to it, workers connect to\n"
+    "it, and it decides what runs where. On first start it creates its\n"
+    "profile: a certificate authority and a certificate for each role,\n"
+    "which every TCP connection presents (mutual TLS), and a connection\n"
+    "file from which workers and clients with the same DROVE_HOME find\n"
+    "it. Prints the address to give clients and workers as the first\n"
+    "line of standard output (on 0.0.0.0, the first interface that is\n"
+    "not loopback; the log lists them all), then runs until SIGTERM or\n"
+    "SIGINT. Logs go to standard error and the profile's logs/.\n"
+    "Heartbeats run both ways: a worker silent for --heartbeat-timeout\n"
+    "seconds is dropped and its tasks run elsewhere; workers reconnect\n"
+    "to a restarted scheduler (it listens on the port it recorded). With\n"
+    "--state FILE, published results outlive a restart: a client finds\n"
+    "each by name again (dv_get_published), small ones from the file,\n"
+    "large ones computed again from their lineage on the workers.";
+
+/* A peer must have time for a second ping before it is dropped. */
+static int
+s_check_heartbeat(long beat, long timeout)
+{
+    if (timeout >= 2 * beat) {
+        return 0;
+    }
+    fprintf(stderr,
+            "drove scheduler: --heartbeat-timeout %ld is less than twice "
+            "--heartbeat %ld: a peer would be dropped before its second "
+            "ping\n",
+            timeout, beat);
+    return -1;
+}
+
 int
 dvi_cmd_scheduler(int argc, char **argv)
 {
-    int rc = dvi_options_parse(
-        s_opts, S_NOPTS, argc, argv, "drove scheduler [OPTIONS]",
-        "Runs the scheduler: clients submit tasks to it, workers connect to\n"
-        "it, and it decides what runs where. On first start it creates its\n"
-        "profile: a certificate authority and a certificate for each role,\n"
-        "which every TCP connection presents (mutual TLS), and a connection\n"
-        "file from which workers and clients with the same DROVE_HOME find\n"
-        "it. Prints the address to give clients and workers as the first\n"
-        "line of standard output (on 0.0.0.0, the first interface that is\n"
-        "not loopback; the log lists them all), then runs until SIGTERM or\n"
-        "SIGINT. Logs go to standard error and the profile's logs/.");
+    int rc = dvi_options_parse(s_opts, S_NOPTS, argc, argv,
+                               "drove scheduler [OPTIONS]", s_help);
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
@@ -181,23 +242,41 @@ dvi_cmd_scheduler(int argc, char **argv)
         fprintf(stderr, "drove scheduler: %s\n", dv_last_error());
         return 2;
     }
+    long beat = dvi_opt_int(s_opts, S_NOPTS, "heartbeat");
+    long beat_timeout = dvi_opt_int(s_opts, S_NOPTS, "heartbeat-timeout");
+    if (s_check_heartbeat(beat, beat_timeout) < 0) {
+        return 2;
+    }
     const char *addr = dvi_opt_str(s_opts, S_NOPTS, "address");
     int given = addr != NULL;
     addr = given ? addr : "tcp://127.0.0.1:0";
     signal(SIGPIPE, SIG_IGN);
     dvi_trim_tune_process();
     dvi_tls_ctx *tls = NULL;
+    dvi_durable *state = NULL;
     int lock = s_open_profile(&p, addr, &tls);
+    if (lock >= 0 &&
+        s_open_state(dvi_opt_str(s_opts, S_NOPTS, "state"), &state) < 0) {
+        dvi_tls_ctx_destroy(&tls);
+        dvi_profile_unlock(lock);
+        return 1;
+    }
     dvi_runtime *rt = lock < 0 ? NULL : dvi_runtime_new();
     char bound[256];
     dvi_sched *s =
         rt ? s_listen(rt, &p, addr, given, tls, bound, sizeof(bound)) : NULL;
     if (s == NULL) {
+        dvi_durable_destroy(&state);
         dvi_runtime_destroy(&rt);
         dvi_tls_ctx_destroy(&tls);
         dvi_profile_unlock(lock);
         return 1;
     }
+    if (state != NULL) {
+        dvi_sched_set_durable(s, &state, tls);
+    }
+    dvi_sched_set_heartbeat(s, (uint64_t)beat * 1000,
+                            (uint64_t)beat_timeout * 1000);
     /* On a wildcard (0.0.0.0, ::), the first interface that is not
      * loopback. The connection file first: whoever reads the printed
      * address may look for the file at once. */

@@ -13,6 +13,7 @@
 #include "options.h"
 #include "proto/secure.h"
 #include "worker/memwatch.h"
+#include "worker/nanny.h"
 #include "worker/run.h"
 
 static dvi_option s_opts[] = {
@@ -27,7 +28,9 @@ static dvi_option s_opts[] = {
     {"threads", DVI_OPT_INT, NULL, 1, 4096, "DROVE_WORKER_THREADS",
      "threads that run tasks (default: one per core)", NULL},
     {"name", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_NAME",
-     "the worker's id (default HOSTNAME-PID)", NULL},
+     "the worker's id (default HOSTNAME-PID, the pid of the process "
+     "started: the same across restarts)",
+     NULL},
     {"listen", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_LISTEN",
      "where peers fetch results from, tcp://IP:PORT (default: port 0 on the "
      "interface the scheduler is reached by; tcp://0.0.0.0:0 listens on "
@@ -42,6 +45,13 @@ static dvi_option s_opts[] = {
      "DROVE_WORKER_CONNECT_TIMEOUT",
      "seconds to keep trying to reach the scheduler (a refused connection "
      "is tried again, after 50 ms doubling to 2 s); 0: try once",
+     NULL},
+    {"reconnect-grace", DVI_OPT_INT, "60", 0, 86400,
+     "DROVE_WORKER_RECONNECT_GRACE",
+     "seconds to keep dialling a scheduler that went away (killed, "
+     "restarted, silent past its heartbeat timeout, cut off) before "
+     "exiting; the worker rejoins it as a fresh one, its tasks and "
+     "results dropped; 0: exit at once",
      NULL},
     {"grace", DVI_OPT_INT, "30", 0, 86400, "DROVE_WORKER_GRACE",
      "seconds the running tasks have to finish after SIGTERM or SIGINT; "
@@ -67,6 +77,17 @@ static dvi_option s_opts[] = {
      "where the worker makes its directory for spilled results, "
      "drove-spill-PID-XXXXXX, mode 0700, removed on exit (default: "
      "$TMPDIR, else /tmp; a disk, not tmpfs)",
+     NULL},
+    {"cancel-grace", DVI_OPT_NUM, "0.5", 0, 86400, "DROVE_WORKER_CANCEL_GRACE",
+     "seconds a running call has to return once asked to stop (cancelled, "
+     "or past its dv_opts.timeout; dv_call_cancelled() tells it) before the "
+     "worker process is restarted to stop it",
+     NULL},
+    {"no-nanny", DVI_OPT_FLAG, NULL, 0, 0, NULL,
+     "run the worker in this process, without the small parent process "
+     "(the nanny) that restarts it when it dies of a signal; a call that "
+     "must be stopped then ends the process with status 75: for a "
+     "supervisor of your own (systemd: Restart=on-failure)",
      NULL},
     {"log-level", DVI_OPT_STR, "notice", 0, 0, "DROVE_LOG",
      "error, warn, notice, info or debug (to stderr and the profile's "
@@ -183,8 +204,10 @@ s_memory(dvi_worker_memory *mem)
                : 0;
 }
 
+/* The worker's id: given, or HOSTNAME-PID with the nanny's pid if there
+ * is one, so that it stays the same across restarts. */
 static void
-s_name(const char *given, char *name, size_t size)
+s_name(const char *given, int nanny, char *name, size_t size)
 {
     if (given) {
         snprintf(name, size, "%s", given);
@@ -193,7 +216,76 @@ s_name(const char *given, char *name, size_t size)
     char host[64] = "host";
     gethostname(host, sizeof(host));
     host[sizeof(host) - 1] = '\0';
-    snprintf(name, size, "%s-%d", host, (int)getpid());
+    snprintf(name, size, "%s-%d", host, nanny ? nanny : (int)getpid());
+}
+
+/* Logs to the profile's logs/worker-NAME.log too, if the profile is
+ * there yet. */
+static void
+s_log_file(const dvi_profile *p, const char *name)
+{
+    char log[PATH_MAX + 160];
+    snprintf(log, sizeof(log), "%s/logs/worker-%s.log", p->dir, name);
+    if (dvi_profile_exists(p) && dvi_log_to_file(log) < 0) {
+        DVI_LOG(DVI_LOG_WARN, "WORKER", "%s", dv_last_error());
+    }
+}
+
+/* Where the scheduler is now, for a worker dialling it again: a
+ * restarted scheduler that could not take its old port records the new
+ * one in the profile's connection file. */
+static int
+s_sched_addr(void *ctx, char *buf, size_t size)
+{
+    dvi_profile_conn c;
+    if (dvi_profile_read_conn(ctx, &c) < 0) {
+        return -1;
+    }
+    snprintf(buf, size, "%s", c.worker_addr);
+    return 0;
+}
+
+/* Runs the worker in this process: the nanny's child, or --no-nanny. */
+static int
+s_run(const dvi_profile *p, const char *name, const dvi_worker_memory *mem)
+{
+    char buf[256];
+    const char *given = dvi_opt_str(s_opts, S_NOPTS, "scheduler");
+    s_wait_profile(p, given, dvi_opt_int(s_opts, S_NOPTS, "connect-timeout"));
+    const char *sched = s_scheduler(p, given, buf, sizeof(buf));
+    dvi_tls_ctx *tls = NULL;
+    if (sched == NULL || s_identity(p, sched, &tls) < 0) {
+        return 1;
+    }
+    s_log_file(p, name);
+    long threads = dvi_opt_int(s_opts, S_NOPTS, "threads");
+    if (threads <= 0) {
+        threads = (long)uv_available_parallelism();
+    }
+    dvi_worker_opts o = {name, (int)threads,
+                         dvi_opt_str(s_opts, S_NOPTS, "listen"), mem};
+    dvi_worker_net net = {0};
+    net.contact = dvi_opt_str(s_opts, S_NOPTS, "contact-address");
+    net.connect_timeout_ms =
+        (int)dvi_opt_int(s_opts, S_NOPTS, "connect-timeout") * 1000;
+    net.tls = tls;
+    double grace_ms = dvi_opt_num(s_opts, S_NOPTS, "cancel-grace") * 1000;
+    net.cancel_grace_ms = grace_ms <= 0 ? -1 : grace_ms < 1 ? 1 : (int)grace_ms;
+    net.reconnect_grace_ms =
+        (int)dvi_opt_int(s_opts, S_NOPTS, "reconnect-grace") * 1000;
+    if (given == NULL) {
+        net.sched_addr = s_sched_addr;
+        net.sched_addr_ctx = (void *)p;
+    }
+    int rc = dvi_worker_run(sched, -1, &o, &net,
+                            (int)dvi_opt_int(s_opts, S_NOPTS, "grace"));
+    if (rc == 1) {
+        /* The reason names what failed: the scheduler's address, or where
+         * the worker could not listen for peers. */
+        fprintf(stderr, "drove worker: %s\n", dv_last_error());
+    }
+    dvi_tls_ctx_destroy(&tls);
+    return rc;
 }
 
 int
@@ -207,12 +299,27 @@ dvi_cmd_worker(int argc, char **argv)
         "workers. It finds the scheduler, and the certificate it presents,\n"
         "in its profile (the scheduler's, with the same DROVE_HOME, or the\n"
         "files of `drove profile export`). It may start before the\n"
-        "scheduler: it keeps trying for --connect-timeout seconds. Exits\n"
-        "when the scheduler shuts down. On SIGTERM or SIGINT it takes no\n"
-        "new tasks, gives back those not started, lets the running ones\n"
-        "finish for up to --grace seconds, and exits; a second signal exits\n"
-        "at once. Under --memory-limit it spills the least recently used\n"
-        "results to disk, and past --memory-pause takes no new tasks.");
+        "scheduler: it keeps trying for --connect-timeout seconds. It\n"
+        "answers the scheduler's heartbeats and gives it up after the\n"
+        "scheduler's heartbeat timeout of silence. A scheduler that went\n"
+        "away is dialled again (after 50 ms, doubling to 2 s, at the\n"
+        "address the profile then records) for --reconnect-grace seconds;\n"
+        "the worker rejoins it as a fresh worker, with no results, or exits\n"
+        "when the grace ends. On SIGTERM or SIGINT it takes no new tasks,\n"
+        "gives back those not started, lets the running ones finish for up\n"
+        "to --grace seconds, and exits; a second signal exits at once.\n\n"
+        "The worker runs as the child of a small process, the nanny, that\n"
+        "starts another when it dies of a signal (a task that segfaults or\n"
+        "aborts, the OOM killer): at once, or after a delay growing to 30 s\n"
+        "while it keeps dying young. The scheduler sees a fresh worker; a\n"
+        "task that killed three workers errs as \"killed worker\". SIGTERM\n"
+        "and SIGINT go to the worker, and the nanny exits with its status.\n"
+        "A call that is cancelled, or runs past its dv_opts.timeout, and\n"
+        "does not return within --cancel-grace seconds is stopped by ending\n"
+        "the worker process (status 75): the nanny starts another at once.\n"
+        "--no-nanny runs the worker alone, for a supervisor of your own.\n\n"
+        "Under --memory-limit it spills the least recently used results to\n"
+        "disk, and past --memory-pause takes no new tasks.");
     dvi_worker_memory mem;
     if (rc != 0 || s_memory(&mem) < 0) {
         return rc == 1 ? 0 : 2;
@@ -220,42 +327,22 @@ dvi_cmd_worker(int argc, char **argv)
     if (dvi_cli_log("worker", dvi_opt_str(s_opts, S_NOPTS, "log-level"))) {
         return 2;
     }
+    int nanny;
+    int child = dvi_nanny_child_init(&nanny);
+    if (child < 0) {
+        fprintf(stderr, "drove worker: %s\n", dv_last_error());
+        return 1;
+    }
     dvi_profile p;
     if (dvi_profile_init(&p, dvi_opt_str(s_opts, S_NOPTS, "profile")) < 0) {
         fprintf(stderr, "drove worker: %s\n", dv_last_error());
         return 2;
     }
-    char buf[256], name[128], log[PATH_MAX + 160];
-    const char *given = dvi_opt_str(s_opts, S_NOPTS, "scheduler");
-    s_wait_profile(&p, given, dvi_opt_int(s_opts, S_NOPTS, "connect-timeout"));
-    const char *sched = s_scheduler(&p, given, buf, sizeof(buf));
-    dvi_tls_ctx *tls = NULL;
-    if (sched == NULL || s_identity(&p, sched, &tls) < 0) {
-        return 1;
+    char name[128];
+    s_name(dvi_opt_str(s_opts, S_NOPTS, "name"), nanny, name, sizeof(name));
+    if (!child && !dvi_opt_flag(s_opts, S_NOPTS, "no-nanny")) {
+        s_log_file(&p, name);
+        return dvi_nanny_run(argc, argv, name);
     }
-    s_name(dvi_opt_str(s_opts, S_NOPTS, "name"), name, sizeof(name));
-    snprintf(log, sizeof(log), "%s/logs/worker-%s.log", p.dir, name);
-    if (dvi_profile_exists(&p) && dvi_log_to_file(log) < 0) {
-        DVI_LOG(DVI_LOG_WARN, "WORKER", "%s", dv_last_error());
-    }
-    long threads = dvi_opt_int(s_opts, S_NOPTS, "threads");
-    if (threads <= 0) {
-        threads = (long)uv_available_parallelism();
-    }
-    dvi_worker_opts o = {name, (int)threads,
-                         dvi_opt_str(s_opts, S_NOPTS, "listen"), &mem};
-    dvi_worker_net net = {0};
-    net.contact = dvi_opt_str(s_opts, S_NOPTS, "contact-address");
-    net.connect_timeout_ms =
-        (int)dvi_opt_int(s_opts, S_NOPTS, "connect-timeout") * 1000;
-    net.tls = tls;
-    rc = dvi_worker_run(sched, -1, &o, &net,
-                        (int)dvi_opt_int(s_opts, S_NOPTS, "grace"));
-    if (rc != 0) {
-        /* The reason names what failed: the scheduler's address, or where
-         * the worker could not listen for peers. */
-        fprintf(stderr, "drove worker: %s\n", dv_last_error());
-    }
-    dvi_tls_ctx_destroy(&tls);
-    return rc;
+    return s_run(&p, name, &mem);
 }

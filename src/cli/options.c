@@ -16,6 +16,7 @@ s_usage(const dvi_option *opts, size_t n, const char *usage, const char *about)
         snprintf(flag, sizeof(flag), "--%s%s", o->name,
                  o->type == DVI_OPT_FLAG  ? ""
                  : o->type == DVI_OPT_INT ? " N"
+                 : o->type == DVI_OPT_NUM ? " S"
                                           : " VALUE");
         printf("  %-28s %s", flag, o->help);
         if (o->type == DVI_OPT_LIST) {
@@ -58,8 +59,27 @@ s_prog(const char *usage, char *out, size_t size)
 }
 
 static int
+s_check_num(dvi_option *o, const char *v, const char *from, const char *prog)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (*v == '\0' || *end != '\0' || !(x >= (double)o->min) ||
+        !(x <= (double)o->max)) {
+        fprintf(stderr,
+                "%s: %s: --%s must be a number from %ld to %ld, not '%s'\n",
+                prog, from, o->name, o->min, o->max, v);
+        return 2;
+    }
+    o->value = v;
+    return 0;
+}
+
+static int
 s_check(dvi_option *o, const char *v, const char *from, const char *prog)
 {
+    if (o->type == DVI_OPT_NUM) {
+        return s_check_num(o, v, from, prog);
+    }
     if (o->type != DVI_OPT_INT) {
         o->value = v;
         return 0;
@@ -245,4 +265,17 @@ dvi_cli_log(const char *role, const char *level)
     dvi_log_init(role, lv);
     dvi_log_set_level(lv); /* the option already took $DROVE_LOG into account */
     return 0;
+}
+
+double
+dvi_opt_num(const dvi_option *opts, size_t n, const char *name)
+{
+    const char *v = dvi_opt_str(opts, n, name);
+    return v ? strtod(v, NULL) : 0;
+}
+
+int
+dvi_opt_flag(const dvi_option *opts, size_t n, const char *name)
+{
+    return dvi_opt_str(opts, n, name) != NULL;
 }

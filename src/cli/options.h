@@ -12,7 +12,8 @@ typedef enum {
     DVI_OPT_STR,
     DVI_OPT_INT,
     DVI_OPT_FLAG,
-    DVI_OPT_LIST
+    DVI_OPT_LIST,
+    DVI_OPT_NUM /* a decimal number (seconds: 0.25), within min and max */
 } dvi_opt_type;
 
 typedef struct dvi_option {
@@ -39,6 +40,9 @@ int dvi_options_parse_pos(dvi_option *opts, size_t n, int argc, char **argv,
                           const char **pos, size_t maxpos, size_t *npos);
 const char *dvi_opt_str(const dvi_option *opts, size_t n, const char *name);
 long dvi_opt_int(const dvi_option *opts, size_t n, const char *name);
+double dvi_opt_num(const dvi_option *opts, size_t n, const char *name);
+/* Whether the DVI_OPT_FLAG option name was given. */
+int dvi_opt_flag(const dvi_option *opts, size_t n, const char *name);
 /* The values of the DVI_OPT_LIST option name, in the order given: at most
  * max into out (borrowed from argv). Returns how many were given. Call
  * after the table was parsed from the same argc and argv. */

@@ -205,6 +205,14 @@ dv_next_completed(dv_client *c, dv_future *const *fs, size_t n,
                 stale = 1; /* the caller put another future there */
                 break;
             }
+            if (!f->returned && f->st->elost) {
+                /* Those lost with the scheduler come last: say so, and
+                 * again at every call. */
+                ac->head--;
+                dvi_seterr(DV_ELOST, "dv_next_completed: %s", f->st->error);
+                uv_mutex_unlock(&c->lock);
+                return NULL;
+            }
             if (!f->returned) {
                 f->returned = 1;
                 uv_mutex_unlock(&c->lock);

@@ -22,6 +22,7 @@
 #include "common/runtime.h"
 #include "drove.h"
 #include "embedded.h"
+#include "proto/beat.h"
 #include "proto/conn.h"
 #include "proto/fetch.h"
 
@@ -36,6 +37,7 @@ typedef struct dvi_fstate {
     char *addr;             /* a worker holding the result */
     dv_value *value;        /* decoded result, on first dv_result */
     char *error;            /* erred, cancelled or lost: why */
+    int elost;              /* DV_LOST with the scheduler: DV_ELOST */
     int fetching;           /* a GET is on its way to addr */
     int has_call;           /* an explicit key: call says which call it names */
     unsigned char call[16]; /* the call's hash (submit.c) */
@@ -90,7 +92,8 @@ struct dv_client {
     int welcomed;
     int lost;
     char lost_why[256];
-    int lost_code; /* DV_E* code of the loss (DV_EAUTH: refused) */
+    int lost_code;        /* DV_E* code of the loss (DV_EAUTH: refused) */
+    char sched_addr[256]; /* the scheduler's address, for errors */
     int stopping;
     dvi_map fninfo;                  /* function name -> dvi_fninfo */
     atomic_uint_fast64_t fninfo_gen; /* bumped when an upload changes it */
@@ -101,6 +104,7 @@ struct dv_client {
 
     /* Loop thread only: */
     dvi_conn *conn;         /* to the scheduler */
+    dvi_beat *beat;         /* heartbeats on conn, once the scheduler pings */
     dvi_fetcher *fetcher;   /* results, from the workers holding them */
     dvi_tls_ctx *tls;       /* the client's identity on tcp, or NULL */
     dvi_embedded *embedded; /* the embedded cluster, or NULL */
@@ -128,7 +132,8 @@ void dvi_fninfo_free_all(dv_client *c);
 
 /* connect.c */
 void dvi_client_queue_locked(dv_client *c); /* wakes the loop for c->out */
-int dvi_client_check_locked(dv_client *c);  /* DV_ECLOSED, DV_ECONN or 0 */
+/* DV_ECLOSED, DV_ELOST (the scheduler, once welcomed), DV_ECONN or 0 */
+int dvi_client_check_locked(dv_client *c);
 int dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns);
 uint64_t dvi_deadline(double timeout_s);
 

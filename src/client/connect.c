@@ -58,6 +58,10 @@ dvi_client_check_locked(dv_client *c)
     if (c->stopping) {
         return dvi_seterr(DV_ECLOSED, "the client is closing");
     }
+    if (c->lost && c->welcomed) {
+        return dvi_seterr(DV_ELOST, "lost the scheduler at %s: %s",
+                          c->sched_addr, c->lost_why);
+    }
     if (c->lost) {
         return dvi_seterr(DV_ECONN, "lost the cluster: %s", c->lost_why);
     }
@@ -138,6 +142,8 @@ s_fetch(dv_client *c, const char *key, const char *addr)
 }
 
 /* ---- Scheduler messages ------------------------------------------------- */
+
+static void s_on_silent(void *ctx, const char *why);
 
 static int
 s_on_finished(dv_client *c, const msgpack_object *f, uint32_t n)
@@ -225,6 +231,13 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_REPLY: return dvi_request_answer_locked(c, type, f, n);
     case DVI_MSG_WORKERS: return s_on_workers(c, f, n);
     case DVI_MSG_WELCOME: c->welcomed = 1; return 0;
+    case DVI_MSG_PING:
+        return dvi_beat_follow(&c->beat, c->loop, c->conn, f, n, s_on_silent,
+                               c);
+    case DVI_MSG_PONG: {
+        dvi_msg_pong m; /* it arrived: that is all a PONG says */
+        return dvi_msg_pong_read(f, n, &m);
+    }
     case DVI_MSG_BYE: {
         dvi_msg_bye m;
         if (dvi_msg_bye_read(f, n, &m) < 0) {
@@ -250,22 +263,30 @@ s_on_frame(dvi_conn *conn, const char *buf, size_t len)
     return rc;
 }
 
+/* The connection to the scheduler is gone (code, why): every pending
+ * future and request fails, naming the scheduler. Loop thread. */
 static void
-s_on_close(dvi_conn *conn, const char *why)
+s_lost(dv_client *c, int code, const char *why)
 {
-    dv_client *c = dvi_conn_data(conn);
-    c->conn = NULL;
+    dvi_beat_destroy(&c->beat);
     uv_mutex_lock(&c->lock);
     if (!c->stopping) {
+        /* The reason names the scheduler once, not twice. */
+        size_t n = strlen(c->sched_addr);
+        if (n > 0 && strncmp(why, c->sched_addr, n) == 0 && why[n] == ':') {
+            why += n + (why[n + 1] == ' ' ? 2 : 1);
+        }
         c->lost = 1;
-        c->lost_code = dvi_conn_error(conn);
+        c->lost_code = code;
         snprintf(c->lost_why, sizeof(c->lost_why), "%s", why);
-        char text[300];
-        snprintf(text, sizeof(text), "lost the cluster: %s", why);
+        char text[400];
+        snprintf(text, sizeof(text), "lost the scheduler at %s: %s",
+                 c->sched_addr, why);
         dvi_map_entry *e;
         for (size_t i = 0; dvi_map_next(&c->futures, &i, &e);) {
             dvi_fstate *st = e->val;
             if (st->status == DV_PENDING) {
+                st->elost = c->welcomed;
                 dvi_fstate_finish_locked(c, st, DV_LOST, text);
             }
         }
@@ -275,11 +296,35 @@ s_on_close(dvi_conn *conn, const char *why)
     uv_mutex_unlock(&c->lock);
 }
 
+static void
+s_on_close(dvi_conn *conn, const char *why)
+{
+    dv_client *c = dvi_conn_data(conn);
+    c->conn = NULL;
+    s_lost(c, dvi_conn_error(conn), why);
+}
+
+/* The scheduler has sent nothing for its heartbeat timeout: it is lost
+ * as if its connection had closed (a stopped or cut-off scheduler may
+ * never close it). */
+static void
+s_on_silent(void *ctx, const char *why)
+{
+    dv_client *c = ctx;
+    char text[256];
+    snprintf(text, sizeof(text), "it went silent: %s", why);
+    dvi_conn *conn = c->conn;
+    c->conn = NULL;
+    s_lost(c, DV_ETIMEDOUT, text);
+    dvi_conn_close(conn);
+}
+
 /* ---- The loop thread ---------------------------------------------------- */
 
 static void
 s_shutdown(dv_client *c)
 {
+    dvi_beat_destroy(&c->beat);
     dvi_conn_close(c->conn);
     c->conn = NULL;
     dvi_fetcher_destroy(&c->fetcher);
@@ -383,6 +428,7 @@ s_new(void)
 static int
 s_dial(dv_client *c, const char *addr)
 {
+    snprintf(c->sched_addr, sizeof(c->sched_addr), "%s", addr);
     c->conn = dvi_conn_dial_secure(c->loop, addr, c->tls,
                                    DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_SCHEDULER),
                                    s_on_frame, s_on_close, c);

@@ -197,7 +197,13 @@ s_proc_exit(uv_process_t *h, int64_t status, int signum)
 {
     s_proc *p = h->data;
     s_describe_exit(p->epitaph, sizeof(p->epitaph), status, signum);
-    if (!p->e->stopping) {
+    if (!p->e->stopping && signum == 0 && status == DVI_WORKER_EXIT_RESTART) {
+        /* It ended itself to stop a call: no failure of its own. */
+        DVI_LOG(DVI_LOG_NOTICE, "CLIENT",
+                "worker proc-%d ended itself to stop a call that would "
+                "not; starting another",
+                p->index);
+    } else if (!p->e->stopping) {
         DVI_LOG(DVI_LOG_WARN, "CLIENT",
                 "worker proc-%d exited (status %d, "
                 "signal %d: %s); starting another",

@@ -201,6 +201,7 @@ dv_result(dv_future *f, double timeout_s)
     const dv_value *v = NULL;
     if (st->status != DV_FINISHED) {
         dvi_seterr(st->status == DV_CANCELLED ? DV_ECANCELLED
+                   : st->elost                ? DV_ELOST
                    : st->status == DV_LOST    ? DV_ECONN
                                               : DV_ETASK,
                    "%s: %s", dv_future_key(f),
@@ -243,6 +244,8 @@ dv_wait(dv_future *const *fs, size_t n, double timeout_s)
     dv_client *c = fs[0]->c;
     uint64_t deadline = dvi_deadline(timeout_s);
     uv_mutex_lock(&c->lock);
+    size_t nlost = 0;
+    const char *why = NULL; /* of the first future lost */
     for (size_t i = 0; i < n; i++) {
         while (!s_final(fs[i]->st->status)) {
             if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
@@ -253,9 +256,18 @@ dv_wait(dv_future *const *fs, size_t n, double timeout_s)
                                   i, n, timeout_s);
             }
         }
+        if (fs[i]->st->elost) {
+            why = why ? why : fs[i]->st->error;
+            nlost++;
+        }
+    }
+    int rc = 0;
+    if (nlost > 0) {
+        rc = dvi_seterr(DV_ELOST, "dv_wait: %zu of %zu futures: %s", nlost, n,
+                        why);
     }
     uv_mutex_unlock(&c->lock);
-    return 0;
+    return rc;
 }
 
 void

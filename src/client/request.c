@@ -2,7 +2,7 @@
  * library, and publishing, looking up and unpublishing names. A user
  * thread queues the message and sleeps on the client's condition; the
  * loop thread matches the answer (UPLOADED by hash, REPLY by request id)
- * and wakes it. A lost scheduler answers every request with DV_ECONN. */
+ * and wakes it. A lost scheduler answers every request with DV_ELOST. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +89,7 @@ dvi_request_fail_all_locked(dv_client *c, const char *text)
     for (dvi_request *r = c->requests; r; r = r->next) {
         if (!r->done) {
             r->done = 1;
-            r->status = DV_ECONN;
+            r->status = DV_ELOST;
             free(r->text);
             r->text = dvi_strdup(text);
         }

@@ -161,6 +161,22 @@ s_known_locked(dv_client *c, dvi_fstate *st, const unsigned char *call)
     return dvi_future_new_locked(c, st, -1);
 }
 
+/* dv_opts.timeout in whole milliseconds, rounded up (a limit never
+ * shrinks to none), at most what the wire's task record holds. */
+static uint64_t
+s_timeout_ms(const dv_opts *opts)
+{
+    if (opts == NULL || !(opts->timeout > 0)) {
+        return 0;
+    }
+    double ms = opts->timeout * 1000;
+    if (ms >= (double)UINT32_MAX) {
+        return UINT32_MAX;
+    }
+    uint64_t whole = (uint64_t)ms;
+    return whole < ms ? whole + 1 : whole;
+}
+
 /* Adds the SUBMIT of the call in e to the client's outbox. */
 static void
 s_pack_submit_locked(dv_client *c, const char *key, const char *fn,
@@ -174,11 +190,13 @@ s_pack_submit_locked(dv_client *c, const char *key, const char *fn,
     m.priority = opts ? opts->priority : 0;
     m.retries = opts ? opts->retries : 0;
     m.worker = dvi_bytes_of(opts ? opts->worker : NULL);
+    m.timeout_ms = s_timeout_ms(opts);
     msgpack_packer *pk = dvi_msg_submit_pack(&c->out, &m);
     msgpack_pack_array(pk, e->ndeps);
     for (size_t i = 0; i < e->ndeps; i++) {
         dvi_pack_str(pk, e->deps[i]);
     }
+    dvi_msg_submit_pack_tail(&c->out, &m);
     dvi_client_queue_locked(c);
 }
 
@@ -190,6 +208,13 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     char key[256];
     unsigned char call[16];
     if (s_enc_check_size(e) < 0) {
+        return NULL;
+    }
+    if (opts != NULL && !(opts->timeout >= 0)) {
+        dvi_seterr(DV_EINVAL,
+                   "dv_opts.timeout is %g: want 0 (no limit) or a number "
+                   "of seconds",
+                   opts->timeout);
         return NULL;
     }
     dvi_fninfo fi;

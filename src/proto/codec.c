@@ -64,6 +64,8 @@ s_read_bytes(const msgpack_object *o, dvi_bytes *b, int optional)
 #define S_READ_ARR(name)                                                \
     (f[i].type == MSGPACK_OBJECT_ARRAY ? (m->name = &f[i].via.array, 0) \
                                        : (m->name = NULL, -1))
+#define S_READ_AU64(name) \
+    (i < n ? dvi_msg_u64(&f[i], &m->name) : (m->name = 0, 0))
 #define S_READ_(kind, name)              \
     if (S_READ_##kind(name) < 0) {       \
         return s_malformed(type, #name); \
@@ -134,14 +136,61 @@ s_pack_bin(dvi_outbox *o, msgpack_packer *pk, dvi_bytes b)
 #define S_PACK_BIN(name) s_pack_bin(o, pk, m->name);
 #define S_PACK_OBIN(name) s_pack_bin(o, pk, m->name);
 #define S_PACK_ARR(name)
+#define S_PACK_AU64(name) /* by the tail packer, after the array */
 #define S_PACK_(kind, name) S_PACK_##kind(name)
 
-#define S_PACKER_(NAME, num, lname)                                  \
-    msgpack_packer *dvi_msg_##lname##_pack(dvi_outbox *o,            \
-                                           const dvi_msg_##lname *m) \
-    {                                                                \
-        msgpack_packer *pk = dvi_outbox_msg(                         \
-            o, DVI_MSG_##NAME, dvi_msg_min_fields(DVI_MSG_##NAME));  \
-        DVI_MSG_FIELDS_##lname(S_PACK_) return pk;                   \
+/* How many appended fields go out: up to the last that is not 0, so a
+ * message whose appended fields are all 0 is what its first version was. */
+#define S_EXTRA_U64(name)
+#define S_EXTRA_I64(name)
+#define S_EXTRA_KEY(name)
+#define S_EXTRA_STR(name)
+#define S_EXTRA_OSTR(name)
+#define S_EXTRA_BIN(name)
+#define S_EXTRA_OBIN(name)
+#define S_EXTRA_ARR(name)
+#define S_EXTRA_AU64(name) \
+    k++;                   \
+    if (m->name != 0) {    \
+        extra = k;         \
+    }
+#define S_EXTRA_(kind, name) S_EXTRA_##kind(name)
+
+#define S_TAIL_U64(name)
+#define S_TAIL_I64(name)
+#define S_TAIL_KEY(name)
+#define S_TAIL_STR(name)
+#define S_TAIL_OSTR(name)
+#define S_TAIL_BIN(name)
+#define S_TAIL_OBIN(name)
+#define S_TAIL_ARR(name)
+#define S_TAIL_AU64(name)                     \
+    if (k++ < extra) {                        \
+        msgpack_pack_uint64(&o->pk, m->name); \
+    }
+#define S_TAIL_(kind, name) S_TAIL_##kind(name)
+
+#define S_PACKER_(NAME, num, lname)                                           \
+    static uint32_t s_extra_##lname(const dvi_msg_##lname *m)                 \
+    {                                                                         \
+        uint32_t k = 0, extra = 0;                                            \
+        DVI_MSG_FIELDS_##lname(S_EXTRA_)(void) m;                             \
+        (void)k;                                                              \
+        return extra;                                                         \
+    }                                                                         \
+    msgpack_packer *dvi_msg_##lname##_pack(dvi_outbox *o,                     \
+                                           const dvi_msg_##lname *m)          \
+    {                                                                         \
+        msgpack_packer *pk = dvi_outbox_msg(                                  \
+            o, DVI_MSG_##NAME,                                                \
+            dvi_msg_min_fields(DVI_MSG_##NAME) + s_extra_##lname(m));         \
+        DVI_MSG_FIELDS_##lname(S_PACK_) return pk;                            \
+    }                                                                         \
+    void dvi_msg_##lname##_pack_tail(dvi_outbox *o, const dvi_msg_##lname *m) \
+    {                                                                         \
+        uint32_t k = 0, extra = s_extra_##lname(m);                           \
+        DVI_MSG_FIELDS_##lname(S_TAIL_)(void) o;                              \
+        (void)k;                                                              \
+        (void)extra;                                                          \
     }
 DVI_MSG_MAP(S_PACKER_)

@@ -55,6 +55,7 @@ struct dvi_conn {
     dvi_conn_open_fn on_open; /* NULL: nobody asked */
     void *data;
     uint64_t bytes_in, bytes_out;
+    uint64_t frames_in; /* delivered whole */
 };
 
 struct dvi_listener {
@@ -329,6 +330,7 @@ s_parse(dvi_conn *c, int adopted)
             break;
         }
         c->frame_end = pos + 4 + flen;
+        c->frames_in++;
         c->can_take = 1;
         int rc = c->on_frame(c, c->rbuf + pos + 4, flen);
         c->can_take = 0;
@@ -553,6 +555,12 @@ uint64_t
 dvi_conn_bytes_out(const dvi_conn *c)
 {
     return c->bytes_out;
+}
+
+uint64_t
+dvi_conn_frames_in(const dvi_conn *c)
+{
+    return c->frames_in;
 }
 
 uint64_t

@@ -108,6 +108,8 @@ const char *dvi_conn_local(const dvi_conn *c);
 /* Bytes written and read so far (frames included), for counters. */
 uint64_t dvi_conn_bytes_out(const dvi_conn *c);
 uint64_t dvi_conn_bytes_in(const dvi_conn *c);
+/* Frames received whole so far. */
+uint64_t dvi_conn_frames_in(const dvi_conn *c);
 /* The largest frame accepted from the peer once the handshake is done
  * (before it, at most DVI_HANDSHAKE_FRAME_MAX). */
 void dvi_conn_set_max_frame(dvi_conn *c, size_t max);

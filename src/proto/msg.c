@@ -7,7 +7,7 @@
 #include "common/mpcheck.h"
 #include "drove.h"
 
-#define S_COUNT_(kind, name) +1
+#define S_COUNT_(kind, name) +DVI_MSG_REQUIRED_##kind
 static const struct {
     const char *name;
     uint32_t min_fields;

@@ -16,7 +16,7 @@
 #include "outbox.h"
 
 /* Bumped on any incompatible change; checked in the first message. */
-#define DVI_PROTOCOL_VERSION 3
+#define DVI_PROTOCOL_VERSION 4
 
 /* The longest key or function name, in bytes. */
 #define DVI_MAX_KEY 255
@@ -54,22 +54,29 @@
     XX(RETIRING, 25, retiring)   \
     XX(LOST, 26, lost)           \
     XX(STEAL, 27, steal)         \
-    XX(MEMORY, 28, memory)
+    XX(PING, 28, ping)           \
+    XX(PONG, 29, pong)           \
+    XX(MEMORY, 30, memory)
 
 /* F(KIND, field): the fields of each message after its type. Kinds:
  *   U64, I64  an unsigned / signed integer
  *   KEY       a key or function name: 1 to DVI_MAX_KEY bytes, no NUL
  *   STR, OSTR text (OSTR: or nil)        BIN, OBIN  bytes (OBIN: or nil)
- *   ARR       an array, read raw and packed by the caller: always last
- * A message needs all its fields; extra trailing ones are ignored, so
- * fields can be appended without a version bump. */
+ *   ARR       an array, read raw and packed by the caller: last but for
+ *             appended fields
+ *   AU64      an unsigned integer appended after the message's first
+ *             version: it may be absent (it reads as 0), and a sender
+ *             leaves it out when it is 0, so that peers of either age
+ *             read each other; appended fields come last
+ * A message needs all its fields but appended ones; extra trailing ones
+ * are ignored, so fields can be appended without a version bump. */
 // clang-format off
 #define DVI_MSG_FIELDS_hello(F) F(U64, version) F(U64, role) F(STR, id) \
     F(U64, threads) F(OSTR, addr)
 #define DVI_MSG_FIELDS_welcome(F) F(U64, version) F(STR, id)
 #define DVI_MSG_FIELDS_submit(F) F(KEY, key) F(KEY, fn) F(STR, code)  \
     F(BIN, args) F(U64, flags) F(I64, priority) F(I64, retries)        \
-    F(OSTR, worker) F(ARR, deps)
+    F(OSTR, worker) F(ARR, deps) F(AU64, timeout_ms)
 #define DVI_MSG_FIELDS_release(F) F(KEY, key)
 #define DVI_MSG_FIELDS_cancel(F) F(KEY, key)
 #define DVI_MSG_FIELDS_scatter(F) F(KEY, key) F(BIN, value)
@@ -77,7 +84,8 @@
     F(OSTR, holder)
 #define DVI_MSG_FIELDS_erred(F) F(KEY, key) F(U64, status) F(STR, text)
 #define DVI_MSG_FIELDS_compute(F) F(KEY, key) F(KEY, fn) F(STR, code) \
-    F(BIN, args) F(U64, flags) F(I64, priority) F(ARR, inputs)
+    F(BIN, args) F(U64, flags) F(I64, priority) F(ARR, inputs)       \
+    F(AU64, timeout_ms)
 #define DVI_MSG_FIELDS_done(F) F(KEY, key) F(U64, nbytes) F(OBIN, value) \
     F(I64, us)
 #define DVI_MSG_FIELDS_failed(F) F(KEY, key) F(U64, blame) F(STR, text)
@@ -99,6 +107,9 @@
 #define DVI_MSG_FIELDS_retiring(F) F(STR, reason)
 #define DVI_MSG_FIELDS_lost(F) F(KEY, key) F(STR, holder)
 #define DVI_MSG_FIELDS_steal(F) F(U64, count)
+#define DVI_MSG_FIELDS_ping(F) F(U64, seq) F(U64, interval_ms) \
+    F(U64, timeout_ms)
+#define DVI_MSG_FIELDS_pong(F) F(U64, seq)
 #define DVI_MSG_FIELDS_memory(F) F(U64, paused) F(U64, bytes) F(U64, spilled)
 // clang-format on
 
@@ -165,7 +176,10 @@ void dvi_pack_bin(msgpack_packer *pk, const void *p, size_t n);
  * packer dvi_msg_NAME_pack() that adds the message to an outbox. Read
  * strings borrow the frame; a KEY is copied NUL-terminated into the struct.
  * An ARR field is not packed: the packer returns the packer positioned
- * for it, and the caller packs the array (it is always the last field).
+ * for it, and the caller packs the array. Appended fields (AU64) come
+ * after it: the packer counts those that are not 0 (and any before them),
+ * and dvi_msg_NAME_pack_tail() packs them; call it after the array (it
+ * does nothing when there is nothing to pack).
  */
 
 /* Bytes borrowed from a frame, or given to a packer. A BIN packed with
@@ -192,18 +206,31 @@ char *dvi_bytes_dup(dvi_bytes b);
 #define DVI_MSG_DECL_BIN(name) dvi_bytes name;
 #define DVI_MSG_DECL_OBIN(name) dvi_bytes name;
 #define DVI_MSG_DECL_ARR(name) const msgpack_object_array *name;
+#define DVI_MSG_DECL_AU64(name) uint64_t name;
 #define DVI_MSG_DECL_(kind, name) DVI_MSG_DECL_##kind(name)
 
-#define DVI_MSG_STRUCT_(NAME, num, lname)                           \
-    typedef struct dvi_msg_##lname {                                \
-        DVI_MSG_FIELDS_##lname(DVI_MSG_DECL_)                       \
-    } dvi_msg_##lname;                                              \
-    int dvi_msg_##lname##_read(const msgpack_object *f, uint32_t n, \
-                               dvi_msg_##lname *m);                 \
-    msgpack_packer *dvi_msg_##lname##_pack(dvi_outbox *o,           \
-                                           const dvi_msg_##lname *m);
+#define DVI_MSG_STRUCT_(NAME, num, lname)                             \
+    typedef struct dvi_msg_##lname {                                  \
+        DVI_MSG_FIELDS_##lname(DVI_MSG_DECL_)                         \
+    } dvi_msg_##lname;                                                \
+    int dvi_msg_##lname##_read(const msgpack_object *f, uint32_t n,   \
+                               dvi_msg_##lname *m);                   \
+    msgpack_packer *dvi_msg_##lname##_pack(dvi_outbox *o,             \
+                                           const dvi_msg_##lname *m); \
+    void dvi_msg_##lname##_pack_tail(dvi_outbox *o, const dvi_msg_##lname *m);
 DVI_MSG_MAP(DVI_MSG_STRUCT_)
 #undef DVI_MSG_STRUCT_
+
+/* Whether a field of each kind must be present (appended ones may not). */
+#define DVI_MSG_REQUIRED_U64 1
+#define DVI_MSG_REQUIRED_I64 1
+#define DVI_MSG_REQUIRED_KEY 1
+#define DVI_MSG_REQUIRED_STR 1
+#define DVI_MSG_REQUIRED_OSTR 1
+#define DVI_MSG_REQUIRED_BIN 1
+#define DVI_MSG_REQUIRED_OBIN 1
+#define DVI_MSG_REQUIRED_ARR 1
+#define DVI_MSG_REQUIRED_AU64 0
 
 /* The number of fields a message of this type needs (0 if unknown). */
 uint32_t dvi_msg_min_fields(int type);

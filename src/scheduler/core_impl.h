@@ -6,6 +6,7 @@
  *   core.c     peers joining and leaving, and the events of core.h
  *   publish.c  published names
  *   library.c  uploaded libraries
+ *   durable*.c what --state saves (durable.h), through the hooks below
  *   memory.c   workers pausing and resuming under their memory limits
  *
  * Nothing here is visible outside src/scheduler.
@@ -65,6 +66,7 @@ typedef struct dvi_wanters {
 } dvi_wanters;
 
 typedef struct dvi_lib dvi_lib;
+typedef struct dvi_durable dvi_durable;
 
 /* A published name: it wants its task, as a client's future does. Only
  * its publisher, who proves it with a secret, may replace or remove it. */
@@ -94,6 +96,7 @@ struct dvi_core {
     uint64_t seq;
     double avg_task_us; /* moving average of run times, for queue depth */
     dvi_core_stats stats;
+    dvi_durable *durable; /* --state: what is saved (durable.h), or NULL */
 };
 
 /* ---- graph.c ------------------------------------------------------------ */
@@ -165,9 +168,33 @@ dvi_sworker *dvi_core_worker_find(const dvi_core *c, const char *id);
  * NULL if there is none. */
 dvi_sworker *dvi_core_any_worker(dvi_core *c);
 
+/* ---- events.c ----------------------------------------------------------- */
+
+/* A new task record under key, in the graph, in no state yet. */
+dvi_task *dvi_core_task_new(dvi_core *c, const char *key, const char *fn,
+                            dvi_bytes code, dvi_bytes args, size_t ndeps);
+
 /* ---- publish.c, library.c ----------------------------------------------- */
 
 void dvi_core_publish_fini(dvi_core *c);
+/* t completed on w, with value if DONE carried it: --state may save it. */
+void dvi_core_saved_done(dvi_core *c, dvi_task *t, dvi_sworker *w,
+                         dvi_bytes value);
+/* --state: name, read back from the file, names t again. */
+void dvi_core_restore_name(dvi_core *c, const char *name, dvi_task *t,
+                           const unsigned char owner[16]);
+/* --state: the request req of the client with that id, whose change is
+ * on disk now (status 0) or could not be written (text says why). */
+void dvi_core_publish_saved(dvi_core *c, uint64_t client, uint64_t req,
+                            int status, const char *text);
+/* --state: a library read back from the file (bytes held), as if
+ * uploaded by a client gone since. */
+void dvi_core_lib_restore(dvi_core *c, const char *hash, const char *name,
+                          dvi_blob *bytes);
+/* The bytes of the library of that hash, and its file name, or NULL.
+ * Borrowed; valid while the core lives. */
+const dvi_blob *dvi_core_lib_get(const dvi_core *c, const char *hash,
+                                 const char **name);
 /* A new worker gets every library; a lost one is no longer awaited. */
 void dvi_core_libs_joined(dvi_core *c, dvi_sworker *w);
 void dvi_core_libs_left(dvi_core *c, dvi_sworker *w);

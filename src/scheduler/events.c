@@ -40,6 +40,14 @@ s_task_new(dvi_core *c, const char *key, const char *fn, dvi_bytes code,
     return t;
 }
 
+/* --state (durable_save.c) restores tasks with this. */
+dvi_task *
+dvi_core_task_new(dvi_core *c, const char *key, const char *fn, dvi_bytes code,
+                  dvi_bytes args, size_t ndeps)
+{
+    return s_task_new(c, key, fn, code, args, ndeps);
+}
+
 /* Links t to its inputs, named by the keys in deps. Returns NULL, or why
  * t cannot run (and *cancelled if an input was cancelled). */
 static const char *
@@ -91,8 +99,8 @@ s_revive_inputs(dvi_core *c, dvi_task *t, int *cancelled)
 }
 
 /* The hash of the call m sends, computed here: the client's word for it is
- * not taken. Returns 0, or -1 for a malformed dependency list. */
-static int
+ * not taken. Its dependency keys are strings (s_deps_are_keys). */
+static void
 s_call_hash(const dvi_msg_submit *m, unsigned char h[DVI_CALLKEY_BYTES])
 {
     dvi_callkey k;
@@ -101,41 +109,70 @@ s_call_hash(const dvi_msg_submit *m, unsigned char h[DVI_CALLKEY_BYTES])
                                                   : DVI_CALLKEY_CALL,
                       m->args.p, m->args.n);
     for (uint32_t i = 0; i < m->deps->size; i++) {
-        const msgpack_object *d = &m->deps->ptr[i];
-        if (d->type != MSGPACK_OBJECT_STR) {
-            return -1;
-        }
-        dvi_callkey_dep(&k, d->via.str.ptr, d->via.str.size);
+        const msgpack_object_str *d = &m->deps->ptr[i].via.str;
+        dvi_callkey_dep(&k, d->ptr, d->size);
     }
     dvi_callkey_end(&k, h);
-    return 0;
 }
 
-static uint64_t
-s_call_id(const unsigned char h[DVI_CALLKEY_BYTES])
+static int
+s_deps_are_keys(const dvi_msg_submit *m)
 {
-    uint64_t id;
-    memcpy(&id, h, sizeof(id));
-    return id;
-}
-
-/* Why key cannot name the call hashed h (t: the task under key, if any),
- * or NULL: a derived key must be the call's own, and a known key must name
- * the same call, or a peer could make another's future read a result of
- * its choosing. */
-static const char *
-s_key_refused(const char *key, const char *prefix, dvi_task *t,
-              const unsigned char h[DVI_CALLKEY_BYTES])
-{
-    size_t n = strlen(key);
-    if (dvi_callkey_derived_form(key, n)) {
-        char want[DVI_MAX_KEY + DVI_CALLKEY_HEX + 2];
-        dvi_callkey_format(want, sizeof(want), prefix, strlen(prefix), h);
-        if (strcmp(want, key) != 0) {
-            return "the key is not the hash of the call it was sent with";
+    for (uint32_t i = 0; i < m->deps->size; i++) {
+        if (m->deps->ptr[i].type != MSGPACK_OBJECT_STR) {
+            return 0;
         }
     }
-    if (t != NULL && t->call != s_call_id(h)) {
+    return 1;
+}
+
+/* Whether t is the call m sends: the same function, code, kind,
+ * arguments and inputs. A failed task let its inputs go: its arguments
+ * decide. */
+static int
+s_same_call(dvi_task *t, const dvi_msg_submit *m)
+{
+    if (strcmp(t->fn->name, m->fn) != 0 || strlen(t->fn->code) != m->code.n ||
+        memcmp(t->fn->code, m->code.p, m->code.n) != 0 ||
+        (t->flags & DVI_TASK_CHUNK) != (m->flags & DVI_TASK_CHUNK) ||
+        t->args_len != m->args.n ||
+        memcmp(dvi_task_args(t), m->args.p, m->args.n) != 0) {
+        return 0;
+    }
+    if (t->ndeps == 0) {
+        return 1;
+    }
+    if (t->ndeps != m->deps->size) {
+        return 0;
+    }
+    dvi_task **deps = dvi_task_deps(t);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        const msgpack_object_str *k = &m->deps->ptr[i].via.str;
+        if (strlen(deps[i]->key) != k->size ||
+            memcmp(deps[i]->key, k->ptr, k->size) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Why m's key cannot name the call it sends (t: the task under the key,
+ * if any), or NULL: a derived key must be the call's own, and a known key
+ * must name the same call, or a peer could make another's future read a
+ * result of its choosing. */
+static const char *
+s_key_refused(const dvi_msg_submit *m, dvi_task *t)
+{
+    if (dvi_callkey_derived_form(m->key, strlen(m->key))) {
+        unsigned char h[DVI_CALLKEY_BYTES];
+        char want[DVI_MAX_KEY + DVI_CALLKEY_HEX + 2];
+        s_call_hash(m, h);
+        dvi_callkey_format(want, sizeof(want), m->fn, strlen(m->fn), h);
+        return strcmp(want, m->key) == 0
+                   ? NULL /* and so names the same call as t */
+                   : "the key is not the hash of the call it was sent with";
+    }
+    if (t != NULL && !s_same_call(t, m)) {
         return "the key was already used for a different call (another "
                "function or other arguments)";
     }
@@ -201,13 +238,12 @@ s_reset(dvi_core *c, dvi_task *t, uint32_t ndeps)
 int
 dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
 {
-    unsigned char h[DVI_CALLKEY_BYTES];
-    if (s_call_hash(m, h) < 0) {
+    if (!s_deps_are_keys(m)) {
         return dvi_seterr(DV_EPROTO, "malformed SUBMIT: a dependency key "
                                      "is not a string");
     }
     dvi_task *t = dvi_map_get(&c->tasks, m->key);
-    const char *refused = s_key_refused(m->key, m->fn, t, h);
+    const char *refused = s_key_refused(m, t);
     if (refused != NULL) {
         s_refuse(cl, m->key, refused);
         return 0;
@@ -217,9 +253,7 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
         return 0;
     }
     if (m->worker.n > 127) {
-        return dvi_seterr(DV_EPROTO,
-                          "malformed SUBMIT: worker id of %zu "
-                          "bytes",
+        return dvi_seterr(DV_EPROTO, "malformed SUBMIT: worker id of %zu bytes",
                           m->worker.n);
     }
     if (reuse != NULL) {
@@ -227,10 +261,10 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
         s_reset(c, t, m->deps->size);
     } else {
         t = s_task_new(c, m->key, m->fn, m->code, m->args, m->deps->size);
-        t->call = s_call_id(h);
     }
     t->flags |= (uint8_t)(m->flags & DVI_TASK_WIRE_FLAGS);
     t->priority = (int32_t)m->priority;
+    t->timeout_ms = m->timeout_ms > UINT32_MAX ? UINT32_MAX : m->timeout_ms;
     t->retries = (int16_t)(m->retries > 100 ? 100
                            : m->retries < 0 ? 0
                                             : m->retries);

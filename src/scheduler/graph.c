@@ -375,6 +375,7 @@ dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
     }
     c->stats.finished++;
     s_tell_wanters(c, t, value);
+    dvi_core_saved_done(c, t, w, value); /* --state */
     /* Take the set: making a dependent ready may edit the sets of its
      * other inputs, never this one's. */
     dvi_pset deps = t->dependents;

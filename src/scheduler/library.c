@@ -173,3 +173,30 @@ dvi_core_libs_fini(dvi_core *c)
     }
     free(c->libs);
 }
+
+void
+dvi_core_lib_restore(dvi_core *c, const char *hash, const char *name,
+                     dvi_blob *bytes)
+{
+    if (s_find(c, dvi_bytes_of(hash)) != NULL) {
+        return;
+    }
+    dvi_lib *lib = dvi_calloc(1, sizeof(*lib));
+    snprintf(lib->hash, sizeof(lib->hash), "%s", hash);
+    snprintf(lib->name, sizeof(lib->name), "%s", name);
+    lib->bytes = dvi_blob_hold(bytes);
+    dvi_pset_init(&lib->awaited);
+    c->libs = dvi_realloc(c->libs, (c->nlibs + 1) * sizeof(*c->libs));
+    c->libs[c->nlibs++] = lib;
+}
+
+const dvi_blob *
+dvi_core_lib_get(const dvi_core *c, const char *hash, const char **name)
+{
+    dvi_lib *lib = s_find((dvi_core *)c, dvi_bytes_of(hash));
+    if (lib == NULL) {
+        return NULL;
+    }
+    *name = lib->name;
+    return lib->bytes;
+}

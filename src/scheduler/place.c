@@ -136,7 +136,9 @@ dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w)
     m.flags = (t->flags & DVI_TASK_WIRE_FLAGS) |
               (dvi_task_client_wanted(t) ? DVI_TASK_WANTED : 0);
     m.priority = t->priority;
+    m.timeout_ms = t->timeout_ms;
     s_pack_inputs(dvi_msg_compute_pack(w->out, &m), t, w);
+    dvi_msg_compute_pack_tail(w->out, &m);
 }
 
 /* The worker that a waiting task can go to now: every input not yet in

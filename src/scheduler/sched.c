@@ -4,7 +4,10 @@
  * each message a peer sends to the core (session.c) and ends the turn.
  * The core answers into the peers' outboxes, which their connections
  * flush before the loop sleeps. A peer that sends something malformed is
- * dropped; its going away is an event of the core like any other.
+ * dropped; its going away is an event of the core like any other. So is a
+ * worker that falls silent (a stopped process, a network cut): heartbeats
+ * (beat.h) on every session tell it from a quiet one, and the scheduler
+ * drops it after the heartbeat timeout, as if its connection had closed.
  */
 #include "sched.h"
 
@@ -15,6 +18,7 @@
 #include "common/log.h"
 #include "common/trim.h"
 #include "core.h"
+#include "durable.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
 #include "proto/secure.h"
@@ -32,7 +36,13 @@ struct dvi_sched {
     size_t npeers;
     dvi_sched_epitaph_fn epitaph; /* how a lost worker died, if known */
     void *epitaph_ctx;
+    uint64_t beat_interval_ms; /* heartbeats, as peers are told in PING */
+    uint64_t beat_timeout_ms;  /* silence after which a peer is dropped */
+    dvi_durable *durable;      /* --state, or NULL */
 };
+
+static void s_session_free(dvi_sched *s, dvi_session *p, const char *why);
+static void s_turn(dvi_sched *s);
 
 static void
 s_peers_remove(dvi_sched *s, dvi_session *p)
@@ -43,6 +53,30 @@ s_peers_remove(dvi_sched *s, dvi_session *p)
             return;
         }
     }
+}
+
+/* The worker has been silent for the heartbeat timeout: it is dropped as
+ * if its connection had closed. Should it come back (SIGCONT, the network
+ * healed), BYE tells it why, and nothing it sends reaches the core: the
+ * session is gone, so it must rejoin as a fresh worker. */
+static void
+s_on_silent(void *ctx, const char *why)
+{
+    dvi_session *p = ctx;
+    dvi_sched *s = p->sched;
+    dvi_conn *conn = p->conn;
+    char text[256];
+    DVI_LOG(DVI_LOG_NOTICE, "SCHED", "%s %s at %s: %s: dropping it",
+            p->worker ? "worker" : "client",
+            p->worker ? dvi_sworker_id(p->worker) : dvi_sclient_name(p->client),
+            dvi_conn_peer(conn), why);
+    snprintf(text, sizeof(text), "declared lost: %s", why);
+    dvi_msg_bye bye = {.reason = dvi_bytes_of(text)};
+    dvi_msg_bye_pack(dvi_conn_outbox(conn), &bye);
+    snprintf(text, sizeof(text), "no heartbeat: %s", why);
+    s_session_free(s, p, text);
+    dvi_conn_close(conn);
+    s_turn(s);
 }
 
 static int
@@ -94,6 +128,17 @@ s_on_hello(dvi_sched *s, dvi_session *p, const msgpack_object *f, uint32_t n)
     }
     p->role = (int)h.role;
     dvi_conn_handshake_done(p->conn);
+    if (s->beat_interval_ms > 0) {
+        /* The first PING follows WELCOME: it tells the peer the settings
+         * to expect, and to hold the scheduler to. A silent client is
+         * pinged but kept: it costs no worker anything, and one stopped in
+         * a debugger must find its work on resuming (a cut-off one goes
+         * when TCP gives up on the PINGs). */
+        p->beat =
+            dvi_beat_new(s->loop, p->conn, s->beat_interval_ms,
+                         s->beat_timeout_ms, p->worker ? s_on_silent : NULL, p);
+        dvi_beat_announce(p->beat);
+    }
     return 0;
 }
 
@@ -136,6 +181,7 @@ static void
 s_session_free(dvi_sched *s, dvi_session *p, const char *why)
 {
     s_peers_remove(s, p);
+    dvi_beat_destroy(&p->beat);
     if (p->worker) {
         char how[256];
         const char *id = dvi_sworker_id(p->worker);
@@ -209,10 +255,25 @@ dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n,
 }
 
 void
+dvi_sched_set_heartbeat(dvi_sched *s, uint64_t interval_ms, uint64_t timeout_ms)
+{
+    s->beat_interval_ms = interval_ms;
+    s->beat_timeout_ms = timeout_ms;
+}
+
+void
 dvi_sched_set_epitaph(dvi_sched *s, dvi_sched_epitaph_fn fn, void *ctx)
 {
     s->epitaph = fn;
     s->epitaph_ctx = ctx;
+}
+
+void
+dvi_sched_set_durable(dvi_sched *s, dvi_durable **d, dvi_tls_ctx *tls)
+{
+    dvi_durable_start(*d, s->core, s->loop, tls);
+    s->durable = *d;
+    *d = NULL;
 }
 
 int
@@ -237,8 +298,12 @@ dvi_sched_destroy(dvi_sched **sp)
     for (size_t i = 0; i < s->nlisteners; i++) {
         dvi_listener_close(s->listeners[i]);
     }
+    /* What --state queued is written, and its requests answered, while
+     * the core and the connections are still there. */
+    dvi_durable_destroy(&s->durable);
     /* No events while closing: the core frees its records with itself. */
     for (size_t i = 0; i < s->npeers; i++) {
+        dvi_beat_destroy(&s->peers[i]->beat);
         dvi_conn_close(s->peers[i]->conn);
         free(s->peers[i]);
     }

@@ -17,6 +17,7 @@
 #include "proto/tls_ctx.h"
 
 typedef struct dvi_sched dvi_sched;
+typedef struct dvi_durable dvi_durable;
 
 /* A scheduler listening on each of the n addresses ("tcp://HOST:PORT",
  * "unix:///PATH", "inproc://NAME"). On tcp it speaks TLS as tls (held
@@ -27,6 +28,16 @@ typedef struct dvi_sched dvi_sched;
  * failure. */
 dvi_sched *dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n,
                          dvi_tls_ctx *tls, char *bound, size_t size);
+/* Heartbeats on every connection from now on: a peer that has sent
+ * nothing for interval_ms is sent PING, and a worker silent for
+ * timeout_ms (at least twice the interval) is dropped as if its
+ * connection had closed (a silent client is kept). Workers and clients follow
+ * these settings (the first PING after WELCOME carries them). interval_ms 0,
+ * the default, turns heartbeats off: an embedded cluster's peers are this
+ * process and its children, and a debugger that stops one for a while must not
+ * lose it. */
+void dvi_sched_set_heartbeat(dvi_sched *s, uint64_t interval_ms,
+                             uint64_t timeout_ms);
 /* Says how a worker that vanished died ("killed by signal 11 ...") into
  * buf; returns 0 if it knows, -1 if not. */
 typedef int (*dvi_sched_epitaph_fn)(void *ctx, const char *worker_id, char *buf,
@@ -34,6 +45,12 @@ typedef int (*dvi_sched_epitaph_fn)(void *ctx, const char *worker_id, char *buf,
 /* Sets who is asked when a worker's connection drops: the embedded
  * cluster knows its children's exit status. */
 void dvi_sched_set_epitaph(dvi_sched *s, dvi_sched_epitaph_fn fn, void *ctx);
+/* Keeps the scheduler's state in d (--state, durable.h): what the file
+ * holds goes into the core now, and the core's changes are saved from
+ * now on; small results are fetched from workers as tls (held). Takes d
+ * (sets *d to NULL) and closes it with the scheduler. Call before the
+ * loop runs. */
+void dvi_sched_set_durable(dvi_sched *s, dvi_durable **d, dvi_tls_ctx *tls);
 /* Adopts a connected socket as a peer (an embedded worker process). */
 int dvi_sched_adopt_fd(dvi_sched *s, int fd);
 /* Closes every connection and listener and frees the scheduler. */

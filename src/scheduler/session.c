@@ -75,6 +75,13 @@ int
 dvi_session_msg(dvi_session *p, int type, const msgpack_object *f, uint32_t n)
 {
     int rc = 1;
+    if (type == DVI_MSG_PING) {
+        return dvi_beat_answer(p->conn, f, n);
+    }
+    if (type == DVI_MSG_PONG) {
+        dvi_msg_pong m; /* it arrived: that is all a PONG says */
+        return dvi_msg_pong_read(f, n, &m);
+    }
     if (p->client) {
         rc = s_client_msg(p, type, f, n);
     } else if (p->worker) {

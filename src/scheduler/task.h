@@ -63,9 +63,9 @@ struct dvi_task {
     uint32_t nwants;     /* clients and published names that want it */
     uint32_t heap_index; /* in the ready heap, or DVI_NO_INDEX */
     uint32_t who_cap;
+    /* The call's time limit on a worker (ms, 0: none), in the padding. */
+    uint32_t timeout_ms;
     uint64_t seq;    /* submission order, for fairness */
-    uint64_t call;   /* the call's hash (callkey.h), its first 8 bytes: a
-                        key names one call */
     uint64_t nbytes; /* size of the encoded result */
     dvi_fnrec *fn;   /* the function, interned with its counters */
     union {

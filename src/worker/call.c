@@ -16,6 +16,7 @@ struct dv_call {
     const dv_value *args; /* a list */
     dvi_blob *result;     /* encoded; NULL means nil */
     char *error;          /* set by dv_fail */
+    atomic_int *stop;     /* the job's: it should stop */
 };
 
 size_t
@@ -34,6 +35,13 @@ const char *
 dv_call_worker(const dv_call *call)
 {
     return call ? call->worker_id : NULL;
+}
+
+bool
+dv_call_cancelled(const dv_call *call)
+{
+    return call != NULL && call->stop != NULL &&
+           atomic_load_explicit(call->stop, memory_order_relaxed) != 0;
 }
 
 int
@@ -184,7 +192,7 @@ s_errorf(const char *fmt, ...)
 static dvi_blob *
 s_call(dvi_job *job, const dv_value *args, const char *worker_id, char **error)
 {
-    dv_call call = {worker_id, args, NULL, NULL};
+    dv_call call = {worker_id, args, NULL, NULL, &job->stop};
     int rc = job->fn->fn(&call);
     if (call.error != NULL || rc != 0) {
         dvi_blob_rele(call.result);
@@ -236,6 +244,8 @@ void
 dvi_job_run(dvi_job *job, const char *worker_id)
 {
     uint64_t t0 = uv_hrtime();
+    /* The loop reads it to time the call's limit and grace. */
+    atomic_store_explicit(&job->started_ns, t0, memory_order_release);
     dv_value args;
     int rc = dvi_value_decode(job->args->data, job->args->len, &args, s_resolve,
                               job);

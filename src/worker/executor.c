@@ -14,6 +14,7 @@ struct dvi_executor {
     dvi_job *done; /* finished jobs for the loop, in order */
     dvi_job **done_tail;
     int stopping;
+    int abandoned; /* the loop is going: finished jobs are dropped */
     int nthreads;
     uv_thread_t *threads;
     uv_async_t async; /* wakes the loop to collect done jobs */
@@ -43,6 +44,9 @@ s_thread(void *arg)
         job->next = NULL;
         dvi_job_run(job, ex->worker_id);
         uv_mutex_lock(&ex->lock);
+        if (ex->abandoned) {
+            break; /* nobody takes it back: the process is ending */
+        }
         int was_empty = ex->done == NULL;
         *ex->done_tail = job;
         ex->done_tail = &job->next;
@@ -149,4 +153,27 @@ dvi_executor_destroy(dvi_executor **exp)
     uv_mutex_destroy(&ex->lock);
     uv_cond_destroy(&ex->more);
     uv_close((uv_handle_t *)&ex->async, s_async_closed);
+}
+
+void
+dvi_executor_abandon(dvi_executor **exp)
+{
+    dvi_executor *ex = *exp;
+    if (ex == NULL) {
+        return;
+    }
+    *exp = NULL;
+    uv_mutex_lock(&ex->lock);
+    ex->stopping = 1;
+    ex->abandoned = 1;
+    dvi_job *queued = ex->queue;
+    ex->queue = NULL;
+    ex->queue_tail = &ex->queue;
+    uv_cond_broadcast(&ex->more);
+    uv_mutex_unlock(&ex->lock);
+    s_free_list(queued);
+    /* Threads still in a call read their job and, when it returns, this
+     * struct: both are left allocated for the little time the process
+     * has left. */
+    uv_close((uv_handle_t *)&ex->async, NULL);
 }

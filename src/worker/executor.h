@@ -9,10 +9,12 @@
 #ifndef DVI_EXECUTOR_H
 #define DVI_EXECUTOR_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <uv.h>
 
 #include "common/blob.h"
+#include "deadline.h"
 #include "drove.h"
 
 typedef struct dvi_job_input {
@@ -27,8 +29,14 @@ typedef struct dvi_job {
     const dv_function *fn;
     dvi_blob *args; /* encoded argument list (chunk: list of lists) */
     uint32_t flags; /* DVI_TASK_* */
+    uint64_t epoch; /* the worker's session it came in (worker.c) */
     size_t ninputs;
     dvi_job_input *inputs; /* results of the task's dependencies */
+    uint64_t timeout_ms;   /* its time limit (COMPUTE), 0: none */
+    dvi_deadline deadline; /* the loop's: its limit, cancel and grace */
+    /* Shared with the thread that runs it: */
+    _Atomic uint64_t started_ns; /* uv_hrtime() as it began, 0 before */
+    atomic_int stop;             /* it should stop: dv_call_cancelled() */
     /* Set by the executor: */
     dvi_blob *result; /* encoded result, or NULL on failure */
     char *error;      /* why it failed */
@@ -51,6 +59,12 @@ dvi_job *dvi_executor_take_queued(dvi_executor *ex);
 /* Waits for running jobs, drops queued ones, joins the threads, frees.
  * The caller's loop must still run afterwards for the async to close. */
 void dvi_executor_destroy(dvi_executor **ex);
+/* For a process about to end with calls that cannot be stopped: drops
+ * queued jobs, closes the wake-up, and lets the threads go without
+ * waiting: one that finishes its call ends without touching the loop.
+ * The executor and the running jobs are never freed (their threads may
+ * still read them). Sets *ex to NULL. */
+void dvi_executor_abandon(dvi_executor **ex);
 
 void dvi_job_free(dvi_job *job);
 /* Runs the job in the calling thread (what an executor thread does). */

@@ -1,7 +1,8 @@
 /* dvi_worker as a member of its cluster: joining the scheduler through
  * the link (HELLO on each connection it opens, WELCOME, BYE, losing it),
- * and retiring (RETIRING, tasks not started given back, COMPUTEs still
- * coming refused, drained once the running tasks are done). */
+ * rejoining as a fresh worker after losing it, and retiring (RETIRING,
+ * tasks not started given back, COMPUTEs still coming refused, drained
+ * once the running tasks are done). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,11 +115,75 @@ s_on_link_frame(void *ctx, const char *buf, size_t len)
     return rc;
 }
 
+/* ---- Rejoining ---------------------------------------------------------- */
+
+/* Drops what a lost session left: a scheduler that dropped this worker,
+ * or one restarted, knows nothing of its tasks and results, so it rejoins
+ * as a fresh worker with an empty store. Keeping the results would only
+ * hold memory no scheduler will ever free, and what a task of the old
+ * session delivers late must reach no one (s_stale in worker.c). */
 static void
-s_on_link_down(void *ctx)
+s_forget(dvi_worker *w)
+{
+    if (!w->forgetting) {
+        return;
+    }
+    w->forgetting = 0;
+    uv_timer_stop(w->forget);
+    size_t tasks = dvi_worker_forget_tasks(w);
+    size_t results = dvi_store_clear(w->store);
+    dvi_trimmer_note(w->trim, dvi_store_footprint(w->store));
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER",
+            "%s: dropped the lost session's %zu tasks and %zu results: "
+            "rejoining as a fresh worker",
+            w->id, tasks, results);
+}
+
+static void
+s_forget_cb(uv_timer_t *t)
+{
+    s_forget(t->data);
+}
+
+static void
+s_forget_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+void
+dvi_worker_forget_init(dvi_worker *w)
+{
+    w->forget = dvi_malloc(sizeof(*w->forget));
+    uv_timer_init(w->loop, w->forget);
+    w->forget->data = w;
+}
+
+void
+dvi_worker_forget_fini(dvi_worker *w)
+{
+    if (w->forget != NULL) {
+        uv_close((uv_handle_t *)w->forget, s_forget_closed);
+        w->forget = NULL;
+    }
+}
+
+static void
+s_on_link_down(void *ctx, int joined, int code, const char *why)
 {
     dvi_worker *w = ctx;
     w->sched = NULL;
+    if (!joined) {
+        return;
+    }
+    /* The session is over from now on: its jobs are stale. Their state
+     * goes on the next turn (or at the next WELCOME, if sooner): this may
+     * run inside the worker's own handling of a message or a job, when a
+     * write fails under it. */
+    w->welcomed = 0;
+    w->epoch++;
+    w->forgetting = 1;
+    uv_timer_start(w->forget, s_forget_cb, 0, 0);
 }
 
 static void
@@ -126,7 +191,7 @@ s_on_link_lost(void *ctx, int code, const char *why)
 {
     dvi_worker *w = ctx;
     w->sched = NULL;
-    if (w->welcomed) {
+    if (w->sessions > 0) {
         DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: lost the scheduler: %s", w->id,
                 why);
     }
@@ -150,14 +215,17 @@ dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n)
     if (dvi_msg_welcome_read(f, n, &m) < 0 || m.id.n >= sizeof(w->id)) {
         return dvi_seterr(DV_EPROTO, "malformed WELCOME");
     }
+    s_forget(w); /* before the new session's first task */
     snprintf(w->id, sizeof(w->id), "%.*s", (int)m.id.n, m.id.p);
     /* Peers dialled from now on are told the id the scheduler gave. */
     dvi_fetcher_set_id(w->fetcher, w->id);
     w->welcomed = 1;
+    w->sessions++;
     dvi_link_joined(w->link);
     dvi_memwatch_welcomed(w->mem); /* a paused worker says so again */
     DVI_LOG(DVI_LOG_NOTICE, "WORKER",
-            "%s: joined, serving peers at %s (listening on %s)", w->id, w->addr,
+            "%s: %s, serving peers at %s (listening on %s)", w->id,
+            w->sessions > 1 ? "rejoined as a fresh worker" : "joined", w->addr,
             w->bound);
     return 0;
 }
@@ -228,6 +296,7 @@ dvi_worker_retire(dvi_worker *w, const char *why, dvi_worker_drained_fn fn,
     w->retiring = dvi_strdup(text);
     w->drained = fn;
     w->drained_ctx = ctx;
+    dvi_link_set_rejoin(w->link, 0, NULL, NULL); /* a loss now ends it */
     if (w->sched != NULL) {
         dvi_msg_retiring m = {.reason = dvi_bytes_of(why)};
         dvi_msg_retiring_pack(dvi_conn_outbox(w->sched), &m);
@@ -240,8 +309,76 @@ dvi_worker_retire(dvi_worker *w, const char *why, dvi_worker_drained_fn fn,
     dvi_worker_check_drained(w);
 }
 
+const char *
+dvi_worker_id(const dvi_worker *w)
+{
+    return w->id;
+}
+
+int
+dvi_worker_welcomed(const dvi_worker *w)
+{
+    return w->welcomed;
+}
+
+unsigned
+dvi_worker_sessions(const dvi_worker *w)
+{
+    return w->sessions;
+}
+
+const char *
+dvi_worker_addr(const dvi_worker *w)
+{
+    return w->addr;
+}
+
 size_t
 dvi_worker_ntasks(const dvi_worker *w)
 {
-    return w->tasks.len;
+    return w->tasks.len + w->orphans;
+}
+
+/* ---- Stopping a call ---------------------------------------------------- */
+
+void
+dvi_worker_stop_call(dvi_worker *w, const dvi_job *job)
+{
+    char why[384];
+    double grace = (double)w->cancel_grace_ms / 1000;
+    if (job->deadline.timed_out) {
+        snprintf(why, sizeof(why),
+                 "%s (%s) ran past its time limit of %g s and a grace of "
+                 "%g s",
+                 job->key, job->fn->name, (double)job->timeout_ms / 1000,
+                 grace);
+    } else {
+        snprintf(why, sizeof(why),
+                 "%s (%s) was cancelled and still ran after a grace of %g s",
+                 job->key, job->fn->name, grace);
+    }
+    if (w->stop == NULL) {
+        DVI_LOG(DVI_LOG_NOTICE, "WORKER",
+                "%s: %s; a call cannot be stopped here: its thread runs "
+                "on, its result discarded",
+                w->id, why);
+        return;
+    }
+    if (w->stopping) {
+        return;
+    }
+    w->stopping = 1;
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER",
+            "%s: %s: ending the worker process to stop it", w->id, why);
+    /* Retiring first: what it gives back, and the calls it was running,
+     * go elsewhere without counting as killed by their tasks. */
+    dvi_worker_retire(w, "to stop a call that would not", NULL, NULL);
+    w->stop(w, why, w->stop_ctx);
+}
+
+void
+dvi_worker_set_stop(dvi_worker *w, dvi_worker_stop_fn fn, void *ctx)
+{
+    w->stop = fn;
+    w->stop_ctx = ctx;
 }

@@ -414,9 +414,3 @@ dvi_memwatch_destroy(dvi_memwatch **mp)
     uv_timer_stop(&m->timer);
     uv_close((uv_handle_t *)&m->timer, s_closed);
 }
-
-void
-dvi_worker_drop_spill(dvi_worker *w)
-{
-    dvi_memwatch_destroy(&w->mem);
-}

@@ -1,11 +1,17 @@
 /* dvi_worker_run: a worker process's runtime, signals and exit status.
  *
- * The first SIGTERM or SIGINT retires the worker: it takes no new work,
- * gives back what it has not started, and stops once the tasks running
- * have finished, or when the grace period ends. A second signal stops it
- * at once. Task functions running on the executor's threads cannot be
+ * A scheduler that goes away is dialled again for the reconnect grace
+ * (dvi_worker_net), the worker rejoining it as a fresh one; the worker
+ * stops when that ends. The first SIGTERM or SIGINT retires the worker: it
+ * takes no new work, gives back what it has not started, and stops once the
+ * tasks running have finished, or when the grace period ends. A second signal
+ * stops it at once. Task functions running on the executor's threads cannot be
  * interrupted: a worker that stops with some still running ends the
- * process without waiting for them.
+ * process without waiting for them, once what it queued for the
+ * scheduler is written. That is also how a call that would not stop
+ * (cancelled, or past its time limit, and still running after its grace)
+ * is stopped: the process ends with DVI_WORKER_EXIT_RESTART, and whoever
+ * supervises it (the nanny, an embedded cluster) starts another at once.
  */
 #include "run.h"
 
@@ -20,21 +26,28 @@
 #include "common/runtime.h"
 #include "common/trim.h"
 
+/* How long a process ending with calls still running gives its last
+ * messages to go out. */
+#define S_LAST_WORDS_MS 2000
+
 typedef struct s_run {
     dvi_runtime *rt;
     dvi_worker *worker;
     int lost;          /* lost a scheduler that never welcomed us */
     uint64_t grace_ms; /* for running tasks after the first signal */
-    uv_timer_t grace;  /* ends it */
+    uv_timer_t grace;  /* ends it; then bounds the last words */
+    int restart;       /* a call had to be stopped: exit to restart */
+    int rc;            /* the exit status, once decided */
 } s_run;
 
 static void
 s_on_lost(dvi_worker *w, const char *why, void *ctx)
 {
     s_run *r = ctx;
-    /* Losing a scheduler that welcomed us is its shutdown; never reaching
-     * one is an error. */
-    if (!dvi_worker_welcomed(w)) {
+    /* Losing a scheduler that welcomed us (and did not come back within
+     * the reconnect grace) is its shutdown; never reaching one is an
+     * error. */
+    if (dvi_worker_sessions(w) == 0) {
         r->lost = 1;
         dvi_seterr(dvi_last_code(), "%s", why);
     }
@@ -58,6 +71,46 @@ s_on_grace_over(uv_timer_t *t)
             "%s: the grace period is over with %zu tasks unfinished",
             dvi_worker_id(r->worker), dvi_worker_ntasks(r->worker));
     dvi_runtime_stop(r->rt);
+}
+
+/* A call would not stop: the process ends so that it does. */
+static void
+s_on_stop(dvi_worker *w, const char *why, void *ctx)
+{
+    s_run *r = ctx;
+    (void)w;
+    (void)why; /* logged by the worker */
+    r->restart = 1;
+    dvi_runtime_stop(r->rt);
+}
+
+static void
+s_last_words_over(uv_timer_t *t)
+{
+    s_run *r = t->data;
+    DVI_LOG(DVI_LOG_WARN, "WORKER",
+            "the scheduler did not take the last messages within %d ms; "
+            "exiting",
+            S_LAST_WORDS_MS);
+    fflush(NULL);
+    _exit(r->rc);
+}
+
+/* Ends the process with calls still running, whose threads can be
+ * neither stopped nor joined (the scheduler places them again when it
+ * sees the worker go), once the connections have written what is queued
+ * (a call's FAILED, RETIRING, tasks given back), for a bounded time. */
+static void
+s_exit_running(s_run *r, size_t left)
+{
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: exiting with %zu tasks unfinished",
+            dvi_worker_id(r->worker), left);
+    dvi_worker_abandon(&r->worker);
+    uv_timer_start(&r->grace, s_last_words_over, S_LAST_WORDS_MS, 0);
+    uv_unref((uv_handle_t *)&r->grace);
+    dvi_runtime_destroy(&r->rt);
+    fflush(NULL);
+    _exit(r->rc);
 }
 
 static void
@@ -103,20 +156,14 @@ dvi_worker_run(const char *sched_addr, int sched_fd,
                                   opts, net, s_on_lost, &r);
     int rc = 1;
     if (r.worker != NULL) {
+        dvi_worker_set_stop(r.worker, s_on_stop, &r);
         dvi_runtime_run(r.rt);
         uv_timer_stop(&r.grace);
-        rc = r.lost;
+        rc = r.restart ? DVI_WORKER_EXIT_RESTART : r.lost;
+        r.rc = rc;
         size_t left = dvi_worker_ntasks(r.worker);
         if (left > 0) {
-            /* Their threads cannot be stopped, nor waited for: the
-             * scheduler places them again when it sees us go. */
-            DVI_LOG(DVI_LOG_NOTICE, "WORKER",
-                    "%s: exiting with %zu tasks unfinished",
-                    dvi_worker_id(r.worker), left);
-            dvi_worker_drop_spill(r.worker);
-            fflush(stdout);
-            fflush(stderr);
-            _exit(rc);
+            s_exit_running(&r, left);
         }
         dvi_worker_destroy(&r.worker);
     }

@@ -5,13 +5,21 @@
 
 #include "worker.h"
 
+/* The exit status of a worker process that ended to stop a call that would
+ * not (cancelled, or past its time limit, and still running after its
+ * grace): start another at once. EX_TEMPFAIL of sysexits.h. */
+#define DVI_WORKER_EXIT_RESTART 75
+
 /* Runs a worker (net may be NULL) on a fresh loop until the scheduler goes away
- * or SIGTERM / SIGINT arrives: the first signal lets the running tasks finish
+ * (and does not come back within net's reconnect grace) or SIGTERM / SIGINT
+ * arrives: the first signal lets the running tasks finish
  * for up to grace_s seconds (they are given back when it ends), a second stops
  * at once. Returns 0 on a clean stop, 1 if it could not start or never reached
  * its scheduler (the reason, naming the address, is in dv_last_error()). A
  * worker that stops with tasks still running ends the process (_exit) with that
- * status, as their threads cannot be joined. */
+ * status, as their threads cannot be joined, once its last messages are
+ * written; so does one that ends to stop a call, with
+ * DVI_WORKER_EXIT_RESTART. */
 int dvi_worker_run(const char *sched_addr, int sched_fd,
                    const dvi_worker_opts *opts, const dvi_worker_net *net,
                    int grace_s);

@@ -112,8 +112,11 @@ dvi_server_new(uv_loop_t *loop, const char *addr, dvi_tls_ctx *tls,
 {
     dvi_server *s = dvi_calloc(1, sizeof(*s));
     s->store = store;
+    /* Peers, clients, and a scheduler saving small published results
+     * (--state). */
     unsigned roles = DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_WORKER) |
-                     DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_CLIENT);
+                     DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_CLIENT) |
+                     DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_SCHEDULER);
     s->listener = dvi_listen_secure(loop, addr, tls, roles, s_on_accept,
                                     s_on_frame, s_on_close, s, bound, size);
     if (s->listener == NULL) {

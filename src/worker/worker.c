@@ -26,10 +26,14 @@
 
 /* A function whose calls have proven this short runs on the loop thread
  * itself: handing a 2 us call to an executor thread costs two thread
- * wake-ups, far more than the call. A slow call sends it back. */
+ * wake-ups, far more than the call. A slow call sends it back. The loop
+ * answers the scheduler's heartbeats, and a call cannot be moved once it
+ * runs, so one that ever takes S_BANNED_US never runs there again: a
+ * function may hold the loop up that long once in the worker's life. */
 #define S_FAST_CALLS 8
 #define S_FAST_US 50.0
 #define S_FAST_MAX_US 500.0
+#define S_BANNED_US 100000
 
 /* Run times of one function on this worker. */
 typedef struct s_fnstat {
@@ -37,32 +41,11 @@ typedef struct s_fnstat {
     uint32_t calls;
     double avg_us;  /* moving average */
     double peak_us; /* decaying maximum */
+    int banned;     /* a call took S_BANNED_US: never on the loop thread */
 } s_fnstat;
 
-/* A task received from the scheduler and not yet reported back. */
-typedef struct s_wtask {
-    dvi_job *job;
-    uint32_t owed;     /* COMPUTEs to answer: a cancelled task sent again
-                          while it still runs is answered twice */
-    uint32_t nmissing; /* inputs still being fetched */
-    int freed;         /* the scheduler no longer wants it */
-    int failed;        /* an input could not be fetched */
-    char why[384];     /* and why */
-} s_wtask;
-
-/* An input being fetched from a peer, and the tasks waiting for it. */
-typedef struct dvi_wfetch s_fetch;
-struct dvi_wfetch {
-    char *key;
-    char *addr; /* "" for a task computing here */
-    s_wtask **waiters;
-    size_t n, cap;
-    char *why; /* set when queued on failq: why it failed */
-    s_fetch *next_failed;
-};
-
-static void s_submit(dvi_worker *w, s_wtask *wt);
-static void s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob,
+static void s_submit(dvi_worker *w, dvi_wtask *wt);
+static void s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob,
                          const char *why);
 
 /* ---- Reporting to the scheduler ----------------------------------------- */
@@ -79,8 +62,8 @@ s_report_failed(dvi_worker *w, const char *key, int blame, const char *text)
     w->stats.tasks_failed++;
 }
 
-static void
-s_wtask_free(s_wtask *wt)
+void
+dvi_wtask_free(dvi_wtask *wt)
 {
     dvi_job_free(wt->job);
     free(wt);
@@ -89,31 +72,50 @@ s_wtask_free(s_wtask *wt)
 /* Drops a task that will not run, telling the scheduler so its count of
  * work on this worker stays right. */
 static void
-s_drop(dvi_worker *w, s_wtask *wt, int blame, const char *text)
+s_drop(dvi_worker *w, dvi_wtask *wt, int blame, const char *text)
 {
     dvi_map_del(&w->tasks, wt->job->key);
     s_report_failed(w, wt->job->key, blame, text);
     /* Tasks sent ahead that wait for this one here fail too, in turn
      * (a queue, not recursion: a dropped chain may be long). */
-    s_fetch *fe = dvi_map_del(&w->fetches, wt->job->key);
+    dvi_wfetch *fe = dvi_map_del(&w->fetches, wt->job->key);
     if (fe != NULL) {
         fe->why = dvi_strdup(text);
         fe->next_failed = w->failq;
         w->failq = fe;
     }
-    s_wtask_free(wt);
+    dvi_wtask_free(wt);
     if (w->failing) {
         return;
     }
     w->failing = 1;
     while (w->failq) {
-        s_fetch *f = w->failq;
+        dvi_wfetch *f = w->failq;
         w->failq = f->next_failed;
         char *why = f->why;
         s_fetch_done(w, f, NULL, why); /* frees f */
         free(why);
     }
     w->failing = 0;
+}
+
+static void
+s_timeout_text(dvi_worker *w, const dvi_job *job, char *buf, size_t size)
+{
+    snprintf(buf, size, "timed out after %g s (dv_opts.timeout) on worker %s",
+             (double)job->timeout_ms / 1000, w->id);
+}
+
+/* A call past its time limit errs so, whatever it returned. */
+static void
+s_timed_out(dvi_worker *w, dvi_job *job)
+{
+    char text[256];
+    s_timeout_text(w, job, text, sizeof(text));
+    free(job->error);
+    job->error = dvi_strdup(text);
+    dvi_blob_rele(job->result);
+    job->result = NULL;
 }
 
 static void
@@ -133,6 +135,7 @@ s_note_run(dvi_worker *w, const dvi_job *job)
     st->calls++;
     st->avg_us = st->avg_us * 0.9 + us * 0.1;
     st->peak_us = us > st->peak_us * 0.95 ? us : st->peak_us * 0.95;
+    st->banned |= job->us >= S_BANNED_US;
 }
 
 static int
@@ -142,8 +145,32 @@ s_is_fast(dvi_worker *w, const dvi_job *job)
         return 0;
     }
     s_fnstat *st = dvi_map_get(&w->fnstats, job->fn->name);
-    return st && st->fn == job->fn && st->calls >= S_FAST_CALLS &&
-           st->avg_us < S_FAST_US && st->peak_us < S_FAST_MAX_US;
+    return st && st->fn == job->fn && !st->banned &&
+           st->calls >= S_FAST_CALLS && st->avg_us < S_FAST_US &&
+           st->peak_us < S_FAST_MAX_US;
+}
+
+/* Drops a job of a session lost since it came (see
+ * dvi_worker_forget_tasks): the scheduler it would answer is gone, and a
+ * task of the same key may have come again. Returns 1 if it was one. */
+static int
+s_stale(dvi_worker *w, dvi_job *job)
+{
+    if (job->epoch == w->epoch) {
+        return 0;
+    }
+    DVI_LOG(DVI_LOG_INFO, "WORKER",
+            "%s: dropped the late result of %s, a task of a lost session",
+            w->id, job->key);
+    dvi_wtask *wt = dvi_map_get(&w->tasks, job->key);
+    if (wt != NULL && wt->job == job) {
+        dvi_map_del(&w->tasks, job->key); /* not forgotten yet */
+        dvi_wtask_free(wt);
+    } else {
+        dvi_job_free(job); /* orphaned: its task record went */
+        w->orphans -= w->orphans > 0;
+    }
+    return 1;
 }
 
 static void
@@ -154,10 +181,17 @@ s_on_done(void *ctx, dvi_job *done)
         dvi_job *job = done;
         done = job->next;
         s_note_run(w, job);
+        dvi_watch_remove(w->watch, job);
+        if (s_stale(w, job)) {
+            continue;
+        }
+        if (job->deadline.timed_out) {
+            s_timed_out(w, job); /* whatever it returned */
+        }
         DVI_LOG(DVI_LOG_DEBUG, "WORKER", "%s: %s (%s) ran in %lld us%s%s",
                 w->id, job->key, job->fn->name, (long long)job->us,
                 job->error ? ", failed: " : "", job->error ? job->error : "");
-        s_wtask *wt = dvi_map_del(&w->tasks, job->key);
+        dvi_wtask *wt = dvi_map_del(&w->tasks, job->key);
         uint32_t owed = wt ? wt->owed : 1;
         if (job->error) {
             for (uint32_t k = 0; k < owed; k++) {
@@ -181,12 +215,12 @@ s_on_done(void *ctx, dvi_job *done)
             w->stats.tasks_done++;
         }
         /* Tasks here that were sent ahead, waiting for this one. */
-        s_fetch *fe = dvi_map_del(&w->fetches, job->key);
+        dvi_wfetch *fe = dvi_map_del(&w->fetches, job->key);
         if (fe != NULL) {
             s_fetch_done(w, fe, job->error ? NULL : job->result, job->error);
         }
         if (wt) {
-            s_wtask_free(wt); /* frees job */
+            dvi_wtask_free(wt); /* frees job */
         } else {
             dvi_job_free(job);
         }
@@ -195,8 +229,8 @@ s_on_done(void *ctx, dvi_job *done)
 
 /* ---- Fetching inputs from peers ----------------------------------------- */
 
-static void
-s_fetch_free(s_fetch *f)
+void
+dvi_wfetch_free(dvi_wfetch *f)
 {
     free(f->key);
     free(f->addr);
@@ -218,13 +252,13 @@ s_report_lost(dvi_worker *w, const char *key, const char *addr)
 }
 
 static void
-s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob, const char *why)
+s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob, const char *why)
 {
     if (blob == NULL && f->addr[0]) {
         s_report_lost(w, f->key, f->addr);
     }
     for (size_t i = 0; i < f->n; i++) {
-        s_wtask *wt = f->waiters[i];
+        dvi_wtask *wt = f->waiters[i];
         if (blob) {
             dvi_job *job = wt->job;
             for (size_t k = 0; k < job->ninputs; k++) {
@@ -251,13 +285,13 @@ s_fetch_done(dvi_worker *w, s_fetch *f, dvi_blob *blob, const char *why)
             s_submit(w, wt);
         }
     }
-    s_fetch_free(f);
+    dvi_wfetch_free(f);
 }
 
 static int
-s_fetch_add(dvi_worker *w, const char *key, const char *addr, s_wtask *wt)
+s_fetch_add(dvi_worker *w, const char *key, const char *addr, dvi_wtask *wt)
 {
-    s_fetch *f = dvi_map_get(&w->fetches, key);
+    dvi_wfetch *f = dvi_map_get(&w->fetches, key);
     if (f == NULL) {
         /* addr "": the input is a task running here; s_on_done hands its
          * result over. */
@@ -279,10 +313,10 @@ s_fetch_add(dvi_worker *w, const char *key, const char *addr, s_wtask *wt)
 }
 
 /* The fetch of key from addr, taken out of the map, or NULL if none. */
-static s_fetch *
+static dvi_wfetch *
 s_fetch_take(dvi_worker *w, const char *key, const char *addr)
 {
-    s_fetch *fe = dvi_map_get(&w->fetches, key);
+    dvi_wfetch *fe = dvi_map_get(&w->fetches, key);
     if (fe == NULL || strcmp(fe->addr, addr) != 0) {
         return NULL;
     }
@@ -294,7 +328,7 @@ static void
 s_on_fetched(void *ctx, const char *key, const char *addr, dvi_blob *blob)
 {
     dvi_worker *w = ctx;
-    s_fetch *fe = s_fetch_take(w, key, addr);
+    dvi_wfetch *fe = s_fetch_take(w, key, addr);
     if (fe != NULL) {
         w->stats.bytes_fetched += blob->len;
         s_fetch_done(w, fe, blob, NULL);
@@ -307,7 +341,7 @@ s_on_fetch_failed(void *ctx, const char *key, const char *addr, int code,
 {
     dvi_worker *w = ctx;
     /* Its tasks go back to the scheduler, which places them again. */
-    s_fetch *fe = s_fetch_take(w, key, addr);
+    dvi_wfetch *fe = s_fetch_take(w, key, addr);
     if (fe != NULL) {
         s_fetch_done(w, fe, NULL, why);
     }
@@ -316,10 +350,12 @@ s_on_fetch_failed(void *ctx, const char *key, const char *addr, int code,
 /* ---- Scheduler messages ------------------------------------------------- */
 
 static void
-s_submit(dvi_worker *w, s_wtask *wt)
+s_submit(dvi_worker *w, dvi_wtask *wt)
 {
     dvi_job *job = wt->job;
-    if (!s_is_fast(w, job)) {
+    /* A call with a time limit needs a thread: the loop must watch it. */
+    if (job->timeout_ms > 0 || !s_is_fast(w, job)) {
+        dvi_watch_add(w->watch, job);
         dvi_executor_submit(w->ex, job);
         return;
     }
@@ -347,14 +383,15 @@ s_submit(dvi_worker *w, s_wtask *wt)
 
 /* A task for a COMPUTE, registered under its key, its inputs not yet
  * looked for. */
-static s_wtask *
+static dvi_wtask *
 s_task_new(dvi_worker *w, const char *key, const dv_function *func,
            const char *args, size_t argslen, uint64_t flags, uint32_t ndeps)
 {
-    s_wtask *wt = dvi_calloc(1, sizeof(*wt));
+    dvi_wtask *wt = dvi_calloc(1, sizeof(*wt));
     dvi_job *job = dvi_calloc(1, sizeof(*job));
     wt->job = job;
     wt->owed = 1;
+    job->epoch = w->epoch;
     job->key = dvi_strdup(key);
     job->fn = func;
     job->args = dvi_blob_copy(args, argslen);
@@ -368,7 +405,7 @@ s_task_new(dvi_worker *w, const char *key, const dv_function *func,
  * store, or by waiting for a fetch or a task here. Returns NULL, or what
  * is wrong with it. */
 static const char *
-s_add_input(dvi_worker *w, s_wtask *wt, const msgpack_object *d)
+s_add_input(dvi_worker *w, dvi_wtask *wt, const msgpack_object *d)
 {
     dvi_job *job = wt->job;
     char dk[DVI_MAX_KEY + 1], addr[256];
@@ -399,7 +436,6 @@ s_add_input(dvi_worker *w, s_wtask *wt, const msgpack_object *d)
     return NULL;
 }
 
-/* Reports a COMPUTE of a function this worker does not have. */
 /* Reports a function this worker does not have; the reason (set by
  * dvi_funcs_find) says where it looked. */
 static void
@@ -425,12 +461,15 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
     const char *args = m.args.p;
     size_t argslen = m.args.n;
     uint64_t flags = m.flags;
-    s_wtask *known = dvi_map_get(&w->tasks, key);
+    dvi_wtask *known = dvi_map_get(&w->tasks, key);
     if (known != NULL) {
         /* Sent again after a cancel while it still runs: keep the result
          * this time, and answer each COMPUTE. */
         known->owed++;
         known->freed = 0;
+        if (known->nmissing == 0) {
+            dvi_watch_uncancel(w->watch, known->job);
+        }
         return 0;
     }
     const dv_function *func = dvi_funcs_find(w->funcs, code, fn);
@@ -439,7 +478,8 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
         return 0;
     }
     const msgpack_object_array *deps = m.inputs;
-    s_wtask *wt = s_task_new(w, key, func, args, argslen, flags, deps->size);
+    dvi_wtask *wt = s_task_new(w, key, func, args, argslen, flags, deps->size);
+    wt->job->timeout_ms = m.timeout_ms;
     const char *problem = NULL;
     for (uint32_t i = 0; i < deps->size && problem == NULL; i++) {
         problem = s_add_input(w, wt, &deps->ptr[i]);
@@ -464,9 +504,14 @@ s_on_free(dvi_worker *w, const msgpack_object *f, uint32_t n)
         return DV_EPROTO;
     }
     dvi_store_delete(w->store, m.key);
-    s_wtask *wt = dvi_map_get(&w->tasks, m.key);
+    dvi_wtask *wt = dvi_map_get(&w->tasks, m.key);
     if (wt) {
         wt->freed = 1;
+        if (wt->nmissing == 0) {
+            /* Queued or running: asked to stop, and stopped after the
+             * grace if it will not. */
+            dvi_watch_cancel(w->watch, wt->job);
+        }
     }
     return 0;
 }
@@ -512,116 +557,6 @@ s_on_upload(dvi_worker *w, const msgpack_object *f, uint32_t n)
 
 /* ---- Stopping ----------------------------------------------------------- */
 
-/* The tasks not started: those the executor has not begun, and those
- * still waiting for inputs. Fills v (room for every task); returns how
- * many. */
-static size_t
-s_collect_unstarted(dvi_worker *w, s_wtask **v)
-{
-    size_t n = 0;
-    dvi_job *j = dvi_executor_take_queued(w->ex);
-    while (j != NULL) {
-        dvi_job *next = j->next;
-        j->next = NULL;
-        s_wtask *wt = dvi_map_get(&w->tasks, j->key);
-        dvi_assert(wt != NULL && wt->job == j);
-        v[n++] = wt;
-        j = next;
-    }
-    dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(&w->tasks, &i, &e);) {
-        s_wtask *wt = e->val;
-        if (wt->nmissing > 0) {
-            v[n++] = wt;
-        }
-    }
-    return n;
-}
-
-/* Gives back to the scheduler every task not started, and forgets the
- * waits they were in: the fetches of their inputs may still come, to no
- * one, and a wait for one of them computed here ends with it. */
-size_t
-dvi_worker_give_back(dvi_worker *w)
-{
-    s_wtask **v = dvi_calloc(w->tasks.len + 1, sizeof(*v));
-    size_t n = s_collect_unstarted(w, v);
-    dvi_pset gone;
-    dvi_pset_init(&gone);
-    for (size_t i = 0; i < n; i++) {
-        dvi_pset_add(&gone, v[i]);
-    }
-    dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(&w->fetches, &i, &e);) {
-        s_fetch *f = e->val;
-        size_t k = 0;
-        for (size_t j = 0; j < f->n; j++) {
-            if (!dvi_pset_has(&gone, f->waiters[j])) {
-                f->waiters[k++] = f->waiters[j];
-            }
-        }
-        f->n = k;
-    }
-    for (size_t i = 0; i < n; i++) {
-        s_fetch *f = dvi_map_get(&w->fetches, v[i]->job->key);
-        if (f != NULL && f->addr[0] == '\0') {
-            dvi_map_del(&w->fetches, f->key);
-            s_fetch_free(f);
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        dvi_worker_not_started(w, v[i]->job->key, v[i]->owed);
-        dvi_map_del(&w->tasks, v[i]->job->key);
-        s_wtask_free(v[i]);
-    }
-    dvi_pset_fini(&gone);
-    free(v);
-    return n;
-}
-
-/* Gives back a job the executor had not begun (STEAL). */
-static void
-s_give_stolen(dvi_worker *w, dvi_job *j)
-{
-    s_wtask *wt = dvi_map_del(&w->tasks, j->key);
-    dvi_assert(wt != NULL && wt->job == j);
-    dvi_msg_failed m = {.key = j->key, .blame = DVI_BLAME_STOLEN};
-    m.text = dvi_bytes_of("given back, not started: another worker is idle");
-    for (uint32_t k = 0; k < wt->owed && w->sched; k++) {
-        dvi_msg_failed_pack(dvi_conn_outbox(w->sched), &m);
-    }
-    s_wtask_free(wt);
-}
-
-/* STEAL: another worker is idle. Gives back up to count jobs the executor
- * has not begun, the last queued first (they would wait longest here);
- * never one that tasks here wait for (sent ahead of it). */
-static int
-s_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n)
-{
-    dvi_msg_steal m;
-    if (dvi_msg_steal_read(f, n, &m) < 0) {
-        return DV_EPROTO;
-    }
-    dvi_job *queued = dvi_executor_take_queued(w->ex);
-    size_t len = 0;
-    for (dvi_job *j = queued; j != NULL; j = j->next) {
-        len++;
-    }
-    size_t keep = m.count < len ? len - (size_t)m.count : 0;
-    size_t i = 0;
-    for (dvi_job *j = queued, *next; j != NULL; j = next, i++) {
-        next = j->next;
-        j->next = NULL;
-        if (i < keep || dvi_map_get(&w->fetches, j->key) != NULL) {
-            dvi_executor_submit(w->ex, j);
-        } else {
-            s_give_stolen(w, j);
-        }
-    }
-    return 0;
-}
-
 /* The executor's finished jobs; a stopping worker may be done. */
 static void
 s_on_jobs_done(void *ctx, dvi_job *done)
@@ -641,15 +576,42 @@ dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         return w->retiring ? dvi_worker_refuse_compute(w, f, n)
                            : s_on_compute(w, f, n);
     case DVI_MSG_FREE: return s_on_free(w, f, n);
-    case DVI_MSG_STEAL: return s_on_steal(w, f, n);
+    case DVI_MSG_STEAL: return dvi_worker_on_steal(w, f, n);
     case DVI_MSG_SCATTER: return s_on_scatter(w, f, n);
     case DVI_MSG_UPLOAD: return s_on_upload(w, f, n);
     case DVI_MSG_WELCOME: return dvi_worker_on_welcome(w, f, n);
     case DVI_MSG_BYE: return dvi_worker_on_bye(w, f, n);
+    case DVI_MSG_PING: return dvi_link_on_ping(w->link, f, n);
+    case DVI_MSG_PONG: {
+        dvi_msg_pong m; /* it arrived: that is all a PONG says */
+        return dvi_msg_pong_read(f, n, &m);
+    }
     default:
         return dvi_seterr(DV_EPROTO, "unexpected %s from the scheduler",
                           dvi_msg_name(type));
     }
+}
+
+/* A call still running at the end of its grace. One past its time limit
+ * errs now: the function's fault, not retried as a worker's death. Then
+ * the worker stops it if it can (member.c). */
+static void
+s_on_overdue(void *ctx, dvi_job *job)
+{
+    dvi_worker *w = ctx;
+    dvi_wtask *wt = dvi_map_get(&w->tasks, job->key);
+    if (wt == NULL || wt->job != job) {
+        return;
+    }
+    if (job->deadline.timed_out) {
+        char text[256];
+        s_timeout_text(w, job, text, sizeof(text));
+        for (uint32_t k = 0; k < wt->owed; k++) {
+            s_report_failed(w, job->key, DVI_BLAME_TASK, text);
+        }
+        wt->owed = 0; /* a COMPUTE of it from now on is answered at its end */
+    }
+    dvi_worker_stop_call(w, job);
 }
 
 /* ---- Life cycle --------------------------------------------------------- */
@@ -696,6 +658,12 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
         return NULL;
     }
     w->ex = dvi_executor_new(loop, w->nthreads, w->id, s_on_jobs_done, w);
+    w->cancel_grace_ms = net->cancel_grace_ms > 0   ? net->cancel_grace_ms
+                         : net->cancel_grace_ms < 0 ? 0
+                                                    : DVI_CANCEL_GRACE_MS;
+    w->watch =
+        dvi_watch_new(loop, (uint64_t)w->cancel_grace_ms, s_on_overdue, w);
+    dvi_worker_forget_init(w);
     /* HELLO goes out on each connection the link opens. */
     w->link = dvi_link_new(loop, sched_addr, sched_fd,
                            (uint64_t)net->connect_timeout_ms, w->tls,
@@ -704,6 +672,8 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
         dvi_worker_destroy(&w);
         return NULL;
     }
+    dvi_link_set_rejoin(w->link, (uint64_t)net->reconnect_grace_ms,
+                        net->sched_addr, net->sched_addr_ctx);
     return w;
 }
 
@@ -715,17 +685,19 @@ dvi_worker_destroy(dvi_worker **wp)
         return;
     }
     *wp = NULL;
+    dvi_watch_destroy(&w->watch);
     dvi_executor_destroy(&w->ex);
     dvi_link_destroy(&w->link);
     w->sched = NULL;
+    dvi_worker_forget_fini(w);
     dvi_server_destroy(&w->server);
     dvi_fetcher_destroy(&w->fetcher);
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&w->fetches, &i, &e);) {
-        s_fetch_free(e->val);
+        dvi_wfetch_free(e->val);
     }
     for (size_t i = 0; dvi_map_next(&w->tasks, &i, &e);) {
-        s_wtask *wt = e->val;
+        dvi_wtask *wt = e->val;
         /* Jobs handed to the executor were freed with it. */
         if (wt->nmissing > 0) {
             dvi_job_free(wt->job);
@@ -747,22 +719,24 @@ dvi_worker_destroy(dvi_worker **wp)
     free(w);
 }
 
-const char *
-dvi_worker_id(const dvi_worker *w)
+void
+dvi_worker_abandon(dvi_worker **wp)
 {
-    return w->id;
-}
-
-int
-dvi_worker_welcomed(const dvi_worker *w)
-{
-    return w->welcomed;
-}
-
-const char *
-dvi_worker_addr(const dvi_worker *w)
-{
-    return w->addr;
+    dvi_worker *w = *wp;
+    if (w == NULL) {
+        return;
+    }
+    *wp = NULL;
+    dvi_watch_destroy(&w->watch);
+    dvi_executor_abandon(&w->ex);
+    dvi_link_destroy(&w->link); /* what is queued goes first */
+    w->sched = NULL;
+    dvi_server_destroy(&w->server);
+    dvi_fetcher_destroy(&w->fetcher);
+    dvi_trimmer_destroy(&w->trim);
+    dvi_memwatch_destroy(&w->mem); /* the spill directory goes now */
+    /* The rest stays: running calls may read their inputs (held in the
+     * store) and run code of uploaded libraries (funcs). */
 }
 
 void

@@ -37,18 +37,35 @@ typedef struct dvi_worker_opts {
     const dvi_worker_memory *memory; /* its limit; NULL: none */
 } dvi_worker_opts;
 
+/* Where the scheduler is now ("tcp://HOST:PORT" into buf, size bytes):
+ * 0, or -1 to keep dialling the address in use. */
+typedef int (*dvi_worker_addr_fn)(void *ctx, char *buf, size_t size);
+
 /* What a daemon adds to how a worker meets the network (a worker of an
  * embedded cluster needs none of it). Zeroed: the defaults. */
 typedef struct dvi_worker_net {
-    int connect_timeout_ms; /* how long to keep trying to reach the
-                               scheduler (a refused connection is tried
-                               again); 0: once */
-    const char *contact;    /* the address peers are told to fetch from,
-                               "tcp://HOST:PORT" (port 0: the one listened
-                               on); NULL: see dvi_worker_new */
-    dvi_tls_ctx *tls;       /* the worker's identity for tcp:// (held
-                               while it lives): its profile's worker
-                               certificate; NULL: none */
+    int connect_timeout_ms;        /* how long to keep trying to reach the
+                                      scheduler (a refused connection is tried
+                                      again); 0: once */
+    const char *contact;           /* the address peers are told to fetch from,
+                                      "tcp://HOST:PORT" (port 0: the one listened
+                                      on); NULL: see dvi_worker_new */
+    dvi_tls_ctx *tls;              /* the worker's identity for tcp:// (held
+                                      while it lives): its profile's worker
+                                      certificate; NULL: none */
+    int cancel_grace_ms;           /* how long a call asked to stop (cancelled,
+                                      or past its time limit) has to return by
+                                      itself; 0: DVI_CANCEL_GRACE_MS (0.5 s);
+                                      negative: none, stopped at once */
+    int reconnect_grace_ms;        /* after losing a scheduler that welcomed it
+                                      (closed, or silent past its heartbeat
+                                      timeout), how long to dial it again; the
+                                      worker rejoins as a fresh one, its tasks
+                                      and results dropped; 0: the loss is final */
+    dvi_worker_addr_fn sched_addr; /* asked before each such attempt (a
+                                      profile's connection file); NULL:
+                                      the same address */
+    void *sched_addr_ctx;
 } dvi_worker_net;
 
 typedef struct dvi_worker_stats {
@@ -59,12 +76,18 @@ typedef struct dvi_worker_stats {
     uint64_t stored;        /* results held now */
 } dvi_worker_stats;
 
-/* Called once when the scheduler connection is lost, or could not be
- * made (not on destroy); why, also in dv_last_error(), names the
- * address. */
+/* Called once when the scheduler connection is lost for good (after the
+ * reconnect grace, if any), or could not be made (not on destroy); why,
+ * also in dv_last_error(), names the address. */
 typedef void (*dvi_worker_lost_fn)(dvi_worker *w, const char *why, void *ctx);
 /* Called once a retiring worker has no task left. */
 typedef void (*dvi_worker_drained_fn)(dvi_worker *w, void *ctx);
+/* Called once when a call still runs at the end of its grace (why says
+ * which and why it had to stop): the process must end so that the call
+ * does, and soon (see dvi_worker_abandon). The worker has told the
+ * scheduler already: RETIRING, the tasks not started given back, and
+ * FAILED for a call past its time limit. */
+typedef void (*dvi_worker_stop_fn)(dvi_worker *w, const char *why, void *ctx);
 
 /* A worker connecting to the scheduler at sched_addr, or (sched_addr NULL)
  * over the connected socket sched_fd, under opts->memory's limit if any. It
@@ -83,12 +106,27 @@ dvi_worker *dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr,
                                dvi_worker_lost_fn lost, void *ctx);
 /* Joins the executor (waiting for running calls), closes everything. */
 void dvi_worker_destroy(dvi_worker **w);
-/* Removes the spill directory now, for a process about to end without
- * dvi_worker_destroy (tasks still running). */
-void dvi_worker_drop_spill(dvi_worker *w);
+/* For a process about to end with calls still running, which cannot be
+ * joined: closes the connections (what is queued for the scheduler goes
+ * first, as the loop runs on) and the timers, removes the spill
+ * directory (results held on disk are lost with the process), and leaves
+ * the executor's
+ * threads and the loaded libraries alone, never freed, as calls may
+ * still run their code. Sets *w to NULL. The loop then ends once the
+ * connections have closed; the process must end right after. */
+void dvi_worker_abandon(dvi_worker **w);
+/* Lets the worker stop calls that would not (see dvi_worker_stop_fn) by
+ * ending the process: a worker process sets it; a worker that shares its
+ * process (local:threads) cannot, and such a call runs on, its result
+ * discarded. */
+void dvi_worker_set_stop(dvi_worker *w, dvi_worker_stop_fn fn, void *ctx);
 const char *dvi_worker_id(const dvi_worker *w);
-/* Whether the scheduler has welcomed it (the handshake completed). */
+/* Whether the scheduler has welcomed it on the connection in use (the
+ * handshake completed, and the connection has not been lost since). */
 int dvi_worker_welcomed(const dvi_worker *w);
+/* How many times a scheduler has welcomed it: 0 if it never reached
+ * one, more than 1 after rejoining. */
+unsigned dvi_worker_sessions(const dvi_worker *w);
 /* The address peers are told to fetch from ("" until the scheduler's
  * connection first opens). */
 const char *dvi_worker_addr(const dvi_worker *w);
@@ -100,7 +138,8 @@ const char *dvi_worker_addr(const dvi_worker *w);
  * serving its results to peers meanwhile. Once. */
 void dvi_worker_retire(dvi_worker *w, const char *why,
                        dvi_worker_drained_fn drained, void *ctx);
-/* Tasks received and not yet answered (running, or waiting for inputs). */
+/* Tasks received and not yet answered (running, or waiting for inputs),
+ * and those of a lost session still running. */
 size_t dvi_worker_ntasks(const dvi_worker *w);
 void dvi_worker_stats_get(const dvi_worker *w, dvi_worker_stats *out);
 

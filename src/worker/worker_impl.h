@@ -4,8 +4,8 @@
  *              fetches, the jobs it runs, giving back what it has not
  *              started; its life cycle
  *   member.c   the worker in its cluster: the link to the scheduler (HELLO
- *              on each connection it opens, WELCOME, BYE, losing it) and
- *              retiring
+ *              on each connection it opens, WELCOME, BYE, losing it),
+ *              retiring, and ending its process to stop a call
  *   memwatch.c its memory limit: spilling, pausing, MEMORY
  *
  * Nothing here is visible outside src/worker.
@@ -27,9 +27,32 @@
 #include "proto/fetch.h"
 #include "serve.h"
 #include "store.h"
+#include "watch.h"
 #include "worker.h"
 
-typedef struct dvi_wfetch dvi_wfetch; /* an input being fetched (worker.c) */
+/* A task received from the scheduler and not yet reported back. */
+typedef struct dvi_wtask {
+    dvi_job *job;
+    uint32_t owed;     /* COMPUTEs to answer: a cancelled task sent again
+                          while it still runs is answered twice */
+    uint32_t nmissing; /* inputs still being fetched */
+    int freed;         /* the scheduler no longer wants it */
+    int failed;        /* an input could not be fetched */
+    char why[384];     /* and why */
+} dvi_wtask;
+
+/* An input being fetched from a peer, and the tasks waiting for it. */
+typedef struct dvi_wfetch {
+    char *key;
+    char *addr; /* "" for a task computing here */
+    dvi_wtask **waiters;
+    size_t n, cap;
+    char *why; /* set when queued on failq: why it failed */
+    struct dvi_wfetch *next_failed;
+} dvi_wfetch;
+
+void dvi_wtask_free(dvi_wtask *wt);
+void dvi_wfetch_free(dvi_wfetch *f);
 
 struct dvi_worker {
     uv_loop_t *loop;
@@ -39,7 +62,12 @@ struct dvi_worker {
     char bound[128];   /* where the server listens */
     char contact[128]; /* the address to advertise, if given */
     int nthreads;
-    int welcomed;
+    int welcomed;         /* on the connection in use */
+    unsigned sessions;    /* times welcomed: more than 1 after a rejoin */
+    uint64_t epoch;       /* the session: bumped when one is lost */
+    int forgetting;       /* a lost session's state is still to drop */
+    size_t orphans;       /* its jobs still running on the executor */
+    uv_timer_t *forget;   /* drops it (malloc'ed: closes after w is freed) */
     dvi_link *link;       /* to the scheduler: dials, retries, says when lost */
     dvi_conn *sched;      /* the link's connection while open, else NULL */
     dvi_server *server;   /* answers peers' GETs from store */
@@ -64,6 +92,11 @@ struct dvi_worker {
     char *retiring;                /* dvi_worker_retire's reason, or NULL */
     dvi_worker_drained_fn drained; /* told when the last task is done */
     void *drained_ctx;
+    dvi_watch *watch;        /* calls that must end by a time */
+    dvi_worker_stop_fn stop; /* ends the process, or NULL: it cannot */
+    void *stop_ctx;
+    int cancel_grace_ms; /* a call asked to stop has this long */
+    int stopping;        /* stop was called */
 };
 
 /* ---- worker.c ----------------------------------------------------------- */
@@ -74,6 +107,14 @@ int dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n);
  * inputs) with FAILED blamed on the worker, and forgets it. Returns how
  * many. */
 size_t dvi_worker_give_back(dvi_worker *w);
+/* STEAL: gives back up to count tasks not started (giveback.c). */
+int dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n);
+/* Forgets every task of a session that is over (its epoch was bumped):
+ * those not started are freed, those running orphaned (dropped when they
+ * end), the fetches for them abandoned. Nothing is sent. Not from inside
+ * the worker's own message or job handling: from a callback of its own.
+ * Returns how many tasks it forgot. */
+size_t dvi_worker_forget_tasks(dvi_worker *w);
 
 /* ---- member.c ----------------------------------------------------------- */
 
@@ -86,6 +127,9 @@ int dvi_worker_listen(dvi_worker *w, const char *listen);
 int dvi_worker_set_contact(dvi_worker *w, const char *contact);
 int dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n);
 int dvi_worker_on_bye(dvi_worker *w, const msgpack_object *f, uint32_t n);
+/* Makes, and closes, the timer that drops a lost session's state. */
+void dvi_worker_forget_init(dvi_worker *w);
+void dvi_worker_forget_fini(dvi_worker *w);
 /* A COMPUTE that came after the worker began to retire: not started. */
 int dvi_worker_refuse_compute(dvi_worker *w, const msgpack_object *f,
                               uint32_t n);
@@ -93,5 +137,9 @@ int dvi_worker_refuse_compute(dvi_worker *w, const msgpack_object *f,
 void dvi_worker_not_started(dvi_worker *w, const char *key, uint32_t times);
 /* A retiring worker with no task left is drained: tells whoever waits. */
 void dvi_worker_check_drained(dvi_worker *w);
+/* job still runs at the end of its grace (the scheduler was told if it
+ * timed out): ends the process through w->stop, after retiring, or, when
+ * the worker cannot stop calls, says that it runs on. */
+void dvi_worker_stop_call(dvi_worker *w, const dvi_job *job);
 
 #endif

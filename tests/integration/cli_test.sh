@@ -111,6 +111,18 @@ grep -q -- "DROVE_WORKER_CONNECT_TIMEOUT" "$TMP/help-worker.out" ||
     fail "drove worker --help does not mention DROVE_WORKER_CONNECT_TIMEOUT"
 grep -q -- "--grace" "$TMP/help-worker.out" ||
     fail "drove worker --help does not mention --grace"
+grep -q -- "--reconnect-grace" "$TMP/help-worker.out" ||
+    fail "drove worker --help does not mention --reconnect-grace"
+grep -q -- "--heartbeat-timeout" "$TMP/help-scheduler.out" ||
+    fail "drove scheduler --help does not mention --heartbeat-timeout"
+
+# A heartbeat timeout shorter than two heartbeats is refused, named.
+run badbeat "$DROVE" scheduler --heartbeat 5 --heartbeat-timeout 6
+if [ "$rc" != 2 ] || ! grep -q -- "--heartbeat-timeout 6 is less than" \
+    "$TMP/badbeat.err"; then
+    fail "drove scheduler --heartbeat 5 --heartbeat-timeout 6: rc $rc"
+    show badbeat
+fi
 
 # Before any scheduler made the profile, a worker has neither an address
 # nor a certificate: it waits --connect-timeout for them, then says which

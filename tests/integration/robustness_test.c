@@ -43,7 +43,7 @@
 #define MSG_WELCOME 2
 #define MSG_BYE 24
 #define ROLE_CLIENT 1
-#define PROTOCOL_VERSION 3
+#define PROTOCOL_VERSION 4
 
 static dvt_cluster s_cl;
 static dv_client *s_client; /* connected before any bad input */

@@ -251,3 +251,52 @@ DV_FUNCTION_IMPURE(holder_of)
 {
     return dv_return(call, dv_str(dv_call_worker(call)));
 }
+
+/* sleep_coop(path, ms) appends the worker's id to the file at path as it
+ * starts, then sleeps up to ms milliseconds in steps of 5, checking
+ * dv_call_cancelled(): once it says stop, it appends "cancelled after N
+ * ms" and fails. Else it returns the worker's id. */
+DV_FUNCTION_IMPURE(sleep_coop)
+{
+    if (s_need(call, 0, DV_STR, "sleep_coop") != 0 ||
+        s_need(call, 1, DV_I64, "sleep_coop") != 0) {
+        return DV_ETASK;
+    }
+    const char *path = dv_value_str(dv_arg_at(call, 0), NULL);
+    FILE *f = fopen(path, "a");
+    if (f == NULL) {
+        return dv_fail(call, "sleep_coop: cannot open the file");
+    }
+    fprintf(f, "%s\n", dv_call_worker(call));
+    fclose(f);
+    int64_t ms = dv_value_i64(dv_arg_at(call, 1));
+    for (int64_t slept = 0; slept < ms; slept += 5) {
+        if (dv_call_cancelled(call)) {
+            f = fopen(path, "a");
+            if (f != NULL) {
+                fprintf(f, "cancelled after %lld ms\n", (long long)slept);
+                fclose(f);
+            }
+            return dv_fail(call, "sleep_coop: cancelled after %lld ms",
+                           (long long)slept);
+        }
+        struct timespec ts = {0, 5000000L};
+        nanosleep(&ts, NULL);
+    }
+    return dv_return(call, dv_str(dv_call_worker(call)));
+}
+
+/* pause_ms(ms) returns ms at once for 0, else after sleeping ms
+ * milliseconds: a function whose calls are proven fast until one is not
+ * (heartbeat_test: the worker runs proven-fast calls on its loop thread). */
+DV_FUNCTION_IMPURE(pause_ms)
+{
+    if (s_need(call, 0, DV_I64, "pause_ms") != 0) {
+        return DV_ETASK;
+    }
+    int64_t ms = dv_value_i64(dv_arg_at(call, 0));
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return dv_return(call, dv_i64(ms));
+}

@@ -697,6 +697,14 @@ s_wait_workers(const char *addr, int want, double timeout_s)
 int
 dvt_cluster_start(dvt_cluster *cl, int nworkers, int threads)
 {
+    static const char *const no_nanny[] = {"--no-nanny", NULL};
+    return dvt_cluster_start_args(cl, nworkers, threads, no_nanny);
+}
+
+int
+dvt_cluster_start_args(dvt_cluster *cl, int nworkers, int threads,
+                       const char *const *worker_args)
+{
     char sname[32];
     static int s_clusters;
     int idx = s_clusters++;
@@ -727,9 +735,13 @@ dvt_cluster_start(dvt_cluster *cl, int nworkers, int threads)
         char wname[16], pname[48];
         snprintf(wname, sizeof(wname), "w%d", i);
         snprintf(pname, sizeof(pname), "%s-worker%d", sname, i);
-        char *wargv[] = {(char *)dvt_drove_bin(), "worker", "--scheduler",
-                         cl->addr, "--threads", nthreads, "--name", wname,
-                         NULL};
+        char *wargv[24] = {(char *)dvt_drove_bin(), "worker", "--scheduler",
+                           cl->addr, "--threads", nthreads, "--name", wname};
+        for (int k = 0; worker_args != NULL && worker_args[k] != NULL &&
+                        k < 15;
+             k++) {
+            wargv[8 + k] = (char *)worker_args[k];
+        }
         cl->workers[i] = dvt_spawn(pname, wargv);
         if (cl->workers[i] == NULL) {
             return DV_ESYS;

@@ -244,9 +244,16 @@ typedef struct dvt_cluster {
 
 /* Starts a scheduler on tcp://127.0.0.1:0, reads the address it prints,
  * starts nworkers workers of `threads` threads each, and waits until the
- * scheduler reports them all. Returns 0, or a DV_E* code with the reason
- * printed. */
+ * scheduler reports them all. The workers run --no-nanny: a worker's pid
+ * is the process that runs its tasks (tests read its /proc files and
+ * signal it). Returns 0, or a DV_E* code with the reason printed. */
 int dvt_cluster_start(dvt_cluster *cl, int nworkers, int threads);
+
+/* As dvt_cluster_start, with the NULL-terminated worker_args added to
+ * each worker's command line instead of --no-nanny: each worker runs under
+ * its nanny (whose pid dvt_proc_pid gives) unless they say otherwise. */
+int dvt_cluster_start_args(dvt_cluster *cl, int nworkers, int threads,
+                           const char *const *worker_args);
 
 /* Kills the workers, then the scheduler. */
 void dvt_cluster_stop(dvt_cluster *cl);
