@@ -19,6 +19,8 @@
 #                with results published, as the median of the pairs'
 #                ratios (goal: >= 0.9; each pair's figures on stderr), and
 #                the scheduler's CPU time for that same work (with/without)
+#   spill.*      a worker's results spilled to files under $TMPDIR and read
+#                back (--memory-limit)
 #   dask.*       dask distributed's LocalCluster(2 processes), if installed
 #   ratio.*      local:processes=2 against dask (> 1: drove is better)
 #
@@ -55,6 +57,7 @@ if [ ! -x "$bin/bench_drove" ] || [ ! -x "$build/drove" ]; then
 fi
 
 run 60 "$bin/bench_pingpong"
+run 120 "$bin/bench_spill"
 run 300 "$bin/bench_tls"
 # Pairs of runs, plain then TLS, so that the machine's drift hits both;
 # the figures are the medians over the pairs of the differences/ratios.

@@ -1,6 +1,7 @@
 /* drove worker: the worker daemon. */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
@@ -11,6 +12,7 @@
 #include "drove.h"
 #include "options.h"
 #include "proto/secure.h"
+#include "worker/memwatch.h"
 #include "worker/nanny.h"
 #include "worker/run.h"
 
@@ -54,6 +56,27 @@ static dvi_option s_opts[] = {
     {"grace", DVI_OPT_INT, "30", 0, 86400, "DROVE_WORKER_GRACE",
      "seconds the running tasks have to finish after SIGTERM or SIGINT; "
      "tasks not started go to other workers at once",
+     NULL},
+    {"memory-limit", DVI_OPT_STR, "0.95", 0, 0, "DROVE_WORKER_MEMORY_LIMIT",
+     "the memory the worker may use: bytes (512M, 2G: K, M, G, T are "
+     "powers of 1024; KB, MB, GB, TB of 1000), a fraction of the machine's "
+     "memory or of its cgroup's limit if lower (0.5), or none. The default "
+     "keeps a worker alone on its machine from being killed for memory",
+     NULL},
+    {"memory-target", DVI_OPT_STR, "0.6", 0, 0, "DROVE_WORKER_MEMORY_TARGET",
+     "the fraction of --memory-limit that results may take in memory: "
+     "past it the least recently used results (of 4 KiB or more) spill to "
+     "disk, and are read back when needed",
+     NULL},
+    {"memory-pause", DVI_OPT_STR, "0.8", 0, 0, "DROVE_WORKER_MEMORY_PAUSE",
+     "the fraction of --memory-limit of process memory (RSS) past which "
+     "the worker takes no new tasks (the scheduler places them elsewhere) "
+     "until it falls below again",
+     NULL},
+    {"spill-dir", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_SPILL_DIR",
+     "where the worker makes its directory for spilled results, "
+     "drove-spill-PID-XXXXXX, mode 0700, removed on exit (default: "
+     "$TMPDIR, else /tmp; a disk, not tmpfs)",
      NULL},
     {"cancel-grace", DVI_OPT_NUM, "0.5", 0, 86400, "DROVE_WORKER_CANCEL_GRACE",
      "seconds a running call has to return once asked to stop (cancelled, "
@@ -144,6 +167,43 @@ s_identity(const dvi_profile *p, const char *sched, dvi_tls_ctx **tls)
     return 0;
 }
 
+/* A fraction of the memory limit, in (0, 1]. Returns 0, or -1 with the
+ * error printed. */
+static int
+s_fraction(const char *name, double *out)
+{
+    const char *text = dvi_opt_str(s_opts, S_NOPTS, name);
+    char *end;
+    double x = strtod(text, &end);
+    if (end == text || *end != '\0' || !(x > 0 && x <= 1)) {
+        fprintf(stderr,
+                "drove worker: --%s must be a fraction above 0 and at most "
+                "1, not '%s'\n",
+                name, text);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* The worker's memory limit from the options. Returns 0, or -1 with the
+ * error printed. */
+static int
+s_memory(dvi_worker_memory *mem)
+{
+    memset(mem, 0, sizeof(*mem));
+    const char *limit = dvi_opt_str(s_opts, S_NOPTS, "memory-limit");
+    if (dvi_memory_parse(limit, dvi_memory_total(), &mem->limit) < 0) {
+        fprintf(stderr, "drove worker: --%s\n", dv_last_error());
+        return -1;
+    }
+    mem->spill_dir = dvi_opt_str(s_opts, S_NOPTS, "spill-dir");
+    return s_fraction("memory-target", &mem->target) < 0 ||
+                   s_fraction("memory-pause", &mem->pause) < 0
+               ? -1
+               : 0;
+}
+
 /* The worker's id: given, or HOSTNAME-PID with the nanny's pid if there
  * is one, so that it stays the same across restarts. */
 static void
@@ -187,7 +247,7 @@ s_sched_addr(void *ctx, char *buf, size_t size)
 
 /* Runs the worker in this process: the nanny's child, or --no-nanny. */
 static int
-s_run(const dvi_profile *p, const char *name)
+s_run(const dvi_profile *p, const char *name, const dvi_worker_memory *mem)
 {
     char buf[256];
     const char *given = dvi_opt_str(s_opts, S_NOPTS, "scheduler");
@@ -203,7 +263,7 @@ s_run(const dvi_profile *p, const char *name)
         threads = (long)uv_available_parallelism();
     }
     dvi_worker_opts o = {name, (int)threads,
-                         dvi_opt_str(s_opts, S_NOPTS, "listen")};
+                         dvi_opt_str(s_opts, S_NOPTS, "listen"), mem};
     dvi_worker_net net = {0};
     net.contact = dvi_opt_str(s_opts, S_NOPTS, "contact-address");
     net.connect_timeout_ms =
@@ -257,8 +317,11 @@ dvi_cmd_worker(int argc, char **argv)
         "A call that is cancelled, or runs past its dv_opts.timeout, and\n"
         "does not return within --cancel-grace seconds is stopped by ending\n"
         "the worker process (status 75): the nanny starts another at once.\n"
-        "--no-nanny runs the worker alone, for a supervisor of your own.");
-    if (rc != 0) {
+        "--no-nanny runs the worker alone, for a supervisor of your own.\n\n"
+        "Under --memory-limit it spills the least recently used results to\n"
+        "disk, and past --memory-pause takes no new tasks.");
+    dvi_worker_memory mem;
+    if (rc != 0 || s_memory(&mem) < 0) {
         return rc == 1 ? 0 : 2;
     }
     if (dvi_cli_log("worker", dvi_opt_str(s_opts, S_NOPTS, "log-level"))) {
@@ -281,5 +344,5 @@ dvi_cmd_worker(int argc, char **argv)
         s_log_file(&p, name);
         return dvi_nanny_run(argc, argv, name);
     }
-    return s_run(&p, name);
+    return s_run(&p, name, &mem);
 }

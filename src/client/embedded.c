@@ -332,7 +332,7 @@ s_start_threads(dvi_embedded *e, const char *name)
         char id[32], listen[128];
         snprintf(id, sizeof(id), "thread-%d", i);
         snprintf(listen, sizeof(listen), "%s-%s", name, id);
-        dvi_worker_opts o = {id, 1, listen};
+        dvi_worker_opts o = {id, 1, listen, NULL};
         e->tworkers[i] = dvi_worker_new(e->loop, e->addr, -1, &o, NULL, NULL);
         if (e->tworkers[i] == NULL) {
             return DV_ECONN;

@@ -51,6 +51,19 @@ s_due(const dvi_trimmer *t)
 static void s_done(void *ctx);
 static void s_on_timer(uv_timer_t *h);
 
+/* Queues a trim on the job thread. */
+static void
+s_queue(dvi_trimmer *t)
+{
+    if (dvi_runtime_queue_job(t->rt, s_work, s_done, t) < 0) {
+        return; /* no job thread: memory stays, nothing else is wrong */
+    }
+    t->running = 1;
+    t->last_ms = uv_now(t->loop);
+    t->peak = t->held;
+    t->trims++;
+}
+
 /* Starts the due trim, or arms the timer if the last one was too recent. */
 static void
 s_start(dvi_trimmer *t)
@@ -63,13 +76,7 @@ s_start(dvi_trimmer *t)
         }
         return;
     }
-    if (dvi_runtime_queue_job(t->rt, s_work, s_done, t) < 0) {
-        return; /* no job thread: memory stays, nothing else is wrong */
-    }
-    t->running = 1;
-    t->last_ms = now;
-    t->peak = t->held;
-    t->trims++;
+    s_queue(t);
 }
 
 static void
@@ -138,15 +145,34 @@ dvi_trimmer_note(dvi_trimmer *t, uint64_t held)
     }
 }
 
+void
+dvi_trimmer_urge(dvi_trimmer *t)
+{
+    if (t->rt != NULL && !t->running && !t->closing) {
+        s_queue(t);
+    }
+}
+
 uint64_t
 dvi_trimmer_trims(const dvi_trimmer *t)
 {
     return t->trims;
 }
 
+#define S_TRIM_THRESHOLD (256 << 20)
+
 void
 dvi_trim_tune_process(void)
 {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, S_TRIM_THRESHOLD);
+}
+
+void
+dvi_trim_tune_limit(uint64_t limit)
+{
+    /* malloc_trim never shrinks the top of a thread's arena, where an
+     * executor's large results were: only free() does, past this. */
+    uint64_t t = limit / 16;
+    mallopt(M_TRIM_THRESHOLD, t < S_TRIM_THRESHOLD ? (int)t : S_TRIM_THRESHOLD);
 }

@@ -43,6 +43,10 @@ void dvi_trimmer_destroy(dvi_trimmer **t);
  * arms the timer for one, if one is due. O(1): call it as often as
  * convenient (once per frame read, say). */
 void dvi_trimmer_note(dvi_trimmer *t, uint64_t held);
+/* Starts a trim now, due or not, unless one is under way: for a worker
+ * over its memory limit, whose RSS must fall as soon as what it spilled
+ * is freed, not within a second. */
+void dvi_trimmer_urge(dvi_trimmer *t);
 /* Trims started so far. */
 uint64_t dvi_trimmer_trims(const dvi_trimmer *t);
 
@@ -52,5 +56,11 @@ uint64_t dvi_trimmer_trims(const dvi_trimmer *t);
  * (glibc's own threshold moves, and a workload of tiny results keeps it
  * low); the heap is given back by the trimmer, not by every free. */
 void dvi_trim_tune_process(void);
+
+/* For a process under a memory limit of `limit` bytes: a heap's free top
+ * over a sixteenth of it (at most the 256 MiB above) goes back to the
+ * system when it is freed, the top of an executor thread's heap
+ * included, which malloc_trim does not shrink. */
+void dvi_trim_tune_limit(uint64_t limit);
 
 #endif

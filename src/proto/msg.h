@@ -55,7 +55,8 @@
     XX(LOST, 26, lost)           \
     XX(STEAL, 27, steal)         \
     XX(PING, 28, ping)           \
-    XX(PONG, 29, pong)
+    XX(PONG, 29, pong)           \
+    XX(MEMORY, 30, memory)
 
 /* F(KIND, field): the fields of each message after its type. Kinds:
  *   U64, I64  an unsigned / signed integer
@@ -109,6 +110,7 @@
 #define DVI_MSG_FIELDS_ping(F) F(U64, seq) F(U64, interval_ms) \
     F(U64, timeout_ms)
 #define DVI_MSG_FIELDS_pong(F) F(U64, seq)
+#define DVI_MSG_FIELDS_memory(F) F(U64, paused) F(U64, bytes) F(U64, spilled)
 // clang-format on
 
 enum dvi_msg_type {

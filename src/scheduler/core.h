@@ -65,6 +65,10 @@ void dvi_core_worker_leave(dvi_core *c, dvi_sworker *w, const char *why);
  * DVI_BLAME_WORKER and go elsewhere; when it leaves, what it still ran is
  * placed again without counting as a death of its worker. */
 void dvi_core_retiring(dvi_core *c, dvi_sworker *w, const dvi_msg_retiring *m);
+/* The worker's memory (MEMORY): paused, nothing new is placed there nor
+ * stolen for it, until it says it has resumed. */
+void dvi_core_worker_memory(dvi_core *c, dvi_sworker *w,
+                            const dvi_msg_memory *m);
 /* The id the core gave the worker. Borrowed. */
 const char *dvi_sworker_id(const dvi_sworker *w);
 

@@ -7,6 +7,7 @@
  *   publish.c  published names
  *   library.c  uploaded libraries
  *   durable*.c what --state saves (durable.h), through the hooks below
+ *   memory.c   workers pausing and resuming under their memory limits
  *
  * Nothing here is visible outside src/scheduler.
  */
@@ -39,6 +40,8 @@ struct dvi_sworker {
                              leaving is no task's fault */
     int stealing;         /* asked to STEAL, and has not answered anything
                              since: not asked again */
+    int paused;           /* said MEMORY paused: over its memory limit's
+                             pause fraction, it takes no new tasks */
     uint32_t nprocessing; /* COMPUTEs sent without a DONE or FAILED back */
     uint64_t score;       /* scratch: input bytes it holds, for placement */
     dvi_taskheap pinned;  /* ready tasks that may run only here */

@@ -33,7 +33,7 @@ s_worker_cap(const dvi_core *c, const dvi_sworker *w)
 static int
 s_worker_free(const dvi_core *c, const dvi_sworker *w)
 {
-    return !w->retiring && w->nprocessing < s_worker_cap(c, w);
+    return !w->retiring && !w->paused && w->nprocessing < s_worker_cap(c, w);
 }
 
 dvi_sworker *
@@ -207,7 +207,7 @@ s_idle_worker(const dvi_core *c, const dvi_sworker *but)
 {
     for (size_t i = 0; i < c->nworkers; i++) {
         dvi_sworker *w = c->workers[i];
-        if (w != but && !w->retiring &&
+        if (w != but && !w->retiring && !w->paused &&
             w->nprocessing < (uint32_t)w->nthreads) {
             return w;
         }
@@ -228,7 +228,7 @@ s_steal(dvi_core *c)
     for (size_t i = 0; i < c->nworkers; i++) {
         dvi_sworker *w = c->workers[i];
         uint32_t n = (uint32_t)w->nthreads;
-        if (!w->retiring && w->nprocessing < n) {
+        if (!w->retiring && !w->paused && w->nprocessing < n) {
             idle += n - w->nprocessing;
         } else if (!w->stealing && w->nprocessing > n + most) {
             most = w->nprocessing - n;

@@ -110,6 +110,7 @@ s_on_link_frame(void *ctx, const char *buf, size_t len)
     dvi_worker *w = ctx;
     int rc = dvi_msg_each(buf, len, dvi_worker_on_msg, w);
     /* Once per frame: results stored since the last, or freed by it. */
+    dvi_memwatch_check(w->mem);
     dvi_trimmer_note(w->trim, dvi_store_footprint(w->store));
     return rc;
 }
@@ -221,6 +222,7 @@ dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n)
     w->welcomed = 1;
     w->sessions++;
     dvi_link_joined(w->link);
+    dvi_memwatch_welcomed(w->mem); /* a paused worker says so again */
     DVI_LOG(DVI_LOG_NOTICE, "WORKER",
             "%s: %s, serving peers at %s (listening on %s)", w->id,
             w->sessions > 1 ? "rejoined as a fresh worker" : "joined", w->addr,

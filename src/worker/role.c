@@ -44,7 +44,7 @@ s_run_worker(const char *fd)
     const char *l = getenv(DVI_ENV_WORKER_LISTEN);
     snprintf(listen, sizeof(listen), "%s", l ? l : "");
     dvi_worker_opts opts = {id, threads ? atoi(threads) : 1,
-                            listen[0] ? listen : NULL};
+                            listen[0] ? listen : NULL, NULL};
     int sock = atoi(fd);
     /* The program this process runs must not see the role, nor pass it on
      * to processes of its own. */

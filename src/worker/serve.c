@@ -17,7 +17,7 @@ typedef struct s_client {
 } s_client;
 
 struct dvi_server {
-    const dvi_store *store; /* borrowed from the worker */
+    dvi_store *store; /* borrowed from the worker */
     dvi_listener *listener;
     s_client **clients;
     size_t nclients;
@@ -108,7 +108,7 @@ s_on_accept(dvi_listener *l, dvi_conn *c)
 
 dvi_server *
 dvi_server_new(uv_loop_t *loop, const char *addr, dvi_tls_ctx *tls,
-               const dvi_store *store, char *bound, size_t size)
+               dvi_store *store, char *bound, size_t size)
 {
     dvi_server *s = dvi_calloc(1, sizeof(*s));
     s->store = store;

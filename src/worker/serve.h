@@ -4,7 +4,9 @@
  * GET from the worker's store: DATA with the result, or MISSING. A small
  * result is copied into the batch; a large one goes out from the store's
  * own memory, in a frame of its own, at once (a blob spliced into its outbox),
- * so serving a 256 MiB result copies nothing. The asking side is proto/fetch.h.
+ * so serving a 256 MiB result copies nothing. A result spilled to disk is
+ * read back first (dvi_store_get), then served the same way. The asking
+ * side is proto/fetch.h.
  *
  * Not thread-safe: the worker's loop thread only.
  */
@@ -27,7 +29,7 @@ typedef struct dvi_server dvi_server;
  * actually bound. Caller owns; free with dvi_server_destroy. NULL with the
  * reason set if it cannot listen. */
 dvi_server *dvi_server_new(uv_loop_t *loop, const char *addr, dvi_tls_ctx *tls,
-                           const dvi_store *store, char *bound, size_t size);
+                           dvi_store *store, char *bound, size_t size);
 /* Closes the listener and every connection (queued answers are sent
  * first when possible) and frees the server. Accepts NULL; sets *s to
  * NULL. */

@@ -563,6 +563,7 @@ s_on_jobs_done(void *ctx, dvi_job *done)
 {
     dvi_worker *w = ctx;
     s_on_done(w, done);
+    dvi_memwatch_check(w->mem); /* results came: spill or pause now */
     dvi_worker_check_drained(w);
 }
 
@@ -650,7 +651,9 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     /* Without a listen address the server starts on the first connection
      * to the scheduler, on the interface that reaches it. */
     if ((net->contact != NULL && dvi_worker_set_contact(w, net->contact) < 0) ||
-        (opts->listen != NULL && dvi_worker_listen(w, opts->listen) < 0)) {
+        (opts->listen != NULL && dvi_worker_listen(w, opts->listen) < 0) ||
+        (opts->memory && opts->memory->limit > 0 &&
+         (w->mem = dvi_memwatch_new(w, opts->memory)) == NULL)) {
         dvi_worker_destroy(&w);
         return NULL;
     }
@@ -702,6 +705,7 @@ dvi_worker_destroy(dvi_worker **wp)
         free(wt);
     }
     dvi_store_destroy(&w->store);
+    dvi_memwatch_destroy(&w->mem); /* after the store: its files go */
     dvi_trimmer_destroy(&w->trim);
     dvi_map_fini(&w->tasks);
     dvi_map_fini(&w->fetches);
@@ -730,6 +734,7 @@ dvi_worker_abandon(dvi_worker **wp)
     dvi_server_destroy(&w->server);
     dvi_fetcher_destroy(&w->fetcher);
     dvi_trimmer_destroy(&w->trim);
+    dvi_memwatch_destroy(&w->mem); /* the spill directory goes now */
     /* The rest stays: running calls may read their inputs (held in the
      * store) and run code of uploaded libraries (funcs). */
 }

@@ -18,11 +18,23 @@
 
 typedef struct dvi_worker dvi_worker;
 
+/* A worker's memory limit (memwatch.h). */
+typedef struct dvi_worker_memory {
+    uint64_t limit;        /* bytes; 0: none (nothing spills or pauses) */
+    double target;         /* fraction of limit past which results spill
+                              to disk (0: 0.6) */
+    double pause;          /* fraction of limit past which it takes no new
+                              tasks (0: 0.8) */
+    const char *spill_dir; /* where its spill directory goes; NULL:
+                              $TMPDIR, else /tmp */
+} dvi_worker_memory;
+
 typedef struct dvi_worker_opts {
     const char *id;     /* proposed worker id */
     int nthreads;       /* executor threads, >= 1 */
     const char *listen; /* where peers fetch from ("tcp://IP:0"); NULL:
                            the interface the scheduler is reached by */
+    const dvi_worker_memory *memory; /* its limit; NULL: none */
 } dvi_worker_opts;
 
 /* Where the scheduler is now ("tcp://HOST:PORT" into buf, size bytes):
@@ -78,12 +90,12 @@ typedef void (*dvi_worker_drained_fn)(dvi_worker *w, void *ctx);
 typedef void (*dvi_worker_stop_fn)(dvi_worker *w, const char *why, void *ctx);
 
 /* A worker connecting to the scheduler at sched_addr, or (sched_addr NULL)
- * over the connected socket sched_fd. It serves peers at opts->listen; if
- * that is NULL, on port 0 of the interface by which it reaches the
- * scheduler (127.0.0.1 over a socket without an IP). It tells peers the
- * contact address if there is one, else where it listens, a wildcard
- * host replaced by that interface: an address they can dial. Caller owns;
- * free with dvi_worker_destroy. NULL with the reason set on failure. */
+ * over the connected socket sched_fd, under opts->memory's limit if any. It
+ * serves peers at opts->listen; if that is NULL, on port 0 of the interface by
+ * which it reaches the scheduler (127.0.0.1 over a socket without an IP). It
+ * tells peers the contact address if there is one, else where it listens, a
+ * wildcard host replaced by that interface: an address they can dial. Caller
+ * owns; free with dvi_worker_destroy. NULL with the reason set on failure. */
 dvi_worker *dvi_worker_new(uv_loop_t *loop, const char *sched_addr,
                            int sched_fd, const dvi_worker_opts *opts,
                            dvi_worker_lost_fn lost, void *ctx);
@@ -96,7 +108,9 @@ dvi_worker *dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr,
 void dvi_worker_destroy(dvi_worker **w);
 /* For a process about to end with calls still running, which cannot be
  * joined: closes the connections (what is queued for the scheduler goes
- * first, as the loop runs on) and the timers, and leaves the executor's
+ * first, as the loop runs on) and the timers, removes the spill
+ * directory (results held on disk are lost with the process), and leaves
+ * the executor's
  * threads and the loaded libraries alone, never freed, as calls may
  * still run their code. Sets *w to NULL. The loop then ends once the
  * connections have closed; the process must end right after. */

@@ -6,6 +6,7 @@
  *   member.c   the worker in its cluster: the link to the scheduler (HELLO
  *              on each connection it opens, WELCOME, BYE, losing it),
  *              retiring, and ending its process to stop a call
+ *   memwatch.c its memory limit: spilling, pausing, MEMORY
  *
  * Nothing here is visible outside src/worker.
  */
@@ -21,6 +22,7 @@
 #include "executor.h"
 #include "funcs.h"
 #include "link.h"
+#include "memwatch.h"
 #include "proto/conn.h"
 #include "proto/fetch.h"
 #include "serve.h"
@@ -86,6 +88,7 @@ struct dvi_worker {
     void *ctx;
     dvi_worker_stats stats;
     dvi_trimmer *trim;             /* gives back what freed results took */
+    dvi_memwatch *mem;             /* spills and pauses under a limit */
     char *retiring;                /* dvi_worker_retire's reason, or NULL */
     dvi_worker_drained_fn drained; /* told when the last task is done */
     void *drained_ctx;

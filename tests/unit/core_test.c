@@ -1524,6 +1524,39 @@ test_idle_worker_steals_queued_work(void **state)
     s_env_free(env);
 }
 
+/* A worker that says it is paused (MEMORY) gets no new task: another
+ * takes them, one pinned to it waits, and nothing is stolen for it while
+ * its thread idles. Resumed, it gets work again. */
+static void
+s_memory(s_env *env, int wi, int paused)
+{
+    dvi_msg_memory m = {.paused = (uint64_t)paused, .bytes = 100 << 20};
+    dvi_core_worker_memory(env->core, env->w[wi], &m);
+}
+
+static void
+test_paused_worker_gets_nothing_new(void **state)
+{
+    s_env *env = s_env_new(2);
+    s_memory(env, 0, 1);
+    for (int i = 0; i < 6; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "m%d", i);
+        s_submit(env, 0, key, NULL);
+    }
+    s_submit_pinned(env, 0, "pin", "w0", NULL);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_COMPUTE, NULL), 0);
+    DVT_EQ_I64(s_count(&env->wbox[1], DVI_MSG_COMPUTE, NULL), 3); /* full */
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[1], DVI_MSG_STEAL, NULL), 0);
+    s_memory(env, 0, 0);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_COMPUTE, NULL), 3);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_COMPUTE, "pin"), 1);
+    s_env_free(env);
+}
+
 /* ---- A random model: every future held is answered ---------------------- */
 
 #define NKEYS 48 /* t0..t47 computed, then s0..s7 scattered */
@@ -1766,6 +1799,7 @@ main(void)
         cmocka_unit_test(test_queued_task_waits_for_a_lost_input),
         cmocka_unit_test(test_scatter_kept_on_two_workers),
         cmocka_unit_test(test_idle_worker_steals_queued_work),
+        cmocka_unit_test(test_paused_worker_gets_nothing_new),
         cmocka_unit_test(test_pinned_tasks),
         cmocka_unit_test(test_client_leaving_releases_its_work),
         cmocka_unit_test(test_result_stays_where_made),
