@@ -314,6 +314,11 @@ DV_EXPORT const dv_value *dv_result(dv_future *f, double timeout_s);
  * within its heartbeat timeout, even when timeout_s is negative). */
 DV_EXPORT int dv_wait(dv_future *const *fs, size_t n, double timeout_s);
 
+/* As dv_wait, for every future of the client that has not been released
+ * (everything it submitted and still holds). Returns 0, DV_ETIMEDOUT,
+ * DV_ELOST, or DV_EINVAL for no client. */
+DV_EXPORT int dv_wait_all(dv_client *c, double timeout_s);
+
 /* Returns one of the n futures that has completed (finished, erred or
  * cancelled) and was not returned by an earlier call with the same client,
  * waiting up to timeout_s seconds (negative: forever). Futures come in the
@@ -337,8 +342,11 @@ DV_EXPORT int dv_future_status(const dv_future *f);
 DV_EXPORT const char *dv_future_error(const dv_future *f);
 
 /* The client no longer needs the future: frees the handle, and the result
- * on the workers once nothing else refers to it. Accepts NULL. The handle
- * must not be used afterwards. */
+ * on the workers once nothing else refers to it. Releasing the last handle
+ * on a task that has not finished, when no other client, published name
+ * or waiting task needs it, cancels it as dv_cancel would (queued: it
+ * never runs; running: its worker is told, dv_call_cancelled()). Accepts
+ * NULL. The handle must not be used afterwards. */
 DV_EXPORT void dv_release(dv_future *f);
 
 /* Cancels this client's interest in the task if it has not finished: the
@@ -371,7 +379,10 @@ DV_EXPORT bool dv_value_bool(const dv_value *v);
 /* A DV_STR's bytes, NUL-terminated; *len (if not NULL) gets its length.
  * NULL for other types. Borrowed from the value. */
 DV_EXPORT const char *dv_value_str(const dv_value *v, size_t *len);
-/* A DV_BYTES's (or DV_STR's) bytes; NULL for other types. Borrowed. */
+/* A DV_BYTES's (or DV_STR's) bytes; NULL for other types. Borrowed. No
+ * alignment is promised (they sit in the message they came in): copy them
+ * before reading them as wider types. Arrays of numbers are DV_F64S and
+ * DV_I64S, which are 8-byte aligned. */
 DV_EXPORT const void *dv_value_bytes(const dv_value *v, size_t *len);
 /* A DV_F64S's elements, 8-byte aligned, without copying; NULL for other
  * types. Borrowed from the value. */
@@ -447,6 +458,10 @@ DV_EXPORT int dv_return(dv_call *call, dv_arg value);
 DV_EXPORT double *dv_return_f64s(dv_call *call, size_t n);
 /* As dv_return_f64s, for int64 elements. */
 DV_EXPORT int64_t *dv_return_i64s(dv_call *call, size_t n);
+/* Makes the result DV_BYTES of n bytes and returns them, 8-byte aligned,
+ * to fill in place (no copy). Borrowed; valid until the function returns.
+ * NULL (DV_ELIMIT) past the largest result a frame can carry. */
+DV_EXPORT void *dv_return_bytes(dv_call *call, size_t n);
 /* Makes the call err with this text, which reaches its future and every
  * dependent's. Returns DV_ETASK: `return dv_fail(call, "bad n %d", n);`. */
 DV_EXPORT int dv_fail(dv_call *call, const char *fmt, ...)

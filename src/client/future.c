@@ -270,6 +270,58 @@ dv_wait(dv_future *const *fs, size_t n, double timeout_s)
     return rc;
 }
 
+/* A live future of c not yet final, or NULL. The scan goes on from where
+ * the last one stopped (*from), so waiting for n futures costs O(n); the
+ * set may have changed meanwhile (members move), so "none" is only
+ * trusted from a scan that started at 0. */
+static dv_future *
+s_first_pending_locked(dv_client *c, size_t *from)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        dv_future *f;
+        for (size_t i = *from; (f = dvi_pset_next(&c->live, &i));) {
+            if (!s_final(f->st->status)) {
+                *from = i - 1;
+                return f;
+            }
+        }
+        if (*from == 0) {
+            return NULL;
+        }
+        *from = 0;
+    }
+    return NULL;
+}
+
+int
+dv_wait_all(dv_client *c, double timeout_s)
+{
+    if (c == NULL) {
+        return dvi_seterr(DV_EINVAL, "dv_wait_all: no client");
+    }
+    uint64_t deadline = dvi_deadline(timeout_s);
+    size_t from = 0;
+    uv_mutex_lock(&c->lock);
+    while (s_first_pending_locked(c, &from) != NULL) {
+        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
+            uv_mutex_unlock(&c->lock);
+            return dvi_seterr(DV_ETIMEDOUT,
+                              "dv_wait_all: futures still pending after "
+                              "%.3g s",
+                              timeout_s);
+        }
+    }
+    int rc = 0;
+    dv_future *f;
+    for (size_t i = 0; rc == 0 && (f = dvi_pset_next(&c->live, &i));) {
+        if (f->st->elost) {
+            rc = dvi_seterr(DV_ELOST, "dv_wait_all: %s", f->st->error);
+        }
+    }
+    uv_mutex_unlock(&c->lock);
+    return rc;
+}
+
 void
 dv_release(dv_future *f)
 {

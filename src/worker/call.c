@@ -116,6 +116,25 @@ dv_return_i64s(dv_call *call, size_t n)
     return s_return_array(call, DVI_EXT_I64S, n);
 }
 
+void *
+dv_return_bytes(dv_call *call, size_t n)
+{
+    if (call == NULL || n > ((size_t)1 << 30) - 16) {
+        dvi_seterr(DV_ELIMIT, "a result of %zu bytes", n);
+        return NULL;
+    }
+    /* The bin header first, placed so the bytes after it are aligned. */
+    s_fixed hdr = {.len = 0};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &hdr, s_fixed_write);
+    msgpack_pack_bin(&pk, n);
+    dvi_blob *b = dvi_blob_new(hdr.len + n, hdr.len);
+    memcpy(b->data, hdr.buf, hdr.len);
+    dvi_blob_rele(call->result);
+    call->result = b;
+    return b->data + hdr.len;
+}
+
 int
 dv_failv(dv_call *call, const char *fmt, va_list ap)
 {

@@ -216,6 +216,35 @@ test_cancel_spares_another_client(void **state)
     dv_release(mine);
 }
 
+/* dv_wait_all waits for everything the client holds; a result made in
+ * place with dv_return_bytes arrives whole. */
+static void
+test_wait_all_and_bytes_made_in_place(void **state)
+{
+    dv_client *c = *state;
+    dv_future *fs[5];
+    for (int i = 0; i < 4; i++) {
+        fs[i] = DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(50 + i)));
+    }
+    fs[4] = DVT_NOTNULL(DV_SUBMIT(c, "make_bytes", dv_i64(100003)));
+    DVT_EQ_I64(dv_wait_all(c, 30.0), 0);
+    for (int i = 0; i < 5; i++) {
+        DVT_EQ_I64(dv_future_status(fs[i]), DV_FINISHED);
+    }
+    size_t n = 0;
+    const unsigned char *b = dv_value_bytes(DVT_RESULT(fs[4], 30.0), &n);
+    DVT_EQ_I64(n, 100003);
+    DVT_EQ_I64(b[100002], 100002 % 251);
+    DVT_EQ_I64(b[251], 0);
+    dvt_release_all(fs, 5);
+
+    dv_future *slow = DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(3000)));
+    DVT_FAILS_WITH(DV_ETIMEDOUT, dv_wait_all(c, 0.1));
+    DVT_FAILS_WITH(DV_EINVAL, dv_wait_all(NULL, 0.1));
+    dv_release(slow);
+    DVT_EQ_I64(dv_wait_all(c, 1.0), 0); /* nothing held */
+}
+
 static void
 test_release(void **state)
 {
@@ -350,6 +379,7 @@ main(void)
         cmocka_unit_test(test_wait_times_out),
         cmocka_unit_test(test_cancel_queued_task),
         cmocka_unit_test(test_cancel_spares_another_client),
+        cmocka_unit_test(test_wait_all_and_bytes_made_in_place),
         cmocka_unit_test(test_release),
         cmocka_unit_test(test_scatter),
         cmocka_unit_test(test_publish_across_clients),

@@ -300,3 +300,21 @@ DV_FUNCTION_IMPURE(pause_ms)
     }
     return dv_return(call, dv_i64(ms));
 }
+
+/* make_bytes(n) returns n bytes, byte i being i % 251, filled in place. */
+DV_FUNCTION(make_bytes)
+{
+    if (s_need(call, 0, DV_I64, "make_bytes") != 0) {
+        return DV_ETASK;
+    }
+    int64_t n = dv_value_i64(dv_arg_at(call, 0));
+    unsigned char *p = n >= 0 ? dv_return_bytes(call, (size_t)n) : NULL;
+    if (p == NULL) {
+        return dv_fail(call, "make_bytes: no room for %lld bytes",
+                       (long long)n);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        p[i] = (unsigned char)(i % 251);
+    }
+    return 0;
+}

@@ -9,7 +9,9 @@
  * sleep_coop(path, ms) (impure: as sleep_marked, but it checks
  * dv_call_cancelled() every 5 ms and, once told to stop, appends
  * "cancelled after N ms" to path and fails),
- * pause_ms(ms) (impure: returns at once for 0, else sleeps).
+ * pause_ms(ms) (impure: returns at once for 0, else sleeps),
+ * holder_of(x) (impure: the id of the worker that ran it, where x is
+ * held), make_bytes(n) (n bytes, byte i being i % 251, filled in place).
  */
 #ifndef DVT_FUNCS_H
 #define DVT_FUNCS_H
