@@ -59,25 +59,38 @@ fi
 run 60 "$bin/bench_pingpong"
 run 120 "$bin/bench_spill"
 run 300 "$bin/bench_tls"
-# Pairs of runs, plain then TLS, so that the machine's drift hits both;
-# the figures are the medians over the pairs of the differences/ratios.
-: >"$tmp/pairs"
-for _ in 1 2 3; do
-    for cluster in tcp_plain tcp; do
-        { timeout -k 5 150 "$bin/bench_drove" --cluster "$cluster" \
-            --drove "$build/drove" --only roundtrip,map,transfer; echo $? \
-            >"$tmp/rc"; } | grep -v "startup\|upload" >>"$tmp/pairs"
-        [ "$(cat "$tmp/rc")" = 0 ] || failed=1
+# pairs N A B ONLY FILTER: N runs of bench_drove on clusters A and B in
+# alternation (the order swapped every other pair, so the machine's drift
+# hits both), --only ONLY, the lines matching FILTER kept in $tmp/pairs.
+pairs() {
+    : >"$tmp/pairs"
+    i=0
+    while [ "$i" -lt "$1" ]; do
+        i=$((i + 1))
+        order="$2 $3"
+        [ $((i % 2)) = 0 ] && order="$3 $2"
+        for cluster in $order; do
+            { timeout -k 5 150 "$bin/bench_drove" --cluster "$cluster" \
+                --drove "$build/drove" --only "$4"; echo $? >"$tmp/rc"; } |
+                grep "$5" >>"$tmp/pairs"
+            [ "$(cat "$tmp/rc")" = 0 ] || failed=1
+        done
     done
-done
-awk -F': ' '
+}
+# The awk reading `name: value unit` lines into n[name] and v[name, i],
+# with median(); the figures are medians over the pairs.
+read_pairs='
     { split($2, f, " "); n[$1]++; v[$1, n[$1]] = f[1] }
     function median(a, k,    i, j, t) {
         for (i = 1; i <= k; i++)
             for (j = i + 1; j <= k; j++)
                 if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
         return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-    }
+    }'
+# TLS against the same daemons in plain TCP.
+pairs 3 tcp_plain tcp roundtrip,map,transfer \
+    "roundtrip_median\|map_throughput\|transfer_256mib_bandwidth"
+awk -F': ' "$read_pairs"'
     function pair(name, how, out, unit,    k, i, d, p, t) {
         k = n["tcp." name]
         if (k == 0 || n["tcp_plain." name] != k) {
@@ -99,26 +112,9 @@ awk -F': ' '
         pair("transfer_256mib_bandwidth", "ratio",
              "tls.task_transfer_256mib_ratio", "x")
     }' "$tmp/pairs" | tee -a "$tmp/all"
-# Pairs again, without and with --state, the order swapped every pair.
-: >"$tmp/state"
-for i in 1 2 3 4 5; do
-    order="tcp tcp_state"
-    [ $((i % 2)) = 0 ] && order="tcp_state tcp"
-    for cluster in $order; do
-        { timeout -k 5 150 "$bin/bench_drove" --cluster "$cluster" \
-            --drove "$build/drove" --only map; echo $? >"$tmp/rc"; } |
-            grep "map_throughput\|publish\|scheduler_cpu" >>"$tmp/state"
-        [ "$(cat "$tmp/rc")" = 0 ] || failed=1
-    done
-done
-awk -F': ' '
-    { split($2, f, " "); n[$1]++; v[$1, n[$1]] = f[1] }
-    function median(a, k,    i, j, t) {
-        for (i = 1; i <= k; i++)
-            for (j = i + 1; j <= k; j++)
-                if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-        return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-    }
+# Without and with --state.
+pairs 5 tcp tcp_state map "map_throughput\|publish\|scheduler_cpu"
+awk -F': ' "$read_pairs"'
     END {
         k = n["tcp.map_throughput"]
         if (k == 0 || n["tcp_state.map_throughput"] != k) {
@@ -146,7 +142,7 @@ awk -F': ' '
         m = n["tcp_state.publish_median"]
         for (i = 1; i <= m; i++) q[i] = v["tcp_state.publish_median", i]
         if (m > 0) printf "state.publish_median: %.2f ms\n", median(q, m)
-    }' "$tmp/state" | tee -a "$tmp/all"
+    }' "$tmp/pairs" | tee -a "$tmp/all"
 for cluster in threads processes tcp; do
     run 150 "$bin/bench_drove" --cluster "$cluster" --drove "$build/drove"
 done

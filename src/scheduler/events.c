@@ -495,18 +495,6 @@ dvi_core_stored(dvi_core *c, dvi_sworker *w, const dvi_msg_stored *m)
     s_result_at(c, w, m->key, m->nbytes, (dvi_bytes){0});
 }
 
-static int
-s_inputs_held(dvi_task *t)
-{
-    dvi_task **deps = dvi_task_deps(t);
-    for (uint32_t i = 0; i < t->ndeps; i++) {
-        if (deps[i]->state != DVI_TASK_MEMORY || deps[i]->nwho == 0) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 void
 dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
 {
@@ -539,8 +527,8 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
         /* An input was lost (the fetcher said LOST first): t waits for it
          * to be computed again. */
     } else if (m->blame == DVI_BLAME_INPUT &&
-               ++t->suspicious < DVI_KILLED_AFTER && s_inputs_held(t)) {
-        /* An input vanished on its way but is held somewhere: again. */
+               ++t->suspicious < DVI_KILLED_AFTER) {
+        /* An input vanished on its way but is held elsewhere: again. */
         dvi_core_make_ready(c, t);
     } else {
         char *text = dvi_bytes_dup(m->text);

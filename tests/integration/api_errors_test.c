@@ -83,8 +83,8 @@ test_failed_chains_leave_workers_free(void **state)
     for (int i = 0; i < 300; i++) {
         dv_opts o = DV_OPTS_INIT;
         o.impure = 1; /* a fresh chain every time */
-        dv_future *a = DVT_NOTNULL(dv_submit(c, "boom", 1,
-                                             (dv_arg[]){dv_i64(i)}, &o));
+        dv_future *a =
+            DVT_NOTNULL(dv_submit(c, "boom", 1, (dv_arg[]){dv_i64(i)}, &o));
         dv_future *b = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_fut(a)));
         dv_future *d = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_fut(b)));
         DVT_EQ_STR(DVT_ERROR(d, 30.0), "boom 42");
@@ -256,7 +256,6 @@ main(void)
         cmocka_unit_test(test_mistakes_refused_at_the_call),
         cmocka_unit_test(test_submitting_threads_end_cleanly),
     };
-    return dvt_finish(dvt_run_clusters("api_errors", tests,
-                                       sizeof(tests) / sizeof(tests[0]),
-                                       DVT_ALL));
+    return dvt_finish(dvt_run_clusters(
+        "api_errors", tests, sizeof(tests) / sizeof(tests[0]), DVT_ALL));
 }

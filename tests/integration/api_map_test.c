@@ -45,8 +45,8 @@ s_map_inc(dv_client *c, size_t n, int64_t first, size_t chunksize)
     if (wrong > 0) {
         const char *err = dv_future_error(out[first_wrong]);
         DVT_FAIL("%zu of %zu results wrong (chunksize %zu); first: call %zu"
-                 " gave %lld, want %lld (error: %s)", wrong, n, chunksize,
-                 first_wrong, (long long)got,
+                 " gave %lld, want %lld (error: %s)",
+                 wrong, n, chunksize, first_wrong, (long long)got,
                  (long long)(first + (int64_t)first_wrong + 1),
                  err ? err : "none");
     }
@@ -174,7 +174,6 @@ main(void)
         cmocka_unit_test(test_map_10000_chunked),
         cmocka_unit_test(test_chain_2000),
     };
-    return dvt_finish(dvt_run_clusters("api_map", tests,
-                                       sizeof(tests) / sizeof(tests[0]),
-                                       DVT_ALL));
+    return dvt_finish(dvt_run_clusters(
+        "api_map", tests, sizeof(tests) / sizeof(tests[0]), DVT_ALL));
 }

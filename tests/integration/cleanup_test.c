@@ -33,7 +33,8 @@ s_listen_inodes(unsigned long *out, int max)
             unsigned st;
             unsigned long inode;
             if (sscanf(line, "%*d: %*s %*s %x %*s %*s %*s %*s %*s %lu", &st,
-                       &inode) == 2 && st == 0x0A && n < max) {
+                       &inode) == 2 &&
+                st == 0x0A && n < max) {
                 out[n++] = inode;
             }
         }

@@ -87,19 +87,19 @@ main(int argc, char **argv)
     }
     long long sum = (long long)dv_value_i64(v);
     if (sum != 328350) {
-        fprintf(stderr, "client_prog: sum of squares %lld, want 328350\n",
-                sum);
+        fprintf(stderr, "client_prog: sum of squares %lld, want 328350\n", sum);
         goto out;
     }
     if (dv_result(bad, 60.0) != NULL || dv_future_error(bad) == NULL ||
         strcmp(dv_future_error(bad), "cp: bad input 7") != 0) {
-        fprintf(stderr, "client_prog: cp_fail gave error \"%s\", want "
+        fprintf(stderr,
+                "client_prog: cp_fail gave error \"%s\", want "
                 "\"cp: bad input 7\"\n",
                 dv_future_error(bad) ? dv_future_error(bad) : "(none)");
         goto out;
     }
-    printf("client_prog: ok on %s with %d workers", where ? where :
-           "the default cluster", nworkers);
+    printf("client_prog: ok on %s with %d workers",
+           where ? where : "the default cluster", nworkers);
     for (int i = 0; i < nworkers; i++) {
         char id[128];
         if (dv_worker_id(c, i, id, sizeof(id)) == 0) {

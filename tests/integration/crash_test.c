@@ -49,7 +49,6 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_segfault_errs_the_future),
     };
-    return dvt_finish(dvt_run_clusters("crash", tests,
-                                       sizeof(tests) / sizeof(tests[0]),
-                                       DVT_PROCESSES));
+    return dvt_finish(dvt_run_clusters(
+        "crash", tests, sizeof(tests) / sizeof(tests[0]), DVT_PROCESSES));
 }

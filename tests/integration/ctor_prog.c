@@ -21,8 +21,7 @@ s_init(void)
 
 DV_FUNCTION(add_base)
 {
-    return dv_return(call,
-                     dv_i64(g_base + dv_value_i64(dv_arg_at(call, 0))));
+    return dv_return(call, dv_i64(g_base + dv_value_i64(dv_arg_at(call, 0))));
 }
 
 int

@@ -142,17 +142,6 @@ s_spawn_in(const char *name, const char *ns, ...)
     return DVT_NOTNULL(dvt_spawn(name, argv));
 }
 
-static double
-s_wait_workers(dv_client *c, int want, double timeout_s)
-{
-    double t0 = dvt_now(), deadline = t0 + timeout_s;
-    while (dv_nworkers(c) != want && dvt_now() < deadline) {
-        dvt_sleep(0.01);
-    }
-    DVT_EQ_I64(dv_nworkers(c), want);
-    return dvt_now() - t0;
-}
-
 /* Waits up to timeout_s until the file at path (NULL: p's log) contains
  * needle. */
 static void
@@ -195,7 +184,7 @@ test_cut_off_worker_is_dropped_and_rejoins(void **state)
     dvt_proc *wb = s_spawn_in("worker-b", s_ns[1], "worker", "--scheduler",
                               addr, "--threads", "1", "--name", "wb", NULL);
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
-    s_wait_workers(c, 2, 30.0);
+    dvt_wait_workers(c, 2, 30.0);
 
     snprintf(mark, sizeof(mark), "%s/started", dvt_home());
     enum { NSLOW = 4, NNEW = 20 };
@@ -210,7 +199,7 @@ test_cut_off_worker_is_dropped_and_rejoins(void **state)
     for (int i = 0; i < NNEW; i++) {
         later[i] = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(i)));
     }
-    s_wait_workers(c, 1, 15.0);
+    dvt_wait_workers(c, 1, 15.0);
     double lost = dvt_now() - t0;
     fprintf(stderr,
             "heartbeat_netns_test: a worker cut off was dropped after "
@@ -226,7 +215,7 @@ test_cut_off_worker_is_dropped_and_rejoins(void **state)
     s_wait_text(wb, NULL, "the scheduler went silent", 10.0);
 
     DVT_EQ_I64(s_sh("%s -n %s link set %s up", s_ip, s_ns[0], s_ns[0]), 0);
-    double back = s_wait_workers(c, 2, 30.0);
+    double back = dvt_wait_workers(c, 2, 30.0);
     fprintf(stderr,
             "heartbeat_netns_test: with the link up again it "
             "rejoined in %.2f s\n",

@@ -109,19 +109,6 @@ s_worker(const char *name, const char *addr, const char *threads, ...)
     return s_started(DVT_NOTNULL(dvt_spawn(pname, argv)));
 }
 
-/* Waits up to timeout_s until the client sees want workers; returns how
- * long that took. */
-static double
-s_wait_workers(dv_client *c, int want, double timeout_s)
-{
-    double t0 = dvt_now(), deadline = t0 + timeout_s;
-    while (dv_nworkers(c) != want && dvt_now() < deadline) {
-        dvt_sleep(0.01);
-    }
-    DVT_EQ_I64(dv_nworkers(c), want);
-    return dvt_now() - t0;
-}
-
 /* Waits up to timeout_s until the file at path (or, path NULL, p's log)
  * contains needle. */
 static void
@@ -205,7 +192,7 @@ test_long_tasks_do_not_look_hung(void **state)
         s_scheduler("busy-scheduler", "tcp://127.0.0.1:0", addr, sizeof(addr));
     dvt_proc *w = s_worker("w-busy", addr, "1", NULL);
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
-    s_wait_workers(c, 1, 30.0);
+    dvt_wait_workers(c, 1, 30.0);
     /* Proven fast, pause_ms(0) runs on the worker's loop thread; one
      * slow call there, and it never does again, however fast its calls
      * are afterwards: else the long call below would hold the loop, and
@@ -237,7 +224,7 @@ test_stopped_worker_is_dropped_and_rejoins(void **state)
     dvt_proc *w0 = s_worker("w0", addr, "2", "--log-level", "info", NULL);
     dvt_proc *w1 = s_worker("w1", addr, "1", NULL);
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
-    s_wait_workers(c, 2, 30.0);
+    dvt_wait_workers(c, 2, 30.0);
 
     /* On w0: a long task pinned there, and short ones that may run
      * anywhere, until w0 runs one of them too. */
@@ -258,7 +245,7 @@ test_stopped_worker_is_dropped_and_rejoins(void **state)
     for (int i = 0; i < NNEW; i++) {
         later[i] = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(100 + i)));
     }
-    s_wait_workers(c, 1, 15.0);
+    dvt_wait_workers(c, 1, 15.0);
     double lost = dvt_now() - t0;
     fprintf(stderr,
             "heartbeat_test: a stopped worker was dropped after %.2f s "
@@ -283,7 +270,7 @@ test_stopped_worker_is_dropped_and_rejoins(void **state)
     DVT_TRUE(dvt_proc_alive(w0));
 
     DVT_EQ_I64(kill(dvt_proc_pid(w0), SIGCONT), 0);
-    double back = s_wait_workers(c, 2, 20.0);
+    double back = dvt_wait_workers(c, 2, 20.0);
     fprintf(stderr, "heartbeat_test: after SIGCONT it rejoined in %.2f s\n",
             back);
     s_wait_text(w0, NULL, "rejoined as a fresh worker", 10.0);
@@ -325,7 +312,7 @@ s_client_loses_scheduler(int sig, const char *name, const char *why,
     dvt_proc *s = s_scheduler(name, "tcp://127.0.0.1:0", addr, sizeof(addr));
     dvt_proc *w = s_worker(name, addr, "1", NULL);
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
-    s_wait_workers(c, 1, 30.0);
+    dvt_wait_workers(c, 1, 30.0);
     dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "sleep_ms", dv_i64(60000)));
     pid_t killer = s_signal_later(dvt_proc_pid(s), sig, 1.0);
     double t0 = dvt_now();
@@ -386,7 +373,7 @@ test_worker_rejoins_restarted_scheduler(void **state)
     dvt_proc *s = s_scheduler("restart-scheduler-1", NULL, addr, sizeof(addr));
     dvt_proc *w = s_worker("w-restart", NULL, "1", NULL);
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
-    s_wait_workers(c, 1, 30.0);
+    dvt_wait_workers(c, 1, 30.0);
     s_map_inc(c, 50);
     dv_close(c);
 
@@ -404,7 +391,7 @@ test_worker_rejoins_restarted_scheduler(void **state)
             "scheduler %.2f s after it listened\n",
             back);
     c = DVT_NOTNULL(dvt_connect(again));
-    s_wait_workers(c, 1, 10.0);
+    dvt_wait_workers(c, 1, 10.0);
     s_map_inc(c, 200);
     dv_close(c);
     DVT_TRUE(dvt_proc_alive(w));
@@ -421,7 +408,7 @@ test_worker_exits_after_reconnect_grace(void **state)
     dvt_proc *w =
         s_worker("w-grace", addr, "1", "--reconnect-grace", "2", NULL);
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
-    s_wait_workers(c, 1, 30.0);
+    dvt_wait_workers(c, 1, 30.0);
     dv_close(c);
     DVT_EQ_I64(kill(dvt_proc_pid(s), SIGKILL), 0);
     double t0 = dvt_now();

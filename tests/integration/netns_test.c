@@ -28,14 +28,14 @@
 
 #define SKIP 77
 
-static char s_ns[2][32];   /* the namespaces: host A, host B */
-static const char *s_ip;   /* the ip command */
-static int s_made;         /* namespaces made, to delete */
-static dvt_proc *s_sched;  /* in A */
-static dvt_proc *s_wa;     /* in A */
-static dvt_proc *s_wb;     /* in B */
-static char s_addr[128];   /* what the scheduler printed */
-static char s_dial[128];   /* A's address with the scheduler's port */
+static char s_ns[2][32];  /* the namespaces: host A, host B */
+static const char *s_ip;  /* the ip command */
+static int s_made;        /* namespaces made, to delete */
+static dvt_proc *s_sched; /* in A */
+static dvt_proc *s_wa;    /* in A */
+static dvt_proc *s_wb;    /* in B */
+static char s_addr[128];  /* what the scheduler printed */
+static char s_dial[128];  /* A's address with the scheduler's port */
 static dv_client *s_client;
 
 /* Runs a shell command (formatted), its output to HOME/netns.log; returns
@@ -98,8 +98,8 @@ s_make_namespaces(void)
     int rc = s_sh("%s netns add %s", s_ip, b);
     /* The pair is made inside the namespaces: it never touches the host's
      * own network, and goes with them. */
-    rc |= s_sh("%s link add %s netns %s type veth peer name %s netns %s",
-               s_ip, a, a, b, b);
+    rc |= s_sh("%s link add %s netns %s type veth peer name %s netns %s", s_ip,
+               a, a, b, b);
     rc |= s_sh("%s -n %s addr add 10.231.0.1/24 dev %s", s_ip, a, a);
     rc |= s_sh("%s -n %s addr add 10.231.0.2/24 dev %s", s_ip, b, b);
     for (int i = 0; i < 2; i++) {

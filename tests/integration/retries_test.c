@@ -44,9 +44,8 @@ test_retries_rerun_failed_calls(void **state)
     s_path(path, sizeof(path), "fail-enough", 2);
     dv_opts opts = DV_OPTS_INIT;
     opts.retries = 2;
-    dv_future *f = DVT_NOTNULL(
-        dv_submit(c, "fail_marked", 2, (dv_arg[]){dv_str(path), dv_i64(2)},
-                  &opts));
+    dv_future *f = DVT_NOTNULL(dv_submit(
+        c, "fail_marked", 2, (dv_arg[]){dv_str(path), dv_i64(2)}, &opts));
     DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 3);
     dv_release(f);
     DVT_EQ_I64(s_count_lines(path), 3);
@@ -54,8 +53,8 @@ test_retries_rerun_failed_calls(void **state)
     /* One retry too few: 1 + 1 attempts, then the last failure's text. */
     s_path(path, sizeof(path), "fail-short", 1);
     opts.retries = 1;
-    f = DVT_NOTNULL(dv_submit(
-        c, "fail_marked", 2, (dv_arg[]){dv_str(path), dv_i64(2)}, &opts));
+    f = DVT_NOTNULL(dv_submit(c, "fail_marked", 2,
+                              (dv_arg[]){dv_str(path), dv_i64(2)}, &opts));
     DVT_CONTAINS(DVT_ERROR(f, 30.0), "fail_marked: attempt 2 fails");
     dv_release(f);
     DVT_EQ_I64(s_count_lines(path), 2);
@@ -102,7 +101,6 @@ main(void)
         cmocka_unit_test(test_retries_rerun_failed_calls),
         cmocka_unit_test(test_killed_worker_after_three_deaths),
     };
-    return dvt_finish(dvt_run_clusters("retries", tests,
-                                       sizeof(tests) / sizeof(tests[0]),
-                                       DVT_PROCESSES));
+    return dvt_finish(dvt_run_clusters(
+        "retries", tests, sizeof(tests) / sizeof(tests[0]), DVT_PROCESSES));
 }

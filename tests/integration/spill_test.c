@@ -103,16 +103,6 @@ s_teardown(void **state)
     return 0;
 }
 
-static void
-s_wait_workers(dv_client *c, int want)
-{
-    double deadline = dvt_now() + 30.0;
-    while (dv_nworkers(c) != want && dvt_now() < deadline) {
-        dvt_sleep(0.02);
-    }
-    DVT_EQ_I64(dv_nworkers(c), want);
-}
-
 /* A field of /proc/PID/status in KiB ("VmHWM"), or -1. */
 static int64_t
 s_status_kib(pid_t pid, const char *field)
@@ -294,16 +284,16 @@ test_results_three_times_the_limit(void **state)
     /* 64 MiB, or what a sanitized idle worker needs plus 32 MiB. */
     dvt_proc *probe = s_worker("probe", NULL);
     dv_client *c = DVT_NOTNULL(dvt_connect(s_addr));
-    s_wait_workers(c, 1);
+    dvt_wait_workers(c, 1, 30.0);
     int64_t limit_mib = s_idle_mib(probe) + 32;
     limit_mib = limit_mib < 64 ? 64 : limit_mib;
     dvt_proc_kill(probe);
-    s_wait_workers(c, 0);
+    dvt_wait_workers(c, 0, 30.0);
     snprintf(limit, sizeof(limit), "%lldM", (long long)limit_mib);
     const char *extra[] = {"--memory-limit", limit, "--spill-dir", parent,
                            "--grace",        "1",   NULL};
     dvt_proc *w = s_worker("s0", extra);
-    s_wait_workers(c, 1);
+    dvt_wait_workers(c, 1, 30.0);
 
     dv_arg args[S_NRESULTS];
     dv_future *fs[S_NRESULTS];
@@ -375,7 +365,7 @@ test_paused_worker_gets_no_new_tasks(void **state)
     dvt_proc *w1 =
         s_worker("w1", (const char *[]){"--memory-limit", "none", NULL});
     dv_client *c = DVT_NOTNULL(dvt_connect(s_addr));
-    s_wait_workers(c, 1);
+    dvt_wait_workers(c, 1, 30.0);
     /* w0 pauses 12 MiB above an idle worker's RSS, and spills nothing. */
     char limit[32];
     snprintf(limit, sizeof(limit), "%lldM",
@@ -388,7 +378,7 @@ test_paused_worker_gets_no_new_tasks(void **state)
                            "0.5",
                            NULL};
     dvt_proc *w0 = s_worker("w0", extra);
-    s_wait_workers(c, 2);
+    dvt_wait_workers(c, 2, 30.0);
 
     /* A 24 MiB result pinned to w0 takes it past its pause fraction. */
     dv_opts pin = DV_OPTS_INIT;
@@ -468,7 +458,7 @@ test_dead_workers_directory_removed(void **state)
         parent,           NULL};
     dvt_proc *k0 = s_worker_nanny("k0", 1, extra);
     dv_client *c = DVT_NOTNULL(dvt_connect(s_addr));
-    s_wait_workers(c, 1);
+    dvt_wait_workers(c, 1, 30.0);
     enum { N = 16 };
     dv_arg args[N];
     dv_future *fs[N];

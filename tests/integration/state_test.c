@@ -236,7 +236,7 @@ test_restart_after_sigkill_and_sigterm(void **state)
     s_workers(c, addr, w);
     s_publish_all(c);
     s_not_mine(addr);
-    dv_close(c);    /* the publisher is gone */
+    dv_close(c); /* the publisher is gone */
     /* A small value published after it was computed is fetched from its
      * holder and written within 50 ms; under the sanitizers, slower. */
     dvt_sleep(2.0);

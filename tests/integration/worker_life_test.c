@@ -80,16 +80,6 @@ s_scheduler(const char *name, const char *address, char *out, size_t size)
     return p;
 }
 
-static void
-s_wait_workers(dv_client *c, int want)
-{
-    double deadline = dvt_now() + 30.0;
-    while (dv_nworkers(c) != want && dvt_now() < deadline) {
-        dvt_sleep(0.02);
-    }
-    DVT_EQ_I64(dv_nworkers(c), want);
-}
-
 /* Waits up to timeout_s for the process to exit; returns its exit code
  * (fails the test if it was killed by a signal or is still running). */
 static int
@@ -155,7 +145,7 @@ test_worker_starts_before_scheduler(void **state)
     dvt_proc *s = s_scheduler("late-scheduler", addr, printed, 128);
     DVT_EQ_STR(printed, addr);
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
-    s_wait_workers(c, 1);
+    dvt_wait_workers(c, 1, 30.0);
     dv_future *f = DVT_NOTNULL(dv_submit(c, "whoami", 0, NULL, NULL));
     DVT_EQ_STR(dv_value_str(DVT_RESULT(f, 30.0), NULL), "early");
     dv_release(f);
@@ -231,7 +221,7 @@ test_sigterm_finishes_running_work(void **state)
     dvt_proc *w0 = s_worker("w0", addr, "--grace", "60", NULL);
     dvt_proc *w1 = s_worker("w1", addr, NULL);
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
-    s_wait_workers(c, 2);
+    dvt_wait_workers(c, 2, 30.0);
     snprintf(mark, sizeof(mark), "%s/running-on-w0", dvt_home());
     dv_future *running = s_sleep_marked(c, mark, 2000, "w0");
     s_wait_marked(mark);
@@ -249,7 +239,7 @@ test_sigterm_finishes_running_work(void **state)
         DVT_EQ_STR(dv_value_str(DVT_RESULT(queued[i], 60.0), NULL), "w1");
     }
     DVT_EQ_I64(s_exit_code(w0, 30.0), 0);
-    s_wait_workers(c, 1);
+    dvt_wait_workers(c, 1, 30.0);
     dv_release(running);
     dvt_release_all(queued, N);
     dv_close(c);
@@ -268,7 +258,7 @@ test_second_signal_and_grace_end_it(void **state)
     dvt_proc *w = s_worker("w-signals", addr, "--grace", "60", NULL);
     dvt_proc *g = s_worker("w-grace", addr, "--grace", "1", NULL);
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
-    s_wait_workers(c, 2);
+    dvt_wait_workers(c, 2, 30.0);
 
     snprintf(mark, sizeof(mark), "%s/long-signals", dvt_home());
     dv_future *f = s_sleep_marked(c, mark, 30000, "w-signals");

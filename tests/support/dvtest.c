@@ -27,16 +27,16 @@
 
 struct dvt_proc {
     char name[64];
-    char out_path[512];  /* HOME/<name>.out: the child's stdout */
-    char log_path[512];  /* HOME/<name>.log: the child's stderr */
-    pid_t pid;           /* 0 once reaped */
-    int status;          /* wait status, valid once reaped */
+    char out_path[512]; /* HOME/<name>.out: the child's stdout */
+    char log_path[512]; /* HOME/<name>.log: the child's stderr */
+    pid_t pid;          /* 0 once reaped */
+    int status;         /* wait status, valid once reaped */
 };
 
-static char s_home[256];                  /* "" until dvt_init */
-static dvt_proc *s_procs[DVT_MAX_PROCS];  /* every process started */
+static char s_home[256];                 /* "" until dvt_init */
+static dvt_proc *s_procs[DVT_MAX_PROCS]; /* every process started */
 static size_t s_nprocs;
-static volatile sig_atomic_t s_failed;    /* print logs at exit */
+static volatile sig_atomic_t s_failed; /* print logs at exit */
 
 const char *dvt_where;
 unsigned dvt_kind;
@@ -52,8 +52,8 @@ dvt_fail_at(const char *file, int line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    print_error("%s:%d: %s%s%s\n", file, line, msg,
-                dvt_where ? " on " : "", dvt_where ? dvt_where : "");
+    print_error("%s:%d: %s%s%s\n", file, line, msg, dvt_where ? " on " : "",
+                dvt_where ? dvt_where : "");
     s_failed = 1;
     _fail(file, line);
 }
@@ -62,8 +62,7 @@ void *
 dvt_notnull_at(const char *file, int line, const char *what, const void *p)
 {
     if (p == NULL) {
-        dvt_fail_at(file, line, "%s returned NULL: %s", what,
-                    dv_last_error());
+        dvt_fail_at(file, line, "%s returned NULL: %s", what, dv_last_error());
     }
     return (void *)p;
 }
@@ -89,8 +88,8 @@ dvt_ne_str_at(const char *file, int line, const char *ea, const char *eb,
 }
 
 void
-dvt_contains_at(const char *file, int line, const char *ehay,
-                const char *hay, const char *needle)
+dvt_contains_at(const char *file, int line, const char *ehay, const char *hay,
+                const char *needle)
 {
     if (hay == NULL || strstr(hay, needle) == NULL) {
         dvt_fail_at(file, line, "%s = \"%s\" does not contain \"%s\"", ehay,
@@ -110,23 +109,23 @@ dvt_result_at(const char *file, int line, const char *what, dv_future *f,
     const dv_value *v = dv_result(f, timeout_s);
     if (v == NULL) {
         const char *err = dv_future_error(f);
-        dvt_fail_at(file, line, "dv_result(%s [%s], %g s) failed: status %d,"
-                    " error \"%s\", last error \"%s\"", what,
-                    dv_future_key(f) ? dv_future_key(f) : "?", timeout_s,
-                    dv_future_status(f), err ? err : "(null)",
-                    dv_last_error());
+        dvt_fail_at(file, line,
+                    "dv_result(%s [%s], %g s) failed: status %d,"
+                    " error \"%s\", last error \"%s\"",
+                    what, dv_future_key(f) ? dv_future_key(f) : "?", timeout_s,
+                    dv_future_status(f), err ? err : "(null)", dv_last_error());
     }
     return v;
 }
 
 int64_t
-dvt_result_i64_at(const char *file, int line, const char *what,
-                  dv_future *f, double timeout_s)
+dvt_result_i64_at(const char *file, int line, const char *what, dv_future *f,
+                  double timeout_s)
 {
     const dv_value *v = dvt_result_at(file, line, what, f, timeout_s);
     if (dv_value_type(v) != DV_I64) {
-        dvt_fail_at(file, line, "result of %s has type %d, want DV_I64",
-                    what, dv_value_type(v));
+        dvt_fail_at(file, line, "result of %s has type %d, want DV_I64", what,
+                    dv_value_type(v));
     }
     return dv_value_i64(v);
 }
@@ -364,10 +363,8 @@ dvt_spawn(const char *name, char *const argv[])
     snprintf(p->name, sizeof(p->name), "%s", name);
     snprintf(p->out_path, sizeof(p->out_path), "%s/%s.out", s_home, name);
     snprintf(p->log_path, sizeof(p->log_path), "%s/%s.log", s_home, name);
-    int out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                   0600);
-    int log = open(p->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                   0600);
+    int out = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int log = open(p->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (out < 0 || log < 0) {
         fprintf(stderr, "dvtest: %s: %s\n", p->out_path, strerror(errno));
         goto fail;
@@ -545,14 +542,16 @@ dvt_proc_read_line(dvt_proc *p, char *buf, size_t size, double timeout_s)
         }
         free(text);
         if (!dvt_proc_alive(p)) {
-            fprintf(stderr, "dvtest: %s exited (status 0x%x) before printing"
-                    " a line\n", p->name, p->status);
+            fprintf(stderr,
+                    "dvtest: %s exited (status 0x%x) before printing"
+                    " a line\n",
+                    p->name, p->status);
             dvt_proc_dump_log(p);
             return DV_ECONN;
         }
         if (dvt_now() > deadline) {
-            fprintf(stderr, "dvtest: %s printed no line within %g s\n",
-                    p->name, timeout_s);
+            fprintf(stderr, "dvtest: %s printed no line within %g s\n", p->name,
+                    timeout_s);
             dvt_proc_dump_log(p);
             return DV_ETIMEDOUT;
         }
@@ -687,8 +686,10 @@ s_wait_workers(const char *addr, int want, double timeout_s)
         }
         dvt_sleep(0.02);
     }
-    fprintf(stderr, "dvtest: %s reports %d workers after %g s, want %d (%s)"
-            "\n", addr, have, timeout_s, want,
+    fprintf(stderr,
+            "dvtest: %s reports %d workers after %g s, want %d (%s)"
+            "\n",
+            addr, have, timeout_s, want,
             c == NULL ? dv_last_error() : "connected");
     dv_close(c);
     return DV_ETIMEDOUT;
@@ -725,8 +726,10 @@ dvt_cluster_start_args(dvt_cluster *cl, int nworkers, int threads,
         return rc;
     }
     if (strncmp(cl->addr, "tcp://127.0.0.1:", 16) != 0) {
-        fprintf(stderr, "dvtest: the scheduler printed \"%s\", want "
-                "tcp://127.0.0.1:PORT\n", cl->addr);
+        fprintf(stderr,
+                "dvtest: the scheduler printed \"%s\", want "
+                "tcp://127.0.0.1:PORT\n",
+                cl->addr);
         return DV_EPROTO;
     }
     char nthreads[16];
@@ -735,10 +738,15 @@ dvt_cluster_start_args(dvt_cluster *cl, int nworkers, int threads,
         char wname[16], pname[48];
         snprintf(wname, sizeof(wname), "w%d", i);
         snprintf(pname, sizeof(pname), "%s-worker%d", sname, i);
-        char *wargv[24] = {(char *)dvt_drove_bin(), "worker", "--scheduler",
-                           cl->addr, "--threads", nthreads, "--name", wname};
-        for (int k = 0; worker_args != NULL && worker_args[k] != NULL &&
-                        k < 15;
+        char *wargv[24] = {(char *)dvt_drove_bin(),
+                           "worker",
+                           "--scheduler",
+                           cl->addr,
+                           "--threads",
+                           nthreads,
+                           "--name",
+                           wname};
+        for (int k = 0; worker_args != NULL && worker_args[k] != NULL && k < 15;
              k++) {
             wargv[8 + k] = (char *)worker_args[k];
         }
@@ -893,4 +901,15 @@ dvt_two_workers(dv_client *c, char *w0, char *w1, size_t size)
     DVT_PASS(dv_worker_id(c, 0, w0, size));
     DVT_PASS(dv_worker_id(c, 1, w1, size));
     DVT_NE_STR(w0, w1);
+}
+
+double
+dvt_wait_workers(dv_client *c, int want, double timeout_s)
+{
+    double t0 = dvt_now(), deadline = t0 + timeout_s;
+    while (dv_nworkers(c) != want && dvt_now() < deadline) {
+        dvt_sleep(0.01);
+    }
+    DVT_EQ_I64(dv_nworkers(c), want);
+    return dvt_now() - t0;
 }

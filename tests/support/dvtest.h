@@ -44,29 +44,29 @@ void dvt_fail_at(const char *file, int line, const char *fmt, ...)
     } while (0)
 
 /* Asserts that expr returns exactly the DV_E* code want. */
-#define DVT_FAILS_WITH(want, expr)                                            \
-    do {                                                                      \
-        int dvt_rc_ = (int)(expr);                                            \
-        if (dvt_rc_ != (want)) {                                              \
-            dvt_fail_at(__FILE__, __LINE__,                                   \
-                        "%s returned %d (%s), want %d (%s); last error: %s",  \
-                        #expr, dvt_rc_, dv_strerror(dvt_rc_), (int)(want),    \
-                        dv_strerror(want), dv_last_error());                  \
-        }                                                                     \
+#define DVT_FAILS_WITH(want, expr)                                           \
+    do {                                                                     \
+        int dvt_rc_ = (int)(expr);                                           \
+        if (dvt_rc_ != (want)) {                                             \
+            dvt_fail_at(__FILE__, __LINE__,                                  \
+                        "%s returned %d (%s), want %d (%s); last error: %s", \
+                        #expr, dvt_rc_, dv_strerror(dvt_rc_), (int)(want),   \
+                        dv_strerror(want), dv_last_error());                 \
+        }                                                                    \
     } while (0)
 
 /* Evaluates a pointer-returning call; fails with dv_last_error() if it
  * returned NULL. Yields the pointer. */
-#define DVT_NOTNULL(expr)                                                     \
+#define DVT_NOTNULL(expr) \
     ((__typeof__(expr))dvt_notnull_at(__FILE__, __LINE__, #expr, (expr)))
 void *dvt_notnull_at(const char *file, int line, const char *what,
                      const void *p);
 
-#define DVT_TRUE(cond)                                                        \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            dvt_fail_at(__FILE__, __LINE__, "expected: %s", #cond);           \
-        }                                                                     \
+#define DVT_TRUE(cond)                                              \
+    do {                                                            \
+        if (!(cond)) {                                              \
+            dvt_fail_at(__FILE__, __LINE__, "expected: %s", #cond); \
+        }                                                           \
     } while (0)
 
 #define DVT_EQ_I64(a, b)                                                      \
@@ -78,49 +78,49 @@ void *dvt_notnull_at(const char *file, int line, const char *what,
         }                                                                     \
     } while (0)
 
-#define DVT_NE_I64(a, b)                                                      \
-    do {                                                                      \
-        int64_t dvt_a_ = (int64_t)(a), dvt_b_ = (int64_t)(b);                 \
-        if (dvt_a_ == dvt_b_) {                                               \
-            dvt_fail_at(__FILE__, __LINE__, "%s != %s: both %lld", #a, #b,    \
-                        (long long)dvt_a_);                                   \
-        }                                                                     \
+#define DVT_NE_I64(a, b)                                                   \
+    do {                                                                   \
+        int64_t dvt_a_ = (int64_t)(a), dvt_b_ = (int64_t)(b);              \
+        if (dvt_a_ == dvt_b_) {                                            \
+            dvt_fail_at(__FILE__, __LINE__, "%s != %s: both %lld", #a, #b, \
+                        (long long)dvt_a_);                                \
+        }                                                                  \
     } while (0)
 
 /* a >= b, and a < b, for sizes and counters. */
-#define DVT_GE_I64(a, b)                                                      \
-    do {                                                                      \
-        int64_t dvt_a_ = (int64_t)(a), dvt_b_ = (int64_t)(b);                 \
-        if (dvt_a_ < dvt_b_) {                                                \
-            dvt_fail_at(__FILE__, __LINE__, "%s >= %s: %lld < %lld", #a, #b,  \
-                        (long long)dvt_a_, (long long)dvt_b_);                \
-        }                                                                     \
+#define DVT_GE_I64(a, b)                                                     \
+    do {                                                                     \
+        int64_t dvt_a_ = (int64_t)(a), dvt_b_ = (int64_t)(b);                \
+        if (dvt_a_ < dvt_b_) {                                               \
+            dvt_fail_at(__FILE__, __LINE__, "%s >= %s: %lld < %lld", #a, #b, \
+                        (long long)dvt_a_, (long long)dvt_b_);               \
+        }                                                                    \
     } while (0)
 
-#define DVT_LT_I64(a, b)                                                      \
-    do {                                                                      \
-        int64_t dvt_a_ = (int64_t)(a), dvt_b_ = (int64_t)(b);                 \
-        if (dvt_a_ >= dvt_b_) {                                               \
-            dvt_fail_at(__FILE__, __LINE__, "%s < %s: %lld >= %lld", #a, #b,  \
-                        (long long)dvt_a_, (long long)dvt_b_);                \
-        }                                                                     \
+#define DVT_LT_I64(a, b)                                                     \
+    do {                                                                     \
+        int64_t dvt_a_ = (int64_t)(a), dvt_b_ = (int64_t)(b);                \
+        if (dvt_a_ >= dvt_b_) {                                              \
+            dvt_fail_at(__FILE__, __LINE__, "%s < %s: %lld >= %lld", #a, #b, \
+                        (long long)dvt_a_, (long long)dvt_b_);               \
+        }                                                                    \
     } while (0)
 
-#define DVT_EQ_F64(a, b, eps)                                                 \
-    do {                                                                      \
-        double dvt_a_ = (double)(a), dvt_b_ = (double)(b);                    \
-        double dvt_d_ = dvt_a_ > dvt_b_ ? dvt_a_ - dvt_b_ : dvt_b_ - dvt_a_;  \
-        if (!(dvt_d_ <= (eps))) {                                             \
-            dvt_fail_at(__FILE__, __LINE__, "%s == %s: %.17g != %.17g", #a,   \
-                        #b, dvt_a_, dvt_b_);                                  \
-        }                                                                     \
+#define DVT_EQ_F64(a, b, eps)                                                \
+    do {                                                                     \
+        double dvt_a_ = (double)(a), dvt_b_ = (double)(b);                   \
+        double dvt_d_ = dvt_a_ > dvt_b_ ? dvt_a_ - dvt_b_ : dvt_b_ - dvt_a_; \
+        if (!(dvt_d_ <= (eps))) {                                            \
+            dvt_fail_at(__FILE__, __LINE__, "%s == %s: %.17g != %.17g", #a,  \
+                        #b, dvt_a_, dvt_b_);                                 \
+        }                                                                    \
     } while (0)
 
 /* Strings; NULL is printed as (null) and equals only NULL. */
 #define DVT_EQ_STR(a, b) dvt_eq_str_at(__FILE__, __LINE__, #a, #b, (a), (b))
 #define DVT_NE_STR(a, b) dvt_ne_str_at(__FILE__, __LINE__, #a, #b, (a), (b))
 /* hay contains needle (hay NULL fails). */
-#define DVT_CONTAINS(hay, needle)                                             \
+#define DVT_CONTAINS(hay, needle) \
     dvt_contains_at(__FILE__, __LINE__, #hay, (hay), (needle))
 void dvt_eq_str_at(const char *file, int line, const char *ea, const char *eb,
                    const char *a, const char *b);
@@ -133,20 +133,20 @@ void dvt_contains_at(const char *file, int line, const char *ehay,
 
 /* Waits up to timeout_s for f's result; fails the test with the future's
  * error (or dv_last_error) if there is none. Borrowed from f. */
-#define DVT_RESULT(f, timeout_s)                                              \
+#define DVT_RESULT(f, timeout_s) \
     dvt_result_at(__FILE__, __LINE__, #f, (f), (timeout_s))
 const dv_value *dvt_result_at(const char *file, int line, const char *what,
                               dv_future *f, double timeout_s);
 
 /* As DVT_RESULT, and asserts the result is a DV_I64; yields it. */
-#define DVT_RESULT_I64(f, timeout_s)                                          \
+#define DVT_RESULT_I64(f, timeout_s) \
     dvt_result_i64_at(__FILE__, __LINE__, #f, (f), (timeout_s))
 int64_t dvt_result_i64_at(const char *file, int line, const char *what,
                           dv_future *f, double timeout_s);
 
 /* Waits up to timeout_s for f to complete and asserts that it erred;
  * yields its error text (borrowed from f, never NULL). */
-#define DVT_ERROR(f, timeout_s)                                               \
+#define DVT_ERROR(f, timeout_s) \
     dvt_error_at(__FILE__, __LINE__, #f, (f), (timeout_s))
 const char *dvt_error_at(const char *file, int line, const char *what,
                          dv_future *f, double timeout_s);
@@ -291,5 +291,9 @@ int dvt_run_clusters(const char *name, const struct CMUnitTest *tests,
 /* The ids of the connected cluster's workers 0 and 1, as dv_opts.worker
  * takes them. Fails the test if there are fewer than two. */
 void dvt_two_workers(dv_client *c, char *w0, char *w1, size_t size);
+
+/* Waits up to timeout_s until c sees exactly want workers, failing the
+ * test if it does not; returns how long that took. */
+double dvt_wait_workers(dv_client *c, int want, double timeout_s);
 
 #endif /* DVTEST_H */
