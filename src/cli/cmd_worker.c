@@ -262,8 +262,8 @@ s_run(const dvi_profile *p, const char *name, const dvi_worker_memory *mem)
     if (threads <= 0) {
         threads = (long)uv_available_parallelism();
     }
-    dvi_worker_opts o = {name, (int)threads,
-                         dvi_opt_str(s_opts, S_NOPTS, "listen"), mem};
+    dvi_worker_opts o = {.id = name, .nthreads = (int)threads, .memory = mem};
+    o.listen = dvi_opt_str(s_opts, S_NOPTS, "listen");
     dvi_worker_net net = {0};
     net.contact = dvi_opt_str(s_opts, S_NOPTS, "contact-address");
     net.connect_timeout_ms =

@@ -15,6 +15,7 @@
 #include "embedded.h"
 #include "scheduler/sched.h"
 #include "worker/run.h"
+#include "worker/runner.h"
 #include "worker/worker.h"
 
 #define S_MAX_WORKERS 1024
@@ -37,7 +38,8 @@ struct dvi_embedded {
     int nworkers;          /* workers asked for */
     dvi_worker **tworkers; /* threads scheme: workers on this loop */
     size_t ntworkers;
-    s_proc **procs; /* processes scheme: by index, NULL once gone */
+    dvi_runner_group group; /* theirs: the loop runs calls for them all */
+    s_proc **procs;         /* processes scheme: by index, NULL once gone */
     size_t nprocs;
     char sockdir[96];      /* processes scheme: their peer sockets, mode 0700 */
     int nalive;            /* procs not yet freed */
@@ -332,7 +334,8 @@ s_start_threads(dvi_embedded *e, const char *name)
         char id[32], listen[128];
         snprintf(id, sizeof(id), "thread-%d", i);
         snprintf(listen, sizeof(listen), "%s-%s", name, id);
-        dvi_worker_opts o = {id, 1, listen, NULL};
+        dvi_worker_opts o = {.id = id, .nthreads = 1, .listen = listen};
+        o.group = &e->group;
         e->tworkers[i] = dvi_worker_new(e->loop, e->addr, -1, &o, NULL, NULL);
         if (e->tworkers[i] == NULL) {
             return DV_ECONN;

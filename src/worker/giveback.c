@@ -17,7 +17,7 @@ static size_t
 s_collect_unstarted(dvi_worker *w, dvi_wtask **v)
 {
     size_t n = 0;
-    dvi_job *j = dvi_executor_take_queued(w->ex);
+    dvi_job *j = dvi_runner_take_queued(w->run);
     while (j != NULL) {
         dvi_job *next = j->next;
         j->next = NULL;
@@ -103,7 +103,7 @@ dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n)
     if (dvi_msg_steal_read(f, n, &m) < 0) {
         return DV_EPROTO;
     }
-    dvi_job *queued = dvi_executor_take_queued(w->ex);
+    dvi_job *queued = dvi_runner_take_queued(w->run);
     size_t len = 0;
     for (dvi_job *j = queued; j != NULL; j = j->next) {
         len++;
@@ -114,7 +114,7 @@ dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n)
         next = j->next;
         j->next = NULL;
         if (i < keep || dvi_map_get(&w->fetches, j->key) != NULL) {
-            dvi_executor_submit(w->ex, j);
+            dvi_runner_submit(w->run, j);
         } else {
             s_give_stolen(w, j);
         }

@@ -43,8 +43,8 @@ s_run_worker(const char *fd)
     char listen[256] = "";
     const char *l = getenv(DVI_ENV_WORKER_LISTEN);
     snprintf(listen, sizeof(listen), "%s", l ? l : "");
-    dvi_worker_opts opts = {id, threads ? atoi(threads) : 1,
-                            listen[0] ? listen : NULL, NULL};
+    dvi_worker_opts opts = {.id = id, .nthreads = threads ? atoi(threads) : 1};
+    opts.listen = listen[0] ? listen : NULL;
     int sock = atoi(fd);
     /* The program this process runs must not see the role, nor pass it on
      * to processes of its own. */

@@ -20,29 +20,10 @@
 #include "proto/fetch.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
+#include "runner.h"
 #include "serve.h"
 #include "store.h"
 #include "worker_impl.h"
-
-/* A function whose calls have proven this short runs on the loop thread
- * itself: handing a 2 us call to an executor thread costs two thread
- * wake-ups, far more than the call. A slow call sends it back. The loop
- * answers the scheduler's heartbeats, and a call cannot be moved once it
- * runs, so one that ever takes S_BANNED_US never runs there again: a
- * function may hold the loop up that long once in the worker's life. */
-#define S_FAST_CALLS 8
-#define S_FAST_US 50.0
-#define S_FAST_MAX_US 500.0
-#define S_BANNED_US 100000
-
-/* Run times of one function on this worker. */
-typedef struct s_fnstat {
-    const dv_function *fn;
-    uint32_t calls;
-    double avg_us;  /* moving average */
-    double peak_us; /* decaying maximum */
-    int banned;     /* a call took S_BANNED_US: never on the loop thread */
-} s_fnstat;
 
 static void s_submit(dvi_worker *w, dvi_wtask *wt);
 static void s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob,
@@ -118,38 +99,6 @@ s_timed_out(dvi_worker *w, dvi_job *job)
     job->result = NULL;
 }
 
-static void
-s_note_run(dvi_worker *w, const dvi_job *job)
-{
-    if (job->flags & DVI_TASK_CHUNK) {
-        return; /* a chunk's time says little about one call */
-    }
-    s_fnstat *st = dvi_map_get(&w->fnstats, job->fn->name);
-    if (st == NULL) {
-        st = dvi_calloc(1, sizeof(*st));
-        st->fn = job->fn;
-        st->avg_us = (double)job->us;
-        dvi_map_put(&w->fnstats, job->fn->name, st);
-    }
-    double us = (double)job->us;
-    st->calls++;
-    st->avg_us = st->avg_us * 0.9 + us * 0.1;
-    st->peak_us = us > st->peak_us * 0.95 ? us : st->peak_us * 0.95;
-    st->banned |= job->us >= S_BANNED_US;
-}
-
-static int
-s_is_fast(dvi_worker *w, const dvi_job *job)
-{
-    if (job->flags & DVI_TASK_CHUNK) {
-        return 0;
-    }
-    s_fnstat *st = dvi_map_get(&w->fnstats, job->fn->name);
-    return st && st->fn == job->fn && !st->banned &&
-           st->calls >= S_FAST_CALLS && st->avg_us < S_FAST_US &&
-           st->peak_us < S_FAST_MAX_US;
-}
-
 /* Drops a job of a session lost since it came (see
  * dvi_worker_forget_tasks): the scheduler it would answer is gone, and a
  * task of the same key may have come again. Returns 1 if it was one. */
@@ -180,7 +129,6 @@ s_on_done(void *ctx, dvi_job *done)
     while (done) {
         dvi_job *job = done;
         done = job->next;
-        s_note_run(w, job);
         dvi_watch_remove(w->watch, job);
         if (s_stale(w, job)) {
             continue;
@@ -352,33 +300,7 @@ s_on_fetch_failed(void *ctx, const char *key, const char *addr, int code,
 static void
 s_submit(dvi_worker *w, dvi_wtask *wt)
 {
-    dvi_job *job = wt->job;
-    /* A call with a time limit needs a thread: the loop must watch it. */
-    if (job->timeout_ms > 0 || !s_is_fast(w, job)) {
-        dvi_watch_add(w->watch, job);
-        dvi_executor_submit(w->ex, job);
-        return;
-    }
-    /* Run it here. Finishing a job may make others ready (a chain sent
-     * ahead): they queue, and this loop runs them, without recursion. */
-    job->next = NULL;
-    *w->runq_tail = job;
-    w->runq_tail = &job->next;
-    if (w->running) {
-        return;
-    }
-    w->running = 1;
-    while (w->runq) {
-        dvi_job *next = w->runq;
-        w->runq = next->next;
-        if (w->runq == NULL) {
-            w->runq_tail = &w->runq;
-        }
-        next->next = NULL;
-        dvi_job_run(next, w->id);
-        s_on_done(w, next);
-    }
-    w->running = 0;
+    dvi_runner_submit(w->run, wt->job);
 }
 
 /* A task for a COMPUTE, registered under its key, its inputs not yet
@@ -641,8 +563,6 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     w->trim = dvi_trimmer_new(loop);
     dvi_map_init(&w->tasks);
     dvi_map_init(&w->fetches);
-    dvi_map_init(&w->fnstats);
-    w->runq_tail = &w->runq;
     w->funcs = dvi_funcs_new();
     w->tls = net->tls ? dvi_tls_ctx_hold(net->tls) : NULL;
     w->fetcher =
@@ -657,12 +577,13 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
         dvi_worker_destroy(&w);
         return NULL;
     }
-    w->ex = dvi_executor_new(loop, w->nthreads, w->id, s_on_jobs_done, w);
     w->cancel_grace_ms = net->cancel_grace_ms > 0   ? net->cancel_grace_ms
                          : net->cancel_grace_ms < 0 ? 0
                                                     : DVI_CANCEL_GRACE_MS;
     w->watch =
         dvi_watch_new(loop, (uint64_t)w->cancel_grace_ms, s_on_overdue, w);
+    w->run = dvi_runner_new(loop, w->nthreads, w->id, opts->group, w->watch,
+                            s_on_jobs_done, w);
     dvi_worker_forget_init(w);
     /* HELLO goes out on each connection the link opens. */
     w->link = dvi_link_new(loop, sched_addr, sched_fd,
@@ -685,8 +606,8 @@ dvi_worker_destroy(dvi_worker **wp)
         return;
     }
     *wp = NULL;
+    dvi_runner_destroy(&w->run);
     dvi_watch_destroy(&w->watch);
-    dvi_executor_destroy(&w->ex);
     dvi_link_destroy(&w->link);
     w->sched = NULL;
     dvi_worker_forget_fini(w);
@@ -698,7 +619,7 @@ dvi_worker_destroy(dvi_worker **wp)
     }
     for (size_t i = 0; dvi_map_next(&w->tasks, &i, &e);) {
         dvi_wtask *wt = e->val;
-        /* Jobs handed to the executor were freed with it. */
+        /* Jobs handed to the runner were freed with it. */
         if (wt->nmissing > 0) {
             dvi_job_free(wt->job);
         }
@@ -709,10 +630,6 @@ dvi_worker_destroy(dvi_worker **wp)
     dvi_trimmer_destroy(&w->trim);
     dvi_map_fini(&w->tasks);
     dvi_map_fini(&w->fetches);
-    for (size_t i = 0; dvi_map_next(&w->fnstats, &i, &e);) {
-        free(e->val);
-    }
-    dvi_map_fini(&w->fnstats);
     dvi_funcs_destroy(&w->funcs);
     dvi_tls_ctx_rele(w->tls);
     free(w->retiring);
@@ -727,8 +644,8 @@ dvi_worker_abandon(dvi_worker **wp)
         return;
     }
     *wp = NULL;
+    dvi_runner_abandon(&w->run);
     dvi_watch_destroy(&w->watch);
-    dvi_executor_abandon(&w->ex);
     dvi_link_destroy(&w->link); /* what is queued goes first */
     w->sched = NULL;
     dvi_server_destroy(&w->server);

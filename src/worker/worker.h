@@ -16,6 +16,8 @@
 
 #include "proto/tls_ctx.h"
 
+typedef struct dvi_runner_group dvi_runner_group; /* runner.h */
+
 typedef struct dvi_worker dvi_worker;
 
 /* A worker's memory limit (memwatch.h). */
@@ -35,6 +37,8 @@ typedef struct dvi_worker_opts {
     const char *listen; /* where peers fetch from ("tcp://IP:0"); NULL:
                            the interface the scheduler is reached by */
     const dvi_worker_memory *memory; /* its limit; NULL: none */
+    dvi_runner_group *group;         /* the workers sharing its loop (runner.h);
+                                        NULL: it has the loop to itself */
 } dvi_worker_opts;
 
 /* Where the scheduler is now ("tcp://HOST:PORT" into buf, size bytes):

@@ -25,6 +25,7 @@
 #include "memwatch.h"
 #include "proto/conn.h"
 #include "proto/fetch.h"
+#include "runner.h"
 #include "serve.h"
 #include "store.h"
 #include "watch.h"
@@ -73,15 +74,11 @@ struct dvi_worker {
     dvi_server *server;   /* answers peers' GETs from store */
     dvi_fetcher *fetcher; /* fetches inputs from peers */
     dvi_tls_ctx *tls;     /* held: the identity on tcp, or NULL */
-    dvi_executor *ex;
+    dvi_runner *run;      /* runs ready jobs: on the loop or the executor */
     dvi_funcs *funcs;
-    dvi_store *store; /* results held here */
-    dvi_map tasks;    /* key -> s_wtask */
-    dvi_map fetches;  /* key -> s_fetch */
-    dvi_map fnstats;  /* function name -> s_fnstat */
-    dvi_job *runq;    /* fast jobs to run on the loop, in order */
-    dvi_job **runq_tail;
-    int running;       /* draining runq: new fast jobs just queue */
+    dvi_store *store;  /* results held here */
+    dvi_map tasks;     /* key -> s_wtask */
+    dvi_map fetches;   /* key -> s_fetch */
     dvi_wfetch *failq; /* local waits whose task was dropped: fail them */
     int failing;       /* draining failq */
     dvi_worker_lost_fn lost;

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -299,6 +300,35 @@ DV_FUNCTION_IMPURE(pause_ms)
     while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
     return dv_return(call, dv_i64(ms));
+}
+
+/* meet(round, ms): calls of one round wait for each other in this
+ * process, busy, for up to ms milliseconds; each returns how many had
+ * arrived when it left (parallel_test: two calls that run at once both
+ * return 2; run one after the other, the first returns 1). */
+static atomic_int s_met[64];
+
+DV_FUNCTION_IMPURE(meet)
+{
+    if (s_need(call, 0, DV_I64, "meet") != 0 ||
+        s_need(call, 1, DV_I64, "meet") != 0) {
+        return DV_ETASK;
+    }
+    atomic_int *n = &s_met[dv_value_i64(dv_arg_at(call, 0)) & 63];
+    int64_t ms = dv_value_i64(dv_arg_at(call, 1));
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int seen = atomic_fetch_add(n, 1) + 1;
+    while (seen < 2 && ms > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 +
+                (t.tv_nsec - t0.tv_nsec) / 1000000 >=
+            ms) {
+            break;
+        }
+        seen = atomic_load(n);
+    }
+    return dv_return(call, dv_i64(seen));
 }
 
 /* make_bytes(n) returns n bytes, byte i being i % 251, filled in place. */

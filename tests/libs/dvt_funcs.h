@@ -11,7 +11,9 @@
  * "cancelled after N ms" to path and fails),
  * pause_ms(ms) (impure: returns at once for 0, else sleeps),
  * holder_of(x) (impure: the id of the worker that ran it, where x is
- * held), make_bytes(n) (n bytes, byte i being i % 251, filled in place).
+ * held), make_bytes(n) (n bytes, byte i being i % 251, filled in place),
+ * meet(round, ms) (impure: waits busy up to ms for a second call of the
+ * same round in the process; returns how many calls had arrived).
  */
 #ifndef DVT_FUNCS_H
 #define DVT_FUNCS_H
