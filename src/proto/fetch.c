@@ -162,6 +162,13 @@ s_peer_get(dvi_fetcher *f, const char *addr)
 int
 dvi_fetcher_get(dvi_fetcher *f, const char *key, const char *addr)
 {
+    return dvi_fetcher_get_wait(f, key, addr, 0);
+}
+
+int
+dvi_fetcher_get_wait(dvi_fetcher *f, const char *key, const char *addr,
+                     uint64_t wait_ms)
+{
     s_peer *p = s_peer_get(f, addr);
     if (p == NULL) {
         return dvi_last_code();
@@ -176,8 +183,9 @@ dvi_fetcher_get(dvi_fetcher *f, const char *key, const char *addr)
     want->n++;
     f->pending++;
     DVI_LOG(DVI_LOG_DEBUG, "FETCH", "%s: GET %s from %s", f->id, key, addr);
-    dvi_msg_get m = {.key = key};
+    dvi_msg_get m = {.key = key, .wait_ms = wait_ms};
     dvi_msg_get_pack(dvi_conn_outbox(p->conn), &m);
+    dvi_msg_get_pack_tail(dvi_conn_outbox(p->conn), &m);
     return 0;
 }
 

@@ -20,6 +20,7 @@
 #ifndef DVI_FETCH_H
 #define DVI_FETCH_H
 
+#include <stdint.h>
 #include <uv.h>
 
 #include "common/blob.h"
@@ -59,6 +60,11 @@ void dvi_fetcher_set_id(dvi_fetcher *f, const char *id);
  * callback; or a negative DV_E* code with the reason set if addr cannot
  * be dialled, and then no callback is ever called for this request. */
 int dvi_fetcher_get(dvi_fetcher *f, const char *key, const char *addr);
+/* As dvi_fetcher_get, for a result that may not exist yet: the peer
+ * answers once it does, if it computes it, or once it has not heard of
+ * key for wait_ms (then DV_ENOTFOUND). */
+int dvi_fetcher_get_wait(dvi_fetcher *f, const char *key, const char *addr,
+                         uint64_t wait_ms);
 /* GETs sent and not answered yet, over all peers. */
 size_t dvi_fetcher_pending(const dvi_fetcher *f);
 

@@ -90,7 +90,7 @@
     F(I64, us)
 #define DVI_MSG_FIELDS_failed(F) F(KEY, key) F(U64, blame) F(STR, text)
 #define DVI_MSG_FIELDS_free(F) F(KEY, key)
-#define DVI_MSG_FIELDS_get(F) F(KEY, key)
+#define DVI_MSG_FIELDS_get(F) F(KEY, key) F(AU64, wait_ms)
 #define DVI_MSG_FIELDS_data(F) F(KEY, key) F(BIN, value)
 #define DVI_MSG_FIELDS_missing(F) F(KEY, key)
 #define DVI_MSG_FIELDS_upload(F) F(STR, hash) F(STR, name) F(BIN, bytes)

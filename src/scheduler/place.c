@@ -4,15 +4,21 @@
  * among equals the least loaded, starting from a rotating index so that
  * tasks without inputs spread evenly. A worker is free while it has fewer
  * tasks outstanding than about 2 ms of work per thread, and never once it
- * said it is stopping (RETIRING). A task whose
- * unfinished inputs all run on one worker goes there at once ("ahead")
- * and starts when they finish, without a round trip through the
- * scheduler: a chain costs microseconds a link.
+ * said it is stopping (RETIRING). A task whose unfinished inputs are all
+ * being computed goes at once ("ahead") to the worker with most of its
+ * inputs, and starts when they are there, without a round trip through
+ * the scheduler: a chain costs microseconds a link, and an input computed
+ * on another worker is fetched as soon as it exists (its GET waits there).
  */
 #include <string.h>
 
 #include "common/log.h"
 #include "core_impl.h"
+
+/* A task with more inputs than this is not sent ahead: it is looked at
+ * as each input is placed, and a wide fan-in would cost the square of its
+ * width; it is placed once its inputs are there. */
+#define S_AHEAD_DEPS_MAX 64
 
 static size_t
 s_worker_cap(const dvi_core *c, const dvi_sworker *w)
@@ -98,8 +104,10 @@ dvi_core_pick(dvi_core *c, dvi_task *t)
     return best;
 }
 
-/* Packs t's inputs into COMPUTE: where each is (nil: on this worker,
- * held or still being computed here) and its size. */
+/* Packs t's inputs into COMPUTE: each as [key, where, size, coming].
+ * where is nil for an input on this worker (held, or being computed here,
+ * sent ahead), else the address of a holder, or of the worker computing
+ * it (coming: its GET waits there for the result). */
 static void
 s_pack_inputs(msgpack_packer *pk, dvi_task *t, dvi_sworker *w)
 {
@@ -108,13 +116,20 @@ s_pack_inputs(msgpack_packer *pk, dvi_task *t, dvi_sworker *w)
     for (uint32_t i = 0; i < t->ndeps; i++) {
         dvi_task *d = deps[i];
         const char *from = NULL;
-        if (!dvi_task_holds(d, w) && d->nwho > 0) {
+        int coming = 0;
+        if (dvi_task_holds(d, w)) {
+            from = NULL;
+        } else if (d->nwho > 0) {
             from = dvi_task_holder(d, 0)->addr;
+        } else if (d->state == DVI_TASK_PROCESSING && d->where != w) {
+            from = d->where->addr;
+            coming = 1;
         }
-        msgpack_pack_array(pk, 3);
+        msgpack_pack_array(pk, 4);
         dvi_pack_str(pk, d->key);
         dvi_pack_str(pk, from);
         msgpack_pack_uint64(pk, d->nbytes);
+        coming ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
     }
 }
 
@@ -142,31 +157,55 @@ dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w)
 }
 
 /* The worker that a waiting task can go to now: every input not yet in
- * memory is being computed there, and it has room. */
+ * memory is being computed somewhere, and it is the free worker with
+ * most of the inputs (held or computing), so a neighbourhood of the graph
+ * stays together; the others are fetched ahead, their GETs waiting at the
+ * workers computing them, with no round trip through the scheduler. */
 static dvi_sworker *
 s_ahead_worker(dvi_core *c, dvi_task *t)
 {
-    if (t->state != DVI_TASK_WAITING || t->nwaiting == 0) {
+    if (t->state != DVI_TASK_WAITING || t->nwaiting == 0 ||
+        t->ndeps > S_AHEAD_DEPS_MAX) {
         return NULL;
     }
-    dvi_sworker *w = NULL;
     dvi_task **deps = dvi_task_deps(t);
     for (uint32_t i = 0; i < t->ndeps; i++) {
         dvi_task *d = deps[i];
-        if (d->state == DVI_TASK_MEMORY) {
-            continue;
-        }
-        if (d->state != DVI_TASK_PROCESSING || d->where == NULL ||
-            (d->flags & DVI_TASKF_SCATTER) || (w && w != d->where)) {
+        if (d->state != DVI_TASK_MEMORY &&
+            (d->state != DVI_TASK_PROCESSING || d->where == NULL ||
+             (d->flags & DVI_TASKF_SCATTER))) {
             return NULL;
         }
-        w = d->where;
     }
-    if (w == NULL || !s_worker_free(c, w) ||
-        ((t->flags & DVI_TASKF_PINNED) && t->pin != w)) {
-        return NULL;
+    if (t->flags & DVI_TASKF_PINNED) {
+        return s_worker_free(c, t->pin) ? t->pin : NULL;
     }
-    return w;
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        dvi_task *d = deps[i];
+        if (d->state == DVI_TASK_PROCESSING) {
+            d->where->score++;
+        }
+        for (uint32_t j = 0; j < d->nwho; j++) {
+            dvi_task_holder(d, j)->score++;
+        }
+    }
+    dvi_sworker *best = NULL;
+    for (size_t k = 0; k < c->nworkers; k++) {
+        dvi_sworker *w = c->workers[k];
+        if (w->score > 0 && s_worker_free(c, w) && s_better(w, best)) {
+            best = w;
+        }
+    }
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        dvi_task *d = deps[i];
+        if (d->state == DVI_TASK_PROCESSING) {
+            d->where->score = 0;
+        }
+        for (uint32_t j = 0; j < d->nwho; j++) {
+            dvi_task_holder(d, j)->score = 0;
+        }
+    }
+    return best;
 }
 
 int

@@ -70,6 +70,7 @@ dvi_worker_give_back(dvi_worker *w)
     for (size_t i = 0; i < n; i++) {
         dvi_worker_not_started(w, v[i]->job->key, v[i]->owed);
         dvi_map_del(&w->tasks, v[i]->job->key);
+        dvi_server_settle(w->server, v[i]->job->key);
         dvi_watch_remove(w->watch, v[i]->job);
         dvi_wtask_free(v[i]);
     }
@@ -85,6 +86,7 @@ s_give_stolen(dvi_worker *w, dvi_job *j)
     dvi_wtask *wt = dvi_map_del(&w->tasks, j->key);
     dvi_assert(wt != NULL && wt->job == j);
     dvi_watch_remove(w->watch, j);
+    dvi_server_settle(w->server, j->key);
     dvi_msg_failed m = {.key = j->key, .blame = DVI_BLAME_STOLEN};
     m.text = dvi_bytes_of("given back, not started: another worker is idle");
     for (uint32_t k = 0; k < wt->owed && w->sched; k++) {
@@ -95,7 +97,7 @@ s_give_stolen(dvi_worker *w, dvi_job *j)
 
 /* STEAL: another worker is idle. Gives back up to count jobs the executor
  * has not begun, the last queued first (they would wait longest here);
- * never one that tasks here wait for (sent ahead of it). */
+ * never one that tasks here or on peers wait for (sent ahead of it). */
 int
 dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n)
 {
@@ -113,7 +115,8 @@ dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n)
     for (dvi_job *j = queued, *next; j != NULL; j = next, i++) {
         next = j->next;
         j->next = NULL;
-        if (i < keep || dvi_map_get(&w->fetches, j->key) != NULL) {
+        if (i < keep || dvi_map_get(&w->fetches, j->key) != NULL ||
+            dvi_server_awaited(w->server, j->key)) {
             dvi_runner_submit(w->run, j);
         } else {
             s_give_stolen(w, j);

@@ -16,6 +16,14 @@
 
 /* ---- Addresses ---------------------------------------------------------- */
 
+/* A peer's GET may wait for the result of a task here. */
+static int
+s_coming(void *ctx, const char *key)
+{
+    dvi_worker *w = ctx;
+    return dvi_map_get(&w->tasks, key) != NULL;
+}
+
 int
 dvi_worker_listen(dvi_worker *w, const char *listen)
 {
@@ -27,6 +35,7 @@ dvi_worker_listen(dvi_worker *w, const char *listen)
         return dvi_seterr(dvi_last_code(), "cannot listen for peers on %s: %s",
                           listen, why);
     }
+    dvi_server_set_coming(w->server, s_coming, w);
     return 0;
 }
 

@@ -2,8 +2,10 @@
 #include "serve.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/err.h"
+#include "common/map.h"
 #include "proto/conn.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
@@ -16,12 +18,35 @@ typedef struct s_client {
     int hello; /* HELLO seen */
 } s_client;
 
+/* GETs that wait for a result not here yet (see serve.h). */
+#define S_WAITING_MAX ((size_t)1 << 20)
+#define S_TICK_MS 20
+
+/* A GET waiting for key, until deadline_ms if the key is not coming. */
+typedef struct s_waiter {
+    s_client *cl;
+    uint64_t deadline_ms;
+    uint64_t wait_ms;
+} s_waiter;
+
+typedef struct s_waiters {
+    s_waiter *v;
+    size_t n, cap;
+    char key[]; /* the map's key */
+} s_waiters;
+
 struct dvi_server {
+    uv_loop_t *loop;
     dvi_store *store; /* borrowed from the worker */
     dvi_listener *listener;
     s_client **clients;
     size_t nclients;
     uint64_t bytes_served;
+    dvi_map waiting; /* key -> s_waiters */
+    size_t nwaiting;
+    uv_timer_t *tick; /* while any wait: their deadlines (malloc'ed) */
+    dvi_server_coming_fn coming;
+    void *coming_ctx;
 };
 
 /* Answers one GET. */
@@ -42,6 +67,99 @@ s_serve(dvi_server *s, s_client *cl, const char *key)
     s->bytes_served += b->len;
     if (b->len > DVI_INLINE_MAX) {
         dvi_conn_flush(cl->conn);
+    }
+}
+
+/* Answers every GET waiting for key from the store, and forgets them. */
+static void
+s_settle(dvi_server *s, const char *key)
+{
+    s_waiters *ws = dvi_map_del(&s->waiting, key);
+    if (ws == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < ws->n; i++) {
+        s_serve(s, ws->v[i].cl, key);
+    }
+    s->nwaiting -= ws->n;
+    free(ws->v);
+    free(ws);
+}
+
+static void
+s_tick(uv_timer_t *t)
+{
+    dvi_server *s = t->data;
+    uint64_t now = uv_now(s->loop);
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&s->waiting, &i, &e);) {
+        s_waiters *ws = e->val;
+        int coming = s->coming && s->coming(s->coming_ctx, e->key);
+        for (size_t k = 0; k < ws->n; k++) {
+            if (coming) {
+                ws->v[k].deadline_ms = now + ws->v[k].wait_ms;
+            } else if (ws->v[k].deadline_ms <= now) {
+                /* Never heard of here: settled as missing. */
+                s_serve(s, ws->v[k].cl, e->key);
+                ws->v[k--] = ws->v[--ws->n];
+                s->nwaiting--;
+            }
+        }
+        if (ws->n == 0) {
+            free(ws->v);
+            free(dvi_map_del(&s->waiting, e->key));
+            i = 0; /* the map changed under the walk */
+        }
+    }
+    if (s->nwaiting == 0) {
+        uv_timer_stop(t);
+    }
+}
+
+/* A GET for key that may wait: kept until the key's task here ends, or
+ * until wait_ms pass without one (its COMPUTE may still be on its way). */
+static void
+s_wait(dvi_server *s, s_client *cl, const char *key, uint64_t wait_ms)
+{
+    if (s->nwaiting >= S_WAITING_MAX) {
+        s_serve(s, cl, key); /* MISSING: the asker looks elsewhere */
+        return;
+    }
+    s_waiters *ws = dvi_map_get(&s->waiting, key);
+    if (ws == NULL) {
+        size_t len = strlen(key);
+        ws = dvi_calloc(1, sizeof(*ws) + len + 1);
+        memcpy(ws->key, key, len + 1);
+        dvi_map_put(&s->waiting, ws->key, ws);
+    }
+    if (ws->n == ws->cap) {
+        ws->cap = ws->cap ? ws->cap * 2 : 2;
+        ws->v = dvi_realloc(ws->v, ws->cap * sizeof(*ws->v));
+    }
+    ws->v[ws->n++] = (s_waiter){cl, uv_now(s->loop) + wait_ms, wait_ms};
+    if (s->nwaiting++ == 0) {
+        uv_timer_start(s->tick, s_tick, S_TICK_MS, S_TICK_MS);
+    }
+}
+
+/* A connection going: its waiting GETs go with it. */
+static void
+s_unwait(dvi_server *s, s_client *cl)
+{
+    dvi_map_entry *e;
+    for (size_t i = 0; s->nwaiting > 0 && dvi_map_next(&s->waiting, &i, &e);) {
+        s_waiters *ws = e->val;
+        for (size_t k = 0; k < ws->n; k++) {
+            if (ws->v[k].cl == cl) {
+                ws->v[k--] = ws->v[--ws->n];
+                s->nwaiting--;
+            }
+        }
+        if (ws->n == 0) {
+            free(ws->v);
+            free(dvi_map_del(&s->waiting, e->key));
+            i = 0;
+        }
     }
 }
 
@@ -69,6 +187,10 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     if (dvi_msg_get_read(f, n, &m) < 0) {
         return DV_EPROTO;
     }
+    if (m.wait_ms > 0 && dvi_store_get(cl->s->store, m.key) == NULL) {
+        s_wait(cl->s, cl, m.key, m.wait_ms);
+        return 0;
+    }
     s_serve(cl->s, cl, m.key);
     return 0;
 }
@@ -84,6 +206,7 @@ s_on_close(dvi_conn *c, const char *why)
 {
     s_client *cl = dvi_conn_data(c);
     dvi_server *s = cl->s;
+    s_unwait(s, cl);
     for (size_t i = 0; i < s->nclients; i++) {
         if (s->clients[i] == cl) {
             s->clients[i] = s->clients[--s->nclients];
@@ -111,7 +234,9 @@ dvi_server_new(uv_loop_t *loop, const char *addr, dvi_tls_ctx *tls,
                dvi_store *store, char *bound, size_t size)
 {
     dvi_server *s = dvi_calloc(1, sizeof(*s));
+    s->loop = loop;
     s->store = store;
+    dvi_map_init(&s->waiting);
     /* Peers, clients, and a scheduler saving small published results
      * (--state). */
     unsigned roles = DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_WORKER) |
@@ -120,10 +245,20 @@ dvi_server_new(uv_loop_t *loop, const char *addr, dvi_tls_ctx *tls,
     s->listener = dvi_listen_secure(loop, addr, tls, roles, s_on_accept,
                                     s_on_frame, s_on_close, s, bound, size);
     if (s->listener == NULL) {
+        dvi_map_fini(&s->waiting);
         free(s);
         return NULL;
     }
+    s->tick = dvi_malloc(sizeof(*s->tick));
+    uv_timer_init(loop, s->tick);
+    s->tick->data = s;
     return s;
+}
+
+static void
+s_tick_closed(uv_handle_t *h)
+{
+    free(h);
 }
 
 void
@@ -135,6 +270,14 @@ dvi_server_destroy(dvi_server **sp)
     }
     *sp = NULL;
     dvi_listener_close(s->listener);
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&s->waiting, &i, &e);) {
+        s_waiters *ws = e->val;
+        free(ws->v);
+        free(ws);
+    }
+    dvi_map_fini(&s->waiting);
+    uv_close((uv_handle_t *)s->tick, s_tick_closed);
     for (size_t i = 0; i < s->nclients; i++) {
         dvi_conn_close(s->clients[i]->conn);
         free(s->clients[i]);
@@ -147,4 +290,25 @@ uint64_t
 dvi_server_bytes_served(const dvi_server *s)
 {
     return s->bytes_served;
+}
+
+void
+dvi_server_set_coming(dvi_server *s, dvi_server_coming_fn fn, void *ctx)
+{
+    s->coming = fn;
+    s->coming_ctx = ctx;
+}
+
+void
+dvi_server_settle(dvi_server *s, const char *key)
+{
+    if (s != NULL && s->nwaiting > 0) {
+        s_settle(s, key);
+    }
+}
+
+int
+dvi_server_awaited(const dvi_server *s, const char *key)
+{
+    return s != NULL && s->nwaiting > 0 && dvi_map_get(&s->waiting, key);
 }

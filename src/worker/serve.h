@@ -8,6 +8,13 @@
  * read back first (dvi_store_get), then served the same way. The asking
  * side is proto/fetch.h.
  *
+ * A GET may say it waits (wait_ms, dvi_fetcher_get_wait): a worker sent a
+ * task ahead of its input, which runs here. Such a GET for a result not
+ * here yet is kept until the worker says the key's task is over
+ * (dvi_server_settle: DATA, or MISSING if it failed or was given back),
+ * or, while the worker has no task of that key (its COMPUTE may still be
+ * on its way), for wait_ms; then it is MISSING.
+ *
  * Not thread-safe: the worker's loop thread only.
  */
 #ifndef DVI_SERVE_H
@@ -34,6 +41,16 @@ dvi_server *dvi_server_new(uv_loop_t *loop, const char *addr, dvi_tls_ctx *tls,
  * first when possible) and frees the server. Accepts NULL; sets *s to
  * NULL. */
 void dvi_server_destroy(dvi_server **s);
+/* Whether key is a task here whose result is to come. */
+typedef int (*dvi_server_coming_fn)(void *ctx, const char *key);
+/* How the server asks whether a waited-for key is coming (none: never). */
+void dvi_server_set_coming(dvi_server *s, dvi_server_coming_fn fn, void *ctx);
+/* The task of key is over here (done, failed, given back): the GETs
+ * waiting for it are answered from the store now. Accepts NULL. */
+void dvi_server_settle(dvi_server *s, const char *key);
+/* Whether a GET waits for key here (such a task is not given away).
+ * Accepts NULL. */
+int dvi_server_awaited(const dvi_server *s, const char *key);
 /* Result bytes sent so far. */
 uint64_t dvi_server_bytes_served(const dvi_server *s);
 

@@ -25,6 +25,10 @@
 #include "store.h"
 #include "worker_impl.h"
 
+/* How long a GET for an input still being computed by a peer waits there
+ * for the COMPUTE of it, which may be on its way, before it is missing. */
+#define S_COMING_WAIT_MS 5000
+
 static void s_submit(dvi_worker *w, dvi_wtask *wt);
 static void s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob,
                          const char *why);
@@ -57,6 +61,7 @@ s_drop(dvi_worker *w, dvi_wtask *wt, int blame, const char *text)
 {
     dvi_map_del(&w->tasks, wt->job->key);
     s_report_failed(w, wt->job->key, blame, text);
+    dvi_server_settle(w->server, wt->job->key); /* MISSING to peers */
     /* Tasks sent ahead that wait for this one here fail too, in turn
      * (a queue, not recursion: a dropped chain may be long). */
     dvi_wfetch *fe = dvi_map_del(&w->fetches, wt->job->key);
@@ -162,6 +167,8 @@ s_on_done(void *ctx, dvi_job *done)
             }
             w->stats.tasks_done++;
         }
+        /* Peers' tasks sent ahead of this one, waiting for it. */
+        dvi_server_settle(w->server, job->key);
         /* Tasks here that were sent ahead, waiting for this one. */
         dvi_wfetch *fe = dvi_map_del(&w->fetches, job->key);
         if (fe != NULL) {
@@ -236,14 +243,19 @@ s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob, const char *why)
     dvi_wfetch_free(f);
 }
 
+/* Waits for input key of wt: from the peer at addr, which may still be
+ * computing it (coming), or ("" addr) from a task here. */
 static int
-s_fetch_add(dvi_worker *w, const char *key, const char *addr, dvi_wtask *wt)
+s_fetch_add(dvi_worker *w, const char *key, const char *addr, int coming,
+            dvi_wtask *wt)
 {
     dvi_wfetch *f = dvi_map_get(&w->fetches, key);
     if (f == NULL) {
         /* addr "": the input is a task running here; s_on_done hands its
          * result over. */
-        if (addr[0] && dvi_fetcher_get(w->fetcher, key, addr) < 0) {
+        uint64_t wait_ms = coming ? S_COMING_WAIT_MS : 0;
+        if (addr[0] &&
+            dvi_fetcher_get_wait(w->fetcher, key, addr, wait_ms) < 0) {
             s_report_lost(w, key, addr);
             return DV_ECONN;
         }
@@ -351,7 +363,12 @@ s_add_input(dvi_worker *w, dvi_wtask *wt, const msgpack_object *d)
     } else if (dvi_msg_str(&d->via.array.ptr[1], addr, sizeof(addr)) < 0) {
         return "malformed input address in COMPUTE";
     }
-    if (s_fetch_add(w, dk, addr, wt) < 0) {
+    /* [key, addr, nbytes, coming]: coming, the peer computes it still. */
+    const msgpack_object *coming =
+        d->via.array.size >= 4 ? &d->via.array.ptr[3] : NULL;
+    int wait = coming && coming->type == MSGPACK_OBJECT_BOOLEAN &&
+               coming->via.boolean && addr[0];
+    if (s_fetch_add(w, dk, addr, wait, wt) < 0) {
         return dv_last_error();
     }
     wt->nmissing++;

@@ -88,6 +88,15 @@ DV_FUNCTION(boom)
     return dv_fail(call, "boom %d", 42);
 }
 
+/* boom_after(x) fails as boom does, once its input x is there. */
+DV_FUNCTION(boom_after)
+{
+    if (dv_arg_at(call, 0) == NULL) {
+        return dv_fail(call, "boom_after: missing argument 0");
+    }
+    return dv_fail(call, "boom 42");
+}
+
 /* sleep_ms(ms) sleeps ms milliseconds and returns ms. Impure, so that two
  * sleeps are never merged into one. */
 DV_FUNCTION_IMPURE(sleep_ms)

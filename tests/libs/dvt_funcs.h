@@ -1,12 +1,12 @@
 /* drove — the integration tests' task functions (libdvt_funcs.so).
  *
  * Functions, by name: inc(n), add2(a, b), sum_list(list), boom() (fails
- * with "boom 42"), sleep_ms(ms) (impure), crash() (segfaults),
- * crash_marked(path) (appends a line to path, then segfaults), rand_i64()
- * (impure), make_f64s(n), f64s_stats(array) -> [n, sum], whoami() (impure:
- * the worker's id), sleep_marked(path, ms) (impure: appends the worker's id
- * to path as it starts, sleeps, returns the worker's id), echo(v),
- * sleep_coop(path, ms) (impure: as sleep_marked, but it checks
+ * with "boom 42"), boom_after(x) (the same, once x is there), sleep_ms(ms)
+ * (impure), crash() (segfaults), crash_marked(path) (appends a line to path,
+ * then segfaults), rand_i64() (impure), make_f64s(n), f64s_stats(array) -> [n,
+ * sum], whoami() (impure: the worker's id), sleep_marked(path, ms) (impure:
+ * appends the worker's id to path as it starts, sleeps, returns the worker's
+ * id), echo(v), sleep_coop(path, ms) (impure: as sleep_marked, but it checks
  * dv_call_cancelled() every 5 ms and, once told to stop, appends
  * "cancelled after N ms" to path and fails),
  * pause_ms(ms) (impure: returns at once for 0, else sleeps),
