@@ -13,7 +13,7 @@
  * keeping `--state` in the run's directory, with a result published
  * (so that completions look their keys up), to show what that costs.
  * Measured, in this order (--only picks some: startup, tree, transfer,
- * map, submit, roundtrip, chain, stored, pending):
+ * map, submit, roundtrip, chain, fanout, stored, pending):
  *
  *   daemons_startup           tcp only: spawning the scheduler until a
  *                             client sees both workers
@@ -61,6 +61,12 @@
  *                             drove's passes client, scheduler and worker
  *                             threads: two hand-offs at the least
  *   chain_per_link            a chain inc(inc(...inc(0))) of 2000 links
+ *   fanout_fanin_10k          one root task, 10,000 tasks taking its future,
+ *                             one task taking all 10,000 futures (one
+ *                             dv_futs argument; a call may take 65,536):
+ *                             first submit to the final result, median of
+ *                             5 (goal: <= 100 ms; _submit: the client's
+ *                             submitting alone)
  *   worker_rss_per_stored_result  processes and tcp: the workers' RSS grown
  *                             per result, 1,000,000 tiny results held
  *   *_rss_kept_after_release  what the workers (and the tcp scheduler)
@@ -112,6 +118,8 @@ static const bench_cfg s_full = {.map_n = 100000,
                                  .transfer_mib = 256,
                                  .transfer_runs = 3,
                                  .transfer_pairs = 5,
+                                 .fan_n = 10000,
+                                 .fan_runs = 5,
                                  .pending_n = 1000000,
                                  .stored_n = 1000000};
 static const bench_cfg s_quick = {.map_n = 10000,
@@ -126,6 +134,8 @@ static const bench_cfg s_quick = {.map_n = 10000,
                                   .transfer_mib = 64,
                                   .transfer_runs = 1,
                                   .transfer_pairs = 1,
+                                  .fan_n = 10000,
+                                  .fan_runs = 1,
                                   .pending_n = 100000,
                                   .stored_n = 100000};
 
@@ -996,7 +1006,7 @@ s_usage(FILE *out)
             "                   [--no-floors]\n"
             "  LIST: comma-separated of startup,tree,transfer,map,submit,"
             "roundtrip,\n"
-            "        chain,stored,pending (all when not given)\n"
+            "        chain,fanout,stored,pending (all when not given)\n"
             "  --quick: fewer and smaller runs, to try it out\n"
             "  --no-floors: round trips and transfers without their floors "
             "(a plain TCP\n"
@@ -1107,6 +1117,9 @@ s_measure(bench *b, const char *only)
     }
     if (s_selected(only, "chain")) {
         s_chain(b);
+    }
+    if (s_selected(only, "fanout")) {
+        bd_fanout(b);
     }
     if (s_selected(only, "stored")) {
         s_stored_memory(b);

@@ -4,6 +4,7 @@
  *   bench_drove.c          main, the daemons, and most measurements
  *   bench_drove_floors.c   round trips and transfers, each in alternation
  *                          with its floor (floor.h)
+ *   bench_drove_fanout.c   the fan-out / fan-in of 10,000 tasks
  *
  * Not part of libdrove. */
 #ifndef BENCH_DROVE_H
@@ -32,6 +33,8 @@ typedef struct bench_cfg {
     size_t transfer_runs;  /* transfers without floors (tcp_plain and
                               tcp_state); the median is reported */
     size_t transfer_pairs; /* transfers with their floors, alternated */
+    size_t fan_n;          /* tasks between the root and the final task */
+    size_t fan_runs;       /* fan-outs; the median is reported */
     size_t pending_n;      /* tasks waiting in the memory measurement */
     size_t stored_n;       /* results held in the stored measurement */
 } bench_cfg;
@@ -81,5 +84,8 @@ int bd_worker_ids(bench *b);
  * transfer (transfer_*), against their floors when b->floors. */
 void bd_roundtrip(bench *b);
 void bd_transfer(bench *b);
+
+/* bench_drove_fanout.c: fanout_fanin_10k. */
+void bd_fanout(bench *b);
 
 #endif /* BENCH_DROVE_H */

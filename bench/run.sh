@@ -17,9 +17,9 @@
 #                Each of the three in two runs of bench_drove (the names
 #                are listed at its top): start-up, throughputs, the chain
 #                and memory; then, with --only tree,transfer,roundtrip,
-#                the figures that have a goal, and the round trips and
-#                transfers read against floors measured in the same run,
-#                in alternation with drove (bench_drove_floors.c):
+#                fanout, the figures that have a goal, and the round trips
+#                and transfers read against floors measured in the same
+#                run, in alternation with drove (bench_drove_floors.c):
 #     CLUSTER.tree_reduce_16x1m          16 arrays of 1e6 doubles summed in
 #                                        a binary tree, median of 3 (goal:
 #                                        <= 100 ms)
@@ -48,6 +48,11 @@
 #                                        the same over a Unix socket
 #     threads.transfer_256mib_memcpy_floor, threads.transfer_256mib_vs_memcpy
 #                                        a memcpy into a fresh buffer
+#     CLUSTER.fanout_fanin_10k, _submit  a root task, 10,000 tasks taking
+#                                        its future, one task taking their
+#                                        10,000 futures: first submit to
+#                                        the final result (goal: <= 100
+#                                        ms); _submit: the client's part
 #                The ratios' spread (min, quartiles, max) goes to stderr.
 #   state.*      the same daemons with `drove scheduler --state FILE` against
 #                without, in alternating pairs: tiny-task throughput (map)
@@ -61,10 +66,10 @@
 #
 # usage: sh bench/run.sh BUILD_DIR    (what `make bench` runs)
 #        sh bench/run.sh BUILD_DIR floors
-#                 only the second runs (tree, transfer, roundtrip;
+#                 only the second runs (tree, transfer, roundtrip, fanout;
 #                 about a minute a cluster); one part alone, on one
 #                 cluster: BUILD_DIR/bench/bench_drove --cluster tcp
-#                 --only roundtrip
+#                 --only fanout
 # Each program runs under a timeout; the script exits non-zero if one failed.
 set -u
 
@@ -97,11 +102,11 @@ if [ ! -x "$bin/bench_drove" ] || [ ! -x "$build/drove" ]; then
 fi
 
 # floors_runs: each cluster's second run: the tree reduction, the
-# transfer and the round trips against their floors.
+# transfer and the round trips against their floors, the fan-out.
 floors_runs() {
     for cluster in threads processes tcp; do
         run 150 "$bin/bench_drove" --cluster "$cluster" \
-            --drove "$build/drove" --only tree,transfer,roundtrip
+            --drove "$build/drove" --only tree,transfer,roundtrip,fanout
     done
 }
 if [ "${2:-}" = floors ]; then
