@@ -56,6 +56,9 @@
  *                             to scheduler to worker: 2 x at the least)
  *     roundtrip_unix_floor, roundtrip_vs_unix  processes: the same over
  *                             a Unix socket
+ *     roundtrip_relay_floor, roundtrip_vs_relay  tcp: a ping passed on by
+ *                             a third process (plain TCP), as many hops
+ *                             as drove's
  *     roundtrip_handoff_floor, roundtrip_vs_handoff  threads: a round trip
  *                             between two threads (mutex, condvars);
  *                             drove's passes client, scheduler and worker

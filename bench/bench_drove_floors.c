@@ -13,6 +13,10 @@
  *             (for threads too)             another process, 127.0.0.1
  *   unix      processes: the same over a Unix socket, which its workers
  *             talk over
+ *   relay     tcp: a ping passed through a  -
+ *             third process and back, as
+ *             many hops as drove's client,
+ *             scheduler and worker make
  *   handoff   threads: two threads, mutex   -
  *             and condition variables
  *   memcpy    -                             threads: 256 MiB copied into
@@ -41,22 +45,38 @@ typedef struct s_kind {
 typedef struct s_floors {
     fl_peer tcp;
     fl_peer unix_sock;
+    fl_peer relay;      /* tcp's round trips: the relay, and ... */
+    fl_peer relay_echo; /* ... the echo it relays to */
     fl_handoff handoff;
     s_kind kinds[S_MAX_KINDS];
     int nkinds; /* drove and its floors */
 } s_floors;
 
+/* Stops what s_floors_start started; the relay before its echo. */
+static void
+s_floors_stop(s_floors *f)
+{
+    fl_peer_stop(&f->tcp);
+    fl_peer_stop(&f->unix_sock);
+    fl_peer_stop(&f->relay);
+    fl_peer_stop(&f->relay_echo);
+    fl_handoff_stop(&f->handoff);
+}
+
 /* Starts the floors of b's cluster: the TCP peer, and the Unix peer on
- * processes; on threads, the hand-off thread if handoff, else a memcpy
- * (no peer). 0, or -1 with whatever started stopped. */
+ * processes; for round trips (rt), the relay on tcp and the hand-off
+ * thread on threads; for transfers, a memcpy on threads (no peer). 0,
+ * or -1 with whatever started stopped. */
 static int
-s_floors_start(bench *b, s_floors *f, int handoff)
+s_floors_start(bench *b, s_floors *f, int rt)
 {
     char how[sizeof(b->tmpdir) + 32];
 
     memset(f, 0, sizeof(*f));
     f->tcp.fd = -1;
     f->unix_sock.fd = -1;
+    f->relay.fd = -1;
+    f->relay_echo.fd = -1;
     f->kinds[f->nkinds++] = (s_kind){NULL, NULL, NULL};
     if (!b->floors) {
         return 0;
@@ -72,7 +92,18 @@ s_floors_start(bench *b, s_floors *f, int handoff)
             return -1;
         }
         f->kinds[f->nkinds++] = (s_kind){"unix", &f->unix_sock, NULL};
-    } else if (strcmp(b->label, "threads") == 0 && handoff) {
+    } else if (strcmp(b->label, "tcp") == 0 && rt) {
+        if (fl_peer_spawn(&f->relay_echo, "/proc/self/exe", "tcp") != 0) {
+            s_floors_stop(f);
+            return -1;
+        }
+        snprintf(how, sizeof(how), "relay:%d", f->relay_echo.port);
+        if (fl_peer_start(&f->relay, "/proc/self/exe", how) != 0) {
+            s_floors_stop(f);
+            return -1;
+        }
+        f->kinds[f->nkinds++] = (s_kind){"relay", &f->relay, NULL};
+    } else if (strcmp(b->label, "threads") == 0 && rt) {
         if (fl_handoff_start(&f->handoff) != 0) {
             fl_peer_stop(&f->tcp);
             return -1;
@@ -82,14 +113,6 @@ s_floors_start(bench *b, s_floors *f, int handoff)
         f->kinds[f->nkinds++] = (s_kind){"memcpy", NULL, NULL};
     }
     return 0;
-}
-
-static void
-s_floors_stop(s_floors *f)
-{
-    fl_peer_stop(&f->tcp);
-    fl_peer_stop(&f->unix_sock);
-    fl_handoff_stop(&f->handoff);
 }
 
 /* The median of v[0..n); v is left sorted. */
@@ -103,8 +126,27 @@ s_median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* The 1-minute load average, or -1: how many others wanted the CPUs. */
+static double
+s_loadavg(void)
+{
+    double load = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    if (f != NULL) {
+        if (fscanf(f, "%lf", &load) != 1) {
+            load = -1;
+        }
+        fclose(f);
+    }
+    return load;
+}
+
 /* The ratios a[i] / floor[i] of n runs or batches, their median reported
- * as metric; the quartiles go to stderr, to judge how steady it was. */
+ * as metric; the quartiles go to stderr, to judge how steady it was, with
+ * the load average: a ratio cancels the loopback's swings, but not
+ * others' processes taking the CPUs, which cost drove's several hops
+ * more than a floor's one. */
 static void
 s_report_ratio(bench *b, const char *metric, const double *a,
                const double *floor, size_t n)
@@ -118,9 +160,9 @@ s_report_ratio(bench *b, const char *metric, const double *a,
     bd_report(b, metric, median, 3, "x");
     fprintf(stderr,
             "bench_drove: %s.%s: %zu ratios, min %.3f, quartiles "
-            "%.3f %.3f, max %.3f\n",
+            "%.3f %.3f, max %.3f; load average %.2f\n",
             b->label, metric, n, r[0], r[n / 4],
-            r[(3 * n) / 4 < n ? (3 * n) / 4 : n - 1], r[n - 1]);
+            r[(3 * n) / 4 < n ? (3 * n) / 4 : n - 1], r[n - 1], s_loadavg());
     free(r);
 }
 

@@ -71,12 +71,12 @@ s_unix_addr(struct sockaddr_un *a, const char *path)
     return 0;
 }
 
-/* The listening socket of how ("tcp" or "unix:PATH"), its port in *port
- * (0 for Unix); -1 on failure. */
+/* The listening socket of how ("tcp", "relay:PORT" or "unix:PATH"), its
+ * port in *port (0 for Unix); -1 on failure. */
 static int
 s_listen(const char *how, int *port)
 {
-    if (strcmp(how, "tcp") == 0) {
+    if (strncmp(how, "unix:", 5) != 0) {
         struct sockaddr_in a;
         socklen_t alen = sizeof(a);
         memset(&a, 0, sizeof(a));
@@ -92,7 +92,7 @@ s_listen(const char *how, int *port)
         return fd;
     }
     struct sockaddr_un a;
-    if (strncmp(how, "unix:", 5) != 0 || s_unix_addr(&a, how + 5) != 0) {
+    if (s_unix_addr(&a, how + 5) != 0) {
         return -1;
     }
     unlink(how + 5);
@@ -123,56 +123,11 @@ s_sink(int fd, uint64_t n)
     return s_io(fd, &ack, 1, 1);
 }
 
-int
-fl_peer_main(const char *how)
-{
-    char h[FL_HEADER];
-    int port = 0;
-
-    /* A forgotten peer ends by itself; bu_spawn's parent-death signal
-     * ends it sooner when the benchmark dies. */
-    alarm(900);
-    int lfd = s_listen(how, &port);
-    if (lfd < 0) {
-        fprintf(stderr, "floor peer %s: listen: %s\n", how, strerror(errno));
-        return 1;
-    }
-    printf("%d\n", port);
-    fflush(stdout);
-    int fd = accept(lfd, NULL, NULL);
-    close(lfd);
-    if (strncmp(how, "unix:", 5) == 0) {
-        unlink(how + 5);
-    }
-    if (fd < 0) {
-        return 1;
-    }
-    s_tune(fd, port != 0);
-    for (;;) {
-        ssize_t k = read(fd, h, 1);
-        if (k == 0) {
-            return 0; /* the benchmark closed: done */
-        }
-        if (k < 0 || s_io(fd, h + 1, FL_HEADER - 1, 0) != 0) {
-            return 1;
-        }
-        uint64_t n = 0;
-        memcpy(&n, h + 8, sizeof(n));
-        int rc = h[0] == 'p'   ? s_io(fd, h, FL_HEADER, 1)
-                 : h[0] == 'b' ? s_sink(fd, n)
-                               : -1;
-        if (rc != 0) {
-            fprintf(stderr, "floor peer %s: '%c' failed\n", how, h[0]);
-            return 1;
-        }
-    }
-}
-
 /* Connects to the peer of how, listening on port. The fd, or -1. */
 static int
 s_connect(const char *how, int port)
 {
-    int tcp = strcmp(how, "tcp") == 0;
+    int tcp = strncmp(how, "unix:", 5) != 0;
     int fd = socket(tcp ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int rc = -1;
 
@@ -200,14 +155,78 @@ s_connect(const char *how, int port)
     return fd;
 }
 
+/* A ping from the benchmark, in h: echoed, or passed on to the peer up
+ * (a relay) and its echo passed back. 0, or -1. */
+static int
+s_pong(int fd, int up, char *h)
+{
+    if (up >= 0 &&
+        (s_io(up, h, FL_HEADER, 1) != 0 || s_io(up, h, FL_HEADER, 0) != 0)) {
+        return -1;
+    }
+    return s_io(fd, h, FL_HEADER, 1);
+}
+
 int
-fl_peer_start(fl_peer *p, const char *exe, const char *how)
+fl_peer_main(const char *how)
+{
+    char h[FL_HEADER];
+    int port = 0;
+    int up = -1; /* a relay's connection to the echo it relays to */
+
+    /* A forgotten peer ends by itself; bu_spawn's parent-death signal
+     * ends it sooner when the benchmark dies. */
+    alarm(900);
+    if (strncmp(how, "relay:", 6) == 0 &&
+        (up = s_connect("tcp", atoi(how + 6))) < 0) {
+        fprintf(stderr, "floor peer %s: connect: %s\n", how, strerror(errno));
+        return 1;
+    }
+    int lfd = s_listen(how, &port);
+    if (lfd < 0) {
+        fprintf(stderr, "floor peer %s: listen: %s\n", how, strerror(errno));
+        return 1;
+    }
+    printf("%d\n", port);
+    fflush(stdout);
+    int fd = accept(lfd, NULL, NULL);
+    close(lfd);
+    if (strncmp(how, "unix:", 5) == 0) {
+        unlink(how + 5);
+    }
+    if (fd < 0) {
+        return 1;
+    }
+    s_tune(fd, port != 0);
+    for (;;) {
+        ssize_t k = read(fd, h, 1);
+        if (k == 0) {
+            return 0; /* the benchmark closed: done */
+        }
+        if (k < 0 || s_io(fd, h + 1, FL_HEADER - 1, 0) != 0) {
+            return 1;
+        }
+        uint64_t n = 0;
+        memcpy(&n, h + 8, sizeof(n));
+        int rc = h[0] == 'p'             ? s_pong(fd, up, h)
+                 : h[0] == 'b' && up < 0 ? s_sink(fd, n)
+                                         : -1;
+        if (rc != 0) {
+            fprintf(stderr, "floor peer %s: '%c' failed\n", how, h[0]);
+            return 1;
+        }
+    }
+}
+
+int
+fl_peer_spawn(fl_peer *p, const char *exe, const char *how)
 {
     char line[64];
     int out = -1;
     char *argv[] = {(char *)exe, "--floor-peer", (char *)how, NULL};
 
     p->fd = -1;
+    p->port = 0;
     p->pid = bu_spawn(argv, &out, NULL);
     if (p->pid < 0) {
         fprintf(stderr, "floor peer %s: spawn %s: %s\n", how, exe,
@@ -217,12 +236,24 @@ fl_peer_start(fl_peer *p, const char *exe, const char *how)
     }
     int n = bu_read_line(out, line, sizeof(line), 10.0);
     close(out);
-    if (n > 0) {
-        p->fd = s_connect(how, atoi(line));
+    if (n <= 0) {
+        fprintf(stderr, "floor peer %s: it printed no port\n", how);
+        fl_peer_stop(p);
+        return -1;
     }
+    p->port = atoi(line);
+    return 0;
+}
+
+int
+fl_peer_start(fl_peer *p, const char *exe, const char *how)
+{
+    if (fl_peer_spawn(p, exe, how) != 0) {
+        return -1;
+    }
+    p->fd = s_connect(how, p->port);
     if (p->fd < 0) {
-        fprintf(stderr, "floor peer %s: no connection (%s)\n", how,
-                n > 0 ? strerror(errno) : "it printed no port");
+        fprintf(stderr, "floor peer %s: connect: %s\n", how, strerror(errno));
         fl_peer_stop(p);
         return -1;
     }

@@ -7,6 +7,10 @@
  *                     round trip of a 64-byte message, and n bytes sent
  *                     into a fresh buffer of the peer (the pages faulted
  *                     in by the receive, as a transfer's are)
+ *   a relay           a peer process that passes each ping on to another
+ *                     peer over TCP and its echo back: three processes
+ *                     and four messages a round trip, as many as a
+ *                     client, a scheduler and a worker need
  *   a hand-off        a round trip between two threads of this process
  *                     through a mutex and two condition variables
  *   a fresh memcpy    n bytes copied into a freshly allocated buffer
@@ -23,16 +27,24 @@
 typedef struct fl_peer {
     pid_t pid; /* the peer process (bu_spawn), or 0 */
     int fd;    /* the connection, or -1 */
+    int port;  /* the TCP port it listened on, 0 for Unix */
 } fl_peer;
 
-/* The peer process's main: how is "tcp" (listens on 127.0.0.1, port 0)
- * or "unix:PATH"; it prints its port (0 for Unix) on stdout, serves one
- * connection until it closes, and returns the exit status. */
+/* The peer process's main: how is "tcp" (listens on 127.0.0.1, port 0),
+ * "unix:PATH", or "relay:PORT" (listens as tcp, and relays pings to the
+ * peer on 127.0.0.1:PORT; no bulk sends); it prints its port (0 for
+ * Unix) on stdout, serves one connection until it closes, and returns
+ * the exit status. */
 int fl_peer_main(const char *how);
 
 /* Starts a peer by running exe (this program, which must call
- * fl_peer_main for `--floor-peer HOW`) and connects to it. Returns 0, or
- * -1 with a reason on stderr (p is then stopped). */
+ * fl_peer_main for `--floor-peer HOW`) and waits until it listens (its
+ * port in p->port), without connecting: the one connection it serves
+ * is for another peer, a relay. Returns 0, or -1 with a reason on
+ * stderr (p is then stopped). */
+int fl_peer_spawn(fl_peer *p, const char *exe, const char *how);
+
+/* fl_peer_spawn, then connects to the peer. 0, or -1 (p stopped). */
 int fl_peer_start(fl_peer *p, const char *exe, const char *how);
 
 /* Closes the connection and waits for the peer to exit. Accepts a peer

@@ -34,6 +34,10 @@
 #     processes.roundtrip_unix_floor, processes.roundtrip_vs_unix
 #                                        the same over a Unix socket, what
 #                                        its workers use
+#     tcp.roundtrip_relay_floor, tcp.roundtrip_vs_relay
+#                                        the ping passed through a third
+#                                        process and back: the same hops
+#                                        as client, scheduler and worker
 #     threads.roundtrip_handoff_floor, threads.roundtrip_vs_handoff
 #                                        a round trip between two threads
 #     CLUSTER.transfer_256mib_time, _bandwidth
@@ -53,7 +57,10 @@
 #                                        10,000 futures: first submit to
 #                                        the final result (goal: <= 100
 #                                        ms); _submit: the client's part
-#                The ratios' spread (min, quartiles, max) goes to stderr.
+#                The ratios' spread (min, quartiles, max) goes to stderr,
+#                with the load average: a ratio cancels the loopback's
+#                swings, not other processes taking the two cores, which
+#                cost drove's several hops more than a ping-pong's one.
 #   state.*      the same daemons with `drove scheduler --state FILE` against
 #                without, in alternating pairs: tiny-task throughput (map)
 #                with results published, as the median of the pairs'
