@@ -2,6 +2,7 @@
  *
  *   bench_drove --cluster threads|processes|tcp|tcp_plain|tcp_state
  *               [--drove PATH] [--fns SO] [--quick] [--only LIST]
+ *               [--no-floors]
  *
  * threads and processes are the embedded clusters local:threads=2 and
  * local:processes=2; tcp starts `drove scheduler` and two `drove worker
@@ -12,7 +13,7 @@
  * keeping `--state` in the run's directory, with a result published
  * (so that completions look their keys up), to show what that costs.
  * Measured, in this order (--only picks some: startup, tree, transfer,
- * map, submit, roundtrip, chain, stored, pending):
+ * map, submit, roundtrip, chain, fanout, stored, pending):
  *
  *   daemons_startup           tcp only: spawning the scheduler until a
  *                             client sees both workers
@@ -27,14 +28,48 @@
  *                             no-op upload included)
  *   tree_reduce_16x1m         the binary tree reduction of sixteen arrays of
  *                             1,000,000 doubles (seed 001), result fetched
+ *                             (median of 3; the goal is <= 100 ms)
  *   transfer_256mib_*         a 256 MiB array made on one worker, consumed
  *                             by a task pinned on the other; timed from the
  *                             consumer's submission, the maker being done
+ *                             (_time, _bandwidth); on threads, processes
+ *                             and tcp in alternation with its floors:
+ *     _tcp_floor, _vs_tcp     256 MiB sent over plain TCP on 127.0.0.1 to
+ *                             another process, into a fresh buffer; the
+ *                             median of the pairs' bandwidth ratios,
+ *                             drove/TCP (5 pairs; the goal is >= 0.8)
+ *     _unix_floor, _vs_unix   processes: the same over a Unix socket,
+ *                             what its workers talk over
+ *     _memcpy_floor, _vs_memcpy  threads: a memcpy into a fresh buffer
  *   map_throughput            dv_map of N tiny `inc` calls, until all done
  *   submit_throughput         N dv_submit of `inc` one at a time, then wait
  *                             (submit_call: the client's time per call)
- *   roundtrip_median, _p99    submit one `inc`, dv_result it, repeat
+ *   roundtrip_median, _p99    submit one `inc`, dv_result it, repeat; on
+ *                             threads, processes and tcp in batches of
+ *                             200 alternating with batches of its floors:
+ *     roundtrip_floor         a 64-byte TCP ping-pong with another process
+ *                             on 127.0.0.1 (TCP_NODELAY; for threads too,
+ *                             although its workers use no socket)
+ *     roundtrip_vs_floor      the median over batches of the ratio of the
+ *                             batch medians, drove/TCP (on tcp a drove
+ *                             round trip crosses two connections, client
+ *                             to scheduler to worker: 2 x at the least)
+ *     roundtrip_unix_floor, roundtrip_vs_unix  processes: the same over
+ *                             a Unix socket
+ *     roundtrip_relay_floor, roundtrip_vs_relay  tcp: a ping passed on by
+ *                             a third process (plain TCP), as many hops
+ *                             as drove's
+ *     roundtrip_handoff_floor, roundtrip_vs_handoff  threads: a round trip
+ *                             between two threads (mutex, condvars);
+ *                             drove's passes client, scheduler and worker
+ *                             threads: two hand-offs at the least
  *   chain_per_link            a chain inc(inc(...inc(0))) of 2000 links
+ *   fanout_fanin_10k          one root task, 10,000 tasks taking its future,
+ *                             one task taking all 10,000 futures (one
+ *                             dv_futs argument; a call may take 65,536):
+ *                             first submit to the final result, median of
+ *                             5 (goal: <= 100 ms; _submit: the client's
+ *                             submitting alone)
  *   worker_rss_per_stored_result  processes and tcp: the workers' RSS grown
  *                             per result, 1,000,000 tiny results held
  *   *_rss_kept_after_release  what the workers (and the tcp scheduler)
@@ -45,11 +80,14 @@
  *                             one running task: the scheduler daemon's RSS
  *                             (tcp), the whole process's (embedded)
  *
- * A fresh process is this program again, run with --startup-child. Every
+ * A fresh process is this program again, run with --startup-child, and
+ * so is a floor's peer process (--floor-peer tcp|unix:PATH). Every
  * wait has a deadline; a failed measurement prints `name: FAILED unit` and
  * its reason on stderr, and the program exits non-zero. */
 #define _GNU_SOURCE
+#include "bench_drove.h"
 #include "bench_util.h"
+#include "floor.h"
 #include "fns.h"
 
 #include <drove.h>
@@ -71,52 +109,38 @@
 #define DV_DROVE_BIN "drove"
 #endif
 
-#define DEADLINE_S 120.0 /* the longest any single wait may take */
-#define NWORKERS 2
-
-typedef struct bench_cfg {
-    size_t map_n;        /* calls in the dv_map throughput run */
-    size_t submit_n;     /* calls in the dv_submit throughput run */
-    size_t rt_warmup;    /* round trips not counted */
-    size_t rt_n;         /* round trips counted */
-    size_t chain_n;      /* links of the chain */
-    size_t startup_runs; /* fresh processes; the median is reported */
-    size_t tree_runs;    /* tree reductions; the median is reported */
-    size_t tree_len;     /* doubles per array of the tree reduction */
-    size_t transfer_mib; /* size of the transferred array */
-    size_t transfer_runs; /* transfers; the median is reported */
-    size_t pending_n;    /* tasks waiting in the memory measurement */
-    size_t stored_n;     /* results held in the stored measurement */
-} bench_cfg;
-
-static const bench_cfg s_full = {
-    .map_n = 100000, .submit_n = 100000, .rt_warmup = 200, .rt_n = 2000,
-    .chain_n = 2000, .startup_runs = 5, .tree_runs = 3, .tree_len = 1000000,
-    .transfer_mib = 256, .transfer_runs = 3, .pending_n = 1000000,
-    .stored_n = 1000000};
-static const bench_cfg s_quick = {
-    .map_n = 10000, .submit_n = 10000, .rt_warmup = 50, .rt_n = 300,
-    .chain_n = 2000, .startup_runs = 2, .tree_runs = 1, .tree_len = 1000000,
-    .transfer_mib = 64, .transfer_runs = 1, .pending_n = 100000,
-    .stored_n = 100000};
-
-typedef struct bench {
-    const char *label;    /* "threads", "processes" or "tcp" */
-    const char *where;    /* dv_connect's argument */
-    const char *drove;    /* path of the drove CLI */
-    const char *fns_so;   /* path of libbench_fns.so */
-    bench_cfg cfg;
-    dv_client *c;         /* the client of the measurements */
-    char addr[256];       /* tcp: the scheduler's address */
-    char tmpdir[256];     /* daemons' logs, the gate file */
-    pid_t sched_pid;      /* tcp: the scheduler daemon, or 0 */
-    pid_t worker_pid[NWORKERS];
-    char worker_id[NWORKERS][128];
-    int64_t next_arg;     /* fresh arguments, so that no pure call of one
-                             measurement reuses the result of another */
-    int state;            /* tcp_state: the scheduler has --state */
-    int failures;
-} bench;
+static const bench_cfg s_full = {.map_n = 100000,
+                                 .submit_n = 100000,
+                                 .rt_warmup = 200,
+                                 .rt_batch = 200,
+                                 .rt_batches = 15,
+                                 .chain_n = 2000,
+                                 .startup_runs = 5,
+                                 .tree_runs = 3,
+                                 .tree_len = 1000000,
+                                 .transfer_mib = 256,
+                                 .transfer_runs = 3,
+                                 .transfer_pairs = 5,
+                                 .fan_n = 10000,
+                                 .fan_runs = 5,
+                                 .pending_n = 1000000,
+                                 .stored_n = 1000000};
+static const bench_cfg s_quick = {.map_n = 10000,
+                                  .submit_n = 10000,
+                                  .rt_warmup = 50,
+                                  .rt_batch = 100,
+                                  .rt_batches = 3,
+                                  .chain_n = 2000,
+                                  .startup_runs = 2,
+                                  .tree_runs = 1,
+                                  .tree_len = 1000000,
+                                  .transfer_mib = 64,
+                                  .transfer_runs = 1,
+                                  .transfer_pairs = 1,
+                                  .fan_n = 10000,
+                                  .fan_runs = 1,
+                                  .pending_n = 100000,
+                                  .stored_n = 100000};
 
 static void
 s_name(const bench *b, const char *metric, char *buf, size_t size)
@@ -124,9 +148,9 @@ s_name(const bench *b, const char *metric, char *buf, size_t size)
     snprintf(buf, size, "%s.%s", b->label, metric);
 }
 
-static void
-s_report(const bench *b, const char *metric, double value, int decimals,
-         const char *unit)
+void
+bd_report(const bench *b, const char *metric, double value, int decimals,
+          const char *unit)
 {
     char name[128];
 
@@ -134,15 +158,10 @@ s_report(const bench *b, const char *metric, double value, int decimals,
     bu_line(name, value, decimals, unit);
 }
 
-static void
-s_failed(bench *b, const char *metric, const char *unit, const char *fmt,
-         ...) __attribute__((format(printf, 4, 5)));
-
 /* A measurement that could not be made: a line on stdout that says so, and
  * the reason on stderr. */
-static void
-s_failed(bench *b, const char *metric, const char *unit, const char *fmt,
-         ...)
+void
+bd_failed(bench *b, const char *metric, const char *unit, const char *fmt, ...)
 {
     char name[128];
     va_list ap;
@@ -158,8 +177,8 @@ s_failed(bench *b, const char *metric, const char *unit, const char *fmt,
     b->failures++;
 }
 
-static int64_t
-s_fresh(bench *b, size_t n)
+int64_t
+bd_fresh(bench *b, size_t n)
 {
     int64_t first = b->next_arg;
 
@@ -167,8 +186,8 @@ s_fresh(bench *b, size_t n)
     return first;
 }
 
-static void
-s_release_all(dv_future **fs, size_t n)
+void
+bd_release_all(dv_future **fs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         dv_release(fs[i]);
@@ -195,8 +214,8 @@ s_count_unfinished(dv_future *const *fs, size_t n, const char **why)
     return bad;
 }
 
-static const char *
-s_ferr(const dv_future *f)
+const char *
+bd_ferr(const dv_future *f)
 {
     const char *e = dv_future_error(f);
 
@@ -287,10 +306,10 @@ s_publish(bench *b)
 {
     enum { N = 20 };
     double ms[N];
-    dv_future *f = DV_SUBMIT(b->c, "inc", dv_i64(s_fresh(b, 1)));
+    dv_future *f = DV_SUBMIT(b->c, "inc", dv_i64(bd_fresh(b, 1)));
     if (f == NULL || dv_result(f, DEADLINE_S) == NULL) {
-        s_failed(b, "publish_median", "ms", "inc: %s",
-                 f ? s_ferr(f) : dv_last_error());
+        bd_failed(b, "publish_median", "ms", "inc: %s",
+                  f ? bd_ferr(f) : dv_last_error());
         dv_release(f);
         return;
     }
@@ -299,15 +318,15 @@ s_publish(bench *b)
         snprintf(name, sizeof(name), "bench-%d", i);
         int64_t t0 = bu_now_ns();
         if (dv_publish(b->c, name, f) < 0) {
-            s_failed(b, "publish_median", "ms", "dv_publish: %s",
-                     dv_last_error());
+            bd_failed(b, "publish_median", "ms", "dv_publish: %s",
+                      dv_last_error());
             dv_release(f);
             return;
         }
         ms[i] = (double)(bu_now_ns() - t0) / 1e6;
     }
     dv_release(f);
-    s_report(b, "publish_median", bu_percentile(ms, N, 50), 2, "ms");
+    bd_report(b, "publish_median", bu_percentile(ms, N, 50), 2, "ms");
 }
 
 /* Starts the scheduler and the workers, connects b->c and waits until it
@@ -327,17 +346,17 @@ s_start_daemons(bench *b)
                      state, NULL};
     b->sched_pid = bu_spawn(sargv, &out, log);
     if (b->sched_pid < 0) {
-        s_failed(b, "daemons_startup", "ms", "spawn %s: %s", b->drove,
-                 strerror(errno));
+        bd_failed(b, "daemons_startup", "ms", "spawn %s: %s", b->drove,
+                  strerror(errno));
         return -1;
     }
     int n = bu_read_line(out, b->addr, sizeof(b->addr), 20.0);
     close(out);
     if (n <= 0 || strncmp(b->addr, "tcp://", 6) != 0) {
-        s_failed(b, "daemons_startup", "ms",
-                 "the scheduler printed no address (it exited, or 20 s "
-                 "passed): '%s'",
-                 n > 0 ? b->addr : "");
+        bd_failed(b, "daemons_startup", "ms",
+                  "the scheduler printed no address (it exited, or 20 s "
+                  "passed): '%s'",
+                  n > 0 ? b->addr : "");
         return -1;
     }
     for (int i = 0; i < NWORKERS; i++) {
@@ -350,15 +369,15 @@ s_start_daemons(bench *b)
                          NULL};
         b->worker_pid[i] = bu_spawn(wargv, NULL, log);
         if (b->worker_pid[i] < 0) {
-            s_failed(b, "daemons_startup", "ms", "spawn worker: %s",
-                     strerror(errno));
+            bd_failed(b, "daemons_startup", "ms", "spawn worker: %s",
+                      strerror(errno));
             return -1;
         }
     }
     b->c = dv_connect(b->addr);
     if (b->c == NULL) {
-        s_failed(b, "daemons_startup", "ms", "dv_connect(%s): %s", b->addr,
-                 dv_last_error());
+        bd_failed(b, "daemons_startup", "ms", "dv_connect(%s): %s", b->addr,
+                  dv_last_error());
         return -1;
     }
     double deadline = bu_now() + 30.0;
@@ -367,21 +386,21 @@ s_start_daemons(bench *b)
         usleep(500);
     }
     if (nw < NWORKERS) {
-        s_failed(b, "daemons_startup", "ms",
-                 "%d of %d workers after 30 s (%s)", nw, NWORKERS,
-                 nw < 0 ? dv_last_error() : "");
+        bd_failed(b, "daemons_startup", "ms",
+                  "%d of %d workers after 30 s (%s)", nw, NWORKERS,
+                  nw < 0 ? dv_last_error() : "");
         return -1;
     }
-    s_report(b, "daemons_startup", (double)(bu_now_ns() - t0) / 1e6, 1, "ms");
+    bd_report(b, "daemons_startup", (double)(bu_now_ns() - t0) / 1e6, 1, "ms");
 
     int64_t t1 = bu_now_ns();
     int rc = dv_upload_library(b->c, b->fns_so);
     if (rc != NWORKERS) {
-        s_failed(b, "upload_library", "ms", "dv_upload_library(%s): %d: %s",
-                 b->fns_so, rc, dv_last_error());
+        bd_failed(b, "upload_library", "ms", "dv_upload_library(%s): %d: %s",
+                  b->fns_so, rc, dv_last_error());
         return -1;
     }
-    s_report(b, "upload_library", (double)(bu_now_ns() - t1) / 1e6, 1, "ms");
+    bd_report(b, "upload_library", (double)(bu_now_ns() - t1) / 1e6, 1, "ms");
     if (b->state) {
         s_publish(b);
     }
@@ -418,7 +437,7 @@ s_startup_child(const char *where, const char *fns_so)
     int64_t t_result = bu_now_ns();
     if (v == NULL || dv_value_i64(v) != 42) {
         fprintf(stderr, "startup child: inc(41): %s\n",
-                f != NULL ? s_ferr(f) : dv_last_error());
+                f != NULL ? bd_ferr(f) : dv_last_error());
         dv_close(c);
         return 1;
     }
@@ -445,8 +464,8 @@ s_startup(bench *b)
         int64_t t_spawn = bu_now_ns();
         pid_t pid = bu_spawn(argv, &out, NULL);
         if (pid < 0) {
-            s_failed(b, "startup_to_first_result", "ms", "spawn: %s",
-                     strerror(errno));
+            bd_failed(b, "startup_to_first_result", "ms", "spawn: %s",
+                      strerror(errno));
             goto done;
         }
         int n = bu_read_line(out, line, sizeof(line), 60.0);
@@ -462,17 +481,17 @@ s_startup(bench *b)
         long long t_connect = 0;
         long long t_result = 0;
         if (n <= 0 || sscanf(line, "%lld %lld", &t_connect, &t_result) != 2) {
-            s_failed(b, "startup_to_first_result", "ms",
-                     "the child printed no result (status 0x%x)", status);
+            bd_failed(b, "startup_to_first_result", "ms",
+                      "the child printed no result (status 0x%x)", status);
             goto done;
         }
         exec_ms[i] = (double)(t_result - t_spawn) / 1e6;
         conn_ms[i] = (double)(t_result - t_connect) / 1e6;
     }
-    s_report(b, "startup_to_first_result",
-             bu_percentile(exec_ms, runs, 50), 1, "ms");
-    s_report(b, "connect_to_first_result",
-             bu_percentile(conn_ms, runs, 50), 2, "ms");
+    bd_report(b, "startup_to_first_result", bu_percentile(exec_ms, runs, 50), 1,
+              "ms");
+    bd_report(b, "connect_to_first_result", bu_percentile(conn_ms, runs, 50), 2,
+              "ms");
 done:
     free(exec_ms);
     free(conn_ms);
@@ -490,18 +509,18 @@ s_check_incs(bench *b, const char *metric, dv_future **fs, size_t n,
     size_t bad = s_count_unfinished(fs, n, &why);
 
     if (bad > 0) {
-        s_failed(b, metric, "tasks/s", "%zu of %zu tasks did not finish: %s",
-                 bad, n, why);
+        bd_failed(b, metric, "tasks/s", "%zu of %zu tasks did not finish: %s",
+                  bad, n, why);
         return -1;
     }
     size_t probe[3] = {0, n / 2, n - 1};
     for (int k = 0; k < 3; k++) {
         const dv_value *v = dv_result(fs[probe[k]], DEADLINE_S);
         if (v == NULL || dv_value_i64(v) != first + (int64_t)probe[k] + 1) {
-            s_failed(b, metric, "tasks/s", "inc(%lld) gave %lld (%s)",
-                     (long long)(first + (int64_t)probe[k]),
-                     v != NULL ? (long long)dv_value_i64(v) : -1LL,
-                     v != NULL ? "wrong value" : s_ferr(fs[probe[k]]));
+            bd_failed(b, metric, "tasks/s", "inc(%lld) gave %lld (%s)",
+                      (long long)(first + (int64_t)probe[k]),
+                      v != NULL ? (long long)dv_value_i64(v) : -1LL,
+                      v != NULL ? "wrong value" : bd_ferr(fs[probe[k]]));
             return -1;
         }
     }
@@ -513,7 +532,7 @@ s_map_throughput(bench *b, const char *metric, size_t n, int report)
 {
     dv_arg *args = calloc(n, sizeof(*args));
     dv_future **fs = calloc(n, sizeof(*fs));
-    int64_t first = s_fresh(b, n);
+    int64_t first = bd_fresh(b, n);
 
     for (size_t i = 0; i < n; i++) {
         args[i] = dv_i64(first + (int64_t)i);
@@ -521,20 +540,20 @@ s_map_throughput(bench *b, const char *metric, size_t n, int report)
     int64_t t0 = bu_now_ns();
     int rc = dv_map(b->c, "inc", n, args, fs, NULL);
     if (rc != (int)n) {
-        s_failed(b, metric, "tasks/s", "dv_map: %d: %s", rc, dv_last_error());
+        bd_failed(b, metric, "tasks/s", "dv_map: %d: %s", rc, dv_last_error());
         goto done;
     }
     if (dv_wait(fs, n, DEADLINE_S) != 0) {
-        s_failed(b, metric, "tasks/s", "dv_wait of %zu tasks: %s", n,
-                 dv_last_error());
-        s_release_all(fs, n);
+        bd_failed(b, metric, "tasks/s", "dv_wait of %zu tasks: %s", n,
+                  dv_last_error());
+        bd_release_all(fs, n);
         goto done;
     }
     double s = (double)(bu_now_ns() - t0) / 1e9;
     if (s_check_incs(b, metric, fs, n, first) == 0 && report) {
-        s_report(b, metric, (double)n / s, 0, "tasks/s");
+        bd_report(b, metric, (double)n / s, 0, "tasks/s");
     }
-    s_release_all(fs, n);
+    bd_release_all(fs, n);
 done:
     free(args);
     free(fs);
@@ -545,71 +564,39 @@ s_submit_throughput(bench *b, size_t n)
 {
     const char *metric = "submit_throughput";
     dv_future **fs = calloc(n, sizeof(*fs));
-    int64_t first = s_fresh(b, n);
+    int64_t first = bd_fresh(b, n);
 
     int64_t t0 = bu_now_ns();
     for (size_t i = 0; i < n; i++) {
         fs[i] = DV_SUBMIT(b->c, "inc", dv_i64(first + (int64_t)i));
         if (fs[i] == NULL) {
-            s_failed(b, metric, "tasks/s", "dv_submit #%zu: %s", i,
-                     dv_last_error());
-            s_release_all(fs, i);
+            bd_failed(b, metric, "tasks/s", "dv_submit #%zu: %s", i,
+                      dv_last_error());
+            bd_release_all(fs, i);
             goto done;
         }
     }
     int64_t t1 = bu_now_ns();
     if (dv_wait(fs, n, DEADLINE_S) != 0) {
-        s_failed(b, metric, "tasks/s", "dv_wait of %zu tasks: %s", n,
-                 dv_last_error());
-        s_release_all(fs, n);
+        bd_failed(b, metric, "tasks/s", "dv_wait of %zu tasks: %s", n,
+                  dv_last_error());
+        bd_release_all(fs, n);
         goto done;
     }
     int64_t t2 = bu_now_ns();
     if (s_check_incs(b, metric, fs, n, first) == 0) {
-        s_report(b, metric, (double)n / ((double)(t2 - t0) / 1e9), 0,
-                 "tasks/s");
+        bd_report(b, metric, (double)n / ((double)(t2 - t0) / 1e9), 0,
+                  "tasks/s");
         /* How fast the client alone accepts calls. */
-        s_report(b, "submit_call", (double)(t1 - t0) / 1e3 / (double)n, 2,
-                 "us");
+        bd_report(b, "submit_call", (double)(t1 - t0) / 1e3 / (double)n, 2,
+                  "us");
     }
-    s_release_all(fs, n);
+    bd_release_all(fs, n);
 done:
     free(fs);
 }
 
-/* ---- Latency ---------------------------------------------------------- */
-
-static void
-s_roundtrip(bench *b)
-{
-    size_t warm = b->cfg.rt_warmup;
-    size_t n = b->cfg.rt_n;
-    double *us = calloc(n, sizeof(double));
-    int64_t first = s_fresh(b, warm + n);
-
-    for (size_t i = 0; i < warm + n; i++) {
-        int64_t x = first + (int64_t)i;
-        int64_t t0 = bu_now_ns();
-        dv_future *f = DV_SUBMIT(b->c, "inc", dv_i64(x));
-        const dv_value *v = f != NULL ? dv_result(f, 30.0) : NULL;
-        int64_t t1 = bu_now_ns();
-        if (v == NULL || dv_value_i64(v) != x + 1) {
-            s_failed(b, "roundtrip_median", "us", "round trip %zu: %s", i,
-                     f == NULL ? dv_last_error()
-                     : v == NULL ? s_ferr(f) : "wrong value");
-            dv_release(f);
-            goto done;
-        }
-        dv_release(f);
-        if (i >= warm) {
-            us[i - warm] = (double)(t1 - t0) / 1e3;
-        }
-    }
-    s_report(b, "roundtrip_median", bu_percentile(us, n, 50), 1, "us");
-    s_report(b, "roundtrip_p99", bu_percentile(us, n, 99), 1, "us");
-done:
-    free(us);
-}
+/* ---- Latency (round trips: bench_drove_floors.c) ---------------- */
 
 static void
 s_chain(bench *b)
@@ -626,23 +613,23 @@ s_chain(bench *b)
         dv_arg arg = i == 0 ? dv_i64(0) : dv_fut(fs[i - 1]);
         fs[i] = dv_submit(b->c, "inc", 1, &arg, &opts);
         if (fs[i] == NULL) {
-            s_failed(b, "chain_per_link", "us", "dv_submit link %zu: %s", i,
-                     dv_last_error());
-            s_release_all(fs, i);
+            bd_failed(b, "chain_per_link", "us", "dv_submit link %zu: %s", i,
+                      dv_last_error());
+            bd_release_all(fs, i);
             goto done;
         }
     }
     const dv_value *v = dv_result(fs[n - 1], DEADLINE_S);
     int64_t t1 = bu_now_ns();
     if (v == NULL || dv_value_i64(v) != (int64_t)n) {
-        s_failed(b, "chain_per_link", "us", "chain of %zu gave %lld: %s", n,
-                 v != NULL ? (long long)dv_value_i64(v) : -1LL,
-                 v != NULL ? "wrong value" : s_ferr(fs[n - 1]));
+        bd_failed(b, "chain_per_link", "us", "chain of %zu gave %lld: %s", n,
+                  v != NULL ? (long long)dv_value_i64(v) : -1LL,
+                  v != NULL ? "wrong value" : bd_ferr(fs[n - 1]));
     } else {
-        s_report(b, "chain_per_link", (double)(t1 - t0) / 1e3 / (double)n, 1,
-                 "us");
+        bd_report(b, "chain_per_link", (double)(t1 - t0) / 1e3 / (double)n, 1,
+                  "us");
     }
-    s_release_all(fs, n);
+    bd_release_all(fs, n);
 done:
     free(fs);
 }
@@ -666,7 +653,7 @@ s_tree_once(bench *b)
     int64_t t0 = bu_now_ns();
     int rc = dv_map(b->c, "random_f64s", LEAVES, args, all, NULL);
     if (rc != LEAVES) {
-        s_failed(b, "tree_reduce_16x1m", "ms", "dv_map: %s", dv_last_error());
+        bd_failed(b, "tree_reduce_16x1m", "ms", "dv_map: %s", dv_last_error());
         return -1;
     }
     nall = LEAVES;
@@ -677,8 +664,8 @@ s_tree_once(bench *b)
             dv_future *f = DV_SUBMIT(b->c, "add", dv_fut(all[level + i]),
                                      dv_fut(all[level + i + 1]));
             if (f == NULL) {
-                s_failed(b, "tree_reduce_16x1m", "ms", "dv_submit add: %s",
-                         dv_last_error());
+                bd_failed(b, "tree_reduce_16x1m", "ms", "dv_submit add: %s",
+                          dv_last_error());
                 goto done;
             }
             all[nall++] = f;
@@ -691,8 +678,8 @@ s_tree_once(bench *b)
     size_t n = 0;
     const double *x = v != NULL ? dv_value_f64s(v, &n) : NULL;
     if (x == NULL || n != len) {
-        s_failed(b, "tree_reduce_16x1m", "ms", "result: %s",
-                 v == NULL ? s_ferr(all[nall - 1]) : "not 1,000,000 doubles");
+        bd_failed(b, "tree_reduce_16x1m", "ms", "result: %s",
+                  v == NULL ? bd_ferr(all[nall - 1]) : "not 1,000,000 doubles");
         goto done;
     }
     /* Sums of 16 uniforms: in [0, 16), mean 8. */
@@ -701,13 +688,13 @@ s_tree_once(bench *b)
         sum += x[i];
     }
     if (sum / (double)n < 7.9 || sum / (double)n > 8.1) {
-        s_failed(b, "tree_reduce_16x1m", "ms", "mean %.3f, not 8",
-                 sum / (double)n);
+        bd_failed(b, "tree_reduce_16x1m", "ms", "mean %.3f, not 8",
+                  sum / (double)n);
         goto done;
     }
     ms = (double)(t1 - t0) / 1e6;
 done:
-    s_release_all(all, nall);
+    bd_release_all(all, nall);
     return ms;
 }
 
@@ -723,11 +710,11 @@ s_tree_reduce(bench *b)
             return;
         }
     }
-    s_report(b, "tree_reduce_16x1m", bu_percentile(ms, runs, 50), 1, "ms");
+    bd_report(b, "tree_reduce_16x1m", bu_percentile(ms, runs, 50), 1, "ms");
 }
 
-static int
-s_worker_ids(bench *b)
+int
+bd_worker_ids(bench *b)
 {
     int nw = dv_nworkers(b->c);
 
@@ -741,82 +728,6 @@ s_worker_ids(bench *b)
         }
     }
     return 0;
-}
-
-/* One transfer; its time in seconds, or -1. */
-static double
-s_transfer_once(bench *b, const char *metric)
-{
-    size_t n = b->cfg.transfer_mib * 1024 * 1024 / sizeof(double);
-    dv_opts on0 = DV_OPTS_INIT;
-    dv_opts on1 = DV_OPTS_INIT;
-    dv_future *fb = NULL;
-    double s = -1;
-
-    /* Impure, so that no run finds the result of the one before it still
-     * in memory. */
-    on0.impure = 1;
-    on1.impure = 1;
-    on0.worker = b->worker_id[0];
-    on1.worker = b->worker_id[1];
-    dv_arg len = dv_i64((int64_t)n);
-    dv_future *fa = dv_submit(b->c, "make_f64s", 1, &len, &on0);
-    if (fa == NULL || dv_wait(&fa, 1, DEADLINE_S) != 0 ||
-        dv_future_status(fa) != DV_FINISHED) {
-        s_failed(b, metric, "MiB/s", "make_f64s(%zu) on %s: %s", n,
-                 on0.worker, fa != NULL ? s_ferr(fa) : dv_last_error());
-        goto done;
-    }
-    int64_t t0 = bu_now_ns();
-    dv_arg dep = dv_fut(fa);
-    fb = dv_submit(b->c, "where_len", 1, &dep, &on1);
-    const dv_value *v = fb != NULL ? dv_result(fb, DEADLINE_S) : NULL;
-    int64_t t1 = bu_now_ns();
-    if (v == NULL) {
-        s_failed(b, metric, "MiB/s", "where_len on %s: %s", on1.worker,
-                 fb != NULL ? s_ferr(fb) : dv_last_error());
-        goto done;
-    }
-    const char *ran_on = dv_value_str(dv_value_at(v, 1), NULL);
-    if (dv_value_i64(dv_value_at(v, 0)) != (int64_t)n || ran_on == NULL ||
-        strcmp(ran_on, on1.worker) != 0) {
-        s_failed(b, metric, "MiB/s", "where_len gave [%lld, %s], expected "
-                 "[%zu, %s]", (long long)dv_value_i64(dv_value_at(v, 0)),
-                 ran_on != NULL ? ran_on : "?", n, on1.worker);
-        goto done;
-    }
-    s = (double)(t1 - t0) / 1e9;
-done:
-    dv_release(fb);
-    dv_release(fa);
-    return s;
-}
-
-static void
-s_transfer(bench *b)
-{
-    char metric[64];
-    char time_metric[64];
-    double s[16];
-    size_t runs = b->cfg.transfer_runs < 16 ? b->cfg.transfer_runs : 16;
-
-    snprintf(metric, sizeof(metric), "transfer_%zumib_bandwidth",
-             b->cfg.transfer_mib);
-    snprintf(time_metric, sizeof(time_metric), "transfer_%zumib_time",
-             b->cfg.transfer_mib);
-    if (s_worker_ids(b) != 0) {
-        s_failed(b, metric, "MiB/s", "worker ids: %s", dv_last_error());
-        return;
-    }
-    for (size_t i = 0; i < runs; i++) {
-        s[i] = s_transfer_once(b, metric);
-        if (s[i] < 0) {
-            return;
-        }
-    }
-    double median = bu_percentile(s, runs, 50);
-    s_report(b, time_metric, median * 1e3, 1, "ms");
-    s_report(b, metric, (double)b->cfg.transfer_mib / median, 0, "MiB/s");
 }
 
 /* ---- Memory ----------------------------------------------------------- */
@@ -852,7 +763,7 @@ s_barrier(bench *b, double timeout_s)
     const dv_value *v = f != NULL ? dv_result(f, timeout_s) : NULL;
     if (v == NULL) {
         fprintf(stderr, "bench_drove: %s: barrier: %s\n", b->label,
-                f != NULL ? s_ferr(f) : dv_last_error());
+                f != NULL ? bd_ferr(f) : dv_last_error());
     }
     dv_release(f);
     return v != NULL ? 0 : -1;
@@ -872,8 +783,8 @@ s_pending_memory(bench *b)
 
     snprintf(gate_path, sizeof(gate_path), "%s/gate", b->tmpdir);
     unlink(gate_path);
-    if (s_worker_ids(b) != 0) {
-        s_failed(b, metric, "bytes/task", "worker ids: %s", dv_last_error());
+    if (bd_worker_ids(b) != 0) {
+        bd_failed(b, metric, "bytes/task", "worker ids: %s", dv_last_error());
         free(fs);
         return;
     }
@@ -881,27 +792,29 @@ s_pending_memory(bench *b)
     dv_arg gargs[2] = {dv_str(gate_path), dv_i64(300 * 1000)};
     dv_future *g = dv_submit(b->c, "gate", 2, gargs, &on0);
     if (g == NULL || s_barrier(b, DEADLINE_S) != 0) {
-        s_failed(b, metric, "bytes/task", "gate: %s",
-                 g != NULL ? s_ferr(g) : dv_last_error());
+        bd_failed(b, metric, "bytes/task", "gate: %s",
+                  g != NULL ? bd_ferr(g) : dv_last_error());
         goto done;
     }
     long sched_before = s_settled_rss(sched);
     long self_before = bu_rss_kib(0);
-    int64_t first = s_fresh(b, n);
+    int64_t first = bd_fresh(b, n);
     int64_t t0 = bu_now_ns();
     for (; nfs < n; nfs++) {
         fs[nfs] = DV_SUBMIT(b->c, "add", dv_fut(g),
                             dv_i64(first + (int64_t)nfs));
         if (fs[nfs] == NULL) {
-            s_failed(b, metric, "bytes/task", "dv_submit #%zu: %s", nfs,
-                     dv_last_error());
+            bd_failed(b, metric, "bytes/task", "dv_submit #%zu: %s", nfs,
+                      dv_last_error());
             goto done;
         }
     }
     double submit_s = (double)(bu_now_ns() - t0) / 1e9;
     if (s_barrier(b, 2 * DEADLINE_S) != 0) {
-        s_failed(b, metric, "bytes/task", "the scheduler did not take %zu "
-                 "tasks within %.0f s", n, 2 * DEADLINE_S);
+        bd_failed(b, metric, "bytes/task",
+                  "the scheduler did not take %zu "
+                  "tasks within %.0f s",
+                  n, 2 * DEADLINE_S);
         goto done;
     }
     double taken_s = (double)(bu_now_ns() - t0) / 1e9;
@@ -909,31 +822,31 @@ s_pending_memory(bench *b)
     long self_after = bu_rss_kib(0);
     if (dv_future_status(g) != DV_PENDING ||
         dv_future_status(fs[n - 1]) != DV_PENDING) {
-        s_failed(b, metric, "bytes/task", "the tasks did not wait (%s)",
-                 s_ferr(fs[n - 1]));
+        bd_failed(b, metric, "bytes/task", "the tasks did not wait (%s)",
+                  bd_ferr(fs[n - 1]));
         goto done;
     }
-    s_report(b, metric,
-             (double)(sched_after - sched_before) * 1024.0 / (double)n, 0,
-             "bytes/task");
+    bd_report(b, metric,
+              (double)(sched_after - sched_before) * 1024.0 / (double)n, 0,
+              "bytes/task");
     if (sched > 0) {
-        s_report(b, "client_rss_per_pending_task",
-                 (double)(self_after - self_before) * 1024.0 / (double)n, 0,
-                 "bytes/task");
+        bd_report(b, "client_rss_per_pending_task",
+                  (double)(self_after - self_before) * 1024.0 / (double)n, 0,
+                  "bytes/task");
     }
-    s_report(b, "pending_submit_throughput", (double)n / submit_s, 0,
-             "tasks/s");
-    s_report(b, "pending_accept_throughput", (double)n / taken_s, 0,
-             "tasks/s");
+    bd_report(b, "pending_submit_throughput", (double)n / submit_s, 0,
+              "tasks/s");
+    bd_report(b, "pending_accept_throughput", (double)n / taken_s, 0,
+              "tasks/s");
 done:
     /* Release the waiting tasks before opening the gate, so that they are
      * forgotten rather than run. */
     {
         int64_t t1 = bu_now_ns();
-        s_release_all(fs, nfs);
+        bd_release_all(fs, nfs);
         if (nfs == n) {
-            s_report(b, "pending_release_time",
-                     (double)(bu_now_ns() - t1) / 1e6, 0, "ms");
+            bd_report(b, "pending_release_time",
+                      (double)(bu_now_ns() - t1) / 1e6, 0, "ms");
         }
     }
     /* Then let the gate finish, and wait until it has: not dv_cancel(),
@@ -978,7 +891,7 @@ s_hold_incs(bench *b, const char *metric, dv_future **fs, size_t n)
 {
     const size_t wave = 50000;
     dv_arg *args = calloc(wave, sizeof(*args));
-    int64_t first = s_fresh(b, n);
+    int64_t first = bd_fresh(b, n);
     int rc = 0;
 
     for (size_t done = 0; done < n && rc == 0;) {
@@ -987,10 +900,11 @@ s_hold_incs(bench *b, const char *metric, dv_future **fs, size_t n)
             args[i] = dv_i64(first + (int64_t)(done + i));
         }
         if (dv_map(b->c, "inc", k, args, fs + done, NULL) != (int)k) {
-            s_failed(b, metric, "bytes/result", "dv_map: %s", dv_last_error());
+            bd_failed(b, metric, "bytes/result", "dv_map: %s", dv_last_error());
             rc = -1;
         } else if (dv_wait(fs + done, k, DEADLINE_S) != 0) {
-            s_failed(b, metric, "bytes/result", "dv_wait: %s", dv_last_error());
+            bd_failed(b, metric, "bytes/result", "dv_wait: %s",
+                      dv_last_error());
             done += k;
             rc = -1;
         } else {
@@ -1012,13 +926,13 @@ s_stored_memory(bench *b)
 
     if (s_worker_pids(b, pids) != 0) {
         if (b->sched_pid > 0 || strcmp(b->label, "processes") == 0) {
-            s_failed(b, metric, "bytes/result", "no worker processes");
+            bd_failed(b, metric, "bytes/result", "no worker processes");
         }
         return;
     }
     pids[NWORKERS] = b->sched_pid;
-    if (s_worker_ids(b) != 0) {
-        s_failed(b, metric, "bytes/result", "worker ids: %s", dv_last_error());
+    if (bd_worker_ids(b) != 0) {
+        bd_failed(b, metric, "bytes/result", "worker ids: %s", dv_last_error());
         return;
     }
     /* What earlier measurements freed goes back first (two trim
@@ -1032,10 +946,10 @@ s_stored_memory(bench *b)
         for (int i = 0; i < NWORKERS; i++) {
             held += s_settled_rss(pids[i]) - before[i];
         }
-        s_report(b, metric, (double)held * 1024.0 / (double)n, 1,
-                 "bytes/result");
+        bd_report(b, metric, (double)held * 1024.0 / (double)n, 1,
+                  "bytes/result");
     }
-    s_release_all(fs, n);
+    bd_release_all(fs, n);
     free(fs);
     /* Every RELEASE handled, then two trim intervals for the FREEs to
      * land and the memory to go back. */
@@ -1047,11 +961,11 @@ s_stored_memory(bench *b)
     for (int i = 0; i < NWORKERS; i++) {
         kept += s_settled_rss(pids[i]) - before[i];
     }
-    s_report(b, "worker_rss_kept_after_release", (double)kept, 0, "KiB");
+    bd_report(b, "worker_rss_kept_after_release", (double)kept, 0, "KiB");
     if (b->sched_pid > 0) {
-        s_report(b, "scheduler_rss_kept_after_release",
-                 (double)(s_settled_rss(b->sched_pid) - before[NWORKERS]), 0,
-                 "KiB");
+        bd_report(b, "scheduler_rss_kept_after_release",
+                  (double)(s_settled_rss(b->sched_pid) - before[NWORKERS]), 0,
+                  "KiB");
     }
 }
 
@@ -1074,23 +988,36 @@ s_sched_cpu(bench *b)
     if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
                                    "%*u %*u %lu %lu",
                             &utime, &stime) != 2) {
-        s_failed(b, "scheduler_cpu", "s", "cannot read %s", path);
+        bd_failed(b, "scheduler_cpu", "s", "cannot read %s", path);
         return;
     }
-    s_report(b, "scheduler_cpu", (double)(utime + stime) / sysconf(_SC_CLK_TCK),
-             2, "s");
+    bd_report(b, "scheduler_cpu",
+              (double)(utime + stime) / sysconf(_SC_CLK_TCK), 2, "s");
 }
 
 /* ---- Main ------------------------------------------------------------- */
 
+/* The usage on out; 2, the exit status of a bad command line. */
 static int
-s_usage(void)
+s_usage(FILE *out)
 {
-    fprintf(stderr, "usage: bench_drove --cluster "
-            "threads|processes|tcp|tcp_plain|tcp_state "
-            "[--drove PATH] [--fns SO] [--quick] [--only LIST]\n"
-            "  LIST: comma-separated of startup,map,submit,roundtrip,"
-            "chain,tree,transfer,stored,pending\n");
+    fprintf(out,
+            "usage: bench_drove --cluster "
+            "threads|processes|tcp|tcp_plain|tcp_state\n"
+            "                   [--drove PATH] [--fns SO] [--quick] "
+            "[--only LIST]\n"
+            "                   [--no-floors]\n"
+            "  LIST: comma-separated of startup,tree,transfer,map,submit,"
+            "roundtrip,\n"
+            "        chain,fanout,stored,pending (all when not given)\n"
+            "  --quick: fewer and smaller runs, to try it out\n"
+            "  --no-floors: round trips and transfers without their floors "
+            "(a plain TCP\n"
+            "    peer, ...), which threads, processes and tcp measure in "
+            "alternation\n"
+            "    with drove; tcp_plain and tcp_state never do\n"
+            "  The names it prints are listed at the top of "
+            "bench/bench_drove.c.\n");
     return 2;
 }
 
@@ -1121,20 +1048,30 @@ s_selected(const char *only, const char *name)
 static void
 s_clean_tmpdir_on_exit(const bench *b)
 {
-    const char *names[] = {
-        "home", "home/profile_default", "home/profile_default/logs",
-        "scheduler.log", "worker0.log", "worker1.log", "gate", "state.db",
-        "state.db-wal", "state.db-journal",
-        "home/profile_default/ca.pem", "home/profile_default/ca.key",
-        "home/profile_default/scheduler.pem",
-        "home/profile_default/scheduler.key",
-        "home/profile_default/worker.pem", "home/profile_default/worker.key",
-        "home/profile_default/client.pem", "home/profile_default/client.key",
-        "home/profile_default/connection.json",
-        "home/profile_default/scheduler.lock",
-        "home/profile_default/logs/scheduler.log",
-        "home/profile_default/logs/worker-bench-w0.log",
-        "home/profile_default/logs/worker-bench-w1.log"};
+    const char *names[] = {"home",
+                           "home/profile_default",
+                           "home/profile_default/logs",
+                           "scheduler.log",
+                           "worker0.log",
+                           "worker1.log",
+                           "gate",
+                           "floor.sock",
+                           "state.db",
+                           "state.db-wal",
+                           "state.db-journal",
+                           "home/profile_default/ca.pem",
+                           "home/profile_default/ca.key",
+                           "home/profile_default/scheduler.pem",
+                           "home/profile_default/scheduler.key",
+                           "home/profile_default/worker.pem",
+                           "home/profile_default/worker.key",
+                           "home/profile_default/client.pem",
+                           "home/profile_default/client.key",
+                           "home/profile_default/connection.json",
+                           "home/profile_default/scheduler.lock",
+                           "home/profile_default/logs/scheduler.log",
+                           "home/profile_default/logs/worker-bench-w0.log",
+                           "home/profile_default/logs/worker-bench-w1.log"};
     char path[512];
 
     bu_remove_on_exit(b->tmpdir);
@@ -1144,6 +1081,113 @@ s_clean_tmpdir_on_exit(const bench *b)
     }
 }
 
+/* Runs the measurements only selects (all if NULL), in their order;
+ * connects b->c first unless the daemons' start did. */
+static void
+s_measure(bench *b, const char *only)
+{
+    if (s_selected(only, "startup")) {
+        s_startup(b);
+    }
+    if (b->c == NULL) {
+        b->c = dv_connect(b->where);
+        if (b->c == NULL) {
+            bd_failed(b, "connect", "-", "dv_connect(%s): %s", b->where,
+                      dv_last_error());
+            return;
+        }
+    }
+    /* A warm-up as large as the measurement: the first hundred thousand
+     * tasks also pay for growing the client's and scheduler's tables. */
+    s_map_throughput(b, "warmup_map", b->cfg.map_n, 0);
+    /* The data measurements first: after a few hundred thousand tiny
+     * tasks, fresh large buffers cost more to fault in (see the report),
+     * and these figures should not depend on what ran before. */
+    if (s_selected(only, "tree")) {
+        s_tree_reduce(b);
+    }
+    if (s_selected(only, "transfer")) {
+        bd_transfer(b);
+    }
+    if (s_selected(only, "map")) {
+        s_map_throughput(b, "map_throughput", b->cfg.map_n, 1);
+    }
+    if (s_selected(only, "submit")) {
+        s_submit_throughput(b, b->cfg.submit_n);
+    }
+    if (s_selected(only, "roundtrip")) {
+        bd_roundtrip(b);
+    }
+    if (s_selected(only, "chain")) {
+        s_chain(b);
+    }
+    if (s_selected(only, "fanout")) {
+        bd_fanout(b);
+    }
+    if (s_selected(only, "stored")) {
+        s_stored_memory(b);
+    }
+    /* Last: it leaves a million tasks' worth of freed memory behind. */
+    if (s_selected(only, "pending")) {
+        s_pending_memory(b);
+    }
+    if (b->sched_pid > 0) {
+        s_sched_cpu(b);
+    }
+}
+
+/* Sets b up for the cluster named cluster; 0, or -1 for an unknown name.
+ * threads, processes and tcp measure their floors too: tcp_plain and
+ * tcp_state are read against tcp, in alternating runs (run.sh). */
+static int
+s_set_cluster(bench *b, const char *cluster)
+{
+    b->label = cluster;
+    b->floors = 1;
+    if (strcmp(cluster, "threads") == 0) {
+        b->where = "local:threads=2";
+    } else if (strcmp(cluster, "processes") == 0) {
+        b->where = "local:processes=2";
+    } else if (strcmp(cluster, "tcp") == 0) {
+        b->where = NULL;
+    } else if (strcmp(cluster, "tcp_plain") == 0) {
+        b->where = NULL;
+        setenv("DROVE_TEST_PLAINTEXT", "1", 1); /* daemons inherit it */
+        b->floors = 0;
+    } else if (strcmp(cluster, "tcp_state") == 0) {
+        b->where = NULL;
+        b->state = 1;
+        b->floors = 0;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes the client and stops the daemons; the exit status. */
+static int
+s_finish(bench *b)
+{
+    if (b->sched_pid == 0) {
+        /* Nothing in the directory is needed any more; remove it before
+         * dv_close(), which a crash in it would not let us do after. */
+        bu_remove_now();
+    }
+    if (b->c != NULL) {
+        int64_t t0 = bu_now_ns();
+        dv_close(b->c);
+        double s = (double)(bu_now_ns() - t0) / 1e9;
+        if (s > 5.0) {
+            fprintf(stderr, "bench_drove: %s: dv_close took %.1f s\n", b->label,
+                    s);
+        }
+    }
+    if (b->sched_pid > 0) {
+        s_stop_daemons(b);
+    }
+    return b->failures > 0 ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1151,6 +1195,7 @@ main(int argc, char **argv)
     const char *cluster = NULL;
     const char *child_where = NULL;
     const char *only = NULL;
+    int no_floors = 0;
 
     memset(&b, 0, sizeof(b));
     b.drove = DV_DROVE_BIN;
@@ -1167,10 +1212,17 @@ main(int argc, char **argv)
             child_where = argv[++i];
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
+        } else if (strcmp(argv[i], "--floor-peer") == 0 && i + 1 < argc) {
+            return fl_peer_main(argv[i + 1]);
         } else if (strcmp(argv[i], "--quick") == 0) {
             b.cfg = s_quick;
+        } else if (strcmp(argv[i], "--no-floors") == 0) {
+            no_floors = 1;
+        } else if (strcmp(argv[i], "--help") == 0) {
+            s_usage(stdout);
+            return 0;
         } else {
-            return s_usage();
+            return s_usage(stderr);
         }
     }
     if (bench_fns_count() <= 0) {
@@ -1180,24 +1232,12 @@ main(int argc, char **argv)
         return s_startup_child(child_where, b.fns_so);
     }
     if (cluster == NULL) {
-        return s_usage();
+        return s_usage(stderr);
     }
-    if (strcmp(cluster, "threads") == 0) {
-        b.where = "local:threads=2";
-    } else if (strcmp(cluster, "processes") == 0) {
-        b.where = "local:processes=2";
-    } else if (strcmp(cluster, "tcp") == 0) {
-        b.where = NULL;
-    } else if (strcmp(cluster, "tcp_plain") == 0) {
-        b.where = NULL;
-        setenv("DROVE_TEST_PLAINTEXT", "1", 1); /* daemons inherit it */
-    } else if (strcmp(cluster, "tcp_state") == 0) {
-        b.where = NULL;
-        b.state = 1;
-    } else {
-        return s_usage();
+    if (s_set_cluster(&b, cluster) != 0) {
+        return s_usage(stderr);
     }
-    b.label = cluster;
+    b.floors = b.floors && !no_floors;
     b.next_arg = (bu_now_ns() % 1000000) * 1000000000LL;
     snprintf(b.tmpdir, sizeof(b.tmpdir), "%s/drove-bench-XXXXXX",
              getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
@@ -1212,71 +1252,8 @@ main(int argc, char **argv)
     char home[sizeof(b.tmpdir) + 8];
     snprintf(home, sizeof(home), "%s/home", b.tmpdir);
     setenv("DROVE_HOME", home, 1);
-    if (b.where == NULL && s_start_daemons(&b) != 0) {
-        goto out;
+    if (b.where != NULL || s_start_daemons(&b) == 0) {
+        s_measure(&b, only);
     }
-    if (s_selected(only, "startup")) {
-        s_startup(&b);
-    }
-    if (b.c == NULL) {
-        b.c = dv_connect(b.where);
-        if (b.c == NULL) {
-            s_failed(&b, "connect", "-", "dv_connect(%s): %s", b.where,
-                     dv_last_error());
-            goto out;
-        }
-    }
-    /* A warm-up as large as the measurement: the first hundred thousand
-     * tasks also pay for growing the client's and scheduler's tables. */
-    s_map_throughput(&b, "warmup_map", b.cfg.map_n, 0);
-    /* The data measurements first: after a few hundred thousand tiny
-     * tasks, fresh large buffers cost more to fault in (see the report),
-     * and these figures should not depend on what ran before. */
-    if (s_selected(only, "tree")) {
-        s_tree_reduce(&b);
-    }
-    if (s_selected(only, "transfer")) {
-        s_transfer(&b);
-    }
-    if (s_selected(only, "map")) {
-        s_map_throughput(&b, "map_throughput", b.cfg.map_n, 1);
-    }
-    if (s_selected(only, "submit")) {
-        s_submit_throughput(&b, b.cfg.submit_n);
-    }
-    if (s_selected(only, "roundtrip")) {
-        s_roundtrip(&b);
-    }
-    if (s_selected(only, "chain")) {
-        s_chain(&b);
-    }
-    if (s_selected(only, "stored")) {
-        s_stored_memory(&b);
-    }
-    /* Last: it leaves a million tasks' worth of freed memory behind. */
-    if (s_selected(only, "pending")) {
-        s_pending_memory(&b);
-    }
-    if (b.sched_pid > 0) {
-        s_sched_cpu(&b);
-    }
-out:
-    if (b.sched_pid == 0) {
-        /* Nothing in the directory is needed any more; remove it before
-         * dv_close(), which a crash in it would not let us do after. */
-        bu_remove_now();
-    }
-    if (b.c != NULL) {
-        int64_t t0 = bu_now_ns();
-        dv_close(b.c);
-        double s = (double)(bu_now_ns() - t0) / 1e9;
-        if (s > 5.0) {
-            fprintf(stderr, "bench_drove: %s: dv_close took %.1f s\n",
-                    b.label, s);
-        }
-    }
-    if (b.sched_pid > 0) {
-        s_stop_daemons(&b);
-    }
-    return b.failures > 0 ? 1 : 0;
+    return s_finish(&b);
 }

@@ -7,6 +7,7 @@
  *   make_f64s(n)           the n doubles 0, 1, 2, ... (pure)
  *   where_len(x)           [len(x), id of the worker that ran the call]
  *   gate(path, timeout_ms) waits until the file path exists (impure)
+ *   sum_list(list)         the sum of a list of i64 (the fan-in)
  */
 #include "fns.h"
 
@@ -140,8 +141,28 @@ DV_FUNCTION_IMPURE(gate)
                    (long long)timeout_ms);
 }
 
+/* The fan-in of the fan-out benchmark: one argument, the list of the
+ * results of every future passed in one dv_futs. */
+DV_FUNCTION(sum_list)
+{
+    const dv_value *list = dv_arg_at(call, 0);
+    int64_t sum = 0;
+
+    if (dv_value_type(list) != DV_LIST) {
+        return dv_fail(call, "sum_list: expected a list");
+    }
+    for (size_t i = 0; i < dv_value_len(list); i++) {
+        const dv_value *x = dv_value_at(list, i);
+        if (dv_value_type(x) != DV_I64) {
+            return dv_fail(call, "sum_list: item %zu is not an i64", i);
+        }
+        sum += dv_value_i64(x);
+    }
+    return dv_return(call, dv_i64(sum));
+}
+
 int
 bench_fns_count(void)
 {
-    return 6;
+    return 7;
 }

@@ -14,6 +14,53 @@
 #   processes.*  drove on local:processes=2
 #   tcp.*        drove on a scheduler and two workers, daemons on 127.0.0.1
 #                (TLS, as users run them)
+#                Each of the three in two runs of bench_drove (the names
+#                are listed at its top): start-up, throughputs, the chain
+#                and memory; then, with --only tree,transfer,roundtrip,
+#                fanout, the figures that have a goal, and the round trips
+#                and transfers read against floors measured in the same
+#                run, in alternation with drove (bench_drove_floors.c):
+#     CLUSTER.tree_reduce_16x1m          16 arrays of 1e6 doubles summed in
+#                                        a binary tree, median of 3 (goal:
+#                                        <= 100 ms)
+#     CLUSTER.roundtrip_median, _p99     submit one inc, dv_result it, in
+#                                        15 batches of 200
+#     CLUSTER.roundtrip_floor            a 64-byte plain TCP ping-pong with
+#                                        another process on 127.0.0.1, in
+#                                        batches between drove's (threads
+#                                        too, though its workers use none)
+#     CLUSTER.roundtrip_vs_floor         drove/TCP: the median over batches
+#                                        of the ratio of batch medians
+#     processes.roundtrip_unix_floor, processes.roundtrip_vs_unix
+#                                        the same over a Unix socket, what
+#                                        its workers use
+#     tcp.roundtrip_relay_floor, tcp.roundtrip_vs_relay
+#                                        the ping passed through a third
+#                                        process and back: the same hops
+#                                        as client, scheduler and worker
+#     threads.roundtrip_handoff_floor, threads.roundtrip_vs_handoff
+#                                        a round trip between two threads
+#     CLUSTER.transfer_256mib_time, _bandwidth
+#                                        a 256 MiB result made on one worker
+#                                        consumed on the other, in 5 runs
+#     CLUSTER.transfer_256mib_tcp_floor  256 MiB over plain TCP into a fresh
+#                                        buffer of another process, each
+#                                        run beside one of drove's
+#     CLUSTER.transfer_256mib_vs_tcp     drove/TCP bandwidth, the median of
+#                                        the pairs' ratios (goal: >= 0.8)
+#     processes.transfer_256mib_unix_floor, processes.transfer_256mib_vs_unix
+#                                        the same over a Unix socket
+#     threads.transfer_256mib_memcpy_floor, threads.transfer_256mib_vs_memcpy
+#                                        a memcpy into a fresh buffer
+#     CLUSTER.fanout_fanin_10k, _submit  a root task, 10,000 tasks taking
+#                                        its future, one task taking their
+#                                        10,000 futures: first submit to
+#                                        the final result (goal: <= 100
+#                                        ms); _submit: the client's part
+#                The ratios' spread (min, quartiles, max) goes to stderr,
+#                with the load average: a ratio cancels the loopback's
+#                swings, not other processes taking the two cores, which
+#                cost drove's several hops more than a ping-pong's one.
 #   state.*      the same daemons with `drove scheduler --state FILE` against
 #                without, in alternating pairs: tiny-task throughput (map)
 #                with results published, as the median of the pairs'
@@ -25,10 +72,15 @@
 #   ratio.*      local:processes=2 against dask (> 1: drove is better)
 #
 # usage: sh bench/run.sh BUILD_DIR    (what `make bench` runs)
+#        sh bench/run.sh BUILD_DIR floors
+#                 only the second runs (tree, transfer, roundtrip, fanout;
+#                 about a minute a cluster); one part alone, on one
+#                 cluster: BUILD_DIR/bench/bench_drove --cluster tcp
+#                 --only fanout
 # Each program runs under a timeout; the script exits non-zero if one failed.
 set -u
 
-build=${1:?usage: sh bench/run.sh BUILD_DIR}
+build=${1:?usage: sh bench/run.sh BUILD_DIR [floors]}
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$build/bench
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/drove-bench-run.XXXXXX") || exit 1
@@ -56,6 +108,19 @@ if [ ! -x "$bin/bench_drove" ] || [ ! -x "$build/drove" ]; then
     exit 1
 fi
 
+# floors_runs: each cluster's second run: the tree reduction, the
+# transfer and the round trips against their floors, the fan-out.
+floors_runs() {
+    for cluster in threads processes tcp; do
+        run 150 "$bin/bench_drove" --cluster "$cluster" \
+            --drove "$build/drove" --only tree,transfer,roundtrip,fanout
+    done
+}
+if [ "${2:-}" = floors ]; then
+    floors_runs
+    exit $failed
+fi
+
 run 60 "$bin/bench_pingpong"
 run 120 "$bin/bench_spill"
 run 300 "$bin/bench_tls"
@@ -71,7 +136,8 @@ pairs() {
         [ $((i % 2)) = 0 ] && order="$3 $2"
         for cluster in $order; do
             { timeout -k 5 150 "$bin/bench_drove" --cluster "$cluster" \
-                --drove "$build/drove" --only "$4"; echo $? >"$tmp/rc"; } |
+                --drove "$build/drove" --only "$4" --no-floors
+                echo $? >"$tmp/rc"; } |
                 grep "$5" >>"$tmp/pairs"
             [ "$(cat "$tmp/rc")" = 0 ] || failed=1
         done
@@ -143,9 +209,13 @@ awk -F': ' "$read_pairs"'
         for (i = 1; i <= m; i++) q[i] = v["tcp_state.publish_median", i]
         if (m > 0) printf "state.publish_median: %.2f ms\n", median(q, m)
     }' "$tmp/pairs" | tee -a "$tmp/all"
+# Each cluster in two runs, each under its own timeout: throughputs and
+# memory, then (floors_runs) the figures with goals and floors.
 for cluster in threads processes tcp; do
-    run 150 "$bin/bench_drove" --cluster "$cluster" --drove "$build/drove"
+    run 150 "$bin/bench_drove" --cluster "$cluster" --drove "$build/drove" \
+        --only startup,map,submit,chain,stored,pending
 done
+floors_runs
 
 if /usr/bin/python3 -c 'import distributed' 2>/dev/null; then
     run 150 /usr/bin/python3 "$here/dask_bench.py"
