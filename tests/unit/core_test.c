@@ -536,6 +536,37 @@ test_chain_sent_ahead(void **state)
     s_env_free(env);
 }
 
+/* A task whose inputs are being computed on two workers goes at once to
+ * one of them; the other input is fetched from where it is computing
+ * (its GET waits there). A neighbourhood stays together: a task whose
+ * inputs mostly run on w1 goes to w1. */
+static void
+test_inputs_on_two_workers_sent_ahead(void **state)
+{
+    s_env *env = s_env_new(2);
+    s_submit_pinned(env, 0, "a", "w0", NULL);
+    s_submit_pinned(env, 0, "b", "w1", NULL);
+    s_submit_pinned(env, 0, "b2", "w1", NULL);
+    s_turn(env);
+    s_submit(env, 0, "c", DEPS("a", "b"));
+    s_submit(env, 0, "d", DEPS("a", "b", "b2"));
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "c"), DVI_TASK_PROCESSING);
+    DVT_TRUE(s_computed_on(env, "c") >= 0);
+    DVT_EQ_I64(s_computed_on(env, "d"), 1);
+    s_done(env, 0, "a", 1);
+    s_done(env, 1, "b", 1);
+    s_done(env, 1, "b2", 1);
+    s_turn(env);
+    /* No second COMPUTE: the workers start them when the inputs arrive. */
+    DVT_EQ_I64(s_computed_on(env, "c"), -1);
+    DVT_EQ_I64(s_computed_on(env, "d"), -1);
+    s_done(env, 1, "d", 1);
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "d"), DVI_TASK_MEMORY);
+    s_env_free(env);
+}
+
 static void
 test_lineage_kept_and_recomputed(void **state)
 {
@@ -1788,6 +1819,7 @@ main(void)
         cmocka_unit_test(test_roots_spread_over_workers),
         cmocka_unit_test(test_dependent_follows_its_input),
         cmocka_unit_test(test_chain_sent_ahead),
+        cmocka_unit_test(test_inputs_on_two_workers_sent_ahead),
         cmocka_unit_test(test_lineage_kept_and_recomputed),
         cmocka_unit_test(test_released_input_recomputed_for_new_dependent),
         cmocka_unit_test(test_failure_reaches_dependents),
