@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "client_impl.h"
 #include "common/err.h"
+#include "common/map.h"
 #include "common/value.h"
 #include "proto/callkey.h"
 #include "proto/msg.h"
@@ -33,8 +35,14 @@ typedef struct s_enc {
     dv_client *c;
     const char **deps; /* keys of the futures among the arguments */
     size_t ndeps, capdeps;
+    dvi_map index; /* key -> its place in deps + 1, once there are many */
+    int indexed;
     int error;
 } s_enc;
+
+/* Up to this many futures in a call are told apart by a scan; a wide
+ * fan-in indexes them instead of scanning (quadratic in the width). */
+#define S_SCAN_DEPS 16
 
 static _Thread_local s_enc s_scratch;
 static pthread_key_t s_scratch_key; /* frees a thread's scratch as it ends */
@@ -46,6 +54,9 @@ s_scratch_free(void *p)
     s_enc *e = p;
     msgpack_sbuffer_destroy(&e->sb);
     free(e->deps);
+    if (e->indexed) {
+        dvi_map_fini(&e->index);
+    }
     memset(e, 0, sizeof(*e));
 }
 
@@ -80,6 +91,10 @@ s_enc_begin(dv_client *c)
     }
     e->sb.size = 0;
     e->ndeps = 0;
+    if (e->indexed) {
+        dvi_map_fini(&e->index); /* empty again */
+        e->indexed = 0;
+    }
     e->c = c;
     e->error = 0;
     return e;
@@ -93,6 +108,29 @@ s_enc_trim(s_enc *e)
         msgpack_sbuffer_destroy(&e->sb);
         e->sb.data = NULL;
     }
+}
+
+/* Where key (a live future's, so its pointer names it) is among the
+ * call's futures so far, or -1. */
+static ssize_t
+s_dep_find(s_enc *e, const char *key)
+{
+    if (!e->indexed && e->ndeps < S_SCAN_DEPS) {
+        for (size_t i = 0; i < e->ndeps; i++) {
+            if (e->deps[i] == key) {
+                return (ssize_t)i;
+            }
+        }
+        return -1;
+    }
+    if (!e->indexed) {
+        dvi_map_init(&e->index);
+        e->indexed = 1;
+        for (size_t i = 0; i < e->ndeps; i++) {
+            dvi_map_put(&e->index, e->deps[i], (void *)(uintptr_t)(i + 1));
+        }
+    }
+    return (ssize_t)(uintptr_t)dvi_map_get(&e->index, key) - 1;
 }
 
 static int
@@ -110,11 +148,10 @@ s_pack_future(void *ctx, msgpack_packer *pk, dv_future *f)
                                      "released, or belongs to another "
                                      "client");
     }
-    for (size_t i = 0; i < e->ndeps; i++) {
-        if (e->deps[i] == key) {
-            dvi_futref_pack(pk, (uint32_t)i, index);
-            return 0;
-        }
+    ssize_t seen = s_dep_find(e, key);
+    if (seen >= 0) {
+        dvi_futref_pack(pk, (uint32_t)seen, index);
+        return 0;
     }
     if (e->ndeps == S_MAX_DEPS) {
         return dvi_seterr(DV_ELIMIT, "more than %d futures in one call",
@@ -126,6 +163,9 @@ s_pack_future(void *ctx, msgpack_packer *pk, dv_future *f)
     }
     dvi_futref_pack(pk, (uint32_t)e->ndeps, index);
     e->deps[e->ndeps++] = key;
+    if (e->indexed) {
+        dvi_map_put(&e->index, key, (void *)(uintptr_t)e->ndeps);
+    }
     return 0;
 }
 

@@ -55,6 +55,7 @@ dvi_worker_give_back(dvi_worker *w)
         size_t k = 0;
         for (size_t j = 0; j < f->n; j++) {
             if (!dvi_pset_has(&gone, f->waiters[j])) {
+                f->slots[k] = f->slots[j];
                 f->waiters[k++] = f->waiters[j];
             }
         }

@@ -190,6 +190,7 @@ dvi_wfetch_free(dvi_wfetch *f)
     free(f->key);
     free(f->addr);
     free(f->waiters);
+    free(f->slots);
     free(f);
 }
 
@@ -215,13 +216,7 @@ s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob, const char *why)
     for (size_t i = 0; i < f->n; i++) {
         dvi_wtask *wt = f->waiters[i];
         if (blob) {
-            dvi_job *job = wt->job;
-            for (size_t k = 0; k < job->ninputs; k++) {
-                if (job->inputs[k].blob == NULL &&
-                    strcmp(job->inputs[k].key, f->key) == 0) {
-                    job->inputs[k].blob = dvi_blob_hold(blob);
-                }
-            }
+            wt->job->inputs[f->slots[i]].blob = dvi_blob_hold(blob);
         } else if (!wt->failed) {
             /* The first input that failed names the failure. */
             wt->failed = 1;
@@ -243,11 +238,12 @@ s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob, const char *why)
     dvi_wfetch_free(f);
 }
 
-/* Waits for input key of wt: from the peer at addr, which may still be
- * computing it (coming), or ("" addr) from a task here. */
+/* Waits for input key of wt, its input slot: from the peer at addr,
+ * which may still be computing it (coming), or ("" addr) from a task
+ * here. */
 static int
 s_fetch_add(dvi_worker *w, const char *key, const char *addr, int coming,
-            dvi_wtask *wt)
+            dvi_wtask *wt, uint32_t slot)
 {
     dvi_wfetch *f = dvi_map_get(&w->fetches, key);
     if (f == NULL) {
@@ -267,7 +263,9 @@ s_fetch_add(dvi_worker *w, const char *key, const char *addr, int coming,
     if (f->n == f->cap) {
         f->cap = f->cap ? f->cap * 2 : 4;
         f->waiters = dvi_realloc(f->waiters, f->cap * sizeof(*f->waiters));
+        f->slots = dvi_realloc(f->slots, f->cap * sizeof(*f->slots));
     }
+    f->slots[f->n] = slot;
     f->waiters[f->n++] = wt;
     return 0;
 }
@@ -368,7 +366,7 @@ s_add_input(dvi_worker *w, dvi_wtask *wt, const msgpack_object *d)
         d->via.array.size >= 4 ? &d->via.array.ptr[3] : NULL;
     int wait = coming && coming->type == MSGPACK_OBJECT_BOOLEAN &&
                coming->via.boolean && addr[0];
-    if (s_fetch_add(w, dk, addr, wait, wt) < 0) {
+    if (s_fetch_add(w, dk, addr, wait, wt, (uint32_t)(in - job->inputs)) < 0) {
         return dv_last_error();
     }
     wt->nmissing++;

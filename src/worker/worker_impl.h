@@ -47,6 +47,7 @@ typedef struct dvi_wfetch {
     char *key;
     char *addr; /* "" for a task computing here */
     dvi_wtask **waiters;
+    uint32_t *slots; /* the input of waiters[i] it fills */
     size_t n, cap;
     char *why; /* set when queued on failq: why it failed */
     struct dvi_wfetch *next_failed;
