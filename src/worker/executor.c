@@ -116,6 +116,26 @@ dvi_executor_take_queued(dvi_executor *ex)
     return queued;
 }
 
+dvi_job *
+dvi_executor_take_loop_ok(dvi_executor *ex)
+{
+    uv_mutex_lock(&ex->lock);
+    dvi_job **p = &ex->queue;
+    while (*p != NULL && !(*p)->loop_ok) {
+        p = &(*p)->next;
+    }
+    dvi_job *job = *p;
+    if (job != NULL) {
+        *p = job->next;
+        if (ex->queue_tail == &job->next) {
+            ex->queue_tail = p;
+        }
+        job->next = NULL;
+    }
+    uv_mutex_unlock(&ex->lock);
+    return job;
+}
+
 static void
 s_free_list(dvi_job *j)
 {

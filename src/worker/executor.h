@@ -33,6 +33,7 @@ typedef struct dvi_job {
     size_t ninputs;
     dvi_job_input *inputs; /* results of the task's dependencies */
     uint64_t timeout_ms;   /* its time limit (COMPUTE), 0: none */
+    int loop_ok;           /* short: the loop may take it back to run */
     dvi_deadline deadline; /* the loop's: its limit, cancel and grace */
     /* Shared with the thread that runs it: */
     _Atomic uint64_t started_ns; /* uv_hrtime() as it began, 0 before */
@@ -56,6 +57,9 @@ void dvi_executor_submit(dvi_executor *ex, dvi_job *job);
 /* Takes back the jobs no thread has started, in order (linked by next):
  * the caller owns them again. */
 dvi_job *dvi_executor_take_queued(dvi_executor *ex);
+/* Takes back the first job no thread has started that is marked loop_ok,
+ * or returns NULL: the caller owns it again. */
+dvi_job *dvi_executor_take_loop_ok(dvi_executor *ex);
 /* Waits for running jobs, drops queued ones, joins the threads, frees.
  * The caller's loop must still run afterwards for the async to close. */
 void dvi_executor_destroy(dvi_executor **ex);

@@ -131,32 +131,50 @@ s_pop(dvi_runner *r)
 static void
 s_to_executor(dvi_runner *r, dvi_job *job)
 {
+    job->loop_ok = s_is_short(r, job);
     dvi_watch_add(r->watch, job);
     r->nbusy++;
     r->group->busy++;
     dvi_executor_submit(r->ex, job);
 }
 
+static void
+s_run_here(dvi_runner *r, dvi_job *job)
+{
+    dvi_job_run(job, r->worker_id);
+    s_note(r, job);
+    r->done(r->ctx, job);
+}
+
 /* The end of the loop's turn: what is ready runs. A job run here may make
  * others ready (a chain sent ahead): they join runq and are decided in
- * turn, without recursion. */
+ * turn, without recursion. Then, once no worker of the group has jobs
+ * waiting for the loop, it lends a hand: it runs short jobs the executor's
+ * threads have not started yet (they may still be waking up, which costs
+ * more than such a call), until its turn is over. */
 static void
 s_drain(uv_idle_t *h)
 {
     dvi_runner *r = h->data;
     uint64_t until = uv_hrtime() + S_TURN_NS;
-    while (r->runq != NULL) {
-        if (!s_on_loop(r, r->runq)) {
+    for (;;) {
+        dvi_job *job = NULL;
+        if (r->runq != NULL && !s_on_loop(r, r->runq)) {
             s_to_executor(r, s_pop(r));
             continue;
         }
         if (uv_hrtime() > until) {
             return; /* the idle handle stays on: more next turn */
         }
-        dvi_job *job = s_pop(r);
-        dvi_job_run(job, r->worker_id);
-        s_note(r, job);
-        r->done(r->ctx, job);
+        if (r->runq != NULL) {
+            job = s_pop(r);
+        } else if (r->group->ready == 0 &&
+                   (job = dvi_executor_take_loop_ok(r->ex)) != NULL) {
+            s_busy_sub(r, 1);
+        } else {
+            break;
+        }
+        s_run_here(r, job);
     }
     uv_idle_stop(h);
 }

@@ -18,7 +18,10 @@
  *     round trip, where latency is all that counts.
  *
  * Everything else goes to the executor: N ready jobs run on N threads.
- * A batch on the loop yields to the loop's I/O after about a millisecond.
+ * The loop then lends a hand, taking back short jobs no thread has
+ * started yet (a thread's wake-up costs more than such a call): tiny tasks
+ * cost the executor nothing, and every thread that wakes finds work.
+ * Jobs on the loop yield to its I/O after about a millisecond.
  * All functions run on the loop thread.
  */
 #ifndef DVI_RUNNER_H
