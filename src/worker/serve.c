@@ -80,6 +80,9 @@ s_settle(dvi_server *s, const char *key)
     }
     for (size_t i = 0; i < ws->n; i++) {
         s_serve(s, ws->v[i].cl, key);
+        /* A task on that peer waits for it now: out at once, not when
+         * this worker's loop next sleeps (it may run more tasks first). */
+        dvi_conn_flush(ws->v[i].cl->conn);
     }
     s->nwaiting -= ws->n;
     free(ws->v);
