@@ -35,12 +35,14 @@
  *                             (_time, _bandwidth); on threads, processes
  *                             and tcp in alternation with its floors:
  *     _tcp_floor, _vs_tcp     256 MiB sent over plain TCP on 127.0.0.1 to
- *                             another process, into a fresh buffer; the
+ *                             another process, into a buffer in memory
+ *                             already (the wire's speed); the
  *                             median of the pairs' bandwidth ratios,
  *                             drove/TCP (5 pairs; the goal is >= 0.8)
  *     _unix_floor, _vs_unix   processes: the same over a Unix socket,
  *                             what its workers talk over
- *     _memcpy_floor, _vs_memcpy  threads: a memcpy into a fresh buffer
+ *     _memcpy_floor, _vs_memcpy  threads: a memcpy into a buffer in
+ *                             memory already
  *   map_throughput            dv_map of N tiny `inc` calls, until all done
  *   submit_throughput         N dv_submit of `inc` one at a time, then wait
  *                             (submit_call: the client's time per call)

@@ -9,8 +9,9 @@
  * within each batch or run, and the figure is the median of those ratios.
  *
  *   floor     roundtrip                     transfer
- *   tcp       64-byte ping-pong, 127.0.0.1  256 MiB into a fresh buffer of
- *             (for threads too)             another process, 127.0.0.1
+ *   tcp       64-byte ping-pong, 127.0.0.1  256 MiB to another process,
+ *             (for threads too)             127.0.0.1, into a buffer in
+ *                                           memory already (the wire)
  *   unix      processes: the same over a Unix socket, which its workers
  *             talk over
  *   relay     tcp: a ping passed through a  -
@@ -20,7 +21,7 @@
  *   handoff   threads: two threads, mutex   -
  *             and condition variables
  *   memcpy    -                             threads: 256 MiB copied into
- *                                           a fresh buffer
+ *                                           a buffer in memory already
  *
  * tcp_plain and tcp_state measure drove alone: run.sh reads them against
  * tcp, in alternating runs. */
@@ -341,7 +342,7 @@ s_transfer_kind(bench *b, const s_kind *k, const char *metric, const char *src,
         return s_transfer_once(b, metric);
     }
     double s = k->peer != NULL ? fl_peer_bulk(k->peer, src, bytes)
-                               : fl_memcpy_fresh(src, bytes);
+                               : fl_memcpy(src, bytes);
     if (s < 0) {
         bd_failed(b, metric, "MiB/s", "the %s floor failed", k->tag);
     }

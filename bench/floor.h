@@ -5,15 +5,16 @@
  *   a peer process    an echo and a sink on 127.0.0.1 (TCP, TCP_NODELAY)
  *                     or on a Unix socket, in a process of its own: a
  *                     round trip of a 64-byte message, and n bytes sent
- *                     into a fresh buffer of the peer (the pages faulted
- *                     in by the receive, as a transfer's are)
+ *                     into a buffer of the peer in memory already (the
+ *                     wire's speed: on this VM a fresh buffer's page
+ *                     faults cost more than the wire)
  *   a relay           a peer process that passes each ping on to another
  *                     peer over TCP and its echo back: three processes
  *                     and four messages a round trip, as many as a
  *                     client, a scheduler and a worker need
  *   a hand-off        a round trip between two threads of this process
  *                     through a mutex and two condition variables
- *   a fresh memcpy    n bytes copied into a freshly allocated buffer
+ *   a memcpy          n bytes copied into a buffer in memory already
  *
  * Not part of libdrove; used by bench_drove. */
 #ifndef BENCH_FLOOR_H
@@ -54,8 +55,9 @@ void fl_peer_stop(fl_peer *p);
 /* One round trip of a 64-byte message; its time in microseconds, or -1. */
 double fl_peer_ping(fl_peer *p);
 
-/* Sends n bytes from buf, which the peer receives into a fresh buffer,
- * and waits for its acknowledgement; seconds, or -1. */
+/* Sends n bytes from buf, which the peer receives into a buffer it keeps
+ * (faulted in by the first send), and waits for its acknowledgement;
+ * seconds, or -1. */
 double fl_peer_bulk(fl_peer *p, const char *buf, size_t n);
 
 /* Two threads of this process passing a token back and forth. */
@@ -78,8 +80,8 @@ double fl_handoff_ping(fl_handoff *h);
 /* Stops and joins the peer thread. Accepts one never started. */
 void fl_handoff_stop(fl_handoff *h);
 
-/* Copies n bytes of src into a freshly allocated buffer (the page faults
- * included) and frees it; seconds, or -1 out of memory. */
-double fl_memcpy_fresh(const char *src, size_t n);
+/* Copies n bytes of src into a buffer kept from one call to the next,
+ * faulted in before the clock starts; seconds, or -1 out of memory. */
+double fl_memcpy(const char *src, size_t n);
 
 #endif /* BENCH_FLOOR_H */

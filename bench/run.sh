@@ -43,15 +43,16 @@
 #     CLUSTER.transfer_256mib_time, _bandwidth
 #                                        a 256 MiB result made on one worker
 #                                        consumed on the other, in 5 runs
-#     CLUSTER.transfer_256mib_tcp_floor  256 MiB over plain TCP into a fresh
-#                                        buffer of another process, each
-#                                        run beside one of drove's
+#     CLUSTER.transfer_256mib_tcp_floor  256 MiB over plain TCP into a
+#                                        buffer of another process already
+#                                        in memory (the wire), each run
+#                                        beside one of drove's
 #     CLUSTER.transfer_256mib_vs_tcp     drove/TCP bandwidth, the median of
 #                                        the pairs' ratios (goal: >= 0.8)
 #     processes.transfer_256mib_unix_floor, processes.transfer_256mib_vs_unix
 #                                        the same over a Unix socket
 #     threads.transfer_256mib_memcpy_floor, threads.transfer_256mib_vs_memcpy
-#                                        a memcpy into a fresh buffer
+#                                        a memcpy into a buffer in memory
 #     CLUSTER.fanout_fanin_10k, _submit  a root task, 10,000 tasks taking
 #                                        its future, one task taking their
 #                                        10,000 futures: first submit to
