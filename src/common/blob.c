@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "hugepage.h"
 
 dvi_blob *
 dvi_blob_new(size_t len, size_t offset)
@@ -21,6 +22,8 @@ dvi_blob_new(size_t len, size_t offset)
     if (b == NULL) {
         dvi_oom(len);
     }
+    /* A large result is written whole, by its task, right after this. */
+    dvi_hugepage_advise(b, sizeof(*b) + pad + len + 1);
     b->data = (char *)(b + 1) + pad;
     b->data[len] = '\0';
     b->len = len;
