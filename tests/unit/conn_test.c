@@ -48,14 +48,13 @@ typedef struct s_end {
     int data_ok;       /* its bytes matched the pattern */
     int closed;        /* on_close calls */
     char why[256];     /* on_close's reason */
-    int take;          /* take the frame of the first DATA message */
-    void *kept_base;   /* the frame memory taken, to free() */
-    const char *kept;  /* the DATA payload inside it */
-    size_t kept_len;
-    int took_twice; /* a second take of the same frame succeeded */
-    int shake;      /* ends the handshake on the first message, as a role
-                       does on HELLO */
-    int err;        /* on_close's dvi_conn_error */
+    int take;          /* keep the payload of the first DATA message */
+    dvi_blob *kept;    /* that payload, held */
+    int kept_in_place; /* the kept blob's bytes are those of the frame */
+    int took_twice;    /* a second keep of the same frame was not a copy */
+    int shake;         /* ends the handshake on the first message, as a role
+                          does on HELLO */
+    int err;           /* on_close's dvi_conn_error */
 } s_end;
 
 typedef struct s_net {
@@ -101,13 +100,14 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
                 }
             }
         }
-        if (e->take && e->data_ok && e->kept_base == NULL) {
+        if (e->take && e->data_ok && e->kept == NULL) {
             /* Keep the payload where it is, as a worker keeps a fetched
-             * result: no copy. */
-            e->kept_base = dvi_conn_take_frame(e->c);
-            e->kept = p;
-            e->kept_len = len;
-            e->took_twice = dvi_conn_take_frame(e->c) != NULL;
+             * result: no copy. Once the frame is taken, more is copied. */
+            e->kept = dvi_conn_keep(e->c, p, len);
+            e->kept_in_place = e->kept->data == p;
+            dvi_blob *again = dvi_conn_keep(e->c, p, len);
+            e->took_twice = again->data == p;
+            dvi_blob_rele(again);
         }
     }
     return 0;
@@ -547,6 +547,72 @@ test_tcp_reassembles_split_frames(void **state)
     s_net_fini(&n);
 }
 
+/* The bytes of a frame carrying one DATA message of the pattern, len
+ * bytes long; *n gets the frame's size. Caller frees. */
+static char *
+s_data_frame(size_t len, size_t *n)
+{
+    dvi_outbox o;
+    dvi_outbox_init(&o, NULL, NULL);
+    dvi_blob *b = s_pattern_blob(len);
+    msgpack_packer *pk = dvi_outbox_msg(&o, DVI_MSG_DATA, 2);
+    dvi_pack_str(pk, "big");
+    dvi_pack_bin(pk, b->data, b->len);
+    dvi_blob_rele(b);
+    dvi_outbox_frame f;
+    DVT_EQ_I64(dvi_outbox_take(&o, &f), 0);
+    dvi_outbox_fini(&o);
+    *n = f.len;
+    return f.buf;
+}
+
+static void
+test_tcp_large_frame_in_pieces(void **state)
+{
+    /* A frame far larger than the socket's buffers, written in many
+     * pieces with loop turns between them, after a small frame (in the
+     * same write as its first bytes) and before another: each is decoded
+     * exactly. The large one lands in a buffer of its own, kept without a
+     * copy, whose payload ends on an 8-byte boundary (an array ending a
+     * value there is read in place), whatever the frame's length. */
+    for (size_t extra = 0; extra < 8; extra += 3) {
+        s_net n;
+        s_net_init(&n);
+        n.server.take = 1;
+        s_listen(&n, "tcp://127.0.0.1:0");
+        int fd = s_raw_connect(s_port_of(n.bound));
+        size_t blen, len = ((size_t)3 << 20) + extra;
+        char *big = s_data_frame(len, &blen);
+        char head[64];
+        size_t hlen = s_raw_frame(head, 40, 0);
+        memcpy(head + hlen, big, 20);
+        s_raw_write(fd, head, hlen + 20);
+        size_t pieces = 0;
+        for (size_t off = 20; off < blen; off += 64 << 10) {
+            size_t k = blen - off < (64 << 10) ? blen - off : 64 << 10;
+            s_raw_write(fd, big + off, k);
+            s_spin(&n, 1);
+            pieces++;
+        }
+        size_t tlen = s_raw_frame(head, 50, 1);
+        s_raw_write(fd, head, tlen);
+        WAIT_FOR(&n, n.server.msgs, 3);
+        DVT_TRUE(pieces > 40);
+        DVT_EQ_I64(n.server.frames, 3);
+        DVT_EQ_I64(n.server.out_of_order, 0);
+        DVT_TRUE(n.server.kept != NULL && n.server.kept_in_place);
+        DVT_EQ_I64(n.server.kept->len, len);
+        DVT_TRUE(memcmp(n.server.kept->data, big + blen - len, len) == 0);
+        DVT_EQ_I64((uintptr_t)(n.server.kept->data + n.server.kept->len) % 8,
+                   0);
+        DVT_EQ_I64(n.server.closed, 0);
+        dvi_blob_rele(n.server.kept);
+        free(big);
+        close(fd);
+        s_net_fini(&n);
+    }
+}
+
 static void
 test_tcp_truncated_frame_then_eof(void **state)
 {
@@ -967,14 +1033,13 @@ s_take_frame_over(const char *addr)
     WAIT_FOR(&n, n.server.msgs, 21);
     DVT_EQ_I64(n.server.frames, 2);
     DVT_EQ_I64(n.server.out_of_order, 0);
-    DVT_TRUE(n.server.kept_base != NULL);
+    DVT_TRUE(n.server.kept != NULL);
+    DVT_TRUE(n.server.kept_in_place);
+    DVT_TRUE(dvi_blob_is_adopted(n.server.kept));
     DVT_TRUE(!n.server.took_twice);
-    DVT_EQ_I64(n.server.kept_len, b->len);
-    DVT_TRUE(n.server.kept >= (const char *)n.server.kept_base);
-    DVT_TRUE(memcmp(n.server.kept, b->data, b->len) == 0);
-    free(n.server.kept_base);
-    /* Outside a frame callback there is nothing to take. */
-    DVT_TRUE(dvi_conn_take_frame(n.server.c) == NULL);
+    DVT_EQ_I64(n.server.kept->len, b->len);
+    DVT_TRUE(memcmp(n.server.kept->data, b->data, b->len) == 0);
+    dvi_blob_rele(n.server.kept);
     s_net_fini(&n);
     dvi_blob_rele(b);
 }
@@ -1276,6 +1341,7 @@ main(void)
         cmocka_unit_test(test_tcp_max_frame_is_exact),
         cmocka_unit_test(test_tcp_max_frame_between_conns),
         cmocka_unit_test(test_tcp_reassembles_split_frames),
+        cmocka_unit_test(test_tcp_large_frame_in_pieces),
         cmocka_unit_test(test_tcp_truncated_frame_then_eof),
         cmocka_unit_test(test_tcp_garbage_payload_closes),
         cmocka_unit_test(test_tcp_close_flushes),
