@@ -44,10 +44,14 @@ struct dvi_conn {
     size_t cur_max;   /* in force: max_frame, or less before the handshake */
     int handshaking;  /* cur_max is the handshake's */
     int err;          /* the DV_E* code of the failure, for on_close */
+    int accept_refs;  /* the user reads blobs by reference (accept_refs) */
     int delivering;   /* in on_frame: dvi_conn_keep allowed */
     size_t frame_end; /* while delivering: end of the frame in in.p */
     dvi_blob *kept;   /* while delivering: the blob that took the frame's
                          memory (held until the frame is parsed) */
+    dvi_outbox_seg *byref; /* while delivering a hollow frame: its blobs, at
+                              offsets of its payload (borrowed) */
+    size_t nbyref;
 
     dvi_conn_frame_fn on_frame;
     dvi_conn_close_fn on_close;
@@ -363,6 +367,35 @@ s_on_adopt(void *ctx, char *base, size_t len)
     s_parse(c, 1);
 }
 
+/* A whole frame from a peer in this process, its blobs by reference. A
+ * user that reads them so (dvi_conn_accept_refs) gets the frame hollow
+ * and the blobs themselves; any other gets the frame's bytes. */
+static void
+s_on_frame_refs(void *ctx, dvi_outbox_frame *f)
+{
+    dvi_conn *c = ctx;
+    size_t whole = f->len + f->seg_bytes;
+    if (!c->accept_refs || f->nsegs == 0 || c->in.len > 0 ||
+        dvi_outbox_frame_hollow(f) < 0) {
+        dvi_outbox_frame_flatten(f);
+        s_on_adopt(c, f->buf, f->len);
+        f->buf = NULL;
+        dvi_outbox_frame_fini(f);
+        return;
+    }
+    for (size_t i = 0; i < f->nsegs; i++) {
+        f->segs[i].at -= 4; /* from the payload's start */
+    }
+    c->byref = f->segs;
+    c->nbyref = f->nsegs;
+    c->bytes_in += whole - f->len; /* what the blobs stand for */
+    s_on_adopt(c, f->buf, f->len);
+    c->byref = NULL;
+    c->nbyref = 0;
+    f->buf = NULL;
+    dvi_outbox_frame_fini(f); /* the user holds what it kept */
+}
+
 static void
 s_on_error(void *ctx, const char *why)
 {
@@ -376,12 +409,19 @@ static const dvi_stream_user s_user = {
     .read = s_on_read,
     .adopt = s_on_adopt,
     .error = s_on_error,
+    .frame = s_on_frame_refs,
 };
 
 dvi_blob *
 dvi_conn_keep(dvi_conn *c, const char *p, size_t n)
 {
     dvi_assert(c->delivering);
+    for (size_t i = 0; i < c->nbyref; i++) {
+        dvi_blob *b = c->byref[i].blob;
+        if (p == b->data && n == b->len) {
+            return dvi_blob_hold(b); /* handed over by its peer */
+        }
+    }
     if (n > DVI_CONN_COPY_MAX && c->kept == NULL) {
         void *base = dvi_inbuf_take(&c->in, c->frame_end);
         if (base != NULL) {
@@ -390,6 +430,19 @@ dvi_conn_keep(dvi_conn *c, const char *p, size_t n)
         }
     }
     return dvi_blob_copy(p, n);
+}
+
+void
+dvi_conn_accept_refs(dvi_conn *c)
+{
+    c->accept_refs = 1;
+}
+
+const dvi_outbox_seg *
+dvi_conn_frame_refs(const dvi_conn *c, size_t *n)
+{
+    *n = c->nbyref;
+    return c->byref;
 }
 
 /* ---- Making connections ------------------------------------------------- */

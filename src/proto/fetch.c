@@ -88,7 +88,8 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
                     "the peer does not hold it");
         return 0;
     }
-    /* A large result is not copied: it keeps the frame it came in. */
+    /* A large result is not copied: it keeps the frame it came in, or is
+     * the very blob a worker in this process holds. */
     dvi_blob *blob = dvi_conn_keep(p->conn, data, len);
     fe->on_data(fe->ctx, key, p->addr, blob);
     dvi_blob_rele(blob);
@@ -98,7 +99,9 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 static int
 s_on_frame(dvi_conn *c, const char *buf, size_t len)
 {
-    return dvi_msg_each(buf, len, s_on_msg, dvi_conn_data(c));
+    size_t nrefs;
+    const dvi_outbox_seg *refs = dvi_conn_frame_refs(c, &nrefs);
+    return dvi_msg_each_refs(buf, len, refs, nrefs, s_on_msg, dvi_conn_data(c));
 }
 
 static void
@@ -142,6 +145,7 @@ s_peer_get(dvi_fetcher *f, const char *addr)
         s_peer_free(p);
         return NULL;
     }
+    dvi_conn_accept_refs(p->conn);
     DVI_LOG(DVI_LOG_DEBUG, "FETCH", "%s: connecting to peer %s", f->id, addr);
     dvi_hello_send(p->conn, DVI_ROLE_PEER, f->id, 0, NULL);
     dvi_map_put(&f->peers, p->addr, p);

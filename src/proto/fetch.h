@@ -11,7 +11,8 @@
  *
  * A large result is not copied (dvi_conn_keep): its blob adopts the frame
  * it arrived in, whose memory is placed so that an array in it can be
- * read in place (inbuf.h).
+ * read in place (inbuf.h); from a worker in this process (inproc), it is
+ * the very blob that worker holds, handed over by reference.
  *
  * Not thread-safe: every function and callback runs on the loop's thread.
  * The callbacks may call dvi_fetcher_get, but must not destroy the

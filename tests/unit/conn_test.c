@@ -48,6 +48,7 @@ typedef struct s_end {
     int data_ok;       /* its bytes matched the pattern */
     int closed;        /* on_close calls */
     char why[256];     /* on_close's reason */
+    int refs;          /* reads blobs by reference (dvi_conn_accept_refs) */
     int take;          /* keep the payload of the first DATA message */
     dvi_blob *kept;    /* that payload, held */
     int kept_in_place; /* the kept blob's bytes are those of the frame */
@@ -120,6 +121,11 @@ s_on_frame(dvi_conn *c, const char *buf, size_t len)
     e->frames++;
     /* A malformed payload makes this return DV_EPROTO, which closes the
      * connection with dv_last_error() as the reason. */
+    if (e->refs) {
+        size_t nrefs;
+        const dvi_outbox_seg *refs = dvi_conn_frame_refs(c, &nrefs);
+        return dvi_msg_each_refs(buf, len, refs, nrefs, s_on_msg, e);
+    }
     return dvi_msg_each(buf, len, s_on_msg, e);
 }
 
@@ -146,6 +152,9 @@ s_on_accept(dvi_listener *l, dvi_conn *c)
     dvi_conn_set_data(c, &n->server);
     if (n->server_max) {
         dvi_conn_set_max_frame(c, n->server_max);
+    }
+    if (n->server.refs) {
+        dvi_conn_accept_refs(c);
     }
     if (!n->awaiting) {
         dvi_conn_handshake_done(c);
@@ -1155,6 +1164,50 @@ test_inproc_garbage_closes(void **state)
     s_net_fini(&n);
 }
 
+static void
+s_by_reference(int refs)
+{
+    s_net n;
+    s_net_init(&n);
+    n.server.refs = refs;
+    n.server.take = 1;
+    char addr[64];
+    snprintf(addr, sizeof(addr), "inproc://conn-refs-%d", (int)getpid());
+    s_listen(&n, addr);
+    s_dial(&n, addr);
+    dvi_blob *b = s_pattern_blob(((size_t)1 << 20) + 3);
+    s_send_stored(n.client.c, 0);
+    s_send_blob(n.client.c, b);
+    s_send_stored(n.client.c, 1);
+    WAIT_FOR(&n, n.server.msgs, 3);
+    DVT_EQ_I64(n.server.frames, 1);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_TRUE(n.server.data_ok);
+    DVT_EQ_I64(n.server.data_len, b->len);
+    DVT_TRUE(n.server.kept != NULL);
+    /* By reference, the receiver keeps the sender's very blob; else it
+     * keeps the bytes where they landed in the frame. */
+    DVT_EQ_I64(n.server.kept == b, refs);
+    DVT_EQ_I64(dvi_blob_is_adopted(n.server.kept), !refs);
+    DVT_TRUE(memcmp(n.server.kept->data, b->data, b->len) == 0);
+    DVT_EQ_I64(dvi_conn_bytes_out(n.client.c), dvi_conn_bytes_in(n.server.c));
+    dvi_blob_rele(n.server.kept);
+    s_net_fini(&n);
+    /* Every other reference was given back. */
+    DVT_EQ_I64(atomic_load(&b->refs), 1);
+    dvi_blob_rele(b);
+}
+
+static void
+test_inproc_blobs_by_reference(void **state)
+{
+    /* A receiver that reads blobs by reference gets a blob spliced into a
+     * frame by a peer in this process as that blob: not one byte copied.
+     * One that does not gets its bytes, as from a socket. */
+    s_by_reference(1);
+    s_by_reference(0);
+}
+
 /* ---- Handshakes --------------------------------------------------------- */
 
 static void
@@ -1356,6 +1409,7 @@ main(void)
         cmocka_unit_test(test_inproc_pair),
         cmocka_unit_test(test_inproc_other_loop_refused),
         cmocka_unit_test(test_inproc_garbage_closes),
+        cmocka_unit_test(test_inproc_blobs_by_reference),
         cmocka_unit_test(test_handshake_frame_limit),
         cmocka_unit_test(test_handshake_deadline),
         cmocka_unit_test(test_handshake_caps),
