@@ -1,26 +1,30 @@
-/* dvi_hugepage: madvise(MADV_HUGEPAGE) on large buffers (see hugepage.h). */
+/* dvi_hugepage: large buffers 2 MiB-aligned and advised with
+ * madvise(MADV_HUGEPAGE) (see hugepage.h). */
 #include "hugepage.h"
 
-#include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
-#define S_HUGE ((uintptr_t)2 << 20)
+#define S_HUGE ((size_t)2 << 20)
 
-void
-dvi_hugepage_advise(void *p, size_t n)
+void *
+dvi_hugepage_alloc(size_t n)
 {
 #ifdef MADV_HUGEPAGE
+    void *p = NULL;
     if (n < DVI_HUGEPAGE_MIN) {
-        return;
+        return malloc(n);
     }
-    uintptr_t from = ((uintptr_t)p + S_HUGE - 1) & ~(S_HUGE - 1);
-    uintptr_t to = ((uintptr_t)p + n) & ~(S_HUGE - 1);
-    if (to > from) {
-        /* Advice: a kernel without huge pages refuses it, which is fine. */
-        (void)madvise((void *)from, to - from, MADV_HUGEPAGE);
+    if (posix_memalign(&p, S_HUGE, n) != 0) {
+        return NULL;
     }
+    size_t whole = n & ~(S_HUGE - 1); /* in whole huge pages */
+    size_t past = whole < n ? S_HUGE - (n - whole) : 0;
+    size_t len = past > 0 && past <= n / 8 ? whole + S_HUGE : whole;
+    /* Advice: a kernel without huge pages refuses it, which is fine. */
+    (void)madvise(p, len, MADV_HUGEPAGE);
+    return p;
 #else
-    (void)p;
-    (void)n;
+    return malloc(n);
 #endif
 }

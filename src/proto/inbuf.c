@@ -37,11 +37,10 @@ static int
 s_frame_buffer(dvi_inbuf *ib, size_t whole)
 {
     size_t lead = (8 - whole % 8) % 8; /* malloc's memory is 16-aligned */
-    char *base = malloc(lead + whole);
+    char *base = dvi_hugepage_alloc(lead + whole);
     if (base == NULL) {
         return -1;
     }
-    dvi_hugepage_advise(base, lead + whole);
     memcpy(base + lead, ib->p, ib->len);
     free(ib->base);
     ib->base = base;
