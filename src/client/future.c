@@ -212,8 +212,7 @@ dv_result(dv_future *f, double timeout_s)
                        st->key, st->error ? st->error : "failed");
         } else if (st->value == NULL) {
             dv_value *val = dvi_malloc(sizeof(*val));
-            if (dvi_value_decode(st->blob->data, st->blob->len, val, NULL,
-                                 NULL) < 0) {
+            if (dvi_value_decode_blob(st->blob, val, NULL, NULL) < 0) {
                 free(val);
             } else {
                 st->value = val;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "hugepage.h"
 
 dvi_blob *
 dvi_blob_new(size_t len, size_t offset)
@@ -17,7 +18,8 @@ dvi_blob_new(size_t len, size_t offset)
     if (len > SIZE_MAX - sizeof(dvi_blob) - pad - 1) {
         dvi_oom(len);
     }
-    dvi_blob *b = malloc(sizeof(*b) + pad + len + 1);
+    /* A large result is written whole, by its task, right after this. */
+    dvi_blob *b = dvi_hugepage_alloc(sizeof(*b) + pad + len + 1);
     if (b == NULL) {
         dvi_oom(len);
     }

@@ -420,30 +420,44 @@ dvi_value_pack_value(msgpack_packer *pk, const dv_value *v)
 
 /* ---- Decoding ---------------------------------------------------------- */
 
-static int s_from_obj(const msgpack_object *o, dv_value *out,
-                      dvi_futref_resolve_fn resolve, void *ctx, int depth);
+/* What a decode carries down: where references go, and the blob the
+ * bytes are in (NULL: copy everything). */
+typedef struct s_dec {
+    dvi_futref_resolve_fn resolve;
+    void *ctx;
+    dvi_blob *owner;
+} s_dec;
+
+static int s_from_obj(const msgpack_object *o, dv_value *out, const s_dec *d,
+                      int depth);
 
 static int
-s_bytes_from(const msgpack_object *o, dv_value *out)
+s_bytes_from(const msgpack_object *o, dv_value *out, const s_dec *d)
 {
     size_t n = o->via.str.size;
+    out->type = o->type == MSGPACK_OBJECT_STR ? DV_STR : DV_BYTES;
+    out->len = n;
+    /* A string must end in a NUL, which the encoding has not. */
+    if (d->owner != NULL && out->type == DV_BYTES && n > 0) {
+        out->u.s = (char *)o->via.bin.ptr;
+        out->owner = dvi_blob_hold(d->owner);
+        return 0;
+    }
     char *s = malloc(n + 1);
     if (s == NULL) {
+        out->type = DV_NIL;
         return dvi_seterr(DV_ENOMEM, "value of %zu bytes", n);
     }
     if (n > 0) {
         memcpy(s, o->via.str.ptr, n); /* msgpack-c: NULL when empty */
     }
     s[n] = '\0';
-    out->type = o->type == MSGPACK_OBJECT_STR ? DV_STR : DV_BYTES;
     out->u.s = s;
-    out->len = n;
     return 0;
 }
 
 static int
-s_list_from(const msgpack_object *o, dv_value *out,
-            dvi_futref_resolve_fn resolve, void *ctx, int depth)
+s_list_from(const msgpack_object *o, dv_value *out, const s_dec *d, int depth)
 {
     size_t n = o->via.array.size;
     dv_value *items = calloc(n ? n : 1, sizeof(*items));
@@ -453,8 +467,7 @@ s_list_from(const msgpack_object *o, dv_value *out,
     out->type = DV_LIST;
     out->u.items = items;
     for (size_t i = 0; i < n; i++) {
-        int rc = s_from_obj(&o->via.array.ptr[i], &items[i], resolve, ctx,
-                            depth + 1);
+        int rc = s_from_obj(&o->via.array.ptr[i], &items[i], d, depth + 1);
         if (rc < 0) {
             out->len = i;
             dvi_value_fini(out);
@@ -466,18 +479,17 @@ s_list_from(const msgpack_object *o, dv_value *out,
 }
 
 static int
-s_ext_from(const msgpack_object *o, dv_value *out,
-           dvi_futref_resolve_fn resolve, void *ctx)
+s_ext_from(const msgpack_object *o, dv_value *out, const s_dec *d)
 {
     size_t n = o->via.ext.size;
     if (o->via.ext.type == DVI_EXT_FUTREF) {
         int32_t index = -1;
         uint32_t slot = 0;
-        if (resolve == NULL) {
+        if (d->resolve == NULL) {
             return dvi_seterr(DV_EPROTO, "future reference in a result");
         }
         int rc = dvi_futref_parse(o->via.ext.ptr, n, &slot, &index);
-        return rc < 0 ? rc : resolve(ctx, slot, index, out);
+        return rc < 0 ? rc : d->resolve(d->ctx, slot, index, out);
     }
     if (o->via.ext.type != DVI_EXT_F64S && o->via.ext.type != DVI_EXT_I64S) {
         return dvi_seterr(DV_EPROTO, "unknown ext type %d", o->via.ext.type);
@@ -485,12 +497,19 @@ s_ext_from(const msgpack_object *o, dv_value *out,
     if (n % 8 != 0) {
         return dvi_seterr(DV_EPROTO, "array of %zu bytes is not whole", n);
     }
-    void *p = aligned_alloc(16, n ? (n + 15) & ~(size_t)15 : 16);
-    if (p == NULL && n > 0) {
-        return dvi_seterr(DV_ENOMEM, "array of %zu bytes", n);
-    }
-    if (n > 0) {
-        memcpy(p, o->via.ext.ptr, n);
+    const char *src = o->via.ext.ptr;
+    void *p;
+    if (d->owner != NULL && n > 0 && (uintptr_t)src % 8 == 0) {
+        p = (void *)src; /* read in place */
+        out->owner = dvi_blob_hold(d->owner);
+    } else {
+        p = aligned_alloc(16, n ? (n + 15) & ~(size_t)15 : 16);
+        if (p == NULL && n > 0) {
+            return dvi_seterr(DV_ENOMEM, "array of %zu bytes", n);
+        }
+        if (n > 0) {
+            memcpy(p, src, n);
+        }
     }
     out->type = o->via.ext.type == DVI_EXT_F64S ? DV_F64S : DV_I64S;
     out->u.f64s = p;
@@ -499,8 +518,7 @@ s_ext_from(const msgpack_object *o, dv_value *out,
 }
 
 static int
-s_from_obj(const msgpack_object *o, dv_value *out,
-           dvi_futref_resolve_fn resolve, void *ctx, int depth)
+s_from_obj(const msgpack_object *o, dv_value *out, const s_dec *d, int depth)
 {
     memset(out, 0, sizeof(*out));
     out->type = DV_NIL;
@@ -532,9 +550,9 @@ s_from_obj(const msgpack_object *o, dv_value *out,
         out->u.f = o->via.f64;
         return 0;
     case MSGPACK_OBJECT_STR:
-    case MSGPACK_OBJECT_BIN: return s_bytes_from(o, out);
-    case MSGPACK_OBJECT_ARRAY: return s_list_from(o, out, resolve, ctx, depth);
-    case MSGPACK_OBJECT_EXT: return s_ext_from(o, out, resolve, ctx);
+    case MSGPACK_OBJECT_BIN: return s_bytes_from(o, out, d);
+    case MSGPACK_OBJECT_ARRAY: return s_list_from(o, out, d, depth);
+    case MSGPACK_OBJECT_EXT: return s_ext_from(o, out, d);
     default:
         return dvi_seterr(DV_EPROTO, "msgpack type %d is not a value",
                           (int)o->type);
@@ -545,12 +563,12 @@ int
 dvi_value_from_obj(const msgpack_object *obj, dv_value *out,
                    dvi_futref_resolve_fn resolve, void *ctx)
 {
-    return s_from_obj(obj, out, resolve, ctx, 0);
+    s_dec d = {resolve, ctx, NULL};
+    return s_from_obj(obj, out, &d, 0);
 }
 
-int
-dvi_value_decode(const char *buf, size_t len, dv_value *out,
-                 dvi_futref_resolve_fn resolve, void *ctx)
+static int
+s_decode(const char *buf, size_t len, dv_value *out, const s_dec *d)
 {
     msgpack_unpacked u;
     size_t off = 0;
@@ -564,9 +582,26 @@ dvi_value_decode(const char *buf, size_t len, dv_value *out,
         msgpack_unpacked_destroy(&u);
         return dvi_seterr(DV_EPROTO, "value of %zu bytes does not decode", len);
     }
-    rc = s_from_obj(&u.data, out, resolve, ctx, 0);
+    rc = s_from_obj(&u.data, out, d, 0);
     msgpack_unpacked_destroy(&u);
     return rc;
+}
+
+int
+dvi_value_decode(const char *buf, size_t len, dv_value *out,
+                 dvi_futref_resolve_fn resolve, void *ctx)
+{
+    s_dec d = {resolve, ctx, NULL};
+    return s_decode(buf, len, out, &d);
+}
+
+int
+dvi_value_decode_blob(dvi_blob *b, dv_value *out, dvi_futref_resolve_fn resolve,
+                      void *ctx)
+{
+    /* msgpack-c's objects point into b->data for bin and ext bodies. */
+    s_dec d = {resolve, ctx, b};
+    return s_decode(b->data, b->len, out, &d);
 }
 
 int
@@ -599,9 +634,15 @@ dvi_value_fini(dv_value *v)
     }
     switch (v->type) {
     case DV_STR:
-    case DV_BYTES: free(v->u.s); break;
+    case DV_BYTES:
     case DV_F64S:
-    case DV_I64S: free(v->u.f64s); break;
+    case DV_I64S:
+        if (v->owner != NULL) {
+            dvi_blob_rele(v->owner);
+        } else {
+            free(v->u.s); /* the union's pointer, whichever the type */
+        }
+        break;
     case DV_LIST:
         for (size_t i = 0; i < v->len; i++) {
             dvi_value_fini(&v->u.items[i]);
@@ -628,6 +669,10 @@ void
 dvi_value_copy(dv_value *dst, const dv_value *src)
 {
     *dst = *src;
+    if (src->owner != NULL) {
+        dvi_blob_hold(src->owner); /* immutable: shared, not copied */
+        return;
+    }
     switch (src->type) {
     case DV_STR:
     case DV_BYTES:

@@ -12,9 +12,8 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "drove.h"
+#include "inbuf.h"
 #include "stream.h"
-
-#define S_READ_CHUNK 65536
 
 /* A frame flushed before the stream opened (a dial still connecting). It
  * keeps its spliced blobs: they go out from their own memory later. */
@@ -40,15 +39,19 @@ struct dvi_conn {
     s_pending *pending;      /* frames waiting for the stream to open */
     s_pending **pending_tail;
 
-    char *rbuf; /* input not yet consumed: malloc'ed, or adopted */
-    size_t rcap, rlen;
+    dvi_inbuf in;     /* input not yet consumed */
     size_t max_frame; /* once past the handshake */
     size_t cur_max;   /* in force: max_frame, or less before the handshake */
     int handshaking;  /* cur_max is the handshake's */
     int err;          /* the DV_E* code of the failure, for on_close */
-    size_t frame_end; /* while delivering: end of the frame in rbuf */
-    int can_take;     /* dvi_conn_take_frame allowed now */
-    int taken;        /* the frame's memory was taken */
+    int accept_refs;  /* the user reads blobs by reference (accept_refs) */
+    int delivering;   /* in on_frame: dvi_conn_keep allowed */
+    size_t frame_end; /* while delivering: end of the frame in in.p */
+    dvi_blob *kept;   /* while delivering: the blob that took the frame's
+                         memory (held until the frame is parsed) */
+    dvi_outbox_seg *byref; /* while delivering a hollow frame: its blobs, at
+                              offsets of its payload (borrowed) */
+    size_t nbyref;
 
     dvi_conn_frame_fn on_frame;
     dvi_conn_close_fn on_close;
@@ -96,7 +99,7 @@ s_release(dvi_conn *c)
         free(p);
     }
     dvi_outbox_fini(&c->outbox);
-    free(c->rbuf);
+    dvi_inbuf_fini(&c->in);
     free(c);
 }
 
@@ -244,29 +247,7 @@ static void
 s_on_alloc(void *ctx, size_t hint, uv_buf_t *buf)
 {
     dvi_conn *c = ctx;
-    size_t want = c->rlen + S_READ_CHUNK;
-    if (c->rlen >= 4) {
-        /* Grow towards a large frame as its bytes arrive, doubling, so a
-         * peer that only claims a huge frame costs nothing; an oversize
-         * one is refused after this read. */
-        size_t flen = 4 + (size_t)s_be32(c->rbuf);
-        size_t doubled = c->rlen * 2;
-        if (flen > want && flen <= c->cur_max + 4) {
-            want = doubled > want ? doubled : want;
-            want = want < flen ? want : flen;
-        }
-    }
-    if (want > c->rcap) {
-        char *p = realloc(c->rbuf, want);
-        if (p == NULL) {
-            *buf = uv_buf_init(NULL, 0);
-            return;
-        }
-        c->rbuf = p;
-        c->rcap = want;
-    }
-    buf->base = c->rbuf + c->rlen;
-    buf->len = c->rcap - c->rlen;
+    dvi_inbuf_alloc(&c->in, c->cur_max, buf);
 }
 
 /* Whether the n bytes at p, which should start a frame, look like text:
@@ -312,28 +293,42 @@ s_refuse_frame(dvi_conn *c, const char *p, size_t n, size_t flen, size_t max)
     s_fail(c, DV_EPROTO, why);
 }
 
-/* Delivers the complete frames in rbuf, then keeps what is left. Adopted
- * bytes are delivered whatever their size (see s_on_adopt). */
+/* Delivers the frame of flen bytes at byte pos of the input; returns
+ * on_frame's code, and whether a blob kept the frame's memory (what
+ * followed the frame then starts the input). */
+static int
+s_deliver(dvi_conn *c, size_t pos, size_t flen, int *taken)
+{
+    c->frame_end = pos + 4 + flen;
+    c->frames_in++;
+    c->delivering = 1;
+    int rc = c->on_frame(c, c->in.p + pos + 4, flen);
+    c->delivering = 0;
+    *taken = c->kept != NULL;
+    dvi_blob_rele(c->kept); /* the frame's memory goes once it is parsed */
+    c->kept = NULL;
+    return rc;
+}
+
+/* Delivers the complete frames in the input, then keeps what is left.
+ * Adopted bytes are delivered whatever their size (see s_on_adopt). */
 static void
 s_parse(dvi_conn *c, int adopted)
 {
     size_t pos = 0;
-    while (c->rlen - pos >= 4) {
-        size_t flen = s_be32(c->rbuf + pos);
+    while (c->in.len - pos >= 4) {
+        size_t flen = s_be32(c->in.p + pos);
         /* Read for each frame: a handshake done in the last one raises it. */
         size_t max = adopted ? SIZE_MAX : c->cur_max;
         if (flen > max) {
-            s_refuse_frame(c, c->rbuf + pos, c->rlen - pos, flen, max);
+            s_refuse_frame(c, c->in.p + pos, c->in.len - pos, flen, max);
             return;
         }
-        if (c->rlen - pos - 4 < flen) {
+        if (c->in.len - pos - 4 < flen) {
             break;
         }
-        c->frame_end = pos + 4 + flen;
-        c->frames_in++;
-        c->can_take = 1;
-        int rc = c->on_frame(c, c->rbuf + pos + 4, flen);
-        c->can_take = 0;
+        int taken;
+        int rc = s_deliver(c, pos, flen, &taken);
         if (c->closing) {
             return;
         }
@@ -343,38 +338,16 @@ s_parse(dvi_conn *c, int adopted)
             s_fail(c, rc, dv_last_error());
             return;
         }
-        if (c->taken) {
-            c->taken = 0; /* what followed the frame now starts rbuf */
-            pos = 0;
-            continue;
-        }
-        pos += 4 + flen;
+        pos = taken ? 0 : pos + 4 + flen;
     }
-    if (pos > 0) {
-        memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
-        c->rlen -= pos;
-    }
-    if (c->rcap > 4 * S_READ_CHUNK && c->rlen < S_READ_CHUNK) {
-        /* Give back the memory of a large frame once it is consumed. */
-        if (c->rlen == 0) {
-            free(c->rbuf);
-            c->rbuf = NULL;
-            c->rcap = 0;
-        } else {
-            char *p = realloc(c->rbuf, S_READ_CHUNK);
-            if (p != NULL) {
-                c->rbuf = p;
-                c->rcap = S_READ_CHUNK;
-            }
-        }
-    }
+    dvi_inbuf_consume(&c->in, pos);
 }
 
 static void
 s_on_read(void *ctx, size_t n)
 {
     dvi_conn *c = ctx;
-    c->rlen += n;
+    c->in.len += n;
     c->bytes_in += n;
     s_parse(c, 0);
 }
@@ -384,27 +357,43 @@ s_on_adopt(void *ctx, char *base, size_t len)
 {
     dvi_conn *c = ctx;
     c->bytes_in += len;
-    if (c->rlen == 0) {
-        free(c->rbuf); /* the buffer becomes rbuf: no copy */
-        c->rbuf = base;
-        c->rcap = c->rlen = len;
-    } else {
-        char *p = realloc(c->rbuf, c->rlen + len);
-        if (p == NULL) {
-            free(base);
-            s_fail(c, DV_ENOMEM, "out of memory for a frame");
-            return;
-        }
-        memcpy(p + c->rlen, base, len);
-        free(base);
-        c->rbuf = p;
-        c->rlen += len;
-        c->rcap = c->rlen;
+    if (dvi_inbuf_adopt(&c->in, base, len) < 0) {
+        s_fail(c, DV_ENOMEM, "out of memory for a frame");
+        return;
     }
     /* The maximum guards memory against what a remote peer claims before
      * anything is allocated for it. Adopted bytes were built by a peer in
      * this process and are in memory already, so it does not apply. */
     s_parse(c, 1);
+}
+
+/* A whole frame from a peer in this process, its blobs by reference. A
+ * user that reads them so (dvi_conn_accept_refs) gets the frame hollow
+ * and the blobs themselves; any other gets the frame's bytes. */
+static void
+s_on_frame_refs(void *ctx, dvi_outbox_frame *f)
+{
+    dvi_conn *c = ctx;
+    size_t whole = f->len + f->seg_bytes;
+    if (!c->accept_refs || f->nsegs == 0 || c->in.len > 0 ||
+        dvi_outbox_frame_hollow(f) < 0) {
+        dvi_outbox_frame_flatten(f);
+        s_on_adopt(c, f->buf, f->len);
+        f->buf = NULL;
+        dvi_outbox_frame_fini(f);
+        return;
+    }
+    for (size_t i = 0; i < f->nsegs; i++) {
+        f->segs[i].at -= 4; /* from the payload's start */
+    }
+    c->byref = f->segs;
+    c->nbyref = f->nsegs;
+    c->bytes_in += whole - f->len; /* what the blobs stand for */
+    s_on_adopt(c, f->buf, f->len);
+    c->byref = NULL;
+    c->nbyref = 0;
+    f->buf = NULL;
+    dvi_outbox_frame_fini(f); /* the user holds what it kept */
 }
 
 static void
@@ -420,32 +409,40 @@ static const dvi_stream_user s_user = {
     .read = s_on_read,
     .adopt = s_on_adopt,
     .error = s_on_error,
+    .frame = s_on_frame_refs,
 };
 
-void *
-dvi_conn_take_frame(dvi_conn *c)
+dvi_blob *
+dvi_conn_keep(dvi_conn *c, const char *p, size_t n)
 {
-    if (!c->can_take) {
-        return NULL;
-    }
-    c->can_take = 0;
-    /* The rest of the input moves to a new buffer, if there is any. */
-    size_t rest = c->rlen - c->frame_end, cap = 0;
-    char *next = NULL;
-    if (rest > 0) {
-        cap = rest > S_READ_CHUNK ? rest : S_READ_CHUNK;
-        next = malloc(cap);
-        if (next == NULL) {
-            return NULL;
+    dvi_assert(c->delivering);
+    for (size_t i = 0; i < c->nbyref; i++) {
+        dvi_blob *b = c->byref[i].blob;
+        if (p == b->data && n == b->len) {
+            return dvi_blob_hold(b); /* handed over by its peer */
         }
-        memcpy(next, c->rbuf + c->frame_end, rest);
     }
-    void *base = c->rbuf;
-    c->rbuf = next;
-    c->rcap = cap;
-    c->rlen = rest;
-    c->taken = 1;
-    return base;
+    if (n > DVI_CONN_COPY_MAX && c->kept == NULL) {
+        void *base = dvi_inbuf_take(&c->in, c->frame_end);
+        if (base != NULL) {
+            c->kept = dvi_blob_adopt(base, (char *)p, n);
+            return dvi_blob_hold(c->kept);
+        }
+    }
+    return dvi_blob_copy(p, n);
+}
+
+void
+dvi_conn_accept_refs(dvi_conn *c)
+{
+    c->accept_refs = 1;
+}
+
+const dvi_outbox_seg *
+dvi_conn_frame_refs(const dvi_conn *c, size_t *n)
+{
+    *n = c->nbyref;
+    return c->byref;
 }
 
 /* ---- Making connections ------------------------------------------------- */

@@ -84,11 +84,26 @@ void dvi_conn_set_on_open(dvi_conn *c, dvi_conn_open_fn fn);
  * first when possible. Accepts NULL. */
 void dvi_conn_close(dvi_conn *c);
 
-/* During on_frame only: takes ownership of the memory holding the frame
- * being delivered, so that large bytes in it can be kept without a copy.
- * Returns the pointer to free() when done (the frame's bytes stay where
- * they are), or NULL if it cannot (already taken). */
-void *dvi_conn_take_frame(dvi_conn *c);
+/* Bytes up to this size are copied by dvi_conn_keep: keeping a frame's
+ * memory for them is not worth it. */
+#define DVI_CONN_COPY_MAX ((size_t)64 << 10)
+
+/* During on_frame only: a blob of the n bytes at p, which are part of the
+ * frame being delivered, for the caller to keep (dvi_blob_rele when
+ * done). Large bytes are not copied: bytes a peer in this process handed
+ * over by reference are its blob itself; otherwise the first large bytes
+ * of a frame take over the memory holding the frame (which the conn keeps
+ * alive until on_frame returns), and later ones are copied. */
+dvi_blob *dvi_conn_keep(dvi_conn *c, const char *p, size_t n);
+/* Says that c's user reads every frame with dvi_msg_each_refs over
+ * dvi_conn_frame_refs and keeps bytes only with dvi_conn_keep: a peer in
+ * this process (inproc) then hands it large blobs by reference, without
+ * a copy, instead of bytes. */
+void dvi_conn_accept_refs(dvi_conn *c);
+/* During on_frame: the blobs that came by reference, at offsets of the
+ * payload (see dvi_msg_each_refs); *n is 0 and NULL returned when none
+ * did. Borrowed until on_frame returns. */
+const dvi_outbox_seg *dvi_conn_frame_refs(const dvi_conn *c, size_t *n);
 /* Sends what is pending now instead of before the loop sleeps. */
 void dvi_conn_flush(dvi_conn *c);
 /* The batch of messages the conn sends before the loop sleeps, for code

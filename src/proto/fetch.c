@@ -23,9 +23,8 @@ typedef struct s_want {
 typedef struct s_peer {
     dvi_fetcher *f;
     dvi_conn *conn;
-    dvi_blob *frame; /* a taken frame, kept until it is parsed */
-    dvi_map wants;   /* key -> s_want */
-    char addr[];     /* the address dialled (the key in f->peers) */
+    dvi_map wants; /* key -> s_want */
+    char addr[];   /* the address dialled (the key in f->peers) */
 } s_peer;
 
 struct dvi_fetcher {
@@ -47,7 +46,6 @@ s_peer_free(s_peer *p)
         free(e->val);
     }
     dvi_map_fini(&p->wants);
-    dvi_blob_rele(p->frame);
     free(p);
 }
 
@@ -90,13 +88,9 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
                     "the peer does not hold it");
         return 0;
     }
-    /* A large result keeps the frame it came in, rather than a copy. */
-    void *frame = len > DVI_INLINE_MAX ? dvi_conn_take_frame(p->conn) : NULL;
-    dvi_blob *blob = frame ? dvi_blob_adopt(frame, (char *)data, len)
-                           : dvi_blob_copy(data, len);
-    if (frame) {
-        p->frame = dvi_blob_hold(blob); /* the rest is parsed from it */
-    }
+    /* A large result is not copied: it keeps the frame it came in, or is
+     * the very blob a worker in this process holds. */
+    dvi_blob *blob = dvi_conn_keep(p->conn, data, len);
     fe->on_data(fe->ctx, key, p->addr, blob);
     dvi_blob_rele(blob);
     return 0;
@@ -105,11 +99,9 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 static int
 s_on_frame(dvi_conn *c, const char *buf, size_t len)
 {
-    s_peer *p = dvi_conn_data(c);
-    int rc = dvi_msg_each(buf, len, s_on_msg, p);
-    dvi_blob_rele(p->frame);
-    p->frame = NULL;
-    return rc;
+    size_t nrefs;
+    const dvi_outbox_seg *refs = dvi_conn_frame_refs(c, &nrefs);
+    return dvi_msg_each_refs(buf, len, refs, nrefs, s_on_msg, dvi_conn_data(c));
 }
 
 static void
@@ -153,6 +145,7 @@ s_peer_get(dvi_fetcher *f, const char *addr)
         s_peer_free(p);
         return NULL;
     }
+    dvi_conn_accept_refs(p->conn);
     DVI_LOG(DVI_LOG_DEBUG, "FETCH", "%s: connecting to peer %s", f->id, addr);
     dvi_hello_send(p->conn, DVI_ROLE_PEER, f->id, 0, NULL);
     dvi_map_put(&f->peers, p->addr, p);

@@ -9,9 +9,10 @@
  * key or when the connection to it drops (then every GET still waiting on
  * that peer fails).
  *
- * A large result is not copied: its blob adopts the frame it arrived in
- * (dvi_conn_take_frame), and the fetcher keeps a reference of its own
- * until the rest of that frame has been parsed.
+ * A large result is not copied (dvi_conn_keep): its blob adopts the frame
+ * it arrived in, whose memory is placed so that an array in it can be
+ * read in place (inbuf.h); from a worker in this process (inproc), it is
+ * the very blob that worker holds, handed over by reference.
  *
  * Not thread-safe: every function and callback runs on the loop's thread.
  * The callbacks may call dvi_fetcher_get, but must not destroy the

@@ -37,8 +37,30 @@ dvi_msg_name(int type)
     return s_table[type].name;
 }
 
+/* Points the fields of message m that stand for blobs (one-byte bins at
+ * the offsets of refs) at the blobs' bytes. */
+static void
+s_resolve_refs(const char *buf, msgpack_object *m, const dvi_outbox_seg *refs,
+               size_t nrefs)
+{
+    for (uint32_t j = 1; j < m->via.array.size; j++) {
+        msgpack_object *o = &m->via.array.ptr[j];
+        if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != 1) {
+            continue;
+        }
+        for (size_t k = 0; k < nrefs; k++) {
+            if (o->via.bin.ptr == buf + refs[k].at) {
+                o->via.bin.ptr = refs[k].blob->data;
+                o->via.bin.size = (uint32_t)refs[k].blob->len;
+                break;
+            }
+        }
+    }
+}
+
 int
-dvi_msg_each(const char *buf, size_t len, dvi_msg_fn fn, void *ctx)
+dvi_msg_each_refs(const char *buf, size_t len, const dvi_outbox_seg *refs,
+                  size_t nrefs, dvi_msg_fn fn, void *ctx)
 {
     msgpack_unpacked u;
     size_t off = 0;
@@ -54,7 +76,7 @@ dvi_msg_each(const char *buf, size_t len, dvi_msg_fn fn, void *ctx)
     }
     const msgpack_object_array *batch = &u.data.via.array;
     for (uint32_t i = 0; i < batch->size && rc >= 0; i++) {
-        const msgpack_object *m = &batch->ptr[i];
+        msgpack_object *m = &batch->ptr[i];
         uint64_t type;
         if (m->type != MSGPACK_OBJECT_ARRAY || m->via.array.size == 0 ||
             dvi_msg_u64(&m->via.array.ptr[0], &type) < 0 ||
@@ -68,10 +90,19 @@ dvi_msg_each(const char *buf, size_t len, dvi_msg_fn fn, void *ctx)
                             s_table[type].name, n, s_table[type].min_fields);
             break;
         }
+        if (nrefs > 0) {
+            s_resolve_refs(buf, m, refs, nrefs);
+        }
         rc = fn(ctx, (int)type, m->via.array.ptr + 1, n);
     }
     msgpack_unpacked_destroy(&u);
     return rc;
+}
+
+int
+dvi_msg_each(const char *buf, size_t len, dvi_msg_fn fn, void *ctx)
+{
+    return dvi_msg_each_refs(buf, len, NULL, 0, fn, ctx);
 }
 
 int

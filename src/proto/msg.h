@@ -152,6 +152,11 @@ typedef int (*dvi_msg_fn)(void *ctx, int type, const msgpack_object *f,
  * order. Returns 0, the first negative return of fn, or DV_EPROTO (with the
  * reason set) for a malformed frame, an unknown type or too few fields. */
 int dvi_msg_each(const char *buf, size_t len, dvi_msg_fn fn, void *ctx);
+/* The same for a hollow frame's payload (dvi_outbox_frame_hollow), whose
+ * blobs came by reference: a field that is the one-byte bin at offset
+ * refs[i].at of buf reads as the bytes of refs[i].blob. */
+int dvi_msg_each_refs(const char *buf, size_t len, const dvi_outbox_seg *refs,
+                      size_t nrefs, dvi_msg_fn fn, void *ctx);
 
 /* Field readers: 0 on success, DV_EPROTO if the field has another type. */
 int dvi_msg_u64(const msgpack_object *o, uint64_t *out);

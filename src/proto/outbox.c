@@ -198,6 +198,64 @@ dvi_outbox_frame_flatten(dvi_outbox_frame *f)
     f->seg_bytes = 0;
 }
 
+/* The length of the bin header of n bytes that ends at byte `at` of buf
+ * (as msgpack-c packs it: the smallest that fits), or 0 if there is none.
+ * A header of one size cannot pass for another: the bytes a longer one
+ * would need to be 0 are the shorter one's type byte. */
+static size_t
+s_bin_header(const char *buf, size_t at, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)buf + at;
+    if (at >= 5 && u[-5] == 0xc6 &&
+        (((uint32_t)u[-4] << 24) | ((uint32_t)u[-3] << 16) |
+         ((uint32_t)u[-2] << 8) | u[-1]) == n) {
+        return 5;
+    }
+    if (at >= 3 && u[-3] == 0xc5 && (((size_t)u[-2] << 8) | u[-1]) == n) {
+        return 3;
+    }
+    if (at >= 2 && u[-2] == 0xc4 && u[-1] == n) {
+        return 2;
+    }
+    return 0;
+}
+
+int
+dvi_outbox_frame_hollow(dvi_outbox_frame *f)
+{
+    static const char marker[] = {(char)0xc4, 1, 0};
+    size_t len = f->len, from = 0;
+    for (size_t i = 0; i < f->nsegs; i++) {
+        const dvi_outbox_seg *s = &f->segs[i];
+        size_t h = s_bin_header(f->buf, s->at, s->blob->len);
+        if (h == 0 || s->at - h < from) {
+            return -1;
+        }
+        len = len - h + sizeof(marker);
+        from = s->at;
+    }
+    char *hollow = dvi_malloc(len);
+    size_t to = 0;
+    from = 0;
+    for (size_t i = 0; i < f->nsegs; i++) {
+        dvi_outbox_seg *s = &f->segs[i];
+        size_t h = s_bin_header(f->buf, s->at, s->blob->len);
+        memcpy(hollow + to, f->buf + from, s->at - h - from);
+        to += s->at - h - from;
+        memcpy(hollow + to, marker, sizeof(marker));
+        to += sizeof(marker);
+        from = s->at;
+        s->at = to - 1;
+    }
+    memcpy(hollow + to, f->buf + from, f->len - from);
+    s_put_be32(hollow, (uint32_t)(len - 4));
+    free(f->buf);
+    f->buf = hollow;
+    f->len = len;
+    f->seg_bytes = 0;
+    return 0;
+}
+
 void
 dvi_outbox_frame_fini(dvi_outbox_frame *f)
 {

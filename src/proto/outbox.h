@@ -99,6 +99,15 @@ int dvi_outbox_take(dvi_outbox *o, dvi_outbox_frame *out);
  * len + seg_bytes bytes (for transports that need it), releasing its
  * segments; the frame then has no segments. */
 void dvi_outbox_frame_flatten(dvi_outbox_frame *f);
+/* For a reader in this process, which can take blobs by reference: makes
+ * taken frame f hollow. Each spliced blob, and the bin header before it,
+ * becomes a bin of one byte in buf (c4 01 00), and its segment's `at` the
+ * offset in buf of that byte; buf is then the whole frame (len bytes, its
+ * length rewritten), seg_bytes is 0, and the segments still hold their
+ * blobs. dvi_msg_each_refs reads each such bin as its blob's bytes.
+ * Returns 0; or -1, f untouched, if a blob does not follow a bin header
+ * of its length (the frame is not a batch of messages). */
+int dvi_outbox_frame_hollow(dvi_outbox_frame *f);
 /* Frees a taken frame's buffer and releases its segments. */
 void dvi_outbox_frame_fini(dvi_outbox_frame *f);
 

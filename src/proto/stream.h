@@ -13,8 +13,10 @@
  * buffer (alloc), reads into it, and says how many bytes landed (read).
  * That keeps the framer's buffer the only copy of incoming bytes, so a
  * receiver can keep a large frame in place. A transport whose bytes
- * already sit in a malloc'ed buffer (inproc) hands the buffer over
- * instead (adopt).
+ * already sit in a malloc'ed buffer hands the buffer over instead
+ * (adopt); one whose peer is in this process (inproc) hands over the
+ * frame as it was written, blobs and all (frame), so that they are
+ * never copied.
  *
  * Writing takes a frame as dvi_outbox_frame: one buffer with blobs
  * spliced in at offsets. The stream owns both until they are written, so
@@ -77,6 +79,11 @@ typedef struct dvi_stream_user {
      * that names the address for a dial that failed. Called at most once;
      * the user must then close the stream. */
     void (*error)(void *ctx, const char *why);
+    /* A whole frame as the peer, in this process, wrote it: its spliced
+     * blobs by reference. The user owns f's contents from now on. May be
+     * NULL: the stream then flattens the frame and hands over its bytes
+     * (adopt, or alloc and read). */
+    void (*frame)(void *ctx, dvi_outbox_frame *f);
 } dvi_stream_user;
 
 typedef struct dvi_stream_ops {

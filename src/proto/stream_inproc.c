@@ -1,12 +1,14 @@
 /* The inproc:// transport: two stream ends on one loop, no socket.
  *
  * The embedded scheduler and thread workers talk through these. A frame
- * written at one end is handed to the other as the whole malloc'ed buffer
- * the framer built (blobs spliced in by one copy, here), and the reader
- * adopts that buffer: no second copy, no syscall. Delivery waits for the
- * next loop turn (a uv_idle), so a reader never runs inside its peer's
- * write. Both ends share one loop, so nothing here needs a lock except
- * the table of listener names, which every thread of the process sees.
+ * written at one end is handed to the other as the framer built it: its
+ * buffer, and its spliced blobs by reference, so a result goes from one
+ * thread worker to another without a copy (the user's frame callback).
+ * A user that takes bytes only gets the frame flattened into one buffer
+ * (blobs copied in), which it adopts. No syscall either way. Delivery
+ * waits for the next loop turn (a uv_idle), so a reader never runs inside
+ * its peer's write. Both ends share one loop, so nothing here needs a lock
+ * except the table of listener names, which every thread of the process sees.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +19,11 @@
 #include "drove.h"
 #include "stream.h"
 
-/* A frame on its way to the reader. */
-typedef struct s_chunk {
-    char *base; /* malloc'ed, the whole frame */
-    size_t len;
-} s_chunk;
-
 typedef struct s_end {
     dvi_stream base;
-    struct s_end *peer; /* the other end; NULL once either end closed */
-    uv_idle_t idle;     /* delivers queued frames on the next loop turn */
-    s_chunk *q;         /* frames from the peer, q[qhead..qlen) in order */
+    struct s_end *peer;  /* the other end; NULL once either end closed */
+    uv_idle_t idle;      /* delivers queued frames on the next loop turn */
+    dvi_outbox_frame *q; /* frames from the peer, q[qhead..qlen) in order */
     size_t qhead, qlen, qcap;
     int peer_gone; /* the peer closed: say so once the queue is drained */
     int started;
@@ -60,8 +56,13 @@ s_idle_cb(uv_idle_t *i)
     /* The user may write (the peer appends to q) or close (quiet) while a
      * frame is delivered: index afresh each time. */
     while (e->qhead < e->qlen && !e->base.quiet) {
-        s_chunk c = e->q[e->qhead++];
-        dvi_stream_deliver(&e->base, c.base, c.len);
+        dvi_outbox_frame f = e->q[e->qhead++];
+        if (e->base.user->frame != NULL) {
+            e->base.user->frame(e->base.ctx, &f);
+            continue;
+        }
+        dvi_outbox_frame_flatten(&f);
+        dvi_stream_deliver(&e->base, f.buf, f.len);
     }
     if (e->qhead == e->qlen) {
         e->qhead = e->qlen = 0;
@@ -79,16 +80,16 @@ s_wake(s_end *e)
     }
 }
 
+/* Queues frame f (its contents move) for e's user. */
 static void
-s_push(s_end *e, char *base, size_t len)
+s_push(s_end *e, dvi_outbox_frame *f)
 {
     if (e->qlen == e->qcap) {
         e->qcap = e->qcap ? 2 * e->qcap : 8;
         e->q = dvi_realloc(e->q, e->qcap * sizeof(*e->q));
     }
-    e->q[e->qlen].base = base;
-    e->q[e->qlen].len = len;
-    e->qlen++;
+    e->q[e->qlen++] = *f;
+    memset(f, 0, sizeof(*f));
     s_wake(e);
 }
 
@@ -114,9 +115,7 @@ s_write(dvi_stream *s, dvi_outbox_frame *f)
         dvi_outbox_frame_fini(f); /* nobody to read it */
         return 0;
     }
-    dvi_outbox_frame_flatten(f);
-    s_push(e->peer, f->buf, f->len);
-    memset(f, 0, sizeof(*f));
+    s_push(e->peer, f);
     return 0;
 }
 
@@ -125,7 +124,7 @@ s_closed(uv_handle_t *h)
 {
     s_end *e = h->data;
     for (size_t i = e->qhead; i < e->qlen; i++) {
-        free(e->q[i].base);
+        dvi_outbox_frame_fini(&e->q[i]);
     }
     free(e->q);
     dvi_stream_closed_fn cb = e->closed_cb;

@@ -30,9 +30,7 @@
 
 /* Plaintext a large frame gives SSL_write at a time: six full records,
  * and a chunk per slice. A chunk stays below glibc's mmap threshold (128
- * KiB): memory from mmap costs page faults each time, and freeing it
- * raises the threshold, after which the framer's large buffers grow by
- * copying instead of by mremap. */
+ * KiB): memory from mmap costs page faults each time. */
 #define DVI_TLS_SLICE ((size_t)96 << 10)
 /* Ciphertext this large goes out as a chunk followed in flight; smaller is
  * copied into a frame of its own. */

@@ -170,13 +170,13 @@ s_resolve(void *ctx, uint32_t slot, int32_t index, dv_value *out)
     }
     dvi_job_input *in = &job->inputs[slot];
     if (index < 0) {
-        return dvi_value_decode(in->blob->data, in->blob->len, out, NULL, NULL);
+        return dvi_value_decode_blob(in->blob, out, NULL, NULL);
     }
     /* Elements of a chunk's result: decode the list once for all of them
      * (a task may take thousands), then copy each element out. */
     if (in->whole == NULL) {
         dv_value *v = dvi_malloc(sizeof(*v));
-        int rc = dvi_value_decode(in->blob->data, in->blob->len, v, NULL, NULL);
+        int rc = dvi_value_decode_blob(in->blob, v, NULL, NULL);
         if (rc < 0) {
             free(v);
             return rc;
@@ -266,8 +266,9 @@ dvi_job_run(dvi_job *job, const char *worker_id)
     /* The loop reads it to time the call's limit and grace. */
     atomic_store_explicit(&job->started_ns, t0, memory_order_release);
     dv_value args;
-    int rc = dvi_value_decode(job->args->data, job->args->len, &args, s_resolve,
-                              job);
+    /* Arguments borrow what they can from the blobs holding them: a large
+     * input is read where it arrived. */
+    int rc = dvi_value_decode_blob(job->args, &args, s_resolve, job);
     for (size_t i = 0; i < job->ninputs; i++) {
         dvi_value_destroy(&job->inputs[i].whole);
     }

@@ -48,14 +48,14 @@ typedef struct s_end {
     int data_ok;       /* its bytes matched the pattern */
     int closed;        /* on_close calls */
     char why[256];     /* on_close's reason */
-    int take;          /* take the frame of the first DATA message */
-    void *kept_base;   /* the frame memory taken, to free() */
-    const char *kept;  /* the DATA payload inside it */
-    size_t kept_len;
-    int took_twice; /* a second take of the same frame succeeded */
-    int shake;      /* ends the handshake on the first message, as a role
-                       does on HELLO */
-    int err;        /* on_close's dvi_conn_error */
+    int refs;          /* reads blobs by reference (dvi_conn_accept_refs) */
+    int take;          /* keep the payload of the first DATA message */
+    dvi_blob *kept;    /* that payload, held */
+    int kept_in_place; /* the kept blob's bytes are those of the frame */
+    int took_twice;    /* a second keep of the same frame was not a copy */
+    int shake;         /* ends the handshake on the first message, as a role
+                          does on HELLO */
+    int err;           /* on_close's dvi_conn_error */
 } s_end;
 
 typedef struct s_net {
@@ -101,13 +101,14 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
                 }
             }
         }
-        if (e->take && e->data_ok && e->kept_base == NULL) {
+        if (e->take && e->data_ok && e->kept == NULL) {
             /* Keep the payload where it is, as a worker keeps a fetched
-             * result: no copy. */
-            e->kept_base = dvi_conn_take_frame(e->c);
-            e->kept = p;
-            e->kept_len = len;
-            e->took_twice = dvi_conn_take_frame(e->c) != NULL;
+             * result: no copy. Once the frame is taken, more is copied. */
+            e->kept = dvi_conn_keep(e->c, p, len);
+            e->kept_in_place = e->kept->data == p;
+            dvi_blob *again = dvi_conn_keep(e->c, p, len);
+            e->took_twice = again->data == p;
+            dvi_blob_rele(again);
         }
     }
     return 0;
@@ -120,6 +121,11 @@ s_on_frame(dvi_conn *c, const char *buf, size_t len)
     e->frames++;
     /* A malformed payload makes this return DV_EPROTO, which closes the
      * connection with dv_last_error() as the reason. */
+    if (e->refs) {
+        size_t nrefs;
+        const dvi_outbox_seg *refs = dvi_conn_frame_refs(c, &nrefs);
+        return dvi_msg_each_refs(buf, len, refs, nrefs, s_on_msg, e);
+    }
     return dvi_msg_each(buf, len, s_on_msg, e);
 }
 
@@ -146,6 +152,9 @@ s_on_accept(dvi_listener *l, dvi_conn *c)
     dvi_conn_set_data(c, &n->server);
     if (n->server_max) {
         dvi_conn_set_max_frame(c, n->server_max);
+    }
+    if (n->server.refs) {
+        dvi_conn_accept_refs(c);
     }
     if (!n->awaiting) {
         dvi_conn_handshake_done(c);
@@ -545,6 +554,72 @@ test_tcp_reassembles_split_frames(void **state)
     WAIT_FOR(&n, n.server.closed, 1);
     DVT_CONTAINS(n.server.why, "closed");
     s_net_fini(&n);
+}
+
+/* The bytes of a frame carrying one DATA message of the pattern, len
+ * bytes long; *n gets the frame's size. Caller frees. */
+static char *
+s_data_frame(size_t len, size_t *n)
+{
+    dvi_outbox o;
+    dvi_outbox_init(&o, NULL, NULL);
+    dvi_blob *b = s_pattern_blob(len);
+    msgpack_packer *pk = dvi_outbox_msg(&o, DVI_MSG_DATA, 2);
+    dvi_pack_str(pk, "big");
+    dvi_pack_bin(pk, b->data, b->len);
+    dvi_blob_rele(b);
+    dvi_outbox_frame f;
+    DVT_EQ_I64(dvi_outbox_take(&o, &f), 0);
+    dvi_outbox_fini(&o);
+    *n = f.len;
+    return f.buf;
+}
+
+static void
+test_tcp_large_frame_in_pieces(void **state)
+{
+    /* A frame far larger than the socket's buffers, written in many
+     * pieces with loop turns between them, after a small frame (in the
+     * same write as its first bytes) and before another: each is decoded
+     * exactly. The large one lands in a buffer of its own, kept without a
+     * copy, whose payload ends on an 8-byte boundary (an array ending a
+     * value there is read in place), whatever the frame's length. */
+    for (size_t extra = 0; extra < 8; extra += 3) {
+        s_net n;
+        s_net_init(&n);
+        n.server.take = 1;
+        s_listen(&n, "tcp://127.0.0.1:0");
+        int fd = s_raw_connect(s_port_of(n.bound));
+        size_t blen, len = ((size_t)3 << 20) + extra;
+        char *big = s_data_frame(len, &blen);
+        char head[64];
+        size_t hlen = s_raw_frame(head, 40, 0);
+        memcpy(head + hlen, big, 20);
+        s_raw_write(fd, head, hlen + 20);
+        size_t pieces = 0;
+        for (size_t off = 20; off < blen; off += 64 << 10) {
+            size_t k = blen - off < (64 << 10) ? blen - off : 64 << 10;
+            s_raw_write(fd, big + off, k);
+            s_spin(&n, 1);
+            pieces++;
+        }
+        size_t tlen = s_raw_frame(head, 50, 1);
+        s_raw_write(fd, head, tlen);
+        WAIT_FOR(&n, n.server.msgs, 3);
+        DVT_TRUE(pieces > 40);
+        DVT_EQ_I64(n.server.frames, 3);
+        DVT_EQ_I64(n.server.out_of_order, 0);
+        DVT_TRUE(n.server.kept != NULL && n.server.kept_in_place);
+        DVT_EQ_I64(n.server.kept->len, len);
+        DVT_TRUE(memcmp(n.server.kept->data, big + blen - len, len) == 0);
+        DVT_EQ_I64((uintptr_t)(n.server.kept->data + n.server.kept->len) % 8,
+                   0);
+        DVT_EQ_I64(n.server.closed, 0);
+        dvi_blob_rele(n.server.kept);
+        free(big);
+        close(fd);
+        s_net_fini(&n);
+    }
 }
 
 static void
@@ -967,14 +1042,13 @@ s_take_frame_over(const char *addr)
     WAIT_FOR(&n, n.server.msgs, 21);
     DVT_EQ_I64(n.server.frames, 2);
     DVT_EQ_I64(n.server.out_of_order, 0);
-    DVT_TRUE(n.server.kept_base != NULL);
+    DVT_TRUE(n.server.kept != NULL);
+    DVT_TRUE(n.server.kept_in_place);
+    DVT_TRUE(dvi_blob_is_adopted(n.server.kept));
     DVT_TRUE(!n.server.took_twice);
-    DVT_EQ_I64(n.server.kept_len, b->len);
-    DVT_TRUE(n.server.kept >= (const char *)n.server.kept_base);
-    DVT_TRUE(memcmp(n.server.kept, b->data, b->len) == 0);
-    free(n.server.kept_base);
-    /* Outside a frame callback there is nothing to take. */
-    DVT_TRUE(dvi_conn_take_frame(n.server.c) == NULL);
+    DVT_EQ_I64(n.server.kept->len, b->len);
+    DVT_TRUE(memcmp(n.server.kept->data, b->data, b->len) == 0);
+    dvi_blob_rele(n.server.kept);
     s_net_fini(&n);
     dvi_blob_rele(b);
 }
@@ -1088,6 +1162,50 @@ test_inproc_garbage_closes(void **state)
     WAIT_FOR(&n, n.client.closed, 1);
     DVT_CONTAINS(n.client.why, "closed by peer");
     s_net_fini(&n);
+}
+
+static void
+s_by_reference(int refs)
+{
+    s_net n;
+    s_net_init(&n);
+    n.server.refs = refs;
+    n.server.take = 1;
+    char addr[64];
+    snprintf(addr, sizeof(addr), "inproc://conn-refs-%d", (int)getpid());
+    s_listen(&n, addr);
+    s_dial(&n, addr);
+    dvi_blob *b = s_pattern_blob(((size_t)1 << 20) + 3);
+    s_send_stored(n.client.c, 0);
+    s_send_blob(n.client.c, b);
+    s_send_stored(n.client.c, 1);
+    WAIT_FOR(&n, n.server.msgs, 3);
+    DVT_EQ_I64(n.server.frames, 1);
+    DVT_EQ_I64(n.server.out_of_order, 0);
+    DVT_TRUE(n.server.data_ok);
+    DVT_EQ_I64(n.server.data_len, b->len);
+    DVT_TRUE(n.server.kept != NULL);
+    /* By reference, the receiver keeps the sender's very blob; else it
+     * keeps the bytes where they landed in the frame. */
+    DVT_EQ_I64(n.server.kept == b, refs);
+    DVT_EQ_I64(dvi_blob_is_adopted(n.server.kept), !refs);
+    DVT_TRUE(memcmp(n.server.kept->data, b->data, b->len) == 0);
+    DVT_EQ_I64(dvi_conn_bytes_out(n.client.c), dvi_conn_bytes_in(n.server.c));
+    dvi_blob_rele(n.server.kept);
+    s_net_fini(&n);
+    /* Every other reference was given back. */
+    DVT_EQ_I64(atomic_load(&b->refs), 1);
+    dvi_blob_rele(b);
+}
+
+static void
+test_inproc_blobs_by_reference(void **state)
+{
+    /* A receiver that reads blobs by reference gets a blob spliced into a
+     * frame by a peer in this process as that blob: not one byte copied.
+     * One that does not gets its bytes, as from a socket. */
+    s_by_reference(1);
+    s_by_reference(0);
 }
 
 /* ---- Handshakes --------------------------------------------------------- */
@@ -1276,6 +1394,7 @@ main(void)
         cmocka_unit_test(test_tcp_max_frame_is_exact),
         cmocka_unit_test(test_tcp_max_frame_between_conns),
         cmocka_unit_test(test_tcp_reassembles_split_frames),
+        cmocka_unit_test(test_tcp_large_frame_in_pieces),
         cmocka_unit_test(test_tcp_truncated_frame_then_eof),
         cmocka_unit_test(test_tcp_garbage_payload_closes),
         cmocka_unit_test(test_tcp_close_flushes),
@@ -1290,6 +1409,7 @@ main(void)
         cmocka_unit_test(test_inproc_pair),
         cmocka_unit_test(test_inproc_other_loop_refused),
         cmocka_unit_test(test_inproc_garbage_closes),
+        cmocka_unit_test(test_inproc_blobs_by_reference),
         cmocka_unit_test(test_handshake_frame_limit),
         cmocka_unit_test(test_handshake_deadline),
         cmocka_unit_test(test_handshake_caps),

@@ -7,7 +7,8 @@
  * rely on: the peer is greeted with HELLO as role PEER and the fetcher's
  * id; every GET is answered exactly once, with the data (a large result
  * kept in the frame it came in, not copied, and alive as long as a
- * reference is held) or with DV_ENOTFOUND or DV_ECONN; a dropped
+ * reference is held; from a peer in this process, the peer's very blob)
+ * or with DV_ENOTFOUND or DV_ECONN; a dropped
  * connection fails every GET still waiting on it, and a callback may ask
  * again; a bad address fails at once without a callback; destroy drops
  * what is pending without callbacks. Loops run with deadlines only.
@@ -36,7 +37,8 @@ typedef struct s_peer {
     uint64_t role;
     char id[128];
     int gets;
-    int drop; /* close the connection after this frame */
+    int drop;       /* close the connection after this frame */
+    dvi_blob *held; /* what "ref" keys answer, spliced by reference */
 } s_peer;
 
 static char
@@ -66,6 +68,10 @@ s_answer(s_peer *p, dvi_conn *c, const char *key)
         dvi_pack_str(pk, key);
         dvi_pack_bin(pk, data, BIG);
         free(data);
+    } else if (strncmp(key, "ref", 3) == 0) {
+        /* As a worker serves a stored result (serve.c). */
+        dvi_msg_data m = {.key = key, .value = {NULL, 0, p->held}};
+        dvi_msg_data_pack(dvi_conn_outbox(c), &m);
     } else if (strcmp(key, "drop") == 0) {
         p->drop = 1;
     }
@@ -283,6 +289,34 @@ test_answers_over_inproc(void **state)
 }
 
 static void
+s_by_reference(const char *listen, int same)
+{
+    s_ctx t;
+    s_setup(&t, listen);
+    t.peer.held = dvi_blob_new(BIG, 0);
+    for (size_t i = 0; i < BIG; i++) {
+        t.peer.held->data[i] = s_pattern(i, 'r');
+    }
+    DVT_PASS(dvi_fetcher_get(t.f, "ref1", t.peer.addr));
+    DVT_PASS(dvi_fetcher_get(t.f, "small-1", t.peer.addr));
+    s_wait_answers(&t, 2);
+    s_got *g = s_find(&t, "ref1");
+    s_check_big(g, 'r');
+    /* In this process the result is the holder's blob itself: no copy. */
+    DVT_EQ_I64(g->blob == t.peer.held, same);
+    DVT_EQ_I64(s_find(&t, "small-1")->code, 0);
+    dvi_blob_rele(t.peer.held);
+    s_teardown(&t);
+}
+
+static void
+test_results_by_reference_in_process(void **state)
+{
+    s_by_reference("inproc://fetch-test-refs", 1);
+    s_by_reference("tcp://127.0.0.1:0", 0);
+}
+
+static void
 test_a_dropped_peer_fails_what_waits_on_it(void **state)
 {
     s_ctx t;
@@ -345,6 +379,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_answers_over_tcp),
         cmocka_unit_test(test_answers_over_inproc),
+        cmocka_unit_test(test_results_by_reference_in_process),
         cmocka_unit_test(test_a_dropped_peer_fails_what_waits_on_it),
         cmocka_unit_test(test_bad_address_and_destroy_call_nothing),
     };

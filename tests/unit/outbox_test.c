@@ -31,9 +31,10 @@ typedef struct s_seen {
     int msgs;
     uint64_t next_seq; /* the seq the next STORED must carry */
     int out_of_order;
-    int data;        /* DATA messages */
-    size_t data_len; /* the last DATA's payload size */
-    int data_ok;     /* its bytes matched the pattern */
+    int data;            /* DATA messages */
+    size_t data_len;     /* the last DATA's payload size */
+    int data_ok;         /* its bytes matched the pattern */
+    const char *data_at; /* where the last DATA's payload was read */
 } s_seen;
 
 static void
@@ -67,6 +68,7 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
         s->data++;
         s->data_ok = dvi_msg_bytes(&f[1], &p, &len) == 0;
         s->data_len = s->data_ok ? len : 0;
+        s->data_at = s->data_ok ? p : NULL;
         for (size_t i = 0; s->data_ok && i < len; i++) {
             s->data_ok = p[i] == (char)(i * 7);
         }
@@ -268,6 +270,84 @@ test_spliced_blobs_travel_by_reference(void **state)
 }
 
 static void
+test_hollow_frames_carry_blobs_by_reference(void **state)
+{
+    /* For a reader in this process, each spliced blob (of every bin
+     * header size) stands in the frame as a one-byte bin, and the reader
+     * reads the blob's own bytes there: the frame is a valid batch, and
+     * nothing was copied. */
+    size_t sizes[] = {200, 60000, 300000};
+    dvi_blob *b[3];
+    dvi_outbox o;
+    dvi_outbox_init(&o, NULL, NULL);
+    s_stored(&o, 0);
+    for (int i = 0; i < 3; i++) {
+        b[i] = s_pattern_blob(sizes[i]);
+        s_data(&o, b[i]);
+        s_stored(&o, (uint64_t)i + 1);
+    }
+    dvi_outbox_frame f;
+    DVT_EQ_I64(dvi_outbox_take(&o, &f), 0);
+    DVT_PASS(dvi_outbox_frame_hollow(&f));
+    DVT_EQ_I64(f.seg_bytes, 0);
+    DVT_EQ_I64(f.nsegs, 3);
+    DVT_EQ_I64(s_be32(f.buf), f.len - 4);
+    DVT_LT_I64(f.len, 200);
+    for (int i = 0; i < 3; i++) {
+        DVT_TRUE(f.segs[i].blob == b[i]);
+        DVT_EQ_I64((unsigned char)f.buf[f.segs[i].at - 2], 0xc4);
+        DVT_EQ_I64(s_refs(b[i]), 2); /* still held by the frame */
+    }
+    /* The reader gets offsets in the payload, after the length. */
+    for (int i = 0; i < 3; i++) {
+        f.segs[i].at -= 4;
+    }
+    s_seen s = {0};
+    DVT_PASS(
+        dvi_msg_each_refs(f.buf + 4, f.len - 4, f.segs, f.nsegs, s_on_msg, &s));
+    DVT_EQ_I64(s.msgs, 7);
+    DVT_EQ_I64(s.out_of_order, 0);
+    DVT_EQ_I64(s.data, 3);
+    DVT_EQ_I64(s.data_len, sizes[2]);
+    DVT_TRUE(s.data_ok);
+    DVT_TRUE(s.data_at == b[2]->data);
+    /* A reader that does not know reads one-byte bins, nothing more. */
+    s = (s_seen){0};
+    DVT_PASS(dvi_msg_each(f.buf + 4, f.len - 4, s_on_msg, &s));
+    DVT_EQ_I64(s.data_len, 1);
+    dvi_outbox_frame_fini(&f);
+    for (int i = 0; i < 3; i++) {
+        DVT_EQ_I64(s_refs(b[i]), 1);
+        dvi_blob_rele(b[i]);
+    }
+    dvi_outbox_fini(&o);
+}
+
+static void
+test_hollow_refuses_what_is_not_a_batch(void **state)
+{
+    /* A frame whose blob follows no bin header of its length (as a TLS
+     * stream's ciphertext chunks are) is left as it was. */
+    dvi_blob *b = s_pattern_blob(1000);
+    dvi_outbox_frame f = {0};
+    f.buf = malloc(1);
+    f.buf[0] = 'x';
+    f.len = 1;
+    f.segs = malloc(sizeof(*f.segs));
+    f.segs[0].at = 1;
+    f.segs[0].blob = dvi_blob_hold(b);
+    f.nsegs = 1;
+    f.seg_bytes = b->len;
+    DVT_EQ_I64(dvi_outbox_frame_hollow(&f), -1);
+    DVT_EQ_I64(f.len, 1);
+    DVT_EQ_I64(f.seg_bytes, 1000);
+    DVT_EQ_I64(f.segs[0].at, 1);
+    dvi_outbox_frame_fini(&f);
+    DVT_EQ_I64(s_refs(b), 1);
+    dvi_blob_rele(b);
+}
+
+static void
 test_blobs_are_given_back(void **state)
 {
     dvi_blob *b = s_pattern_blob(1000);
@@ -395,6 +475,8 @@ main(void)
         cmocka_unit_test(test_works_without_an_owner),
         cmocka_unit_test(test_append_counts_each_message),
         cmocka_unit_test(test_spliced_blobs_travel_by_reference),
+        cmocka_unit_test(test_hollow_frames_carry_blobs_by_reference),
+        cmocka_unit_test(test_hollow_refuses_what_is_not_a_batch),
         cmocka_unit_test(test_blobs_are_given_back),
         cmocka_unit_test(test_full_batch_goes_before_the_next_message),
         cmocka_unit_test(test_move_between_outboxes),

@@ -109,11 +109,11 @@ s_error(void *ctx, const char *why)
     snprintf(e->why, sizeof(e->why), "%s", why);
 }
 
-static const dvi_stream_user s_user = {s_open, s_alloc, s_read, s_adopt,
-                                       s_error};
+static const dvi_stream_user s_user = {s_open,  s_alloc, s_read,
+                                       s_adopt, s_error, NULL};
 /* A user that cannot adopt, as a TLS stream wrapping inproc would be. */
-static const dvi_stream_user s_user_no_adopt = {s_open, s_alloc, s_read, NULL,
-                                                s_error};
+static const dvi_stream_user s_user_no_adopt = {s_open, s_alloc, s_read,
+                                                NULL,   s_error, NULL};
 
 static void
 s_closed(void *ctx)

@@ -190,7 +190,8 @@ s_error(void *ctx, const char *why)
 }
 
 /* TLS streams never adopt: what they decrypt lands in our buffers. */
-static const dvi_stream_user s_user = {s_open, s_alloc, s_read, NULL, s_error};
+static const dvi_stream_user s_user = {s_open, s_alloc, s_read,
+                                       NULL,   s_error, NULL};
 
 static void
 s_closed(void *ctx)

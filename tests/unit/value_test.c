@@ -4,7 +4,9 @@
  * its way, or a decoder that trusts its input, is visible to every user.
  * These tests round-trip every type (nested lists, f64 and i64 arrays
  * whose payload sits at an odd offset in the encoding and must still come
- * out 8-byte aligned), future references, element extraction, deep copies,
+ * out 8-byte aligned), arrays and bytes read in place from the blob they
+ * were decoded from (held by the value, which outlives every other
+ * reference to it), future references, element extraction, deep copies,
  * hostile encodings (each must fail with DV_EPROTO and a reason, leaving a
  * nil value), and the accessors on values of the wrong type.
  */
@@ -735,8 +737,8 @@ test_pack_unknown_type(void **state)
 static void
 test_null_pointers_refused(void **state)
 {
-    const dv_arg bad[] = {dv_list(NULL, 3), dv_f64s(NULL, 10),
-                          dv_i64s(NULL, 1), dv_bytes(NULL, 4)};
+    const dv_arg bad[] = {dv_list(NULL, 3), dv_f64s(NULL, 10), dv_i64s(NULL, 1),
+                          dv_bytes(NULL, 4)};
     const char *names[] = {"dv_list", "dv_f64s", "dv_i64s", "dv_bytes"};
     for (int i = 0; i < 4; i++) {
         dvt_enc e;
@@ -754,6 +756,74 @@ test_null_pointers_refused(void **state)
     dv_arg empty = dv_f64s(NULL, 0);
     DVT_PASS(dvi_value_pack(&e.pk, &empty, NULL, NULL));
     dvt_enc_fini(&e);
+}
+
+/* The encoding of [f64s(n), bytes(m), i64s(2), "s"] in a blob whose
+ * f64 elements lie at offset `shift` mod 8 from an aligned address. */
+static dvi_blob *
+s_encoded_in_blob(size_t n, size_t shift)
+{
+    double *x = malloc(n * sizeof(*x));
+    for (size_t i = 0; i < n; i++) {
+        x[i] = (double)i / 4;
+    }
+    int64_t y[2] = {-5, 5};
+    dv_arg items[] = {dv_f64s(x, n), dv_bytes("raw\0bytes", 9), dv_i64s(y, 2),
+                      dv_str("s")};
+    dv_arg list = dv_list(items, 4);
+    dvt_enc e;
+    dvt_enc_init(&e);
+    DVT_PASS(dvi_value_pack(&e.pk, &list, NULL, NULL));
+    free(x);
+    /* The list header (1 byte) and the ext16 header (4) precede the
+     * elements: 5 bytes. */
+    dvi_blob *b = dvi_blob_new(e.sb.size, (5 + 8 - shift) % 8);
+    memcpy(b->data, e.sb.data, e.sb.size);
+    dvt_enc_fini(&e);
+    return b;
+}
+
+static void
+test_decoded_in_place_from_a_blob(void **state)
+{
+    /* Aligned arrays and byte strings are read where they are: the value
+     * points into the blob and holds it, so the blob outlives its other
+     * owners; a deep copy shares the bytes. Strings (which need a NUL)
+     * and arrays that are not aligned are copied. */
+    dvi_blob *b = s_encoded_in_blob(1000, 0);
+    dv_value v;
+    DVT_PASS(dvi_value_decode_blob(b, &v, NULL, NULL));
+    size_t n = 0;
+    const double *x = dv_value_f64s(dv_value_at(&v, 0), &n);
+    DVT_EQ_I64(n, 1000);
+    DVT_TRUE(x > (const double *)b->data &&
+             (const char *)(x + n) <= b->data + b->len);
+    const char *raw = dv_value_bytes(dv_value_at(&v, 1), &n);
+    DVT_EQ_I64(n, 9);
+    DVT_TRUE(raw > b->data && raw < b->data + b->len);
+    const char *str = dv_value_str(dv_value_at(&v, 3), NULL);
+    DVT_TRUE(str < b->data || str >= b->data + b->len);
+    DVT_EQ_STR(str, "s");
+    dv_value c;
+    dvi_value_copy(&c, &v);
+    DVT_TRUE(dv_value_f64s(dv_value_at(&c, 0), NULL) == x);
+    dvi_blob_rele(b); /* the values hold it now */
+    dvi_value_fini(&v);
+    DVT_EQ_F64(dv_value_f64s(dv_value_at(&c, 0), NULL)[999], 999.0 / 4, 0);
+    DVT_TRUE(
+        memcmp(dv_value_bytes(dv_value_at(&c, 1), NULL), "raw\0bytes", 9) == 0);
+    DVT_EQ_I64(dv_value_i64s(dv_value_at(&c, 2), NULL)[0], -5);
+    dvi_value_fini(&c);
+
+    /* Not aligned in the blob: copied into aligned memory. */
+    b = s_encoded_in_blob(1000, 3);
+    DVT_PASS(dvi_value_decode_blob(b, &v, NULL, NULL));
+    x = dv_value_f64s(dv_value_at(&v, 0), &n);
+    DVT_TRUE(s_aligned8(x));
+    DVT_TRUE((const char *)x < b->data || (const char *)x >= b->data + b->len);
+    DVT_EQ_F64(x[4], 1, 0);
+    dvi_blob_rele(b);
+    dvi_value_fini(&v);
 }
 
 int
@@ -776,6 +846,7 @@ main(void)
         cmocka_unit_test(test_accessors_on_wrong_types),
         cmocka_unit_test(test_i64_of_bool_is_zero),
         cmocka_unit_test(test_pack_unknown_type),
+        cmocka_unit_test(test_decoded_in_place_from_a_blob),
     };
     return cmocka_run_group_tests_name("value", tests, NULL, NULL);
 }
