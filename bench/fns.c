@@ -143,5 +143,5 @@ DV_FUNCTION_IMPURE(gate)
 int
 bench_fns_count(void)
 {
-    return 6;
+    return 7;
 }
