@@ -27,9 +27,9 @@
  * here unless given), with enough steps for about a second of work
  * there, and divides iter by 2 (4 with --quick) at each point, steps kept
  * fixed, until every system has had two points in a row below 50%
- * efficiency or iter goes below iter_min. Each point runs every system
- * `repeats` times (3; 1 with --quick) and keeps its best. The figures are
- * Task Bench's:
+ * efficiency (four if it has not reached 50% yet) or iter goes below
+ * iter_min. Each point runs every system `repeats` times (3; 1 with
+ * --quick) and keeps its best. The figures are Task Bench's:
  *
  *   FLOP/s       the graph's floating-point operations / wall time
  *   efficiency   FLOP/s / the best FLOP/s any system reached on the
@@ -39,7 +39,8 @@
  *
  * Printed per pattern: metg.P.peak (GFLOP/s), metg.P.SYSTEM (us) and
  * metg.P.SYSTEM_vs_openmp (x, drove's METG / OpenMP's: 1 is as good);
- * every point's figures go to stderr.
+ * every point's figures go to stderr, as the sweep goes (efficiency
+ * against the peak so far) and at its end (against the final peak).
  *
  * Interleaved: this machine's speed swings within seconds, and each
  * system's figures are read against a peak, so OpenMP and drove are
@@ -246,60 +247,6 @@ s_point(metg *m, int pattern, metg_point *p, int index, const int *active)
     }
 }
 
-/* Runs the sweep of one pattern into pts; returns the number of points.
- * A system drops out after two points in a row below 50% of the peak seen
- * so far (the final figures are read against the run's final peak). */
-static int
-s_sweep(metg *m, int pattern, metg_point *pts)
-{
-    int active[NSYS], below[NSYS] = {0}, left = 0, npts = 0;
-    double peak = 0;
-
-    for (int sys = 0; sys < NSYS; sys++) {
-        active[sys] = s_available(m, sys);
-        left += active[sys];
-    }
-    for (int64_t iter = m->cfg.iter_max;
-         iter >= m->cfg.iter_min && npts < MAX_POINTS && left > 0;
-         iter /= m->cfg.factor) {
-        metg_point *p = &pts[npts];
-        memset(p, 0, sizeof(*p));
-        p->iter = iter;
-        s_point(m, pattern, p, npts++, active);
-        for (int sys = 0; sys < NSYS; sys++) {
-            if (p->best_s[sys] > 0 &&
-                s_flops(m, iter) / p->best_s[sys] > peak) {
-                peak = s_flops(m, iter) / p->best_s[sys];
-            }
-        }
-        for (int sys = 0; sys < NSYS; sys++) {
-            if (!active[sys]) {
-                continue;
-            }
-            double eff = p->best_s[sys] > 0
-                             ? s_flops(m, iter) / p->best_s[sys] / peak
-                             : 0;
-            below[sys] = eff < 0.5 ? below[sys] + 1 : 0;
-            if (!s_available(m, sys) || below[sys] >= 2) {
-                active[sys] = 0;
-                left--;
-            }
-        }
-        fprintf(stderr, "bench_metg: %s: iter %lld done\n",
-                metg_pattern_name(pattern), (long long)iter);
-    }
-    return npts;
-}
-
-/* Prints `metg.PATTERN.SUFFIX: n/a|FAILED unit`. */
-static void
-s_line_text(int pattern, const char *suffix, const char *text, const char *unit)
-{
-    printf("metg.%s.%s: %s %s\n", metg_pattern_name(pattern), suffix, text,
-           unit);
-    fflush(stdout);
-}
-
 /* The best FLOP/s of any system at any point: the machine's peak. */
 static double
 s_peak(const metg *m, const metg_point *pts, int npts)
@@ -315,6 +262,68 @@ s_peak(const metg *m, const metg_point *pts, int npts)
         }
     }
     return peak;
+}
+
+/* Whether a system goes on to the next point, after one at efficiency
+ * eff: not after two points in a row below 50% (four while none of its
+ * points has reached 50%, as the first ones may have met a busy machine).
+ * below and reached are the system's counters. */
+static int
+s_goes_on(double eff, int *below, int *reached)
+{
+    *reached |= eff >= 0.5;
+    *below = eff < 0.5 ? *below + 1 : 0;
+    return *below < (*reached ? 2 : 4);
+}
+
+/* Runs the sweep of one pattern into pts; returns the number of points.
+ * Efficiencies are read against the peak so far while it runs (the final
+ * figures against the run's final peak); each point's go to stderr. */
+static int
+s_sweep(metg *m, int pattern, metg_point *pts)
+{
+    int active[NSYS], below[NSYS] = {0}, reached[NSYS] = {0};
+    int left = 0, npts = 0;
+
+    for (int sys = 0; sys < NSYS; sys++) {
+        active[sys] = s_available(m, sys);
+        left += active[sys];
+    }
+    for (int64_t iter = m->cfg.iter_max;
+         iter >= m->cfg.iter_min && npts < MAX_POINTS && left > 0;
+         iter /= m->cfg.factor) {
+        metg_point *p = &pts[npts];
+        memset(p, 0, sizeof(*p));
+        p->iter = iter;
+        s_point(m, pattern, p, npts, active);
+        double peak = s_peak(m, pts, ++npts);
+        fprintf(stderr, "bench_metg: %s iter %lld:", metg_pattern_name(pattern),
+                (long long)iter);
+        for (int sys = 0; sys < NSYS; sys++) {
+            if (!active[sys]) {
+                continue;
+            }
+            double b = p->best_s[sys];
+            double eff = b > 0 ? s_flops(m, iter) / b / peak : 0;
+            fprintf(stderr, " %s %.0f%%", s_sys[sys], eff * 100);
+            if (!s_available(m, sys) ||
+                !s_goes_on(eff, &below[sys], &reached[sys])) {
+                active[sys] = 0;
+                left--;
+            }
+        }
+        fprintf(stderr, " (of the peak so far)\n");
+    }
+    return npts;
+}
+
+/* Prints `metg.PATTERN.SUFFIX: n/a|FAILED unit`. */
+static void
+s_line_text(int pattern, const char *suffix, const char *text, const char *unit)
+{
+    printf("metg.%s.%s: %s %s\n", metg_pattern_name(pattern), suffix, text,
+           unit);
+    fflush(stdout);
 }
 
 /* Prints every point's figures on stderr and sets metg_us[sys] to the
