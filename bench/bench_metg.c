@@ -29,7 +29,11 @@
  * fixed, until every system has had two points in a row below 50%
  * efficiency (four if it has not reached 50% yet) or iter goes below
  * iter_min. Each point runs every system `repeats` times (3; 1 with
- * --quick) and keeps its best. The figures are Task Bench's:
+ * --quick) and keeps its best. A point where no system reached 70% does
+ * not count towards stopping: on this machine that is other users' load,
+ * which takes every system down at once for a while (or every system is
+ * past its METG, and the sweep goes on to iter_min). The figures are Task
+ * Bench's:
  *
  *   FLOP/s       the graph's floating-point operations / wall time
  *   efficiency   FLOP/s / the best FLOP/s any system reached on the
@@ -81,6 +85,7 @@
 #define MAX_POINTS 48      /* iter values of one sweep */
 #define TARGET_TASK_S 1e-3 /* the kernel's time at iter_max */
 #define TARGET_GRAPH_S 1.0 /* a graph's work at iter_max */
+#define DISTURBED_EFF 0.7  /* a point where no system reached this */
 
 enum { SYS_OPENMP, SYS_THREADS, SYS_PROCESSES, SYS_TCP, NSYS };
 
@@ -266,14 +271,33 @@ s_peak(const metg *m, const metg_point *pts, int npts)
 
 /* Whether a system goes on to the next point, after one at efficiency
  * eff: not after two points in a row below 50% (four while none of its
- * points has reached 50%, as the first ones may have met a busy machine).
- * below and reached are the system's counters. */
+ * points has reached 50% yet). A disturbed point, where no system reached
+ * DISTURBED_EFF (the machine was busy, or every system is past its METG),
+ * does not count either way. below and reached are the system's
+ * counters. */
 static int
-s_goes_on(double eff, int *below, int *reached)
+s_goes_on(double eff, int disturbed, int *below, int *reached)
 {
-    *reached |= eff >= 0.5;
-    *below = eff < 0.5 ? *below + 1 : 0;
+    if (!disturbed) {
+        *reached |= eff >= 0.5;
+        *below = eff < 0.5 ? *below + 1 : 0;
+    }
     return *below < (*reached ? 2 : 4);
+}
+
+/* The efficiency of each system at point p (0: not run), against peak;
+ * returns the best of them. */
+static double
+s_effs(const metg *m, const metg_point *p, double peak, double *eff)
+{
+    double best = 0;
+
+    for (int sys = 0; sys < NSYS; sys++) {
+        double b = p->best_s[sys];
+        eff[sys] = b > 0 ? s_flops(m, p->iter) / b / peak : 0;
+        best = eff[sys] > best ? eff[sys] : best;
+    }
+    return best;
 }
 
 /* Runs the sweep of one pattern into pts; returns the number of points.
@@ -284,6 +308,7 @@ s_sweep(metg *m, int pattern, metg_point *pts)
 {
     int active[NSYS], below[NSYS] = {0}, reached[NSYS] = {0};
     int left = 0, npts = 0;
+    double eff[NSYS];
 
     for (int sys = 0; sys < NSYS; sys++) {
         active[sys] = s_available(m, sys);
@@ -297,22 +322,22 @@ s_sweep(metg *m, int pattern, metg_point *pts)
         p->iter = iter;
         s_point(m, pattern, p, npts, active);
         double peak = s_peak(m, pts, ++npts);
+        int disturbed = s_effs(m, p, peak, eff) < DISTURBED_EFF;
         fprintf(stderr, "bench_metg: %s iter %lld:", metg_pattern_name(pattern),
                 (long long)iter);
         for (int sys = 0; sys < NSYS; sys++) {
             if (!active[sys]) {
                 continue;
             }
-            double b = p->best_s[sys];
-            double eff = b > 0 ? s_flops(m, iter) / b / peak : 0;
-            fprintf(stderr, " %s %.0f%%", s_sys[sys], eff * 100);
+            fprintf(stderr, " %s %.0f%%", s_sys[sys], eff[sys] * 100);
             if (!s_available(m, sys) ||
-                !s_goes_on(eff, &below[sys], &reached[sys])) {
+                !s_goes_on(eff[sys], disturbed, &below[sys], &reached[sys])) {
                 active[sys] = 0;
                 left--;
             }
         }
-        fprintf(stderr, " (of the peak so far)\n");
+        fprintf(stderr, " of the peak so far%s\n",
+                disturbed ? " (disturbed: not counted)" : "");
     }
     return npts;
 }
