@@ -29,11 +29,7 @@
  * fixed, until every system has had two points in a row below 50%
  * efficiency (four if it has not reached 50% yet) or iter goes below
  * iter_min. Each point runs every system `repeats` times (3; 1 with
- * --quick) and keeps its best. A point where no system reached 70% does
- * not count towards stopping: on this machine that is other users' load,
- * which takes every system down at once for a while (or every system is
- * past its METG, and the sweep goes on to iter_min). The figures are Task
- * Bench's:
+ * --quick) and keeps its best. The figures are Task Bench's:
  *
  *   FLOP/s       the graph's floating-point operations / wall time
  *   efficiency   FLOP/s / the best FLOP/s any system reached on the
@@ -55,7 +51,17 @@
  * cluster start-up out of the figures and lets one point follow another
  * at once. OpenMP runs as a child process per graph, timing the graph
  * itself, so that libgomp's threads, which spin while they wait for work,
- * never share a process, or a moment, with drove's. */
+ * never share a process, or a moment, with drove's.
+ *
+ * Other users: interleaving makes the systems of one point meet the same
+ * machine, but the METG reads them against the run's peak, and other
+ * programs' load takes every system down at once, for tens of seconds at
+ * times, which ends the sweep early. So each point waits until the
+ * machine is quiet (the CPUs less than 25% busy while this run idles; 60 s
+ * in all at most, 10 with --quick), a point where no system reached 70% of the
+ * peak is run again if others were busy, and such a disturbed point never
+ * counts towards a system's stopping (when every system is past its METG, the
+ * sweep then goes on to iter_min). */
 #define _GNU_SOURCE
 #include "bench_util.h"
 #include "fns.h"
@@ -86,6 +92,10 @@
 #define TARGET_TASK_S 1e-3 /* the kernel's time at iter_max */
 #define TARGET_GRAPH_S 1.0 /* a graph's work at iter_max */
 #define DISTURBED_EFF 0.7  /* a point where no system reached this */
+#define QUIET_BUSY 0.25    /* the machine is busy past this much CPU */
+#define QUIET_BUDGET_S                                \
+    60.0 /* the longest a run waits for quiet, in all \
+            (--quick: a sixth) */
 
 enum { SYS_OPENMP, SYS_THREADS, SYS_PROCESSES, SYS_TCP, NSYS };
 
@@ -120,6 +130,7 @@ typedef struct metg {
     int64_t nonce;      /* fresh per graph: no run shares another's keys */
     int failed[NSYS];   /* a run of the system failed on this pattern */
     int failures;       /* failed runs and setups, for the exit status */
+    double waited_s;    /* time spent waiting for a quiet machine */
 } metg;
 
 static int
@@ -300,6 +311,42 @@ s_effs(const metg *m, const metg_point *p, double peak, double *eff)
     return best;
 }
 
+/* Waits until other programs leave the machine quiet (less than
+ * QUIET_BUSY of its CPU time busy over 0.2 s, this run's systems idle),
+ * within what is left of QUIET_BUDGET_S. Returns 1 if it is quiet. */
+static int
+s_wait_quiet(metg *m)
+{
+    while (m->waited_s < (m->cfg.quick ? QUIET_BUDGET_S / 6 : QUIET_BUDGET_S)) {
+        double busy = bu_cpu_busy(0.2);
+        if (busy < QUIET_BUSY) { /* -1: cannot tell; go on */
+            return 1;
+        }
+        m->waited_s += 0.2;
+    }
+    return 0;
+}
+
+/* Measures point p (index k of pts) after waiting for a quiet machine,
+ * and once more if it came out disturbed while others were busy: their
+ * load, not the systems, would set its figures. eff gets the systems'
+ * efficiencies against the peak so far; returns whether the point is
+ * disturbed still. */
+static int
+s_measure(metg *m, int pattern, metg_point *pts, int k, const int *active,
+          double *eff)
+{
+    s_wait_quiet(m);
+    s_point(m, pattern, &pts[k], k, active);
+    double best = s_effs(m, &pts[k], s_peak(m, pts, k + 1), eff);
+    if (best < DISTURBED_EFF && bu_cpu_busy(0.2) >= QUIET_BUSY &&
+        s_wait_quiet(m)) {
+        s_point(m, pattern, &pts[k], k, active); /* keeps the best */
+        best = s_effs(m, &pts[k], s_peak(m, pts, k + 1), eff);
+    }
+    return best < DISTURBED_EFF;
+}
+
 /* Runs the sweep of one pattern into pts; returns the number of points.
  * Efficiencies are read against the peak so far while it runs (the final
  * figures against the run's final peak); each point's go to stderr. */
@@ -320,9 +367,7 @@ s_sweep(metg *m, int pattern, metg_point *pts)
         metg_point *p = &pts[npts];
         memset(p, 0, sizeof(*p));
         p->iter = iter;
-        s_point(m, pattern, p, npts, active);
-        double peak = s_peak(m, pts, ++npts);
-        int disturbed = s_effs(m, p, peak, eff) < DISTURBED_EFF;
+        int disturbed = s_measure(m, pattern, pts, npts++, active, eff);
         fprintf(stderr, "bench_metg: %s iter %lld:", metg_pattern_name(pattern),
                 (long long)iter);
         for (int sys = 0; sys < NSYS; sys++) {
@@ -716,6 +761,12 @@ main(int argc, char **argv)
         s_warmup(&m, p);
         int npts = s_sweep(&m, p, pts);
         s_report(&m, p, pts, npts);
+    }
+    if (m.waited_s > 0) {
+        fprintf(stderr,
+                "bench_metg: waited %.1f s in all for other "
+                "programs to leave the machine quiet\n",
+                m.waited_s);
     }
     s_close(&m);
     return m.failures > 0 ? 1 : 0;

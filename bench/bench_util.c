@@ -156,6 +156,47 @@ bu_children(pid_t *out, int max)
     return n;
 }
 
+/* The first line of /proc/stat: *idle gets idle + iowait, *total all. */
+static int
+s_cpu_times(unsigned long long *idle, unsigned long long *total)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+
+    if (f == NULL) {
+        return -1;
+    }
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+                   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 5) {
+        return -1;
+    }
+    *idle = v[3] + v[4];
+    *total = 0;
+    for (int i = 0; i < 8; i++) {
+        *total += v[i];
+    }
+    return 0;
+}
+
+double
+bu_cpu_busy(double window_s)
+{
+    unsigned long long idle0, total0, idle1, total1;
+    struct timespec pause = {
+        (time_t)window_s, (long)((window_s - (double)(time_t)window_s) * 1e9)};
+
+    if (s_cpu_times(&idle0, &total0) != 0) {
+        return -1;
+    }
+    nanosleep(&pause, NULL);
+    if (s_cpu_times(&idle1, &total1) != 0 || total1 <= total0) {
+        return -1;
+    }
+    return 1.0 - (double)(idle1 - idle0) / (double)(total1 - total0);
+}
+
 void
 bu_line(const char *name, double value, int decimals, const char *unit)
 {

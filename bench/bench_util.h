@@ -25,6 +25,11 @@ long bu_rss_kib(pid_t pid);
  * lowest pid first. Returns how many there are. */
 int bu_children(pid_t *out, int max);
 
+/* The fraction of the machine's CPU time (all CPUs, from /proc/stat)
+ * spent busy over the next window_s seconds, which this call sleeps: what
+ * other programs use while the caller's own are idle. -1 if unreadable. */
+double bu_cpu_busy(double window_s);
+
 /* Prints `name: value unit` on stdout and flushes it, so that a benchmark
  * killed by its timeout still leaves the lines it measured. */
 void bu_line(const char *name, double value, int decimals, const char *unit);
