@@ -58,10 +58,10 @@
  * programs' load takes every system down at once, for tens of seconds at
  * times, which ends the sweep early. So each point waits until the
  * machine is quiet (the CPUs less than 25% busy while this run idles; 60 s
- * in all at most, 10 with --quick), a point where no system reached 70% of the
- * peak is run again if others were busy, and such a disturbed point never
- * counts towards a system's stopping (when every system is past its METG, the
- * sweep then goes on to iter_min). */
+ * in all at most, 10 with --quick), a point where no system reached 70%
+ * of the peak is run again if others were busy, and such a disturbed
+ * point never counts towards a system's stopping (when every system is
+ * past its METG, the sweep then goes on to iter_min). */
 #define _GNU_SOURCE
 #include "bench_util.h"
 #include "fns.h"
