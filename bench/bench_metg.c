@@ -93,9 +93,8 @@
 #define TARGET_GRAPH_S 1.0 /* a graph's work at iter_max */
 #define DISTURBED_EFF 0.7  /* a point where no system reached this */
 #define QUIET_BUSY 0.25    /* the machine is busy past this much CPU */
-#define QUIET_BUDGET_S                                \
-    60.0 /* the longest a run waits for quiet, in all \
-            (--quick: a sixth) */
+/* The longest a run waits for a quiet machine, in all (--quick: a sixth). */
+#define QUIET_BUDGET_S 60.0
 
 enum { SYS_OPENMP, SYS_THREADS, SYS_PROCESSES, SYS_TCP, NSYS };
 
