@@ -226,81 +226,6 @@ bd_ferr(const dv_future *f)
 
 /* ---- Daemons --------------------------------------------------------- */
 
-static void
-s_print_logs(const bench *b)
-{
-    char path[512];
-    char line[512];
-    const char *names[] = {"scheduler.log", "worker0.log", "worker1.log"};
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", b->tmpdir, names[i]);
-        FILE *f = fopen(path, "r");
-        if (f == NULL) {
-            continue;
-        }
-        /* The last lines are the ones that say what went wrong. */
-        long lines = 0;
-        while (fgets(line, sizeof(line), f) != NULL) {
-            lines++;
-        }
-        rewind(f);
-        fprintf(stderr, "---- %s (last lines) ----\n", names[i]);
-        for (long k = 0; fgets(line, sizeof(line), f) != NULL; k++) {
-            if (k >= lines - 20) {
-                fputs(line, stderr);
-            }
-        }
-        fclose(f);
-    }
-}
-
-/* Stops the daemons, and says if one had died on its own: a crash is a
- * finding of the benchmark. */
-static void
-s_stop_daemons(bench *b)
-{
-    int crashed = 0;
-    pid_t pids[NWORKERS + 1];
-    const char *what[NWORKERS + 1] = {"worker 0", "worker 1", "scheduler"};
-
-    for (int i = 0; i < NWORKERS; i++) {
-        pids[i] = b->worker_pid[i];
-    }
-    pids[NWORKERS] = b->sched_pid;
-    for (int i = 0; i <= NWORKERS; i++) {
-        int status = 0;
-        if (pids[i] > 0 && bu_exited(pids[i], &status)) {
-            fprintf(stderr, "bench_drove: tcp %s (pid %d) had exited "
-                    "by itself: status 0x%x\n", what[i], (int)pids[i],
-                    status);
-            crashed = 1;
-            pids[i] = 0;
-        }
-    }
-    for (int i = 0; i <= NWORKERS; i++) {
-        if (pids[i] <= 0) {
-            continue;
-        }
-        /* SIGTERM is a clean stop: exit 0, or death by that signal. */
-        int status = bu_stop(pids[i], 5.0);
-        if (status == -1 || (WIFEXITED(status) && WEXITSTATUS(status) != 0) ||
-            (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)) {
-            fprintf(stderr, "bench_drove: tcp %s (pid %d) did not stop "
-                    "cleanly on SIGTERM: status 0x%x\n", what[i],
-                    (int)pids[i], status);
-            crashed = 1;
-        }
-    }
-    if (crashed || b->failures > 0) {
-        s_print_logs(b);
-    }
-    b->sched_pid = 0;
-    for (int i = 0; i < NWORKERS; i++) {
-        b->worker_pid[i] = 0;
-    }
-}
-
 /* tcp_state: results published (each answered once it is on disk), and
  * kept published, so that every completion after them is looked up. */
 static void
@@ -336,49 +261,17 @@ s_publish(bench *b)
 static int
 s_start_daemons(bench *b)
 {
-    char log[512];
-    int out = -1;
+    char state[sizeof(b->d.tmpdir) + 16];
 
     int64_t t0 = bu_now_ns();
-    snprintf(log, sizeof(log), "%s/scheduler.log", b->tmpdir);
-    char state[sizeof(b->tmpdir) + 16];
-    snprintf(state, sizeof(state), "%s/state.db", b->tmpdir);
-    char *sargv[] = {(char *)b->drove, "scheduler", "--address",
-                     "tcp://127.0.0.1:0", b->state ? "--state" : NULL,
-                     state, NULL};
-    b->sched_pid = bu_spawn(sargv, &out, log);
-    if (b->sched_pid < 0) {
-        bd_failed(b, "daemons_startup", "ms", "spawn %s: %s", b->drove,
-                  strerror(errno));
+    snprintf(state, sizeof(state), "%s/state.db", b->d.tmpdir);
+    if (bu_daemons_start(&b->d, b->state ? state : NULL) != 0) {
+        bd_failed(b, "daemons_startup", "ms", "%s", b->d.err);
         return -1;
     }
-    int n = bu_read_line(out, b->addr, sizeof(b->addr), 20.0);
-    close(out);
-    if (n <= 0 || strncmp(b->addr, "tcp://", 6) != 0) {
-        bd_failed(b, "daemons_startup", "ms",
-                  "the scheduler printed no address (it exited, or 20 s "
-                  "passed): '%s'",
-                  n > 0 ? b->addr : "");
-        return -1;
-    }
-    for (int i = 0; i < NWORKERS; i++) {
-        char name[32];
-        snprintf(log, sizeof(log), "%s/worker%d.log", b->tmpdir, i);
-        snprintf(name, sizeof(name), "bench-w%d", i);
-        /* --no-nanny: worker_pid is the process whose memory is read. */
-        char *wargv[] = {(char *)b->drove, "worker", "--scheduler", b->addr,
-                         "--threads", "1", "--name", name, "--no-nanny",
-                         NULL};
-        b->worker_pid[i] = bu_spawn(wargv, NULL, log);
-        if (b->worker_pid[i] < 0) {
-            bd_failed(b, "daemons_startup", "ms", "spawn worker: %s",
-                      strerror(errno));
-            return -1;
-        }
-    }
-    b->c = dv_connect(b->addr);
+    b->c = dv_connect(b->d.addr);
     if (b->c == NULL) {
-        bd_failed(b, "daemons_startup", "ms", "dv_connect(%s): %s", b->addr,
+        bd_failed(b, "daemons_startup", "ms", "dv_connect(%s): %s", b->d.addr,
                   dv_last_error());
         return -1;
     }
@@ -426,8 +319,7 @@ s_startup_child(const char *where, const char *fns_so)
                 dv_last_error());
         return 1;
     }
-    if (strncmp(where, "tcp://", 6) == 0 &&
-        dv_upload_library(c, fns_so) < 0) {
+    if (strncmp(where, "tcp://", 6) == 0 && dv_upload_library(c, fns_so) < 0) {
         fprintf(stderr, "startup child: dv_upload_library: %s\n",
                 dv_last_error());
         dv_close(c);
@@ -457,12 +349,12 @@ s_startup(bench *b)
     double *exec_ms = calloc(runs, sizeof(double));
     double *conn_ms = calloc(runs, sizeof(double));
     char line[128];
-    const char *where = b->sched_pid > 0 ? b->addr : b->where;
+    const char *where = b->d.sched_pid > 0 ? b->d.addr : b->where;
 
     for (size_t i = 0; i < runs; i++) {
         int out = -1;
         char *argv[] = {"/proc/self/exe", "--startup-child", (char *)where,
-                        "--fns", (char *)b->fns_so, NULL};
+                        "--fns",          (char *)b->fns_so, NULL};
         int64_t t_spawn = bu_now_ns();
         pid_t pid = bu_spawn(argv, &out, NULL);
         if (pid < 0) {
@@ -474,7 +366,8 @@ s_startup(bench *b)
         close(out);
         int status = 0;
         if (bu_wait(pid, 30.0, &status) != 0) {
-            fprintf(stderr, "bench_drove: %s: startup child did not exit "
+            fprintf(stderr,
+                    "bench_drove: %s: startup child did not exit "
                     "within 30 s of its result (dv_close hangs?)\n",
                     b->label);
             bu_stop(pid, 1.0);
@@ -724,8 +617,8 @@ bd_worker_ids(bench *b)
         return -1;
     }
     for (int i = 0; i < NWORKERS; i++) {
-        if (dv_worker_id(b->c, i, b->worker_id[i],
-                         sizeof(b->worker_id[i])) != 0) {
+        if (dv_worker_id(b->c, i, b->worker_id[i], sizeof(b->worker_id[i])) !=
+            0) {
             return -1;
         }
     }
@@ -775,15 +668,16 @@ static void
 s_pending_memory(bench *b)
 {
     size_t n = b->cfg.pending_n;
-    const char *metric = b->sched_pid > 0 ? "scheduler_rss_per_pending_task"
-                         : "client_and_scheduler_rss_per_pending_task";
+    const char *metric = b->d.sched_pid > 0
+                             ? "scheduler_rss_per_pending_task"
+                             : "client_and_scheduler_rss_per_pending_task";
     char gate_path[512];
     dv_opts on0 = DV_OPTS_INIT;
     dv_future **fs = calloc(n, sizeof(*fs));
     size_t nfs = 0;
-    pid_t sched = b->sched_pid; /* 0: this process */
+    pid_t sched = b->d.sched_pid; /* 0: this process */
 
-    snprintf(gate_path, sizeof(gate_path), "%s/gate", b->tmpdir);
+    snprintf(gate_path, sizeof(gate_path), "%s/gate", b->d.tmpdir);
     unlink(gate_path);
     if (bd_worker_ids(b) != 0) {
         bd_failed(b, metric, "bytes/task", "worker ids: %s", dv_last_error());
@@ -803,8 +697,8 @@ s_pending_memory(bench *b)
     int64_t first = bd_fresh(b, n);
     int64_t t0 = bu_now_ns();
     for (; nfs < n; nfs++) {
-        fs[nfs] = DV_SUBMIT(b->c, "add", dv_fut(g),
-                            dv_i64(first + (int64_t)nfs));
+        fs[nfs] =
+            DV_SUBMIT(b->c, "add", dv_fut(g), dv_i64(first + (int64_t)nfs));
         if (fs[nfs] == NULL) {
             bd_failed(b, metric, "bytes/task", "dv_submit #%zu: %s", nfs,
                       dv_last_error());
@@ -860,8 +754,10 @@ done:
     }
     if (g != NULL) {
         if (dv_wait(&g, 1, 30.0) != 0) {
-            fprintf(stderr, "bench_drove: %s: the gate task did not end "
-                    "within 30 s of its file appearing\n", b->label);
+            fprintf(stderr,
+                    "bench_drove: %s: the gate task did not end "
+                    "within 30 s of its file appearing\n",
+                    b->label);
             b->failures++;
         }
         dv_release(g);
@@ -875,9 +771,9 @@ done:
 static int
 s_worker_pids(bench *b, pid_t *pids)
 {
-    if (b->sched_pid > 0) {
+    if (b->d.sched_pid > 0) {
         for (int i = 0; i < NWORKERS; i++) {
-            pids[i] = b->worker_pid[i];
+            pids[i] = b->d.worker_pid[i];
         }
         return 0;
     }
@@ -924,15 +820,15 @@ s_stored_memory(bench *b)
     size_t n = b->cfg.stored_n;
     pid_t pids[NWORKERS + 1];
     long before[NWORKERS + 1], held = 0, kept = 0;
-    int np = NWORKERS + (b->sched_pid > 0);
+    int np = NWORKERS + (b->d.sched_pid > 0);
 
     if (s_worker_pids(b, pids) != 0) {
-        if (b->sched_pid > 0 || strcmp(b->label, "processes") == 0) {
+        if (b->d.sched_pid > 0 || strcmp(b->label, "processes") == 0) {
             bd_failed(b, metric, "bytes/result", "no worker processes");
         }
         return;
     }
-    pids[NWORKERS] = b->sched_pid;
+    pids[NWORKERS] = b->d.sched_pid;
     if (bd_worker_ids(b) != 0) {
         bd_failed(b, metric, "bytes/result", "worker ids: %s", dv_last_error());
         return;
@@ -964,9 +860,9 @@ s_stored_memory(bench *b)
         kept += s_settled_rss(pids[i]) - before[i];
     }
     bd_report(b, "worker_rss_kept_after_release", (double)kept, 0, "KiB");
-    if (b->sched_pid > 0) {
+    if (b->d.sched_pid > 0) {
         bd_report(b, "scheduler_rss_kept_after_release",
-                  (double)(s_settled_rss(b->sched_pid) - before[NWORKERS]), 0,
+                  (double)(s_settled_rss(b->d.sched_pid) - before[NWORKERS]), 0,
                   "KiB");
     }
 }
@@ -979,7 +875,7 @@ s_sched_cpu(bench *b)
 {
     char path[64], buf[1024];
     unsigned long utime = 0, stime = 0;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)b->sched_pid);
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)b->d.sched_pid);
     FILE *f = fopen(path, "r");
     size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
     if (f != NULL) {
@@ -987,8 +883,9 @@ s_sched_cpu(bench *b)
     }
     buf[n] = '\0';
     const char *p = strrchr(buf, ')'); /* the name may hold spaces */
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-                                   "%*u %*u %lu %lu",
+    if (p == NULL || sscanf(p + 2,
+                            "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+                            "%*u %*u %lu %lu",
                             &utime, &stime) != 2) {
         bd_failed(b, "scheduler_cpu", "s", "cannot read %s", path);
         return;
@@ -1050,35 +947,12 @@ s_selected(const char *only, const char *name)
 static void
 s_clean_tmpdir_on_exit(const bench *b)
 {
-    const char *names[] = {"home",
-                           "home/profile_default",
-                           "home/profile_default/logs",
-                           "scheduler.log",
-                           "worker0.log",
-                           "worker1.log",
-                           "gate",
-                           "floor.sock",
-                           "state.db",
-                           "state.db-wal",
-                           "state.db-journal",
-                           "home/profile_default/ca.pem",
-                           "home/profile_default/ca.key",
-                           "home/profile_default/scheduler.pem",
-                           "home/profile_default/scheduler.key",
-                           "home/profile_default/worker.pem",
-                           "home/profile_default/worker.key",
-                           "home/profile_default/client.pem",
-                           "home/profile_default/client.key",
-                           "home/profile_default/connection.json",
-                           "home/profile_default/scheduler.lock",
-                           "home/profile_default/logs/scheduler.log",
-                           "home/profile_default/logs/worker-bench-w0.log",
-                           "home/profile_default/logs/worker-bench-w1.log"};
+    const char *names[] = {"gate", "floor.sock", "state.db", "state.db-wal",
+                           "state.db-journal"};
     char path[512];
 
-    bu_remove_on_exit(b->tmpdir);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", b->tmpdir, names[i]);
+        snprintf(path, sizeof(path), "%s/%s", b->d.tmpdir, names[i]);
         bu_remove_on_exit(path);
     }
 }
@@ -1133,7 +1007,7 @@ s_measure(bench *b, const char *only)
     if (s_selected(only, "pending")) {
         s_pending_memory(b);
     }
-    if (b->sched_pid > 0) {
+    if (b->d.sched_pid > 0) {
         s_sched_cpu(b);
     }
 }
@@ -1170,7 +1044,7 @@ s_set_cluster(bench *b, const char *cluster)
 static int
 s_finish(bench *b)
 {
-    if (b->sched_pid == 0) {
+    if (b->d.sched_pid == 0) {
         /* Nothing in the directory is needed any more; remove it before
          * dv_close(), which a crash in it would not let us do after. */
         bu_remove_now();
@@ -1184,8 +1058,8 @@ s_finish(bench *b)
                     s);
         }
     }
-    if (b->sched_pid > 0) {
-        s_stop_daemons(b);
+    if (b->d.sched_pid > 0) {
+        bu_daemons_stop(&b->d, b->failures > 0);
     }
     return b->failures > 0 ? 1 : 0;
 }
@@ -1198,16 +1072,16 @@ main(int argc, char **argv)
     const char *child_where = NULL;
     const char *only = NULL;
     int no_floors = 0;
+    const char *drove = DV_DROVE_BIN;
 
     memset(&b, 0, sizeof(b));
-    b.drove = DV_DROVE_BIN;
     b.fns_so = DV_BENCH_FNS_SO;
     b.cfg = s_full;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--cluster") == 0 && i + 1 < argc) {
             cluster = argv[++i];
         } else if (strcmp(argv[i], "--drove") == 0 && i + 1 < argc) {
-            b.drove = argv[++i];
+            drove = argv[++i];
         } else if (strcmp(argv[i], "--fns") == 0 && i + 1 < argc) {
             b.fns_so = argv[++i];
         } else if (strcmp(argv[i], "--startup-child") == 0 && i + 1 < argc) {
@@ -1241,19 +1115,14 @@ main(int argc, char **argv)
     }
     b.floors = b.floors && !no_floors;
     b.next_arg = (bu_now_ns() % 1000000) * 1000000000LL;
-    snprintf(b.tmpdir, sizeof(b.tmpdir), "%s/drove-bench-XXXXXX",
-             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (mkdtemp(b.tmpdir) == NULL) {
-        perror("bench_drove: mkdtemp");
-        return 1;
-    }
     bu_cleanup_on_exit();
-    s_clean_tmpdir_on_exit(&b);
     /* The daemons' profile (certificates, connection file) lives and dies
      * with the run, never in the user's ~/.drove. */
-    char home[sizeof(b.tmpdir) + 8];
-    snprintf(home, sizeof(home), "%s/home", b.tmpdir);
-    setenv("DROVE_HOME", home, 1);
+    if (bu_daemons_init(&b.d, drove, "bench_drove", NWORKERS) != 0) {
+        fprintf(stderr, "bench_drove: %s\n", b.d.err);
+        return 1;
+    }
+    s_clean_tmpdir_on_exit(&b);
     if (b.where != NULL || s_start_daemons(&b) == 0) {
         s_measure(&b, only);
     }

@@ -12,6 +12,8 @@
 
 #include <drove.h>
 
+#include "bench_util.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -42,14 +44,12 @@ typedef struct bench_cfg {
 typedef struct bench {
     const char *label;  /* "threads", "processes", "tcp", ... */
     const char *where;  /* dv_connect's argument */
-    const char *drove;  /* path of the drove CLI */
     const char *fns_so; /* path of libbench_fns.so */
     bench_cfg cfg;
-    dv_client *c;     /* the client of the measurements */
-    char addr[256];   /* tcp: the scheduler's address */
-    char tmpdir[256]; /* daemons' logs, the gate file, the floor socket */
-    pid_t sched_pid;  /* tcp: the scheduler daemon, or 0 */
-    pid_t worker_pid[NWORKERS];
+    dv_client *c; /* the client of the measurements */
+    bu_daemons d; /* tcp: the daemons (d.sched_pid 0 otherwise);
+                     d.tmpdir also holds the gate file, the floor
+                     socket */
     char worker_id[NWORKERS][128];
     int64_t next_arg; /* fresh arguments, so that no pure call of one
                          measurement reuses the result of another */

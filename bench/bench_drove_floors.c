@@ -71,7 +71,7 @@ s_floors_stop(s_floors *f)
 static int
 s_floors_start(bench *b, s_floors *f, int rt)
 {
-    char how[sizeof(b->tmpdir) + 32];
+    char how[sizeof(b->d.tmpdir) + 32];
 
     memset(f, 0, sizeof(*f));
     f->tcp.fd = -1;
@@ -87,7 +87,7 @@ s_floors_start(bench *b, s_floors *f, int rt)
     }
     f->kinds[f->nkinds++] = (s_kind){"tcp", &f->tcp, NULL};
     if (strcmp(b->label, "processes") == 0) {
-        snprintf(how, sizeof(how), "unix:%s/floor.sock", b->tmpdir);
+        snprintf(how, sizeof(how), "unix:%s/floor.sock", b->d.tmpdir);
         if (fl_peer_start(&f->unix_sock, "/proc/self/exe", how) != 0) {
             fl_peer_stop(&f->tcp);
             return -1;

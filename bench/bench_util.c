@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static volatile pid_t s_children[BU_MAX_CHILDREN];
 
 /* Paths to remove at exit, prepared beforehand so that a signal handler
  * only calls unlink and rmdir. */
-#define BU_MAX_PATHS 32
+#define BU_MAX_PATHS 64
 static char s_paths[BU_MAX_PATHS][512];
 static volatile int s_npaths;
 
@@ -153,6 +154,47 @@ bu_children(pid_t *out, int max)
     closedir(d);
     qsort(out, (size_t)(n < max ? n : max), sizeof(*out), s_cmp_pid);
     return n;
+}
+
+/* The first line of /proc/stat: *idle gets idle + iowait, *total all. */
+static int
+s_cpu_times(unsigned long long *idle, unsigned long long *total)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+
+    if (f == NULL) {
+        return -1;
+    }
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+                   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 5) {
+        return -1;
+    }
+    *idle = v[3] + v[4];
+    *total = 0;
+    for (int i = 0; i < 8; i++) {
+        *total += v[i];
+    }
+    return 0;
+}
+
+double
+bu_cpu_busy(double window_s)
+{
+    unsigned long long idle0, total0, idle1, total1;
+    struct timespec pause = {
+        (time_t)window_s, (long)((window_s - (double)(time_t)window_s) * 1e9)};
+
+    if (s_cpu_times(&idle0, &total0) != 0) {
+        return -1;
+    }
+    nanosleep(&pause, NULL);
+    if (s_cpu_times(&idle1, &total1) != 0 || total1 <= total0) {
+        return -1;
+    }
+    return 1.0 - (double)(idle1 - idle0) / (double)(total1 - total0);
 }
 
 void
@@ -392,4 +434,222 @@ bu_cleanup_on_exit(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     atexit(s_at_exit);
+}
+
+/* ---- A cluster of daemons ------------------------------------------------ */
+
+static void s_derr(bu_daemons *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+s_derr(bu_daemons *d, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(d->err, sizeof(d->err), fmt, ap);
+    va_end(ap);
+}
+
+/* Registers the directory and what the daemons' profile (DROVE_HOME is
+ * home/ in it) puts there, parents first, as they go last. */
+static void
+s_daemons_clean_on_exit(const bu_daemons *d)
+{
+    static const char *const names[] = {
+        "home",
+        "home/profile_default",
+        "home/profile_default/logs",
+        "scheduler.log",
+        "home/profile_default/ca.pem",
+        "home/profile_default/ca.key",
+        "home/profile_default/scheduler.pem",
+        "home/profile_default/scheduler.key",
+        "home/profile_default/worker.pem",
+        "home/profile_default/worker.key",
+        "home/profile_default/client.pem",
+        "home/profile_default/client.key",
+        "home/profile_default/connection.json",
+        "home/profile_default/scheduler.lock",
+        "home/profile_default/logs/scheduler.log"};
+    char path[512];
+
+    bu_remove_on_exit(d->tmpdir);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", d->tmpdir, names[i]);
+        bu_remove_on_exit(path);
+    }
+    for (int i = 0; i < d->nworkers; i++) {
+        snprintf(path, sizeof(path), "%s/worker%d.log", d->tmpdir, i);
+        bu_remove_on_exit(path);
+        snprintf(path, sizeof(path),
+                 "%s/home/profile_default/logs/worker-bench-w%d.log", d->tmpdir,
+                 i);
+        bu_remove_on_exit(path);
+    }
+}
+
+int
+bu_daemons_init(bu_daemons *d, const char *drove, const char *prog,
+                int nworkers)
+{
+    char home[sizeof(d->tmpdir) + 8];
+    const char *tmp = getenv("TMPDIR");
+
+    memset(d, 0, sizeof(*d));
+    d->drove = drove;
+    d->prog = prog;
+    d->nworkers = nworkers < BU_MAX_WORKERS ? nworkers : BU_MAX_WORKERS;
+    snprintf(d->tmpdir, sizeof(d->tmpdir), "%s/drove-bench-XXXXXX",
+             tmp != NULL ? tmp : "/tmp");
+    if (mkdtemp(d->tmpdir) == NULL) {
+        s_derr(d, "mkdtemp %s: %s", d->tmpdir, strerror(errno));
+        return -1;
+    }
+    s_daemons_clean_on_exit(d);
+    snprintf(home, sizeof(home), "%s/home", d->tmpdir);
+    setenv("DROVE_HOME", home, 1);
+    return 0;
+}
+
+int
+bu_daemons_start(bu_daemons *d, const char *state_path)
+{
+    char log[512];
+    int out = -1;
+
+    snprintf(log, sizeof(log), "%s/scheduler.log", d->tmpdir);
+    char *sargv[] = {(char *)d->drove,
+                     "scheduler",
+                     "--address",
+                     "tcp://127.0.0.1:0",
+                     state_path ? "--state" : NULL,
+                     (char *)state_path,
+                     NULL};
+    d->sched_pid = bu_spawn(sargv, &out, log);
+    if (d->sched_pid < 0) {
+        d->sched_pid = 0;
+        s_derr(d, "spawn %s: %s", d->drove, strerror(errno));
+        return -1;
+    }
+    int n = bu_read_line(out, d->addr, sizeof(d->addr), 20.0);
+    close(out);
+    if (n <= 0 || strncmp(d->addr, "tcp://", 6) != 0) {
+        s_derr(d,
+               "the scheduler printed no address (it exited, or 20 s "
+               "passed): '%s'",
+               n > 0 ? d->addr : "");
+        return -1;
+    }
+    for (int i = 0; i < d->nworkers; i++) {
+        char name[32];
+        snprintf(log, sizeof(log), "%s/worker%d.log", d->tmpdir, i);
+        snprintf(name, sizeof(name), "bench-w%d", i);
+        /* --no-nanny: worker_pid is the process whose memory is read. */
+        char *wargv[] = {(char *)d->drove, "worker", "--scheduler", d->addr,
+                         "--threads",      "1",      "--name",      name,
+                         "--no-nanny",     NULL};
+        d->worker_pid[i] = bu_spawn(wargv, NULL, log);
+        if (d->worker_pid[i] < 0) {
+            d->worker_pid[i] = 0;
+            s_derr(d, "spawn worker: %s", strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+s_print_logs(const bu_daemons *d)
+{
+    char path[512];
+    char line[512];
+
+    for (int i = -1; i < d->nworkers; i++) {
+        char name[32];
+        if (i < 0) {
+            snprintf(name, sizeof(name), "scheduler.log");
+        } else {
+            snprintf(name, sizeof(name), "worker%d.log", i);
+        }
+        snprintf(path, sizeof(path), "%s/%s", d->tmpdir, name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            continue;
+        }
+        /* The last lines are the ones that say what went wrong. */
+        long lines = 0;
+        while (fgets(line, sizeof(line), f) != NULL) {
+            lines++;
+        }
+        rewind(f);
+        fprintf(stderr, "---- %s (last lines) ----\n", name);
+        for (long k = 0; fgets(line, sizeof(line), f) != NULL; k++) {
+            if (k >= lines - 20) {
+                fputs(line, stderr);
+            }
+        }
+        fclose(f);
+    }
+}
+
+/* "worker I" for i < n, else "scheduler". */
+static void
+s_daemon_name(char *buf, size_t size, int i, int n)
+{
+    if (i < n) {
+        snprintf(buf, size, "worker %d", i);
+    } else {
+        snprintf(buf, size, "scheduler");
+    }
+}
+
+/* Stops the daemons, and says if one had died on its own or did not stop
+ * cleanly on SIGTERM (exit 0, or death by that signal): a crash is a
+ * finding of the benchmark. Which had died is read before any is stopped,
+ * as workers whose scheduler went first would exit by themselves. */
+int
+bu_daemons_stop(bu_daemons *d, int print_logs)
+{
+    int crashed = 0;
+    int n = d->nworkers;
+    pid_t pids[BU_MAX_WORKERS + 1];
+    char what[BU_MAX_WORKERS + 1][32];
+
+    for (int i = 0; i < n; i++) {
+        pids[i] = d->worker_pid[i];
+        d->worker_pid[i] = 0;
+    }
+    pids[n] = d->sched_pid;
+    d->sched_pid = 0;
+    for (int i = 0; i <= n; i++) {
+        int status = 0;
+        s_daemon_name(what[i], sizeof(what[i]), i, n);
+        if (pids[i] > 0 && bu_exited(pids[i], &status)) {
+            fprintf(stderr,
+                    "%s: tcp %s (pid %d) had exited by itself: "
+                    "status 0x%x\n",
+                    d->prog, what[i], (int)pids[i], status);
+            crashed = 1;
+            pids[i] = 0;
+        }
+    }
+    for (int i = 0; i <= n; i++) {
+        if (pids[i] <= 0) {
+            continue;
+        }
+        int status = bu_stop(pids[i], 5.0);
+        if (status == -1 || (WIFEXITED(status) && WEXITSTATUS(status) != 0) ||
+            (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)) {
+            fprintf(stderr,
+                    "%s: tcp %s (pid %d) did not stop cleanly "
+                    "on SIGTERM: status 0x%x\n",
+                    d->prog, what[i], (int)pids[i], status);
+            crashed = 1;
+        }
+    }
+    if (crashed || print_logs) {
+        s_print_logs(d);
+    }
+    return crashed ? -1 : 0;
 }

@@ -1,5 +1,7 @@
 /* Helpers shared by the benchmark programs: clocks, statistics, memory
- * readings, output lines and child processes. Not part of libdrove. */
+ * readings, output lines, child processes, and a cluster of drove
+ * daemons on 127.0.0.1. Not part of libdrove, and free of it (the
+ * daemons are programs this starts): bench_pingpong links it alone. */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
@@ -22,6 +24,11 @@ long bu_rss_kib(pid_t pid);
  * by their parent pid in /proc/PID/stat: at most max of them into out,
  * lowest pid first. Returns how many there are. */
 int bu_children(pid_t *out, int max);
+
+/* The fraction of the machine's CPU time (all CPUs, from /proc/stat)
+ * spent busy over the next window_s seconds, which this call sleeps: what
+ * other programs use while the caller's own are idle. -1 if unreadable. */
+double bu_cpu_busy(double window_s);
 
 /* Prints `name: value unit` on stdout and flushes it, so that a benchmark
  * killed by its timeout still leaves the lines it measured. */
@@ -61,5 +68,44 @@ void bu_remove_on_exit(const char *path);
 
 /* Removes the paths registered with bu_remove_on_exit() now. */
 void bu_remove_now(void);
+
+/* ---- A cluster of daemons ---------------------------------------------- */
+
+#define BU_MAX_WORKERS 8
+
+/* `drove scheduler` and `drove worker --threads 1` daemons on 127.0.0.1,
+ * with mutual TLS and a profile made in a temporary DROVE_HOME that lives
+ * and dies with the run (never the user's ~/.drove). */
+typedef struct bu_daemons {
+    const char *drove; /* path of the drove CLI; borrowed */
+    const char *prog;  /* this program's name, for messages; borrowed */
+    int nworkers;      /* workers to start, at most BU_MAX_WORKERS */
+    char tmpdir[256];  /* the run's directory: daemons' logs, home/ */
+    char addr[256];    /* the scheduler's address ("tcp://..."), started */
+    pid_t sched_pid;   /* the scheduler, or 0 when not running */
+    pid_t worker_pid[BU_MAX_WORKERS]; /* the workers (--no-nanny), or 0 */
+    char err[512];                    /* why the last call that failed did */
+} bu_daemons;
+
+/* Fills d in, makes its directory ($TMPDIR/drove-bench-XXXXXX), sets
+ * DROVE_HOME to home/ in it (inherited by the daemons), and registers the
+ * directory and what the daemons put there for removal at exit and on
+ * signals (bu_cleanup_on_exit() must be called too). A program adding
+ * files of its own there registers them after this call. Returns 0, or -1
+ * with d->err set. */
+int bu_daemons_init(bu_daemons *d, const char *drove, const char *prog,
+                    int nworkers);
+
+/* Starts the scheduler on a free port (with `--state state_path` unless
+ * NULL) and reads its address into d->addr, then starts the workers
+ * (named bench-w0, bench-w1, ...; logs in the directory). It does not wait
+ * for the workers to join: connect and wait for dv_nworkers(). Returns 0,
+ * or -1 with d->err set (what started is stopped by bu_daemons_stop). */
+int bu_daemons_start(bu_daemons *d, const char *state_path);
+
+/* Stops the daemons with SIGTERM. Says on stderr if one had exited by
+ * itself or did not stop cleanly, and then, or when print_logs is set,
+ * prints the last lines of their logs. Returns 0, or -1 if one crashed. */
+int bu_daemons_stop(bu_daemons *d, int print_logs);
 
 #endif /* BENCH_UTIL_H */

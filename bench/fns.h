@@ -1,6 +1,7 @@
-/* The task functions the benchmarks call, from bench/fns.c.
+/* The task functions the benchmarks call, from bench/fns.c (and
+ * bench_metg's metg_task, from bench/metg_fns.c).
  *
- * fns.c is built as libbench_fns.so: the tcp benchmarks upload it to the
+ * They are built as libbench_fns.so: the tcp benchmarks upload it to the
  * daemons with dv_upload_library(), and the benchmark programs link it, so
  * that the embedded clusters find the same functions in the program. */
 #ifndef BENCH_FNS_H

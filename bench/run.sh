@@ -71,6 +71,19 @@
 #                back (--memory-limit)
 #   dask.*       dask distributed's LocalCluster(2 processes), if installed
 #   ratio.*      local:processes=2 against dask (> 1: drove is better)
+#   metg.*       Task Bench's METG, the minimum effective task granularity
+#                (the smallest task, in us of wall time x cores / tasks, at
+#                which a system keeps 50% of the machine's peak FLOP/s), of
+#                a compute-bound kernel in graphs of 2 x cores tasks a step,
+#                measured interleaved on OpenMP tasks (metg_omp, built when
+#                CMake finds OpenMP; else `n/a`) and drove's threads,
+#                processes and tcp clusters (bench_metg):
+#                  metg.P.peak               GFLOP/s, the best any reached
+#                  metg.P.openmp, .threads, .processes, .tcp   us
+#                  metg.P.SYSTEM_vs_openmp   x, drove's METG / OpenMP's
+#                for P = trivial (independent tasks) and stencil_1d (each
+#                task needs its three neighbours of the step before);
+#                every point's figures on stderr
 #
 # usage: sh bench/run.sh BUILD_DIR    (what `make bench` runs)
 #        sh bench/run.sh BUILD_DIR floors
@@ -78,6 +91,7 @@
 #                 about a minute a cluster); one part alone, on one
 #                 cluster: BUILD_DIR/bench/bench_drove --cluster tcp
 #                 --only fanout
+#        sh bench/run.sh BUILD_DIR metg    (the METG lines alone)
 # Each program runs under a timeout; the script exits non-zero if one failed.
 set -u
 
@@ -117,8 +131,16 @@ floors_runs() {
             --drove "$build/drove" --only tree,transfer,roundtrip,fanout
     done
 }
+# bench_metg keeps its run under 5 minutes on a 2-core machine.
+metg() {
+    run 420 "$bin/bench_metg" --drove "$build/drove"
+}
 if [ "${2:-}" = floors ]; then
     floors_runs
+    exit $failed
+fi
+if [ "${2:-}" = metg ]; then
+    metg
     exit $failed
 fi
 
@@ -244,4 +266,5 @@ else
     echo "dask: skipped (/usr/bin/python3 cannot import distributed;" \
         "apt-get install python3-distributed)"
 fi
+metg
 exit $failed
