@@ -28,23 +28,6 @@
 #define BULK_BYTES ((size_t)256 << 20)
 #define CHUNK_BYTES ((size_t)1 << 20)
 
-/* Reads or writes exactly n bytes; 0, or -1 on error, EOF or timeout. */
-static int
-s_io(int fd, void *buf, size_t n, int writing)
-{
-    char *p = buf;
-
-    while (n > 0) {
-        ssize_t k = writing ? write(fd, p, n) : read(fd, p, n);
-        if (k <= 0) {
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 static void
 s_tune(int fd)
 {
@@ -69,17 +52,17 @@ s_peer(int lfd)
     }
     s_tune(fd);
     for (int i = 0; i < WARMUP + ROUNDS; i++) {
-        if (s_io(fd, buf, sizeof(buf), 0) != 0 ||
-            s_io(fd, buf, sizeof(buf), 1) != 0) {
+        if (bu_io(fd, buf, sizeof(buf), 0) != 0 ||
+            bu_io(fd, buf, sizeof(buf), 1) != 0) {
             return 1;
         }
     }
     char *bulk = malloc(BULK_BYTES);
-    if (bulk == NULL || s_io(fd, bulk, BULK_BYTES, 0) != 0) {
+    if (bulk == NULL || bu_io(fd, bulk, BULK_BYTES, 0) != 0) {
         return 1;
     }
     buf[0] = bulk[BULK_BYTES - 1];
-    return s_io(fd, buf, 1, 1) != 0;
+    return bu_io(fd, buf, 1, 1) != 0;
 }
 
 /* Sends BULK_BYTES and waits for the acknowledgement; seconds, or -1. */
@@ -95,12 +78,12 @@ s_bulk(int fd)
     memset(bulk, 7, BULK_BYTES);
     int64_t t0 = bu_now_ns();
     for (size_t off = 0; off < BULK_BYTES; off += CHUNK_BYTES) {
-        if (s_io(fd, bulk + off, CHUNK_BYTES, 1) != 0) {
+        if (bu_io(fd, bulk + off, CHUNK_BYTES, 1) != 0) {
             free(bulk);
             return -1;
         }
     }
-    int rc = s_io(fd, &ack, 1, 0);
+    int rc = bu_io(fd, &ack, 1, 0);
     double s = (double)(bu_now_ns() - t0) / 1e9;
     free(bulk);
     return rc == 0 && ack == 7 ? s : -1;
@@ -172,8 +155,8 @@ main(void)
     memset(buf, 'x', sizeof(buf));
     for (int i = 0; i < WARMUP + ROUNDS; i++) {
         int64_t t0 = bu_now_ns();
-        if (s_io(fd, buf, sizeof(buf), 1) != 0 ||
-            s_io(fd, buf, sizeof(buf), 0) != 0) {
+        if (bu_io(fd, buf, sizeof(buf), 1) != 0 ||
+            bu_io(fd, buf, sizeof(buf), 0) != 0) {
             fprintf(stderr, "bench_pingpong: round trip %d failed\n", i);
             return 1;
         }
@@ -193,8 +176,8 @@ main(void)
         fprintf(stderr, "bench_pingpong: bulk transfer failed\n");
         return 1;
     }
-    bu_line("physical.tcp_bandwidth",
-            (double)(BULK_BYTES >> 20) / bulk_s, 0, "MiB/s");
+    bu_line("physical.tcp_bandwidth", (double)(BULK_BYTES >> 20) / bulk_s, 0,
+            "MiB/s");
     double copy_s = s_memcpy_fresh();
     if (copy_s <= 0) {
         fprintf(stderr, "bench_pingpong: out of memory\n");

@@ -235,8 +235,7 @@ bu_spawn(char *const argv[], int *out_fd, const char *err_path)
         return -1;
     }
     if (err_path != NULL) {
-        err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                      0600);
+        err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (err_fd < 0) {
             goto fail;
         }
@@ -652,4 +651,23 @@ bu_daemons_stop(bu_daemons *d, int print_logs)
         s_print_logs(d);
     }
     return crashed ? -1 : 0;
+}
+
+int
+bu_io(int fd, void *buf, size_t n, int writing)
+{
+    char *p = buf;
+
+    while (n > 0) {
+        ssize_t k = writing ? write(fd, p, n) : read(fd, p, n);
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k <= 0) {
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
 }

@@ -108,4 +108,8 @@ int bu_daemons_start(bu_daemons *d, const char *state_path);
  * prints the last lines of their logs. Returns 0, or -1 if one crashed. */
 int bu_daemons_stop(bu_daemons *d, int print_logs);
 
+/* Reads or writes exactly n bytes on fd, again on EINTR; 0, or -1 on
+ * error, EOF or timeout. */
+int bu_io(int fd, void *buf, size_t n, int writing);
+
 #endif /* BENCH_UTIL_H */

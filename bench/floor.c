@@ -23,26 +23,6 @@
 
 #define FL_HEADER 64
 
-/* Reads or writes exactly n bytes; 0, or -1 on error, EOF or timeout. */
-static int
-s_io(int fd, void *buf, size_t n, int writing)
-{
-    char *p = buf;
-
-    while (n > 0) {
-        ssize_t k = writing ? write(fd, p, n) : read(fd, p, n);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* TCP_NODELAY on TCP (Unix sockets have no Nagle), and deadlines on
  * every read and write, so that a dead peer cannot hang the benchmark. */
 static void
@@ -128,11 +108,11 @@ s_sink(int fd, uint64_t n)
         memset(buf, 0, (size_t)n);
         cap = (size_t)n;
     }
-    if (s_io(fd, buf, (size_t)n, 0) != 0) {
+    if (bu_io(fd, buf, (size_t)n, 0) != 0) {
         return -1;
     }
     char ack = buf[n - 1];
-    return s_io(fd, &ack, 1, 1);
+    return bu_io(fd, &ack, 1, 1);
 }
 
 /* Connects to the peer of how, listening on port. The fd, or -1. */
@@ -173,10 +153,10 @@ static int
 s_pong(int fd, int up, char *h)
 {
     if (up >= 0 &&
-        (s_io(up, h, FL_HEADER, 1) != 0 || s_io(up, h, FL_HEADER, 0) != 0)) {
+        (bu_io(up, h, FL_HEADER, 1) != 0 || bu_io(up, h, FL_HEADER, 0) != 0)) {
         return -1;
     }
-    return s_io(fd, h, FL_HEADER, 1);
+    return bu_io(fd, h, FL_HEADER, 1);
 }
 
 int
@@ -215,7 +195,7 @@ fl_peer_main(const char *how)
         if (k == 0) {
             return 0; /* the benchmark closed: done */
         }
-        if (k < 0 || s_io(fd, h + 1, FL_HEADER - 1, 0) != 0) {
+        if (k < 0 || bu_io(fd, h + 1, FL_HEADER - 1, 0) != 0) {
             return 1;
         }
         uint64_t n = 0;
@@ -297,8 +277,8 @@ fl_peer_ping(fl_peer *p)
     memset(h, 0, sizeof(h));
     h[0] = 'p';
     int64_t t0 = bu_now_ns();
-    if (s_io(p->fd, h, FL_HEADER, 1) != 0 ||
-        s_io(p->fd, h, FL_HEADER, 0) != 0 || h[0] != 'p') {
+    if (bu_io(p->fd, h, FL_HEADER, 1) != 0 ||
+        bu_io(p->fd, h, FL_HEADER, 0) != 0 || h[0] != 'p') {
         return -1;
     }
     return (double)(bu_now_ns() - t0) / 1e3;
@@ -316,16 +296,16 @@ fl_peer_bulk(fl_peer *p, const char *buf, size_t n)
     h[0] = 'b';
     memcpy(h + 8, &len, sizeof(len));
     int64_t t0 = bu_now_ns();
-    if (n == 0 || s_io(p->fd, h, FL_HEADER, 1) != 0) {
+    if (n == 0 || bu_io(p->fd, h, FL_HEADER, 1) != 0) {
         return -1;
     }
     for (size_t off = 0; off < n; off += chunk) {
         size_t k = n - off < chunk ? n - off : chunk;
-        if (s_io(p->fd, (char *)buf + off, k, 1) != 0) {
+        if (bu_io(p->fd, (char *)buf + off, k, 1) != 0) {
             return -1;
         }
     }
-    if (s_io(p->fd, &ack, 1, 0) != 0 || ack != buf[n - 1]) {
+    if (bu_io(p->fd, &ack, 1, 0) != 0 || ack != buf[n - 1]) {
         return -1;
     }
     return (double)(bu_now_ns() - t0) / 1e9;
