@@ -312,10 +312,19 @@ DV_FUNCTION_IMPURE(pause_ms)
 }
 
 /* meet(round, ms): calls of one round wait for each other in this
- * process, busy, for up to ms milliseconds; each returns how many had
- * arrived when it left (parallel_test: two calls that run at once both
- * return 2; run one after the other, the first returns 1). */
+ * process, busy, for up to ms milliseconds; each returns [seen, start,
+ * end]: how many had arrived when it left, and when it ran, in
+ * CLOCK_MONOTONIC nanoseconds (parallel_test: two calls that run at once
+ * both see 2; run one after the other, the first sees 1). */
 static atomic_int s_met[64];
+
+static int64_t
+s_mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 DV_FUNCTION_IMPURE(meet)
 {
@@ -324,20 +333,22 @@ DV_FUNCTION_IMPURE(meet)
         return DV_ETASK;
     }
     atomic_int *n = &s_met[dv_value_i64(dv_arg_at(call, 0)) & 63];
-    int64_t ms = dv_value_i64(dv_arg_at(call, 1));
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t until = dv_value_i64(dv_arg_at(call, 1)) * 1000000;
+    int64_t start = s_mono_ns(), now = start;
     int seen = atomic_fetch_add(n, 1) + 1;
-    while (seen < 2 && ms > 0) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if ((t.tv_sec - t0.tv_sec) * 1000 +
-                (t.tv_nsec - t0.tv_nsec) / 1000000 >=
-            ms) {
-            break;
-        }
+    until += start;
+    while (seen < 2 && now < until) {
+        now = s_mono_ns();
         seen = atomic_load(n);
     }
-    return dv_return(call, dv_i64(seen));
+    int64_t *out = dv_return_i64s(call, 3);
+    if (out == NULL) {
+        return dv_fail(call, "meet: no room for the result");
+    }
+    out[0] = seen;
+    out[1] = start;
+    out[2] = s_mono_ns();
+    return 0;
 }
 
 /* make_bytes(n) returns n bytes, byte i being i % 251, filled in place. */

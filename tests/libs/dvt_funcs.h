@@ -13,7 +13,8 @@
  * holder_of(x) (impure: the id of the worker that ran it, where x is
  * held), make_bytes(n) (n bytes, byte i being i % 251, filled in place),
  * meet(round, ms) (impure: waits busy up to ms for a second call of the
- * same round in the process; returns how many calls had arrived).
+ * same round in the process; returns [calls seen, start, end], the times
+ * in CLOCK_MONOTONIC nanoseconds).
  */
 #ifndef DVT_FUNCS_H
 #define DVT_FUNCS_H
