@@ -16,24 +16,6 @@
 #include "dvt_funcs.h"
 #include "dvtest.h"
 
-/* Waits up to timeout_s for the file at path to hold a line; returns
- * whether it did. */
-static int
-s_marked(const char *path, double timeout_s)
-{
-    double until = dvt_now() + timeout_s;
-    while (dvt_now() < until) {
-        char *text = dvt_read_file(path);
-        int marked = text != NULL && strchr(text, '\n') != NULL;
-        free(text);
-        if (marked) {
-            return 1;
-        }
-        dvt_sleep(0.01);
-    }
-    return 0;
-}
-
 static void
 test_input_from_a_peer_needs_no_scheduler(void **state)
 {
@@ -52,7 +34,7 @@ test_input_from_a_peer_needs_no_scheduler(void **state)
     dv_future *b = DVT_NOTNULL(dv_submit(c, "sleep_marked", 2, args, &on));
     dvt_sleep(0.15); /* both on their workers, a running */
     DVT_EQ_I64(kill(sched, SIGSTOP), 0);
-    int started = s_marked(path, 10.0);
+    int started = dvt_wait_text(NULL, path, "\n", 10.0);
     DVT_EQ_I64(kill(sched, SIGCONT), 0);
     DVT_TRUE(started); /* b ran on a's result, the scheduler stopped */
     DVT_EQ_STR(dv_value_str(DVT_RESULT(b, 30.0), NULL), "w1");

@@ -24,144 +24,8 @@
 #include <unistd.h>
 
 #include "dvt_funcs.h"
+#include "dvt_netns.h"
 #include "dvtest.h"
-
-#define SKIP 77
-
-static char s_ns[2][32]; /* the namespaces: host A, host B */
-static const char *s_ip; /* the ip command */
-static int s_made;       /* namespaces made, to delete */
-
-/* Runs a shell command (formatted), its output to HOME/netns.log; returns
- * its exit status. */
-static int
-s_sh(const char *fmt, ...)
-{
-    char cmd[512], full[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof(full), "%s >>%s/netns.log 2>&1", cmd, dvt_home());
-    int rc = system(full);
-    return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-static void
-s_delete_namespaces(void)
-{
-    if (s_made) {
-        s_sh("%s netns del %s", s_ip, s_ns[0]);
-        s_sh("%s netns del %s", s_ip, s_ns[1]);
-        s_made = 0;
-    }
-}
-
-static void
-s_print_netns_log(const char *what)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/netns.log", dvt_home());
-    char *log = dvt_read_file(path);
-    fprintf(stderr, "heartbeat_netns_test: %s: %s\n", what, log ? log : "");
-    free(log);
-}
-
-/* Makes hosts A and B. Returns 0, SKIP or 1 (reason printed). */
-static int
-s_make_namespaces(void)
-{
-    static const char *const paths[] = {"/usr/sbin/ip", "/sbin/ip",
-                                        "/usr/bin/ip", "/bin/ip"};
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        if (access(paths[i], X_OK) == 0) {
-            s_ip = paths[i];
-            break;
-        }
-    }
-    if (s_ip == NULL || geteuid() != 0) {
-        fprintf(stderr, "heartbeat_netns_test: skipped: %s\n",
-                s_ip ? "needs root to make network namespaces"
-                     : "no `ip` command (iproute2)");
-        return SKIP;
-    }
-    snprintf(s_ns[0], sizeof(s_ns[0]), "dvh%da", (int)getpid());
-    snprintf(s_ns[1], sizeof(s_ns[1]), "dvh%db", (int)getpid());
-    if (s_sh("%s netns add %s", s_ip, s_ns[0]) != 0) {
-        s_print_netns_log("skipped: `ip netns add` failed");
-        return SKIP;
-    }
-    s_made = 1;
-    atexit(s_delete_namespaces);
-    const char *a = s_ns[0], *b = s_ns[1];
-    int rc = s_sh("%s netns add %s", s_ip, b);
-    rc |= s_sh("%s link add %s netns %s type veth peer name %s netns %s", s_ip,
-               a, a, b, b);
-    rc |= s_sh("%s -n %s addr add 10.233.0.1/24 dev %s", s_ip, a, a);
-    rc |= s_sh("%s -n %s addr add 10.233.0.2/24 dev %s", s_ip, b, b);
-    for (int i = 0; i < 2; i++) {
-        rc |= s_sh("%s -n %s link set lo up", s_ip, s_ns[i]);
-        rc |= s_sh("%s -n %s link set %s up", s_ip, s_ns[i], s_ns[i]);
-    }
-    if (rc != 0) {
-        s_print_netns_log("setting up the namespaces failed");
-        return 1;
-    }
-    return 0;
-}
-
-/* Moves this process into ns (before any thread starts). */
-static int
-s_enter(const char *ns)
-{
-    char path[128];
-    snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
-        perror("heartbeat_netns_test: setns");
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
-/* `ip netns exec NS drove ARGS...` (NULL-terminated). */
-static dvt_proc *
-s_spawn_in(const char *name, const char *ns, ...)
-{
-    char *argv[24] = {(char *)s_ip, "netns", "exec", (char *)ns,
-                      (char *)dvt_drove_bin()};
-    int n = 5;
-    va_list ap;
-    va_start(ap, ns);
-    for (char *arg; n < 23 && (arg = va_arg(ap, char *)) != NULL;) {
-        argv[n++] = arg;
-    }
-    va_end(ap);
-    argv[n] = NULL;
-    return DVT_NOTNULL(dvt_spawn(name, argv));
-}
-
-/* Waits up to timeout_s until the file at path (NULL: p's log) contains
- * needle. */
-static void
-s_wait_text(dvt_proc *p, const char *path, const char *needle, double timeout_s)
-{
-    double deadline = dvt_now() + timeout_s;
-    for (;;) {
-        char *text = path ? dvt_read_file(path) : dvt_proc_log(p);
-        int found = text != NULL && strstr(text, needle) != NULL;
-        free(text);
-        if (found) {
-            return;
-        }
-        if (dvt_now() > deadline) {
-            DVT_FAIL("no \"%s\" in %s within %g s", needle,
-                     path ? path : dvt_proc_name(p), timeout_s);
-        }
-        dvt_sleep(0.01);
-    }
-}
 
 static dv_future *
 s_on(dv_client *c, const char *worker, const char *fn, dv_arg arg)
@@ -171,18 +35,23 @@ s_on(dv_client *c, const char *worker, const char *fn, dv_arg arg)
     return DVT_NOTNULL(dv_submit(c, fn, 1, &arg, &opts));
 }
 
+/* `drove ARGS...` in host's namespace; the test fails if it cannot
+ * start. */
+#define s_spawn(name, host, ...) \
+    DVT_NOTNULL(dvt_netns_spawn(name, host, __VA_ARGS__))
+
 static void
 test_cut_off_worker_is_dropped_and_rejoins(void **state)
 {
     char addr[128], mark[256];
-    dvt_proc *s = s_spawn_in("scheduler-a", s_ns[0], "scheduler", "--address",
-                             "tcp://10.233.0.1:0", "--heartbeat", "1",
-                             "--heartbeat-timeout", "3", NULL);
+    dvt_proc *s = s_spawn("scheduler-a", 0, "scheduler", "--address",
+                          "tcp://10.233.0.1:0", "--heartbeat", "1",
+                          "--heartbeat-timeout", "3", NULL);
     DVT_PASS(dvt_proc_read_line(s, addr, sizeof(addr), 20.0));
-    dvt_proc *wa = s_spawn_in("worker-a", s_ns[0], "worker", "--scheduler",
-                              addr, "--threads", "1", "--name", "wa", NULL);
-    dvt_proc *wb = s_spawn_in("worker-b", s_ns[1], "worker", "--scheduler",
-                              addr, "--threads", "1", "--name", "wb", NULL);
+    dvt_proc *wa = s_spawn("worker-a", 0, "worker", "--scheduler", addr,
+                           "--threads", "1", "--name", "wa", NULL);
+    dvt_proc *wb = s_spawn("worker-b", 1, "worker", "--scheduler", addr,
+                           "--threads", "1", "--name", "wb", NULL);
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
     dvt_wait_workers(c, 2, 30.0);
 
@@ -193,8 +62,10 @@ test_cut_off_worker_is_dropped_and_rejoins(void **state)
         dv_arg args[2] = {dv_str(mark), dv_i64(1500)};
         slow[i] = DVT_NOTNULL(dv_submit(c, "sleep_marked", 2, args, NULL));
     }
-    s_wait_text(NULL, mark, "wb", 30.0);
-    DVT_EQ_I64(s_sh("%s -n %s link set %s down", s_ip, s_ns[0], s_ns[0]), 0);
+    DVT_TRUE(dvt_wait_text(NULL, mark, "wb", 30.0));
+    DVT_EQ_I64(dvt_netns_ip("-n %s link set %s down", dvt_netns_host(0),
+                            dvt_netns_host(0)),
+               0);
     double t0 = dvt_now();
     for (int i = 0; i < NNEW; i++) {
         later[i] = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(i)));
@@ -212,15 +83,17 @@ test_cut_off_worker_is_dropped_and_rejoins(void **state)
     for (int i = 0; i < NNEW; i++) {
         DVT_EQ_I64(DVT_RESULT_I64(later[i], 30.0), i + 1);
     }
-    s_wait_text(wb, NULL, "the scheduler went silent", 10.0);
+    DVT_TRUE(dvt_wait_text(wb, NULL, "the scheduler went silent", 10.0));
 
-    DVT_EQ_I64(s_sh("%s -n %s link set %s up", s_ip, s_ns[0], s_ns[0]), 0);
+    DVT_EQ_I64(dvt_netns_ip("-n %s link set %s up", dvt_netns_host(0),
+                            dvt_netns_host(0)),
+               0);
     double back = dvt_wait_workers(c, 2, 30.0);
     fprintf(stderr,
             "heartbeat_netns_test: with the link up again it "
             "rejoined in %.2f s\n",
             back);
-    s_wait_text(wb, NULL, "rejoined as a fresh worker", 5.0);
+    DVT_TRUE(dvt_wait_text(wb, NULL, "rejoined as a fresh worker", 5.0));
     char *log = dvt_proc_log(s);
     DVT_CONTAINS(log, "worker wb left: no heartbeat: nothing received for");
     free(log);
@@ -247,17 +120,17 @@ main(void)
 {
     dvt_init(150);
     (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
-    int rc = s_make_namespaces();
+    int rc = dvt_netns_make("dvh", "10.233.0");
     if (rc != 0) {
         return rc;
     }
-    if (s_enter(s_ns[0]) != 0) {
+    if (dvt_netns_enter(0) != 0) {
         return dvt_finish(1);
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cut_off_worker_is_dropped_and_rejoins),
     };
     int failed = cmocka_run_group_tests_name("partition", tests, NULL, NULL);
-    s_delete_namespaces();
+    dvt_netns_delete();
     return dvt_finish(failed);
 }

@@ -109,27 +109,6 @@ s_worker(const char *name, const char *addr, const char *threads, ...)
     return s_started(DVT_NOTNULL(dvt_spawn(pname, argv)));
 }
 
-/* Waits up to timeout_s until the file at path (or, path NULL, p's log)
- * contains needle. */
-static void
-s_wait_text(dvt_proc *p, const char *path, const char *needle, double timeout_s)
-{
-    double deadline = dvt_now() + timeout_s;
-    for (;;) {
-        char *text = path ? dvt_read_file(path) : dvt_proc_log(p);
-        int found = text != NULL && strstr(text, needle) != NULL;
-        free(text);
-        if (found) {
-            return;
-        }
-        if (dvt_now() > deadline) {
-            DVT_FAIL("no \"%s\" in %s within %g s", needle,
-                     path ? path : dvt_proc_name(p), timeout_s);
-        }
-        dvt_sleep(0.01);
-    }
-}
-
 static dv_future *
 s_sleep_marked(dv_client *c, const char *path, int64_t ms, const char *pin)
 {
@@ -236,8 +215,8 @@ test_stopped_worker_is_dropped_and_rejoins(void **state)
     for (int i = 0; i < NSHORT; i++) {
         shorts[i] = s_sleep_marked(c, mark, 1500, NULL);
     }
-    s_wait_text(NULL, mark_long, "w0", 30.0);
-    s_wait_text(NULL, mark, "w0", 30.0);
+    DVT_TRUE(dvt_wait_text(NULL, mark_long, "w0", 30.0));
+    DVT_TRUE(dvt_wait_text(NULL, mark, "w0", 30.0));
     DVT_EQ_I64(kill(dvt_proc_pid(w0), SIGSTOP), 0);
     double t0 = dvt_now();
     /* Submitted while it is stopped: some are placed on w0 before the
@@ -273,11 +252,13 @@ test_stopped_worker_is_dropped_and_rejoins(void **state)
     double back = dvt_wait_workers(c, 2, 20.0);
     fprintf(stderr, "heartbeat_test: after SIGCONT it rejoined in %.2f s\n",
             back);
-    s_wait_text(w0, NULL, "rejoined as a fresh worker", 10.0);
-    s_wait_text(w0, NULL, "the scheduler said goodbye: declared lost", 1.0);
+    DVT_TRUE(dvt_wait_text(w0, NULL, "rejoined as a fresh worker", 10.0));
+    DVT_TRUE(dvt_wait_text(w0, NULL,
+                           "the scheduler said goodbye: declared lost", 1.0));
     /* The long task ends on w0 ~3 s after SIGCONT, in a session that is
      * over: its result goes nowhere. */
-    s_wait_text(w0, NULL, "dropped the late result of sleep_marked-", 15.0);
+    DVT_TRUE(dvt_wait_text(w0, NULL, "dropped the late result of sleep_marked-",
+                           15.0));
 
     /* Nothing changed its mind, and w0 serves again. */
     for (int i = 0; i < NSHORT; i++) {
@@ -338,7 +319,7 @@ s_client_loses_scheduler(int sig, const char *name, const char *why,
     dv_release(f);
     dv_close(c);
     waitpid(killer, NULL, 0);
-    s_wait_text(w, NULL, "dialling it again", S_TIMEOUT_S + 5.0);
+    DVT_TRUE(dvt_wait_text(w, NULL, "dialling it again", S_TIMEOUT_S + 5.0));
     kill(dvt_proc_pid(s), SIGCONT);
     /* The worker, dialling the scheduler again, still runs the task of
      * its lost session: SIGTERM ends it at once all the same. */
@@ -379,12 +360,12 @@ test_worker_rejoins_restarted_scheduler(void **state)
 
     DVT_EQ_I64(kill(dvt_proc_pid(s), SIGKILL), 0);
     dvt_proc_kill(s);
-    s_wait_text(w, NULL, "dialling it again for up to 60 s", 10.0);
+    DVT_TRUE(dvt_wait_text(w, NULL, "dialling it again for up to 60 s", 10.0));
     dvt_sleep(1.0); /* the worker dials a closed port meanwhile */
     s = s_scheduler("restart-scheduler-2", NULL, again, sizeof(again));
     double t0 = dvt_now();   /* it listens */
     DVT_EQ_STR(again, addr); /* the port it recorded */
-    s_wait_text(w, NULL, "rejoined as a fresh worker", 15.0);
+    DVT_TRUE(dvt_wait_text(w, NULL, "rejoined as a fresh worker", 15.0));
     double back = dvt_now() - t0;
     fprintf(stderr,
             "heartbeat_test: a worker rejoined the restarted "
@@ -417,7 +398,8 @@ test_worker_exits_after_reconnect_grace(void **state)
     double took = dvt_now() - t0;
     DVT_TRUE(took >= 1.5 && took < 6.0);
     DVT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    s_wait_text(w, NULL, "and it did not come back within 2 s", 1.0);
+    DVT_TRUE(
+        dvt_wait_text(w, NULL, "and it did not come back within 2 s", 1.0));
     dvt_proc_kill(s);
 }
 

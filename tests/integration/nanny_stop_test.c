@@ -91,34 +91,6 @@ s_in_logs(const char *needle)
     return n;
 }
 
-static int
-s_count_lines(const char *path)
-{
-    char *text = dvt_read_file(path);
-    int n = 0;
-    for (char *p = text; p != NULL && *p != '\0'; p++) {
-        n += *p == '\n';
-    }
-    free(text);
-    return n;
-}
-
-/* Waits up to timeout_s for the file at path to hold needle. */
-static bool
-s_wait_file(const char *path, const char *needle, double timeout_s)
-{
-    double deadline = dvt_now() + timeout_s;
-    for (;;) {
-        char *text = dvt_read_file(path);
-        bool has = text != NULL && strstr(text, needle) != NULL;
-        free(text);
-        if (has || dvt_now() > deadline) {
-            return has;
-        }
-        dvt_sleep(0.005);
-    }
-}
-
 /* Runs whoami pinned to worker id until it answers id, submitting again
  * while it errs (pinned to a worker that is stopping, or has left and
  * not yet rejoined). Returns the seconds from t0 to the answer. */
@@ -166,7 +138,7 @@ s_start_sleeper(dv_client *c, const char *fn, const char *id, double timeout,
     opts.timeout = timeout;
     dv_future *f = DVT_NOTNULL(
         dv_submit(c, fn, 2, (dv_arg[]){dv_str(path), dv_i64(60000)}, &opts));
-    DVT_TRUE(s_wait_file(path, id, 20.0));
+    DVT_TRUE(dvt_wait_text(NULL, path, id, 20.0));
     return f;
 }
 
@@ -204,7 +176,7 @@ test_segfaults_err_killed_worker(void **state)
     dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "crash_marked", dv_str(path)));
     DVT_CONTAINS(DVT_ERROR(f, 60.0), "killed worker");
     dv_release(f);
-    DVT_EQ_I64(s_count_lines(path), 3);
+    DVT_EQ_I64(dvt_count_lines(path), 3);
     /* The nannies bring every worker back, under its own name. */
     const char *ids[] = {"w0", "w1", "w2"};
     for (int i = 0; i < 3; i++) {
@@ -280,7 +252,7 @@ test_timeout_stops_the_call(void **state)
     dv_release(f);
     /* The worker runs the next call. */
     s_pinned_runs(c, "w2", dvt_now(), 10.0 * S_SLOW);
-    DVT_EQ_I64(s_count_lines(path), 1); /* not run again elsewhere */
+    DVT_EQ_I64(dvt_count_lines(path), 1); /* not run again elsewhere */
 }
 
 static void
@@ -292,7 +264,7 @@ test_cooperative_call_returns(void **state)
     dv_future *f = s_start_sleeper(c, "sleep_coop", "w0", 0, path);
     pid_t before = s_worker_pid(0);
     DVT_PASS(dv_cancel(f));
-    DVT_TRUE(s_wait_file(path, "cancelled after", 2.0 * S_SLOW));
+    DVT_TRUE(dvt_wait_text(NULL, path, "cancelled after", 2.0 * S_SLOW));
     dv_release(f);
     /* Past its grace, the same process still serves. */
     dvt_sleep(0.5);
@@ -303,7 +275,7 @@ test_cooperative_call_returns(void **state)
     s_path(path, sizeof(path), "coop-timeout");
     f = s_start_sleeper(c, "sleep_coop", "w0", 0.3, path);
     DVT_CONTAINS(DVT_ERROR(f, 10.0 * S_SLOW), "timed out after 0.3 s");
-    DVT_TRUE(s_wait_file(path, "cancelled after", 1.0));
+    DVT_TRUE(dvt_wait_text(NULL, path, "cancelled after", 1.0));
     dv_release(f);
     DVT_EQ_I64(s_worker_pid(0), before);
 }
@@ -343,9 +315,9 @@ test_embedded_cooperative_cancel(void **state)
     s_path(path, sizeof(path), dvt_kind == DVT_THREADS ? "t-coop" : "p-coop");
     dv_future *f =
         DVT_NOTNULL(DV_SUBMIT(c, "sleep_coop", dv_str(path), dv_i64(60000)));
-    DVT_TRUE(s_wait_file(path, "\n", 20.0));
+    DVT_TRUE(dvt_wait_text(NULL, path, "\n", 20.0));
     DVT_PASS(dv_cancel(f));
-    DVT_TRUE(s_wait_file(path, "cancelled after", 2.0 * S_SLOW));
+    DVT_TRUE(dvt_wait_text(NULL, path, "cancelled after", 2.0 * S_SLOW));
     dv_release(f);
 }
 

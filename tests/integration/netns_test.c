@@ -24,13 +24,9 @@
 #include <unistd.h>
 
 #include "dvt_funcs.h"
+#include "dvt_netns.h"
 #include "dvtest.h"
 
-#define SKIP 77
-
-static char s_ns[2][32];  /* the namespaces: host A, host B */
-static const char *s_ip;  /* the ip command */
-static int s_made;        /* namespaces made, to delete */
 static dvt_proc *s_sched; /* in A */
 static dvt_proc *s_wa;    /* in A */
 static dvt_proc *s_wb;    /* in B */
@@ -38,123 +34,11 @@ static char s_addr[128];  /* what the scheduler printed */
 static char s_dial[128];  /* A's address with the scheduler's port */
 static dv_client *s_client;
 
-/* Runs a shell command (formatted), its output to HOME/netns.log; returns
- * its exit status. */
-static int
-s_sh(const char *fmt, ...)
-{
-    char cmd[512], full[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof(full), "%s >>%s/netns.log 2>&1", cmd, dvt_home());
-    int rc = system(full);
-    return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-static void
-s_delete_namespaces(void)
-{
-    if (s_made) {
-        s_sh("%s netns del %s", s_ip, s_ns[0]);
-        s_sh("%s netns del %s", s_ip, s_ns[1]);
-        s_made = 0;
-    }
-}
-
-/* Makes hosts A and B. Returns 0, or SKIP (reason printed). */
-static int
-s_make_namespaces(void)
-{
-    static const char *const paths[] = {"/usr/sbin/ip", "/sbin/ip",
-                                        "/usr/bin/ip", "/bin/ip"};
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        if (access(paths[i], X_OK) == 0) {
-            s_ip = paths[i];
-            break;
-        }
-    }
-    if (s_ip == NULL || geteuid() != 0) {
-        fprintf(stderr, "netns_test: skipped: %s\n",
-                s_ip ? "needs root to make network namespaces"
-                     : "no `ip` command (iproute2)");
-        return SKIP;
-    }
-    snprintf(s_ns[0], sizeof(s_ns[0]), "dvn%da", (int)getpid());
-    snprintf(s_ns[1], sizeof(s_ns[1]), "dvn%db", (int)getpid());
-    if (s_sh("%s netns add %s", s_ip, s_ns[0]) != 0) {
-        char path[256];
-        snprintf(path, sizeof(path), "%s/netns.log", dvt_home());
-        char *log = dvt_read_file(path);
-        fprintf(stderr, "netns_test: skipped: `ip netns add` failed: %s\n",
-                log ? log : "");
-        free(log);
-        return SKIP;
-    }
-    s_made = 1;
-    atexit(s_delete_namespaces);
-    const char *a = s_ns[0], *b = s_ns[1];
-    int rc = s_sh("%s netns add %s", s_ip, b);
-    /* The pair is made inside the namespaces: it never touches the host's
-     * own network, and goes with them. */
-    rc |= s_sh("%s link add %s netns %s type veth peer name %s netns %s", s_ip,
-               a, a, b, b);
-    rc |= s_sh("%s -n %s addr add 10.231.0.1/24 dev %s", s_ip, a, a);
-    rc |= s_sh("%s -n %s addr add 10.231.0.2/24 dev %s", s_ip, b, b);
-    for (int i = 0; i < 2; i++) {
-        rc |= s_sh("%s -n %s link set lo up", s_ip, s_ns[i]);
-        rc |= s_sh("%s -n %s link set %s up", s_ip, s_ns[i], s_ns[i]);
-    }
-    if (rc != 0) {
-        char path[256];
-        snprintf(path, sizeof(path), "%s/netns.log", dvt_home());
-        char *log = dvt_read_file(path);
-        fprintf(stderr, "netns_test: setting up the namespaces failed:\n%s\n",
-                log ? log : "");
-        free(log);
-        return 1;
-    }
-    return 0;
-}
-
-/* Moves this process into host A (before any thread starts). */
-static int
-s_enter(const char *ns)
-{
-    char path[128];
-    snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
-        perror("netns_test: setns");
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
-/* `ip netns exec NS drove ARGS...` (NULL-terminated). */
-static dvt_proc *
-s_spawn_in(const char *name, const char *ns, ...)
-{
-    char *argv[24] = {(char *)s_ip, "netns", "exec", (char *)ns,
-                      (char *)dvt_drove_bin()};
-    int n = 5;
-    va_list ap;
-    va_start(ap, ns);
-    for (char *arg; n < 23 && (arg = va_arg(ap, char *)) != NULL;) {
-        argv[n++] = arg;
-    }
-    va_end(ap);
-    argv[n] = NULL;
-    return dvt_spawn(name, argv);
-}
-
 static int
 s_start_cluster(void)
 {
-    s_sched = s_spawn_in("scheduler-a", s_ns[0], "scheduler", "--address",
-                         "tcp://0.0.0.0:0", NULL);
+    s_sched = dvt_netns_spawn("scheduler-a", 0, "scheduler", "--address",
+                              "tcp://0.0.0.0:0", NULL);
     if (s_sched == NULL ||
         dvt_proc_read_line(s_sched, s_addr, sizeof(s_addr), 20.0) != 0) {
         return -1;
@@ -163,11 +47,11 @@ s_start_cluster(void)
      * tests check the workers apart from what it prints. */
     snprintf(s_dial, sizeof(s_dial), "tcp://10.231.0.1:%s",
              strrchr(s_addr, ':') + 1);
-    s_wa = s_spawn_in("worker-a", s_ns[0], "worker", "--scheduler", s_dial,
-                      "--threads", "1", "--name", "wa", NULL);
-    s_wb = s_spawn_in("worker-b", s_ns[1], "worker", "--scheduler", s_dial,
-                      "--threads", "1", "--name", "wb", "--listen",
-                      "tcp://0.0.0.0:0", NULL);
+    s_wa = dvt_netns_spawn("worker-a", 0, "worker", "--scheduler", s_dial,
+                           "--threads", "1", "--name", "wa", NULL);
+    s_wb = dvt_netns_spawn("worker-b", 1, "worker", "--scheduler", s_dial,
+                           "--threads", "1", "--name", "wb", "--listen",
+                           "tcp://0.0.0.0:0", NULL);
     if (s_wa == NULL || s_wb == NULL) {
         return -1;
     }
@@ -250,11 +134,11 @@ main(void)
 {
     dvt_init(150);
     (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
-    int rc = s_make_namespaces();
+    int rc = dvt_netns_make("dvn", "10.231.0");
     if (rc != 0) {
         return rc;
     }
-    if (s_enter(s_ns[0]) != 0 || s_start_cluster() != 0) {
+    if (dvt_netns_enter(0) != 0 || s_start_cluster() != 0) {
         return dvt_finish(1);
     }
     const struct CMUnitTest tests[] = {
@@ -268,6 +152,6 @@ main(void)
     dvt_proc_kill(s_wa);
     dvt_proc_kill(s_wb);
     dvt_proc_kill(s_sched);
-    s_delete_namespaces();
+    dvt_netns_delete();
     return dvt_finish(failed);
 }

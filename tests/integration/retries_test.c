@@ -15,19 +15,6 @@
 #include "dvt_funcs.h"
 #include "dvtest.h"
 
-/* The number of lines in the file at path (0 if there is none). */
-static int
-s_count_lines(const char *path)
-{
-    char *text = dvt_read_file(path);
-    int n = 0;
-    for (char *p = text; p != NULL && *p != '\0'; p++) {
-        n += *p == '\n';
-    }
-    free(text);
-    return n;
-}
-
 static void
 s_path(char *buf, size_t size, const char *what, int retries)
 {
@@ -48,7 +35,7 @@ test_retries_rerun_failed_calls(void **state)
         c, "fail_marked", 2, (dv_arg[]){dv_str(path), dv_i64(2)}, &opts));
     DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 3);
     dv_release(f);
-    DVT_EQ_I64(s_count_lines(path), 3);
+    DVT_EQ_I64(dvt_count_lines(path), 3);
 
     /* One retry too few: 1 + 1 attempts, then the last failure's text. */
     s_path(path, sizeof(path), "fail-short", 1);
@@ -57,14 +44,14 @@ test_retries_rerun_failed_calls(void **state)
                               (dv_arg[]){dv_str(path), dv_i64(2)}, &opts));
     DVT_CONTAINS(DVT_ERROR(f, 30.0), "fail_marked: attempt 2 fails");
     dv_release(f);
-    DVT_EQ_I64(s_count_lines(path), 2);
+    DVT_EQ_I64(dvt_count_lines(path), 2);
 
     /* The default is one attempt. */
     s_path(path, sizeof(path), "fail-default", 0);
     f = DVT_NOTNULL(DV_SUBMIT(c, "fail_marked", dv_str(path), dv_i64(5)));
     DVT_CONTAINS(DVT_ERROR(f, 30.0), "attempt 1 fails");
     dv_release(f);
-    DVT_EQ_I64(s_count_lines(path), 1);
+    DVT_EQ_I64(dvt_count_lines(path), 1);
 }
 
 static void
@@ -78,7 +65,7 @@ test_killed_worker_after_three_deaths(void **state)
     DVT_CONTAINS(error, "killed worker");
     DVT_CONTAINS(error, "signal 11");
     dv_release(f);
-    DVT_EQ_I64(s_count_lines(path), 3);
+    DVT_EQ_I64(dvt_count_lines(path), 3);
 
     /* And the client still works, on replaced workers. */
     f = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(99)));

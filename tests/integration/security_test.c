@@ -569,21 +569,6 @@ s_again_runs_on(const char *id)
     dv_close(c);
 }
 
-/* Waits up to timeout_s for p's log to contain text. */
-static void
-s_wait_log(const dvt_proc *p, const char *text, double timeout_s)
-{
-    double deadline = dvt_now() + timeout_s;
-    char *log = dvt_proc_log(p);
-    while ((log == NULL || strstr(log, text) == NULL) && dvt_now() < deadline) {
-        free(log);
-        dvt_sleep(0.02);
-        log = dvt_proc_log(p);
-    }
-    DVT_CONTAINS(log, text);
-    free(log);
-}
-
 static void
 test_restart_keeps_port_and_certificates(void **state)
 {
@@ -599,7 +584,7 @@ test_restart_keeps_port_and_certificates(void **state)
     /* A worker joined to a scheduler exits with it (drove worker --help);
      * one started now keeps dialling the recorded address. */
     dvt_proc *w2 = s_again_worker("again-w2");
-    s_wait_log(w2, "trying again", 20.0);
+    DVT_TRUE(dvt_wait_text(w2, NULL, "trying again", 20.0));
     dvt_proc *s2 = s_again_scheduler("again-scheduler2", addr2, 128);
     DVT_EQ_STR(addr2, addr1);
     s_again_runs_on("again-w2");

@@ -517,6 +517,39 @@ dvt_proc_log(const dvt_proc *p)
     return dvt_read_file(p->log_path);
 }
 
+bool
+dvt_wait_text(const dvt_proc *p, const char *path, const char *needle,
+              double timeout_s)
+{
+    double deadline = dvt_now() + timeout_s;
+    for (;;) {
+        char *text = path ? dvt_read_file(path) : dvt_proc_log(p);
+        bool found = text != NULL && strstr(text, needle) != NULL;
+        free(text);
+        if (found) {
+            return true;
+        }
+        if (dvt_now() > deadline) {
+            fprintf(stderr, "dvtest: no \"%s\" in %s within %g s\n", needle,
+                    path ? path : p->name, timeout_s);
+            return false;
+        }
+        dvt_sleep(0.005);
+    }
+}
+
+int
+dvt_count_lines(const char *path)
+{
+    char *text = dvt_read_file(path);
+    int n = 0;
+    for (char *c = text; c != NULL && *c != '\0'; c++) {
+        n += *c == '\n';
+    }
+    free(text);
+    return n;
+}
+
 void
 dvt_proc_dump_log(const dvt_proc *p)
 {

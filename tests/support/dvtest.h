@@ -211,6 +211,12 @@ void dvt_proc_kill(dvt_proc *p);
  * NUL-terminated heap buffer. Caller owns; free(). NULL if unreadable. */
 char *dvt_read_file(const char *path);
 char *dvt_proc_log(const dvt_proc *p);
+/* Waits up to timeout_s for the file at path (NULL: p's stderr log) to
+ * contain needle. Returns whether it did; says on stderr when not. */
+bool dvt_wait_text(const dvt_proc *p, const char *path, const char *needle,
+                   double timeout_s);
+/* The number of lines in the file at path (0 if there is none). */
+int dvt_count_lines(const char *path);
 
 /* Prints the process's stderr log on stderr. */
 void dvt_proc_dump_log(const dvt_proc *p);
