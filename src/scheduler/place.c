@@ -65,14 +65,22 @@ dvi_core_any_worker(dvi_core *c)
     return NULL;
 }
 
+/* Scores (add) or clears each worker by the inputs of t it holds or is
+ * computing: their bytes, plus one each, so that an input whose size is
+ * not known yet (still computing) counts too. */
 static void
 s_score(dvi_task *t, int add)
 {
     dvi_task **deps = dvi_task_deps(t);
     for (uint32_t i = 0; i < t->ndeps; i++) {
-        for (uint32_t j = 0; j < deps[i]->nwho; j++) {
-            dvi_sworker *w = dvi_task_holder(deps[i], j);
-            w->score = add ? w->score + deps[i]->nbytes : 0;
+        dvi_task *d = deps[i];
+        uint64_t weight = add ? d->nbytes + 1 : 0;
+        if (d->state == DVI_TASK_PROCESSING && d->where != NULL) {
+            d->where->score = add ? d->where->score + weight : 0;
+        }
+        for (uint32_t j = 0; j < d->nwho; j++) {
+            dvi_sworker *w = dvi_task_holder(d, j);
+            w->score = add ? w->score + weight : 0;
         }
     }
 }
@@ -180,15 +188,7 @@ s_ahead_worker(dvi_core *c, dvi_task *t)
     if (t->flags & DVI_TASKF_PINNED) {
         return s_worker_free(c, t->pin) ? t->pin : NULL;
     }
-    for (uint32_t i = 0; i < t->ndeps; i++) {
-        dvi_task *d = deps[i];
-        if (d->state == DVI_TASK_PROCESSING) {
-            d->where->score++;
-        }
-        for (uint32_t j = 0; j < d->nwho; j++) {
-            dvi_task_holder(d, j)->score++;
-        }
-    }
+    s_score(t, 1);
     dvi_sworker *best = NULL;
     for (size_t k = 0; k < c->nworkers; k++) {
         dvi_sworker *w = c->workers[k];
@@ -196,15 +196,7 @@ s_ahead_worker(dvi_core *c, dvi_task *t)
             best = w;
         }
     }
-    for (uint32_t i = 0; i < t->ndeps; i++) {
-        dvi_task *d = deps[i];
-        if (d->state == DVI_TASK_PROCESSING) {
-            d->where->score = 0;
-        }
-        for (uint32_t j = 0; j < d->nwho; j++) {
-            dvi_task_holder(d, j)->score = 0;
-        }
-    }
+    s_score(t, 0);
     return best;
 }
 

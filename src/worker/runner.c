@@ -85,7 +85,7 @@ s_is_short(dvi_runner *r, const dvi_job *job)
 static int
 s_on_loop(dvi_runner *r, const dvi_job *job)
 {
-    if (!s_is_short(r, job)) {
+    if (!job->loop_ok) {
         return 0;
     }
     if (r->group == &r->own && r->nthreads == 1) {
@@ -131,7 +131,6 @@ s_pop(dvi_runner *r)
 static void
 s_to_executor(dvi_runner *r, dvi_job *job)
 {
-    job->loop_ok = s_is_short(r, job);
     dvi_watch_add(r->watch, job);
     r->nbusy++;
     r->group->busy++;
@@ -159,9 +158,12 @@ s_drain(uv_idle_t *h)
     uint64_t until = uv_hrtime() + S_TURN_NS;
     for (;;) {
         dvi_job *job = NULL;
-        if (r->runq != NULL && !s_on_loop(r, r->runq)) {
-            s_to_executor(r, s_pop(r));
-            continue;
+        if (r->runq != NULL) {
+            r->runq->loop_ok = s_is_short(r, r->runq);
+            if (!s_on_loop(r, r->runq)) {
+                s_to_executor(r, s_pop(r));
+                continue;
+            }
         }
         if (uv_hrtime() > until) {
             return; /* the idle handle stays on: more next turn */
@@ -242,9 +244,13 @@ dvi_runner_take_queued(dvi_runner *r)
     return queued;
 }
 
+/* Frees what the runner holds but its idle handle (the executor is gone). */
 static void
 s_free_runner(dvi_runner *r)
 {
+    while (r->runq != NULL) {
+        dvi_job_free(s_pop(r));
+    }
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&r->fnstats, &i, &e);) {
         free(e->val);
@@ -270,9 +276,6 @@ dvi_runner_destroy(dvi_runner **rp)
     }
     *rp = NULL;
     dvi_executor_destroy(&r->ex);
-    while (r->runq != NULL) {
-        dvi_job_free(s_pop(r));
-    }
     s_free_runner(r);
     uv_close((uv_handle_t *)&r->idle, s_idle_closed);
 }
@@ -286,9 +289,6 @@ dvi_runner_abandon(dvi_runner **rp)
     }
     *rp = NULL;
     dvi_executor_abandon(&r->ex);
-    while (r->runq != NULL) {
-        dvi_job_free(s_pop(r));
-    }
     s_free_runner(r);
     /* Closed, not freed: like the executor, left for the process's end. */
     uv_close((uv_handle_t *)&r->idle, NULL);

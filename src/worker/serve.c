@@ -89,31 +89,54 @@ s_settle(dvi_server *s, const char *key)
     free(ws);
 }
 
+/* Drops the waiting GETs that are over: those of the connection gone,
+ * when it closes; or, on a tick (gone NULL), those past their deadline
+ * for a key not coming here, answered MISSING. Emptied lists go after
+ * the walk (deleting moves the map's entries). */
+static void
+s_sweep(dvi_server *s, const s_client *gone)
+{
+    uint64_t now = uv_now(s->loop);
+    s_waiters **empty = NULL;
+    size_t nempty = 0;
+    dvi_map_entry *e;
+    for (size_t i = 0; s->nwaiting > 0 && dvi_map_next(&s->waiting, &i, &e);) {
+        s_waiters *ws = e->val;
+        int coming =
+            gone == NULL && s->coming && s->coming(s->coming_ctx, ws->key);
+        size_t kept = 0;
+        for (size_t k = 0; k < ws->n; k++) {
+            s_waiter *v = &ws->v[k];
+            v->deadline_ms = coming ? now + v->wait_ms : v->deadline_ms;
+            int over = gone ? v->cl == gone : v->deadline_ms <= now;
+            if (!over) {
+                ws->v[kept++] = *v;
+                continue;
+            }
+            if (gone == NULL) {
+                s_serve(s, v->cl, ws->key); /* never heard of here */
+            }
+            s->nwaiting--;
+        }
+        ws->n = kept;
+        if (kept == 0) {
+            empty = dvi_realloc(empty, (nempty + 1) * sizeof(*empty));
+            empty[nempty++] = ws;
+        }
+    }
+    for (size_t i = 0; i < nempty; i++) {
+        dvi_map_del(&s->waiting, empty[i]->key);
+        free(empty[i]->v);
+        free(empty[i]);
+    }
+    free(empty);
+}
+
 static void
 s_tick(uv_timer_t *t)
 {
     dvi_server *s = t->data;
-    uint64_t now = uv_now(s->loop);
-    dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(&s->waiting, &i, &e);) {
-        s_waiters *ws = e->val;
-        int coming = s->coming && s->coming(s->coming_ctx, e->key);
-        for (size_t k = 0; k < ws->n; k++) {
-            if (coming) {
-                ws->v[k].deadline_ms = now + ws->v[k].wait_ms;
-            } else if (ws->v[k].deadline_ms <= now) {
-                /* Never heard of here: settled as missing. */
-                s_serve(s, ws->v[k].cl, e->key);
-                ws->v[k--] = ws->v[--ws->n];
-                s->nwaiting--;
-            }
-        }
-        if (ws->n == 0) {
-            free(ws->v);
-            free(dvi_map_del(&s->waiting, e->key));
-            i = 0; /* the map changed under the walk */
-        }
-    }
+    s_sweep(s, NULL);
     if (s->nwaiting == 0) {
         uv_timer_stop(t);
     }
@@ -142,27 +165,6 @@ s_wait(dvi_server *s, s_client *cl, const char *key, uint64_t wait_ms)
     ws->v[ws->n++] = (s_waiter){cl, uv_now(s->loop) + wait_ms, wait_ms};
     if (s->nwaiting++ == 0) {
         uv_timer_start(s->tick, s_tick, S_TICK_MS, S_TICK_MS);
-    }
-}
-
-/* A connection going: its waiting GETs go with it. */
-static void
-s_unwait(dvi_server *s, s_client *cl)
-{
-    dvi_map_entry *e;
-    for (size_t i = 0; s->nwaiting > 0 && dvi_map_next(&s->waiting, &i, &e);) {
-        s_waiters *ws = e->val;
-        for (size_t k = 0; k < ws->n; k++) {
-            if (ws->v[k].cl == cl) {
-                ws->v[k--] = ws->v[--ws->n];
-                s->nwaiting--;
-            }
-        }
-        if (ws->n == 0) {
-            free(ws->v);
-            free(dvi_map_del(&s->waiting, e->key));
-            i = 0;
-        }
     }
 }
 
@@ -209,7 +211,7 @@ s_on_close(dvi_conn *c, const char *why)
 {
     s_client *cl = dvi_conn_data(c);
     dvi_server *s = cl->s;
-    s_unwait(s, cl);
+    s_sweep(s, cl); /* its waiting GETs go with it */
     for (size_t i = 0; i < s->nclients; i++) {
         if (s->clients[i] == cl) {
             s->clients[i] = s->clients[--s->nclients];
