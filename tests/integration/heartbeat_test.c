@@ -109,15 +109,6 @@ s_worker(const char *name, const char *addr, const char *threads, ...)
     return s_started(DVT_NOTNULL(dvt_spawn(pname, argv)));
 }
 
-static dv_future *
-s_sleep_marked(dv_client *c, const char *path, int64_t ms, const char *pin)
-{
-    dv_opts opts = DV_OPTS_INIT;
-    opts.worker = pin;
-    dv_arg args[2] = {dv_str(path), dv_i64(ms)};
-    return DVT_NOTNULL(dv_submit(c, "sleep_marked", 2, args, &opts));
-}
-
 /* n calls of inc on 0..n-1, checked. */
 static void
 s_map_inc(dv_client *c, int n)
@@ -209,11 +200,11 @@ test_stopped_worker_is_dropped_and_rejoins(void **state)
      * anywhere, until w0 runs one of them too. */
     snprintf(mark_long, sizeof(mark_long), "%s/long", dvt_home());
     snprintf(mark, sizeof(mark), "%s/short", dvt_home());
-    dv_future *pinned = s_sleep_marked(c, mark_long, 9000, "w0");
+    dv_future *pinned = dvt_sleep_marked(c, mark_long, 9000, "w0");
     enum { NSHORT = 4, NNEW = 20 };
     dv_future *shorts[NSHORT], *later[NNEW];
     for (int i = 0; i < NSHORT; i++) {
-        shorts[i] = s_sleep_marked(c, mark, 1500, NULL);
+        shorts[i] = dvt_sleep_marked(c, mark, 1500, NULL);
     }
     DVT_TRUE(dvt_wait_text(NULL, mark_long, "w0", 30.0));
     DVT_TRUE(dvt_wait_text(NULL, mark, "w0", 30.0));
@@ -266,7 +257,7 @@ test_stopped_worker_is_dropped_and_rejoins(void **state)
         DVT_EQ_STR(dv_value_str(DVT_RESULT(shorts[i], 1.0), NULL), "w1");
     }
     DVT_EQ_I64(dv_future_status(pinned), DV_ERRED);
-    dv_future *who = s_sleep_marked(c, "", 0, "w0");
+    dv_future *who = dvt_sleep_marked(c, "", 0, "w0");
     DVT_EQ_STR(dv_value_str(DVT_RESULT(who, 30.0), NULL), "w0");
     s_map_inc(c, 200);
     char *log = dvt_proc_log(s);

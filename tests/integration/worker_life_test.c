@@ -95,34 +95,6 @@ s_exit_code(dvt_proc *p, double timeout_s)
     return WEXITSTATUS(status);
 }
 
-/* Waits up to 30 s until the file at path has a line. */
-static void
-s_wait_marked(const char *path)
-{
-    double deadline = dvt_now() + 30.0;
-    for (;;) {
-        char *text = dvt_read_file(path);
-        int marked = text != NULL && strchr(text, '\n') != NULL;
-        free(text);
-        if (marked) {
-            return;
-        }
-        if (dvt_now() > deadline) {
-            DVT_FAIL("nothing ran %s within 30 s", path);
-        }
-        dvt_sleep(0.02);
-    }
-}
-
-static dv_future *
-s_sleep_marked(dv_client *c, const char *path, int64_t ms, const char *pin)
-{
-    dv_opts opts = DV_OPTS_INIT;
-    opts.worker = pin;
-    dv_arg args[2] = {dv_str(path), dv_i64(ms)};
-    return DVT_NOTNULL(dv_submit(c, "sleep_marked", 2, args, &opts));
-}
-
 static void
 s_log_contains(dvt_proc *p, const char *needle)
 {
@@ -223,13 +195,13 @@ test_sigterm_finishes_running_work(void **state)
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
     dvt_wait_workers(c, 2, 30.0);
     snprintf(mark, sizeof(mark), "%s/running-on-w0", dvt_home());
-    dv_future *running = s_sleep_marked(c, mark, 2000, "w0");
-    s_wait_marked(mark);
+    dv_future *running = dvt_sleep_marked(c, mark, 2000, "w0");
+    DVT_TRUE(dvt_wait_text(NULL, mark, "\n", 30.0));
     /* More work than w1 alone takes at once: some of it waits on w0. */
     enum { N = 6 };
     dv_future *queued[N];
     for (int i = 0; i < N; i++) {
-        queued[i] = s_sleep_marked(c, "", 300, NULL);
+        queued[i] = dvt_sleep_marked(c, "", 300, NULL);
     }
     DVT_EQ_I64(kill(dvt_proc_pid(w0), SIGTERM), 0);
     /* The task running on w0 finished there... */
@@ -261,8 +233,8 @@ test_second_signal_and_grace_end_it(void **state)
     dvt_wait_workers(c, 2, 30.0);
 
     snprintf(mark, sizeof(mark), "%s/long-signals", dvt_home());
-    dv_future *f = s_sleep_marked(c, mark, 30000, "w-signals");
-    s_wait_marked(mark);
+    dv_future *f = dvt_sleep_marked(c, mark, 30000, "w-signals");
+    DVT_TRUE(dvt_wait_text(NULL, mark, "\n", 30.0));
     DVT_EQ_I64(kill(dvt_proc_pid(w), SIGTERM), 0);
     dvt_sleep(1.0);
     DVT_TRUE(dvt_proc_alive(w)); /* its task has 60 s of grace */
@@ -272,8 +244,8 @@ test_second_signal_and_grace_end_it(void **state)
     dv_release(f);
 
     snprintf(mark, sizeof(mark), "%s/long-grace", dvt_home());
-    f = s_sleep_marked(c, mark, 30000, "w-grace");
-    s_wait_marked(mark);
+    f = dvt_sleep_marked(c, mark, 30000, "w-grace");
+    DVT_TRUE(dvt_wait_text(NULL, mark, "\n", 30.0));
     DVT_EQ_I64(kill(dvt_proc_pid(g), SIGTERM), 0);
     DVT_EQ_I64(s_exit_code(g, 15.0), 0);
     s_log_contains(g, "grace period is over");

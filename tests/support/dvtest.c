@@ -538,6 +538,15 @@ dvt_wait_text(const dvt_proc *p, const char *path, const char *needle,
     }
 }
 
+dv_future *
+dvt_sleep_marked(dv_client *c, const char *path, int64_t ms, const char *pin)
+{
+    dv_opts opts = DV_OPTS_INIT;
+    opts.worker = pin;
+    dv_arg args[2] = {dv_str(path), dv_i64(ms)};
+    return DVT_NOTNULL(dv_submit(c, "sleep_marked", 2, args, &opts));
+}
+
 int
 dvt_count_lines(const char *path)
 {

@@ -215,6 +215,10 @@ char *dvt_proc_log(const dvt_proc *p);
  * contain needle. Returns whether it did; says on stderr when not. */
 bool dvt_wait_text(const dvt_proc *p, const char *path, const char *needle,
                    double timeout_s);
+/* Submits sleep_marked(path, ms) (libdvt_funcs), pinned to worker pin
+ * (NULL: any); the test fails if it cannot. */
+dv_future *dvt_sleep_marked(dv_client *c, const char *path, int64_t ms,
+                            const char *pin);
 /* The number of lines in the file at path (0 if there is none). */
 int dvt_count_lines(const char *path);
 
