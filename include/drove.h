@@ -360,8 +360,8 @@ DV_EXPORT void dv_release(dv_future *f);
  * still running after the worker's grace (`drove worker --cancel-grace`,
  * default 0.5 s) is stopped by restarting the worker's process, so the
  * worker is free again (the other calls it was running go to other
- * workers, blameless; the results it held are lost as when a worker
- * dies). On local:threads a call cannot be stopped: its thread stays
+ * workers, blameless; the results it held first move to the workers that
+ * stay). On local:threads a call cannot be stopped: its thread stays
  * busy until the function returns. Returns 0, or DV_EINVAL for a task
  * that already completed. */
 DV_EXPORT int dv_cancel(dv_future *f);

@@ -16,7 +16,7 @@
 #include "outbox.h"
 
 /* Bumped on any incompatible change; checked in the first message. */
-#define DVI_PROTOCOL_VERSION 4
+#define DVI_PROTOCOL_VERSION 5
 
 /* The longest key or function name, in bytes. */
 #define DVI_MAX_KEY 255
@@ -56,7 +56,9 @@
     XX(STEAL, 27, steal)         \
     XX(PING, 28, ping)           \
     XX(PONG, 29, pong)           \
-    XX(MEMORY, 30, memory)
+    XX(MEMORY, 30, memory)       \
+    XX(MOVE, 31, move)           \
+    XX(LEAVING, 32, leaving)
 
 /* F(KIND, field): the fields of each message after its type. Kinds:
  *   U64, I64  an unsigned / signed integer
@@ -111,6 +113,8 @@
     F(U64, timeout_ms)
 #define DVI_MSG_FIELDS_pong(F) F(U64, seq)
 #define DVI_MSG_FIELDS_memory(F) F(U64, paused) F(U64, bytes) F(U64, spilled)
+#define DVI_MSG_FIELDS_move(F) F(KEY, key) F(STR, holder)
+#define DVI_MSG_FIELDS_leaving(F) F(STR, reason)
 // clang-format on
 
 enum dvi_msg_type {

@@ -44,6 +44,7 @@ s_worker_free(dvi_sworker *w)
     dvi_pset_fini(&w->pins);
     dvi_pset_fini(&w->running);
     dvi_pset_fini(&w->held);
+    dvi_pset_fini(&w->moving);
     free(w);
 }
 
@@ -205,6 +206,7 @@ dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
     dvi_pset_init(&w->pins);
     dvi_pset_init(&w->running);
     dvi_pset_init(&w->held);
+    dvi_pset_init(&w->moving);
     c->workers =
         dvi_realloc(c->workers, (c->nworkers + 1) * sizeof(*c->workers));
     c->workers[c->nworkers++] = w;
@@ -353,6 +355,7 @@ dvi_core_worker_leave(dvi_core *c, dvi_sworker *w, const char *why)
     s_unpin(c, w, why);
     s_drop_held(c, w, why);
     dvi_core_libs_left(c, w);
+    dvi_core_leave_fini(c, w);
     s_worker_free(w);
     s_broadcast_workers(c);
     dvi_core_settle(c);

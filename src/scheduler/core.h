@@ -65,6 +65,9 @@ void dvi_core_worker_leave(dvi_core *c, dvi_sworker *w, const char *why);
  * DVI_BLAME_WORKER and go elsewhere; when it leaves, what it still ran is
  * placed again without counting as a death of its worker. */
 void dvi_core_retiring(dvi_core *c, dvi_sworker *w, const dvi_msg_retiring *m);
+/* LEAVING: w is about to exit. The results only it holds move to workers
+ * that stay (MOVE); it is sent BYE once they are held there (leave.c). */
+void dvi_core_leaving(dvi_core *c, dvi_sworker *w, const dvi_msg_leaving *m);
 /* The worker's memory (MEMORY): paused, nothing new is placed there nor
  * stolen for it, until it says it has resumed. */
 void dvi_core_worker_memory(dvi_core *c, dvi_sworker *w,

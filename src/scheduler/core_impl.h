@@ -8,6 +8,7 @@
  *   library.c  uploaded libraries
  *   durable*.c what --state saves (durable.h), through the hooks below
  *   memory.c   workers pausing and resuming under their memory limits
+ *   leave.c    a leaving worker's results moved to the workers that stay
  *
  * Nothing here is visible outside src/scheduler.
  */
@@ -48,6 +49,9 @@ struct dvi_sworker {
     dvi_pset pins;        /* every live task pinned here */
     dvi_pset running;     /* tasks processing here (where == this) */
     dvi_pset held;        /* tasks whose result it holds */
+    int leaving;          /* said LEAVING: its results are moving away */
+    dvi_pset moving;      /* while leaving: held only here, and not yet
+                             stored by the worker they move to */
     dvi_outbox *out;
 };
 
@@ -87,6 +91,7 @@ struct dvi_core {
                               graph may still hold pointers to them */
     dvi_sworker **workers;
     size_t nworkers;
+    size_t nleaving; /* workers whose results are moving away */
     dvi_sclient **clients;
     size_t nclients;
     size_t rr; /* round-robin start for tasks without inputs */
@@ -167,6 +172,16 @@ dvi_sworker *dvi_core_worker_find(const dvi_core *c, const char *id);
 /* A worker taking new work, in turn (for scatters when none is free), or
  * NULL if there is none. */
 dvi_sworker *dvi_core_any_worker(dvi_core *c);
+
+/* ---- leave.c ------------------------------------------------------------ */
+
+/* A worker stored key, or failed to (STORED, FAILED): a leaving worker
+ * waits for it no longer if the result is held elsewhere now. */
+void dvi_core_moved(dvi_core *c, const char *key);
+/* w no longer holds t (released, or reported lost there). */
+void dvi_core_holder_gone(dvi_core *c, dvi_sworker *w, dvi_task *t);
+/* w, which was leaving, left: forgets its moves. */
+void dvi_core_leave_fini(dvi_core *c, dvi_sworker *w);
 
 /* ---- events.c ----------------------------------------------------------- */
 

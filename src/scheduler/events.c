@@ -397,6 +397,7 @@ s_lost(dvi_core *c, dvi_sworker *from, dvi_sclient *cl, const dvi_msg_lost *m)
             DVI_LOG(DVI_LOG_INFO, "SCHED", "%s: %s", t->key, why);
             dvi_task_remove_holder(t, h);
             dvi_pset_del(&h->held, t);
+            dvi_core_holder_gone(c, h, t);
             dvi_core_send_free(h, t->key); /* if it lives, it drops it */
             dvi_core_result_lost(c, t, why);
             break;
@@ -493,6 +494,7 @@ void
 dvi_core_stored(dvi_core *c, dvi_sworker *w, const dvi_msg_stored *m)
 {
     s_result_at(c, w, m->key, m->nbytes, (dvi_bytes){0});
+    dvi_core_moved(c, m->key);
 }
 
 void
@@ -500,6 +502,7 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
 {
     dvi_task *t = s_answered(c, w, m->key);
     if (t == NULL) {
+        dvi_core_moved(c, m->key); /* perhaps a MOVE's */
         return;
     }
     dvi_pset_del(&w->running, t);

@@ -237,6 +237,7 @@ s_leave(dvi_core *c, dvi_task *t, int state)
             dvi_sworker *w = dvi_task_holder(t, i);
             dvi_core_send_free(w, t->key);
             dvi_pset_del(&w->held, t);
+            dvi_core_holder_gone(c, w, t);
         }
         dvi_task_clear_holders(t);
         break;

@@ -65,6 +65,7 @@ s_worker_msg(dvi_session *p, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_FAILED: S_EVENT(failed, dvi_core_failed, w);
     case DVI_MSG_UPLOADED: S_EVENT(uploaded, dvi_core_uploaded, w);
     case DVI_MSG_RETIRING: S_EVENT(retiring, dvi_core_retiring, w);
+    case DVI_MSG_LEAVING: S_EVENT(leaving, dvi_core_leaving, w);
     case DVI_MSG_LOST: S_EVENT(lost, dvi_core_worker_lost, w);
     case DVI_MSG_MEMORY: S_EVENT(memory, dvi_core_worker_memory, w);
     default: return 1;

@@ -155,26 +155,86 @@ s_forget_cb(uv_timer_t *t)
 }
 
 static void
-s_forget_closed(uv_handle_t *h)
+s_timer_closed(uv_handle_t *h)
 {
     free(h);
 }
 
-void
-dvi_worker_forget_init(dvi_worker *w)
+/* A timer of w's (malloc'ed: it closes after w is freed). */
+static uv_timer_t *
+s_timer_new(dvi_worker *w)
 {
-    w->forget = dvi_malloc(sizeof(*w->forget));
-    uv_timer_init(w->loop, w->forget);
-    w->forget->data = w;
+    uv_timer_t *t = dvi_malloc(sizeof(*t));
+    uv_timer_init(w->loop, t);
+    t->data = w;
+    return t;
+}
+
+static void
+s_timer_close(uv_timer_t **t)
+{
+    if (*t != NULL) {
+        uv_close((uv_handle_t *)*t, s_timer_closed);
+        *t = NULL;
+    }
 }
 
 void
-dvi_worker_forget_fini(dvi_worker *w)
+dvi_worker_timers_init(dvi_worker *w)
 {
-    if (w->forget != NULL) {
-        uv_close((uv_handle_t *)w->forget, s_forget_closed);
-        w->forget = NULL;
+    w->forget = s_timer_new(w);
+    w->leave = s_timer_new(w);
+}
+
+void
+dvi_worker_timers_fini(dvi_worker *w)
+{
+    s_timer_close(&w->forget);
+    s_timer_close(&w->leave);
+}
+
+/* ---- Leaving ------------------------------------------------------------ */
+
+static void
+s_left(dvi_worker *w)
+{
+    uv_timer_stop(w->leave);
+    dvi_worker_drained_fn fn = w->left;
+    w->left = NULL;
+    fn(w, w->left_ctx);
+}
+
+static void
+s_leave_over(uv_timer_t *t)
+{
+    dvi_worker *w = t->data;
+    DVI_LOG(DVI_LOG_WARN, "WORKER",
+            "%s: the scheduler did not move this worker's results within "
+            "%d s: leaving without it",
+            w->id, DVI_WORKER_LEAVE_MS / 1000);
+    s_left(w);
+}
+
+void
+dvi_worker_leave(dvi_worker *w, dvi_worker_drained_fn done, void *ctx)
+{
+    if (w->left != NULL || w->leave == NULL) {
+        return;
     }
+    w->left = done;
+    w->left_ctx = ctx;
+    if (w->sched == NULL || !w->welcomed) {
+        s_left(w);
+        return;
+    }
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER",
+            "%s: leaving: the %zu results held here move to the workers "
+            "that stay first",
+            w->id, dvi_store_count(w->store));
+    const char *why = w->retiring ? w->retiring : "leaving";
+    dvi_msg_leaving m = {.reason = dvi_bytes_of(why)};
+    dvi_msg_leaving_pack(dvi_conn_outbox(w->sched), &m);
+    uv_timer_start(w->leave, s_leave_over, DVI_WORKER_LEAVE_MS, 0);
 }
 
 static void
@@ -205,7 +265,9 @@ s_on_link_lost(void *ctx, int code, const char *why)
                 why);
     }
     dvi_seterr(code, "%s", why);
-    if (w->lost) {
+    if (w->left != NULL) {
+        s_left(w); /* its BYE once the results moved, or gone anyway */
+    } else if (w->lost) {
         w->lost(w, why, w->ctx);
     }
 }
@@ -350,6 +412,13 @@ dvi_worker_ntasks(const dvi_worker *w)
 
 /* ---- Stopping a call ---------------------------------------------------- */
 
+static void
+s_stop_now(dvi_worker *w, void *ctx)
+{
+    (void)ctx;
+    w->stop(w, w->stop_why, w->stop_ctx);
+}
+
 void
 dvi_worker_stop_call(dvi_worker *w, const dvi_job *job)
 {
@@ -377,12 +446,14 @@ dvi_worker_stop_call(dvi_worker *w, const dvi_job *job)
         return;
     }
     w->stopping = 1;
+    snprintf(w->stop_why, sizeof(w->stop_why), "%s", why);
     DVI_LOG(DVI_LOG_NOTICE, "WORKER",
             "%s: %s: ending the worker process to stop it", w->id, why);
     /* Retiring first: what it gives back, and the calls it was running,
-     * go elsewhere without counting as killed by their tasks. */
+     * go elsewhere without counting as killed by their tasks; and what it
+     * holds moves away, not lost with the process. */
     dvi_worker_retire(w, "to stop a call that would not", NULL, NULL);
-    w->stop(w, why, w->stop_ctx);
+    dvi_worker_leave(w, s_stop_now, NULL);
 }
 
 void

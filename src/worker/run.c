@@ -4,10 +4,11 @@
  * (dvi_worker_net), the worker rejoining it as a fresh one; the worker
  * stops when that ends. The first SIGTERM or SIGINT retires the worker: it
  * takes no new work, gives back what it has not started, and stops once the
- * tasks running have finished, or when the grace period ends. A second signal
- * stops it at once. Task functions running on the executor's threads cannot be
- * interrupted: a worker that stops with some still running ends the
- * process without waiting for them, once what it queued for the
+ * tasks running have finished, or when the grace period ends, and the
+ * results it holds have moved to workers that stay (dvi_worker_leave). A
+ * second signal stops it at once. Task functions running on the executor's
+ * threads cannot be interrupted: a worker that stops with some still running
+ * ends the process without waiting for them, once what it queued for the
  * scheduler is written. That is also how a call that would not stop
  * (cancelled, or past its time limit, and still running after its grace)
  * is stopped: the process ends with DVI_WORKER_EXIT_RESTART, and whoever
@@ -55,12 +56,21 @@ s_on_lost(dvi_worker *w, const char *why, void *ctx)
 }
 
 static void
+s_on_left(dvi_worker *w, void *ctx)
+{
+    s_run *r = ctx;
+    (void)w;
+    dvi_runtime_stop(r->rt);
+}
+
+static void
 s_on_drained(dvi_worker *w, void *ctx)
 {
     s_run *r = ctx;
     DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: every running task finished",
             dvi_worker_id(w));
-    dvi_runtime_stop(r->rt);
+    uv_timer_stop(&r->grace);
+    dvi_worker_leave(w, s_on_left, r);
 }
 
 static void
@@ -70,7 +80,7 @@ s_on_grace_over(uv_timer_t *t)
     DVI_LOG(DVI_LOG_NOTICE, "WORKER",
             "%s: the grace period is over with %zu tasks unfinished",
             dvi_worker_id(r->worker), dvi_worker_ntasks(r->worker));
-    dvi_runtime_stop(r->rt);
+    dvi_worker_leave(r->worker, s_on_left, r);
 }
 
 /* A call would not stop: the process ends so that it does. */

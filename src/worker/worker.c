@@ -207,11 +207,34 @@ s_report_lost(dvi_worker *w, const char *key, const char *addr)
     }
 }
 
+/* The end of a MOVE: STORED once the result is kept here, else FAILED
+ * (after LOST). */
+static void
+s_moved(dvi_worker *w, const char *key, dvi_blob *blob, const char *why)
+{
+    if (w->sched == NULL) {
+        return;
+    }
+    dvi_outbox *out = dvi_conn_outbox(w->sched);
+    if (blob != NULL) {
+        dvi_store_put(w->store, key, blob);
+        dvi_msg_stored st = {.key = key, .nbytes = blob->len};
+        dvi_msg_stored_pack(out, &st);
+    } else {
+        dvi_msg_failed m = {.key = key, .blame = DVI_BLAME_INPUT};
+        m.text = dvi_bytes_of(why ? why : "could not be fetched");
+        dvi_msg_failed_pack(out, &m);
+    }
+}
+
 static void
 s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob, const char *why)
 {
     if (blob == NULL && f->addr[0]) {
         s_report_lost(w, f->key, f->addr);
+    }
+    if (f->keep) {
+        s_moved(w, f->key, blob, why);
     }
     for (size_t i = 0; i < f->n; i++) {
         dvi_wtask *wt = f->waiters[i];
@@ -453,6 +476,38 @@ s_on_free(dvi_worker *w, const msgpack_object *f, uint32_t n)
     return 0;
 }
 
+/* MOVE: a leaving worker's result, fetched from it and kept here. */
+static int
+s_on_move(dvi_worker *w, const msgpack_object *f, uint32_t n)
+{
+    dvi_msg_move m;
+    char addr[128];
+    if (dvi_msg_move_read(f, n, &m) < 0 || m.holder.n == 0 ||
+        m.holder.n >= sizeof(addr)) {
+        return dvi_seterr(DV_EPROTO, "malformed MOVE");
+    }
+    memcpy(addr, m.holder.p, m.holder.n);
+    addr[m.holder.n] = '\0';
+    dvi_wfetch *fe = dvi_map_get(&w->fetches, m.key);
+    if (fe == NULL) {
+        if (dvi_fetcher_get(w->fetcher, m.key, addr) < 0) {
+            s_report_lost(w, m.key, addr);
+            s_moved(w, m.key, NULL, dv_last_error());
+            return 0;
+        }
+        fe = dvi_calloc(1, sizeof(*fe));
+        fe->key = dvi_strdup(m.key);
+        fe->addr = dvi_strdup(addr);
+        dvi_map_put(&w->fetches, fe->key, fe);
+    } else if (fe->keep || fe->addr[0] == '\0') {
+        /* Never sent so (only one worker holds what moves): answered. */
+        s_moved(w, m.key, NULL, "already being moved or computed here");
+        return 0;
+    }
+    fe->keep = 1; /* one fetching it already for a task here keeps it */
+    return 0;
+}
+
 static int
 s_on_scatter(dvi_worker *w, const msgpack_object *f, uint32_t n)
 {
@@ -515,6 +570,7 @@ dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_FREE: return s_on_free(w, f, n);
     case DVI_MSG_STEAL: return dvi_worker_on_steal(w, f, n);
     case DVI_MSG_SCATTER: return s_on_scatter(w, f, n);
+    case DVI_MSG_MOVE: return s_on_move(w, f, n);
     case DVI_MSG_UPLOAD: return s_on_upload(w, f, n);
     case DVI_MSG_WELCOME: return dvi_worker_on_welcome(w, f, n);
     case DVI_MSG_BYE: return dvi_worker_on_bye(w, f, n);
@@ -599,7 +655,7 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
         dvi_watch_new(loop, (uint64_t)w->cancel_grace_ms, s_on_overdue, w);
     w->run = dvi_runner_new(loop, w->nthreads, w->id, opts->group, w->watch,
                             s_on_jobs_done, w);
-    dvi_worker_forget_init(w);
+    dvi_worker_timers_init(w);
     /* HELLO goes out on each connection the link opens. */
     w->link = dvi_link_new(loop, sched_addr, sched_fd,
                            (uint64_t)net->connect_timeout_ms, w->tls,
@@ -625,7 +681,7 @@ dvi_worker_destroy(dvi_worker **wp)
     dvi_watch_destroy(&w->watch);
     dvi_link_destroy(&w->link);
     w->sched = NULL;
-    dvi_worker_forget_fini(w);
+    dvi_worker_timers_fini(w);
     dvi_server_destroy(&w->server);
     dvi_fetcher_destroy(&w->fetcher);
     dvi_map_entry *e;
@@ -661,6 +717,7 @@ dvi_worker_abandon(dvi_worker **wp)
     *wp = NULL;
     dvi_runner_abandon(&w->run);
     dvi_watch_destroy(&w->watch);
+    dvi_worker_timers_fini(w);
     dvi_link_destroy(&w->link); /* what is queued goes first */
     w->sched = NULL;
     dvi_server_destroy(&w->server);

@@ -84,13 +84,14 @@ typedef struct dvi_worker_stats {
  * reconnect grace, if any), or could not be made (not on destroy); why,
  * also in dv_last_error(), names the address. */
 typedef void (*dvi_worker_lost_fn)(dvi_worker *w, const char *why, void *ctx);
-/* Called once a retiring worker has no task left. */
+/* Called once a retiring worker has no task left (dvi_worker_retire), or
+ * has left (dvi_worker_leave). */
 typedef void (*dvi_worker_drained_fn)(dvi_worker *w, void *ctx);
 /* Called once when a call still runs at the end of its grace (why says
  * which and why it had to stop): the process must end so that the call
  * does, and soon (see dvi_worker_abandon). The worker has told the
- * scheduler already: RETIRING, the tasks not started given back, and
- * FAILED for a call past its time limit. */
+ * scheduler already: RETIRING, the tasks not started given back, FAILED
+ * for a call past its time limit, and its results moved away (LEAVING). */
 typedef void (*dvi_worker_stop_fn)(dvi_worker *w, const char *why, void *ctx);
 
 /* A worker connecting to the scheduler at sched_addr, or (sched_addr NULL)
@@ -142,6 +143,15 @@ const char *dvi_worker_addr(const dvi_worker *w);
  * serving its results to peers meanwhile. Once. */
 void dvi_worker_retire(dvi_worker *w, const char *why,
                        dvi_worker_drained_fn drained, void *ctx);
+/* Before exiting (a retired worker drained, or ending its process to
+ * stop a call): asks the scheduler to move the results only this worker
+ * holds to workers that stay (LEAVING; they fetch them from it), and
+ * calls done once it has (its BYE), when the scheduler is lost, or after
+ * DVI_WORKER_LEAVE_MS at the most; at once if no scheduler is connected.
+ * The worker serves its results to peers meanwhile. Once: later calls
+ * are ignored. */
+#define DVI_WORKER_LEAVE_MS 60000
+void dvi_worker_leave(dvi_worker *w, dvi_worker_drained_fn done, void *ctx);
 /* Tasks received and not yet answered (running, or waiting for inputs),
  * and those of a lost session still running. */
 size_t dvi_worker_ntasks(const dvi_worker *w);

@@ -46,6 +46,7 @@ typedef struct dvi_wtask {
 typedef struct dvi_wfetch {
     char *key;
     char *addr; /* "" for a task computing here */
+    int keep;   /* MOVE: the result is kept here, and STORED said */
     dvi_wtask **waiters;
     uint32_t *slots; /* the input of waiters[i] it fills */
     size_t n, cap;
@@ -93,8 +94,12 @@ struct dvi_worker {
     dvi_watch *watch;        /* calls that must end by a time */
     dvi_worker_stop_fn stop; /* ends the process, or NULL: it cannot */
     void *stop_ctx;
-    int cancel_grace_ms; /* a call asked to stop has this long */
-    int stopping;        /* stop was called */
+    int cancel_grace_ms;        /* a call asked to stop has this long */
+    int stopping;               /* stop was called */
+    char stop_why[384];         /* why, for stop once the results have moved */
+    dvi_worker_drained_fn left; /* dvi_worker_leave's: told when left */
+    void *left_ctx;
+    uv_timer_t *leave; /* bounds the wait for the results to move */
 };
 
 /* ---- worker.c ----------------------------------------------------------- */
@@ -125,9 +130,10 @@ int dvi_worker_listen(dvi_worker *w, const char *listen);
 int dvi_worker_set_contact(dvi_worker *w, const char *contact);
 int dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n);
 int dvi_worker_on_bye(dvi_worker *w, const msgpack_object *f, uint32_t n);
-/* Makes, and closes, the timer that drops a lost session's state. */
-void dvi_worker_forget_init(dvi_worker *w);
-void dvi_worker_forget_fini(dvi_worker *w);
+/* Makes, and closes, the worker's timers: the one that drops a lost
+ * session's state, and the one that bounds leaving. */
+void dvi_worker_timers_init(dvi_worker *w);
+void dvi_worker_timers_fini(dvi_worker *w);
 /* A COMPUTE that came after the worker began to retire: not started. */
 int dvi_worker_refuse_compute(dvi_worker *w, const msgpack_object *f,
                               uint32_t n);

@@ -37,13 +37,13 @@
 #include <unistd.h>
 
 #include "dvt_funcs.h"
+#include "dvt_wire.h" /* DVT_PROTOCOL_VERSION */
 #include "dvtest.h"
 
 #define MSG_HELLO 1
 #define MSG_WELCOME 2
 #define MSG_BYE 24
 #define ROLE_CLIENT 1
-#define PROTOCOL_VERSION 4
 
 static dvt_cluster s_cl;
 static dv_client *s_client; /* connected before any bad input */
@@ -250,7 +250,7 @@ static void
 test_control_good_hello_is_welcomed(void **state)
 {
     int fd = s_raw_connect();
-    s_send_hello(fd, PROTOCOL_VERSION);
+    s_send_hello(fd, DVT_PROTOCOL_VERSION);
     DVT_EQ_I64(s_read_first_type(fd, 10.0), MSG_WELCOME);
     /* And the connection stays open. */
     DVT_EQ_I64(s_wait_closed(fd, 0.3), DV_ETIMEDOUT);
@@ -325,7 +325,7 @@ static void
 test_wrong_protocol_version(void **state)
 {
     int fd = s_raw_connect();
-    s_send_hello(fd, PROTOCOL_VERSION + 9999);
+    s_send_hello(fd, DVT_PROTOCOL_VERSION + 9999);
     DVT_EQ_I64(s_wait_closed(fd, 10.0), 0);
     close(fd);
     s_still_serving("a HELLO of another protocol version");
@@ -335,7 +335,7 @@ static void
 test_garbage_after_hello(void **state)
 {
     int fd = s_raw_connect();
-    s_send_hello(fd, PROTOCOL_VERSION);
+    s_send_hello(fd, DVT_PROTOCOL_VERSION);
     DVT_EQ_I64(s_read_first_type(fd, 10.0), MSG_WELCOME);
     /* A message type that does not exist, then a SUBMIT with no fields. */
     const unsigned char unknown[] = {0x91, 0x91, 0x7f};
@@ -344,7 +344,7 @@ test_garbage_after_hello(void **state)
     close(fd);
 
     fd = s_raw_connect();
-    s_send_hello(fd, PROTOCOL_VERSION);
+    s_send_hello(fd, DVT_PROTOCOL_VERSION);
     DVT_EQ_I64(s_read_first_type(fd, 10.0), MSG_WELCOME);
     const unsigned char bare_submit[] = {0x91, 0x91, 0x03};
     s_send_frame(fd, bare_submit, sizeof(bare_submit));
@@ -396,7 +396,7 @@ test_worker_peer_port(void **state)
     s_peer_still_serving("arrays nested 100,000 deep");
 
     fd = s_raw_connect_port(s_peer_port);
-    s_send_hello(fd, PROTOCOL_VERSION + 9999);
+    s_send_hello(fd, DVT_PROTOCOL_VERSION + 9999);
     DVT_EQ_I64(s_wait_closed(fd, 10.0), 0);
     close(fd);
     s_peer_still_serving("a HELLO of another protocol version");

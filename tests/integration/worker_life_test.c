@@ -7,7 +7,9 @@
  * busy worker lets its running task finish there (the future names the
  * worker that ran it) while the tasks it had not started run on the other
  * worker, and then exits 0; a second SIGTERM, or the end of --grace,
- * ends it at once even though a 30 s task is still running.
+ * ends it at once even though a 30 s task is still running. Either way,
+ * and when it ends its process to stop a call that would not, what only
+ * it holds moves to the worker that stays first.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -254,6 +256,109 @@ test_second_signal_and_grace_end_it(void **state)
     dvt_proc_kill(s);
 }
 
+/* Runs holder_of(f): the id of the worker that read f's result. */
+static const char *
+s_holder_of(dv_client *c, dv_future *f)
+{
+    dv_future *h = DVT_NOTNULL(DV_SUBMIT(c, "holder_of", dv_fut(f)));
+    static char id[64];
+    snprintf(id, sizeof(id), "%s", dv_value_str(DVT_RESULT(h, 30.0), NULL));
+    dv_release(h);
+    return id;
+}
+
+/* Makes, on w0 alone, a result pinned there (its run marked in mark), a
+ * 300,001-byte one, and a scattered value; then starts w1 at addr. */
+static dvt_proc *
+s_results_on_w0(dv_client *c, const char *addr, const char *mark,
+                dv_future *out[3])
+{
+    out[0] = dvt_sleep_marked(c, mark, 1, "w0");
+    dv_opts o = DV_OPTS_INIT;
+    o.worker = "w0";
+    dv_arg n = dv_i64(300001);
+    out[1] = DVT_NOTNULL(dv_submit(c, "make_bytes", 1, &n, &o));
+    out[2] = DVT_NOTNULL(dv_scatter(c, dv_i64(424242)));
+    DVT_EQ_I64(dv_wait(out, 3, 30.0), 0);
+    dvt_proc *w1 = s_worker("w1", addr, NULL);
+    dvt_wait_workers(c, 2, 30.0);
+    return w1;
+}
+
+/* What s_results_on_w0 made is read on w1, after w0 left: none of it
+ * computed again (the pinned one could not be: w0 is gone), the
+ * scattered value (which has no lineage) still there. */
+static void
+s_results_on_w1(dv_client *c, const char *mark, dv_future *made[3])
+{
+    dvt_wait_workers(c, 1, 30.0);
+    DVT_EQ_STR(s_holder_of(c, made[0]), "w1");
+    DVT_EQ_STR(s_holder_of(c, made[1]), "w1");
+    dv_future *e = DVT_NOTNULL(DV_SUBMIT(c, "echo", dv_fut(made[1])));
+    size_t n = 0;
+    DVT_TRUE(dv_value_bytes(DVT_RESULT(e, 30.0), &n) != NULL);
+    DVT_EQ_I64(n, 300001);
+    dv_future *i = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_fut(made[2])));
+    DVT_EQ_I64(DVT_RESULT_I64(i, 30.0), 424243);
+    DVT_EQ_I64(dvt_count_lines(mark), 1);
+    dv_release(e);
+    dv_release(i);
+    dvt_release_all(made, 3);
+}
+
+/* A worker stopped by SIGTERM moves what only it holds to the worker
+ * that stays before it exits (dask's retire_workers). */
+static void
+test_sigterm_moves_results_away(void **state)
+{
+    char addr[128], mark[256];
+    dvt_proc *s =
+        s_scheduler("move-scheduler", "tcp://127.0.0.1:0", addr, sizeof(addr));
+    dvt_proc *w0 = s_worker("w0", addr, "--no-nanny", NULL);
+    dv_client *c = DVT_NOTNULL(dvt_connect(addr));
+    dvt_wait_workers(c, 1, 30.0);
+    snprintf(mark, sizeof(mark), "%s/made-on-w0", dvt_home());
+    dv_future *made[3];
+    dvt_proc *w1 = s_results_on_w0(c, addr, mark, made);
+    DVT_EQ_I64(kill(dvt_proc_pid(w0), SIGTERM), 0);
+    DVT_EQ_I64(s_exit_code(w0, 30.0), 0);
+    s_results_on_w1(c, mark, made);
+    dv_close(c);
+    s_log_contains(w0, "leaving");
+    s_log_contains(s, "worker w0 is leaving");
+    dvt_proc_kill(w1);
+    dvt_proc_kill(s);
+}
+
+/* A worker that ends its process to stop a cancelled call that would not
+ * stop moves what only it holds away first. */
+static void
+test_stopping_a_call_moves_results_away(void **state)
+{
+    char addr[128], mark[256], stuck_mark[256];
+    dvt_proc *s = s_scheduler("stop-move-scheduler", "tcp://127.0.0.1:0", addr,
+                              sizeof(addr));
+    dvt_proc *w0 =
+        s_worker("w0", addr, "--no-nanny", "--cancel-grace", "0.5", NULL);
+    dv_client *c = DVT_NOTNULL(dvt_connect(addr));
+    dvt_wait_workers(c, 1, 30.0);
+    snprintf(mark, sizeof(mark), "%s/made-on-w0-stop", dvt_home());
+    dv_future *made[3];
+    dvt_proc *w1 = s_results_on_w0(c, addr, mark, made);
+    snprintf(stuck_mark, sizeof(stuck_mark), "%s/stuck-on-w0", dvt_home());
+    dv_future *stuck = dvt_sleep_marked(c, stuck_mark, 30000, "w0");
+    DVT_TRUE(dvt_wait_text(NULL, stuck_mark, "\n", 30.0));
+    DVT_EQ_I64(dv_cancel(stuck), 0);
+    DVT_EQ_I64(s_exit_code(w0, 30.0), 75); /* to be started afresh */
+    s_results_on_w1(c, mark, made);
+    dv_release(stuck);
+    dv_close(c);
+    s_log_contains(w0, "ending the worker process");
+    s_log_contains(s, "worker w0 is leaving");
+    dvt_proc_kill(w1);
+    dvt_proc_kill(s);
+}
+
 int
 main(void)
 {
@@ -265,6 +370,8 @@ main(void)
         cmocka_unit_test(test_port_of_another_protocol),
         cmocka_unit_test(test_sigterm_finishes_running_work),
         cmocka_unit_test(test_second_signal_and_grace_end_it),
+        cmocka_unit_test(test_sigterm_moves_results_away),
+        cmocka_unit_test(test_stopping_a_call_moves_results_away),
     };
     return dvt_finish(
         cmocka_run_group_tests_name("worker life", tests, NULL, NULL));

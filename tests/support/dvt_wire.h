@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 /* Message types and HELLO roles of docs/protocol.md. */
-#define DVT_PROTOCOL_VERSION 4
+#define DVT_PROTOCOL_VERSION 5
 #define DVT_MSG_HELLO 1
 #define DVT_MSG_WELCOME 2
 #define DVT_MSG_SUBMIT 3
