@@ -102,8 +102,17 @@ typedef struct dv_call dv_call;     /* one running call, inside a task */
  * dv_close().
  *
  * where:
- *   NULL                  $DROVE_SCHEDULER if set, else an embedded cluster
- *                         of the threads scheme ("local").
+ *   NULL                  $DROVE_SCHEDULER if set; else $DROVE_SCHEME:
+ *                         "threads" ("local"), "processes"
+ *                         ("local:processes=" one per core), "cluster"
+ *                         ("profile": the selected profile's running
+ *                         cluster, an error naming the profile if none
+ *                         runs) or "auto" (that cluster if one runs, else
+ *                         processes if the program's functions are
+ *                         exported for process workers, else threads);
+ *                         else an embedded cluster of the threads scheme
+ *                         ("local"). dv_scheme() says which was chosen,
+ *                         dv_scheme_reason() why.
  *   "local"               embedded cluster, threads scheme, one worker of one
  *                         thread per core.
  *   "local:threads=N"     embedded, N workers of one thread each, inside this
@@ -129,6 +138,13 @@ typedef struct dv_call dv_call;     /* one running call, inside a task */
  * DV_ENOTFOUND for a profile without a connection file, DV_ECONN when
  * the scheduler cannot be reached, DV_EINVAL for a bad `where`. */
 DV_EXPORT dv_client *dv_connect(const char *where);
+
+/* The client's execution scheme: "threads", "processes" or "cluster".
+ * Borrowed; valid until dv_close(). */
+DV_EXPORT const char *dv_scheme(const dv_client *c);
+/* Why dv_connect chose it ("DROVE_SCHEME=auto: no cluster (...)"), as the
+ * client's log says too. Borrowed; valid until dv_close(). */
+DV_EXPORT const char *dv_scheme_reason(const dv_client *c);
 
 /* Releases everything the client held (its futures become invalid and are
  * freed), stops an embedded cluster, and frees the client. Accepts NULL.
@@ -404,11 +420,15 @@ typedef int (*dv_fn)(dv_call *call);
 typedef struct dv_function {
     const char *name;
     dv_fn fn;
-    unsigned flags; /* DV_FN_IMPURE */
+    unsigned flags; /* DV_FN_IMPURE, DV_FN_NOT_THREAD_SAFE */
     unsigned abi;   /* DV_VERSION_MAJOR of the header it was built with */
 } dv_function;
 
 #define DV_FN_IMPURE 1u
+/* Its calls must not run on threads of one process (global state, a
+ * library that is not thread-safe): on the threads scheme dv_submit and
+ * dv_map refuse it (DV_EINVAL naming it and the scheme); it never runs. */
+#define DV_FN_NOT_THREAD_SAFE 2u
 
 /* Registers a function under its name in this process (DV_FUNCTION does it
  * at load time). Returns 0, or DV_EINVAL for a NULL or nameless entry. The
@@ -443,6 +463,11 @@ DV_EXPORT int dv_register(const dv_function *f);
 /* As DV_FUNCTION, for a function whose calls must never be merged (random
  * numbers, clocks, side effects): every call gets a fresh key. */
 #define DV_FUNCTION_IMPURE(name) DV_FUNCTION_FLAGS_(name, DV_FN_IMPURE)
+/* As DV_FUNCTION, for a function that is not thread-safe: it runs only on
+ * worker processes (local:processes, a cluster), never on the threads
+ * scheme. */
+#define DV_FUNCTION_NOT_THREAD_SAFE(name) \
+    DV_FUNCTION_FLAGS_(name, DV_FN_NOT_THREAD_SAFE)
 
 /* The number of arguments of the running call. */
 DV_EXPORT size_t dv_nargs(const dv_call *call);
@@ -526,6 +551,29 @@ DV_EXPORT int dv_nworkers(dv_client *c);
  * Copies at most size bytes, NUL-terminated, into buf. Returns 0, or
  * DV_ENOTFOUND. */
 DV_EXPORT int dv_worker_id(dv_client *c, int i, char *buf, size_t size);
+
+/* The cluster's status, as dask's scheduler_info: *json receives a JSON
+ * object (caller frees with free()) whose `address` is the scheduler's
+ * address, `workers` a list with an object per worker (`id`, `host`,
+ * `addr`, `pid`, `threads`, `running`, `done`, `memory_bytes`, `paused`,
+ * `retiring`) and `totals` the sums (and `tasks`, `clients`). Returns 0,
+ * or a negative DV_E* code (*json NULL). */
+DV_EXPORT int dv_scheduler_info(dv_client *c, char **json);
+
+/* Retires the n workers named (dv_worker_id), as dask's retire_workers:
+ * each takes no new tasks, finishes those it runs, moves the results only
+ * it holds to the workers that stay, and exits. Returns once the
+ * scheduler has told them, with how many it told; they leave the
+ * dv_nworkers() count as they go. DV_ENOTFOUND (no worker is told) if an
+ * id names no worker, DV_EINVAL for a bad id. */
+DV_EXPORT int dv_retire_workers(dv_client *c, const char *const *ids, size_t n);
+
+/* Asks the scheduler to shut down: it tells every worker to exit (they
+ * do, without waiting for it to come back) and every client goodbye
+ * (later calls fail with DV_ELOST), then exits. Returns 0 once it has
+ * accepted; DV_EPERM for an embedded cluster, which ends with
+ * dv_close(). */
+DV_EXPORT int dv_shutdown(dv_client *c);
 
 #ifdef __cplusplus
 }

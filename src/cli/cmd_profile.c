@@ -731,55 +731,24 @@ s_export(int argc, char **argv)
 
 /* ---- Dispatch ----------------------------------------------------------- */
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *help;
-} s_subs[] = {
+static const dvi_subcommand s_subs[] = {
     {"create", s_create, "make a profile's CA and certificates"},
     {"list", s_list, "list the profiles, their schedulers and addresses"},
     {"show", s_show, "show a profile's addresses, files and certificates"},
     {"export", s_export, "copy what a worker or client elsewhere needs"},
 };
 
-static void
-s_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: drove profile COMMAND [ARGS] [OPTIONS]\n\n"
-            "A profile holds what it takes to join one cluster, in\n"
-            "$DROVE_HOME/profile_NAME (DROVE_HOME: ~/.drove by default; NAME:\n"
-            "the argument, else --profile, else $DROVE_PROFILE, else\n"
-            "\"default\"): the connection file (the scheduler's addresses and\n"
-            "CA certificate), the certificate authority (ca.key never leaves\n"
-            "the scheduler's machine), a certificate and key per role, the\n"
-            "scheduler's lock and logs/.\n\ncommands:\n");
-    for (size_t i = 0; i < S_OPTS(s_subs); i++) {
-        fprintf(out, "  %-8s %s\n", s_subs[i].name, s_subs[i].help);
-    }
-    fprintf(out, "\nRun 'drove profile COMMAND --help' for its arguments.\n");
-}
-
 int
 dvi_cmd_profile(int argc, char **argv)
 {
-    if (argc < 1) {
-        s_usage(stderr);
-        return 2;
-    }
-    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
-        strcmp(argv[0], "help") == 0) {
-        s_usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < S_OPTS(s_subs); i++) {
-        if (strcmp(argv[0], s_subs[i].name) == 0) {
-            return s_subs[i].run(argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr,
-            "drove profile: unknown command '%s' (create, list, show or "
-            "export; see drove profile --help)\n",
-            argv[0]);
-    return 2;
+    return dvi_subcommands_run(
+        "drove profile",
+        "A profile holds what it takes to join one cluster, in\n"
+        "$DROVE_HOME/profile_NAME (DROVE_HOME: ~/.drove by default; NAME:\n"
+        "the argument, else --profile, else $DROVE_PROFILE, else\n"
+        "\"default\"): the connection file (the scheduler's addresses and\n"
+        "CA certificate), the certificate authority (ca.key never leaves\n"
+        "the scheduler's machine), a certificate and key per role, the\n"
+        "scheduler's lock and logs/.",
+        s_subs, S_OPTS(s_subs), argc, argv);
 }

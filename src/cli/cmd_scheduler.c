@@ -53,6 +53,13 @@ static dvi_option s_opts[] = {
 #define S_NOPTS (sizeof(s_opts) / sizeof(s_opts[0]))
 
 static void
+s_on_shutdown(void *ctx)
+{
+    DVI_LOG(DVI_LOG_NOTICE, "SCHED", "stopping, as a client asked");
+    dvi_runtime_stop(ctx);
+}
+
+static void
 s_on_signal(void *ctx, int signum, int count)
 {
     DVI_LOG(DVI_LOG_NOTICE, "SCHED", "stopping on signal %d", signum);
@@ -203,7 +210,9 @@ static const char s_help[] =
     "it. Prints the address to give clients and workers as the first\n"
     "line of standard output (on 0.0.0.0, the first interface that is\n"
     "not loopback; the log lists them all), then runs until SIGTERM or\n"
-    "SIGINT. Logs go to standard error and the profile's logs/.\n"
+    "SIGINT, or until a client asks it to shut down (`drove cluster\n"
+    "down`): then its workers exit too. Logs go to standard error and\n"
+    "the profile's logs/.\n"
     "Heartbeats run both ways: a worker silent for --heartbeat-timeout\n"
     "seconds is dropped and its tasks run elsewhere; workers reconnect\n"
     "to a restarted scheduler (it listens on the port it recorded). With\n"
@@ -283,6 +292,7 @@ dvi_cmd_scheduler(int argc, char **argv)
     char use[256];
     dvi_addr_reachable(bound, use, sizeof(use));
     s_write_conn(&p, use);
+    dvi_sched_set_control(s, use, s_on_shutdown, rt);
     s_announce(bound, use);
     DVI_LOG(DVI_LOG_NOTICE, "SCHED", "profile '%s' in %s", p.name, p.dir);
     if (dvi_runtime_catch_signals(rt, s_on_signal, rt) < 0) {

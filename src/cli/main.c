@@ -12,6 +12,8 @@ static const struct {
 } s_commands[] = {
     {"scheduler", dvi_cmd_scheduler, "run a scheduler (the cluster's hub)"},
     {"worker", dvi_cmd_worker, "run a worker that connects to a scheduler"},
+    {"cluster", dvi_cmd_cluster,
+     "start, inspect, scale and stop a cluster from one command"},
     {"profile", dvi_cmd_profile,
      "create, list, show or export profiles (a cluster's certificates)"},
 };

@@ -13,7 +13,7 @@ s_usage(const dvi_option *opts, size_t n, const char *usage, const char *about)
     for (size_t i = 0; i < n; i++) {
         const dvi_option *o = &opts[i];
         char flag[64];
-        snprintf(flag, sizeof(flag), "--%s%s", o->name,
+        snprintf(flag, sizeof(flag), "%s%s%s", o->name[1] ? "--" : "-", o->name,
                  o->type == DVI_OPT_FLAG  ? ""
                  : o->type == DVI_OPT_INT ? " N"
                  : o->type == DVI_OPT_NUM ? " S"
@@ -128,10 +128,12 @@ s_step(const dvi_option *opts, size_t n, int argc, char **argv, int *a,
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
         return S_HELP;
     }
-    const char *name = arg + 2;
+    /* --name[=value], or -x for an option whose name is one letter. */
+    int dashes = arg[1] == '-' ? 2 : 1;
+    const char *name = arg + dashes;
     const char *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
-    for (size_t i = 0; arg[1] == '-' && i < n; i++) {
+    for (size_t i = 0; (dashes == 2 || len == 1) && i < n; i++) {
         if (strlen(opts[i].name) == len &&
             strncmp(opts[i].name, name, len) == 0) {
             *o = &opts[i];
@@ -278,4 +280,39 @@ int
 dvi_opt_flag(const dvi_option *opts, size_t n, const char *name)
 {
     return dvi_opt_str(opts, n, name) != NULL;
+}
+
+static void
+s_subs_usage(FILE *out, const char *prog, const char *about,
+             const dvi_subcommand *subs, size_t n)
+{
+    fprintf(out, "usage: %s COMMAND [ARGS] [OPTIONS]\n\n%s\n\ncommands:\n",
+            prog, about);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "  %-10s %s\n", subs[i].name, subs[i].help);
+    }
+    fprintf(out, "\nRun '%s COMMAND --help' for its arguments.\n", prog);
+}
+
+int
+dvi_subcommands_run(const char *prog, const char *about,
+                    const dvi_subcommand *subs, size_t n, int argc, char **argv)
+{
+    if (argc < 1) {
+        s_subs_usage(stderr, prog, about, subs, n);
+        return 2;
+    }
+    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
+        strcmp(argv[0], "help") == 0) {
+        s_subs_usage(stdout, prog, about, subs, n);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(argv[0], subs[i].name) == 0) {
+            return subs[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "%s: unknown command '%s' (see %s --help)\n", prog, argv[0],
+            prog);
+    return 2;
 }

@@ -48,6 +48,19 @@ int dvi_opt_flag(const dvi_option *opts, size_t n, const char *name);
  * after the table was parsed from the same argc and argv. */
 size_t dvi_opt_list(const dvi_option *opts, size_t n, int argc, char **argv,
                     const char *name, const char **out, size_t max);
+/* A command's subcommand: its name, what runs it (with the arguments after
+ * the name) and a line of help. */
+typedef struct dvi_subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} dvi_subcommand;
+/* Runs the subcommand argv[0] names, or prints the command's usage (prog:
+ * "drove cluster"; about: what it is) for --help (exit status 0), no
+ * subcommand (2) or an unknown one (2, naming it). */
+int dvi_subcommands_run(const char *prog, const char *about,
+                        const dvi_subcommand *subs, size_t n, int argc,
+                        char **argv);
 /* Sets up logging to stderr for a daemon of this role at the named level.
  * Returns 0, or prints an error naming the level and returns 2. */
 int dvi_cli_log(const char *role, const char *level);

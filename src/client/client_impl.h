@@ -108,6 +108,8 @@ struct dv_client {
     dvi_fetcher *fetcher;   /* results, from the workers holding them */
     dvi_tls_ctx *tls;       /* the client's identity on tcp, or NULL */
     dvi_embedded *embedded; /* the embedded cluster, or NULL */
+    char scheme[16];        /* threads, processes or cluster (scheme.c) */
+    char scheme_why[400];   /* and why dv_connect chose it */
 
     /* Set once at connect: */
     int expect_workers;      /* embedded: wait for this many */
@@ -149,6 +151,34 @@ int dvi_request_answer_locked(dv_client *c, int type, const msgpack_object *f,
                               uint32_t n);
 void dvi_request_fail_all_locked(dv_client *c, const char *text);
 void dvi_request_free_all(dv_client *c);
+/* Sends one request message of type (UPLOAD: its hash) and waits up to
+ * timeout_s for its answer; pack() packs the message, with the lock held,
+ * under the request's id. NULL (reason set) if the client is unusable;
+ * else the request, answered or with a DV_ETIMEDOUT status. Caller frees
+ * with dvi_request_free. */
+dvi_request *dvi_request_send(dv_client *c, int type, const char *hash,
+                              double timeout_s,
+                              void (*pack)(dv_client *, uint64_t id, void *),
+                              void *arg);
+void dvi_request_free(dvi_request *r);
+
+/* ---- scheme.c ----------------------------------------------------------- */
+
+/* The scheme of a where ("local:processes=2": processes). Static. */
+const char *dvi_scheme_of(const char *where);
+/* What dv_connect(NULL) means, into where, and why: 0; 1 for
+ * DROVE_SCHEME=auto (the caller tries the profile's cluster first, then
+ * dvi_scheme_fallback); DV_EINVAL for a bad DROVE_SCHEME. */
+int dvi_scheme_pick(char *where, size_t size, char *why, size_t wsize);
+/* The cluster of the selected profile: "profile:NAME". */
+void dvi_scheme_cluster(char *where, size_t size);
+/* auto, with no cluster running (cluster_error says why): processes or
+ * threads. */
+void dvi_scheme_fallback(char *where, size_t size, char *why, size_t wsize,
+                         const char *cluster_error);
+/* 0 if fn may run on c's scheme, else DV_EINVAL with the reason (a
+ * function not thread-safe, on threads). */
+int dvi_scheme_allows(const dv_client *c, const char *fn);
 
 /* as_completed.c */
 void dvi_ascompleted_note_locked(dv_client *c, dvi_fstate *st);

@@ -570,16 +570,46 @@ s_wait_ready(dv_client *c, const char *where)
     return ok ? 0 : dvi_seterr(code, "cannot connect to %s", why);
 }
 
+static dv_client *s_connect(const char *where, const char *reason);
+
 dv_client *
 dv_connect(const char *where)
 {
     dvi_worker_role_check();
-    if (where == NULL || where[0] == '\0') {
-        where = getenv("DROVE_SCHEDULER");
-        if (where == NULL || where[0] == '\0') {
-            where = "local";
-        }
+    if (where != NULL && where[0] != '\0') {
+        return s_connect(where, "as dv_connect was asked");
     }
+    char pick[256], why[400];
+    int rc = dvi_scheme_pick(pick, sizeof(pick), why, sizeof(why));
+    if (rc < 0) {
+        return NULL;
+    }
+    if (rc == 0) {
+        dv_client *c = s_connect(pick, why);
+        if (c == NULL) { /* say which scheme was meant */
+            char err[512];
+            snprintf(err, sizeof(err), "%s", dv_last_error());
+            dvi_seterr(dv_last_code(), "%s: %s", why, err);
+        }
+        return c;
+    }
+    /* auto: the selected profile's cluster if one runs. */
+    dvi_scheme_cluster(pick, sizeof(pick));
+    dv_client *c = s_connect(pick, "DROVE_SCHEME=auto: a cluster of the "
+                                   "selected profile runs");
+    if (c != NULL) {
+        return c;
+    }
+    char err[256];
+    snprintf(err, sizeof(err), "%s", dv_last_error());
+    dvi_scheme_fallback(pick, sizeof(pick), why, sizeof(why), err);
+    return s_connect(pick, why);
+}
+
+/* Connects to where, its scheme chosen for reason. */
+static dv_client *
+s_connect(const char *where, const char *reason)
+{
     dv_client *c = s_new();
     if (c == NULL) {
         return NULL;
@@ -592,6 +622,10 @@ dv_connect(const char *where)
         dvi_seterr(rc, "%s", why);
         return NULL;
     }
+    snprintf(c->scheme, sizeof(c->scheme), "%s", dvi_scheme_of(where));
+    snprintf(c->scheme_why, sizeof(c->scheme_why), "%s", reason);
+    DVI_LOG(DVI_LOG_INFO, "CLIENT", "scheme %s (%s): %s", c->scheme, where,
+            reason);
     uv_thread_create(&c->thread, s_thread, c);
     if ((rc = s_wait_ready(c, where)) < 0) {
         char why[512];

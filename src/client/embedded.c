@@ -389,6 +389,7 @@ dvi_embedded_start(uv_loop_t *loop, const char *spec)
         return NULL;
     }
     dvi_sched_set_epitaph(e->sched, s_epitaph, e);
+    dvi_sched_set_control(e->sched, e->addr, NULL, NULL);
     int rc = processes ? s_start_procs(e) : s_start_threads(e, name);
     if (rc < 0) {
         char why[512];

@@ -109,11 +109,9 @@ dvi_request_free_all(dv_client *c)
 
 /* ---- Requests, on user threads ------------------------------------------ */
 
-/* Sends one request message and waits for its answer. The caller packs the
- * message in pack(), with the lock held. */
-static dvi_request *
-s_request(dv_client *c, int type, const char *hash, double timeout_s,
-          void (*pack)(dv_client *, uint64_t id, void *), void *arg)
+dvi_request *
+dvi_request_send(dv_client *c, int type, const char *hash, double timeout_s,
+                 void (*pack)(dv_client *, uint64_t id, void *), void *arg)
 {
     uv_mutex_lock(&c->lock);
     if (dvi_client_check_locked(c) < 0) {
@@ -149,8 +147,8 @@ s_request(dv_client *c, int type, const char *hash, double timeout_s,
     return r;
 }
 
-static void
-s_request_free(dvi_request *r)
+void
+dvi_request_free(dvi_request *r)
 {
     free(r->text);
     free(r);
@@ -198,7 +196,8 @@ dv_upload_library(dv_client *c, const char *so_path)
     }
     const char *slash = strrchr(so_path, '/');
     s_upload u = {hash, slash ? slash + 1 : so_path, bytes, len};
-    dvi_request *r = s_request(c, DVI_MSG_UPLOAD, hash, 120, s_pack_upload, &u);
+    dvi_request *r =
+        dvi_request_send(c, DVI_MSG_UPLOAD, hash, 120, s_pack_upload, &u);
     free(bytes);
     if (r != NULL && r->status == 0) {
         dvi_fninfo_note_library(c, hash, fns, nfns);
@@ -211,7 +210,7 @@ dv_upload_library(dv_client *c, const char *so_path)
     if (r->status < 0 && r->text) {
         dvi_seterr(r->status, "uploading %s: %s", so_path, r->text);
     }
-    s_request_free(r);
+    dvi_request_free(r);
     return rc;
 }
 
@@ -255,7 +254,8 @@ dv_publish(dv_client *c, const char *name, dv_future *f)
                           f->key);
     }
     s_named n = {DVI_MSG_PUBLISH, name, f->st->key};
-    dvi_request *r = s_request(c, DVI_MSG_PUBLISH, NULL, 30, s_pack_named, &n);
+    dvi_request *r =
+        dvi_request_send(c, DVI_MSG_PUBLISH, NULL, 30, s_pack_named, &n);
     if (r == NULL) {
         return dvi_last_code();
     }
@@ -263,7 +263,7 @@ dv_publish(dv_client *c, const char *name, dv_future *f)
     if (rc < 0) {
         dvi_seterr(rc, "publishing %s: %s", name, r->text ? r->text : "");
     }
-    s_request_free(r);
+    dvi_request_free(r);
     return rc;
 }
 
@@ -275,7 +275,8 @@ dv_get_published(dv_client *c, const char *name)
         return NULL;
     }
     s_named n = {DVI_MSG_LOOKUP, name, NULL};
-    dvi_request *r = s_request(c, DVI_MSG_LOOKUP, NULL, 30, s_pack_named, &n);
+    dvi_request *r =
+        dvi_request_send(c, DVI_MSG_LOOKUP, NULL, 30, s_pack_named, &n);
     if (r == NULL) {
         return NULL;
     }
@@ -289,7 +290,7 @@ dv_get_published(dv_client *c, const char *name)
         dvi_seterr(r->status < 0 ? r->status : DV_ENOTFOUND, "'%s': %s", name,
                    r->text ? r->text : "not published");
     }
-    s_request_free(r);
+    dvi_request_free(r);
     return f;
 }
 
@@ -301,7 +302,7 @@ dv_unpublish(dv_client *c, const char *name)
     }
     s_named n = {DVI_MSG_UNPUBLISH, name, NULL};
     dvi_request *r =
-        s_request(c, DVI_MSG_UNPUBLISH, NULL, 30, s_pack_named, &n);
+        dvi_request_send(c, DVI_MSG_UNPUBLISH, NULL, 30, s_pack_named, &n);
     if (r == NULL) {
         return dvi_last_code();
     }
@@ -309,6 +310,6 @@ dv_unpublish(dv_client *c, const char *name)
     if (rc < 0) {
         dvi_seterr(rc, "'%s': %s", name, r->text ? r->text : "");
     }
-    s_request_free(r);
+    dvi_request_free(r);
     return rc;
 }

@@ -306,15 +306,18 @@ s_check_fn(dv_client *c, const char *fn)
                           "%d bytes are needed",
                           S_MAX_NAME);
     }
-    return 0;
+    return dvi_scheme_allows(c, fn);
 }
 
 dv_future *
 dv_submit(dv_client *c, const char *fn, size_t nargs, const dv_arg *args,
           const dv_opts *opts)
 {
-    if (s_check_fn(c, fn) < 0 || (nargs > 0 && args == NULL)) {
-        dvi_seterr(DV_EINVAL, "dv_submit: bad client, function or arguments");
+    if (nargs > 0 && args == NULL) {
+        dvi_seterr(DV_EINVAL, "dv_submit: %zu arguments and no array", nargs);
+        return NULL;
+    }
+    if (s_check_fn(c, fn) < 0) {
         return NULL;
     }
     s_enc *e = s_enc_begin(c);

@@ -1,10 +1,13 @@
-/* dvi_read_file: a whole file into memory, bounded. */
+/* Whole files: read into memory (bounded), written atomically. */
 #include "file.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drove.h"
 #include "err.h"
@@ -46,5 +49,36 @@ dvi_read_file(const char *path, char **out, size_t *len)
     }
     *out = buf;
     *len = n;
+    return 0;
+}
+
+int
+dvi_write_file(const char *path, const char *data, size_t len)
+{
+    char tmp[PATH_MAX + 16];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return dvi_seterr(DV_EIO, "%s: %s", tmp, strerror(errno));
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return dvi_seterr(DV_EIO, "%s: %s", tmp, strerror(e));
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return dvi_seterr(DV_EIO, "%s: %s", path, strerror(e));
+    }
     return 0;
 }

@@ -28,6 +28,7 @@
 
 #include "drove.h"
 #include "err.h"
+#include "file.h"
 
 /* The connection file holds two addresses and a CA certificate (under a
  * kilobyte): anything much bigger is not one, and is refused unread. */
@@ -347,39 +348,6 @@ dvi_profile_names_host(const dvi_profile *p, const char *host)
 
 /* ---- Files -------------------------------------------------------------- */
 
-/* Writes len bytes to path atomically (a temporary file renamed), mode
- * 0600. */
-static int
-s_write_file(const char *path, const char *data, size_t len)
-{
-    char tmp[PATH_MAX + 16];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return dvi_seterr(DV_EIO, "%s: %s", tmp, strerror(errno));
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return dvi_seterr(DV_EIO, "%s: %s", tmp, strerror(e));
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return dvi_seterr(DV_EIO, "%s: %s", path, strerror(e));
-    }
-    return 0;
-}
-
 /* Reads the file at path, at most max bytes, into *out (malloc'ed, with a
  * NUL after the *len bytes). Returns 0, DV_EIO, or DV_ELIMIT for a bigger
  * file, which is not read. */
@@ -446,7 +414,7 @@ dvi_profile_write_conn(const dvi_profile *p, const dvi_profile_conn *c)
         return dvi_seterr(DV_ENOMEM, "encoding %s", DVI_PROFILE_CONN_FILE);
     }
     dvi_profile_path(p, DVI_PROFILE_CONN_FILE, path, sizeof(path));
-    rc = s_write_file(path, text, strlen(text));
+    rc = dvi_write_file(path, text, strlen(text));
     free(text);
     return rc;
 }
@@ -646,7 +614,7 @@ s_copy(const dvi_profile *from, const dvi_profile *to, const char *file)
     dvi_profile_path(to, file, dst, sizeof(dst));
     int rc = s_read_file(src, S_CONN_MAX, &bytes, &len);
     if (rc == 0) {
-        rc = s_write_file(dst, bytes, len);
+        rc = dvi_write_file(dst, bytes, len);
         free(bytes);
     }
     return rc;

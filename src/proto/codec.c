@@ -27,6 +27,13 @@ dvi_bytes_dup(dvi_bytes b)
     return s;
 }
 
+int
+dvi_bytes_eq(dvi_bytes b, const char *s)
+{
+    size_t n = strlen(s);
+    return b.p != NULL && b.n == n && memcmp(b.p, s, n) == 0;
+}
+
 /* ---- Reading fields ----------------------------------------------------- */
 
 static int

@@ -58,7 +58,10 @@
     XX(PONG, 29, pong)           \
     XX(MEMORY, 30, memory)       \
     XX(MOVE, 31, move)           \
-    XX(LEAVING, 32, leaving)
+    XX(LEAVING, 32, leaving)     \
+    XX(INFO, 33, info)           \
+    XX(CONTROL, 34, control)     \
+    XX(RETIRE, 35, retire)
 
 /* F(KIND, field): the fields of each message after its type. Kinds:
  *   U64, I64  an unsigned / signed integer
@@ -105,7 +108,7 @@
 #define DVI_MSG_FIELDS_reply(F) F(U64, req) F(I64, status) F(OSTR, text)
 #define DVI_MSG_FIELDS_workers(F) F(ARR, ids)
 #define DVI_MSG_FIELDS_stored(F) F(KEY, key) F(U64, nbytes)
-#define DVI_MSG_FIELDS_bye(F) F(STR, reason)
+#define DVI_MSG_FIELDS_bye(F) F(STR, reason) F(AU64, final)
 #define DVI_MSG_FIELDS_retiring(F) F(STR, reason)
 #define DVI_MSG_FIELDS_lost(F) F(KEY, key) F(STR, holder)
 #define DVI_MSG_FIELDS_steal(F) F(U64, count)
@@ -115,6 +118,9 @@
 #define DVI_MSG_FIELDS_memory(F) F(U64, paused) F(U64, bytes) F(U64, spilled)
 #define DVI_MSG_FIELDS_move(F) F(KEY, key) F(STR, holder)
 #define DVI_MSG_FIELDS_leaving(F) F(STR, reason)
+#define DVI_MSG_FIELDS_info(F) F(STR, host) F(U64, pid) F(STR, resources)
+#define DVI_MSG_FIELDS_control(F) F(U64, req) F(STR, verb) F(STR, args)
+#define DVI_MSG_FIELDS_retire(F) F(STR, reason)
 // clang-format on
 
 enum dvi_msg_type {
@@ -204,6 +210,8 @@ typedef struct dvi_bytes {
 dvi_bytes dvi_bytes_of(const char *s);
 /* A malloc'ed NUL-terminated copy (NULL for nil). Caller frees. */
 char *dvi_bytes_dup(dvi_bytes b);
+/* Whether b holds exactly the string s. */
+int dvi_bytes_eq(dvi_bytes b, const char *s);
 
 #define DVI_MSG_DECL_U64(name) uint64_t name;
 #define DVI_MSG_DECL_I64(name) int64_t name;

@@ -190,6 +190,12 @@ dvi_sclient_name(const dvi_sclient *cl)
     return cl->name;
 }
 
+dvi_outbox *
+dvi_sclient_outbox(dvi_sclient *cl)
+{
+    return cl->out;
+}
+
 dvi_sworker *
 dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
                      int nthreads, dvi_outbox *out)

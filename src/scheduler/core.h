@@ -49,6 +49,8 @@ dvi_sclient *dvi_core_client_join(dvi_core *c, dvi_outbox *out);
 void dvi_core_client_leave(dvi_core *c, dvi_sclient *cl);
 /* "client-N", for logs and WELCOME. Borrowed. */
 const char *dvi_sclient_name(const dvi_sclient *cl);
+/* Where the client's messages are queued. */
+dvi_outbox *dvi_sclient_outbox(dvi_sclient *cl);
 
 /* A worker that sent its HELLO, proposing id, with nthreads threads,
  * serving results at addr. The core makes the id unique (a suffix
@@ -65,6 +67,17 @@ void dvi_core_worker_leave(dvi_core *c, dvi_sworker *w, const char *why);
  * DVI_BLAME_WORKER and go elsewhere; when it leaves, what it still ran is
  * placed again without counting as a death of its worker. */
 void dvi_core_retiring(dvi_core *c, dvi_sworker *w, const dvi_msg_retiring *m);
+/* INFO: w's host, process id and resources. */
+void dvi_core_info(dvi_core *c, dvi_sworker *w, const dvi_msg_info *m);
+/* The cluster's status as JSON (control.c): address (the scheduler's, as
+ * given), workers (an object each: id, host, addr, pid, threads, running,
+ * done, memory_bytes, paused, retiring) and totals. Caller frees. */
+char *dvi_core_status_json(const dvi_core *c, const char *address);
+/* Asks the workers named in ids (separated by newlines) to retire
+ * (RETIRE, why): each stops as on SIGTERM, its results moved first.
+ * Returns how many, or DV_ENOTFOUND naming an unknown worker (then none
+ * is asked). */
+int dvi_core_retire(dvi_core *c, const char *ids, const char *why);
 /* LEAVING: w is about to exit. The results only it holds move to workers
  * that stay (MOVE); it is sent BYE once they are held there (leave.c). */
 void dvi_core_leaving(dvi_core *c, dvi_sworker *w, const dvi_msg_leaving *m);

@@ -9,6 +9,7 @@
  *   durable*.c what --state saves (durable.h), through the hooks below
  *   memory.c   workers pausing and resuming under their memory limits
  *   leave.c    a leaving worker's results moved to the workers that stay
+ *   control.c  workers' INFO; the status and retiring that clients ask for
  *
  * Nothing here is visible outside src/scheduler.
  */
@@ -36,22 +37,26 @@ struct dvi_fnrec {
 struct dvi_sworker {
     char id[128];
     char addr[128]; /* where peers fetch its results */
+    char host[256]; /* its host name, as it said (INFO), or "" */
+    int64_t pid;    /* its process id there (INFO), or 0 */
     int nthreads;
-    int retiring;         /* said RETIRING: nothing new goes there, and its
-                             leaving is no task's fault */
-    int stealing;         /* asked to STEAL, and has not answered anything
-                             since: not asked again */
-    int paused;           /* said MEMORY paused: over its memory limit's
-                             pause fraction, it takes no new tasks */
-    uint32_t nprocessing; /* COMPUTEs sent without a DONE or FAILED back */
-    uint64_t score;       /* scratch: input bytes it holds, for placement */
-    dvi_taskheap pinned;  /* ready tasks that may run only here */
-    dvi_pset pins;        /* every live task pinned here */
-    dvi_pset running;     /* tasks processing here (where == this) */
-    dvi_pset held;        /* tasks whose result it holds */
-    int leaving;          /* said LEAVING: its results are moving away */
-    dvi_pset moving;      /* while leaving: held only here, and not yet
-                             stored by the worker they move to */
+    uint64_t ndone;        /* tasks it finished (DONE) */
+    uint64_t memory_bytes; /* its memory (MEMORY), 0 until it said */
+    int retiring;          /* said RETIRING: nothing new goes there, and its
+                              leaving is no task's fault */
+    int stealing;          /* asked to STEAL, and has not answered anything
+                              since: not asked again */
+    int paused;            /* said MEMORY paused: over its memory limit's
+                              pause fraction, it takes no new tasks */
+    uint32_t nprocessing;  /* COMPUTEs sent without a DONE or FAILED back */
+    uint64_t score;        /* scratch: input bytes it holds, for placement */
+    dvi_taskheap pinned;   /* ready tasks that may run only here */
+    dvi_pset pins;         /* every live task pinned here */
+    dvi_pset running;      /* tasks processing here (where == this) */
+    dvi_pset held;         /* tasks whose result it holds */
+    int leaving;           /* said LEAVING: its results are moving away */
+    dvi_pset moving;       /* while leaving: held only here, and not yet
+                              stored by the worker they move to */
     dvi_outbox *out;
 };
 

@@ -483,6 +483,7 @@ void
 dvi_core_done(dvi_core *c, dvi_sworker *w, const dvi_msg_done *m)
 {
     s_note_duration(c, m->us);
+    w->ndone++;
     dvi_bytes value = m->value;
     if (value.p != NULL && value.n > DVI_INLINE_MAX) {
         value = (dvi_bytes){0};

@@ -13,6 +13,7 @@ void
 dvi_core_worker_memory(dvi_core *c, dvi_sworker *w, const dvi_msg_memory *m)
 {
     int paused = m->paused != 0;
+    w->memory_bytes = m->bytes;
     if (paused == w->paused) {
         return;
     }

@@ -36,9 +36,14 @@ struct dvi_sched {
     size_t npeers;
     dvi_sched_epitaph_fn epitaph; /* how a lost worker died, if known */
     void *epitaph_ctx;
-    uint64_t beat_interval_ms; /* heartbeats, as peers are told in PING */
-    uint64_t beat_timeout_ms;  /* silence after which a peer is dropped */
-    dvi_durable *durable;      /* --state, or NULL */
+    uint64_t beat_interval_ms;      /* heartbeats, as peers are told in PING */
+    uint64_t beat_timeout_ms;       /* silence after which a peer is dropped */
+    dvi_durable *durable;           /* --state, or NULL */
+    char address[256];              /* the scheduler's, for status */
+    dvi_sched_shutdown_fn shutdown; /* stops the loop, or NULL */
+    void *shutdown_ctx;
+    uv_timer_t *closing; /* shutting down: waits for the workers to go */
+    uint64_t closing_since;
 };
 
 static void s_session_free(dvi_sched *s, dvi_session *p, const char *why);
@@ -287,6 +292,107 @@ dvi_sched_adopt_fd(dvi_sched *s, int fd)
     return 0;
 }
 
+/* ---- Control ------------------------------------------------------------ */
+
+void
+dvi_sched_set_control(dvi_sched *s, const char *address,
+                      dvi_sched_shutdown_fn fn, void *ctx)
+{
+    snprintf(s->address, sizeof(s->address), "%s", address ? address : "");
+    s->shutdown = fn;
+    s->shutdown_ctx = ctx;
+}
+
+static void
+s_timer_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* Shutting down: the loop stops once no worker is connected, or after 5
+ * s (one that did not hear BYE exits when it finds the scheduler gone). */
+static void
+s_on_closing(uv_timer_t *t)
+{
+    dvi_sched *s = t->data;
+    size_t workers = 0;
+    for (size_t i = 0; i < s->npeers; i++) {
+        workers += s->peers[i]->worker != NULL;
+    }
+    if (workers == 0 || uv_now(s->loop) - s->closing_since > 5000) {
+        uv_timer_stop(t);
+        s->shutdown(s->shutdown_ctx);
+    }
+}
+
+static void
+s_shut_down(dvi_sched *s)
+{
+    DVI_LOG(DVI_LOG_NOTICE, "SCHED",
+            "shutting down, as a client asked: telling %zu workers to exit",
+            dvi_core_nworkers(s->core));
+    dvi_msg_bye bye = {.reason = dvi_bytes_of("the scheduler shuts down"),
+                       .final = 1};
+    for (size_t i = 0; i < s->npeers; i++) {
+        if (s->peers[i]->role != 0) {
+            dvi_outbox *out = dvi_conn_outbox(s->peers[i]->conn);
+            dvi_msg_bye_pack(out, &bye);
+            dvi_msg_bye_pack_tail(out, &bye);
+        }
+    }
+    for (size_t i = 0; i < s->nlisteners; i++) {
+        dvi_listener_close(s->listeners[i]); /* nobody new */
+    }
+    s->nlisteners = 0;
+    s->closing = dvi_malloc(sizeof(*s->closing));
+    uv_timer_init(s->loop, s->closing);
+    s->closing->data = s;
+    s->closing_since = uv_now(s->loop);
+    uv_timer_start(s->closing, s_on_closing, 20, 20);
+}
+
+static void
+s_reply(dvi_sclient *cl, uint64_t req, int status, const char *text)
+{
+    dvi_msg_reply r = {.req = req, .status = status};
+    r.text = dvi_bytes_of(text);
+    dvi_msg_reply_pack(dvi_sclient_outbox(cl), &r);
+}
+
+void
+dvi_sched_control(dvi_sched *s, dvi_sclient *cl, const dvi_msg_control *m)
+{
+    char *args = dvi_bytes_dup(m->args);
+    char text[512];
+    if (dvi_bytes_eq(m->verb, "status")) {
+        char *json = dvi_core_status_json(s->core, s->address);
+        s_reply(cl, m->req, json ? 0 : DV_ENOMEM, json);
+        free(json);
+    } else if (dvi_bytes_eq(m->verb, "retire")) {
+        int rc =
+            dvi_core_retire(s->core, args ? args : "", "a client asked it to");
+        if (rc < 0) {
+            snprintf(text, sizeof(text), "%s", dv_last_error());
+        } else {
+            snprintf(text, sizeof(text), "%d", rc); /* how many */
+        }
+        s_reply(cl, m->req, rc < 0 ? rc : 0, text);
+    } else if (dvi_bytes_eq(m->verb, "shutdown") && s->shutdown != NULL) {
+        s_reply(cl, m->req, 0, "shutting down");
+        if (s->closing == NULL) {
+            s_shut_down(s);
+        }
+    } else if (dvi_bytes_eq(m->verb, "shutdown")) {
+        s_reply(cl, m->req, DV_EPERM,
+                "this scheduler ends with its client (an embedded cluster)");
+    } else {
+        snprintf(text, sizeof(text), "unknown request '%.*s'", (int)m->verb.n,
+                 m->verb.p ? m->verb.p : "");
+        s_reply(cl, m->req, DV_EINVAL, text);
+    }
+    free(args);
+}
+
 void
 dvi_sched_destroy(dvi_sched **sp)
 {
@@ -295,6 +401,9 @@ dvi_sched_destroy(dvi_sched **sp)
         return;
     }
     *sp = NULL;
+    if (s->closing != NULL) {
+        uv_close((uv_handle_t *)s->closing, s_timer_closed);
+    }
     for (size_t i = 0; i < s->nlisteners; i++) {
         dvi_listener_close(s->listeners[i]);
     }

@@ -51,6 +51,18 @@ void dvi_sched_set_epitaph(dvi_sched *s, dvi_sched_epitaph_fn fn, void *ctx);
  * (sets *d to NULL) and closes it with the scheduler. Call before the
  * loop runs. */
 void dvi_sched_set_durable(dvi_sched *s, dvi_durable **d, dvi_tls_ctx *tls);
+/* Lets clients shut the scheduler down (CONTROL "shutdown", as `drove
+ * cluster down` does): every worker is then told BYE as final (it exits
+ * rather than wait for the scheduler to come back), every client BYE, and
+ * once the workers are gone (5 s at most) fn is called: it stops the
+ * loop. address (copied) is the scheduler's, as status reports it.
+ * Without this, shutting down is refused: an embedded cluster ends with
+ * its client. */
+typedef void (*dvi_sched_shutdown_fn)(void *ctx);
+void dvi_sched_set_control(dvi_sched *s, const char *address,
+                           dvi_sched_shutdown_fn fn, void *ctx);
+/* A client's CONTROL (status, retire, shutdown), answered with REPLY. */
+void dvi_sched_control(dvi_sched *s, dvi_sclient *cl, const dvi_msg_control *m);
 /* Adopts a connected socket as a peer (an embedded worker process). */
 int dvi_sched_adopt_fd(dvi_sched *s, int fd);
 /* Closes every connection and listener and frees the scheduler. */

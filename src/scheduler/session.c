@@ -3,6 +3,8 @@
  * of that role may not send drops the peer. */
 #include "session.h"
 
+#include "sched.h"
+
 #include "common/err.h"
 #include "drove.h"
 
@@ -51,6 +53,14 @@ s_client_msg(dvi_session *p, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_LOOKUP: S_EVENT(lookup, dvi_core_lookup, cl);
     case DVI_MSG_UNPUBLISH: S_EVENT(unpublish, dvi_core_unpublish, cl);
     case DVI_MSG_LOST: S_EVENT(lost, dvi_core_client_lost, cl);
+    case DVI_MSG_CONTROL: {
+        dvi_msg_control m;
+        if (dvi_msg_control_read(f, n, &m) < 0) {
+            return DV_EPROTO;
+        }
+        dvi_sched_control(p->sched, cl, &m);
+        return 0;
+    }
     default: return 1;
     }
 }
@@ -66,6 +76,7 @@ s_worker_msg(dvi_session *p, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_UPLOADED: S_EVENT(uploaded, dvi_core_uploaded, w);
     case DVI_MSG_RETIRING: S_EVENT(retiring, dvi_core_retiring, w);
     case DVI_MSG_LEAVING: S_EVENT(leaving, dvi_core_leaving, w);
+    case DVI_MSG_INFO: S_EVENT(info, dvi_core_info, w);
     case DVI_MSG_LOST: S_EVENT(lost, dvi_core_worker_lost, w);
     case DVI_MSG_MEMORY: S_EVENT(memory, dvi_core_worker_memory, w);
     default: return 1;

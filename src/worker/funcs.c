@@ -76,6 +76,23 @@ dvi_funcs_registered(const char *name)
     return f;
 }
 
+int
+dvi_funcs_exported(void)
+{
+    uv_once(&s_once, s_init);
+    uv_mutex_lock(&s_lock);
+    int all = s_registry.len > 0;
+    dvi_map_entry *e;
+    for (size_t i = 0; all && dvi_map_next(&s_registry, &i, &e);) {
+        const dv_function *f = e->val;
+        char sym[300];
+        snprintf(sym, sizeof(sym), "dv__fn_%s", f->name);
+        all = dlsym(RTLD_DEFAULT, sym) == f;
+    }
+    uv_mutex_unlock(&s_lock);
+    return all;
+}
+
 /* ---- The program's code identity ---------------------------------------- */
 
 typedef struct s_find_obj {

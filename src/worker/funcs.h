@@ -47,6 +47,10 @@ int dvi_funcs_load(dvi_funcs *f, const char *hash, const char *name,
 /* The process-wide registry of the program's own functions (no uploaded
  * library registers there). */
 const dv_function *dvi_funcs_registered(const char *name);
+/* Whether the program registered functions and exports every one of them
+ * (linked with --export-dynamic, as pkg-config's flags do): then a worker
+ * process running this executable finds them. */
+int dvi_funcs_exported(void);
 
 /* The code identity of a function of this program ("B<build-id>" of the
  * object it is defined in), into out (DVI_CODE_MAX bytes); "" when the

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -111,6 +112,11 @@ s_on_link_open(void *ctx, dvi_conn *c)
         return;
     }
     dvi_hello_send(c, DVI_ROLE_WORKER, w->id, w->nthreads, w->addr);
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    dvi_msg_info info = {.host = dvi_bytes_of(host), .pid = (uint64_t)getpid()};
+    info.resources = dvi_bytes_of("");
+    dvi_msg_info_pack(dvi_conn_outbox(c), &info);
 }
 
 static int
@@ -310,6 +316,10 @@ dvi_worker_on_bye(dvi_worker *w, const msgpack_object *f, uint32_t n)
     }
     int len = (int)m.reason.n;
     const char *reason = m.reason.p ? m.reason.p : "";
+    if (m.final) {
+        /* It shuts down: nothing to wait for. */
+        dvi_link_set_rejoin(w->link, 0, NULL, NULL);
+    }
     if (!w->welcomed) {
         /* Refused (another protocol version): trying again won't help. */
         return dvi_seterr(DV_EPROTO, "it refused this worker: %.*s", len,
@@ -454,6 +464,31 @@ dvi_worker_stop_call(dvi_worker *w, const dvi_job *job)
      * holds moves away, not lost with the process. */
     dvi_worker_retire(w, "to stop a call that would not", NULL, NULL);
     dvi_worker_leave(w, s_stop_now, NULL);
+}
+
+int
+dvi_worker_on_retire(dvi_worker *w, const msgpack_object *f, uint32_t n)
+{
+    dvi_msg_retire m;
+    char why[256];
+    if (dvi_msg_retire_read(f, n, &m) < 0) {
+        return DV_EPROTO;
+    }
+    snprintf(why, sizeof(why), "the scheduler asked: %.*s", (int)m.reason.n,
+             m.reason.p ? m.reason.p : "");
+    if (w->retire != NULL) {
+        w->retire(w, why, w->retire_ctx);
+    } else {
+        dvi_worker_retire(w, why, NULL, NULL);
+    }
+    return 0;
+}
+
+void
+dvi_worker_set_retire(dvi_worker *w, dvi_worker_retire_fn fn, void *ctx)
+{
+    w->retire = fn;
+    w->retire_ctx = ctx;
 }
 
 void

@@ -43,6 +43,7 @@ struct dvi_memwatch {
     uint64_t readjust_ms;          /* when the target may move again */
     uint64_t store_target;         /* what the store was told */
     uint64_t paused_ms;            /* when the pause began */
+    uint64_t told;                 /* the memory the scheduler last heard */
     int paused;
     int shrinking; /* RSS went past spill_at, and has not been under the
                       target since: results are kept to what leaves RSS
@@ -222,6 +223,7 @@ s_tell(dvi_memwatch *m, uint64_t used)
     if (w->sched == NULL) {
         return;
     }
+    m->told = used;
     dvi_msg_memory msg = {.paused = (uint64_t)m->paused, .bytes = used};
     msg.spilled = dvi_store_spilled_bytes(w->store);
     dvi_msg_memory_pack(dvi_conn_outbox(w->sched), &msg);
@@ -317,6 +319,12 @@ s_on_tick(uv_timer_t *t)
     dvi_memwatch *m = t->data;
     s_sample(m);
     s_apply(m);
+    /* The scheduler's status shows the memory: told when it moved by an
+     * eighth (and 4 MiB) since it last was. */
+    uint64_t diff = m->rss > m->told ? m->rss - m->told : m->told - m->rss;
+    if (m->rss > 0 && diff > m->told / 8 && diff > ((uint64_t)4 << 20)) {
+        s_tell(m, m->rss);
+    }
     /* Spills that ended since the last frame: give their memory back. */
     dvi_trimmer_note(m->w->trim, dvi_store_footprint(m->w->store));
 }
@@ -336,7 +344,7 @@ dvi_memwatch_check(dvi_memwatch *m)
 void
 dvi_memwatch_welcomed(dvi_memwatch *m)
 {
-    if (m != NULL && m->paused) {
+    if (m != NULL) { /* a paused worker says so again; each, its memory */
         s_tell(m, m->rss ? m->rss : dvi_store_bytes(m->w->store));
     }
 }

@@ -47,8 +47,10 @@ void dvi_memwatch_destroy(dvi_memwatch **m);
 /* Measures again after results came or went (at most one RSS sample per
  * 10 ms), spilling or pausing as needed. Accepts NULL. */
 void dvi_memwatch_check(dvi_memwatch *m);
-/* A connection to the scheduler has been welcomed: a paused worker says
- * so again (the scheduler sees a fresh worker). Accepts NULL. */
+/* A connection to the scheduler has been welcomed: the worker tells its
+ * memory (MEMORY), and so whether it is paused (the scheduler sees a
+ * fresh worker). Afterwards it tells again when its memory moved by an
+ * eighth. Accepts NULL. */
 void dvi_memwatch_welcomed(dvi_memwatch *m);
 int dvi_memwatch_is_paused(const dvi_memwatch *m);
 

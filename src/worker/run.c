@@ -123,6 +123,21 @@ s_exit_running(s_run *r, size_t left)
     _exit(r->rc);
 }
 
+/* Retires: no new tasks; the running ones have the grace period. */
+static void
+s_retire(dvi_worker *w, const char *why, void *ctx)
+{
+    s_run *r = ctx;
+    DVI_LOG(DVI_LOG_NOTICE, "WORKER",
+            "stopping (%s): no new tasks; the running ones have %.3g s to "
+            "finish (a signal stops at once)",
+            why, (double)r->grace_ms / 1000);
+    if (!uv_is_active((uv_handle_t *)&r->grace)) {
+        uv_timer_start(&r->grace, s_on_grace_over, r->grace_ms, 0);
+    }
+    dvi_worker_retire(w, why, s_on_drained, r);
+}
+
 static void
 s_on_signal(void *ctx, int signum, int count)
 {
@@ -132,14 +147,9 @@ s_on_signal(void *ctx, int signum, int count)
         dvi_runtime_stop(r->rt);
         return;
     }
-    DVI_LOG(DVI_LOG_NOTICE, "WORKER",
-            "stopping on signal %d: no new tasks; the running ones have "
-            "%.3g s to finish (a second signal stops at once)",
-            signum, (double)r->grace_ms / 1000);
     char why[32];
     snprintf(why, sizeof(why), "signal %d", signum);
-    uv_timer_start(&r->grace, s_on_grace_over, r->grace_ms, 0);
-    dvi_worker_retire(r->worker, why, s_on_drained, r);
+    s_retire(r->worker, why, r);
 }
 
 int
@@ -167,6 +177,7 @@ dvi_worker_run(const char *sched_addr, int sched_fd,
     int rc = 1;
     if (r.worker != NULL) {
         dvi_worker_set_stop(r.worker, s_on_stop, &r);
+        dvi_worker_set_retire(r.worker, s_retire, &r);
         dvi_runtime_run(r.rt);
         uv_timer_stop(&r.grace);
         rc = r.restart ? DVI_WORKER_EXIT_RESTART : r.lost;

@@ -571,6 +571,7 @@ dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_STEAL: return dvi_worker_on_steal(w, f, n);
     case DVI_MSG_SCATTER: return s_on_scatter(w, f, n);
     case DVI_MSG_MOVE: return s_on_move(w, f, n);
+    case DVI_MSG_RETIRE: return dvi_worker_on_retire(w, f, n);
     case DVI_MSG_UPLOAD: return s_on_upload(w, f, n);
     case DVI_MSG_WELCOME: return dvi_worker_on_welcome(w, f, n);
     case DVI_MSG_BYE: return dvi_worker_on_bye(w, f, n);

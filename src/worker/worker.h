@@ -120,6 +120,11 @@ void dvi_worker_destroy(dvi_worker **w);
  * still run their code. Sets *w to NULL. The loop then ends once the
  * connections have closed; the process must end right after. */
 void dvi_worker_abandon(dvi_worker **w);
+/* Called when the scheduler asks the worker to retire (RETIRE: `drove
+ * cluster remove`, dv_retire_workers): a worker process retires as on its
+ * first SIGTERM. Without it the worker only retires (takes no new work). */
+typedef void (*dvi_worker_retire_fn)(dvi_worker *w, const char *why, void *ctx);
+void dvi_worker_set_retire(dvi_worker *w, dvi_worker_retire_fn fn, void *ctx);
 /* Lets the worker stop calls that would not (see dvi_worker_stop_fn) by
  * ending the process: a worker process sets it; a worker that shares its
  * process (local:threads) cannot, and such a call runs on, its result

@@ -94,6 +94,8 @@ struct dvi_worker {
     dvi_watch *watch;        /* calls that must end by a time */
     dvi_worker_stop_fn stop; /* ends the process, or NULL: it cannot */
     void *stop_ctx;
+    dvi_worker_retire_fn retire; /* RETIRE: as a first signal, or NULL */
+    void *retire_ctx;
     int cancel_grace_ms;        /* a call asked to stop has this long */
     int stopping;               /* stop was called */
     char stop_why[384];         /* why, for stop once the results have moved */
@@ -130,6 +132,7 @@ int dvi_worker_listen(dvi_worker *w, const char *listen);
 int dvi_worker_set_contact(dvi_worker *w, const char *contact);
 int dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n);
 int dvi_worker_on_bye(dvi_worker *w, const msgpack_object *f, uint32_t n);
+int dvi_worker_on_retire(dvi_worker *w, const msgpack_object *f, uint32_t n);
 /* Makes, and closes, the worker's timers: the one that drops a lost
  * session's state, and the one that bounds leaving. */
 void dvi_worker_timers_init(dvi_worker *w);

@@ -217,7 +217,7 @@ test_sigterm_finishes_running_work(void **state)
     dv_release(running);
     dvt_release_all(queued, N);
     dv_close(c);
-    s_log_contains(w0, "stopping on signal 15");
+    s_log_contains(w0, "stopping (signal 15)");
     s_log_contains(s, "worker w0 is stopping");
     dvt_proc_kill(w1);
     dvt_proc_kill(s);

@@ -368,3 +368,13 @@ DV_FUNCTION(make_bytes)
     }
     return 0;
 }
+
+/* unsafe_inc(n) = n + 1, declared not thread-safe: it never runs on the
+ * threads scheme. */
+DV_FUNCTION_NOT_THREAD_SAFE(unsafe_inc)
+{
+    if (s_need(call, 0, DV_I64, "unsafe_inc") != 0) {
+        return DV_ETASK;
+    }
+    return dv_return(call, dv_i64(dv_value_i64(dv_arg_at(call, 0)) + 1));
+}

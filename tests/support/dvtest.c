@@ -308,6 +308,8 @@ dvt_init(unsigned watchdog_s)
     snprintf(s_home, sizeof(s_home), "%s", tmpl);
     setenv("DROVE_HOME", s_home, 1);
     unsetenv("DROVE_SCHEDULER");
+    unsetenv("DROVE_SCHEME");
+    unsetenv("DROVE_PROFILE");
     atexit(s_cleanup);
 
     struct sigaction sa;

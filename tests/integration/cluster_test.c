@@ -1,0 +1,267 @@
+/* drove — integration: `drove cluster` and the execution schemes.
+ *
+ * `drove cluster up -n 2` starts a scheduler and two workers in the
+ * background; a program with dv_connect(NULL) and DROVE_SCHEME=cluster
+ * runs tasks on both; `status` and `status --json` list both; `remove`
+ * retires a worker whose results later tasks read, none computed again;
+ * `down` leaves no drove process (checked by pid). `cleanup --detach`
+ * forgets the processes and leaves them running; `cleanup` ends them.
+ * DROVE_SCHEME=auto takes the running cluster, else the processes
+ * scheme, and a function declared not thread-safe never runs on threads.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dvt_funcs.h"
+#include "dvtest.h"
+
+/* Runs `drove ARGS...` (NULL-terminated) to its end; returns its exit
+ * code. Its output is in HOME/<name>.out and .log. */
+static int
+s_drove(const char *name, ...)
+{
+    char *argv[16] = {(char *)dvt_drove_bin()};
+    int n = 1;
+    va_list ap;
+    va_start(ap, name);
+    for (char *a; n < 15 && (a = va_arg(ap, char *)) != NULL;) {
+        argv[n++] = a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    dvt_proc *p = DVT_NOTNULL(dvt_spawn(name, argv));
+    int status = 0;
+    if (dvt_proc_wait(p, 120.0, &status) != 0) {
+        DVT_FAIL("%s still runs after 120 s", name);
+    }
+    DVT_TRUE(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* What `drove ...` printed on stdout as name. Caller frees. */
+static char *
+s_out(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s.out", dvt_home(), name);
+    return DVT_NOTNULL(dvt_read_file(path));
+}
+
+/* Whether `drove ...` run as name printed needle on stdout. */
+static void
+s_out_has(const char *name, const char *needle)
+{
+    char *text = s_out(name);
+    DVT_CONTAINS(text, needle);
+    free(text);
+}
+
+/* The process ids in text after each `"pid": `, into pids. */
+static int
+s_pids(const char *text, long *pids, int max)
+{
+    int n = 0;
+    for (const char *p = text; n < max && (p = strstr(p, "\"pid\": "));) {
+        p += 7;
+        pids[n++] = strtol(p, NULL, 10);
+    }
+    return n;
+}
+
+/* Waits up to 20 s for process pid to be gone. */
+static void
+s_gone(long pid)
+{
+    double end = dvt_now() + 20.0;
+    while (kill((pid_t)pid, 0) == 0 && dvt_now() < end) {
+        dvt_sleep(0.05);
+    }
+    if (kill((pid_t)pid, 0) == 0) {
+        DVT_FAIL("process %ld still runs", pid);
+    }
+}
+
+/* Ends whatever a failed test left running. */
+static int
+s_teardown(void **state)
+{
+    (void)state;
+    s_drove("cleanup-after", "cluster", "cleanup", NULL);
+    return 0;
+}
+
+/* The client of DROVE_SCHEME=scheme, the test functions uploaded if it
+ * is a cluster. */
+static dv_client *
+s_connect_scheme(const char *scheme)
+{
+    setenv("DROVE_SCHEME", scheme, 1);
+    dv_client *c = dv_connect(NULL);
+    unsetenv("DROVE_SCHEME");
+    if (c != NULL && strcmp(dv_scheme(c), "cluster") == 0) {
+        DVT_TRUE(dv_upload_library(c, DVT_FUNCS_LIB) >= 0);
+    }
+    return c;
+}
+
+static void
+test_up_status_tasks_down(void **state)
+{
+    (void)state;
+    DVT_EQ_I64(
+        s_drove("up", "cluster", "up", "-n", "2", "--threads", "1", NULL), 0);
+    dv_client *c = DVT_NOTNULL(s_connect_scheme("cluster"));
+    DVT_EQ_STR(dv_scheme(c), "cluster");
+    DVT_CONTAINS(dv_scheme_reason(c), "DROVE_SCHEME=cluster");
+    DVT_EQ_I64(dv_nworkers(c), 2);
+    /* A task pinned to each worker runs there. */
+    for (int i = 0; i < 2; i++) {
+        char id[128];
+        DVT_EQ_I64(dv_worker_id(c, i, id, sizeof(id)), 0);
+        dv_opts o = DV_OPTS_INIT;
+        o.worker = id;
+        dv_future *f = DVT_NOTNULL(dv_submit(c, "whoami", 0, NULL, &o));
+        DVT_EQ_STR(dv_value_str(DVT_RESULT(f, 30.0), NULL), id);
+        dv_release(f);
+    }
+    dv_close(c);
+
+    DVT_EQ_I64(s_drove("status", "cluster", "status", NULL), 0);
+    s_out_has("status", "2 workers, 2 threads");
+    DVT_EQ_I64(s_drove("status-json", "cluster", "status", "--json", NULL), 0);
+    char *json = s_out("status-json");
+    DVT_CONTAINS(json, "\"address\": \"tcp://127.0.0.1:");
+    DVT_CONTAINS(json, "\"local\": true");
+    long pids[8];
+    int n = s_pids(json, pids, 8);
+    DVT_EQ_I64(n, 2);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/profile_default/connection.json",
+             dvt_home());
+    char *conn = DVT_NOTNULL(dvt_read_file(path));
+    DVT_EQ_I64(s_pids(conn, pids + n, 1), 1); /* the scheduler's */
+    n++;
+
+    DVT_EQ_I64(s_drove("down", "cluster", "down", NULL), 0);
+    for (int i = 0; i < n; i++) {
+        s_gone(pids[i]);
+    }
+    DVT_TRUE(s_drove("status-after", "cluster", "status", NULL) != 0);
+    free(json);
+    free(conn);
+}
+
+/* `remove` retires a worker; what it made is read afterwards on the
+ * other, none of it computed again. */
+static void
+test_remove_keeps_results(void **state)
+{
+    (void)state;
+    DVT_EQ_I64(
+        s_drove("up2", "cluster", "up", "-n", "2", "--threads", "1", NULL), 0);
+    dv_client *c = DVT_NOTNULL(s_connect_scheme("cluster"));
+    char gone[128], stays[128], mark[256];
+    dvt_two_workers(c, gone, stays, sizeof(gone));
+    snprintf(mark, sizeof(mark), "%s/made-before-remove", dvt_home());
+    dv_future *made = dvt_sleep_marked(c, mark, 1, gone);
+    DVT_EQ_STR(dv_value_str(DVT_RESULT(made, 30.0), NULL), gone);
+    DVT_EQ_I64(s_drove("remove", "cluster", "remove", gone, NULL), 0);
+    DVT_EQ_I64(dv_nworkers(c), 1);
+    dv_future *h = DVT_NOTNULL(DV_SUBMIT(c, "holder_of", dv_fut(made)));
+    DVT_EQ_STR(dv_value_str(DVT_RESULT(h, 30.0), NULL), stays);
+    DVT_EQ_I64(dvt_count_lines(mark), 1);
+    DVT_TRUE(s_drove("remove-none", "cluster", "remove", "nosuch", NULL) != 0);
+    dv_release(h);
+    dv_release(made);
+    dv_close(c);
+    DVT_EQ_I64(s_drove("scale", "cluster", "scale", "2", NULL), 0);
+    DVT_EQ_I64(s_drove("down2", "cluster", "down", NULL), 0);
+}
+
+static void
+test_cleanup_detach_and_end(void **state)
+{
+    (void)state;
+    DVT_EQ_I64(
+        s_drove("up3", "cluster", "up", "-n", "1", "--threads", "1", NULL), 0);
+    DVT_EQ_I64(s_drove("json3", "cluster", "status", "--json", NULL), 0);
+    char *json = s_out("json3");
+    long pid = 0;
+    DVT_EQ_I64(s_pids(json, &pid, 1), 1);
+    DVT_EQ_I64(s_drove("detach", "cluster", "cleanup", "--detach", NULL), 0);
+    s_out_has("detach", "forgot 2 processes");
+    /* Forgotten: still running, no longer marked as started here. */
+    DVT_EQ_I64(kill((pid_t)pid, 0), 0);
+    DVT_EQ_I64(s_drove("json4", "cluster", "status", "--json", NULL), 0);
+    s_out_has("json4", "\"local\": false");
+    DVT_EQ_I64(s_drove("down3", "cluster", "down", NULL), 0);
+    s_gone(pid);
+    free(json);
+
+    DVT_EQ_I64(
+        s_drove("up5", "cluster", "up", "-n", "1", "--threads", "1", NULL), 0);
+    DVT_EQ_I64(s_drove("json5", "cluster", "status", "--json", NULL), 0);
+    json = s_out("json5");
+    DVT_EQ_I64(s_pids(json, &pid, 1), 1);
+    DVT_EQ_I64(s_drove("cleanup", "cluster", "cleanup", NULL), 0);
+    s_out_has("cleanup", "ended 2 processes");
+    s_gone(pid);
+    DVT_TRUE(s_drove("status5", "cluster", "status", NULL) != 0);
+    free(json);
+}
+
+static void
+test_schemes(void **state)
+{
+    (void)state;
+    setenv("DROVE_SCHEME", "bogus", 1);
+    DVT_TRUE(dv_connect(NULL) == NULL);
+    DVT_CONTAINS(dv_last_error(), "DROVE_SCHEME=bogus");
+    unsetenv("DROVE_SCHEME");
+    /* No cluster runs: cluster is an error naming the profile; auto
+     * takes processes (this program's functions are exported). */
+    DVT_TRUE(s_connect_scheme("cluster") == NULL);
+    DVT_CONTAINS(dv_last_error(), "profile 'default'");
+    dv_client *c = DVT_NOTNULL(s_connect_scheme("auto"));
+    DVT_EQ_STR(dv_scheme(c), "processes");
+    DVT_CONTAINS(dv_scheme_reason(c), "exported");
+    dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "unsafe_inc", dv_i64(41)));
+    DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 42);
+    dv_release(f);
+    dv_close(c);
+    /* On threads, the function that is not thread-safe is refused. */
+    c = DVT_NOTNULL(s_connect_scheme("threads"));
+    DVT_EQ_STR(dv_scheme(c), "threads");
+    DVT_TRUE(DV_SUBMIT(c, "unsafe_inc", dv_i64(1)) == NULL);
+    DVT_CONTAINS(dv_last_error(), "unsafe_inc");
+    DVT_CONTAINS(dv_last_error(), "threads");
+    dv_close(c);
+    /* With a cluster up, auto takes it. */
+    DVT_EQ_I64(
+        s_drove("up6", "cluster", "up", "-n", "1", "--threads", "1", NULL), 0);
+    c = DVT_NOTNULL(s_connect_scheme("auto"));
+    DVT_EQ_STR(dv_scheme(c), "cluster");
+    dv_close(c);
+    DVT_EQ_I64(s_drove("down6", "cluster", "down", NULL), 0);
+}
+
+int
+main(void)
+{
+    dvt_init(600);
+    (void)dvt_funcs_anchor();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_up_status_tasks_down, s_teardown),
+        cmocka_unit_test_teardown(test_remove_keeps_results, s_teardown),
+        cmocka_unit_test_teardown(test_cleanup_detach_and_end, s_teardown),
+        cmocka_unit_test_teardown(test_schemes, s_teardown),
+    };
+    return dvt_finish(
+        cmocka_run_group_tests_name("cluster", tests, NULL, NULL));
+}
