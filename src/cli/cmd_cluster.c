@@ -99,6 +99,7 @@ s_start(const dvi_profile *p, const char *role, char **extra, size_t nextra)
         snprintf(l->host, sizeof(l->host), "%s", dvi_launch_hostname());
         l->pid = pid;
         dvi_launch_save(p, all, nv + 1);
+        dvi_launched_fini(all, nv + 1);
         free(all);
     }
     return pid;
@@ -179,15 +180,19 @@ s_ppid(long pid)
     return close && sscanf(close + 1, " %*c %ld", &ppid) == 1 ? ppid : 0;
 }
 
-/* Whether the worker at host with process pid was started from here (it,
- * or its nanny, is in the record). */
+/* Whether worker id, at host with process pid, was started from here:
+ * by its name, or (on this machine) by its pid or its nanny's. */
 static int
-s_started_here(const dvi_launched *v, size_t n, const char *host, long pid)
+s_started_here(const dvi_launched *v, size_t n, const char *id,
+               const char *host, long pid)
 {
     long parent = strcmp(host, dvi_launch_hostname()) == 0 ? s_ppid(pid) : 0;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(v[i].host, host) == 0 &&
-            (v[i].pid == pid || v[i].pid == parent)) {
+        size_t len = strlen(v[i].name);
+        int named = len > 0 && strncmp(id, v[i].name, len) == 0 &&
+                    (id[len] == '\0' || id[len] == '-');
+        if (named || (strcmp(v[i].host, host) == 0 &&
+                      (v[i].pid == pid || v[i].pid == parent))) {
             return 1;
         }
     }
@@ -232,6 +237,7 @@ s_end_recorded(const dvi_profile *p, int term, double wait_s)
         }
     }
     dvi_launch_save(p, NULL, 0);
+    dvi_launched_fini(v, n);
     free(v);
     return alive;
 }
@@ -267,9 +273,11 @@ s_status(const dvi_profile *p, dv_client *c)
     {
         const char *host = json_string_value(json_object_get(w, "host"));
         long pid = (long)json_integer_value(json_object_get(w, "pid"));
-        int here = host && s_started_here(v, n, host, pid);
+        const char *id = json_string_value(json_object_get(w, "id"));
+        int here = host && id && s_started_here(v, n, id, host, pid);
         json_object_set_new(w, "local", json_boolean(here));
     }
+    dvi_launched_fini(v, n);
     free(v);
     return o;
 }
@@ -334,11 +342,58 @@ static dvi_option s_up_opts[] = {
     {"threads", DVI_OPT_INT, "0", 0, 4096, NULL,
      "threads of each worker (default: the worker's, one per core)", NULL},
     {"address", DVI_OPT_STR, NULL, 0, 0, NULL,
-     "up: where the scheduler listens, tcp://IP:PORT (default: 127.0.0.1)",
+     "up: where the scheduler listens, tcp://IP:PORT, an interface the "
+     "workers reach (default: 127.0.0.1; with --ssh, every interface)",
      NULL},
+    {"ssh", DVI_OPT_STR, NULL, 0, 0, NULL,
+     "start the workers over ssh on these hosts, [USER@]HOST[:PORT] "
+     "separated by commas: -n on each",
+     NULL},
+    {"ssh-key", DVI_OPT_STR, NULL, 0, 0, NULL, "ssh's identity file (-i)",
+     NULL},
+    {"ssh-option", DVI_OPT_LIST, NULL, 0, 0, NULL,
+     "an ssh option (-o), as StrictHostKeyChecking=accept-new", NULL},
+    {"remote-home", DVI_OPT_STR, "~/.drove", 0, 0, NULL,
+     "DROVE_HOME on the ssh hosts, where the worker's part of the profile "
+     "goes",
+     NULL},
+    {"remote-drove", DVI_OPT_STR, "drove", 0, 0, NULL,
+     "the drove program on the ssh hosts", NULL},
     S_PROFILE_OPT,
     S_TIMEOUT_OPT,
 };
+
+/* Starts up's or add's workers: n here, or n on each --ssh host.
+ * Returns how many, or -1 having said why not. */
+static int
+s_launch(const dvi_profile *p, int argc, char **argv, long n, long threads)
+{
+    const char *hosts = dvi_opt_str(s_up_opts, S_N(s_up_opts), "ssh");
+    if (hosts == NULL) {
+        return s_start_workers(p, n, threads) < 0 ? -1 : (int)n;
+    }
+    const char *opts[16];
+    dvi_ssh_spec spec = {
+        .key = dvi_opt_str(s_up_opts, S_N(s_up_opts), "ssh-key"),
+        .opts = opts,
+        .home = dvi_opt_str(s_up_opts, S_N(s_up_opts), "remote-home"),
+        .drove = dvi_opt_str(s_up_opts, S_N(s_up_opts), "remote-drove")};
+    spec.nopts = dvi_opt_list(s_up_opts, S_N(s_up_opts), argc, argv,
+                              "ssh-option", opts, S_N(opts));
+    spec.nopts = spec.nopts < S_N(opts) ? spec.nopts : S_N(opts);
+    char list[1024], *save = NULL;
+    snprintf(list, sizeof(list), "%s", hosts);
+    int total = 0;
+    for (char *h = strtok_r(list, ",", &save); h != NULL;
+         h = strtok_r(NULL, ",", &save)) {
+        if (dvi_launch_ssh_workers(p, &spec, h, n, threads) < 0) {
+            fprintf(stderr, "drove cluster: %s: %s\n", h, dv_last_error());
+            return -1;
+        }
+        total += (int)n;
+    }
+    return total;
+}
 
 /* A client of the running cluster, or NULL having said there is none. */
 static dv_client *
@@ -366,7 +421,9 @@ s_up(int argc, char **argv, int add)
               "background, on the selected profile (its connection file "
               "tells clients where: dv_connect(\"profile:NAME\"), or "
               "DROVE_SCHEME=cluster), and returns once all are connected. "
-              "Their output goes to the profile's logs/.";
+              "Their output goes to the profile's logs/. With --ssh the "
+              "workers start on other hosts: what a worker needs of the "
+              "profile (never the CA's key) is copied there first.";
     dvi_profile p;
     int rc = s_begin(s_up_opts, S_N(s_up_opts), argc, argv, usage, about, NULL,
                      0, NULL, &p);
@@ -395,6 +452,10 @@ s_up(int argc, char **argv, int add)
             fprintf(stderr, "drove cluster: %s\n", dv_last_error());
             return 1;
         }
+        if (address == NULL &&
+            dvi_opt_str(s_up_opts, S_N(s_up_opts), "ssh") != NULL) {
+            address = "tcp://0.0.0.0:0"; /* where other hosts reach it */
+        }
         char *extra[] = {"--address", (char *)address};
         long pid = s_start(&p, "scheduler", extra, address ? 2 : 0);
         c = pid < 0 ? NULL : s_wait_scheduler(&p, pid, deadline);
@@ -403,8 +464,8 @@ s_up(int argc, char **argv, int add)
         }
     }
     int have = dv_nworkers(c);
-    rc = s_start_workers(&p, n, threads) < 0 ||
-         s_wait_workers(c, have + (int)n, deadline) < 0;
+    int started = s_launch(&p, argc, argv, n, threads);
+    rc = started < 0 || s_wait_workers(c, have + started, deadline) < 0;
     if (rc == 0) {
         dvi_profile_conn conn;
         dvi_profile_read_conn(&p, &conn);
@@ -656,6 +717,7 @@ s_cleanup(int argc, char **argv)
         dvi_launched *v;
         size_t n;
         if (dvi_launch_load(&p, &v, &n) == 0) {
+            dvi_launched_fini(v, n);
             free(v);
             dvi_launch_save(&p, NULL, 0);
             printf("profile %s: forgot %zu processes; they keep running\n",

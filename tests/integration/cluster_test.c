@@ -8,6 +8,7 @@
  * forgets the processes and leaves them running; `cleanup` ends them.
  * DROVE_SCHEME=auto takes the running cluster, else the processes
  * scheme, and a function declared not thread-safe never runs on threads.
+ * Workers start over ssh against a real sshd.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,11 +27,11 @@
 static int
 s_drove(const char *name, ...)
 {
-    char *argv[16] = {(char *)dvt_drove_bin()};
+    char *argv[32] = {(char *)dvt_drove_bin()};
     int n = 1;
     va_list ap;
     va_start(ap, name);
-    for (char *a; n < 15 && (a = va_arg(ap, char *)) != NULL;) {
+    for (char *a; n < 31 && (a = va_arg(ap, char *)) != NULL;) {
         argv[n++] = a;
     }
     va_end(ap);
@@ -251,6 +252,56 @@ test_schemes(void **state)
     DVT_EQ_I64(s_drove("down6", "cluster", "down", NULL), 0);
 }
 
+/* Workers over ssh, against a real key-only sshd on 127.0.0.1 (installed
+ * when missing): they start, run tasks, and `down` stops them. */
+static void
+test_ssh_launcher(void **state)
+{
+    (void)state;
+    char dir[512], port[32], target[64], key[600], home[600];
+    snprintf(dir, sizeof(dir), "%s/sshd", dvt_home());
+    char *argv[] = {"/bin/sh", DVT_SOURCE_DIR "/support/sshd.sh", dir, NULL};
+    dvt_proc *sshd = DVT_NOTNULL(dvt_spawn("sshd", argv));
+    DVT_PASS(dvt_proc_read_line(sshd, port, sizeof(port), 600.0));
+    snprintf(target, sizeof(target), "root@127.0.0.1:%s", port);
+    snprintf(key, sizeof(key), "%s/user_ed25519", dir);
+    snprintf(home, sizeof(home), "%s/remote", dir);
+    double t0 = dvt_now();
+    DVT_EQ_I64(s_drove("up-ssh", "cluster", "up", "--ssh", target, "-n", "2",
+                       "--threads", "1", "--ssh-key", key, "--ssh-option",
+                       "StrictHostKeyChecking=no", "--ssh-option",
+                       "UserKnownHostsFile=/dev/null", "--address",
+                       "tcp://127.0.0.1:0", "--remote-home", home,
+                       "--remote-drove", dvt_drove_bin(), NULL),
+               0);
+    fprintf(stderr, "cluster_test: up --ssh with 2 workers: %.2f s\n",
+            dvt_now() - t0);
+    /* The worker's part of the profile went there, never the CA's key. */
+    char path[700];
+    snprintf(path, sizeof(path), "%s/profile_default/worker.pem", home);
+    DVT_EQ_I64(access(path, R_OK), 0);
+    snprintf(path, sizeof(path), "%s/profile_default/ca.key", home);
+    DVT_TRUE(access(path, F_OK) != 0);
+    dv_client *c = DVT_NOTNULL(s_connect_scheme("cluster"));
+    DVT_EQ_I64(dv_nworkers(c), 2);
+    dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(1)));
+    DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 2);
+    dv_release(f);
+    dv_close(c);
+    DVT_EQ_I64(s_drove("json-ssh", "cluster", "status", "--json", NULL), 0);
+    char *json = s_out("json-ssh");
+    DVT_CONTAINS(json, "\"local\": true");
+    long pids[4];
+    int n = s_pids(json, pids, 4);
+    DVT_EQ_I64(n, 2);
+    DVT_EQ_I64(s_drove("down-ssh", "cluster", "down", NULL), 0);
+    for (int i = 0; i < n; i++) {
+        s_gone(pids[i]);
+    }
+    free(json);
+    dvt_proc_kill(sshd);
+}
+
 int
 main(void)
 {
@@ -261,6 +312,7 @@ main(void)
         cmocka_unit_test_teardown(test_remove_keeps_results, s_teardown),
         cmocka_unit_test_teardown(test_cleanup_detach_and_end, s_teardown),
         cmocka_unit_test_teardown(test_schemes, s_teardown),
+        cmocka_unit_test_teardown(test_ssh_launcher, s_teardown),
     };
     return dvt_finish(
         cmocka_run_group_tests_name("cluster", tests, NULL, NULL));
