@@ -88,19 +88,12 @@ s_start(const dvi_profile *p, const char *role, char **extra, size_t nextra)
         fprintf(stderr, "drove cluster: %s\n", dv_last_error());
         return -1;
     }
-    dvi_launched *v;
-    size_t nv;
-    if (dvi_launch_load(p, &v, &nv) == 0) {
-        dvi_launched *all = dvi_realloc(v, (nv + 1) * sizeof(*v));
-        dvi_launched *l = &all[nv];
-        memset(l, 0, sizeof(*l));
-        snprintf(l->role, sizeof(l->role), "%s", role);
-        snprintf(l->launcher, sizeof(l->launcher), "local");
-        snprintf(l->host, sizeof(l->host), "%s", dvi_launch_hostname());
-        l->pid = pid;
-        dvi_launch_save(p, all, nv + 1);
-        dvi_launched_fini(all, nv + 1);
-        free(all);
+    dvi_launched l = {.pid = pid};
+    snprintf(l.role, sizeof(l.role), "%s", role);
+    snprintf(l.launcher, sizeof(l.launcher), "local");
+    snprintf(l.host, sizeof(l.host), "%s", dvi_launch_hostname());
+    if (dvi_launch_record(p, &l) < 0) {
+        fprintf(stderr, "drove cluster: %s\n", dv_last_error());
     }
     return pid;
 }
@@ -359,6 +352,18 @@ static dvi_option s_up_opts[] = {
      NULL},
     {"remote-drove", DVI_OPT_STR, "drove", 0, 0, NULL,
      "the drove program on the ssh hosts", NULL},
+    {"slurm", DVI_OPT_FLAG, NULL, 0, 0, NULL,
+     "submit the -n workers as one Slurm job (sbatch; the nodes must share "
+     "DROVE_HOME)",
+     NULL},
+    {"partition", DVI_OPT_STR, NULL, 0, 0, NULL, "--slurm: the partition",
+     NULL},
+    {"time", DVI_OPT_STR, NULL, 0, 0, NULL,
+     "--slurm: the job's time limit (as sbatch --time)", NULL},
+    {"cpus-per-worker", DVI_OPT_INT, "0", 0, 4096, NULL,
+     "--slurm: cores per worker, its threads (default: Slurm's)", NULL},
+    {"mpi", DVI_OPT_FLAG, NULL, 0, 0, NULL,
+     "start the -n workers with mpiexec (one per rank)", NULL},
     S_PROFILE_OPT,
     S_TIMEOUT_OPT,
 };
@@ -369,6 +374,25 @@ static int
 s_launch(const dvi_profile *p, int argc, char **argv, long n, long threads)
 {
     const char *hosts = dvi_opt_str(s_up_opts, S_N(s_up_opts), "ssh");
+    int slurm = dvi_opt_flag(s_up_opts, S_N(s_up_opts), "slurm");
+    int mpi = dvi_opt_flag(s_up_opts, S_N(s_up_opts), "mpi");
+    if ((hosts != NULL) + slurm + mpi > 1) {
+        fprintf(stderr, "drove cluster: --ssh, --slurm and --mpi are "
+                        "different launchers: give one\n");
+        return -1;
+    }
+    if (slurm || mpi) {
+        dvi_slurm_spec spec = {
+            .partition = dvi_opt_str(s_up_opts, S_N(s_up_opts), "partition"),
+            .time = dvi_opt_str(s_up_opts, S_N(s_up_opts), "time"),
+            .cpus = dvi_opt_int(s_up_opts, S_N(s_up_opts), "cpus-per-worker")};
+        int rc = slurm ? dvi_launch_slurm_workers(p, &spec, n)
+                       : dvi_launch_mpi_workers(p, n, threads);
+        if (rc < 0) {
+            fprintf(stderr, "drove cluster: %s\n", dv_last_error());
+        }
+        return rc < 0 ? -1 : (int)n;
+    }
     if (hosts == NULL) {
         return s_start_workers(p, n, threads) < 0 ? -1 : (int)n;
     }

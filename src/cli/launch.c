@@ -98,6 +98,23 @@ dvi_launch_save(const dvi_profile *p, const dvi_launched *v, size_t n)
     return rc;
 }
 
+int
+dvi_launch_record(const dvi_profile *p, const dvi_launched *l)
+{
+    dvi_launched *v;
+    size_t n;
+    int rc = dvi_launch_load(p, &v, &n);
+    if (rc < 0) {
+        return rc;
+    }
+    v = dvi_realloc(v, (n + 1) * sizeof(*v));
+    v[n] = *l; /* borrowed: its ssh arguments stay the caller's */
+    rc = dvi_launch_save(p, v, n + 1);
+    dvi_launched_fini(v, n);
+    free(v);
+    return rc;
+}
+
 /* ---- Processes ------------------------------------------------------------
  */
 
@@ -316,11 +333,27 @@ dvi_launch_ssh(const dvi_launched *l, const char *cmd, const char *input,
     return dvi_launch_run(argv, input, inlen, out, size, NULL);
 }
 
+/* A Slurm job is alive while squeue lists it; it is ended by scancel. */
+static int
+s_slurm(const dvi_launched *l, int sig)
+{
+    char id[32], out[256];
+    snprintf(id, sizeof(id), "%ld", l->pid);
+    char *squeue[] = {"squeue", "-h", "-j", id, NULL};
+    char *scancel[] = {"scancel", id, NULL};
+    int rc =
+        dvi_launch_run(sig ? scancel : squeue, NULL, 0, out, sizeof(out), NULL);
+    return sig ? (rc == 0 ? 0 : -1) : rc == 0 && out[0] != '\0';
+}
+
 int
 dvi_launch_alive(const dvi_launched *l)
 {
     if (l->pid <= 0) {
         return 0;
+    }
+    if (strcmp(l->launcher, "slurm") == 0) {
+        return s_slurm(l, 0);
     }
     if (l->nssh > 0) {
         char cmd[64], out[16];
@@ -335,6 +368,9 @@ dvi_launch_kill(const dvi_launched *l, int sig)
 {
     if (l->pid <= 0) {
         return -1;
+    }
+    if (strcmp(l->launcher, "slurm") == 0) {
+        return s_slurm(l, sig);
     }
     if (l->nssh > 0) {
         char cmd[64], out[16];

@@ -17,11 +17,11 @@
 #define DVI_LAUNCH_SSH_MAX 24 /* arguments of ssh before the command */
 
 typedef struct dvi_launched {
-    char role[16];     /* "scheduler" or "worker" */
-    char launcher[16]; /* "local" or "ssh" */
+    char role[16];     /* "scheduler", "worker" or "workers" (a job) */
+    char launcher[16]; /* "local", "ssh", "slurm" or "mpi" */
     char host[256];    /* the machine it runs on (its host name) */
-    char name[128];    /* a worker's --name, or "" */
-    long pid;          /* its process id there */
+    char name[128];    /* its workers' --name, or "" */
+    long pid;          /* its process id there; slurm: the job's id */
     /* ssh: how to reach its machine (options and destination) */
     char *ssh[DVI_LAUNCH_SSH_MAX + 1];
     int nssh;
@@ -35,6 +35,9 @@ void dvi_launched_fini(dvi_launched *v, size_t n);
 int dvi_launch_load(const dvi_profile *p, dvi_launched **out, size_t *n);
 /* Writes the record (replacing it; n 0 removes it). Returns 0 or DV_EIO. */
 int dvi_launch_save(const dvi_profile *p, const dvi_launched *v, size_t n);
+
+/* Adds l to the record of profile p. Returns 0 or a DV_E* code. */
+int dvi_launch_record(const dvi_profile *p, const dvi_launched *l);
 
 /* This program's path (the drove binary), into out. */
 void dvi_launch_self(char *out, size_t size);
@@ -65,9 +68,10 @@ int dvi_launch_ssh(const dvi_launched *l, const char *cmd, const char *input,
                    size_t inlen, char *out, size_t size);
 
 /* Whether the recorded process still runs (signal 0, over ssh if it is
- * on another machine). */
+ * on another machine; a Slurm job while squeue lists it). */
 int dvi_launch_alive(const dvi_launched *l);
-/* Sends it sig (over ssh if need be). Returns 0, or -1 if it is gone. */
+/* Sends it sig (over ssh if need be; a Slurm job: scancel). Returns 0,
+ * or -1 if it is gone. */
 int dvi_launch_kill(const dvi_launched *l, int sig);
 
 /* How workers are started over ssh. */
@@ -85,5 +89,21 @@ typedef struct dvi_ssh_spec {
  * DV_E* code with the reason. */
 int dvi_launch_ssh_workers(const dvi_profile *p, const dvi_ssh_spec *s,
                            const char *target, long n, long threads);
+
+/* How workers are started as a Slurm job. */
+typedef struct dvi_slurm_spec {
+    const char *partition; /* or NULL */
+    const char *time;      /* a time limit, or NULL */
+    long cpus;             /* per worker (its threads), 0: Slurm's */
+} dvi_slurm_spec;
+
+/* Submits n workers as one Slurm job (sbatch, srun inside), recorded by
+ * job id (launch_hpc.c). The job's nodes must see this profile (a shared
+ * DROVE_HOME) and this drove program. Returns 0 or a DV_E* code. */
+int dvi_launch_slurm_workers(const dvi_profile *p, const dvi_slurm_spec *s,
+                             long n);
+/* Starts n workers with mpiexec, in the background, recorded by
+ * mpiexec's process id (launch_hpc.c). Returns 0 or a DV_E* code. */
+int dvi_launch_mpi_workers(const dvi_profile *p, long n, long threads);
 
 #endif

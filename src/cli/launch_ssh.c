@@ -87,29 +87,20 @@ static int
 s_record(const dvi_profile *p, const dvi_launched *via, const char *prefix,
          char *out, long n)
 {
-    dvi_launched *v;
-    size_t nv;
-    if (dvi_launch_load(p, &v, &nv) < 0) {
-        return dvi_last_code();
-    }
     char *save = NULL;
     char *host = strtok_r(out, "\n", &save);
-    v = dvi_realloc(v, (nv + (size_t)n + 1) * sizeof(*v));
     long k = 0;
-    for (char *line; k < n && (line = strtok_r(NULL, "\n", &save)); k++) {
-        dvi_launched *l = &v[nv++];
-        *l = (dvi_launched){.pid = atol(line)};
-        snprintf(l->role, sizeof(l->role), "worker");
-        snprintf(l->launcher, sizeof(l->launcher), "ssh");
-        snprintf(l->host, sizeof(l->host), "%s", host ? host : "");
-        snprintf(l->name, sizeof(l->name), "%.100s-%ld", prefix, k + 1);
-        for (int a = 0; a < via->nssh; a++) {
-            l->ssh[l->nssh++] = dvi_strdup(via->ssh[a]);
-        }
+    int rc = 0;
+    for (char *line; rc == 0 && k < n && (line = strtok_r(NULL, "\n", &save));
+         k++) {
+        dvi_launched l = *via; /* its ssh arguments, borrowed */
+        l.pid = atol(line);
+        snprintf(l.role, sizeof(l.role), "worker");
+        snprintf(l.launcher, sizeof(l.launcher), "ssh");
+        snprintf(l.host, sizeof(l.host), "%s", host ? host : "");
+        snprintf(l.name, sizeof(l.name), "%.100s-%ld", prefix, k + 1);
+        rc = dvi_launch_record(p, &l);
     }
-    int rc = dvi_launch_save(p, v, nv);
-    dvi_launched_fini(v, nv);
-    free(v);
     if (rc == 0 && k < n) {
         rc = dvi_seterr(DV_EIO, "%ld of %ld workers started", k, n);
     }

@@ -8,7 +8,8 @@
  * forgets the processes and leaves them running; `cleanup` ends them.
  * DROVE_SCHEME=auto takes the running cluster, else the processes
  * scheme, and a function declared not thread-safe never runs on threads.
- * Workers start over ssh against a real sshd.
+ * Workers start over ssh against a real sshd, as a job of a real
+ * single-node Slurm, and from Open MPI's mpiexec.
  */
 #include <errno.h>
 #include <signal.h>
@@ -41,8 +42,53 @@ s_drove(const char *name, ...)
     if (dvt_proc_wait(p, 120.0, &status) != 0) {
         DVT_FAIL("%s still runs after 120 s", name);
     }
+    dvt_proc_kill(p); /* reaped: frees its slot */
     DVT_TRUE(WIFEXITED(status));
     return WEXITSTATUS(status);
+}
+
+/* Runs the shell command cmd to its end; returns its exit code. Its output
+ * is in HOME/<name>.out and .log. */
+static int
+s_sh(const char *name, const char *cmd)
+{
+    char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+    dvt_proc *p = DVT_NOTNULL(dvt_spawn(name, argv));
+    int status = 0;
+    if (dvt_proc_wait(p, 600.0, &status) != 0) {
+        DVT_FAIL("%s still runs after 600 s", name);
+    }
+    dvt_proc_kill(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Waits up to 30 s for the shell command cmd to succeed. */
+static void
+s_until(const char *name, const char *cmd)
+{
+    double end = dvt_now() + 30.0;
+    while (s_sh(name, cmd) != 0) {
+        if (dvt_now() > end) {
+            DVT_FAIL("%s: '%s' still fails after 30 s", name, cmd);
+        }
+        dvt_sleep(0.2);
+    }
+}
+
+/* Ends whatever a failed test left running: the cluster, then Slurm. */
+static int
+s_teardown(void **state)
+{
+    (void)state;
+    s_drove("cleanup-after", "cluster", "cleanup", NULL);
+    if (getenv("SLURM_CONF") != NULL) {
+        char cmd[1200];
+        snprintf(cmd, sizeof(cmd), "sh %s/support/slurm.sh stop %s/slurm",
+                 DVT_SOURCE_DIR, dvt_home());
+        s_sh("slurm-stop-after", cmd);
+        unsetenv("SLURM_CONF");
+    }
+    return 0;
 }
 
 /* What `drove ...` printed on stdout as name. Caller frees. */
@@ -86,15 +132,6 @@ s_gone(long pid)
     if (kill((pid_t)pid, 0) == 0) {
         DVT_FAIL("process %ld still runs", pid);
     }
-}
-
-/* Ends whatever a failed test left running. */
-static int
-s_teardown(void **state)
-{
-    (void)state;
-    s_drove("cleanup-after", "cluster", "cleanup", NULL);
-    return 0;
 }
 
 /* The client of DROVE_SCHEME=scheme, the test functions uploaded if it
@@ -302,6 +339,72 @@ test_ssh_launcher(void **state)
     dvt_proc_kill(sshd);
 }
 
+/* Workers as a Slurm job, against a real single-node Slurm the test
+ * starts (munge, slurmctld, slurmd; installed when missing): they arrive
+ * through sbatch and run tasks; `down` ends the job, and so does
+ * `cleanup` (scancel). */
+static void
+test_slurm_launcher(void **state)
+{
+    (void)state;
+    char dir[512], cmd[1400];
+    snprintf(dir, sizeof(dir), "%s/slurm", dvt_home());
+    snprintf(cmd, sizeof(cmd), "sh %s/support/slurm.sh start %s",
+             DVT_SOURCE_DIR, dir);
+    DVT_EQ_I64(s_sh("slurm-start", cmd), 0);
+    snprintf(cmd, sizeof(cmd), "%s/slurm.conf", dir);
+    setenv("SLURM_CONF", cmd, 1);
+    double t0 = dvt_now();
+    DVT_EQ_I64(s_drove("up-slurm", "cluster", "up", "--slurm", "-n", "2",
+                       "--cpus-per-worker", "1", NULL),
+               0);
+    dv_client *c = DVT_NOTNULL(s_connect_scheme("cluster"));
+    DVT_EQ_I64(dv_nworkers(c), 2);
+    dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(1)));
+    DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 2);
+    fprintf(stderr, "cluster_test: up --slurm to the first task: %.2f s\n",
+            dvt_now() - t0);
+    dv_release(f);
+    dv_close(c);
+    DVT_EQ_I64(s_sh("squeue-1", "test -n \"$(squeue -h)\""), 0);
+    DVT_EQ_I64(s_drove("down-slurm", "cluster", "down", NULL), 0);
+    s_until("squeue-2", "test -z \"$(squeue -h)\"");
+
+    DVT_EQ_I64(
+        s_drove("up-slurm2", "cluster", "up", "--slurm", "-n", "1", NULL), 0);
+    DVT_EQ_I64(s_drove("cleanup-slurm", "cluster", "cleanup", NULL), 0);
+    s_until("squeue-3", "test -z \"$(squeue -h)\"");
+    snprintf(cmd, sizeof(cmd), "sh %s/support/slurm.sh stop %s", DVT_SOURCE_DIR,
+             dir);
+    DVT_EQ_I64(s_sh("slurm-stop", cmd), 0);
+    unsetenv("SLURM_CONF");
+}
+
+/* Workers from mpiexec (Debian's Open MPI, installed when missing). */
+static void
+test_mpi_launcher(void **state)
+{
+    (void)state;
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "sh %s/support/need.sh mpiexec openmpi-bin",
+             DVT_SOURCE_DIR);
+    DVT_EQ_I64(s_sh("need-mpi", cmd), 0);
+    DVT_EQ_I64(s_drove("up-mpi", "cluster", "up", "--mpi", "-n", "2",
+                       "--threads", "1", NULL),
+               0);
+    dv_client *c = DVT_NOTNULL(s_connect_scheme("cluster"));
+    DVT_EQ_I64(dv_nworkers(c), 2);
+    dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(41)));
+    DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 42);
+    dv_release(f);
+    dv_close(c);
+    DVT_EQ_I64(s_drove("json-mpi", "cluster", "status", "--json", NULL), 0);
+    s_out_has("json-mpi", "\"local\": true");
+    DVT_EQ_I64(s_drove("down-mpi", "cluster", "down", NULL), 0);
+    /* mpiexec returned once its workers exited. */
+    s_until("mpiexec-gone", "! pgrep -x mpiexec");
+}
+
 int
 main(void)
 {
@@ -313,6 +416,8 @@ main(void)
         cmocka_unit_test_teardown(test_cleanup_detach_and_end, s_teardown),
         cmocka_unit_test_teardown(test_schemes, s_teardown),
         cmocka_unit_test_teardown(test_ssh_launcher, s_teardown),
+        cmocka_unit_test_teardown(test_slurm_launcher, s_teardown),
+        cmocka_unit_test_teardown(test_mpi_launcher, s_teardown),
     };
     return dvt_finish(
         cmocka_run_group_tests_name("cluster", tests, NULL, NULL));

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DVT_MAX_PROCS 32
+#define DVT_MAX_PROCS 256
 
 struct dvt_proc {
     char name[64];
