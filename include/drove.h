@@ -129,6 +129,14 @@ typedef struct dv_call dv_call;     /* one running call, inside a task */
  *                         connection file records, with that profile's
  *                         client certificate ("profile": $DROVE_PROFILE or
  *                         "default").
+ *   "ssh://[USER@]HOST[:PORT]/profile:NAME"
+ *                         that scheduler reached through an ssh tunnel to
+ *                         HOST (`ssh -N -L`, options from
+ *                         $DROVE_SSH_OPTIONS and ~/.ssh/config), with the
+ *                         client's copy of profile NAME (`drove profile
+ *                         export --client`); results, which a client
+ *                         otherwise fetches from the workers, come
+ *                         relayed by the scheduler.
  * An embedded cluster uses no TCP and no certificates: its worker
  * processes reach each other over Unix sockets in a private directory,
  * and it leaves no files or listening ports behind after dv_close().

@@ -25,6 +25,7 @@
 #include "proto/beat.h"
 #include "proto/conn.h"
 #include "proto/fetch.h"
+#include "tunnel.h"
 
 /* What the client knows of one key, shared by all handles on it. */
 typedef struct dvi_fstate {
@@ -108,6 +109,7 @@ struct dv_client {
     dvi_fetcher *fetcher;   /* results, from the workers holding them */
     dvi_tls_ctx *tls;       /* the client's identity on tcp, or NULL */
     dvi_embedded *embedded; /* the embedded cluster, or NULL */
+    dvi_tunnel *tunnel;     /* ssh to the scheduler, or NULL */
     char scheme[16];        /* threads, processes or cluster (scheme.c) */
     char scheme_why[400];   /* and why dv_connect chose it */
 

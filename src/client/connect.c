@@ -390,6 +390,7 @@ s_free(dv_client *c)
     }
     free(c->workers);
     dvi_request_free_all(c);
+    dvi_tunnel_close(&c->tunnel);
     free(c->fetchq);
     dvi_outbox_fini(&c->out);
     dvi_tls_ctx_destroy(&c->tls);
@@ -436,6 +437,13 @@ s_dial(dv_client *c, const char *addr)
         return dvi_last_code();
     }
     dvi_hello_send(c->conn, DVI_ROLE_CLIENT, "client", 0, NULL);
+    if (c->tunnel != NULL) {
+        /* Workers are out of reach: results come through the scheduler
+         * (the answer, to request 0, is dropped). */
+        dvi_msg_control m = {.verb = dvi_bytes_of("relay")};
+        m.args = dvi_bytes_of("");
+        dvi_msg_control_pack(dvi_conn_outbox(c->conn), &m);
+    }
     return 0;
 }
 
@@ -512,10 +520,16 @@ s_start(dv_client *c, const char *where)
     if (strcmp(where, "profile") == 0 || strncmp(where, "profile:", 8) == 0) {
         return s_dial_profile(c, where[7] ? where + 8 : NULL, NULL);
     }
+    if (strncmp(where, "ssh://", 6) == 0) {
+        char name[DVI_PROFILE_NAME_MAX], addr[64];
+        int rc = dvi_tunnel_open(where, &c->tunnel, name, sizeof(name), addr,
+                                 sizeof(addr));
+        return rc < 0 ? rc : s_dial_profile(c, name[0] ? name : NULL, addr);
+    }
     return dvi_seterr(DV_EINVAL,
                       "cannot connect to '%s': want local, "
-                      "local:threads=N, local:processes=N, tcp://HOST:PORT "
-                      "or profile:NAME",
+                      "local:threads=N, local:processes=N, tcp://HOST:PORT, "
+                      "profile:NAME or ssh://[USER@]HOST[:PORT]/profile:NAME",
                       where);
 }
 

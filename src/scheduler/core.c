@@ -196,6 +196,12 @@ dvi_sclient_outbox(dvi_sclient *cl)
     return cl->out;
 }
 
+void
+dvi_sclient_set_relay(dvi_sclient *cl, dvi_relay *r)
+{
+    cl->relay = r;
+}
+
 dvi_sworker *
 dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
                      int nthreads, dvi_outbox *out)

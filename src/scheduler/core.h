@@ -51,6 +51,9 @@ void dvi_core_client_leave(dvi_core *c, dvi_sclient *cl);
 const char *dvi_sclient_name(const dvi_sclient *cl);
 /* Where the client's messages are queued. */
 dvi_outbox *dvi_sclient_outbox(dvi_sclient *cl);
+/* The client cannot reach the workers: its results come through r. */
+struct dvi_relay;
+void dvi_sclient_set_relay(dvi_sclient *cl, struct dvi_relay *r);
 
 /* A worker that sent its HELLO, proposing id, with nthreads threads,
  * serving results at addr. The core makes the id unique (a suffix

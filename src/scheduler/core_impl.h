@@ -60,10 +60,13 @@ struct dvi_sworker {
     dvi_outbox *out;
 };
 
+typedef struct dvi_relay dvi_relay;
+
 struct dvi_sclient {
     uint64_t id;
-    char name[32];  /* "client-N" */
-    dvi_pset wants; /* tasks it holds futures on */
+    char name[32];    /* "client-N" */
+    dvi_relay *relay; /* results go to it through this, or NULL */
+    dvi_pset wants;   /* tasks it holds futures on */
     dvi_outbox *out;
 };
 

@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "core_impl.h"
+#include "relay.h"
 
 int
 dvi_task_is_live(const dvi_task *t)
@@ -52,6 +53,10 @@ dvi_core_send_free(dvi_sworker *w, const char *key)
 void
 dvi_core_tell_finished(dvi_task *t, dvi_sclient *cl, dvi_bytes value)
 {
+    if (cl->relay != NULL && value.p == NULL && t->nwho > 0) {
+        dvi_relay_get(cl->relay, t, cl); /* it cannot reach the workers */
+        return;
+    }
     dvi_msg_finished m = {.key = t->key, .nbytes = t->nbytes, .value = value};
     m.holder = dvi_bytes_of(t->nwho ? dvi_task_holder(t, 0)->addr : NULL);
     dvi_msg_finished_pack(cl->out, &m);

@@ -22,6 +22,7 @@
 #include "proto/hello.h"
 #include "proto/msg.h"
 #include "proto/secure.h"
+#include "relay.h"
 #include "session.h"
 
 #define S_MAX_LISTENERS 4
@@ -43,6 +44,7 @@ struct dvi_sched {
     dvi_sched_shutdown_fn shutdown; /* stops the loop, or NULL */
     void *shutdown_ctx;
     uv_timer_t *closing; /* shutting down: waits for the workers to go */
+    dvi_relay *relay;    /* results fetched for tunnelled clients */
     uint64_t closing_since;
 };
 
@@ -242,6 +244,7 @@ dvi_sched_new(uv_loop_t *loop, const char *const *addrs, size_t n,
     s->loop = loop;
     s->core = dvi_core_new();
     s->trim = dvi_trimmer_new(loop);
+    s->relay = dvi_relay_new(s->core, loop, tls);
     for (size_t i = 0; i < n && i < S_MAX_LISTENERS; i++) {
         char b[256];
         dvi_listener *l =
@@ -377,6 +380,9 @@ dvi_sched_control(dvi_sched *s, dvi_sclient *cl, const dvi_msg_control *m)
             snprintf(text, sizeof(text), "%d", rc); /* how many */
         }
         s_reply(cl, m->req, rc < 0 ? rc : 0, text);
+    } else if (dvi_bytes_eq(m->verb, "relay")) {
+        dvi_sclient_set_relay(cl, s->relay);
+        s_reply(cl, m->req, 0, "");
     } else if (dvi_bytes_eq(m->verb, "shutdown") && s->shutdown != NULL) {
         s_reply(cl, m->req, 0, "shutting down");
         if (s->closing == NULL) {
@@ -416,6 +422,7 @@ dvi_sched_destroy(dvi_sched **sp)
         dvi_conn_close(s->peers[i]->conn);
         free(s->peers[i]);
     }
+    dvi_relay_destroy(&s->relay);
     dvi_core_destroy(&s->core);
     dvi_trimmer_destroy(&s->trim);
     free(s->peers);

@@ -195,6 +195,24 @@ test_up_status_tasks_down(void **state)
     free(conn);
 }
 
+/* A function of the library c uploaded runs on the worker that is not
+ * old (one added since the upload). */
+static void
+s_runs_on_new_worker(dv_client *c, const char *old)
+{
+    dvt_wait_workers(c, 2, 30.0);
+    char id[128];
+    DVT_EQ_I64(dv_worker_id(c, 0, id, sizeof(id)), 0);
+    if (strcmp(id, old) == 0) {
+        DVT_EQ_I64(dv_worker_id(c, 1, id, sizeof(id)), 0);
+    }
+    dv_opts o = DV_OPTS_INIT;
+    o.worker = id;
+    dv_future *f = DVT_NOTNULL(dv_submit(c, "whoami", 0, NULL, &o));
+    DVT_EQ_STR(dv_value_str(DVT_RESULT(f, 30.0), NULL), id);
+    dv_release(f);
+}
+
 /* `remove` retires a worker; what it made is read afterwards on the
  * other, none of it computed again. */
 static void
@@ -217,8 +235,10 @@ test_remove_keeps_results(void **state)
     DVT_TRUE(s_drove("remove-none", "cluster", "remove", "nosuch", NULL) != 0);
     dv_release(h);
     dv_release(made);
-    dv_close(c);
+    /* A worker added later gets the library this client uploaded. */
     DVT_EQ_I64(s_drove("scale", "cluster", "scale", "2", NULL), 0);
+    s_runs_on_new_worker(c, stays);
+    dv_close(c);
     DVT_EQ_I64(s_drove("down2", "cluster", "down", NULL), 0);
 }
 
@@ -289,6 +309,37 @@ test_schemes(void **state)
     DVT_EQ_I64(s_drove("down6", "cluster", "down", NULL), 0);
 }
 
+/* A client through ssh://: a large result comes relayed by the scheduler
+ * (the workers are not reachable through the tunnel). */
+static void
+s_tunnel(const char *dir, const char *port, const char *key)
+{
+    char spec[128], opts[800];
+    snprintf(spec, sizeof(spec), "ssh://root@127.0.0.1:%s/profile:default",
+             port);
+    snprintf(opts, sizeof(opts),
+             "-i %s -o StrictHostKeyChecking=no -o "
+             "UserKnownHostsFile=/dev/null",
+             key);
+    setenv("DROVE_SSH_OPTIONS", opts, 1);
+    dv_client *c = DVT_NOTNULL(dv_connect(spec));
+    unsetenv("DROVE_SSH_OPTIONS");
+    DVT_EQ_STR(dv_scheme(c), "cluster");
+    DVT_TRUE(dv_upload_library(c, DVT_FUNCS_LIB) >= 0);
+    dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "make_bytes", dv_i64(2000003)));
+    size_t n = 0;
+    const unsigned char *b = dv_value_bytes(DVT_RESULT(f, 60.0), &n);
+    DVT_EQ_I64(n, 2000003);
+    DVT_EQ_I64(b[2000002], 2000002 % 251);
+    dv_release(f);
+    dv_close(c);
+    char log[700];
+    snprintf(log, sizeof(log), "%s/profile_default/logs/scheduler.log",
+             dvt_home());
+    DVT_TRUE(dvt_wait_text(NULL, log, "relayed make_bytes-", 10.0));
+    (void)dir;
+}
+
 /* Workers over ssh, against a real key-only sshd on 127.0.0.1 (installed
  * when missing): they start, run tasks, and `down` stops them. */
 static void
@@ -304,6 +355,7 @@ test_ssh_launcher(void **state)
     snprintf(key, sizeof(key), "%s/user_ed25519", dir);
     snprintf(home, sizeof(home), "%s/remote", dir);
     double t0 = dvt_now();
+    setenv("DROVE_LOG", "info", 1); /* the scheduler logs what it relays */
     DVT_EQ_I64(s_drove("up-ssh", "cluster", "up", "--ssh", target, "-n", "2",
                        "--threads", "1", "--ssh-key", key, "--ssh-option",
                        "StrictHostKeyChecking=no", "--ssh-option",
@@ -324,7 +376,22 @@ test_ssh_launcher(void **state)
     dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(1)));
     DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 2);
     dv_release(f);
+    /* One more over ssh gets the library uploaded before it came. */
+    char old[128], stays[128];
+    dvt_two_workers(c, old, stays, sizeof(old));
+    DVT_EQ_I64(s_drove("remove-ssh", "cluster", "remove", old, NULL), 0);
+    DVT_EQ_I64(s_drove("add-ssh", "cluster", "add", "--ssh", target, "-n", "1",
+                       "--threads", "1", "--ssh-key", key, "--ssh-option",
+                       "StrictHostKeyChecking=no", "--ssh-option",
+                       "UserKnownHostsFile=/dev/null", "--remote-home", home,
+                       "--remote-drove", dvt_drove_bin(), NULL),
+               0);
+    s_runs_on_new_worker(c, stays);
     dv_close(c);
+    unsetenv("DROVE_LOG");
+    s_tunnel(dir, port, key);
+    unsetenv("DROVE_LOG");
+    s_tunnel(dir, port, key);
     DVT_EQ_I64(s_drove("json-ssh", "cluster", "status", "--json", NULL), 0);
     char *json = s_out("json-ssh");
     DVT_CONTAINS(json, "\"local\": true");
