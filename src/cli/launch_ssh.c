@@ -124,7 +124,10 @@ dvi_launch_ssh_workers(const dvi_profile *p, const dvi_ssh_spec *s,
         rc = s_pack_profile(p, &tar, &len);
     }
     if (rc == 0) {
-        snprintf(prefix, sizeof(prefix), "%.64s-%ld", dvi_launch_hostname(),
+        /* Named after the host it runs on and this launch. */
+        const char *at = strchr(target, '@');
+        snprintf(prefix, sizeof(prefix), "ssh-%.*s-%ld",
+                 (int)strcspn(at ? at + 1 : target, ":"), at ? at + 1 : target,
                  (long)getpid());
         s_script(script, sizeof(script), p, s->home, s->drove, prefix, n,
                  threads);

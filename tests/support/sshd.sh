@@ -1,10 +1,12 @@
 #!/bin/sh
-# A throwaway key-only sshd on 127.0.0.1 for tests (no systemd): installs
-# openssh-server when missing, makes a host key and a user key in DIR,
-# prints "PORT" once sshd listens, and then is sshd (exec), so that
-# killing this process ends it. Usage: sshd.sh DIR
+# A throwaway key-only sshd for tests (no systemd), on ADDRESS (default
+# 127.0.0.1): installs openssh-server when missing, makes a host key and a
+# user key in DIR, prints "PORT" once sshd listens, and then is sshd
+# (exec), so that killing this process ends it.
+# Usage: sshd.sh DIR [ADDRESS]
 set -eu
 T=$1
+A=${2:-127.0.0.1}
 mkdir -p "$T"
 chmod 700 "$T"
 if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null 2>&1; then
@@ -15,10 +17,10 @@ fi
 [ -f "$T/user_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$T/user_ed25519"
 cp "$T/user_ed25519.pub" "$T/authorized_keys"
 chmod 600 "$T/authorized_keys"
-PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+PORT=$(python3 -c 'import socket,sys;s=socket.socket();s.bind((sys.argv[1],0));print(s.getsockname()[1])' "$A")
 cat > "$T/sshd_config" <<CFG
 Port $PORT
-ListenAddress 127.0.0.1
+ListenAddress $A
 HostKey $T/host_ed25519
 AuthorizedKeysFile $T/authorized_keys
 PubkeyAuthentication yes
@@ -35,8 +37,8 @@ CFG
 mkdir -p /run/sshd
 chmod 755 /run/sshd
 /usr/sbin/sshd -t -f "$T/sshd_config"
-# Listening before the port is printed: sshd -D in the background first
-# would outlive us, so wait for the log from a second sshd-free probe.
+# The port is printed once sshd's log says it listens; sshd itself stays
+# this process, so that killing it ends sshd.
 ( sleep 0.2; i=0
   while [ $i -lt 200 ] && ! grep -q 'Server listening' "$T/sshd.log" 2>/dev/null; do
       sleep 0.05; i=$((i + 1))
