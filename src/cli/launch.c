@@ -18,8 +18,7 @@
 
 #define S_RECORD "launched.json"
 
-/* ---- The record -----------------------------------------------------------
- */
+/* ---- The record ---------------------------------------------------- */
 
 static void
 s_copy(char *dst, size_t size, json_t *o, const char *key)
@@ -115,8 +114,7 @@ dvi_launch_record(const dvi_profile *p, const dvi_launched *l)
     return rc;
 }
 
-/* ---- Processes ------------------------------------------------------------
- */
+/* ---- Processes ----------------------------------------------------- */
 
 void
 dvi_launch_self(char *out, size_t size)
@@ -180,8 +178,7 @@ dvi_launched_fini(dvi_launched *v, size_t n)
     }
 }
 
-/* ---- Running a command to its end -----------------------------------------
- */
+/* ---- Running a command to its end ---------------------------------- */
 
 typedef struct s_cmd {
     uv_pipe_t in, out;

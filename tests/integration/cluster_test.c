@@ -422,16 +422,23 @@ test_slurm_launcher(void **state)
     snprintf(cmd, sizeof(cmd), "%s/slurm.conf", dir);
     setenv("SLURM_CONF", cmd, 1);
     double t0 = dvt_now();
-    DVT_EQ_I64(s_drove("up-slurm", "cluster", "up", "--slurm", "-n", "2",
+    DVT_EQ_I64(s_drove("up-slurm", "cluster", "up", "--slurm", "-n", "1",
                        "--cpus-per-worker", "1", NULL),
                0);
     dv_client *c = DVT_NOTNULL(s_connect_scheme("cluster"));
-    DVT_EQ_I64(dv_nworkers(c), 2);
+    DVT_EQ_I64(dv_nworkers(c), 1);
     dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(1)));
     DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 2);
     fprintf(stderr, "cluster_test: up --slurm to the first task: %.2f s\n",
             dvt_now() - t0);
     dv_release(f);
+    /* A second job's worker gets the library uploaded before it came. */
+    char old[128];
+    DVT_EQ_I64(dv_worker_id(c, 0, old, sizeof(old)), 0);
+    DVT_EQ_I64(s_drove("add-slurm", "cluster", "add", "--slurm", "-n", "1",
+                       NULL),
+               0);
+    s_runs_on_new_worker(c, old);
     dv_close(c);
     DVT_EQ_I64(s_sh("squeue-1", "test -n \"$(squeue -h)\""), 0);
     DVT_EQ_I64(s_drove("down-slurm", "cluster", "down", NULL), 0);
@@ -464,6 +471,14 @@ test_mpi_launcher(void **state)
     dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(41)));
     DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 42);
     dv_release(f);
+    /* A worker from a second mpiexec gets the library uploaded before. */
+    char old[128], stays[128];
+    dvt_two_workers(c, old, stays, sizeof(old));
+    DVT_EQ_I64(s_drove("remove-mpi", "cluster", "remove", old, NULL), 0);
+    DVT_EQ_I64(s_drove("add-mpi", "cluster", "add", "--mpi", "-n", "1",
+                       "--threads", "1", NULL),
+               0);
+    s_runs_on_new_worker(c, stays);
     dv_close(c);
     DVT_EQ_I64(s_drove("json-mpi", "cluster", "status", "--json", NULL), 0);
     s_out_has("json-mpi", "\"local\": true");
