@@ -109,10 +109,9 @@ dvi_resources_parse(const char *spec, size_t len, dvi_resources *out)
         return 0;
     }
     char why[256];
-    while (p <= end) {
+    for (;;) {
         const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *iend = comma ? comma : end;
-        const char *bad = s_item(p, iend, out, why, sizeof(why));
+        const char *bad = s_item(p, comma ? comma : end, out, why, sizeof(why));
         if (bad != NULL) {
             out->n = 0;
             return dvi_seterr(DV_EINVAL,
@@ -120,9 +119,11 @@ dvi_resources_parse(const char *spec, size_t len, dvi_resources *out)
                               "e.g. GPU=1,MEM=8e9)",
                               (int)(len > 200 ? 200 : len), spec, bad);
         }
-        p = iend + 1;
+        if (comma == NULL) {
+            return 0;
+        }
+        p = comma + 1;
     }
-    return 0;
 }
 
 int

@@ -302,7 +302,7 @@ test_resources(void **state)
     dv_future *fs[6];
     o.worker = "w2";
     for (int i = 0; i < 2; i++) {
-        fs[i] = s_span(c, 400, &o);
+        fs[i] = s_span(c, 800, &o);
     }
     DVT_TRUE(s_spans_overlap(fs, 2, "w2"));
     dvt_release_all(fs, 2);
