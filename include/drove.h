@@ -243,7 +243,21 @@ typedef struct dv_opts {
     const char *worker;    /* run only on the worker with this id (the direct
                               view); NULL: any worker (load balanced) */
     size_t chunksize;      /* dv_map: calls per task (0 or 1: one per call) */
-    const char *resources; /* reserved for resource constraints; NULL */
+    const char *resources; /* what the call needs while it runs, as
+                              "NAME=AMOUNT[,NAME=AMOUNT...]" ("GPU=1",
+                              "GPU=1,MEM=8e9"; amounts positive numbers):
+                              it runs only on a worker that declared at
+                              least that much of each (`drove worker
+                              --resources GPU=2`), and only while they
+                              are free there: a call holds them from the
+                              moment it is sent to its worker until it
+                              finishes or fails (dask's resources). A
+                              call needing more than any worker declared
+                              waits (until such a worker joins); a
+                              malformed spec ("GPU", "GPU=x") fails
+                              dv_submit with DV_EINVAL. Not part of a
+                              pure call's key, as timeout; NULL or "":
+                              none */
     double timeout;        /* seconds the call may run on a worker once
                               it started (not counting time queued);
                               0: no limit. Past it the call is asked to
@@ -308,9 +322,39 @@ DV_EXPORT dv_future *dv_submit(dv_client *c, const char *fn, size_t nargs,
 DV_EXPORT int dv_map(dv_client *c, const char *fn, size_t n, const dv_arg *args,
                      dv_future **out, const dv_opts *opts);
 
+/* Runs fn(args) once on every worker of the cluster (IPython parallel's
+ * DirectView over all engines, dask's client.run): to set up state on
+ * each worker, or to ask each something. Each call is its own task,
+ * pinned to its worker (as dv_opts.worker) and impure (never merged with
+ * another call, whatever the function), with default options otherwise.
+ * The workers are those the client knows of now (dv_worker_id order);
+ * one that leaves before its call ran errs that call's future.
+ *
+ * Returns the number of workers, or a negative DV_E* code with nothing
+ * submitted (a failed submission releases those made before it). The
+ * futures of the first max workers go in out[0..max); the caller owns
+ * them. When there are more workers than max, only those first max run
+ * fn, and the return value (larger than max) says how many there are:
+ * dv_run_all(c, fn, 0, NULL, NULL, 0) runs nothing and counts them. */
+DV_EXPORT int dv_run_all(dv_client *c, const char *fn, size_t nargs,
+                         const dv_arg *args, dv_future **out, size_t max);
+
 /* Puts a value on a worker and returns a future for it, to pass to tasks
  * without sending it again. Caller owns the future. NULL on failure. */
 DV_EXPORT dv_future *dv_scatter(dv_client *c, dv_arg value);
+
+/* Puts a value on every worker, present and future, and returns a future
+ * for it: a task that takes the future as an argument reads the value
+ * from its own worker's memory, wherever it runs, with no transfer. The
+ * scheduler keeps a copy while the future (or a task waiting on it) needs
+ * it, and sends it to each worker that joins meanwhile, before any task.
+ * The future finishes once a worker holds it. It errs if there is no
+ * worker to broadcast to, or once every worker holding or receiving it
+ * has left (as lost scattered data does). Broadcasting
+ * the same value again shares the first broadcast. Caller owns the
+ * future; releasing it frees the value everywhere once no task needs it.
+ * NULL on failure (as dv_scatter). */
+DV_EXPORT dv_future *dv_broadcast(dv_client *c, dv_arg value);
 
 /* ---- Futures ----------------------------------------------------------- */
 
@@ -564,8 +608,9 @@ DV_EXPORT int dv_worker_id(dv_client *c, int i, char *buf, size_t size);
  * object (caller frees with free()) whose `address` is the scheduler's
  * address, `workers` a list with an object per worker (`id`, `host`,
  * `addr`, `pid`, `threads`, `running`, `done`, `memory_bytes`, `paused`,
- * `retiring`) and `totals` the sums (and `tasks`, `clients`). Returns 0,
- * or a negative DV_E* code (*json NULL). */
+ * `retiring`, and `resources`: an object of the amounts it declared, as
+ * {"GPU": 1.0}) and `totals` the sums (and `tasks`, `clients`). Returns
+ * 0, or a negative DV_E* code (*json NULL). */
 DV_EXPORT int dv_scheduler_info(dv_client *c, char **json);
 
 /* Retires the n workers named (dv_worker_id), as dask's retire_workers:

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "common/log.h"
 #include "common/profile.h"
+#include "common/resources.h"
 #include "drove.h"
 #include "options.h"
 #include "proto/secure.h"
@@ -82,6 +83,11 @@ static dvi_option s_opts[] = {
      "seconds a running call has to return once asked to stop (cancelled, "
      "or past its dv_opts.timeout; dv_call_cancelled() tells it) before the "
      "worker process is restarted to stop it",
+     NULL},
+    {"resources", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_RESOURCES",
+     "abstract resources this worker has, NAME=AMOUNT[,NAME=AMOUNT...] "
+     "(GPU=1,MEM=8e9): a task that needs some (dv_opts.resources) runs "
+     "only on a worker that declared enough, while they are free there",
      NULL},
     {"no-nanny", DVI_OPT_FLAG, NULL, 0, 0, NULL,
      "run the worker in this process, without the small parent process "
@@ -204,6 +210,20 @@ s_memory(dvi_worker_memory *mem)
                : 0;
 }
 
+/* Whether --resources is a spec the scheduler will take. Returns 0, or
+ * -1 with the error printed. */
+static int
+s_resources(void)
+{
+    const char *spec = dvi_opt_str(s_opts, S_NOPTS, "resources");
+    dvi_resources r;
+    if (spec != NULL && dvi_resources_parse(spec, strlen(spec), &r) < 0) {
+        fprintf(stderr, "drove worker: --%s\n", dv_last_error());
+        return -1;
+    }
+    return 0;
+}
+
 /* The worker's id: given, or HOSTNAME-PID with the nanny's pid if there
  * is one, so that it stays the same across restarts. */
 static void
@@ -264,6 +284,7 @@ s_run(const dvi_profile *p, const char *name, const dvi_worker_memory *mem)
     }
     dvi_worker_opts o = {.id = name, .nthreads = (int)threads, .memory = mem};
     o.listen = dvi_opt_str(s_opts, S_NOPTS, "listen");
+    o.resources = dvi_opt_str(s_opts, S_NOPTS, "resources");
     dvi_worker_net net = {0};
     net.contact = dvi_opt_str(s_opts, S_NOPTS, "contact-address");
     net.connect_timeout_ms =
@@ -321,9 +342,12 @@ dvi_cmd_worker(int argc, char **argv)
         "the worker process (status 75): the nanny starts another at once.\n"
         "--no-nanny runs the worker alone, for a supervisor of your own.\n\n"
         "Under --memory-limit it spills the least recently used results to\n"
-        "disk, and past --memory-pause takes no new tasks.");
+        "disk, and past --memory-pause takes no new tasks.\n\n"
+        "--resources GPU=2 declares abstract resources: a task that asks for\n"
+        "GPU=1 (dv_opts.resources) runs only on such a worker, two at once\n"
+        "here, as dask's worker resources.");
     dvi_worker_memory mem;
-    if (rc != 0 || s_memory(&mem) < 0) {
+    if (rc != 0 || s_memory(&mem) < 0 || s_resources() < 0) {
         return rc == 1 ? 0 : 2;
     }
     if (dvi_cli_log("worker", dvi_opt_str(s_opts, S_NOPTS, "log-level"))) {

@@ -1,4 +1,5 @@
-/* Submitting work: dv_submit, dv_map, dv_scatter, and task keys.
+/* Submitting work: dv_submit, dv_map, dv_scatter, dv_broadcast, and task
+ * keys.
  *
  * Arguments are encoded on the calling thread, outside the client's lock;
  * a pure call's key is a BLAKE2b hash of the function name, the code it
@@ -16,6 +17,7 @@
 #include "client_impl.h"
 #include "common/err.h"
 #include "common/map.h"
+#include "common/resources.h"
 #include "common/value.h"
 #include "proto/callkey.h"
 #include "proto/msg.h"
@@ -217,6 +219,22 @@ s_timeout_ms(const dv_opts *opts)
     return whole < ms ? whole + 1 : whole;
 }
 
+/* 0 if opts->resources is a spec the scheduler will take, else DV_EINVAL
+ * saying what is wrong with it: a typo errs here, not as a task that waits
+ * for a resource no worker has. */
+static int
+s_check_resources(const dv_opts *opts)
+{
+    dvi_resources need;
+    const char *spec = opts ? opts->resources : NULL;
+    if (spec == NULL || dvi_resources_parse(spec, strlen(spec), &need) == 0) {
+        return 0;
+    }
+    char why[512];
+    snprintf(why, sizeof(why), "%s", dv_last_error());
+    return dvi_seterr(DV_EINVAL, "dv_opts.%s", why);
+}
+
 /* Adds the SUBMIT of the call in e to the client's outbox. */
 static void
 s_pack_submit_locked(dv_client *c, const char *key, const char *fn,
@@ -231,6 +249,7 @@ s_pack_submit_locked(dv_client *c, const char *key, const char *fn,
     m.retries = opts ? opts->retries : 0;
     m.worker = dvi_bytes_of(opts ? opts->worker : NULL);
     m.timeout_ms = s_timeout_ms(opts);
+    m.resources = dvi_bytes_of(opts ? opts->resources : NULL);
     msgpack_packer *pk = dvi_msg_submit_pack(&c->out, &m);
     msgpack_pack_array(pk, e->ndeps);
     for (size_t i = 0; i < e->ndeps; i++) {
@@ -255,6 +274,9 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
                    "dv_opts.timeout is %g: want 0 (no limit) or a number "
                    "of seconds",
                    opts->timeout);
+        return NULL;
+    }
+    if (s_check_resources(opts) < 0) {
         return NULL;
     }
     dvi_fninfo fi;
@@ -398,11 +420,13 @@ dv_map(dv_client *c, const char *fn, size_t n, const dv_arg *args,
     return (int)n;
 }
 
-dv_future *
-dv_scatter(dv_client *c, dv_arg value)
+/* Puts value on workers: one and a replica (flags 0, dv_scatter), or
+ * every worker, present and future (DVI_SCATTER_BROADCAST). */
+static dv_future *
+s_put(dv_client *c, dv_arg value, unsigned flags, const char *what)
 {
     if (c == NULL) {
-        dvi_seterr(DV_EINVAL, "dv_scatter: no client");
+        dvi_seterr(DV_EINVAL, "%s: no client", what);
         return NULL;
     }
     s_enc *e = s_enc_begin(c);
@@ -412,7 +436,11 @@ dv_scatter(dv_client *c, dv_arg value)
         return NULL;
     }
     char key[256];
-    dvi_callkey_scatter(key, sizeof(key), e->sb.data, e->sb.size);
+    if (flags & DVI_SCATTER_BROADCAST) {
+        dvi_callkey_broadcast(key, sizeof(key), e->sb.data, e->sb.size);
+    } else {
+        dvi_callkey_scatter(key, sizeof(key), e->sb.data, e->sb.size);
+    }
     uv_mutex_lock(&c->lock);
     if (dvi_client_check_locked(c) < 0) {
         uv_mutex_unlock(&c->lock);
@@ -424,13 +452,26 @@ dv_scatter(dv_client *c, dv_arg value)
         /* The client has the bytes already: no need to fetch them back. */
         st->blob = dvi_blob_copy(e->sb.data, e->sb.size);
         dvi_map_put(&c->futures, st->key, st);
-        dvi_msg_scatter m = {.key = key};
+        dvi_msg_scatter m = {.key = key, .flags = flags};
         m.value = (dvi_bytes){e->sb.data, e->sb.size, NULL};
         dvi_msg_scatter_pack(&c->out, &m);
+        dvi_msg_scatter_pack_tail(&c->out, &m);
         dvi_client_queue_locked(c);
     }
     dv_future *f = dvi_future_new_locked(c, st, -1);
     uv_mutex_unlock(&c->lock);
     s_enc_trim(e);
     return f;
+}
+
+dv_future *
+dv_scatter(dv_client *c, dv_arg value)
+{
+    return s_put(c, value, 0, "dv_scatter");
+}
+
+dv_future *
+dv_broadcast(dv_client *c, dv_arg value)
+{
+    return s_put(c, value, DVI_SCATTER_BROADCAST, "dv_broadcast");
 }

@@ -63,14 +63,28 @@ dvi_callkey_derived_form(const char *key, size_t keylen)
     return 1;
 }
 
-void
-dvi_callkey_scatter(char *out, size_t size, const void *value, size_t n)
+/* The key of a value put on workers, named so and hashed as kind. */
+static void
+s_value_key(char *out, size_t size, const char *name, int kind,
+            const void *value, size_t n)
 {
     dvi_callkey k;
     unsigned char h[DVI_CALLKEY_BYTES];
-    dvi_callkey_begin(&k, "scatter", 7, "", 0, DVI_CALLKEY_SCATTER, value, n);
+    dvi_callkey_begin(&k, name, strlen(name), "", 0, kind, value, n);
     dvi_callkey_end(&k, h);
-    dvi_callkey_format(out, size, "scatter", 7, h);
+    dvi_callkey_format(out, size, name, strlen(name), h);
+}
+
+void
+dvi_callkey_scatter(char *out, size_t size, const void *value, size_t n)
+{
+    s_value_key(out, size, "scatter", DVI_CALLKEY_SCATTER, value, n);
+}
+
+void
+dvi_callkey_broadcast(char *out, size_t size, const void *value, size_t n)
+{
+    s_value_key(out, size, "broadcast", DVI_CALLKEY_BROADCAST, value, n);
 }
 
 void

@@ -17,11 +17,12 @@
 #define DVI_CALLKEY_HEX (2 * DVI_CALLKEY_BYTES)
 
 /* What a hash is of: one call, a chunk of calls (a chunk of one call [a]
- * encodes as a call with the list a), a scattered value. */
+ * encodes as a call with the list a), a scattered value, a broadcast one. */
 enum dvi_callkey_kind {
     DVI_CALLKEY_CALL = 'F',
     DVI_CALLKEY_CHUNK = 'C',
-    DVI_CALLKEY_SCATTER = 'S'
+    DVI_CALLKEY_SCATTER = 'S',
+    DVI_CALLKEY_BROADCAST = 'B'
 };
 
 /* The BLAKE2b-128 of a call: its function's name, the code it means,
@@ -52,6 +53,9 @@ int dvi_callkey_derived_form(const char *key, size_t keylen);
  * named "scatter", with no code and the value as its arguments (no call
  * can have it). */
 void dvi_callkey_scatter(char *out, size_t size, const void *value, size_t n);
+/* The key of a broadcast value: "broadcast-" and the hash of kind
+ * broadcast named "broadcast", as a scattered value's. */
+void dvi_callkey_broadcast(char *out, size_t size, const void *value, size_t n);
 
 /* An uploaded library's hash: "U" and the BLAKE2b-128 of its bytes in hex,
  * into out (at least 34 bytes). */

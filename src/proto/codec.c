@@ -73,6 +73,8 @@ s_read_bytes(const msgpack_object *o, dvi_bytes *b, int optional)
                                        : (m->name = NULL, -1))
 #define S_READ_AU64(name) \
     (i < n ? dvi_msg_u64(&f[i], &m->name) : (m->name = 0, 0))
+#define S_READ_ASTR(name) \
+    (i < n ? s_read_str(&f[i], &m->name) : (m->name = (dvi_bytes){0}, 0))
 #define S_READ_(kind, name)              \
     if (S_READ_##kind(name) < 0) {       \
         return s_malformed(type, #name); \
@@ -91,6 +93,16 @@ s_short(int type, uint32_t n)
 {
     return dvi_seterr(DV_EPROTO, "%s with %u fields, needs %u",
                       dvi_msg_name(type), n, dvi_msg_min_fields(type));
+}
+
+/* An appended string: str or nil, never bin. */
+static int
+s_read_str(const msgpack_object *o, dvi_bytes *b)
+{
+    if (o->type != MSGPACK_OBJECT_STR && o->type != MSGPACK_OBJECT_NIL) {
+        return -1;
+    }
+    return s_read_bytes(o, b, 1);
 }
 
 #define S_READER_(NAME, num, lname)                                 \
@@ -144,10 +156,12 @@ s_pack_bin(dvi_outbox *o, msgpack_packer *pk, dvi_bytes b)
 #define S_PACK_OBIN(name) s_pack_bin(o, pk, m->name);
 #define S_PACK_ARR(name)
 #define S_PACK_AU64(name) /* by the tail packer, after the array */
+#define S_PACK_ASTR(name)
 #define S_PACK_(kind, name) S_PACK_##kind(name)
 
-/* How many appended fields go out: up to the last that is not 0, so a
- * message whose appended fields are all 0 is what its first version was. */
+/* How many appended fields go out: up to the last that is not 0 (or
+ * empty), so a message whose appended fields are all 0 is what its first
+ * version was. */
 #define S_EXTRA_U64(name)
 #define S_EXTRA_I64(name)
 #define S_EXTRA_KEY(name)
@@ -159,6 +173,11 @@ s_pack_bin(dvi_outbox *o, msgpack_packer *pk, dvi_bytes b)
 #define S_EXTRA_AU64(name) \
     k++;                   \
     if (m->name != 0) {    \
+        extra = k;         \
+    }
+#define S_EXTRA_ASTR(name) \
+    k++;                   \
+    if (m->name.n != 0) {  \
         extra = k;         \
     }
 #define S_EXTRA_(kind, name) S_EXTRA_##kind(name)
@@ -174,6 +193,10 @@ s_pack_bin(dvi_outbox *o, msgpack_packer *pk, dvi_bytes b)
 #define S_TAIL_AU64(name)                     \
     if (k++ < extra) {                        \
         msgpack_pack_uint64(&o->pk, m->name); \
+    }
+#define S_TAIL_ASTR(name)               \
+    if (k++ < extra) {                  \
+        s_pack_str(&o->pk, m->name, 0); \
     }
 #define S_TAIL_(kind, name) S_TAIL_##kind(name)
 

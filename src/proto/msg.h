@@ -73,6 +73,8 @@
  *             version: it may be absent (it reads as 0), and a sender
  *             leaves it out when it is 0, so that peers of either age
  *             read each other; appended fields come last
+ *   ASTR      a string appended so: absent (or nil) reads as nil, and a
+ *             sender leaves it out when it is empty
  * A message needs all its fields but appended ones; extra trailing ones
  * are ignored, so fields can be appended without a version bump. */
 // clang-format off
@@ -81,10 +83,10 @@
 #define DVI_MSG_FIELDS_welcome(F) F(U64, version) F(STR, id)
 #define DVI_MSG_FIELDS_submit(F) F(KEY, key) F(KEY, fn) F(STR, code)  \
     F(BIN, args) F(U64, flags) F(I64, priority) F(I64, retries)        \
-    F(OSTR, worker) F(ARR, deps) F(AU64, timeout_ms)
+    F(OSTR, worker) F(ARR, deps) F(AU64, timeout_ms) F(ASTR, resources)
 #define DVI_MSG_FIELDS_release(F) F(KEY, key)
 #define DVI_MSG_FIELDS_cancel(F) F(KEY, key)
-#define DVI_MSG_FIELDS_scatter(F) F(KEY, key) F(BIN, value)
+#define DVI_MSG_FIELDS_scatter(F) F(KEY, key) F(BIN, value) F(AU64, flags)
 #define DVI_MSG_FIELDS_finished(F) F(KEY, key) F(U64, nbytes) F(OBIN, value) \
     F(OSTR, holder)
 #define DVI_MSG_FIELDS_erred(F) F(KEY, key) F(U64, status) F(STR, text)
@@ -151,6 +153,10 @@ enum dvi_blame {
  * was made until someone fetches it. */
 #define DVI_TASK_WANTED 4u
 
+/* SCATTER's flags: the value goes to every worker, present and future
+ * (dv_broadcast); its key is then a broadcast key (callkey.h). */
+#define DVI_SCATTER_BROADCAST 1u
+
 /* The name of a message type, for logs ("?" for unknown). */
 const char *dvi_msg_name(int type);
 
@@ -191,10 +197,11 @@ void dvi_pack_bin(msgpack_packer *pk, const void *p, size_t n);
  * packer dvi_msg_NAME_pack() that adds the message to an outbox. Read
  * strings borrow the frame; a KEY is copied NUL-terminated into the struct.
  * An ARR field is not packed: the packer returns the packer positioned
- * for it, and the caller packs the array. Appended fields (AU64) come
- * after it: the packer counts those that are not 0 (and any before them),
- * and dvi_msg_NAME_pack_tail() packs them; call it after the array (it
- * does nothing when there is nothing to pack).
+ * for it, and the caller packs the array. Appended fields (AU64, ASTR)
+ * come after it: the packer counts those that are not 0 or empty (and any
+ * before them), and dvi_msg_NAME_pack_tail() packs them; call it after
+ * the array, or after the packer of a message with appended fields and no
+ * array (it does nothing when there is nothing to pack).
  */
 
 /* Bytes borrowed from a frame, or given to a packer. A BIN packed with
@@ -224,6 +231,7 @@ int dvi_bytes_eq(dvi_bytes b, const char *s);
 #define DVI_MSG_DECL_OBIN(name) dvi_bytes name;
 #define DVI_MSG_DECL_ARR(name) const msgpack_object_array *name;
 #define DVI_MSG_DECL_AU64(name) uint64_t name;
+#define DVI_MSG_DECL_ASTR(name) dvi_bytes name;
 #define DVI_MSG_DECL_(kind, name) DVI_MSG_DECL_##kind(name)
 
 #define DVI_MSG_STRUCT_(NAME, num, lname)                             \
@@ -248,6 +256,7 @@ DVI_MSG_MAP(DVI_MSG_STRUCT_)
 #define DVI_MSG_REQUIRED_OBIN 1
 #define DVI_MSG_REQUIRED_ARR 1
 #define DVI_MSG_REQUIRED_AU64 0
+#define DVI_MSG_REQUIRED_ASTR 0
 
 /* The number of fields a message of this type needs (0 if unknown). */
 uint32_t dvi_msg_min_fields(int type);

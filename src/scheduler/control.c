@@ -1,10 +1,10 @@
 /* What the cluster says of itself, and what a client may ask of it.
  *
  * A worker tells, after its HELLO, its host, process id and resources
- * (INFO); its memory comes in MEMORY. A client asks (CONTROL) for the
- * cluster's status, as JSON (`drove cluster status --json` prints it), or
- * for workers to retire: each is sent RETIRE, and stops as on SIGTERM,
- * its results moved to the workers that stay (leave.c). Shutting the
+ * (INFO: resources.c keeps them); its memory comes in MEMORY. A client asks
+ * (CONTROL) for the cluster's status, as JSON (`drove cluster status --json`
+ * prints it), or for workers to retire: each is sent RETIRE, and stops as on
+ * SIGTERM, its results moved to the workers that stay (leave.c). Shutting the
  * scheduler down is the session layer's (sched.c): it owns the
  * connections.
  */
@@ -23,17 +23,23 @@ dvi_core_info(dvi_core *c, dvi_sworker *w, const dvi_msg_info *m)
     snprintf(w->host, sizeof(w->host), "%.*s", (int)m->host.n,
              m->host.p ? m->host.p : "");
     w->pid = (int64_t)m->pid;
+    dvi_core_res_declare(w, m->resources);
 }
 
 static json_t *
 s_worker_json(const dvi_sworker *w)
 {
-    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:I, s:I, s:b, s:b}", "id",
-                     w->id, "host", w->host, "addr", w->addr, "pid",
+    json_t *res = json_object();
+    for (uint32_t i = 0; i < w->declared.n; i++) {
+        json_object_set_new(res, w->declared.v[i].name,
+                            json_real(w->declared.v[i].amount));
+    }
+    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:I, s:I, s:b, s:b, s:o}",
+                     "id", w->id, "host", w->host, "addr", w->addr, "pid",
                      (json_int_t)w->pid, "threads", w->nthreads, "running",
                      (json_int_t)w->running.len, "done", (json_int_t)w->ndone,
                      "memory_bytes", (json_int_t)w->memory_bytes, "paused",
-                     w->paused, "retiring", w->retiring);
+                     w->paused, "retiring", w->retiring, "resources", res);
 }
 
 char *

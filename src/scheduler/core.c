@@ -20,8 +20,11 @@ dvi_core_new(void)
     c->avg_task_us = 1000;
     dvi_map_init(&c->tasks);
     dvi_map_init(&c->fns);
+    dvi_map_init(&c->fnres);
     dvi_map_init(&c->extra);
     dvi_map_init(&c->published);
+    dvi_map_init(&c->resreqs);
+    dvi_map_init(&c->bcasts);
     dvi_taskheap_init(&c->ready);
     dvi_taskvec_init(&c->settle);
     dvi_taskvec_init(&c->forgotten);
@@ -48,6 +51,19 @@ s_worker_free(dvi_sworker *w)
     free(w);
 }
 
+static void
+s_fns_free(dvi_map *fns)
+{
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(fns, &i, &e);) {
+        dvi_fnrec *f = e->val;
+        free(f->name);
+        free(f->code);
+        free(f->id);
+        free(f);
+    }
+}
+
 void
 dvi_core_destroy(dvi_core **cp)
 {
@@ -66,15 +82,12 @@ dvi_core_destroy(dvi_core **cp)
         free(w->key);
         free(w);
     }
-    for (size_t i = 0; dvi_map_next(&c->fns, &i, &e);) {
-        dvi_fnrec *f = e->val;
-        free(f->name);
-        free(f->code);
-        free(f->id);
-        free(f);
-    }
+    s_fns_free(&c->fns);
+    s_fns_free(&c->fnres);
     dvi_core_publish_fini(c);
     dvi_core_libs_fini(c);
+    dvi_core_res_fini(c);
+    dvi_core_bcasts_fini(c);
     for (size_t i = 0; i < c->nworkers; i++) {
         s_worker_free(c->workers[i]);
     }
@@ -89,6 +102,7 @@ dvi_core_destroy(dvi_core **cp)
     dvi_taskvec_fini(&c->forgotten);
     dvi_map_fini(&c->tasks);
     dvi_map_fini(&c->fns);
+    dvi_map_fini(&c->fnres);
     dvi_map_fini(&c->extra);
     dvi_map_fini(&c->published);
     free(c);
@@ -225,6 +239,7 @@ dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
     c->stats.workers = c->nworkers;
     s_welcome(out, w->id);
     dvi_core_libs_joined(c, w);
+    dvi_core_bcasts_joined(c, w);
     s_broadcast_workers(c);
     return w;
 }
@@ -287,6 +302,8 @@ s_rerun(dvi_core *c, dvi_task *t, dvi_sworker *w, const char *why)
     char text[512];
     if ((t->flags & DVI_TASKF_AHEAD) && t->nwaiting > 0) {
         dvi_core_set_state(c, t, DVI_TASK_WAITING); /* never started */
+    } else if (dvi_core_bcast_lost(c, t)) {
+        /* A broadcast: a worker still receiving it takes over. */
     } else if (t->flags & DVI_TASKF_SCATTER) {
         snprintf(text, sizeof(text), "result lost: worker %s left (%s)", w->id,
                  why);
@@ -351,6 +368,7 @@ dvi_core_worker_leave(dvi_core *c, dvi_sworker *w, const char *why)
     }
     c->stats.workers = c->nworkers;
     DVI_LOG(DVI_LOG_NOTICE, "SCHED", "worker %s left: %s", w->id, why);
+    dvi_core_bcasts_left(c, w); /* before its tasks: none waits on it */
     /* Detach everything first: nothing is sent to the lost worker. */
     dvi_taskvec running;
     s_collect(&w->running, &running);
@@ -394,14 +412,13 @@ dvi_core_nworkers(const dvi_core *c)
     return c->nworkers;
 }
 
-int
-dvi_core_fn_states(const dvi_core *c, const char *fn,
-                   uint64_t out[DVI_TASK_NSTATES])
+/* Adds the counts of fn's records in fns to out; 1 if there was one. */
+static int
+s_fn_states(const dvi_map *fns, const char *fn, uint64_t *out)
 {
     int known = 0;
-    memset(out, 0, DVI_TASK_NSTATES * sizeof(*out));
     dvi_map_entry *e;
-    for (size_t i = 0; dvi_map_next(&c->fns, &i, &e);) {
+    for (size_t i = 0; dvi_map_next(fns, &i, &e);) {
         const dvi_fnrec *f = e->val;
         if (strcmp(f->name, fn) == 0) {
             known = 1;
@@ -411,4 +428,12 @@ dvi_core_fn_states(const dvi_core *c, const char *fn,
         }
     }
     return known;
+}
+
+int
+dvi_core_fn_states(const dvi_core *c, const char *fn,
+                   uint64_t out[DVI_TASK_NSTATES])
+{
+    memset(out, 0, DVI_TASK_NSTATES * sizeof(*out));
+    return s_fn_states(&c->fns, fn, out) | s_fn_states(&c->fnres, fn, out);
 }

@@ -74,7 +74,8 @@ void dvi_core_retiring(dvi_core *c, dvi_sworker *w, const dvi_msg_retiring *m);
 void dvi_core_info(dvi_core *c, dvi_sworker *w, const dvi_msg_info *m);
 /* The cluster's status as JSON (control.c): address (the scheduler's, as
  * given), workers (an object each: id, host, addr, pid, threads, running,
- * done, memory_bytes, paused, retiring) and totals. Caller frees. */
+ * done, memory_bytes, paused, retiring, resources: name -> amount) and
+ * totals. Caller frees. */
 char *dvi_core_status_json(const dvi_core *c, const char *address);
 /* Asks the workers named in ids (separated by newlines) to retire
  * (RETIRE, why): each stops as on SIGTERM, its results moved first.
@@ -98,6 +99,8 @@ const char *dvi_sworker_id(const dvi_sworker *w);
 int dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m);
 void dvi_core_release(dvi_core *c, dvi_sclient *cl, const char *key);
 void dvi_core_cancel(dvi_core *c, dvi_sclient *cl, const char *key);
+/* SCATTER: on a worker and a replica; with DVI_SCATTER_BROADCAST, on
+ * every worker, present and future (broadcast.c). */
 void dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m);
 void dvi_core_upload(dvi_core *c, dvi_sclient *cl, const dvi_msg_upload *m);
 void dvi_core_publish(dvi_core *c, dvi_sclient *cl, const dvi_msg_publish *m);

@@ -10,6 +10,8 @@
  *   memory.c   workers pausing and resuming under their memory limits
  *   leave.c    a leaving worker's results moved to the workers that stay
  *   control.c  workers' INFO; the status and retiring that clients ask for
+ *   resources.c what workers declared and tasks need; who may run what
+ *   broadcast.c values on every worker, present and future
  *
  * Nothing here is visible outside src/scheduler.
  */
@@ -19,18 +21,25 @@
 #include "common/blob.h"
 #include "common/map.h"
 #include "common/pset.h"
+#include "common/resources.h"
 #include "core.h"
 #include "task.h"
 #include "taskvec.h"
 
 #define DVI_KILLED_AFTER 3 /* worker deaths before "killed worker" */
 
+typedef struct dvi_resreq dvi_resreq;
+
 /* A function's name, interned, with the number of its tasks in each
- * state (what a dashboard shows per function). */
+ * state (what a dashboard shows per function). Calls that need resources
+ * have a record of their own per spec: what a task needs costs the task
+ * nothing. */
 struct dvi_fnrec {
     char *name;
-    char *code; /* which code the name means (funcs.h), "" for any */
-    char *id;   /* "code/name": its key in the core's map */
+    char *code;      /* which code the name means (funcs.h), "" for any */
+    char *id;        /* its key in the core's map: "code/name", or
+                        "spec|code/name" in the map of those with needs */
+    dvi_resreq *res; /* what its calls need to run, or NULL */
     uint64_t states[DVI_TASK_NSTATES];
 };
 
@@ -40,27 +49,37 @@ struct dvi_sworker {
     char host[256]; /* its host name, as it said (INFO), or "" */
     int64_t pid;    /* its process id there (INFO), or 0 */
     int nthreads;
-    uint64_t ndone;        /* tasks it finished (DONE) */
-    uint64_t memory_bytes; /* its memory (MEMORY), 0 until it said */
-    int retiring;          /* said RETIRING: nothing new goes there, and its
-                              leaving is no task's fault */
-    int stealing;          /* asked to STEAL, and has not answered anything
-                              since: not asked again */
-    int paused;            /* said MEMORY paused: over its memory limit's
-                              pause fraction, it takes no new tasks */
-    uint32_t nprocessing;  /* COMPUTEs sent without a DONE or FAILED back */
-    uint64_t score;        /* scratch: input bytes it holds, for placement */
-    dvi_taskheap pinned;   /* ready tasks that may run only here */
-    dvi_pset pins;         /* every live task pinned here */
-    dvi_pset running;      /* tasks processing here (where == this) */
-    dvi_pset held;         /* tasks whose result it holds */
-    int leaving;           /* said LEAVING: its results are moving away */
-    dvi_pset moving;       /* while leaving: held only here, and not yet
-                              stored by the worker they move to */
+    uint64_t ndone;         /* tasks it finished (DONE) */
+    uint64_t memory_bytes;  /* its memory (MEMORY), 0 until it said */
+    int retiring;           /* said RETIRING: nothing new goes there, and its
+                               leaving is no task's fault */
+    int stealing;           /* asked to STEAL, and has not answered anything
+                               since: not asked again */
+    int paused;             /* said MEMORY paused: over its memory limit's
+                               pause fraction, it takes no new tasks */
+    uint32_t nprocessing;   /* COMPUTEs sent without a DONE or FAILED back */
+    uint64_t score;         /* scratch: input bytes it holds, for placement */
+    dvi_taskheap pinned;    /* ready tasks that may run only here */
+    dvi_pset pins;          /* every live task pinned here */
+    dvi_pset running;       /* tasks processing here (where == this) */
+    dvi_pset held;          /* tasks whose result it holds */
+    int leaving;            /* said LEAVING: its results are moving away */
+    dvi_pset moving;        /* while leaving: held only here, and not yet
+                               stored by the worker they move to */
+    dvi_resources declared; /* its resources (INFO) */
+    double used[DVI_RESOURCES_MAX]; /* of each, held by tasks sent there */
     dvi_outbox *out;
 };
 
 typedef struct dvi_relay dvi_relay;
+
+/* The resources some tasks need (one spec), interned as function names
+ * are: its ready tasks wait in their own queue (resources.c). */
+struct dvi_resreq {
+    char *spec; /* the text, as submitted: its key in the map */
+    dvi_resources need;
+    dvi_taskheap queued; /* its ready tasks that are not pinned */
+};
 
 struct dvi_sclient {
     uint64_t id;
@@ -90,7 +109,8 @@ typedef struct dvi_pub {
 
 struct dvi_core {
     dvi_map tasks;         /* key -> dvi_task */
-    dvi_map fns;           /* name -> dvi_fnrec */
+    dvi_map fns;           /* "code/name" -> dvi_fnrec */
+    dvi_map fnres;         /* "spec|code/name" -> dvi_fnrec (with needs) */
     dvi_map extra;         /* key -> dvi_wanters */
     dvi_map published;     /* name -> dvi_pub */
     dvi_taskheap ready;    /* queued tasks, by priority then age */
@@ -105,6 +125,8 @@ struct dvi_core {
     size_t rr; /* round-robin start for tasks without inputs */
     dvi_lib **libs;
     size_t nlibs;
+    dvi_map resreqs; /* spec -> dvi_resreq */
+    dvi_map bcasts;  /* key -> dvi_bcast: broadcasts on every worker */
     uint64_t next_client;
     uint64_t seq;
     double avg_task_us; /* moving average of run times, for queue depth */
@@ -193,6 +215,14 @@ void dvi_core_leave_fini(dvi_core *c, dvi_sworker *w);
 
 /* ---- events.c ----------------------------------------------------------- */
 
+/* Tells cl its submission under key was refused (why), touching no task. */
+void dvi_core_refuse(dvi_sclient *cl, const char *key, const char *why);
+/* The task of the value SCATTER m puts on workers, wanted by cl, if it
+ * must be put there (new, or lost since); NULL when it is held or being
+ * stored already (cl wants it too, told at once if held), or when m's
+ * key is not the value's (cl is told it is refused). */
+dvi_task *dvi_core_put_task(dvi_core *c, dvi_sclient *cl,
+                            const dvi_msg_scatter *m);
 /* A new task record under key, in the graph, in no state yet. */
 dvi_task *dvi_core_task_new(dvi_core *c, const char *key, const char *fn,
                             dvi_bytes code, dvi_bytes args, size_t ndeps);
@@ -223,5 +253,44 @@ void dvi_core_libs_joined(dvi_core *c, dvi_sworker *w);
 void dvi_core_libs_left(dvi_core *c, dvi_sworker *w);
 void dvi_core_libs_client_left(dvi_core *c, dvi_sclient *cl);
 void dvi_core_libs_fini(dvi_core *c);
+
+/* ---- resources.c -------------------------------------------------------- */
+
+/* The interned needs of spec (parsed: what it says, at least one).
+ * Borrowed; valid while the core lives. */
+dvi_resreq *dvi_core_res_intern(dvi_core *c, const char *spec,
+                                const dvi_resources *parsed);
+void dvi_core_res_fini(dvi_core *c);
+/* The queue a ready t waits in: its worker's if pinned, its spec's if it
+ * needs resources, else the core's. */
+dvi_taskheap *dvi_core_queue_of(dvi_core *c, dvi_task *t);
+/* Whether w declared what t needs, and has it free now. */
+int dvi_core_res_fits(const dvi_sworker *w, const dvi_task *t);
+/* t runs on w from now (its resources held there), or no longer. */
+void dvi_core_run_add(dvi_sworker *w, dvi_task *t);
+void dvi_core_run_del(dvi_sworker *w, dvi_task *t);
+/* INFO: the resources w declares (a bad spec is logged and ignored). */
+void dvi_core_res_declare(dvi_sworker *w, dvi_bytes spec);
+
+/* ---- broadcast.c -------------------------------------------------------- */
+
+/* t, new or lost, is m's value (SCATTER with DVI_SCATTER_BROADCAST):
+ * it goes to every worker. */
+void dvi_core_broadcast(dvi_core *c, dvi_task *t, const dvi_msg_scatter *m);
+/* Whether t is a broadcast value (held, or being sent, everywhere). */
+int dvi_core_is_broadcast(const dvi_core *c, const dvi_task *t);
+/* A new worker gets every broadcast value; a lost one is no longer
+ * awaited; w stored key (it may be a broadcast's). */
+void dvi_core_bcasts_joined(dvi_core *c, dvi_sworker *w);
+void dvi_core_bcasts_left(dvi_core *c, dvi_sworker *w);
+void dvi_core_bcast_stored(dvi_core *c, dvi_sworker *w, const char *key);
+/* t lost the worker it waited on, or its last holder: if t is a
+ * broadcast that a worker is still receiving, that worker takes over
+ * (returns 1). Returns 0 otherwise: t is lost. */
+int dvi_core_bcast_lost(dvi_core *c, dvi_task *t);
+/* t left memory (released, erred, forgotten): if it was a broadcast, the
+ * scheduler's copy goes, and joining workers no longer get it. */
+void dvi_core_bcast_drop(dvi_core *c, dvi_task *t);
+void dvi_core_bcasts_fini(dvi_core *c);
 
 #endif

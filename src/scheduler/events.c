@@ -9,31 +9,51 @@
 #include "core_impl.h"
 #include "proto/callkey.h"
 
-/* The function name of code, interned with its counters. */
+/* The function name of code, interned with its counters; for calls that
+ * need resources (spec, not empty, parsed: need), a record of its own,
+ * which names them (resources.c). */
 static dvi_fnrec *
-s_fn(dvi_core *c, const char *name, dvi_bytes code)
+s_fn(dvi_core *c, const char *name, dvi_bytes code, const char *spec,
+     const dvi_resources *need)
 {
-    char id[DVI_MAX_KEY + 128];
+    char id[DVI_MAX_KEY + 128], full[DVI_RESOURCES_SPEC_MAX + sizeof(id) + 2];
     snprintf(id, sizeof(id), "%.*s/%s", (int)(code.n < 100 ? code.n : 100),
              code.p ? code.p : "", name);
-    dvi_fnrec *f = dvi_map_get(&c->fns, id);
+    /* A valid spec has no '|': the key says where it ends. */
+    snprintf(full, sizeof(full), "%s|%s", spec ? spec : "", id);
+    dvi_map *map = spec ? &c->fnres : &c->fns;
+    const char *key = spec ? full : id;
+    dvi_fnrec *f = dvi_map_get(map, key);
     if (f == NULL) {
         f = dvi_calloc(1, sizeof(*f));
-        f->id = dvi_strdup(id);
+        f->id = dvi_strdup(key);
         f->name = dvi_strdup(name);
         f->code = dvi_strdup(id);
         f->code[strlen(id) - strlen(name) - 1] = '\0';
-        dvi_map_put(&c->fns, f->id, f);
+        f->res = spec ? dvi_core_res_intern(c, spec, need) : NULL;
+        dvi_map_put(map, f->id, f);
     }
     return f;
 }
 
+/* t's calls are of f from now (a record submitted again, perhaps with
+ * other needs): its count moves there. */
+static void
+s_set_fn(dvi_task *t, dvi_fnrec *f)
+{
+    if (t->state > 0 && t->state != DVI_TASK_FORGOTTEN) {
+        t->fn->states[t->state]--;
+        f->states[t->state]++;
+    }
+    t->fn = f;
+}
+
 static dvi_task *
-s_task_new(dvi_core *c, const char *key, const char *fn, dvi_bytes code,
-           dvi_bytes args, size_t ndeps)
+s_task_new(dvi_core *c, const char *key, dvi_fnrec *f, dvi_bytes args,
+           size_t ndeps)
 {
     dvi_task *t = dvi_task_new(key, strlen(key), args.p, args.n, ndeps);
-    t->fn = s_fn(c, fn, code);
+    t->fn = f;
     t->seq = c->seq++;
     dvi_map_put(&c->tasks, t->key, t);
     c->stats.submitted++;
@@ -45,7 +65,7 @@ dvi_task *
 dvi_core_task_new(dvi_core *c, const char *key, const char *fn, dvi_bytes code,
                   dvi_bytes args, size_t ndeps)
 {
-    return s_task_new(c, key, fn, code, args, ndeps);
+    return s_task_new(c, key, s_fn(c, fn, code, NULL, NULL), args, ndeps);
 }
 
 /* Links t to its inputs, named by the keys in deps. Returns NULL, or why
@@ -179,13 +199,12 @@ s_key_refused(const dvi_msg_submit *m, dvi_task *t)
     return NULL;
 }
 
-/* Tells cl its submission under key was refused, touching no task. */
-static void
-s_refuse(dvi_sclient *cl, const char *key, const char *why)
+void
+dvi_core_refuse(dvi_sclient *cl, const char *key, const char *why)
 {
     DVI_LOG(DVI_LOG_WARN, "SCHED", "%s: refused '%s': %s", cl->name, key, why);
     dvi_msg_erred m = {.key = key, .status = DV_ERRED};
-    char text[DVI_MAX_KEY + 160];
+    char text[DVI_MAX_KEY + 600];
     snprintf(text, sizeof(text), "'%s' refused: %s", key, why);
     m.text = dvi_bytes_of(text);
     dvi_msg_erred_pack(cl->out, &m);
@@ -235,6 +254,29 @@ s_reset(dvi_core *c, dvi_task *t, uint32_t ndeps)
     dvi_core_set_state(c, t, DVI_TASK_WAITING); /* no inputs to rewait */
 }
 
+/* Pins t to the worker named id, if any. Returns NULL, or why it cannot
+ * run (in why, size bytes). */
+static const char *
+s_pin(dvi_core *c, dvi_task *t, dvi_bytes id, char *why, size_t size)
+{
+    if (id.p == NULL) {
+        return NULL;
+    }
+    char *name = dvi_bytes_dup(id);
+    t->pin = dvi_core_worker_find(c, name);
+    t->flags |= DVI_TASKF_PINNED;
+    if (t->pin == NULL || t->pin->retiring) {
+        snprintf(why, size, "no worker '%.128s' in the cluster%s", name,
+                 t->pin ? " (it is stopping)" : "");
+        t->pin = NULL;
+        free(name);
+        return why;
+    }
+    dvi_pset_add(&t->pin->pins, t);
+    free(name);
+    return NULL;
+}
+
 int
 dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
 {
@@ -244,8 +286,16 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
     }
     dvi_task *t = dvi_map_get(&c->tasks, m->key);
     const char *refused = s_key_refused(m, t);
+    dvi_resources need;
+    char spec[DVI_RESOURCES_SPEC_MAX + 1];
+    if (refused == NULL &&
+        dvi_resources_parse(m->resources.p, m->resources.n, &need) < 0) {
+        refused = dv_last_error();
+    }
+    snprintf(spec, sizeof(spec), "%.*s", (int)m->resources.n,
+             m->resources.p ? m->resources.p : "");
     if (refused != NULL) {
-        s_refuse(cl, m->key, refused);
+        dvi_core_refuse(cl, m->key, refused);
         return 0;
     }
     dvi_task *reuse = NULL;
@@ -256,11 +306,13 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
         return dvi_seterr(DV_EPROTO, "malformed SUBMIT: worker id of %zu bytes",
                           m->worker.n);
     }
+    dvi_fnrec *f = s_fn(c, m->fn, m->code, need.n ? spec : NULL, &need);
     if (reuse != NULL) {
         t = reuse;
+        s_set_fn(t, f);
         s_reset(c, t, m->deps->size);
     } else {
-        t = s_task_new(c, m->key, m->fn, m->code, m->args, m->deps->size);
+        t = s_task_new(c, m->key, f, m->args, m->deps->size);
     }
     t->flags |= (uint8_t)(m->flags & DVI_TASK_WIRE_FLAGS);
     t->priority = (int32_t)m->priority;
@@ -271,21 +323,7 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
     dvi_core_want(c, t, cl);
     char why[DVI_MAX_KEY + 64];
     int cancelled = 0;
-    const char *failed = NULL;
-    if (m->worker.p != NULL) {
-        char *id = dvi_bytes_dup(m->worker);
-        t->pin = dvi_core_worker_find(c, id);
-        t->flags |= DVI_TASKF_PINNED;
-        if (t->pin == NULL || t->pin->retiring) {
-            snprintf(why, sizeof(why), "no worker '%.128s' in the cluster%s",
-                     id, t->pin ? " (it is stopping)" : "");
-            t->pin = NULL;
-            failed = why;
-        } else {
-            dvi_pset_add(&t->pin->pins, t);
-        }
-        free(id);
-    }
+    const char *failed = s_pin(c, t, m->worker, why, sizeof(why));
     if (failed == NULL) {
         failed = s_link(c, t, m->deps, why, sizeof(why), &cancelled);
     }
@@ -333,14 +371,29 @@ dvi_core_cancel(dvi_core *c, dvi_sclient *cl, const char *key)
     }
 }
 
-void
-dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
+/* SCATTER m to w, answered by STORED as a COMPUTE is. */
+static void
+s_send_scatter(dvi_sworker *w, const dvi_msg_scatter *m)
 {
+    dvi_msg_scatter fw = *m;
+    fw.flags = 0; /* one worker and a replica */
+    dvi_msg_scatter_pack(w->out, &fw);
+    dvi_msg_scatter_pack_tail(w->out, &fw);
+}
+
+dvi_task *
+dvi_core_put_task(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
+{
+    int bcast = (m->flags & DVI_SCATTER_BROADCAST) != 0;
     char want[DVI_MAX_KEY + 1];
-    dvi_callkey_scatter(want, sizeof(want), m->value.p, m->value.n);
+    if (bcast) {
+        dvi_callkey_broadcast(want, sizeof(want), m->value.p, m->value.n);
+    } else {
+        dvi_callkey_scatter(want, sizeof(want), m->value.p, m->value.n);
+    }
     if (strcmp(want, m->key) != 0) {
-        s_refuse(cl, m->key, "the key is not the hash of the value");
-        return;
+        dvi_core_refuse(cl, m->key, "the key is not the hash of the value");
+        return NULL;
     }
     dvi_task *t = dvi_map_get(&c->tasks, m->key);
     if (t != NULL && t->state != DVI_TASK_RELEASED &&
@@ -349,13 +402,28 @@ dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
         if (t->state == DVI_TASK_MEMORY) {
             dvi_core_tell_finished(t, cl, (dvi_bytes){0});
         }
-        return;
+        return NULL;
     }
     if (t == NULL) {
-        t = s_task_new(c, m->key, "scatter", (dvi_bytes){0}, (dvi_bytes){0}, 0);
+        t = dvi_core_task_new(c, m->key, bcast ? "broadcast" : "scatter",
+                              (dvi_bytes){0}, (dvi_bytes){0}, 0);
         t->flags = DVI_TASKF_SCATTER;
     }
     dvi_core_want(c, t, cl);
+    return t;
+}
+
+void
+dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
+{
+    dvi_task *t = dvi_core_put_task(c, cl, m);
+    if (t == NULL) {
+        return;
+    }
+    if (m->flags & DVI_SCATTER_BROADCAST) {
+        dvi_core_broadcast(c, t, m);
+        return;
+    }
     /* The data is lost or new: it goes to a worker (with its bytes). */
     dvi_sworker *w = dvi_core_pick(c, t);
     if (w == NULL) {
@@ -366,7 +434,7 @@ dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
         dvi_core_fail(c, t, DVI_TASK_ERRED, "no worker to scatter to");
         return;
     }
-    dvi_msg_scatter_pack(w->out, m);
+    s_send_scatter(w, m);
     dvi_core_assign(c, t, w);
     /* Scattered data has no lineage: a replica on another worker keeps it
      * when one worker is lost. Whichever stores first completes it. */
@@ -375,7 +443,7 @@ dvi_core_scatter(dvi_core *c, dvi_sclient *cl, const dvi_msg_scatter *m)
         other = dvi_core_any_worker(c);
     }
     if (other != NULL && other != w) {
-        dvi_msg_scatter_pack(other->out, m);
+        s_send_scatter(other, m);
         other->nprocessing++; /* its STORED answers it */
     }
 }
@@ -494,6 +562,7 @@ dvi_core_done(dvi_core *c, dvi_sworker *w, const dvi_msg_done *m)
 void
 dvi_core_stored(dvi_core *c, dvi_sworker *w, const dvi_msg_stored *m)
 {
+    dvi_core_bcast_stored(c, w, m->key);
     s_result_at(c, w, m->key, m->nbytes, (dvi_bytes){0});
     dvi_core_moved(c, m->key);
 }
@@ -506,7 +575,7 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
         dvi_core_moved(c, m->key); /* perhaps a MOVE's */
         return;
     }
-    dvi_pset_del(&w->running, t);
+    dvi_core_run_del(w, t);
     t->where = NULL; /* it answered: nothing more to tell it */
     if (m->blame == DVI_BLAME_STOLEN) {
         dvi_core_place_stolen(c, t, w);

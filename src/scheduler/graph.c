@@ -225,14 +225,13 @@ s_leave(dvi_core *c, dvi_task *t, int state)
 {
     switch (t->state) {
     case DVI_TASK_QUEUED:
-        dvi_taskheap_remove(
-            (t->flags & DVI_TASKF_PINNED) ? &t->pin->pinned : &c->ready, t);
+        dvi_taskheap_remove(dvi_core_queue_of(c, t), t);
         break;
     case DVI_TASK_PROCESSING:
         if (t->where) {
             /* Still there (a cancel, a forget): the worker drops it. */
             dvi_core_send_free(t->where, t->key);
-            dvi_pset_del(&t->where->running, t);
+            dvi_core_run_del(t->where, t);
             t->where = NULL;
         }
         t->flags &= ~DVI_TASKF_AHEAD;
@@ -292,15 +291,13 @@ dvi_core_set_state(dvi_core *c, dvi_task *t, int state)
             t->pin = NULL;
         }
     }
+    if ((t->flags & DVI_TASKF_SCATTER) && state != DVI_TASK_PROCESSING &&
+        state != DVI_TASK_MEMORY) {
+        dvi_core_bcast_drop(c, t); /* a broadcast stops going to workers */
+    }
     switch (state) {
-    case DVI_TASK_QUEUED:
-        if (t->flags & DVI_TASKF_PINNED) {
-            dvi_taskheap_push(&t->pin->pinned, t);
-        } else {
-            dvi_taskheap_push(&c->ready, t);
-        }
-        break;
-    case DVI_TASK_PROCESSING: dvi_pset_add(&t->where->running, t); break;
+    case DVI_TASK_QUEUED: dvi_taskheap_push(dvi_core_queue_of(c, t), t); break;
+    case DVI_TASK_PROCESSING: dvi_core_run_add(t->where, t); break;
     case DVI_TASK_FORGOTTEN: s_forget(c, t); break;
     default: break;
     }
@@ -371,7 +368,7 @@ dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
                   dvi_bytes value)
 {
     if (t->where) {
-        dvi_pset_del(&t->where->running, t);
+        dvi_core_run_del(t->where, t);
         t->where = NULL; /* done there: no FREE */
     }
     t->nbytes = nbytes;
@@ -521,6 +518,9 @@ dvi_core_result_lost(dvi_core *c, dvi_task *t, const char *why)
 {
     if (t->state != DVI_TASK_MEMORY || t->nwho > 0) {
         return;
+    }
+    if (dvi_core_bcast_lost(c, t)) {
+        return; /* a broadcast: a worker still receiving it takes over */
     }
     if (t->flags & DVI_TASKF_SCATTER) {
         char text[512];

@@ -9,6 +9,8 @@
  * inputs, and starts when they are there, without a round trip through
  * the scheduler: a chain costs microseconds a link, and an input computed
  * on another worker is fetched as soon as it exists (its GET waits there).
+ * A task that needs resources (resources.c) goes only to a worker that
+ * has them free, and never ahead.
  */
 #include <string.h>
 
@@ -67,14 +69,18 @@ dvi_core_any_worker(dvi_core *c)
 
 /* Scores (add) or clears each worker by the inputs of t it holds or is
  * computing: their bytes, plus one each, so that an input whose size is
- * not known yet (still computing) counts too. */
+ * not known yet (still computing) counts too. A broadcast value counts
+ * nowhere: every worker holds it, or is receiving it. */
 static void
-s_score(dvi_task *t, int add)
+s_score(const dvi_core *c, dvi_task *t, int add)
 {
     dvi_task **deps = dvi_task_deps(t);
     for (uint32_t i = 0; i < t->ndeps; i++) {
         dvi_task *d = deps[i];
         uint64_t weight = add ? d->nbytes + 1 : 0;
+        if (dvi_core_is_broadcast(c, d)) {
+            continue;
+        }
         if (d->state == DVI_TASK_PROCESSING && d->where != NULL) {
             d->where->score = add ? d->where->score + weight : 0;
         }
@@ -100,14 +106,15 @@ dvi_sworker *
 dvi_core_pick(dvi_core *c, dvi_task *t)
 {
     dvi_sworker *best = NULL;
-    s_score(t, 1);
+    s_score(c, t, 1);
     for (size_t k = 0; k < c->nworkers; k++) {
         dvi_sworker *w = c->workers[(c->rr + k) % c->nworkers];
-        if (s_worker_free(c, w) && s_better(w, best)) {
+        if (s_worker_free(c, w) && dvi_core_res_fits(w, t) &&
+            s_better(w, best)) {
             best = w;
         }
     }
-    s_score(t, 0);
+    s_score(c, t, 0);
     c->rr++;
     return best;
 }
@@ -173,7 +180,9 @@ static dvi_sworker *
 s_ahead_worker(dvi_core *c, dvi_task *t)
 {
     if (t->state != DVI_TASK_WAITING || t->nwaiting == 0 ||
-        t->ndeps > S_AHEAD_DEPS_MAX) {
+        t->ndeps > S_AHEAD_DEPS_MAX || t->fn->res != NULL) {
+        /* One that needs resources would hold them while it waits, and
+         * its inputs might need the same: it goes once they are done. */
         return NULL;
     }
     dvi_task **deps = dvi_task_deps(t);
@@ -188,7 +197,7 @@ s_ahead_worker(dvi_core *c, dvi_task *t)
     if (t->flags & DVI_TASKF_PINNED) {
         return s_worker_free(c, t->pin) ? t->pin : NULL;
     }
-    s_score(t, 1);
+    s_score(c, t, 1);
     dvi_sworker *best = NULL;
     for (size_t k = 0; k < c->nworkers; k++) {
         dvi_sworker *w = c->workers[k];
@@ -196,7 +205,7 @@ s_ahead_worker(dvi_core *c, dvi_task *t)
             best = w;
         }
     }
-    s_score(t, 0);
+    s_score(c, t, 0);
     return best;
 }
 
@@ -232,14 +241,15 @@ s_send_ahead_after(dvi_core *c, dvi_task *t)
     dvi_taskvec_fini(&todo);
 }
 
-/* A worker other than but with a thread doing nothing, or NULL. */
+/* A worker other than but with a thread doing nothing, and what t needs
+ * free, or NULL. */
 static dvi_sworker *
-s_idle_worker(const dvi_core *c, const dvi_sworker *but)
+s_idle_worker(const dvi_core *c, const dvi_sworker *but, const dvi_task *t)
 {
     for (size_t i = 0; i < c->nworkers; i++) {
         dvi_sworker *w = c->workers[i];
         if (w != but && !w->retiring && !w->paused &&
-            w->nprocessing < (uint32_t)w->nthreads) {
+            w->nprocessing < (uint32_t)w->nthreads && dvi_core_res_fits(w, t)) {
             return w;
         }
     }
@@ -275,13 +285,34 @@ s_steal(dvi_core *c)
     victim->stealing = 1;
 }
 
+/* Places the tasks of queue q, first first, while a worker can take the
+ * first. Returns 1 if one was left for want of a worker. */
+static int
+s_place_queue(dvi_core *c, dvi_taskheap *q)
+{
+    dvi_task *t;
+    while ((t = dvi_taskheap_peek(q)) != NULL) {
+        if (!dvi_core_inputs_held(c, t)) {
+            continue; /* an input was lost since: it waits again */
+        }
+        dvi_sworker *w = dvi_core_pick(c, t);
+        if (w == NULL) {
+            return 1;
+        }
+        dvi_core_assign(c, t, w); /* leaves the heap */
+        s_send_ahead_after(c, t);
+    }
+    return 0;
+}
+
 void
 dvi_core_schedule(dvi_core *c)
 {
     for (size_t i = 0; i < c->nworkers; i++) {
         dvi_sworker *w = c->workers[i];
         dvi_task *t;
-        while ((t = dvi_taskheap_peek(&w->pinned)) && s_worker_free(c, w)) {
+        while ((t = dvi_taskheap_peek(&w->pinned)) && s_worker_free(c, w) &&
+               dvi_core_res_fits(w, t)) {
             if (!dvi_core_inputs_held(c, t)) {
                 continue; /* waits again for a lost input */
             }
@@ -289,25 +320,22 @@ dvi_core_schedule(dvi_core *c)
             s_send_ahead_after(c, t);
         }
     }
-    dvi_task *t;
-    while ((t = dvi_taskheap_peek(&c->ready)) != NULL) {
-        if (!dvi_core_inputs_held(c, t)) {
-            continue; /* an input was lost since: it waits again */
-        }
-        dvi_sworker *w = dvi_core_pick(c, t);
-        if (w == NULL) {
-            return;
-        }
-        dvi_core_assign(c, t, w); /* leaves the heap */
-        s_send_ahead_after(c, t);
+    int full = s_place_queue(c, &c->ready);
+    /* Tasks that need resources, one queue per spec: one that no worker
+     * can take now holds back only its own kind. */
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&c->resreqs, &i, &e);) {
+        s_place_queue(c, &((dvi_resreq *)e->val)->queued);
     }
-    s_steal(c);
+    if (!full) {
+        s_steal(c);
+    }
 }
 
 void
 dvi_core_place_stolen(dvi_core *c, dvi_task *t, dvi_sworker *w)
 {
-    dvi_sworker *to = s_idle_worker(c, w);
+    dvi_sworker *to = s_idle_worker(c, w, t);
     if (to != NULL && !(t->flags & DVI_TASKF_PINNED) &&
         dvi_core_inputs_held(c, t)) {
         dvi_core_set_state(c, t, DVI_TASK_QUEUED);

@@ -115,7 +115,7 @@ s_on_link_open(void *ctx, dvi_conn *c)
     char host[256] = "";
     gethostname(host, sizeof(host) - 1);
     dvi_msg_info info = {.host = dvi_bytes_of(host), .pid = (uint64_t)getpid()};
-    info.resources = dvi_bytes_of("");
+    info.resources = dvi_bytes_of(w->resources);
     dvi_msg_info_pack(dvi_conn_outbox(c), &info);
 }
 

@@ -631,6 +631,7 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
     w->ctx = ctx;
     w->nthreads = opts->nthreads > 0 ? opts->nthreads : 1;
     snprintf(w->id, sizeof(w->id), "%s", opts->id);
+    w->resources = opts->resources ? dvi_strdup(opts->resources) : NULL;
     w->store = dvi_store_new();
     w->trim = dvi_trimmer_new(loop);
     dvi_map_init(&w->tasks);
@@ -705,6 +706,7 @@ dvi_worker_destroy(dvi_worker **wp)
     dvi_funcs_destroy(&w->funcs);
     dvi_tls_ctx_rele(w->tls);
     free(w->retiring);
+    free(w->resources);
     free(w);
 }
 

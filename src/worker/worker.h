@@ -39,6 +39,9 @@ typedef struct dvi_worker_opts {
     const dvi_worker_memory *memory; /* its limit; NULL: none */
     dvi_runner_group *group;         /* the workers sharing its loop (runner.h);
                                         NULL: it has the loop to itself */
+    const char *resources; /* what it declares ("GPU=1,MEM=8e9", checked
+                              by the caller: common/resources.h); NULL:
+                              none */
 } dvi_worker_opts;
 
 /* Where the scheduler is now ("tcp://HOST:PORT" into buf, size bytes):

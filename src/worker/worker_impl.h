@@ -65,6 +65,7 @@ struct dvi_worker {
     char bound[128];   /* where the server listens */
     char contact[128]; /* the address to advertise, if given */
     int nthreads;
+    char *resources;      /* declared in INFO ("GPU=1"), or NULL */
     int welcomed;         /* on the connection in use */
     unsigned sessions;    /* times welcomed: more than 1 after a rejoin */
     uint64_t epoch;       /* the session: bumped when one is lost */

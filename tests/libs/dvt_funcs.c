@@ -351,6 +351,24 @@ DV_FUNCTION_IMPURE(meet)
     return 0;
 }
 
+/* span_ms(ms) sleeps ms milliseconds and returns [worker id, start, end],
+ * the times in CLOCK_MONOTONIC nanoseconds (one clock for every process
+ * of the machine): when and where each call ran. */
+DV_FUNCTION_IMPURE(span_ms)
+{
+    if (s_need(call, 0, DV_I64, "span_ms") != 0) {
+        return DV_ETASK;
+    }
+    int64_t ms = dv_value_i64(dv_arg_at(call, 0));
+    int64_t start = s_mono_ns();
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    dv_arg out[3] = {dv_str(dv_call_worker(call)), dv_i64(start),
+                     dv_i64(s_mono_ns())};
+    return dv_return(call, dv_list(out, 3));
+}
+
 /* make_bytes(n) returns n bytes, byte i being i % 251, filled in place. */
 DV_FUNCTION(make_bytes)
 {

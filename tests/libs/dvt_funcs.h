@@ -14,7 +14,8 @@
  * held), make_bytes(n) (n bytes, byte i being i % 251, filled in place),
  * meet(round, ms) (impure: waits busy up to ms for a second call of the
  * same round in the process; returns [calls seen, start, end], the times
- * in CLOCK_MONOTONIC nanoseconds).
+ * in CLOCK_MONOTONIC nanoseconds), span_ms(ms) (impure: sleeps; returns
+ * [worker id, start, end], the times as meet's).
  */
 #ifndef DVT_FUNCS_H
 #define DVT_FUNCS_H

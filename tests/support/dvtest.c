@@ -739,6 +739,34 @@ s_wait_workers(const char *addr, int want, double timeout_s)
     return DV_ETIMEDOUT;
 }
 
+/* Starts the next worker of cl, wN, of `threads` threads, with the
+ * NULL-terminated args (at most 15) after its name. NULL on failure. */
+static dvt_proc *
+s_spawn_worker(dvt_cluster *cl, int threads, const char *const *args)
+{
+    int i = cl->nworkers;
+    char wname[16], pname[96], nthreads[16];
+    snprintf(wname, sizeof(wname), "w%d", i);
+    snprintf(pname, sizeof(pname), "%s-worker%d", dvt_proc_name(cl->sched), i);
+    snprintf(nthreads, sizeof(nthreads), "%d", threads);
+    char *wargv[24] = {(char *)dvt_drove_bin(),
+                       "worker",
+                       "--scheduler",
+                       cl->addr,
+                       "--threads",
+                       nthreads,
+                       "--name",
+                       wname};
+    for (int k = 0; args != NULL && args[k] != NULL && k < 15; k++) {
+        wargv[8 + k] = (char *)args[k];
+    }
+    cl->workers[i] = dvt_spawn(pname, wargv);
+    if (cl->workers[i] != NULL) {
+        cl->nworkers++;
+    }
+    return cl->workers[i];
+}
+
 int
 dvt_cluster_start(dvt_cluster *cl, int nworkers, int threads)
 {
@@ -776,29 +804,10 @@ dvt_cluster_start_args(dvt_cluster *cl, int nworkers, int threads,
                 cl->addr);
         return DV_EPROTO;
     }
-    char nthreads[16];
-    snprintf(nthreads, sizeof(nthreads), "%d", threads);
     for (int i = 0; i < nworkers; i++) {
-        char wname[16], pname[48];
-        snprintf(wname, sizeof(wname), "w%d", i);
-        snprintf(pname, sizeof(pname), "%s-worker%d", sname, i);
-        char *wargv[24] = {(char *)dvt_drove_bin(),
-                           "worker",
-                           "--scheduler",
-                           cl->addr,
-                           "--threads",
-                           nthreads,
-                           "--name",
-                           wname};
-        for (int k = 0; worker_args != NULL && worker_args[k] != NULL && k < 15;
-             k++) {
-            wargv[8 + k] = (char *)worker_args[k];
-        }
-        cl->workers[i] = dvt_spawn(pname, wargv);
-        if (cl->workers[i] == NULL) {
+        if (s_spawn_worker(cl, threads, worker_args) == NULL) {
             return DV_ESYS;
         }
-        cl->nworkers++;
     }
     rc = s_wait_workers(cl->addr, nworkers, 30.0);
     if (rc != 0) {
@@ -808,6 +817,25 @@ dvt_cluster_start_args(dvt_cluster *cl, int nworkers, int threads,
         }
     }
     return rc;
+}
+
+dvt_proc *
+dvt_cluster_add_worker(dvt_cluster *cl, int threads, const char *const *args)
+{
+    if (cl->nworkers >= DVT_MAX_WORKERS) {
+        fprintf(stderr, "dvtest: no room for another worker\n");
+        return NULL;
+    }
+    const char *all[16] = {"--no-nanny"};
+    for (int k = 0; args != NULL && args[k] != NULL && k < 14; k++) {
+        all[k + 1] = args[k];
+    }
+    dvt_proc *p = s_spawn_worker(cl, threads, all);
+    if (p != NULL && s_wait_workers(cl->addr, cl->nworkers, 30.0) != 0) {
+        dvt_proc_dump_log(p);
+        return NULL;
+    }
+    return p;
 }
 
 void

@@ -265,6 +265,14 @@ int dvt_cluster_start(dvt_cluster *cl, int nworkers, int threads);
 int dvt_cluster_start_args(dvt_cluster *cl, int nworkers, int threads,
                            const char *const *worker_args);
 
+/* Starts one more worker on the running cluster, named wN (N its index),
+ * with `threads` threads and the NULL-terminated extra args (--no-nanny
+ * is added), and waits up to 30 s until the scheduler reports it. NULL if
+ * there is no room (DVT_MAX_WORKERS) or it did not join (reason
+ * printed). */
+dvt_proc *dvt_cluster_add_worker(dvt_cluster *cl, int threads,
+                                 const char *const *args);
+
 /* Kills the workers, then the scheduler. */
 void dvt_cluster_stop(dvt_cluster *cl);
 

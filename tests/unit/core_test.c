@@ -371,6 +371,7 @@ s_submit_msg(s_env *env, int ci, const dvi_msg_submit *m,
     for (size_t i = 0; i < n; i++) {
         dvi_pack_str(pk, deps[i]);
     }
+    dvi_msg_submit_pack_tail(&o, m);
     dvi_outbox_frame fr;
     DVT_PASS(dvi_outbox_take(&o, &fr));
     s_sub s = {env, env->cl[ci]};
@@ -1528,6 +1529,175 @@ test_scatter_kept_on_two_workers(void **state)
     s_env_free(env);
 }
 
+/* ---- Broadcasts ---------------------------------------------------------- */
+
+/* Client ci broadcasts value, under key (filled in). */
+static void
+s_broadcast(s_env *env, int ci, const char *value, char *key, size_t size)
+{
+    dvi_callkey_broadcast(key, size, value, strlen(value));
+    dvi_msg_scatter m = {.key = key, .flags = DVI_SCATTER_BROADCAST};
+    m.value = (dvi_bytes){value, strlen(value), NULL};
+    dvi_core_scatter(env->core, env->cl[ci], &m);
+}
+
+static void
+s_stored(s_env *env, int wi, const char *key)
+{
+    dvi_msg_stored st = {.key = key, .nbytes = 1};
+    s_outst_del(wi, key);
+    dvi_core_stored(env->core, env->w[wi], &st);
+}
+
+/* A broadcast goes to every worker, and to one that joins later, before
+ * anything else; inputs on it draw no task to a worker; released, it is
+ * freed everywhere and joiners no longer get it. */
+static void
+test_broadcast_reaches_every_worker(void **state)
+{
+    char bk[64], sk[64];
+    s_env *env = s_env_new(2);
+    s_broadcast(env, 0, "v", bk, sizeof(bk));
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_SCATTER, bk), 1);
+    DVT_EQ_I64(s_count(&env->wbox[1], DVI_MSG_SCATTER, bk), 1);
+    s_stored(env, 1, bk);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, bk), 1);
+    s_stored(env, 0, bk);
+    s_join_worker(env, 2);
+    s_turn(env);
+    DVT_EQ_I64(env->wbox[2].msgs[0].type, DVI_MSG_WELCOME);
+    DVT_EQ_I64(s_count(&env->wbox[2], DVI_MSG_SCATTER, bk), 1);
+    s_stored(env, 2, bk);
+    s_turn(env);
+    DVT_EQ_I64(dvi_core_task(env->core, bk)->nwho, 3);
+    /* A task on it goes where its other inputs are, not where it is. */
+    s_submit_pinned(env, 0, "a", "w2", NULL);
+    s_turn(env);
+    s_done(env, 2, "a", 1);
+    s_submit(env, 0, "b", DEPS(bk, "a"));
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "b"), 2);
+    s_done(env, 2, "b", 1);
+    /* A forged key is refused; a plain scatter of the value is another. */
+    dvi_msg_scatter forged = {.key = bk, .flags = 0};
+    forged.value = (dvi_bytes){"v", 1, NULL};
+    dvi_core_scatter(env->core, env->cl[1], &forged);
+    s_scatter_key(sk, sizeof(sk), "v");
+    DVT_NE_STR(sk, bk);
+    s_turn(env);
+    DVT_CONTAINS(s_find(&env->cbox[1], DVI_MSG_ERRED, bk)->text, "refused");
+    dvi_core_release(env->core, env->cl[0], bk);
+    dvi_core_release(env->core, env->cl[0], "b");
+    s_turn(env);
+    for (int i = 0; i < 3; i++) {
+        DVT_EQ_I64(s_count(&env->wbox[i], DVI_MSG_FREE, bk), 1);
+    }
+    s_leave_worker(env, 2);
+    s_join_worker(env, 2);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[2], DVI_MSG_SCATTER, NULL), 0);
+    s_env_free(env);
+}
+
+/* The worker a broadcast waited on leaves: another still receiving it
+ * takes over; its holders all gone, a worker receiving it does; none
+ * left, it is lost as scattered data is. */
+static void
+test_broadcast_outlives_its_workers(void **state)
+{
+    char bk[64];
+    s_env *env = s_env_new(2);
+    s_broadcast(env, 0, "v", bk, sizeof(bk));
+    s_turn(env);
+    s_leave_worker(env,
+                   dvi_core_task(env->core, bk)->where == env->w[0] ? 0 : 1);
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, bk), DVI_TASK_PROCESSING);
+    int left = env->w[0] == NULL ? 1 : 0; /* the worker that stays */
+    s_stored(env, left, bk);
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, bk), DVI_TASK_MEMORY);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, bk), 1);
+    s_join_worker(env, 2); /* receiving it */
+    s_leave_worker(env, left);
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, bk), DVI_TASK_PROCESSING);
+    s_stored(env, 2, bk);
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, bk), DVI_TASK_MEMORY);
+    s_leave_worker(env, 2);
+    s_turn(env);
+    DVT_CONTAINS(s_find(&env->cbox[0], DVI_MSG_ERRED, bk)->text,
+                 "scattered data was lost");
+    s_env_free(env);
+}
+
+/* ---- Resources ----------------------------------------------------------- */
+
+/* Worker wi declares spec (INFO). */
+static void
+s_declare(s_env *env, int wi, const char *spec)
+{
+    dvi_msg_info m = {.host = dvi_bytes_of("h"), .pid = 1};
+    m.resources = dvi_bytes_of(spec);
+    dvi_core_info(env->core, env->w[wi], &m);
+}
+
+static void
+s_submit_res(s_env *env, const char *key, const char *spec)
+{
+    static const char args[] = {(char)0x90};
+    dvi_msg_submit m = {.key = key, .fn = "f"};
+    m.args = (dvi_bytes){args, 1, NULL};
+    m.resources = dvi_bytes_of(spec);
+    s_submit_msg(env, 0, &m, NULL);
+}
+
+/* Tasks that need a resource run only where it was declared, one at a
+ * time per unit, without holding back the others; one that needs what
+ * nobody has waits for a worker that has it; a bad spec is refused. */
+static void
+test_resources_decide_where_and_when(void **state)
+{
+    s_env *env = s_env_new(2);
+    s_declare(env, 1, "GPU=1");
+    s_declare(env, 0, "GPU"); /* malformed: ignored */
+    s_submit_res(env, "g1", "GPU=1");
+    s_submit_res(env, "g2", "GPU=1");
+    s_submit_res(env, "f", "FPGA=1");
+    s_submit(env, 0, "p", NULL);
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "g1"), 1);
+    DVT_EQ_I64(s_state(env, "g2"), DVI_TASK_QUEUED);
+    DVT_EQ_I64(s_state(env, "f"), DVI_TASK_QUEUED);
+    DVT_TRUE(s_computed_on(env, "p") >= 0);
+    s_done(env, 1, "g1", 1);
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "g2"), 1);
+    /* Given back on FAILED too. */
+    s_failed(env, 1, "g2", DVI_BLAME_TASK, "no");
+    s_submit_res(env, "g3", " GPU = 0.5 ");
+    s_submit_res(env, "g4", "GPU=0.5");
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "g3"), 1);
+    DVT_EQ_I64(s_computed_on(env, "g4"), 1);
+    s_join_worker(env, 2);
+    s_declare(env, 2, "FPGA=2,GPU=4");
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "f"), 2);
+    char *json = dvi_core_status_json(env->core, "x");
+    DVT_CONTAINS(json, "\"FPGA\": 2.0");
+    free(json);
+    s_submit_res(env, "bad", "GPU=x");
+    s_turn(env);
+    DVT_CONTAINS(s_find(&env->cbox[0], DVI_MSG_ERRED, "bad")->text,
+                 "the amount of GPU is 'x'");
+    DVT_EQ_I64(s_state(env, "bad"), DVI_TASK_FORGOTTEN);
+    s_env_free(env);
+}
+
 /* ---- Work stealing ------------------------------------------------------- */
 
 /* w0 was given many tasks while alone; w1 joins idle with nothing ready:
@@ -1594,7 +1764,7 @@ test_paused_worker_gets_nothing_new(void **state)
 
 /* ---- A random model: every future held is answered ---------------------- */
 
-#define NKEYS 48 /* t0..t47 computed, then s0..s7 scattered */
+#define NKEYS 48 /* t0..t47 computed, s0..s3 scattered, s4..s7 broadcast */
 
 typedef struct s_model {
     int held[2][NKEYS + 8]; /* the client holds a future on key k */
@@ -1609,8 +1779,21 @@ s_mkey(char *buf, size_t size, int k)
         snprintf(buf, size, "t%d", k);
     } else {
         snprintf(value, sizeof(value), "s%d", k - NKEYS);
-        s_scatter_key(buf, size, value);
+        if (k - NKEYS < 4) {
+            s_scatter_key(buf, size, value);
+        } else {
+            dvi_callkey_broadcast(buf, size, value, strlen(value));
+        }
     }
+}
+
+/* Worker wi joins, with a GPU (every model worker has one: a task that
+ * needs it always has somewhere to run once everything is answered). */
+static void
+s_model_join(s_env *env, int wi)
+{
+    s_join_worker(env, wi);
+    s_declare(env, wi, "GPU=1");
 }
 
 static void
@@ -1678,7 +1861,7 @@ s_quiesce(s_env *env, s_model *mo)
         if (env->w[0] != NULL) {
             s_leave_worker(env, 0);
         }
-        s_join_worker(env, 0);
+        s_model_join(env, 0);
         s_mturn(env, mo);
     }
     for (int round = 0; round < 10000; round++) {
@@ -1733,8 +1916,12 @@ s_model_submit(s_env *env, s_model *mo, int ci, int k, uint64_t *rng)
     mo->held[ci][k] = 1;
     mo->told[ci][k] = 0;
     snprintf(pin, sizeof(pin), "w%d", (int)(dvt_rand(rng) % 3));
-    s_submit_pinned(env, ci, key, k % 5 == 0 ? pin : NULL,
-                    k > 2 ? DEPS(d1, d2) : NULL);
+    static const char args[] = {(char)0x90};
+    dvi_msg_submit m = {.key = key, .fn = "f"};
+    m.args = (dvi_bytes){args, 1, NULL};
+    m.worker = dvi_bytes_of(k % 5 == 0 ? pin : NULL);
+    m.resources = dvi_bytes_of(k % 4 == 1 ? "GPU=1" : NULL);
+    s_submit_msg(env, ci, &m, k > 2 ? DEPS(d1, d2) : NULL);
 }
 
 static void
@@ -1753,7 +1940,11 @@ s_model_step(s_env *env, s_model *mo, uint64_t *rng)
         mo->held[ci][sk] = 1;
         mo->told[ci][sk] = 0;
         snprintf(name, sizeof(name), "s%d", sk - NKEYS);
-        s_scatter(env, ci, name);
+        if (sk - NKEYS < 4) {
+            s_scatter(env, ci, name);
+        } else {
+            s_broadcast(env, ci, name, key, sizeof(key));
+        }
     } else if ((op == 4 || op == 5) && mo->held[ci][op == 5 ? sk : k]) {
         s_mkey(key, sizeof(key), op == 5 ? sk : k);
         mo->held[ci][op == 5 ? sk : k] = 0;
@@ -1768,7 +1959,7 @@ s_model_step(s_env *env, s_model *mo, uint64_t *rng)
         } else if (env->w[wi]) {
             s_leave_worker(env, wi);
         } else {
-            s_join_worker(env, wi);
+            s_model_join(env, wi);
         }
     } else if (op == 8) {
         s_answer(env, key, 5);
@@ -1787,16 +1978,19 @@ s_model_step(s_env *env, s_model *mo, uint64_t *rng)
     }
 }
 
-/* Random events — submissions with inputs, pins, scatters, releases,
- * cancels, workers stopping, leaving and joining, failures, names — keep every
- * invariant, and whenever everything is run to the end, every future a
- * client holds has been answered. */
+/* Random events — submissions with inputs, pins and resources, scatters,
+ * broadcasts, releases, cancels, workers stopping, leaving and joining,
+ * failures, names — keep every invariant, and whenever everything is run to the
+ * end, every future a client holds has been answered. */
 static void
 test_random_model_every_future_answered(void **state)
 {
     for (uint64_t seed = 1; seed <= 40; seed++) {
         uint64_t rng = 0x9e3779b97f4a7c15ull * seed;
         s_env *env = s_env_new(3);
+        for (int wi = 0; wi < 3; wi++) {
+            s_declare(env, wi, "GPU=1");
+        }
         s_model mo;
         memset(&mo, 0, sizeof(mo));
         for (int round = 0; round < 400; round++) {
@@ -1834,6 +2028,9 @@ main(void)
         cmocka_unit_test(test_lost_result_reported_by_a_client),
         cmocka_unit_test(test_queued_task_waits_for_a_lost_input),
         cmocka_unit_test(test_scatter_kept_on_two_workers),
+        cmocka_unit_test(test_broadcast_reaches_every_worker),
+        cmocka_unit_test(test_broadcast_outlives_its_workers),
+        cmocka_unit_test(test_resources_decide_where_and_when),
         cmocka_unit_test(test_idle_worker_steals_queued_work),
         cmocka_unit_test(test_paused_worker_gets_nothing_new),
         cmocka_unit_test(test_pinned_tasks),

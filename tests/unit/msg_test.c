@@ -531,6 +531,90 @@ test_appended_field(void **state)
     DVT_EQ_I64(dvi_msg_min_fields(DVI_MSG_SUBMIT), 9);
 }
 
+/* Reads a SUBMIT back: its resources, timeout and field count. */
+typedef struct s_stail {
+    char resources[64]; /* "(nil)" for nil */
+    uint64_t timeout_ms;
+    uint32_t n;
+} s_stail;
+
+static int
+s_read_submit_tail(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    s_stail *t = ctx;
+    dvi_msg_submit m;
+    DVT_EQ_I64(type, DVI_MSG_SUBMIT);
+    int rc = dvi_msg_submit_read(f, n, &m);
+    if (rc == 0) {
+        snprintf(t->resources, sizeof(t->resources), "%.*s",
+                 m.resources.p ? (int)m.resources.n : 5,
+                 m.resources.p ? m.resources.p : "(nil)");
+        t->timeout_ms = m.timeout_ms;
+    }
+    t->n = n;
+    return rc;
+}
+
+/* An appended string (SUBMIT's resources) travels when it is not empty,
+ * with the appended fields before it, and reads as nil when absent. */
+static void
+test_appended_string(void **state)
+{
+    static const struct {
+        const char *res;
+        uint64_t timeout_ms;
+        const char *want;
+        uint32_t extra;
+    } cases[] = {
+        {NULL, 0, "(nil)", 0},
+        {"", 7, "(nil)", 1},
+        {"GPU=1", 0, "GPU=1", 2}, /* timeout_ms 0 goes, before it */
+        {"GPU=1", 9, "GPU=1", 2},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        dvi_outbox o;
+        dvi_outbox_init(&o, NULL, NULL);
+        dvi_msg_submit m = {.key = "k", .fn = "f"};
+        m.args = (dvi_bytes){"\x90", 1, NULL};
+        m.timeout_ms = cases[k].timeout_ms;
+        m.resources = dvi_bytes_of(cases[k].res);
+        msgpack_pack_array(dvi_msg_submit_pack(&o, &m), 0);
+        dvi_msg_submit_pack_tail(&o, &m);
+        s_stail t;
+        memset(&t, 0, sizeof(t));
+        DVT_PASS(s_read_back(&o, s_read_submit_tail, &t));
+        DVT_EQ_STR(t.resources, cases[k].want);
+        DVT_EQ_I64(t.timeout_ms, cases[k].timeout_ms);
+        DVT_EQ_I64(t.n, dvi_msg_min_fields(DVI_MSG_SUBMIT) + cases[k].extra);
+        dvi_outbox_fini(&o);
+    }
+    /* Bytes (bin) where the string goes are malformed. */
+    dvt_enc e;
+    dvt_enc_init(&e);
+    msgpack_pack_array(&e.pk, 11);
+    dvi_pack_str(&e.pk, "k");
+    dvi_pack_str(&e.pk, "f");
+    dvi_pack_str(&e.pk, "");
+    dvi_pack_bin(&e.pk, "\x90", 1);
+    for (int i = 0; i < 3; i++) {
+        msgpack_pack_int(&e.pk, 0);
+    }
+    msgpack_pack_nil(&e.pk);
+    msgpack_pack_array(&e.pk, 0);
+    msgpack_pack_int(&e.pk, 0);
+    dvi_pack_bin(&e.pk, "GPU=1", 5);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    msgpack_unpack_next(&u, e.sb.data, e.sb.size, &off);
+    dvi_msg_submit m;
+    DVT_FAILS_WITH(DV_EPROTO,
+                   dvi_msg_submit_read(u.data.via.array.ptr, 11, &m));
+    DVT_CONTAINS(dv_last_error(), "malformed SUBMIT: field 'resources'");
+    msgpack_unpacked_destroy(&u);
+    dvt_enc_fini(&e);
+}
+
 /* docs/protocol.md lists every message with its number and its fields in
  * the order the table in msg.h gives them: the document stays true. */
 static void
@@ -584,6 +668,7 @@ main(void)
         cmocka_unit_test(test_protocol_doc_matches_table),
         cmocka_unit_test(test_typed_round_trip),
         cmocka_unit_test(test_appended_field),
+        cmocka_unit_test(test_appended_string),
         cmocka_unit_test(test_typed_reader_names_the_field),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_valid_batch_in_order),
