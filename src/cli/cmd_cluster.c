@@ -155,18 +155,35 @@ s_start_workers(const dvi_profile *p, long n, long threads)
 
 /* ---- The record's processes ------------------------------------------ */
 
-/* Ends the recorded processes that still run: SIGTERM (unless they were
- * asked already: term 0), then SIGKILL for those left after wait_s; the
- * record is emptied. Returns how many there were. */
+/* The number of processes in the record. */
 static size_t
-s_end_recorded(const dvi_profile *p, int term, double wait_s)
+s_recorded(const dvi_profile *p)
 {
     dvi_launched *v;
+    size_t n = 0;
+    if (dvi_launch_load(p, &v, &n) == 0) {
+        dvi_launched_fini(v, n);
+        free(v);
+    }
+    return n;
+}
+
+/* Ends the recorded processes that still run, from the record's entry
+ * from on: SIGTERM (unless they were asked already: term 0), then SIGKILL
+ * for those left after wait_s; the record keeps the entries before from.
+ * Returns how many there were. */
+static size_t
+s_end_recorded(const dvi_profile *p, size_t from, int term, double wait_s)
+{
+    dvi_launched *all, *v;
     size_t n, alive = 0;
-    if (dvi_launch_load(p, &v, &n) < 0) {
+    if (dvi_launch_load(p, &all, &n) < 0) {
         fprintf(stderr, "drove cluster: %s\n", dv_last_error());
         return 0;
     }
+    size_t keep = from < n ? from : n;
+    v = all + keep;
+    n -= keep;
     for (size_t i = 0; i < n; i++) {
         if (dvi_launch_alive(&v[i])) {
             alive++;
@@ -192,9 +209,9 @@ s_end_recorded(const dvi_profile *p, int term, double wait_s)
                     v[i].role, v[i].pid, wait_s);
         }
     }
-    dvi_launch_save(p, NULL, 0);
-    dvi_launched_fini(v, n);
-    free(v);
+    dvi_launch_save(p, all, keep);
+    dvi_launched_fini(all, keep + n);
+    free(all);
     return alive;
 }
 
@@ -359,6 +376,7 @@ s_up(int argc, char **argv, int add)
         dv_close(c);
         return 1;
     }
+    size_t before = s_recorded(&p); /* what was started before this */
     if (!add) {
         if (dvi_profile_ensure(&p, NULL, 0) < 0) {
             fprintf(stderr, "drove cluster: %s\n", dv_last_error());
@@ -372,6 +390,7 @@ s_up(int argc, char **argv, int add)
         long pid = s_start(&p, "scheduler", extra, address ? 2 : 0);
         c = pid < 0 ? NULL : s_wait_scheduler(&p, pid, deadline);
         if (c == NULL) {
+            s_end_recorded(&p, before, 1, 10);
             return 1;
         }
     }
@@ -385,6 +404,14 @@ s_up(int argc, char **argv, int add)
                p.name, conn.client_addr, dv_nworkers(c), s_now() - t0);
     }
     dv_close(c);
+    if (rc != 0 && !add) {
+        /* A cluster half up is no use: end what this started. */
+        size_t ended = s_end_recorded(&p, before, 1, 10);
+        fprintf(stderr,
+                "drove cluster: up failed; ended the %zu processes it "
+                "started\n",
+                ended);
+    }
     return rc;
 }
 
@@ -599,7 +626,8 @@ s_down(int argc, char **argv)
     }
     dv_close(c);
     size_t n = s_end_recorded(
-        &p, 0, (double)dvi_opt_int(s_down_opts, S_N(s_down_opts), "timeout"));
+        &p, 0, 0,
+        (double)dvi_opt_int(s_down_opts, S_N(s_down_opts), "timeout"));
     printf("profile %s: shut down (%zu processes started from here ended)\n",
            p.name, n);
     return rc < 0;
@@ -637,7 +665,7 @@ s_cleanup(int argc, char **argv)
         }
         return 0;
     }
-    size_t n = s_end_recorded(&p, 1, 30);
+    size_t n = s_end_recorded(&p, 0, 1, 30);
     printf("profile %s: ended %zu processes started from here\n", p.name, n);
     return 0;
 }

@@ -272,6 +272,13 @@ test_cleanup_detach_and_end(void **state)
     s_gone(pid);
     DVT_TRUE(s_drove("status5", "cluster", "status", NULL) != 0);
     free(json);
+    /* An up that cannot start its workers ends the scheduler it started. */
+    DVT_TRUE(s_drove("up-bad", "cluster", "up", "--ssh", "root@127.0.0.1:1",
+                     "--address", "tcp://127.0.0.1:0", NULL) != 0);
+    char log[600];
+    snprintf(log, sizeof(log), "%s/up-bad.log", dvt_home());
+    DVT_TRUE(dvt_wait_text(NULL, log, "ended the 1 processes it started", 1));
+    DVT_TRUE(s_drove("status-bad", "cluster", "status", NULL) != 0);
 }
 
 static void
@@ -435,9 +442,8 @@ test_slurm_launcher(void **state)
     /* A second job's worker gets the library uploaded before it came. */
     char old[128];
     DVT_EQ_I64(dv_worker_id(c, 0, old, sizeof(old)), 0);
-    DVT_EQ_I64(s_drove("add-slurm", "cluster", "add", "--slurm", "-n", "1",
-                       NULL),
-               0);
+    DVT_EQ_I64(
+        s_drove("add-slurm", "cluster", "add", "--slurm", "-n", "1", NULL), 0);
     s_runs_on_new_worker(c, old);
     dv_close(c);
     DVT_EQ_I64(s_sh("squeue-1", "test -n \"$(squeue -h)\""), 0);
