@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "cluster_status.h"
 #include "commands.h"
@@ -17,30 +17,11 @@
 #include "launch.h"
 #include "options.h"
 
+/* Seconds on a monotonic clock. */
 static double
 s_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-s_nap(void)
-{
-    struct timespec ts = {0, 50 * 1000 * 1000};
-    nanosleep(&ts, NULL);
-}
-
-/* The profile named by --profile (or DROVE_PROFILE). */
-static int
-s_profile(const char *name, dvi_profile *p)
-{
-    if (dvi_profile_init(p, name) < 0) {
-        fprintf(stderr, "drove cluster: %s\n", dv_last_error());
-        return -1;
-    }
-    return 0;
+    return (double)uv_hrtime() / 1e9;
 }
 
 /* Parses a subcommand's arguments by opts (up to maxpos that are not
@@ -56,7 +37,18 @@ s_begin(dvi_option *opts, size_t n, int argc, char **argv, const char *usage,
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
-    return s_profile(dvi_opt_str(opts, n, "profile"), p) < 0 ? 2 : -1;
+    if (dvi_profile_init(p, dvi_opt_str(opts, n, "profile")) < 0) {
+        fprintf(stderr, "drove cluster: %s\n", dv_last_error());
+        return 2;
+    }
+    return -1;
+}
+
+/* When the --timeout of a subcommand's options runs out. */
+static double
+s_deadline(const dvi_option *opts, size_t n)
+{
+    return s_now() + (double)dvi_opt_int(opts, n, "timeout");
 }
 
 /* A client of the profile's running scheduler, or NULL (quiet). */
@@ -111,7 +103,7 @@ s_wait_scheduler(const dvi_profile *p, long pid, double deadline)
                 return c;
             }
         }
-        s_nap();
+        uv_sleep(50);
     }
     fprintf(stderr,
             "drove cluster: the scheduler (pid %ld) did not come up; see "
@@ -126,7 +118,7 @@ s_wait_workers(dv_client *c, int want, double deadline)
 {
     int n;
     while ((n = dv_nworkers(c)) >= 0 && n < want && s_now() < deadline) {
-        s_nap();
+        uv_sleep(50);
     }
     if (n < want) {
         fprintf(stderr,
@@ -195,7 +187,7 @@ s_end_recorded(const dvi_profile *p, size_t from, int term, double wait_s)
     double deadline = s_now() + wait_s;
     size_t left = alive;
     while (left > 0 && s_now() < deadline) {
-        s_nap();
+        uv_sleep(50);
         left = 0;
         for (size_t i = 0; i < n; i++) {
             left += dvi_launch_alive(&v[i]);
@@ -221,16 +213,14 @@ s_end_recorded(const dvi_profile *p, size_t from, int term, double wait_s)
     {                                                                       \
         "profile", DVI_OPT_STR, NULL, 0, 0, "DROVE_PROFILE",                \
             "the profile: the cluster's certificates, connection file and " \
-            "logs "                                                         \
-            "(default: default)",                                           \
+            "logs (default: default)",                                      \
             NULL                                                            \
     }
 #define S_TIMEOUT_OPT                                                      \
     {                                                                      \
         "timeout", DVI_OPT_INT, "60", 1, 86400, NULL,                      \
             "seconds to wait for the workers to join (up, add, scale) or " \
-            "leave "                                                       \
-            "(remove, scale, down)",                                       \
+            "leave (remove, scale, down)",                                 \
             NULL                                                           \
     }
 #define S_N(o) (sizeof(o) / sizeof((o)[0]))
@@ -344,8 +334,9 @@ s_up(int argc, char **argv, int add)
     const char *usage = add ? "drove cluster add [-n N] [OPTIONS]"
                             : "drove cluster up [-n N] [OPTIONS]";
     const char *about =
-        add ? "Starts N more workers on this machine for the running "
-              "cluster, and returns once they have joined."
+        add ? "Starts N more workers for the running cluster (here, or "
+              "by --ssh, --slurm or --mpi), and returns once they have "
+              "joined."
             : "Starts a scheduler and N workers on this machine in the "
               "background, on the selected profile (its connection file "
               "tells clients where: dv_connect(\"profile:NAME\"), or "
@@ -363,8 +354,7 @@ s_up(int argc, char **argv, int add)
     long threads = dvi_opt_int(s_up_opts, S_N(s_up_opts), "threads");
     const char *address = dvi_opt_str(s_up_opts, S_N(s_up_opts), "address");
     double t0 = s_now();
-    double deadline =
-        t0 + (double)dvi_opt_int(s_up_opts, S_N(s_up_opts), "timeout");
+    double deadline = s_deadline(s_up_opts, S_N(s_up_opts));
     dv_client *c = s_connect(&p);
     if (add ? c == NULL : c != NULL) {
         fprintf(stderr,
@@ -476,7 +466,7 @@ s_wait_gone(dv_client *c, const char *const *ids, size_t n, double deadline)
                     present);
             return -1;
         }
-        s_nap();
+        uv_sleep(50);
     }
 }
 
@@ -521,9 +511,7 @@ s_remove(int argc, char **argv)
     if (rc >= 0) {
         return rc;
     }
-    double deadline =
-        s_now() +
-        (double)dvi_opt_int(s_remove_opts, S_N(s_remove_opts), "timeout");
+    double deadline = s_deadline(s_remove_opts, S_N(s_remove_opts));
     dv_client *c = s_running(&p);
     rc = c ? s_retire(c, ids, n, deadline) : 1;
     dv_close(c);
@@ -580,8 +568,7 @@ s_scale(int argc, char **argv)
     if (rc >= 0) {
         return rc;
     }
-    double deadline = s_now() + (double)dvi_opt_int(
-                                    s_scale_opts, S_N(s_scale_opts), "timeout");
+    double deadline = s_deadline(s_scale_opts, S_N(s_scale_opts));
     dv_client *c = s_running(&p);
     int have = c ? dv_nworkers(c) : -1;
     rc = 0;

@@ -129,7 +129,8 @@ const char *
 dvi_launch_hostname(void)
 {
     static char host[256];
-    if (host[0] == '\0' && gethostname(host, sizeof(host) - 1) != 0) {
+    size_t len = sizeof(host);
+    if (host[0] == '\0' && uv_os_gethostname(host, &len) != 0) {
         snprintf(host, sizeof(host), "localhost");
     }
     return host;
@@ -330,49 +331,40 @@ dvi_launch_ssh(const dvi_launched *l, const char *cmd, const char *input,
     return dvi_launch_run(argv, input, inlen, out, size, NULL);
 }
 
-/* A Slurm job is alive while squeue lists it; it is ended by scancel. */
+/* Sends sig to l's process, or (sig 0) checks that it runs: here with
+ * kill(2), elsewhere with kill(1) over ssh; a Slurm job is checked with
+ * squeue, which lists it while it lives, and ended with scancel. Returns
+ * 0, or -1 if it is gone. */
 static int
-s_slurm(const dvi_launched *l, int sig)
+s_signal(const dvi_launched *l, int sig)
 {
-    char id[32], out[256];
-    snprintf(id, sizeof(id), "%ld", l->pid);
-    char *squeue[] = {"squeue", "-h", "-j", id, NULL};
-    char *scancel[] = {"scancel", id, NULL};
-    int rc =
-        dvi_launch_run(sig ? scancel : squeue, NULL, 0, out, sizeof(out), NULL);
-    return sig ? (rc == 0 ? 0 : -1) : rc == 0 && out[0] != '\0';
+    char arg[64], out[256];
+    if (l->pid <= 0) {
+        return -1;
+    }
+    if (strcmp(l->launcher, "slurm") == 0) {
+        snprintf(arg, sizeof(arg), "%ld", l->pid);
+        char *squeue[] = {"squeue", "-h", "-j", arg, NULL};
+        char *scancel[] = {"scancel", arg, NULL};
+        int rc = dvi_launch_run(sig ? scancel : squeue, NULL, 0, out,
+                                sizeof(out), NULL);
+        return rc == 0 && (sig || out[0] != '\0') ? 0 : -1;
+    }
+    if (l->nssh > 0) {
+        snprintf(arg, sizeof(arg), "kill -%d %ld 2>/dev/null", sig, l->pid);
+        return dvi_launch_ssh(l, arg, NULL, 0, out, sizeof(out)) == 0 ? 0 : -1;
+    }
+    return kill((pid_t)l->pid, sig) == 0 ? 0 : -1;
 }
 
 int
 dvi_launch_alive(const dvi_launched *l)
 {
-    if (l->pid <= 0) {
-        return 0;
-    }
-    if (strcmp(l->launcher, "slurm") == 0) {
-        return s_slurm(l, 0);
-    }
-    if (l->nssh > 0) {
-        char cmd[64], out[16];
-        snprintf(cmd, sizeof(cmd), "kill -0 %ld 2>/dev/null", l->pid);
-        return dvi_launch_ssh(l, cmd, NULL, 0, out, sizeof(out)) == 0;
-    }
-    return kill((pid_t)l->pid, 0) == 0;
+    return s_signal(l, 0) == 0;
 }
 
 int
 dvi_launch_kill(const dvi_launched *l, int sig)
 {
-    if (l->pid <= 0) {
-        return -1;
-    }
-    if (strcmp(l->launcher, "slurm") == 0) {
-        return s_slurm(l, sig);
-    }
-    if (l->nssh > 0) {
-        char cmd[64], out[16];
-        snprintf(cmd, sizeof(cmd), "kill -%d %ld 2>/dev/null", sig, l->pid);
-        return dvi_launch_ssh(l, cmd, NULL, 0, out, sizeof(out)) == 0 ? 0 : -1;
-    }
-    return kill((pid_t)l->pid, sig) == 0 ? 0 : -1;
+    return s_signal(l, sig);
 }

@@ -123,7 +123,7 @@ struct dv_client {
 /* fninfo.c: what a call of a function name means. */
 typedef struct dvi_fninfo {
     char *name;
-    unsigned flags; /* DV_FN_IMPURE */
+    unsigned flags; /* DV_FN_IMPURE, DV_FN_NOT_THREAD_SAFE */
     char code[80];  /* funcs.h: "U<hash>", "B<build-id>" or "" */
 } dvi_fninfo;
 /* A copy of fn's info (its name not set). Takes the lock unless this
@@ -178,9 +178,9 @@ void dvi_scheme_cluster(char *where, size_t size);
  * threads. */
 void dvi_scheme_fallback(char *where, size_t size, char *why, size_t wsize,
                          const char *cluster_error);
-/* 0 if fn may run on c's scheme, else DV_EINVAL with the reason (a
- * function not thread-safe, on threads). */
-int dvi_scheme_allows(const dv_client *c, const char *fn);
+/* 0 if fn (of these DV_FN_* flags, as fninfo has them) may run on c's
+ * scheme, else DV_EINVAL with the reason (not thread-safe, on threads). */
+int dvi_scheme_allows(const dv_client *c, const char *fn, unsigned flags);
 
 /* as_completed.c */
 void dvi_ascompleted_note_locked(dv_client *c, dvi_fstate *st);

@@ -109,13 +109,9 @@ dvi_scheme_fallback(char *where, size_t size, char *why, size_t wsize,
 }
 
 int
-dvi_scheme_allows(const dv_client *c, const char *fn)
+dvi_scheme_allows(const dv_client *c, const char *fn, unsigned flags)
 {
-    if (strcmp(c->scheme, "threads") != 0) {
-        return 0;
-    }
-    const dv_function *f = dvi_funcs_registered(fn);
-    if (f == NULL || !(f->flags & DV_FN_NOT_THREAD_SAFE)) {
+    if (!(flags & DV_FN_NOT_THREAD_SAFE) || strcmp(c->scheme, "threads") != 0) {
         return 0;
     }
     return dvi_seterr(DV_EINVAL,

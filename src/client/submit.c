@@ -281,6 +281,9 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     }
     dvi_fninfo fi;
     dvi_fninfo_get(c, fn, &fi);
+    if (dvi_scheme_allows(c, fn, fi.flags) < 0) {
+        return NULL;
+    }
     int impure = (opts && opts->impure) || (fi.flags & DV_FN_IMPURE);
     const char *given = opts ? opts->key : NULL;
     /* Hash outside the lock (an impure call needs none). */
@@ -328,7 +331,7 @@ s_check_fn(dv_client *c, const char *fn)
                           "%d bytes are needed",
                           S_MAX_NAME);
     }
-    return dvi_scheme_allows(c, fn);
+    return 0;
 }
 
 dv_future *

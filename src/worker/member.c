@@ -113,7 +113,8 @@ s_on_link_open(void *ctx, dvi_conn *c)
     }
     dvi_hello_send(c, DVI_ROLE_WORKER, w->id, w->nthreads, w->addr);
     char host[256] = "";
-    gethostname(host, sizeof(host) - 1);
+    size_t len = sizeof(host);
+    uv_os_gethostname(host, &len);
     dvi_msg_info info = {.host = dvi_bytes_of(host), .pid = (uint64_t)getpid()};
     info.resources = dvi_bytes_of(w->resources);
     dvi_msg_info_pack(dvi_conn_outbox(c), &info);

@@ -23,8 +23,22 @@
 #include "dvt_funcs.h"
 #include "dvtest.h"
 
+/* Runs argv to its end (at most timeout_s); returns its exit code, -1 if
+ * a signal ended it. Its output is in HOME/<name>.out and .log. */
+static int
+s_run(const char *name, char *const *argv, double timeout_s)
+{
+    dvt_proc *p = DVT_NOTNULL(dvt_spawn(name, argv));
+    int status = 0;
+    if (dvt_proc_wait(p, timeout_s, &status) != 0) {
+        DVT_FAIL("%s still runs after %g s", name, timeout_s);
+    }
+    dvt_proc_kill(p); /* reaped: frees its slot */
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* Runs `drove ARGS...` (NULL-terminated) to its end; returns its exit
- * code. Its output is in HOME/<name>.out and .log. */
+ * code. */
 static int
 s_drove(const char *name, ...)
 {
@@ -37,29 +51,17 @@ s_drove(const char *name, ...)
     }
     va_end(ap);
     argv[n] = NULL;
-    dvt_proc *p = DVT_NOTNULL(dvt_spawn(name, argv));
-    int status = 0;
-    if (dvt_proc_wait(p, 120.0, &status) != 0) {
-        DVT_FAIL("%s still runs after 120 s", name);
-    }
-    dvt_proc_kill(p); /* reaped: frees its slot */
-    DVT_TRUE(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    int rc = s_run(name, argv, 120.0);
+    DVT_TRUE(rc >= 0); /* drove exits; no signal ends it */
+    return rc;
 }
 
-/* Runs the shell command cmd to its end; returns its exit code. Its output
- * is in HOME/<name>.out and .log. */
+/* Runs the shell command cmd to its end; returns its exit code. */
 static int
 s_sh(const char *name, const char *cmd)
 {
     char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
-    dvt_proc *p = DVT_NOTNULL(dvt_spawn(name, argv));
-    int status = 0;
-    if (dvt_proc_wait(p, 600.0, &status) != 0) {
-        DVT_FAIL("%s still runs after 600 s", name);
-    }
-    dvt_proc_kill(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return s_run(name, argv, 600.0);
 }
 
 /* Waits up to 30 s for the shell command cmd to succeed. */
@@ -211,6 +213,27 @@ s_runs_on_new_worker(dv_client *c, const char *old)
     dv_future *f = DVT_NOTNULL(dv_submit(c, "whoami", 0, NULL, &o));
     DVT_EQ_STR(dv_value_str(DVT_RESULT(f, 30.0), NULL), id);
     dv_release(f);
+}
+
+/* Replaces one of c's two workers: `drove cluster remove` retires it, and
+ * one that `drove cluster add ADD...` (NULL-terminated) starts gets the
+ * library c uploaded before it came. tag names the runs. */
+static void
+s_replace_worker(dv_client *c, const char *tag, char *const *add)
+{
+    char old[128], stays[128], name[64];
+    dvt_two_workers(c, old, stays, sizeof(old));
+    snprintf(name, sizeof(name), "remove-%s", tag);
+    DVT_EQ_I64(s_drove(name, "cluster", "remove", old, NULL), 0);
+    char *argv[32] = {(char *)dvt_drove_bin(), "cluster", "add"};
+    int n = 3;
+    for (int i = 0; add[i] != NULL && n < 31; i++) {
+        argv[n++] = add[i];
+    }
+    argv[n] = NULL;
+    snprintf(name, sizeof(name), "add-%s", tag);
+    DVT_EQ_I64(s_run(name, argv, 120.0), 0);
+    s_runs_on_new_worker(c, stays);
 }
 
 /* `remove` retires a worker; what it made is read afterwards on the
@@ -383,17 +406,24 @@ test_ssh_launcher(void **state)
     dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(1)));
     DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 2);
     dv_release(f);
-    /* One more over ssh gets the library uploaded before it came. */
-    char old[128], stays[128];
-    dvt_two_workers(c, old, stays, sizeof(old));
-    DVT_EQ_I64(s_drove("remove-ssh", "cluster", "remove", old, NULL), 0);
-    DVT_EQ_I64(s_drove("add-ssh", "cluster", "add", "--ssh", target, "-n", "1",
-                       "--threads", "1", "--ssh-key", key, "--ssh-option",
-                       "StrictHostKeyChecking=no", "--ssh-option",
-                       "UserKnownHostsFile=/dev/null", "--remote-home", home,
-                       "--remote-drove", dvt_drove_bin(), NULL),
-               0);
-    s_runs_on_new_worker(c, stays);
+    char *add[] = {"--ssh",
+                   target,
+                   "-n",
+                   "1",
+                   "--threads",
+                   "1",
+                   "--ssh-key",
+                   key,
+                   "--ssh-option",
+                   "StrictHostKeyChecking=no",
+                   "--ssh-option",
+                   "UserKnownHostsFile=/dev/null",
+                   "--remote-home",
+                   home,
+                   "--remote-drove",
+                   (char *)dvt_drove_bin(),
+                   NULL};
+    s_replace_worker(c, "ssh", add);
     dv_close(c);
     unsetenv("DROVE_LOG");
     s_tunnel(dir, port, key);
@@ -477,14 +507,9 @@ test_mpi_launcher(void **state)
     dv_future *f = DVT_NOTNULL(DV_SUBMIT(c, "inc", dv_i64(41)));
     DVT_EQ_I64(DVT_RESULT_I64(f, 30.0), 42);
     dv_release(f);
-    /* A worker from a second mpiexec gets the library uploaded before. */
-    char old[128], stays[128];
-    dvt_two_workers(c, old, stays, sizeof(old));
-    DVT_EQ_I64(s_drove("remove-mpi", "cluster", "remove", old, NULL), 0);
-    DVT_EQ_I64(s_drove("add-mpi", "cluster", "add", "--mpi", "-n", "1",
-                       "--threads", "1", NULL),
-               0);
-    s_runs_on_new_worker(c, stays);
+    /* A worker from a second mpiexec. */
+    char *add[] = {"--mpi", "-n", "1", "--threads", "1", NULL};
+    s_replace_worker(c, "mpi", add);
     dv_close(c);
     DVT_EQ_I64(s_drove("json-mpi", "cluster", "status", "--json", NULL), 0);
     s_out_has("json-mpi", "\"local\": true");
