@@ -527,7 +527,12 @@ DV_EXPORT size_t dv_nargs(const dv_call *call);
  * returns. Futures passed as arguments arrive as their results. */
 DV_EXPORT const dv_value *dv_arg_at(const dv_call *call, size_t i);
 /* Sets the call's result to a copy of value (a later call replaces it).
- * Returns 0, or a negative DV_E* code (a future is not a result). */
+ * value may be dv_fut(f) of a child future of this call (dv_call_submit):
+ * the continuation. The task then ends when the function returns, freeing
+ * its thread without waiting, and its future finishes when f does, with
+ * f's value or f's error (GeoTrellis's operations that hand their
+ * subsidiaries to a dispatcher and exit). Returns 0, or a negative DV_E*
+ * code: DV_EINVAL for any other future (a client's, another call's). */
 DV_EXPORT int dv_return(dv_call *call, dv_arg value);
 /* Makes the result an array of n doubles and returns it, 8-byte aligned,
  * to fill in place (no copy). Borrowed; valid until the function returns.
@@ -555,6 +560,56 @@ DV_EXPORT const char *dv_call_worker(const dv_call *call);
  * dv_cancel). Cheap (an atomic load); callable from any thread while
  * the call runs. false for NULL. */
 DV_EXPORT bool dv_call_cancelled(const dv_call *call);
+
+/* ---- Child tasks --------------------------------------------------------- */
+
+/* Submits a child call of fn from inside a running task, as dv_submit does
+ * from a client: divide and conquer, adaptive refinement, tile pyramids,
+ * driven by the tasks themselves. The child goes from the worker straight
+ * to the scheduler (batched with the others of the same moment) and its
+ * result stays on the worker that computes it. A pure child shares its key
+ * with every other call of the cluster, as a client's does (fib's
+ * subproblems are computed once).
+ *
+ * Returns its future, owned by the call: valid until the task function
+ * returns, then released (never dv_release it). With it:
+ *   - pass it to further children (dv_fut, dv_futs): a dependency;
+ *   - wait for it: dv_result, dv_wait (a child's future only with those of
+ *     the same call), dv_future_status, dv_future_error, dv_future_key.
+ *     While the call waits, its worker lends another thread to its other
+ *     tasks (dask's secede and rejoin), so a worker of one thread does
+ *     not deadlock on its own children; at most `drove worker
+ *     --max-blocked` calls (default 64; DROVE_MAX_BLOCKED for embedded
+ *     workers) wait so at once, and the next one waits on its thread;
+ *   - return it: dv_return(call, dv_fut(f)), the continuation (dv_return).
+ * A child's priority is its parent's plus one plus opts->priority: work
+ * already begun finishes before new work (depth first). When the call has
+ * ended (returned, failed, or its future released or cancelled), its
+ * children that nothing else needs are released, and cancelled if they
+ * have not finished. opts as for dv_submit (chunksize is ignored); NULL:
+ * the defaults. NULL on failure, dv_last_error() saying why: DV_EINVAL
+ * outside a running task, for a bad argument or a future of another
+ * call; DV_ENOTFOUND for a function this worker does not have; DV_ECONN
+ * once the worker has lost its scheduler. */
+DV_EXPORT dv_future *dv_call_submit(dv_call *call, const char *fn, size_t nargs,
+                                    const dv_arg *args, const dv_opts *opts);
+
+/* dv_call_submit with a literal argument list, as DV_SUBMIT:
+ *   return dv_return(call, dv_fut(DV_CALL_SUBMIT(call, "add", dv_fut(a),
+ *                                                dv_fut(b)))); */
+#ifdef __cplusplus
+#define DV_CALL_SUBMIT(call, fn, ...)                                          \
+    ([&]() -> dv_future * {                                                    \
+        const dv_arg dv_args_[] = {__VA_ARGS__};                               \
+        return dv_call_submit((call), (fn), sizeof(dv_args_) / sizeof(dv_arg), \
+                              dv_args_, NULL);                                 \
+    }())
+#else
+#define DV_CALL_SUBMIT(call, fn, ...)                                \
+    dv_call_submit((call), (fn),                                     \
+                   sizeof((dv_arg[]){__VA_ARGS__}) / sizeof(dv_arg), \
+                   (dv_arg[]){__VA_ARGS__}, NULL)
+#endif
 
 /* ---- Software ------------------------------------------------------------ */
 

@@ -304,3 +304,14 @@ dvi_job_free(dvi_job *job)
     free(job->error);
     free(job);
 }
+
+/* ---- Child tasks (being built: see issue 16) ----------------------------- */
+
+dv_future *
+dv_call_submit(dv_call *call, const char *fn, size_t nargs, const dv_arg *args,
+               const dv_opts *opts)
+{
+    (void)call, (void)fn, (void)nargs, (void)args, (void)opts;
+    dvi_seterr(DV_EINVAL, "child tasks are not available in this build yet");
+    return NULL;
+}
