@@ -28,6 +28,11 @@ static dvi_option s_opts[] = {
      NULL},
     {"threads", DVI_OPT_INT, NULL, 1, 4096, "DROVE_WORKER_THREADS",
      "threads that run tasks (default: one per core)", NULL},
+    {"max-blocked", DVI_OPT_INT, "64", 1, 100000, "DROVE_MAX_BLOCKED",
+     "calls that may wait for their children (dv_result in a task) at "
+     "once, each lending its thread to other tasks meanwhile; past it a "
+     "waiting call keeps its thread",
+     NULL},
     {"name", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_NAME",
      "the worker's id (default HOSTNAME-PID, the pid of the process "
      "started: the same across restarts)",
@@ -284,6 +289,7 @@ s_run(const dvi_profile *p, const char *name, const dvi_worker_memory *mem)
     }
     dvi_worker_opts o = {.id = name, .nthreads = (int)threads, .memory = mem};
     o.listen = dvi_opt_str(s_opts, S_NOPTS, "listen");
+    o.max_blocked = (int)dvi_opt_int(s_opts, S_NOPTS, "max-blocked");
     o.resources = dvi_opt_str(s_opts, S_NOPTS, "resources");
     dvi_worker_net net = {0};
     net.contact = dvi_opt_str(s_opts, S_NOPTS, "contact-address");

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <uv.h>
 
+#include "attach.h"
 #include "common/blob.h"
 #include "common/elfsyms.h"
 #include "common/map.h"
@@ -47,7 +48,9 @@ typedef struct dvi_fstate {
 struct dv_future {
     dv_client *c;
     dvi_fstate *st;
-    int32_t index; /* element of a chunk's result, or -1 */
+    const void *call; /* a child's future: the call that owns it (attach.c),
+                         else NULL */
+    int32_t index;    /* element of a chunk's result, or -1 */
     int returned;
     uint64_t indexed;     /* generation of the as-completed index holding
                              it, 0 for none: releasing it drops the index */                  /* dv_next_completed gave it out already */
@@ -114,19 +117,17 @@ struct dv_client {
     char scheme_why[400];   /* and why dv_connect chose it */
 
     /* Set once at connect: */
+    const dvi_client_host *host; /* a worker's client for its tasks'
+                                    children (attach.c), or NULL */
+    void *host_ctx;
     int expect_workers;      /* embedded: wait for this many */
     uint64_t nonce;          /* random, for impure keys */
     unsigned char owner[16]; /* secret: proves it published a name */
     uint64_t counter;        /* guarded by lock */
 };
 
-/* fninfo.c: what a call of a function name means. */
-typedef struct dvi_fninfo {
-    char *name;
-    unsigned flags; /* DV_FN_IMPURE, DV_FN_NOT_THREAD_SAFE */
-    char code[80];  /* funcs.h: "U<hash>", "B<build-id>" or "" */
-} dvi_fninfo;
-/* A copy of fn's info (its name not set). Takes the lock unless this
+/* fninfo.c: a copy of fn's info (dvi_fninfo, attach.h; its name not
+ * set). Takes the lock unless this
  * thread asked about fn last and no upload changed anything since. */
 void dvi_fninfo_get(dv_client *c, const char *fn, dvi_fninfo *out);
 /* The functions of the library uploaded as hash now mean its code. */
@@ -135,10 +136,31 @@ void dvi_fninfo_note_library(dv_client *c, const char *hash,
 void dvi_fninfo_free_all(dv_client *c);
 
 /* connect.c */
+/* A client on loop, whose wake-up calls wake; no connection yet. */
+dv_client *dvi_client_new(uv_loop_t *loop, uv_async_cb wake);
+/* Frees what dvi_client_new made, and what the client gathered since
+ * (its handles closed already). */
+void dvi_client_free(dv_client *c);
 void dvi_client_queue_locked(dv_client *c); /* wakes the loop for c->out */
+/* The scheduler's FINISHED or ERRED (a dvi_msg_fn), lock held. */
+int dvi_client_on_result_locked(dv_client *c, int type, const msgpack_object *f,
+                                uint32_t n);
+/* Fetches key's result from the worker at addr, and what the fetcher
+ * says of it (fetch.h's callbacks, ctx the client). Loop thread. */
+void dvi_client_fetch(dv_client *c, const char *key, const char *addr);
+void dvi_client_on_fetched(void *ctx, const char *key, const char *addr,
+                           dvi_blob *blob);
+void dvi_client_on_fetch_failed(void *ctx, const char *key, const char *addr,
+                                int code, const char *why);
+/* The fetches dv_result asked for (keys and addresses, caller frees
+ * each and both arrays), taken under the lock. Returns how many. */
+size_t dvi_client_take_fetchq_locked(dv_client *c, char ***keys, char ***addrs);
 /* DV_ECLOSED, DV_ELOST (the scheduler, once welcomed), DV_ECONN or 0 */
 int dvi_client_check_locked(dv_client *c);
 int dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns);
+/* The waits of dv_result or dv_wait are over (a task's thread lent for
+ * them is back). */
+void dvi_client_wait_end(dv_client *c);
 uint64_t dvi_deadline(double timeout_s);
 
 /* future.c */

@@ -27,8 +27,8 @@ dvi_deadline(double timeout_s)
     return uv_hrtime() + (uint64_t)(timeout_s * 1e9);
 }
 
-int
-dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns)
+static int
+s_wait_locked(dv_client *c, uint64_t deadline_ns)
 {
     if (deadline_ns == UINT64_MAX) {
         uv_cond_wait(&c->cond, &c->lock);
@@ -42,6 +42,26 @@ dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns)
         return uv_hrtime() >= deadline_ns ? DV_ETIMEDOUT : 0;
     }
     return 0;
+}
+
+int
+dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns)
+{
+    if (c->host == NULL) {
+        return s_wait_locked(c, deadline_ns);
+    }
+    /* A task waiting for its children: its worker lends a thread until
+     * dvi_client_wait_end. */
+    int rc = c->host->block(1);
+    return rc < 0 ? rc : s_wait_locked(c, deadline_ns);
+}
+
+void
+dvi_client_wait_end(dv_client *c)
+{
+    if (c->host != NULL) {
+        c->host->block(0);
+    }
 }
 
 void
@@ -90,8 +110,9 @@ s_fetch_lost_locked(dv_client *c, dvi_fstate *st, const char *addr,
     uv_cond_broadcast(&c->cond);
 }
 
-static void
-s_on_fetched(void *ctx, const char *key, const char *addr, dvi_blob *blob)
+void
+dvi_client_on_fetched(void *ctx, const char *key, const char *addr,
+                      dvi_blob *blob)
 {
     dv_client *c = ctx;
     uv_mutex_lock(&c->lock);
@@ -105,9 +126,9 @@ s_on_fetched(void *ctx, const char *key, const char *addr, dvi_blob *blob)
     uv_mutex_unlock(&c->lock);
 }
 
-static void
-s_on_fetch_failed(void *ctx, const char *key, const char *addr, int code,
-                  const char *why)
+void
+dvi_client_on_fetch_failed(void *ctx, const char *key, const char *addr,
+                           int code, const char *why)
 {
     dv_client *c = ctx;
     char text[300];
@@ -127,8 +148,8 @@ s_on_fetch_failed(void *ctx, const char *key, const char *addr, int code,
     uv_mutex_unlock(&c->lock);
 }
 
-static void
-s_fetch(dv_client *c, const char *key, const char *addr)
+void
+dvi_client_fetch(dv_client *c, const char *key, const char *addr)
 {
     if (dvi_fetcher_get(c->fetcher, key, addr) == 0) {
         return;
@@ -198,6 +219,14 @@ s_on_erred(dv_client *c, const msgpack_object *f, uint32_t n)
     return 0;
 }
 
+int
+dvi_client_on_result_locked(dv_client *c, int type, const msgpack_object *f,
+                            uint32_t n)
+{
+    return type == DVI_MSG_FINISHED ? s_on_finished(c, f, n)
+                                    : s_on_erred(c, f, n);
+}
+
 static int
 s_on_workers(dv_client *c, const msgpack_object *f, uint32_t n)
 {
@@ -225,8 +254,8 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 {
     dv_client *c = ctx;
     switch (type) {
-    case DVI_MSG_FINISHED: return s_on_finished(c, f, n);
-    case DVI_MSG_ERRED: return s_on_erred(c, f, n);
+    case DVI_MSG_FINISHED:
+    case DVI_MSG_ERRED: return dvi_client_on_result_locked(c, type, f, n);
     case DVI_MSG_UPLOADED:
     case DVI_MSG_REPLY: return dvi_request_answer_locked(c, type, f, n);
     case DVI_MSG_WORKERS: return s_on_workers(c, f, n);
@@ -321,6 +350,23 @@ s_on_silent(void *ctx, const char *why)
 
 /* ---- The loop thread ---------------------------------------------------- */
 
+size_t
+dvi_client_take_fetchq_locked(dv_client *c, char ***keys, char ***addrs)
+{
+    size_t nf = c->nfetchq;
+    *keys = *addrs = NULL;
+    if (nf > 0) {
+        *keys = dvi_malloc(nf * sizeof(char *));
+        *addrs = dvi_malloc(nf * sizeof(char *));
+        for (size_t i = 0; i < nf; i++) {
+            (*keys)[i] = dvi_strdup(c->fetchq[i]->key);
+            (*addrs)[i] = dvi_strdup(c->fetchq[i]->addr);
+        }
+        c->nfetchq = 0;
+    }
+    return nf;
+}
+
 static void
 s_shutdown(dv_client *c)
 {
@@ -342,21 +388,11 @@ s_wake_cb(uv_async_t *a)
         /* Usually a hand-over of the buffers, not a copy. */
         dvi_outbox_move(dvi_conn_outbox(c->conn), &c->out);
     }
-    dvi_fstate **fq = c->fetchq;
-    size_t nf = c->nfetchq;
     char **keys = NULL, **addrs = NULL;
-    if (nf > 0) {
-        keys = dvi_malloc(nf * sizeof(char *));
-        addrs = dvi_malloc(nf * sizeof(char *));
-        for (size_t i = 0; i < nf; i++) {
-            keys[i] = dvi_strdup(fq[i]->key);
-            addrs[i] = dvi_strdup(fq[i]->addr);
-        }
-        c->nfetchq = 0;
-    }
+    size_t nf = dvi_client_take_fetchq_locked(c, &keys, &addrs);
     uv_mutex_unlock(&c->lock);
     for (size_t i = 0; i < nf; i++) {
-        s_fetch(c, keys[i], addrs[i]);
+        dvi_client_fetch(c, keys[i], addrs[i]);
         free(keys[i]);
         free(addrs[i]);
     }
@@ -378,8 +414,8 @@ s_thread(void *arg)
 
 /* ---- Connecting --------------------------------------------------------- */
 
-static void
-s_free(dv_client *c)
+void
+dvi_client_free(dv_client *c)
 {
     dvi_ascompleted_free(c);
     dvi_future_free_all(c);
@@ -399,30 +435,37 @@ s_free(dv_client *c)
     free(c);
 }
 
-static dv_client *
-s_new(void)
+dv_client *
+dvi_client_new(uv_loop_t *loop, uv_async_cb wake)
 {
     static uv_once_t once = UV_ONCE_INIT;
     uv_once(&once, (void (*)(void))sodium_init);
     dv_client *c = dvi_calloc(1, sizeof(*c));
-    c->rt = dvi_runtime_new();
-    if (c->rt == NULL) {
-        free(c);
-        return NULL;
-    }
-    c->loop = dvi_runtime_loop(c->rt);
+    c->loop = loop;
     uv_mutex_init(&c->lock);
     uv_cond_init(&c->cond);
     dvi_outbox_init(&c->out, NULL, NULL);
     dvi_map_init(&c->futures);
     dvi_map_init(&c->fninfo);
     dvi_pset_init(&c->live);
-    uv_async_init(c->loop, &c->wake, s_wake_cb);
+    uv_async_init(c->loop, &c->wake, wake);
     c->wake.data = c;
-    c->fetcher =
-        dvi_fetcher_new(c->loop, "client", s_on_fetched, s_on_fetch_failed, c);
+    c->fetcher = dvi_fetcher_new(c->loop, "client", dvi_client_on_fetched,
+                                 dvi_client_on_fetch_failed, c);
     randombytes_buf(&c->nonce, sizeof(c->nonce));
     randombytes_buf(c->owner, sizeof(c->owner));
+    return c;
+}
+
+static dv_client *
+s_new(void)
+{
+    dvi_runtime *rt = dvi_runtime_new();
+    if (rt == NULL) {
+        return NULL;
+    }
+    dv_client *c = dvi_client_new(dvi_runtime_loop(rt), s_wake_cb);
+    c->rt = rt;
     return c;
 }
 
@@ -498,7 +541,7 @@ s_stop(dv_client *c, int started)
     /* The loop thread has ended (or never ran): this thread finishes the
      * loop, letting an embedded cluster's children exit first. */
     dvi_runtime_destroy(&c->rt);
-    s_free(c);
+    dvi_client_free(c);
 }
 
 /* Starts an embedded cluster, or dials the scheduler where names. */

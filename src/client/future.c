@@ -157,9 +157,13 @@ s_bring_locked(dv_client *c, dvi_fstate *st, uint64_t deadline)
             c->fetchq[c->nfetchq++] = st;
             uv_async_send(&c->wake);
         }
-        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
+        int rc = dvi_client_wait_locked(c, deadline);
+        if (rc == DV_ETIMEDOUT) {
             return dvi_seterr(DV_ETIMEDOUT, "%s: result not fetched in time",
                               st->key);
+        }
+        if (rc < 0) {
+            return rc; /* a task that must not wait: the reason is set */
         }
     }
     return 0;
@@ -178,23 +182,21 @@ s_spin_for(const dvi_fstate *st)
     }
 }
 
-const dv_value *
-dv_result(dv_future *f, double timeout_s)
+static const dv_value *
+s_result(dv_client *c, dv_future *f, double timeout_s)
 {
-    if (f == NULL) {
-        dvi_seterr(DV_EINVAL, "dv_result: no future");
-        return NULL;
-    }
-    dv_client *c = f->c;
     dvi_fstate *st = f->st;
     uint64_t deadline = dvi_deadline(timeout_s);
     s_spin_for(st);
     uv_mutex_lock(&c->lock);
     while (!s_final(st->status)) {
-        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
+        int rc = dvi_client_wait_locked(c, deadline);
+        if (rc < 0) {
             uv_mutex_unlock(&c->lock);
-            dvi_seterr(DV_ETIMEDOUT, "%s: not done after %.3g s",
-                       dv_future_key(f), timeout_s);
+            if (rc == DV_ETIMEDOUT) {
+                dvi_seterr(DV_ETIMEDOUT, "%s: not done after %.3g s",
+                           dv_future_key(f), timeout_s);
+            }
             return NULL;
         }
     }
@@ -231,28 +233,36 @@ dv_result(dv_future *f, double timeout_s)
     return v;
 }
 
-int
-dv_wait(dv_future *const *fs, size_t n, double timeout_s)
+const dv_value *
+dv_result(dv_future *f, double timeout_s)
 {
-    if (n == 0) {
-        return 0;
+    if (f == NULL) {
+        dvi_seterr(DV_EINVAL, "dv_result: no future");
+        return NULL;
     }
-    if (fs == NULL) {
-        return dvi_seterr(DV_EINVAL, "dv_wait: no futures");
-    }
-    dv_client *c = fs[0]->c;
+    const dv_value *v = s_result(f->c, f, timeout_s);
+    dvi_client_wait_end(f->c);
+    return v;
+}
+
+static int
+s_wait(dv_client *c, dv_future *const *fs, size_t n, double timeout_s)
+{
     uint64_t deadline = dvi_deadline(timeout_s);
     uv_mutex_lock(&c->lock);
     size_t nlost = 0;
     const char *why = NULL; /* of the first future lost */
     for (size_t i = 0; i < n; i++) {
         while (!s_final(fs[i]->st->status)) {
-            if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
+            int rc = dvi_client_wait_locked(c, deadline);
+            if (rc < 0) {
                 uv_mutex_unlock(&c->lock);
-                return dvi_seterr(DV_ETIMEDOUT,
-                                  "dv_wait: %zu of %zu futures "
-                                  "done after %.3g s",
-                                  i, n, timeout_s);
+                return rc != DV_ETIMEDOUT
+                           ? rc
+                           : dvi_seterr(DV_ETIMEDOUT,
+                                        "dv_wait: %zu of %zu futures "
+                                        "done after %.3g s",
+                                        i, n, timeout_s);
             }
         }
         if (fs[i]->st->elost) {
@@ -266,6 +276,20 @@ dv_wait(dv_future *const *fs, size_t n, double timeout_s)
                         why);
     }
     uv_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int
+dv_wait(dv_future *const *fs, size_t n, double timeout_s)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (fs == NULL || fs[0] == NULL) {
+        return dvi_seterr(DV_EINVAL, "dv_wait: no futures");
+    }
+    int rc = s_wait(fs[0]->c, fs, n, timeout_s);
+    dvi_client_wait_end(fs[0]->c);
     return rc;
 }
 
@@ -333,7 +357,8 @@ dv_release(dv_future *f)
     s_future_free_locked(c, f);
     if (--st->refs == 0) {
         dvi_map_del(&c->futures, st->key);
-        if (!c->stopping && !c->lost) {
+        if (!c->stopping && !c->lost && c->host == NULL) {
+            /* (A task's children are released when its call ends.) */
             dvi_msg_release m = {.key = st->key};
             dvi_msg_release_pack(&c->out, &m);
             dvi_client_queue_locked(c);
@@ -358,6 +383,12 @@ dv_cancel(dv_future *f)
     }
     dv_client *c = f->c;
     dvi_fstate *st = f->st;
+    if (c->host != NULL) {
+        return dvi_seterr(DV_EINVAL,
+                          "dv_cancel: %s is a child's future: children "
+                          "are released, or cancelled, when their call ends",
+                          st->key);
+    }
     uv_mutex_lock(&c->lock);
     int rc = 0;
     if (st->status != DV_PENDING) {

@@ -35,6 +35,7 @@ typedef struct s_enc {
     msgpack_sbuffer sb;
     msgpack_packer pk;
     dv_client *c;
+    const void *call;  /* a child's: the call whose futures it may take */
     const char **deps; /* keys of the futures among the arguments */
     size_t ndeps, capdeps;
     dvi_map index; /* key -> its place in deps + 1, once there are many */
@@ -98,6 +99,7 @@ s_enc_begin(dv_client *c)
         e->indexed = 0;
     }
     e->c = c;
+    e->call = NULL;
     e->error = 0;
     return e;
 }
@@ -141,10 +143,14 @@ s_pack_future(void *ctx, msgpack_packer *pk, dv_future *f)
     s_enc *e = ctx;
     /* The handle is looked up, not read: a released one is freed memory. */
     uv_mutex_lock(&e->c->lock);
-    int live = f != NULL && dvi_pset_has(&e->c->live, f);
+    int live = f != NULL && dvi_pset_has(&e->c->live, f) && f->call == e->call;
     const char *key = live ? f->st->key : NULL;
     int32_t index = live ? f->index : -1;
     uv_mutex_unlock(&e->c->lock);
+    if (!live && e->call != NULL) {
+        return dvi_seterr(DV_EINVAL, "a future argument of a child is NULL, "
+                                     "or not a child of the same call");
+    }
     if (!live) {
         return dvi_seterr(DV_EINVAL, "a future argument is NULL, was "
                                      "released, or belongs to another "
@@ -239,13 +245,18 @@ s_check_resources(const dv_opts *opts)
 static void
 s_pack_submit_locked(dv_client *c, const char *key, const char *fn,
                      const dvi_fninfo *fi, const s_enc *e, unsigned flags,
-                     const dv_opts *opts)
+                     const dv_opts *opts, const dvi_parent *parent)
 {
     dvi_msg_submit m = {.key = key, .fn = fn};
     m.code = dvi_bytes_of(fi->code);
     m.args = (dvi_bytes){e->sb.data, e->sb.size, NULL};
     m.flags = flags;
     m.priority = opts ? opts->priority : 0;
+    if (parent != NULL) {
+        /* Depth first: work begun finishes before new work. */
+        m.priority += parent->priority + 1;
+        m.parent = dvi_bytes_of(parent->key);
+    }
     m.retries = opts ? opts->retries : 0;
     m.worker = dvi_bytes_of(opts ? opts->worker : NULL);
     m.timeout_ms = s_timeout_ms(opts);
@@ -259,10 +270,23 @@ s_pack_submit_locked(dv_client *c, const char *key, const char *fn,
     dvi_client_queue_locked(c);
 }
 
-/* Submits the encoded call in e; returns a new handle, or NULL. */
+/* What a call of fn means: for a client, its own view (fninfo.c) on a
+ * scheme that may run it; for a task's child, its worker's. */
+static int
+s_fninfo(dv_client *c, const char *fn, const dvi_parent *parent, dvi_fninfo *fi)
+{
+    if (parent != NULL) {
+        return c->host->fninfo(c->host_ctx, parent->code, fn, fi);
+    }
+    dvi_fninfo_get(c, fn, fi);
+    return dvi_scheme_allows(c, fn, fi->flags);
+}
+
+/* Submits the encoded call in e (a child of parent, if not NULL); returns
+ * a new handle, or NULL. */
 static dv_future *
 s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
-                 const dv_opts *opts)
+                 const dv_opts *opts, const dvi_parent *parent)
 {
     char key[256];
     unsigned char call[16];
@@ -280,8 +304,7 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
         return NULL;
     }
     dvi_fninfo fi;
-    dvi_fninfo_get(c, fn, &fi);
-    if (dvi_scheme_allows(c, fn, fi.flags) < 0) {
+    if (s_fninfo(c, fn, parent, &fi) < 0) {
         return NULL;
     }
     int impure = (opts && opts->impure) || (fi.flags & DV_FN_IMPURE);
@@ -304,20 +327,28 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     } else {
         dvi_callkey_format(key, sizeof(key), fn, strlen(fn), call);
     }
+    flags |= impure ? DVI_TASK_IMPURE : 0;
     dvi_fstate *st = dvi_map_get(&c->futures, key);
+    dv_future *f = NULL;
     if (st != NULL) {
         /* The same call again: share the task. */
-        dv_future *f = s_known_locked(c, st, given ? call : NULL);
-        uv_mutex_unlock(&c->lock);
-        return f;
+        f = s_known_locked(c, st, given ? call : NULL);
+        if (f != NULL && parent != NULL) {
+            /* Another call wants it too: the scheduler must know, or
+             * the first call's end would release it. */
+            s_pack_submit_locked(c, key, fn, &fi, e, flags, opts, parent);
+        }
+    } else {
+        st = dvi_fstate_new(key);
+        memcpy(st->call, call, sizeof(call));
+        st->has_call = given != NULL;
+        dvi_map_put(&c->futures, st->key, st);
+        s_pack_submit_locked(c, key, fn, &fi, e, flags, opts, parent);
+        f = dvi_future_new_locked(c, st, -1);
     }
-    st = dvi_fstate_new(key);
-    memcpy(st->call, call, sizeof(call));
-    st->has_call = given != NULL;
-    dvi_map_put(&c->futures, st->key, st);
-    s_pack_submit_locked(c, key, fn, &fi, e,
-                         flags | (impure ? DVI_TASK_IMPURE : 0), opts);
-    dv_future *f = dvi_future_new_locked(c, st, -1);
+    if (f != NULL && parent != NULL) {
+        f->call = parent->call;
+    }
     uv_mutex_unlock(&c->lock);
     return f;
 }
@@ -350,7 +381,30 @@ dv_submit(dv_client *c, const char *fn, size_t nargs, const dv_arg *args,
     if (dvi_value_pack(&e->pk, &list, s_pack_future, e) < 0) {
         return NULL;
     }
-    dv_future *f = s_submit_encoded(c, fn, e, 0, opts);
+    dv_future *f = s_submit_encoded(c, fn, e, 0, opts, NULL);
+    s_enc_trim(e);
+    return f;
+}
+
+dv_future *
+dvi_submit_child(dv_client *c, const char *fn, size_t nargs, const dv_arg *args,
+                 const dv_opts *opts, const dvi_parent *parent)
+{
+    if (nargs > 0 && args == NULL) {
+        dvi_seterr(DV_EINVAL, "dv_call_submit: %zu arguments and no array",
+                   nargs);
+        return NULL;
+    }
+    if (s_check_fn(c, fn) < 0) {
+        return NULL;
+    }
+    s_enc *e = s_enc_begin(c);
+    e->call = parent->call;
+    dv_arg list = dv_list(args, nargs);
+    dv_future *f = NULL;
+    if (dvi_value_pack(&e->pk, &list, s_pack_future, e) == 0) {
+        f = s_submit_encoded(c, fn, e, 0, opts, parent);
+    }
     s_enc_trim(e);
     return f;
 }
@@ -370,7 +424,7 @@ s_map_chunk(dv_client *c, const char *fn, const dv_arg *args, size_t from,
             return rc;
         }
     }
-    dv_future *chunk = s_submit_encoded(c, fn, e, DVI_TASK_CHUNK, opts);
+    dv_future *chunk = s_submit_encoded(c, fn, e, DVI_TASK_CHUNK, opts, NULL);
     s_enc_trim(e);
     if (chunk == NULL) {
         return dvi_last_code();

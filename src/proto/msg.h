@@ -61,7 +61,8 @@
     XX(LEAVING, 32, leaving)     \
     XX(INFO, 33, info)           \
     XX(CONTROL, 34, control)     \
-    XX(RETIRE, 35, retire)
+    XX(RETIRE, 35, retire)       \
+    XX(SECEDE, 36, secede)
 
 /* F(KIND, field): the fields of each message after its type. Kinds:
  *   U64, I64  an unsigned / signed integer
@@ -83,7 +84,8 @@
 #define DVI_MSG_FIELDS_welcome(F) F(U64, version) F(STR, id)
 #define DVI_MSG_FIELDS_submit(F) F(KEY, key) F(KEY, fn) F(STR, code)  \
     F(BIN, args) F(U64, flags) F(I64, priority) F(I64, retries)        \
-    F(OSTR, worker) F(ARR, deps) F(AU64, timeout_ms) F(ASTR, resources)
+    F(OSTR, worker) F(ARR, deps) F(AU64, timeout_ms) F(ASTR, resources) \
+    F(ASTR, parent)
 #define DVI_MSG_FIELDS_release(F) F(KEY, key)
 #define DVI_MSG_FIELDS_cancel(F) F(KEY, key)
 #define DVI_MSG_FIELDS_scatter(F) F(KEY, key) F(BIN, value) F(AU64, flags)
@@ -94,7 +96,7 @@
     F(BIN, args) F(U64, flags) F(I64, priority) F(ARR, inputs)       \
     F(AU64, timeout_ms)
 #define DVI_MSG_FIELDS_done(F) F(KEY, key) F(U64, nbytes) F(OBIN, value) \
-    F(I64, us)
+    F(I64, us) F(ASTR, forward)
 #define DVI_MSG_FIELDS_failed(F) F(KEY, key) F(U64, blame) F(STR, text)
 #define DVI_MSG_FIELDS_free(F) F(KEY, key)
 #define DVI_MSG_FIELDS_get(F) F(KEY, key) F(AU64, wait_ms)
@@ -123,6 +125,7 @@
 #define DVI_MSG_FIELDS_info(F) F(STR, host) F(U64, pid) F(STR, resources)
 #define DVI_MSG_FIELDS_control(F) F(U64, req) F(STR, verb) F(STR, args)
 #define DVI_MSG_FIELDS_retire(F) F(STR, reason)
+#define DVI_MSG_FIELDS_secede(F) F(U64, count)
 // clang-format on
 
 enum dvi_msg_type {
@@ -152,6 +155,9 @@ enum dvi_blame {
  * small; otherwise only its size travels and the result stays where it
  * was made until someone fetches it. */
 #define DVI_TASK_WANTED 4u
+/* COMPUTE only: a continuation (DONE's forward): the task's result is its
+ * one input's, kept under its own key too; there is no function to run. */
+#define DVI_TASK_FORWARD 8u
 
 /* SCATTER's flags: the value goes to every worker, present and future
  * (dv_broadcast); its key is then a broadcast key (callkey.h). */

@@ -56,11 +56,13 @@ dvi_core_status_json(const dvi_core *c, const char *address)
         memory += (json_int_t)w->memory_bytes;
     }
     json_t *o = json_pack(
-        "{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "address",
-        address ? address : "", "workers", workers, "totals", "workers",
-        (json_int_t)c->nworkers, "threads", threads, "running", running, "done",
-        done, "memory_bytes", memory, "tasks", (json_int_t)c->tasks.len,
-        "clients", (json_int_t)c->nclients);
+        "{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+        "address", address ? address : "", "workers", workers, "totals",
+        "workers", (json_int_t)c->nworkers, "threads", threads, "running",
+        running, "done", done, "memory_bytes", memory, "tasks",
+        (json_int_t)c->tasks.len, "clients", (json_int_t)c->nclients,
+        "submitted", (json_int_t)c->stats.submitted, "children",
+        (json_int_t)c->stats.children);
     char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     return text;

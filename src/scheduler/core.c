@@ -28,6 +28,8 @@ dvi_core_new(void)
     dvi_taskheap_init(&c->ready);
     dvi_taskvec_init(&c->settle);
     dvi_taskvec_init(&c->forgotten);
+    dvi_map_init(&c->parents);
+    dvi_pset_init(&c->ended);
     return c;
 }
 
@@ -88,6 +90,7 @@ dvi_core_destroy(dvi_core **cp)
     dvi_core_libs_fini(c);
     dvi_core_res_fini(c);
     dvi_core_bcasts_fini(c);
+    dvi_core_children_fini(c);
     for (size_t i = 0; i < c->nworkers; i++) {
         s_worker_free(c->workers[i]);
     }

@@ -29,6 +29,9 @@ typedef struct dvi_core dvi_core;
 typedef struct dvi_core_stats {
     uint64_t tasks;                    /* tasks in the graph now */
     uint64_t submitted;                /* tasks created since start */
+    uint64_t children;                 /* child calls submitted by tasks
+                                          (dv_call_submit), deduplicated
+                                          or not */
     uint64_t finished;                 /* tasks that reached memory */
     uint64_t erred;                    /* tasks that erred or were cancelled */
     uint64_t workers;                  /* workers connected now */
@@ -94,6 +97,13 @@ const char *dvi_sworker_id(const dvi_sworker *w);
 
 /* ---- Events ------------------------------------------------------------- */
 
+/* A running task's SUBMIT of a child (its parent field set), from the
+ * worker w running it. Returns 0, or DV_EPROTO (reason set) for a message
+ * that is not well formed. */
+int dvi_core_child_submit(dvi_core *c, dvi_sworker *w, const dvi_msg_submit *m);
+/* SECEDE: w's calls waiting for their children now, each with its thread
+ * lent to other calls: w has room for that many more. */
+void dvi_core_secede(dvi_core *c, dvi_sworker *w, const dvi_msg_secede *m);
 /* A client's SUBMIT. Returns 0, or DV_EPROTO (reason set) for a message
  * the session must treat as malformed. */
 int dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m);

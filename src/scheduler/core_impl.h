@@ -58,6 +58,8 @@ struct dvi_sworker {
     int paused;             /* said MEMORY paused: over its memory limit's
                                pause fraction, it takes no new tasks */
     uint32_t nprocessing;   /* COMPUTEs sent without a DONE or FAILED back */
+    uint32_t nseceded;      /* of those, calls waiting for their children
+                               with their threads lent (SECEDE) */
     uint64_t score;         /* scratch: input bytes it holds, for placement */
     dvi_taskheap pinned;    /* ready tasks that may run only here */
     dvi_pset pins;          /* every live task pinned here */
@@ -84,6 +86,12 @@ struct dvi_resreq {
 struct dvi_sclient {
     uint64_t id;
     char name[32];    /* "client-N" */
+    dvi_task *parent; /* a running task whose children want through this
+                         (children.c): out is its worker's while it runs
+                         there, else NULL; NULL for a client */
+    char *parent_key; /* the parent's key, its key in the core's map */
+    int ended;        /* the parent no longer runs: its children are to be
+                         released (queued on the core's `ended`) */
     dvi_relay *relay; /* results go to it through this, or NULL */
     dvi_pset wants;   /* tasks it holds futures on */
     dvi_outbox *out;
@@ -127,6 +135,8 @@ struct dvi_core {
     size_t nlibs;
     dvi_map resreqs; /* spec -> dvi_resreq */
     dvi_map bcasts;  /* key -> dvi_bcast: broadcasts on every worker */
+    dvi_map parents; /* key -> dvi_sclient: running tasks' children */
+    dvi_pset ended;  /* dvi_sclients of parents no longer running */
     uint64_t next_client;
     uint64_t seq;
     double avg_task_us; /* moving average of run times, for queue depth */
@@ -271,6 +281,24 @@ void dvi_core_run_add(dvi_sworker *w, dvi_task *t);
 void dvi_core_run_del(dvi_sworker *w, dvi_task *t);
 /* INFO: the resources w declares (a bad spec is logged and ignored). */
 void dvi_core_res_declare(dvi_sworker *w, dvi_bytes spec);
+
+/* ---- children.c --------------------------------------------------------- */
+
+/* t (DVI_TASKF_PARENT) changed state: its children hear from the worker
+ * it runs on now, and are released once it no longer runs. */
+void dvi_core_parent_state(dvi_core *c, dvi_task *t);
+/* Releases the children of the parents that ended (at settle time). */
+void dvi_core_release_children(dvi_core *c);
+void dvi_core_children_fini(dvi_core *c);
+/* t, processing on w, returned the future of its child key (DONE's
+ * forward): it waits for that child and takes its result. */
+void dvi_core_forward(dvi_core *c, dvi_sworker *w, dvi_task *t,
+                      const char *key);
+
+/* ---- events.c, more ---------------------------------------------------- */
+
+/* t's calls need no resources from now (a continuation). */
+void dvi_core_task_plain(dvi_core *c, dvi_task *t);
 
 /* ---- broadcast.c -------------------------------------------------------- */
 

@@ -23,19 +23,21 @@ s_file_flags(const dvi_task *t)
     f |= (t->flags & DVI_TASK_CHUNK) ? DVI_STATE_CHUNK : 0;
     f |= (t->flags & DVI_TASKF_PINNED) ? DVI_STATE_PINNED : 0;
     f |= (t->flags & DVI_TASKF_SCATTER) ? DVI_STATE_SCATTER : 0;
+    f |= (t->flags & DVI_TASKF_FORWARD) ? DVI_STATE_FORWARD : 0;
     f |= t->state == DVI_TASK_CANCELLED ? DVI_STATE_CANCELLED : 0;
     return f;
 }
 
-static uint8_t
+static uint16_t
 s_core_flags(uint32_t f)
 {
-    uint8_t out = 0;
+    uint16_t out = 0;
     out |= (f & DVI_STATE_IMPURE) ? DVI_TASK_IMPURE : 0;
     out |= (f & DVI_STATE_CHUNK) ? DVI_TASK_CHUNK : 0;
     /* Its worker is gone: computing it again errs, as in the core. */
     out |= (f & DVI_STATE_PINNED) ? DVI_TASKF_PINNED : 0;
     out |= (f & DVI_STATE_SCATTER) ? DVI_TASKF_SCATTER : 0;
+    out |= (f & DVI_STATE_FORWARD) ? DVI_TASKF_FORWARD : 0;
     return out;
 }
 

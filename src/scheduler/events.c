@@ -60,6 +60,13 @@ s_task_new(dvi_core *c, const char *key, dvi_fnrec *f, dvi_bytes args,
     return t;
 }
 
+void
+dvi_core_task_plain(dvi_core *c, dvi_task *t)
+{
+    dvi_bytes code = dvi_bytes_of(t->fn->code);
+    s_set_fn(t, s_fn(c, t->fn->name, code, NULL, NULL));
+}
+
 /* --state (durable_save.c) restores tasks with this. */
 dvi_task *
 dvi_core_task_new(dvi_core *c, const char *key, const char *fn, dvi_bytes code,
@@ -202,6 +209,9 @@ s_key_refused(const dvi_msg_submit *m, dvi_task *t)
 void
 dvi_core_refuse(dvi_sclient *cl, const char *key, const char *why)
 {
+    if (cl->out == NULL) {
+        return;
+    }
     DVI_LOG(DVI_LOG_WARN, "SCHED", "%s: refused '%s': %s", cl->name, key, why);
     dvi_msg_erred m = {.key = key, .status = DV_ERRED};
     char text[DVI_MAX_KEY + 600];
@@ -243,7 +253,8 @@ s_reset(dvi_core *c, dvi_task *t, uint32_t ndeps)
 {
     free(t->error);
     t->error = NULL;
-    t->flags &= (uint8_t) ~(DVI_TASKF_PINNED | DVI_TASK_WIRE_FLAGS);
+    t->flags &= (uint16_t) ~(DVI_TASKF_PINNED | DVI_TASKF_FORWARD |
+                             DVI_TASK_WIRE_FLAGS);
     t->pin = NULL;
     t->suspicious = 0;
     t->nwaiting = 0;
@@ -314,7 +325,7 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
     } else {
         t = s_task_new(c, m->key, f, m->args, m->deps->size);
     }
-    t->flags |= (uint8_t)(m->flags & DVI_TASK_WIRE_FLAGS);
+    t->flags |= (uint16_t)(m->flags & DVI_TASK_WIRE_FLAGS);
     t->priority = (int32_t)m->priority;
     t->timeout_ms = m->timeout_ms > UINT32_MAX ? UINT32_MAX : m->timeout_ms;
     t->retries = (int16_t)(m->retries > 100 ? 100
@@ -552,6 +563,16 @@ dvi_core_done(dvi_core *c, dvi_sworker *w, const dvi_msg_done *m)
 {
     s_note_duration(c, m->us);
     w->ndone++;
+    if (m->forward.n > 0) {
+        char key[DVI_MAX_KEY + 1];
+        dvi_task *t = s_answered(c, w, m->key);
+        if (t != NULL && m->forward.n <= DVI_MAX_KEY) {
+            memcpy(key, m->forward.p, m->forward.n);
+            key[m->forward.n] = '\0';
+            dvi_core_forward(c, w, t, key); /* children.c */
+        }
+        return;
+    }
     dvi_bytes value = m->value;
     if (value.p != NULL && value.n > DVI_INLINE_MAX) {
         value = (dvi_bytes){0};

@@ -38,7 +38,10 @@ dvi_task_is_waiting(const dvi_task *t)
 int
 dvi_task_client_wanted(const dvi_task *t)
 {
-    return t->owner != NULL || (t->flags & DVI_TASKF_EXTRA);
+    /* A parent task fetches its children's results when it needs them:
+     * they stay on the workers. */
+    return (t->owner != NULL && t->owner->parent == NULL) ||
+           (t->flags & DVI_TASKF_EXTRA);
 }
 
 /* ---- Messages ----------------------------------------------------------- */
@@ -53,6 +56,12 @@ dvi_core_send_free(dvi_sworker *w, const char *key)
 void
 dvi_core_tell_finished(dvi_task *t, dvi_sclient *cl, dvi_bytes value)
 {
+    if (cl->out == NULL) {
+        return; /* a parent task not running now */
+    }
+    if (cl->parent != NULL) {
+        value = (dvi_bytes){0};
+    }
     if (cl->relay != NULL && value.p == NULL && t->nwho > 0) {
         dvi_relay_get(cl->relay, t, cl); /* it cannot reach the workers */
         return;
@@ -65,6 +74,9 @@ dvi_core_tell_finished(dvi_task *t, dvi_sclient *cl, dvi_bytes value)
 void
 dvi_core_tell_erred(dvi_task *t, dvi_sclient *cl)
 {
+    if (cl->out == NULL) {
+        return;
+    }
     dvi_msg_erred m = {.key = t->key};
     m.status = t->state == DVI_TASK_CANCELLED ? DV_CANCELLED : DV_ERRED;
     m.text = dvi_bytes_of(t->error ? t->error : "failed");
@@ -301,6 +313,9 @@ dvi_core_set_state(dvi_core *c, dvi_task *t, int state)
     case DVI_TASK_FORGOTTEN: s_forget(c, t); break;
     default: break;
     }
+    if (t->flags & DVI_TASKF_PARENT) {
+        dvi_core_parent_state(c, t); /* children.c */
+    }
 }
 
 /* ---- Releasing and forgetting ------------------------------------------- */
@@ -324,27 +339,31 @@ s_settled_state(const dvi_task *t)
     case DVI_TASK_RELEASED:
     case DVI_TASK_ERRED:
     case DVI_TASK_CANCELLED: return t->nlineage > 0 ? 0 : DVI_TASK_FORGOTTEN;
+    case DVI_TASK_WAITING:
     case DVI_TASK_QUEUED:
     case DVI_TASK_PROCESSING:
+        /* Waiting too: its inputs stop computing for it (a released
+         * parent's children left no work running). */
         return t->nlineage > 0 ? DVI_TASK_RELEASED : DVI_TASK_FORGOTTEN;
-    default:
-        /* Waiting: still listed as a dependent of its inputs, it is
-         * forgotten when it becomes ready (make_ready), never before. */
-        return 0;
+    default: return 0;
     }
 }
 
 void
 dvi_core_settle(dvi_core *c)
 {
-    while (c->settle.n > 0) {
-        dvi_task *t = c->settle.v[--c->settle.n];
-        if (t->state == DVI_TASK_FORGOTTEN) {
-            continue;
-        }
-        int next = s_settled_state(t);
-        if (next) {
-            dvi_core_set_state(c, t, next);
+    /* Parents that ended release their children, which may end more. */
+    while (c->settle.n > 0 || c->ended.len > 0) {
+        dvi_core_release_children(c);
+        while (c->settle.n > 0) {
+            dvi_task *t = c->settle.v[--c->settle.n];
+            if (t->state == DVI_TASK_FORGOTTEN) {
+                continue;
+            }
+            int next = s_settled_state(t);
+            if (next) {
+                dvi_core_set_state(c, t, next);
+            }
         }
     }
     dvi_taskvec_reset(&c->settle);
@@ -491,7 +510,7 @@ dvi_core_cancel_for(dvi_core *c, dvi_task *t, dvi_sclient *cl)
     s_waiting_closure(t, &set);
     for (uint32_t i = 0; i < set.n; i++) {
         dvi_task *e = set.v[i];
-        if (dvi_core_unwant(c, e, cl) && e != t) {
+        if (dvi_core_unwant(c, e, cl) && e != t && cl->out != NULL) {
             /* The canceller marked t's future; its dependents it learns. */
             dvi_msg_erred m = {.key = e->key, .status = DV_CANCELLED};
             m.text = dvi_bytes_of("cancelled");

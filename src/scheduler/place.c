@@ -22,6 +22,14 @@
  * width; it is placed once its inputs are there. */
 #define S_AHEAD_DEPS_MAX 64
 
+/* Threads that run calls now: a call waiting for its children lent its
+ * thread to others (SECEDE). */
+static uint32_t
+s_threads(const dvi_sworker *w)
+{
+    return (uint32_t)w->nthreads + w->nseceded;
+}
+
 static size_t
 s_worker_cap(const dvi_core *c, const dvi_sworker *w)
 {
@@ -35,7 +43,7 @@ s_worker_cap(const dvi_core *c, const dvi_sworker *w)
     if (per > 256) {
         per = 256;
     }
-    return (size_t)(w->nthreads * (1 + per));
+    return (size_t)(s_threads(w) * (1 + per));
 }
 
 static int
@@ -164,7 +172,8 @@ dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w)
     m.code = dvi_bytes_of(t->fn->code);
     m.args = (dvi_bytes){dvi_task_args(t), t->args_len, NULL};
     m.flags = (t->flags & DVI_TASK_WIRE_FLAGS) |
-              (dvi_task_client_wanted(t) ? DVI_TASK_WANTED : 0);
+              (dvi_task_client_wanted(t) ? DVI_TASK_WANTED : 0) |
+              ((t->flags & DVI_TASKF_FORWARD) ? DVI_TASK_FORWARD : 0);
     m.priority = t->priority;
     m.timeout_ms = t->timeout_ms;
     s_pack_inputs(dvi_msg_compute_pack(w->out, &m), t, w);
@@ -249,7 +258,7 @@ s_idle_worker(const dvi_core *c, const dvi_sworker *but, const dvi_task *t)
     for (size_t i = 0; i < c->nworkers; i++) {
         dvi_sworker *w = c->workers[i];
         if (w != but && !w->retiring && !w->paused &&
-            w->nprocessing < (uint32_t)w->nthreads && dvi_core_res_fits(w, t)) {
+            w->nprocessing < s_threads(w) && dvi_core_res_fits(w, t)) {
             return w;
         }
     }
@@ -268,7 +277,7 @@ s_steal(dvi_core *c)
     uint32_t most = 0; /* tasks queued behind its threads */
     for (size_t i = 0; i < c->nworkers; i++) {
         dvi_sworker *w = c->workers[i];
-        uint32_t n = (uint32_t)w->nthreads;
+        uint32_t n = s_threads(w);
         if (!w->retiring && !w->paused && w->nprocessing < n) {
             idle += n - w->nprocessing;
         } else if (!w->stealing && w->nprocessing > n + most) {

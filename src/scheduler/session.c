@@ -70,6 +70,13 @@ s_worker_msg(dvi_session *p, int type, const msgpack_object *f, uint32_t n)
 {
     dvi_sworker *w = p->worker;
     switch (type) {
+    case DVI_MSG_SUBMIT: { /* a running task's child */
+        dvi_msg_submit m;
+        if (dvi_msg_submit_read(f, n, &m) < 0) {
+            return DV_EPROTO;
+        }
+        return dvi_core_child_submit(p->core, w, &m);
+    }
     case DVI_MSG_DONE: S_EVENT(done, dvi_core_done, w);
     case DVI_MSG_STORED: S_EVENT(stored, dvi_core_stored, w);
     case DVI_MSG_FAILED: S_EVENT(failed, dvi_core_failed, w);
@@ -79,6 +86,7 @@ s_worker_msg(dvi_session *p, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_INFO: S_EVENT(info, dvi_core_info, w);
     case DVI_MSG_LOST: S_EVENT(lost, dvi_core_worker_lost, w);
     case DVI_MSG_MEMORY: S_EVENT(memory, dvi_core_worker_memory, w);
+    case DVI_MSG_SECEDE: S_EVENT(secede, dvi_core_secede, w);
     default: return 1;
     }
 }

@@ -38,12 +38,13 @@
 /* A task's flags as the file keeps them (not the core's bits). */
 enum {
     DVI_STATE_IMPURE = 1,
-    DVI_STATE_CHUNK = 2,     /* its arguments are a list of calls */
-    DVI_STATE_PINNED = 4,    /* it may run only on a worker now gone */
-    DVI_STATE_SCATTER = 8,   /* data a client put: no function, no inputs */
-    DVI_STATE_CANCELLED = 16 /* with error: cancelled rather than erred */
+    DVI_STATE_CHUNK = 2,      /* its arguments are a list of calls */
+    DVI_STATE_PINNED = 4,     /* it may run only on a worker now gone */
+    DVI_STATE_SCATTER = 8,    /* data a client put: no function, no inputs */
+    DVI_STATE_CANCELLED = 16, /* with error: cancelled rather than erred */
+    DVI_STATE_FORWARD = 32    /* a continuation: its result is its input's */
 };
-#define DVI_STATE_FLAGS 31
+#define DVI_STATE_FLAGS 63
 
 typedef struct dvi_state dvi_state;
 

@@ -40,6 +40,10 @@ enum dvi_task_state {
 #define DVI_TASKF_SCATTER 0x20u  /* data put by a client, no function */
 #define DVI_TASKF_EXTRA 0x40u    /* more wanting clients in the core's map */
 #define DVI_TASKF_DEPARRAY 0x80u /* inputs in deps.many, not deps.one */
+#define DVI_TASKF_FORWARD                                           \
+    0x100u /* a continuation: its result is its one input's (DONE's \
+              forward); COMPUTE carries DVI_TASK_FORWARD */
+#define DVI_TASKF_PARENT 0x200u /* it submitted children (children.c) */
 
 #define DVI_NO_INDEX UINT32_MAX
 
@@ -48,11 +52,10 @@ typedef struct dvi_sclient dvi_sclient;
 typedef struct dvi_fnrec dvi_fnrec;
 
 struct dvi_task {
-    uint8_t state; /* enum dvi_task_state */
-    uint8_t flags;
+    uint8_t state;      /* enum dvi_task_state */
     uint8_t suspicious; /* workers that died while running it */
-    uint8_t nwho;       /* workers holding the result */
-    int16_t retries;    /* attempts left after a failure of the function */
+    uint16_t flags;
+    int16_t retries; /* attempts left after a failure of the function */
     uint16_t keylen;
     int32_t priority;
     uint32_t args_len;
@@ -62,7 +65,8 @@ struct dvi_task {
     uint32_t nlineage;   /* dependents that keep it as their lineage */
     uint32_t nwants;     /* clients and published names that want it */
     uint32_t heap_index; /* in the ready heap, or DVI_NO_INDEX */
-    uint32_t who_cap;
+    uint16_t who_cap;
+    uint8_t nwho; /* workers holding the result */
     /* The call's time limit on a worker (ms, 0: none), in the padding. */
     uint32_t timeout_ms;
     uint64_t seq;    /* submission order, for fairness */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "client/attach.h"
 #include "common/bbuf.h"
 #include "common/err.h"
 #include "common/value.h"
@@ -17,7 +18,14 @@ struct dv_call {
     dvi_blob *result;     /* encoded; NULL means nil */
     char *error;          /* set by dv_fail */
     atomic_int *stop;     /* the job's: it should stop */
+    dvi_job *job;         /* the job it is a call of */
+    dv_future **kids;     /* its children's futures: released at its end */
+    size_t nkids, capkids;
+    char *forward; /* dv_return of a child's future: the child's key */
 };
+
+/* The job running on this thread, for the waits of its calls. */
+static _Thread_local dvi_job *s_running;
 
 size_t
 dv_nargs(const dv_call *call)
@@ -44,6 +52,30 @@ dv_call_cancelled(const dv_call *call)
            atomic_load_explicit(call->stop, memory_order_relaxed) != 0;
 }
 
+/* The continuation: the call's result is its child f's. */
+static int
+s_return_child(dv_call *call, dv_future *f)
+{
+    size_t i = 0;
+    while (i < call->nkids && call->kids[i] != f) {
+        i++; /* compared, not read: a stranger may be freed memory */
+    }
+    if (i == call->nkids) {
+        return dvi_seterr(DV_EINVAL, "dv_return: a future is a result only "
+                                     "if it is a child of this call "
+                                     "(dv_call_submit)");
+    }
+    if (call->job != NULL && (call->job->flags & DVI_TASK_CHUNK)) {
+        return dvi_seterr(DV_EINVAL, "dv_return: a call of a chunk of "
+                                     "dv_map cannot return a future");
+    }
+    free(call->forward);
+    call->forward = dvi_strdup(dv_future_key(f));
+    dvi_blob_rele(call->result);
+    call->result = NULL;
+    return 0;
+}
+
 int
 dv_return(dv_call *call, dv_arg value)
 {
@@ -51,6 +83,9 @@ dv_return(dv_call *call, dv_arg value)
     msgpack_packer pk;
     if (call == NULL) {
         return dvi_seterr(DV_EINVAL, "dv_return outside a task");
+    }
+    if (value.type == DV_FUTURE) {
+        return s_return_child(call, value.u.fut);
     }
     /* Encoded on the stack, kept in a blob of exactly its size: a worker
      * may hold millions of tiny results. */
@@ -63,6 +98,8 @@ dv_return(dv_call *call, dv_arg value)
     }
     dvi_blob_rele(call->result);
     call->result = dvi_bbuf_finish(&bb);
+    free(call->forward);
+    call->forward = NULL;
     return 0;
 }
 
@@ -101,6 +138,8 @@ s_return_array(dv_call *call, int ext, size_t n)
     memcpy(b->data, hdr.buf, hdr.len);
     dvi_blob_rele(call->result);
     call->result = b;
+    free(call->forward);
+    call->forward = NULL;
     return b->data + hdr.len;
 }
 
@@ -132,6 +171,8 @@ dv_return_bytes(dv_call *call, size_t n)
     memcpy(b->data, hdr.buf, hdr.len);
     dvi_blob_rele(call->result);
     call->result = b;
+    free(call->forward);
+    call->forward = NULL;
     return b->data + hdr.len;
 }
 
@@ -206,20 +247,41 @@ s_errorf(const char *fmt, ...)
     return dvi_strdup(buf);
 }
 
-/* Calls the function once; returns its encoded result (never NULL on
- * success) or NULL with *error set. */
-static dvi_blob *
-s_call(dvi_job *job, const dv_value *args, const char *worker_id, char **error)
+/* The call ended: its children's handles go (the scheduler releases
+ * the children themselves when the task ends). */
+static void
+s_call_end(dv_call *call)
 {
-    dv_call call = {worker_id, args, NULL, NULL, &job->stop};
+    for (size_t i = 0; i < call->nkids; i++) {
+        dv_release(call->kids[i]);
+    }
+    free(call->kids);
+}
+
+/* Calls the function once; returns its encoded result (never NULL on
+ * success) or NULL with *error set; a continuation's child key goes to
+ * *forward. */
+static dvi_blob *
+s_call(dvi_job *job, const dv_value *args, const char *worker_id, char **error,
+       char **forward)
+{
+    dv_call call = {worker_id, args, NULL, NULL, &job->stop,
+                    job,       NULL, 0,    0,    NULL};
     int rc = job->fn->fn(&call);
+    s_call_end(&call);
     if (call.error != NULL || rc != 0) {
         dvi_blob_rele(call.result);
+        free(call.forward);
         *error = call.error ? call.error
                             : s_errorf("function '%s' returned %d without "
                                        "a reason (call dv_fail)",
                                        job->fn->name, rc);
         return NULL;
+    }
+    if (call.forward != NULL) {
+        *forward = call.forward;
+        static const char nil = (char)0xc0;
+        return dvi_blob_copy(&nil, 1); /* never stored: see DONE */
     }
     if (call.result == NULL) {
         static const char nil = (char)0xc0;
@@ -244,7 +306,9 @@ s_run_chunk(dvi_job *job, const dv_value *calls, const char *worker_id)
                 s_errorf("call %zu of a chunk has no argument list", i);
             break;
         }
-        dvi_blob *r = s_call(job, args, worker_id, &error);
+        char *forward = NULL;
+        dvi_blob *r = s_call(job, args, worker_id, &error, &forward);
+        free(forward); /* refused by dv_return already */
         if (r == NULL) {
             job->error = error;
             break;
@@ -262,7 +326,13 @@ s_run_chunk(dvi_job *job, const dv_value *calls, const char *worker_id)
 void
 dvi_job_run(dvi_job *job, const char *worker_id)
 {
+    if (job->flags & DVI_TASK_FORWARD) {
+        /* A continuation: its child's result, under its own key too. */
+        job->result = dvi_blob_hold(job->inputs[0].blob);
+        return;
+    }
     uint64_t t0 = uv_hrtime();
+    s_running = job; /* a job runs to its end on one thread */
     /* The loop reads it to time the call's limit and grace. */
     atomic_store_explicit(&job->started_ns, t0, memory_order_release);
     dv_value args;
@@ -280,9 +350,10 @@ dvi_job_run(dvi_job *job, const char *worker_id)
     } else if (job->flags & DVI_TASK_CHUNK) {
         s_run_chunk(job, &args, worker_id);
     } else {
-        job->result = s_call(job, &args, worker_id, &job->error);
+        job->result = s_call(job, &args, worker_id, &job->error, &job->forward);
     }
     dvi_value_fini(&args);
+    s_running = NULL;
     job->us = (int64_t)((uv_hrtime() - t0) / 1000);
 }
 
@@ -299,19 +370,84 @@ dvi_job_free(dvi_job *job)
     }
     free(job->inputs);
     free(job->key);
+    free(job->code);
+    free(job->forward);
     dvi_blob_rele(job->args);
     dvi_blob_rele(job->result);
     free(job->error);
     free(job);
 }
 
-/* ---- Child tasks (being built: see issue 16) ----------------------------- */
+/* ---- Child tasks ----------------------------------------------------------
+ */
 
 dv_future *
 dv_call_submit(dv_call *call, const char *fn, size_t nargs, const dv_arg *args,
                const dv_opts *opts)
 {
-    (void)call, (void)fn, (void)nargs, (void)args, (void)opts;
-    dvi_seterr(DV_EINVAL, "child tasks are not available in this build yet");
-    return NULL;
+    dvi_job *job = call ? call->job : NULL;
+    if (job == NULL || job->kids == NULL) {
+        dvi_seterr(DV_EINVAL, "dv_call_submit outside a running task");
+        return NULL;
+    }
+    dvi_parent parent = {job->key, job->code ? job->code : "", job->priority,
+                         call};
+    dv_future *f = dvi_submit_child(job->kids, fn, nargs, args, opts, &parent);
+    if (f == NULL) {
+        return NULL;
+    }
+    if (call->nkids == call->capkids) {
+        call->capkids = call->capkids ? call->capkids * 2 : 8;
+        call->kids = dvi_realloc(call->kids, call->capkids * sizeof(f));
+    }
+    call->kids[call->nkids++] = f;
+    job->spawned = 1;
+    return f;
+}
+
+int
+dvi_job_block(int begin)
+{
+    dvi_job *job = s_running;
+    if (job == NULL) {
+        return 0;
+    }
+    if (!begin) {
+        if (job->blocked) {
+            job->blocked = 0;
+            dvi_executor_block(job->ex, 0);
+        }
+        return 0;
+    }
+    if (atomic_load(&job->stop)) {
+        return dvi_seterr(DV_ECANCELLED,
+                          "%s was asked to stop while it "
+                          "waited for its children",
+                          job->key);
+    }
+    if (job->ex == NULL) {
+        job->rerun = 1;
+        return dvi_seterr(DV_EPERM,
+                          "%s: a call on the worker's loop thread "
+                          "cannot wait for its children (it runs "
+                          "again on a thread)",
+                          job->key);
+    }
+    if (!job->blocked) {
+        job->blocked = 1;
+        dvi_executor_block(job->ex, 1);
+    }
+    return 0;
+}
+
+void
+dvi_job_reset(dvi_job *job)
+{
+    dvi_blob_rele(job->result);
+    job->result = NULL;
+    free(job->error);
+    job->error = NULL;
+    free(job->forward);
+    job->forward = NULL;
+    job->rerun = 0;
 }

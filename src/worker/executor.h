@@ -23,13 +23,18 @@ typedef struct dvi_job_input {
     dv_value *whole; /* decoded once while arguments take elements of it */
 } dvi_job_input;
 
+typedef struct dvi_executor dvi_executor;
+
 typedef struct dvi_job {
     struct dvi_job *next;
     char *key;
     const dv_function *fn;
-    dvi_blob *args; /* encoded argument list (chunk: list of lists) */
-    uint32_t flags; /* DVI_TASK_* */
-    uint64_t epoch; /* the worker's session it came in (worker.c) */
+    char *code;       /* the code fn is of (COMPUTE's), for its children */
+    int64_t priority; /* COMPUTE's, for its children's */
+    dv_client *kids;  /* the worker's client for children (attach.h) */
+    dvi_blob *args;   /* encoded argument list (chunk: list of lists) */
+    uint32_t flags;   /* DVI_TASK_* */
+    uint64_t epoch;   /* the worker's session it came in (worker.c) */
     size_t ninputs;
     dvi_job_input *inputs; /* results of the task's dependencies */
     uint64_t timeout_ms;   /* its time limit (COMPUTE), 0: none */
@@ -38,20 +43,35 @@ typedef struct dvi_job {
     /* Shared with the thread that runs it: */
     _Atomic uint64_t started_ns; /* uv_hrtime() as it began, 0 before */
     atomic_int stop;             /* it should stop: dv_call_cancelled() */
-    /* Set by the executor: */
+    /* Set where it runs: */
+    dvi_executor *ex; /* the executor whose thread runs it; NULL on the
+                         loop thread, which must not wait */
+    int spawned;      /* it submitted children (dv_call_submit) */
+    int blocked;      /* waiting for them, its thread lent */
+    int rerun;        /* it tried to wait on the loop thread: its outcome
+                         is void, and it runs again on a thread */
+    char *forward;    /* it returned the future of this child: the key */
     dvi_blob *result; /* encoded result, or NULL on failure */
     char *error;      /* why it failed */
     int64_t us;       /* run time */
 } dvi_job;
 
-typedef struct dvi_executor dvi_executor;
-
 /* Receives a list of finished jobs (linked by next), on the loop thread. */
 typedef void (*dvi_executor_done_fn)(void *ctx, dvi_job *done);
 
-dvi_executor *dvi_executor_new(uv_loop_t *loop, int nthreads,
+/* An executor of nthreads threads; while calls wait for their children,
+ * as many more run others, up to max_blocked at once. */
+dvi_executor *dvi_executor_new(uv_loop_t *loop, int nthreads, int max_blocked,
                                const char *worker_id, dvi_executor_done_fn done,
                                void *ctx);
+/* A call on one of ex's threads begins (1) or ends (0) waiting for its
+ * children: another thread runs calls meanwhile (dask's secede and
+ * rejoin). Any thread. */
+void dvi_executor_block(dvi_executor *ex, int begin);
+/* Told on the loop thread how many threads are lent now (calls waiting
+ * for their children, up to the limit), when that changed. */
+typedef void (*dvi_executor_lent_fn)(void *ctx, int lent);
+void dvi_executor_on_lent(dvi_executor *ex, dvi_executor_lent_fn fn, void *ctx);
 /* Queues a job; the executor owns it until it comes back through done. */
 void dvi_executor_submit(dvi_executor *ex, dvi_job *job);
 /* Takes back the jobs no thread has started, in order (linked by next):
@@ -73,5 +93,11 @@ void dvi_executor_abandon(dvi_executor **ex);
 void dvi_job_free(dvi_job *job);
 /* Runs the job in the calling thread (what an executor thread does). */
 void dvi_job_run(dvi_job *job, const char *worker_id);
+/* Forgets the outcome of a run (a rerun's), to run the job again. */
+void dvi_job_reset(dvi_job *job);
+/* The host's block (attach.h) for the job running on this thread. */
+int dvi_job_block(int begin);
+/* The default of dvi_worker_opts.max_blocked. */
+#define DVI_MAX_BLOCKED 64
 
 #endif

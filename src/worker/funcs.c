@@ -30,7 +30,8 @@ typedef struct s_lib {
 } s_lib;
 
 struct dvi_funcs {
-    dvi_map cache; /* "code/name" -> const dv_function*, looked up before */
+    uv_mutex_t lock; /* the loop finds and loads; tasks find (children) */
+    dvi_map cache;   /* "code/name" -> const dv_function*, looked up before */
     s_lib **libs;
     size_t nlibs;
 };
@@ -162,6 +163,7 @@ dvi_funcs *
 dvi_funcs_new(void)
 {
     dvi_funcs *f = dvi_calloc(1, sizeof(*f));
+    uv_mutex_init(&f->lock);
     dvi_map_init(&f->cache);
     return f;
 }
@@ -192,6 +194,7 @@ dvi_funcs_destroy(dvi_funcs **fp)
         free(f->libs[i]);
     }
     free(f->libs);
+    uv_mutex_destroy(&f->lock);
     free(f);
 }
 
@@ -237,8 +240,8 @@ s_lookup(dvi_funcs *f, const char *code, const char *name)
     return fn;
 }
 
-const dv_function *
-dvi_funcs_find(dvi_funcs *f, const char *code, const char *name)
+static const dv_function *
+s_find_locked(dvi_funcs *f, const char *code, const char *name)
 {
     char ck[DVI_CODE_MAX + 300];
     snprintf(ck, sizeof(ck), "%s/%s", code, name);
@@ -254,6 +257,15 @@ dvi_funcs_find(dvi_funcs *f, const char *code, const char *name)
     if (fn != NULL) {
         dvi_map_put(&f->cache, dvi_strdup(ck), (void *)fn);
     }
+    return fn;
+}
+
+const dv_function *
+dvi_funcs_find(dvi_funcs *f, const char *code, const char *name)
+{
+    uv_mutex_lock(&f->lock);
+    const dv_function *fn = s_find_locked(f, code, name);
+    uv_mutex_unlock(&f->lock);
     return fn;
 }
 
@@ -296,9 +308,9 @@ s_dlopen(int fd)
     return h;
 }
 
-int
-dvi_funcs_load(dvi_funcs *f, const char *hash, const char *name,
-               const void *bytes, size_t n)
+static int
+s_load_locked(dvi_funcs *f, const char *hash, const char *name,
+              const void *bytes, size_t n)
 {
     s_lib *lib = s_lib_find(f, hash);
     if (lib != NULL) {
@@ -322,4 +334,14 @@ dvi_funcs_load(dvi_funcs *f, const char *hash, const char *name,
         return dvi_last_code();
     }
     return 0;
+}
+
+int
+dvi_funcs_load(dvi_funcs *f, const char *hash, const char *name,
+               const void *bytes, size_t n)
+{
+    uv_mutex_lock(&f->lock);
+    int rc = s_load_locked(f, hash, name, bytes, n);
+    uv_mutex_unlock(&f->lock);
+    return rc;
 }

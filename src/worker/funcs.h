@@ -14,8 +14,9 @@
  *   ""             whatever the program has under that name.
  * Every distinct library loads, and stays loaded while the process lives
  * (older versions included: tasks and lineage may still name them).
- * Each worker has its own dvi_funcs (its libraries and a cache); not
- * thread-safe: a worker uses it on its loop thread.
+ * Each worker has its own dvi_funcs (its libraries and a cache), used
+ * on its loop thread, and by its tasks finding their children's code:
+ * thread-safe.
  */
 #ifndef DVI_FUNCS_H
 #define DVI_FUNCS_H

@@ -3,6 +3,7 @@
  * and forgetting every task of a session that is over. */
 #include <stdlib.h>
 
+#include "client/attach.h"
 #include "common/err.h"
 #include "common/pset.h"
 #include "executor.h"
@@ -134,7 +135,9 @@ dvi_worker_forget_tasks(dvi_worker *w)
     size_t n = dvi_worker_give_back(w);
     w->sched = sched;
     /* What is left runs on an executor thread: orphaned, its job is
-     * dropped when it comes back (s_stale in worker.c). */
+     * dropped when it comes back (s_stale in worker.c); a call waiting
+     * for its children returns now, as nothing will answer it. */
+    dvi_client_attach_fail(w->kids, "the worker lost its scheduler");
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&w->tasks, &i, &e);) {
         free(e->val);

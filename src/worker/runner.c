@@ -49,7 +49,7 @@ struct dvi_runner {
 static void
 s_note(dvi_runner *r, const dvi_job *job)
 {
-    if (job->flags & DVI_TASK_CHUNK) {
+    if (job->flags & (DVI_TASK_CHUNK | DVI_TASK_FORWARD)) {
         return; /* a chunk's time says little about one call */
     }
     s_fnstat *st = dvi_map_get(&r->fnstats, job->fn->name);
@@ -65,12 +65,17 @@ s_note(dvi_runner *r, const dvi_job *job)
     st->calls++;
     st->avg_us = st->avg_us * 0.9 + us * 0.1;
     st->peak_us = us > st->peak_us * 0.95 ? us : st->peak_us * 0.95;
-    st->banned |= job->us >= S_BANNED_US;
+    /* A call that submits children may wait for them, which the loop
+     * thread must never do. */
+    st->banned |= job->us >= S_BANNED_US || job->spawned;
 }
 
 static int
 s_is_short(dvi_runner *r, const dvi_job *job)
 {
+    if (job->flags & DVI_TASK_FORWARD) {
+        return 1; /* no call: a result held again under another key */
+    }
     if ((job->flags & DVI_TASK_CHUNK) || job->timeout_ms > 0) {
         return 0; /* a call with a time limit needs a thread: the loop
                      watches it */
@@ -140,8 +145,16 @@ s_to_executor(dvi_runner *r, dvi_job *job)
 static void
 s_run_here(dvi_runner *r, dvi_job *job)
 {
+    job->ex = NULL;
     dvi_job_run(job, r->worker_id);
     s_note(r, job);
+    if (job->rerun) {
+        /* It waited for its children, which only a thread can: its
+         * function runs on threads from now, this call again too. */
+        dvi_job_reset(job);
+        s_to_executor(r, job);
+        return;
+    }
     r->done(r->ctx, job);
 }
 
@@ -196,8 +209,8 @@ s_ex_done(void *ctx, dvi_job *done)
 }
 
 dvi_runner *
-dvi_runner_new(uv_loop_t *loop, int nthreads, const char *worker_id,
-               dvi_runner_group *group, dvi_watch *watch,
+dvi_runner_new(uv_loop_t *loop, int nthreads, int max_blocked,
+               const char *worker_id, dvi_runner_group *group, dvi_watch *watch,
                dvi_executor_done_fn done, void *ctx)
 {
     dvi_runner *r = dvi_calloc(1, sizeof(*r));
@@ -211,8 +224,15 @@ dvi_runner_new(uv_loop_t *loop, int nthreads, const char *worker_id,
     dvi_map_init(&r->fnstats);
     uv_idle_init(loop, &r->idle);
     r->idle.data = r;
-    r->ex = dvi_executor_new(loop, r->nthreads, worker_id, s_ex_done, r);
+    r->ex = dvi_executor_new(loop, r->nthreads, max_blocked, worker_id,
+                             s_ex_done, r);
     return r;
+}
+
+void
+dvi_runner_on_lent(dvi_runner *r, dvi_executor_lent_fn fn, void *ctx)
+{
+    dvi_executor_on_lent(r->ex, fn, ctx);
 }
 
 void

@@ -46,10 +46,14 @@ typedef struct dvi_runner_group {
  * with, or NULL if it has the loop to itself. Finished jobs go to done
  * (a list linked by next), their run times noted; a job sent to the
  * executor is added to watch (borrowed) first. Caller owns; free with
- * dvi_runner_destroy. */
-dvi_runner *dvi_runner_new(uv_loop_t *loop, int nthreads, const char *worker_id,
-                           dvi_runner_group *group, dvi_watch *watch,
-                           dvi_executor_done_fn done, void *ctx);
+ * dvi_runner_destroy. max_blocked: see dvi_executor_new. */
+dvi_runner *dvi_runner_new(uv_loop_t *loop, int nthreads, int max_blocked,
+                           const char *worker_id, dvi_runner_group *group,
+                           dvi_watch *watch, dvi_executor_done_fn done,
+                           void *ctx);
+/* Tells fn on the loop thread how many threads the executor lends now
+ * (dvi_executor_on_lent). */
+void dvi_runner_on_lent(dvi_runner *r, dvi_executor_lent_fn fn, void *ctx);
 /* A job whose inputs are all present: the runner owns it until done. */
 void dvi_runner_submit(dvi_runner *r, dvi_job *job);
 /* Takes back the jobs not started, the oldest first (linked by next):

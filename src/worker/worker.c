@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/attach.h"
 #include "common/blob.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -127,10 +128,29 @@ s_stale(dvi_worker *w, dvi_job *job)
     return 1;
 }
 
+/* The call returned its child's future: the scheduler makes the task
+ * wait for that child; nothing is stored here under its key. */
+static void
+s_forwarded(dvi_worker *w, dvi_job *job, uint32_t owed)
+{
+    dvi_msg_done m = {.key = job->key, .us = job->us};
+    m.forward = dvi_bytes_of(job->forward);
+    for (uint32_t k = 0; k < owed && w->sched; k++) {
+        dvi_msg_done_pack(dvi_conn_outbox(w->sched), &m);
+        dvi_msg_done_pack_tail(dvi_conn_outbox(w->sched), &m);
+    }
+    w->stats.tasks_done++;
+    /* Tasks sent ahead for its result get it later, where it is made. */
+    free(job->error);
+    job->error = dvi_strdup("it continues as one of its children");
+}
+
 static void
 s_on_done(void *ctx, dvi_job *done)
 {
     dvi_worker *w = ctx;
+    /* The children a DONE names were submitted before it. */
+    dvi_client_attach_flush(w->kids);
     while (done) {
         dvi_job *job = done;
         done = job->next;
@@ -146,7 +166,9 @@ s_on_done(void *ctx, dvi_job *done)
                 job->error ? ", failed: " : "", job->error ? job->error : "");
         dvi_wtask *wt = dvi_map_del(&w->tasks, job->key);
         uint32_t owed = wt ? wt->owed : 1;
-        if (job->error) {
+        if (job->forward && !job->error) {
+            s_forwarded(w, job, owed);
+        } else if (job->error) {
             for (uint32_t k = 0; k < owed; k++) {
                 s_report_failed(w, job->key, DVI_BLAME_TASK, job->error);
             }
@@ -432,14 +454,20 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
         }
         return 0;
     }
-    const dv_function *func = dvi_funcs_find(w->funcs, code, fn);
-    if (func == NULL) {
+    static const dv_function forward = {"(continuation)", NULL, 0, 0};
+    const dv_function *func = (flags & DVI_TASK_FORWARD)
+                                  ? &forward
+                                  : dvi_funcs_find(w->funcs, code, fn);
+    const msgpack_object_array *deps = m.inputs;
+    if (func == NULL || ((flags & DVI_TASK_FORWARD) && deps->size != 1)) {
         s_unknown_function(w, key, fn);
         return 0;
     }
-    const msgpack_object_array *deps = m.inputs;
     dvi_wtask *wt = s_task_new(w, key, func, args, argslen, flags, deps->size);
     wt->job->timeout_ms = m.timeout_ms;
+    wt->job->code = dvi_strdup(code);
+    wt->job->priority = m.priority;
+    wt->job->kids = w->kids;
     const char *problem = NULL;
     for (uint32_t i = 0; i < deps->size && problem == NULL; i++) {
         problem = s_add_input(w, wt, &deps->ptr[i]);
@@ -469,8 +497,9 @@ s_on_free(dvi_worker *w, const msgpack_object *f, uint32_t n)
         wt->freed = 1;
         if (wt->nmissing == 0) {
             /* Queued or running: asked to stop, and stopped after the
-             * grace if it will not. */
+             * grace if it will not; waiting for its children, at once. */
             dvi_watch_cancel(w->watch, wt->job);
+            dvi_client_attach_wake(w->kids);
         }
     }
     return 0;
@@ -575,6 +604,8 @@ dvi_worker_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     case DVI_MSG_UPLOAD: return s_on_upload(w, f, n);
     case DVI_MSG_WELCOME: return dvi_worker_on_welcome(w, f, n);
     case DVI_MSG_BYE: return dvi_worker_on_bye(w, f, n);
+    case DVI_MSG_FINISHED: /* of a child of a task here */
+    case DVI_MSG_ERRED: return dvi_client_attach_result(w->kids, type, f, n);
     case DVI_MSG_PING: return dvi_link_on_ping(w->link, f, n);
     case DVI_MSG_PONG: {
         dvi_msg_pong m; /* it arrived: that is all a PONG says */
@@ -618,6 +649,16 @@ dvi_worker_new(uv_loop_t *loop, const char *sched_addr, int sched_fd,
                               ctx);
 }
 
+static int
+s_max_blocked(const dvi_worker_opts *opts)
+{
+    const char *env = getenv("DROVE_MAX_BLOCKED");
+    if (opts->max_blocked > 0) {
+        return opts->max_blocked;
+    }
+    return env && atoi(env) > 0 ? atoi(env) : DVI_MAX_BLOCKED;
+}
+
 dvi_worker *
 dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
                    const dvi_worker_opts *opts, const dvi_worker_net *net,
@@ -655,8 +696,9 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
                                                     : DVI_CANCEL_GRACE_MS;
     w->watch =
         dvi_watch_new(loop, (uint64_t)w->cancel_grace_ms, s_on_overdue, w);
-    w->run = dvi_runner_new(loop, w->nthreads, w->id, opts->group, w->watch,
-                            s_on_jobs_done, w);
+    w->run = dvi_runner_new(loop, w->nthreads, s_max_blocked(opts), w->id,
+                            opts->group, w->watch, s_on_jobs_done, w);
+    dvi_worker_kids_init(w);
     dvi_worker_timers_init(w);
     /* HELLO goes out on each connection the link opens. */
     w->link = dvi_link_new(loop, sched_addr, sched_fd,
@@ -679,7 +721,10 @@ dvi_worker_destroy(dvi_worker **wp)
         return;
     }
     *wp = NULL;
+    /* Calls waiting for children return, and submit no more. */
+    dvi_client_attach_stop(w->kids);
     dvi_runner_destroy(&w->run);
+    dvi_client_detach(&w->kids);
     dvi_watch_destroy(&w->watch);
     dvi_link_destroy(&w->link);
     w->sched = NULL;
@@ -718,6 +763,7 @@ dvi_worker_abandon(dvi_worker **wp)
         return;
     }
     *wp = NULL;
+    dvi_client_attach_abandon(w->kids); /* left for the running calls */
     dvi_runner_abandon(&w->run);
     dvi_watch_destroy(&w->watch);
     dvi_worker_timers_fini(w);

@@ -34,6 +34,10 @@ typedef struct dvi_worker_memory {
 typedef struct dvi_worker_opts {
     const char *id;     /* proposed worker id */
     int nthreads;       /* executor threads, >= 1 */
+    int max_blocked;    /* calls that may wait for their children at once
+                           with another thread lent to the worker (dask's
+                           secede); 0: $DROVE_MAX_BLOCKED, else
+                           DVI_MAX_BLOCKED (64) */
     const char *listen; /* where peers fetch from ("tcp://IP:0"); NULL:
                            the interface the scheduler is reached by */
     const dvi_worker_memory *memory; /* its limit; NULL: none */

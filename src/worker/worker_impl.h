@@ -78,6 +78,7 @@ struct dvi_worker {
     dvi_fetcher *fetcher; /* fetches inputs from peers */
     dvi_tls_ctx *tls;     /* held: the identity on tcp, or NULL */
     dvi_runner *run;      /* runs ready jobs: on the loop or the executor */
+    dv_client *kids;      /* its tasks' children go through it (spawn.c) */
     dvi_funcs *funcs;
     dvi_store *store;  /* results held here */
     dvi_map tasks;     /* key -> s_wtask */
@@ -121,6 +122,11 @@ int dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n);
  * the worker's own message or job handling: from a callback of its own.
  * Returns how many tasks it forgot. */
 size_t dvi_worker_forget_tasks(dvi_worker *w);
+
+/* ---- spawn.c ------------------------------------------------------------ */
+
+/* Makes w->kids, the client its tasks submit children through. */
+void dvi_worker_kids_init(dvi_worker *w);
 
 /* ---- member.c ----------------------------------------------------------- */
 

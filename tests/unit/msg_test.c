@@ -224,7 +224,7 @@ static const s_bad s_bad_frames[] = {
     BAD("an empty message", "\x91\x90", "message 0"),
     BAD("type 0", "\x91\x92\x00\xa1k", "message 0"),
     BAD("unknown type 99", "\x91\x92\x63\xa1k", "message 0"),
-    BAD("type DVI_MSG_MAX", "\x91\x92\x24\xa1k", "message 0"),
+    BAD("type DVI_MSG_MAX", "\x91\x92\x25\xa1k", "message 0"),
     BAD("negative type", "\x91\x92\xff\xa1k", "message 0"),
     BAD("huge type", "\x91\x92\xcf\x00\x00\x00\x01\x00\x00\x00\x04\xa1k",
         "message 0"),
@@ -241,7 +241,7 @@ static const s_bad s_bad_frames[] = {
 };
 
 /* The frame "type DVI_MSG_MAX" above spells the number out. */
-_Static_assert(DVI_MSG_MAX == 0x24, "update the frame of type DVI_MSG_MAX");
+_Static_assert(DVI_MSG_MAX == 0x25, "update the frame of type DVI_MSG_MAX");
 
 static void
 test_malformed_frames(void **state)
@@ -621,7 +621,7 @@ static void
 test_protocol_doc_matches_table(void **state)
 {
 #define S_NAME_(kind, name) #name,
-    static const char *const fields[DVI_MSG_MAX][12] = {
+    static const char *const fields[DVI_MSG_MAX][16] = {
 #define S_ROW_(NAME, num, lname) [num] = {DVI_MSG_FIELDS_##lname(S_NAME_) NULL},
         DVI_MSG_MAP(S_ROW_)
 #undef S_ROW_
