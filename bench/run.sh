@@ -71,6 +71,12 @@
 #                back (--memory-limit)
 #   dask.*       dask distributed's LocalCluster(2 processes), if installed
 #   ratio.*      local:processes=2 against dask (> 1: drove is better)
+#   raster_add.* GeoTrellis's local.Add of five 4096 x 4096 float32
+#                GeoTIFFs: the raster_add example (a task per tile) on
+#                local:processes=2 against gdal_calc.py on the same files,
+#                alternating (bench/raster_bench.sh): drove_s, gdal_calc_s
+#                (medians of whole runs' wall times) and
+#                speedup_vs_gdal_calc (goal: >= 1.5); n/a without GDAL
 #   metg.*       Task Bench's METG, the minimum effective task granularity
 #                (the smallest task, in us of wall time x cores / tasks, at
 #                which a system keeps 50% of the machine's peak FLOP/s), of
@@ -92,6 +98,7 @@
 #                 cluster: BUILD_DIR/bench/bench_drove --cluster tcp
 #                 --only fanout
 #        sh bench/run.sh BUILD_DIR metg    (the METG lines alone)
+#        sh bench/run.sh BUILD_DIR raster  (the raster_add lines alone)
 # Each program runs under a timeout; the script exits non-zero if one failed.
 set -u
 
@@ -141,6 +148,14 @@ if [ "${2:-}" = floors ]; then
 fi
 if [ "${2:-}" = metg ]; then
     metg
+    exit $failed
+fi
+# The raster_add example against gdal_calc.py, about 15 s.
+raster() {
+    run 300 sh "$here/raster_bench.sh" "$build"
+}
+if [ "${2:-}" = raster ]; then
+    raster
     exit $failed
 fi
 
@@ -266,5 +281,6 @@ else
     echo "dask: skipped (/usr/bin/python3 cannot import distributed;" \
         "apt-get install python3-distributed)"
 fi
+raster
 metg
 exit $failed

@@ -46,6 +46,8 @@
 
 #include <drove.h>
 
+#include "splitmix.h"
+
 /* The sweep's sizes. Its values of a and b are in the client part. */
 #define NODES 1000         /* nodes of each network */
 #define MEAN_DEGREE 6.0    /* expected degree: p = k / (NODES - 1) */
@@ -62,24 +64,16 @@
 
 /* ---- Random numbers ---------------------------------------------------- */
 
-/* splitmix64: tiny, fast, and good enough for a simulation. The client
- * uses its mixer too, to make seeds. (Inline: no warning in a build that
- * leaves out one of its users.) */
-static inline uint64_t
-s_mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
+/* splitmix64 (splitmix.h): tiny, fast, and good enough for a simulation.
+ * The client uses its mixer too, to make seeds. */
 
 #ifndef DV_EXAMPLE_CLIENT /* the task functions, see the top */
 /* The next number of the generator whose state is *state. */
 static uint64_t
 s_next(uint64_t *state)
 {
-    *state += UINT64_C(0x9e3779b97f4a7c15);
-    return s_mix64(*state);
+    *state += SPLITMIX_GAMMA;
+    return splitmix_mix(*state);
 }
 
 /* Uniform in [0, 1). */
@@ -408,7 +402,7 @@ main(int argc, char **argv)
         for (size_t j = 0; j < NB; j++) {
             for (size_t chunk = 0; chunk < CALLS_PER_PAIR; chunk++, k++) {
                 uint64_t pair = i * NB + j;
-                uint64_t seed = s_mix64(SWEEP_SEED + (pair << 16) + chunk);
+                uint64_t seed = splitmix_mix(SWEEP_SEED + (pair << 16) + chunk);
                 params[k][0] = dv_f64(A_VALUES[i]);
                 params[k][1] = dv_f64(B_VALUES[j]);
                 params[k][2] = dv_i64(REPS_PER_TASK);

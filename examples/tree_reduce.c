@@ -49,6 +49,8 @@
 
 #include <drove.h>
 
+#include "splitmix.h"
+
 #define NARRAYS 16        /* inputs of the reduction: a power of two */
 #define ARRAY_LEN 1000000 /* elements of each array */
 #define BASE_SEED UINT64_C(20150521)
@@ -56,27 +58,15 @@
 #define NSHOW 3           /* elements of the total to print and check */
 
 /* ---- The random numbers -------------------------------------------------
- * splitmix64 (Steele, Lea and Flood) is a counter-based generator: output i
- * of seed s is mix(s + (i + 1) * gamma). So the client can recompute any
- * single element of any array without the array, which the check uses.
- * (Inline: both halves of the file use them; see the top.) */
-
-#define SPLITMIX_GAMMA UINT64_C(0x9e3779b97f4a7c15)
-
-static inline uint64_t
-s_mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
+ * splitmix64 (splitmix.h) is a counter-based generator, so the client can
+ * recompute any single element of any array without the array, which the
+ * check uses. (Inline: both halves of the file use it; see the top.) */
 
 /* Element i of the stream of seed, uniform in [0, 1): the top 53 bits. */
 static inline double
 s_uniform_at(uint64_t seed, uint64_t i)
 {
-    uint64_t z = s_mix64(seed + (i + 1) * SPLITMIX_GAMMA);
-    return (double)(z >> 11) * 0x1.0p-53;
+    return (double)(splitmix_at(seed, i) >> 11) * 0x1.0p-53;
 }
 
 #ifndef DV_EXAMPLE_CLIENT /* the task functions, see the top */
@@ -209,7 +199,7 @@ s_result(dv_future *f, const char *what)
 static uint64_t
 s_array_seed(int k)
 {
-    return s_mix64(BASE_SEED + (uint64_t)k);
+    return splitmix_mix(BASE_SEED + (uint64_t)k);
 }
 
 /* What element i of the total must be: the same additions, in the same

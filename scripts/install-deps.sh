@@ -2,10 +2,14 @@
 # Installs the Debian packages drove builds, tests and benchmarks with, when
 # they are missing. Does nothing when all are present; needs root otherwise.
 set -e
+# libgdal-dev: GDAL, which the raster_add example (and only it) links.
 pkgs="build-essential cmake pkg-config libuv1-dev libssl-dev libmsgpack-dev
-libsodium-dev libsqlite3-dev libjansson-dev libcmocka-dev clang-format"
-# Optional extras for `make bench`: dask's distributed, measured beside us.
-[ "${DV_DEPS_BENCH:-0}" = 1 ] && pkgs="$pkgs python3-distributed"
+libsodium-dev libsqlite3-dev libjansson-dev libcmocka-dev clang-format
+libgdal-dev"
+# Optional extras for `make bench`: dask's distributed, and GDAL's
+# gdal_calc.py (gdal-bin, python3-gdal), measured beside us.
+[ "${DV_DEPS_BENCH:-0}" = 1 ] &&
+    pkgs="$pkgs python3-distributed gdal-bin python3-gdal"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
