@@ -27,7 +27,7 @@
  * float32 and any checksum exact in double: the checks use ==.
  *
  * --form continuation does the add and the write in one task,
- * raster_add_all, which splits itself into the same tile tasks and
+ * add_raster, which splits itself into the same tile tasks and
  * assemble task with dv_call_submit and returns the assemble task's
  * future (dv_return of dv_fut): GeoTrellis's operations that hand their
  * subsidiaries to a dispatcher and exit, freeing the thread.
@@ -431,17 +431,17 @@ s_submit_tiles(const s_job *j)
     return assemble;
 }
 
-/* The continuation form: one raster_add_all task submits the tiles and
+/* The continuation form: one add_raster task submits the tiles and
  * the assemble task itself; its future finishes with the assemble task's
  * result. */
 static dv_future *
 s_submit_continuation(const s_job *j)
 {
     dv_future *all =
-        DV_SUBMIT(j->c, "raster_add_all", dv_list(j->names, RASTER_NINPUTS),
+        DV_SUBMIT(j->c, "add_raster", dv_list(j->names, RASTER_NINPUTS),
                   dv_str(j->f->out), dv_i64(j->o->size), dv_i64(j->o->tile));
     if (all == NULL) {
-        fprintf(stderr, NAME ": FAILED: submit raster_add_all: %s\n",
+        fprintf(stderr, NAME ": FAILED: submit add_raster: %s\n",
                 dv_last_error());
     }
     return all;

@@ -340,14 +340,14 @@ DV_FUNCTION_IMPURE(raster_assemble)
     return dv_return(call, dv_list(out, 2));
 }
 
-/* raster_add_all(paths, out, size, tile): the add and the write as one
+/* add_raster(paths, out, size, tile): the add and the write as one
  * task, which submits a raster_add_tile child per tile and a
  * raster_assemble child taking their futures, then returns, handing its
  * result over to the assemble child (the continuation: dv_return of the
  * child's future). Its thread is free while the children run. */
-DV_FUNCTION_IMPURE(raster_add_all)
+DV_FUNCTION_IMPURE(add_raster)
 {
-    static const char fn[] = "raster_add_all";
+    static const char fn[] = "add_raster";
     const char *out = s_str_arg(call, 1, fn, "out");
     int size = 0, tile = 0;
     if (out == NULL || s_size_args(call, 2, fn, &size, &tile) < 0) {
