@@ -69,6 +69,12 @@
 #                the scheduler's CPU time for that same work (with/without)
 #   spill.*      a worker's results spilled to files under $TMPDIR and read
 #                back (--memory-limit)
+#   fusion.*     a 100,000-link chain, each link's future released once the
+#                next takes it, with fusion (the intermediate handed over in
+#                memory on the worker, never stored) and without
+#                (DROVE_FUSION=0), alternating (bench_fusion): us per link
+#                on local:threads=1 and local:processes=1, their ratio, and
+#                the most results the worker held at once (threads)
 #   dask.*       dask distributed's LocalCluster(2 processes), if installed
 #   ratio.*      local:processes=2 against dask (> 1: drove is better)
 #   raster_add.* GeoTrellis's local.Add of five 4096 x 4096 float32
@@ -161,6 +167,7 @@ fi
 
 run 60 "$bin/bench_pingpong"
 run 120 "$bin/bench_spill"
+run 300 "$bin/bench_fusion"
 run 300 "$bin/bench_tls"
 # pairs N A B ONLY FILTER: N runs of bench_drove on clusters A and B in
 # alternation (the order swapped every other pair, so the machine's drift

@@ -662,9 +662,12 @@ DV_EXPORT int dv_worker_id(dv_client *c, int i, char *buf, size_t size);
 /* The cluster's status, as dask's scheduler_info: *json receives a JSON
  * object (caller frees with free()) whose `address` is the scheduler's
  * address, `workers` a list with an object per worker (`id`, `host`,
- * `addr`, `pid`, `threads`, `running`, `done`, `memory_bytes`, `paused`,
- * `retiring`, and `resources`: an object of the amounts it declared, as
- * {"GPU": 1.0}) and `totals` the sums (and `tasks`, `clients`). Returns
+ * `addr`, `pid`, `threads`, `running`, `done`, `results` (the results it
+ * holds), `memory_bytes`, `paused`, `retiring`, and `resources`: an
+ * object of the amounts it declared, as {"GPU": 1.0}) and `totals` the
+ * sums (and `tasks` in the graph now, `clients`, `submitted`: tasks made
+ * since the scheduler started, `children`: calls submitted by tasks,
+ * dv_call_submit, shared with an existing task or not). Returns
  * 0, or a negative DV_E* code (*json NULL). */
 DV_EXPORT int dv_scheduler_info(dv_client *c, char **json);
 

@@ -448,3 +448,16 @@ dvi_embedded_stop(dvi_embedded **ep)
     e->stop_timer.data = e;
     uv_timer_start(&e->stop_timer, s_stop_timeout, S_STOP_GRACE_MS, 0);
 }
+
+void
+dvi_embedded_stats(dvi_embedded *e, dvi_worker_stats *sum)
+{
+    memset(sum, 0, sizeof(*sum));
+    for (size_t i = 0; e != NULL && i < e->ntworkers; i++) {
+        dvi_worker_stats one;
+        dvi_worker_stats_get(e->tworkers[i], &one);
+        sum->tasks_done += one.tasks_done;
+        sum->stored += one.stored;
+        sum->stored_peak += one.stored_peak;
+    }
+}

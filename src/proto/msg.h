@@ -96,7 +96,7 @@
     F(BIN, args) F(U64, flags) F(I64, priority) F(ARR, inputs)       \
     F(AU64, timeout_ms)
 #define DVI_MSG_FIELDS_done(F) F(KEY, key) F(U64, nbytes) F(OBIN, value) \
-    F(I64, us) F(ASTR, forward)
+    F(I64, us) F(ASTR, forward) F(AU64, fused)
 #define DVI_MSG_FIELDS_failed(F) F(KEY, key) F(U64, blame) F(STR, text)
 #define DVI_MSG_FIELDS_free(F) F(KEY, key)
 #define DVI_MSG_FIELDS_get(F) F(KEY, key) F(AU64, wait_ms)
@@ -158,6 +158,10 @@ enum dvi_blame {
 /* COMPUTE only: a continuation (DONE's forward): the task's result is its
  * one input's, kept under its own key too; there is no function to run. */
 #define DVI_TASK_FORWARD 8u
+/* COMPUTE only: fusion. The task's one input is being computed on this
+ * worker and nothing else needs it: it is handed over in memory, never
+ * stored (DONE of the input says fused). */
+#define DVI_TASK_FUSE 16u
 
 /* SCATTER's flags: the value goes to every worker, present and future
  * (dv_broadcast); its key is then a broadcast key (callkey.h). */

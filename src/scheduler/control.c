@@ -34,12 +34,13 @@ s_worker_json(const dvi_sworker *w)
         json_object_set_new(res, w->declared.v[i].name,
                             json_real(w->declared.v[i].amount));
     }
-    return json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:I, s:I, s:b, s:b, s:o}",
-                     "id", w->id, "host", w->host, "addr", w->addr, "pid",
-                     (json_int_t)w->pid, "threads", w->nthreads, "running",
-                     (json_int_t)w->running.len, "done", (json_int_t)w->ndone,
-                     "memory_bytes", (json_int_t)w->memory_bytes, "paused",
-                     w->paused, "retiring", w->retiring, "resources", res);
+    return json_pack(
+        "{s:s, s:s, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:b, s:b, s:o}", "id",
+        w->id, "host", w->host, "addr", w->addr, "pid", (json_int_t)w->pid,
+        "threads", w->nthreads, "running", (json_int_t)w->running.len, "done",
+        (json_int_t)w->ndone, "results", (json_int_t)w->held.len,
+        "memory_bytes", (json_int_t)w->memory_bytes, "paused", w->paused,
+        "retiring", w->retiring, "resources", res);
 }
 
 char *

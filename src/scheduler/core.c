@@ -30,6 +30,8 @@ dvi_core_new(void)
     dvi_taskvec_init(&c->forgotten);
     dvi_map_init(&c->parents);
     dvi_pset_init(&c->ended);
+    const char *fusion = getenv("DROVE_FUSION");
+    c->fusion = fusion == NULL || strcmp(fusion, "0") != 0;
     return c;
 }
 

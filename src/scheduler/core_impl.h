@@ -142,6 +142,8 @@ struct dvi_core {
     double avg_task_us; /* moving average of run times, for queue depth */
     dvi_core_stats stats;
     dvi_durable *durable; /* --state: what is saved (durable.h), or NULL */
+    int fusion;           /* fuse chains on workers (place.c); $DROVE_FUSION=0
+                             turns it off, to compare */
 };
 
 /* ---- graph.c ------------------------------------------------------------ */
@@ -171,6 +173,9 @@ void dvi_core_make_ready(dvi_core *c, dvi_task *t);
 /* t's result is on w: memory, clients told, dependents freed to run. */
 void dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w,
                        uint64_t nbytes, dvi_bytes value);
+/* t's result went in memory to its one dependent on w (fusion), and is
+ * held nowhere: dependents freed to run, t kept as their lineage. */
+void dvi_core_complete_fused(dvi_core *c, dvi_task *t);
 /* Errs t and every task waiting on it (state ERRED or CANCELLED) with
  * text, telling the clients that want them. */
 void dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text);

@@ -573,6 +573,14 @@ dvi_core_done(dvi_core *c, dvi_sworker *w, const dvi_msg_done *m)
         }
         return;
     }
+    if (m->fused) {
+        dvi_task *t = s_answered(c, w, m->key);
+        if (t != NULL) {
+            t->nbytes = m->nbytes;
+            dvi_core_complete_fused(c, t);
+        }
+        return;
+    }
     dvi_bytes value = m->value;
     if (value.p != NULL && value.n > DVI_INLINE_MAX) {
         value = (dvi_bytes){0};

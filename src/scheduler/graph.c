@@ -382,22 +382,10 @@ dvi_core_make_ready(dvi_core *c, dvi_task *t)
     dvi_core_set_state(c, t, DVI_TASK_QUEUED);
 }
 
-void
-dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
-                  dvi_bytes value)
+/* t's dependents waiting on it may run now. */
+static void
+s_free_dependents(dvi_core *c, dvi_task *t)
 {
-    if (t->where) {
-        dvi_core_run_del(t->where, t);
-        t->where = NULL; /* done there: no FREE */
-    }
-    t->nbytes = nbytes;
-    dvi_core_set_state(c, t, DVI_TASK_MEMORY);
-    if (dvi_task_add_holder(t, w)) {
-        dvi_pset_add(&w->held, t);
-    }
-    c->stats.finished++;
-    s_tell_wanters(c, t, value);
-    dvi_core_saved_done(c, t, w, value); /* --state */
     /* Take the set: making a dependent ready may edit the sets of its
      * other inputs, never this one's. */
     dvi_pset deps = t->dependents;
@@ -414,6 +402,43 @@ dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
         }
     }
     dvi_pset_fini(&deps);
+}
+
+void
+dvi_core_complete_fused(dvi_core *c, dvi_task *t)
+{
+    if (t->where) {
+        dvi_core_run_del(t->where, t);
+        t->where = NULL;
+    }
+    dvi_core_set_state(c, t, DVI_TASK_RELEASED);
+    c->stats.finished++;
+    s_free_dependents(c, t);
+    if (t->nwants > 0) {
+        /* Wanted since it was fused: its bytes are gone, compute it
+         * again. A dependent that came since waits for that. */
+        dvi_core_recompute(c, t);
+    }
+    dvi_core_check(c, t);
+}
+
+void
+dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
+                  dvi_bytes value)
+{
+    if (t->where) {
+        dvi_core_run_del(t->where, t);
+        t->where = NULL; /* done there: no FREE */
+    }
+    t->nbytes = nbytes;
+    dvi_core_set_state(c, t, DVI_TASK_MEMORY);
+    if (dvi_task_add_holder(t, w)) {
+        dvi_pset_add(&w->held, t);
+    }
+    c->stats.finished++;
+    s_tell_wanters(c, t, value);
+    dvi_core_saved_done(c, t, w, value); /* --state */
+    s_free_dependents(c, t);
     dvi_core_check(c, t);
 }
 

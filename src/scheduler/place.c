@@ -156,6 +156,22 @@ s_pack_inputs(msgpack_packer *pk, dvi_task *t, dvi_sworker *w)
     }
 }
 
+/* Fusion: t goes to w, where its one input is being computed, which
+ * nothing but t needs (no client, name or other task): the input is
+ * handed to it in memory there and never stored. Both stay pure, so that
+ * lineage can make the input again if t must run elsewhere. */
+static int
+s_fuses(const dvi_core *c, const dvi_task *t, const dvi_sworker *w)
+{
+    const dvi_task *d = t->ndeps == 1 ? t->deps.one : NULL;
+    unsigned odd = DVI_TASK_IMPURE | DVI_TASK_CHUNK | DVI_TASKF_FORWARD |
+                   DVI_TASKF_SCATTER | DVI_TASKF_PARENT;
+    return c->fusion && d != NULL && (t->flags & DVI_TASKF_AHEAD) &&
+           d->state == DVI_TASK_PROCESSING && d->where == w &&
+           d->nwants == 0 && d->nwaiters == 1 && !(t->flags & odd) &&
+           !(d->flags & odd) && !dvi_core_is_broadcast(c, d);
+}
+
 void
 dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w)
 {
@@ -173,7 +189,8 @@ dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w)
     m.args = (dvi_bytes){dvi_task_args(t), t->args_len, NULL};
     m.flags = (t->flags & DVI_TASK_WIRE_FLAGS) |
               (dvi_task_client_wanted(t) ? DVI_TASK_WANTED : 0) |
-              ((t->flags & DVI_TASKF_FORWARD) ? DVI_TASK_FORWARD : 0);
+              ((t->flags & DVI_TASKF_FORWARD) ? DVI_TASK_FORWARD : 0) |
+              (s_fuses(c, t, w) ? DVI_TASK_FUSE : 0);
     m.priority = t->priority;
     m.timeout_ms = t->timeout_ms;
     s_pack_inputs(dvi_msg_compute_pack(w->out, &m), t, w);

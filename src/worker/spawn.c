@@ -1,6 +1,7 @@
 /* A worker's part in child tasks: what it lends the client its tasks
  * submit children through (client/attach.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/attach.h"
@@ -51,6 +52,23 @@ s_fninfo(void *ctx, const char *parent_code, const char *fn, dvi_fninfo *out)
 
 static const dvi_client_host s_host = {s_conn, s_local, s_fninfo,
                                        dvi_job_block};
+
+/* The call returned its child's future: the scheduler makes the task
+ * wait for that child; nothing is stored here under its key. */
+void
+dvi_worker_forwarded(dvi_worker *w, dvi_job *job, uint32_t owed)
+{
+    dvi_msg_done m = {.key = job->key, .us = job->us};
+    m.forward = dvi_bytes_of(job->forward);
+    for (uint32_t k = 0; k < owed && w->sched; k++) {
+        dvi_msg_done_pack(dvi_conn_outbox(w->sched), &m);
+        dvi_msg_done_pack_tail(dvi_conn_outbox(w->sched), &m);
+    }
+    w->stats.tasks_done++;
+    /* Tasks sent ahead for its result get it later, where it is made. */
+    free(job->error);
+    job->error = dvi_strdup("it continues as one of its children");
+}
 
 /* Calls waiting for their children lent their threads: the scheduler
  * counts the worker's room with them (SECEDE). */

@@ -128,21 +128,15 @@ s_stale(dvi_worker *w, dvi_job *job)
     return 1;
 }
 
-/* The call returned its child's future: the scheduler makes the task
- * wait for that child; nothing is stored here under its key. */
-static void
-s_forwarded(dvi_worker *w, dvi_job *job, uint32_t owed)
+/* Fusion: job's result goes to the one task here that takes it, sent
+ * with DVI_TASK_FUSE (nothing else needs it): it is never stored. */
+static int
+s_fused(dvi_worker *w, const dvi_job *job)
 {
-    dvi_msg_done m = {.key = job->key, .us = job->us};
-    m.forward = dvi_bytes_of(job->forward);
-    for (uint32_t k = 0; k < owed && w->sched; k++) {
-        dvi_msg_done_pack(dvi_conn_outbox(w->sched), &m);
-        dvi_msg_done_pack_tail(dvi_conn_outbox(w->sched), &m);
-    }
-    w->stats.tasks_done++;
-    /* Tasks sent ahead for its result get it later, where it is made. */
-    free(job->error);
-    job->error = dvi_strdup("it continues as one of its children");
+    dvi_wfetch *fe = dvi_map_get(&w->fetches, job->key);
+    return fe != NULL && fe->n == 1 && !fe->keep && fe->addr[0] == '\0' &&
+           (fe->waiters[0]->job->flags & DVI_TASK_FUSE) &&
+           !(job->flags & DVI_TASK_WANTED);
 }
 
 static void
@@ -167,25 +161,31 @@ s_on_done(void *ctx, dvi_job *done)
         dvi_wtask *wt = dvi_map_del(&w->tasks, job->key);
         uint32_t owed = wt ? wt->owed : 1;
         if (job->forward && !job->error) {
-            s_forwarded(w, job, owed);
+            dvi_worker_forwarded(w, job, owed); /* spawn.c */
         } else if (job->error) {
             for (uint32_t k = 0; k < owed; k++) {
                 s_report_failed(w, job->key, DVI_BLAME_TASK, job->error);
             }
         } else {
             dvi_blob *r = job->result;
-            if (wt == NULL || !wt->freed) {
+            dvi_msg_done m = {.key = job->key, .nbytes = r->len};
+            m.fused = (uint64_t)s_fused(w, job);
+            if ((wt == NULL || !wt->freed) && !m.fused) {
                 dvi_store_put(w->store, job->key, r);
+                size_t held = dvi_store_count(w->store);
+                w->stats.stored_peak = held > w->stats.stored_peak
+                                           ? held
+                                           : w->stats.stored_peak;
             }
             /* The result goes back only if a client wants it: else it
              * stays here until someone fetches it. */
-            dvi_msg_done m = {.key = job->key, .nbytes = r->len};
             m.us = job->us;
             if (r->len <= DVI_INLINE_MAX && (job->flags & DVI_TASK_WANTED)) {
                 m.value = (dvi_bytes){r->data, r->len, NULL};
             }
             for (uint32_t k = 0; k < owed && w->sched; k++) {
                 dvi_msg_done_pack(dvi_conn_outbox(w->sched), &m);
+                dvi_msg_done_pack_tail(dvi_conn_outbox(w->sched), &m);
             }
             w->stats.tasks_done++;
         }

@@ -85,6 +85,7 @@ typedef struct dvi_worker_stats {
     uint64_t bytes_served;  /* result bytes sent to peers and clients */
     uint64_t bytes_fetched; /* input bytes received from peers */
     uint64_t stored;        /* results held now */
+    uint64_t stored_peak;   /* the most held at once, by tasks' results */
 } dvi_worker_stats;
 
 /* Called once when the scheduler connection is lost for good (after the

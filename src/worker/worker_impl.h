@@ -127,6 +127,9 @@ size_t dvi_worker_forget_tasks(dvi_worker *w);
 
 /* Makes w->kids, the client its tasks submit children through. */
 void dvi_worker_kids_init(dvi_worker *w);
+/* job, owed that many answers, returned its child's future: DONE says
+ * which (forward), and nothing is stored under its key. */
+void dvi_worker_forwarded(dvi_worker *w, dvi_job *job, uint32_t owed);
 
 /* ---- member.c ----------------------------------------------------------- */
 
