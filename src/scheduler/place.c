@@ -167,9 +167,9 @@ s_fuses(const dvi_core *c, const dvi_task *t, const dvi_sworker *w)
     unsigned odd = DVI_TASK_IMPURE | DVI_TASK_CHUNK | DVI_TASKF_FORWARD |
                    DVI_TASKF_SCATTER | DVI_TASKF_PARENT;
     return c->fusion && d != NULL && (t->flags & DVI_TASKF_AHEAD) &&
-           d->state == DVI_TASK_PROCESSING && d->where == w &&
-           d->nwants == 0 && d->nwaiters == 1 && !(t->flags & odd) &&
-           !(d->flags & odd) && !dvi_core_is_broadcast(c, d);
+           d->state == DVI_TASK_PROCESSING && d->where == w && d->nwants == 0 &&
+           d->nwaiters == 1 && !(t->flags & odd) && !(d->flags & odd) &&
+           !dvi_core_is_broadcast(c, d);
 }
 
 void

@@ -173,9 +173,8 @@ s_on_done(void *ctx, dvi_job *done)
             if ((wt == NULL || !wt->freed) && !m.fused) {
                 dvi_store_put(w->store, job->key, r);
                 size_t held = dvi_store_count(w->store);
-                w->stats.stored_peak = held > w->stats.stored_peak
-                                           ? held
-                                           : w->stats.stored_peak;
+                w->stats.stored_peak =
+                    held > w->stats.stored_peak ? held : w->stats.stored_peak;
             }
             /* The result goes back only if a client wants it: else it
              * stays here until someone fetches it. */
