@@ -18,8 +18,13 @@
  *   - A task that waits in dv_result for its own child finishes, even on
  *     a worker of one thread; one that returns a future that is not its
  *     child is refused.
+ *   - Lineage covers children: a daemon worker killed (SIGKILL) in the
+ *     middle of a recursive sum loses children, running parents and
+ *     continuations; the sum is right all the same (last, on daemons
+ *     only: the shared cluster keeps one worker after it).
  */
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +171,24 @@ test_wait_for_own_child(void **state)
     dv_release(s);
 }
 
+static void
+test_worker_killed_under_recursion(void **state)
+{
+    dv_client *c = *state;
+    if (dvt_kind != DVT_TCP) {
+        return;
+    }
+    dvt_cluster *cl = dvt_tcp_cluster();
+    /* 512 elements of 4 ms each: about a second on two workers. */
+    dv_future *f = DVT_NOTNULL(
+        DV_SUBMIT(c, "sum_range", dv_i64(0), dv_i64(512), dv_i64(4000)));
+    dvt_sleep(0.4);
+    DVT_TRUE(dv_future_status(f) == DV_PENDING);
+    DVT_PASS(kill(dvt_proc_pid(cl->workers[1]), SIGKILL));
+    DVT_EQ_I64(DVT_RESULT_I64(f, 120.0), 512LL * 511 / 2);
+    dv_release(f);
+}
+
 int
 main(void)
 {
@@ -178,6 +201,7 @@ main(void)
         cmocka_unit_test(test_failed_child_fails_parent),
         cmocka_unit_test(test_release_parent_stops_children),
         cmocka_unit_test(test_wait_for_own_child),
+        cmocka_unit_test(test_worker_killed_under_recursion),
     };
     return dvt_finish(dvt_run_clusters(
         "children", tests, sizeof(tests) / sizeof(tests[0]), DVT_ALL));

@@ -12,12 +12,20 @@ DV_FUNCTION(sum_range)
 {
     int64_t lo = dv_value_i64(dv_arg_at(call, 0));
     int64_t hi = dv_value_i64(dv_arg_at(call, 1));
+    /* sum_range(lo, hi, us): each single element takes us microseconds. */
+    int64_t us = dv_nargs(call) > 2 ? dv_value_i64(dv_arg_at(call, 2)) : 0;
     if (hi - lo <= 1) {
+        struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+        if (us > 0) {
+            nanosleep(&ts, NULL);
+        }
         return dv_return(call, dv_i64(hi > lo ? lo : 0));
     }
     int64_t mid = lo + (hi - lo) / 2;
-    dv_future *a = DV_CALL_SUBMIT(call, "sum_range", dv_i64(lo), dv_i64(mid));
-    dv_future *b = DV_CALL_SUBMIT(call, "sum_range", dv_i64(mid), dv_i64(hi));
+    dv_future *a =
+        DV_CALL_SUBMIT(call, "sum_range", dv_i64(lo), dv_i64(mid), dv_i64(us));
+    dv_future *b =
+        DV_CALL_SUBMIT(call, "sum_range", dv_i64(mid), dv_i64(hi), dv_i64(us));
     if (a == NULL || b == NULL) {
         return dv_fail(call, "sum_range: %s", dv_last_error());
     }
