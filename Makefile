@@ -41,7 +41,7 @@ test-tsan: deps
 	@cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=Debug \
 	    -DDV_SANITIZER=thread -DDV_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(TSAN) -j $(JOBS)
-	@TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" \
+	@TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" \
 	    ctest --test-dir $(TSAN) --output-on-failure -j $(JOBS)
 
 install: build
