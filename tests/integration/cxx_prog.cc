@@ -1,9 +1,10 @@
 // drove — a C++ program written from drove.h alone: DV_FUNCTIONs reading
-// a global std::string (a static initialiser), and DV_SUBMIT, on every
-// scheme. Built with g++ by linking_test.sh: as a program, and with
-// -DCXX_FUNCTIONS_ONLY as a library to upload to daemons.
+// a global std::string (a static initialiser), DV_SUBMIT, and a task that
+// continues as its child (DV_CALL_SUBMIT's lambda form), on every scheme. Built
+// with g++ by linking_test.sh: as a program, and with -DCXX_FUNCTIONS_ONLY as a
+// library to upload to daemons.
 //
-// Usage: cxx_prog WHERE [LIBRARY.so]    prints "cxx_prog: 9 12" and exits 0.
+// Usage: cxx_prog WHERE [LIBRARY.so]    prints "cxx_prog: 9 12 24", exits 0.
 #include <drove.h>
 
 #include <cstdio>
@@ -23,6 +24,16 @@ DV_FUNCTION(cxx_add)
                                   dv_value_i64(dv_arg_at(call, 1))));
 }
 
+// twice(x) = add(x, x), computed by a child it continues as.
+DV_FUNCTION(cxx_twice)
+{
+    const dv_value *x = dv_arg_at(call, 0);
+    dv_future *k =
+        DV_CALL_SUBMIT(call, "cxx_add", dv_value_arg(x), dv_value_arg(x));
+    return k ? dv_return(call, dv_fut(k))
+             : dv_fail(call, "cxx_twice: %s", dv_last_error());
+}
+
 #ifndef CXX_FUNCTIONS_ONLY
 int
 main(int argc, char **argv)
@@ -38,17 +49,23 @@ main(int argc, char **argv)
     }
     dv_future *len = DV_SUBMIT(c, "cxx_len", dv_str("four"));
     dv_future *sum = DV_SUBMIT(c, "cxx_add", dv_fut(len), dv_i64(3));
+    dv_future *two = DV_SUBMIT(c, "cxx_twice", dv_fut(sum));
     const dv_value *a = dv_result(len, 30), *b = dv_result(sum, 30);
-    if (a == nullptr || b == nullptr) {
+    const dv_value *d = dv_result(two, 30);
+    if (a == nullptr || b == nullptr || d == nullptr) {
         std::fprintf(stderr, "cxx_prog: %s\n",
-                     dv_future_error(a ? sum : len));
+                     dv_future_error(!a   ? len
+                                     : !b ? sum
+                                          : two));
         return 1;
     }
-    std::printf("cxx_prog: %lld %lld\n",
+    std::printf("cxx_prog: %lld %lld %lld\n",
                 static_cast<long long>(dv_value_i64(a)),
-                static_cast<long long>(dv_value_i64(b)));
+                static_cast<long long>(dv_value_i64(b)),
+                static_cast<long long>(dv_value_i64(d)));
     dv_release(len);
     dv_release(sum);
+    dv_release(two);
     dv_close(c);
     return 0;
 }
