@@ -104,13 +104,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef DV_BENCH_FNS_SO
-#define DV_BENCH_FNS_SO "libbench_fns.so"
-#endif
-#ifndef DV_DROVE_BIN
-#define DV_DROVE_BIN "drove"
-#endif
-
 static const bench_cfg s_full = {.map_n = 100000,
                                  .submit_n = 100000,
                                  .rt_warmup = 200,

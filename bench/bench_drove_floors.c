@@ -116,33 +116,6 @@ s_floors_start(bench *b, s_floors *f, int rt)
     return 0;
 }
 
-/* The median of v[0..n); v is left sorted. */
-static double
-s_median(double *v, size_t n)
-{
-    if (n == 0) {
-        return 0;
-    }
-    bu_percentile(v, n, 50);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* The 1-minute load average, or -1: how many others wanted the CPUs. */
-static double
-s_loadavg(void)
-{
-    double load = -1;
-    FILE *f = fopen("/proc/loadavg", "r");
-
-    if (f != NULL) {
-        if (fscanf(f, "%lf", &load) != 1) {
-            load = -1;
-        }
-        fclose(f);
-    }
-    return load;
-}
-
 /* The ratios a[i] / floor[i] of n runs or batches, their median reported
  * as metric; the quartiles go to stderr, to judge how steady it was, with
  * the load average: a ratio cancels the loopback's swings, but not
@@ -157,13 +130,10 @@ s_report_ratio(bench *b, const char *metric, const double *a,
     for (size_t i = 0; i < n; i++) {
         r[i] = floor[i] > 0 ? a[i] / floor[i] : 0;
     }
-    double median = s_median(r, n);
-    bd_report(b, metric, median, 3, "x");
-    fprintf(stderr,
-            "bench_drove: %s.%s: %zu ratios, min %.3f, quartiles "
-            "%.3f %.3f, max %.3f; load average %.2f\n",
-            b->label, metric, n, r[0], r[n / 4],
-            r[(3 * n) / 4 < n ? (3 * n) / 4 : n - 1], r[n - 1], s_loadavg());
+    char name[128];
+    snprintf(name, sizeof(name), "%s.%s", b->label, metric);
+    bd_report(b, metric, bu_median(r, n), 3, "x");
+    bu_print_spread("bench_drove", name, r, n);
     free(r);
 }
 
@@ -235,7 +205,7 @@ s_rt_batches(bench *b, const s_floors *f, double **us, double **med)
                 }
             }
             /* Sorting the batch in place leaves us[k]'s median as is. */
-            med[k][batch] = s_median(v, bs);
+            med[k][batch] = bu_median(v, bs);
         }
     }
     return 0;
@@ -261,14 +231,14 @@ bd_roundtrip(bench *b)
     if (s_rt_batches(b, &f, us, med) != 0) {
         goto done;
     }
-    bd_report(b, "roundtrip_median", s_median(us[0], n), 1, "us");
+    bd_report(b, "roundtrip_median", bu_median(us[0], n), 1, "us");
     bd_report(b, "roundtrip_p99", bu_percentile(us[0], n, 99), 1, "us");
     for (int k = 1; k < f.nkinds; k++) {
         const char *tag = f.kinds[k].tag;
         int tcp = strcmp(tag, "tcp") == 0;
         snprintf(metric, sizeof(metric), "roundtrip_%s%sfloor", tcp ? "" : tag,
                  tcp ? "" : "_");
-        bd_report(b, metric, s_median(us[k], n), 1, "us");
+        bd_report(b, metric, bu_median(us[k], n), 1, "us");
         snprintf(metric, sizeof(metric), "roundtrip_vs_%s",
                  tcp ? "floor" : tag);
         s_report_ratio(b, metric, med[0], med[k], b->cfg.rt_batches);
@@ -360,7 +330,7 @@ s_transfer_report(bench *b, const s_floors *f, double **s, size_t runs)
     for (int k = 0; k < f->nkinds; k++) {
         const char *tag = f->kinds[k].tag;
         memcpy(sorted, s[k], runs * sizeof(*sorted));
-        double median = s_median(sorted, runs);
+        double median = bu_median(sorted, runs);
         if (tag == NULL) {
             snprintf(metric, sizeof(metric), "transfer_%zumib_time", mib);
             bd_report(b, metric, median * 1e3, 1, "ms");

@@ -77,12 +77,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef DV_BENCH_FNS_SO
-#define DV_BENCH_FNS_SO "libbench_fns.so"
-#endif
-#ifndef DV_DROVE_BIN
-#define DV_DROVE_BIN "drove"
-#endif
 #ifndef DV_METG_OMP
 #define DV_METG_OMP "" /* built without OpenMP */
 #endif
@@ -571,29 +565,6 @@ s_usage(FILE *f)
             "(default 3)\n");
 }
 
-/* A comma-separated list of system names as bits; 0 if one is unknown. */
-static unsigned
-s_parse_systems(const char *list)
-{
-    unsigned bits = 0;
-
-    for (const char *p = list; *p != '\0';) {
-        size_t len = strcspn(p, ",");
-        int found = 0;
-        for (int sys = 0; sys < NSYS; sys++) {
-            if (strlen(s_sys[sys]) == len && strncmp(p, s_sys[sys], len) == 0) {
-                bits |= 1u << sys;
-                found = 1;
-            }
-        }
-        if (!found) {
-            return 0;
-        }
-        p += len + (p[len] == ',');
-    }
-    return bits;
-}
-
 /* Reads the options into cfg; 0, 1 for --help, or -1. */
 static int
 s_parse(int argc, char **argv, metg_cfg *cfg)
@@ -614,7 +585,7 @@ s_parse(int argc, char **argv, metg_cfg *cfg)
                             : p >= 0              ? 1u << p
                                                   : 0;
         } else if (strcmp(o, "--systems") == 0) {
-            cfg->systems = s_parse_systems(v);
+            cfg->systems = bu_name_bits(v, s_sys, NSYS);
         } else if (strcmp(o, "--cores") == 0) {
             cfg->cores = atoi(v);
         } else if (strcmp(o, "--width") == 0) {

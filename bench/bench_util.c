@@ -69,6 +69,65 @@ bu_percentile(double *v, size_t n, double p)
     return v[rank - 1];
 }
 
+double
+bu_median(double *v, size_t n)
+{
+    if (n == 0) {
+        return 0.0;
+    }
+    qsort(v, n, sizeof(*v), s_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double
+bu_loadavg(void)
+{
+    double load = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    if (f != NULL) {
+        if (fscanf(f, "%lf", &load) != 1) {
+            load = -1;
+        }
+        fclose(f);
+    }
+    return load;
+}
+
+void
+bu_print_spread(const char *prog, const char *name, const double *sorted,
+                size_t n)
+{
+    size_t q3 = (3 * n) / 4 < n ? (3 * n) / 4 : n - 1;
+
+    fprintf(stderr,
+            "%s: %s: %zu ratios, min %.3f, quartiles %.3f %.3f, max %.3f; "
+            "load average %.2f\n",
+            prog, name, n, sorted[0], sorted[n / 4], sorted[q3], sorted[n - 1],
+            bu_loadavg());
+}
+
+unsigned
+bu_name_bits(const char *list, const char *const *names, int n)
+{
+    unsigned bits = 0;
+
+    for (const char *p = list; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        int i = 0;
+        while (i < n &&
+               (strlen(names[i]) != len || strncmp(p, names[i], len) != 0)) {
+            i++;
+        }
+        if (i == n) {
+            return 0;
+        }
+        bits |= 1u << i;
+        p += len + (p[len] == ',');
+    }
+    return bits;
+}
+
 long
 bu_rss_kib(pid_t pid)
 {

@@ -17,6 +17,24 @@ double bu_now(void);
 /* The p-th percentile (0 < p <= 100) of v[0..n), nearest rank. Sorts v. */
 double bu_percentile(double *v, size_t n, double p);
 
+/* The median of v[0..n) (0 if n is 0), the mean of the middle two for an
+ * even n. Sorts v. */
+double bu_median(double *v, size_t n);
+
+/* The 1-minute load average, or -1: how many others wanted the CPUs. */
+double bu_loadavg(void);
+
+/* Prints on stderr how n ratios named name spread (min, quartiles, max of
+ * sorted[0..n), n > 0), with the load average, prog first: a ratio taken
+ * in alternation cancels the machine's swings, but not others' processes
+ * taking the CPUs, which this lets a reader judge. */
+void bu_print_spread(const char *prog, const char *name, const double *sorted,
+                     size_t n);
+
+/* The names in list, comma-separated, as bits: (1 << i) for names[i],
+ * i < n. 0 if one is none of them. */
+unsigned bu_name_bits(const char *list, const char *const *names, int n);
+
 /* VmRSS of process pid (0: this process) in KiB, or -1. */
 long bu_rss_kib(pid_t pid);
 
@@ -70,6 +88,11 @@ void bu_remove_on_exit(const char *path);
 void bu_remove_now(void);
 
 /* ---- A cluster of daemons ---------------------------------------------- */
+
+/* The drove CLI that starts them: CMake defines its path. */
+#ifndef DV_DROVE_BIN
+#define DV_DROVE_BIN "drove"
+#endif
 
 #define BU_MAX_WORKERS 8
 

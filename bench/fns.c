@@ -8,6 +8,12 @@
  *   where_len(x)           [len(x), id of the worker that ran the call]
  *   gate(path, timeout_ms) waits until the file path exists (impure)
  *   sum_list(list)         the sum of a list of i64 (the fan-in)
+ *   child_roundtrips(n, x) n times: submits the child inc(x + i) and waits
+ *                          for it; the n round trips' times, in us
+ *   sum_range(lo, hi)      the sum of lo..hi-1, split in halves down to
+ *                          single elements, continuing as add of halves
+ *   fib(n, nonce)          fib(n) of pure children (nonce: fresh keys),
+ *                          continuing as add of fib(n-1) and fib(n-2)
  */
 #include "fns.h"
 
@@ -161,8 +167,91 @@ DV_FUNCTION(sum_list)
     return dv_return(call, dv_i64(sum));
 }
 
+/* ---- Child tasks (bench_children) ---------------------------------------
+ */
+
+/* The round trips of a child: timed here, inside the task, so that
+ * neither the parent's own submission nor its result's trip back to the
+ * client counts. A pure inc of a fresh argument, as the client's round
+ * trip is: no child is a result computed before. */
+DV_FUNCTION(child_roundtrips)
+{
+    int64_t n = dv_value_i64(dv_arg_at(call, 0));
+    int64_t x = dv_value_i64(dv_arg_at(call, 1));
+
+    if (n < 1 || n > 100000) {
+        return dv_fail(call, "child_roundtrips: n = %lld, not in [1, 100000]",
+                       (long long)n);
+    }
+    double *us = dv_return_f64s(call, (size_t)n);
+    if (us == NULL) {
+        return dv_fail(call, "child_roundtrips: out of memory");
+    }
+    for (int64_t i = 0; i < n; i++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        dv_future *f = DV_CALL_SUBMIT(call, "inc", dv_i64(x + i));
+        const dv_value *v = f != NULL ? dv_result(f, 30.0) : NULL;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (v == NULL || dv_value_i64(v) != x + i + 1) {
+            return dv_fail(
+                call, "child_roundtrips: inc(%lld): %s", (long long)(x + i),
+                f == NULL || v == NULL ? dv_last_error() : "wrong value");
+        }
+        us[i] = (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
+                (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+    }
+    return 0;
+}
+
+/* Continues as the add of a and b, children of call (NULL: the submit
+ * that made them failed), naming fn in the error. */
+static int
+s_continue_add(dv_call *call, const char *fn, dv_future *a, dv_future *b)
+{
+    dv_future *s =
+        a && b ? DV_CALL_SUBMIT(call, "add", dv_fut(a), dv_fut(b)) : NULL;
+    if (s == NULL) {
+        return dv_fail(call, "%s: %s", fn, dv_last_error());
+    }
+    return dv_return(call, dv_fut(s));
+}
+
+/* 2n - 1 sum_range tasks and n - 1 adds for n elements, none holding a
+ * thread while its halves run. */
+DV_FUNCTION(sum_range)
+{
+    int64_t lo = dv_value_i64(dv_arg_at(call, 0));
+    int64_t hi = dv_value_i64(dv_arg_at(call, 1));
+
+    if (hi - lo <= 1) {
+        return dv_return(call, dv_i64(hi > lo ? lo : 0));
+    }
+    int64_t mid = lo + (hi - lo) / 2;
+    dv_future *a = DV_CALL_SUBMIT(call, "sum_range", dv_i64(lo), dv_i64(mid));
+    dv_future *b =
+        a ? DV_CALL_SUBMIT(call, "sum_range", dv_i64(mid), dv_i64(hi)) : NULL;
+    return s_continue_add(call, "sum_range", a, b);
+}
+
+/* Equal calls share one task across the tree: fib(n) runs n tasks (and
+ * n - 1 adds), each submitted when its parent runs. */
+DV_FUNCTION(fib)
+{
+    int64_t n = dv_value_i64(dv_arg_at(call, 0));
+    int64_t nonce = dv_value_i64(dv_arg_at(call, 1));
+
+    if (n < 2) {
+        return dv_return(call, dv_i64(n));
+    }
+    dv_future *a = DV_CALL_SUBMIT(call, "fib", dv_i64(n - 1), dv_i64(nonce));
+    dv_future *b =
+        a ? DV_CALL_SUBMIT(call, "fib", dv_i64(n - 2), dv_i64(nonce)) : NULL;
+    return s_continue_add(call, "fib", a, b);
+}
+
 int
 bench_fns_count(void)
 {
-    return 7;
+    return 10;
 }

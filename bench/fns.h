@@ -12,4 +12,9 @@
  * keeps it (its functions register when it is loaded). */
 int bench_fns_count(void);
 
+/* The library's path, to upload: CMake defines it. */
+#ifndef DV_BENCH_FNS_SO
+#define DV_BENCH_FNS_SO "libbench_fns.so"
+#endif
+
 #endif /* BENCH_FNS_H */

@@ -62,6 +62,30 @@
 #                with the load average: a ratio cancels the loopback's
 #                swings, not other processes taking the two cores, which
 #                cost drove's several hops more than a ping-pong's one.
+#   CLUSTER.child_*, .client_roundtrip_*, .continuation_per_task,
+#   CLUSTER.fib_children
+#                child tasks (dv_call_submit inside a task) on threads,
+#                processes and tcp, measured in one run of bench_children,
+#                the clusters taking turns:
+#     CLUSTER.child_roundtrip_median, _p99
+#                                        inside one task, submit a child
+#                                        inc and dv_result it (the worker
+#                                        lends a thread meanwhile), timed
+#                                        in the task: 10 batches of 200
+#     CLUSTER.client_roundtrip_median, _p99
+#                                        the client's submit and dv_result
+#                                        of inc, in batches alternating
+#                                        with the children's
+#     CLUSTER.child_vs_client_roundtrip  child/client: the median over
+#                                        batches of the ratio of the batch
+#                                        medians (x)
+#     CLUSTER.continuation_per_task      sum_range over 2^14 elements, each
+#                                        task returning its add child's
+#                                        future (49,150 tasks): wall time
+#                                        / tasks, median of 3 (us)
+#     CLUSTER.fib_children               fib(25) of pure children (equal
+#                                        calls share a task: 50 tasks, a
+#                                        chain 25 deep), median of 3 (ms)
 #   state.*      the same daemons with `drove scheduler --state FILE` against
 #                without, in alternating pairs: tiny-task throughput (map)
 #                with results published, as the median of the pairs'
@@ -105,10 +129,11 @@
 #                 --only fanout
 #        sh bench/run.sh BUILD_DIR metg    (the METG lines alone)
 #        sh bench/run.sh BUILD_DIR raster  (the raster_add lines alone)
+#        sh bench/run.sh BUILD_DIR children  (bench_children's lines alone)
 # Each program runs under a timeout; the script exits non-zero if one failed.
 set -u
 
-build=${1:?usage: sh bench/run.sh BUILD_DIR [floors]}
+build=${1:?usage: sh bench/run.sh BUILD_DIR [floors|metg|raster|children]}
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$build/bench
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/drove-bench-run.XXXXXX") || exit 1
@@ -162,6 +187,14 @@ raster() {
 }
 if [ "${2:-}" = raster ]; then
     raster
+    exit $failed
+fi
+# Child tasks on the three clusters, about 10 s.
+children() {
+    run 300 "$bin/bench_children" --drove "$build/drove"
+}
+if [ "${2:-}" = children ]; then
+    children
     exit $failed
 fi
 
@@ -261,6 +294,7 @@ for cluster in threads processes tcp; do
         --only startup,map,submit,chain,stored,pending
 done
 floors_runs
+children
 
 if /usr/bin/python3 -c 'import distributed' 2>/dev/null; then
     run 150 /usr/bin/python3 "$here/dask_bench.py"

@@ -123,17 +123,8 @@ typedef struct {
 static int
 s_int_opt(const char *opt, const char *val, int lo, int hi, int step, int *out)
 {
-    char *end = NULL;
-    if (val == NULL) {
-        return -1; /* s_value said so */
-    }
-    errno = 0;
-    long n = strtol(val, &end, 10);
-    if (end == val || *end != '\0' || errno != 0 || n < lo || n > hi ||
-        n % step != 0) {
-        fprintf(stderr,
-                NAME ": %s: '%s' is not an integer between %d and %d%s\n", opt,
-                val, lo, hi, step > 1 ? ", a multiple of 16" : "");
+    long long n = 0;
+    if (example_int_opt(NAME, opt, val, lo, hi, step, &n) != 0) {
         return -1;
     }
     *out = (int)n;
@@ -144,11 +135,7 @@ s_int_opt(const char *opt, const char *val, int lo, int hi, int step, int *out)
 static const char *
 s_value(int argc, char **argv, int *i)
 {
-    if (*i + 1 >= argc) {
-        fprintf(stderr, NAME ": %s needs a value (--help)\n", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
+    return example_opt_value(NAME, argc, argv, i);
 }
 
 /* The value of --form: whether it is continuation (else tiles). Returns
@@ -319,13 +306,7 @@ s_stage(const char *stage, double t0)
 static const dv_value *
 s_result(dv_future *f, const char *what)
 {
-    const dv_value *v = dv_result(f, TIMEOUT_S);
-    if (v == NULL) {
-        const char *why = dv_future_error(f);
-        fprintf(stderr, NAME ": FAILED: %s: %s\n", what,
-                why != NULL ? why : dv_last_error());
-    }
-    return v;
+    return example_result(f, TIMEOUT_S, NAME, what);
 }
 
 /* Writes the five inputs, a task each, unless --reuse finds them there. */

@@ -184,14 +184,7 @@ s_now_ms(void)
 static const dv_value *
 s_result(dv_future *f, const char *what)
 {
-    const dv_value *v = dv_result(f, TIMEOUT_S);
-
-    if (v == NULL) {
-        const char *why = dv_future_error(f);
-        fprintf(stderr, "tree_reduce: FAILED: %s: %s\n", what,
-                why != NULL ? why : dv_last_error());
-    }
-    return v;
+    return example_result(f, TIMEOUT_S, "tree_reduce", what);
 }
 
 /* The seed of input array k. Seeds go through the mixer so that nearby k
