@@ -6,30 +6,25 @@
 
 #include "common/err.h"
 
-/* One thread of the pool: its slot is reused once it has ended. */
-typedef struct s_thread_slot {
-    uv_thread_t tid;
-    int used;  /* started, and not joined yet */
-    int ended; /* returned: join it before reusing the slot */
-    struct dvi_executor *ex;
-} s_thread_slot;
-
 struct dvi_executor {
     uv_mutex_t lock;
-    uv_cond_t more; /* signalled when jobs are queued or on stop */
+    uv_cond_t more; /* signalled when jobs are queued, room frees, or on
+                       stop */
     dvi_job *queue; /* FIFO of jobs to run */
     dvi_job **queue_tail;
     dvi_job *done; /* finished jobs for the loop, in order */
     dvi_job **done_tail;
     int stopping;
     int abandoned;   /* the loop is going: finished jobs are dropped */
-    int nthreads;    /* threads that run calls, not counting blocked ones */
+    int nthreads;    /* calls that run at once, not counting waiting ones */
     int max_blocked; /* calls that may wait with a thread lent at once */
-    int nalive;      /* threads started and not ended */
+    int nbusy;       /* threads in a call (waiting ones included) */
+    int nidle;       /* threads waiting for a job, or starting */
     int nblocked;    /* calls waiting for their children */
-    s_thread_slot **slots;
-    size_t nslots;
-    int lent_said; /* the lent count on_lent last heard, or -1 */
+    uv_thread_t *threads; /* started on demand, never more than nthreads +
+                             max_blocked; they end with the executor */
+    int nstarted;
+    int lent_said; /* the lent count on_lent last heard */
     dvi_executor_lent_fn on_lent;
     void *lent_ctx;
     uv_async_t async; /* wakes the loop to collect done jobs */
@@ -38,25 +33,34 @@ struct dvi_executor {
     char worker_id[128];
 };
 
-/* Whether this thread is one too many, now that the calls it stood in
- * for run again: it ends (lock held). */
+/* Threads lent now: one per waiting call, up to the limit. */
 static int
-s_surplus(dvi_executor *ex)
+s_lent(const dvi_executor *ex)
 {
-    return ex->nalive - ex->nblocked > ex->nthreads;
+    return ex->nblocked < ex->max_blocked ? ex->nblocked : ex->max_blocked;
+}
+
+/* Whether a thread may start a call now (lock held): nthreads calls run,
+ * and as many more as waiting calls lent their threads. */
+static int
+s_room(const dvi_executor *ex)
+{
+    return ex->nbusy - s_lent(ex) < ex->nthreads;
 }
 
 static void
 s_thread(void *arg)
 {
-    s_thread_slot *slot = arg;
-    dvi_executor *ex = slot->ex;
+    dvi_executor *ex = arg;
     uv_mutex_lock(&ex->lock);
+    ex->nidle--; /* started: it looks at the queue now */
     for (;;) {
-        while (ex->queue == NULL && !ex->stopping && !s_surplus(ex)) {
+        while (!ex->stopping && (ex->queue == NULL || !s_room(ex))) {
+            ex->nidle++;
             uv_cond_wait(&ex->more, &ex->lock);
+            ex->nidle--;
         }
-        if (ex->stopping || s_surplus(ex)) {
+        if (ex->stopping) {
             break;
         }
         dvi_job *job = ex->queue;
@@ -64,11 +68,13 @@ s_thread(void *arg)
         if (ex->queue == NULL) {
             ex->queue_tail = &ex->queue;
         }
+        ex->nbusy++;
         uv_mutex_unlock(&ex->lock);
         job->next = NULL;
         job->ex = ex;
         dvi_job_run(job, ex->worker_id);
         uv_mutex_lock(&ex->lock);
+        ex->nbusy--;
         if (ex->abandoned) {
             break; /* nobody takes it back: the process is ending */
         }
@@ -80,58 +86,41 @@ s_thread(void *arg)
             uv_async_send(&ex->async);
         }
     }
-    ex->nalive--;
-    slot->ended = 1;
     uv_mutex_unlock(&ex->lock);
 }
 
-/* Starts one more thread (lock held), in a slot whose thread ended if
- * there is one. */
+/* Starts one more thread (lock held). */
 static void
 s_spawn(dvi_executor *ex)
 {
-    s_thread_slot *slot = NULL;
-    for (size_t i = 0; i < ex->nslots && slot == NULL; i++) {
-        if (ex->slots[i]->ended) {
-            slot = ex->slots[i];
-            uv_thread_join(&slot->tid); /* it has returned */
-        }
-    }
-    if (slot == NULL) {
-        ex->slots = dvi_realloc(ex->slots, (ex->nslots + 1) * sizeof(slot));
-        slot = dvi_calloc(1, sizeof(*slot));
-        slot->ex = ex;
-        ex->slots[ex->nslots++] = slot;
-    }
-    slot->used = 1;
-    slot->ended = 0;
-    ex->nalive++;
-    uv_thread_create(&slot->tid, s_thread, slot);
+    ex->nidle++; /* it takes a queued job first thing */
+    uv_thread_create(&ex->threads[ex->nstarted++], s_thread, ex);
 }
 
-/* Threads lent now: one per waiting call, up to the limit. */
-static int
-s_lent(const dvi_executor *ex)
+/* A queued job and room to run it: an idle thread takes it, or, when
+ * every thread is in a call (some waiting for children), one more starts
+ * and is kept for next time (lock held). */
+static void
+s_staff(dvi_executor *ex)
 {
-    return ex->nblocked < ex->max_blocked ? ex->nblocked : ex->max_blocked;
+    if (ex->queue == NULL || !s_room(ex) || ex->stopping) {
+        return;
+    }
+    if (ex->nidle > 0) {
+        uv_cond_signal(&ex->more);
+    } else if (ex->nstarted < ex->nthreads + ex->max_blocked) {
+        s_spawn(ex);
+    }
 }
 
 void
 dvi_executor_block(dvi_executor *ex, int begin)
 {
     uv_mutex_lock(&ex->lock);
-    if (begin) {
-        ex->nblocked++;
-        /* Another thread runs calls meanwhile: dask's secede. Past the
-         * limit the call waits on its thread. */
-        if (!ex->stopping && ex->nalive - ex->nblocked < ex->nthreads &&
-            ex->nalive < ex->nthreads + ex->max_blocked) {
-            s_spawn(ex);
-        }
-    } else {
-        ex->nblocked--; /* and rejoin: a surplus thread ends when idle */
-        uv_cond_broadcast(&ex->more);
-    }
+    ex->nblocked += begin ? 1 : -1;
+    /* Waiting, the call makes room for another: dask's secede. Rejoining
+     * takes none: the next thread to finish a call stays idle instead. */
+    s_staff(ex);
     if (ex->on_lent != NULL && s_lent(ex) != ex->lent_said) {
         uv_async_send(&ex->async); /* the loop tells the scheduler */
     }
@@ -180,6 +169,8 @@ dvi_executor_new(uv_loop_t *loop, int nthreads, int max_blocked,
     ex->async.data = ex;
     ex->nthreads = nthreads;
     ex->max_blocked = max_blocked > 0 ? max_blocked : 0;
+    ex->threads =
+        dvi_calloc((size_t)(nthreads + ex->max_blocked), sizeof(*ex->threads));
     uv_mutex_lock(&ex->lock);
     for (int i = 0; i < nthreads; i++) {
         s_spawn(ex);
@@ -195,7 +186,7 @@ dvi_executor_submit(dvi_executor *ex, dvi_job *job)
     uv_mutex_lock(&ex->lock);
     *ex->queue_tail = job;
     ex->queue_tail = &job->next;
-    uv_cond_signal(&ex->more);
+    s_staff(ex);
     uv_mutex_unlock(&ex->lock);
 }
 
@@ -258,14 +249,13 @@ dvi_executor_destroy(dvi_executor **exp)
     ex->stopping = 1;
     uv_cond_broadcast(&ex->more);
     uv_mutex_unlock(&ex->lock);
-    /* No thread starts now (stopping): the slots stay as they are. */
-    for (size_t i = 0; i < ex->nslots; i++) {
-        uv_thread_join(&ex->slots[i]->tid);
-        free(ex->slots[i]);
+    /* No thread starts now (stopping). */
+    for (int i = 0; i < ex->nstarted; i++) {
+        uv_thread_join(&ex->threads[i]);
     }
     s_free_list(ex->queue);
     s_free_list(ex->done);
-    free(ex->slots);
+    free(ex->threads);
     uv_mutex_destroy(&ex->lock);
     uv_cond_destroy(&ex->more);
     uv_close((uv_handle_t *)&ex->async, s_async_closed);
