@@ -38,10 +38,9 @@ dvi_task_is_waiting(const dvi_task *t)
 int
 dvi_task_client_wanted(const dvi_task *t)
 {
-    /* A parent task fetches its children's results when it needs them:
-     * they stay on the workers. */
-    return (t->owner != NULL && t->owner->parent == NULL) ||
-           (t->flags & DVI_TASKF_EXTRA);
+    /* A parent task counts: one that waits for its child (dv_result)
+     * gets a small result with FINISHED, as a client does. */
+    return t->owner != NULL || (t->flags & DVI_TASKF_EXTRA);
 }
 
 /* ---- Messages ----------------------------------------------------------- */
@@ -58,9 +57,6 @@ dvi_core_tell_finished(dvi_task *t, dvi_sclient *cl, dvi_bytes value)
 {
     if (cl->out == NULL) {
         return; /* a parent task not running now */
-    }
-    if (cl->parent != NULL) {
-        value = (dvi_bytes){0};
     }
     if (cl->relay != NULL && value.p == NULL && t->nwho > 0) {
         dvi_relay_get(cl->relay, t, cl); /* it cannot reach the workers */
