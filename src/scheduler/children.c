@@ -196,12 +196,8 @@ s_relink(dvi_core *c, dvi_task *t, dvi_task *k)
     t->deps.one = k;
     t->ndeps = 1;
     k->nlineage++;
-    k->nwaiters++;
+    k->nwaiters++; /* t waits for it: dvi_core_inputs_held */
     t->nwaiting = 0;
-    if (k->state != DVI_TASK_MEMORY) {
-        dvi_pset_add(&k->dependents, t);
-        t->nwaiting = 1;
-    }
 }
 
 void
@@ -233,10 +229,12 @@ dvi_core_forward(dvi_core *c, dvi_sworker *w, dvi_task *t, const char *key)
     dvi_core_task_plain(c, t);
     DVI_LOG(DVI_LOG_DEBUG, "SCHED", "%s (%s) continues as %s", t->key,
             t->fn->name, k->key);
-    if (t->nwaiting == 0) {
+    /* k may be done, running, lost since (computed again), or failed
+     * before this DONE came (t fails with it). */
+    dvi_core_set_state(c, t, DVI_TASK_WAITING);
+    if (dvi_core_inputs_held(c, t)) {
         dvi_core_set_state(c, t, DVI_TASK_QUEUED);
-    } else {
-        dvi_core_set_state(c, t, DVI_TASK_WAITING);
+    } else if (t->state == DVI_TASK_WAITING) {
         dvi_core_send_ahead(c, t);
     }
     /* Its children now: k is needed through t, the rest as before. */

@@ -12,7 +12,8 @@
  *     submissions and the tasks made, which must show the children
  *     deduplicated (fib(n - 2) is submitted by fib(n) and by fib(n - 1)).
  *   - A child that fails makes its parent fail with the child's text,
- *     through the continuation and through dv_result.
+ *     through the continuation (the child failed before or after the
+ *     parent returned it) and through dv_result.
  *   - Releasing a parent that waits for long children leaves no child
  *     running: each child notes when it starts and when it stops.
  *   - A task that waits in dv_result for its own child finishes, even on
@@ -109,8 +110,12 @@ test_failed_child_fails_parent(void **state)
     dv_future *g =
         DVT_NOTNULL(DV_SUBMIT(c, "wait_failed_child", dv_str("bang 7")));
     DVT_CONTAINS(DVT_ERROR(g, 60.0), "child failed: bang 7");
+    dv_future *h =
+        DVT_NOTNULL(DV_SUBMIT(c, "forward_failed", dv_str("early 9")));
+    DVT_CONTAINS(DVT_ERROR(h, 60.0), "early 9");
     dv_release(f);
     dv_release(g);
+    dv_release(h);
 }
 
 static int

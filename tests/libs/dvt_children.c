@@ -158,3 +158,16 @@ DV_FUNCTION(forward_stranger)
     return rc == DV_EINVAL ? dv_return(call, dv_str(dv_last_error()))
                            : dv_fail(call, "a stranger was accepted");
 }
+
+/* forward_failed(text): its child fails before it returns the child's
+ * future: it errs with the child's text all the same. */
+DV_FUNCTION(forward_failed)
+{
+    dv_future *k =
+        DV_CALL_SUBMIT(call, "fail_with", dv_value_arg(dv_arg_at(call, 0)));
+    if (k == NULL) {
+        return dv_fail(call, "forward_failed: %s", dv_last_error());
+    }
+    dv_wait(&k, 1, 60.0); /* failed by now */
+    return dv_return(call, dv_fut(k));
+}
