@@ -590,7 +590,9 @@ DV_EXPORT bool dv_call_cancelled(const dv_call *call);
  * the defaults. NULL on failure, dv_last_error() saying why: DV_EINVAL
  * outside a running task, for a bad argument or a future of another
  * call; DV_ENOTFOUND for a function this worker does not have; DV_ECONN
- * once the worker has lost its scheduler. */
+ * once the worker has lost its scheduler. Like dv_return, it is called
+ * from one thread at a time for one call (a task's threads take turns);
+ * different calls submit at once freely. */
 DV_EXPORT dv_future *dv_call_submit(dv_call *call, const char *fn, size_t nargs,
                                     const dv_arg *args, const dv_opts *opts);
 
