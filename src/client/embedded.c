@@ -459,5 +459,6 @@ dvi_embedded_stats(dvi_embedded *e, dvi_worker_stats *sum)
         sum->tasks_done += one.tasks_done;
         sum->stored += one.stored;
         sum->stored_peak += one.stored_peak;
+        sum->fused += one.fused;
     }
 }

@@ -363,6 +363,14 @@ dvi_job_free(dvi_job *job)
     if (job == NULL) {
         return;
     }
+    /* An offer between two jobs (fusion) goes with either. */
+    if (job->fuse_attached != NULL) {
+        job->fuse_attached->fuse_prev = NULL;
+    }
+    if (job->fuse_prev != NULL) {
+        job->fuse_prev->fuse_attached = NULL;
+        atomic_store(&job->fuse_prev->fuse_next, NULL);
+    }
     for (size_t i = 0; i < job->ninputs; i++) {
         free(job->inputs[i].key);
         dvi_blob_rele(job->inputs[i].blob);

@@ -48,6 +48,28 @@ s_room(const dvi_executor *ex)
     return ex->nbusy - s_lent(ex) < ex->nthreads;
 }
 
+dvi_job dvi_fuse_closed;
+
+/* Fusion: the jobs offered to take job's result run now, on this thread,
+ * one after the other, while job's result is at hand (fuse.c). */
+static void
+s_run_fused(dvi_executor *ex, dvi_job *job)
+{
+    for (;;) {
+        dvi_job *next = atomic_exchange(&job->fuse_next, DVI_FUSE_CLOSED);
+        if (next == NULL || next == DVI_FUSE_CLOSED || job->result == NULL ||
+            job->error != NULL || job->forward != NULL ||
+            atomic_load(&job->stop) || atomic_load(&next->stop)) {
+            return; /* the loop hands the result over, or the failure */
+        }
+        next->inputs[0].blob = dvi_blob_hold(job->result);
+        next->ex = ex;
+        dvi_job_run(next, ex->worker_id);
+        job->fused_ran = next;
+        job = next;
+    }
+}
+
 static void
 s_thread(void *arg)
 {
@@ -73,6 +95,7 @@ s_thread(void *arg)
         job->next = NULL;
         job->ex = ex;
         dvi_job_run(job, ex->worker_id);
+        s_run_fused(ex, job);
         uv_mutex_lock(&ex->lock);
         ex->nbusy--;
         if (ex->abandoned) {

@@ -51,6 +51,15 @@ typedef struct dvi_job {
     int rerun;        /* it tried to wait on the loop thread: its outcome
                          is void, and it runs again on a thread */
     char *forward;    /* it returned the future of this child: the key */
+    /* Fusion (fuse.c): a job that takes this one's result alone runs
+     * right after it on its thread. fuse_next is the loop's offer (the
+     * job, or NULL), taken or closed (DVI_FUSE_CLOSED) by the thread as
+     * this one ends; fused_ran is what that thread ran after it. */
+    _Atomic(struct dvi_job *) fuse_next;
+    struct dvi_job *fused_ran;
+    struct dvi_job *fuse_attached; /* loop: the job offered as fuse_next */
+    struct dvi_job *fuse_prev;     /* loop: the job it is offered to */
+    int fused_out;    /* its result went only to fused_ran: not stored */
     dvi_blob *result; /* encoded result, or NULL on failure */
     char *error;      /* why it failed */
     int64_t us;       /* run time */
@@ -93,6 +102,10 @@ void dvi_executor_abandon(dvi_executor **ex);
 void dvi_job_free(dvi_job *job);
 /* Runs the job in the calling thread (what an executor thread does). */
 void dvi_job_run(dvi_job *job, const char *worker_id);
+/* fuse_next of a job whose thread has ended it. */
+extern struct dvi_job dvi_fuse_closed;
+#define DVI_FUSE_CLOSED (&dvi_fuse_closed)
+
 /* Forgets the outcome of a run (a rerun's), to run the job again. */
 void dvi_job_reset(dvi_job *job);
 /* The host's block (attach.h) for the job running on this thread. */

@@ -30,7 +30,9 @@ s_collect_unstarted(dvi_worker *w, dvi_wtask **v)
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&w->tasks, &i, &e);) {
         dvi_wtask *wt = e->val;
-        if (wt->nmissing > 0) {
+        /* One offered to the thread of its input (fusion) may have
+         * started there: it stays. */
+        if (wt->nmissing > 0 && dvi_worker_fuse_withdraw(wt->job)) {
             v[n++] = wt;
         }
     }

@@ -139,18 +139,15 @@ s_fused(dvi_worker *w, const dvi_job *job)
            !(job->flags & DVI_TASK_WANTED);
 }
 
+/* A job is back from where it ran: its answer to the scheduler, and its
+ * result to what waits for it. */
 static void
-s_on_done(void *ctx, dvi_job *done)
+s_job_done(dvi_worker *w, dvi_job *job)
 {
-    dvi_worker *w = ctx;
-    /* The children a DONE names were submitted before it. */
-    dvi_client_attach_flush(w->kids);
-    while (done) {
-        dvi_job *job = done;
-        done = job->next;
+    {
         dvi_watch_remove(w->watch, job);
         if (s_stale(w, job)) {
-            continue;
+            return;
         }
         if (job->deadline.timed_out) {
             s_timed_out(w, job); /* whatever it returned */
@@ -169,7 +166,7 @@ s_on_done(void *ctx, dvi_job *done)
         } else {
             dvi_blob *r = job->result;
             dvi_msg_done m = {.key = job->key, .nbytes = r->len};
-            m.fused = (uint64_t)s_fused(w, job);
+            m.fused = (uint64_t)(job->fused_out || s_fused(w, job));
             if ((wt == NULL || !wt->freed) && !m.fused) {
                 dvi_store_put(w->store, job->key, r);
                 size_t held = dvi_store_count(w->store);
@@ -199,6 +196,23 @@ s_on_done(void *ctx, dvi_job *done)
             dvi_wtask_free(wt); /* frees job */
         } else {
             dvi_job_free(job);
+        }
+    }
+}
+
+static void
+s_on_done(void *ctx, dvi_job *done)
+{
+    dvi_worker *w = ctx;
+    /* The children a DONE names were submitted before it. */
+    dvi_client_attach_flush(w->kids);
+    while (done) {
+        dvi_job *job = done;
+        done = job->next;
+        /* What ran right after it on its thread (fusion) ends after it. */
+        for (dvi_job *next; job != NULL; job = next) {
+            next = dvi_worker_fuse_taken(w, job);
+            s_job_done(w, job);
         }
     }
 }
@@ -479,6 +493,8 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
         s_drop(w, wt, DVI_BLAME_INPUT, problem);
     } else if (wt->nmissing == 0) {
         s_submit(w, wt);
+    } else {
+        dvi_worker_fuse_offer(w, wt); /* fuse.c */
     }
     return 0;
 }

@@ -86,6 +86,8 @@ typedef struct dvi_worker_stats {
     uint64_t bytes_fetched; /* input bytes received from peers */
     uint64_t stored;        /* results held now */
     uint64_t stored_peak;   /* the most held at once, by tasks' results */
+    uint64_t fused;         /* tasks run right after their input on its
+                               thread, the input in memory (fusion) */
 } dvi_worker_stats;
 
 /* Called once when the scheduler connection is lost for good (after the

@@ -131,6 +131,19 @@ void dvi_worker_kids_init(dvi_worker *w);
  * which (forward), and nothing is stored under its key. */
 void dvi_worker_forwarded(dvi_worker *w, dvi_job *job, uint32_t owed);
 
+/* ---- fuse.c ------------------------------------------------------------- */
+
+/* wt (just received, waiting for its one input, a task here) is offered
+ * to that task's job to run right after it on its thread, if it was sent
+ * to be fused (DVI_TASK_FUSE). */
+void dvi_worker_fuse_offer(dvi_worker *w, dvi_wtask *wt);
+/* Takes job b's offer back; returns 1, or 0 if b may be running on its
+ * input's thread now (it is then not to be freed or given back). */
+int dvi_worker_fuse_withdraw(dvi_job *b);
+/* Job a is back on the loop: the job that ran right after it on its
+ * thread, out of its wait for a's result, to be done after a; or NULL. */
+dvi_job *dvi_worker_fuse_taken(dvi_worker *w, dvi_job *a);
+
 /* ---- member.c ----------------------------------------------------------- */
 
 extern const dvi_link_fns dvi_worker_link_fns;
