@@ -98,3 +98,15 @@ dvi_worker_fuse_taken(dvi_worker *w, dvi_job *a)
     w->stats.fused++;
     return b; /* done now, after a (an orphan is dropped then) */
 }
+
+int
+dvi_worker_fused(dvi_worker *w, const dvi_job *job)
+{
+    if (job->fused_out) {
+        return 1; /* it ran right after it, on its thread */
+    }
+    dvi_wfetch *fe = dvi_map_get(&w->fetches, job->key);
+    return fe != NULL && fe->n == 1 && !fe->keep && fe->addr[0] == '\0' &&
+           (fe->waiters[0]->job->flags & DVI_TASK_FUSE) &&
+           !(job->flags & DVI_TASK_WANTED);
+}

@@ -128,17 +128,6 @@ s_stale(dvi_worker *w, dvi_job *job)
     return 1;
 }
 
-/* Fusion: job's result goes to the one task here that takes it, sent
- * with DVI_TASK_FUSE (nothing else needs it): it is never stored. */
-static int
-s_fused(dvi_worker *w, const dvi_job *job)
-{
-    dvi_wfetch *fe = dvi_map_get(&w->fetches, job->key);
-    return fe != NULL && fe->n == 1 && !fe->keep && fe->addr[0] == '\0' &&
-           (fe->waiters[0]->job->flags & DVI_TASK_FUSE) &&
-           !(job->flags & DVI_TASK_WANTED);
-}
-
 /* A job is back from where it ran: its answer to the scheduler, and its
  * result to what waits for it. */
 static void
@@ -166,7 +155,7 @@ s_job_done(dvi_worker *w, dvi_job *job)
         } else {
             dvi_blob *r = job->result;
             dvi_msg_done m = {.key = job->key, .nbytes = r->len};
-            m.fused = (uint64_t)(job->fused_out || s_fused(w, job));
+            m.fused = (uint64_t)dvi_worker_fused(w, job);
             if ((wt == NULL || !wt->freed) && !m.fused) {
                 dvi_store_put(w->store, job->key, r);
                 size_t held = dvi_store_count(w->store);

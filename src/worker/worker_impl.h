@@ -143,6 +143,9 @@ int dvi_worker_fuse_withdraw(dvi_job *b);
 /* Job a is back on the loop: the job that ran right after it on its
  * thread, out of its wait for a's result, to be done after a; or NULL. */
 dvi_job *dvi_worker_fuse_taken(dvi_worker *w, dvi_job *a);
+/* Whether job's result goes to the one task here that takes it, sent to
+ * be fused (nothing else needs it): it is then never stored. */
+int dvi_worker_fused(dvi_worker *w, const dvi_job *job);
 
 /* ---- member.c ----------------------------------------------------------- */
 
