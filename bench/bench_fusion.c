@@ -66,9 +66,9 @@ s_chain(const char *where, int fused, long n, s_run *out)
                 v ? "a wrong value" : dv_last_error());
     }
     out->per_link_us = (double)(t1 - t0) / 1e3 / (double)n;
-    dvi_worker_stats st;
-    dvi_embedded_stats(c->embedded, &st); /* the loop is idle now */
-    out->store_peak = (double)st.stored_peak;
+    uint64_t on_thread, peak;
+    dvi_embedded_fusion_stats(c->embedded, &on_thread, &peak);
+    out->store_peak = (double)peak;
     dv_release(prev);
     dv_close(c);
     return rc;

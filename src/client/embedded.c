@@ -450,15 +450,14 @@ dvi_embedded_stop(dvi_embedded **ep)
 }
 
 void
-dvi_embedded_stats(dvi_embedded *e, dvi_worker_stats *sum)
+dvi_embedded_fusion_stats(dvi_embedded *e, uint64_t *fused,
+                          uint64_t *stored_peak)
 {
-    memset(sum, 0, sizeof(*sum));
+    *fused = *stored_peak = 0;
     for (size_t i = 0; e != NULL && i < e->ntworkers; i++) {
-        dvi_worker_stats one;
-        dvi_worker_stats_get(e->tworkers[i], &one);
-        sum->tasks_done += one.tasks_done;
-        sum->stored += one.stored;
-        sum->stored_peak += one.stored_peak;
-        sum->fused += one.fused;
+        uint64_t f, p;
+        dvi_worker_fusion_stats(e->tworkers[i], &f, &p);
+        *fused += f;
+        *stored_peak += p;
     }
 }

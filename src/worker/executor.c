@@ -1,6 +1,7 @@
 /* dvi_executor: threads, a job queue, and batched completions. */
 #include "executor.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -298,6 +299,10 @@ dvi_executor_abandon(dvi_executor **exp)
     dvi_job *queued = ex->queue;
     ex->queue = NULL;
     ex->queue_tail = &ex->queue;
+    /* Never joined: detached, they end (or not) with the process. */
+    for (int i = 0; i < ex->nstarted; i++) {
+        pthread_detach(ex->threads[i]);
+    }
     uv_cond_broadcast(&ex->more);
     uv_mutex_unlock(&ex->lock);
     s_free_list(queued);

@@ -95,7 +95,7 @@ dvi_worker_fuse_taken(dvi_worker *w, dvi_job *a)
     if (live) {
         s_unwait(w, a, bt);
     }
-    w->stats.fused++;
+    __atomic_fetch_add(&w->stats.fused, 1, __ATOMIC_RELAXED);
     return b; /* done now, after a (an orphan is dropped then) */
 }
 
@@ -109,4 +109,11 @@ dvi_worker_fused(dvi_worker *w, const dvi_job *job)
     return fe != NULL && fe->n == 1 && !fe->keep && fe->addr[0] == '\0' &&
            (fe->waiters[0]->job->flags & DVI_TASK_FUSE) &&
            !(job->flags & DVI_TASK_WANTED);
+}
+
+void
+dvi_worker_fusion_stats(dvi_worker *w, uint64_t *fused, uint64_t *stored_peak)
+{
+    *fused = __atomic_load_n(&w->stats.fused, __ATOMIC_RELAXED);
+    *stored_peak = __atomic_load_n(&w->stats.stored_peak, __ATOMIC_RELAXED);
 }

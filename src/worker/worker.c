@@ -158,9 +158,11 @@ s_job_done(dvi_worker *w, dvi_job *job)
             m.fused = (uint64_t)dvi_worker_fused(w, job);
             if ((wt == NULL || !wt->freed) && !m.fused) {
                 dvi_store_put(w->store, job->key, r);
-                size_t held = dvi_store_count(w->store);
-                w->stats.stored_peak =
-                    held > w->stats.stored_peak ? held : w->stats.stored_peak;
+                uint64_t held = dvi_store_count(w->store);
+                if (held > w->stats.stored_peak) { /* read by benchmarks */
+                    __atomic_store_n(&w->stats.stored_peak, held,
+                                     __ATOMIC_RELAXED);
+                }
             }
             /* The result goes back only if a client wants it: else it
              * stays here until someone fetches it. */

@@ -171,5 +171,8 @@ void dvi_worker_leave(dvi_worker *w, dvi_worker_drained_fn done, void *ctx);
  * and those of a lost session still running. */
 size_t dvi_worker_ntasks(const dvi_worker *w);
 void dvi_worker_stats_get(const dvi_worker *w, dvi_worker_stats *out);
+/* Its stats' fused and stored_peak, from any thread (fuse.c). */
+void dvi_worker_fusion_stats(dvi_worker *w, uint64_t *fused,
+                             uint64_t *stored_peak);
 
 #endif
