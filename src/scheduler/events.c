@@ -468,9 +468,11 @@ s_lost(dvi_core *c, dvi_sworker *from, dvi_sclient *cl, const dvi_msg_lost *m)
     }
     for (uint32_t i = 0; i < t->nwho; i++) {
         dvi_sworker *h = dvi_task_holder(t, i);
-        if (h != from && strlen(h->addr) == m->holder.n &&
+        if (strlen(h->addr) == m->holder.n &&
             memcmp(h->addr, m->holder.p, m->holder.n) == 0) {
             char why[300];
+            /* A worker may say it lost a result itself: a task sent
+             * there found it missing. */
             snprintf(why, sizeof(why), "%s could not fetch it from %s",
                      from ? from->id : cl->name, h->id);
             DVI_LOG(DVI_LOG_INFO, "SCHED", "%s: %s", t->key, why);

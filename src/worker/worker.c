@@ -402,8 +402,11 @@ s_add_input(dvi_worker *w, dvi_wtask *wt, const msgpack_object *d)
         return NULL;
     }
     if (d->via.array.ptr[1].type == MSGPACK_OBJECT_NIL) {
-        /* "Here": held, or still being computed here (sent ahead). */
+        /* "Here": held, or still being computed here (sent ahead). If
+         * neither, the scheduler is told it is not held here (LOST),
+         * so that it computes it again rather than send it here. */
         if (dvi_map_get(&w->tasks, dk) == NULL) {
+            s_report_lost(w, dk, w->addr);
             return "an input is neither here nor anywhere else";
         }
         addr[0] = '\0';
