@@ -155,8 +155,10 @@ s_job_done(dvi_worker *w, dvi_job *job)
         } else {
             dvi_blob *r = job->result;
             dvi_msg_done m = {.key = job->key, .nbytes = r->len};
-            m.fused = (uint64_t)dvi_worker_fused(w, job);
-            if ((wt == NULL || !wt->freed) && !m.fused) {
+            /* Not kept: fused, or freed while it ran. DONE says so, or
+             * the scheduler would count this worker as a holder. */
+            m.fused = dvi_worker_fused(w, job) || (wt != NULL && wt->freed);
+            if (!m.fused) {
                 dvi_store_put(w->store, job->key, r);
                 uint64_t held = dvi_store_count(w->store);
                 if (held > w->stats.stored_peak) { /* read by benchmarks */
