@@ -133,63 +133,60 @@ s_stale(dvi_worker *w, dvi_job *job)
 static void
 s_job_done(dvi_worker *w, dvi_job *job)
 {
-    {
-        dvi_watch_remove(w->watch, job);
-        if (s_stale(w, job)) {
-            return;
+    dvi_watch_remove(w->watch, job);
+    if (s_stale(w, job)) {
+        return;
+    }
+    if (job->deadline.timed_out) {
+        s_timed_out(w, job); /* whatever it returned */
+    }
+    DVI_LOG(DVI_LOG_DEBUG, "WORKER", "%s: %s (%s) ran in %lld us%s%s", w->id,
+            job->key, job->fn->name, (long long)job->us,
+            job->error ? ", failed: " : "", job->error ? job->error : "");
+    dvi_wtask *wt = dvi_map_del(&w->tasks, job->key);
+    uint32_t owed = wt ? wt->owed : 1;
+    if (job->forward && !job->error) {
+        dvi_worker_forwarded(w, job, owed); /* spawn.c */
+    } else if (job->error) {
+        for (uint32_t k = 0; k < owed; k++) {
+            s_report_failed(w, job->key, DVI_BLAME_TASK, job->error);
         }
-        if (job->deadline.timed_out) {
-            s_timed_out(w, job); /* whatever it returned */
-        }
-        DVI_LOG(DVI_LOG_DEBUG, "WORKER", "%s: %s (%s) ran in %lld us%s%s",
-                w->id, job->key, job->fn->name, (long long)job->us,
-                job->error ? ", failed: " : "", job->error ? job->error : "");
-        dvi_wtask *wt = dvi_map_del(&w->tasks, job->key);
-        uint32_t owed = wt ? wt->owed : 1;
-        if (job->forward && !job->error) {
-            dvi_worker_forwarded(w, job, owed); /* spawn.c */
-        } else if (job->error) {
-            for (uint32_t k = 0; k < owed; k++) {
-                s_report_failed(w, job->key, DVI_BLAME_TASK, job->error);
+    } else {
+        dvi_blob *r = job->result;
+        dvi_msg_done m = {.key = job->key, .nbytes = r->len};
+        /* Not kept: fused, or freed while it ran. DONE says so, or
+         * the scheduler would count this worker as a holder. */
+        m.fused = dvi_worker_fused(w, job) || (wt != NULL && wt->freed);
+        if (!m.fused) {
+            dvi_store_put(w->store, job->key, r);
+            uint64_t held = dvi_store_count(w->store);
+            if (held > w->stats.stored_peak) { /* read by benchmarks */
+                __atomic_store_n(&w->stats.stored_peak, held, __ATOMIC_RELAXED);
             }
-        } else {
-            dvi_blob *r = job->result;
-            dvi_msg_done m = {.key = job->key, .nbytes = r->len};
-            /* Not kept: fused, or freed while it ran. DONE says so, or
-             * the scheduler would count this worker as a holder. */
-            m.fused = dvi_worker_fused(w, job) || (wt != NULL && wt->freed);
-            if (!m.fused) {
-                dvi_store_put(w->store, job->key, r);
-                uint64_t held = dvi_store_count(w->store);
-                if (held > w->stats.stored_peak) { /* read by benchmarks */
-                    __atomic_store_n(&w->stats.stored_peak, held,
-                                     __ATOMIC_RELAXED);
-                }
-            }
-            /* The result goes back only if a client wants it: else it
-             * stays here until someone fetches it. */
-            m.us = job->us;
-            if (r->len <= DVI_INLINE_MAX && (job->flags & DVI_TASK_WANTED)) {
-                m.value = (dvi_bytes){r->data, r->len, NULL};
-            }
-            for (uint32_t k = 0; k < owed && w->sched; k++) {
-                dvi_msg_done_pack(dvi_conn_outbox(w->sched), &m);
-                dvi_msg_done_pack_tail(dvi_conn_outbox(w->sched), &m);
-            }
-            w->stats.tasks_done++;
         }
-        /* Peers' tasks sent ahead of this one, waiting for it. */
-        dvi_server_settle(w->server, job->key);
-        /* Tasks here that were sent ahead, waiting for this one. */
-        dvi_wfetch *fe = dvi_map_del(&w->fetches, job->key);
-        if (fe != NULL) {
-            s_fetch_done(w, fe, job->error ? NULL : job->result, job->error);
+        /* The result goes back only if a client wants it: else it
+         * stays here until someone fetches it. */
+        m.us = job->us;
+        if (r->len <= DVI_INLINE_MAX && (job->flags & DVI_TASK_WANTED)) {
+            m.value = (dvi_bytes){r->data, r->len, NULL};
         }
-        if (wt) {
-            dvi_wtask_free(wt); /* frees job */
-        } else {
-            dvi_job_free(job);
+        for (uint32_t k = 0; k < owed && w->sched; k++) {
+            dvi_msg_done_pack(dvi_conn_outbox(w->sched), &m);
+            dvi_msg_done_pack_tail(dvi_conn_outbox(w->sched), &m);
         }
+        w->stats.tasks_done++;
+    }
+    /* Peers' tasks sent ahead of this one, waiting for it. */
+    dvi_server_settle(w->server, job->key);
+    /* Tasks here that were sent ahead, waiting for this one. */
+    dvi_wfetch *fe = dvi_map_del(&w->fetches, job->key);
+    if (fe != NULL) {
+        s_fetch_done(w, fe, job->error ? NULL : job->result, job->error);
+    }
+    if (wt) {
+        dvi_wtask_free(wt); /* frees job */
+    } else {
+        dvi_job_free(job);
     }
 }
 
