@@ -26,10 +26,13 @@
 #include "common/log.h"
 #include "common/runtime.h"
 #include "common/trim.h"
+#include "common/watchdog.h"
 
 /* How long a process ending with calls still running gives its last
  * messages to go out. */
 #define S_LAST_WORDS_MS 2000
+/* How long the worker may take to close down once its loop has ended. */
+#define S_EXIT_LIMIT_S 5.0
 
 typedef struct s_run {
     dvi_runtime *rt;
@@ -182,6 +185,7 @@ dvi_worker_run(const char *sched_addr, int sched_fd,
         uv_timer_stop(&r.grace);
         rc = r.restart ? DVI_WORKER_EXIT_RESTART : r.lost;
         r.rc = rc;
+        dvi_watchdog_start(S_EXIT_LIMIT_S, rc, "ending the worker");
         size_t left = dvi_worker_ntasks(r.worker);
         if (left > 0) {
             s_exit_running(&r, left);
@@ -189,6 +193,7 @@ dvi_worker_run(const char *sched_addr, int sched_fd,
         dvi_worker_destroy(&r.worker);
     }
     /* Close callbacks and final writes run, then what is left is closed. */
+    dvi_watchdog_step("closing the event loop");
     dvi_runtime_destroy(&r.rt);
     return rc;
 }

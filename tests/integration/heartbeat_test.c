@@ -385,9 +385,15 @@ test_worker_exits_after_reconnect_grace(void **state)
     DVT_EQ_I64(kill(dvt_proc_pid(s), SIGKILL), 0);
     double t0 = dvt_now();
     int status = -1;
-    DVT_EQ_I64(dvt_proc_wait(w, 15.0, &status), 0);
+    int rc = dvt_proc_wait(w, 15.0, &status);
     double took = dvt_now() - t0;
-    DVT_TRUE(took >= 1.5 && took < 6.0);
+    if (rc != 0 || took >= 6.0) {
+        dvt_proc_dump_log(w); /* here, where CI's shortened output shows it */
+    }
+    DVT_EQ_I64(rc, 0);
+    /* 2 s of grace, and at most 5 s to close down (the worker's exit
+     * watchdog ends a close that hangs, and says where it hung). */
+    DVT_TRUE(took >= 1.5 && took < 9.0);
     DVT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     DVT_TRUE(
         dvt_wait_text(w, NULL, "and it did not come back within 2 s", 1.0));

@@ -311,6 +311,10 @@ dvt_init(unsigned watchdog_s)
     unsetenv("DROVE_SCHEME");
     unsetenv("DROVE_PROFILE");
     atexit(s_cleanup);
+    /* DVT_FILTER=test_name (a glob) runs only the tests it matches. */
+    if (getenv("DVT_FILTER") != NULL) {
+        cmocka_set_test_filter(getenv("DVT_FILTER"));
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
