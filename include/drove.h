@@ -613,6 +613,131 @@ DV_EXPORT dv_future *dv_call_submit(dv_call *call, const char *fn, size_t nargs,
                    (dv_arg[]){__VA_ARGS__}, NULL)
 #endif
 
+/* ---- Commands ------------------------------------------------------------ */
+
+/* A command task runs a program on a worker, as GNU parallel or a batch
+ * system would, with its inputs and outputs as files: every scheme runs
+ * it (a worker spawns it from a task thread with posix_spawn, never from
+ * its event loop). It runs in a fresh scratch directory on the worker,
+ * its working directory, removed when it ends; its environment is the
+ * worker's, plus DROVE_SCRATCH (that directory), DROVE_IN ("in" there),
+ * DROVE_OUT ("out" there, created empty) and what dv_cmd_env adds. Its
+ * result is a value (below) that other tasks and commands take as input.
+ *
+ *   const char *argv[] = {"sort", "-u", "words", NULL};
+ *   dv_cmd *cmd = dv_cmd_new(argv);
+ *   dv_cmd_input(cmd, "words", dv_fut(earlier));    (its stdout, as a file)
+ *   dv_future *f = dv_cmd_submit(c, cmd, NULL);
+ *   dv_cmd_free(cmd);
+ *   size_t n; const char *out = dv_cmd_stdout(dv_result(f, -1), &n);
+ *
+ * A command is impure (every submission runs it) unless DV_CMD_PURE says
+ * that the same command with the same inputs gives the same result. */
+typedef struct dv_cmd dv_cmd;
+
+/* A command running argv[0] (a path, or a name looked up in the worker's
+ * PATH) with the NULL-terminated argv, copied; no shell. Caller owns; free
+ * with dv_cmd_free(). NULL (DV_EINVAL) for an empty argv. */
+DV_EXPORT dv_cmd *dv_cmd_new(const char *const *argv);
+/* A command running script with `/bin/sh -c` (pipes, redirections,
+ * variables: the shell's syntax, and its cost). NULL (DV_EINVAL) for
+ * NULL. */
+DV_EXPORT dv_cmd *dv_cmd_new_shell(const char *script);
+/* Frees the description (the futures submitted from it stay valid).
+ * Accepts NULL. */
+DV_EXPORT void dv_cmd_free(dv_cmd *cmd);
+
+/* Sets NAME=VALUE in the command's environment (a later call with the
+ * same name replaces it). Returns 0, or DV_EINVAL for an empty name or
+ * one holding '='. */
+DV_EXPORT int dv_cmd_env(dv_cmd *cmd, const char *name, const char *value);
+/* Makes value the file at path (relative to the scratch directory, without
+ * ".." or a leading '/'; its directories are created) before the command
+ * starts: a DV_STR or DV_BYTES as its bytes; a future of a command task
+ * (dv_fut) as that command's stdout; a future of a C task whose result
+ * is a DV_STR or DV_BYTES as those bytes (any other type errs the task,
+ * naming the input). Returns 0, or DV_EINVAL for a bad path or a path
+ * already given. */
+DV_EXPORT int dv_cmd_input(dv_cmd *cmd, const char *path, dv_arg value);
+/* As dv_cmd_input, with output file `output` of the command task whose
+ * future f is (dv_cmd_output). */
+DV_EXPORT int dv_cmd_input_output(dv_cmd *cmd, const char *path,
+                                  dv_future *f, const char *output);
+/* As dv_cmd_input with the contents of the local file local_path, read
+ * now (the worker may be another machine). Returns 0, DV_EINVAL, or
+ * DV_EIO naming the file that could not be read. */
+DV_EXPORT int dv_cmd_input_file(dv_cmd *cmd, const char *path,
+                                const char *local_path);
+/* What the command reads on its standard input, as dv_cmd_input takes it
+ * (default: nothing, /dev/null). Returns 0, or DV_EINVAL. */
+DV_EXPORT int dv_cmd_stdin(dv_cmd *cmd, dv_arg value);
+/* Keeps the file at path (relative to the scratch directory) in the
+ * result when the command exits; a path ending in '/' keeps every regular
+ * file under that directory (as "out/a/b.txt"), "out/" what the command
+ * wrote to $DROVE_OUT. A named file that the command did not write errs
+ * the task (a directory may be missing: it keeps nothing). Returns 0, or
+ * DV_EINVAL for a bad path. */
+DV_EXPORT int dv_cmd_output(dv_cmd *cmd, const char *path);
+/* Seconds the command may run (0, the default: no limit). Past it, its
+ * process group gets SIGTERM, then SIGKILL 1 s later, and the task errs
+ * "timed out after N s" (with DV_CMD_ANY_STATUS, its result says signal
+ * 15 or 9). Returns 0, or DV_EINVAL for a negative limit. */
+DV_EXPORT int dv_cmd_timeout(dv_cmd *cmd, double seconds);
+
+/* dv_cmd_flags: */
+/* A non-zero exit, a signal or a timeout is a result, not an error: the
+ * task finishes with the status, stdout and stderr (GNU parallel's jobs;
+ * without it, the task errs "exited with status N" with its stderr's
+ * end, and dv_opts.retries runs it again). */
+#define DV_CMD_ANY_STATUS 1u
+/* The command is pure: the same command, environment and inputs always
+ * give the same result, so submissions of it share one task (dask's
+ * pure=True). */
+#define DV_CMD_PURE 2u
+/* Sets the flags above (or'ed). Returns 0, or DV_EINVAL for others. */
+DV_EXPORT int dv_cmd_flags(dv_cmd *cmd, unsigned flags);
+
+/* Submits the command as a task, with opts as dv_submit takes them (NULL:
+ * the defaults; opts->timeout also bounds it, as dv_cmd_timeout).
+ * Returns its future; caller owns, as dv_submit's. NULL on failure, as
+ * dv_submit. The description may be freed or changed afterwards. */
+DV_EXPORT dv_future *dv_cmd_submit(dv_client *c, const dv_cmd *cmd,
+                                   const dv_opts *opts);
+/* Submits the command as a child task of a running call, as
+ * dv_call_submit does (the future is the call's). */
+DV_EXPORT dv_future *dv_cmd_call_submit(dv_call *call, const dv_cmd *cmd,
+                                        const dv_opts *opts);
+
+/* Reading a command task's result (the value dv_result returns). Each
+ * accessor returns what the command gave; a value that is not a command
+ * task's result gives DV_ETYPE (numbers), or NULL and 0. */
+/* Its exit status: 0-255, or 128+N when signal N ended it (as a shell
+ * says), or DV_ETYPE. */
+DV_EXPORT int dv_cmd_exit_status(const dv_value *r);
+/* The signal that ended it, or 0 (it exited), or DV_ETYPE. */
+DV_EXPORT int dv_cmd_signal(const dv_value *r);
+/* Whether it ran past its time limit (1), or not (0), or DV_ETYPE. */
+DV_EXPORT int dv_cmd_timed_out(const dv_value *r);
+/* What it wrote to stdout (stderr), not NUL-terminated; *len (if not
+ * NULL) gets the length. Borrowed from r. */
+DV_EXPORT const char *dv_cmd_stdout(const dv_value *r, size_t *len);
+DV_EXPORT const char *dv_cmd_stderr(const dv_value *r, size_t *len);
+/* The files kept (dv_cmd_output): how many, the path of file i, and its
+ * bytes (*len gets the length). Borrowed from r; NULL past the end. */
+DV_EXPORT size_t dv_cmd_noutputs(const dv_value *r);
+DV_EXPORT const char *dv_cmd_output_path(const dv_value *r, size_t i);
+DV_EXPORT const void *dv_cmd_output_data(const dv_value *r, size_t i,
+                                         size_t *len);
+/* The bytes of the kept file at path, or NULL (not kept). */
+DV_EXPORT const void *dv_cmd_output_find(const dv_value *r, const char *path,
+                                         size_t *len);
+/* When it started (seconds since the epoch), how long it ran (seconds),
+ * and the host name of the worker that ran it (borrowed from r), for job
+ * logs. */
+DV_EXPORT double dv_cmd_started(const dv_value *r);
+DV_EXPORT double dv_cmd_runtime(const dv_value *r);
+DV_EXPORT const char *dv_cmd_host(const dv_value *r);
+
 /* ---- Software ------------------------------------------------------------ */
 
 /* Ships the shared library at so_path, by content hash, to every worker of
