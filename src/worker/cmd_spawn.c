@@ -171,18 +171,15 @@ s_wait_all(s_wait *w)
             nap_us = nap_us < 20000 ? nap_us * 2 : nap_us;
             continue;
         }
-        struct pollfd pf[2];
-        int n = 0;
-        for (int i = 0; i < 2; i++) {
-            if (w->s[i].fd >= 0) {
-                pf[n++] = (struct pollfd){.fd = w->s[i].fd, .events = POLLIN};
-            }
-        }
-        if (poll(pf, (nfds_t)n, S_POLL_MS) <= 0) {
+        /* A closed stream polls as -1: ignored. */
+        struct pollfd pf[2] = {{.fd = w->s[0].fd, .events = POLLIN},
+                               {.fd = w->s[1].fd, .events = POLLIN}};
+        if (poll(pf, 2, S_POLL_MS) <= 0) {
             continue;
         }
         for (int i = 0; i < 2; i++) {
-            if (w->s[i].fd >= 0 && s_read(&w->s[i], w->p->max_output) < 0) {
+            if (pf[i].fd >= 0 && pf[i].revents != 0 &&
+                s_read(&w->s[i], w->p->max_output) < 0) {
                 return dvi_seterr(DV_ELIMIT,
                                   "the command's %s passed %zu bytes: write "
                                   "large outputs to files under $DROVE_OUT",
