@@ -12,6 +12,7 @@
  *     DV_CMD_ANY_STATUS) finishes with them.
  *   - A time limit kills the program and what it started in the
  *     background; cancelling a running command kills it.
+ *   - A C task submits a command as its child and continues as it.
  *   - 200 commands at once all finish with their own outputs.
  *   - Bad descriptions are refused: paths outside the scratch directory,
  *     an input given twice, a value that cannot be a file, a missing
@@ -246,6 +247,22 @@ test_timeout_and_cancel(void **state)
 }
 
 static void
+test_command_child_of_a_task(void **state)
+{
+    dv_client *c = *state;
+    dv_future *f = DVT_NOTNULL(
+        DV_SUBMIT(c, "count_words", dv_str("one two three four\nfive")));
+    const dv_value *r = dv_result(f, 60.0);
+    if (r == NULL) {
+        fprintf(stderr, "cmd_test: %s\n", dv_future_error(f));
+    }
+    DVT_NOTNULL(r);
+    DVT_EQ_I64(atoi(s_out(r)), 5);
+    DVT_EQ_I64(dv_cmd_exit_status(r), 0);
+    dv_release(f);
+}
+
+static void
 test_many_at_once(void **state)
 {
     dv_client *c = *state;
@@ -364,6 +381,7 @@ main(void)
         cmocka_unit_test(test_inputs_and_outputs),
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_timeout_and_cancel),
+        cmocka_unit_test(test_command_child_of_a_task),
         cmocka_unit_test(test_many_at_once),
         cmocka_unit_test(test_pure_commands_share),
         cmocka_unit_test(test_bad_descriptions),
