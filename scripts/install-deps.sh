@@ -4,7 +4,7 @@
 set -e
 # libgdal-dev: GDAL, which the raster_add example (and only it) links.
 pkgs="build-essential cmake pkg-config libuv1-dev libssl-dev libmsgpack-dev
-libsodium-dev libsqlite3-dev libjansson-dev libcmocka-dev clang-format
+libsodium-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev libcmocka-dev clang-format
 libgdal-dev"
 # Optional extras for `make bench`: dask's distributed, and GDAL's
 # gdal_calc.py (gdal-bin, python3-gdal), measured beside us.
