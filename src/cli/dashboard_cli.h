@@ -11,7 +11,7 @@
  * its URL. Returns 0 (*d NULL when off, or when no port was free: logged
  * as a warning), or 2 for a bad address (printed). */
 int dvi_cli_dashboard(const dvi_profile *p, uv_loop_t *loop, dvi_sched *s,
-                      const char *listen, int metrics_open,
-                      const char *address, dvi_dashboard **d);
+                      const char *listen, int metrics_open, const char *address,
+                      dvi_dashboard **d);
 
 #endif

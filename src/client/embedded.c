@@ -365,8 +365,8 @@ s_dashboard(dvi_embedded *e)
     } else {
         dvi_dashboard_new_token(token, sizeof(token));
     }
-    dvi_dashboard_opts o = {.listen = listen, .token = token,
-                            .address = "embedded"};
+    dvi_dashboard_opts o = {
+        .listen = listen, .token = token, .address = "embedded"};
     e->dash = dvi_dashboard_start(e->loop, e->sched, &o, url, sizeof(url));
     if (e->dash == NULL) {
         return dv_last_code() == DV_EINVAL ? DV_EINVAL : 0;
@@ -421,8 +421,7 @@ dvi_embedded_start(uv_loop_t *loop, const char *spec)
     dvi_sched_set_epitaph(e->sched, s_epitaph, e);
     dvi_sched_set_control(e->sched, e->addr, NULL, NULL);
     int rc = s_dashboard(e);
-    rc = rc < 0 ? rc
-         : processes ? s_start_procs(e) : s_start_threads(e, name);
+    rc = rc < 0 ? rc : processes ? s_start_procs(e) : s_start_threads(e, name);
     if (rc < 0) {
         char why[512];
         snprintf(why, sizeof(why), "%s", dv_last_error());

@@ -10,9 +10,9 @@
 
 /* DESIGN.md's names of the states, by enum dvi_task_state. */
 static const char *const s_states[DVI_TASK_NSTATES] = {
-    [DVI_TASK_WAITING] = "waiting",   [DVI_TASK_QUEUED] = "queued",
+    [DVI_TASK_WAITING] = "waiting",       [DVI_TASK_QUEUED] = "queued",
     [DVI_TASK_PROCESSING] = "processing", [DVI_TASK_MEMORY] = "memory",
-    [DVI_TASK_RELEASED] = "released", [DVI_TASK_ERRED] = "erred",
+    [DVI_TASK_RELEASED] = "released",     [DVI_TASK_ERRED] = "erred",
     [DVI_TASK_CANCELLED] = "cancelled",
 };
 
@@ -32,9 +32,9 @@ dvi_dash_rate_sample(dvi_dash_rate *r, const dvi_core *c, double now)
 static const char *
 s_worker_state(const dvi_sworker *w)
 {
-    return w->leaving    ? "leaving"
-           : w->retiring ? "retiring"
-           : w->paused   ? "paused"
+    return w->leaving           ? "leaving"
+           : w->retiring        ? "retiring"
+           : w->paused          ? "paused"
            : w->running.len > 0 ? "running"
                                 : "idle";
 }
@@ -51,13 +51,13 @@ s_workers(const dvi_core *c)
             held += t->nbytes;
         }
         json_array_append_new(
-            a, json_pack("{s:s, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:s}",
-                         "id", w->id, "host", w->host, "pid",
-                         (json_int_t)w->pid, "threads", w->nthreads,
-                         "running", (json_int_t)w->running.len, "done",
-                         (json_int_t)w->ndone, "memory_bytes",
-                         (json_int_t)w->memory_bytes, "bytes_held",
-                         (json_int_t)held, "state", s_worker_state(w)));
+            a,
+            json_pack("{s:s, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:s}", "id",
+                      w->id, "host", w->host, "pid", (json_int_t)w->pid,
+                      "threads", w->nthreads, "running",
+                      (json_int_t)w->running.len, "done", (json_int_t)w->ndone,
+                      "memory_bytes", (json_int_t)w->memory_bytes, "bytes_held",
+                      (json_int_t)held, "state", s_worker_state(w)));
     }
     return a;
 }
@@ -116,7 +116,8 @@ s_functions(const dvi_core *c)
     json_t *a = json_array();
     const char *name;
     json_t *o;
-    json_object_foreach(by, name, o) {
+    json_object_foreach(by, name, o)
+    {
         json_array_append(a, o);
     }
     json_decref(by);
@@ -132,10 +133,10 @@ s_throughput(const dvi_dash_rate *r)
         unsigned i = (first + k) % DVI_DASH_RATE_SECS;
         unsigned p = (first + k - 1) % DVI_DASH_RATE_SECS;
         double dt = r->t[i] - r->t[p];
-        double rate = dt > 0 ? (double)(r->finished[i] - r->finished[p]) / dt
-                             : 0;
-        json_array_append_new(a, json_pack("{s:f, s:f}", "t", r->t[i],
-                                           "per_s", rate));
+        double rate =
+            dt > 0 ? (double)(r->finished[i] - r->finished[p]) / dt : 0;
+        json_array_append_new(
+            a, json_pack("{s:f, s:f}", "t", r->t[i], "per_s", rate));
     }
     return a;
 }
@@ -150,9 +151,9 @@ s_stream(const dvi_trace *tr, double now)
     for (uint64_t k = tr->ndone - n; k < tr->ndone; k++) {
         const dvi_trace_done *d = &tr->done[k % DVI_TRACE_DONE];
         if (d->end >= now - 60) {
-            json_array_append_new(
-                a, json_pack("{s:s, s:s, s:f, s:f}", "worker", d->worker, "fn",
-                             d->fn, "end", d->end, "secs", d->secs));
+            json_array_append_new(a, json_pack("{s:s, s:s, s:f, s:f}", "worker",
+                                               d->worker, "fn", d->fn, "end",
+                                               d->end, "secs", d->secs));
         }
     }
     return a;
@@ -162,29 +163,29 @@ static json_t *
 s_errors(const dvi_trace *tr)
 {
     json_t *a = json_array();
-    uint64_t n = tr->nerrors < DVI_TRACE_ERRORS ? tr->nerrors : DVI_TRACE_ERRORS;
+    uint64_t n =
+        tr->nerrors < DVI_TRACE_ERRORS ? tr->nerrors : DVI_TRACE_ERRORS;
     for (uint64_t k = tr->nerrors - n; k < tr->nerrors; k++) {
         const dvi_trace_error *e = &tr->errors[k % DVI_TRACE_ERRORS];
         json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:f}", "key",
-                                           e->key, "fn", e->fn, "text",
-                                           e->text, "when", e->when));
+                                           e->key, "fn", e->fn, "text", e->text,
+                                           "when", e->when));
     }
     return a;
 }
 
 json_t *
-dvi_dash_status(const dvi_core *c, const dvi_trace *tr,
-                const dvi_dash_rate *r, const char *address)
+dvi_dash_status(const dvi_core *c, const dvi_trace *tr, const dvi_dash_rate *r,
+                const char *address)
 {
     double now = dvi_trace_now();
     return json_pack("{s:s, s:f, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:o}",
-                     "address", address ? address : "", "time", now,
-                     "workers", s_workers(c), "tasks", s_tasks(c),
-                     "functions", s_functions(c), "throughput",
-                     s_throughput(r), "bytes_moved_total",
-                     (json_int_t)c->stats.bytes_moved, "clients",
-                     (json_int_t)c->nclients, "stream", s_stream(tr, now),
-                     "errors", s_errors(tr));
+                     "address", address ? address : "", "time", now, "workers",
+                     s_workers(c), "tasks", s_tasks(c), "functions",
+                     s_functions(c), "throughput", s_throughput(r),
+                     "bytes_moved_total", (json_int_t)c->stats.bytes_moved,
+                     "clients", (json_int_t)c->nclients, "stream",
+                     s_stream(tr, now), "errors", s_errors(tr));
 }
 
 /* One metric's HELP and TYPE lines. */
@@ -222,14 +223,14 @@ s_per_worker(FILE *f, const dvi_core *c)
     static const char *const names[] = {"drove_worker_memory_bytes",
                                         "drove_worker_running_tasks",
                                         "drove_worker_threads"};
-    static const char *const helps[] = {
-        "Memory the worker process uses.", "Tasks running on the worker.",
-        "Threads the worker runs tasks on."};
+    static const char *const helps[] = {"Memory the worker process uses.",
+                                        "Tasks running on the worker.",
+                                        "Threads the worker runs tasks on."};
     for (int m = 0; m < 3; m++) {
         s_head(f, names[m], "gauge", helps[m]);
         for (size_t i = 0; i < c->nworkers; i++) {
             const dvi_sworker *w = c->workers[i];
-            uint64_t v = m == 0 ? w->memory_bytes
+            uint64_t v = m == 0   ? w->memory_bytes
                          : m == 1 ? (uint64_t)w->running.len
                                   : (uint64_t)w->nthreads;
             fprintf(f, "%s{worker=\"%s\"} %llu\n", names[m], w->id,

@@ -241,14 +241,13 @@ s_listen(dvi_dashboard *d, struct sockaddr_in *sa, int loopback,
     for (int i = 0; i < tries && first + i <= 65535; i++) {
         sa->sin_port = htons((uint16_t)(first + i));
         struct MHD_Daemon *m =
-            loopback ? MHD_start_daemon(flags, 0, NULL, NULL, s_handle, d,
-                                        MHD_OPTION_SOCK_ADDR, sa,
-                                        MHD_OPTION_END)
-                     : MHD_start_daemon(flags, 0, NULL, NULL, s_handle, d,
-                                        MHD_OPTION_SOCK_ADDR, sa,
-                                        MHD_OPTION_HTTPS_MEM_KEY, o->key_pem,
-                                        MHD_OPTION_HTTPS_MEM_CERT, o->cert_pem,
-                                        MHD_OPTION_END);
+            loopback
+                ? MHD_start_daemon(flags, 0, NULL, NULL, s_handle, d,
+                                   MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_END)
+                : MHD_start_daemon(
+                      flags, 0, NULL, NULL, s_handle, d, MHD_OPTION_SOCK_ADDR,
+                      sa, MHD_OPTION_HTTPS_MEM_KEY, o->key_pem,
+                      MHD_OPTION_HTTPS_MEM_CERT, o->cert_pem, MHD_OPTION_END);
         if (m != NULL) {
             const union MHD_DaemonInfo *di =
                 MHD_get_daemon_info(m, MHD_DAEMON_INFO_BIND_PORT);
@@ -292,7 +291,8 @@ dvi_dashboard_start(uv_loop_t *loop, dvi_sched *s, const dvi_dashboard_opts *o,
     d->sched = s;
     d->metrics_open = o->metrics_open;
     snprintf(d->token, sizeof(d->token), "%s", o->token);
-    snprintf(d->address, sizeof(d->address), "%s", o->address ? o->address : "");
+    snprintf(d->address, sizeof(d->address), "%s",
+             o->address ? o->address : "");
     uv_mutex_init(&d->snap.lock);
     d->mhd = s_listen(d, &sa, loopback, o);
     if (d->mhd == NULL) {

@@ -20,10 +20,10 @@
 typedef struct dvi_dashboard dvi_dashboard;
 
 typedef struct dvi_dashboard_opts {
-    const char *listen;  /* "HOST:PORT"; PORT 0: any; a taken PORT: the next
-                            free one of the 20 after it */
-    const char *token;   /* what every request must carry */
-    int metrics_open;    /* /metrics without the token, from loopback */
+    const char *listen;   /* "HOST:PORT"; PORT 0: any; a taken PORT: the next
+                             free one of the 20 after it */
+    const char *token;    /* what every request must carry */
+    int metrics_open;     /* /metrics without the token, from loopback */
     const char *cert_pem; /* the certificate and key (PEM text) served off */
     const char *key_pem;  /* loopback; NULL there: refused */
     const char *address;  /* the scheduler's, as the page shows it */

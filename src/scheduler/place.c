@@ -132,8 +132,7 @@ dvi_core_pick(dvi_core *c, dvi_task *t)
  * sent ahead), else the address of a holder, or of the worker computing
  * it (coming: its GET waits there for the result). */
 static void
-s_pack_inputs(msgpack_packer *pk, dvi_task *t, dvi_sworker *w,
-              uint64_t *moved)
+s_pack_inputs(msgpack_packer *pk, dvi_task *t, dvi_sworker *w, uint64_t *moved)
 {
     dvi_task **deps = dvi_task_deps(t);
     msgpack_pack_array(pk, t->ndeps);

@@ -13,9 +13,9 @@
 #include <uv.h>
 
 #include "core.h"
-#include "trace.h"
 #include "proto/conn.h"
 #include "proto/tls_ctx.h"
+#include "trace.h"
 
 typedef struct dvi_sched dvi_sched;
 typedef struct dvi_durable dvi_durable;

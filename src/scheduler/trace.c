@@ -32,8 +32,7 @@ dvi_trace_destroy(dvi_trace **t)
 }
 
 void
-dvi_trace_finished(dvi_trace *t, const char *worker, const char *fn,
-                   int64_t us)
+dvi_trace_finished(dvi_trace *t, const char *worker, const char *fn, int64_t us)
 {
     dvi_trace_done *d = &t->done[t->ndone++ % DVI_TRACE_DONE];
     d->end = dvi_trace_now();
@@ -53,8 +52,7 @@ dvi_trace_finished(dvi_trace *t, const char *worker, const char *fn,
 }
 
 void
-dvi_trace_erred(dvi_trace *t, const char *key, const char *fn,
-                const char *text)
+dvi_trace_erred(dvi_trace *t, const char *key, const char *fn, const char *text)
 {
     dvi_trace_error *e = &t->errors[t->nerrors++ % DVI_TRACE_ERRORS];
     e->when = dvi_trace_now();
