@@ -95,7 +95,8 @@
 #                on, a client polling /api/status once a second (the
 #                page's rate), in alternating pairs: tiny-task throughput
 #                (map), medians and the median of the pairs' ratios (goal:
-#                within 5%, >= 0.95)
+#                within 5%, >= 0.95), and the scheduler's CPU time for the
+#                same work (polled/off)
 #   spill.*      a worker's results spilled to files under $TMPDIR and read
 #                back (--memory-limit)
 #   fusion.*     a 100,000-link chain, each link's future released once the
@@ -235,7 +236,8 @@ read_pairs='
     }'
 # Without and with the dashboard (polled at the page's rate).
 dashboard_pairs() {
-    pairs 5 tcp_nodash tcp_dash map "map_throughput\|dashboard_polls"
+    pairs 5 tcp_nodash tcp_dash map \
+        "map_throughput\|dashboard_polls\|scheduler_cpu"
     awk -F': ' "$read_pairs"'
     END {
         k = n["tcp_nodash.map_throughput"]
@@ -253,6 +255,14 @@ dashboard_pairs() {
         printf "dashboard.map_throughput_off: %.0f tasks/s\n", median(p, k)
         printf "dashboard.map_throughput_polled: %.0f tasks/s\n", median(t, k)
         printf "dashboard.map_throughput_ratio: %.3f x\n", median(r, k)
+        # The same work: the scheduler CPU polled over off.
+        m = n["tcp_dash.scheduler_cpu"]
+        for (i = 1; i <= m && m == n["tcp_nodash.scheduler_cpu"]; i++) {
+            w = v["tcp_nodash.scheduler_cpu", i]
+            c[i] = w > 0 ? v["tcp_dash.scheduler_cpu", i] / w : 0
+        }
+        if (m > 0 && m == n["tcp_nodash.scheduler_cpu"])
+            printf "dashboard.scheduler_cpu_ratio: %.3f x\n", median(c, m)
     }' "$tmp/pairs" | tee -a "$tmp/all"
 }
 if [ "${2:-}" = dashboard ]; then

@@ -141,20 +141,24 @@ s_throughput(const dvi_dash_rate *r)
     return a;
 }
 
-/* The latest tasks of the stream (at most 1000, of the last minute). */
+/* The stream of the last 10 s (what the page draws), at most 1000
+ * tasks spread evenly over it. */
 static json_t *
 s_stream(const dvi_trace *tr, double now)
 {
     json_t *a = json_array();
     uint64_t n = tr->ndone < DVI_TRACE_DONE ? tr->ndone : DVI_TRACE_DONE;
-    n = n < 1000 ? n : 1000;
-    for (uint64_t k = tr->ndone - n; k < tr->ndone; k++) {
+    uint64_t first = tr->ndone - n;
+    while (first < tr->ndone &&
+           tr->done[first % DVI_TRACE_DONE].end < now - 10) {
+        first++;
+    }
+    uint64_t step = (tr->ndone - first + 999) / 1000;
+    for (uint64_t k = first; k < tr->ndone; k += step ? step : 1) {
         const dvi_trace_done *d = &tr->done[k % DVI_TRACE_DONE];
-        if (d->end >= now - 60) {
-            json_array_append_new(a, json_pack("{s:s, s:s, s:f, s:f}", "worker",
-                                               d->worker, "fn", d->fn, "end",
-                                               d->end, "secs", d->secs));
-        }
+        json_array_append_new(a, json_pack("{s:s, s:s, s:f, s:f}", "worker",
+                                           d->worker, "fn", d->fn, "end",
+                                           d->end, "secs", d->secs));
     }
     return a;
 }

@@ -16,12 +16,21 @@
 
 /* How often the loop builds a snapshot. */
 #define S_SNAPSHOT_MS 250
+/* How long a request waits for a fresh snapshot (a loop busier than
+ * that gets the last one served). */
+#define S_WAIT_MS 1000
 /* Ports tried after a taken one. */
 #define S_PORT_TRIES 20
 
-/* What the server's threads serve: the latest snapshot, as text. */
+/* What the server's threads serve: the latest snapshot, as text. It is
+ * built only while someone asks: a request marks it wanted and waits
+ * (its own thread, never the loop) for the next one, at most a snapshot
+ * period away; nobody looking costs the scheduler nothing. */
 typedef struct s_snapshot {
     uv_mutex_t lock;
+    uv_cond_t fresh;
+    uint64_t gen; /* snapshots published */
+    int wanted;   /* a request waits for the next one */
     char *status, *workers, *errors, *metrics;
 } s_snapshot;
 
@@ -50,6 +59,8 @@ s_publish(s_snapshot *s, char *status, char *workers, char *errors,
     s->workers = workers;
     s->errors = errors;
     s->metrics = metrics;
+    s->gen++;
+    uv_cond_broadcast(&s->fresh);
     uv_mutex_unlock(&s->lock);
 }
 
@@ -59,6 +70,13 @@ s_snapshot_cb(uv_timer_t *t)
     dvi_dashboard *d = t->data;
     const dvi_core *c = dvi_sched_core(d->sched);
     dvi_dash_rate_sample(&d->rate, c, dvi_trace_now());
+    uv_mutex_lock(&d->snap.lock);
+    int wanted = d->snap.wanted;
+    d->snap.wanted = 0;
+    uv_mutex_unlock(&d->snap.lock);
+    if (!wanted) {
+        return;
+    }
     json_t *o = dvi_dash_status(c, d->trace, &d->rate, d->address);
     char *status = json_dumps(o, JSON_COMPACT);
     char *workers = json_dumps(json_object_get(o, "workers"), JSON_COMPACT);
@@ -90,6 +108,12 @@ s_reply_snap(dvi_dashboard *d, struct MHD_Connection *conn, char **field,
              const char *type)
 {
     uv_mutex_lock(&d->snap.lock);
+    uint64_t want = d->snap.gen + 1;
+    d->snap.wanted = 1;
+    while (d->snap.gen < want &&
+           uv_cond_timedwait(&d->snap.fresh, &d->snap.lock,
+                             (uint64_t)S_WAIT_MS * 1000000) == 0) {
+    }
     char *text = dvi_strdup(*field ? *field : "{}");
     uv_mutex_unlock(&d->snap.lock);
     enum MHD_Result rc = s_reply(conn, MHD_HTTP_OK, type, text);
@@ -294,8 +318,10 @@ dvi_dashboard_start(uv_loop_t *loop, dvi_sched *s, const dvi_dashboard_opts *o,
     snprintf(d->address, sizeof(d->address), "%s",
              o->address ? o->address : "");
     uv_mutex_init(&d->snap.lock);
+    uv_cond_init(&d->snap.fresh);
     d->mhd = s_listen(d, &sa, loopback, o);
     if (d->mhd == NULL) {
+        uv_cond_destroy(&d->snap.fresh);
         uv_mutex_destroy(&d->snap.lock);
         free(d);
         return NULL;
@@ -305,7 +331,6 @@ dvi_dashboard_start(uv_loop_t *loop, dvi_sched *s, const dvi_dashboard_opts *o,
     d->timer = dvi_malloc(sizeof(*d->timer));
     uv_timer_init(loop, d->timer);
     d->timer->data = d;
-    s_snapshot_cb(d->timer); /* served from the first request on */
     uv_timer_start(d->timer, s_snapshot_cb, S_SNAPSHOT_MS, S_SNAPSHOT_MS);
     uv_unref((uv_handle_t *)d->timer);
     snprintf(url, size, "%s://%s:%u/?token=%s", loopback ? "http" : "https",
@@ -326,6 +351,7 @@ dvi_dashboard_stop(dvi_dashboard **dp)
     dvi_sched_set_trace(d->sched, NULL);
     dvi_trace_destroy(&d->trace);
     s_publish(&d->snap, NULL, NULL, NULL, NULL);
+    uv_cond_destroy(&d->snap.fresh);
     uv_mutex_destroy(&d->snap.lock);
     free(d);
 }

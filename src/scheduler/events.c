@@ -566,9 +566,9 @@ dvi_core_done(dvi_core *c, dvi_sworker *w, const dvi_msg_done *m)
 {
     s_note_duration(c, m->us);
     w->ndone++;
-    if (c->trace != NULL) {
+    if (c->trace != NULL && dvi_trace_finished(c->trace, m->us)) {
         const dvi_task *t = dvi_core_task(c, m->key);
-        dvi_trace_finished(c->trace, w->id, t ? t->fn->name : "?", m->us);
+        dvi_trace_stream(c->trace, w->id, t ? t->fn->name : "?", m->us);
     }
     if (m->forward.n > 0) {
         char key[DVI_MAX_KEY + 1];
