@@ -4,11 +4,12 @@
  * top_view.c; this file owns the rest: the options, the connection, and
  * the terminal. On a terminal the picture takes the whole screen (the
  * alternate screen, as top and less use, so that what was there comes
- * back on exit) with plain ANSI escapes, no curses. Keys are read
- * without waiting for Enter; 'q' or Ctrl-C quits. Whatever ends it, the
- * terminal is put back as it was: signals only set a flag, and the loop
- * restores before it returns. Without a terminal on stdout, pictures are
- * printed one after the other (as `top -b`); --once prints one.
+ * back on exit) with plain ANSI escapes, no curses. Keys are read without
+ * waiting for Enter: 'q' or Ctrl-C quits, Ctrl-Z gives the terminal back
+ * until fg. Whatever ends it, the terminal is put back as it was: signals
+ * only set flags, and the loop restores before it returns. Without a
+ * terminal on stdout, pictures are printed one after the other (as `top
+ * -b`); --once prints one.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -56,12 +57,15 @@ static const char s_about[] =
 
 static volatile sig_atomic_t s_stop;    /* SIGINT, SIGTERM, SIGHUP */
 static volatile sig_atomic_t s_resized; /* SIGWINCH: draw again now */
+static volatile sig_atomic_t s_suspend; /* SIGTSTP (Ctrl-Z) */
 
 static void
 s_on_signal(int sig)
 {
     if (sig == SIGWINCH) {
         s_resized = 1;
+    } else if (sig == SIGTSTP) {
+        s_suspend = 1;
     } else {
         s_stop = 1;
     }
@@ -104,6 +108,7 @@ s_term_start(s_term *t)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGWINCH, &sa, NULL);
+    sigaction(SIGTSTP, &sa, NULL);
     if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &t->saved) == 0) {
         struct termios raw = t->saved;
         raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
@@ -129,6 +134,18 @@ s_term_stop(s_term *t)
     }
 }
 
+/* Ctrl-Z: gives the terminal back, stops as SIGTSTP would have, and takes
+ * it again once continued (fg). */
+static void
+s_term_suspend(s_term *t)
+{
+    s_term_stop(t);
+    signal(SIGTSTP, SIG_DFL);
+    raise(SIGTSTP); /* stopped here until SIGCONT */
+    s_suspend = 0;
+    s_term_start(t);
+}
+
 /* The terminal's size, or 24 x 80. */
 static void
 s_size(int *rows, int *cols)
@@ -147,7 +164,7 @@ s_wait(const s_term *t, double seconds)
 {
     uint64_t end = uv_hrtime() + (uint64_t)(seconds * 1e9);
     int keys = t->raw; /* stdin is read for keys */
-    while (!s_stop && !s_resized) {
+    while (!s_stop && !s_resized && !s_suspend) {
         uint64_t now = uv_hrtime();
         if (now >= end) {
             return 0;
@@ -205,7 +222,8 @@ s_picture(dv_client *c, dvi_top_view *v, const s_term *t, const char *where)
         s_size(&rows, &cols);
         fputs("\033[H", out);
         /* One row fewer: a newline on the last would scroll. */
-        dvi_top_view_print(v, status, out, rows - 1, cols, "\033[K\n");
+        dvi_top_view_print(v, status, out, rows > 2 ? rows - 1 : 1, cols,
+                           "\033[K\n");
         fputs("\033[J", out);
     } else {
         dvi_top_view_print(v, status, out, 0, 0, "\n");
@@ -236,6 +254,9 @@ s_loop(dv_client *c, const char *where, double interval, int once)
         rc = s_picture(c, &v, &t, where);
         if (rc != 0 || once || s_wait(&t, interval)) {
             break;
+        }
+        if (s_suspend) {
+            s_term_suspend(&t);
         }
     }
     s_term_stop(&t);
