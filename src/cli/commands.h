@@ -9,5 +9,6 @@ int dvi_cmd_worker(int argc, char **argv);
 int dvi_cmd_profile(int argc, char **argv);
 int dvi_cmd_cluster(int argc, char **argv);
 int dvi_cmd_run(int argc, char **argv);
+int dvi_cmd_top(int argc, char **argv);
 
 #endif
