@@ -306,26 +306,21 @@ dvi_cmd_scheduler(int argc, char **argv)
     dvi_sched_set_control(s, use, s_on_shutdown, rt);
     s_announce(bound, use);
     dvi_dashboard *dash = NULL;
-    if (dvi_cli_dashboard(&p, dvi_runtime_loop(rt), s,
-                          dvi_opt_str(s_opts, S_NOPTS, "dashboard"),
-                          dvi_opt_flag(s_opts, S_NOPTS, "metrics-open"), use,
-                          &dash) != 0) {
-        dvi_sched_destroy(&s);
-        dvi_runtime_destroy(&rt);
-        dvi_tls_ctx_destroy(&tls);
-        dvi_profile_unlock(lock);
-        return 2;
-    }
+    rc = dvi_cli_dashboard(
+        &p, dvi_runtime_loop(rt), s, dvi_opt_str(s_opts, S_NOPTS, "dashboard"),
+        dvi_opt_flag(s_opts, S_NOPTS, "metrics-open"), use, &dash);
     DVI_LOG(DVI_LOG_NOTICE, "SCHED", "profile '%s' in %s", p.name, p.dir);
-    if (dvi_runtime_catch_signals(rt, s_on_signal, rt) < 0) {
+    if (rc == 0 && dvi_runtime_catch_signals(rt, s_on_signal, rt) < 0) {
         DVI_LOG(DVI_LOG_WARN, "SCHED", "%s", dv_last_error());
     }
-    dvi_runtime_run(rt);
+    if (rc == 0) {
+        dvi_runtime_run(rt);
+    }
     dvi_dashboard_stop(&dash);
     dvi_sched_destroy(&s);
     /* Connections finish their last writes and close first. */
     dvi_runtime_destroy(&rt);
     dvi_tls_ctx_destroy(&tls);
     dvi_profile_unlock(lock);
-    return 0;
+    return rc;
 }
