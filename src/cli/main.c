@@ -15,6 +15,8 @@ static const struct {
     {"cluster", dvi_cmd_cluster,
      "start, inspect, scale and stop a cluster from one command"},
     {"run", dvi_cmd_run, "run one command on a worker, relaying its output"},
+    {"pipeline", dvi_cmd_pipeline,
+     "run Pachyderm-style pipelines over directories, incrementally"},
     {"profile", dvi_cmd_profile,
      "create, list, show or export profiles (a cluster's certificates)"},
 };
