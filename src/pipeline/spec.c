@@ -631,8 +631,13 @@ dvi_pspec_load(const char *path)
     if (dvi_read_file(path, &text, &len) < 0) {
         return NULL;
     }
-    dvi_pspec *s = dvi_pspec_parse(path, text);
+    /* dvi_read_file's buffer is not NUL-terminated. */
+    char *copy = dvi_malloc(len + 1);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
     free(text);
+    dvi_pspec *s = dvi_pspec_parse(path, copy);
+    free(copy);
     return s;
 }
 
