@@ -93,8 +93,12 @@ s_walk(const char *root, const char *rel, const char *input, dvi_filecache *fc,
     char abs[4096];
     snprintf(abs, sizeof(abs), "%s%s%s", root, *rel ? "/" : "", rel);
     struct stat st;
-    if (stat(abs, &st) != 0) {
-        return 0; /* a dangling link, or removed meanwhile */
+    /* A link to a file counts as the file; a link to a directory is not
+     * followed, so that a link cycle cannot make the walk endless. */
+    if (lstat(abs, &st) != 0 ||
+        (S_ISLNK(st.st_mode) &&
+         (stat(abs, &st) != 0 || !S_ISREG(st.st_mode)))) {
+        return 0; /* removed meanwhile, dangling, or a directory's link */
     }
     if (S_ISREG(st.st_mode)) {
         unsigned char h[DVI_HASH_BYTES];
@@ -158,9 +162,12 @@ s_pfs(const dvi_pinput *in, dvi_filecache *fc, dvi_datums *out)
         d.desc = dvi_malloc(len);
         snprintf(d.desc, len, "%s:/%s", in->name, matches[i]);
         rc = s_walk(in->repo, matches[i], in->name, fc, &d);
-        if (rc < 0) {
+        if (rc < 0 || d.nfiles == 0) {
+            /* A match without files (an empty directory, a link to a
+             * directory) is no datum: Pachyderm's file system has no
+             * empty directories. */
             s_datum_fini(&d);
-            break;
+            continue;
         }
         s_identify(&d);
         s_push(out, &d);

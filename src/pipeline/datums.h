@@ -4,10 +4,11 @@
  * one glob match of a pfs input (every file below it, when the match is
  * a directory), the concatenation of one datum of each child of a cross
  * (the cartesian product, as Pachyderm), or one datum of one child of a
- * union. A datum's id is a hash of its roots and of each file's input
- * name, relative path and content hash: it changes exactly when a file
- * of it is added, removed or changed, which is what decides whether it
- * runs again.
+ * union. A match that holds no regular file (an empty directory, a link
+ * to a directory, which is never followed) is no datum. A datum's id is a hash
+ * of its roots and of each file's input name, relative path and content hash:
+ * it changes exactly when a file of it is added, removed or changed, which is
+ * what decides whether it runs again.
  */
 #ifndef DVI_PIPELINE_DATUMS_H
 #define DVI_PIPELINE_DATUMS_H

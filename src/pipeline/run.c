@@ -307,6 +307,52 @@ s_downstreams(s_ctx *x, const char *name, int *worst)
     return rc;
 }
 
+/* Says so when name was registered with another spec: the list keeps
+ * one spec per name, and the other spec's pipeline is replaced. */
+static void
+s_rebound(s_ctx *x, const dvi_pspec *s)
+{
+    json_t *e = json_object_get(x->reg, s->name);
+    const char *old = json_string_value(json_object_get(e, "spec"));
+    if (old != NULL && strcmp(old, s->path) != 0) {
+        fprintf(x->o->err,
+                "drove pipeline: warning: pipeline '%s' was %s; it is now "
+                "%s\n",
+                s->name, old, s->path);
+    }
+}
+
+/* Whether path a is b or below it. */
+static int
+s_below(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+    while (n > 1 && b[n - 1] == '/') {
+        n--;
+    }
+    return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+/* The output directory must not overlap an input: the outputs would
+ * become inputs of the next run (or be listed as datums halfway). */
+static int
+s_overlap(const dvi_pspec *s, const dvi_pinput *in)
+{
+    for (size_t i = 0; i < in->nkids; i++) {
+        if (s_overlap(s, in->kids[i]) < 0) {
+            return DV_EINVAL;
+        }
+    }
+    if (in->kind == DVI_PIN_PFS && in->repo != NULL &&
+        (s_below(s->output, in->repo) || s_below(in->repo, s->output))) {
+        return dvi_seterr(DV_EINVAL,
+                          "%s: output %s and input '%s' (%s) overlap: the "
+                          "outputs would become inputs",
+                          s->path, s->output, in->name, in->repo);
+    }
+    return 0;
+}
+
 static int
 s_run_spec(s_ctx *x, dvi_pspec *s)
 {
@@ -323,6 +369,10 @@ s_run_spec(s_ctx *x, dvi_pspec *s)
     int worst = 0;
     int rc = s_upstreams(x, s->input, &worst);
     if (rc == 0) {
+        rc = s_overlap(s, s->input);
+    }
+    if (rc == 0) {
+        s_rebound(x, s);
         rc = dvi_preg_put(x->o->profile, s->name, s->path, s->output);
         json_object_set_new(
             x->reg, s->name,

@@ -349,6 +349,8 @@ printf '{"pipeline": {"name": "nodir"}, "input": {"pfs": {"repo": "no/such", "gl
 pipe nodir nodir.json 1 "$EX/no/such"
 printf '{"pipeline": {"name": "typo"}, "input": {"pfs": {"repo": "data/states", "glob": "/*"}}, "transform": {"cmd": ["true"]}, "parallelism": 2}' >typo.json
 pipe typo typo.json 1 "parallelism: unknown key"
+printf '{"pipeline": {"name": "inside"}, "input": {"pfs": {"repo": "data", "glob": "/*"}}, "transform": {"cmd": ["true"]}, "output": "data/out"}' >inside.json
+pipe inside inside.json 1 "output $EX/data/out and input 'data' \\($EX/data\\) overlap"
 cat >clash.json <<'SPEC'
 {
   "pipeline": {"name": "clash"},

@@ -56,7 +56,14 @@ s_setup(void **state)
     s_write("letters/a.txt", "a");
     s_write("letters/b.txt", "b");
     s_write("script.sh", "echo one");
-    return 0;
+    /* A link cycle and an empty directory: neither is a datum. */
+    char path[128];
+    snprintf(path, sizeof(path), "%s/states/Texas/loop", s_dir);
+    if (symlink("..", path) != 0) {
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/states/Empty", s_dir);
+    return mkdir(path, 0755);
 }
 
 static int
@@ -95,14 +102,17 @@ test_glob_states(void **state)
     DVT_EQ_STR(m[0], "");
     dvi_glob_free(m, n);
 
-    n = s_glob_count("/*", &m); /* hidden directories are not matched */
-    DVT_EQ_I64(n, 3);
+    /* Hidden directories are not matched; an empty one is (it makes no
+     * datum). */
+    n = s_glob_count("/*", &m);
+    DVT_EQ_I64(n, 4);
     DVT_EQ_STR(m[0], "California");
-    DVT_EQ_STR(m[2], "Texas");
+    DVT_EQ_STR(m[2], "Empty");
+    DVT_EQ_STR(m[3], "Texas");
     dvi_glob_free(m, n);
 
-    n = s_glob_count("/*/*", &m);
-    DVT_EQ_I64(n, 5);
+    n = s_glob_count("/*/*", &m); /* the link Texas/loop too */
+    DVT_EQ_I64(n, 6);
     DVT_EQ_STR(m[0], "California/LA.json");
     dvi_glob_free(m, n);
 
