@@ -210,11 +210,13 @@ s_record(s_exec *x, const s_slot *sl, int ok, const char *why, const char *err,
         x->stats->processed++;
     } else {
         x->stats->failed++;
+        size_t n = strlen(log);
         fprintf(x->log,
                 "drove pipeline: %s: datum %s (%s) failed after %d "
-                "tr%s: %s\n",
+                "tr%s: %s%s",
                 x->s->name, sl->d->id, sl->d->desc, sl->tries,
-                sl->tries == 1 ? "y" : "ies", log);
+                sl->tries == 1 ? "y" : "ies", log,
+                n > 0 && log[n - 1] == '\n' ? "" : "\n");
     }
     free(inputs);
     free(log);
@@ -263,11 +265,9 @@ s_complete(s_exec *x, size_t i, int *again)
     } else {
         rc = s_store(x, sl.d, r, why, sizeof(why));
         ok = rc == 0;
-        if (rc == 1) {
-            sl.tries = x->s->datum_tries; /* a conflict: no retry helps */
-        }
     }
-    *again = !ok && rc >= 0 && sl.tries < x->s->datum_tries;
+    /* A conflict (rc 1) is no command's failure: no retry helps. */
+    *again = !ok && rc == 0 && sl.tries < x->s->datum_tries;
     if (rc >= 0 && !*again) {
         rc = s_record(x, &sl, ok, why, err, errlen);
     }
