@@ -238,6 +238,22 @@ same_files "union" "$(files "$OUT/unioned")" "$(printf '%s\n' \
     letters-a.txt letters-b.txt states-California states-Colorado \
     states-Texas)"
 
+# ---- transform.stdin and transform.env reach the command ------------------
+cat >stdin.json <<'SPEC'
+{
+  "pipeline": {"name": "stdin"},
+  "input": {"pfs": {"repo": "letters", "glob": "/"}},
+  "transform": {"cmd": ["sh", "-c", "cat > out/stdin.txt; echo \"$GREETING\" > out/env.txt"],
+                "stdin": ["first line", "second line"],
+                "env": {"GREETING": "hello pipeline"}}
+}
+SPEC
+pipe stdin stdin.json "stdin: 1 datum: 1 processed"
+[ "$(cat "$OUT/stdin/stdin.txt")" = "$(printf 'first line\nsecond line')" ] ||
+    fail "transform.stdin: the command read '$(cat "$OUT/stdin/stdin.txt")'"
+[ "$(cat "$OUT/stdin/env.txt")" = "hello pipeline" ] ||
+    fail "transform.env: the command saw '$(cat "$OUT/stdin/env.txt")'"
+
 # ---- parallelism_spec caps the commands running at once ------------------
 mkdir -p many
 for i in 1 2 3 4 5 6 7 8; do echo "$i" >"many/$i.txt"; done
