@@ -661,8 +661,8 @@ DV_EXPORT int dv_cmd_env(dv_cmd *cmd, const char *name, const char *value);
 DV_EXPORT int dv_cmd_input(dv_cmd *cmd, const char *path, dv_arg value);
 /* As dv_cmd_input, with output file `output` of the command task whose
  * future f is (dv_cmd_output). */
-DV_EXPORT int dv_cmd_input_output(dv_cmd *cmd, const char *path,
-                                  dv_future *f, const char *output);
+DV_EXPORT int dv_cmd_input_output(dv_cmd *cmd, const char *path, dv_future *f,
+                                  const char *output);
 /* As dv_cmd_input with the contents of the local file local_path, read
  * now (the worker may be another machine). Returns 0, DV_EINVAL, or
  * DV_EIO naming the file that could not be read. */
