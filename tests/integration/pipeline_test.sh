@@ -136,9 +136,11 @@ grep -q "Los-Angeles San-Diego San-Francisco" \
 same_files "glob /California/*" "$(files "$OUT/california")" \
     "$(cd data/states && ls California/*.json | sed 's/json$/txt/')"
 
-# The inode of each output: a file rewritten gets a new one (rename).
+# An output's inode and mtime (ns): a file rewritten (a new file renamed
+# over it) gets a new mtime, and a new inode unless the old one's number
+# was reused.
 inode() {
-    stat -c %i "$1"
+    stat -c '%i %y' "$1"
 }
 colorado=$(inode "$OUT/states_each/Colorado.txt")
 denver=$(inode "$OUT/cities/Colorado/Denver.txt")
