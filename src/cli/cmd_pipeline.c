@@ -40,8 +40,16 @@ s_parse(dvi_option *opts, size_t n, int argc, char **argv, const char *usage,
         return rc == 1 ? 0 : 2;
     }
     if (npos != want) {
-        fprintf(stderr, "%s: %zu argument%s missing\n%s\n", usage, want - npos,
-                want - npos == 1 ? "" : "s", "(see --help)");
+        /* The words of the usage after "[OPTIONS] " name the arguments:
+         * those past the npos given are missing. */
+        const char *mark = strstr(usage, " [OPTIONS]");
+        const char *missing = mark ? mark + 11 : "";
+        for (size_t i = 0; i < npos && strchr(missing, ' '); i++) {
+            missing = strchr(missing, ' ') + 1;
+        }
+        fprintf(stderr, "%.*s: missing %s (usage: %s; see --help)\n",
+                mark ? (int)(mark - usage) : (int)strlen(usage), usage, missing,
+                usage);
         return 2;
     }
     return -1;
