@@ -16,12 +16,15 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/map.h"
 
 struct dvi_filecache {
     sqlite3 *db;        /* borrowed: the pipeline's state */
     sqlite3_stmt *get;  /* SELECT by path */
     sqlite3_stmt *put;  /* INSERT OR REPLACE */
     size_t hits, reads; /* counters, for the run's report and tests */
+    dvi_map seen;       /* path -> its own copy (key and value): the paths
+                           hashed, which prune keeps */
 };
 
 static int
@@ -35,6 +38,7 @@ dvi_filecache_new(sqlite3 *db)
 {
     dvi_filecache *fc = dvi_calloc(1, sizeof(*fc));
     fc->db = db;
+    dvi_map_init(&fc->seen);
     if (db == NULL) {
         return fc;
     }
@@ -66,6 +70,10 @@ dvi_filecache_destroy(dvi_filecache **p)
     }
     sqlite3_finalize(fc->get);
     sqlite3_finalize(fc->put);
+    for (size_t i = 0; i < fc->seen.cap; i++) {
+        free(fc->seen.slots[i].val);
+    }
+    dvi_map_fini(&fc->seen);
     free(fc);
     *p = NULL;
 }
@@ -130,6 +138,10 @@ int
 dvi_filecache_hash(dvi_filecache *fc, const char *path, const struct stat *st,
                    unsigned char *out)
 {
+    if (fc != NULL && fc->db != NULL && dvi_map_get(&fc->seen, path) == NULL) {
+        char *copy = dvi_strdup(path);
+        dvi_map_put(&fc->seen, copy, copy);
+    }
     if (fc != NULL && fc->db != NULL && s_lookup(fc, path, st, out)) {
         fc->hits++;
         return 0;
@@ -153,6 +165,47 @@ dvi_filecache_hash(dvi_filecache *fc, const char *path, const struct stat *st,
     sqlite3_reset(fc->put);
     sqlite3_clear_bindings(fc->put);
     return rc == SQLITE_DONE ? 0 : s_sqlerr(fc->db, path);
+}
+
+int
+dvi_filecache_prune(dvi_filecache *fc)
+{
+    if (fc == NULL || fc->db == NULL) {
+        return 0;
+    }
+    sqlite3_stmt *all = NULL, *del = NULL;
+    if (sqlite3_prepare_v2(fc->db, "SELECT path FROM files", -1, &all, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(fc->db, "DELETE FROM files WHERE path = ?", -1, &del,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(all);
+        return s_sqlerr(fc->db, "prune");
+    }
+    /* Collected first: rows are not deleted under a running SELECT. */
+    dvi_map gone;
+    dvi_map_init(&gone);
+    while (sqlite3_step(all) == SQLITE_ROW) {
+        const char *p = (const char *)sqlite3_column_text(all, 0);
+        if (p != NULL && dvi_map_get(&fc->seen, p) == NULL) {
+            char *copy = dvi_strdup(p);
+            dvi_map_put(&gone, copy, copy);
+        }
+    }
+    sqlite3_finalize(all);
+    int n = 0, rc = 0;
+    for (size_t i = 0; i < gone.cap; i++) {
+        char *p = gone.slots[i].val;
+        if (p != NULL && rc == 0) {
+            sqlite3_bind_text(del, 1, p, -1, SQLITE_STATIC);
+            rc = sqlite3_step(del) == SQLITE_DONE ? 0 : DV_EIO;
+            sqlite3_reset(del);
+            n++;
+        }
+        free(p);
+    }
+    dvi_map_fini(&gone);
+    sqlite3_finalize(del);
+    return rc < 0 ? s_sqlerr(fc->db, "prune") : n;
 }
 
 size_t

@@ -31,6 +31,11 @@ void dvi_filecache_destroy(dvi_filecache **p);
 int dvi_filecache_hash(dvi_filecache *fc, const char *path,
                        const struct stat *st, unsigned char *out);
 
+/* Deletes the cached hashes of every path not hashed through fc since it
+ * was made (files deleted, or no longer in the input): call after a
+ * complete scan. Returns how many, or DV_EIO (reason set). */
+int dvi_filecache_prune(dvi_filecache *fc);
+
 /* How many hashes came from the cache, and how many files were read. */
 size_t dvi_filecache_hits(const dvi_filecache *fc);
 size_t dvi_filecache_reads(const dvi_filecache *fc);

@@ -103,6 +103,9 @@ s_scan(dvi_pstate *st, const dvi_pspec *s, s_plan *p)
     }
     dvi_filecache *fc = dvi_filecache_new(dvi_pstate_db(st));
     int rc = fc ? dvi_datums_build(s->input, fc, &p->all) : DV_EIO;
+    if (rc == 0 && dvi_filecache_prune(fc) < 0) {
+        rc = DV_EIO;
+    }
     dvi_filecache_destroy(&fc);
     char *old = rc == 0 ? dvi_pstate_meta(st, "transform") : NULL;
     int changed = old != NULL && strcmp(old, tid) != 0;

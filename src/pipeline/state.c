@@ -8,10 +8,12 @@
 #include "pipeline/state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@ struct dvi_pstate {
     sqlite3 *db;
     char *path;           /* the database file, for messages */
     sqlite3_stmt *status; /* SELECT status FROM datums WHERE id = ? */
+    int lock;             /* <path>.lock, flocked by a run, or -1 */
 };
 
 static const char s_schema[] =
@@ -59,6 +62,27 @@ s_mkdirs(const char *path)
     return 0;
 }
 
+/* A run holds the lock while it runs: two runs of one pipeline at once
+ * would run its datums twice and race on its outputs. Reading the state
+ * (status, inspect) needs no lock: SQLite's WAL lets it read meanwhile. */
+static int
+s_lock(dvi_pstate *st)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s.lock", st->path);
+    st->lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (st->lock < 0) {
+        return dvi_seterr(DV_EIO, "%s: %s", path, strerror(errno));
+    }
+    if (flock(st->lock, LOCK_EX | LOCK_NB) != 0) {
+        return dvi_seterr(DV_EPERM,
+                          "%s: another `drove pipeline run` is running this "
+                          "pipeline",
+                          path);
+    }
+    return 0;
+}
+
 dvi_pstate *
 dvi_pstate_open(const char *path, int create)
 {
@@ -71,6 +95,11 @@ dvi_pstate_open(const char *path, int create)
     }
     dvi_pstate *st = dvi_calloc(1, sizeof(*st));
     st->path = dvi_strdup(path);
+    st->lock = -1;
+    if (create && s_lock(st) < 0) {
+        dvi_pstate_destroy(&st);
+        return NULL;
+    }
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK ||
         sqlite3_busy_timeout(st->db, 10000) != SQLITE_OK ||
@@ -93,6 +122,9 @@ dvi_pstate_destroy(dvi_pstate **p)
     }
     sqlite3_finalize(st->status);
     sqlite3_close(st->db);
+    if (st->lock >= 0) {
+        close(st->lock); /* releases the flock */
+    }
     free(st->path);
     free(st);
     *p = NULL;

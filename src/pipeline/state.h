@@ -25,9 +25,11 @@ typedef enum {
     DVI_DATUM_FAILED = 2
 } dvi_datum_status;
 
-/* Opens (create: creating the directory and the database) the state at
- * path. Caller owns; free with dvi_pstate_destroy. NULL with the reason
- * set: DV_ENOTFOUND (no state and !create), DV_EIO naming the file. */
+/* Opens (create: creating the directory and the database, for a run)
+ * the state at path. A run's open also takes <path>.lock, held until
+ * dvi_pstate_destroy. Caller owns; free with dvi_pstate_destroy. NULL
+ * with the reason set: DV_ENOTFOUND (no state and !create), DV_EPERM (a
+ * run of the pipeline holds the lock), DV_EIO naming the file. */
 dvi_pstate *dvi_pstate_open(const char *path, int create);
 void dvi_pstate_destroy(dvi_pstate **p);
 /* The database, for dvi_filecache. Borrowed. */

@@ -293,6 +293,30 @@ test_filecache(void **state)
     DVT_PASS(dvi_filecache_hash(fc, path, &sb, h2));
     DVT_EQ_I64(dvi_filecache_reads(fc), 2);
     dvi_filecache_destroy(&fc);
+
+    /* A scan that no longer sees a.txt forgets its hash. */
+    fc = DVT_NOTNULL(dvi_filecache_new(dvi_pstate_db(st)));
+    snprintf(path, sizeof(path), "%s/letters/b.txt", s_dir);
+    DVT_TRUE(stat(path, &sb) == 0);
+    DVT_PASS(dvi_filecache_hash(fc, path, &sb, h2));
+    DVT_EQ_I64(dvi_filecache_prune(fc), 1);
+    dvi_filecache_destroy(&fc);
+    fc = DVT_NOTNULL(dvi_filecache_new(dvi_pstate_db(st)));
+    DVT_PASS(dvi_filecache_hash(fc, path, &sb, h2));
+    DVT_EQ_I64(dvi_filecache_hits(fc), 1); /* b.txt kept */
+    snprintf(path, sizeof(path), "%s/letters/a.txt", s_dir);
+    DVT_TRUE(stat(path, &sb) == 0);
+    DVT_PASS(dvi_filecache_hash(fc, path, &sb, h2));
+    DVT_EQ_I64(dvi_filecache_reads(fc), 1); /* a.txt read again */
+    dvi_filecache_destroy(&fc);
+
+    /* A second run of the same pipeline is refused while one runs. */
+    snprintf(path, sizeof(path), "%s/state/p.sqlite", s_dir);
+    DVT_TRUE(dvi_pstate_open(path, 1) == NULL);
+    DVT_EQ_I64(dv_last_code(), DV_EPERM);
+    DVT_CONTAINS(dv_last_error(), "another `drove pipeline run`");
+    dvi_pstate *reader = DVT_NOTNULL(dvi_pstate_open(path, 0));
+    dvi_pstate_destroy(&reader);
     dvi_pstate_destroy(&st);
 }
 
