@@ -105,6 +105,11 @@
 #                (DROVE_FUSION=0), alternating (bench_fusion): us per link
 #                on local:threads=1 and local:processes=1, their ratio, and
 #                the most results the worker held at once (threads)
+#   pipeline.*   `drove pipeline` over 100,000 small files (100 directories
+#                of 1,000, glob "/*"): the first run, a no-op re-run (every
+#                file recognised by its stat in the SQLite cache; median
+#                of 3) and a re-run after one file changed, in seconds
+#                (bench/bench_pipeline.sh)
 #   dask.*       dask distributed's LocalCluster(2 processes), if installed
 #   ratio.*      local:processes=2 against dask (> 1: drove is better)
 #   raster_add.* GeoTrellis's local.Add of five 4096 x 4096 float32
@@ -137,6 +142,7 @@
 #        sh bench/run.sh BUILD_DIR raster  (the raster_add lines alone)
 #        sh bench/run.sh BUILD_DIR children  (bench_children's lines alone)
 #        sh bench/run.sh BUILD_DIR dashboard (the dashboard pairs alone)
+#        sh bench/run.sh BUILD_DIR pipeline  (bench_pipeline.sh's lines alone)
 # Each program runs under a timeout; the script exits non-zero if one failed.
 set -u
 
@@ -202,6 +208,14 @@ children() {
 }
 if [ "${2:-}" = children ]; then
     children
+    exit $failed
+fi
+# drove pipeline over 100,000 files, about 2 minutes (the first run).
+pipeline() {
+    run 600 sh "$here/bench_pipeline.sh" "$build"
+}
+if [ "${2:-}" = pipeline ]; then
+    pipeline
     exit $failed
 fi
 
@@ -339,6 +353,7 @@ for cluster in threads processes tcp; do
 done
 floors_runs
 children
+pipeline
 
 if /usr/bin/python3 -c 'import distributed' 2>/dev/null; then
     run 150 /usr/bin/python3 "$here/dask_bench.py"

@@ -17,6 +17,8 @@ static const struct {
     {"run", dvi_cmd_run, "run one command on a worker, relaying its output"},
     {"top", dvi_cmd_top,
      "watch the cluster: workers, tasks and throughput, redrawn live"},
+    {"pipeline", dvi_cmd_pipeline,
+     "run Pachyderm-style pipelines over directories, incrementally"},
     {"profile", dvi_cmd_profile,
      "create, list, show or export profiles (a cluster's certificates)"},
 };
