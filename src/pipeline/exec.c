@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/bar.h"
 #include "common/cmdval.h"
 #include "common/err.h"
 #include "common/tree.h"
@@ -34,6 +35,7 @@ typedef struct s_exec {
     dvi_pstate *st;
     FILE *log;
     dvi_pexec_stats *stats;
+    dvi_bar *bar;   /* the progress line, cleared before a report */
     dv_future **fs; /* the window, par long */
     s_slot *slots;  /* slot i goes with fs[i] */
     size_t nin;     /* futures in the window */
@@ -211,6 +213,7 @@ s_record(s_exec *x, const s_slot *sl, int ok, const char *why, const char *err,
     } else {
         x->stats->failed++;
         size_t n = strlen(log);
+        dvi_bar_clear(x->bar); /* the report on a line of its own */
         fprintf(x->log,
                 "drove pipeline: %s: datum %s (%s) failed after %d "
                 "tr%s: %s%s",
@@ -284,7 +287,10 @@ dvi_pexec_run(dv_client *c, const dvi_pspec *s, const dvi_datum *const *todo,
               size_t n, int par, dvi_pstate *st, FILE *log,
               dvi_pexec_stats *stats)
 {
-    s_exec x = {c, s, st, log, stats, NULL, NULL, 0};
+    dvi_bar bar; /* on a terminal: datums done of n */
+    dvi_bar_init(&bar, s->name, n);
+    s_exec x = {c, s, st, log, stats, &bar, NULL, NULL, 0};
+    size_t done0 = stats->processed + stats->failed;
     x.fs = dvi_calloc((size_t)par, sizeof(*x.fs));
     x.slots = dvi_calloc((size_t)par, sizeof(*x.slots));
     size_t next = 0;
@@ -299,7 +305,13 @@ dvi_pexec_run(dv_client *c, const dvi_pspec *s, const dvi_datum *const *todo,
         if (x.nin == 0) {
             break;
         }
-        dv_future *f = dv_next_completed(c, x.fs, x.nin, -1);
+        dvi_bar_set(&bar, stats->processed + stats->failed - done0,
+                    stats->failed);
+        dv_future *f =
+            dv_next_completed(c, x.fs, x.nin, dvi_bar_active(&bar) ? 0.2 : -1);
+        if (f == NULL && dv_last_code() == DV_ETIMEDOUT) {
+            continue; /* only to redraw the bar */
+        }
         if (f == NULL) {
             rc = dvi_seterr(dv_last_code(), "%s", dv_last_error());
             break;
@@ -321,6 +333,8 @@ dvi_pexec_run(dv_client *c, const dvi_pspec *s, const dvi_datum *const *todo,
             break;
         }
     }
+    dvi_bar_set(&bar, stats->processed + stats->failed - done0, stats->failed);
+    dvi_bar_end(&bar);
     for (size_t i = 0; i < x.nin; i++) {
         dv_release(x.fs[i]);
     }
