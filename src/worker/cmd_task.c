@@ -113,13 +113,12 @@ s_env(s_task *t)
         t->envp[n++] = t->envbuf[i];
     }
     for (size_t k = 0; k < nuser; k++) {
-        t->envp[n++] = strchr(user[k], '=') ? user[k] : NULL;
+        const char *kv = user[k]; /* the value's: outlives the array */
+        t->envp[n++] = strchr(kv, '=') ? (char *)kv : NULL;
         if (t->envp[n - 1] == NULL) {
             free(user);
             return dv_fail(t->call,
-                           "command: environment entry '%s' has "
-                           "no '='",
-                           user[k]);
+                           "command: environment entry '%s' has no '='", kv);
         }
     }
     free(user);
