@@ -678,6 +678,16 @@ DV_EXPORT int dv_cmd_stdin(dv_cmd *cmd, dv_arg value);
  * the task (a directory may be missing: it keeps nothing). Returns 0, or
  * DV_EINVAL for a bad path. */
 DV_EXPORT int dv_cmd_output(dv_cmd *cmd, const char *path);
+/* Runs the command in dir, an absolute path on the worker (a shared file
+ * system, or one that every worker has), instead of its scratch
+ * directory; NULL: the scratch directory again. Inputs and outputs stay
+ * relative to the scratch directory ($DROVE_SCRATCH). A command given a
+ * directory and neither inputs nor outputs gets no scratch directory at
+ * all (nor DROVE_SCRATCH, DROVE_IN, DROVE_OUT): the cheapest job, as
+ * `drove map` runs them. A dir that is not a directory on the worker
+ * errs the task, naming it and the worker. Returns 0, or DV_EINVAL for a
+ * relative path. */
+DV_EXPORT int dv_cmd_workdir(dv_cmd *cmd, const char *dir);
 /* Seconds the command may run (0, the default: no limit). Past it, its
  * process group gets SIGTERM, then SIGKILL 1 s later, and the task errs
  * "timed out after N s" (with DV_CMD_ANY_STATUS, its result says signal

@@ -40,6 +40,10 @@ static dvi_option s_opts[] = {
      NULL},
     {"stdin", DVI_OPT_FLAG, NULL, 0, 0, NULL,
      "send what this process reads on stdin to the command's stdin", NULL},
+    {"workdir", DVI_OPT_STR, NULL, 0, 0, NULL,
+     "run it in this directory of the worker (an absolute path; . is this "
+     "one) instead of a scratch directory",
+     NULL},
     {"timeout", DVI_OPT_NUM, "0", 0, 1000000000, NULL,
      "seconds the command may run (0: no limit); then it is killed", NULL},
 };
@@ -91,6 +95,16 @@ s_build(int argc, char **argv, int cmd0, int optc)
     }
     dv_cmd_flags(cmd, DV_CMD_ANY_STATUS);
     dv_cmd_timeout(cmd, dvi_opt_num(s_opts, S_N(s_opts), "timeout"));
+    const char *wd = dvi_opt_str(s_opts, S_N(s_opts), "workdir");
+    char here[4096];
+    if (wd != NULL && strcmp(wd, ".") == 0) {
+        wd = getcwd(here, sizeof(here));
+    }
+    if (wd != NULL && dv_cmd_workdir(cmd, wd) < 0) {
+        fprintf(stderr, "drove run: --workdir '%s': %s\n", wd, dv_last_error());
+        dv_cmd_free(cmd);
+        return NULL;
+    }
     const char *v[256];
     size_t n = dvi_opt_list(s_opts, S_N(s_opts), optc, argv, "env", v, 256);
     for (size_t i = 0; i < n && i < 256; i++) {

@@ -29,6 +29,7 @@ struct dv_cmd {
     size_t nout;
     unsigned flags;
     double timeout;
+    char *workdir; /* or NULL: the scratch directory */
 };
 
 static dv_cmd *
@@ -86,6 +87,7 @@ dv_cmd_free(dv_cmd *cmd)
     s_free_strs(cmd->argv, cmd->argc);
     s_free_strs(cmd->env, cmd->nenv);
     s_free_strs(cmd->out, cmd->nout);
+    free(cmd->workdir);
     for (size_t i = 0; i < cmd->nin; i++) {
         free(cmd->in[i].path);
         free(cmd->in[i].output);
@@ -240,6 +242,19 @@ dv_cmd_timeout(dv_cmd *cmd, double seconds)
 }
 
 int
+dv_cmd_workdir(dv_cmd *cmd, const char *dir)
+{
+    if (cmd == NULL || (dir != NULL && dir[0] != '/')) {
+        return dvi_seterr(DV_EINVAL,
+                          "dv_cmd_workdir: '%s' is not an absolute path",
+                          dir ? dir : "(null)");
+    }
+    free(cmd->workdir);
+    cmd->workdir = dir ? dvi_strdup(dir) : NULL;
+    return 0;
+}
+
+int
 dv_cmd_flags(dv_cmd *cmd, unsigned flags)
 {
     if (cmd == NULL || (flags & ~(DV_CMD_ANY_STATUS | DV_CMD_PURE)) != 0) {
@@ -291,6 +306,7 @@ s_wire_init(s_wire *w, const dv_cmd *cmd)
     w->spec[DVI_CMD_SPEC_TIMEOUT] = dv_f64(cmd->timeout);
     w->spec[DVI_CMD_SPEC_OUTPUTS] = dv_list(outs, cmd->nout);
     w->spec[DVI_CMD_SPEC_INPUTS] = dv_list(ins, cmd->nin);
+    w->spec[DVI_CMD_SPEC_WORKDIR] = dv_str(cmd->workdir ? cmd->workdir : "");
     w->args[0] = dv_list(w->spec, DVI_CMD_SPEC_LEN);
 }
 

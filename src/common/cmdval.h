@@ -6,7 +6,8 @@
  *    flags (DV_CMD_*), timeout (seconds, 0: none),
  *    outputs (list of str: paths, a '/' at the end for a directory),
  *    inputs (list of [path, output]: argument 1 + i is input i; path ""
- *    is stdin; output "" takes a command result's stdout)]
+ *    is stdin; output "" takes a command result's stdout),
+ *    workdir (an absolute path, or "": the scratch directory)]
  * Result: a list
  *   [DVI_CMD_MAGIC, exit status, signal, timed out (bool), stdout,
  *    stderr, outputs (flat list: path, bytes, path, bytes...), started
@@ -30,6 +31,7 @@ enum {
     DVI_CMD_SPEC_TIMEOUT,
     DVI_CMD_SPEC_OUTPUTS,
     DVI_CMD_SPEC_INPUTS,
+    DVI_CMD_SPEC_WORKDIR,
     DVI_CMD_SPEC_LEN
 };
 

@@ -32,9 +32,10 @@ extern char **environ;
 typedef struct s_task {
     dv_call *call;
     const dv_value *spec;
-    char scratch[PATH_MAX];
-    char **argv; /* borrowed strings of the description */
-    char **envp; /* the worker's, the DROVE_* and the command's */
+    char scratch[PATH_MAX]; /* "" when it needs none */
+    const char *workdir;    /* asked for, or "": the scratch directory */
+    char **argv;            /* borrowed strings of the description */
+    char **envp;            /* the worker's, the DROVE_* and the command's */
     char *envbuf[3];
     int stdin_fd;
     dv_arg *outs; /* kept outputs: path, bytes, ... */
@@ -77,7 +78,8 @@ s_strings(const s_task *t, int i, size_t *n)
     return v;
 }
 
-/* The environment: the worker's, less what the command sets. */
+/* The environment: the worker's, less what the command sets, and the
+ * scratch directory's names when it has one. */
 static int
 s_env(s_task *t)
 {
@@ -88,7 +90,8 @@ s_env(s_task *t)
     }
     static const char *const dirs[] = {"DROVE_SCRATCH=%s", "DROVE_IN=%s/in",
                                        "DROVE_OUT=%s/out"};
-    for (int i = 0; i < 3; i++) {
+    int ndirs = t->scratch[0] ? 3 : 0;
+    for (int i = 0; i < ndirs; i++) {
         t->envbuf[i] = dvi_malloc(PATH_MAX + 32);
         snprintf(t->envbuf[i], PATH_MAX + 32, dirs[i], t->scratch);
     }
@@ -109,7 +112,7 @@ s_env(s_task *t)
             t->envp[n++] = environ[i];
         }
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < ndirs; i++) {
         t->envp[n++] = t->envbuf[i];
     }
     for (size_t k = 0; k < nuser; k++) {
@@ -411,6 +414,34 @@ s_scratch(s_task *t)
     return 0;
 }
 
+/* The working directory asked for (absolute, existing), or "" for the
+ * scratch directory. NULL: the task failed. A command running elsewhere
+ * with neither inputs nor outputs gets no scratch directory at all:
+ * making and removing one is most of the cost of a short job. */
+static const char *
+s_workdir(s_task *t, int *scratch)
+{
+    const char *dir = dv_value_str(s_field(t, DVI_CMD_SPEC_WORKDIR), NULL);
+    struct stat st;
+    if (dir == NULL || (dir[0] != '\0' && dir[0] != '/')) {
+        dv_fail(t->call, "command: a bad working directory");
+        return NULL;
+    }
+    int e = dir[0] == '\0'         ? 0
+            : stat(dir, &st) < 0   ? errno
+            : !S_ISDIR(st.st_mode) ? ENOTDIR
+                                   : 0;
+    if (e != 0) {
+        dv_fail(t->call, "command: working directory '%s' on worker %s: %s",
+                dir, dv_call_worker(t->call), strerror(e));
+        return NULL;
+    }
+    *scratch = dir[0] == '\0' ||
+               dv_value_len(s_field(t, DVI_CMD_SPEC_INPUTS)) > 0 ||
+               dv_value_len(s_field(t, DVI_CMD_SPEC_OUTPUTS)) > 0;
+    return dir;
+}
+
 /* Everything before the program starts. */
 static int
 s_prepare(s_task *t, double *timeout, unsigned *flags)
@@ -423,7 +454,11 @@ s_prepare(s_task *t, double *timeout, unsigned *flags)
     }
     *timeout = dv_value_f64(s_field(t, DVI_CMD_SPEC_TIMEOUT));
     *flags = (unsigned)dv_value_i64(s_field(t, DVI_CMD_SPEC_FLAGS));
-    if (!(*timeout >= 0) || s_scratch(t) < 0 || s_env(t) < 0 ||
+    int scratch = 0;
+    if ((t->workdir = s_workdir(t, &scratch)) == NULL) {
+        return DV_ETASK;
+    }
+    if (!(*timeout >= 0) || (scratch && s_scratch(t) < 0) || s_env(t) < 0 ||
         s_inputs(t) < 0) {
         return *timeout >= 0 ? DV_ETASK
                              : dv_fail(t->call, "command: a bad time limit");
@@ -466,7 +501,7 @@ s_drove_cmd(dv_call *call)
     if (rc == 0) {
         dvi_cmd_proc p = {.argv = t.argv,
                           .envp = t.envp,
-                          .cwd = t.scratch,
+                          .cwd = t.workdir[0] ? t.workdir : t.scratch,
                           .stdin_fd = t.stdin_fd,
                           .timeout_s = timeout,
                           .call = call,

@@ -12,6 +12,8 @@
  *     DV_CMD_ANY_STATUS) finishes with them.
  *   - A time limit kills the program and what it started in the
  *     background; cancelling a running command kills it.
+ *   - A working directory of its own: no scratch directory without inputs
+ *     or outputs; one the worker lacks errs naming it.
  *   - A C task submits a command as its child and continues as it.
  *   - 200 commands at once all finish with their own outputs.
  *   - Bad descriptions are refused: paths outside the scratch directory,
@@ -247,6 +249,41 @@ test_timeout_and_cancel(void **state)
 }
 
 static void
+test_workdir(void **state)
+{
+    dv_client *c = *state;
+    /* Elsewhere, with nothing in or out: no scratch directory at all. */
+    dv_cmd *cmd =
+        DVT_NOTNULL(dv_cmd_new_shell("pwd; echo \"[${DROVE_SCRATCH-none}]\""));
+    DVT_PASS(dv_cmd_workdir(cmd, dvt_home()));
+    dv_future *f;
+    const dv_value *r = s_run(c, cmd, &f);
+    char want[1200];
+    snprintf(want, sizeof(want), "%s\n[none]\n", dvt_home());
+    DVT_EQ_STR(s_out(r), want);
+    dv_release(f);
+    /* With an output: it runs there, and keeps what it wrote to $DROVE_OUT. */
+    dv_cmd_free(cmd);
+    cmd = DVT_NOTNULL(dv_cmd_new_shell("pwd > $DROVE_OUT/where"));
+    DVT_PASS(dv_cmd_workdir(cmd, dvt_home()));
+    DVT_PASS(dv_cmd_output(cmd, "out/where"));
+    r = s_run(c, cmd, &f);
+    size_t n = 0;
+    const char *where = dv_cmd_output_find(r, "out/where", &n);
+    DVT_TRUE(where != NULL && n == strlen(dvt_home()) + 1 &&
+             memcmp(where, dvt_home(), n - 1) == 0);
+    dv_release(f);
+    /* A directory the worker does not have: the task says which. */
+    DVT_PASS(dv_cmd_workdir(cmd, "/nonexistent/dir"));
+    f = DVT_NOTNULL(dv_cmd_submit(c, cmd, NULL));
+    DVT_TRUE(dv_result(f, 60.0) == NULL);
+    DVT_CONTAINS(dv_future_error(f), "working directory '/nonexistent/dir'");
+    dv_release(f);
+    DVT_EQ_I64(dv_cmd_workdir(cmd, "relative/dir"), DV_EINVAL);
+    dv_cmd_free(cmd);
+}
+
+static void
 test_command_child_of_a_task(void **state)
 {
     dv_client *c = *state;
@@ -381,6 +418,7 @@ main(void)
         cmocka_unit_test(test_inputs_and_outputs),
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_timeout_and_cancel),
+        cmocka_unit_test(test_workdir),
         cmocka_unit_test(test_command_child_of_a_task),
         cmocka_unit_test(test_many_at_once),
         cmocka_unit_test(test_pure_commands_share),

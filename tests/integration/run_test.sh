@@ -52,6 +52,7 @@ for scheme in threads processes; do
         'tr a-z A-Z <in/d.txt >$DROVE_OUT/up.txt; mkdir $DROVE_OUT/s; echo x >$DROVE_OUT/s/y'
     [ "$(cat out/up.txt 2>/dev/null)" = HELLO ] || fail "$scheme: out/up.txt"
     [ "$(cat out/s/y 2>/dev/null)" = x ] || fail "$scheme: out/s/y"
+    expect 0 "$TMP" "" -- --workdir . pwd
     out=$(printf 'piped in' | timeout 60 "$DROVE" run --stdin cat)
     [ "$out" = "piped in" ] || fail "$scheme: --stdin gave '$out'"
 done
@@ -63,6 +64,7 @@ timeout 10 "$DROVE" run --help | grep -q "usage: drove run" ||
 expect 2 "" "no command" --
 expect 2 "" "unknown option '--bogus'" -- --bogus echo
 expect 2 "" "--env 'NOEQUALS'" -- --env NOEQUALS echo
+expect 2 "" "--workdir 'rel'" -- --workdir rel echo
 expect 2 "" "--input 'missing.txt'" -- --input missing.txt cat
 DROVE_SCHEDULER=tcp://127.0.0.1:1 expect 125 "" "127.0.0.1:1" -- echo
 
