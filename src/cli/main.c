@@ -16,6 +16,8 @@ static const struct {
      "start, inspect, scale and stop a cluster from one command"},
     {"profile", dvi_cmd_profile,
      "create, list, show or export profiles (a cluster's certificates)"},
+    {"map", dvi_cmd_map,
+     "run a command once per argument on the cluster (GNU parallel)"},
 };
 
 static void
