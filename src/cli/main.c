@@ -14,6 +14,7 @@ static const struct {
     {"worker", dvi_cmd_worker, "run a worker that connects to a scheduler"},
     {"cluster", dvi_cmd_cluster,
      "start, inspect, scale and stop a cluster from one command"},
+    {"run", dvi_cmd_run, "run one command on a worker, relaying its output"},
     {"profile", dvi_cmd_profile,
      "create, list, show or export profiles (a cluster's certificates)"},
     {"map", dvi_cmd_map,

@@ -70,6 +70,9 @@ dv_register(const dv_function *f)
 const dv_function *
 dvi_funcs_registered(const char *name)
 {
+    if (strcmp(name, dvi_cmd_function.name) == 0) {
+        return &dvi_cmd_function; /* built in */
+    }
     uv_once(&s_once, s_init);
     uv_mutex_lock(&s_lock);
     const dv_function *f = dvi_map_get(&s_registry, name);
@@ -154,6 +157,9 @@ dvi_funcs_program_code(const dv_function *fn, char *out)
 {
     s_find_obj q = {(uintptr_t)fn, out};
     out[0] = '\0';
+    if (fn->flags & DVI_FN_BUILTIN) {
+        return; /* the same everywhere, whichever object holds it */
+    }
     dl_iterate_phdr(s_find_obj_cb, &q);
 }
 

@@ -25,6 +25,12 @@
 
 #include "drove.h"
 
+/* A function built into drove (dv_function.flags): found by its name in
+ * every program, with no code identity. */
+#define DVI_FN_BUILTIN 0x100u
+/* The built-in command task function, "drove_cmd" (cmd_task.c). */
+extern const dv_function dvi_cmd_function;
+
 /* The longest code identity, with its NUL. */
 #define DVI_CODE_MAX 80
 
