@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "commands.h"
 #include "drove.h"
@@ -497,15 +498,41 @@ s_write_held(s_map *m, int all)
     }
 }
 
-/* Stops the jobs in flight (--halt now): releasing a task that has not
- * finished cancels it, which ends its process group. */
+/* The number of tasks the cluster's workers are running, or -1. */
+static long
+s_running(dv_client *c)
+{
+    char *text = NULL;
+    if (dv_scheduler_info(c, &text) != 0) {
+        return -1;
+    }
+    json_t *o = json_loads(text, 0, NULL);
+    json_t *r = json_object_get(json_object_get(o, "totals"), "running");
+    long n = json_is_integer(r) ? (long)json_integer_value(r) : -1;
+    json_decref(o);
+    free(text);
+    return n;
+}
+
+/* Stops the jobs in flight (--halt now, an error): a cancelled command
+ * task has its process group killed by its worker. The cancellations
+ * travel as messages, which dv_close would overtake (an embedded
+ * cluster then waits for the calls to end by themselves), so wait,
+ * briefly, for the workers to report nothing running. */
 static void
 s_kill_flight(s_map *m)
 {
+    size_t n = m->nflight;
     for (size_t i = 0; i < m->nflight; i++) {
+        dv_cancel(m->fs[i]);
         s_free_job(m->flight[i]);
     }
     m->nflight = 0;
+    double deadline = (double)uv_hrtime() / 1e9 + 3.0;
+    while (n > 0 && s_running(m->run.c) > 0 &&
+           (double)uv_hrtime() / 1e9 < deadline) {
+        uv_sleep(20);
+    }
 }
 
 /* Whether --halt fires after job j, and what it does then. */

@@ -169,7 +169,7 @@ dvi_map_template_expand(const char *tmpl, const char *const *args, size_t n,
         } else if (src > 0 && src <= n) {
             s_put(out, args[src - 1], kind);
         }
-        for (size_t i = 0; src == 0 && i < n; i++) {
+        for (size_t i = 0; kind != S_SEQ && src == 0 && i < n; i++) {
             if (i > 0) {
                 fputc(' ', out);
             }
