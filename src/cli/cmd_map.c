@@ -234,42 +234,6 @@ s_parse_halt(const char *v, s_halt *h)
     return 0;
 }
 
-/* The command template from the words of COMMAND, or NULL (none: each
- * argument is the command). *tmpl_ok is 0 when out of memory. */
-static char *
-s_template(int argc, char **argv, int *ok)
-{
-    *ok = 1;
-    if (argc == 0) {
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    if (f == NULL) {
-        *ok = 0;
-        return NULL;
-    }
-    for (int i = 0; i < argc; i++) {
-        fprintf(f, "%s%s", i ? " " : "", argv[i]);
-    }
-    if (fclose(f) != 0) {
-        *ok = 0;
-        return NULL;
-    }
-    if (!dvi_map_template_has_rpl(buf)) {
-        char *t = realloc(buf, size + 4);
-        if (t == NULL) {
-            free(buf);
-            *ok = 0;
-            return NULL;
-        }
-        memcpy(t + size, " {}", 4);
-        buf = t;
-    }
-    return buf;
-}
-
 /* Parses everything: options, command, sources (and the joblog to resume
  * from). Returns -1 to go on, else the exit status. */
 static int
@@ -298,10 +262,11 @@ s_setup(s_map *m, int argc, char **argv)
            strcmp(argv[src], "::::") != 0) {
         src++;
     }
-    int ok;
-    m->tmpl = s_template(src - cmd, argv + cmd, &ok);
+    m->tmpl = src > cmd ? dvi_map_template_make((const char *const *)argv + cmd,
+                                                (size_t)(src - cmd))
+                        : NULL;
     m->args = dvi_map_args_new();
-    if (!ok || m->args == NULL) {
+    if ((src > cmd && m->tmpl == NULL) || m->args == NULL) {
         fprintf(stderr, "drove map: out of memory\n");
         return S_EXIT_ERROR;
     }
@@ -386,15 +351,10 @@ s_make_job(const s_map *m, size_t i)
         j->cmd = dvi_map_template_expand(m->tmpl, a, m->nsrc, j->seq);
     } else {
         /* No command: the arguments are the command line, as given. */
-        j->cmd = dvi_map_template_tag(a, m->nsrc);
-        if (j->cmd != NULL) {
-            for (char *p = j->cmd; *p; p++) {
-                *p = *p == '\t' ? '\0' : *p;
-            }
-        }
+        j->cmd = dvi_map_template_join(a, m->nsrc, "");
     }
-    if (j->cmd == NULL ||
-        (m->tag && (j->tag = dvi_map_template_tag(a, m->nsrc)) == NULL)) {
+    if (j->cmd == NULL || (m->tag && (j->tag = dvi_map_template_join(
+                                          a, m->nsrc, "\t")) == NULL)) {
         goto fail;
     }
     free(a);

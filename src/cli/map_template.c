@@ -47,8 +47,9 @@ s_parse(const char *p, int *kind, size_t *src)
     return 0;
 }
 
-int
-dvi_map_template_has_rpl(const char *tmpl)
+/* Whether tmpl holds at least one replacement string. */
+static int
+s_has_rpl(const char *tmpl)
 {
     int kind;
     size_t src;
@@ -184,7 +185,7 @@ dvi_map_template_expand(const char *tmpl, const char *const *args, size_t n,
 }
 
 char *
-dvi_map_template_tag(const char *const *args, size_t n)
+dvi_map_template_join(const char *const *words, size_t n, const char *end)
 {
     char *buf = NULL;
     size_t size = 0;
@@ -193,12 +194,23 @@ dvi_map_template_tag(const char *const *args, size_t n)
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        fprintf(out, "%s%s", i ? " " : "", args[i]);
+        fprintf(out, "%s%s", i ? " " : "", words[i]);
     }
-    fputc('\t', out);
+    fputs(end, out);
     if (fclose(out) != 0) {
         free(buf);
         return NULL;
     }
     return buf;
+}
+
+char *
+dvi_map_template_make(const char *const *words, size_t n)
+{
+    char *t = dvi_map_template_join(words, n, "");
+    if (t != NULL && !s_has_rpl(t)) {
+        free(t);
+        t = dvi_map_template_join(words, n, " {}");
+    }
+    return t;
 }

@@ -17,15 +17,21 @@
 
 #include <stddef.h>
 
-/* Whether tmpl holds at least one replacement string. */
-int dvi_map_template_has_rpl(const char *tmpl);
+/* The template of a command given as words: joined by spaces (as
+ * parallel joins them, unquoted: they are shell code), with " {}"
+ * appended when they hold no replacement string. Caller owns; free with
+ * free(). NULL when out of memory. */
+char *dvi_map_template_make(const char *const *words, size_t n);
 /* Job seq's command line: tmpl with its replacement strings replaced by
  * args[0 .. n) (one per source) and seq. Caller owns; free with free().
  * NULL when out of memory. */
 char *dvi_map_template_expand(const char *tmpl, const char *const *args,
                               size_t n, size_t seq);
-/* The job's --tag: its arguments, spaced, unquoted, then a TAB. Caller
- * owns; free with free(). NULL when out of memory. */
-char *dvi_map_template_tag(const char *const *args, size_t n);
+/* words joined by spaces, unquoted, then end: a job's --tag prefix is
+ * its arguments and "\t"; with no command, its command line is its
+ * arguments and "". Caller owns; free with free(). NULL when out of
+ * memory. */
+char *dvi_map_template_join(const char *const *words, size_t n,
+                            const char *end);
 
 #endif

@@ -140,6 +140,7 @@ same stdin-sort sort echo
 : >"$TMP/stdin"
 same tag keep -k --tag 'echo x {}; echo y' ::: a 'b c' ::: d
 same tag-sort sort --tag echo ::: 1 2 3 4
+same nocmd keep -k ::: 'echo a' 'echo b  c' 'echo {} x'
 same quote keep -k echo ::: 'a  b' '$HOME' '`id`' "'" '"' 'a;b' '~'
 
 # Output is grouped: a job's lines stay together, its stdout before its
