@@ -99,6 +99,10 @@
 #                (DROVE_FUSION=0), alternating (bench_fusion): us per link
 #                on local:threads=1 and local:processes=1, their ratio, and
 #                the most results the worker held at once (threads)
+#   map.*        `drove map -j2 true` over 100 and 2,000 arguments, embedded
+#                and on two daemon workers, beside `xargs -P2 -n1 true` and
+#                GNU parallel, best of 3 (bench/bench_map.sh lists the
+#                lines): ms/job and drove/xargs (goal: <= 1.3)
 #   dask.*       dask distributed's LocalCluster(2 processes), if installed
 #   ratio.*      local:processes=2 against dask (> 1: drove is better)
 #   raster_add.* GeoTrellis's local.Add of five 4096 x 4096 float32
@@ -130,10 +134,11 @@
 #        sh bench/run.sh BUILD_DIR metg    (the METG lines alone)
 #        sh bench/run.sh BUILD_DIR raster  (the raster_add lines alone)
 #        sh bench/run.sh BUILD_DIR children  (bench_children's lines alone)
+#        sh bench/run.sh BUILD_DIR map  (bench_map.sh's lines alone)
 # Each program runs under a timeout; the script exits non-zero if one failed.
 set -u
 
-build=${1:?usage: sh bench/run.sh BUILD_DIR [floors|metg|raster|children]}
+build=${1:?usage: sh bench/run.sh BUILD_DIR [floors|metg|raster|children|map]}
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$build/bench
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/drove-bench-run.XXXXXX") || exit 1
@@ -195,6 +200,14 @@ children() {
 }
 if [ "${2:-}" = children ]; then
     children
+    exit $failed
+fi
+# drove map against xargs and GNU parallel, about a minute.
+map() {
+    run 300 bash "$here/bench_map.sh" "$build"
+}
+if [ "${2:-}" = map ]; then
+    map
     exit $failed
 fi
 
@@ -295,6 +308,7 @@ for cluster in threads processes tcp; do
 done
 floors_runs
 children
+map
 
 if /usr/bin/python3 -c 'import distributed' 2>/dev/null; then
     run 150 /usr/bin/python3 "$here/dask_bench.py"

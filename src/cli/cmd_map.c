@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -602,12 +604,55 @@ s_take(s_map *m, dv_future *f)
     return NULL;
 }
 
-/* Runs the jobs to the end (or the halt). Returns 0, or -1 after an
- * error that ended the run. */
+/* ---- Signals ---------------------------------------------------------- */
+
+/* The signal that asked drove map to stop, or 0. */
+static volatile sig_atomic_t s_signal;
+
+static void
+s_on_signal(int sig)
+{
+    s_signal = sig;
+}
+
+static const int s_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+/* Catches the signals that end a run (those not ignored: a job started
+ * with nohup keeps ignoring them) and blocks them in this thread while
+ * dv_connect starts the embedded cluster's threads, so that they inherit
+ * the block and the main thread alone takes them. The jobs' process
+ * groups do not get a terminal's ^C: drove map must cancel them, or they
+ * would run on after it. */
+static void
+s_catch_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    for (size_t i = 0; i < sizeof(s_signals) / sizeof(s_signals[0]); i++) {
+        struct sigaction old, sa;
+        if (sigaction(s_signals[i], NULL, &old) != 0 ||
+            old.sa_handler == SIG_IGN) {
+            continue;
+        }
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = s_on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(s_signals[i], &sa, NULL);
+        sigaddset(set, s_signals[i]);
+    }
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/* Runs the jobs to the end (or the halt, or a signal). Returns 0, or -1
+ * after an error or a signal that ended the run. */
 static int
 s_loop(s_map *m)
 {
     for (;;) {
+        if (s_signal != 0) {
+            dvi_map_out_note(&m->out, "%s: stopping %zu running jobs",
+                             strsignal(s_signal), m->nflight);
+            return -1;
+        }
         if (s_fill(m) != 0) {
             return -1;
         }
@@ -615,7 +660,11 @@ s_loop(s_map *m)
         if (m->nflight == 0) {
             return 0;
         }
-        dv_future *f = dv_next_completed(m->run.c, m->fs, m->nflight, -1);
+        /* A bounded wait: a signal's flag and the bar are looked at. */
+        dv_future *f = dv_next_completed(m->run.c, m->fs, m->nflight, 0.25);
+        if (f == NULL && dv_last_code() == DV_ETIMEDOUT) {
+            continue;
+        }
         dvi_map_job *j = f ? s_take(m, f) : NULL;
         if (j == NULL) {
             dvi_map_out_note(&m->out, "%s", dv_last_error());
@@ -646,7 +695,10 @@ s_run(s_map *m)
         m->total += s_skip(m, i) ? 0 : 1;
     }
     m->out.total = m->total;
+    sigset_t set;
+    s_catch_signals(&set);
     dv_client *c = dv_connect(NULL);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     if (c == NULL) {
         fprintf(stderr, "drove map: cannot connect: %s\n", dv_last_error());
         return S_EXIT_ERROR;
@@ -666,6 +718,8 @@ s_run(s_map *m)
         rc = m->halted                       ? m->halt_status & 0xff
              : m->failed > S_EXIT_MAX_FAILED ? S_EXIT_MAX_FAILED
                                              : (int)m->failed;
+    } else if (s_signal != 0) {
+        rc = 128 + s_signal; /* as a shell reports a killed command */
     }
     s_kill_flight(m);
     if (m->keep) {

@@ -220,6 +220,22 @@ want_rc tmo 1
 grep -q "$(printf '\t-1\t15\tsleep 10')" "$TMP/jt" ||
     fail "--timeout: the joblog does not say -1 and signal 15"
 
+# A drove map killed by TERM (or ^C) stops its jobs, which run in
+# process groups of their own, and exits 128 + 15.
+"$DROVE" map --no-bar sleep ::: 47.25 47.5 >"$TMP/term.out" 2>"$TMP/term.err" &
+mp=$!
+sleep 1
+kill -TERM "$mp"
+rc=
+for _ in $(seq 50); do
+    kill -0 "$mp" 2>/dev/null || { wait "$mp"; rc=$?; break; }
+    sleep 0.1
+done
+[ "$rc" = 143 ] || fail "drove map after TERM: exit status '$rc', want 143"
+sleep 0.5
+pgrep -f "sleep 47.[25]" >/dev/null &&
+    fail "drove map after TERM left its jobs running"
+
 # --retries: a job that fails twice, then succeeds, succeeds.
 run retry "$DROVE" map --no-bar --retries 2 \
     'n=$(cat {}.n 2>/dev/null || echo 0); echo $((n + 1)) >{}.n; [ $n -ge 2 ]' \
