@@ -96,7 +96,9 @@ dvi_map_job_submit(dvi_map_job *j, const dvi_map_runner *r)
 void
 dvi_map_job_read(dvi_map_job *j)
 {
-    const dv_value *v = dv_result(j->f, 0);
+    /* Finished, but a large result (past what the completion carries)
+     * is still to be fetched from its worker: wait for it. */
+    const dv_value *v = dv_result(j->f, -1);
     j->error = NULL;
     j->out = j->err = "";
     j->outlen = j->errlen = 0;

@@ -98,13 +98,17 @@ dvi_map_out_progress(dvi_map_out *o, size_t done, size_t failed, size_t running,
         bar[i] = i < fill ? '#' : '.';
     }
     bar[width] = '\0';
-    double spent = now - o->started;
-    double eta = done ? spent / (double)done * (double)(total - done) : 0;
+    /* The ETA from the pace so far: none before the first job ends. */
+    char eta[32] = "ETA ?";
+    if (done > 0) {
+        double spent = now - o->started;
+        snprintf(eta, sizeof(eta), "ETA %.0fs",
+                 spent / (double)done * (double)(total - done));
+    }
     fprintf(stderr,
-            "\r\033[K[%s] %3d%% %zu/%zu done, %zu running, %zu failed, "
-            "ETA %ds",
-            bar, (int)(100.0 * (double)done / total), done, o->total, running,
-            failed, (int)(eta + 0.5));
+            "\r\033[K[%s] %3d%% %zu/%zu done, %zu running, %zu failed, %s", bar,
+            (int)(100.0 * (double)done / total), done, o->total, running,
+            failed, eta);
     o->drawn = 1;
 }
 
