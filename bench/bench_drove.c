@@ -1,6 +1,7 @@
 /* The drove benchmarks on one cluster, printing `CLUSTER.name: value unit`.
  *
- *   bench_drove --cluster threads|processes|tcp|tcp_plain|tcp_state
+ *   bench_drove --cluster threads|processes|tcp|tcp_plain|tcp_state|
+ *                         tcp_nodash|tcp_dash
  *               [--drove PATH] [--fns SO] [--quick] [--only LIST]
  *               [--no-floors]
  *
@@ -11,7 +12,10 @@
  * tcp_plain is the same in plain TCP (the test-only DROVE_TEST_PLAINTEXT
  * switch), to show what TLS costs; tcp_state is tcp with the scheduler
  * keeping `--state` in the run's directory, with a result published
- * (so that completions look their keys up), to show what that costs.
+ * (so that completions look their keys up), to show what that costs;
+ * tcp_nodash is tcp with the scheduler's dashboard off, tcp_dash with it
+ * on and a client polling /api/status once a second during the map (as
+ * the page does): map_throughput, read in pairs, is what it costs.
  * Measured, in this order (--only picks some: startup, tree, transfer,
  * map, submit, roundtrip, chain, fanout, stored, pending):
  *
@@ -89,6 +93,7 @@
 #define _GNU_SOURCE
 #include "bench_drove.h"
 #include "bench_util.h"
+#include "dash_poll.h"
 #include "floor.h"
 #include "fns.h"
 
@@ -895,7 +900,7 @@ s_usage(FILE *out)
 {
     fprintf(out,
             "usage: bench_drove --cluster "
-            "threads|processes|tcp|tcp_plain|tcp_state\n"
+            "threads|processes|tcp|tcp_plain|tcp_state|tcp_nodash|tcp_dash\n"
             "                   [--drove PATH] [--fns SO] [--quick] "
             "[--only LIST]\n"
             "                   [--no-floors]\n"
@@ -979,7 +984,15 @@ s_measure(bench *b, const char *only)
         bd_transfer(b);
     }
     if (s_selected(only, "map")) {
+        char token[600];
+        snprintf(token, sizeof(token),
+                 "%s/home/profile_default/dashboard.token", b->d.tmpdir);
+        int polled =
+            b->dash_port > 0 && dash_poll_start(b->dash_port, token) == 0;
         s_map_throughput(b, "map_throughput", b->cfg.map_n, 1);
+        if (polled) {
+            bd_report(b, "dashboard_polls", dash_poll_stop(), 0, "answers");
+        }
     }
     if (s_selected(only, "submit")) {
         s_submit_throughput(b, b->cfg.submit_n);
@@ -1027,6 +1040,16 @@ s_set_cluster(bench *b, const char *cluster)
         b->where = NULL;
         b->state = 1;
         b->floors = 0;
+    } else if (strcmp(cluster, "tcp_nodash") == 0 ||
+               strcmp(cluster, "tcp_dash") == 0) {
+        b->where = NULL;
+        b->floors = 0;
+        b->dash_port = cluster[4] == 'd' ? dash_free_port() : 0;
+        char listen[64] = "off"; /* the daemons inherit it */
+        if (b->dash_port > 0) {
+            snprintf(listen, sizeof(listen), "127.0.0.1:%d", b->dash_port);
+        }
+        setenv("DROVE_DASHBOARD", listen, 1);
     } else {
         return -1;
     }

@@ -54,6 +54,7 @@ typedef struct bench {
     int64_t next_arg; /* fresh arguments, so that no pure call of one
                          measurement reuses the result of another */
     int state;        /* tcp_state: the scheduler has --state */
+    int dash_port;    /* tcp_dash: the dashboard's port, polled during map */
     int floors;       /* threads, processes, tcp: measure the floors too
                          (tcp_plain and tcp_state are read against tcp) */
     int failures;

@@ -11,17 +11,23 @@
 #                                          embedded, each job in its scratch
 #                                          directory: without the `env -C`
 #                                          that runs a job in the current one
+#   TMPDIR=/dev/shm drove map -j2 --workdir ... true ::: 1..N
+#                                          the same with the scratch
+#                                          directories on tmpfs: what a job
+#                                          costs drove when making and
+#                                          removing them is cheap
 #   seq N | xargs -P2 -n1 true             the floor: a fork and exec a job
 #   parallel -j2 true ::: 1..N             GNU parallel
 #
-# for N = 100 and 2,000; the five take turns (the order rotated each
+# for N = 100 and 2,000; the six take turns (the order rotated each
 # round) and each figure is the best of RUNS rounds. Whole processes are
 # timed, start-up included, as a user sees them.
 #
 #   map.N.xargs, .parallel, .drove_embedded, .drove_tcp,
-#   map.N.drove_embedded_scratch                          ms/job
+#   map.N.drove_embedded_scratch, .drove_embedded_shm     ms/job
 #   map.N.embedded_vs_xargs, .tcp_vs_xargs,
-#   map.N.embedded_scratch_vs_xargs                       x (goal: <= 1.3)
+#   map.N.embedded_scratch_vs_xargs, .embedded_shm_vs_xargs
+#                                                         x (goal: <= 1.3)
 #   map.N.drove_embedded_job_runtime                      ms
 #           the mean JobRuntime of a further embedded run's joblog: spawn
 #           to exit of a job's process (env -C and true), as its worker
@@ -105,6 +111,10 @@ one() {
         timed drove_embedded_scratch "$n" "$drove" map --no-bar -j2 \
             --workdir ... true ::: $(seq "$n")
         ;;
+    drove_embedded_shm)
+        TMPDIR=/dev/shm timed drove_embedded_shm "$n" "$drove" map \
+            --no-bar -j2 --workdir ... true ::: $(seq "$n")
+        ;;
     drove_tcp)
         DROVE_SCHEDULER=$addr timed drove_tcp "$n" "$drove" map --no-bar \
             -j2 true ::: $(seq "$n")
@@ -112,13 +122,14 @@ one() {
     esac
 }
 : >"$tmp/times"
-tools=(xargs drove_embedded parallel drove_tcp drove_embedded_scratch)
+tools=(xargs drove_embedded parallel drove_tcp drove_embedded_scratch
+    drove_embedded_shm)
 : >"$tmp/runtimes"
 for n in 100 2000; do
     for r in $(seq "$runs"); do
         # The order rotates each round, so drift hits every tool.
-        for k in 0 1 2 3 4; do
-            one "${tools[$(((k + r) % 5))]}" "$n"
+        for k in 0 1 2 3 4 5; do
+            one "${tools[$(((k + r) % 6))]}" "$n"
         done
     done
     "$drove" map --no-bar -j2 --joblog "$tmp/joblog" true ::: $(seq "$n") &&
@@ -131,11 +142,11 @@ awk '
       if (!(k in best) || t < best[k]) best[k] = t }
     END {
         split("100 2000", ns, " ")
-        split("xargs parallel drove_embedded drove_tcp drove_embedded_scratch",
-              ts, " ")
+        split("xargs parallel drove_embedded drove_tcp " \
+              "drove_embedded_scratch drove_embedded_shm", ts, " ")
         for (i = 1; i <= 2; i++) {
             n = ns[i]
-            for (j = 1; j <= 5; j++) {
+            for (j = 1; j <= 6; j++) {
                 k = n SUBSEP ts[j]
                 if (k in best)
                     printf "map.%s.%s: %.3f ms/job\n", n, ts[j], best[k]
@@ -149,6 +160,8 @@ awk '
                 best[n SUBSEP "drove_tcp"] / x
             printf "map.%s.embedded_scratch_vs_xargs: %.2f x\n", n,
                 best[n SUBSEP "drove_embedded_scratch"] / x
+            printf "map.%s.embedded_shm_vs_xargs: %.2f x\n", n,
+                best[n SUBSEP "drove_embedded_shm"] / x
         }
     }' "$tmp/times"
 cat "$tmp/runtimes"

@@ -528,6 +528,7 @@ s_daemons_clean_on_exit(const bu_daemons *d)
         "home/profile_default/client.pem",
         "home/profile_default/client.key",
         "home/profile_default/connection.json",
+        "home/profile_default/dashboard.token",
         "home/profile_default/scheduler.lock",
         "home/profile_default/logs/scheduler.log"};
     char path[512];

@@ -91,6 +91,12 @@
 #                with results published, as the median of the pairs'
 #                ratios (goal: >= 0.9; each pair's figures on stderr), and
 #                the scheduler's CPU time for that same work (with/without)
+#   dashboard.*  the same daemons with the scheduler's dashboard off and
+#                on, a client polling /api/status once a second (the
+#                page's rate), in alternating pairs: tiny-task throughput
+#                (map), medians and the median of the pairs' ratios (goal:
+#                within 5%, >= 0.95), and the scheduler's CPU time for the
+#                same work (polled/off)
 #   spill.*      a worker's results spilled to files under $TMPDIR and read
 #                back (--memory-limit)
 #   fusion.*     a 100,000-link chain, each link's future released once the
@@ -103,6 +109,11 @@
 #                and on two daemon workers, beside `xargs -P2 -n1 true` and
 #                GNU parallel, best of 3 (bench/bench_map.sh lists the
 #                lines): ms/job and drove/xargs (goal: <= 1.3)
+#   pipeline.*   `drove pipeline` over 100,000 small files (100 directories
+#                of 1,000, glob "/*"): the first run, a no-op re-run (every
+#                file recognised by its stat in the SQLite cache; median
+#                of 3) and a re-run after one file changed, in seconds
+#                (bench/bench_pipeline.sh)
 #   dask.*       dask distributed's LocalCluster(2 processes), if installed
 #   ratio.*      local:processes=2 against dask (> 1: drove is better)
 #   raster_add.* GeoTrellis's local.Add of five 4096 x 4096 float32
@@ -135,6 +146,8 @@
 #        sh bench/run.sh BUILD_DIR raster  (the raster_add lines alone)
 #        sh bench/run.sh BUILD_DIR children  (bench_children's lines alone)
 #        sh bench/run.sh BUILD_DIR map  (bench_map.sh's lines alone)
+#        sh bench/run.sh BUILD_DIR dashboard (the dashboard pairs alone)
+#        sh bench/run.sh BUILD_DIR pipeline  (bench_pipeline.sh's lines alone)
 # Each program runs under a timeout; the script exits non-zero if one failed.
 set -u
 
@@ -210,11 +223,15 @@ if [ "${2:-}" = map ]; then
     map
     exit $failed
 fi
+# drove pipeline over 100,000 files, about 2 minutes (the first run).
+pipeline() {
+    run 600 sh "$here/bench_pipeline.sh" "$build"
+}
+if [ "${2:-}" = pipeline ]; then
+    pipeline
+    exit $failed
+fi
 
-run 60 "$bin/bench_pingpong"
-run 120 "$bin/bench_spill"
-run 300 "$bin/bench_fusion"
-run 300 "$bin/bench_tls"
 # pairs N A B ONLY FILTER: N runs of bench_drove on clusters A and B in
 # alternation (the order swapped every other pair, so the machine's drift
 # hits both), --only ONLY, the lines matching FILTER kept in $tmp/pairs.
@@ -244,6 +261,46 @@ read_pairs='
                 if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
         return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
     }'
+# Without and with the dashboard (polled at the page's rate).
+dashboard_pairs() {
+    pairs 5 tcp_nodash tcp_dash map \
+        "map_throughput\|dashboard_polls\|scheduler_cpu"
+    awk -F': ' "$read_pairs"'
+    END {
+        k = n["tcp_nodash.map_throughput"]
+        if (k == 0 || n["tcp_dash.map_throughput"] != k) {
+            print "dashboard.map_throughput_ratio: n/a x"
+            exit
+        }
+        for (i = 1; i <= k; i++) {
+            p[i] = v["tcp_nodash.map_throughput", i]
+            t[i] = v["tcp_dash.map_throughput", i]
+            r[i] = p[i] > 0 ? t[i] / p[i] : 0
+            printf "bench: dashboard pair %d: %d tasks/s off, %d polled\n",
+                i, p[i], t[i] > "/dev/stderr"
+        }
+        printf "dashboard.map_throughput_off: %.0f tasks/s\n", median(p, k)
+        printf "dashboard.map_throughput_polled: %.0f tasks/s\n", median(t, k)
+        printf "dashboard.map_throughput_ratio: %.3f x\n", median(r, k)
+        # The same work: the scheduler CPU polled over off.
+        m = n["tcp_dash.scheduler_cpu"]
+        for (i = 1; i <= m && m == n["tcp_nodash.scheduler_cpu"]; i++) {
+            w = v["tcp_nodash.scheduler_cpu", i]
+            c[i] = w > 0 ? v["tcp_dash.scheduler_cpu", i] / w : 0
+        }
+        if (m > 0 && m == n["tcp_nodash.scheduler_cpu"])
+            printf "dashboard.scheduler_cpu_ratio: %.3f x\n", median(c, m)
+    }' "$tmp/pairs" | tee -a "$tmp/all"
+}
+if [ "${2:-}" = dashboard ]; then
+    dashboard_pairs
+    exit $failed
+fi
+
+run 60 "$bin/bench_pingpong"
+run 120 "$bin/bench_spill"
+run 300 "$bin/bench_fusion"
+run 300 "$bin/bench_tls"
 # TLS against the same daemons in plain TCP.
 pairs 3 tcp_plain tcp roundtrip,map,transfer \
     "roundtrip_median\|map_throughput\|transfer_256mib_bandwidth"
@@ -300,6 +357,7 @@ awk -F': ' "$read_pairs"'
         for (i = 1; i <= m; i++) q[i] = v["tcp_state.publish_median", i]
         if (m > 0) printf "state.publish_median: %.2f ms\n", median(q, m)
     }' "$tmp/pairs" | tee -a "$tmp/all"
+dashboard_pairs
 # Each cluster in two runs, each under its own timeout: throughputs and
 # memory, then (floors_runs) the figures with goals and floors.
 for cluster in threads processes tcp; do
@@ -309,6 +367,7 @@ done
 floors_runs
 children
 map
+pipeline
 
 if /usr/bin/python3 -c 'import distributed' 2>/dev/null; then
     run 150 /usr/bin/python3 "$here/dask_bench.py"

@@ -661,8 +661,8 @@ DV_EXPORT int dv_cmd_env(dv_cmd *cmd, const char *name, const char *value);
 DV_EXPORT int dv_cmd_input(dv_cmd *cmd, const char *path, dv_arg value);
 /* As dv_cmd_input, with output file `output` of the command task whose
  * future f is (dv_cmd_output). */
-DV_EXPORT int dv_cmd_input_output(dv_cmd *cmd, const char *path,
-                                  dv_future *f, const char *output);
+DV_EXPORT int dv_cmd_input_output(dv_cmd *cmd, const char *path, dv_future *f,
+                                  const char *output);
 /* As dv_cmd_input with the contents of the local file local_path, read
  * now (the worker may be another machine). Returns 0, DV_EINVAL, or
  * DV_EIO naming the file that could not be read. */
@@ -774,6 +774,30 @@ DV_EXPORT dv_future *dv_get_published(dv_client *c, const char *name);
  * good: its secret is gone with it). Returns 0,
  * DV_ENOTFOUND, or DV_EPERM for a name another client published. */
 DV_EXPORT int dv_unpublish(dv_client *c, const char *name);
+
+/* ---- Progress ------------------------------------------------------------ */
+
+/* Waits as dv_wait does, and meanwhile shows how far the n futures are on
+ * a progress bar on stderr, redrawn five times a second:
+ *
+ *   squares: [##########..........] 120/200  60%  2 erred  41.3/s
+ *            0:03 elapsed  ETA 0:02                         (one line)
+ *
+ * (done means finished, erred, cancelled or lost; erred counts those that
+ * did not finish; the rate counts what completed since the call, the ETA
+ * assumes it stays). label, if not NULL or "", comes first (its first 30
+ * characters). The bar is drawn only when stderr is a terminal
+ * (isatty(2)), over itself with '\r' and no other escape codes, and ends
+ * with a newline however the wait ends; otherwise nothing is written and
+ * this is exactly dv_wait. c is the futures' client, or NULL (the client
+ * of fs[0], as dv_wait takes it). Returns 0, DV_ETIMEDOUT (dv_last_error()
+ * says how many were done), DV_ELOST if some were lost with the scheduler
+ * (as dv_wait), or DV_EINVAL for no futures (fs NULL with n > 0) or
+ * futures of another client than c. n 0 returns 0 at once, drawing
+ * nothing. As dv_wait, it may be called by several threads at once, but
+ * their bars would mix on one terminal. */
+DV_EXPORT int dv_progress(dv_client *c, dv_future *const *fs, size_t n,
+                          double timeout_s, const char *label);
 
 /* ---- Cluster information ------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include "common/profile.h"
 #include "common/runtime.h"
 #include "common/trim.h"
+#include "dashboard_cli.h"
 #include "drove.h"
 #include "options.h"
 #include "proto/addr.h"
@@ -44,6 +45,16 @@ static dvi_option s_opts[] = {
      "small results in this SQLite file (created if missing), so that "
      "they outlive a restart of the scheduler; a file that is not a drove "
      "state file, is damaged or has another version is refused",
+     NULL},
+    {"dashboard", DVI_OPT_STR, "127.0.0.1:8787", 0, 0, "DROVE_DASHBOARD",
+     "HOST:PORT of the dashboard (the page, /api/status, /metrics; the "
+     "next free port of the 20 after a taken one; port 0: any), or off. "
+     "Every request needs the profile's token (dashboard.token; the "
+     "logged URL carries it); off loopback it serves only HTTPS",
+     NULL},
+    {"metrics-open", DVI_OPT_FLAG, NULL, 0, 0, NULL,
+     "serve /metrics without the token to clients on loopback "
+     "(Prometheus scrapers)",
      NULL},
     {"log-level", DVI_OPT_STR, "notice", 0, 0, "DROVE_LOG",
      "error, warn, notice, info or debug (to stderr and the profile's "
@@ -294,15 +305,22 @@ dvi_cmd_scheduler(int argc, char **argv)
     s_write_conn(&p, use);
     dvi_sched_set_control(s, use, s_on_shutdown, rt);
     s_announce(bound, use);
+    dvi_dashboard *dash = NULL;
+    rc = dvi_cli_dashboard(
+        &p, dvi_runtime_loop(rt), s, dvi_opt_str(s_opts, S_NOPTS, "dashboard"),
+        dvi_opt_flag(s_opts, S_NOPTS, "metrics-open"), use, &dash);
     DVI_LOG(DVI_LOG_NOTICE, "SCHED", "profile '%s' in %s", p.name, p.dir);
-    if (dvi_runtime_catch_signals(rt, s_on_signal, rt) < 0) {
+    if (rc == 0 && dvi_runtime_catch_signals(rt, s_on_signal, rt) < 0) {
         DVI_LOG(DVI_LOG_WARN, "SCHED", "%s", dv_last_error());
     }
-    dvi_runtime_run(rt);
+    if (rc == 0) {
+        dvi_runtime_run(rt);
+    }
+    dvi_dashboard_stop(&dash);
     dvi_sched_destroy(&s);
     /* Connections finish their last writes and close first. */
     dvi_runtime_destroy(&rt);
     dvi_tls_ctx_destroy(&tls);
     dvi_profile_unlock(lock);
-    return 0;
+    return rc;
 }

@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "embedded.h"
+#include "scheduler/dashboard.h"
 #include "scheduler/sched.h"
 #include "worker/run.h"
 #include "worker/runner.h"
@@ -34,6 +35,7 @@ typedef struct s_proc {
 struct dvi_embedded {
     uv_loop_t *loop;
     dvi_sched *sched;
+    dvi_dashboard *dash;   /* when DROVE_DASHBOARD asks for one */
     char addr[128];        /* where the scheduler listens, in-process */
     int nworkers;          /* workers asked for */
     dvi_worker **tworkers; /* threads scheme: workers on this loop */
@@ -345,6 +347,34 @@ s_start_threads(dvi_embedded *e, const char *name)
     return 0;
 }
 
+/* The dashboard an embedded cluster serves only when asked: on
+ * $DROVE_DASHBOARD (HOST:PORT), with $DROVE_DASHBOARD_TOKEN or a fresh
+ * token; its URL goes to stderr (a client logs nothing by default).
+ * Returns 0, or DV_EINVAL for a bad address. */
+static int
+s_dashboard(dvi_embedded *e)
+{
+    const char *listen = getenv("DROVE_DASHBOARD");
+    if (listen == NULL || listen[0] == '\0' || strcmp(listen, "off") == 0) {
+        return 0;
+    }
+    char token[65], url[512];
+    const char *given = getenv("DROVE_DASHBOARD_TOKEN");
+    if (given != NULL && given[0] != '\0') {
+        snprintf(token, sizeof(token), "%s", given);
+    } else {
+        dvi_dashboard_new_token(token, sizeof(token));
+    }
+    dvi_dashboard_opts o = {
+        .listen = listen, .token = token, .address = "embedded"};
+    e->dash = dvi_dashboard_start(e->loop, e->sched, &o, url, sizeof(url));
+    if (e->dash == NULL) {
+        return dv_last_code() == DV_EINVAL ? DV_EINVAL : 0;
+    }
+    fprintf(stderr, "drove: dashboard at %s\n", url);
+    return 0;
+}
+
 static int
 s_start_procs(dvi_embedded *e)
 {
@@ -390,7 +420,8 @@ dvi_embedded_start(uv_loop_t *loop, const char *spec)
     }
     dvi_sched_set_epitaph(e->sched, s_epitaph, e);
     dvi_sched_set_control(e->sched, e->addr, NULL, NULL);
-    int rc = processes ? s_start_procs(e) : s_start_threads(e, name);
+    int rc = s_dashboard(e);
+    rc = rc < 0 ? rc : processes ? s_start_procs(e) : s_start_threads(e, name);
     if (rc < 0) {
         char why[512];
         snprintf(why, sizeof(why), "%s", dv_last_error());
@@ -438,6 +469,7 @@ dvi_embedded_stop(dvi_embedded **ep)
         dvi_worker_destroy(&e->tworkers[i]);
     }
     e->ntworkers = 0;
+    dvi_dashboard_stop(&e->dash);
     /* Closing the scheduler closes the children's sockets: they exit. */
     dvi_sched_destroy(&e->sched);
     if (e->nalive == 0) {

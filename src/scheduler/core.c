@@ -405,6 +405,12 @@ dvi_core_task(const dvi_core *c, const char *key)
 }
 
 void
+dvi_core_set_trace(dvi_core *c, struct dvi_trace *t)
+{
+    c->trace = t;
+}
+
+void
 dvi_core_stats_get(const dvi_core *c, dvi_core_stats *out)
 {
     *out = c->stats;

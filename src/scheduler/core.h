@@ -37,6 +37,8 @@ typedef struct dvi_core_stats {
     uint64_t workers;                  /* workers connected now */
     uint64_t clients;                  /* clients connected now */
     uint64_t states[DVI_TASK_NSTATES]; /* tasks in each state now */
+    uint64_t bytes_moved;              /* inputs sent for from another
+                                          worker (their sizes when known) */
 } dvi_core_stats;
 
 dvi_core *dvi_core_new(void);
@@ -141,6 +143,9 @@ void dvi_core_turn(dvi_core *c);
  * that forgets it. */
 const dvi_task *dvi_core_task(const dvi_core *c, const char *key);
 void dvi_core_stats_get(const dvi_core *c, dvi_core_stats *out);
+/* Records finished tasks and errors into t from now on (NULL: stop). */
+struct dvi_trace;
+void dvi_core_set_trace(dvi_core *c, struct dvi_trace *t);
 size_t dvi_core_nworkers(const dvi_core *c);
 /* Tasks of the function named fn (all its codes) in each state, into out.
  * Returns 1, or 0 if no task ever named it. */

@@ -25,6 +25,7 @@
 #include "core.h"
 #include "task.h"
 #include "taskvec.h"
+#include "trace.h"
 
 #define DVI_KILLED_AFTER 3 /* worker deaths before "killed worker" */
 
@@ -41,6 +42,7 @@ struct dvi_fnrec {
                         "spec|code/name" in the map of those with needs */
     dvi_resreq *res; /* what its calls need to run, or NULL */
     uint64_t states[DVI_TASK_NSTATES];
+    uint64_t submitted, finished, erred; /* since the scheduler started */
 };
 
 struct dvi_sworker {
@@ -144,6 +146,7 @@ struct dvi_core {
     dvi_durable *durable; /* --state: what is saved (durable.h), or NULL */
     int fusion;           /* fuse chains on workers (place.c); $DROVE_FUSION=0
                              turns it off, to compare */
+    dvi_trace *trace;     /* the recent past, while a dashboard is on */
 };
 
 /* ---- graph.c ------------------------------------------------------------ */

@@ -57,6 +57,7 @@ s_task_new(dvi_core *c, const char *key, dvi_fnrec *f, dvi_bytes args,
     t->seq = c->seq++;
     dvi_map_put(&c->tasks, t->key, t);
     c->stats.submitted++;
+    f->submitted++;
     return t;
 }
 
@@ -565,6 +566,10 @@ dvi_core_done(dvi_core *c, dvi_sworker *w, const dvi_msg_done *m)
 {
     s_note_duration(c, m->us);
     w->ndone++;
+    if (c->trace != NULL && dvi_trace_finished(c->trace, m->us)) {
+        const dvi_task *t = dvi_core_task(c, m->key);
+        dvi_trace_stream(c->trace, w->id, t ? t->fn->name : "?", m->us);
+    }
     if (m->forward.n > 0) {
         char key[DVI_MAX_KEY + 1];
         dvi_task *t = s_answered(c, w, m->key);

@@ -409,6 +409,7 @@ dvi_core_complete_fused(dvi_core *c, dvi_task *t)
     }
     dvi_core_set_state(c, t, DVI_TASK_RELEASED);
     c->stats.finished++;
+    t->fn->finished++;
     s_free_dependents(c, t);
     if (t->nwants > 0) {
         /* Wanted since it was fused: its bytes are gone, compute it
@@ -432,6 +433,7 @@ dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
         dvi_pset_add(&w->held, t);
     }
     c->stats.finished++;
+    t->fn->finished++;
     s_tell_wanters(c, t, value);
     dvi_core_saved_done(c, t, w, value); /* --state */
     s_free_dependents(c, t);
@@ -481,6 +483,10 @@ dvi_core_fail(dvi_core *c, dvi_task *t, int state, const char *text)
         dvi_pset_fini(&e->dependents);
         dvi_core_set_state(c, e, state);
         c->stats.erred++;
+        e->fn->erred++;
+        if (c->trace != NULL && e == t) { /* the cause, not each dependent */
+            dvi_trace_erred(c->trace, e->key, e->fn->name, text);
+        }
         s_tell_wanters(c, e, (dvi_bytes){0});
         dvi_core_check(c, e);
     }

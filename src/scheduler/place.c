@@ -132,7 +132,7 @@ dvi_core_pick(dvi_core *c, dvi_task *t)
  * sent ahead), else the address of a holder, or of the worker computing
  * it (coming: its GET waits there for the result). */
 static void
-s_pack_inputs(msgpack_packer *pk, dvi_task *t, dvi_sworker *w)
+s_pack_inputs(msgpack_packer *pk, dvi_task *t, dvi_sworker *w, uint64_t *moved)
 {
     dvi_task **deps = dvi_task_deps(t);
     msgpack_pack_array(pk, t->ndeps);
@@ -144,6 +144,7 @@ s_pack_inputs(msgpack_packer *pk, dvi_task *t, dvi_sworker *w)
             from = NULL;
         } else if (d->nwho > 0) {
             from = dvi_task_holder(d, 0)->addr;
+            *moved += d->nbytes;
         } else if (d->state == DVI_TASK_PROCESSING && d->where != w) {
             from = d->where->addr;
             coming = 1;
@@ -193,7 +194,8 @@ dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w)
               (s_fuses(c, t, w) ? DVI_TASK_FUSE : 0);
     m.priority = t->priority;
     m.timeout_ms = t->timeout_ms;
-    s_pack_inputs(dvi_msg_compute_pack(w->out, &m), t, w);
+    s_pack_inputs(dvi_msg_compute_pack(w->out, &m), t, w,
+                  &c->stats.bytes_moved);
     dvi_msg_compute_pack_tail(w->out, &m);
 }
 

@@ -435,6 +435,12 @@ dvi_sched_core(const dvi_sched *s)
     return s->core;
 }
 
+void
+dvi_sched_set_trace(dvi_sched *s, dvi_trace *t)
+{
+    dvi_core_set_trace(s->core, t);
+}
+
 size_t
 dvi_sched_nworkers(const dvi_sched *s)
 {

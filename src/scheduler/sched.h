@@ -15,6 +15,7 @@
 #include "core.h"
 #include "proto/conn.h"
 #include "proto/tls_ctx.h"
+#include "trace.h"
 
 typedef struct dvi_sched dvi_sched;
 typedef struct dvi_durable dvi_durable;
@@ -70,6 +71,9 @@ void dvi_sched_destroy(dvi_sched **s);
 /* The scheduler's core, for reading its counters (dvi_core_stats_get).
  * Borrowed; valid until the scheduler is destroyed. */
 const dvi_core *dvi_sched_core(const dvi_sched *s);
+/* Records the recent past into t from now on (the dashboard's; NULL:
+ * stop). Borrowed: stop it before t is freed. */
+void dvi_sched_set_trace(dvi_sched *s, dvi_trace *t);
 /* How many workers are connected. */
 size_t dvi_sched_nworkers(const dvi_sched *s);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,6 +126,7 @@ typedef struct s_wait {
     dvi_cmd_proc *p;
     pid_t pid;
     s_stream s[2]; /* stdout, stderr */
+    int pidfd;     /* readable once it exited; -1: none (an old kernel) */
     int exited, wstatus;
     double t0;      /* monotonic start */
     double kill_at; /* SIGKILL then; 0: none due */
@@ -150,6 +152,36 @@ s_police(s_wait *w, double now)
     }
 }
 
+/* Waits up to S_POLL_MS for output or the program's exit (its pidfd;
+ * without one, a short nap when there is no output to wait for). Reads
+ * what came. Returns 0 or DV_ELIMIT. */
+static int
+s_poll(s_wait *w, unsigned *nap_us)
+{
+    /* A closed stream, or no pidfd, polls as -1: ignored. */
+    struct pollfd pf[3] = {{.fd = w->s[0].fd, .events = POLLIN},
+                           {.fd = w->s[1].fd, .events = POLLIN},
+                           {.fd = w->exited ? -1 : w->pidfd, .events = POLLIN}};
+    if (pf[0].fd < 0 && pf[1].fd < 0 && pf[2].fd < 0) {
+        usleep(*nap_us); /* it closed its output and runs on */
+        *nap_us = *nap_us < 20000 ? *nap_us * 2 : *nap_us;
+        return 0;
+    }
+    if (poll(pf, 3, S_POLL_MS) <= 0) {
+        return 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (pf[i].fd >= 0 && pf[i].revents != 0 &&
+            s_read(&w->s[i], w->p->max_output) < 0) {
+            return dvi_seterr(DV_ELIMIT,
+                              "the command's %s passed %zu bytes: write "
+                              "large outputs to files under $DROVE_OUT",
+                              i == 0 ? "stdout" : "stderr", w->p->max_output);
+        }
+    }
+    return 0;
+}
+
 /* Waits for the program and its output. Returns 0 or DV_ELIMIT. */
 static int
 s_wait_all(s_wait *w)
@@ -166,29 +198,9 @@ s_wait_all(s_wait *w)
         if (w->exited && (open == 0 || now >= w->drain_until)) {
             return 0;
         }
-        if (open == 0) { /* it closed its output and runs on */
-            usleep(nap_us);
-            nap_us = nap_us < 20000 ? nap_us * 2 : nap_us;
-            continue;
-        }
-        struct pollfd pf[2];
-        int n = 0;
-        for (int i = 0; i < 2; i++) {
-            if (w->s[i].fd >= 0) {
-                pf[n++] = (struct pollfd){.fd = w->s[i].fd, .events = POLLIN};
-            }
-        }
-        if (poll(pf, (nfds_t)n, S_POLL_MS) <= 0) {
-            continue;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (w->s[i].fd >= 0 && s_read(&w->s[i], w->p->max_output) < 0) {
-                return dvi_seterr(DV_ELIMIT,
-                                  "the command's %s passed %zu bytes: write "
-                                  "large outputs to files under $DROVE_OUT",
-                                  i == 0 ? "stdout" : "stderr",
-                                  w->p->max_output);
-            }
+        int rc = s_poll(w, &nap_us);
+        if (rc < 0) {
+            return rc;
         }
     }
 }
@@ -204,6 +216,9 @@ s_finish(s_wait *w)
     }
     s_close(&w->s[0]);
     s_close(&w->s[1]);
+    if (w->pidfd >= 0) {
+        close(w->pidfd);
+    }
     if (WIFSIGNALED(w->wstatus)) {
         p->signal = WTERMSIG(w->wstatus);
         p->status = 128 + p->signal;
@@ -236,7 +251,7 @@ dvi_cmd_proc_run(dvi_cmd_proc *p)
         close(out[1]);
         return dvi_seterr(DV_ESYS, "pipe: %s", strerror(e));
     }
-    s_wait w = {.p = p, .s = {{.fd = out[0]}, {.fd = err[0]}}};
+    s_wait w = {.p = p, .s = {{.fd = out[0]}, {.fd = err[0]}}, .pidfd = -1};
     p->started = s_clock(CLOCK_REALTIME);
     w.t0 = s_clock(CLOCK_MONOTONIC);
     int rc = s_spawn(p, out[1], err[1], &w.pid);
@@ -248,6 +263,8 @@ dvi_cmd_proc_run(dvi_cmd_proc *p)
         s_not_run(p, rc);
         return 0;
     }
+    /* Nothing else reaps it, so its pid cannot name another process. */
+    w.pidfd = pidfd_open(w.pid, 0);
     rc = s_wait_all(&w);
     s_finish(&w);
     if (rc < 0) {

@@ -113,13 +113,12 @@ s_env(s_task *t)
         t->envp[n++] = t->envbuf[i];
     }
     for (size_t k = 0; k < nuser; k++) {
-        t->envp[n++] = strchr(user[k], '=') ? user[k] : NULL;
+        const char *kv = user[k]; /* the value's: outlives the array */
+        t->envp[n++] = strchr(kv, '=') ? (char *)kv : NULL;
         if (t->envp[n - 1] == NULL) {
             free(user);
             return dv_fail(t->call,
-                           "command: environment entry '%s' has "
-                           "no '='",
-                           user[k]);
+                           "command: environment entry '%s' has no '='", kv);
         }
     }
     free(user);
@@ -176,6 +175,35 @@ s_stdin(s_task *t, const void *p, size_t len)
     return 0;
 }
 
+/* Writes a scratch file: no fsync, no rename (dvi_write_file's
+ * durability costs a disk flush per file, and the directory is gone when
+ * the command ends). Returns 0, or -1 with the reason in *why. */
+static int
+s_write_scratch(const char *file, const void *p, size_t len, const char **why)
+{
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const char *at = p;
+    while (fd >= 0 && len > 0) {
+        ssize_t n = write(fd, at, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            break;
+        }
+        at += n;
+        len -= (size_t)n;
+    }
+    *why = strerror(errno);
+    if (fd < 0 || len > 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    return close(fd);
+}
+
 /* Lays out every input. */
 static int
 s_inputs(s_task *t)
@@ -209,10 +237,13 @@ s_inputs(s_task *t)
         if (s_path(t, path, file) < 0) {
             return dv_fail(t->call, "command input '%s': path too long", path);
         }
-        if (dvi_tree_make_parents(file) < 0 ||
-            dvi_write_file(file, p, len) < 0) {
+        const char *why = NULL;
+        if (dvi_tree_make_parents(file) < 0) {
             return dv_fail(t->call, "command input '%s': %s", path,
                            dv_last_error());
+        }
+        if (s_write_scratch(file, p, len, &why) < 0) {
+            return dv_fail(t->call, "command input '%s': %s", path, why);
         }
     }
     return 0;

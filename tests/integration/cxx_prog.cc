@@ -52,6 +52,15 @@ main(int argc, char **argv)
     dv_future *two = DV_SUBMIT(c, "cxx_twice", dv_fut(sum));
     const dv_value *a = dv_result(len, 30), *b = dv_result(sum, 30);
     const dv_value *d = dv_result(two, 30);
+    const char *argv_echo[] = {"echo", "cxx", nullptr};
+    dv_cmd *cmd = dv_cmd_new(argv_echo);
+    dv_future *echo = dv_cmd_submit(c, cmd, nullptr);
+    dv_cmd_free(cmd);
+    size_t echoed = 0;
+    if (dv_cmd_stdout(dv_result(echo, 30), &echoed) == nullptr) {
+        std::fprintf(stderr, "cxx_prog: %s\n", dv_future_error(echo));
+        return 1;
+    }
     if (a == nullptr || b == nullptr || d == nullptr) {
         std::fprintf(stderr, "cxx_prog: %s\n",
                      dv_future_error(!a   ? len
@@ -59,10 +68,11 @@ main(int argc, char **argv)
                                           : two));
         return 1;
     }
-    std::printf("cxx_prog: %lld %lld %lld\n",
+    std::printf("cxx_prog: %lld %lld %lld %zu\n",
                 static_cast<long long>(dv_value_i64(a)),
                 static_cast<long long>(dv_value_i64(b)),
-                static_cast<long long>(dv_value_i64(d)));
+                static_cast<long long>(dv_value_i64(d)), echoed);
+    dv_release(echo);
     dv_release(len);
     dv_release(sum);
     dv_release(two);

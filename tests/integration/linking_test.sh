@@ -138,8 +138,8 @@ if command -v "$CXX" >/dev/null; then
     "$CXX" -std=c++11 -Wall -Werror "${SANFLAGS[@]}" -o "$TMP/cxx_prog" \
         "$SRC/tests/integration/cxx_prog.cc" "${CFLAGS_DROVE[@]}" \
         "${LIBS_DROVE[@]}" >"$TMP/cxx-prog.log" 2>&1 || die "g++ prog failed"
-    expect cxx-threads "cxx_prog: 9 12 24" "$TMP/cxx_prog" local:threads=2
-    expect cxx-processes "cxx_prog: 9 12 24" "$TMP/cxx_prog" local:processes=2
+    expect cxx-threads "cxx_prog: 9 12 24 4" "$TMP/cxx_prog" local:threads=2
+    expect cxx-processes "cxx_prog: 9 12 24 4" "$TMP/cxx_prog" local:processes=2
     "$PREFIX/bin/drove" scheduler --address tcp://127.0.0.1:0 \
         >"$TMP/scheduler.out" 2>"$TMP/scheduler.log" &
     PIDS+=($!)
@@ -152,7 +152,7 @@ if command -v "$CXX" >/dev/null; then
     "$PREFIX/bin/drove" worker --scheduler "$addr" --threads 1 \
         >"$TMP/worker.out" 2>"$TMP/worker.log" &
     PIDS+=($!)
-    expect cxx-daemons "cxx_prog: 9 12 24" "$TMP/cxx_prog" "$addr" \
+    expect cxx-daemons "cxx_prog: 9 12 24 4" "$TMP/cxx_prog" "$addr" \
         "$TMP/libcxxfns.so"
 else
     fail "no C++ compiler ($CXX)"

@@ -171,3 +171,19 @@ DV_FUNCTION(forward_failed)
     dv_wait(&k, 1, 60.0); /* failed by now */
     return dv_return(call, dv_fut(k));
 }
+
+/* count_words(text): a command child counts the words of text (wc -w on
+ * a file), and the task continues as that command: its result is the
+ * command's. */
+DV_FUNCTION(count_words)
+{
+    const char *argv[] = {"wc", "-w", "in/text", NULL};
+    dv_cmd *cmd = dv_cmd_new(argv);
+    dv_cmd_input(cmd, "in/text", dv_value_arg(dv_arg_at(call, 0)));
+    dv_future *k = dv_cmd_call_submit(call, cmd, NULL);
+    dv_cmd_free(cmd);
+    if (k == NULL) {
+        return dv_fail(call, "count_words: %s", dv_last_error());
+    }
+    return dv_return(call, dv_fut(k));
+}
