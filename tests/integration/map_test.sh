@@ -159,6 +159,13 @@ for x in a b c d; do
         fail "job $x: its stderr does not follow its stdout"
 done
 
+# Large outputs (past a pipe's 64 KiB, past what a task's completion
+# carries) arrive whole.
+run big "$DROVE" map --no-bar -j2 'head -c {} /dev/zero' ::: 1000000 3000000
+want_rc big 0
+[ "$(wc -c <"$TMP/big.out")" = 4000000 ] ||
+    fail "two jobs of 1 and 3 MB of output gave $(wc -c <"$TMP/big.out") bytes"
+
 # Failing jobs: the joblog says which (Exitval), the status counts them.
 run fails "$DROVE" map --no-bar --joblog "$TMP/jl" 'exit {}' ::: 0 3 0 4 5
 want_rc fails 3
