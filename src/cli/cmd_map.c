@@ -6,7 +6,8 @@
  * counts the failed jobs as parallel's does.
  *
  * This file is the driver: options, the window of jobs in flight,
- * retries, --halt, --keep-order and the joblog's resume.
+ * retries, --halt, --keep-order, the joblog's resume, and the signals
+ * that stop a run (its jobs with it).
  */
 #include <errno.h>
 #include <jansson.h>
