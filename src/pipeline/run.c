@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <libgen.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -147,7 +146,9 @@ s_parallelism(dv_client *c, const dvi_pspec *s, size_t ntodo)
         if (threads <= 0) {
             threads = dv_nworkers(c);
         }
-        par = ceil(s->par_coef * (double)(threads > 0 ? threads : 1));
+        double want = s->par_coef * (double)(threads > 0 ? threads : 1);
+        par = (double)(long)want;
+        par += par < want; /* rounded up, without libm */
     }
     if (par > (double)ntodo) {
         par = (double)ntodo;
