@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <jansson.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -518,8 +517,9 @@ s_check_halt(s_map *m, const dvi_map_job *j)
     if (h->what == 1) {
         m->halt_status = 0;
     } else if (h->pct) {
-        m->halt_status = (int)ceil((double)m->failed * 100.0 /
-                                   (double)(m->total ? m->total : 1));
+        /* parallel's ceil(failed / total * 100), without libm. */
+        size_t total = m->total ? m->total : 1;
+        m->halt_status = (int)((m->failed * 100 + total - 1) / total);
     } else if (h->count == 1) {
         /* parallel: the job's own status, 128 + a signal as bash's. */
         m->halt_status = j->exitval  ? j->exitval
