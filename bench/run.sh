@@ -105,6 +105,10 @@
 #                (DROVE_FUSION=0), alternating (bench_fusion): us per link
 #                on local:threads=1 and local:processes=1, their ratio, and
 #                the most results the worker held at once (threads)
+#   map.*        `drove map -j2 true` over 100 and 2,000 arguments, embedded
+#                and on two daemon workers, beside `xargs -P2 -n1 true` and
+#                GNU parallel, best of 3 (bench/bench_map.sh lists the
+#                lines): ms/job and drove/xargs (goal: <= 1.3)
 #   pipeline.*   `drove pipeline` over 100,000 small files (100 directories
 #                of 1,000, glob "/*"): the first run, a no-op re-run (every
 #                file recognised by its stat in the SQLite cache; median
@@ -141,12 +145,13 @@
 #        sh bench/run.sh BUILD_DIR metg    (the METG lines alone)
 #        sh bench/run.sh BUILD_DIR raster  (the raster_add lines alone)
 #        sh bench/run.sh BUILD_DIR children  (bench_children's lines alone)
+#        sh bench/run.sh BUILD_DIR map  (bench_map.sh's lines alone)
 #        sh bench/run.sh BUILD_DIR dashboard (the dashboard pairs alone)
 #        sh bench/run.sh BUILD_DIR pipeline  (bench_pipeline.sh's lines alone)
 # Each program runs under a timeout; the script exits non-zero if one failed.
 set -u
 
-build=${1:?usage: sh bench/run.sh BUILD_DIR [floors|metg|raster|children]}
+build=${1:?usage: sh bench/run.sh BUILD_DIR [floors|metg|raster|children|map]}
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$build/bench
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/drove-bench-run.XXXXXX") || exit 1
@@ -208,6 +213,14 @@ children() {
 }
 if [ "${2:-}" = children ]; then
     children
+    exit $failed
+fi
+# drove map against xargs and GNU parallel, about a minute.
+map() {
+    run 300 bash "$here/bench_map.sh" "$build"
+}
+if [ "${2:-}" = map ]; then
+    map
     exit $failed
 fi
 # drove pipeline over 100,000 files, about 2 minutes (the first run).
@@ -353,6 +366,7 @@ for cluster in threads processes tcp; do
 done
 floors_runs
 children
+map
 pipeline
 
 if /usr/bin/python3 -c 'import distributed' 2>/dev/null; then

@@ -3,9 +3,11 @@
 # they are missing. Does nothing when all are present; needs root otherwise.
 set -e
 # libgdal-dev: GDAL, which the raster_add example (and only it) links.
+# parallel: GNU parallel, which map_test.sh and bench_map.sh compare
+# `drove map` with.
 pkgs="build-essential cmake pkg-config libuv1-dev libssl-dev libmsgpack-dev
 libsodium-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev libcmocka-dev clang-format
-libgdal-dev"
+libgdal-dev parallel"
 # Optional extras for `make bench`: dask's distributed, and GDAL's
 # gdal_calc.py (gdal-bin, python3-gdal), measured beside us.
 [ "${DV_DEPS_BENCH:-0}" = 1 ] &&

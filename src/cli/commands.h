@@ -10,6 +10,7 @@ int dvi_cmd_profile(int argc, char **argv);
 int dvi_cmd_cluster(int argc, char **argv);
 int dvi_cmd_pipeline(int argc, char **argv);
 int dvi_cmd_run(int argc, char **argv);
+int dvi_cmd_map(int argc, char **argv);
 int dvi_cmd_top(int argc, char **argv);
 
 #endif

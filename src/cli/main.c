@@ -21,6 +21,8 @@ static const struct {
      "run Pachyderm-style pipelines over directories, incrementally"},
     {"profile", dvi_cmd_profile,
      "create, list, show or export profiles (a cluster's certificates)"},
+    {"map", dvi_cmd_map,
+     "run a command once per argument on the cluster (GNU parallel)"},
 };
 
 static void
