@@ -755,6 +755,8 @@ dvi_cmd_map(int argc, char **argv)
         } else if (strcmp(wd, ".") == 0) {
             /* The worker may run elsewhere: the directory by its name. */
             wd = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
+        } else if (wd[0] != '/') {
+            wd = realpath(wd, cwd) ? cwd : wd; /* as dv_cmd_workdir wants */
         }
         m.run.workdir = wd;
         if (dvi_opt_flag(s_opts, S_NOPTS, "dry-run")) {

@@ -2,10 +2,9 @@
  *
  * Most jobs are one program with arguments (`gzip -9 'a b.log'`): for
  * them a /bin/sh would cost a second exec and its start-up for nothing,
- * so a line that dvi_shell_split can split runs as its argv. The
- * working directory is a `cd` in front of a shell script, and `env -C`
- * in front of an argv (command tasks start in their scratch directory
- * and take no other).
+ * so a line that dvi_shell_split can split runs as its argv. A job runs
+ * in its directory (dv_cmd_workdir): with no inputs or outputs, it gets
+ * no scratch directory, so that it costs what its spawn costs.
  */
 #include "map_job.h"
 
@@ -20,46 +19,13 @@ static dv_cmd *
 s_cmd(const char *line, const char *workdir)
 {
     char **argv = dvi_shell_split(line);
-    if (argv == NULL) {
-        if (workdir == NULL) {
-            return dv_cmd_new_shell(line);
-        }
-        char *script = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&script, &size);
-        if (f == NULL) {
-            return NULL;
-        }
-        fputs("cd -- ", f);
-        dvi_shell_quote(f, workdir);
-        fprintf(f, " || exit 1\n%s", line);
-        if (fclose(f) != 0) {
-            free(script);
-            return NULL;
-        }
-        dv_cmd *cmd = dv_cmd_new_shell(script);
-        free(script);
-        return cmd;
-    }
-    size_t n = 0;
-    while (argv[n] != NULL) {
-        n++;
-    }
-    const char **full = malloc((n + 5) * sizeof(*full));
-    dv_cmd *cmd = NULL;
-    if (full != NULL) {
-        size_t k = 0;
-        if (workdir != NULL) {
-            full[k++] = "env";
-            full[k++] = "-C";
-            full[k++] = workdir;
-            full[k++] = "--";
-        }
-        memcpy(full + k, argv, (n + 1) * sizeof(*full));
-        cmd = dv_cmd_new(full);
-        free(full);
-    }
+    dv_cmd *cmd = argv ? dv_cmd_new((const char *const *)argv)
+                       : dv_cmd_new_shell(line);
     free(argv);
+    if (cmd != NULL && workdir != NULL && dv_cmd_workdir(cmd, workdir) < 0) {
+        dv_cmd_free(cmd);
+        return NULL;
+    }
     return cmd;
 }
 
