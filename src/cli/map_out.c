@@ -10,13 +10,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <uv.h>
-
-static double
-s_now(void)
-{
-    return (double)uv_hrtime() / 1e9;
-}
 
 void
 dvi_map_out_init(dvi_map_out *o, int bar, size_t total)
@@ -24,15 +17,14 @@ dvi_map_out_init(dvi_map_out *o, int bar, size_t total)
     memset(o, 0, sizeof(*o));
     o->bar = bar;
     o->total = total;
-    o->started = s_now();
+    dvi_bar_init(&o->line, NULL, total);
 }
 
 static void
 s_erase(dvi_map_out *o)
 {
-    if (o->drawn) {
-        fputs("\r\033[K", stderr);
-        o->drawn = 0;
+    if (o->bar) {
+        dvi_bar_clear(&o->line);
     }
 }
 
@@ -86,35 +78,22 @@ void
 dvi_map_out_progress(dvi_map_out *o, size_t done, size_t failed, size_t running,
                      int force)
 {
-    double now = s_now();
-    if (!o->bar || (!force && now - o->last_draw < 0.1)) {
+    (void)running; /* the line counts what is done, as dv_progress's */
+    if (!o->bar) {
         return;
     }
-    o->last_draw = now;
-    size_t total = o->total ? o->total : 1;
-    int width = 30, fill = (int)((double)width * (double)done / total);
-    char bar[64];
-    for (int i = 0; i < width; i++) {
-        bar[i] = i < fill ? '#' : '.';
+    o->line.n = o->total; /* known once the arguments are read */
+    if (force) {
+        o->line.next_ns = 0;
     }
-    bar[width] = '\0';
-    /* The ETA from the pace so far: none before the first job ends. */
-    char eta[32] = "ETA ?";
-    if (done > 0) {
-        double spent = now - o->started;
-        snprintf(eta, sizeof(eta), "ETA %.0fs",
-                 spent / (double)done * (double)(total - done));
-    }
-    fprintf(stderr,
-            "\r\033[K[%s] %3d%% %zu/%zu done, %zu running, %zu failed, %s", bar,
-            (int)(100.0 * (double)done / total), done, o->total, running,
-            failed, eta);
-    o->drawn = 1;
+    dvi_bar_set(&o->line, done, failed);
 }
 
 void
 dvi_map_out_fini(dvi_map_out *o)
 {
-    s_erase(o);
     fflush(stdout);
+    if (o->bar) {
+        dvi_bar_end(&o->line);
+    }
 }

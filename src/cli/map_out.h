@@ -9,12 +9,12 @@
 
 #include <stddef.h>
 
+#include "common/bar.h"
+
 typedef struct dvi_map_out {
-    int bar;          /* draw the bar (stderr is a terminal) */
-    int drawn;        /* a bar is on the screen now */
-    size_t total;     /* jobs to run */
-    double started;   /* monotonic seconds at init */
-    double last_draw; /* monotonic seconds of the last bar */
+    int bar;      /* draw the bar (asked for, and stderr is a terminal) */
+    size_t total; /* jobs to run */
+    dvi_bar line; /* the progress line dv_progress draws too */
 } dvi_map_out;
 
 void dvi_map_out_init(dvi_map_out *o, int bar, size_t total);
@@ -25,10 +25,10 @@ void dvi_map_out_job(dvi_map_out *o, const char *tag, const char *out,
 /* A message of drove map's own on stderr ("drove map: " first). */
 void dvi_map_out_note(dvi_map_out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Redraws the bar (at most ten times a second unless force). */
+/* Redraws the bar (at most five times a second unless force). */
 void dvi_map_out_progress(dvi_map_out *o, size_t done, size_t failed,
                           size_t running, int force);
-/* Erases the bar and flushes stdout. */
+/* Draws the bar a last time, ending its line, and flushes stdout. */
 void dvi_map_out_fini(dvi_map_out *o);
 
 #endif
