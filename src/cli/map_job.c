@@ -19,8 +19,8 @@ static dv_cmd *
 s_cmd(const char *line, const char *workdir)
 {
     char **argv = dvi_shell_split(line);
-    dv_cmd *cmd = argv ? dv_cmd_new((const char *const *)argv)
-                       : dv_cmd_new_shell(line);
+    dv_cmd *cmd =
+        argv ? dv_cmd_new((const char *const *)argv) : dv_cmd_new_shell(line);
     free(argv);
     if (cmd != NULL && workdir != NULL && dv_cmd_workdir(cmd, workdir) < 0) {
         dv_cmd_free(cmd);
