@@ -333,8 +333,17 @@ dvi_dashboard_start(uv_loop_t *loop, dvi_sched *s, const dvi_dashboard_opts *o,
     d->timer->data = d;
     uv_timer_start(d->timer, s_snapshot_cb, S_SNAPSHOT_MS, S_SNAPSHOT_MS);
     uv_unref((uv_handle_t *)d->timer);
+    /* On every interface (0.0.0.0): the host others reach the scheduler
+     * at, from its address. */
+    char host[256];
+    snprintf(host, sizeof(host), "%s", inet_ntoa(sa.sin_addr));
+    const char *sched = o->address ? strstr(o->address, "://") : NULL;
+    if (sa.sin_addr.s_addr == htonl(INADDR_ANY) && sched != NULL) {
+        snprintf(host, sizeof(host), "%.*s", (int)strcspn(sched + 3, ":/"),
+                 sched + 3);
+    }
     snprintf(url, size, "%s://%s:%u/?token=%s", loopback ? "http" : "https",
-             inet_ntoa(sa.sin_addr), ntohs(sa.sin_port), d->token);
+             host, ntohs(sa.sin_port), d->token);
     return d;
 }
 

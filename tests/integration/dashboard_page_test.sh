@@ -6,8 +6,9 @@
 # one after another; Debian's headless Chromium (installed when missing)
 # loads the page twice, two seconds apart, and the DOM it rendered must
 # show both workers and an overall progress figure that advanced. A
-# screenshot goes to OUT_DIR/dashboard.png. Everything started here is
-# killed on exit.
+# screenshot goes to OUT_DIR/dashboard.png. A scheduler whose dashboard
+# listens on every interface serves HTTPS only, with the token. Everything
+# started here is killed on exit.
 set -u
 DROVE=$(realpath "${1:?usage: dashboard_page_test.sh PATH/TO/drove OUT_DIR}")
 OUT=${2:?usage: dashboard_page_test.sh PATH/TO/drove OUT_DIR}
@@ -87,5 +88,28 @@ timeout 60 chromium --headless --no-sandbox --disable-gpu \
     --window-size=1200,1000 --screenshot="$OUT/dashboard.png" "$URL" \
     >/dev/null 2>&1
 [ -s "$OUT/dashboard.png" ] || fail "no screenshot"
+
+# Off loopback it serves only HTTPS (the scheduler's certificate), and
+# still only with the token.
+sh "$HERE/../support/need.sh" curl curl || fail "curl could not be installed"
+"$DROVE" scheduler --profile wide --address tcp://127.0.0.1:0 \
+    --dashboard 0.0.0.0:0 >"$TMP/wide.out" 2>"$TMP/wide.log" &
+PIDS+=($!)
+for _ in $(seq 100); do
+    grep -q "dashboard at" "$TMP/wide.log" && break
+    sleep 0.1
+done
+WIDE=$(grep -o "https://[^ ]*" "$TMP/wide.log")
+PORT=$(echo "$WIDE" | sed 's|https://[^:]*:\([0-9]*\)/.*|\1|')
+TOKEN=${WIDE#*token=}
+[ -n "$PORT" ] && [ -n "$TOKEN" ] || fail "no https URL: $(cat "$TMP/wide.log")"
+code=$(curl -sk -o /dev/null -w "%{http_code}" \
+    "https://127.0.0.1:$PORT/api/status?token=$TOKEN")
+[ "$code" = 200 ] || fail "https with the token answered $code"
+code=$(curl -sk -o /dev/null -w "%{http_code}" "https://127.0.0.1:$PORT/api/status")
+[ "$code" = 401 ] || fail "https without the token answered $code"
+code=$(curl -s -m 5 -o /dev/null -w "%{http_code}" \
+    "http://127.0.0.1:$PORT/api/status?token=$TOKEN")
+[ "$code" = 000 ] || fail "plain http off loopback answered $code"
 echo "dashboard_page_test: both workers shown, progress $a then $b;" \
-    "screenshot in $OUT/dashboard.png"
+    "screenshot in $OUT/dashboard.png; off loopback: https only"
