@@ -656,7 +656,8 @@ DV_EXPORT int dv_cmd_env(dv_cmd *cmd, const char *name, const char *value);
  * starts: a DV_STR or DV_BYTES as its bytes; a future of a command task
  * (dv_fut) as that command's stdout; a future of a C task whose result
  * is a DV_STR or DV_BYTES as those bytes (any other type errs the task,
- * naming the input). Returns 0, or DV_EINVAL for a bad path or a path
+ * naming the input); a future given must stay unreleased until the
+ * command is submitted. Returns 0, or DV_EINVAL for a bad path or a path
  * already given. */
 DV_EXPORT int dv_cmd_input(dv_cmd *cmd, const char *path, dv_arg value);
 /* As dv_cmd_input, with output file `output` of the command task whose
