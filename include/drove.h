@@ -829,7 +829,11 @@ DV_EXPORT int dv_worker_id(dv_client *c, int i, char *buf, size_t size);
  * object of the amounts it declared, as {"GPU": 1.0}) and `totals` the
  * sums (and `tasks` in the graph now, `clients`, `submitted`: tasks made
  * since the scheduler started, `children`: calls submitted by tasks,
- * dv_call_submit, shared with an existing task or not). Returns
+ * dv_call_submit, shared with an existing task or not),
+ * `tasks_by_state` (the tasks now in each state: waiting, queued,
+ * processing, memory, released, erred, cancelled, and the cumulative
+ * submitted_total, finished_total, erred_total) and `functions` (per
+ * function name: total submitted, done, erred, processing). Returns
  * 0, or a negative DV_E* code (*json NULL). */
 DV_EXPORT int dv_scheduler_info(dv_client *c, char **json);
 

@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "core_impl.h"
+#include "dash_view.h"
 
 void
 dvi_core_info(dvi_core *c, dvi_sworker *w, const dvi_msg_info *m)
@@ -64,6 +65,9 @@ dvi_core_status_json(const dvi_core *c, const char *address)
         (json_int_t)c->tasks.len, "clients", (json_int_t)c->nclients,
         "submitted", (json_int_t)c->stats.submitted, "children",
         (json_int_t)c->stats.children);
+    /* What the dashboard shows too (drove top draws them). */
+    json_object_set_new(o, "tasks_by_state", dvi_dash_tasks(c));
+    json_object_set_new(o, "functions", dvi_dash_functions(c));
     char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     return text;

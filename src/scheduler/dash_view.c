@@ -62,8 +62,8 @@ s_workers(const dvi_core *c)
     return a;
 }
 
-static json_t *
-s_tasks(const dvi_core *c)
+json_t *
+dvi_dash_tasks(const dvi_core *c)
 {
     json_t *o = json_object();
     for (int s = 1; s < DVI_TASK_NSTATES; s++) {
@@ -88,9 +88,9 @@ s_add_fn(json_t *by, const dvi_fnrec *f)
 {
     json_t *o = json_object_get(by, f->name);
     if (o == NULL) {
-        o = json_pack("{s:s, s:I, s:I, s:I, s:I}", "name", f->name, "total",
-                      (json_int_t)0, "done", (json_int_t)0, "erred",
-                      (json_int_t)0, "processing", (json_int_t)0);
+        o = json_pack("{s:I, s:I, s:I, s:I}", "total", (json_int_t)0, "done",
+                      (json_int_t)0, "erred", (json_int_t)0, "processing",
+                      (json_int_t)0);
         json_object_set_new(by, f->name, o);
     }
     const char *k[] = {"total", "done", "erred", "processing"};
@@ -102,8 +102,8 @@ s_add_fn(json_t *by, const dvi_fnrec *f)
     }
 }
 
-static json_t *
-s_functions(const dvi_core *c)
+json_t *
+dvi_dash_functions(const dvi_core *c)
 {
     json_t *by = json_object();
     const dvi_map *maps[] = {&c->fns, &c->fnres};
@@ -113,11 +113,20 @@ s_functions(const dvi_core *c)
             s_add_fn(by, e->val);
         }
     }
+    return by;
+}
+
+/* The functions as a list (the status's form: the page iterates it). */
+static json_t *
+s_functions(const dvi_core *c)
+{
+    json_t *by = dvi_dash_functions(c);
     json_t *a = json_array();
     const char *name;
     json_t *o;
     json_object_foreach(by, name, o)
     {
+        json_object_set_new(o, "name", json_string(name));
         json_array_append(a, o);
     }
     json_decref(by);
@@ -185,7 +194,7 @@ dvi_dash_status(const dvi_core *c, const dvi_trace *tr, const dvi_dash_rate *r,
     double now = dvi_trace_now();
     return json_pack("{s:s, s:f, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:o}",
                      "address", address ? address : "", "time", now, "workers",
-                     s_workers(c), "tasks", s_tasks(c), "functions",
+                     s_workers(c), "tasks", dvi_dash_tasks(c), "functions",
                      s_functions(c), "throughput", s_throughput(r),
                      "bytes_moved_total", (json_int_t)c->stats.bytes_moved,
                      "clients", (json_int_t)c->nclients, "stream",

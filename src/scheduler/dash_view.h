@@ -25,6 +25,13 @@ typedef struct dvi_dash_rate {
 /* Samples the finished total if a second has passed. */
 void dvi_dash_rate_sample(dvi_dash_rate *r, const dvi_core *c, double now);
 
+/* Tasks by state (DESIGN.md's names) and the cumulative
+ * submitted_total, finished_total, erred_total. Caller owns. */
+json_t *dvi_dash_tasks(const dvi_core *c);
+/* Per function name, an object of total (submitted), done, erred and
+ * processing. Caller owns. */
+json_t *dvi_dash_functions(const dvi_core *c);
+
 /* The status object (README, "The dashboard"): address, time, workers,
  * tasks, functions, throughput, bytes_moved_total, clients, stream,
  * errors. Caller owns (json_decref). */
