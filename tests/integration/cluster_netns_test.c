@@ -7,6 +7,7 @@
  * TLS, as every tcp connection), both workers doing part of it, and its
  * result is checked by the program; `down` stops everything.
  */
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,15 +65,26 @@ s_sshd(int host, char *port, size_t size)
     return p;
 }
 
-/* The "done" counts in text, into done. */
+/* The "done" counts of the status JSON text, each worker's then the
+ * total, into done. Returns how many, or -1 for text that is not JSON. */
 static int
 s_done(const char *text, long *done, int max)
 {
-    int n = 0;
-    for (const char *p = text; n < max && (p = strstr(p, "\"done\": "));) {
-        p += 8;
-        done[n++] = strtol(p, NULL, 10);
+    json_t *o = json_loads(text, 0, NULL);
+    if (o == NULL) {
+        return -1;
     }
+    int n = 0;
+    json_t *workers = json_object_get(o, "workers");
+    for (size_t i = 0; n < max && i < json_array_size(workers); i++) {
+        json_t *d = json_object_get(json_array_get(workers, i), "done");
+        done[n++] = (long)json_integer_value(d);
+    }
+    if (n < max) {
+        json_t *d = json_object_get(json_object_get(o, "totals"), "done");
+        done[n++] = (long)json_integer_value(d);
+    }
+    json_decref(o);
     return n;
 }
 
