@@ -6,15 +6,18 @@
  * field is checked, and a bad one errs the task, naming it.
  */
 #define _GNU_SOURCE /* memfd_create */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "cmd_spawn.h"
 #include "common/cmdval.h"
@@ -393,13 +396,61 @@ s_result(s_task *t, const dvi_cmd_proc *p)
     return rc < 0 ? dv_fail(t->call, "command result: %s", dv_last_error()) : 0;
 }
 
+/* The directory scratch directories go in: $TMPDIR, or /tmp. */
+static const char *
+s_tmpdir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    return tmp && tmp[0] ? tmp : "/tmp";
+}
+
+/* This host's name, as scratch directories carry it. */
+static char s_host[128];
+
+/* Removes the scratch directories of processes that are gone (a worker
+ * killed while its commands ran leaves them): each is named after the
+ * host and process that made it, drove-cmd-HOST-PID-XXXXXX, so that a
+ * $TMPDIR shared between machines loses nothing of another host's. Once
+ * per process, at its first command. A pid taken since by another
+ * process keeps its directories: the safe side. */
+static void
+s_sweep(void)
+{
+    if (gethostname(s_host, sizeof(s_host) - 1) != 0 || s_host[0] == '\0' ||
+        strchr(s_host, '/') != NULL) {
+        snprintf(s_host, sizeof(s_host), "localhost");
+    }
+    char prefix[160];
+    int np = snprintf(prefix, sizeof(prefix), "drove-cmd-%s-", s_host);
+    DIR *d = opendir(s_tmpdir());
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        long pid = 0;
+        char path[PATH_MAX];
+        if (strncmp(e->d_name, prefix, (size_t)np) != 0 ||
+            sscanf(e->d_name + np, "%ld-", &pid) != 1 || pid <= 0 ||
+            pid == (long)getpid() || kill((pid_t)pid, 0) == 0 ||
+            errno != ESRCH ||
+            snprintf(path, sizeof(path), "%s/%s", s_tmpdir(), e->d_name) >=
+                (int)sizeof(path)) {
+            continue;
+        }
+        dvi_tree_remove(path);
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+}
+
+static uv_once_t s_swept = UV_ONCE_INIT;
+
 /* Makes the scratch directory with in/ and out/. */
 static int
 s_scratch(s_task *t)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(t->scratch, sizeof(t->scratch), "%s/drove-cmd-XXXXXX",
-             tmp && tmp[0] ? tmp : "/tmp");
+    uv_once(&s_swept, s_sweep);
+    snprintf(t->scratch, sizeof(t->scratch), "%s/drove-cmd-%s-%ld-XXXXXX",
+             s_tmpdir(), s_host, (long)getpid());
     char dir[PATH_MAX + 8];
     if (mkdtemp(t->scratch) == NULL) {
         int e = errno;

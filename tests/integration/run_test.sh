@@ -6,7 +6,8 @@
 # is drove run's; files go in (--input) and come back (--output), stdin
 # (--stdin) and the environment (--env) reach it; --timeout ends it; the
 # same on worker processes (DROVE_SCHEME=processes); usage errors exit 2
-# naming the problem. Every command runs under `timeout`.
+# naming the problem; scratch directories that a killed worker left are
+# removed by the next. Every command runs under `timeout`.
 set -u
 DROVE=$(realpath "${1:?usage: run_test.sh PATH/TO/drove}")
 TMP=$(mktemp -d /tmp/dvtest-run-XXXXXX)
@@ -57,6 +58,24 @@ for scheme in threads processes; do
     [ "$out" = "piped in" ] || fail "$scheme: --stdin gave '$out'"
 done
 unset DROVE_SCHEME
+
+# A worker killed while its commands ran left their scratch directories:
+# the next process on the host to run a command removes those of its
+# processes that are gone, and keeps a live one's and another host's.
+sleep 0 &
+dead=$!
+wait "$dead"
+host=$(hostname)
+mkdir -p "$TMP/tmp/drove-cmd-$host-$dead-stale/out" \
+    "$TMP/tmp/drove-cmd-$host-$$-live" "$TMP/tmp/drove-cmd-otherhost-$dead-x"
+TMPDIR=$TMP/tmp timeout 60 "$DROVE" run true || fail "drove run true"
+[ ! -e "$TMP/tmp/drove-cmd-$host-$dead-stale" ] ||
+    fail "the scratch directory of a gone process was left"
+[ -d "$TMP/tmp/drove-cmd-$host-$$-live" ] ||
+    fail "the scratch directory of a live process was removed"
+[ -d "$TMP/tmp/drove-cmd-otherhost-$dead-x" ] ||
+    fail "another host's scratch directory was removed"
+[ "$(ls "$TMP/tmp" | wc -l)" = 2 ] || fail "drove run left $(ls "$TMP/tmp")"
 
 # Usage errors name the problem and exit 2; --help exits 0.
 timeout 10 "$DROVE" run --help | grep -q "usage: drove run" ||
