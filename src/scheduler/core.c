@@ -371,6 +371,9 @@ dvi_core_worker_leave(dvi_core *c, dvi_sworker *w, const char *why)
             break;
         }
     }
+    if (c->last_root == w) {
+        c->last_root = NULL;
+    }
     c->stats.workers = c->nworkers;
     DVI_LOG(DVI_LOG_NOTICE, "SCHED", "worker %s left: %s", w->id, why);
     dvi_core_bcasts_left(c, w); /* before its tasks: none waits on it */

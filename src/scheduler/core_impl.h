@@ -132,7 +132,8 @@ struct dvi_core {
     size_t nleaving; /* workers whose results are moving away */
     dvi_sclient **clients;
     size_t nclients;
-    size_t rr; /* round-robin start for tasks without inputs */
+    size_t rr;              /* round-robin start for tasks without inputs */
+    dvi_sworker *last_root; /* where the last task without inputs went */
     dvi_lib **libs;
     size_t nlibs;
     dvi_map resreqs; /* spec -> dvi_resreq */

@@ -1,16 +1,19 @@
 /* Placement: which worker runs what, and COMPUTE.
  *
  * A ready task goes to the free worker holding most of its input bytes,
- * among equals the least loaded, starting from a rotating index so that
- * tasks without inputs spread evenly. A worker is free while it has fewer
- * tasks outstanding than about 2 ms of work per thread, and never once it
- * said it is stopping (RETIRING). A task whose unfinished inputs are all
- * being computed goes at once ("ahead") to the worker with most of its
- * inputs, and starts when they are there, without a round trip through
- * the scheduler: a chain costs microseconds a link, and an input computed
- * on another worker is fetched as soon as it exists (its GET waits there).
- * A task that needs resources (resources.c) goes only to a worker that
- * has them free, and never ahead.
+ * among equals the least loaded; tasks without inputs go to the workers
+ * in runs where that costs no parallelism, so that what takes their
+ * results keeps a neighbourhood of the graph on one worker (a stencil's
+ * columns). A worker is free while it has fewer tasks outstanding than
+ * about 2 ms of work per thread, and never once it said it is stopping
+ * (RETIRING). A task whose unfinished inputs are all being computed goes
+ * at once ("ahead") to the worker with most of its inputs if that one is
+ * free (else it is placed once they are done), and starts when they are
+ * there, without a round trip through the scheduler: a chain costs
+ * microseconds a link, and an input computed on another worker is
+ * fetched as soon as it exists (its GET waits there). A task that needs
+ * resources (resources.c) goes only to a worker that has them free, and
+ * never ahead.
  */
 #include <string.h>
 
@@ -110,6 +113,46 @@ s_better(const dvi_sworker *w, const dvi_sworker *best)
                (uint64_t)best->nprocessing * (uint64_t)w->nthreads;
 }
 
+/* Threads doing nothing on the free workers other than but. */
+static uint64_t
+s_idle_threads(const dvi_core *c, const dvi_sworker *but)
+{
+    uint64_t idle = 0;
+    for (size_t i = 0; i < c->nworkers; i++) {
+        const dvi_sworker *w = c->workers[i];
+        if (w != but && s_worker_free(c, w) && w->nprocessing < s_threads(w)) {
+            idle += s_threads(w) - w->nprocessing;
+        }
+    }
+    return idle;
+}
+
+/* Tasks without inputs (roots) go in runs to each worker, not in turn,
+ * when that costs no parallelism: the roots submitted together make
+ * neighbourhoods (a stencil's first row), and what takes their results
+ * then goes where most of them are, a column of the graph on each
+ * worker, with no step waiting on another worker but for its edges. t
+ * stays on the worker the last root went to while that has a thread
+ * free, or while the tasks still queued (t among them) are more than the
+ * other workers' free threads and its load is at most one task a thread
+ * over the least loaded's (best). */
+static dvi_sworker *
+s_root_worker(dvi_core *c, const dvi_task *t, dvi_sworker *best)
+{
+    dvi_sworker *last = c->last_root;
+    if (last != NULL && last != best && s_worker_free(c, last) &&
+        dvi_core_res_fits(last, t)) {
+        uint64_t lt = s_threads(last), bt = s_threads(best);
+        if (last->nprocessing < lt ||
+            (c->ready.n > s_idle_threads(c, last) &&
+             last->nprocessing * bt <= (best->nprocessing + bt) * lt)) {
+            best = last;
+        }
+    }
+    c->last_root = best;
+    return best;
+}
+
 dvi_sworker *
 dvi_core_pick(dvi_core *c, dvi_task *t)
 {
@@ -124,7 +167,7 @@ dvi_core_pick(dvi_core *c, dvi_task *t)
     }
     s_score(c, t, 0);
     c->rr++;
-    return best;
+    return best != NULL && t->ndeps == 0 ? s_root_worker(c, t, best) : best;
 }
 
 /* Packs t's inputs into COMPUTE: each as [key, where, size, coming].
@@ -229,12 +272,14 @@ s_ahead_worker(dvi_core *c, dvi_task *t)
     dvi_sworker *best = NULL;
     for (size_t k = 0; k < c->nworkers; k++) {
         dvi_sworker *w = c->workers[k];
-        if (w->score > 0 && s_worker_free(c, w) && s_better(w, best)) {
+        if (w->score > 0 && !w->retiring && !w->paused && s_better(w, best)) {
             best = w;
         }
     }
     s_score(c, t, 0);
-    return best;
+    /* Only where most of its inputs are: if that worker is full, t waits
+     * for them and is placed then, where there is room. */
+    return best != NULL && s_worker_free(c, best) ? best : NULL;
 }
 
 int

@@ -494,6 +494,68 @@ test_roots_spread_over_workers(void **state)
     s_env_free(env);
 }
 
+/* Records on[] which worker got a COMPUTE for each of the n keys in the
+ * last turn. */
+static void
+s_note_computes(s_env *env, char (*keys)[16], int n, int *on)
+{
+    for (int i = 0; i < n; i++) {
+        int wi = s_computed_on(env, keys[i]);
+        if (wi >= 0) {
+            on[i] = wi;
+        }
+    }
+}
+
+/* A stencil (each point of a row takes its neighbours' and its own point
+ * of the row before) keeps its columns each on one worker, every step:
+ * the roots go in runs (r0 r1 | r2 r3), not in turn, and each point goes
+ * where most of its inputs are (sent ahead, or placed once its inputs
+ * are done when that worker is full), so that no step waits on the other
+ * worker but for its edge. */
+static void
+test_stencil_keeps_columns(void **state)
+{
+    enum { W = 4, STEPS = 5 };
+    s_env *env = s_env_new(2);
+    char key[STEPS][W][16];
+    int on[STEPS][W];
+    memset(on, -1, sizeof(on));
+    for (int s = 0; s < STEPS; s++) {
+        for (int i = 0; i < W; i++) {
+            const char *deps[4] = {NULL};
+            int n = 0;
+            for (int j = i - 1; s > 0 && j <= i + 1; j++) {
+                if (j >= 0 && j < W) {
+                    deps[n++] = key[s - 1][j];
+                }
+            }
+            snprintf(key[s][i], sizeof(key[s][i]), "s%dp%d", s, i);
+            s_submit(env, 0, key[s][i], deps);
+        }
+        s_turn(env);
+        for (int k = 0; k <= s; k++) {
+            s_note_computes(env, key[k], W, on[k]);
+        }
+        /* The row before ends: what waited for room is placed now. */
+        for (int i = 0; s > 0 && i < W; i++) {
+            DVT_TRUE(on[s - 1][i] >= 0);
+            s_done(env, on[s - 1][i], key[s - 1][i], 16);
+        }
+        s_turn(env);
+        for (int k = 0; k <= s; k++) {
+            s_note_computes(env, key[k], W, on[k]);
+        }
+    }
+    DVT_TRUE(on[0][0] != on[0][W - 1]);
+    for (int s = 0; s < STEPS; s++) {
+        for (int i = 0; i < W; i++) {
+            DVT_EQ_I64(on[s][i], on[0][i < W / 2 ? 0 : W - 1]);
+        }
+    }
+    s_env_free(env);
+}
+
 static void
 test_dependent_follows_its_input(void **state)
 {
@@ -2011,6 +2073,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_task_through_its_states),
         cmocka_unit_test(test_roots_spread_over_workers),
+        cmocka_unit_test(test_stencil_keeps_columns),
         cmocka_unit_test(test_dependent_follows_its_input),
         cmocka_unit_test(test_chain_sent_ahead),
         cmocka_unit_test(test_inputs_on_two_workers_sent_ahead),
