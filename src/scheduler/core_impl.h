@@ -121,6 +121,8 @@ struct dvi_core {
     dvi_map tasks;         /* key -> dvi_task */
     dvi_map fns;           /* "code/name" -> dvi_fnrec */
     dvi_map fnres;         /* "spec|code/name" -> dvi_fnrec (with needs) */
+    dvi_fnrec *fn_last;    /* in fns: the last one submitted, looked at
+                              first (calls come in runs of one function) */
     dvi_map extra;         /* key -> dvi_wanters */
     dvi_map published;     /* name -> dvi_pub */
     dvi_taskheap ready;    /* queued tasks, by priority then age */

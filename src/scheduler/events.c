@@ -16,9 +16,15 @@ static dvi_fnrec *
 s_fn(dvi_core *c, const char *name, dvi_bytes code, const char *spec,
      const dvi_resources *need)
 {
+    size_t ncode = code.p == NULL ? 0 : code.n < 100 ? code.n : 100;
+    dvi_fnrec *last = c->fn_last;
+    if (spec == NULL && last != NULL && strcmp(last->name, name) == 0 &&
+        strlen(last->code) == ncode &&
+        (ncode == 0 || memcmp(last->code, code.p, ncode) == 0)) {
+        return last;
+    }
     char id[DVI_MAX_KEY + 128], full[DVI_RESOURCES_SPEC_MAX + sizeof(id) + 2];
-    snprintf(id, sizeof(id), "%.*s/%s", (int)(code.n < 100 ? code.n : 100),
-             code.p ? code.p : "", name);
+    snprintf(id, sizeof(id), "%.*s/%s", (int)ncode, code.p ? code.p : "", name);
     /* A valid spec has no '|': the key says where it ends. */
     snprintf(full, sizeof(full), "%s|%s", spec ? spec : "", id);
     dvi_map *map = spec ? &c->fnres : &c->fns;
@@ -32,6 +38,9 @@ s_fn(dvi_core *c, const char *name, dvi_bytes code, const char *spec,
         f->code[strlen(id) - strlen(name) - 1] = '\0';
         f->res = spec ? dvi_core_res_intern(c, spec, need) : NULL;
         dvi_map_put(map, f->id, f);
+    }
+    if (spec == NULL) {
+        c->fn_last = f;
     }
     return f;
 }
