@@ -32,6 +32,9 @@ typedef struct s_lib {
 struct dvi_funcs {
     uv_mutex_t lock; /* the loop finds and loads; tasks find (children) */
     dvi_map cache;   /* "code/name" -> const dv_function*, looked up before */
+    /* The last one found, looked at first: calls come in runs. */
+    char last_code[DVI_CODE_MAX], last_name[256];
+    const dv_function *last;
     s_lib **libs;
     size_t nlibs;
 };
@@ -246,13 +249,31 @@ s_lookup(dvi_funcs *f, const char *code, const char *name)
     return fn;
 }
 
+static void
+s_remember(dvi_funcs *f, const char *code, const char *name,
+           const dv_function *fn)
+{
+    size_t nc = strlen(code), nn = strlen(name);
+    f->last = NULL; /* a name or code too long is not remembered */
+    if (nc < sizeof(f->last_code) && nn < sizeof(f->last_name)) {
+        memcpy(f->last_code, code, nc + 1);
+        memcpy(f->last_name, name, nn + 1);
+        f->last = fn;
+    }
+}
+
 static const dv_function *
 s_find_locked(dvi_funcs *f, const char *code, const char *name)
 {
+    if (f->last != NULL && strcmp(f->last_name, name) == 0 &&
+        strcmp(f->last_code, code) == 0) {
+        return f->last;
+    }
     char ck[DVI_CODE_MAX + 300];
     snprintf(ck, sizeof(ck), "%s/%s", code, name);
     const dv_function *fn = dvi_map_get(&f->cache, ck);
     if (fn != NULL) {
+        s_remember(f, code, name, fn);
         return fn;
     }
     fn = s_lookup(f, code, name);
@@ -262,6 +283,7 @@ s_find_locked(dvi_funcs *f, const char *code, const char *name)
     }
     if (fn != NULL) {
         dvi_map_put(&f->cache, dvi_strdup(ck), (void *)fn);
+        s_remember(f, code, name, fn);
     }
     return fn;
 }
