@@ -18,6 +18,7 @@ dvi_core_new(void)
 {
     dvi_core *c = dvi_calloc(1, sizeof(*c));
     c->avg_task_us = 1000;
+    c->queue_min = 8;
     dvi_map_init(&c->tasks);
     dvi_map_init(&c->fns);
     dvi_map_init(&c->fnres);

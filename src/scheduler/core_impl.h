@@ -145,6 +145,7 @@ struct dvi_core {
     uint64_t next_client;
     uint64_t seq;
     double avg_task_us; /* moving average of run times, for queue depth */
+    double queue_min;   /* tasks queued a thread, at least (place.c) */
     dvi_core_stats stats;
     dvi_durable *durable; /* --state: what is saved (durable.h), or NULL */
     int fusion;           /* fuse chains on workers (place.c); $DROVE_FUSION=0

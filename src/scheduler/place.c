@@ -37,11 +37,16 @@ static size_t
 s_worker_cap(const dvi_core *c, const dvi_sworker *w)
 {
     /* Enough tasks ahead that a worker never idles for a round trip, few
-     * enough that a late worker still finds work: about 2 ms of work per
-     * thread, between 2 and 256 tasks. */
+     * enough that a late worker still finds work (and STEAL gives it
+     * more): about 2 ms of work per thread, between queue_min (8) and 256
+     * tasks. With 2, a stencil's points and a tree's leaves were placed
+     * one at a time as slots freed, in turn between workers, and each
+     * step waited on the other worker; with 8 a worker holds the next
+     * rows while it waits for an input, and roots queued together go to
+     * each worker in runs (s_root_worker). */
     double per = 2000.0 / (c->avg_task_us > 1 ? c->avg_task_us : 1);
-    if (per < 2) {
-        per = 2;
+    if (per < c->queue_min) {
+        per = c->queue_min;
     }
     if (per > 256) {
         per = 256;

@@ -393,6 +393,10 @@ s_submit_pinned(s_env *env, int ci, const char *key, const char *pin,
 
 #define DEPS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
+/* The tasks a one-thread worker is given before it is full: the one it
+ * runs and eight queued (place.c). */
+#define S_QUEUE1 9
+
 static void
 s_submit(s_env *env, int ci, const char *key, const char *const *deps)
 {
@@ -1076,6 +1080,7 @@ test_retiring_worker_moves_its_work(void **state)
      * w0, not even what would follow its results; a pin to it errs; the
      * clients stop seeing it. */
     s_env *env = s_env_new(1);
+    env->core->queue_min = 2; /* a worker is full with three tasks */
     s_submit(env, 0, "a", NULL);
     s_submit(env, 0, "r", NULL);
     s_submit(env, 0, "b", NULL);
@@ -1806,7 +1811,7 @@ test_paused_worker_gets_nothing_new(void **state)
 {
     s_env *env = s_env_new(2);
     s_memory(env, 0, 1);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < S_QUEUE1 + 2; i++) {
         char key[8];
         snprintf(key, sizeof(key), "m%d", i);
         s_submit(env, 0, key, NULL);
@@ -1814,7 +1819,7 @@ test_paused_worker_gets_nothing_new(void **state)
     s_submit_pinned(env, 0, "pin", "w0", NULL);
     s_turn(env);
     DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_COMPUTE, NULL), 0);
-    DVT_EQ_I64(s_count(&env->wbox[1], DVI_MSG_COMPUTE, NULL), 3); /* full */
+    DVT_EQ_I64(s_count(&env->wbox[1], DVI_MSG_COMPUTE, NULL), S_QUEUE1);
     s_turn(env);
     DVT_EQ_I64(s_count(&env->wbox[1], DVI_MSG_STEAL, NULL), 0);
     s_memory(env, 0, 0);
