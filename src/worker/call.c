@@ -376,9 +376,7 @@ dvi_job_free(dvi_job *job)
         dvi_blob_rele(job->inputs[i].blob);
         dvi_value_destroy(&job->inputs[i].whole);
     }
-    free(job->inputs);
-    free(job->key);
-    free(job->code);
+    /* inputs, key and code live in the job's own block (s_task_new) */
     free(job->forward);
     dvi_blob_rele(job->args);
     dvi_blob_rele(job->result);

@@ -364,19 +364,25 @@ s_submit(dvi_worker *w, dvi_wtask *wt)
 /* A task for a COMPUTE, registered under its key, its inputs not yet
  * looked for. */
 static dvi_wtask *
-s_task_new(dvi_worker *w, const char *key, const dv_function *func,
-           const char *args, size_t argslen, uint64_t flags, uint32_t ndeps)
+s_task_new(dvi_worker *w, const char *key, const char *code,
+           const dv_function *func, const char *args, size_t argslen,
+           uint64_t flags, uint32_t ndeps)
 {
     dvi_wtask *wt = dvi_calloc(1, sizeof(*wt));
-    dvi_job *job = dvi_calloc(1, sizeof(*job));
+    /* One allocation for the job, its inputs, key and code: a tiny task
+     * costs a few allocations, and these were three of them. */
+    size_t nkey = strlen(key) + 1, ncode = strlen(code) + 1;
+    size_t nin = (ndeps ? ndeps : 1) * sizeof(dvi_job_input);
+    dvi_job *job = dvi_calloc(1, sizeof(*job) + nin + nkey + ncode);
+    job->inputs = (dvi_job_input *)(job + 1);
+    job->key = memcpy((char *)job->inputs + nin, key, nkey);
+    job->code = memcpy(job->key + nkey, code, ncode);
     wt->job = job;
     wt->owed = 1;
     job->epoch = w->epoch;
-    job->key = dvi_strdup(key);
     job->fn = func;
     job->args = dvi_blob_copy(args, argslen);
     job->flags = (uint32_t)flags;
-    job->inputs = dvi_calloc(ndeps ? ndeps : 1, sizeof(*job->inputs));
     dvi_map_put(&w->tasks, job->key, wt);
     return wt;
 }
@@ -469,9 +475,9 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
         s_unknown_function(w, key, fn);
         return 0;
     }
-    dvi_wtask *wt = s_task_new(w, key, func, args, argslen, flags, deps->size);
+    dvi_wtask *wt =
+        s_task_new(w, key, code, func, args, argslen, flags, deps->size);
     wt->job->timeout_ms = m.timeout_ms;
-    wt->job->code = dvi_strdup(code);
     wt->job->priority = m.priority;
     wt->job->kids = w->kids;
     const char *problem = NULL;
