@@ -144,8 +144,9 @@ struct dvi_core {
     dvi_pset ended;  /* dvi_sclients of parents no longer running */
     uint64_t next_client;
     uint64_t seq;
-    double avg_task_us; /* moving average of run times, for queue depth */
-    double queue_min;   /* tasks queued a thread, at least (place.c) */
+    double avg_task_us;      /* moving average of run times, for queue depth */
+    double avg_result_bytes; /* moving average of results' sizes */
+    double queue_min;        /* tasks queued a thread, at least (place.c) */
     dvi_core_stats stats;
     dvi_durable *durable; /* --state: what is saved (durable.h), or NULL */
     int fusion;           /* fuse chains on workers (place.c); $DROVE_FUSION=0

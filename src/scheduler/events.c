@@ -513,12 +513,14 @@ dvi_core_client_lost(dvi_core *c, dvi_sclient *cl, const dvi_msg_lost *m)
 
 /* ---- Worker events ------------------------------------------------------ */
 
+/* A task's run time and result size, for the depth of workers' queues. */
 static void
-s_note_duration(dvi_core *c, int64_t us)
+s_note_run(dvi_core *c, int64_t us, uint64_t nbytes)
 {
     if (us >= 0) {
         c->avg_task_us = c->avg_task_us * 0.9 + (double)us * 0.1;
     }
+    c->avg_result_bytes = c->avg_result_bytes * 0.9 + (double)nbytes * 0.1;
 }
 
 /* The answer to a COMPUTE or SCATTER from w: the task it concerns if it
@@ -573,7 +575,7 @@ s_result_at(dvi_core *c, dvi_sworker *w, const char *key, uint64_t nbytes,
 void
 dvi_core_done(dvi_core *c, dvi_sworker *w, const dvi_msg_done *m)
 {
-    s_note_duration(c, m->us);
+    s_note_run(c, m->us, m->nbytes);
     w->ndone++;
     if (c->trace != NULL && dvi_trace_finished(c->trace, m->us)) {
         const dvi_task *t = dvi_core_task(c, m->key);

@@ -25,6 +25,10 @@
  * width; it is placed once its inputs are there. */
 #define S_AHEAD_DEPS_MAX 64
 
+/* The results a worker's queue may be expected to make, beyond two tasks a
+ * thread (s_worker_cap). */
+#define S_QUEUE_BYTES (1024.0 * 1024.0)
+
 /* Threads that run calls now: a call waiting for its children lent its
  * thread to others (SECEDE). */
 static uint32_t
@@ -38,15 +42,20 @@ s_worker_cap(const dvi_core *c, const dvi_sworker *w)
 {
     /* Enough tasks ahead that a worker never idles for a round trip, few
      * enough that a late worker still finds work (and STEAL gives it
-     * more): about 2 ms of work per thread, between queue_min (8) and 256
-     * tasks. With 2, a stencil's points and a tree's leaves were placed
-     * one at a time as slots freed, in turn between workers, and each
-     * step waited on the other worker; with 8 a worker holds the next
-     * rows while it waits for an input, and roots queued together go to
-     * each worker in runs (s_root_worker). */
+     * more): about 2 ms of work per thread, and at least queue_min (8)
+     * while their results come to under S_QUEUE_BYTES, else 2, so that a
+     * worker near its memory limit is not handed more results than it can
+     * spill (it keeps running what it was given when it pauses). With 2,
+     * a stencil's points and a tree's leaves were placed one at a time
+     * as slots freed, in turn between workers, and each step waited on
+     * the other worker; with 8 a worker holds the next rows while it
+     * waits for an input, and roots queued together go to each worker in
+     * runs (s_root_worker). */
+    double least = S_QUEUE_BYTES / (c->avg_result_bytes + 1);
+    least = least < 2 ? 2 : least > c->queue_min ? c->queue_min : least;
     double per = 2000.0 / (c->avg_task_us > 1 ? c->avg_task_us : 1);
-    if (per < c->queue_min) {
-        per = c->queue_min;
+    if (per < least) {
+        per = least;
     }
     if (per > 256) {
         per = 256;
