@@ -598,6 +598,7 @@ s_tree_reduce(bench *b)
     size_t runs = b->cfg.tree_runs < 16 ? b->cfg.tree_runs : 16;
 
     for (size_t i = 0; i < runs; i++) {
+        bd_settle(b); /* the last run's releases are not this one's */
         ms[i] = s_tree_once(b);
         if (ms[i] < 0) {
             return;
@@ -955,6 +956,29 @@ s_clean_tmpdir_on_exit(const bench *b)
     }
 }
 
+void
+bd_settle(bench *b)
+{
+    dv_future *f = DV_SUBMIT(b->c, "inc", dv_i64(bd_fresh(b, 1)));
+    if (f == NULL || dv_result(f, DEADLINE_S) == NULL) {
+        bd_failed(b, "settle", "-", "inc: %s",
+                  f ? bd_ferr(f) : dv_last_error());
+    }
+    dv_release(f);
+}
+
+/* Whether to run the measurement name: only selects it (all if NULL); a
+ * measurement starts once the scheduler has settled. */
+static int
+s_run(bench *b, const char *only, const char *name)
+{
+    if (!s_selected(only, name)) {
+        return 0;
+    }
+    bd_settle(b);
+    return 1;
+}
+
 /* Runs the measurements only selects (all if NULL), in their order;
  * connects b->c first unless the daemons' start did. */
 static void
@@ -977,13 +1001,13 @@ s_measure(bench *b, const char *only)
     /* The data measurements first: after a few hundred thousand tiny
      * tasks, fresh large buffers cost more to fault in (see the report),
      * and these figures should not depend on what ran before. */
-    if (s_selected(only, "tree")) {
+    if (s_run(b, only, "tree")) {
         s_tree_reduce(b);
     }
-    if (s_selected(only, "transfer")) {
+    if (s_run(b, only, "transfer")) {
         bd_transfer(b);
     }
-    if (s_selected(only, "map")) {
+    if (s_run(b, only, "map")) {
         char token[600];
         snprintf(token, sizeof(token),
                  "%s/home/profile_default/dashboard.token", b->d.tmpdir);
@@ -994,23 +1018,23 @@ s_measure(bench *b, const char *only)
             bd_report(b, "dashboard_polls", dash_poll_stop(), 0, "answers");
         }
     }
-    if (s_selected(only, "submit")) {
+    if (s_run(b, only, "submit")) {
         s_submit_throughput(b, b->cfg.submit_n);
     }
-    if (s_selected(only, "roundtrip")) {
+    if (s_run(b, only, "roundtrip")) {
         bd_roundtrip(b);
     }
-    if (s_selected(only, "chain")) {
+    if (s_run(b, only, "chain")) {
         s_chain(b);
     }
-    if (s_selected(only, "fanout")) {
+    if (s_run(b, only, "fanout")) {
         bd_fanout(b);
     }
-    if (s_selected(only, "stored")) {
+    if (s_run(b, only, "stored")) {
         s_stored_memory(b);
     }
     /* Last: it leaves a million tasks' worth of freed memory behind. */
-    if (s_selected(only, "pending")) {
+    if (s_run(b, only, "pending")) {
         s_pending_memory(b);
     }
     if (b->d.sched_pid > 0) {

@@ -71,6 +71,12 @@ void bd_failed(bench *b, const char *metric, const char *unit, const char *fmt,
 
 /* The first of n arguments no earlier call of the run used. */
 int64_t bd_fresh(bench *b, size_t n);
+/* Waits until the scheduler has read everything sent before: a fresh
+ * task's round trip, which it handles after the RELEASEs of a phase or
+ * run just ended (the 100,000 of a map take it some 100 ms), so that
+ * these are not timed as part of the next (the chain's first link waited
+ * for them). */
+void bd_settle(bench *b);
 
 /* Releases fs[0..n) and sets them to NULL. */
 void bd_release_all(dv_future **fs, size_t n);
