@@ -42,8 +42,8 @@ s_worker_cap(const dvi_core *c, const dvi_sworker *w)
 {
     /* Enough tasks ahead that a worker never idles for a round trip, few
      * enough that a late worker still finds work (and STEAL gives it
-     * more): about 2 ms of work per thread, and at least queue_min (8)
-     * while their results come to under S_QUEUE_BYTES, else 2, so that a
+     * more): about 2 ms of work per thread, and at least as many as make
+     * S_QUEUE_BYTES of results, between 2 and queue_min (8), so that a
      * worker near its memory limit is not handed more results than it can
      * spill (it keeps running what it was given when it pauses). With 2,
      * a stencil's points and a tree's leaves were placed one at a time
