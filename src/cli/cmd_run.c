@@ -177,7 +177,7 @@ s_write_outputs(const dv_value *r)
         const char *path = dv_cmd_output_path(r, i);
         const void *data = dv_cmd_output_data(r, i, &len);
         if (dvi_tree_make_parents(path) < 0 ||
-            dvi_write_file(path, data, len) < 0) {
+            dvi_write_file_as(path, data, len, DVI_FILE_SHARED) < 0) {
             fprintf(stderr, "drove run: %s\n", dv_last_error());
             return -1;
         }

@@ -52,33 +52,66 @@ dvi_read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
-int
-dvi_write_file(const char *path, const char *data, size_t len)
+/* Writes all len bytes to fd. 0, or -1 with errno set. */
+static int
+s_write_all(int fd, const char *p, size_t len)
 {
-    char tmp[PATH_MAX + 16];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return dvi_seterr(DV_EIO, "%s: %s", tmp, strerror(errno));
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
         if (w < 0 && errno == EINTR) {
             continue;
         }
         if (w < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return dvi_seterr(DV_EIO, "%s: %s", tmp, strerror(e));
+            return -1;
         }
-        off += (size_t)w;
+        p += w;
+        len -= (size_t)w;
     }
-    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
+    return 0;
+}
+
+int
+dvi_write_file_as(const char *path, const void *data, size_t len,
+                  unsigned flags)
+{
+    /* The temporary file is hidden beside path: a reader of the directory
+     * never sees half a file under a name it looks for. */
+    char tmp[PATH_MAX + 32];
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash - path + 1) : 0;
+    if (flags & DVI_FILE_IN_PLACE) {
+        snprintf(tmp, sizeof(tmp), "%s", path);
+    } else if (snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp.%d", dir, path,
+                        path + dir, (int)getpid()) >= (int)sizeof(tmp)) {
+        return dvi_seterr(DV_EIO, "%s: path too long", path);
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  (flags & DVI_FILE_SHARED) ? 0644 : 0600);
+    if (fd < 0) {
+        return dvi_seterr(DV_EIO, "%s: %s", tmp, strerror(errno));
+    }
+    int bad = s_write_all(fd, data, len) < 0 ||
+              (!(flags & DVI_FILE_NO_SYNC) && fsync(fd) < 0);
+    int e = errno;
+    if (close(fd) < 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad && !(flags & DVI_FILE_IN_PLACE) && rename(tmp, path) < 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        if (!(flags & DVI_FILE_IN_PLACE)) {
+            unlink(tmp);
+        }
         return dvi_seterr(DV_EIO, "%s: %s", path, strerror(e));
     }
     return 0;
+}
+
+int
+dvi_write_file(const char *path, const char *data, size_t len)
+{
+    return dvi_write_file_as(path, data, len, 0);
 }

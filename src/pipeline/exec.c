@@ -7,8 +7,6 @@
  */
 #include "pipeline/exec.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -18,6 +16,7 @@
 #include "common/bar.h"
 #include "common/cmdval.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/tree.h"
 #include "pipeline/transform.h"
 
@@ -72,46 +71,6 @@ dvi_pexec_remove_output(const char *out, const char *rel)
             break; /* not empty: another datum's files are there */
         }
     }
-}
-
-/* Writes the bytes to path by way of a temporary file in the same
- * directory, so that a reader never sees half an output. */
-static int
-s_write(const char *path, const void *data, size_t len)
-{
-    char tmp[4200];
-    const char *slash = strrchr(path, '/');
-    snprintf(tmp, sizeof(tmp), "%.*s/.%s.drove-tmp", (int)(slash - path), path,
-             slash + 1);
-    if (dvi_tree_make_parents(path) < 0) {
-        return DV_EIO;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return dvi_seterr(DV_EIO, "%s: %s", tmp, strerror(errno));
-    }
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return dvi_seterr(DV_EIO, "%s: %s", tmp, strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return dvi_seterr(DV_EIO, "%s: %s", path, strerror(e));
-    }
-    return 0;
 }
 
 /* The description of datum id in the state, for a conflict's message. */
@@ -185,7 +144,11 @@ s_store(s_exec *x, const dvi_datum *d, const dv_value *r, char *why,
         const void *data = dv_cmd_output_data(r, i, &len);
         snprintf(path, sizeof(path), "%s/%s", x->s->output,
                  dv_cmd_output_path(r, i) + 4);
-        if (s_write(path, data, len) < 0) {
+        /* By way of a hidden temporary file: a reader never sees half an
+         * output. Not synced: a run writes many. */
+        if (dvi_tree_make_parents(path) < 0 ||
+            dvi_write_file_as(path, data, len,
+                              DVI_FILE_SHARED | DVI_FILE_NO_SYNC) < 0) {
             snprintf(why, size, "%s", dv_last_error());
             rc = 1;
         }

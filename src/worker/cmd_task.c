@@ -181,35 +181,6 @@ s_stdin(s_task *t, const void *p, size_t len)
     return 0;
 }
 
-/* Writes a scratch file: no fsync, no rename (dvi_write_file's
- * durability costs a disk flush per file, and the directory is gone when
- * the command ends). Returns 0, or -1 with the reason in *why. */
-static int
-s_write_scratch(const char *file, const void *p, size_t len, const char **why)
-{
-    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    const char *at = p;
-    while (fd >= 0 && len > 0) {
-        ssize_t n = write(fd, at, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            break;
-        }
-        at += n;
-        len -= (size_t)n;
-    }
-    *why = strerror(errno);
-    if (fd < 0 || len > 0) {
-        if (fd >= 0) {
-            close(fd);
-        }
-        return -1;
-    }
-    return close(fd);
-}
-
 /* Lays out every input. */
 static int
 s_inputs(s_task *t)
@@ -243,13 +214,14 @@ s_inputs(s_task *t)
         if (s_path(t, path, file) < 0) {
             return dv_fail(t->call, "command input '%s': path too long", path);
         }
-        const char *why = NULL;
-        if (dvi_tree_make_parents(file) < 0) {
+        /* No fsync, no rename: the directory is gone when the command
+         * ends. */
+        if (dvi_tree_make_parents(file) < 0 ||
+            dvi_write_file_as(file, p, len,
+                              DVI_FILE_SHARED | DVI_FILE_NO_SYNC |
+                                  DVI_FILE_IN_PLACE) < 0) {
             return dv_fail(t->call, "command input '%s': %s", path,
                            dv_last_error());
-        }
-        if (s_write_scratch(file, p, len, &why) < 0) {
-            return dv_fail(t->call, "command input '%s': %s", path, why);
         }
     }
     return 0;
