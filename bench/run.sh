@@ -260,37 +260,44 @@ read_pairs='
             for (j = i + 1; j <= k; j++)
                 if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
         return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+    }
+    # Cluster a against b (the same map, without and with something):
+    # out.map_throughput_LA and _LB, their ratio b/a and the scheduler
+    # CPU ratio b/a, medians over the pairs. 0 if the pairs are missing.
+    function map_pair(a, b, out, la, lb,    k, m, i, p, t, r, c, w) {
+        k = n[a ".map_throughput"]
+        if (k == 0 || n[b ".map_throughput"] != k) {
+            printf "%s.map_throughput_ratio: n/a x\n", out
+            return 0
+        }
+        for (i = 1; i <= k; i++) {
+            p[i] = v[a ".map_throughput", i]
+            t[i] = v[b ".map_throughput", i]
+            r[i] = p[i] > 0 ? t[i] / p[i] : 0
+            printf "bench: %s pair %d: %d tasks/s %s, %d %s\n",
+                out, i, p[i], la, t[i], lb > "/dev/stderr"
+        }
+        printf "%s.map_throughput_%s: %.0f tasks/s\n", out, la, median(p, k)
+        printf "%s.map_throughput_%s: %.0f tasks/s\n", out, lb, median(t, k)
+        printf "%s.map_throughput_ratio: %.3f x\n", out, median(r, k)
+        # The same work: the scheduler CPU of b over a.
+        m = n[b ".scheduler_cpu"]
+        if (m == 0 || m != n[a ".scheduler_cpu"])
+            return 1
+        for (i = 1; i <= m; i++) {
+            w = v[a ".scheduler_cpu", i]
+            c[i] = w > 0 ? v[b ".scheduler_cpu", i] / w : 0
+        }
+        printf "%s.scheduler_cpu_ratio: %.3f x\n", out, median(c, m)
+        return 1
     }'
 # Without and with the dashboard (polled at the page's rate).
 dashboard_pairs() {
     pairs 5 tcp_nodash tcp_dash map \
         "map_throughput\|dashboard_polls\|scheduler_cpu"
     awk -F': ' "$read_pairs"'
-    END {
-        k = n["tcp_nodash.map_throughput"]
-        if (k == 0 || n["tcp_dash.map_throughput"] != k) {
-            print "dashboard.map_throughput_ratio: n/a x"
-            exit
-        }
-        for (i = 1; i <= k; i++) {
-            p[i] = v["tcp_nodash.map_throughput", i]
-            t[i] = v["tcp_dash.map_throughput", i]
-            r[i] = p[i] > 0 ? t[i] / p[i] : 0
-            printf "bench: dashboard pair %d: %d tasks/s off, %d polled\n",
-                i, p[i], t[i] > "/dev/stderr"
-        }
-        printf "dashboard.map_throughput_off: %.0f tasks/s\n", median(p, k)
-        printf "dashboard.map_throughput_polled: %.0f tasks/s\n", median(t, k)
-        printf "dashboard.map_throughput_ratio: %.3f x\n", median(r, k)
-        # The same work: the scheduler CPU polled over off.
-        m = n["tcp_dash.scheduler_cpu"]
-        for (i = 1; i <= m && m == n["tcp_nodash.scheduler_cpu"]; i++) {
-            w = v["tcp_nodash.scheduler_cpu", i]
-            c[i] = w > 0 ? v["tcp_dash.scheduler_cpu", i] / w : 0
-        }
-        if (m > 0 && m == n["tcp_nodash.scheduler_cpu"])
-            printf "dashboard.scheduler_cpu_ratio: %.3f x\n", median(c, m)
-    }' "$tmp/pairs" | tee -a "$tmp/all"
+    END { map_pair("tcp_nodash", "tcp_dash", "dashboard", "off", "polled") }'\
+        "$tmp/pairs" | tee -a "$tmp/all"
 }
 if [ "${2:-}" = dashboard ]; then
     dashboard_pairs
@@ -330,29 +337,8 @@ awk -F': ' "$read_pairs"'
 pairs 5 tcp tcp_state map "map_throughput\|publish\|scheduler_cpu"
 awk -F': ' "$read_pairs"'
     END {
-        k = n["tcp.map_throughput"]
-        if (k == 0 || n["tcp_state.map_throughput"] != k) {
-            print "state.map_throughput_ratio: n/a x"
+        if (!map_pair("tcp", "tcp_state", "state", "without", "with"))
             exit
-        }
-        for (i = 1; i <= k; i++) {
-            p[i] = v["tcp.map_throughput", i]
-            t[i] = v["tcp_state.map_throughput", i]
-            r[i] = p[i] > 0 ? t[i] / p[i] : 0
-            printf "bench: state pair %d: %d tasks/s without, %d with\n",
-                i, p[i], t[i] > "/dev/stderr"
-        }
-        printf "state.map_throughput_without: %.0f tasks/s\n", median(p, k)
-        printf "state.map_throughput_with: %.0f tasks/s\n", median(t, k)
-        printf "state.map_throughput_ratio: %.3f x\n", median(r, k)
-        # The same work: the scheduler CPU with --state over without.
-        m = n["tcp_state.scheduler_cpu"]
-        for (i = 1; i <= m && m == n["tcp.scheduler_cpu"]; i++) {
-            w = v["tcp.scheduler_cpu", i]
-            c[i] = w > 0 ? v["tcp_state.scheduler_cpu", i] / w : 0
-        }
-        if (m > 0 && m == n["tcp.scheduler_cpu"])
-            printf "state.scheduler_cpu_ratio: %.3f x\n", median(c, m)
         m = n["tcp_state.publish_median"]
         for (i = 1; i <= m; i++) q[i] = v["tcp_state.publish_median", i]
         if (m > 0) printf "state.publish_median: %.2f ms\n", median(q, m)

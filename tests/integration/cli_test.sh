@@ -8,12 +8,14 @@
 # under `timeout`; the scheduler started here is killed on exit.
 set -u
 DROVE=${1:?usage: cli_test.sh PATH/TO/drove}
+HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d /tmp/dvtest-cli-XXXXXX)
 export DROVE_HOME=$TMP/home
 mkdir -p "$DROVE_HOME"
 unset DROVE_SCHEDULER
 SCHED_PID=
-failures=0
+RUN_LIMIT=20
+. "$HERE/../support/shtest.sh"
 
 # alive PID: the process exists and is not a zombie (kill -0 succeeds on
 # zombies, which our own exited children are until waited for).
@@ -35,30 +37,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# run NAME CMD...: runs CMD with a 20 s limit, stdout to $TMP/NAME.out,
-# stderr to $TMP/NAME.err; sets rc.
-run() {
-    local name=$1
-    shift
-    timeout -k 5 20 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
-    rc=$?
-    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-        fail "$name: '$*' did not finish within 20 s"
-    fi
-}
-
-show() {
-    echo "---- $1: stdout ----" >&2
-    cat "$TMP/$1.out" >&2
-    echo "---- $1: stderr ----" >&2
-    cat "$TMP/$1.err" >&2
-}
 
 # --help on the command and on each daemon: exit 0 and a usage on stdout.
 for args in "--help" "scheduler --help" "worker --help"; do

@@ -17,44 +17,13 @@ TMP=$(mktemp -d /tmp/dvtest-map-XXXXXX)
 export DROVE_HOME=$TMP/home
 mkdir -p "$DROVE_HOME"
 unset DROVE_SCHEDULER DROVE_SCHEME
-PIDS=
-failures=0
+. "$HERE/../support/shtest.sh"
 
 cleanup() {
-    for pid in $PIDS; do
-        kill -TERM "$pid" 2>/dev/null
-    done
-    sleep 0.2
-    for pid in $PIDS; do
-        kill -KILL "$pid" 2>/dev/null
-    done
+    kill_pids
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# run NAME CMD...: runs CMD with a 30 s limit, stdout to $TMP/NAME.out,
-# stderr to $TMP/NAME.err; sets rc (stdin is the caller's).
-run() {
-    local name=$1
-    shift
-    timeout -k 5 30 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
-    rc=$?
-    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-        fail "$name: '$*' did not finish within 30 s"
-    fi
-}
-
-show() {
-    echo "---- $1: stdout ----" >&2
-    head -n 40 "$TMP/$1.out" >&2
-    echo "---- $1: stderr ----" >&2
-    head -n 40 "$TMP/$1.err" >&2
-}
 
 # want_rc NAME RC: the last run exited RC.
 want_rc() {

@@ -21,44 +21,14 @@ SRC=${2:?usage: pipeline_test.sh PATH/TO/drove SOURCE_DIR}
 TMP=$(mktemp -d /tmp/dvtest-pipe-XXXXXX)
 export DROVE_HOME=$TMP/home
 unset DROVE_SCHEDULER DROVE_SCHEME DROVE_PROFILE
-PIDS=
-failures=0
+RUN_LIMIT=60
+. "$SRC/tests/support/shtest.sh"
 
 cleanup() {
-    for pid in $PIDS; do
-        kill -TERM "$pid" 2>/dev/null
-    done
-    sleep 0.3
-    for pid in $PIDS; do
-        kill -KILL "$pid" 2>/dev/null
-    done
+    kill_pids
     [ -n "${DVT_KEEP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# run NAME CMD...: runs CMD with a 60 s limit, stdout to $TMP/NAME.out,
-# stderr to $TMP/NAME.err; sets rc.
-run() {
-    local name=$1
-    shift
-    timeout -k 5 60 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
-    rc=$?
-    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-        fail "$name: '$*' did not finish within 60 s"
-    fi
-}
-
-show() {
-    echo "---- $1: stdout ----" >&2
-    cat "$TMP/$1.out" >&2
-    echo "---- $1: stderr ----" >&2
-    cat "$TMP/$1.err" >&2
-}
 
 # expect NAME RC PATTERN: the run NAME exited RC and its stdout and
 # stderr hold PATTERN (grep -E).
