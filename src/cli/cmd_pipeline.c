@@ -233,6 +233,22 @@ s_status_text(const char *name, json_t *e, json_t *last, json_t *datums)
     }
 }
 
+/* The state of pipeline name in profile, for subcommand cmd, with the
+ * registry (*reg, to release) and the pipeline's entry in it (*entry);
+ * NULL once it has said why not (s_entry says it of a name it lacks). */
+static dvi_pstate *
+s_open(const char *cmd, const char *profile, const char *name, json_t **reg,
+       json_t **entry)
+{
+    *reg = dvi_preg_load(profile);
+    *entry = *reg ? s_entry(*reg, cmd, name, profile) : NULL;
+    dvi_pstate *st = *entry ? s_state(*entry, name) : NULL;
+    if (st == NULL && (*reg == NULL || *entry != NULL)) {
+        fprintf(stderr, "drove pipeline %s: %s\n", cmd, dv_last_error());
+    }
+    return st;
+}
+
 static int
 s_status(int argc, char **argv)
 {
@@ -248,13 +264,9 @@ s_status(int argc, char **argv)
     }
     const char *profile =
         dvi_opt_str(s_status_opts, S_N(s_status_opts), "profile");
-    json_t *reg = dvi_preg_load(profile);
-    json_t *e = reg ? s_entry(reg, "status", pos[0], profile) : NULL;
-    dvi_pstate *st = e ? s_state(e, pos[0]) : NULL;
+    json_t *reg, *e;
+    dvi_pstate *st = s_open("status", profile, pos[0], &reg, &e);
     if (st == NULL) {
-        if (reg == NULL || e != NULL) {
-            fprintf(stderr, "drove pipeline status: %s\n", dv_last_error());
-        }
         json_decref(reg);
         return 1;
     }
@@ -327,12 +339,11 @@ s_inspect(int argc, char **argv)
     }
     const char *profile =
         dvi_opt_str(s_inspect_opts, S_N(s_inspect_opts), "profile");
-    json_t *reg = dvi_preg_load(profile);
-    json_t *e = reg ? s_entry(reg, "inspect", pos[0], profile) : NULL;
-    dvi_pstate *st = e ? s_state(e, pos[0]) : NULL;
+    json_t *reg, *e;
+    dvi_pstate *st = s_open("inspect", profile, pos[0], &reg, &e);
     json_t *found = st ? dvi_pstate_datums_json(st, pos[1]) : NULL;
     if (found == NULL) {
-        if (reg == NULL || e != NULL) {
+        if (st != NULL) { /* else s_open said why */
             fprintf(stderr, "drove pipeline inspect: %s\n", dv_last_error());
         }
     } else if (json_array_size(found) != 1) {
