@@ -39,9 +39,9 @@ s_worker_json(const dvi_sworker *w)
         "{s:s, s:s, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:b, s:b, s:o}", "id",
         w->id, "host", w->host, "addr", w->addr, "pid", (json_int_t)w->pid,
         "threads", w->nthreads, "running", (json_int_t)w->running.len, "done",
-        (json_int_t)w->ndone, "results", (json_int_t)w->held.len,
-        "memory_bytes", (json_int_t)w->memory_bytes, "paused", w->paused,
-        "retiring", w->retiring, "resources", res);
+        (json_int_t)w->ndone, "results", (json_int_t)w->nheld, "memory_bytes",
+        (json_int_t)w->memory_bytes, "paused", w->paused, "retiring",
+        w->retiring, "resources", res);
 }
 
 char *

@@ -51,7 +51,6 @@ s_worker_free(dvi_sworker *w)
     dvi_taskheap_fini(&w->pinned);
     dvi_pset_fini(&w->pins);
     dvi_pset_fini(&w->running);
-    dvi_pset_fini(&w->held);
     dvi_pset_fini(&w->moving);
     free(w);
 }
@@ -98,7 +97,6 @@ dvi_core_destroy(dvi_core **cp)
         s_worker_free(c->workers[i]);
     }
     for (size_t i = 0; i < c->nclients; i++) {
-        dvi_pset_fini(&c->clients[i]->wants);
         free(c->clients[i]);
     }
     free(c->workers);
@@ -167,7 +165,6 @@ dvi_core_client_join(dvi_core *c, dvi_outbox *out)
     snprintf(cl->name, sizeof(cl->name), "client-%llu",
              (unsigned long long)cl->id);
     cl->out = out;
-    dvi_pset_init(&cl->wants);
     c->clients =
         dvi_realloc(c->clients, (c->nclients + 1) * sizeof(*c->clients));
     c->clients[c->nclients++] = cl;
@@ -187,19 +184,8 @@ dvi_core_client_leave(dvi_core *c, dvi_sclient *cl)
         }
     }
     c->stats.clients = c->nclients;
-    /* Collect first: unwanting edits the set. */
-    dvi_taskvec wanted;
-    dvi_taskvec_init(&wanted);
-    void *p;
-    for (size_t i = 0; (p = dvi_pset_next(&cl->wants, &i));) {
-        dvi_taskvec_push(&wanted, p);
-    }
-    for (uint32_t i = 0; i < wanted.n; i++) {
-        dvi_core_unwant(c, wanted.v[i], cl);
-    }
-    dvi_taskvec_fini(&wanted);
+    dvi_core_unwant_all(c, cl);
     dvi_core_libs_client_left(c, cl);
-    dvi_pset_fini(&cl->wants);
     free(cl);
     dvi_core_settle(c);
 }
@@ -237,7 +223,6 @@ dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
     dvi_taskheap_init(&w->pinned);
     dvi_pset_init(&w->pins);
     dvi_pset_init(&w->running);
-    dvi_pset_init(&w->held);
     dvi_pset_init(&w->moving);
     c->workers =
         dvi_realloc(c->workers, (c->nworkers + 1) * sizeof(*c->workers));
@@ -350,17 +335,16 @@ static void
 s_drop_held(dvi_core *c, dvi_sworker *w, const char *why)
 {
     dvi_taskvec held;
-    s_collect(&w->held, &held);
+    dvi_core_collect_held(c, w, &held);
     char text[512];
     snprintf(text, sizeof(text), "worker %s left: %s", w->id, why);
     for (uint32_t i = 0; i < held.n; i++) {
         dvi_task *t = held.v[i];
-        if (dvi_task_remove_holder(t, w)) {
+        if (dvi_core_unhold(t, w)) {
             dvi_core_result_lost(c, t, text);
         }
     }
     dvi_taskvec_fini(&held);
-    dvi_pset_fini(&w->held);
 }
 
 void

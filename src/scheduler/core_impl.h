@@ -66,7 +66,8 @@ struct dvi_sworker {
     dvi_taskheap pinned;    /* ready tasks that may run only here */
     dvi_pset pins;          /* every live task pinned here */
     dvi_pset running;       /* tasks processing here (where == this) */
-    dvi_pset held;          /* tasks whose result it holds */
+    uint64_t nheld;         /* results it holds (no index of them: see */
+    uint64_t bytes_held;    /* dvi_core_collect_held), their bytes */
     int leaving;            /* said LEAVING: its results are moving away */
     dvi_pset moving;        /* while leaving: held only here, and not yet
                                stored by the worker they move to */
@@ -95,8 +96,9 @@ struct dvi_sclient {
     int ended;        /* the parent no longer runs: its children are to be
                          released (queued on the core's `ended`) */
     dvi_relay *relay; /* results go to it through this, or NULL */
-    dvi_pset wants;   /* tasks it holds futures on */
     dvi_outbox *out;
+    dvi_pset wants; /* a parent's children; a client's wants are found by
+                       a walk when it leaves (dvi_core_unwant_all) */
 };
 
 /* Clients past the first that want a task (rare): key -> this. */
@@ -167,10 +169,24 @@ int dvi_task_is_waiting(const dvi_task *t);
 /* Whether any client wants it (its result goes to them). */
 int dvi_task_client_wanted(const dvi_task *t);
 
+/* w holds t's result: 1 if it was not a holder yet (its counts follow). */
+int dvi_core_hold(dvi_task *t, dvi_sworker *w);
+/* w no longer holds t's result: 1 if it was a holder. */
+int dvi_core_unhold(dvi_task *t, dvi_sworker *w);
+/* Every task whose result w holds, by a walk over all tasks: a worker
+ * keeps no index of its results, which would cost two set operations a
+ * task to save time only when a worker leaves. */
+void dvi_core_collect_held(dvi_core *c, const dvi_sworker *w, dvi_taskvec *out);
+/* Whether cl wants t. */
+int dvi_core_wants(const dvi_core *c, const dvi_task *t, const dvi_sclient *cl);
 /* cl wants t (one want per client). */
 void dvi_core_want(dvi_core *c, dvi_task *t, dvi_sclient *cl);
 /* Drops cl's want of t; returns 1 if it had one. */
 int dvi_core_unwant(dvi_core *c, dvi_task *t, dvi_sclient *cl);
+/* Drops every want of cl (it left). A walk over all tasks: a client keeps
+ * no index of its wants, which would cost two set operations a task to
+ * save time only when a client leaves. */
+void dvi_core_unwant_all(dvi_core *c, dvi_sclient *cl);
 /* A want or a waiter of t went: release or forget it at settle time. */
 void dvi_core_check(dvi_core *c, dvi_task *t);
 /* Releases and forgets what is no longer needed (see check). */

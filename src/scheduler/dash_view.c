@@ -45,11 +45,6 @@ s_workers(const dvi_core *c)
     json_t *a = json_array();
     for (size_t i = 0; i < c->nworkers; i++) {
         const dvi_sworker *w = c->workers[i];
-        uint64_t held = 0;
-        const dvi_task *t;
-        for (size_t k = 0; (t = dvi_pset_next(&w->held, &k)) != NULL;) {
-            held += t->nbytes;
-        }
         json_array_append_new(
             a,
             json_pack("{s:s, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:s}", "id",
@@ -57,7 +52,7 @@ s_workers(const dvi_core *c)
                       "threads", w->nthreads, "running",
                       (json_int_t)w->running.len, "done", (json_int_t)w->ndone,
                       "memory_bytes", (json_int_t)w->memory_bytes, "bytes_held",
-                      (json_int_t)held, "state", s_worker_state(w)));
+                      (json_int_t)w->bytes_held, "state", s_worker_state(w)));
     }
     return a;
 }

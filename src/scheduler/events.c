@@ -486,8 +486,7 @@ s_lost(dvi_core *c, dvi_sworker *from, dvi_sclient *cl, const dvi_msg_lost *m)
             snprintf(why, sizeof(why), "%s could not fetch it from %s",
                      from ? from->id : cl->name, h->id);
             DVI_LOG(DVI_LOG_INFO, "SCHED", "%s: %s", t->key, why);
-            dvi_task_remove_holder(t, h);
-            dvi_pset_del(&h->held, t);
+            dvi_core_unhold(t, h);
             dvi_core_holder_gone(c, h, t);
             dvi_core_send_free(h, t->key); /* if it lives, it drops it */
             dvi_core_result_lost(c, t, why);
@@ -546,9 +545,7 @@ s_result_elsewhere(dvi_core *c, dvi_sworker *w, dvi_task *t, const char *key)
     if (t != NULL && t->state == DVI_TASK_MEMORY) {
         /* Computed twice (sent again after a cancel), or a scatter's
          * replica: a second holder. */
-        if (dvi_task_add_holder(t, w)) {
-            dvi_pset_add(&w->held, t);
-        }
+        dvi_core_hold(t, w);
         return;
     }
     dvi_core_send_free(w, key); /* nobody wants it any more */

@@ -81,8 +81,8 @@ dvi_core_tell_erred(dvi_task *t, dvi_sclient *cl)
 
 /* ---- Wants -------------------------------------------------------------- */
 
-static int
-s_wants(dvi_core *c, dvi_task *t, dvi_sclient *cl)
+int
+dvi_core_wants(const dvi_core *c, const dvi_task *t, const dvi_sclient *cl)
 {
     if (t->owner == cl) {
         return 1;
@@ -101,11 +101,13 @@ s_wants(dvi_core *c, dvi_task *t, dvi_sclient *cl)
 void
 dvi_core_want(dvi_core *c, dvi_task *t, dvi_sclient *cl)
 {
-    if (s_wants(c, t, cl)) {
+    if (dvi_core_wants(c, t, cl)) {
         return; /* one want per client: it counts its own handles */
     }
     t->nwants++;
-    dvi_pset_add(&cl->wants, t);
+    if (cl->parent != NULL) {
+        dvi_pset_add(&cl->wants, t);
+    }
     if (t->owner == NULL) {
         t->owner = cl;
         return;
@@ -158,9 +160,39 @@ dvi_core_unwant(dvi_core *c, dvi_task *t, dvi_sclient *cl)
         }
     }
     t->nwants--;
-    dvi_pset_del(&cl->wants, t);
+    if (cl->parent != NULL) {
+        dvi_pset_del(&cl->wants, t);
+    }
     dvi_core_check(c, t);
     return 1;
+}
+
+void
+dvi_core_unwant_all(dvi_core *c, dvi_sclient *cl)
+{
+    /* Collect first: unwanting edits the maps walked. */
+    dvi_taskvec wanted;
+    dvi_taskvec_init(&wanted);
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&c->tasks, &i, &e);) {
+        dvi_task *t = e->val;
+        if (t->owner == cl) {
+            dvi_taskvec_push(&wanted, t);
+        }
+    }
+    for (size_t i = 0; dvi_map_next(&c->extra, &i, &e);) {
+        const dvi_wanters *w = e->val;
+        for (size_t k = 0; k < w->n; k++) {
+            dvi_task *t = w->v[k] == cl ? dvi_map_get(&c->tasks, w->key) : NULL;
+            if (t != NULL) {
+                dvi_taskvec_push(&wanted, t);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < wanted.n; i++) {
+        dvi_core_unwant(c, wanted.v[i], cl);
+    }
+    dvi_taskvec_fini(&wanted);
 }
 
 /* Calls tell for every client that wants t. */
@@ -229,6 +261,47 @@ s_unlink_inputs(dvi_core *c, dvi_task *t)
 }
 
 static void
+s_uncount(dvi_sworker *w, const dvi_task *t)
+{
+    w->nheld--;
+    w->bytes_held -= t->nbytes;
+}
+
+int
+dvi_core_hold(dvi_task *t, dvi_sworker *w)
+{
+    if (!dvi_task_add_holder(t, w)) {
+        return 0;
+    }
+    w->nheld++;
+    w->bytes_held += t->nbytes;
+    return 1;
+}
+
+int
+dvi_core_unhold(dvi_task *t, dvi_sworker *w)
+{
+    if (!dvi_task_remove_holder(t, w)) {
+        return 0;
+    }
+    s_uncount(w, t);
+    return 1;
+}
+
+void
+dvi_core_collect_held(dvi_core *c, const dvi_sworker *w, dvi_taskvec *out)
+{
+    dvi_taskvec_init(out);
+    dvi_map_entry *e;
+    for (size_t i = 0; w->nheld > out->n && dvi_map_next(&c->tasks, &i, &e);) {
+        dvi_task *t = e->val;
+        if (t->nwho > 0 && dvi_task_holds(t, w)) {
+            dvi_taskvec_push(out, t);
+        }
+    }
+}
+
+static void
 s_leave(dvi_core *c, dvi_task *t, int state)
 {
     switch (t->state) {
@@ -248,7 +321,7 @@ s_leave(dvi_core *c, dvi_task *t, int state)
         for (uint32_t i = 0; i < t->nwho; i++) {
             dvi_sworker *w = dvi_task_holder(t, i);
             dvi_core_send_free(w, t->key);
-            dvi_pset_del(&w->held, t);
+            s_uncount(w, t);
             dvi_core_holder_gone(c, w, t);
         }
         dvi_task_clear_holders(t);
@@ -429,9 +502,7 @@ dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w, uint64_t nbytes,
     }
     t->nbytes = nbytes;
     dvi_core_set_state(c, t, DVI_TASK_MEMORY);
-    if (dvi_task_add_holder(t, w)) {
-        dvi_pset_add(&w->held, t);
-    }
+    dvi_core_hold(t, w);
     c->stats.finished++;
     t->fn->finished++;
     s_tell_wanters(c, t, value);
@@ -526,7 +597,7 @@ s_still_needed(const dvi_taskvec *set, dvi_pset *needed)
 void
 dvi_core_cancel_for(dvi_core *c, dvi_task *t, dvi_sclient *cl)
 {
-    if (!s_wants(c, t, cl)) {
+    if (!dvi_core_wants(c, t, cl)) {
         return; /* only a client's own interest is its to drop */
     }
     if (!dvi_task_is_live(t)) {

@@ -81,14 +81,16 @@ dvi_core_leaving(dvi_core *c, dvi_sworker *w, const dvi_msg_leaving *m)
     w->leaving = 1;
     c->nleaving++;
     uint64_t bytes = 0;
-    void *p;
-    for (size_t i = 0; (p = dvi_pset_next(&w->held, &i));) {
-        dvi_task *t = p;
+    dvi_taskvec held;
+    dvi_core_collect_held(c, w, &held);
+    for (uint32_t i = 0; i < held.n; i++) {
+        dvi_task *t = held.v[i];
         if (t->nwho == 1) {
             dvi_pset_add(&w->moving, t);
             bytes += t->nbytes;
         }
     }
+    dvi_taskvec_fini(&held);
     DVI_LOG(DVI_LOG_NOTICE, "SCHED",
             "worker %s is leaving (%.*s): moving the %zu results only it "
             "holds (%.1f MiB) to the workers that stay",

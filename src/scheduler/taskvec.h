@@ -35,10 +35,26 @@ void dvi_taskvec_shift(dvi_taskvec *v, uint32_t n);
 /* Takes the array: v is left empty, *out owns what it held. */
 void dvi_taskvec_take(dvi_taskvec *v, dvi_taskvec *out);
 
-/* Ready tasks: highest priority first, then oldest (by seq). */
-typedef dvi_taskvec dvi_taskheap;
-#define dvi_taskheap_init dvi_taskvec_init
-#define dvi_taskheap_fini dvi_taskvec_fini
+/* Ready tasks: highest priority first, then oldest (by seq). A 4-ary heap
+ * whose entries carry their task's order key, so that sifting through a
+ * queue of a million tasks compares inline keys instead of following a
+ * task pointer per child (the cache misses that dominated the scheduler's
+ * loop). Each member's index is kept in the task (heap_index) for O(log n)
+ * removal from the middle. A task's priority and seq must not change
+ * while it is in a heap. */
+typedef struct dvi_heapent {
+    int32_t priority;
+    uint64_t seq;
+    dvi_task *t;
+} dvi_heapent;
+
+typedef struct dvi_taskheap {
+    dvi_heapent *v;
+    uint32_t n, cap;
+} dvi_taskheap;
+
+void dvi_taskheap_init(dvi_taskheap *h);
+void dvi_taskheap_fini(dvi_taskheap *h);
 void dvi_taskheap_push(dvi_taskheap *h, dvi_task *t);
 dvi_task *dvi_taskheap_pop(dvi_taskheap *h);
 /* The first task, or NULL. */

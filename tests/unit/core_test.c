@@ -191,9 +191,6 @@ s_state_ok(dvi_task *t)
     } else {
         DVT_EQ_I64(t->nwho, 0);
     }
-    for (uint32_t i = 0; i < t->nwho; i++) {
-        DVT_TRUE(dvi_pset_has(&dvi_task_holder(t, i)->held, t));
-    }
     DVT_EQ_I64(t->state == DVI_TASK_QUEUED, t->heap_index != DVI_NO_INDEX);
     if (t->state == DVI_TASK_RELEASED) {
         DVT_TRUE(t->nlineage > 0 || t->nwants > 0);
@@ -246,7 +243,7 @@ s_counts_ok(dvi_core *c, dvi_task *t)
         }
     }
     for (size_t k = 0; k < c->nclients; k++) {
-        wants += dvi_pset_has(&c->clients[k]->wants, t);
+        wants += dvi_core_wants(c, t, c->clients[k]);
     }
     for (size_t j = 0; dvi_map_next(&c->published, &j, &e);) {
         wants += ((dvi_pub *)e->val)->task == t;
@@ -276,8 +273,20 @@ s_check(dvi_core *c)
         DVT_EQ_I64(c->stats.states[s], states[s]);
     }
     for (size_t i = 0; i < c->nworkers; i++) {
-        running += c->workers[i]->running.len;
-        held += c->workers[i]->held.len;
+        const dvi_sworker *w = c->workers[i];
+        running += w->running.len;
+        held += w->nheld;
+        /* Its counts are those of the results it holds. */
+        uint64_t n = 0, bytes = 0;
+        for (size_t j = 0; dvi_map_next(&c->tasks, &j, &e);) {
+            const dvi_task *t = e->val;
+            if (dvi_task_holds(t, w)) {
+                n++;
+                bytes += t->nbytes;
+            }
+        }
+        DVT_EQ_I64(w->nheld, n);
+        DVT_EQ_I64(w->bytes_held, bytes);
     }
     DVT_EQ_I64(running, states[DVI_TASK_PROCESSING]);
     DVT_EQ_I64(held, holders);

@@ -47,17 +47,22 @@ s_cmp(const void *pa, const void *pb)
     return s_before(a, b) ? -1 : s_before(b, a) ? 1 : 0;
 }
 
-/* The heap property, and every member knows its own index. */
+/* The heap property (4 children a node), every entry's key is its task's,
+ * and every member knows its own index. */
 static void
 s_check_heap(const dvi_taskheap *h)
 {
     for (uint32_t i = 0; i < h->n; i++) {
-        if (h->v[i]->heap_index != i) {
-            DVT_FAIL("task at %u says heap_index %u", i, h->v[i]->heap_index);
+        const dvi_task *t = h->v[i].t;
+        if (t->heap_index != i) {
+            DVT_FAIL("task at %u says heap_index %u", i, t->heap_index);
         }
-        if (i > 0 && s_before(h->v[i], h->v[(i - 1) / 2])) {
+        if (h->v[i].priority != t->priority || h->v[i].seq != t->seq) {
+            DVT_FAIL("entry %u keeps a key that is not its task's", i);
+        }
+        if (i > 0 && s_before(t, h->v[(i - 1) / 4].t)) {
             DVT_FAIL("task at %u (prio %d seq %llu) beats its parent", i,
-                     h->v[i]->priority, (unsigned long long)h->v[i]->seq);
+                     t->priority, (unsigned long long)t->seq);
         }
     }
 }
