@@ -49,6 +49,7 @@ static void
 s_worker_free(dvi_sworker *w)
 {
     dvi_taskheap_fini(&w->pinned);
+    dvi_taskheap_fini(&w->block);
     dvi_pset_fini(&w->pins);
     dvi_pset_fini(&w->running);
     dvi_pset_fini(&w->moving);
@@ -221,6 +222,7 @@ dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
     w->nthreads = nthreads > 0 ? nthreads : 1;
     w->out = out;
     dvi_taskheap_init(&w->pinned);
+    dvi_taskheap_init(&w->block);
     dvi_pset_init(&w->pins);
     dvi_pset_init(&w->running);
     dvi_pset_init(&w->moving);
@@ -248,6 +250,7 @@ dvi_core_retiring(dvi_core *c, dvi_sworker *w, const dvi_msg_retiring *m)
         return;
     }
     w->retiring = 1;
+    dvi_core_roots_return(c, w);
     DVI_LOG(DVI_LOG_NOTICE, "SCHED",
             "worker %s is stopping (%.*s): nothing new goes there", w->id,
             (int)m->reason.n, m->reason.p ? m->reason.p : "");
@@ -362,6 +365,7 @@ dvi_core_worker_leave(dvi_core *c, dvi_sworker *w, const char *why)
     c->stats.workers = c->nworkers;
     DVI_LOG(DVI_LOG_NOTICE, "SCHED", "worker %s left: %s", w->id, why);
     dvi_core_bcasts_left(c, w); /* before its tasks: none waits on it */
+    dvi_core_roots_return(c, w);
     /* Detach everything first: nothing is sent to the lost worker. */
     dvi_taskvec running;
     s_collect(&w->running, &running);

@@ -64,6 +64,7 @@ struct dvi_sworker {
                                with their threads lent (SECEDE) */
     uint64_t score;         /* scratch: input bytes it holds, for placement */
     dvi_taskheap pinned;    /* ready tasks that may run only here */
+    dvi_taskheap block;     /* ready roots it is to take (roots.c) */
     dvi_pset pins;          /* every live task pinned here */
     dvi_pset running;       /* tasks processing here (where == this) */
     uint64_t nheld;         /* results it holds (no index of them: see */
@@ -300,6 +301,15 @@ void dvi_core_libs_fini(dvi_core *c);
 dvi_resreq *dvi_core_res_intern(dvi_core *c, const char *spec,
                                 const dvi_resources *parsed);
 void dvi_core_res_fini(dvi_core *c);
+/* Splits the roots heading the ready queue into one block per worker when
+ * they are more than the workers' free_slots (roots.c). */
+void dvi_core_roots_split(dvi_core *c, size_t free_slots);
+/* The root w takes next: the first of its block unless the ready queue's
+ * first goes before it; with steal, when it has nothing of its own and
+ * nothing is ready, the first of the longest other block; or NULL. */
+dvi_task *dvi_core_roots_next(dvi_core *c, dvi_sworker *w, int steal);
+/* w's block goes back to the ready queue (it stops or left). */
+void dvi_core_roots_return(dvi_core *c, dvi_sworker *w);
 /* The queue a ready t waits in: its worker's if pinned, its spec's if it
  * needs resources, else the core's. */
 dvi_taskheap *dvi_core_queue_of(dvi_core *c, dvi_task *t);

@@ -307,6 +307,7 @@ s_leave(dvi_core *c, dvi_task *t, int state)
     switch (t->state) {
     case DVI_TASK_QUEUED:
         dvi_taskheap_remove(dvi_core_queue_of(c, t), t);
+        t->block = NULL;
         break;
     case DVI_TASK_PROCESSING:
         if (t->where) {

@@ -1,14 +1,17 @@
 /* Placement: which worker runs what, and COMPUTE.
  *
  * A ready task goes to the free worker holding most of its input bytes,
- * among equals the least loaded; tasks without inputs go to the workers
- * in runs where that costs no parallelism, so that what takes their
- * results keeps a neighbourhood of the graph on one worker (a stencil's
- * columns). A worker is free while it has fewer tasks outstanding than
- * about 2 ms of work per thread, and never once it said it is stopping
- * (RETIRING). A task whose unfinished inputs are all being computed goes
- * at once ("ahead") to the worker with most of its inputs if that one is
- * free (else it is placed once they are done), and starts when they are
+ * among equals the least loaded, or to a full one holding a MiB more of
+ * them than any free one (up to twice its queue): moving them would cost
+ * more than the wait. Tasks without inputs go to the workers in runs
+ * where that costs no parallelism, and in one block per worker when more
+ * are ready than the workers have room for (roots.c), so that what takes
+ * their results keeps a neighbourhood of the graph on one worker (a
+ * stencil's columns, a tree's subtrees). A worker is free while it has fewer
+ * tasks outstanding than about 2 ms of work per thread, and never once it said
+ * it is stopping (RETIRING). A task whose unfinished inputs are all being
+ * computed goes at once ("ahead") to the worker with most of its inputs if that
+ * one is free (else it is placed once they are done), and starts when they are
  * there, without a round trip through the scheduler: a chain costs
  * microseconds a link, and an input computed on another worker is
  * fetched as soon as it exists (its GET waits there). A task that needs
@@ -24,6 +27,11 @@
  * as each input is placed, and a wide fan-in would cost the square of its
  * width; it is placed once its inputs are there. */
 #define S_AHEAD_DEPS_MAX 64
+
+/* Input bytes that keep a task with the worker holding them when that one
+ * is full and another is free: moving a MiB costs about a millisecond of
+ * transfer, more than a worker's queue takes to move up a slot. */
+#define S_STICKY_BYTES (1024 * 1024)
 
 /* The results a worker's queue may be expected to make, beyond two tasks a
  * thread (s_worker_cap). */
@@ -167,17 +175,38 @@ s_root_worker(dvi_core *c, const dvi_task *t, dvi_sworker *best)
     return best;
 }
 
+/* Whether w, full, may still take a task whose inputs it holds: up to
+ * twice its usual queue, and never once it stops or pauses. */
+static int
+s_worker_sticky(const dvi_core *c, const dvi_sworker *w)
+{
+    return !w->retiring && !w->paused &&
+           w->nprocessing < 2 * s_worker_cap(c, w);
+}
+
 dvi_sworker *
 dvi_core_pick(dvi_core *c, dvi_task *t)
 {
-    dvi_sworker *best = NULL;
+    dvi_sworker *best = NULL, *holder = NULL;
     s_score(c, t, 1);
     for (size_t k = 0; k < c->nworkers; k++) {
         dvi_sworker *w = c->workers[(c->rr + k) % c->nworkers];
-        if (s_worker_free(c, w) && dvi_core_res_fits(w, t) &&
-            s_better(w, best)) {
+        if (!dvi_core_res_fits(w, t)) {
+            continue;
+        }
+        if (s_worker_free(c, w) && s_better(w, best)) {
             best = w;
         }
+        if (w->score > (holder ? holder->score : 0) && s_worker_sticky(c, w)) {
+            holder = w;
+        }
+    }
+    /* A full worker holding far more of the inputs than any free one
+     * takes the task: moving them would cost more than the wait there (a
+     * tree's adds followed their leaves to the free worker, 16 MB each). */
+    if (holder != NULL &&
+        holder->score >= (best ? best->score : 0) + S_STICKY_BYTES) {
+        best = holder;
     }
     s_score(c, t, 0);
     c->rr++;
@@ -392,6 +421,38 @@ s_place_queue(dvi_core *c, dvi_taskheap *q)
     return 0;
 }
 
+/* Free slots of the free workers. */
+static size_t
+s_free_slots(const dvi_core *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nworkers; i++) {
+        const dvi_sworker *w = c->workers[i];
+        if (s_worker_free(c, w)) {
+            n += s_worker_cap(c, w) - w->nprocessing;
+        }
+    }
+    return n;
+}
+
+/* Each free worker takes from its block of roots (roots.c), with steal
+ * from the others' once every worker had its own. Returns 1 if a block
+ * still holds tasks. */
+static int
+s_place_blocks(dvi_core *c, int steal)
+{
+    int left = 0;
+    for (size_t i = 0; i < c->nworkers; i++) {
+        dvi_sworker *w = c->workers[i];
+        dvi_task *t;
+        while (s_worker_free(c, w) && (t = dvi_core_roots_next(c, w, steal))) {
+            dvi_core_assign(c, t, w); /* leaves its block */
+        }
+        left |= w->block.n > 0;
+    }
+    return left;
+}
+
 void
 dvi_core_schedule(dvi_core *c)
 {
@@ -407,7 +468,11 @@ dvi_core_schedule(dvi_core *c)
             s_send_ahead_after(c, t);
         }
     }
+    dvi_core_roots_split(c, s_free_slots(c));
+    s_place_blocks(c, 0);
     int full = s_place_queue(c, &c->ready);
+    s_place_blocks(c, 0);
+    full |= s_place_blocks(c, 1);
     /* Tasks that need resources, one queue per spec: one that no worker
      * can take now holds back only its own kind. */
     dvi_map_entry *e;

@@ -56,6 +56,9 @@ dvi_core_queue_of(dvi_core *c, dvi_task *t)
     if (t->flags & DVI_TASKF_PINNED) {
         return &t->pin->pinned;
     }
+    if (t->block != NULL) {
+        return &t->block->block;
+    }
     return t->fn->res ? &t->fn->res->queued : &c->ready;
 }
 

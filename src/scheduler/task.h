@@ -81,6 +81,7 @@ struct dvi_task {
                             many wait */
     dvi_sworker *where;  /* the worker running it (processing) */
     dvi_sworker *pin;    /* pinned tasks: the only worker it may use */
+    dvi_sworker *block;  /* queued in this worker's block of roots */
     union {
         dvi_sworker *one;
         dvi_sworker **many;

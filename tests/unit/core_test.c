@@ -569,6 +569,160 @@ test_stencil_keeps_columns(void **state)
     s_env_free(env);
 }
 
+/* Ends the first leaf of keys[] (n) still running on worker wi, if any. */
+static void
+s_end_first_on(s_env *env, int wi, char (*keys)[16], int n, const int *on,
+               int *done)
+{
+    for (int i = 0; i < n; i++) {
+        if (on[i] == wi && !done[i]) {
+            s_done(env, wi, keys[i], 8 << 20);
+            done[i] = 1;
+            return;
+        }
+    }
+}
+
+/* Sixteen roots against six free slots (a tree's leaves, three tasks
+ * filling a worker): each worker takes one contiguous block, l0-l7 on one
+ * and l8-l15 on the other, as slots free, so that the tree's adds find
+ * both inputs where they are; in turn, every add of the first level moved
+ * a leaf. */
+static void
+test_roots_in_blocks(void **state)
+{
+    enum { N = 16 };
+    s_env *env = s_env_new(2);
+    env->core->queue_min = 2;
+    char key[N][16];
+    int on[N], done[N] = {0};
+    memset(on, -1, sizeof(on));
+    for (int i = 0; i < N; i++) {
+        snprintf(key[i], sizeof(key[i]), "l%d", i);
+        s_submit(env, 0, key[i], NULL);
+    }
+    s_turn(env);
+    s_note_computes(env, key, N, on);
+    for (int round = 0; round < N; round++) {
+        s_end_first_on(env, 0, key, N, on, done);
+        s_end_first_on(env, 1, key, N, on, done);
+        s_turn(env);
+        s_note_computes(env, key, N, on);
+    }
+    DVT_TRUE(on[0] >= 0 && on[0] != on[N / 2]);
+    for (int i = 0; i < N; i++) {
+        DVT_TRUE(done[i]);
+        DVT_EQ_I64(on[i], on[i < N / 2 ? 0 : N / 2]);
+    }
+    s_env_free(env);
+}
+
+/* A worker whose block is done takes from the other's while that one is
+ * busy: blocks cost no parallelism. */
+static void
+test_idle_worker_takes_from_other_block(void **state)
+{
+    enum { N = 16 };
+    s_env *env = s_env_new(2);
+    env->core->queue_min = 2;
+    char key[N][16];
+    int on[N], done[N] = {0};
+    memset(on, -1, sizeof(on));
+    for (int i = 0; i < N; i++) {
+        snprintf(key[i], sizeof(key[i]), "l%d", i);
+        s_submit(env, 0, key[i], NULL);
+    }
+    s_turn(env);
+    s_note_computes(env, key, N, on);
+    int fast = on[0], ran = 0;
+    for (int round = 0; round < N; round++) {
+        s_end_first_on(env, fast, key, N, on, done);
+        s_turn(env);
+        s_note_computes(env, key, N, on);
+    }
+    for (int i = 0; i < N; i++) {
+        DVT_TRUE(on[i] >= 0); /* no leaf is left in a block */
+        ran += on[i] == fast;
+    }
+    /* The slow worker never ended one: the fast one ran its own block and
+     * what the slow one had not started of its. */
+    DVT_TRUE(ran > N / 2);
+    DVT_EQ_I64(dvi_taskheap_peek(&env->w[1 - fast]->block) == NULL, 1);
+    s_env_free(env);
+}
+
+/* A root submitted with a higher priority after the blocks were made goes
+ * before what is left of them. */
+static void
+test_priority_passes_blocks(void **state)
+{
+    enum { N = 16 };
+    static const char args[] = {(char)0x90};
+    s_env *env = s_env_new(2);
+    env->core->queue_min = 2;
+    char key[N][16];
+    int on[N];
+    memset(on, -1, sizeof(on));
+    for (int i = 0; i < N; i++) {
+        snprintf(key[i], sizeof(key[i]), "l%d", i);
+        s_submit(env, 0, key[i], NULL);
+    }
+    s_turn(env);
+    s_note_computes(env, key, N, on);
+    dvi_msg_submit m = {.key = "urgent", .fn = "f", .priority = 5};
+    m.args = (dvi_bytes){args, 1, NULL};
+    s_submit_msg(env, 0, &m, NULL);
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "urgent"), -1); /* both are full */
+    s_done(env, on[0], key[0], 8 << 20);
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "urgent"), on[0]);
+    DVT_EQ_I64(s_count(&env->wbox[on[0]], DVI_MSG_COMPUTE, NULL), 1);
+    s_env_free(env);
+}
+
+/* A task whose input is large waits on the full worker holding it rather
+ * than moving it to a free one; a small input moves. */
+static void
+test_large_input_keeps_its_task(void **state)
+{
+    s_env *env = s_env_new(2);
+    env->core->queue_min = 2; /* three tasks fill a worker */
+    s_submit(env, 0, "big", NULL);
+    s_turn(env);
+    int wb = s_computed_on(env, "big");
+    s_submit_pinned(env, 0, "small", wb == 0 ? "w0" : "w1", NULL);
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "small"), wb);
+    s_done(env, wb, "big", 16 << 20);
+    s_done(env, wb, "small", 16);
+    s_turn(env);
+    /* Fill both workers, then free a slot on the one without "big". */
+    char key[6][16];
+    int on[6];
+    memset(on, -1, sizeof(on));
+    for (int i = 0; i < 6; i++) {
+        snprintf(key[i], sizeof(key[i]), "fill%d", i);
+        s_submit(env, 0, key[i], NULL);
+    }
+    s_turn(env);
+    s_note_computes(env, key, 6, on);
+    for (int i = 0; i < 6; i++) {
+        if (on[i] == 1 - wb) {
+            s_done(env, on[i], key[i], 16);
+            break;
+        }
+    }
+    s_turn(env);
+    s_submit(env, 0, "uses_big", DEPS("big"));
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "uses_big"), wb);
+    s_submit(env, 0, "uses_small", DEPS("small"));
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "uses_small"), 1 - wb);
+    s_env_free(env);
+}
+
 static void
 test_dependent_follows_its_input(void **state)
 {
@@ -2088,6 +2242,10 @@ main(void)
         cmocka_unit_test(test_one_task_through_its_states),
         cmocka_unit_test(test_roots_spread_over_workers),
         cmocka_unit_test(test_stencil_keeps_columns),
+        cmocka_unit_test(test_roots_in_blocks),
+        cmocka_unit_test(test_idle_worker_takes_from_other_block),
+        cmocka_unit_test(test_priority_passes_blocks),
+        cmocka_unit_test(test_large_input_keeps_its_task),
         cmocka_unit_test(test_dependent_follows_its_input),
         cmocka_unit_test(test_chain_sent_ahead),
         cmocka_unit_test(test_inputs_on_two_workers_sent_ahead),
