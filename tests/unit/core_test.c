@@ -584,6 +584,26 @@ s_end_first_on(s_env *env, int wi, char (*keys)[16], int n, const int *on,
 }
 
 /* Sixteen roots against six free slots (a tree's leaves, three tasks
+ * filling each of two workers), submitted and placed: on[i] is where
+ * leaf i went, or -1. */
+enum { S_LEAVES = 16 };
+
+static s_env *
+s_leaves(char (*key)[16], int *on)
+{
+    s_env *env = s_env_new(2);
+    env->core->queue_min = 2;
+    for (int i = 0; i < S_LEAVES; i++) {
+        snprintf(key[i], sizeof(key[i]), "l%d", i);
+        s_submit(env, 0, key[i], NULL);
+        on[i] = -1;
+    }
+    s_turn(env);
+    s_note_computes(env, key, S_LEAVES, on);
+    return env;
+}
+
+/* Sixteen roots against six free slots (a tree's leaves, three tasks
  * filling a worker): each worker takes one contiguous block, l0-l7 on one
  * and l8-l15 on the other, as slots free, so that the tree's adds find
  * both inputs where they are; in turn, every add of the first level moved
@@ -591,18 +611,10 @@ s_end_first_on(s_env *env, int wi, char (*keys)[16], int n, const int *on,
 static void
 test_roots_in_blocks(void **state)
 {
-    enum { N = 16 };
-    s_env *env = s_env_new(2);
-    env->core->queue_min = 2;
-    char key[N][16];
-    int on[N], done[N] = {0};
-    memset(on, -1, sizeof(on));
-    for (int i = 0; i < N; i++) {
-        snprintf(key[i], sizeof(key[i]), "l%d", i);
-        s_submit(env, 0, key[i], NULL);
-    }
-    s_turn(env);
-    s_note_computes(env, key, N, on);
+    char key[S_LEAVES][16];
+    int on[S_LEAVES], done[S_LEAVES] = {0};
+    s_env *env = s_leaves(key, on);
+    enum { N = S_LEAVES };
     for (int round = 0; round < N; round++) {
         s_end_first_on(env, 0, key, N, on, done);
         s_end_first_on(env, 1, key, N, on, done);
@@ -622,18 +634,10 @@ test_roots_in_blocks(void **state)
 static void
 test_idle_worker_takes_from_other_block(void **state)
 {
-    enum { N = 16 };
-    s_env *env = s_env_new(2);
-    env->core->queue_min = 2;
-    char key[N][16];
-    int on[N], done[N] = {0};
-    memset(on, -1, sizeof(on));
-    for (int i = 0; i < N; i++) {
-        snprintf(key[i], sizeof(key[i]), "l%d", i);
-        s_submit(env, 0, key[i], NULL);
-    }
-    s_turn(env);
-    s_note_computes(env, key, N, on);
+    char key[S_LEAVES][16];
+    int on[S_LEAVES], done[S_LEAVES] = {0};
+    s_env *env = s_leaves(key, on);
+    enum { N = S_LEAVES };
     int fast = on[0], ran = 0;
     for (int round = 0; round < N; round++) {
         s_end_first_on(env, fast, key, N, on, done);
@@ -656,19 +660,10 @@ test_idle_worker_takes_from_other_block(void **state)
 static void
 test_priority_passes_blocks(void **state)
 {
-    enum { N = 16 };
     static const char args[] = {(char)0x90};
-    s_env *env = s_env_new(2);
-    env->core->queue_min = 2;
-    char key[N][16];
-    int on[N];
-    memset(on, -1, sizeof(on));
-    for (int i = 0; i < N; i++) {
-        snprintf(key[i], sizeof(key[i]), "l%d", i);
-        s_submit(env, 0, key[i], NULL);
-    }
-    s_turn(env);
-    s_note_computes(env, key, N, on);
+    char key[S_LEAVES][16];
+    int on[S_LEAVES];
+    s_env *env = s_leaves(key, on);
     dvi_msg_submit m = {.key = "urgent", .fn = "f", .priority = 5};
     m.args = (dvi_bytes){args, 1, NULL};
     s_submit_msg(env, 0, &m, NULL);
