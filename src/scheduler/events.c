@@ -313,8 +313,12 @@ dvi_core_submit(dvi_core *c, dvi_sclient *cl, const dvi_msg_submit *m)
         dvi_resources_parse(m->resources.p, m->resources.n, &need) < 0) {
         refused = dv_last_error();
     }
-    snprintf(spec, sizeof(spec), "%.*s", (int)m->resources.n,
-             m->resources.p ? m->resources.p : "");
+    size_t nspec =
+        m->resources.n < sizeof(spec) ? m->resources.n : sizeof(spec) - 1;
+    if (nspec > 0) {
+        memcpy(spec, m->resources.p, nspec);
+    }
+    spec[nspec] = '\0'; /* not snprintf: this is every task's path */
     if (refused != NULL) {
         dvi_core_refuse(cl, m->key, refused);
         return 0;
