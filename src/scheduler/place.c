@@ -447,6 +447,7 @@ s_place_blocks(dvi_core *c, int steal)
         dvi_task *t;
         while (s_worker_free(c, w) && (t = dvi_core_roots_next(c, w, steal))) {
             dvi_core_assign(c, t, w); /* leaves its block */
+            s_send_ahead_after(c, t);
         }
         left |= w->block.n > 0;
     }
