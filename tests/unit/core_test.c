@@ -655,6 +655,35 @@ test_idle_worker_takes_from_other_block(void **state)
     s_env_free(env);
 }
 
+/* A worker that leaves gives its block back: the one that stays runs every
+ * leaf, those the lost one had started included. */
+static void
+test_lost_worker_block_goes_back(void **state)
+{
+    char key[S_LEAVES][16];
+    int on[S_LEAVES], done[S_LEAVES] = {0};
+    s_env *env = s_leaves(key, on);
+    int lost = 1 - on[0], stays = on[0];
+    DVT_TRUE(env->w[lost]->block.n > 0);
+    dvi_core_worker_leave(env->core, env->w[lost], "killed");
+    env->w[lost] = NULL;
+    s_turn(env);
+    for (int i = 0; i < S_LEAVES; i++) {
+        on[i] = on[i] == lost ? -1 : on[i]; /* to run again */
+    }
+    s_note_computes(env, key, S_LEAVES, on);
+    for (int round = 0; round < S_LEAVES; round++) {
+        s_end_first_on(env, stays, key, S_LEAVES, on, done);
+        s_turn(env);
+        s_note_computes(env, key, S_LEAVES, on);
+    }
+    for (int i = 0; i < S_LEAVES; i++) {
+        DVT_TRUE(done[i]);
+        DVT_EQ_I64(s_state(env, key[i]), DVI_TASK_MEMORY);
+    }
+    s_env_free(env);
+}
+
 /* A root submitted with a higher priority after the blocks were made goes
  * before what is left of them. */
 static void
@@ -2240,6 +2269,7 @@ main(void)
         cmocka_unit_test(test_roots_in_blocks),
         cmocka_unit_test(test_idle_worker_takes_from_other_block),
         cmocka_unit_test(test_priority_passes_blocks),
+        cmocka_unit_test(test_lost_worker_block_goes_back),
         cmocka_unit_test(test_large_input_keeps_its_task),
         cmocka_unit_test(test_dependent_follows_its_input),
         cmocka_unit_test(test_chain_sent_ahead),
