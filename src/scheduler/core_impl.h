@@ -301,9 +301,11 @@ void dvi_core_libs_fini(dvi_core *c);
 dvi_resreq *dvi_core_res_intern(dvi_core *c, const char *spec,
                                 const dvi_resources *parsed);
 void dvi_core_res_fini(dvi_core *c);
+/* Free slots of the free workers (place.c). */
+size_t dvi_core_free_slots(const dvi_core *c);
 /* Splits the roots heading the ready queue into one block per worker when
- * they are more than the workers' free_slots (roots.c). */
-void dvi_core_roots_split(dvi_core *c, size_t free_slots);
+ * they are more than the workers' free slots (roots.c). */
+void dvi_core_roots_split(dvi_core *c);
 /* The root w takes next: the first of its block unless the ready queue's
  * first goes before it; with steal, when it has nothing of its own and
  * nothing is ready, the first of the longest other block; or NULL. */

@@ -7,16 +7,16 @@
  * where that costs no parallelism, and in one block per worker when more
  * are ready than the workers have room for (roots.c), so that what takes
  * their results keeps a neighbourhood of the graph on one worker (a
- * stencil's columns, a tree's subtrees). A worker is free while it has fewer
- * tasks outstanding than about 2 ms of work per thread, and never once it said
- * it is stopping (RETIRING). A task whose unfinished inputs are all being
- * computed goes at once ("ahead") to the worker with most of its inputs if that
- * one is free (else it is placed once they are done), and starts when they are
- * there, without a round trip through the scheduler: a chain costs
- * microseconds a link, and an input computed on another worker is
- * fetched as soon as it exists (its GET waits there). A task that needs
- * resources (resources.c) goes only to a worker that has them free, and
- * never ahead.
+ * stencil's columns, a tree's subtrees). A worker is free while it has
+ * fewer tasks outstanding than about 2 ms of work per thread, and never
+ * once it said it is stopping (RETIRING). A task whose unfinished inputs
+ * are all being computed goes at once ("ahead") to the worker with most
+ * of its inputs if that one is free (else it is placed once they are
+ * done), and starts when they are there, without a round trip through
+ * the scheduler: a chain costs microseconds a link, and an input
+ * computed on another worker is fetched as soon as it exists (its GET
+ * waits there). A task that needs resources (resources.c) goes only to
+ * a worker that has them free, and never ahead.
  */
 #include <string.h>
 
@@ -71,10 +71,18 @@ s_worker_cap(const dvi_core *c, const dvi_sworker *w)
     return (size_t)(s_threads(w) * (1 + per));
 }
 
+/* Whether w takes work and has fewer than times its queue outstanding. */
+static int
+s_worker_under(const dvi_core *c, const dvi_sworker *w, size_t times)
+{
+    return !w->retiring && !w->paused &&
+           w->nprocessing < times * s_worker_cap(c, w);
+}
+
 static int
 s_worker_free(const dvi_core *c, const dvi_sworker *w)
 {
-    return !w->retiring && !w->paused && w->nprocessing < s_worker_cap(c, w);
+    return s_worker_under(c, w, 1);
 }
 
 dvi_sworker *
@@ -175,15 +183,6 @@ s_root_worker(dvi_core *c, const dvi_task *t, dvi_sworker *best)
     return best;
 }
 
-/* Whether w, full, may still take a task whose inputs it holds: up to
- * twice its usual queue, and never once it stops or pauses. */
-static int
-s_worker_sticky(const dvi_core *c, const dvi_sworker *w)
-{
-    return !w->retiring && !w->paused &&
-           w->nprocessing < 2 * s_worker_cap(c, w);
-}
-
 dvi_sworker *
 dvi_core_pick(dvi_core *c, dvi_task *t)
 {
@@ -197,7 +196,10 @@ dvi_core_pick(dvi_core *c, dvi_task *t)
         if (s_worker_free(c, w) && s_better(w, best)) {
             best = w;
         }
-        if (w->score > (holder ? holder->score : 0) && s_worker_sticky(c, w)) {
+        /* Full, it may still take a task whose inputs it holds: up to
+         * twice its queue. */
+        if (w->score > (holder ? holder->score : 0) &&
+            s_worker_under(c, w, 2)) {
             holder = w;
         }
     }
@@ -422,8 +424,8 @@ s_place_queue(dvi_core *c, dvi_taskheap *q)
 }
 
 /* Free slots of the free workers. */
-static size_t
-s_free_slots(const dvi_core *c)
+size_t
+dvi_core_free_slots(const dvi_core *c)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->nworkers; i++) {
@@ -435,23 +437,29 @@ s_free_slots(const dvi_core *c)
     return n;
 }
 
-/* Each free worker takes from its block of roots (roots.c), with steal
- * from the others' once every worker had its own. Returns 1 if a block
- * still holds tasks. */
+/* Each free worker takes from its block of roots (roots.c); then, once
+ * every worker had its own, from the others'. Returns 1 if a block still
+ * holds tasks. */
 static int
-s_place_blocks(dvi_core *c, int steal)
+s_place_blocks(dvi_core *c)
 {
-    int left = 0;
-    for (size_t i = 0; i < c->nworkers; i++) {
-        dvi_sworker *w = c->workers[i];
-        dvi_task *t;
-        while (s_worker_free(c, w) && (t = dvi_core_roots_next(c, w, steal))) {
-            dvi_core_assign(c, t, w); /* leaves its block */
-            s_send_ahead_after(c, t);
+    for (int steal = 0; steal <= 1; steal++) {
+        for (size_t i = 0; i < c->nworkers; i++) {
+            dvi_sworker *w = c->workers[i];
+            dvi_task *t;
+            while (s_worker_free(c, w) &&
+                   (t = dvi_core_roots_next(c, w, steal))) {
+                dvi_core_assign(c, t, w); /* leaves its block */
+                s_send_ahead_after(c, t);
+            }
         }
-        left |= w->block.n > 0;
     }
-    return left;
+    for (size_t i = 0; i < c->nworkers; i++) {
+        if (c->workers[i]->block.n > 0) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 void
@@ -469,11 +477,10 @@ dvi_core_schedule(dvi_core *c)
             s_send_ahead_after(c, t);
         }
     }
-    dvi_core_roots_split(c, s_free_slots(c));
-    s_place_blocks(c, 0);
+    dvi_core_roots_split(c);
+    s_place_blocks(c); /* before the ready queue's later tasks */
     int full = s_place_queue(c, &c->ready);
-    s_place_blocks(c, 0);
-    full |= s_place_blocks(c, 1);
+    full |= s_place_blocks(c); /* where its first went before them */
     /* Tasks that need resources, one queue per spec: one that no worker
      * can take now holds back only its own kind. */
     dvi_map_entry *e;

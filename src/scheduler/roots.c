@@ -33,12 +33,16 @@ s_to_block(dvi_core *c, dvi_task *t, dvi_sworker *w)
 }
 
 void
-dvi_core_roots_split(dvi_core *c, size_t free_slots)
+dvi_core_roots_split(dvi_core *c)
 {
+    if (!s_is_root(dvi_taskheap_peek(&c->ready)) ||
+        c->ready.n <= dvi_core_free_slots(c)) {
+        return; /* the cheap tests first: this runs every turn */
+    }
     /* The workers that take work, their threads, and the roots to split:
      * the run of roots heading the ready queue, and those already in
      * blocks, so that each block ends in proportion to its threads. */
-    uint64_t threads = 0, roots = 0;
+    uint64_t threads = 0, roots = c->ready.n;
     for (size_t i = 0; i < c->nworkers; i++) {
         const dvi_sworker *w = c->workers[i];
         if (!w->retiring) {
@@ -46,11 +50,9 @@ dvi_core_roots_split(dvi_core *c, size_t free_slots)
             roots += w->block.n;
         }
     }
-    if (threads == 0 || c->ready.n <= free_slots ||
-        !s_is_root(dvi_taskheap_peek(&c->ready))) {
+    if (threads == 0) {
         return;
     }
-    roots += c->ready.n;
     for (size_t i = 0; i < c->nworkers; i++) {
         dvi_sworker *w = c->workers[(c->rr + i) % c->nworkers];
         if (w->retiring) {
@@ -84,18 +86,14 @@ s_longest_other(dvi_core *c, const dvi_sworker *w)
 dvi_task *
 dvi_core_roots_next(dvi_core *c, dvi_sworker *w, int steal)
 {
-    dvi_task *mine = dvi_taskheap_peek(&w->block);
-    dvi_task *ready = dvi_taskheap_peek(&c->ready);
-    if (mine == NULL && ready == NULL && steal) {
+    if (w->block.n == 0 && c->ready.n == 0 && steal) {
         dvi_sworker *o = s_longest_other(c, w);
         return o != NULL ? dvi_taskheap_peek(&o->block) : NULL;
     }
-    if (mine == NULL || (ready != NULL && (ready->priority > mine->priority ||
-                                           (ready->priority == mine->priority &&
-                                            ready->seq < mine->seq)))) {
+    if (w->block.n == 0 || dvi_taskheap_before(&c->ready, &w->block)) {
         return NULL; /* the ready queue's first goes first */
     }
-    return mine;
+    return dvi_taskheap_peek(&w->block);
 }
 
 void

@@ -197,6 +197,12 @@ dvi_taskheap_peek(const dvi_taskheap *h)
     return h->n > 0 ? h->v[0].t : NULL;
 }
 
+int
+dvi_taskheap_before(const dvi_taskheap *a, const dvi_taskheap *b)
+{
+    return a->n > 0 && (b->n == 0 || s_before(&a->v[0], &b->v[0]));
+}
+
 void
 dvi_taskheap_remove(dvi_taskheap *h, dvi_task *t)
 {

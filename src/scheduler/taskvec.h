@@ -59,6 +59,9 @@ void dvi_taskheap_push(dvi_taskheap *h, dvi_task *t);
 dvi_task *dvi_taskheap_pop(dvi_taskheap *h);
 /* The first task, or NULL. */
 dvi_task *dvi_taskheap_peek(const dvi_taskheap *h);
+/* Whether a's first task goes before b's: 0 if a is empty, 1 if only b
+ * is. */
+int dvi_taskheap_before(const dvi_taskheap *a, const dvi_taskheap *b);
 void dvi_taskheap_remove(dvi_taskheap *h, dvi_task *t);
 
 #endif

@@ -114,6 +114,31 @@ test_priority_then_fifo(void **state)
     dvi_taskheap_fini(&h);
 }
 
+/* Which of two queues' first tasks goes first, as the scheduler asks of
+ * a worker's block of roots against the ready queue. */
+static void
+test_before_compares_first_tasks(void **state)
+{
+    dvi_taskheap a, b;
+    dvi_taskheap_init(&a);
+    dvi_taskheap_init(&b);
+    dvi_task *old = s_task(0, 1), *young = s_task(0, 2), *urgent = s_task(5, 3);
+    DVT_TRUE(!dvi_taskheap_before(&a, &b)); /* both empty */
+    dvi_taskheap_push(&a, young);
+    DVT_TRUE(dvi_taskheap_before(&a, &b)); /* only b empty */
+    DVT_TRUE(!dvi_taskheap_before(&b, &a));
+    dvi_taskheap_push(&b, old);
+    DVT_TRUE(dvi_taskheap_before(&b, &a)); /* same priority: older first */
+    DVT_TRUE(!dvi_taskheap_before(&a, &b));
+    dvi_taskheap_push(&a, urgent);
+    DVT_TRUE(dvi_taskheap_before(&a, &b)); /* higher priority first */
+    dvi_taskheap_fini(&a);
+    dvi_taskheap_fini(&b);
+    dvi_task_free(old);
+    dvi_task_free(young);
+    dvi_task_free(urgent);
+}
+
 static void
 test_random_against_sorted(void **state)
 {
@@ -414,6 +439,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_priority_then_fifo),
+        cmocka_unit_test(test_before_compares_first_tasks),
         cmocka_unit_test(test_random_against_sorted),
         cmocka_unit_test(test_remove_from_middle),
         cmocka_unit_test(test_remove_last_and_root),
