@@ -203,11 +203,14 @@ dvi_core_pick(dvi_core *c, dvi_task *t)
             holder = w;
         }
     }
-    /* A full worker holding far more of the inputs than any free one
-     * takes the task: moving them would cost more than the wait there (a
-     * tree's adds followed their leaves to the free worker, 16 MB each). */
-    if (holder != NULL &&
-        holder->score >= (best ? best->score : 0) + S_STICKY_BYTES) {
+    /* A full worker holding far more of the inputs than the free one
+     * chosen takes the task: moving them would cost more than the wait
+     * there (a tree's adds followed their leaves to the free worker, 16
+     * MB each). With no free worker the task waits, as any does: a full
+     * worker is not handed more (one near its memory limit, reading its
+     * spilled results back, went 15% over it). */
+    if (best != NULL && holder != NULL &&
+        holder->score >= best->score + S_STICKY_BYTES) {
         best = holder;
     }
     s_score(c, t, 0);

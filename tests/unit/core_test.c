@@ -747,6 +747,31 @@ test_large_input_keeps_its_task(void **state)
     s_env_free(env);
 }
 
+/* With no free worker, a task waits even for the full worker holding its
+ * large input: a worker near its memory limit is not handed more. */
+static void
+test_full_holder_alone_gets_no_more(void **state)
+{
+    s_env *env = s_env_new(1);
+    env->core->queue_min = 2; /* three tasks fill a worker */
+    s_submit(env, 0, "big", NULL);
+    s_turn(env);
+    s_done(env, 0, "big", 16 << 20);
+    s_turn(env);
+    char key[3][16];
+    for (int i = 0; i < 3; i++) {
+        snprintf(key[i], sizeof(key[i]), "fill%d", i);
+        s_submit(env, 0, key[i], NULL);
+    }
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_COMPUTE, NULL), 3);
+    s_submit(env, 0, "uses_big", DEPS("big"));
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "uses_big"), -1);
+    DVT_EQ_I64(s_state(env, "uses_big"), DVI_TASK_QUEUED);
+    s_env_free(env);
+}
+
 static void
 test_dependent_follows_its_input(void **state)
 {
@@ -2271,6 +2296,7 @@ main(void)
         cmocka_unit_test(test_priority_passes_blocks),
         cmocka_unit_test(test_lost_worker_block_goes_back),
         cmocka_unit_test(test_large_input_keeps_its_task),
+        cmocka_unit_test(test_full_holder_alone_gets_no_more),
         cmocka_unit_test(test_dependent_follows_its_input),
         cmocka_unit_test(test_chain_sent_ahead),
         cmocka_unit_test(test_inputs_on_two_workers_sent_ahead),
