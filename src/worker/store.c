@@ -298,10 +298,6 @@ void
 dvi_store_put(dvi_store *s, const char *key, dvi_blob *blob)
 {
     dvi_blob_hold(blob); /* first: it may be the result it replaces */
-    s_item *old = dvi_map_del(&s->items, key);
-    if (old != NULL) {
-        s_forget(s, old);
-    }
     size_t len = strlen(key);
     int big = blob->len >= DVI_STORE_SPILL_MIN;
     size_t pre = big ? sizeof(s_big) : 0;
@@ -310,7 +306,12 @@ dvi_store_put(dvi_store *s, const char *key, dvi_blob *blob)
     it->blob = blob;
     it->big = (uint8_t)big;
     memcpy(it->key, key, len + 1);
-    dvi_map_put(&s->items, it->key, it);
+    /* One probe: the map takes the new item's key, and hands back the
+     * result it replaces (the same key again, from a rerun). */
+    s_item *old = dvi_map_put(&s->items, it->key, it);
+    if (old != NULL) {
+        s_forget(s, old);
+    }
     s->bytes += blob->len;
     if (big) {
         s_big *b = s_big_of(it);

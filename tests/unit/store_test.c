@@ -129,6 +129,16 @@ test_put_get_delete_and_counts(void **state)
     DVT_EQ_I64(dvi_store_count(s), 1);
     DVT_EQ_I64(dvi_store_bytes(s), 14);
 
+    /* A result that may spill, replaced: the old one leaves the byte
+     * count (and the spill order) with its entry. */
+    s_put(s, "c", S_BIG, 'x');
+    s_put(s, "c", S_BIG / 2, 'y');
+    s_check(s, "c", S_BIG / 2, 'y');
+    DVT_EQ_I64(dvi_store_count(s), 2);
+    DVT_EQ_I64(dvi_store_bytes(s), 14 + S_BIG / 2);
+    DVT_EQ_I64(dvi_store_delete(s, "c"), 1);
+    DVT_EQ_I64(dvi_store_bytes(s), 14);
+
     dvi_store_destroy(&s);
     DVT_TRUE(s == NULL);
     dvi_store_destroy(&s);
