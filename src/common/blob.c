@@ -71,8 +71,14 @@ dvi_blob_rele(dvi_blob *b)
     if (b == NULL) {
         return;
     }
-    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
+    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) {
+        return;
+    }
+    if (b->base != NULL) {
         free(b->base);
         free(b);
+    } else {
+        /* Its own: a large one is kept for the next result (hugepage.h). */
+        dvi_hugepage_free(b, (size_t)(b->data - (char *)b) + b->len + 1);
     }
 }

@@ -1,20 +1,63 @@
 /* dvi_hugepage: large buffers 2 MiB-aligned and advised with
- * madvise(MADV_HUGEPAGE) (see hugepage.h). */
+ * madvise(MADV_HUGEPAGE), and a few kept for reuse (see hugepage.h). */
 #include "hugepage.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
 #define S_HUGE ((size_t)2 << 20)
+/* Buffers kept at most: a search of them is a short walk. */
+#define S_SLOTS 64
+
+typedef struct s_kept {
+    void *p;
+    size_t n; /* bytes asked for when it was allocated */
+} s_kept;
+
+/* Buffers kept, by any thread: results are freed where their last
+ * reference goes. */
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+static s_kept s_slots[S_SLOTS];
+static size_t s_nslots;
+static size_t s_bytes;
+static size_t s_keep = DVI_HUGEPAGE_KEEP;
+
+/* The kept buffer that fits n best, taken out; NULL if none. At most a
+ * quarter of it is left unused. */
+static void *
+s_take(size_t n)
+{
+    size_t best = S_SLOTS;
+    pthread_mutex_lock(&s_lock);
+    for (size_t i = 0; i < s_nslots; i++) {
+        size_t have = s_slots[i].n;
+        if (have >= n && have - n <= n / 4 &&
+            (best == S_SLOTS || have < s_slots[best].n)) {
+            best = i;
+        }
+    }
+    void *p = NULL;
+    if (best < S_SLOTS) {
+        p = s_slots[best].p;
+        s_bytes -= s_slots[best].n;
+        s_slots[best] = s_slots[--s_nslots];
+    }
+    pthread_mutex_unlock(&s_lock);
+    return p;
+}
 
 void *
 dvi_hugepage_alloc(size_t n)
 {
-#ifdef MADV_HUGEPAGE
-    void *p = NULL;
     if (n < DVI_HUGEPAGE_MIN) {
         return malloc(n);
     }
+    void *p = s_take(n);
+    if (p != NULL) {
+        return p;
+    }
+#ifdef MADV_HUGEPAGE
     if (posix_memalign(&p, S_HUGE, n) != 0) {
         return NULL;
     }
@@ -27,4 +70,69 @@ dvi_hugepage_alloc(size_t n)
 #else
     return malloc(n);
 #endif
+}
+
+void
+dvi_hugepage_free(void *p, size_t n)
+{
+    if (p == NULL) {
+        return;
+    }
+    int kept = 0;
+    if (n >= DVI_HUGEPAGE_MIN) {
+        pthread_mutex_lock(&s_lock);
+        if (s_nslots < S_SLOTS && s_bytes + n <= s_keep) {
+            s_slots[s_nslots++] = (s_kept){p, n};
+            s_bytes += n;
+            kept = 1;
+        }
+        pthread_mutex_unlock(&s_lock);
+    }
+    if (!kept) {
+        free(p);
+    }
+}
+
+/* Takes out kept buffers until at most keep bytes remain, and frees them
+ * outside the lock. Returns the bytes freed. */
+static size_t
+s_shrink_to(size_t keep)
+{
+    s_kept out[S_SLOTS];
+    size_t nout = 0, bytes = 0;
+    pthread_mutex_lock(&s_lock);
+    while (s_nslots > 0 && s_bytes > keep) {
+        out[nout] = s_slots[--s_nslots];
+        s_bytes -= out[nout].n;
+        bytes += out[nout++].n;
+    }
+    pthread_mutex_unlock(&s_lock);
+    for (size_t i = 0; i < nout; i++) {
+        free(out[i].p);
+    }
+    return bytes;
+}
+
+size_t
+dvi_hugepage_trim(void)
+{
+    return s_shrink_to(0);
+}
+
+size_t
+dvi_hugepage_kept(void)
+{
+    pthread_mutex_lock(&s_lock);
+    size_t bytes = s_bytes;
+    pthread_mutex_unlock(&s_lock);
+    return bytes;
+}
+
+void
+dvi_hugepage_limit_keep(size_t bytes)
+{
+    pthread_mutex_lock(&s_lock);
+    s_keep = bytes < s_keep ? bytes : s_keep;
+    pthread_mutex_unlock(&s_lock);
+    s_shrink_to(bytes);
 }

@@ -1,4 +1,4 @@
-/* dvi_hugepage: large buffers backed by huge pages.
+/* dvi_hugepage: large buffers backed by huge pages, and kept for reuse.
  *
  * A fresh buffer costs one page fault for each page the first time it is
  * written. In 4 KiB pages a 256 MiB result is 65,536 faults, and in a
@@ -22,6 +22,19 @@
  * whole heaps the same way. It changes something only where the system
  * leaves huge pages to madvise(2) (transparent_hugepage "madvise"), and
  * costs a system call otherwise.
+ *
+ * Even in huge pages, fresh memory is zeroed by the kernel, and a mapped
+ * buffer that glibc unmaps on free costs every thread of the process a
+ * TLB shootdown. A daemon tunes malloc to reuse its heap instead
+ * (dvi_trim_tune_process); a user's program, where `local:threads` runs,
+ * is not ours to tune. So there, large buffers given back with
+ * dvi_hugepage_free are kept, up to DVI_HUGEPAGE_KEEP bytes in all as
+ * asked for (the daemons' heap keeps as much), and the next allocation
+ * of about the same size takes one (a tuned daemon keeps none: its heap
+ * does this). A tree of 8 MB arrays on `local:threads=2` took 35-190 ms
+ * when every result was fresh memory, 22-30 ms reusing it. The trimmer
+ * (trim.h) frees what is kept along with the heap's free pages, within
+ * about a second of the results going.
  */
 #ifndef DVI_HUGEPAGE_H
 #define DVI_HUGEPAGE_H
@@ -29,11 +42,26 @@
 #include <stddef.h>
 
 #define DVI_HUGEPAGE_MIN ((size_t)4 << 20)
+#define DVI_HUGEPAGE_KEEP ((size_t)256 << 20)
 
 /* Memory for a buffer of n bytes that is about to be written whole:
- * malloc'ed, and for n >= DVI_HUGEPAGE_MIN starting on a 2 MiB boundary
- * and advised onto huge pages. Caller owns; free with free(). NULL when
- * out of memory. Thread-safe. */
+ * malloc'ed, and for n >= DVI_HUGEPAGE_MIN a buffer kept for reuse of
+ * between n and n + n / 4 bytes, or a fresh one starting on a 2 MiB
+ * boundary and advised onto huge pages. Caller owns; free with free() or
+ * dvi_hugepage_free. NULL when out of memory. Thread-safe. */
 void *dvi_hugepage_alloc(size_t n);
+/* Gives back p, allocated by dvi_hugepage_alloc(n): one of
+ * DVI_HUGEPAGE_MIN bytes or more is kept for reuse while what is kept
+ * stays within the keep limit, others are freed. Accepts NULL.
+ * Thread-safe. */
+void dvi_hugepage_free(void *p, size_t n);
+/* Frees every buffer kept; returns their bytes. Thread-safe. */
+size_t dvi_hugepage_trim(void);
+/* Bytes kept for reuse now. Thread-safe. */
+size_t dvi_hugepage_kept(void);
+/* Keeps at most bytes for reuse from now on (DVI_HUGEPAGE_KEEP until
+ * limited; 0 keeps none), freeing what is kept beyond them; never raises
+ * the limit. Thread-safe. */
+void dvi_hugepage_limit_keep(size_t bytes);
 
 #endif

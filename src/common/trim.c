@@ -8,6 +8,7 @@
 #endif
 
 #include "err.h"
+#include "hugepage.h"
 #include "runtime.h"
 
 struct dvi_trimmer {
@@ -36,6 +37,7 @@ static void
 s_work(void *ctx)
 {
     (void)ctx;
+    dvi_hugepage_trim(); /* large buffers kept for reuse go first */
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
@@ -166,6 +168,8 @@ dvi_trim_tune_process(void)
 {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, S_TRIM_THRESHOLD);
+    /* The heap reuses large buffers now: none are kept aside. */
+    dvi_hugepage_limit_keep(0);
 }
 
 void
@@ -175,4 +179,5 @@ dvi_trim_tune_limit(uint64_t limit)
      * executor's large results were: only free() does, past this. */
     uint64_t t = limit / 16;
     mallopt(M_TRIM_THRESHOLD, t < S_TRIM_THRESHOLD ? (int)t : S_TRIM_THRESHOLD);
+    dvi_hugepage_limit_keep((size_t)t); /* large buffers kept aside too */
 }

@@ -6,7 +6,8 @@
  * thread's arena), small chunks in bins: its RSS would stay at its peak
  * after every result was released, and grow over repeated runs. After a
  * role has dropped much of what it held, the trimmer has malloc_trim(0)
- * run, which consolidates every arena and hands each free page back.
+ * run, which consolidates every arena and hands each free page back,
+ * after freeing the large buffers kept for reuse (hugepage.h).
  *
  * A trim walks the heaps under their locks, taking milliseconds for a big
  * one: it runs on the runtime's job thread, never on the loop, and starts
@@ -54,13 +55,16 @@ uint64_t dvi_trimmer_trims(const dvi_trimmer *t);
  * user's program: large results (up to 32 MiB) come from the heap and
  * are reused, instead of being mapped and faulted in afresh each time
  * (glibc's own threshold moves, and a workload of tiny results keeps it
- * low); the heap is given back by the trimmer, not by every free. */
+ * low); the heap is given back by the trimmer, not by every free. The
+ * heap then does what hugepage.h keeps large buffers aside for in a
+ * user's program: none are kept. */
 void dvi_trim_tune_process(void);
 
 /* For a process under a memory limit of `limit` bytes: a heap's free top
  * over a sixteenth of it (at most the 256 MiB above) goes back to the
  * system when it is freed, the top of an executor thread's heap
- * included, which malloc_trim does not shrink. */
+ * included, which malloc_trim does not shrink; and no more than that is
+ * kept aside in large buffers for reuse (hugepage.h). */
 void dvi_trim_tune_limit(uint64_t limit);
 
 #endif

@@ -4,16 +4,20 @@
  * so the alignment promise of dvi_blob_new (data + offset is 8-byte
  * aligned) is what makes dv_value_f64s zero-copy safe. These tests check
  * that promise for every offset, copies, that a blob of its own is one
- * allocation (a worker holds millions of tiny ones), adoption, and that
+ * allocation (a worker holds millions of tiny ones), adoption, that
  * the count frees the memory exactly once (ASan reports any leak or
- * double free).
+ * double free), and that a large result's memory goes to the next large
+ * result of about its size instead of back to the system, within limits.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/blob.h"
+#include "common/hugepage.h"
 #include "dvtest.h"
+
+#define S_MIB ((size_t)1 << 20)
 
 static void
 test_alignment_for_every_offset(void **state)
@@ -82,6 +86,65 @@ test_adopt(void **state)
     dvi_blob_rele(b); /* frees base: a leak would fail under ASan */
 }
 
+/* A large blob's memory is kept when it goes, and the next blob of about
+ * its size (not a quarter smaller, never larger) gets it: no fresh pages
+ * to fault in. */
+static void
+test_large_memory_is_reused(void **state)
+{
+    dvi_hugepage_trim();
+    dvi_blob *a = dvi_blob_new(8 * S_MIB, 0);
+    memset(a->data, 1, a->len); /* written whole, as a result is */
+    void *where = a;
+    dvi_blob_rele(a);
+    DVT_TRUE(dvi_hugepage_kept() >= 8 * S_MIB);
+
+    dvi_blob *larger = dvi_blob_new(9 * S_MIB, 0);
+    DVT_TRUE((void *)larger != where);
+    dvi_blob *smaller = dvi_blob_new(6 * S_MIB, 0);
+    DVT_TRUE((void *)smaller != where);
+    dvi_blob *about = dvi_blob_new(7 * S_MIB, 8);
+    DVT_TRUE((void *)about == where);
+    memset(about->data, 2, about->len); /* all of it is there (ASan) */
+    DVT_EQ_I64(((uintptr_t)(about->data + 8)) % 8, 0);
+
+    dvi_blob_rele(larger);
+    dvi_blob_rele(smaller);
+    dvi_blob_rele(about);
+    DVT_TRUE(dvi_hugepage_kept() >= 22 * S_MIB);
+    DVT_TRUE(dvi_hugepage_trim() >= 22 * S_MIB);
+    DVT_EQ_I64(dvi_hugepage_kept(), 0);
+
+    /* Small blobs are never kept. */
+    dvi_blob_rele(dvi_blob_new(S_MIB, 0));
+    DVT_EQ_I64(dvi_hugepage_kept(), 0);
+}
+
+/* What is kept stays within DVI_HUGEPAGE_KEEP; once limited (a daemon
+ * whose heap reuses memory itself: 0), nothing more is kept. */
+static void
+test_kept_within_limits(void **state)
+{
+    enum { N = 40 };
+    dvi_blob *v[N];
+    for (size_t i = 0; i < N; i++) {
+        v[i] = dvi_blob_new(8 * S_MIB, 0);
+    }
+    for (size_t i = 0; i < N; i++) {
+        dvi_blob_rele(v[i]);
+    }
+    size_t kept = dvi_hugepage_kept();
+    DVT_TRUE(kept > 0 && kept <= DVI_HUGEPAGE_KEEP);
+
+    dvi_hugepage_limit_keep(16 * S_MIB + 1024);
+    DVT_TRUE(dvi_hugepage_kept() <= 16 * S_MIB + 1024);
+    dvi_hugepage_limit_keep(0);
+    DVT_EQ_I64(dvi_hugepage_kept(), 0);
+    dvi_hugepage_limit_keep(DVI_HUGEPAGE_KEEP); /* never raises it */
+    dvi_blob_rele(dvi_blob_new(8 * S_MIB, 0));
+    DVT_EQ_I64(dvi_hugepage_kept(), 0);
+}
+
 int
 main(void)
 {
@@ -90,6 +153,8 @@ main(void)
         cmocka_unit_test(test_copy_and_refcount),
         cmocka_unit_test(test_one_allocation),
         cmocka_unit_test(test_adopt),
+        cmocka_unit_test(test_large_memory_is_reused),
+        cmocka_unit_test(test_kept_within_limits), /* last: it limits */
     };
     return cmocka_run_group_tests_name("blob", tests, NULL, NULL);
 }
