@@ -705,6 +705,18 @@ test_priority_passes_blocks(void **state)
     s_env_free(env);
 }
 
+/* Submits n tasks without inputs, "fill0" on, named in key, and places
+ * them. */
+static void
+s_fill(s_env *env, int n, char (*key)[16])
+{
+    for (int i = 0; i < n; i++) {
+        snprintf(key[i], sizeof(key[i]), "fill%d", i);
+        s_submit(env, 0, key[i], NULL);
+    }
+    s_turn(env);
+}
+
 /* A task whose input is large waits on the full worker holding it rather
  * than moving it to a free one; a small input moves. */
 static void
@@ -724,12 +736,8 @@ test_large_input_keeps_its_task(void **state)
     /* Fill both workers, then free a slot on the one without "big". */
     char key[6][16];
     int on[6];
+    s_fill(env, 6, key);
     memset(on, -1, sizeof(on));
-    for (int i = 0; i < 6; i++) {
-        snprintf(key[i], sizeof(key[i]), "fill%d", i);
-        s_submit(env, 0, key[i], NULL);
-    }
-    s_turn(env);
     s_note_computes(env, key, 6, on);
     for (int i = 0; i < 6; i++) {
         if (on[i] == 1 - wb) {
@@ -759,11 +767,7 @@ test_full_holder_alone_gets_no_more(void **state)
     s_done(env, 0, "big", 16 << 20);
     s_turn(env);
     char key[3][16];
-    for (int i = 0; i < 3; i++) {
-        snprintf(key[i], sizeof(key[i]), "fill%d", i);
-        s_submit(env, 0, key[i], NULL);
-    }
-    s_turn(env);
+    s_fill(env, 3, key);
     DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_COMPUTE, NULL), 3);
     s_submit(env, 0, "uses_big", DEPS("big"));
     s_turn(env);
