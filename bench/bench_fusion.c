@@ -66,9 +66,9 @@ s_chain(const char *where, int fused, long n, s_run *out)
                 v ? "a wrong value" : dv_last_error());
     }
     out->per_link_us = (double)(t1 - t0) / 1e3 / (double)n;
-    uint64_t on_thread, peak;
-    dvi_embedded_fusion_stats(c->embedded, &on_thread, &peak);
-    out->store_peak = (double)peak;
+    dvi_fusion_stats st;
+    dvi_embedded_fusion_stats(c->embedded, &st);
+    out->store_peak = (double)st.stored_peak;
     dv_release(prev);
     dv_close(c);
     return rc;

@@ -482,14 +482,14 @@ dvi_embedded_stop(dvi_embedded **ep)
 }
 
 void
-dvi_embedded_fusion_stats(dvi_embedded *e, uint64_t *fused,
-                          uint64_t *stored_peak)
+dvi_embedded_fusion_stats(dvi_embedded *e, dvi_fusion_stats *sum)
 {
-    *fused = *stored_peak = 0;
+    *sum = (dvi_fusion_stats){0};
     for (size_t i = 0; e != NULL && i < e->ntworkers; i++) {
-        uint64_t f, p;
-        dvi_worker_fusion_stats(e->tworkers[i], &f, &p);
-        *fused += f;
-        *stored_peak += p;
+        dvi_fusion_stats st;
+        dvi_worker_fusion_stats(e->tworkers[i], &st);
+        sum->chained += st.chained;
+        sum->fused += st.fused;
+        sum->stored_peak += st.stored_peak;
     }
 }

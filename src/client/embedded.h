@@ -32,11 +32,9 @@ const char *dvi_embedded_addr(const dvi_embedded *e);
 /* The workers it starts: a client waits for this many to join before it
  * submits, so the first tasks spread over all of them. */
 int dvi_embedded_nworkers(const dvi_embedded *e);
-/* The threads scheme: its workers' tasks run right after their input on
- * its thread, and the most results each held at once, summed (fusion's
- * counters, dvi_worker_stats). Any thread. */
-void dvi_embedded_fusion_stats(dvi_embedded *e, uint64_t *fused,
-                               uint64_t *stored_peak);
+/* The threads scheme: its workers' chaining and fusion counters summed
+ * (dvi_worker_fusion_stats). Any thread. */
+void dvi_embedded_fusion_stats(dvi_embedded *e, dvi_fusion_stats *sum);
 /* Stops the cluster: thread workers and the scheduler at once; child
  * processes are told by their sockets closing and killed if they have not
  * exited after a grace period. It frees itself when the last child is

@@ -51,22 +51,57 @@ s_room(const dvi_executor *ex)
 
 dvi_job dvi_fuse_closed;
 
-/* Fusion: the jobs offered to take job's result run now, on this thread,
- * one after the other, while job's result is at hand (fuse.c). */
-static void
-s_run_fused(dvi_executor *ex, dvi_job *job)
+/* Chaining (fuse.c): the job offered to take job's result, made ready to
+ * run next on this thread, or NULL. The offer is closed either way. */
+static dvi_job *
+s_chained(dvi_executor *ex, dvi_job *job)
 {
+    dvi_job *next = atomic_exchange(&job->fuse_next, DVI_FUSE_CLOSED);
+    if (next == NULL || next == DVI_FUSE_CLOSED || job->result == NULL ||
+        job->error != NULL || job->forward != NULL || atomic_load(&job->stop) ||
+        atomic_load(&next->stop)) {
+        return NULL; /* the loop hands the result over, or the failure */
+    }
+    next->inputs[next->fuse_slot].blob = dvi_blob_hold(job->result);
+    next->ex = ex;
+    next->chained = 1;
+    job->fused_ran = next;
+    return next;
+}
+
+/* Hands a finished job to the loop (lock held). */
+static void
+s_finish(dvi_executor *ex, dvi_job *job)
+{
+    int was_empty = ex->done == NULL;
+    *ex->done_tail = job;
+    ex->done_tail = &job->next;
+    if (was_empty) {
+        /* One wake-up per batch: the loop takes everything done. */
+        uv_async_send(&ex->async);
+    }
+}
+
+/* Runs job, then what was chained to it, each handed to the loop as it
+ * ends, before the next starts: its result reaches whatever else waits
+ * for it without waiting for the chain. Returns with the lock held. */
+static void
+s_run_chain(dvi_executor *ex, dvi_job *job)
+{
+    job->next = NULL;
+    job->ex = ex;
     for (;;) {
-        dvi_job *next = atomic_exchange(&job->fuse_next, DVI_FUSE_CLOSED);
-        if (next == NULL || next == DVI_FUSE_CLOSED || job->result == NULL ||
-            job->error != NULL || job->forward != NULL ||
-            atomic_load(&job->stop) || atomic_load(&next->stop)) {
-            return; /* the loop hands the result over, or the failure */
+        dvi_job_run(job, ex->worker_id);
+        dvi_job *next = s_chained(ex, job);
+        uv_mutex_lock(&ex->lock);
+        if (ex->abandoned) {
+            return; /* nobody takes it back: the process is ending */
         }
-        next->inputs[0].blob = dvi_blob_hold(job->result);
-        next->ex = ex;
-        dvi_job_run(next, ex->worker_id);
-        job->fused_ran = next;
+        s_finish(ex, job);
+        if (next == NULL) {
+            return;
+        }
+        uv_mutex_unlock(&ex->lock);
         job = next;
     }
 }
@@ -93,21 +128,10 @@ s_thread(void *arg)
         }
         ex->nbusy++;
         uv_mutex_unlock(&ex->lock);
-        job->next = NULL;
-        job->ex = ex;
-        dvi_job_run(job, ex->worker_id);
-        s_run_fused(ex, job);
-        uv_mutex_lock(&ex->lock);
+        s_run_chain(ex, job);
         ex->nbusy--;
         if (ex->abandoned) {
-            break; /* nobody takes it back: the process is ending */
-        }
-        int was_empty = ex->done == NULL;
-        *ex->done_tail = job;
-        ex->done_tail = &job->next;
-        if (was_empty) {
-            /* One wake-up per batch: the loop takes everything done. */
-            uv_async_send(&ex->async);
+            break;
         }
     }
     uv_mutex_unlock(&ex->lock);

@@ -4,7 +4,9 @@
  * them (decoding arguments, calling the function, encoding the result) and
  * hand finished jobs back to the loop in batches through one uv_async, so
  * the loop never blocks on user code and a burst of tiny tasks costs one
- * wake-up. dvi_executor_submit and destroy run on the loop thread.
+ * wake-up. A job offered to take another's result (fuse_next, fuse.c) runs
+ * right after it on its thread. dvi_executor_submit and destroy run on the loop
+ * thread.
  */
 #ifndef DVI_EXECUTOR_H
 #define DVI_EXECUTOR_H
@@ -51,14 +53,16 @@ typedef struct dvi_job {
     int rerun;        /* it tried to wait on the loop thread: its outcome
                          is void, and it runs again on a thread */
     char *forward;    /* it returned the future of this child: the key */
-    /* Fusion (fuse.c): a job that takes this one's result alone runs
-     * right after it on its thread. fuse_next is the loop's offer (the
-     * job, or NULL), taken or closed (DVI_FUSE_CLOSED) by the thread as
-     * this one ends; fused_ran is what that thread ran after it. */
+    /* Chaining (fuse.c): a job that waits for this one's result alone
+     * runs right after it on its thread. fuse_next is the loop's offer
+     * (the job, or NULL), taken or closed (DVI_FUSE_CLOSED) by the thread
+     * as this one ends; fused_ran is what that thread runs after it. */
     _Atomic(struct dvi_job *) fuse_next;
     struct dvi_job *fused_ran;
     struct dvi_job *fuse_attached; /* loop: the job offered as fuse_next */
     struct dvi_job *fuse_prev;     /* loop: the job it is offered to */
+    size_t fuse_slot;              /* the input fuse_prev's result fills */
+    int chained;                   /* it ran after fuse_prev, never queued */
     int fused_out;    /* its result went only to fused_ran: not stored */
     dvi_blob *result; /* encoded result, or NULL on failure */
     char *error;      /* why it failed */

@@ -1,7 +1,17 @@
-/* Fusion on the worker: a task sent with DVI_TASK_FUSE, whose one input
- * is a task here that nothing else needs, is offered to that task's job
- * (fuse_next) and runs right after it on the same executor thread, its
- * input handed over in memory (executor.c); the input is never stored.
+/* Chaining on the worker. A task here that waits for one input only,
+ * which a task here computes, is offered to that task's job (fuse_next):
+ * the thread that runs the input hands its result over in memory and
+ * runs the task right after it. A stencil's point, whose neighbours here
+ * are done, starts without the round trip through the loop (two thread
+ * wake-ups, tens of microseconds on a busy machine) that a ready task
+ * costs. The input's job goes back to the loop before the chained one
+ * starts, so that its result reaches whatever else waits for it (a
+ * peer's GET, other tasks here) as before; the chained job comes back on
+ * its own when it ends.
+ *
+ * Fusion is the case the scheduler marks (DVI_TASK_FUSE): nothing else
+ * takes the input, whose result is then never stored.
+ *
  * Until the input's job is back on the loop, the offered job may be
  * running on that thread: it is freed only by its own task, and taken
  * back (withdrawn) only while the offer still stands.
@@ -12,21 +22,47 @@
 #include "proto/msg.h"
 #include "worker_impl.h"
 
+/* The one input of b not here yet, or b->ninputs if none. */
+static size_t
+s_missing_slot(const dvi_job *b)
+{
+    size_t slot = 0;
+    while (slot < b->ninputs && b->inputs[slot].blob != NULL) {
+        slot++;
+    }
+    return slot;
+}
+
+/* Whether job may be chained, before or after another. */
+static int
+s_chainable(const dvi_job *job)
+{
+    return job->timeout_ms == 0 &&
+           !(job->flags & (DVI_TASK_CHUNK | DVI_TASK_FORWARD));
+}
+
 void
 dvi_worker_fuse_offer(dvi_worker *w, dvi_wtask *wt)
 {
     dvi_job *b = wt->job;
-    if (!(b->flags & DVI_TASK_FUSE) || b->ninputs != 1 || wt->nmissing != 1 ||
-        b->timeout_ms > 0 || (b->flags & (DVI_TASK_CHUNK | DVI_TASK_FORWARD))) {
+    if (wt->nmissing != 1 || wt->freed || wt->failed || b->fuse_prev != NULL ||
+        !s_chainable(b)) {
         return;
     }
-    dvi_wtask *at = dvi_map_get(&w->tasks, b->inputs[0].key);
+    size_t slot = s_missing_slot(b);
+    if (slot == b->ninputs) {
+        return;
+    }
+    /* The input is a task here (its wait has no peer's address). */
+    const char *key = b->inputs[slot].key;
+    dvi_wfetch *fe = dvi_map_get(&w->fetches, key);
+    dvi_wtask *at = fe && !fe->addr[0] ? dvi_map_get(&w->tasks, key) : NULL;
     dvi_job *a = at ? at->job : NULL;
-    if (a == NULL || a->fuse_attached != NULL || a->timeout_ms > 0 ||
-        (a->flags & (DVI_TASK_CHUNK | DVI_TASK_FORWARD))) {
+    if (a == NULL || a->fuse_attached != NULL || !s_chainable(a)) {
         return;
     }
     dvi_job *none = NULL;
+    b->fuse_slot = slot;
     if (atomic_compare_exchange_strong(&a->fuse_next, &none, b)) {
         a->fuse_attached = b;
         b->fuse_prev = a;
@@ -49,6 +85,18 @@ dvi_worker_fuse_withdraw(dvi_job *b)
     return 1;
 }
 
+void
+dvi_worker_fuse_withdraw_all(dvi_worker *w)
+{
+    dvi_map_entry *e;
+    for (size_t i = 0; dvi_map_next(&w->tasks, &i, &e);) {
+        dvi_wtask *wt = e->val;
+        if (wt->nmissing > 0 && !dvi_worker_fuse_withdraw(wt->job)) {
+            wt->job = NULL; /* its thread hands it to the runner */
+        }
+    }
+}
+
 /* b, which ran after a, waits no longer for a's result here. */
 static void
 s_unwait(dvi_worker *w, dvi_job *a, dvi_wtask *bt)
@@ -64,20 +112,21 @@ s_unwait(dvi_worker *w, dvi_job *a, dvi_wtask *bt)
     if (fe != NULL && k == 0 && !fe->keep) {
         dvi_map_del(&w->fetches, fe->key);
         dvi_wfetch_free(fe);
-        /* Nothing else takes a's result: it is not stored. */
-        a->fused_out = !(a->flags & DVI_TASK_WANTED);
+        /* Fused: nothing else takes a's result, which is not stored. */
+        a->fused_out =
+            (bt->job->flags & DVI_TASK_FUSE) && !(a->flags & DVI_TASK_WANTED);
     } else if (fe != NULL) {
         fe->n = k;
     }
     bt->nmissing--;
 }
 
-dvi_job *
+void
 dvi_worker_fuse_taken(dvi_worker *w, dvi_job *a)
 {
     dvi_job *b = a->fuse_attached;
     if (b == NULL) {
-        return NULL;
+        return;
     }
     a->fuse_attached = NULL;
     b->fuse_prev = NULL;
@@ -90,13 +139,17 @@ dvi_worker_fuse_taken(dvi_worker *w, dvi_job *a)
             dvi_job_free(b);
             w->orphans -= w->orphans > 0;
         }
-        return NULL;
+        return;
     }
+    /* It runs, or ran, on a's thread, and comes back on its own (an
+     * orphan is dropped then). */
     if (live) {
         s_unwait(w, a, bt);
     }
-    __atomic_fetch_add(&w->stats.fused, 1, __ATOMIC_RELAXED);
-    return b; /* done now, after a (an orphan is dropped then) */
+    __atomic_fetch_add(&w->stats.chained, 1, __ATOMIC_RELAXED);
+    if (b->flags & DVI_TASK_FUSE) {
+        __atomic_fetch_add(&w->stats.fused, 1, __ATOMIC_RELAXED);
+    }
 }
 
 int
@@ -112,8 +165,9 @@ dvi_worker_fused(dvi_worker *w, const dvi_job *job)
 }
 
 void
-dvi_worker_fusion_stats(dvi_worker *w, uint64_t *fused, uint64_t *stored_peak)
+dvi_worker_fusion_stats(dvi_worker *w, dvi_fusion_stats *out)
 {
-    *fused = __atomic_load_n(&w->stats.fused, __ATOMIC_RELAXED);
-    *stored_peak = __atomic_load_n(&w->stats.stored_peak, __ATOMIC_RELAXED);
+    out->chained = __atomic_load_n(&w->stats.chained, __ATOMIC_RELAXED);
+    out->fused = __atomic_load_n(&w->stats.fused, __ATOMIC_RELAXED);
+    out->stored_peak = __atomic_load_n(&w->stats.stored_peak, __ATOMIC_RELAXED);
 }

@@ -202,7 +202,7 @@ s_ex_done(void *ctx, dvi_job *done)
     size_t n = 0;
     for (dvi_job *j = done; j != NULL; j = j->next) {
         s_note(r, j);
-        n++;
+        n += !j->chained; /* a chained one was never submitted */
     }
     s_busy_sub(r, n);
     r->done(r->ctx, done);

@@ -196,14 +196,10 @@ s_on_done(void *ctx, dvi_job *done)
     dvi_worker *w = ctx;
     /* The children a DONE names were submitted before it. */
     dvi_client_attach_flush(w->kids);
-    while (done) {
-        dvi_job *job = done;
-        done = job->next;
-        /* What ran right after it on its thread (fusion) ends after it. */
-        for (dvi_job *next; job != NULL; job = next) {
-            next = dvi_worker_fuse_taken(w, job);
-            s_job_done(w, job);
-        }
+    for (dvi_job *job = done, *next; job != NULL; job = next) {
+        next = job->next;
+        dvi_worker_fuse_taken(w, job); /* before its result goes */
+        s_job_done(w, job);
     }
 }
 
@@ -273,6 +269,7 @@ s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob, const char *why)
                      f->addr[0] ? f->addr : "here", why ? why : "missing");
         }
         if (--wt->nmissing > 0) {
+            dvi_worker_fuse_offer(w, wt); /* the last may be a task here */
             continue;
         }
         if (wt->freed) {
@@ -737,6 +734,7 @@ dvi_worker_destroy(dvi_worker **wp)
     *wp = NULL;
     /* Calls waiting for children return, and submit no more. */
     dvi_client_attach_stop(w->kids);
+    dvi_worker_fuse_withdraw_all(w);
     dvi_runner_destroy(&w->run);
     dvi_client_detach(&w->kids);
     dvi_watch_destroy(&w->watch);
@@ -752,7 +750,7 @@ dvi_worker_destroy(dvi_worker **wp)
     for (size_t i = 0; dvi_map_next(&w->tasks, &i, &e);) {
         dvi_wtask *wt = e->val;
         /* Jobs handed to the runner were freed with it. */
-        if (wt->nmissing > 0) {
+        if (wt->nmissing > 0 && wt->job != NULL) {
             dvi_job_free(wt->job);
         }
         free(wt);

@@ -86,8 +86,10 @@ typedef struct dvi_worker_stats {
     uint64_t bytes_fetched; /* input bytes received from peers */
     uint64_t stored;        /* results held now */
     uint64_t stored_peak;   /* the most held at once, by tasks' results */
-    uint64_t fused;         /* tasks run right after their input on its
-                               thread, the input in memory (fusion) */
+    uint64_t chained;       /* tasks run right after their last input on
+                               its thread, the input in memory */
+    uint64_t fused;         /* of those, the ones whose input was never
+                               stored (fusion) */
 } dvi_worker_stats;
 
 /* Called once when the scheduler connection is lost for good (after the
@@ -171,8 +173,10 @@ void dvi_worker_leave(dvi_worker *w, dvi_worker_drained_fn done, void *ctx);
  * and those of a lost session still running. */
 size_t dvi_worker_ntasks(const dvi_worker *w);
 void dvi_worker_stats_get(const dvi_worker *w, dvi_worker_stats *out);
-/* Its stats' fused and stored_peak, from any thread (fuse.c). */
-void dvi_worker_fusion_stats(dvi_worker *w, uint64_t *fused,
-                             uint64_t *stored_peak);
+/* Its stats' chained, fused and stored_peak, from any thread (fuse.c). */
+typedef struct dvi_fusion_stats {
+    uint64_t chained, fused, stored_peak;
+} dvi_fusion_stats;
+void dvi_worker_fusion_stats(dvi_worker *w, dvi_fusion_stats *out);
 
 #endif

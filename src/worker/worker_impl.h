@@ -133,16 +133,18 @@ void dvi_worker_forwarded(dvi_worker *w, dvi_job *job, uint32_t owed);
 
 /* ---- fuse.c ------------------------------------------------------------- */
 
-/* wt (just received, waiting for its one input, a task here) is offered
- * to that task's job to run right after it on its thread, if it was sent
- * to be fused (DVI_TASK_FUSE). */
+/* wt, waiting for one input only, a task here, is offered to that task's
+ * job to run right after it on its thread (chaining). */
 void dvi_worker_fuse_offer(dvi_worker *w, dvi_wtask *wt);
 /* Takes job b's offer back; returns 1, or 0 if b may be running on its
  * input's thread now (it is then not to be freed or given back). */
 int dvi_worker_fuse_withdraw(dvi_job *b);
-/* Job a is back on the loop: the job that ran right after it on its
- * thread, out of its wait for a's result, to be done after a; or NULL. */
-dvi_job *dvi_worker_fuse_taken(dvi_worker *w, dvi_job *a);
+/* Before the runner goes: every offer is taken back, and the task of a
+ * job that a thread took (freed with the runner) left with job NULL. */
+void dvi_worker_fuse_withdraw_all(dvi_worker *w);
+/* Job a is back on the loop: the job its thread runs right after it, if
+ * any, waits for a's result no longer (it comes back on its own). */
+void dvi_worker_fuse_taken(dvi_worker *w, dvi_job *a);
 /* Whether job's result goes to the one task here that takes it, sent to
  * be fused (nothing else needs it): it is then never stored. */
 int dvi_worker_fused(dvi_worker *w, const dvi_job *job);
