@@ -1,16 +1,17 @@
 /* Placement: which worker runs what, and COMPUTE.
  *
- * A ready task goes to the free worker holding most of its input bytes,
- * among equals the least loaded, or to a full one holding a MiB more of
- * them than any free one (up to twice its queue): moving them would cost
- * more than the wait. Tasks without inputs go to the workers in runs
- * where that costs no parallelism, and in one block per worker when more
- * are ready than the workers have room for (roots.c), so that what takes
- * their results keeps a neighbourhood of the graph on one worker (a
- * stencil's columns, a tree's subtrees). A worker is free while it has
- * fewer tasks outstanding than about 2 ms of work per thread, and never
- * once it said it is stopping (RETIRING). A task whose unfinished inputs
- * are all being computed goes at once ("ahead") to the worker with most
+ * A ready task goes to the free worker holding most of its input bytes
+ * (an input still computing counted at the average result's size), among
+ * equals the least loaded, or to a full one holding more of them than
+ * any free one (up to twice its queue) when that holds a MiB more, or
+ * has no thread idle either: moving them would cost more than the wait. Tasks
+ * without inputs go to the workers in runs where that costs no parallelism, and
+ * in one block per worker when more are ready than the workers have room for
+ * (roots.c), so that what takes their results keeps a neighbourhood of the
+ * graph on one worker (a stencil's columns, a tree's subtrees). A worker is
+ * free while it has fewer tasks outstanding than about 2 ms of work per thread,
+ * and never once it said it is stopping (RETIRING). A task whose unfinished
+ * inputs are all being computed goes at once ("ahead") to the worker with most
  * of its inputs if that one is free (else it is placed once they are
  * done), and starts when they are there, without a round trip through
  * the scheduler: a chain costs microseconds a link, and an input
@@ -109,16 +110,21 @@ dvi_core_any_worker(dvi_core *c)
 }
 
 /* Scores (add) or clears each worker by the inputs of t it holds or is
- * computing: their bytes, plus one each, so that an input whose size is
- * not known yet (still computing) counts too. A broadcast value counts
- * nowhere: every worker holds it, or is receiving it. */
+ * computing: their bytes, plus one each. An input still computing weighs
+ * as much as results do on average: counted as nothing, a stencil point's
+ * one finished input outweighed its two still running on the other
+ * worker, and its column moved there. A broadcast value counts nowhere:
+ * every worker holds it, or is receiving it. */
 static void
 s_score(const dvi_core *c, dvi_task *t, int add)
 {
     dvi_task **deps = dvi_task_deps(t);
     for (uint32_t i = 0; i < t->ndeps; i++) {
         dvi_task *d = deps[i];
-        uint64_t weight = add ? d->nbytes + 1 : 0;
+        uint64_t size = d->state == DVI_TASK_MEMORY || d->nbytes > 0
+                            ? d->nbytes
+                            : (uint64_t)c->avg_result_bytes;
+        uint64_t weight = add ? size + 1 : 0;
         if (dvi_core_is_broadcast(c, d)) {
             continue;
         }
@@ -203,14 +209,18 @@ dvi_core_pick(dvi_core *c, dvi_task *t)
             holder = w;
         }
     }
-    /* A full worker holding far more of the inputs than the free one
-     * chosen takes the task: moving them would cost more than the wait
-     * there (a tree's adds followed their leaves to the free worker, 16
-     * MB each). With no free worker the task waits, as any does: a full
-     * worker is not handed more (one near its memory limit, reading its
-     * spilled results back, went 15% over it). */
-    if (best != NULL && holder != NULL &&
-        holder->score >= best->score + S_STICKY_BYTES) {
+    /* A full worker holding more of the inputs than the free one chosen
+     * takes the task (up to twice its queue) when it holds far more (a
+     * tree's adds followed their leaves to the free worker, 16 MB each),
+     * or when the free one has no thread idle either: moving the task
+     * would cost fetches and gain no parallelism (a stencil's column
+     * moved for good, and one worker then ran three of its four). With
+     * no free worker the task waits, as any does: a full worker is not
+     * handed more (one near its memory limit, reading its spilled
+     * results back, went 15% over it). */
+    if (best != NULL && holder != NULL && holder->score > best->score &&
+        (holder->score >= best->score + S_STICKY_BYTES ||
+         best->nprocessing >= s_threads(best))) {
         best = holder;
     }
     s_score(c, t, 0);

@@ -718,7 +718,9 @@ s_fill(s_env *env, int n, char (*key)[16])
 }
 
 /* A task whose input is large waits on the full worker holding it rather
- * than moving it to a free one; a small input moves. */
+ * than moving it to a free one; so does one whose input is small while
+ * the free worker has no thread idle either (moving it would gain no
+ * parallelism); once that one idles, a task of a small input moves. */
 static void
 test_large_input_keeps_its_task(void **state)
 {
@@ -739,19 +741,29 @@ test_large_input_keeps_its_task(void **state)
     s_fill(env, 6, key);
     memset(on, -1, sizeof(on));
     s_note_computes(env, key, 6, on);
+    int other[6], nother = 0;
     for (int i = 0; i < 6; i++) {
         if (on[i] == 1 - wb) {
-            s_done(env, on[i], key[i], 16);
-            break;
+            other[nother++] = i;
         }
     }
+    DVT_TRUE(nother >= 2);
+    s_done(env, 1 - wb, key[other[0]], 16);
     s_turn(env);
     s_submit(env, 0, "uses_big", DEPS("big"));
     s_turn(env);
     DVT_EQ_I64(s_computed_on(env, "uses_big"), wb);
     s_submit(env, 0, "uses_small", DEPS("small"));
     s_turn(env);
-    DVT_EQ_I64(s_computed_on(env, "uses_small"), 1 - wb);
+    DVT_EQ_I64(s_computed_on(env, "uses_small"), wb);
+    /* The other worker's last tasks end: it idles, and takes the next. */
+    for (int k = 1; k < nother; k++) {
+        s_done(env, 1 - wb, key[other[k]], 16);
+    }
+    s_turn(env);
+    s_submit(env, 0, "uses_small2", DEPS("small"));
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "uses_small2"), 1 - wb);
     s_env_free(env);
 }
 
@@ -819,6 +831,34 @@ test_chain_sent_ahead(void **state)
     s_env_free(env);
 }
 
+/* Places "a" on w0, "b" and third on w1. */
+static void
+s_pin_three(s_env *env, const char *third)
+{
+    s_submit_pinned(env, 0, "a", "w0", NULL);
+    s_submit_pinned(env, 0, "b", "w1", NULL);
+    s_submit_pinned(env, 0, third, "w1", NULL);
+    s_turn(env);
+}
+
+/* An input still computing weighs as much as results do on average: a
+ * task with one small input done on w0 and two computing on w1 goes to
+ * w1 (counted as nothing, they were outweighed, and a stencil's columns
+ * wandered between the workers). */
+static void
+test_computing_inputs_weigh_as_results(void **state)
+{
+    s_env *env = s_env_new(2);
+    s_pin_three(env, "c");
+    s_done(env, 0, "a", 16);
+    s_turn(env);
+    env->core->avg_result_bytes = 16; /* what the results so far made */
+    s_submit(env, 0, "d", DEPS("a", "b", "c"));
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "d"), 1);
+    s_env_free(env);
+}
+
 /* A task whose inputs are being computed on two workers goes at once to
  * one of them; the other input is fetched from where it is computing
  * (its GET waits there). A neighbourhood stays together: a task whose
@@ -827,10 +867,7 @@ static void
 test_inputs_on_two_workers_sent_ahead(void **state)
 {
     s_env *env = s_env_new(2);
-    s_submit_pinned(env, 0, "a", "w0", NULL);
-    s_submit_pinned(env, 0, "b", "w1", NULL);
-    s_submit_pinned(env, 0, "b2", "w1", NULL);
-    s_turn(env);
+    s_pin_three(env, "b2");
     s_submit(env, 0, "c", DEPS("a", "b"));
     s_submit(env, 0, "d", DEPS("a", "b", "b2"));
     s_turn(env);
@@ -2304,6 +2341,7 @@ main(void)
         cmocka_unit_test(test_dependent_follows_its_input),
         cmocka_unit_test(test_chain_sent_ahead),
         cmocka_unit_test(test_inputs_on_two_workers_sent_ahead),
+        cmocka_unit_test(test_computing_inputs_weigh_as_results),
         cmocka_unit_test(test_lineage_kept_and_recomputed),
         cmocka_unit_test(test_released_input_recomputed_for_new_dependent),
         cmocka_unit_test(test_failure_reaches_dependents),
