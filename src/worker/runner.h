@@ -1,7 +1,8 @@
 /* dvi_runner: where a worker's ready jobs run, the loop thread or the
  * executor's threads.
  *
- * A call of a function that has proven short (tens of microseconds) costs
+ * A call of a function that has proven short (tens of microseconds; up to
+ * hundreds for a worker alone on its loop with one thread) costs
  * less on the loop thread than the two thread wake-ups of handing it to
  * the executor. But a call on the loop thread is a call on one core, and
  * that must never take parallelism away: on `local:threads=N` one loop

@@ -7,6 +7,11 @@
  * local:threads=2 (one loop carries the scheduler, the client and both
  * workers) and on a daemon `drove worker --threads 2`. Before, both ran
  * one after the other on the loop.
+ *
+ * A worker alone in its process with one thread (local:processes) runs
+ * calls of a few hundred microseconds on its loop thread, where its
+ * executor thread would only take turns with it; calls of milliseconds
+ * never.
  */
 #include <stdint.h>
 
@@ -78,6 +83,34 @@ test_short_calls_overlap_on_worker_threads(void **state)
     dvt_cluster_stop(&cl);
 }
 
+/* Runs busy_us(us) n times, one after the other; returns how many of
+ * the last half ran on the worker's loop thread. */
+static int64_t
+s_on_loop(dv_client *c, int64_t us, int n)
+{
+    int64_t on_loop = 0;
+    for (int i = 0; i < n; i++) {
+        dv_arg a = dv_i64(us);
+        dv_future *f = DVT_NOTNULL(dv_submit(c, "busy_us", 1, &a, NULL));
+        int64_t loop = DVT_RESULT_I64(f, 60.0);
+        on_loop += i >= n / 2 ? loop : 0;
+        dv_release(f);
+    }
+    return on_loop;
+}
+
+static void
+test_sole_worker_runs_short_calls_on_its_loop(void **state)
+{
+    (void)state;
+    dv_client *c = DVT_NOTNULL(dvt_connect("local:processes=1"));
+    /* Most: a call the machine delayed a few ms sends the next few back
+     * to the thread until the peak it set decays. */
+    DVT_GE_I64(s_on_loop(c, 150, 40), 12);
+    DVT_EQ_I64(s_on_loop(c, 4000, 20), 0);
+    dv_close(c);
+}
+
 int
 main(void)
 {
@@ -86,6 +119,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_short_calls_overlap_on_local_threads),
         cmocka_unit_test(test_short_calls_overlap_on_worker_threads),
+        cmocka_unit_test(test_sole_worker_runs_short_calls_on_its_loop),
     };
     return dvt_finish(
         cmocka_run_group_tests_name("parallel", tests, NULL, NULL));

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "drove.h"
 #include "dvt_funcs.h"
@@ -349,6 +350,20 @@ DV_FUNCTION_IMPURE(meet)
     out[1] = start;
     out[2] = s_mono_ns();
     return 0;
+}
+
+/* busy_us(us) spins us microseconds and returns 1 if it ran on the
+ * process's first thread (a process worker's loop thread), else 0
+ * (parallel_test: which calls a worker runs on its loop). */
+DV_FUNCTION_IMPURE(busy_us)
+{
+    if (s_need(call, 0, DV_I64, "busy_us") != 0) {
+        return DV_ETASK;
+    }
+    int64_t until = s_mono_ns() + dv_value_i64(dv_arg_at(call, 0)) * 1000;
+    while (s_mono_ns() < until) {
+    }
+    return dv_return(call, dv_i64(gettid() == getpid()));
 }
 
 /* span_ms(ms) sleeps ms milliseconds and returns [worker id, start, end],
