@@ -352,9 +352,9 @@ DV_FUNCTION_IMPURE(meet)
     return 0;
 }
 
-/* busy_us(us) spins us microseconds and returns 1 if it ran on the
- * process's first thread (a process worker's loop thread), else 0
- * (parallel_test: which calls a worker runs on its loop). */
+/* busy_us(us) spins us microseconds and returns the id of the thread it
+ * ran on (parallel_test: which calls a worker runs on its loop thread,
+ * and which on its executor's). */
 DV_FUNCTION_IMPURE(busy_us)
 {
     if (s_need(call, 0, DV_I64, "busy_us") != 0) {
@@ -363,7 +363,7 @@ DV_FUNCTION_IMPURE(busy_us)
     int64_t until = s_mono_ns() + dv_value_i64(dv_arg_at(call, 0)) * 1000;
     while (s_mono_ns() < until) {
     }
-    return dv_return(call, dv_i64(gettid() == getpid()));
+    return dv_return(call, dv_i64(gettid()));
 }
 
 /* span_ms(ms) sleeps ms milliseconds and returns [worker id, start, end],

@@ -16,7 +16,7 @@
  * same round in the process; returns [calls seen, start, end], the times
  * in CLOCK_MONOTONIC nanoseconds), span_ms(ms) (impure: sleeps; returns
  * [worker id, start, end], the times as meet's), busy_us(us) (impure:
- * spins; returns 1 if it ran on its process's first thread, else 0).
+ * spins; returns the id of the thread it ran on).
  */
 #ifndef DVT_FUNCS_H
 #define DVT_FUNCS_H
