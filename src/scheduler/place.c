@@ -121,13 +121,13 @@ s_score(const dvi_core *c, dvi_task *t, int add)
     dvi_task **deps = dvi_task_deps(t);
     for (uint32_t i = 0; i < t->ndeps; i++) {
         dvi_task *d = deps[i];
+        if (dvi_core_is_broadcast(c, d)) {
+            continue;
+        }
         uint64_t size = d->state == DVI_TASK_MEMORY || d->nbytes > 0
                             ? d->nbytes
                             : (uint64_t)c->avg_result_bytes;
         uint64_t weight = add ? size + 1 : 0;
-        if (dvi_core_is_broadcast(c, d)) {
-            continue;
-        }
         if (d->state == DVI_TASK_PROCESSING && d->where != NULL) {
             d->where->score = add ? d->where->score + weight : 0;
         }

@@ -51,10 +51,11 @@ s_room(const dvi_executor *ex)
 
 dvi_job dvi_fuse_closed;
 
-/* Chaining (fuse.c): the job offered to take job's result, made ready to
- * run next on this thread, or NULL. The offer is closed either way. */
+/* Chaining (fuse.c): the job offered to take job's result, its input
+ * filled in and marked chained, or NULL. The offer is closed either
+ * way. */
 static dvi_job *
-s_chained(dvi_executor *ex, dvi_job *job)
+s_chained(dvi_job *job)
 {
     dvi_job *next = atomic_exchange(&job->fuse_next, DVI_FUSE_CLOSED);
     if (next == NULL || next == DVI_FUSE_CLOSED || job->result == NULL ||
@@ -63,9 +64,7 @@ s_chained(dvi_executor *ex, dvi_job *job)
         return NULL; /* the loop hands the result over, or the failure */
     }
     next->inputs[next->fuse_slot].blob = dvi_blob_hold(job->result);
-    next->ex = ex;
     next->chained = 1;
-    job->fused_ran = next;
     return next;
 }
 
@@ -88,11 +87,11 @@ s_finish(dvi_executor *ex, dvi_job *job)
 static void
 s_run_chain(dvi_executor *ex, dvi_job *job)
 {
-    job->next = NULL;
-    job->ex = ex;
     for (;;) {
+        job->next = NULL;
+        job->ex = ex;
         dvi_job_run(job, ex->worker_id);
-        dvi_job *next = s_chained(ex, job);
+        dvi_job *next = s_chained(job);
         uv_mutex_lock(&ex->lock);
         if (ex->abandoned) {
             return; /* nobody takes it back: the process is ending */

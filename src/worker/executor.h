@@ -56,14 +56,14 @@ typedef struct dvi_job {
     /* Chaining (fuse.c): a job that waits for this one's result alone
      * runs right after it on its thread. fuse_next is the loop's offer
      * (the job, or NULL), taken or closed (DVI_FUSE_CLOSED) by the thread
-     * as this one ends; fused_ran is what that thread runs after it. */
+     * as this one ends; the job it takes is marked chained. */
     _Atomic(struct dvi_job *) fuse_next;
-    struct dvi_job *fused_ran;
     struct dvi_job *fuse_attached; /* loop: the job offered as fuse_next */
     struct dvi_job *fuse_prev;     /* loop: the job it is offered to */
     size_t fuse_slot;              /* the input fuse_prev's result fills */
     int chained;                   /* it ran after fuse_prev, never queued */
-    int fused_out;    /* its result went only to fused_ran: not stored */
+    int fused_out;    /* its result went only to the job chained after it,
+                         fused: not stored */
     dvi_blob *result; /* encoded result, or NULL on failure */
     char *error;      /* why it failed */
     int64_t us;       /* run time */

@@ -132,7 +132,7 @@ dvi_worker_fuse_taken(dvi_worker *w, dvi_job *a)
     b->fuse_prev = NULL;
     dvi_wtask *bt = dvi_map_get(&w->tasks, b->key);
     int live = bt != NULL && bt->job == b;
-    if (a->fused_ran != b) {
+    if (!b->chained) {
         /* Not run: it takes a's result as any task here would, unless
          * its task was forgotten with its session meanwhile. */
         if (!live) {
