@@ -51,24 +51,22 @@ s_worker_cap(const dvi_core *c, const dvi_sworker *w)
 {
     /* Enough tasks ahead that a worker never idles for a round trip, few
      * enough that a late worker still finds work (and STEAL gives it
-     * more): about 2 ms of work per thread, and at least as many as make
-     * S_QUEUE_BYTES of results, between 2 and queue_min (8), so that a
-     * worker near its memory limit is not handed more results than it can
-     * spill (it keeps running what it was given when it pauses). With 2,
-     * a stencil's points and a tree's leaves were placed one at a time
-     * as slots freed, in turn between workers, and each step waited on
-     * the other worker; with 8 a worker holds the next rows while it
-     * waits for an input, and roots queued together go to each worker in
-     * runs (s_root_worker). */
-    double least = S_QUEUE_BYTES / (c->avg_result_bytes + 1);
-    least = least < 2 ? 2 : least > c->queue_min ? c->queue_min : least;
+     * more): about 2 ms of work per thread, at least queue_min (8) while
+     * their results come to under S_QUEUE_BYTES, and never more than make
+     * S_QUEUE_BYTES, or 2, so that a worker near its memory limit is not
+     * handed more results than it can spill (it keeps running what it was
+     * given when it pauses: 2 ms of quick 1 MiB tasks a thread grew one
+     * past its limit by a third in spill_test). With 2, a
+     * stencil's points and a tree's leaves were placed one at a time as
+     * slots freed, in turn between workers, and each step waited on the
+     * other worker; with 8 a worker holds the next rows while it waits
+     * for an input, and roots queued together go to each worker in runs
+     * (s_root_worker). */
+    double by_bytes = S_QUEUE_BYTES / (c->avg_result_bytes + 1);
+    double most = by_bytes < 2 ? 2 : by_bytes > 256 ? 256 : by_bytes;
+    double least = most > c->queue_min ? c->queue_min : most;
     double per = 2000.0 / (c->avg_task_us > 1 ? c->avg_task_us : 1);
-    if (per < least) {
-        per = least;
-    }
-    if (per > 256) {
-        per = 256;
-    }
+    per = per < least ? least : per > most ? most : per;
     return (size_t)(s_threads(w) * (1 + per));
 }
 
@@ -292,7 +290,8 @@ dvi_core_assign(dvi_core *c, dvi_task *t, dvi_sworker *w)
     m.flags = (t->flags & DVI_TASK_WIRE_FLAGS) |
               (dvi_task_client_wanted(t) ? DVI_TASK_WANTED : 0) |
               ((t->flags & DVI_TASKF_FORWARD) ? DVI_TASK_FORWARD : 0) |
-              (s_fuses(c, t, w) ? DVI_TASK_FUSE : 0);
+              (s_fuses(c, t, w) ? DVI_TASK_FUSE : 0) |
+              ((t->flags & DVI_TASKF_PINNED) ? DVI_TASK_PINNED : 0);
     m.priority = t->priority;
     m.timeout_ms = t->timeout_ms;
     s_pack_inputs(dvi_msg_compute_pack(w->out, &m), t, w,

@@ -25,6 +25,7 @@
  * sooner would count that memory as not results, and spill more. */
 #define S_READJUST_MS 100
 #define S_SAMPLE_MIN_MS 10
+#define S_SAMPLE_PART 32
 /* A pause this long with nothing left to spill is worth a warning. */
 #define S_STUCK_MS 10000
 
@@ -40,6 +41,7 @@ struct dvi_memwatch {
                                       bring RSS back to the target */
     uint64_t rss;                  /* the last sample; 0: unknown */
     uint64_t sampled_ms;           /* loop time of the last sample */
+    uint64_t sampled_bytes;        /* results in memory then */
     uint64_t readjust_ms;          /* when the target may move again */
     uint64_t store_target;         /* what the store was told */
     uint64_t paused_ms;            /* when the pause began */
@@ -311,6 +313,7 @@ s_sample(dvi_memwatch *m)
         m->rss = s_statm_rss(m->statm);
     }
     m->sampled_ms = uv_now(m->w->loop);
+    m->sampled_bytes = dvi_store_bytes(m->w->store);
 }
 
 static void
@@ -335,7 +338,12 @@ dvi_memwatch_check(dvi_memwatch *m)
     if (m == NULL) {
         return;
     }
-    if (uv_now(m->w->loop) - m->sampled_ms >= S_SAMPLE_MIN_MS) {
+    /* Quick tasks with large results make memory faster than a sample
+     * each S_SAMPLE_MIN_MS sees: a sample also after each S_SAMPLE_PART
+     * of the limit in new results. */
+    if (uv_now(m->w->loop) - m->sampled_ms >= S_SAMPLE_MIN_MS ||
+        dvi_store_bytes(m->w->store) >
+            m->sampled_bytes + m->limit / S_SAMPLE_PART) {
         s_sample(m);
     }
     s_apply(m);

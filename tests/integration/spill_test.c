@@ -5,7 +5,7 @@
  * 64M --spill-dir DIR` computes 200 distinct arrays of about 1 MiB
  * (make_f64s), all held by the client's futures: three times its limit.
  * While it runs, its spill directory (drove-spill-PID-XXXXXX in DIR, mode
- * 0700) holds files and its peak RSS stays under 1.25 times the limit; a
+ * 0700) holds files and its peak RSS stays under 1.125 times the limit; a
  * second round of tasks (f64s_stats) reads every result back from disk
  * as an input and gets the right length and sum; the client fetches
  * every result and checks it whole, then releases all but the last few,
@@ -67,7 +67,7 @@
 #if defined(__SANITIZE_THREAD__)
 #define S_RSS_BOUND_KIB(mib) INT64_MAX
 #else
-#define S_RSS_BOUND_KIB(mib) ((int64_t)(mib)*1024 * 5 / 4)
+#define S_RSS_BOUND_KIB(mib) ((int64_t)(mib)*1024 * 9 / 8)
 #endif
 
 static char s_addr[128];
