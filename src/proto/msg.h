@@ -162,6 +162,9 @@ enum dvi_blame {
  * worker and nothing else needs it: it is handed over in memory, never
  * stored (DONE of the input says fused). */
 #define DVI_TASK_FUSE 16u
+/* COMPUTE only: pinned here (dv_opts.worker): STEAL never gives it back,
+ * as it could only come back here. */
+#define DVI_TASK_PINNED 32u
 
 /* SCATTER's flags: the value goes to every worker, present and future
  * (dv_broadcast); its key is then a broadcast key (callkey.h). */

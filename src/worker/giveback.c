@@ -101,7 +101,8 @@ s_give_stolen(dvi_worker *w, dvi_job *j)
 
 /* STEAL: another worker is idle. Gives back up to count jobs the executor
  * has not begun, the last queued first (they would wait longest here);
- * never one that tasks here or on peers wait for (sent ahead of it). */
+ * never one that tasks here or on peers wait for (sent ahead of it), nor
+ * one pinned here (it would come straight back, and be asked for again). */
 int
 dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n)
 {
@@ -119,7 +120,8 @@ dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n)
     for (dvi_job *j = queued, *next; j != NULL; j = next, i++) {
         next = j->next;
         j->next = NULL;
-        if (i < keep || dvi_map_get(&w->fetches, j->key) != NULL ||
+        if (i < keep || (j->flags & DVI_TASK_PINNED) ||
+            dvi_map_get(&w->fetches, j->key) != NULL ||
             dvi_server_awaited(w->server, j->key)) {
             dvi_runner_submit(w->run, j);
         } else {

@@ -859,6 +859,27 @@ test_computing_inputs_weigh_as_results(void **state)
     s_env_free(env);
 }
 
+/* COMPUTE says a task is pinned: the worker never gives it back on
+ * STEAL, where it came straight back to be asked for again, hundreds of
+ * times a second while another worker idled. */
+static void
+test_pinned_compute_says_so(void **state)
+{
+    s_env *env = s_env_new(2);
+    s_pin_three(env, "c");
+    DVT_TRUE(s_find(&env->wbox[0], DVI_MSG_COMPUTE, "a")->num &
+             DVI_TASK_PINNED);
+    DVT_TRUE(s_find(&env->wbox[1], DVI_MSG_COMPUTE, "c")->num &
+             DVI_TASK_PINNED);
+    s_submit(env, 0, "d", NULL);
+    s_turn(env);
+    int wd = s_computed_on(env, "d");
+    DVT_TRUE(wd >= 0);
+    DVT_EQ_I64(
+        s_find(&env->wbox[wd], DVI_MSG_COMPUTE, "d")->num & DVI_TASK_PINNED, 0);
+    s_env_free(env);
+}
+
 /* A task whose inputs are being computed on two workers goes at once to
  * one of them; the other input is fetched from where it is computing
  * (its GET waits there). A neighbourhood stays together: a task whose
@@ -2342,6 +2363,7 @@ main(void)
         cmocka_unit_test(test_chain_sent_ahead),
         cmocka_unit_test(test_inputs_on_two_workers_sent_ahead),
         cmocka_unit_test(test_computing_inputs_weigh_as_results),
+        cmocka_unit_test(test_pinned_compute_says_so),
         cmocka_unit_test(test_lineage_kept_and_recomputed),
         cmocka_unit_test(test_released_input_recomputed_for_new_dependent),
         cmocka_unit_test(test_failure_reaches_dependents),
