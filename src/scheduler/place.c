@@ -413,6 +413,10 @@ s_steal(dvi_core *c)
     dvi_msg_steal m = {.count = half < idle ? half : idle};
     dvi_msg_steal_pack(victim->out, &m);
     victim->stealing = 1;
+    DVI_LOG(DVI_LOG_DEBUG, "SCHED",
+            "worker %s asked to give back %llu of its %u queued tasks: %u "
+            "threads idle",
+            victim->id, (unsigned long long)m.count, most, idle);
 }
 
 /* Places the tasks of queue q, first first, while a worker can take the
@@ -508,6 +512,8 @@ void
 dvi_core_place_stolen(dvi_core *c, dvi_task *t, dvi_sworker *w)
 {
     dvi_sworker *to = s_idle_worker(c, w, t);
+    DVI_LOG(DVI_LOG_DEBUG, "SCHED", "%s (%s) given back by %s (state %d)",
+            t->key, t->fn->name, w->id, (int)t->state);
     if (to != NULL && !(t->flags & DVI_TASKF_PINNED) &&
         dvi_core_inputs_held(c, t)) {
         dvi_core_set_state(c, t, DVI_TASK_QUEUED);

@@ -26,8 +26,7 @@
 #include "store.h"
 #include "worker_impl.h"
 
-/* How long a GET for an input still being computed by a peer waits there
- * for the COMPUTE of it, which may be on its way, before it is missing. */
+/* How long a GET waits at a peer computing the key for its COMPUTE. */
 #define S_COMING_WAIT_MS 5000
 
 static void s_submit(dvi_worker *w, dvi_wtask *wt);
@@ -215,7 +214,6 @@ dvi_wfetch_free(dvi_wfetch *f)
     free(f);
 }
 
-/* An input arrived: hand it to every task waiting for it. */
 /* Tells the scheduler the input key could not be fetched from addr,
  * before the FAILED of the tasks waiting for it: it stops counting that
  * worker as a holder and has the input computed again. */
@@ -248,10 +246,13 @@ s_moved(dvi_worker *w, const char *key, dvi_blob *blob, const char *why)
     }
 }
 
+/* An input came, or not, for the tasks waiting for it. A peer computing
+ * it that has it not may have changed plans (its call returned a child's
+ * future): no LOST, which would drop the result once there. */
 static void
 s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob, const char *why)
 {
-    if (blob == NULL && f->addr[0]) {
+    if (blob == NULL && f->addr[0] && !f->coming) {
         s_report_lost(w, f->key, f->addr);
     }
     if (f->keep) {
@@ -303,6 +304,7 @@ s_fetch_add(dvi_worker *w, const char *key, const char *addr, int coming,
         f = dvi_calloc(1, sizeof(*f));
         f->key = dvi_strdup(key);
         f->addr = dvi_strdup(addr);
+        f->coming = wait_ms > 0;
         dvi_map_put(&w->fetches, f->key, f);
     }
     if (f->n == f->cap) {

@@ -47,6 +47,7 @@ typedef struct dvi_wfetch {
     char *key;
     char *addr; /* "" for a task computing here */
     int keep;   /* MOVE: the result is kept here, and STORED said */
+    int coming; /* a GET that waits while the peer computes the key */
     dvi_wtask **waiters;
     uint32_t *slots; /* the input of waiters[i] it fills */
     size_t n, cap;
