@@ -382,6 +382,10 @@ test_worker_exits_after_reconnect_grace(void **state)
     dv_client *c = DVT_NOTNULL(dvt_connect(addr));
     dvt_wait_workers(c, 1, 30.0);
     dv_close(c);
+    /* The scheduler counts the worker before the worker has its welcome:
+     * killed in between, it was never joined, and the worker tried again
+     * for the first connection's 60 s instead of the grace. */
+    DVT_TRUE(dvt_wait_text(w, NULL, ": joined, serving peers", 10.0));
     DVT_EQ_I64(kill(dvt_proc_pid(s), SIGKILL), 0);
     double t0 = dvt_now();
     int status = -1;
