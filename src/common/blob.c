@@ -75,7 +75,10 @@ dvi_blob_rele(dvi_blob *b)
         return;
     }
     if (b->base != NULL) {
-        free(b->base);
+        /* Malloc'ed, and at least as long as the bytes it holds: a large
+         * received frame is kept for the next one, as a result is. */
+        dvi_hugepage_free(b->base,
+                          (size_t)(b->data - (char *)b->base) + b->len);
         free(b);
     } else {
         /* Its own: a large one is kept for the next result (hugepage.h). */

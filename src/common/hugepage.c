@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #define S_HUGE ((size_t)2 << 20)
 /* Buffers kept at most: a search of them is a short walk. */
@@ -12,7 +13,8 @@
 
 typedef struct s_kept {
     void *p;
-    size_t n; /* bytes asked for when it was allocated */
+    size_t n;          /* bytes it holds at least */
+    uint64_t since_ms; /* when it was kept (monotonic) */
 } s_kept;
 
 /* Buffers kept, by any thread: results are freed where their last
@@ -22,6 +24,15 @@ static s_kept s_slots[S_SLOTS];
 static size_t s_nslots;
 static size_t s_bytes;
 static size_t s_keep = DVI_HUGEPAGE_KEEP;
+static size_t s_keep_from = DVI_HUGEPAGE_MIN;
+
+static uint64_t
+s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* The kept buffer that fits n best, taken out; NULL if none. At most a
  * quarter of it is left unused. */
@@ -80,9 +91,10 @@ dvi_hugepage_free(void *p, size_t n)
     }
     int kept = 0;
     if (n >= DVI_HUGEPAGE_MIN) {
+        uint64_t now = s_now_ms();
         pthread_mutex_lock(&s_lock);
-        if (s_nslots < S_SLOTS && s_bytes + n <= s_keep) {
-            s_slots[s_nslots++] = (s_kept){p, n};
+        if (n >= s_keep_from && s_nslots < S_SLOTS && s_bytes + n <= s_keep) {
+            s_slots[s_nslots++] = (s_kept){p, n, now};
             s_bytes += n;
             kept = 1;
         }
@@ -116,7 +128,36 @@ s_shrink_to(size_t keep)
 size_t
 dvi_hugepage_trim(void)
 {
-    return s_shrink_to(0);
+    return dvi_hugepage_trim_idle(0, NULL);
+}
+
+size_t
+dvi_hugepage_trim_idle(uint64_t idle_ms, uint64_t *next_ms)
+{
+    s_kept out[S_SLOTS];
+    size_t nout = 0, bytes = 0;
+    uint64_t now = s_now_ms(), next = 0;
+    pthread_mutex_lock(&s_lock);
+    for (size_t i = 0; i < s_nslots;) {
+        uint64_t age = now - s_slots[i].since_ms;
+        if (age >= idle_ms) {
+            out[nout] = s_slots[i];
+            s_bytes -= out[nout].n;
+            bytes += out[nout++].n;
+            s_slots[i] = s_slots[--s_nslots];
+            continue;
+        }
+        next = next == 0 || idle_ms - age < next ? idle_ms - age : next;
+        i++;
+    }
+    pthread_mutex_unlock(&s_lock);
+    for (size_t i = 0; i < nout; i++) {
+        free(out[i].p);
+    }
+    if (next_ms != NULL) {
+        *next_ms = next;
+    }
+    return bytes;
 }
 
 size_t
@@ -126,6 +167,14 @@ dvi_hugepage_kept(void)
     size_t bytes = s_bytes;
     pthread_mutex_unlock(&s_lock);
     return bytes;
+}
+
+void
+dvi_hugepage_keep_from(size_t bytes)
+{
+    pthread_mutex_lock(&s_lock);
+    s_keep_from = bytes > s_keep_from ? bytes : s_keep_from;
+    pthread_mutex_unlock(&s_lock);
 }
 
 void

@@ -29,20 +29,31 @@
  * (dvi_trim_tune_process); a user's program, where `local:threads` runs,
  * is not ours to tune. So there, large buffers given back with
  * dvi_hugepage_free are kept, up to DVI_HUGEPAGE_KEEP bytes in all as
- * asked for (the daemons' heap keeps as much), and the next allocation
- * of about the same size takes one (a tuned daemon keeps none: its heap
- * does this). A tree of 8 MB arrays on `local:threads=2` took 35-190 ms
- * when every result was fresh memory, 22-30 ms reusing it. The trimmer
- * (trim.h) frees what is kept along with the heap's free pages, within
- * about a second of the results going.
+ * asked for, and the next allocation of about the same size takes one. A
+ * tree of 8 MB arrays on `local:threads=2` took 35-190 ms when every
+ * result was fresh memory, 22-30 ms reusing it. A tuned daemon's heap
+ * reuses buffers up to its mmap threshold (32 MiB) itself: it keeps only
+ * larger ones here, which glibc would map afresh each time. Fresh memory
+ * is dearest in a virtual machine whose host backs a huge page only when
+ * the guest first writes it: 256 MiB took 250-520 ms there, 22 ms reused
+ * (150 ms in 4 KiB pages), and a 256 MiB transfer between two daemons
+ * anything from 48 to 890 ms. Received frames are kept too (blob.c).
+ *
+ * The trimmer (trim.h) frees what has been kept unused for
+ * DVI_HUGEPAGE_IDLE_MS, and everything when a worker is short of memory.
  */
 #ifndef DVI_HUGEPAGE_H
 #define DVI_HUGEPAGE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define DVI_HUGEPAGE_MIN ((size_t)4 << 20)
-#define DVI_HUGEPAGE_KEEP ((size_t)256 << 20)
+/* Room for one 256 MiB buffer and what rounds it up. */
+#define DVI_HUGEPAGE_KEEP ((size_t)512 << 20)
+/* A buffer kept this long unused is given back (dvi_hugepage_trim_idle):
+ * long enough to be there for the next result of a repeated job. */
+#define DVI_HUGEPAGE_IDLE_MS 5000
 
 /* Memory for a buffer of n bytes that is about to be written whole:
  * malloc'ed, and for n >= DVI_HUGEPAGE_MIN a buffer kept for reuse of
@@ -57,6 +68,14 @@ void *dvi_hugepage_alloc(size_t n);
 void dvi_hugepage_free(void *p, size_t n);
 /* Frees every buffer kept; returns their bytes. Thread-safe. */
 size_t dvi_hugepage_trim(void);
+/* Frees the buffers kept for idle_ms or longer; returns their bytes, and
+ * in *next_ms (if not NULL) how long until the next of those left is that
+ * old, or 0 if none is left. Thread-safe. */
+size_t dvi_hugepage_trim_idle(uint64_t idle_ms, uint64_t *next_ms);
+/* Keeps only buffers of at least bytes from now on (DVI_HUGEPAGE_MIN
+ * until raised; never lowers it): a tuned daemon's heap reuses smaller
+ * ones itself. Thread-safe. */
+void dvi_hugepage_keep_from(size_t bytes);
 /* Bytes kept for reuse now. Thread-safe. */
 size_t dvi_hugepage_kept(void);
 /* Keeps at most bytes for reuse from now on (DVI_HUGEPAGE_KEEP until

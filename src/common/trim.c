@@ -32,15 +32,31 @@ s_maybe_free(dvi_trimmer *t)
     }
 }
 
-/* The job thread: touches nothing of the trimmer, which the loop owns. */
+/* The job thread: touches nothing of the trimmer, which the loop owns.
+ * Large buffers kept for reuse go first: those unused for a while, or
+ * all when urged. */
+static void
+s_heaps(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 static void
 s_work(void *ctx)
 {
     (void)ctx;
-    dvi_hugepage_trim(); /* large buffers kept for reuse go first */
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
+    dvi_hugepage_trim_idle(DVI_HUGEPAGE_IDLE_MS, NULL);
+    s_heaps();
+}
+
+static void
+s_work_all(void *ctx)
+{
+    (void)ctx;
+    dvi_hugepage_trim();
+    s_heaps();
 }
 
 static int
@@ -53,11 +69,13 @@ s_due(const dvi_trimmer *t)
 static void s_done(void *ctx);
 static void s_on_timer(uv_timer_t *h);
 
-/* Queues a trim on the job thread. */
+/* Queues a trim on the job thread: of all kept buffers, or only idle
+ * ones. */
 static void
-s_queue(dvi_trimmer *t)
+s_queue(dvi_trimmer *t, int all)
 {
-    if (dvi_runtime_queue_job(t->rt, s_work, s_done, t) < 0) {
+    if (dvi_runtime_queue_job(t->rt, all ? s_work_all : s_work, s_done, t) <
+        0) {
         return; /* no job thread: memory stays, nothing else is wrong */
     }
     t->running = 1;
@@ -78,14 +96,14 @@ s_start(dvi_trimmer *t)
         }
         return;
     }
-    s_queue(t);
+    s_queue(t, 0);
 }
 
 static void
 s_on_timer(uv_timer_t *h)
 {
     dvi_trimmer *t = h->data;
-    if (!t->running && s_due(t)) {
+    if (!t->running && (s_due(t) || dvi_hugepage_kept() > 0)) {
         s_start(t);
     }
 }
@@ -99,6 +117,10 @@ s_done(void *ctx)
         s_maybe_free(t);
     } else if (s_due(t)) {
         s_start(t); /* more went while it ran: after the interval */
+    } else if (dvi_hugepage_kept() > 0 &&
+               !uv_is_active((uv_handle_t *)&t->timer)) {
+        /* Buffers kept for reuse go once they have been idle a while. */
+        uv_timer_start(&t->timer, s_on_timer, DVI_HUGEPAGE_IDLE_MS, 0);
     }
 }
 
@@ -151,7 +173,7 @@ void
 dvi_trimmer_urge(dvi_trimmer *t)
 {
     if (t->rt != NULL && !t->running && !t->closing) {
-        s_queue(t);
+        s_queue(t, 1);
     }
 }
 
@@ -163,13 +185,16 @@ dvi_trimmer_trims(const dvi_trimmer *t)
 
 #define S_TRIM_THRESHOLD (256 << 20)
 
+#define S_MMAP_THRESHOLD (32 << 20)
+
 void
 dvi_trim_tune_process(void)
 {
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_MMAP_THRESHOLD, S_MMAP_THRESHOLD);
     mallopt(M_TRIM_THRESHOLD, S_TRIM_THRESHOLD);
-    /* The heap reuses large buffers now: none are kept aside. */
-    dvi_hugepage_limit_keep(0);
+    /* The heap reuses buffers up to the threshold now; larger ones it
+     * would map afresh each time, and are kept aside for reuse. */
+    dvi_hugepage_keep_from(S_MMAP_THRESHOLD);
 }
 
 void

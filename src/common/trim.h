@@ -7,7 +7,9 @@
  * after every result was released, and grow over repeated runs. After a
  * role has dropped much of what it held, the trimmer has malloc_trim(0)
  * run, which consolidates every arena and hands each free page back,
- * after freeing the large buffers kept for reuse (hugepage.h).
+ * after freeing the large buffers kept for reuse that have been idle
+ * DVI_HUGEPAGE_IDLE_MS (hugepage.h; all of them when urged), and comes
+ * back for the others then.
  *
  * A trim walks the heaps under their locks, taking milliseconds for a big
  * one: it runs on the runtime's job thread, never on the loop, and starts
@@ -57,7 +59,7 @@ uint64_t dvi_trimmer_trims(const dvi_trimmer *t);
  * (glibc's own threshold moves, and a workload of tiny results keeps it
  * low); the heap is given back by the trimmer, not by every free. The
  * heap then does what hugepage.h keeps large buffers aside for in a
- * user's program: none are kept. */
+ * user's program: only larger ones are kept aside. */
 void dvi_trim_tune_process(void);
 
 /* For a process under a memory limit of `limit` bytes: a heap's free top

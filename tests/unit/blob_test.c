@@ -120,8 +120,44 @@ test_large_memory_is_reused(void **state)
     DVT_EQ_I64(dvi_hugepage_kept(), 0);
 }
 
-/* What is kept stays within DVI_HUGEPAGE_KEEP; once limited (a daemon
- * whose heap reuses memory itself: 0), nothing more is kept. */
+/* A large received frame (an adopted blob) is kept when it goes, as a
+ * result is, and the next buffer of its size reuses it: the receiver of
+ * a 256 MiB input faulted in fresh pages every time. */
+static void
+test_adopted_memory_is_reused(void **state)
+{
+    dvi_hugepage_trim();
+    char *base = DVT_NOTNULL(malloc(12 * S_MIB));
+    memset(base, 3, 12 * S_MIB);
+    dvi_blob_rele(dvi_blob_adopt(base, base + 64, 12 * S_MIB - 64));
+    DVT_TRUE(dvi_hugepage_kept() >= 12 * S_MIB);
+    void *again = dvi_hugepage_alloc(11 * S_MIB);
+    DVT_TRUE(again == base);
+    memset(again, 4, 11 * S_MIB); /* all of it is there (ASan) */
+    dvi_hugepage_free(again, 11 * S_MIB);
+    DVT_EQ_I64(dvi_hugepage_trim(), 11 * S_MIB);
+}
+
+/* The trimmer frees only what has been kept unused a while: a buffer
+ * just kept stays for the next result, and says when it will be idle
+ * long enough; one kept as long as asked goes. */
+static void
+test_idle_buffers_go(void **state)
+{
+    dvi_hugepage_trim();
+    dvi_blob_rele(dvi_blob_new(8 * S_MIB, 0));
+    uint64_t next = 0;
+    DVT_EQ_I64(dvi_hugepage_trim_idle(60000, &next), 0);
+    DVT_TRUE(next > 50000 && next <= 60000);
+    DVT_TRUE(dvi_hugepage_kept() >= 8 * S_MIB);
+    DVT_TRUE(dvi_hugepage_trim_idle(0, &next) >= 8 * S_MIB);
+    DVT_EQ_I64(next, 0);
+    DVT_EQ_I64(dvi_hugepage_kept(), 0);
+}
+
+/* What is kept stays within DVI_HUGEPAGE_KEEP; from a floor up only (a
+ * daemon, whose heap reuses smaller buffers itself); once limited (a
+ * worker under a small memory limit: 0), nothing more is kept. */
 static void
 test_kept_within_limits(void **state)
 {
@@ -138,10 +174,16 @@ test_kept_within_limits(void **state)
 
     dvi_hugepage_limit_keep(16 * S_MIB + 1024);
     DVT_TRUE(dvi_hugepage_kept() <= 16 * S_MIB + 1024);
+    dvi_hugepage_trim();
+    dvi_hugepage_keep_from(10 * S_MIB);
+    dvi_blob_rele(dvi_blob_new(8 * S_MIB, 0));
+    DVT_EQ_I64(dvi_hugepage_kept(), 0);
+    dvi_blob_rele(dvi_blob_new(12 * S_MIB, 0));
+    DVT_TRUE(dvi_hugepage_kept() >= 12 * S_MIB);
     dvi_hugepage_limit_keep(0);
     DVT_EQ_I64(dvi_hugepage_kept(), 0);
     dvi_hugepage_limit_keep(DVI_HUGEPAGE_KEEP); /* never raises it */
-    dvi_blob_rele(dvi_blob_new(8 * S_MIB, 0));
+    dvi_blob_rele(dvi_blob_new(12 * S_MIB, 0));
     DVT_EQ_I64(dvi_hugepage_kept(), 0);
 }
 
@@ -154,6 +196,8 @@ main(void)
         cmocka_unit_test(test_one_allocation),
         cmocka_unit_test(test_adopt),
         cmocka_unit_test(test_large_memory_is_reused),
+        cmocka_unit_test(test_adopted_memory_is_reused),
+        cmocka_unit_test(test_idle_buffers_go),
         cmocka_unit_test(test_kept_within_limits), /* last: it limits */
     };
     return cmocka_run_group_tests_name("blob", tests, NULL, NULL);
