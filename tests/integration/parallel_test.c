@@ -10,10 +10,12 @@
  *
  * A worker alone in its process with one thread (local:processes) runs
  * calls of a few hundred microseconds on its loop thread, where its
- * executor thread would only take turns with it; calls of milliseconds
- * never.
+ * executor thread would only take turns with it (not asserted under
+ * ThreadSanitizer, whose calls are too slow and uneven); calls of
+ * milliseconds never.
  */
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dvt_funcs.h"
 #include "dvtest.h"
@@ -115,7 +117,16 @@ test_sole_worker_runs_short_calls_on_its_loop(void **state)
      * process (and one the machine delays) are slow, and the peak they
      * set decays over tens of calls before the function counts as
      * short. */
-    DVT_GE_I64(s_off_executor(c, 150, 120, executor), 12);
+    int64_t off = s_off_executor(c, 150, 120, executor);
+#if !defined(__SANITIZE_THREAD__)
+    /* ThreadSanitizer stretches calls past the loop's 250 us, and its
+     * spikes set peaks that decay too slowly (9 of 20 in a CI run). */
+    DVT_GE_I64(off, 12);
+#endif
+    fprintf(stderr,
+            "dvtest: %lld of the last 20 calls of 150 us ran on "
+            "the sole worker's loop\n",
+            (long long)off);
     /* Calls of 4 ms go back to the executor once the first has shown
      * their length (it ran on the loop, the function counting as short). */
     DVT_EQ_I64(s_off_executor(c, 4000, 30, executor), 0);
