@@ -4,15 +4,18 @@
  * What the roles rely on: small ups and downs never trim (a trim takes
  * the heaps' locks); a large drop starts one at once, on the job thread;
  * a second within the interval waits for the interval's end rather than
- * being lost; a loop without a runtime never trims; and a trimmer
- * destroyed while its trim runs is freed when the trim ends (ASan checks
- * for a leak or a use after free). Whether pages really go back is the
- * integration test memory_test's to show, from the outside.
+ * being lost; a large buffer kept for reuse survives a trim until it has
+ * been idle a while, and the trimmer comes back for it then; a loop without a
+ * runtime never trims; and a trimmer destroyed while its trim runs is freed
+ * when the trim ends (ASan checks for a leak or a use after free). Whether
+ * pages really go back is the integration test memory_test's to show, from the
+ * outside.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
+#include "common/hugepage.h"
 #include "common/runtime.h"
 #include "common/trim.h"
 #include "dvtest.h"
@@ -41,6 +44,7 @@ test_small_changes_never_trim(void **state)
 typedef struct s_late {
     dvi_trimmer *t;
     uint64_t trims_at_fire;
+    size_t kept_at_fire; /* large buffers kept for reuse then */
 } s_late;
 
 static void
@@ -48,6 +52,7 @@ s_on_late(uv_timer_t *h)
 {
     s_late *l = h->data;
     l->trims_at_fire = dvi_trimmer_trims(l->t);
+    l->kept_at_fire = dvi_hugepage_kept();
     uv_close((uv_handle_t *)h, NULL);
 }
 
@@ -71,13 +76,44 @@ test_large_drop_trims_then_waits_the_interval(void **state)
     dvi_trimmer_note(t, 10 * MIB);
     DVT_EQ_I64(dvi_trimmer_trims(t), 1);
     uv_timer_t late;
-    s_late l = {t, 0};
+    s_late l = {t, 0, 0};
     uv_timer_init(loop, &late);
     late.data = &l;
     uv_timer_start(&late, s_on_late, DVI_TRIM_INTERVAL_MS + 500, 0);
     dvi_runtime_run(rt);
     DVT_EQ_I64(l.trims_at_fire, 2);
     DVT_EQ_I64(dvi_trimmer_trims(t), 2);
+    dvi_trimmer_destroy(&t);
+    dvi_runtime_destroy(&rt);
+}
+
+/* A large buffer kept for reuse outlives the trim that follows a drop,
+ * for the next result of its size; the trimmer comes back once it has
+ * been idle DVI_HUGEPAGE_IDLE_MS, and it goes. */
+static void
+test_idle_buffers_trimmed_later(void **state)
+{
+    dvi_runtime *rt = DVT_NOTNULL(dvi_runtime_new());
+    uv_loop_t *loop = dvi_runtime_loop(rt);
+    dvi_trimmer *t = dvi_trimmer_new(loop);
+    dvi_hugepage_trim();
+    void *p = DVT_NOTNULL(dvi_hugepage_alloc(8 * MIB));
+    memset(p, 1, 8 * MIB);
+    dvi_hugepage_free(p, 8 * MIB);
+    DVT_TRUE(dvi_hugepage_kept() >= 8 * MIB);
+    dvi_trimmer_note(t, 100 * MIB);
+    dvi_trimmer_note(t, 0);
+    DVT_EQ_I64(dvi_trimmer_trims(t), 1);
+    dvi_runtime_run(rt);
+    DVT_TRUE(dvi_hugepage_kept() >= 8 * MIB);
+    uv_timer_t late;
+    s_late l = {t, 0, 0};
+    uv_timer_init(loop, &late);
+    late.data = &l;
+    uv_timer_start(&late, s_on_late, DVI_HUGEPAGE_IDLE_MS + 1500, 0);
+    dvi_runtime_run(rt);
+    DVT_EQ_I64(l.trims_at_fire, 2);
+    DVT_EQ_I64(l.kept_at_fire, 0);
     dvi_trimmer_destroy(&t);
     dvi_runtime_destroy(&rt);
 }
@@ -118,6 +154,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_changes_never_trim),
         cmocka_unit_test(test_large_drop_trims_then_waits_the_interval),
+        cmocka_unit_test(test_idle_buffers_trimmed_later),
         cmocka_unit_test(test_destroyed_while_trimming),
         cmocka_unit_test(test_loop_without_runtime_never_trims),
     };
