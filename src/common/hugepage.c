@@ -3,6 +3,7 @@
 #include "hugepage.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -105,18 +106,25 @@ dvi_hugepage_free(void *p, size_t n)
     }
 }
 
-/* Takes out kept buffers until at most keep bytes remain, and frees them
- * outside the lock. Returns the bytes freed. */
+/* Takes out the kept buffers idle for min_age_ms or longer, and more
+ * while over keep bytes, and frees them outside the lock. Returns the
+ * bytes freed. */
 static size_t
-s_shrink_to(size_t keep)
+s_release(uint64_t min_age_ms, size_t keep)
 {
     s_kept out[S_SLOTS];
     size_t nout = 0, bytes = 0;
+    uint64_t now = s_now_ms();
     pthread_mutex_lock(&s_lock);
-    while (s_nslots > 0 && s_bytes > keep) {
-        out[nout] = s_slots[--s_nslots];
+    for (size_t i = 0; i < s_nslots;) {
+        if (now - s_slots[i].since_ms < min_age_ms && s_bytes <= keep) {
+            i++;
+            continue;
+        }
+        out[nout] = s_slots[i];
         s_bytes -= out[nout].n;
         bytes += out[nout++].n;
+        s_slots[i] = s_slots[--s_nslots];
     }
     pthread_mutex_unlock(&s_lock);
     for (size_t i = 0; i < nout; i++) {
@@ -128,36 +136,27 @@ s_shrink_to(size_t keep)
 size_t
 dvi_hugepage_trim(void)
 {
-    return dvi_hugepage_trim_idle(0, NULL);
+    return s_release(0, 0);
 }
 
 size_t
-dvi_hugepage_trim_idle(uint64_t idle_ms, uint64_t *next_ms)
+dvi_hugepage_trim_idle(uint64_t idle_ms)
 {
-    s_kept out[S_SLOTS];
-    size_t nout = 0, bytes = 0;
+    return s_release(idle_ms, SIZE_MAX);
+}
+
+uint64_t
+dvi_hugepage_idle_in(uint64_t idle_ms)
+{
     uint64_t now = s_now_ms(), next = 0;
     pthread_mutex_lock(&s_lock);
-    for (size_t i = 0; i < s_nslots;) {
+    for (size_t i = 0; i < s_nslots; i++) {
         uint64_t age = now - s_slots[i].since_ms;
-        if (age >= idle_ms) {
-            out[nout] = s_slots[i];
-            s_bytes -= out[nout].n;
-            bytes += out[nout++].n;
-            s_slots[i] = s_slots[--s_nslots];
-            continue;
-        }
-        next = next == 0 || idle_ms - age < next ? idle_ms - age : next;
-        i++;
+        uint64_t left = age < idle_ms ? idle_ms - age : 1;
+        next = next == 0 || left < next ? left : next;
     }
     pthread_mutex_unlock(&s_lock);
-    for (size_t i = 0; i < nout; i++) {
-        free(out[i].p);
-    }
-    if (next_ms != NULL) {
-        *next_ms = next;
-    }
-    return bytes;
+    return next;
 }
 
 size_t
@@ -183,5 +182,5 @@ dvi_hugepage_limit_keep(size_t bytes)
     pthread_mutex_lock(&s_lock);
     s_keep = bytes < s_keep ? bytes : s_keep;
     pthread_mutex_unlock(&s_lock);
-    s_shrink_to(bytes);
+    s_release(UINT64_MAX, bytes);
 }

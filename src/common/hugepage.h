@@ -68,10 +68,12 @@ void *dvi_hugepage_alloc(size_t n);
 void dvi_hugepage_free(void *p, size_t n);
 /* Frees every buffer kept; returns their bytes. Thread-safe. */
 size_t dvi_hugepage_trim(void);
-/* Frees the buffers kept for idle_ms or longer; returns their bytes, and
- * in *next_ms (if not NULL) how long until the next of those left is that
- * old, or 0 if none is left. Thread-safe. */
-size_t dvi_hugepage_trim_idle(uint64_t idle_ms, uint64_t *next_ms);
+/* Frees the buffers kept unused for idle_ms or longer; returns their
+ * bytes. Thread-safe. */
+size_t dvi_hugepage_trim_idle(uint64_t idle_ms);
+/* Milliseconds until the next buffer kept will have been unused for
+ * idle_ms (at least 1), or 0 if none is kept. Thread-safe. */
+uint64_t dvi_hugepage_idle_in(uint64_t idle_ms);
 /* Keeps only buffers of at least bytes from now on (DVI_HUGEPAGE_MIN
  * until raised; never lowers it): a tuned daemon's heap reuses smaller
  * ones itself. Thread-safe. */

@@ -47,7 +47,7 @@ static void
 s_work(void *ctx)
 {
     (void)ctx;
-    dvi_hugepage_trim_idle(DVI_HUGEPAGE_IDLE_MS, NULL);
+    dvi_hugepage_trim_idle(DVI_HUGEPAGE_IDLE_MS);
     s_heaps();
 }
 
@@ -117,10 +117,12 @@ s_done(void *ctx)
         s_maybe_free(t);
     } else if (s_due(t)) {
         s_start(t); /* more went while it ran: after the interval */
-    } else if (dvi_hugepage_kept() > 0 &&
-               !uv_is_active((uv_handle_t *)&t->timer)) {
+    } else if (!uv_is_active((uv_handle_t *)&t->timer)) {
         /* Buffers kept for reuse go once they have been idle a while. */
-        uv_timer_start(&t->timer, s_on_timer, DVI_HUGEPAGE_IDLE_MS, 0);
+        uint64_t in = dvi_hugepage_idle_in(DVI_HUGEPAGE_IDLE_MS);
+        if (in > 0) {
+            uv_timer_start(&t->timer, s_on_timer, in, 0);
+        }
     }
 }
 
@@ -184,7 +186,6 @@ dvi_trimmer_trims(const dvi_trimmer *t)
 }
 
 #define S_TRIM_THRESHOLD (256 << 20)
-
 #define S_MMAP_THRESHOLD (32 << 20)
 
 void

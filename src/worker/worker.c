@@ -304,7 +304,7 @@ s_fetch_add(dvi_worker *w, const char *key, const char *addr, int coming,
         f = dvi_calloc(1, sizeof(*f));
         f->key = dvi_strdup(key);
         f->addr = dvi_strdup(addr);
-        f->coming = wait_ms > 0;
+        f->coming = coming;
         dvi_map_put(&w->fetches, f->key, f);
     }
     if (f->n == f->cap) {

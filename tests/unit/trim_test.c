@@ -56,12 +56,25 @@ s_on_late(uv_timer_t *h)
     uv_close((uv_handle_t *)h, NULL);
 }
 
+/* Runs rt's loop until ms from now (a timer of the test's own, as the
+ * trimmer's keep no loop alive); what t had done then. */
+static s_late
+s_run_for(dvi_runtime *rt, dvi_trimmer *t, uint64_t ms)
+{
+    uv_timer_t late;
+    s_late l = {t, 0, 0};
+    uv_timer_init(dvi_runtime_loop(rt), &late);
+    late.data = &l;
+    uv_timer_start(&late, s_on_late, ms, 0);
+    dvi_runtime_run(rt);
+    return l;
+}
+
 static void
 test_large_drop_trims_then_waits_the_interval(void **state)
 {
     dvi_runtime *rt = DVT_NOTNULL(dvi_runtime_new());
-    uv_loop_t *loop = dvi_runtime_loop(rt);
-    dvi_trimmer *t = dvi_trimmer_new(loop);
+    dvi_trimmer *t = dvi_trimmer_new(dvi_runtime_loop(rt));
     dvi_trimmer_note(t, 200 * MIB);
     dvi_trimmer_note(t, 190 * MIB); /* a twentieth: not yet */
     DVT_EQ_I64(dvi_trimmer_trims(t), 0);
@@ -75,12 +88,7 @@ test_large_drop_trims_then_waits_the_interval(void **state)
      * the loop running until well after. */
     dvi_trimmer_note(t, 10 * MIB);
     DVT_EQ_I64(dvi_trimmer_trims(t), 1);
-    uv_timer_t late;
-    s_late l = {t, 0, 0};
-    uv_timer_init(loop, &late);
-    late.data = &l;
-    uv_timer_start(&late, s_on_late, DVI_TRIM_INTERVAL_MS + 500, 0);
-    dvi_runtime_run(rt);
+    s_late l = s_run_for(rt, t, DVI_TRIM_INTERVAL_MS + 500);
     DVT_EQ_I64(l.trims_at_fire, 2);
     DVT_EQ_I64(dvi_trimmer_trims(t), 2);
     dvi_trimmer_destroy(&t);
@@ -94,8 +102,7 @@ static void
 test_idle_buffers_trimmed_later(void **state)
 {
     dvi_runtime *rt = DVT_NOTNULL(dvi_runtime_new());
-    uv_loop_t *loop = dvi_runtime_loop(rt);
-    dvi_trimmer *t = dvi_trimmer_new(loop);
+    dvi_trimmer *t = dvi_trimmer_new(dvi_runtime_loop(rt));
     dvi_hugepage_trim();
     void *p = DVT_NOTNULL(dvi_hugepage_alloc(8 * MIB));
     memset(p, 1, 8 * MIB);
@@ -106,12 +113,7 @@ test_idle_buffers_trimmed_later(void **state)
     DVT_EQ_I64(dvi_trimmer_trims(t), 1);
     dvi_runtime_run(rt);
     DVT_TRUE(dvi_hugepage_kept() >= 8 * MIB);
-    uv_timer_t late;
-    s_late l = {t, 0, 0};
-    uv_timer_init(loop, &late);
-    late.data = &l;
-    uv_timer_start(&late, s_on_late, DVI_HUGEPAGE_IDLE_MS + 1500, 0);
-    dvi_runtime_run(rt);
+    s_late l = s_run_for(rt, t, DVI_HUGEPAGE_IDLE_MS + 1500);
     DVT_EQ_I64(l.trims_at_fire, 2);
     DVT_EQ_I64(l.kept_at_fire, 0);
     dvi_trimmer_destroy(&t);
