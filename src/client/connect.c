@@ -286,7 +286,7 @@ s_on_frame(dvi_conn *conn, const char *buf, size_t len)
 {
     dv_client *c = dvi_conn_data(conn);
     uv_mutex_lock(&c->lock);
-    int rc = dvi_msg_each(buf, len, s_on_msg, c);
+    int rc = dvi_conn_each_msg(conn, buf, len, s_on_msg, c);
     uv_cond_broadcast(&c->cond);
     uv_mutex_unlock(&c->lock);
     return rc;

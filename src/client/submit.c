@@ -193,6 +193,28 @@ s_call_hash(unsigned char h[DVI_CALLKEY_BYTES], const char *name,
     dvi_callkey_end(&k, h);
 }
 
+/* A given key of the form drove derives from a call must be this call's
+ * hash: a scheduler in this process trusts such keys without hashing the
+ * call again, and one elsewhere refuses them. 0, or -1 with the reason. */
+static int
+s_given_key_forged(const char *given, const char *fn,
+                   const unsigned char call[DVI_CALLKEY_BYTES])
+{
+    char want[256];
+    if (!dvi_callkey_derived_form(given, strlen(given))) {
+        return 0;
+    }
+    dvi_callkey_format(want, sizeof(want), fn, strlen(fn), call);
+    if (strcmp(want, given) == 0) {
+        return 0;
+    }
+    return dvi_seterr(DV_EINVAL,
+                      "key '%s' has the form of a key drove derives from a "
+                      "call (NAME-%d hex digits) but is not this call's: "
+                      "choose a key of another form",
+                      given, DVI_CALLKEY_HEX);
+}
+
 /* The key of a call that is not new: with an explicit key, the same key
  * must name the same call, or the caller would silently get another's
  * result. Returns the handle, or NULL with the reason set. */
@@ -312,6 +334,9 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     /* Hash outside the lock (an impure call needs none). */
     if (!impure || given) {
         s_call_hash(call, fn, fi.code, flags, e);
+    }
+    if (given && s_given_key_forged(given, fn, call) < 0) {
+        return NULL;
     }
     uv_mutex_lock(&c->lock);
     if (dvi_client_check_locked(c) < 0) {

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "mpcheck.h"
+#include "unpack.h"
 
 /* ---- Constructors of arguments ---------------------------------------- */
 
@@ -570,20 +571,17 @@ dvi_value_from_obj(const msgpack_object *obj, dv_value *out,
 static int
 s_decode(const char *buf, size_t len, dv_value *out, const s_dec *d)
 {
-    msgpack_unpacked u;
-    size_t off = 0;
+    dvi_unpacked u;
     int rc = dvi_mpcheck(buf, len);
     memset(out, 0, sizeof(*out));
     if (rc < 0) {
         return rc;
     }
-    msgpack_unpacked_init(&u);
-    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
-        msgpack_unpacked_destroy(&u);
+    if (dvi_unpack(buf, len, &u) < 0) {
         return dvi_seterr(DV_EPROTO, "value of %zu bytes does not decode", len);
     }
     rc = s_from_obj(&u.data, out, d, 0);
-    msgpack_unpacked_destroy(&u);
+    dvi_unpacked_fini(&u);
     return rc;
 }
 

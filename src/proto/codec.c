@@ -27,6 +27,16 @@ dvi_bytes_dup(dvi_bytes b)
     return s;
 }
 
+void
+dvi_bytes_str(dvi_bytes b, char *buf, size_t size)
+{
+    size_t n = b.n < size - 1 ? b.n : size - 1;
+    if (n > 0) {
+        memcpy(buf, b.p, n);
+    }
+    buf[n] = '\0';
+}
+
 int
 dvi_bytes_eq(dvi_bytes b, const char *s)
 {

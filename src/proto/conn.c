@@ -438,11 +438,13 @@ dvi_conn_accept_refs(dvi_conn *c)
     c->accept_refs = 1;
 }
 
-const dvi_outbox_seg *
-dvi_conn_frame_refs(const dvi_conn *c, size_t *n)
+int
+dvi_conn_each_msg(const dvi_conn *c, const char *buf, size_t len, dvi_msg_fn fn,
+                  void *ctx)
 {
-    *n = c->nbyref;
-    return c->byref;
+    return c->stream->in_process
+               ? dvi_msg_each_own(buf, len, c->byref, c->nbyref, fn, ctx)
+               : dvi_msg_each_refs(buf, len, c->byref, c->nbyref, fn, ctx);
 }
 
 /* ---- Making connections ------------------------------------------------- */

@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "common/blob.h"
+#include "msg.h"
 #include "outbox.h"
 #include "stream.h"
 
@@ -95,15 +96,16 @@ void dvi_conn_close(dvi_conn *c);
  * of a frame take over the memory holding the frame (which the conn keeps
  * alive until on_frame returns), and later ones are copied. */
 dvi_blob *dvi_conn_keep(dvi_conn *c, const char *p, size_t n);
-/* Says that c's user reads every frame with dvi_msg_each_refs over
- * dvi_conn_frame_refs and keeps bytes only with dvi_conn_keep: a peer in
- * this process (inproc) then hands it large blobs by reference, without
- * a copy, instead of bytes. */
+/* Says that c's user reads every frame with dvi_conn_each_msg and keeps
+ * bytes only with dvi_conn_keep: a peer in this process (inproc) then
+ * hands it large blobs by reference, without a copy, instead of bytes. */
 void dvi_conn_accept_refs(dvi_conn *c);
-/* During on_frame: the blobs that came by reference, at offsets of the
- * payload (see dvi_msg_each_refs); *n is 0 and NULL returned when none
- * did. Borrowed until on_frame returns. */
-const dvi_outbox_seg *dvi_conn_frame_refs(const dvi_conn *c, size_t *n);
+/* During on_frame: calls fn for each message of the frame, a field that
+ * stands for a blob that came by reference read as its bytes
+ * (dvi_msg_each_refs); the bytes are checked (dvi_mpcheck) unless c's
+ * peer is in this process. Returns as dvi_msg_each. */
+int dvi_conn_each_msg(const dvi_conn *c, const char *buf, size_t len,
+                      dvi_msg_fn fn, void *ctx);
 /* Sends what is pending now instead of before the loop sleeps. */
 void dvi_conn_flush(dvi_conn *c);
 /* The batch of messages the conn sends before the loop sleeps, for code

@@ -99,9 +99,7 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 static int
 s_on_frame(dvi_conn *c, const char *buf, size_t len)
 {
-    size_t nrefs;
-    const dvi_outbox_seg *refs = dvi_conn_frame_refs(c, &nrefs);
-    return dvi_msg_each_refs(buf, len, refs, nrefs, s_on_msg, dvi_conn_data(c));
+    return dvi_conn_each_msg(c, buf, len, s_on_msg, dvi_conn_data(c));
 }
 
 static void

@@ -5,6 +5,7 @@
 
 #include "common/err.h"
 #include "common/mpcheck.h"
+#include "common/unpack.h"
 #include "drove.h"
 
 #define S_COUNT_(kind, name) +DVI_MSG_REQUIRED_##kind
@@ -58,20 +59,19 @@ s_resolve_refs(const char *buf, msgpack_object *m, const dvi_outbox_seg *refs,
     }
 }
 
-int
-dvi_msg_each_refs(const char *buf, size_t len, const dvi_outbox_seg *refs,
-                  size_t nrefs, dvi_msg_fn fn, void *ctx)
+/* Reads the batch in buf into fn; bytes from outside this process are
+ * checked (checked) before msgpack-c decodes them. */
+static int
+s_each(const char *buf, size_t len, const dvi_outbox_seg *refs, size_t nrefs,
+       int checked, dvi_msg_fn fn, void *ctx)
 {
-    msgpack_unpacked u;
-    size_t off = 0;
-    int rc = dvi_mpcheck(buf, len);
+    dvi_unpacked u;
+    int rc = checked ? dvi_mpcheck(buf, len) : 0;
     if (rc < 0) {
         return rc;
     }
-    msgpack_unpacked_init(&u);
-    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        u.data.type != MSGPACK_OBJECT_ARRAY) {
-        msgpack_unpacked_destroy(&u);
+    if (dvi_unpack(buf, len, &u) < 0 || u.data.type != MSGPACK_OBJECT_ARRAY) {
+        dvi_unpacked_fini(&u);
         return dvi_seterr(DV_EPROTO, "frame of %zu bytes is not a batch", len);
     }
     const msgpack_object_array *batch = &u.data.via.array;
@@ -95,8 +95,22 @@ dvi_msg_each_refs(const char *buf, size_t len, const dvi_outbox_seg *refs,
         }
         rc = fn(ctx, (int)type, m->via.array.ptr + 1, n);
     }
-    msgpack_unpacked_destroy(&u);
+    dvi_unpacked_fini(&u);
     return rc;
+}
+
+int
+dvi_msg_each_refs(const char *buf, size_t len, const dvi_outbox_seg *refs,
+                  size_t nrefs, dvi_msg_fn fn, void *ctx)
+{
+    return s_each(buf, len, refs, nrefs, 1, fn, ctx);
+}
+
+int
+dvi_msg_each_own(const char *buf, size_t len, const dvi_outbox_seg *refs,
+                 size_t nrefs, dvi_msg_fn fn, void *ctx)
+{
+    return s_each(buf, len, refs, nrefs, 0, fn, ctx);
 }
 
 int

@@ -186,6 +186,11 @@ int dvi_msg_each(const char *buf, size_t len, dvi_msg_fn fn, void *ctx);
  * refs[i].at of buf reads as the bytes of refs[i].blob. */
 int dvi_msg_each_refs(const char *buf, size_t len, const dvi_outbox_seg *refs,
                       size_t nrefs, dvi_msg_fn fn, void *ctx);
+/* The same for a payload this process's own code packed (a frame from a
+ * peer in it): it skips dvi_mpcheck, which guards only against bytes from
+ * outside, and costs a walk of every frame. */
+int dvi_msg_each_own(const char *buf, size_t len, const dvi_outbox_seg *refs,
+                     size_t nrefs, dvi_msg_fn fn, void *ctx);
 
 /* Field readers: 0 on success, DV_EPROTO if the field has another type. */
 int dvi_msg_u64(const msgpack_object *o, uint64_t *out);
@@ -230,6 +235,9 @@ typedef struct dvi_bytes {
 dvi_bytes dvi_bytes_of(const char *s);
 /* A malloc'ed NUL-terminated copy (NULL for nil). Caller frees. */
 char *dvi_bytes_dup(dvi_bytes b);
+/* b as a NUL-terminated string in buf, cut to size - 1 bytes ("" for
+ * nil); not snprintf, whose parsing costs more on every task's path. */
+void dvi_bytes_str(dvi_bytes b, char *buf, size_t size);
 /* Whether b holds exactly the string s. */
 int dvi_bytes_eq(dvi_bytes b, const char *s);
 

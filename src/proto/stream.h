@@ -117,6 +117,8 @@ struct dvi_stream {
                         user callbacks but the closed one */
     int code;        /* the DV_E* code of the error reported: DV_EAUTH for
                         a peer that failed authentication; 0: DV_ECONN */
+    int in_process;  /* the peer is this process (inproc): what it sends
+                        was built by this program's own code */
     char peer[128];  /* the peer as text, for logs ("tcp://1.2.3.4:5") */
     char local[128]; /* once open, this end's address as text where it has
                         one ("tcp://10.0.0.2:41234": the interface the peer

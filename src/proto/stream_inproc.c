@@ -167,6 +167,7 @@ s_end_new(uv_loop_t *loop)
     s_end *e = dvi_calloc(1, sizeof(*e));
     e->base.ops = &s_ops;
     e->base.loop = loop;
+    e->base.in_process = 1;
     uv_idle_init(loop, &e->idle);
     e->idle.data = e;
     return e;

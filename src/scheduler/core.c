@@ -159,9 +159,10 @@ s_broadcast_workers(dvi_core *c)
 }
 
 dvi_sclient *
-dvi_core_client_join(dvi_core *c, dvi_outbox *out)
+dvi_core_client_join(dvi_core *c, dvi_outbox *out, int in_process)
 {
     dvi_sclient *cl = dvi_calloc(1, sizeof(*cl));
+    cl->in_process = in_process;
     cl->id = ++c->next_client;
     snprintf(cl->name, sizeof(cl->name), "client-%llu",
              (unsigned long long)cl->id);

@@ -48,8 +48,9 @@ void dvi_core_destroy(dvi_core **c);
 /* ---- Peers -------------------------------------------------------------- */
 
 /* A client that sent its HELLO; out receives its messages (the core sends
- * WELCOME, then WORKERS, at once). Owned by the core until client_leave. */
-dvi_sclient *dvi_core_client_join(dvi_core *c, dvi_outbox *out);
+ * WELCOME, then WORKERS, at once). Owned by the core until client_leave.
+ * A client in this process (in_process) is trusted with derived keys. */
+dvi_sclient *dvi_core_client_join(dvi_core *c, dvi_outbox *out, int in_process);
 /* The client is gone: everything it wanted is released. Frees cl. */
 void dvi_core_client_leave(dvi_core *c, dvi_sclient *cl);
 /* "client-N", for logs and WELCOME. Borrowed. */

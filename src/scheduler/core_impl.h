@@ -98,6 +98,9 @@ struct dvi_sclient {
                          released (queued on the core's `ended`) */
     dvi_relay *relay; /* results go to it through this, or NULL */
     dvi_outbox *out;
+    int in_process; /* a client in the scheduler's process: its derived
+                       keys were hashed by this program's own dv_submit,
+                       which refuses a given key of that form that is not */
     dvi_pset wants; /* a parent's children; a client's wants are found by
                        a walk when it leaves (dvi_core_unwant_all) */
 };

@@ -129,7 +129,8 @@ s_on_hello(dvi_sched *s, dvi_session *p, const msgpack_object *f, uint32_t n)
                 dvi_sworker_id(p->worker), dvi_conn_peer(p->conn),
                 (int)h.threads, h.addr);
     } else {
-        p->client = dvi_core_client_join(s->core, out);
+        p->client = dvi_core_client_join(s->core, out,
+                                         dvi_conn_stream(p->conn)->in_process);
         DVI_LOG(DVI_LOG_INFO, "SCHED", "%s connected from %s",
                 dvi_sclient_name(p->client), dvi_conn_peer(p->conn));
     }
@@ -179,7 +180,7 @@ s_on_frame(dvi_conn *conn, const char *buf, size_t len)
 {
     dvi_session *p = dvi_conn_data(conn);
     dvi_sched *s = p->sched;
-    int rc = dvi_msg_each(buf, len, s_on_msg, p);
+    int rc = dvi_conn_each_msg(conn, buf, len, s_on_msg, p);
     s_turn(s);
     return rc;
 }

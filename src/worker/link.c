@@ -110,7 +110,7 @@ static int
 s_on_frame(dvi_conn *c, const char *buf, size_t len)
 {
     dvi_link *l = dvi_conn_data(c);
-    return l->fns->frame(l->ctx, buf, len);
+    return l->fns->frame(l->ctx, c, buf, len);
 }
 
 static void

@@ -39,7 +39,7 @@ typedef struct dvi_link_fns {
     void (*open)(void *ctx, dvi_conn *c);
     /* A frame from the scheduler; a negative return (reason set) drops
      * the connection, as dvi_conn_frame_fn. */
-    int (*frame)(void *ctx, const char *buf, size_t len);
+    int (*frame)(void *ctx, dvi_conn *c, const char *buf, size_t len);
     /* The connection went, and another attempt follows: forget it.
      * joined: the scheduler had welcomed the worker on it, so the
      * worker's session is over; code (a DV_E* code) and why: how. */

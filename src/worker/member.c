@@ -121,10 +121,10 @@ s_on_link_open(void *ctx, dvi_conn *c)
 }
 
 static int
-s_on_link_frame(void *ctx, const char *buf, size_t len)
+s_on_link_frame(void *ctx, dvi_conn *c, const char *buf, size_t len)
 {
     dvi_worker *w = ctx;
-    int rc = dvi_msg_each(buf, len, dvi_worker_on_msg, w);
+    int rc = dvi_conn_each_msg(c, buf, len, dvi_worker_on_msg, w);
     /* Once per frame: results stored since the last, or freed by it. */
     dvi_memwatch_check(w->mem);
     dvi_trimmer_note(w->trim, dvi_store_footprint(w->store));

@@ -203,7 +203,7 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
 static int
 s_on_frame(dvi_conn *c, const char *buf, size_t len)
 {
-    return dvi_msg_each(buf, len, s_on_msg, dvi_conn_data(c));
+    return dvi_conn_each_msg(c, buf, len, s_on_msg, dvi_conn_data(c));
 }
 
 static void

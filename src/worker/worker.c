@@ -449,8 +449,7 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
     }
     const char *key = m.key, *fn = m.fn;
     char code[DVI_CODE_MAX];
-    snprintf(code, sizeof(code), "%.*s", (int)m.code.n,
-             m.code.p ? m.code.p : "");
+    dvi_bytes_str(m.code, code, sizeof(code));
     const char *args = m.args.p;
     size_t argslen = m.args.n;
     uint64_t flags = m.flags;

@@ -212,6 +212,23 @@ test_mistakes_refused_at_the_call(void **state)
     DVT_CONTAINS(dv_last_error(), "'my-key-1'");
     DVT_EQ_I64(DVT_RESULT_I64(a, 30.0), 2);
     DVT_EQ_I64(DVT_RESULT_I64(same, 30.0), 2);
+    /* A given key of the form drove derives must be the call's own: a
+     * scheduler in this process trusts such keys unhashed. */
+    char derived[128];
+    dv_future *plain = DVT_NOTNULL(dv_submit(c, "inc", 1, &two, NULL));
+    snprintf(derived, sizeof(derived), "%s", dv_future_key(plain));
+    o.key = derived;
+    DVT_TRUE(dv_submit(c, "inc", 1, &one, &o) == NULL);
+    DVT_CONTAINS(dv_last_error(), "is not this call's");
+    o.key = "inc-0123456789abcdef0123456789abcdef";
+    DVT_TRUE(dv_submit(c, "inc", 1, &two, &o) == NULL);
+    DVT_CONTAINS(dv_last_error(), "is not this call's");
+    o.key = derived;
+    dv_future *again = DVT_NOTNULL(dv_submit(c, "inc", 1, &two, &o));
+    DVT_EQ_I64(DVT_RESULT_I64(again, 30.0), 3);
+    DVT_EQ_I64(DVT_RESULT_I64(plain, 30.0), 3);
+    dv_release(again);
+    dv_release(plain);
     dv_release(a);
     dv_release(same);
 }

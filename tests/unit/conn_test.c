@@ -122,9 +122,7 @@ s_on_frame(dvi_conn *c, const char *buf, size_t len)
     /* A malformed payload makes this return DV_EPROTO, which closes the
      * connection with dv_last_error() as the reason. */
     if (e->refs) {
-        size_t nrefs;
-        const dvi_outbox_seg *refs = dvi_conn_frame_refs(c, &nrefs);
-        return dvi_msg_each_refs(buf, len, refs, nrefs, s_on_msg, e);
+        return dvi_conn_each_msg(c, buf, len, s_on_msg, e);
     }
     return dvi_msg_each(buf, len, s_on_msg, e);
 }

@@ -319,7 +319,7 @@ s_env_new(int nworkers)
     for (int i = 0; i < 2; i++) {
         env->cbox[i].worker = -1;
         dvi_outbox_init(&env->cbox[i].out, NULL, NULL);
-        env->cl[i] = dvi_core_client_join(env->core, &env->cbox[i].out);
+        env->cl[i] = dvi_core_client_join(env->core, &env->cbox[i].out, 0);
     }
     for (int i = 0; i < nworkers; i++) {
         char id[16], addr[32];

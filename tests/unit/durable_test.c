@@ -133,7 +133,7 @@ s_up(s_sched *s, const char *path, int worker)
     dvi_durable_start(d, s->core, dvi_runtime_loop(s->rt), NULL);
     for (int i = 0; i < 2; i++) {
         dvi_outbox_init(&s->cbox[i].out, NULL, NULL);
-        s->cl[i] = dvi_core_client_join(s->core, &s->cbox[i].out);
+        s->cl[i] = dvi_core_client_join(s->core, &s->cbox[i].out, 0);
     }
     if (worker) {
         s_worker_join(s);
