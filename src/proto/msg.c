@@ -59,8 +59,8 @@ s_resolve_refs(const char *buf, msgpack_object *m, const dvi_outbox_seg *refs,
     }
 }
 
-/* Reads the batch in buf into fn; bytes from outside this process are
- * checked (checked) before msgpack-c decodes them. */
+/* Reads the batch in buf into fn, checking the bytes first (dvi_mpcheck)
+ * when checked: when they came from outside this process. */
 static int
 s_each(const char *buf, size_t len, const dvi_outbox_seg *refs, size_t nrefs,
        int checked, dvi_msg_fn fn, void *ctx)
