@@ -32,9 +32,7 @@ s_maybe_free(dvi_trimmer *t)
     }
 }
 
-/* The job thread: touches nothing of the trimmer, which the loop owns.
- * Large buffers kept for reuse go first: those unused for a while, or
- * all when urged. */
+/* The heaps' free pages go back to the system. */
 static void
 s_heaps(void)
 {
@@ -43,6 +41,9 @@ s_heaps(void)
 #endif
 }
 
+/* The job thread's trims, which touch nothing of the trimmer (the loop
+ * owns it). Large buffers kept for reuse go first: those unused for a
+ * while, or all when urged (s_work_all). */
 static void
 s_work(void *ctx)
 {

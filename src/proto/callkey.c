@@ -71,6 +71,20 @@ dvi_callkey_derived_form(const char *key, size_t keylen)
     return 1;
 }
 
+int
+dvi_callkey_is(const char *key, const char *fn,
+               const unsigned char h[DVI_CALLKEY_BYTES])
+{
+    size_t fnlen = strlen(fn);
+    char hex[DVI_CALLKEY_HEX + 1];
+    if (strlen(key) != fnlen + 1 + DVI_CALLKEY_HEX ||
+        memcmp(key, fn, fnlen) != 0 || key[fnlen] != '-') {
+        return 0;
+    }
+    sodium_bin2hex(hex, sizeof(hex), h, DVI_CALLKEY_BYTES);
+    return memcmp(key + fnlen + 1, hex, DVI_CALLKEY_HEX) == 0;
+}
+
 /* The key of a value put on workers, named so and hashed as kind. */
 static void
 s_value_key(char *out, size_t size, const char *name, int kind,

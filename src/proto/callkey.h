@@ -48,6 +48,10 @@ void dvi_callkey_format(char *out, size_t size, const char *prefix,
 /* Whether key (keylen bytes) has the derived form: some prefix, '-', and
  * 32 lowercase hex digits. */
 int dvi_callkey_derived_form(const char *key, size_t keylen);
+/* Whether key is the key derived from a call of fn whose hash is h
+ * ("fn-" and h in hex). */
+int dvi_callkey_is(const char *key, const char *fn,
+                   const unsigned char h[DVI_CALLKEY_BYTES]);
 
 /* The key of a scattered value: "scatter-" and the hash of kind scatter
  * named "scatter", with no code and the value as its arguments (no call

@@ -442,9 +442,8 @@ int
 dvi_conn_each_msg(const dvi_conn *c, const char *buf, size_t len, dvi_msg_fn fn,
                   void *ctx)
 {
-    return c->stream->in_process
-               ? dvi_msg_each_own(buf, len, c->byref, c->nbyref, fn, ctx)
-               : dvi_msg_each_refs(buf, len, c->byref, c->nbyref, fn, ctx);
+    return dvi_msg_each_refs(buf, len, c->byref, c->nbyref,
+                             !c->stream->in_process, fn, ctx);
 }
 
 /* ---- Making connections ------------------------------------------------- */

@@ -59,11 +59,9 @@ s_resolve_refs(const char *buf, msgpack_object *m, const dvi_outbox_seg *refs,
     }
 }
 
-/* Reads the batch in buf into fn, checking the bytes first (dvi_mpcheck)
- * when checked: when they came from outside this process. */
-static int
-s_each(const char *buf, size_t len, const dvi_outbox_seg *refs, size_t nrefs,
-       int checked, dvi_msg_fn fn, void *ctx)
+int
+dvi_msg_each_refs(const char *buf, size_t len, const dvi_outbox_seg *refs,
+                  size_t nrefs, int checked, dvi_msg_fn fn, void *ctx)
 {
     dvi_unpacked u;
     int rc = checked ? dvi_mpcheck(buf, len) : 0;
@@ -100,23 +98,9 @@ s_each(const char *buf, size_t len, const dvi_outbox_seg *refs, size_t nrefs,
 }
 
 int
-dvi_msg_each_refs(const char *buf, size_t len, const dvi_outbox_seg *refs,
-                  size_t nrefs, dvi_msg_fn fn, void *ctx)
-{
-    return s_each(buf, len, refs, nrefs, 1, fn, ctx);
-}
-
-int
-dvi_msg_each_own(const char *buf, size_t len, const dvi_outbox_seg *refs,
-                 size_t nrefs, dvi_msg_fn fn, void *ctx)
-{
-    return s_each(buf, len, refs, nrefs, 0, fn, ctx);
-}
-
-int
 dvi_msg_each(const char *buf, size_t len, dvi_msg_fn fn, void *ctx)
 {
-    return dvi_msg_each_refs(buf, len, NULL, 0, fn, ctx);
+    return dvi_msg_each_refs(buf, len, NULL, 0, 1, fn, ctx);
 }
 
 int

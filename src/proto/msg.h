@@ -183,14 +183,12 @@ typedef int (*dvi_msg_fn)(void *ctx, int type, const msgpack_object *f,
 int dvi_msg_each(const char *buf, size_t len, dvi_msg_fn fn, void *ctx);
 /* The same for a hollow frame's payload (dvi_outbox_frame_hollow), whose
  * blobs came by reference: a field that is the one-byte bin at offset
- * refs[i].at of buf reads as the bytes of refs[i].blob. */
+ * refs[i].at of buf reads as the bytes of refs[i].blob. checked: the
+ * payload is checked first (dvi_mpcheck), as any from outside this
+ * process must be; one this process's own code packed (a frame from a
+ * peer in it) is spared that walk of every frame. */
 int dvi_msg_each_refs(const char *buf, size_t len, const dvi_outbox_seg *refs,
-                      size_t nrefs, dvi_msg_fn fn, void *ctx);
-/* The same for a payload this process's own code packed (a frame from a
- * peer in it): it skips dvi_mpcheck, which guards only against bytes from
- * outside, and costs a walk of every frame. */
-int dvi_msg_each_own(const char *buf, size_t len, const dvi_outbox_seg *refs,
-                     size_t nrefs, dvi_msg_fn fn, void *ctx);
+                      size_t nrefs, int checked, dvi_msg_fn fn, void *ctx);
 
 /* Field readers: 0 on success, DV_EPROTO if the field has another type. */
 int dvi_msg_u64(const msgpack_object *o, uint64_t *out);

@@ -206,10 +206,8 @@ s_key_refused(const dvi_sclient *cl, const dvi_msg_submit *m, dvi_task *t)
                             scheduler's time on tiny tasks */
         }
         unsigned char h[DVI_CALLKEY_BYTES];
-        char want[DVI_MAX_KEY + DVI_CALLKEY_HEX + 2];
         s_call_hash(m, h);
-        dvi_callkey_format(want, sizeof(want), m->fn, strlen(m->fn), h);
-        return strcmp(want, m->key) == 0
+        return dvi_callkey_is(m->key, m->fn, h)
                    ? NULL /* and so names the same call as t */
                    : "the key is not the hash of the call it was sent with";
     }

@@ -306,12 +306,9 @@ s_check_call(dvi_state_task *t)
     }
     dvi_callkey_end(&k, h);
     memcpy(&t->call, h, sizeof(t->call));
-    if (dvi_callkey_derived_form(t->key, strlen(t->key))) {
-        char want[DVI_MAX_KEY + DVI_CALLKEY_HEX + 2];
-        dvi_callkey_format(want, sizeof(want), t->fn, strlen(t->fn), h);
-        if (strcmp(want, t->key) != 0) {
-            return s_task_bad(t, "its key is not the hash of its call");
-        }
+    if (dvi_callkey_derived_form(t->key, strlen(t->key)) &&
+        !dvi_callkey_is(t->key, t->fn, h)) {
+        return s_task_bad(t, "its key is not the hash of its call");
     }
     return 0;
 }

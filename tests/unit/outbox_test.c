@@ -303,8 +303,8 @@ test_hollow_frames_carry_blobs_by_reference(void **state)
         f.segs[i].at -= 4;
     }
     s_seen s = {0};
-    DVT_PASS(
-        dvi_msg_each_refs(f.buf + 4, f.len - 4, f.segs, f.nsegs, s_on_msg, &s));
+    DVT_PASS(dvi_msg_each_refs(f.buf + 4, f.len - 4, f.segs, f.nsegs, 1,
+                               s_on_msg, &s));
     DVT_EQ_I64(s.msgs, 7);
     DVT_EQ_I64(s.out_of_order, 0);
     DVT_EQ_I64(s.data, 3);
