@@ -80,7 +80,9 @@ dvi_core_child_submit(dvi_core *c, dvi_sworker *w, const dvi_msg_submit *m)
         s_refuse(w, m->key, "its parent task no longer runs on this worker");
         return 0;
     }
-    return dvi_core_submit(c, s_parent(c, p), m);
+    dvi_sclient *pc = s_parent(c, p);
+    pc->in_process = w->in_process; /* its derived keys are trusted */
+    return dvi_core_submit(c, pc, m);
 }
 
 /* pc's parent no longer runs: its children are released at settle

@@ -210,6 +210,12 @@ dvi_sclient_set_relay(dvi_sclient *cl, dvi_relay *r)
     cl->relay = r;
 }
 
+void
+dvi_sworker_set_in_process(dvi_sworker *w, int in_process)
+{
+    w->in_process = in_process;
+}
+
 dvi_sworker *
 dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
                      int nthreads, dvi_outbox *out)

@@ -51,6 +51,9 @@ struct dvi_sworker {
     char host[256]; /* its host name, as it said (INFO), or "" */
     int64_t pid;    /* its process id there (INFO), or 0 */
     int nthreads;
+    int in_process;         /* a thread worker of the scheduler's process: the
+                               derived keys of its children are trusted, as an
+                               in-process client's are */
     uint64_t ndone;         /* tasks it finished (DONE) */
     uint64_t memory_bytes;  /* its memory (MEMORY), 0 until it said */
     int retiring;           /* said RETIRING: nothing new goes there, and its

@@ -124,6 +124,8 @@ s_on_hello(dvi_sched *s, dvi_session *p, const msgpack_object *f, uint32_t n)
         }
         p->worker =
             dvi_core_worker_join(s->core, h.id, h.addr, (int)h.threads, out);
+        dvi_sworker_set_in_process(p->worker,
+                                   dvi_conn_stream(p->conn)->in_process);
         DVI_LOG(DVI_LOG_NOTICE, "SCHED",
                 "worker %s joined from %s (%d threads, peers at %s)",
                 dvi_sworker_id(p->worker), dvi_conn_peer(p->conn),

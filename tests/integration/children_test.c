@@ -19,6 +19,10 @@
  *   - A task that waits in dv_result for its own child finishes, even on
  *     a worker of one thread; one that returns a future that is not its
  *     child is refused.
+ *   - A child given another call's key of the derived form is refused
+ *     by dv_call_submit, naming why; given its own, it runs (a scheduler
+ *     in the worker's process takes such keys without hashing the call
+ *     again, so the check at the call is what keeps them honest).
  *   - Lineage covers children: a daemon worker killed (SIGKILL) in the
  *     middle of a recursive sum loses children, running parents and
  *     continuations; the sum is right all the same (last, on daemons
@@ -177,6 +181,20 @@ test_wait_for_own_child(void **state)
 }
 
 static void
+test_child_keys_checked_at_the_call(void **state)
+{
+    dv_client *c = *state;
+    dv_future *fs[4];
+    for (int i = 0; i < 4; i++) {
+        fs[i] = DVT_NOTNULL(DV_SUBMIT(c, "keyed_child", dv_i64(10 * i)));
+    }
+    for (int i = 0; i < 4; i++) {
+        DVT_EQ_I64(DVT_RESULT_I64(fs[i], 60.0), 10 * i + 1);
+    }
+    dvt_release_all(fs, 4);
+}
+
+static void
 test_worker_killed_under_recursion(void **state)
 {
     dv_client *c = *state;
@@ -206,6 +224,7 @@ main(void)
         cmocka_unit_test(test_failed_child_fails_parent),
         cmocka_unit_test(test_release_parent_stops_children),
         cmocka_unit_test(test_wait_for_own_child),
+        cmocka_unit_test(test_child_keys_checked_at_the_call),
         cmocka_unit_test(test_worker_killed_under_recursion),
     };
     return dvt_finish(dvt_run_clusters(

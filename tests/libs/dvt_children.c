@@ -1,6 +1,7 @@
 /* drove — task functions that submit tasks (dv_call_submit), for
  * children_test. Part of libdvt_funcs. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "drove.h"
@@ -146,6 +147,33 @@ DV_FUNCTION_IMPURE(sleep_noting)
     }
     s_note(path, dv_call_cancelled(call) ? "stopped" : "done");
     return dv_return(call, dv_nil());
+}
+
+/* keyed_child(x): a child given a key of the form drove derives from a
+ * call but another call's is refused by dv_call_submit (a scheduler in
+ * the worker's process trusts such keys unhashed); given its own derived
+ * key, the child shares the task of the same call without one. Continues
+ * as that child: x + 1. */
+DV_FUNCTION(keyed_child)
+{
+    dv_arg args[2] = {dv_value_arg(dv_arg_at(call, 0)), dv_i64(1)};
+    dv_opts o = DV_OPTS_INIT;
+    o.key = "add_i64-0123456789abcdef0123456789abcdef";
+    if (dv_call_submit(call, "add_i64", 2, args, &o) != NULL) {
+        return dv_fail(call, "keyed_child: a forged key was accepted");
+    }
+    if (strstr(dv_last_error(), "is not this call's") == NULL) {
+        return dv_fail(call, "keyed_child: refused for another reason: %s",
+                       dv_last_error());
+    }
+    dv_future *plain = dv_call_submit(call, "add_i64", 2, args, NULL);
+    o.key = plain ? dv_future_key(plain) : NULL;
+    dv_future *own =
+        o.key ? dv_call_submit(call, "add_i64", 2, args, &o) : NULL;
+    if (own == NULL) {
+        return dv_fail(call, "keyed_child: %s", dv_last_error());
+    }
+    return dv_return(call, dv_fut(own));
 }
 
 /* bad_return: returns a future that is not its child (its argument's
