@@ -30,7 +30,7 @@
 
 /* What the client knows of one key, shared by all handles on it. */
 typedef struct dvi_fstate {
-    char *key;
+    char *key;  /* stored after the struct, in its allocation */
     int status; /* enum dv_status */
     int refs;   /* handles on it; freed (and released) at zero */
     uint64_t nbytes;

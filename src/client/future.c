@@ -12,8 +12,10 @@
 dvi_fstate *
 dvi_fstate_new(const char *key)
 {
-    dvi_fstate *st = dvi_calloc(1, sizeof(*st));
-    st->key = dvi_strdup(key);
+    /* The key lives in the same allocation: one malloc a future. */
+    size_t len = strlen(key);
+    dvi_fstate *st = dvi_calloc(1, sizeof(*st) + len + 1);
+    st->key = memcpy(st + 1, key, len + 1);
     st->status = DV_PENDING;
     return st;
 }
@@ -21,7 +23,6 @@ dvi_fstate_new(const char *key)
 static void
 s_fstate_free(dvi_fstate *st)
 {
-    free(st->key);
     free(st->addr);
     free(st->error);
     dvi_blob_rele(st->blob);
