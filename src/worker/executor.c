@@ -11,7 +11,7 @@ struct dvi_executor {
     uv_mutex_t lock;
     uv_cond_t more; /* signalled when jobs are queued, room frees, or on
                        stop */
-    dvi_job *queue; /* FIFO of jobs to run */
+    dvi_job *queue; /* jobs to run, in order (urgent ones first) */
     dvi_job **queue_tail;
     dvi_job *done; /* finished jobs for the loop, in order */
     dvi_job **done_tail;
@@ -231,8 +231,13 @@ dvi_executor_submit(dvi_executor *ex, dvi_job *job)
 {
     job->next = NULL;
     uv_mutex_lock(&ex->lock);
-    *ex->queue_tail = job;
-    ex->queue_tail = &job->next;
+    if (job->urgent && ex->queue != NULL) {
+        job->next = ex->queue;
+        ex->queue = job;
+    } else {
+        *ex->queue_tail = job;
+        ex->queue_tail = &job->next;
+    }
     s_staff(ex);
     uv_mutex_unlock(&ex->lock);
 }

@@ -41,6 +41,11 @@ typedef struct dvi_job {
     dvi_job_input *inputs; /* results of the task's dependencies */
     uint64_t timeout_ms;   /* its time limit (COMPUTE), 0: none */
     int loop_ok;           /* short: the loop may take it back to run */
+    /* A peer's task sent ahead waits for its result (a stencil's edge): it
+     * runs before the jobs only this worker needs, so that the peer does
+     * not idle for the length of this worker's queue (runner.c and the
+     * executor put it first). */
+    int urgent;
     dvi_deadline deadline; /* the loop's: its limit, cancel and grace */
     /* Shared with the thread that runs it: */
     _Atomic uint64_t started_ns; /* uv_hrtime() as it began, 0 before */

@@ -45,7 +45,8 @@ struct dvi_runner {
     dvi_runner_group own;    /* the group of a runner alone on its loop */
     dvi_runner_group *group; /* own, or the one shared */
     dvi_watch *watch;
-    dvi_job *runq; /* ready, waiting for the end of the turn, in order */
+    dvi_job *runq; /* ready, waiting for the end of the turn, in order
+                      (urgent ones first) */
     dvi_job **runq_tail;
     size_t nready;   /* in runq */
     size_t nbusy;    /* on the executor */
@@ -257,8 +258,13 @@ void
 dvi_runner_submit(dvi_runner *r, dvi_job *job)
 {
     job->next = NULL;
-    *r->runq_tail = job;
-    r->runq_tail = &job->next;
+    if (job->urgent && r->runq != NULL) {
+        job->next = r->runq;
+        r->runq = job;
+    } else {
+        *r->runq_tail = job;
+        r->runq_tail = &job->next;
+    }
     s_ready_add(r, 1);
     uv_idle_start(&r->idle, s_drain);
 }

@@ -357,6 +357,7 @@ s_on_fetch_failed(void *ctx, const char *key, const char *addr, int code,
 static void
 s_submit(dvi_worker *w, dvi_wtask *wt)
 {
+    wt->job->urgent = dvi_server_awaited(w->server, wt->job->key);
     dvi_runner_submit(w->run, wt->job);
 }
 
