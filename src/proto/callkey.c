@@ -129,6 +129,6 @@ dvi_callkey_library(char *out, size_t size, const void *bytes, size_t n)
     unsigned char h[DVI_CALLKEY_BYTES];
     char hex[DVI_CALLKEY_HEX + 1];
     crypto_generichash(h, sizeof(h), bytes, n, NULL, 0);
-    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    s_hex(hex, h);
     snprintf(out, size, "U%s", hex);
 }

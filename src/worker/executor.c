@@ -11,7 +11,8 @@ struct dvi_executor {
     uv_mutex_t lock;
     uv_cond_t more; /* signalled when jobs are queued, room frees, or on
                        stop */
-    dvi_job *queue; /* jobs to run, in order (urgent ones first) */
+    dvi_job *queue; /* jobs to run, in order; urgent ones go first (the
+                       latest of them first) */
     dvi_job **queue_tail;
     dvi_job *done; /* finished jobs for the loop, in order */
     dvi_job **done_tail;

@@ -46,7 +46,7 @@ struct dvi_runner {
     dvi_runner_group *group; /* own, or the one shared */
     dvi_watch *watch;
     dvi_job *runq; /* ready, waiting for the end of the turn, in order
-                      (urgent ones first) */
+                      (urgent ones go first, the latest of them first) */
     dvi_job **runq_tail;
     size_t nready;   /* in runq */
     size_t nbusy;    /* on the executor */
