@@ -48,7 +48,11 @@ s_parent(dvi_core *c, dvi_task *t)
         dvi_map_put(&c->parents, pc->parent_key, pc);
         t->flags |= DVI_TASKF_PARENT;
     }
+    /* Its children come from the worker it runs on, and are trusted as
+     * that worker is (a thread worker's derived keys are not hashed
+     * again). */
     pc->out = t->where ? t->where->out : NULL;
+    pc->in_process = t->where && t->where->in_process;
     return pc;
 }
 
@@ -80,9 +84,7 @@ dvi_core_child_submit(dvi_core *c, dvi_sworker *w, const dvi_msg_submit *m)
         s_refuse(w, m->key, "its parent task no longer runs on this worker");
         return 0;
     }
-    dvi_sclient *pc = s_parent(c, p);
-    pc->in_process = w->in_process; /* its derived keys are trusted */
-    return dvi_core_submit(c, pc, m);
+    return dvi_core_submit(c, s_parent(c, p), m);
 }
 
 /* pc's parent no longer runs: its children are released at settle

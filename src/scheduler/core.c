@@ -210,17 +210,12 @@ dvi_sclient_set_relay(dvi_sclient *cl, dvi_relay *r)
     cl->relay = r;
 }
 
-void
-dvi_sworker_set_in_process(dvi_sworker *w, int in_process)
-{
-    w->in_process = in_process;
-}
-
 dvi_sworker *
 dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
-                     int nthreads, dvi_outbox *out)
+                     int nthreads, dvi_outbox *out, int in_process)
 {
     dvi_sworker *w = dvi_calloc(1, sizeof(*w));
+    w->in_process = in_process;
     snprintf(w->id, sizeof(w->id), "%s", id);
     for (int k = 2; dvi_core_worker_find(c, w->id) != NULL; k++) {
         snprintf(w->id, sizeof(w->id), "%.100s-%d", id, k);

@@ -64,14 +64,12 @@ void dvi_sclient_set_relay(dvi_sclient *cl, struct dvi_relay *r);
 /* A worker that sent its HELLO, proposing id, with nthreads threads,
  * serving results at addr. The core makes the id unique (a suffix
  * "-2"...), welcomes it with that id, sends it every uploaded library and
- * tells the clients. */
+ * tells the clients. A worker in this process (in_process: a thread
+ * worker) submits children through drove's own dv_call_submit, so their
+ * derived keys are trusted as an in-process client's are. */
 dvi_sworker *dvi_core_worker_join(dvi_core *c, const char *id, const char *addr,
-                                  int nthreads, dvi_outbox *out);
-/* The worker runs in the scheduler's process (an inproc:// link): its
- * tasks' children are submitted by drove's own dv_call_submit, which
- * refuses a given key of the derived form that is not the call's, so
- * their derived keys are not hashed again. */
-void dvi_sworker_set_in_process(dvi_sworker *w, int in_process);
+                                  int nthreads, dvi_outbox *out,
+                                  int in_process);
 /* The worker is gone (why: how it died). Its tasks are placed again and
  * what only it held is lost. Frees w. */
 void dvi_core_worker_leave(dvi_core *c, dvi_sworker *w, const char *why);

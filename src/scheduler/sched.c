@@ -117,22 +117,20 @@ s_on_hello(dvi_sched *s, dvi_session *p, const msgpack_object *f, uint32_t n)
                           dvi_conn_peer(p->conn), dvi_pki_role_name(cert),
                           dvi_pki_role_name(want));
     }
+    int in_process = dvi_conn_stream(p->conn)->in_process;
     if (h.role == DVI_ROLE_WORKER) {
         if (h.threads == 0 || h.threads > 4096 || h.addr[0] == '\0') {
             return dvi_seterr(DV_EPROTO, "worker HELLO without threads or "
                                          "address");
         }
-        p->worker =
-            dvi_core_worker_join(s->core, h.id, h.addr, (int)h.threads, out);
-        dvi_sworker_set_in_process(p->worker,
-                                   dvi_conn_stream(p->conn)->in_process);
+        p->worker = dvi_core_worker_join(s->core, h.id, h.addr, (int)h.threads,
+                                         out, in_process);
         DVI_LOG(DVI_LOG_NOTICE, "SCHED",
                 "worker %s joined from %s (%d threads, peers at %s)",
                 dvi_sworker_id(p->worker), dvi_conn_peer(p->conn),
                 (int)h.threads, h.addr);
     } else {
-        p->client = dvi_core_client_join(s->core, out,
-                                         dvi_conn_stream(p->conn)->in_process);
+        p->client = dvi_core_client_join(s->core, out, in_process);
         DVI_LOG(DVI_LOG_INFO, "SCHED", "%s connected from %s",
                 dvi_sclient_name(p->client), dvi_conn_peer(p->conn));
     }

@@ -11,8 +11,7 @@ struct dvi_executor {
     uv_mutex_t lock;
     uv_cond_t more; /* signalled when jobs are queued, room frees, or on
                        stop */
-    dvi_job *queue; /* jobs to run, in order; urgent ones go first (the
-                       latest of them first) */
+    dvi_job *queue; /* jobs to run (dvi_job_enqueue's order) */
     dvi_job **queue_tail;
     dvi_job *done; /* finished jobs for the loop, in order */
     dvi_job **done_tail;
@@ -228,17 +227,26 @@ dvi_executor_new(uv_loop_t *loop, int nthreads, int max_blocked,
 }
 
 void
+dvi_job_enqueue(dvi_job **head, dvi_job ***tail, dvi_job *job)
+{
+    if (job->urgent) {
+        job->next = *head;
+        if (*head == NULL) {
+            *tail = &job->next;
+        }
+        *head = job;
+        return;
+    }
+    job->next = NULL;
+    **tail = job;
+    *tail = &job->next;
+}
+
+void
 dvi_executor_submit(dvi_executor *ex, dvi_job *job)
 {
-    job->next = NULL;
     uv_mutex_lock(&ex->lock);
-    if (job->urgent && ex->queue != NULL) {
-        job->next = ex->queue;
-        ex->queue = job;
-    } else {
-        *ex->queue_tail = job;
-        ex->queue_tail = &job->next;
-    }
+    dvi_job_enqueue(&ex->queue, &ex->queue_tail, job);
     s_staff(ex);
     uv_mutex_unlock(&ex->lock);
 }

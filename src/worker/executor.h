@@ -43,8 +43,8 @@ typedef struct dvi_job {
     int loop_ok;           /* short: the loop may take it back to run */
     /* A peer's task sent ahead waits for its result (a stencil's edge): it
      * runs before the jobs only this worker needs, so that the peer does
-     * not idle for the length of this worker's queue (runner.c and the
-     * executor put it first). */
+     * not idle for the length of this worker's queue (dvi_job_enqueue
+     * puts it first). */
     int urgent;
     dvi_deadline deadline; /* the loop's: its limit, cancel and grace */
     /* Shared with the thread that runs it: */
@@ -90,6 +90,10 @@ void dvi_executor_block(dvi_executor *ex, int begin);
  * for their children, up to the limit), when that changed. */
 typedef void (*dvi_executor_lent_fn)(void *ctx, int lent);
 void dvi_executor_on_lent(dvi_executor *ex, dvi_executor_lent_fn fn, void *ctx);
+/* Puts job in the list *head..*tail (linked by next, *tail the last
+ * next field): last, or first if it is urgent (the latest urgent job
+ * first). The runner's queue and the executor's both keep this order. */
+void dvi_job_enqueue(dvi_job **head, dvi_job ***tail, dvi_job *job);
 /* Queues a job; the executor owns it until it comes back through done. */
 void dvi_executor_submit(dvi_executor *ex, dvi_job *job);
 /* Takes back the jobs no thread has started, in order (linked by next):

@@ -45,8 +45,8 @@ struct dvi_runner {
     dvi_runner_group own;    /* the group of a runner alone on its loop */
     dvi_runner_group *group; /* own, or the one shared */
     dvi_watch *watch;
-    dvi_job *runq; /* ready, waiting for the end of the turn, in order
-                      (urgent ones go first, the latest of them first) */
+    dvi_job *runq; /* ready, waiting for the end of the turn
+                      (dvi_job_enqueue's order) */
     dvi_job **runq_tail;
     size_t nready;   /* in runq */
     size_t nbusy;    /* on the executor */
@@ -257,14 +257,7 @@ dvi_runner_on_lent(dvi_runner *r, dvi_executor_lent_fn fn, void *ctx)
 void
 dvi_runner_submit(dvi_runner *r, dvi_job *job)
 {
-    job->next = NULL;
-    if (job->urgent && r->runq != NULL) {
-        job->next = r->runq;
-        r->runq = job;
-    } else {
-        *r->runq_tail = job;
-        r->runq_tail = &job->next;
-    }
+    dvi_job_enqueue(&r->runq, &r->runq_tail, job);
     s_ready_add(r, 1);
     uv_idle_start(&r->idle, s_drain);
 }

@@ -327,7 +327,7 @@ s_env_new(int nworkers)
         snprintf(addr, sizeof(addr), "inproc://w%d", i);
         dvi_outbox_init(&env->wbox[i].out, NULL, NULL);
         env->w[i] =
-            dvi_core_worker_join(env->core, id, addr, 1, &env->wbox[i].out);
+            dvi_core_worker_join(env->core, id, addr, 1, &env->wbox[i].out, 0);
     }
     s_turn(env);
     return env;
@@ -1302,7 +1302,7 @@ s_join_worker(s_env *env, int wi)
     dvi_outbox_init(&env->wbox[wi].out, NULL, NULL);
     s_noutst[wi] = 0;
     env->w[wi] =
-        dvi_core_worker_join(env->core, id, addr, 1, &env->wbox[wi].out);
+        dvi_core_worker_join(env->core, id, addr, 1, &env->wbox[wi].out, 0);
 }
 
 static void

@@ -119,7 +119,8 @@ static void
 s_worker_join(s_sched *s)
 {
     dvi_outbox_init(&s->wbox.out, NULL, NULL);
-    s->w = dvi_core_worker_join(s->core, "w0", "inproc://w0", 1, &s->wbox.out);
+    s->w =
+        dvi_core_worker_join(s->core, "w0", "inproc://w0", 1, &s->wbox.out, 0);
     dvi_core_turn(s->core);
 }
 
