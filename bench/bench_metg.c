@@ -35,7 +35,11 @@
  *   efficiency   FLOP/s / the best FLOP/s any system reached on the
  *                pattern in this run (the machine's peak)
  *   granularity  wall time x cores / tasks
- *   METG         the smallest granularity of a point at >= 50% efficiency
+ *   METG         the smallest granularity of a point at >= 50% efficiency,
+ *                interpolated linearly (in efficiency) toward the next
+ *                point's when that one's granularity is smaller, as Task
+ *                Bench's chart_metg.py does: the sweep halves iter, and
+ *                without it the METG could read up to twice too high
  *
  * Printed per pattern: metg.P.peak (GFLOP/s), metg.P.SYSTEM (us) and
  * metg.P.SYSTEM_vs_openmp (x, drove's METG / OpenMP's: 1 is as good);
@@ -389,14 +393,37 @@ s_line_text(int pattern, const char *suffix, const char *text, const char *unit)
     fflush(stdout);
 }
 
+/* The granularity at which sys's efficiency crosses 50% between points
+ * k (at 50% or more) and k + 1, interpolated as Task Bench does; point
+ * k's own granularity if k + 1 has none, or a larger one. */
+static double
+s_crossing(const metg *m, const metg_point *pts, int npts, int k, int sys,
+           double peak)
+{
+    double g = s_granularity_us(m, pts[k].best_s[sys]);
+    if (k + 1 >= npts || pts[k + 1].best_s[sys] <= 0) {
+        return g;
+    }
+    double e0 = s_flops(m, pts[k].iter) / pts[k].best_s[sys] / peak;
+    double e1 = s_flops(m, pts[k + 1].iter) / pts[k + 1].best_s[sys] / peak;
+    double g1 = s_granularity_us(m, pts[k + 1].best_s[sys]);
+    if (g1 >= g || e1 >= 0.5 || e0 <= e1) {
+        return g;
+    }
+    return g1 + (0.5 - e1) / (e0 - e1) * (g - g1);
+}
+
 /* Prints every point's figures on stderr and sets metg_us[sys] to the
  * system's METG, or -1 if no point of it reached 50% of peak. */
 static void
 s_metgs(const metg *m, int pattern, const metg_point *pts, int npts,
         double peak, double *metg_us)
 {
+    int at[NSYS]; /* the point of the smallest granularity at >= 50% */
+
     for (int sys = 0; sys < NSYS; sys++) {
         metg_us[sys] = -1;
+        at[sys] = -1;
     }
     for (int k = 0; k < npts; k++) {
         for (int sys = 0; sys < NSYS; sys++) {
@@ -415,7 +442,13 @@ s_metgs(const metg *m, int pattern, const metg_point *pts, int npts,
                     s_flops(m, pts[k].iter) / b / 1e9, eff * 100);
             if (eff >= 0.5 && (metg_us[sys] < 0 || g < metg_us[sys])) {
                 metg_us[sys] = g;
+                at[sys] = k;
             }
+        }
+    }
+    for (int sys = 0; sys < NSYS; sys++) {
+        if (at[sys] >= 0) {
+            metg_us[sys] = s_crossing(m, pts, npts, at[sys], sys, peak);
         }
     }
 }

@@ -124,7 +124,9 @@
 #                speedup_vs_gdal_calc (goal: >= 1.5); n/a without GDAL
 #   metg.*       Task Bench's METG, the minimum effective task granularity
 #                (the smallest task, in us of wall time x cores / tasks, at
-#                which a system keeps 50% of the machine's peak FLOP/s), of
+#                which a system keeps 50% of the machine's peak FLOP/s,
+#                interpolated between the points either side of 50% as Task
+#                Bench's scripts do), of
 #                a compute-bound kernel in graphs of 2 x cores tasks a step,
 #                measured interleaved on OpenMP tasks (metg_omp, built when
 #                CMake finds OpenMP; else `n/a`) and drove's threads,
