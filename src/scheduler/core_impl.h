@@ -70,6 +70,8 @@ struct dvi_sworker {
     dvi_taskheap block;     /* ready roots it is to take (roots.c) */
     dvi_pset pins;          /* every live task pinned here */
     dvi_pset running;       /* tasks processing here (where == this) */
+    int ahead_stalled;      /* a task was not sent ahead here for want of
+                               room: looked for again when room frees */
     uint64_t nheld;         /* results it holds (no index of them: see */
     uint64_t bytes_held;    /* dvi_core_collect_held), their bytes */
     int leaving;            /* said LEAVING: its results are moving away */

@@ -12,11 +12,11 @@
  * free while it has fewer tasks outstanding than about 2 ms of work per thread,
  * and never once it said it is stopping (RETIRING). A task whose unfinished
  * inputs are all being computed goes at once ("ahead") to the worker with most
- * of its inputs if that one is free (else it is placed once they are
- * done), and starts when they are there, without a round trip through
- * the scheduler: a chain costs microseconds a link, and an input
- * computed on another worker is fetched as soon as it exists (its GET
- * waits there). A task that needs resources (resources.c) goes only to
+ * of its inputs if that one is free (else as soon as that one has room
+ * again, or once they are done), and starts when they are there, without
+ * a round trip through the scheduler: a chain costs microseconds a link,
+ * and an input computed on another worker is fetched as soon as it exists
+ * (its GET waits there). A task that needs resources (resources.c) goes only to
  * a worker that has them free, and never ahead.
  */
 #include <string.h>
@@ -335,8 +335,12 @@ s_ahead_worker(dvi_core *c, dvi_task *t)
     }
     s_score(c, t, 0);
     /* Only where most of its inputs are: if that worker is full, t waits
-     * for them and is placed then, where there is room. */
-    return best != NULL && s_worker_free(c, best) ? best : NULL;
+     * until it has room (s_resume_ahead) or its inputs are done. */
+    if (best != NULL && !s_worker_free(c, best)) {
+        best->ahead_stalled = 1;
+        return NULL;
+    }
+    return best;
 }
 
 int
@@ -369,6 +373,27 @@ s_send_ahead_after(dvi_core *c, dvi_task *t)
         }
     }
     dvi_taskvec_fini(&todo);
+}
+
+/* w has room again after refusing a task sent ahead: the tasks waiting on
+ * its running ones go ahead now, as far as it has room, instead of when
+ * their inputs are done (a round trip through the scheduler while the
+ * worker idles: with a stencil's next rows beyond its queue, each step
+ * waited for one). */
+static void
+s_resume_ahead(dvi_core *c, dvi_sworker *w)
+{
+    w->ahead_stalled = 0;
+    dvi_task *p;
+    for (size_t i = 0; s_worker_free(c, w) && !w->ahead_stalled &&
+                       (p = dvi_pset_next(&w->running, &i));) {
+        dvi_task *d;
+        for (size_t k = 0; (d = dvi_pset_next(&p->dependents, &k));) {
+            if (dvi_core_send_ahead(c, d)) {
+                s_send_ahead_after(c, d);
+            }
+        }
+    }
 }
 
 /* A worker other than but with a thread doing nothing, and what t needs
@@ -497,6 +522,12 @@ dvi_core_schedule(dvi_core *c)
     s_place_blocks(c); /* before the ready queue's later tasks */
     int full = s_place_queue(c, &c->ready);
     full |= s_place_blocks(c); /* where its first went before them */
+    for (size_t i = 0; i < c->nworkers; i++) {
+        dvi_sworker *w = c->workers[i];
+        if (w->ahead_stalled && s_worker_free(c, w)) {
+            s_resume_ahead(c, w);
+        }
+    }
     /* Tasks that need resources, one queue per spec: one that no worker
      * can take now holds back only its own kind. */
     dvi_map_entry *e;

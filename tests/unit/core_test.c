@@ -831,6 +831,37 @@ test_chain_sent_ahead(void **state)
     s_env_free(env);
 }
 
+/* A chain longer than a worker's queue: once the queue is full, each
+ * link that ends frees room for the next one not sent yet, which goes
+ * ahead at once, its input still computing; it used to wait for that
+ * input to be done, a round trip through the scheduler with the worker
+ * idle (a stencil's rows beyond the queue waited so at every step). */
+static void
+test_chain_goes_ahead_as_room_frees(void **state)
+{
+    enum { N = S_QUEUE1 + 6 };
+    s_env *env = s_env_new(1);
+    char key[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(key[i], sizeof(key[i]), "c%d", i);
+        s_submit(env, 0, key[i], i > 0 ? DEPS(key[i - 1]) : NULL);
+    }
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->wbox[0], DVI_MSG_COMPUTE, NULL), S_QUEUE1);
+    for (int i = 0; i + S_QUEUE1 < N; i++) {
+        s_done(env, 0, key[i], 1);
+        s_turn(env);
+        DVT_EQ_I64(s_computed_on(env, key[i + S_QUEUE1]), 0);
+        DVT_EQ_I64(s_state(env, key[i + S_QUEUE1 - 1]), DVI_TASK_PROCESSING);
+    }
+    for (int i = N - S_QUEUE1; i < N; i++) {
+        s_done(env, 0, key[i], 1);
+    }
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, key[N - 1]), DVI_TASK_MEMORY);
+    s_env_free(env);
+}
+
 /* Places "a" on w0, "b" and third on w1. */
 static void
 s_pin_three(s_env *env, const char *third)
@@ -2361,6 +2392,7 @@ main(void)
         cmocka_unit_test(test_full_holder_alone_gets_no_more),
         cmocka_unit_test(test_dependent_follows_its_input),
         cmocka_unit_test(test_chain_sent_ahead),
+        cmocka_unit_test(test_chain_goes_ahead_as_room_frees),
         cmocka_unit_test(test_inputs_on_two_workers_sent_ahead),
         cmocka_unit_test(test_computing_inputs_weigh_as_results),
         cmocka_unit_test(test_pinned_compute_says_so),
