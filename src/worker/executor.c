@@ -242,6 +242,29 @@ dvi_job_enqueue(dvi_job **head, dvi_job ***tail, dvi_job *job)
     *tail = &job->next;
 }
 
+/* Unlinks the job *p points to from the list *head..*tail. */
+static dvi_job *
+s_unlink_at(dvi_job ***tail, dvi_job **p)
+{
+    dvi_job *job = *p;
+    *p = job->next;
+    if (*tail == &job->next) {
+        *tail = p;
+    }
+    job->next = NULL;
+    return job;
+}
+
+int
+dvi_job_unlink(dvi_job **head, dvi_job ***tail, const dvi_job *job)
+{
+    dvi_job **p = head;
+    while (*p != NULL && *p != job) {
+        p = &(*p)->next;
+    }
+    return *p != NULL && s_unlink_at(tail, p) != NULL;
+}
+
 void
 dvi_executor_submit(dvi_executor *ex, dvi_job *job)
 {
@@ -270,16 +293,22 @@ dvi_executor_take_loop_ok(dvi_executor *ex)
     while (*p != NULL && !(*p)->loop_ok) {
         p = &(*p)->next;
     }
-    dvi_job *job = *p;
-    if (job != NULL) {
-        *p = job->next;
-        if (ex->queue_tail == &job->next) {
-            ex->queue_tail = p;
-        }
-        job->next = NULL;
-    }
+    dvi_job *job = *p != NULL ? s_unlink_at(&ex->queue_tail, p) : NULL;
     uv_mutex_unlock(&ex->lock);
     return job;
+}
+
+int
+dvi_executor_hasten(dvi_executor *ex, dvi_job *job)
+{
+    uv_mutex_lock(&ex->lock);
+    int queued = dvi_job_unlink(&ex->queue, &ex->queue_tail, job);
+    if (queued) {
+        job->urgent = 1;
+        dvi_job_enqueue(&ex->queue, &ex->queue_tail, job);
+    }
+    uv_mutex_unlock(&ex->lock);
+    return queued;
 }
 
 static void

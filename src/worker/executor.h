@@ -44,7 +44,8 @@ typedef struct dvi_job {
     /* A peer's task sent ahead waits for its result (a stencil's edge): it
      * runs before the jobs only this worker needs, so that the peer does
      * not idle for the length of this worker's queue (dvi_job_enqueue
-     * puts it first). */
+     * puts it first): marked when submitted, or when the peer's GET comes
+     * while it is queued (dvi_runner_hasten). */
     int urgent;
     dvi_deadline deadline; /* the loop's: its limit, cancel and grace */
     /* Shared with the thread that runs it: */
@@ -94,6 +95,9 @@ void dvi_executor_on_lent(dvi_executor *ex, dvi_executor_lent_fn fn, void *ctx);
  * next field): last, or first if it is urgent (the latest urgent job
  * first). The runner's queue and the executor's both keep this order. */
 void dvi_job_enqueue(dvi_job **head, dvi_job ***tail, dvi_job *job);
+/* Takes job out of the list *head..*tail if it is there; returns 1 if it
+ * was, 0 if not. */
+int dvi_job_unlink(dvi_job **head, dvi_job ***tail, const dvi_job *job);
 /* Queues a job; the executor owns it until it comes back through done. */
 void dvi_executor_submit(dvi_executor *ex, dvi_job *job);
 /* Takes back the jobs no thread has started, in order (linked by next):
@@ -102,6 +106,9 @@ dvi_job *dvi_executor_take_queued(dvi_executor *ex);
 /* Takes back the first job no thread has started that is marked loop_ok,
  * or returns NULL: the caller owns it again. */
 dvi_job *dvi_executor_take_loop_ok(dvi_executor *ex);
+/* Marks job urgent and moves it to the head of the queue if no thread has
+ * started it yet; returns 1 if it did, 0 if the job is not queued here. */
+int dvi_executor_hasten(dvi_executor *ex, dvi_job *job);
 /* Waits for running jobs, drops queued ones, joins the threads, frees.
  * The caller's loop must still run afterwards for the async to close. */
 void dvi_executor_destroy(dvi_executor **ex);

@@ -25,6 +25,19 @@ s_coming(void *ctx, const char *key)
     return dvi_map_get(&w->tasks, key) != NULL;
 }
 
+/* A peer's GET waits for key: if its task is queued here, it runs first
+ * (a stencil's edge whose dependent was sent ahead to the peer after it
+ * was queued here). */
+static void
+s_wanted(void *ctx, const char *key)
+{
+    dvi_worker *w = ctx;
+    dvi_wtask *wt = dvi_map_get(&w->tasks, key);
+    if (wt != NULL && wt->job != NULL && wt->nmissing == 0 && w->run != NULL) {
+        dvi_runner_hasten(w->run, wt->job);
+    }
+}
+
 int
 dvi_worker_listen(dvi_worker *w, const char *listen)
 {
@@ -36,7 +49,7 @@ dvi_worker_listen(dvi_worker *w, const char *listen)
         return dvi_seterr(dvi_last_code(), "cannot listen for peers on %s: %s",
                           listen, why);
     }
-    dvi_server_set_coming(w->server, s_coming, w);
+    dvi_server_set_coming(w->server, s_coming, s_wanted, w);
     return 0;
 }
 

@@ -262,6 +262,17 @@ dvi_runner_submit(dvi_runner *r, dvi_job *job)
     uv_idle_start(&r->idle, s_drain);
 }
 
+void
+dvi_runner_hasten(dvi_runner *r, dvi_job *job)
+{
+    if (dvi_job_unlink(&r->runq, &r->runq_tail, job)) {
+        job->urgent = 1;
+        dvi_job_enqueue(&r->runq, &r->runq_tail, job);
+    } else {
+        dvi_executor_hasten(r->ex, job);
+    }
+}
+
 dvi_job *
 dvi_runner_take_queued(dvi_runner *r)
 {

@@ -57,6 +57,9 @@ dvi_runner *dvi_runner_new(uv_loop_t *loop, int nthreads, int max_blocked,
 void dvi_runner_on_lent(dvi_runner *r, dvi_executor_lent_fn fn, void *ctx);
 /* A job whose inputs are all present: the runner owns it until done. */
 void dvi_runner_submit(dvi_runner *r, dvi_job *job);
+/* A peer now waits for job's result: if it is queued, not started, it
+ * becomes urgent and goes to the head of the queue it is in. */
+void dvi_runner_hasten(dvi_runner *r, dvi_job *job);
 /* Takes back the jobs not started, the oldest first (linked by next):
  * the caller owns them again. */
 dvi_job *dvi_runner_take_queued(dvi_runner *r);

@@ -46,6 +46,7 @@ struct dvi_server {
     size_t nwaiting;
     uv_timer_t *tick; /* while any wait: their deadlines (malloc'ed) */
     dvi_server_coming_fn coming;
+    dvi_server_wanted_fn wanted;
     void *coming_ctx;
 };
 
@@ -157,6 +158,9 @@ s_wait(dvi_server *s, s_client *cl, const char *key, uint64_t wait_ms)
         ws = dvi_calloc(1, sizeof(*ws) + len + 1);
         memcpy(ws->key, key, len + 1);
         dvi_map_put(&s->waiting, ws->key, ws);
+        if (s->wanted != NULL) {
+            s->wanted(s->coming_ctx, ws->key);
+        }
     }
     if (ws->n == ws->cap) {
         ws->cap = ws->cap ? ws->cap * 2 : 2;
@@ -298,9 +302,11 @@ dvi_server_bytes_served(const dvi_server *s)
 }
 
 void
-dvi_server_set_coming(dvi_server *s, dvi_server_coming_fn fn, void *ctx)
+dvi_server_set_coming(dvi_server *s, dvi_server_coming_fn coming,
+                      dvi_server_wanted_fn wanted, void *ctx)
 {
-    s->coming = fn;
+    s->coming = coming;
+    s->wanted = wanted;
     s->coming_ctx = ctx;
 }
 

@@ -10,6 +10,10 @@
  *     thread takes while the loop hears gate is done), not 120 ms later
  *     behind all six.
  *
+ *   - the same queue with edge a root queued after the fillers, and the
+ *     task on thread-1 that waits for it submitted only once gate runs:
+ *     when its GET comes, edge, already queued, moves to the head.
+ *
  * Every task notes when it starts (the workers are threads of this
  * process); edge has a time limit, so it is not chained to gate (fuse.c)
  * and reaches the queue like any ready task.
@@ -20,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 #include <uv.h>
@@ -59,33 +64,37 @@ s_spin(dv_client *c, const char *worker, double timeout, int64_t tag,
     return f;
 }
 
-static void
-test_awaited_task_runs_first(void **state)
+/* Connects, and queues on thread-0 gate and the fillers behind it. */
+static dv_client *
+s_queue(dv_future **fs)
 {
-    (void)state;
+    memset(s_started, 0, sizeof(s_started));
     dv_client *c = dv_connect("local:threads=2");
     assert_non_null(c);
-    dv_future *fs[3 + S_FILLERS];
     fs[0] = s_spin(c, "thread-0", 0, 0, 40, NULL);
     for (int i = 0; i < S_FILLERS; i++) {
         fs[3 + i] = s_spin(c, "thread-0", 0, 3 + i, 20, NULL);
     }
-    fs[1] = s_spin(c, "thread-0", 60, 1, 1, fs[0]);
-    fs[2] = s_spin(c, "thread-1", 0, 2, 1, fs[1]);
+    return c;
+}
+
+/* Waits for every task, checks edge started after at most one filler
+ * (gate's thread may have taken the first in the instant edge was made
+ * ready or urgent), and closes. */
+static void
+s_check_edge_first(dv_client *c, dv_future **fs, const char *test)
+{
     assert_int_equal(dv_wait_all(c, 60.0), 0);
+    int before = 0;
     for (int i = 0; i < 3 + S_FILLERS; i++) {
         assert_int_equal(dv_future_status(fs[i]), DV_FINISHED);
-    }
-    int before = 0; /* fillers that started before edge */
-    for (int i = 0; i < S_FILLERS; i++) {
-        before += s_started[3 + i] < s_started[1];
+        before += i >= 3 && s_started[i] < s_started[1];
     }
     fprintf(stderr,
-            "order_test: edge started %.1f ms after gate, after %d of %d "
-            "fillers\n",
-            (double)(s_started[1] - s_started[0]) / 1e6, before, S_FILLERS);
-    /* gate's thread may have taken the first filler in the instant edge
-     * was being made ready: at most that one. */
+            "order_test: %s: edge started %.1f ms after gate, after %d of "
+            "%d fillers\n",
+            test, (double)(s_started[1] - s_started[0]) / 1e6, before,
+            S_FILLERS);
     assert_true(before <= 1);
     for (int i = 0; i < 3 + S_FILLERS; i++) {
         dv_release(fs[i]);
@@ -93,11 +102,39 @@ test_awaited_task_runs_first(void **state)
     dv_close(c);
 }
 
+static void
+test_awaited_task_runs_first(void **state)
+{
+    (void)state;
+    dv_future *fs[3 + S_FILLERS];
+    dv_client *c = s_queue(fs);
+    fs[1] = s_spin(c, "thread-0", 60, 1, 1, fs[0]);
+    fs[2] = s_spin(c, "thread-1", 0, 2, 1, fs[1]);
+    s_check_edge_first(c, fs, "ready late");
+}
+
+static void
+test_task_awaited_once_queued_runs_next(void **state)
+{
+    (void)state;
+    dv_future *fs[3 + S_FILLERS];
+    dv_client *c = s_queue(fs);
+    fs[1] = s_spin(c, "thread-0", 0, 1, 1, NULL);
+    /* Once gate runs, edge is queued behind the fillers. */
+    for (int ms = 0; s_started[0] == 0; ms++) {
+        assert_true(ms < 10000);
+        uv_sleep(1);
+    }
+    fs[2] = s_spin(c, "thread-1", 0, 2, 1, fs[1]);
+    s_check_edge_first(c, fs, "queued");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_awaited_task_runs_first),
+        cmocka_unit_test(test_task_awaited_once_queued_runs_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
