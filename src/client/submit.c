@@ -88,7 +88,7 @@ s_enc_begin(dv_client *c)
     s_enc *e = &s_scratch;
     if (e->sb.data == NULL) {
         msgpack_sbuffer_init(&e->sb);
-        msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
+        msgpack_packer_init(&e->pk, &e->sb, dvi_sbuffer_write);
         uv_once(&s_scratch_once, s_scratch_init);
         pthread_setspecific(s_scratch_key, e);
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "msg.h"
 
 static void
 s_put_be32(char *p, uint32_t v)
@@ -20,7 +21,7 @@ dvi_outbox_init(dvi_outbox *o, dvi_outbox_notify_fn notify, void *ctx)
 {
     memset(o, 0, sizeof(*o));
     msgpack_sbuffer_init(&o->sb);
-    msgpack_packer_init(&o->pk, &o->sb, msgpack_sbuffer_write);
+    msgpack_packer_init(&o->pk, &o->sb, dvi_sbuffer_write);
     o->notify = notify;
     o->ctx = ctx;
 }

@@ -661,6 +661,31 @@ test_protocol_doc_matches_table(void **state)
     free(doc);
 }
 
+/* The packers' writer keeps every byte of writes of every length, short
+ * (copied inline) and long, across the buffer's growth. */
+static void
+test_sbuffer_write_keeps_every_byte(void **state)
+{
+    (void)state;
+    char src[64], want[64 * 64];
+    size_t nwant = 0;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (size_t i = 0; i < sizeof(src); i++) {
+        src[i] = (char)(i * 7 + 1);
+    }
+    for (int round = 0; round < 2; round++) {
+        for (size_t len = 0; len < 40; len++) {
+            DVT_EQ_I64(dvi_sbuffer_write(&sb, src + len % 8, len), 0);
+            memcpy(want + nwant, src + len % 8, len);
+            nwant += len;
+        }
+    }
+    DVT_EQ_I64(sb.size, nwant);
+    DVT_TRUE(memcmp(sb.data, want, nwant) == 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int
 main(void)
 {
@@ -679,6 +704,7 @@ main(void)
         cmocka_unit_test(test_malformed_frames),
         cmocka_unit_test(test_callback_error_stops),
         cmocka_unit_test(test_field_readers),
+        cmocka_unit_test(test_sbuffer_write_keeps_every_byte),
     };
     return cmocka_run_group_tests_name("msg", tests, NULL, NULL);
 }
