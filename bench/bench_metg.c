@@ -38,8 +38,9 @@
  *   METG         the smallest granularity of a point at >= 50% efficiency,
  *                interpolated linearly (in efficiency) toward the next
  *                point's when that one's granularity is smaller, as Task
- *                Bench's chart_metg.py does: the sweep halves iter, and
- *                without it the METG could read up to twice too high
+ *                Bench's chart_metg.py does: the sweep divides iter by 2
+ *                (4 with --quick), and the point alone read the METG up
+ *                to that factor too high
  *
  * Printed per pattern: metg.P.peak (GFLOP/s), metg.P.SYSTEM (us) and
  * metg.P.SYSTEM_vs_openmp (x, drove's METG / OpenMP's: 1 is as good);

@@ -13,11 +13,12 @@
  * and never once it said it is stopping (RETIRING). A task whose unfinished
  * inputs are all being computed goes at once ("ahead") to the worker with most
  * of its inputs if that one is free (else as soon as that one has room
- * again, or once they are done), and starts when they are there, without
- * a round trip through the scheduler: a chain costs microseconds a link,
- * and an input computed on another worker is fetched as soon as it exists
- * (its GET waits there). A task that needs resources (resources.c) goes only to
- * a worker that has them free, and never ahead.
+ * again, if it waits on a task running there, or once they are done),
+ * and starts when they are there, without a round trip through the
+ * scheduler: a chain costs microseconds a link, and an input computed on
+ * another worker is fetched as soon as it exists (its GET waits there). A
+ * task that needs resources (resources.c) goes only to a worker that has
+ * them free, and never ahead.
  */
 #include <string.h>
 
@@ -28,6 +29,10 @@
  * as each input is placed, and a wide fan-in would cost the square of its
  * width; it is placed once its inputs are there. */
 #define S_AHEAD_DEPS_MAX 64
+
+/* Tasks waiting on a worker's running ones looked at per slot that frees
+ * there, when some were refused for want of room (s_resume_ahead). */
+#define S_RESUME_PER_SLOT 4
 
 /* Input bytes that keep a task with the worker holding them when that one
  * is full and another is free: moving a MiB costs about a millisecond of
@@ -379,21 +384,32 @@ s_send_ahead_after(dvi_core *c, dvi_task *t)
  * its running ones go ahead now, as far as it has room, instead of when
  * their inputs are done (a round trip through the scheduler while the
  * worker idles: with a stencil's next rows beyond its queue, each step
- * waited for one). */
+ * waited for one). The candidates are gathered first, a few per free
+ * slot (sending ahead adds to w->running, which must not change while it
+ * is walked); one refused for another reason waits for its inputs. */
 static void
 s_resume_ahead(dvi_core *c, dvi_sworker *w)
 {
-    w->ahead_stalled = 0;
+    size_t want = S_RESUME_PER_SLOT * (s_worker_cap(c, w) - w->nprocessing);
+    dvi_taskvec todo;
+    dvi_taskvec_init(&todo);
     dvi_task *p;
-    for (size_t i = 0; s_worker_free(c, w) && !w->ahead_stalled &&
-                       (p = dvi_pset_next(&w->running, &i));) {
+    w->ahead_stalled = 0;
+    for (size_t i = 0; todo.n < want && (p = dvi_pset_next(&w->running, &i));) {
         dvi_task *d;
-        for (size_t k = 0; (d = dvi_pset_next(&p->dependents, &k));) {
-            if (dvi_core_send_ahead(c, d)) {
-                s_send_ahead_after(c, d);
+        for (size_t k = 0;
+             todo.n < want && (d = dvi_pset_next(&p->dependents, &k));) {
+            if (d->state == DVI_TASK_WAITING) {
+                dvi_taskvec_push(&todo, d);
             }
         }
     }
+    for (size_t i = 0; i < todo.n && s_worker_free(c, w); i++) {
+        if (dvi_core_send_ahead(c, todo.v[i])) {
+            s_send_ahead_after(c, todo.v[i]);
+        }
+    }
+    dvi_taskvec_fini(&todo);
 }
 
 /* A worker other than but with a thread doing nothing, and what t needs
@@ -522,17 +538,18 @@ dvi_core_schedule(dvi_core *c)
     s_place_blocks(c); /* before the ready queue's later tasks */
     int full = s_place_queue(c, &c->ready);
     full |= s_place_blocks(c); /* where its first went before them */
-    for (size_t i = 0; i < c->nworkers; i++) {
-        dvi_sworker *w = c->workers[i];
-        if (w->ahead_stalled && s_worker_free(c, w)) {
-            s_resume_ahead(c, w);
-        }
-    }
     /* Tasks that need resources, one queue per spec: one that no worker
      * can take now holds back only its own kind. */
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&c->resreqs, &i, &e);) {
         s_place_queue(c, &((dvi_resreq *)e->val)->queued);
+    }
+    /* Ready tasks first: what goes ahead takes the room that is left. */
+    for (size_t i = 0; i < c->nworkers; i++) {
+        dvi_sworker *w = c->workers[i];
+        if (w->ahead_stalled && s_worker_free(c, w)) {
+            s_resume_ahead(c, w);
+        }
     }
     if (!full) {
         s_steal(c);

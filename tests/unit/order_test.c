@@ -2,13 +2,13 @@
  * embedded cluster in this process (local:threads=2, workers thread-0
  * and thread-1, one executor thread each) where thread-0 holds a queue:
  *
- *   - `gate` (40 ms), then six fillers (20 ms each) that no other task
- *     needs, and `edge`, which waits for gate and which a task on
- *     thread-1 waits for (sent ahead there: its GET waits at thread-0).
- *     Edge becomes ready after the fillers are queued, and must run next
- *     all the same: right after gate (or after the one filler that gate's
- *     thread takes while the loop hears gate is done), not 120 ms later
- *     behind all six.
+ *   - `gate` (200 ms: time for the messages that make edge ready or
+ *     awaited to arrive, even under a sanitizer), then six fillers (20 ms each)
+ * that no other task needs, and `edge`, which waits for gate and which a task
+ * on thread-1 waits for (sent ahead there: its GET waits at thread-0). Edge
+ * becomes ready after the fillers are queued, and must run next all the same:
+ * right after gate (or after the one filler that gate's thread takes while the
+ * loop hears gate is done), not 120 ms later behind all six.
  *
  *   - the same queue with edge a root queued after the fillers, and the
  *     task on thread-1 that waits for it submitted only once gate runs:
@@ -71,7 +71,7 @@ s_queue(dv_future **fs)
     memset(s_started, 0, sizeof(s_started));
     dv_client *c = dv_connect("local:threads=2");
     assert_non_null(c);
-    fs[0] = s_spin(c, "thread-0", 0, 0, 40, NULL);
+    fs[0] = s_spin(c, "thread-0", 0, 0, 200, NULL);
     for (int i = 0; i < S_FILLERS; i++) {
         fs[3 + i] = s_spin(c, "thread-0", 0, 3 + i, 20, NULL);
     }
