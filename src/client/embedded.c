@@ -1,7 +1,9 @@
 /* dvi_embedded: the scheduler and workers of an embedded cluster, on the
  * client's loop; worker processes started, replaced and remembered. */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +220,31 @@ s_proc_exit(uv_process_t *h, int64_t status, int signum)
     uv_close((uv_handle_t *)h, s_proc_closed);
 }
 
+/* The CPU worker process index is bound to, or -1. When the workers are
+ * as many as the CPUs this process may use, each has one of them, the
+ * index-th (as OpenMP's OMP_PROC_BIND=true binds its threads): left to
+ * the kernel, two workers passing results to each other were woken onto
+ * one CPU, taking turns on it while the other idled (a stencil at 0.5 ms
+ * tasks kept them busy half the time). DROVE_PIN_WORKERS=0 leaves them to
+ * the kernel. */
+static int
+s_worker_cpu(const dvi_embedded *e, int index)
+{
+    const char *pin = getenv("DROVE_PIN_WORKERS");
+    cpu_set_t set;
+    if ((pin != NULL && strcmp(pin, "0") == 0) ||
+        sched_getaffinity(0, sizeof(set), &set) != 0 ||
+        CPU_COUNT(&set) != e->nworkers) {
+        return -1;
+    }
+    for (int cpu = 0, k = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, &set) && k++ == index) {
+            return cpu;
+        }
+    }
+    return -1;
+}
+
 static int
 s_spawn(dvi_embedded *e, s_proc *p)
 {
@@ -229,8 +256,8 @@ s_spawn(dvi_embedded *e, s_proc *p)
     while (environ[n]) {
         n++;
     }
-    char **env = dvi_calloc(n + 5, sizeof(char *));
-    char fdvar[64], idvar[64], listenvar[192];
+    char **env = dvi_calloc(n + 6, sizeof(char *));
+    char fdvar[64], idvar[64], listenvar[192], cpuvar[64];
     snprintf(fdvar, sizeof(fdvar), DVI_ENV_WORKER_FD "=3");
     snprintf(idvar, sizeof(idvar), DVI_ENV_WORKER_ID "=proc-%d", p->index);
     snprintf(listenvar, sizeof(listenvar),
@@ -241,6 +268,11 @@ s_spawn(dvi_embedded *e, s_proc *p)
     env[k++] = idvar;
     env[k++] = listenvar;
     env[k++] = DVI_ENV_WORKER_THREADS "=1";
+    int cpu = s_worker_cpu(e, p->index);
+    if (cpu >= 0) {
+        snprintf(cpuvar, sizeof(cpuvar), DVI_ENV_WORKER_CPU "=%d", cpu);
+        env[k++] = cpuvar;
+    }
     for (size_t i = 0; i < n; i++) {
         if (strncmp(environ[i], "DROVE_WORKER_", 13) != 0) {
             env[k++] = environ[i];

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -31,6 +32,24 @@ typedef int (*s_start_fn)(s_main_fn, int, char **, void (*)(void),
                           void (*)(void), void (*)(void), void *);
 
 static s_main_fn s_program_main;
+
+/* Binds this process's thread, and so the threads it starts from now on
+ * (the executor's), to the CPU its parent chose for it, if any. */
+static void
+s_bind_cpu(void)
+{
+    const char *cpu = getenv(DVI_ENV_WORKER_CPU);
+    int n = cpu != NULL ? atoi(cpu) : -1;
+    if (n < 0 || n >= CPU_SETSIZE) {
+        return;
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(n, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+        DVI_LOG(DVI_LOG_DEBUG, "WORKER", "cannot bind to CPU %d", n);
+    }
+}
 
 /* Runs the worker role of this process; never returns. */
 static void
@@ -53,6 +72,8 @@ s_run_worker(const char *fd)
     unsetenv(DVI_ENV_WORKER_THREADS);
     unsetenv(DVI_ENV_WORKER_LISTEN);
     dvi_log_init("worker", dvi_log_level);
+    s_bind_cpu();
+    unsetenv(DVI_ENV_WORKER_CPU);
     int rc = dvi_worker_run(NULL, sock, &opts, NULL, 0);
     /* exit, not _exit: the program's destructors and atexit handlers run,
      * as they would after its main. */

@@ -34,6 +34,8 @@ void dvi_worker_role_check(void);
 #define DVI_ENV_WORKER_FD "DROVE_WORKER_FD"
 #define DVI_ENV_WORKER_ID "DROVE_WORKER_ID"
 #define DVI_ENV_WORKER_THREADS "DROVE_WORKER_THREADS"
+/* The CPU the worker binds itself to, if set (embedded.c says when). */
+#define DVI_ENV_WORKER_CPU "DROVE_WORKER_CPU"
 /* Where the worker listens for its peers: a Unix socket in the embedded
  * cluster's private directory. */
 #define DVI_ENV_WORKER_LISTEN "DROVE_WORKER_LISTEN"

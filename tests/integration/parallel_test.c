@@ -13,9 +13,15 @@
  * executor thread would only take turns with it (not asserted under
  * ThreadSanitizer, whose calls are too slow and uneven); calls of
  * milliseconds never.
+ *
+ * The workers of local:processes, one per CPU, are bound each to its own
+ * CPU (as OpenMP binds its threads), unless DROVE_PIN_WORKERS=0.
  */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "dvt_funcs.h"
 #include "dvtest.h"
@@ -133,6 +139,58 @@ test_sole_worker_runs_short_calls_on_its_loop(void **state)
     dv_close(c);
 }
 
+/* Asks each worker of c (n, local:processes) which CPUs it may run on;
+ * sets bound to how many are bound to exactly one, and returns how many
+ * distinct CPUs those are. */
+static int
+s_worker_cpus(dv_client *c, int n, int *bound)
+{
+    uint64_t seen = 0;
+    *bound = 0;
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "proc-%d", i);
+        dv_opts o = DV_OPTS_INIT;
+        o.worker = id;
+        dv_future *f = DVT_NOTNULL(dv_submit(c, "cpus", 0, NULL, &o));
+        size_t len = 0;
+        const int64_t *v = dv_value_i64s(DVT_RESULT(f, 60.0), &len);
+        DVT_EQ_I64(len, 2);
+        if (v[0] == 1) {
+            (*bound)++;
+            seen |= (uint64_t)1 << (v[1] % 64);
+        }
+        dv_release(f);
+    }
+    return __builtin_popcountll(seen);
+}
+
+static void
+test_process_workers_bound_to_their_cpus(void **state)
+{
+    (void)state;
+    cpu_set_t set; /* the CPUs this process may use: one worker each */
+    DVT_EQ_I64(sched_getaffinity(0, sizeof(set), &set), 0);
+    int n = CPU_COUNT(&set), bound = 0;
+    if (n > 64) {
+        n = 64; /* the check below keeps a 64-bit set */
+    }
+    char spec[64];
+    snprintf(spec, sizeof(spec), "local:processes=%d", n);
+    dv_client *c = DVT_NOTNULL(dvt_connect(spec));
+    DVT_EQ_I64(s_worker_cpus(c, n, &bound), n);
+    DVT_EQ_I64(bound, n);
+    dv_close(c);
+    if (n > 1) {
+        setenv("DROVE_PIN_WORKERS", "0", 1);
+        c = DVT_NOTNULL(dvt_connect(spec));
+        s_worker_cpus(c, n, &bound);
+        DVT_EQ_I64(bound, 0);
+        dv_close(c);
+        unsetenv("DROVE_PIN_WORKERS");
+    }
+}
+
 int
 main(void)
 {
@@ -142,6 +200,7 @@ main(void)
         cmocka_unit_test(test_short_calls_overlap_on_local_threads),
         cmocka_unit_test(test_short_calls_overlap_on_worker_threads),
         cmocka_unit_test(test_sole_worker_runs_short_calls_on_its_loop),
+        cmocka_unit_test(test_process_workers_bound_to_their_cpus),
     };
     return dvt_finish(
         cmocka_run_group_tests_name("parallel", tests, NULL, NULL));

@@ -9,9 +9,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -364,6 +366,27 @@ DV_FUNCTION_IMPURE(busy_us)
     while (s_mono_ns() < until) {
     }
     return dv_return(call, dv_i64(gettid()));
+}
+
+/* cpus() returns [how many CPUs the calling thread may run on, the first
+ * of them] (parallel_test: a local:processes worker is bound to one). */
+DV_FUNCTION_IMPURE(cpus)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+        return dv_fail(call, "cpus: sched_getaffinity: %s", strerror(errno));
+    }
+    int first = 0;
+    while (first < CPU_SETSIZE && !CPU_ISSET(first, &set)) {
+        first++;
+    }
+    int64_t *out = dv_return_i64s(call, 2);
+    if (out == NULL) {
+        return DV_ETASK;
+    }
+    out[0] = CPU_COUNT(&set);
+    out[1] = first;
+    return 0;
 }
 
 /* span_ms(ms) sleeps ms milliseconds and returns [worker id, start, end],
