@@ -14,8 +14,9 @@
  * ThreadSanitizer, whose calls are too slow and uneven); calls of
  * milliseconds never.
  *
- * The workers of local:processes, one per CPU, are bound each to its own
- * CPU (as OpenMP binds its threads), unless DROVE_PIN_WORKERS=0.
+ * The workers of local:processes, one per CPU the client may use, are
+ * bound each to its own CPU (as OpenMP binds its threads), unless
+ * DROVE_PIN_WORKERS=0.
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -139,14 +140,12 @@ test_sole_worker_runs_short_calls_on_its_loop(void **state)
     dv_close(c);
 }
 
-/* Asks each worker of c (n, local:processes) which CPUs it may run on;
- * sets bound to how many are bound to exactly one, and returns how many
- * distinct CPUs those are. */
-static int
-s_worker_cpus(dv_client *c, int n, int *bound)
+/* Asks each of the n workers of c (local:processes) which CPUs it may run
+ * on: cpu[i] is the one worker i is bound to, or -1 if it may run on
+ * more than one. */
+static void
+s_worker_cpus(dv_client *c, int n, int *cpu)
 {
-    uint64_t seen = 0;
-    *bound = 0;
     for (int i = 0; i < n; i++) {
         char id[32];
         snprintf(id, sizeof(id), "proc-%d", i);
@@ -156,39 +155,47 @@ s_worker_cpus(dv_client *c, int n, int *bound)
         size_t len = 0;
         const int64_t *v = dv_value_i64s(DVT_RESULT(f, 60.0), &len);
         DVT_EQ_I64(len, 2);
-        if (v[0] == 1) {
-            (*bound)++;
-            seen |= (uint64_t)1 << (v[1] % 64);
-        }
+        cpu[i] = v[0] == 1 ? (int)v[1] : -1;
         dv_release(f);
     }
-    return __builtin_popcountll(seen);
 }
 
+/* On a client that may use two CPUs (this thread is bound to two, and the
+ * cluster's threads inherit that), local:processes=2 binds each worker to
+ * one of them, a different one each; with DROVE_PIN_WORKERS=0, neither. */
 static void
 test_process_workers_bound_to_their_cpus(void **state)
 {
     (void)state;
-    cpu_set_t set; /* the CPUs this process may use: one worker each */
-    DVT_EQ_I64(sched_getaffinity(0, sizeof(set), &set), 0);
-    int n = CPU_COUNT(&set), bound = 0;
-    if (n > 64) {
-        n = 64; /* the check below keeps a 64-bit set */
+    cpu_set_t all, two;
+    DVT_EQ_I64(sched_getaffinity(0, sizeof(all), &all), 0);
+    CPU_ZERO(&two);
+    for (int cpu = 0; cpu < CPU_SETSIZE && CPU_COUNT(&two) < 2; cpu++) {
+        if (CPU_ISSET(cpu, &all)) {
+            CPU_SET(cpu, &two);
+        }
     }
+    int n = CPU_COUNT(&two), cpu[2];
+    DVT_EQ_I64(sched_setaffinity(0, sizeof(two), &two), 0);
     char spec[64];
     snprintf(spec, sizeof(spec), "local:processes=%d", n);
     dv_client *c = DVT_NOTNULL(dvt_connect(spec));
-    DVT_EQ_I64(s_worker_cpus(c, n, &bound), n);
-    DVT_EQ_I64(bound, n);
+    s_worker_cpus(c, n, cpu);
     dv_close(c);
-    if (n > 1) {
+    for (int i = 0; i < n; i++) {
+        DVT_TRUE(cpu[i] >= 0 && CPU_ISSET(cpu[i], &two));
+    }
+    DVT_TRUE(n < 2 || cpu[0] != cpu[1]);
+    if (n == 2) {
         setenv("DROVE_PIN_WORKERS", "0", 1);
         c = DVT_NOTNULL(dvt_connect(spec));
-        s_worker_cpus(c, n, &bound);
-        DVT_EQ_I64(bound, 0);
+        s_worker_cpus(c, n, cpu);
         dv_close(c);
         unsetenv("DROVE_PIN_WORKERS");
+        DVT_EQ_I64(cpu[0], -1);
+        DVT_EQ_I64(cpu[1], -1);
     }
+    DVT_EQ_I64(sched_setaffinity(0, sizeof(all), &all), 0);
 }
 
 int
