@@ -408,7 +408,7 @@ s_crossing(const metg *m, const metg_point *pts, int npts, int k, int sys,
     double e0 = s_flops(m, pts[k].iter) / pts[k].best_s[sys] / peak;
     double e1 = s_flops(m, pts[k + 1].iter) / pts[k + 1].best_s[sys] / peak;
     double g1 = s_granularity_us(m, pts[k + 1].best_s[sys]);
-    if (g1 >= g || e1 >= 0.5 || e0 <= e1) {
+    if (g1 >= g || e1 >= 0.5) { /* e0 >= 0.5 > e1 below */
         return g;
     }
     return g1 + (0.5 - e1) / (e0 - e1) * (g - g1);
@@ -423,7 +423,6 @@ s_metgs(const metg *m, int pattern, const metg_point *pts, int npts,
     int at[NSYS]; /* the point of the smallest granularity at >= 50% */
 
     for (int sys = 0; sys < NSYS; sys++) {
-        metg_us[sys] = -1;
         at[sys] = -1;
     }
     for (int k = 0; k < npts; k++) {
@@ -441,16 +440,16 @@ s_metgs(const metg *m, int pattern, const metg_point *pts, int npts,
                     metg_pattern_name(pattern), s_sys[sys],
                     (long long)pts[k].iter, b * 1e3, g,
                     s_flops(m, pts[k].iter) / b / 1e9, eff * 100);
-            if (eff >= 0.5 && (metg_us[sys] < 0 || g < metg_us[sys])) {
-                metg_us[sys] = g;
+            if (eff >= 0.5 &&
+                (at[sys] < 0 ||
+                 g < s_granularity_us(m, pts[at[sys]].best_s[sys]))) {
                 at[sys] = k;
             }
         }
     }
     for (int sys = 0; sys < NSYS; sys++) {
-        if (at[sys] >= 0) {
-            metg_us[sys] = s_crossing(m, pts, npts, at[sys], sys, peak);
-        }
+        metg_us[sys] =
+            at[sys] < 0 ? -1 : s_crossing(m, pts, npts, at[sys], sys, peak);
     }
 }
 

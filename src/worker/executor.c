@@ -256,13 +256,19 @@ s_unlink_at(dvi_job ***tail, dvi_job **p)
 }
 
 int
-dvi_job_unlink(dvi_job **head, dvi_job ***tail, const dvi_job *job)
+dvi_job_hasten(dvi_job **head, dvi_job ***tail, dvi_job *job)
 {
     dvi_job **p = head;
     while (*p != NULL && *p != job) {
         p = &(*p)->next;
     }
-    return *p != NULL && s_unlink_at(tail, p) != NULL;
+    if (*p == NULL) {
+        return 0;
+    }
+    s_unlink_at(tail, p);
+    job->urgent = 1;
+    dvi_job_enqueue(head, tail, job);
+    return 1;
 }
 
 void
@@ -302,11 +308,7 @@ int
 dvi_executor_hasten(dvi_executor *ex, dvi_job *job)
 {
     uv_mutex_lock(&ex->lock);
-    int queued = dvi_job_unlink(&ex->queue, &ex->queue_tail, job);
-    if (queued) {
-        job->urgent = 1;
-        dvi_job_enqueue(&ex->queue, &ex->queue_tail, job);
-    }
+    int queued = dvi_job_hasten(&ex->queue, &ex->queue_tail, job);
     uv_mutex_unlock(&ex->lock);
     return queued;
 }

@@ -95,9 +95,10 @@ void dvi_executor_on_lent(dvi_executor *ex, dvi_executor_lent_fn fn, void *ctx);
  * next field): last, or first if it is urgent (the latest urgent job
  * first). The runner's queue and the executor's both keep this order. */
 void dvi_job_enqueue(dvi_job **head, dvi_job ***tail, dvi_job *job);
-/* Takes job out of the list *head..*tail if it is there; returns 1 if it
- * was, 0 if not. */
-int dvi_job_unlink(dvi_job **head, dvi_job ***tail, const dvi_job *job);
+/* If job is in the list *head..*tail, marks it urgent and moves it to the
+ * head (dvi_job_enqueue's place for it); returns 1 if it was there, 0 if
+ * not. */
+int dvi_job_hasten(dvi_job **head, dvi_job ***tail, dvi_job *job);
 /* Queues a job; the executor owns it until it comes back through done. */
 void dvi_executor_submit(dvi_executor *ex, dvi_job *job);
 /* Takes back the jobs no thread has started, in order (linked by next):
@@ -106,8 +107,8 @@ dvi_job *dvi_executor_take_queued(dvi_executor *ex);
 /* Takes back the first job no thread has started that is marked loop_ok,
  * or returns NULL: the caller owns it again. */
 dvi_job *dvi_executor_take_loop_ok(dvi_executor *ex);
-/* Marks job urgent and moves it to the head of the queue if no thread has
- * started it yet; returns 1 if it did, 0 if the job is not queued here. */
+/* dvi_job_hasten on the queue, if no thread has started job yet; returns
+ * 1 if it did, 0 if the job is not queued here. */
 int dvi_executor_hasten(dvi_executor *ex, dvi_job *job);
 /* Waits for running jobs, drops queued ones, joins the threads, frees.
  * The caller's loop must still run afterwards for the async to close. */

@@ -49,7 +49,7 @@ dvi_worker_listen(dvi_worker *w, const char *listen)
         return dvi_seterr(dvi_last_code(), "cannot listen for peers on %s: %s",
                           listen, why);
     }
-    dvi_server_set_coming(w->server, s_coming, s_wanted, w);
+    dvi_server_set_hooks(w->server, s_coming, s_wanted, w);
     return 0;
 }
 

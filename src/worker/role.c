@@ -34,12 +34,10 @@ typedef int (*s_start_fn)(s_main_fn, int, char **, void (*)(void),
 static s_main_fn s_program_main;
 
 /* Binds this process's thread, and so the threads it starts from now on
- * (the executor's), to the CPU its parent chose for it, if any. */
+ * (the executor's), to CPU n, the one its parent chose (-1: none). */
 static void
-s_bind_cpu(void)
+s_bind_cpu(int n)
 {
-    const char *cpu = getenv(DVI_ENV_WORKER_CPU);
-    int n = cpu != NULL ? atoi(cpu) : -1;
     if (n < 0 || n >= CPU_SETSIZE) {
         return;
     }
@@ -63,6 +61,8 @@ s_run_worker(const char *fd)
     const char *l = getenv(DVI_ENV_WORKER_LISTEN);
     snprintf(listen, sizeof(listen), "%s", l ? l : "");
     dvi_worker_opts opts = {.id = id, .nthreads = threads ? atoi(threads) : 1};
+    const char *cpu = getenv(DVI_ENV_WORKER_CPU);
+    int ncpu = cpu != NULL ? atoi(cpu) : -1;
     opts.listen = listen[0] ? listen : NULL;
     int sock = atoi(fd);
     /* The program this process runs must not see the role, nor pass it on
@@ -71,9 +71,9 @@ s_run_worker(const char *fd)
     unsetenv(DVI_ENV_WORKER_ID);
     unsetenv(DVI_ENV_WORKER_THREADS);
     unsetenv(DVI_ENV_WORKER_LISTEN);
-    dvi_log_init("worker", dvi_log_level);
-    s_bind_cpu();
     unsetenv(DVI_ENV_WORKER_CPU);
+    dvi_log_init("worker", dvi_log_level);
+    s_bind_cpu(ncpu);
     int rc = dvi_worker_run(NULL, sock, &opts, NULL, 0);
     /* exit, not _exit: the program's destructors and atexit handlers run,
      * as they would after its main. */

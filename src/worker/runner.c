@@ -265,10 +265,7 @@ dvi_runner_submit(dvi_runner *r, dvi_job *job)
 void
 dvi_runner_hasten(dvi_runner *r, dvi_job *job)
 {
-    if (dvi_job_unlink(&r->runq, &r->runq_tail, job)) {
-        job->urgent = 1;
-        dvi_job_enqueue(&r->runq, &r->runq_tail, job);
-    } else {
+    if (!dvi_job_hasten(&r->runq, &r->runq_tail, job)) {
         dvi_executor_hasten(r->ex, job);
     }
 }

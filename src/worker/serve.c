@@ -47,7 +47,7 @@ struct dvi_server {
     uv_timer_t *tick; /* while any wait: their deadlines (malloc'ed) */
     dvi_server_coming_fn coming;
     dvi_server_wanted_fn wanted;
-    void *coming_ctx;
+    void *hooks_ctx;
 };
 
 /* Answers one GET. */
@@ -104,7 +104,7 @@ s_sweep(dvi_server *s, const s_client *gone)
     for (size_t i = 0; s->nwaiting > 0 && dvi_map_next(&s->waiting, &i, &e);) {
         s_waiters *ws = e->val;
         int coming =
-            gone == NULL && s->coming && s->coming(s->coming_ctx, ws->key);
+            gone == NULL && s->coming && s->coming(s->hooks_ctx, ws->key);
         size_t kept = 0;
         for (size_t k = 0; k < ws->n; k++) {
             s_waiter *v = &ws->v[k];
@@ -159,7 +159,7 @@ s_wait(dvi_server *s, s_client *cl, const char *key, uint64_t wait_ms)
         memcpy(ws->key, key, len + 1);
         dvi_map_put(&s->waiting, ws->key, ws);
         if (s->wanted != NULL) {
-            s->wanted(s->coming_ctx, ws->key);
+            s->wanted(s->hooks_ctx, ws->key);
         }
     }
     if (ws->n == ws->cap) {
@@ -302,12 +302,12 @@ dvi_server_bytes_served(const dvi_server *s)
 }
 
 void
-dvi_server_set_coming(dvi_server *s, dvi_server_coming_fn coming,
-                      dvi_server_wanted_fn wanted, void *ctx)
+dvi_server_set_hooks(dvi_server *s, dvi_server_coming_fn coming,
+                     dvi_server_wanted_fn wanted, void *ctx)
 {
     s->coming = coming;
     s->wanted = wanted;
-    s->coming_ctx = ctx;
+    s->hooks_ctx = ctx;
 }
 
 void

@@ -47,8 +47,8 @@ typedef int (*dvi_server_coming_fn)(void *ctx, const char *key);
 typedef void (*dvi_server_wanted_fn)(void *ctx, const char *key);
 /* How the server asks whether a waited-for key is coming (none: never),
  * and tells that a key is waited for (wanted; may be NULL). */
-void dvi_server_set_coming(dvi_server *s, dvi_server_coming_fn coming,
-                           dvi_server_wanted_fn wanted, void *ctx);
+void dvi_server_set_hooks(dvi_server *s, dvi_server_coming_fn coming,
+                          dvi_server_wanted_fn wanted, void *ctx);
 /* The task of key is over here (done, failed, given back): the GETs
  * waiting for it are answered from the store now. Accepts NULL. */
 void dvi_server_settle(dvi_server *s, const char *key);
