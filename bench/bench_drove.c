@@ -1,22 +1,24 @@
 /* The drove benchmarks on one cluster, printing `CLUSTER.name: value unit`.
  *
- *   bench_drove --cluster threads|processes|tcp|tcp_plain|tcp_state|
- *                         tcp_nodash|tcp_dash
+ *   bench_drove --cluster threads|processes|tcp|tcp_tls|tcp_plain|
+ *                         tcp_state|tcp_nodash|tcp_dash
  *               [--drove PATH] [--fns SO] [--quick] [--only LIST]
  *               [--no-floors]
  *
  * threads and processes are the embedded clusters local:threads=2 and
  * local:processes=2; tcp starts `drove scheduler` and two `drove worker
  * --threads 1` daemons on 127.0.0.1 (mutual TLS, with a profile made in
- * a temporary DROVE_HOME) and uploads the task library (fns.c);
- * tcp_plain is the same in plain TCP (the test-only DROVE_TEST_PLAINTEXT
- * switch), to show what TLS costs; tcp_state is tcp with the scheduler
- * keeping `--state` in the run's directory, with a result published
- * (so that completions look their keys up), to show what that costs;
- * tcp_nodash is tcp with the scheduler's dashboard off, tcp_dash with it
- * on and a client polling /api/status once a second during the map (as
- * the page does): map_throughput, read in pairs, is what it costs.
- * Measured, in this order (--only picks some: startup, tree, transfer,
+ * a temporary DROVE_HOME) and uploads the task library (fns.c); its
+ * workers fetch from each other by their socket files, as workers of one
+ * host do (src/proto/samehost.h); tcp_tls is tcp with DROVE_SAMEHOST=0:
+ * the workers fetch over TLS, as workers of two hosts do; tcp_plain is the same
+ * in plain TCP (the test-only DROVE_TEST_PLAINTEXT switch), to show what TLS
+ * costs; tcp_state is tcp with the scheduler keeping `--state` in the run's
+ * directory, with a result published (so that completions look their keys up),
+ * to show what that costs; tcp_nodash is tcp with the scheduler's dashboard
+ * off, tcp_dash with it on and a client polling /api/status once a second
+ * during the map (as the page does): map_throughput, read in pairs, is what it
+ * costs. Measured, in this order (--only picks some: startup, tree, transfer,
  * map, submit, roundtrip, chain, fanout, stored, pending):
  *
  *   daemons_startup           tcp only: spawning the scheduler until a
@@ -36,8 +38,9 @@
  *   transfer_256mib_*         a 256 MiB array made on one worker, consumed
  *                             by a task pinned on the other; timed from the
  *                             consumer's submission, the maker being done
- *                             (_time, _bandwidth); on threads, processes
- *                             and tcp in alternation with its floors:
+ *                             (_time, _bandwidth); on threads, processes,
+ *                             tcp and tcp_tls in alternation with its
+ *                             floors:
  *     _tcp_floor, _vs_tcp     256 MiB sent over plain TCP on 127.0.0.1 to
  *                             another process, into a buffer in memory
  *                             already (the wire's speed); the
@@ -901,7 +904,8 @@ s_usage(FILE *out)
 {
     fprintf(out,
             "usage: bench_drove --cluster "
-            "threads|processes|tcp|tcp_plain|tcp_state|tcp_nodash|tcp_dash\n"
+            "threads|processes|tcp|tcp_tls|tcp_plain|tcp_state|tcp_nodash|\n"
+            "                   tcp_dash\n"
             "                   [--drove PATH] [--fns SO] [--quick] "
             "[--only LIST]\n"
             "                   [--no-floors]\n"
@@ -911,9 +915,9 @@ s_usage(FILE *out)
             "  --quick: fewer and smaller runs, to try it out\n"
             "  --no-floors: round trips and transfers without their floors "
             "(a plain TCP\n"
-            "    peer, ...), which threads, processes and tcp measure in "
-            "alternation\n"
-            "    with drove; tcp_plain and tcp_state never do\n"
+            "    peer, ...), which threads, processes, tcp and tcp_tls measure "
+            "in\n    alternation"
+            " with drove; tcp_plain and tcp_state never do\n"
             "  The names it prints are listed at the top of "
             "bench/bench_drove.c.\n");
     return 2;
@@ -1043,8 +1047,9 @@ s_measure(bench *b, const char *only)
 }
 
 /* Sets b up for the cluster named cluster; 0, or -1 for an unknown name.
- * threads, processes and tcp measure their floors too: tcp_plain and
- * tcp_state are read against tcp, in alternating runs (run.sh). */
+ * threads, processes, tcp and tcp_tls measure their floors too: tcp_plain
+ * is read against tcp_tls and tcp_state against tcp, in alternating runs
+ * (run.sh). */
 static int
 s_set_cluster(bench *b, const char *cluster)
 {
@@ -1056,6 +1061,9 @@ s_set_cluster(bench *b, const char *cluster)
         b->where = "local:processes=2";
     } else if (strcmp(cluster, "tcp") == 0) {
         b->where = NULL;
+    } else if (strcmp(cluster, "tcp_tls") == 0) {
+        b->where = NULL;
+        setenv("DROVE_SAMEHOST", "0", 1); /* daemons inherit it */
     } else if (strcmp(cluster, "tcp_plain") == 0) {
         b->where = NULL;
         setenv("DROVE_TEST_PLAINTEXT", "1", 1); /* daemons inherit it */

@@ -568,6 +568,8 @@ bu_daemons_init(bu_daemons *d, const char *drove, const char *prog,
     s_daemons_clean_on_exit(d);
     snprintf(home, sizeof(home), "%s/home", d->tmpdir);
     setenv("DROVE_HOME", home, 1);
+    /* The workers' socket files (src/proto/samehost.h), removed with it. */
+    setenv("XDG_RUNTIME_DIR", d->tmpdir, 1);
     return 0;
 }
 

@@ -6,14 +6,18 @@
 #                against
 #   tls.*        a connection in plain TCP against the same over mutual TLS:
 #                round trip, bandwidth, handshake; then (tls.task_*) drove
-#                on daemons with TLS against the same daemons in plain TCP
+#                on daemons with TLS (tcp_tls: workers fetch over TLS too)
+#                against the same daemons in plain TCP
 #                (the test-only DROVE_TEST_PLAINTEXT switch), run in
 #                alternation: task round trip, tiny-task throughput and a
 #                256 MiB worker-to-worker transfer
 #   threads.*    drove on local:threads=2
 #   processes.*  drove on local:processes=2
 #   tcp.*        drove on a scheduler and two workers, daemons on 127.0.0.1
-#                (TLS, as users run them)
+#                (TLS, as users run them; the workers, on one host, fetch
+#                from each other by their socket files)
+#   tcp_tls.*    the same with DROVE_SAMEHOST=0: the workers fetch over
+#                TLS, as workers on two hosts do (the transfer only)
 #                Each of the three in two runs of bench_drove (the names
 #                are listed at its top): start-up, throughputs, the chain
 #                and memory; then, with --only tree,transfer,roundtrip,
@@ -188,6 +192,10 @@ floors_runs() {
         run 150 "$bin/bench_drove" --cluster "$cluster" \
             --drove "$build/drove" --only tree,transfer,roundtrip,fanout
     done
+    # The workers of tcp share this host and fetch by socket files; here
+    # they fetch over TLS, as workers on two hosts do.
+    run 150 "$bin/bench_drove" --cluster tcp_tls --drove "$build/drove" \
+        --only transfer
 }
 # bench_metg keeps its run under 5 minutes on a 2-core machine.
 metg() {
@@ -310,18 +318,18 @@ run 60 "$bin/bench_pingpong"
 run 120 "$bin/bench_spill"
 run 300 "$bin/bench_fusion"
 run 300 "$bin/bench_tls"
-# TLS against the same daemons in plain TCP.
-pairs 3 tcp_plain tcp roundtrip,map,transfer \
+# TLS against the same daemons in plain TCP (workers fetching over TLS).
+pairs 3 tcp_plain tcp_tls roundtrip,map,transfer \
     "roundtrip_median\|map_throughput\|transfer_256mib_bandwidth"
 awk -F': ' "$read_pairs"'
     function pair(name, how, out, unit,    k, i, d, p, t) {
-        k = n["tcp." name]
+        k = n["tcp_tls." name]
         if (k == 0 || n["tcp_plain." name] != k) {
             printf "%s: n/a %s\n", out, unit
             return
         }
         for (i = 1; i <= k; i++) {
-            p = v["tcp_plain." name, i]; t = v["tcp." name, i]
+            p = v["tcp_plain." name, i]; t = v["tcp_tls." name, i]
             d[i] = how == "diff" ? t - p : (p > 0 ? t / p : 0)
         }
         printf how == "diff" ? "%s: %.1f %s\n" : "%s: %.3f %s\n", out,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -12,6 +13,7 @@
 #include "conn.h"
 #include "hello.h"
 #include "msg.h"
+#include "samehost.h"
 #include "secure.h"
 
 /* GETs of one key sent to one peer and not answered yet. */
@@ -135,16 +137,27 @@ s_peer_get(dvi_fetcher *f, const char *addr)
     p->f = f;
     memcpy(p->addr, addr, len + 1);
     dvi_map_init(&p->wants);
-    /* Results come only from workers of this cluster. */
-    p->conn = dvi_conn_dial_secure(f->loop, addr, f->tls,
-                                   DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_WORKER),
-                                   s_on_frame, s_on_close, p);
+    /* Results come only from workers of this cluster: over TLS, or over
+     * the socket file of a worker of this host (samehost.h). */
+    int fd = dvi_samehost_connect(f->tls, addr);
+    p->conn = fd >= 0 ? dvi_conn_from_fd(f->loop, fd, s_on_frame, s_on_close, p)
+                      : NULL;
+    int samehost = p->conn != NULL;
+    if (!samehost) {
+        if (fd >= 0) {
+            close(fd); /* not adopted */
+        }
+        p->conn = dvi_conn_dial_secure(f->loop, addr, f->tls,
+                                       DVI_PKI_ROLE_BIT(DVI_PKI_ROLE_WORKER),
+                                       s_on_frame, s_on_close, p);
+    }
     if (p->conn == NULL) {
         s_peer_free(p);
         return NULL;
     }
     dvi_conn_accept_refs(p->conn);
-    DVI_LOG(DVI_LOG_DEBUG, "FETCH", "%s: connecting to peer %s", f->id, addr);
+    DVI_LOG(DVI_LOG_DEBUG, "FETCH", "%s: connecting to peer %s%s", f->id, addr,
+            samehost ? " by its socket file" : "");
     dvi_hello_send(p->conn, DVI_ROLE_PEER, f->id, 0, NULL);
     dvi_map_put(&f->peers, p->addr, p);
     return p;

@@ -31,6 +31,7 @@ struct dvi_tls_ctx {
     SSL_CTX *ssl;        /* owned */
     int role;            /* this side's, from its certificate */
     uint64_t timeout_ms; /* handshake deadline of new streams; 0: none */
+    char ca_id[DVI_TLS_CA_ID_LEN + 1];
 };
 
 /* ---- Checking the peer -------------------------------------------------- */
@@ -208,6 +209,21 @@ s_configure(SSL_CTX *s, X509 *ca)
            X509_STORE_add_cert(SSL_CTX_get_cert_store(s), ca);
 }
 
+/* The first bytes of the CA certificate's SHA-256, in hex. */
+static void
+s_ca_id(X509 *ca, char *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (X509_digest(ca, EVP_sha256(), md, &n) != 1) {
+        n = 0;
+    }
+    memset(md + n, 0, sizeof(md) - n);
+    for (int i = 0; i < DVI_TLS_CA_ID_LEN / 2; i++) {
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    }
+}
+
 dvi_tls_ctx *
 dvi_tls_ctx_new(const dvi_pki_cert *ca, const dvi_pki_cert *self)
 {
@@ -238,6 +254,7 @@ dvi_tls_ctx_new(const dvi_pki_cert *ca, const dvi_pki_cert *self)
         return NULL;
     }
     dvi_tls_ctx *c = dvi_calloc(1, sizeof(*c));
+    s_ca_id(cax, c->ca_id);
     atomic_init(&c->refs, 1);
     c->ssl = s;
     c->role = self ? dvi_pki_cert_role(self) : DVI_PKI_ROLE_NONE;
@@ -287,6 +304,12 @@ int
 dvi_tls_ctx_role(const dvi_tls_ctx *c)
 {
     return c->role;
+}
+
+const char *
+dvi_tls_ctx_ca_id(const dvi_tls_ctx *c)
+{
+    return c->ca_id;
 }
 
 void

@@ -58,6 +58,10 @@ void dvi_tls_ctx_rele(dvi_tls_ctx *c);
 
 /* The role this side's certificate carries (DVI_PKI_ROLE_NONE without one). */
 int dvi_tls_ctx_role(const dvi_tls_ctx *c);
+/* The trusted CA, named by the first DVI_TLS_CA_ID_LEN hex digits of its
+ * certificate's SHA-256: the same for every member of one cluster. */
+#define DVI_TLS_CA_ID_LEN 16
+const char *dvi_tls_ctx_ca_id(const dvi_tls_ctx *c);
 /* Sets how long handshakes of streams made from now on may take (0: no
  * limit). Not thread-safe: set it before the context is shared. */
 void dvi_tls_ctx_set_handshake_timeout(dvi_tls_ctx *c, uint64_t ms);

@@ -74,7 +74,9 @@ dvi_worker_set_contact(dvi_worker *w, const char *contact)
  * and peers are told the contact address if one was given, else the
  * server's, a wildcard host (0.0.0.0, ::) replaced by that interface. A
  * connection without an IP (a socketpair, in-process) counts as
- * 127.0.0.1. Returns 0, or a DV_E* code with the reason set. */
+ * 127.0.0.1. Peers on this host may also fetch by the socket file named
+ * by that address (proto/samehost.h). Returns 0, or a DV_E* code with the
+ * reason set. */
 static int
 s_decide_address(dvi_worker *w, dvi_conn *c)
 {
@@ -110,6 +112,7 @@ s_decide_address(dvi_worker *w, dvi_conn *c)
                 "this one",
                 w->addr, host);
     }
+    dvi_server_listen_samehost(w->server, w->tls, w->addr);
     return 0;
 }
 

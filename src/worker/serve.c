@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "common/map.h"
 #include "proto/conn.h"
 #include "proto/hello.h"
 #include "proto/msg.h"
+#include "proto/samehost.h"
 #include "proto/secure.h"
 
 /* An incoming connection from a peer or a client. */
@@ -39,6 +41,7 @@ struct dvi_server {
     uv_loop_t *loop;
     dvi_store *store; /* borrowed from the worker */
     dvi_listener *listener;
+    dvi_listener *samehost; /* the socket file for this host's peers */
     s_client **clients;
     size_t nclients;
     uint64_t bytes_served;
@@ -264,6 +267,22 @@ dvi_server_new(uv_loop_t *loop, const char *addr, dvi_tls_ctx *tls,
     return s;
 }
 
+void
+dvi_server_listen_samehost(dvi_server *s, dvi_tls_ctx *tls, const char *addr)
+{
+    char path[256], bound[256];
+    if (s->samehost != NULL ||
+        dvi_samehost_addr(tls, addr, 1, path, sizeof(path)) < 0) {
+        return;
+    }
+    s->samehost = dvi_listen(s->loop, path, s_on_accept, s_on_frame, s_on_close,
+                             s, bound, sizeof(bound));
+    if (s->samehost == NULL) {
+        DVI_LOG(DVI_LOG_WARN, "WORKER", "peers on this host fetch over TLS: %s",
+                dv_last_error());
+    }
+}
+
 static void
 s_tick_closed(uv_handle_t *h)
 {
@@ -279,6 +298,9 @@ dvi_server_destroy(dvi_server **sp)
     }
     *sp = NULL;
     dvi_listener_close(s->listener);
+    if (s->samehost != NULL) {
+        dvi_listener_close(s->samehost);
+    }
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&s->waiting, &i, &e);) {
         s_waiters *ws = e->val;

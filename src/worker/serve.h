@@ -37,6 +37,12 @@ typedef struct dvi_server dvi_server;
  * reason set if it cannot listen. */
 dvi_server *dvi_server_new(uv_loop_t *loop, const char *addr, dvi_tls_ctx *tls,
                            dvi_store *store, char *bound, size_t size);
+/* Serves this host's peers also on the socket file for addr, the tcp://
+ * address the worker advertises (proto/samehost.h): fetching from a
+ * worker of the same host then skips TLS. Does nothing when there is no
+ * such file; logs why it cannot listen there. */
+void dvi_server_listen_samehost(dvi_server *s, dvi_tls_ctx *tls,
+                                const char *addr);
 /* Closes the listener and every connection (queued answers are sent
  * first when possible) and frees the server. Accepts NULL; sets *s to
  * NULL. */

@@ -307,6 +307,10 @@ dvt_init(unsigned watchdog_s)
     }
     snprintf(s_home, sizeof(s_home), "%s", tmpl);
     setenv("DROVE_HOME", s_home, 1);
+    /* Workers' socket files for same-host peers (proto/samehost.h) go
+     * there too, and are removed with it. */
+    setenv("XDG_RUNTIME_DIR", s_home, 1);
+    unsetenv("DROVE_SAMEHOST");
     unsetenv("DROVE_SCHEDULER");
     unsetenv("DROVE_SCHEME");
     unsetenv("DROVE_PROFILE");

@@ -163,7 +163,7 @@ void dvt_sleep(double seconds);
 /* ---- Process setup ------------------------------------------------------ */
 
 /* Call first in main. Creates a temporary DROVE_HOME (mkdtemp) and exports
- * it, unsets DROVE_SCHEDULER, ignores SIGPIPE, arms a watchdog that kills
+ * it, as XDG_RUNTIME_DIR too (where workers put their socket files), unsets DROVE_SCHEDULER, ignores SIGPIPE, arms a watchdog that kills
  * everything started and exits 1 after watchdog_s seconds, and registers
  * the cleanup (kill children, print their logs if the test failed, remove
  * the home) with atexit. */
