@@ -11,6 +11,7 @@ DROVE=${1:?usage: cli_test.sh PATH/TO/drove}
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d /tmp/dvtest-cli-XXXXXX)
 export DROVE_HOME=$TMP/home
+export XDG_RUNTIME_DIR=$TMP # workers' socket files (src/proto/samehost.h)
 mkdir -p "$DROVE_HOME"
 unset DROVE_SCHEDULER
 SCHED_PID=

@@ -15,6 +15,7 @@ OUT=${2:?usage: dashboard_page_test.sh PATH/TO/drove OUT_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d /tmp/dvtest-page-XXXXXX)
 export DROVE_HOME=$TMP/home
+export XDG_RUNTIME_DIR=$TMP # workers' socket files (src/proto/samehost.h)
 mkdir -p "$DROVE_HOME"
 unset DROVE_SCHEDULER DROVE_SCHEME
 PIDS=()

@@ -19,6 +19,7 @@ CC=${CC:-cc}
 TMP=$(mktemp -d /tmp/dvtest-install-XXXXXX)
 PREFIX=$TMP/prefix
 export DROVE_HOME=$TMP/home
+export XDG_RUNTIME_DIR=$TMP # workers' socket files (src/proto/samehost.h)
 mkdir -p "$DROVE_HOME"
 unset DROVE_SCHEDULER
 PIDS=()

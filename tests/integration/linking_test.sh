@@ -28,6 +28,7 @@ CXX=${CXX:-g++}
 TMP=$(mktemp -d /tmp/dvtest-linking-XXXXXX)
 PREFIX=$TMP/prefix
 export DROVE_HOME=$TMP/home
+export XDG_RUNTIME_DIR=$TMP # workers' socket files (src/proto/samehost.h)
 mkdir -p "$DROVE_HOME"
 unset DROVE_SCHEDULER
 PIDS=()

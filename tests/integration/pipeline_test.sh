@@ -20,6 +20,7 @@ DROVE=${1:?usage: pipeline_test.sh PATH/TO/drove SOURCE_DIR}
 SRC=${2:?usage: pipeline_test.sh PATH/TO/drove SOURCE_DIR}
 TMP=$(mktemp -d /tmp/dvtest-pipe-XXXXXX)
 export DROVE_HOME=$TMP/home
+export XDG_RUNTIME_DIR=$TMP # workers' socket files (src/proto/samehost.h)
 unset DROVE_SCHEDULER DROVE_SCHEME DROVE_PROFILE
 RUN_LIMIT=60
 . "$SRC/tests/support/shtest.sh"

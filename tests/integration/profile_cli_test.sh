@@ -15,6 +15,7 @@ set -u
 DROVE=${1:?usage: profile_cli_test.sh PATH/TO/drove}
 TMP=$(mktemp -d /tmp/dvtest-profile-XXXXXX)
 export DROVE_HOME=$TMP/home
+export XDG_RUNTIME_DIR=$TMP # workers' socket files (src/proto/samehost.h)
 unset DROVE_PROFILE
 HOLDER=
 failures=0

@@ -12,6 +12,7 @@ set -u
 DROVE=$(realpath "${1:?usage: run_test.sh PATH/TO/drove}")
 TMP=$(mktemp -d /tmp/dvtest-run-XXXXXX)
 export DROVE_HOME=$TMP/home
+export XDG_RUNTIME_DIR=$TMP # workers' socket files (src/proto/samehost.h)
 mkdir -p "$DROVE_HOME"
 unset DROVE_SCHEDULER DROVE_SCHEME
 trap 'rm -rf "$TMP"' EXIT

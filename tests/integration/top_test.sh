@@ -15,6 +15,7 @@ set -u
 DROVE=${1:?usage: top_test.sh PATH/TO/drove}
 TMP=$(mktemp -d /tmp/dvtest-top-XXXXXX)
 export DROVE_HOME=$TMP/home
+export XDG_RUNTIME_DIR=$TMP # workers' socket files (src/proto/samehost.h)
 mkdir -p "$DROVE_HOME"
 unset DROVE_SCHEDULER DROVE_PROFILE
 PIDS=()
