@@ -1,8 +1,6 @@
 /* dvi_samehost: where a worker's socket file for same-host peers lives. */
 #include "samehost.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +33,12 @@ s_netns(void)
 {
     char link[64];
     ssize_t n = readlink("/proc/self/ns/net", link, sizeof(link) - 1);
-    const char *open = n > 0 ? memchr(link, '[', (size_t)n) : NULL;
-    if (open == NULL) {
+    const char *bracket = n > 0 ? memchr(link, '[', (size_t)n) : NULL;
+    if (bracket == NULL) {
         return 0;
     }
     link[n] = '\0';
-    return strtoull(open + 1, NULL, 10);
+    return strtoull(bracket + 1, NULL, 10);
 }
 
 int
