@@ -18,6 +18,11 @@
 #                from each other by their socket files)
 #   tcp_tls.*    the same with DROVE_SAMEHOST=0: the workers fetch over
 #                TLS, as workers on two hosts do (the transfer only)
+#   link.*       a 256 MiB result moved from a worker on one host to a
+#                worker on another, over mutual TLS, against plain TCP
+#                over the same 10 Gbit/s link, in alternation: two hosts
+#                played by network namespaces (bench/link.sh; n/a without
+#                root)
 #                Each of the three in two runs of bench_drove (the names
 #                are listed at its top): start-up, throughputs, the chain
 #                and memory; then, with --only tree,transfer,roundtrip,
@@ -149,6 +154,7 @@
 #                 cluster: BUILD_DIR/bench/bench_drove --cluster tcp
 #                 --only fanout
 #        sh bench/run.sh BUILD_DIR metg    (the METG lines alone)
+#        sh bench/run.sh BUILD_DIR link    (the two-host transfer alone)
 #        sh bench/run.sh BUILD_DIR raster  (the raster_add lines alone)
 #        sh bench/run.sh BUILD_DIR children  (bench_children's lines alone)
 #        sh bench/run.sh BUILD_DIR map  (bench_map.sh's lines alone)
@@ -197,6 +203,14 @@ floors_runs() {
     run 150 "$bin/bench_drove" --cluster tcp_tls --drove "$build/drove" \
         --only transfer
 }
+# Two hosts played by network namespaces, about 20 s.
+link() {
+    run 300 sh "$here/link.sh" "$build"
+}
+if [ "${2:-}" = link ]; then
+    link
+    exit $failed
+fi
 # bench_metg keeps its run under 5 minutes on a 2-core machine.
 metg() {
     run 420 "$bin/bench_metg" --drove "$build/drove"
@@ -361,6 +375,7 @@ for cluster in threads processes tcp; do
         --only startup,map,submit,chain,stored,pending
 done
 floors_runs
+link
 children
 map
 pipeline
