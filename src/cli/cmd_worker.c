@@ -40,7 +40,9 @@ static dvi_option s_opts[] = {
     {"listen", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_LISTEN",
      "where peers fetch results from, tcp://IP:PORT (default: port 0 on the "
      "interface the scheduler is reached by; tcp://0.0.0.0:0 listens on "
-     "all)",
+     "all); peers of the same host, user and cluster fetch by a socket "
+     "file beside it instead, without TLS ($XDG_RUNTIME_DIR or /tmp, "
+     "drove-UID/; DROVE_SAMEHOST=0: never)",
      NULL},
     {"contact-address", DVI_OPT_STR, NULL, 0, 0, "DROVE_WORKER_CONTACT_ADDRESS",
      "the address peers are told to fetch from, tcp://HOST:PORT (port 0: "
