@@ -105,6 +105,14 @@ struct dv_client {
     uint64_t ascompleted_gen;        /* generations of that index */
     dvi_fstate **done_log;           /* states completed since its last call */
     size_t ndone_log, capdone_log;
+    /* Who waits on cond, so that a frame of results wakes only those it
+     * concerns: dv_wait_all waits for one pending future at a time (its
+     * target), and is woken when that one completes, not by each frame
+     * (a wake-up per frame cost a tiny task's graph 3% of its CPU). */
+    int nwaiters;                     /* in dvi_client_wait_locked */
+    int nwaitall;                     /* of them, in dv_wait_all */
+    const dvi_fstate *waitall_target; /* compared, never read */
+    int waitall_hit;                  /* the target completed */
 
     /* Loop thread only: */
     dvi_conn *conn;         /* to the scheduler */
@@ -158,6 +166,9 @@ size_t dvi_client_take_fetchq_locked(dv_client *c, char ***keys, char ***addrs);
 /* DV_ECLOSED, DV_ELOST (the scheduler, once welcomed), DV_ECONN or 0 */
 int dvi_client_check_locked(dv_client *c);
 int dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns);
+/* Whether what the loop did under the lock may concern a waiter: any
+ * waiter but dv_wait_all's, or its target completed. Resets the hit. */
+int dvi_client_wake_needed_locked(dv_client *c);
 /* The waits of dv_result or dv_wait are over (a task's thread lent for
  * them is back). */
 void dvi_client_wait_end(dv_client *c);
@@ -166,6 +177,11 @@ uint64_t dvi_deadline(double timeout_s);
 /* future.c */
 dv_future *dvi_future_new_locked(dv_client *c, dvi_fstate *st, int32_t index);
 dvi_fstate *dvi_fstate_new(const char *key);
+/* Completes st; the caller broadcasts c->cond once it has done all it
+ * will under the lock (a frame of results wakes the waiters once: a
+ * wake per result made them block on the lock the loop still held), or,
+ * on the loop, calls dvi_client_wake_needed_locked to know whether it
+ * must. */
 void dvi_fstate_finish_locked(dv_client *c, dvi_fstate *st, int status,
                               const char *error);
 void dvi_future_free_all(dv_client *c);

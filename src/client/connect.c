@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* The client: connecting, its loop thread, the scheduler's messages, and
  * results fetched from the workers that hold them. */
 #include <sodium.h>
@@ -47,13 +48,27 @@ s_wait_locked(dv_client *c, uint64_t deadline_ns)
 int
 dvi_client_wait_locked(dv_client *c, uint64_t deadline_ns)
 {
-    if (c->host == NULL) {
-        return s_wait_locked(c, deadline_ns);
+    if (c->host != NULL) {
+        /* A task waiting for its children: its worker lends a thread
+         * until dvi_client_wait_end. */
+        int rc = c->host->block(1);
+        if (rc < 0) {
+            return rc;
+        }
     }
-    /* A task waiting for its children: its worker lends a thread until
-     * dvi_client_wait_end. */
-    int rc = c->host->block(1);
-    return rc < 0 ? rc : s_wait_locked(c, deadline_ns);
+    c->nwaiters++;
+    int rc = s_wait_locked(c, deadline_ns);
+    c->nwaiters--;
+    return rc;
+}
+
+int
+dvi_client_wake_needed_locked(dv_client *c)
+{
+    int hit = c->waitall_hit;
+    c->waitall_hit = 0;
+    /* Two dv_wait_all have two targets, of which only one is known. */
+    return c->nwaiters > c->nwaitall || c->nwaitall > 1 || hit;
 }
 
 void
@@ -182,13 +197,11 @@ s_on_finished(dv_client *c, const msgpack_object *f, uint32_t n)
     if (m.value.p && !st->blob) {
         st->blob = dvi_blob_copy(m.value.p, m.value.n);
     }
-    if (m.holder.p && !st->fetching) {
+    if (m.holder.p && !st->fetching && !st->blob) { /* where to fetch */
         free(st->addr);
         st->addr = dvi_bytes_dup(m.holder);
     }
-    if (again) {
-        uv_cond_broadcast(&c->cond); /* held again: fetch from there */
-    } else {
+    if (!again) { /* (held again: the frame's end wakes the fetchers) */
         dvi_fstate_finish_locked(c, st, DV_FINISHED, NULL);
     }
     return 0;
@@ -287,8 +300,11 @@ s_on_frame(dvi_conn *conn, const char *buf, size_t len)
     dv_client *c = dvi_conn_data(conn);
     uv_mutex_lock(&c->lock);
     int rc = dvi_conn_each_msg(conn, buf, len, s_on_msg, c);
-    uv_cond_broadcast(&c->cond);
+    int wake = dvi_client_wake_needed_locked(c);
     uv_mutex_unlock(&c->lock);
+    if (wake) { /* once, after the lock: woken under it, they would block */
+        uv_cond_broadcast(&c->cond);
+    }
     return rc;
 }
 

@@ -38,13 +38,13 @@ dvi_fstate_finish_locked(dv_client *c, dvi_fstate *st, int status,
         return;
     }
     __atomic_store_n(&st->status, status, __ATOMIC_RELEASE);
+    c->waitall_hit |= st == c->waitall_target;
     st->done_seq = ++c->done_seq;
     dvi_ascompleted_note_locked(c, st);
     if (error) {
         free(st->error);
         st->error = dvi_strdup(error);
     }
-    uv_cond_broadcast(&c->cond);
 }
 
 dv_future *
@@ -325,14 +325,22 @@ dv_wait_all(dv_client *c, double timeout_s)
     }
     uint64_t deadline = dvi_deadline(timeout_s);
     size_t from = 0;
+    dv_future *pending;
     uv_mutex_lock(&c->lock);
-    while (s_first_pending_locked(c, &from) != NULL) {
-        if (dvi_client_wait_locked(c, deadline) == DV_ETIMEDOUT) {
+    while ((pending = s_first_pending_locked(c, &from)) != NULL) {
+        c->waitall_target = pending->st;
+        c->nwaitall++;
+        int rc = dvi_client_wait_locked(c, deadline);
+        c->nwaitall--;
+        if (rc < 0) { /* else a task that must not wait: the reason is set */
             uv_mutex_unlock(&c->lock);
-            return dvi_seterr(DV_ETIMEDOUT,
-                              "dv_wait_all: futures still pending after "
-                              "%.3g s",
-                              timeout_s);
+            dvi_client_wait_end(c);
+            return rc != DV_ETIMEDOUT
+                       ? rc
+                       : dvi_seterr(DV_ETIMEDOUT,
+                                    "dv_wait_all: futures still pending "
+                                    "after %.3g s",
+                                    timeout_s);
         }
     }
     int rc = 0;
@@ -343,6 +351,7 @@ dv_wait_all(dv_client *c, double timeout_s)
         }
     }
     uv_mutex_unlock(&c->lock);
+    dvi_client_wait_end(c);
     return rc;
 }
 
@@ -363,6 +372,10 @@ dv_release(dv_future *f)
             dvi_msg_release m = {.key = st->key};
             dvi_msg_release_pack(&c->out, &m);
             dvi_client_queue_locked(c);
+        }
+        if (st == c->waitall_target) {
+            uv_cond_broadcast(&c->cond); /* dv_wait_all looks again */
+            c->waitall_target = NULL;
         }
         /* A fetch in flight finds no state and is dropped. */
         for (size_t i = 0; i < c->nfetchq; i++) {
@@ -401,6 +414,7 @@ dv_cancel(dv_future *f)
             dvi_msg_cancel_pack(&c->out, &m);
             dvi_client_queue_locked(c);
             dvi_fstate_finish_locked(c, st, DV_CANCELLED, "cancelled");
+            uv_cond_broadcast(&c->cond);
         }
     }
     uv_mutex_unlock(&c->lock);

@@ -7,6 +7,8 @@
 /* Zones a thread keeps: decodings under way at once (a frame's, and a
  * value's inside it, and a spare). */
 #define S_KEEP 3
+/* The largest zone a thread keeps. */
+#define S_ZONE_MAX (256u << 10)
 
 typedef struct s_pool {
     msgpack_zone *zones[S_KEEP];
@@ -53,6 +55,7 @@ dvi_unpack(const char *buf, size_t len, dvi_unpacked *u)
     size_t off = 0;
     u->zone = pool && pool->n > 0 ? pool->zones[--pool->n]
                                   : msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+    u->first = u->zone ? u->zone->chunk_list.head : NULL;
     if (u->zone == NULL || msgpack_unpack(buf, len, &off, u->zone, &u->data) !=
                                MSGPACK_UNPACK_SUCCESS) {
         dvi_unpacked_fini(u);
@@ -69,13 +72,24 @@ dvi_unpacked_fini(dvi_unpacked *u)
     if (z == NULL) {
         return;
     }
-    /* Clearing frees every chunk but the zone's first, of
-     * MSGPACK_ZONE_CHUNK_SIZE, whatever the object took. */
-    msgpack_zone_clear(z);
+    /* Clearing frees every chunk but the zone's first, whatever the
+     * object took; one that grew is replaced by a larger one. */
+    size_t grown = 0;
+    if (z->chunk_list.head != u->first && z->chunk_size < S_ZONE_MAX) {
+        grown = z->chunk_size * 4 < S_ZONE_MAX ? z->chunk_size * 4 : S_ZONE_MAX;
+    }
     s_pool *pool = pthread_getspecific(s_key);
-    if (pool != NULL && pool->n < S_KEEP) {
+    if (grown) {
+        msgpack_zone_free(z);
+        z = msgpack_zone_new(grown);
+    } else {
+        msgpack_zone_clear(z);
+    }
+    if (z != NULL && pool != NULL && pool->n < S_KEEP) {
         pool->zones[pool->n++] = z;
         return;
     }
-    msgpack_zone_free(z);
+    if (z != NULL) {
+        msgpack_zone_free(z);
+    }
 }

@@ -6,7 +6,9 @@
  * malloc, the free and the consolidation of small free blocks that a
  * block that large sets off cost as much as decoding a small message.
  * Each thread keeps a few cleared zones here instead (one per decoding
- * under way at once: a frame's messages decode values). */
+ * under way at once: a frame's messages decode values). A zone that had
+ * to grow (a frame of many messages) comes back four times the size, up
+ * to 256 KiB: growing mallocs a block, and clearing frees it, each time. */
 #ifndef DVI_UNPACK_H
 #define DVI_UNPACK_H
 
@@ -17,6 +19,7 @@ typedef struct dvi_unpacked {
     msgpack_object data; /* points into zone, and into buf for bin, str
                             and ext bodies */
     msgpack_zone *zone;
+    void *first; /* the zone's first chunk: another after it, it grew */
 } dvi_unpacked;
 
 /* Decodes buf, which must hold exactly one object, into u. Returns 0, or

@@ -76,13 +76,14 @@ dvi_callkey_derived_form(const char *key, size_t keylen)
         key[keylen - DVI_CALLKEY_HEX - 1] != '-') {
         return 0;
     }
+    /* Without a branch a character: digits and letters come at random,
+     * and the mispredicted branches cost 2% of a tiny task's CPU. */
+    unsigned ok = 1;
     for (size_t i = keylen - DVI_CALLKEY_HEX; i < keylen; i++) {
-        char ch = key[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
-            return 0;
-        }
+        unsigned char ch = (unsigned char)key[i];
+        ok &= ((unsigned)(ch - '0') < 10u) | ((unsigned)(ch - 'a') < 6u);
     }
-    return 1;
+    return (int)ok;
 }
 
 int

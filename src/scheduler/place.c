@@ -365,6 +365,9 @@ dvi_core_send_ahead(dvi_core *c, dvi_task *t)
 static void
 s_send_ahead_after(dvi_core *c, dvi_task *t)
 {
+    if (t->dependents.len == 0) {
+        return; /* most tasks: no list to make */
+    }
     dvi_taskvec todo;
     dvi_taskvec_init(&todo);
     dvi_taskvec_push(&todo, t);

@@ -146,18 +146,21 @@ s_spawn(dvi_executor *ex)
 
 /* A queued job and room to run it: an idle thread takes it, or, when
  * every thread is in a call (some waiting for children), one more starts
- * and is kept for next time (lock held). */
-static void
+ * and is kept for next time (lock held). Returns 1 if an idle thread is
+ * to be woken: the caller signals `more`, best once it has unlocked. */
+static int
 s_staff(dvi_executor *ex)
 {
     if (ex->queue == NULL || !s_room(ex) || ex->stopping) {
-        return;
+        return 0;
     }
     if (ex->nidle > 0) {
-        uv_cond_signal(&ex->more);
-    } else if (ex->nstarted < ex->nthreads + ex->max_blocked) {
+        return 1;
+    }
+    if (ex->nstarted < ex->nthreads + ex->max_blocked) {
         s_spawn(ex);
     }
+    return 0;
 }
 
 void
@@ -167,7 +170,9 @@ dvi_executor_block(dvi_executor *ex, int begin)
     ex->nblocked += begin ? 1 : -1;
     /* Waiting, the call makes room for another: dask's secede. Rejoining
      * takes none: the next thread to finish a call stays idle instead. */
-    s_staff(ex);
+    if (s_staff(ex)) {
+        uv_cond_signal(&ex->more);
+    }
     if (ex->on_lent != NULL && s_lent(ex) != ex->lent_said) {
         uv_async_send(&ex->async); /* the loop tells the scheduler */
     }
@@ -272,12 +277,28 @@ dvi_job_hasten(dvi_job **head, dvi_job ***tail, dvi_job *job)
 }
 
 void
+dvi_executor_submit_list(dvi_executor *ex, dvi_job *jobs)
+{
+    int wake = 0;
+    uv_mutex_lock(&ex->lock);
+    for (dvi_job *job = jobs, *next; job != NULL; job = next) {
+        next = job->next;
+        dvi_job_enqueue(&ex->queue, &ex->queue_tail, job);
+        wake += s_staff(ex) && wake < ex->nidle;
+    }
+    uv_mutex_unlock(&ex->lock);
+    /* Signalled under the lock, a thread would wake to block on it. (Only
+     * the loop destroys ex: it is still here.) */
+    while (wake-- > 0) {
+        uv_cond_signal(&ex->more);
+    }
+}
+
+void
 dvi_executor_submit(dvi_executor *ex, dvi_job *job)
 {
-    uv_mutex_lock(&ex->lock);
-    dvi_job_enqueue(&ex->queue, &ex->queue_tail, job);
-    s_staff(ex);
-    uv_mutex_unlock(&ex->lock);
+    job->next = NULL;
+    dvi_executor_submit_list(ex, job);
 }
 
 dvi_job *

@@ -101,6 +101,9 @@ void dvi_job_enqueue(dvi_job **head, dvi_job ***tail, dvi_job *job);
 int dvi_job_hasten(dvi_job **head, dvi_job ***tail, dvi_job *job);
 /* Queues a job; the executor owns it until it comes back through done. */
 void dvi_executor_submit(dvi_executor *ex, dvi_job *job);
+/* Queues the jobs of a list linked by next, in order, under one lock and
+ * with a wake-up per idle thread they need: a frame's jobs at once. */
+void dvi_executor_submit_list(dvi_executor *ex, dvi_job *jobs);
 /* Takes back the jobs no thread has started, in order (linked by next):
  * the caller owns them again. */
 dvi_job *dvi_executor_take_queued(dvi_executor *ex);

@@ -51,10 +51,26 @@ struct dvi_runner {
     size_t nready;   /* in runq */
     size_t nbusy;    /* on the executor */
     dvi_map fnstats; /* function name -> s_fnstat */
+    s_fnstat *last;  /* the one last found: a run of calls of one
+                        function, the usual case, hashes no name */
     dvi_executor_done_fn done;
     void *ctx;
     char worker_id[128];
 };
+
+/* The run times of fn, if any call of it has ended here. */
+static s_fnstat *
+s_stat(dvi_runner *r, const dv_function *fn)
+{
+    if (r->last != NULL && r->last->fn == fn) {
+        return r->last;
+    }
+    s_fnstat *st = dvi_map_get(&r->fnstats, fn->name);
+    if (st != NULL && st->fn == fn) {
+        r->last = st;
+    }
+    return st;
+}
 
 static void
 s_note(dvi_runner *r, const dvi_job *job)
@@ -62,7 +78,7 @@ s_note(dvi_runner *r, const dvi_job *job)
     if (job->flags & (DVI_TASK_CHUNK | DVI_TASK_FORWARD)) {
         return; /* a chunk's time says little about one call */
     }
-    s_fnstat *st = dvi_map_get(&r->fnstats, job->fn->name);
+    s_fnstat *st = s_stat(r, job->fn);
     if (st == NULL || st->fn != job->fn) {
         if (st == NULL) {
             st = dvi_calloc(1, sizeof(*st));
@@ -97,7 +113,7 @@ s_is_short(dvi_runner *r, const dvi_job *job)
         return 0; /* a call with a time limit needs a thread: the loop
                      watches it */
     }
-    s_fnstat *st = dvi_map_get(&r->fnstats, job->fn->name);
+    s_fnstat *st = s_stat(r, job->fn);
     int sole = s_sole(r);
     return st && st->fn == job->fn && !st->banned &&
            st->calls >= S_FAST_CALLS &&
@@ -152,13 +168,25 @@ s_pop(dvi_runner *r)
     return job;
 }
 
+/* Counts job as on the executor, and adds it to the list *tail ends,
+ * for dvi_executor_submit_list. */
 static void
-s_to_executor(dvi_runner *r, dvi_job *job)
+s_hand(dvi_runner *r, dvi_job *job, dvi_job ***tail)
 {
     dvi_watch_add(r->watch, job);
     r->nbusy++;
     r->group->busy++;
-    dvi_executor_submit(r->ex, job);
+    job->next = NULL;
+    **tail = job;
+    *tail = &job->next;
+}
+
+static void
+s_to_executor(dvi_runner *r, dvi_job *job)
+{
+    dvi_job *one = NULL, **tail = &one;
+    s_hand(r, job, &tail);
+    dvi_executor_submit_list(r->ex, one);
 }
 
 static void
@@ -189,13 +217,17 @@ s_drain(uv_idle_t *h)
     dvi_runner *r = h->data;
     uint64_t until = uv_hrtime() + S_TURN_NS;
     for (;;) {
-        dvi_job *job = NULL;
-        if (r->runq != NULL) {
+        dvi_job *job = NULL, *handed = NULL, **tail = &handed;
+        /* The jobs for threads up to the next for the loop, together. */
+        while (r->runq != NULL) {
             r->runq->loop_ok = s_is_short(r, r->runq);
-            if (!s_on_loop(r, r->runq)) {
-                s_to_executor(r, s_pop(r));
-                continue;
+            if (s_on_loop(r, r->runq)) {
+                break;
             }
+            s_hand(r, s_pop(r), &tail);
+        }
+        if (handed != NULL) {
+            dvi_executor_submit_list(r->ex, handed);
         }
         if (uv_hrtime() > until) {
             return; /* the idle handle stays on: more next turn */

@@ -80,27 +80,38 @@ test_nested_decodings_keep_their_objects(void **state)
     msgpack_sbuffer_destroy(&inner);
 }
 
-/* The zone given back is lent again, and after a large object it holds
- * one chunk again: the next small decoding fits in it. */
+/* The zone given back is lent again, holding one chunk: the next small
+ * decoding fits in it. One that had to grow (a large object) comes back
+ * four times the size, up to 256 KiB, so a thread's frames stop making and
+ * freeing chunks. */
 static void
-test_zones_reused_and_cleared(void **state)
+test_zones_reused_and_grown(void **state)
 {
     (void)state;
     msgpack_sbuffer big, small;
-    s_pack_strings(&big, 100000);
+    s_pack_strings(&big, 100000); /* 2.4 MB of objects */
     s_pack_strings(&small, 3);
     dvi_unpacked u;
-    DVT_PASS(dvi_unpack(big.data, big.size, &u));
-    DVT_TRUE(s_is_strings(&u.data, 100000));
+    DVT_PASS(dvi_unpack(small.data, small.size, &u));
     msgpack_zone *z = u.zone;
+    DVT_TRUE(z->chunk_size == MSGPACK_ZONE_CHUNK_SIZE);
     dvi_unpacked_fini(&u);
     DVT_PASS(dvi_unpack(small.data, small.size, &u));
-    DVT_TRUE(u.zone == z);
-    DVT_TRUE(s_is_strings(&u.data, 3));
-    /* One chunk of MSGPACK_ZONE_CHUNK_SIZE, the three strings' objects
-     * taken from it. */
-    DVT_TRUE(u.zone->chunk_list.free < MSGPACK_ZONE_CHUNK_SIZE);
+    DVT_TRUE(u.zone == z); /* it fitted: the same zone again */
     dvi_unpacked_fini(&u);
+    size_t sizes[] = {4 * MSGPACK_ZONE_CHUNK_SIZE, 16 * MSGPACK_ZONE_CHUNK_SIZE,
+                      256u << 10, 256u << 10};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        DVT_PASS(dvi_unpack(big.data, big.size, &u));
+        DVT_TRUE(s_is_strings(&u.data, 100000));
+        dvi_unpacked_fini(&u);
+        DVT_PASS(dvi_unpack(small.data, small.size, &u));
+        DVT_TRUE(s_is_strings(&u.data, 3));
+        DVT_TRUE(u.zone->chunk_size == sizes[i]);
+        /* One chunk, the three strings' objects taken from it. */
+        DVT_TRUE(u.zone->chunk_list.free < sizes[i]);
+        dvi_unpacked_fini(&u);
+    }
     msgpack_sbuffer_destroy(&big);
     msgpack_sbuffer_destroy(&small);
 }
@@ -166,7 +177,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nested_decodings_keep_their_objects),
-        cmocka_unit_test(test_zones_reused_and_cleared),
+        cmocka_unit_test(test_zones_reused_and_grown),
         cmocka_unit_test(test_malformed_and_trailing_refused),
         cmocka_unit_test(test_threads_keep_their_own),
     };
