@@ -215,20 +215,30 @@ bu_children(pid_t *out, int max)
     return n;
 }
 
-/* The first line of /proc/stat: *idle gets idle + iowait, *total all. */
+/* The first line of /proc/stat: user nice system idle iowait irq softirq
+ * steal, in ticks. */
 static int
-s_cpu_times(unsigned long long *idle, unsigned long long *total)
+s_cpu_ticks(unsigned long long v[8])
 {
-    unsigned long long v[8] = {0};
     FILE *f = fopen("/proc/stat", "r");
 
+    memset(v, 0, 8 * sizeof(v[0]));
     if (f == NULL) {
         return -1;
     }
     int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
                    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
     fclose(f);
-    if (n < 5) {
+    return n < 5 ? -1 : 0;
+}
+
+/* *idle gets idle + iowait, *total all. */
+static int
+s_cpu_times(unsigned long long *idle, unsigned long long *total)
+{
+    unsigned long long v[8];
+
+    if (s_cpu_ticks(v) != 0) {
         return -1;
     }
     *idle = v[3] + v[4];
@@ -254,6 +264,31 @@ bu_cpu_busy(double window_s)
         return -1;
     }
     return 1.0 - (double)(idle1 - idle0) / (double)(total1 - total0);
+}
+
+int
+bu_ticks_now(bu_ticks *t)
+{
+    unsigned long long v[8];
+
+    t->steal = t->total = 0;
+    if (s_cpu_ticks(v) != 0) {
+        return -1;
+    }
+    for (int i = 0; i < 8; i++) {
+        t->total += v[i];
+    }
+    t->steal = v[7];
+    return 0;
+}
+
+double
+bu_steal_between(const bu_ticks *t0, const bu_ticks *t1)
+{
+    if (t0->total == 0 || t1->total <= t0->total || t1->steal < t0->steal) {
+        return -1;
+    }
+    return (double)(t1->steal - t0->steal) / (double)(t1->total - t0->total);
 }
 
 void

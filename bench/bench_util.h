@@ -48,6 +48,19 @@ int bu_children(pid_t *out, int max);
  * other programs use while the caller's own are idle. -1 if unreadable. */
 double bu_cpu_busy(double window_s);
 
+/* The machine's CPU time counters (all CPUs, from /proc/stat): on a
+ * virtual machine, steal is the time its CPUs wanted to run and the host
+ * ran other guests instead, which no quiet check inside the machine can
+ * see coming. */
+typedef struct bu_ticks {
+    unsigned long long steal, total;
+} bu_ticks;
+/* 0, or -1 (t zero) if /proc/stat cannot be read. */
+int bu_ticks_now(bu_ticks *t);
+/* The share of the CPU time between t0 and t1 that was stolen, or -1 if
+ * unknown. */
+double bu_steal_between(const bu_ticks *t0, const bu_ticks *t1);
+
 /* Prints `name: value unit` on stdout and flushes it, so that a benchmark
  * killed by its timeout still leaves the lines it measured. */
 void bu_line(const char *name, double value, int decimals, const char *unit);

@@ -141,6 +141,9 @@
 #                CMake finds OpenMP; else `n/a`) and drove's threads,
 #                processes and tcp clusters (bench_metg):
 #                  metg.P.peak               GFLOP/s, the best any reached
+#                  metg.P.host_steal         %, the CPU time the host (of a
+#                                            virtual machine) gave other
+#                                            guests while the sweep ran
 #                  metg.P.openmp, .threads, .processes, .tcp   us
 #                  metg.P.SYSTEM_vs_openmp   x, drove's METG / OpenMP's
 #                for P = trivial (independent tasks) and stencil_1d (each
