@@ -6,6 +6,7 @@
  * Tasks whose timing matters are pinned to a worker (dv_opts.worker), so
  * that the order of events does not depend on placement.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +246,89 @@ test_wait_all_and_bytes_made_in_place(void **state)
     DVT_EQ_I64(dv_wait_all(c, 1.0), 0); /* nothing held */
 }
 
+typedef struct s_waiter {
+    dv_client *c;
+    int rc;
+    double returned; /* dvt_now() when dv_wait_all returned */
+} s_waiter;
+
+static void *
+s_wait_all_thread(void *arg)
+{
+    s_waiter *w = arg;
+    w->rc = dv_wait_all(w->c, 30.0);
+    w->returned = dvt_now();
+    return NULL;
+}
+
+/* Two workers that run pinned calls now: one an earlier test made stop
+ * (to end a call that would not) refuses them until its successor is
+ * there. */
+static void
+s_two_ready_workers(dv_client *c, char *w0, char *w1, size_t size)
+{
+    double deadline = dvt_now() + 30.0;
+    for (;;) {
+        while (dv_nworkers(c) < 2 && dvt_now() < deadline) {
+            dvt_sleep(0.05); /* a daemon's successor is on its way */
+        }
+        dvt_two_workers(c, w0, w1, size);
+        dv_opts opts = DV_OPTS_INIT;
+        opts.worker = w0;
+        dv_future *a = DVT_NOTNULL(dv_submit(c, "whoami", 0, NULL, &opts));
+        opts.worker = w1;
+        dv_future *b = DVT_NOTNULL(dv_submit(c, "whoami", 0, NULL, &opts));
+        int ready = dv_result(a, 30.0) != NULL && dv_result(b, 30.0) != NULL;
+        dv_release(a);
+        dv_release(b);
+        if (ready) {
+            return;
+        }
+        DVT_TRUE(dvt_now() < deadline);
+        dvt_sleep(0.1);
+    }
+}
+
+/* dv_wait_all, woken only for the future it waits on, must not keep
+ * other waiters of the client asleep, and must see a release of that
+ * future by another thread. */
+static void
+test_wait_all_beside_other_waiters(void **state)
+{
+    dv_client *c = *state;
+    char w0[128], w1[128];
+    s_two_ready_workers(c, w0, w1, sizeof(w0));
+
+    dv_future *slow = DVT_NOTNULL(s_sleep(c, 1500, w0));
+    dv_future *fast = DVT_NOTNULL(s_sleep(c, 50, w1));
+    s_waiter w = {c, -1, 0};
+    pthread_t t;
+    DVT_TRUE(pthread_create(&t, NULL, s_wait_all_thread, &w) == 0);
+    dvt_sleep(0.01); /* (it waits on slow, which comes first or not) */
+    DVT_TRUE(dv_result(fast, 30.0) != NULL);
+    DVT_EQ_I64(dv_future_status(slow), DV_PENDING); /* woken before it */
+    pthread_join(t, NULL);
+    DVT_EQ_I64(w.rc, 0);
+    DVT_EQ_I64(dv_future_status(slow), DV_FINISHED);
+    dv_release(slow);
+    dv_release(fast);
+
+    /* The future it waits on released: nothing is left to wait for (and
+     * the call, cancelled, stops). */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/wait_all_coop.log", getenv("DROVE_HOME"));
+    dv_future *held =
+        DVT_NOTNULL(DV_SUBMIT(c, "sleep_coop", dv_str(path), dv_i64(10000)));
+    w = (s_waiter){c, -1, 0};
+    DVT_TRUE(pthread_create(&t, NULL, s_wait_all_thread, &w) == 0);
+    dvt_sleep(0.2);
+    double released = dvt_now();
+    dv_release(held);
+    pthread_join(t, NULL);
+    DVT_EQ_I64(w.rc, 0);
+    DVT_TRUE(w.returned - released < 5.0); /* not the task's 10 s */
+}
+
 static void
 test_release(void **state)
 {
@@ -373,6 +457,9 @@ main(void)
     (void)dvt_funcs_anchor(); /* keeps libdvt_funcs.so linked */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pinned_tasks_run_there),
+        /* Before the tests that leave a worker stopping (a daemon's is not
+         * replaced): it needs two. */
+        cmocka_unit_test(test_wait_all_beside_other_waiters),
         cmocka_unit_test(test_next_completed_in_completion_order),
         cmocka_unit_test(test_next_completed_sliding_window),
         cmocka_unit_test(test_next_completed_reused_array),
