@@ -183,7 +183,7 @@ s_root_worker(dvi_core *c, const dvi_task *t, dvi_sworker *best)
         dvi_core_res_fits(last, t)) {
         uint64_t lt = s_threads(last), bt = s_threads(best);
         if (last->nprocessing < lt ||
-            (c->ready.n > s_idle_threads(c, last) &&
+            (dvi_taskheap_len(&c->ready) > s_idle_threads(c, last) &&
              last->nprocessing * bt <= (best->nprocessing + bt) * lt)) {
             best = last;
         }
@@ -515,7 +515,7 @@ s_place_blocks(dvi_core *c)
         }
     }
     for (size_t i = 0; i < c->nworkers; i++) {
-        if (c->workers[i]->block.n > 0) {
+        if (dvi_taskheap_len(&c->workers[i]->block) > 0) {
             return 1;
         }
     }

@@ -36,18 +36,18 @@ void
 dvi_core_roots_split(dvi_core *c)
 {
     if (!s_is_root(dvi_taskheap_peek(&c->ready)) ||
-        c->ready.n <= dvi_core_free_slots(c)) {
+        dvi_taskheap_len(&c->ready) <= dvi_core_free_slots(c)) {
         return; /* the cheap tests first: this runs every turn */
     }
     /* The workers that take work, their threads, and the roots to split:
      * the run of roots heading the ready queue, and those already in
      * blocks, so that each block ends in proportion to its threads. */
-    uint64_t threads = 0, roots = c->ready.n;
+    uint64_t threads = 0, roots = dvi_taskheap_len(&c->ready);
     for (size_t i = 0; i < c->nworkers; i++) {
         const dvi_sworker *w = c->workers[i];
         if (!w->retiring) {
             threads += w->nthreads;
-            roots += w->block.n;
+            roots += dvi_taskheap_len(&w->block);
         }
     }
     if (threads == 0) {
@@ -60,7 +60,7 @@ dvi_core_roots_split(dvi_core *c)
         }
         uint64_t share = (roots * w->nthreads + threads - 1) / threads;
         dvi_task *t;
-        for (uint64_t n = w->block.n; n < share; n++) {
+        for (uint64_t n = dvi_taskheap_len(&w->block); n < share; n++) {
             if (!s_is_root(t = dvi_taskheap_peek(&c->ready))) {
                 return;
             }
@@ -76,7 +76,9 @@ s_longest_other(dvi_core *c, const dvi_sworker *w)
     dvi_sworker *best = NULL;
     for (size_t i = 0; i < c->nworkers; i++) {
         dvi_sworker *o = c->workers[i];
-        if (o != w && o->block.n > 0 && (!best || o->block.n > best->block.n)) {
+        if (o != w && dvi_taskheap_len(&o->block) > 0 &&
+            (!best ||
+             dvi_taskheap_len(&o->block) > dvi_taskheap_len(&best->block))) {
             best = o;
         }
     }
@@ -86,11 +88,13 @@ s_longest_other(dvi_core *c, const dvi_sworker *w)
 dvi_task *
 dvi_core_roots_next(dvi_core *c, dvi_sworker *w, int steal)
 {
-    if (w->block.n == 0 && c->ready.n == 0 && steal) {
+    if (dvi_taskheap_len(&w->block) == 0 && dvi_taskheap_len(&c->ready) == 0 &&
+        steal) {
         dvi_sworker *o = s_longest_other(c, w);
         return o != NULL ? dvi_taskheap_peek(&o->block) : NULL;
     }
-    if (w->block.n == 0 || dvi_taskheap_before(&c->ready, &w->block)) {
+    if (dvi_taskheap_len(&w->block) == 0 ||
+        dvi_taskheap_before(&c->ready, &w->block)) {
         return NULL; /* the ready queue's first goes first */
     }
     return dvi_taskheap_peek(&w->block);

@@ -1,10 +1,10 @@
 /* dvi_taskvec and dvi_taskheap: the scheduler's containers of tasks.
  *
  * A taskvec is a growable array of task pointers (a task's waiting
- * dependents, a worker's pinned queue, worklists). The heap orders ready
- * tasks, highest priority first, then oldest, and keeps each member's
- * index in the task itself so that removing one from the middle (a
- * cancel, a lost worker) is O(log n).
+ * dependents, a worker's pinned queue, worklists); taskvec.c. The ready
+ * queue (dvi_taskheap, taskheap.c) orders ready tasks, highest priority
+ * first, then oldest, and keeps each member's place in the task itself so
+ * that removing one from the middle (a cancel, a lost worker) is cheap.
  */
 #ifndef DVI_TASKVEC_H
 #define DVI_TASKVEC_H
@@ -35,26 +35,37 @@ void dvi_taskvec_shift(dvi_taskvec *v, uint32_t n);
 /* Takes the array: v is left empty, *out owns what it held. */
 void dvi_taskvec_take(dvi_taskvec *v, dvi_taskvec *out);
 
-/* Ready tasks: highest priority first, then oldest (by seq). A 4-ary heap
+/* Ready tasks: highest priority first, then oldest (by seq). A task that
+ * goes after every task of the run (tasks of one priority come in
+ * submission order: the usual case) joins the run, a FIFO ring, in O(1)
+ * and without touching another task; any other goes into a 4-ary heap
  * whose entries carry their task's order key, so that sifting through a
  * queue of a million tasks compares inline keys instead of following a
  * task pointer per child (the cache misses that dominated the scheduler's
- * loop). Each member's index is kept in the task (heap_index) for O(log n)
- * removal from the middle. A task's priority and seq must not change
- * while it is in a heap. */
+ * loop). The first task is the run's first or the heap's top. Each
+ * member's place is kept in the task (heap_index) for removal from the
+ * middle: O(log n) from the heap, O(1) from the run (a hole, skipped). A
+ * task's priority and seq must not change while it is queued; a queue
+ * holds fewer than 2^30 tasks. */
 typedef struct dvi_heapent {
     int32_t priority;
     uint64_t seq;
-    dvi_task *t;
+    dvi_task *t; /* NULL: a hole in the run */
 } dvi_heapent;
 
 typedef struct dvi_taskheap {
-    dvi_heapent *v;
+    dvi_heapent *v; /* the heap */
     uint32_t n, cap;
+    dvi_heapent *run;            /* the run: a ring of rcap slots */
+    uint32_t rfirst, rend, rcap; /* ids of its first and one past its last
+                                    member (mod 2^30) */
+    uint32_t nrun;               /* its members, holes not counted */
 } dvi_taskheap;
 
 void dvi_taskheap_init(dvi_taskheap *h);
 void dvi_taskheap_fini(dvi_taskheap *h);
+/* The tasks queued. */
+uint32_t dvi_taskheap_len(const dvi_taskheap *h);
 void dvi_taskheap_push(dvi_taskheap *h, dvi_task *t);
 dvi_task *dvi_taskheap_pop(dvi_taskheap *h);
 /* The first task, or NULL. */

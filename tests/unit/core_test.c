@@ -664,7 +664,7 @@ test_lost_worker_block_goes_back(void **state)
     int on[S_LEAVES], done[S_LEAVES] = {0};
     s_env *env = s_leaves(key, on);
     int lost = 1 - on[0], stays = on[0];
-    DVT_TRUE(env->w[lost]->block.n > 0);
+    DVT_TRUE(dvi_taskheap_len(&env->w[lost]->block) > 0);
     dvi_core_worker_leave(env->core, env->w[lost], "killed");
     env->w[lost] = NULL;
     s_turn(env);

@@ -48,7 +48,8 @@ s_cmp(const void *pa, const void *pb)
 }
 
 /* The heap property (4 children a node), every entry's key is its task's,
- * and every member knows its own index. */
+ * and every member knows its own index; the run is in order, its first
+ * member is no hole, and it counts its members. */
 static void
 s_check_heap(const dvi_taskheap *h)
 {
@@ -65,6 +66,28 @@ s_check_heap(const dvi_taskheap *h)
                      t->priority, (unsigned long long)t->seq);
         }
     }
+    uint32_t span = (h->rend - h->rfirst) & 0x3fffffffu, live = 0;
+    const dvi_task *prev = NULL;
+    for (uint32_t k = 0; k < span; k++) {
+        uint32_t id = (h->rfirst + k) & 0x3fffffffu;
+        const dvi_task *t = h->run[id & (h->rcap - 1)].t;
+        if (t == NULL) {
+            if (k == 0) {
+                DVT_FAIL("the run starts with a hole");
+            }
+            continue;
+        }
+        live++;
+        if (prev != NULL && s_before(t, prev)) {
+            DVT_FAIL("the run's member %u goes before the one ahead", k);
+        }
+        if (t->heap_index == DVI_NO_INDEX || t->heap_index < h->n) {
+            DVT_FAIL("the run's member %u says heap_index %u", k,
+                     t->heap_index);
+        }
+        prev = t;
+    }
+    DVT_EQ_I64(live, h->nrun);
 }
 
 static void
@@ -75,7 +98,7 @@ test_empty(void **state)
     DVT_TRUE(dvi_taskheap_pop(&h) == NULL);
     dvi_task *t = s_task(0, 1);
     dvi_taskheap_remove(&h, t); /* not in the heap: nothing happens */
-    DVT_EQ_I64(h.n, 0);
+    DVT_EQ_I64(dvi_taskheap_len(&h), 0);
     dvi_task_free(t);
     dvi_taskheap_fini(&h);
 }
@@ -181,7 +204,7 @@ test_random_against_sorted(void **state)
                      ref[i]->priority, (unsigned long long)ref[i]->seq);
         }
     }
-    DVT_EQ_I64(h.n, 0);
+    DVT_EQ_I64(dvi_taskheap_len(&h), 0);
     for (int i = 0; i < N; i++) {
         dvi_task_free(ts[i]);
     }
@@ -218,7 +241,7 @@ test_remove_from_middle(void **state)
         removed[i] = 1;
         nremoved++;
         DVT_EQ_I64(ts[i]->heap_index, DVI_NO_INDEX);
-        DVT_EQ_I64(h.n, N - nremoved);
+        DVT_EQ_I64(dvi_taskheap_len(&h), N - nremoved);
         if (k % 16 == 0) {
             s_check_heap(&h);
         }
@@ -233,7 +256,7 @@ test_remove_from_middle(void **state)
     }
     dvi_task *stranger = s_task(50, 999999);
     dvi_taskheap_remove(&h, stranger);
-    DVT_EQ_I64(h.n, N - nremoved);
+    DVT_EQ_I64(dvi_taskheap_len(&h), N - nremoved);
     s_check_heap(&h);
     dvi_task_free(stranger);
 
@@ -251,6 +274,82 @@ test_remove_from_middle(void **state)
     }
     DVT_TRUE(dvi_taskheap_pop(&h) == NULL);
     for (int i = 0; i < N; i++) {
+        dvi_task_free(ts[i]);
+    }
+    free(ts);
+    free(ref);
+    free(removed);
+    dvi_taskheap_fini(&h);
+}
+
+/* Tasks of one priority in submission order, the usual case, queue in
+ * the run: no heap. Removals leave holes; the ring grows past them,
+ * numbering members again, and each still knows its place. A task that
+ * goes before the run's last (a higher priority, an older task queued
+ * again) takes the heap, and the queue still pops in order. */
+static void
+test_run_in_order_with_holes(void **state)
+{
+    enum { N = 6000, FIRST = 3000 };
+    dvi_task **ts = calloc(N + 2, sizeof(*ts));
+    dvi_task **ref = calloc(N + 2, sizeof(*ref));
+    char *removed = calloc(N + 2, 1);
+    assert_non_null(ts);
+    assert_non_null(ref);
+    assert_non_null(removed);
+    dvi_taskheap h;
+    dvi_taskheap_init(&h);
+    for (int i = 0; i < FIRST; i++) {
+        ts[i] = s_task(0, (uint64_t)i + 10);
+        dvi_taskheap_push(&h, ts[i]);
+    }
+    DVT_EQ_I64(h.n, 0);
+    DVT_EQ_I64(h.nrun, FIRST);
+    for (int i = 1; i < 1000; i += 3) { /* holes, behind the first */
+        dvi_taskheap_remove(&h, ts[i]);
+        removed[i] = 1;
+        DVT_EQ_I64(ts[i]->heap_index, DVI_NO_INDEX);
+    }
+    s_check_heap(&h);
+    for (int i = FIRST; i < N; i++) { /* the ring grows past the holes */
+        ts[i] = s_task(0, (uint64_t)i + 10);
+        dvi_taskheap_push(&h, ts[i]);
+    }
+    s_check_heap(&h);
+    DVT_EQ_I64(h.n, 0);
+    for (int i = 2; i < 2000; i += 7) { /* numbered again: found still */
+        if (!removed[i]) {
+            dvi_taskheap_remove(&h, ts[i]);
+            removed[i] = 1;
+            DVT_EQ_I64(ts[i]->heap_index, DVI_NO_INDEX);
+        }
+    }
+    s_check_heap(&h);
+    ts[N] = s_task(1, (uint64_t)N + 10); /* urgent: the heap */
+    ts[N + 1] = s_task(0, 5);            /* older: the heap */
+    dvi_taskheap_push(&h, ts[N]);
+    dvi_taskheap_push(&h, ts[N + 1]);
+    DVT_EQ_I64(h.n, 2);
+    s_check_heap(&h);
+    int nref = 0;
+    for (int i = 0; i < N + 2; i++) {
+        if (!removed[i]) {
+            ref[nref++] = ts[i];
+        }
+    }
+    DVT_EQ_I64(dvi_taskheap_len(&h), nref);
+    qsort(ref, (size_t)nref, sizeof(*ref), s_cmp);
+    for (int i = 0; i < nref; i++) {
+        if (dvi_taskheap_pop(&h) != ref[i]) {
+            DVT_FAIL("pop %d is not the reference's", i);
+        }
+        if (i % 500 == 0) {
+            s_check_heap(&h);
+        }
+    }
+    DVT_TRUE(dvi_taskheap_pop(&h) == NULL);
+    DVT_TRUE(h.rcap <= DVI_TASKVEC_KEEP); /* the burst's ring went */
+    for (int i = 0; i < N + 2; i++) {
         dvi_task_free(ts[i]);
     }
     free(ts);
@@ -338,19 +437,19 @@ test_emptied_arrays_shrink(void **state)
         ts[i] = s_task((int32_t)(dvt_rand(&s_rng) % 10), (uint64_t)i);
         dvi_taskheap_push(&h, ts[i]);
     }
-    DVT_GE_I64(h.cap, N);
+    DVT_GE_I64(h.cap + h.rcap, N);
     for (int i = 0; i < N; i += 2) {
         dvi_taskheap_remove(&h, ts[i]);
     }
     s_check_heap(&h);
     dvi_task *prev = NULL;
-    while (h.n > 100) {
+    while (dvi_taskheap_len(&h) > 100) {
         dvi_task *t = dvi_taskheap_pop(&h);
         DVT_TRUE(prev == NULL || !s_before(t, prev));
         prev = t;
     }
     s_check_heap(&h);
-    DVT_TRUE(h.cap <= DVI_TASKVEC_KEEP);
+    DVT_TRUE(h.cap <= DVI_TASKVEC_KEEP && h.rcap <= DVI_TASKVEC_KEEP);
     dvi_taskheap_fini(&h);
 
     dvi_taskvec v;
@@ -442,6 +541,7 @@ main(void)
         cmocka_unit_test(test_before_compares_first_tasks),
         cmocka_unit_test(test_random_against_sorted),
         cmocka_unit_test(test_remove_from_middle),
+        cmocka_unit_test(test_run_in_order_with_holes),
         cmocka_unit_test(test_remove_last_and_root),
         cmocka_unit_test(test_emptied_arrays_shrink),
         cmocka_unit_test(test_taskvec),
