@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /* The client: connecting, its loop thread, the scheduler's messages, and
  * results fetched from the workers that hold them. */
 #include <sodium.h>
