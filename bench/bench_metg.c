@@ -369,7 +369,10 @@ s_measure(metg *m, int pattern, metg_point *pts, int k, const int *active,
         *steal = s_point_steal(m, pattern, &pts[k], k, active);
         best = s_effs(m, &pts[k], s_peak(m, pts, k + 1), eff);
     }
-    for (int retry = 0; retry<STEAL_RETRIES && * steal> STEAL_MAX; retry++) {
+    for (int retry = 0; retry < STEAL_RETRIES; retry++) {
+        if (*steal <= STEAL_MAX) {
+            break;
+        }
         m->reruns++;
         *steal = s_point_steal(m, pattern, &pts[k], k, active);
         best = s_effs(m, &pts[k], s_peak(m, pts, k + 1), eff);

@@ -215,36 +215,28 @@ bu_children(pid_t *out, int max)
     return n;
 }
 
-/* The first line of /proc/stat: user nice system idle iowait irq softirq
- * steal, in ticks. */
-static int
-s_cpu_ticks(unsigned long long v[8])
+int
+bu_ticks_now(bu_ticks *t)
 {
+    /* The first line of /proc/stat: user nice system idle iowait irq
+     * softirq steal, in ticks. */
+    unsigned long long v[8] = {0};
     FILE *f = fopen("/proc/stat", "r");
 
-    memset(v, 0, 8 * sizeof(v[0]));
+    memset(t, 0, sizeof(*t));
     if (f == NULL) {
         return -1;
     }
     int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
                    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
     fclose(f);
-    return n < 5 ? -1 : 0;
-}
-
-/* *idle gets idle + iowait, *total all. */
-static int
-s_cpu_times(unsigned long long *idle, unsigned long long *total)
-{
-    unsigned long long v[8];
-
-    if (s_cpu_ticks(v) != 0) {
+    if (n < 5) {
         return -1;
     }
-    *idle = v[3] + v[4];
-    *total = 0;
+    t->idle = v[3] + v[4];
+    t->steal = v[7];
     for (int i = 0; i < 8; i++) {
-        *total += v[i];
+        t->total += v[i];
     }
     return 0;
 }
@@ -252,34 +244,18 @@ s_cpu_times(unsigned long long *idle, unsigned long long *total)
 double
 bu_cpu_busy(double window_s)
 {
-    unsigned long long idle0, total0, idle1, total1;
+    bu_ticks t0, t1;
     struct timespec pause = {
         (time_t)window_s, (long)((window_s - (double)(time_t)window_s) * 1e9)};
 
-    if (s_cpu_times(&idle0, &total0) != 0) {
+    if (bu_ticks_now(&t0) != 0) {
         return -1;
     }
     nanosleep(&pause, NULL);
-    if (s_cpu_times(&idle1, &total1) != 0 || total1 <= total0) {
+    if (bu_ticks_now(&t1) != 0 || t1.total <= t0.total) {
         return -1;
     }
-    return 1.0 - (double)(idle1 - idle0) / (double)(total1 - total0);
-}
-
-int
-bu_ticks_now(bu_ticks *t)
-{
-    unsigned long long v[8];
-
-    t->steal = t->total = 0;
-    if (s_cpu_ticks(v) != 0) {
-        return -1;
-    }
-    for (int i = 0; i < 8; i++) {
-        t->total += v[i];
-    }
-    t->steal = v[7];
-    return 0;
+    return 1.0 - (double)(t1.idle - t0.idle) / (double)(t1.total - t0.total);
 }
 
 double

@@ -53,7 +53,7 @@ double bu_cpu_busy(double window_s);
  * ran other guests instead, which no quiet check inside the machine can
  * see coming. */
 typedef struct bu_ticks {
-    unsigned long long steal, total;
+    unsigned long long idle, steal, total; /* idle: idle + iowait */
 } bu_ticks;
 /* 0, or -1 (t zero) if /proc/stat cannot be read. */
 int bu_ticks_now(bu_ticks *t);

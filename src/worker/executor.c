@@ -170,13 +170,14 @@ dvi_executor_block(dvi_executor *ex, int begin)
     ex->nblocked += begin ? 1 : -1;
     /* Waiting, the call makes room for another: dask's secede. Rejoining
      * takes none: the next thread to finish a call stays idle instead. */
-    if (s_staff(ex)) {
-        uv_cond_signal(&ex->more);
-    }
+    int wake = s_staff(ex);
     if (ex->on_lent != NULL && s_lent(ex) != ex->lent_said) {
         uv_async_send(&ex->async); /* the loop tells the scheduler */
     }
     uv_mutex_unlock(&ex->lock);
+    if (wake) { /* (the caller is one of ex's threads: ex is here) */
+        uv_cond_signal(&ex->more);
+    }
 }
 
 void

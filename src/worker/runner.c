@@ -168,25 +168,20 @@ s_pop(dvi_runner *r)
     return job;
 }
 
-/* Counts job as on the executor, and adds it to the list *tail ends,
- * for dvi_executor_submit_list. */
+/* Counts job as on the executor, which the caller hands it to. */
 static void
-s_hand(dvi_runner *r, dvi_job *job, dvi_job ***tail)
+s_busy_add(dvi_runner *r, dvi_job *job)
 {
     dvi_watch_add(r->watch, job);
     r->nbusy++;
     r->group->busy++;
-    job->next = NULL;
-    **tail = job;
-    *tail = &job->next;
 }
 
 static void
 s_to_executor(dvi_runner *r, dvi_job *job)
 {
-    dvi_job *one = NULL, **tail = &one;
-    s_hand(r, job, &tail);
-    dvi_executor_submit_list(r->ex, one);
+    s_busy_add(r, job);
+    dvi_executor_submit(r->ex, job);
 }
 
 static void
@@ -224,7 +219,10 @@ s_drain(uv_idle_t *h)
             if (s_on_loop(r, r->runq)) {
                 break;
             }
-            s_hand(r, s_pop(r), &tail);
+            dvi_job *j = s_pop(r);
+            s_busy_add(r, j);
+            *tail = j;
+            tail = &j->next;
         }
         if (handed != NULL) {
             dvi_executor_submit_list(r->ex, handed);

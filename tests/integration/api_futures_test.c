@@ -261,34 +261,6 @@ s_wait_all_thread(void *arg)
     return NULL;
 }
 
-/* Two workers that run pinned calls now: one an earlier test made stop
- * (to end a call that would not) refuses them until its successor is
- * there. */
-static void
-s_two_ready_workers(dv_client *c, char *w0, char *w1, size_t size)
-{
-    double deadline = dvt_now() + 30.0;
-    for (;;) {
-        while (dv_nworkers(c) < 2 && dvt_now() < deadline) {
-            dvt_sleep(0.05); /* a daemon's successor is on its way */
-        }
-        dvt_two_workers(c, w0, w1, size);
-        dv_opts opts = DV_OPTS_INIT;
-        opts.worker = w0;
-        dv_future *a = DVT_NOTNULL(dv_submit(c, "whoami", 0, NULL, &opts));
-        opts.worker = w1;
-        dv_future *b = DVT_NOTNULL(dv_submit(c, "whoami", 0, NULL, &opts));
-        int ready = dv_result(a, 30.0) != NULL && dv_result(b, 30.0) != NULL;
-        dv_release(a);
-        dv_release(b);
-        if (ready) {
-            return;
-        }
-        DVT_TRUE(dvt_now() < deadline);
-        dvt_sleep(0.1);
-    }
-}
-
 /* dv_wait_all, woken only for the future it waits on, must not keep
  * other waiters of the client asleep, and must see a release of that
  * future by another thread. */
@@ -297,7 +269,7 @@ test_wait_all_beside_other_waiters(void **state)
 {
     dv_client *c = *state;
     char w0[128], w1[128];
-    s_two_ready_workers(c, w0, w1, sizeof(w0));
+    dvt_two_workers(c, w0, w1, sizeof(w0));
 
     dv_future *slow = DVT_NOTNULL(s_sleep(c, 1500, w0));
     dv_future *fast = DVT_NOTNULL(s_sleep(c, 50, w1));
