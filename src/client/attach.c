@@ -19,11 +19,13 @@ s_wake_cb(uv_async_t *a)
     char **keys, **addrs;
     uv_mutex_lock(&c->lock);
     if (conn != NULL) {
-        dvi_outbox_move(dvi_conn_outbox(conn), &c->out);
+        dvi_client_take_batch_locked(c, dvi_conn_outbox(conn), 1);
     } else {
         /* No scheduler: the session's children were failed already. */
-        dvi_outbox_fini(&c->out);
-        dvi_outbox_init(&c->out, NULL, NULL);
+        dvi_outbox gone;
+        dvi_outbox_init(&gone, NULL, NULL);
+        dvi_client_take_batch_locked(c, &gone, 1);
+        dvi_outbox_fini(&gone);
     }
     size_t nf = dvi_client_take_fetchq_locked(c, &keys, &addrs);
     uv_mutex_unlock(&c->lock);
@@ -64,7 +66,7 @@ dvi_client_attach_flush(dv_client *c)
     dvi_conn *conn = c->host->conn(c->host_ctx);
     if (conn != NULL) {
         uv_mutex_lock(&c->lock);
-        dvi_outbox_move(dvi_conn_outbox(conn), &c->out);
+        dvi_client_take_batch_locked(c, dvi_conn_outbox(conn), 1);
         uv_mutex_unlock(&c->lock);
     }
 }

@@ -78,14 +78,6 @@ dvi_client_wait_end(dv_client *c)
     }
 }
 
-void
-dvi_client_queue_locked(dv_client *c)
-{
-    /* Called with the lock held after adding to c->out. uv_async_send
-     * coalesces: a burst of submissions costs one wake-up. */
-    uv_async_send(&c->wake);
-}
-
 int
 dvi_client_check_locked(dv_client *c)
 {
@@ -297,7 +289,7 @@ static int
 s_on_frame(dvi_conn *conn, const char *buf, size_t len)
 {
     dv_client *c = dvi_conn_data(conn);
-    uv_mutex_lock(&c->lock);
+    dvi_client_lock_loop(c);
     int rc = dvi_conn_each_msg(conn, buf, len, s_on_msg, c);
     int wake = dvi_client_wake_needed_locked(c);
     uv_mutex_unlock(&c->lock);
@@ -397,11 +389,13 @@ static void
 s_wake_cb(uv_async_t *a)
 {
     dv_client *c = a->data;
-    uv_mutex_lock(&c->lock);
+    dvi_client_lock_loop(c);
     int stopping = c->stopping;
-    if (c->conn) {
-        /* Usually a hand-over of the buffers, not a copy. */
-        dvi_outbox_move(dvi_conn_outbox(c->conn), &c->out);
+    if (c->conn != NULL &&
+        dvi_client_take_batch_locked(c, dvi_conn_outbox(c->conn), 0)) {
+        /* The next batch goes next turn, once the scheduler has this one.
+         * Usually a hand-over of the buffers, not a copy. */
+        uv_async_send(&c->wake);
     }
     char **keys = NULL, **addrs = NULL;
     size_t nf = dvi_client_take_fetchq_locked(c, &keys, &addrs);
@@ -443,6 +437,10 @@ dvi_client_free(dv_client *c)
     dvi_request_free_all(c);
     dvi_tunnel_close(&c->tunnel);
     free(c->fetchq);
+    dvi_outbox out;
+    dvi_outbox_init(&out, NULL, NULL);
+    dvi_client_take_batch_locked(c, &out, 1);
+    dvi_outbox_fini(&out);
     dvi_outbox_fini(&c->out);
     dvi_tls_ctx_destroy(&c->tls);
     uv_mutex_destroy(&c->lock);
@@ -460,6 +458,7 @@ dvi_client_new(uv_loop_t *loop, uv_async_cb wake)
     uv_mutex_init(&c->lock);
     uv_cond_init(&c->cond);
     dvi_outbox_init(&c->out, NULL, NULL);
+    c->batches_tail = &c->batches;
     dvi_map_init(&c->futures);
     dvi_map_init(&c->fninfo);
     dvi_pset_init(&c->live);

@@ -363,7 +363,7 @@ dv_release(dv_future *f)
     }
     dv_client *c = f->c;
     dvi_fstate *st = f->st;
-    uv_mutex_lock(&c->lock);
+    dvi_client_lock_user(c);
     s_future_free_locked(c, f);
     if (--st->refs == 0) {
         dvi_map_del(&c->futures, st->key);

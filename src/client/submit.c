@@ -334,7 +334,7 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     if (given && s_given_key_forged(given, fn, call) < 0) {
         return NULL;
     }
-    uv_mutex_lock(&c->lock);
+    dvi_client_lock_user(c);
     if (dvi_client_check_locked(c) < 0) {
         uv_mutex_unlock(&c->lock);
         return NULL;

@@ -17,12 +17,15 @@
  * The workers of local:processes, one per CPU the client may use, are
  * bound each to its own CPU (as OpenMP binds its threads), unless
  * DROVE_PIN_WORKERS=0.
+ *
+ * Calls submitted in a tight loop start while the client still submits.
  */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "dvt_funcs.h"
 #include "dvtest.h"
@@ -161,6 +164,45 @@ test_sole_worker_runs_short_calls_on_its_loop(void **state)
     dv_close(c);
 }
 
+/* Calls submitted in a tight loop start while the client still submits:
+ * the scheduler gets them in batches as they come, not the whole graph at
+ * the end, and the client's lock does not keep the loop thread (which
+ * carries the scheduler and the workers here) out while the user's thread
+ * takes it again and again. Before, the first call of 20,000 started once
+ * the last was submitted. Returns how many started before that. */
+static int64_t
+s_started_while_submitting(const char *spec, int64_t n)
+{
+    dv_client *c = DVT_NOTNULL(dvt_connect(spec));
+    dv_future **fs = DVT_NOTNULL(calloc((size_t)n, sizeof(*fs)));
+    for (int64_t i = 0; i < n; i++) {
+        dv_arg args[2] = {dv_i64(62), dv_i64(0)}; /* returns at once */
+        fs[i] = DVT_NOTNULL(dv_submit(c, "meet", 2, args, NULL));
+    }
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    int64_t submitted = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec, early = 0;
+    for (int64_t i = 0; i < n; i++) {
+        size_t len = 0;
+        const int64_t *v = dv_value_i64s(DVT_RESULT(fs[i], 120.0), &len);
+        DVT_EQ_I64(len, 3);
+        early += v[1] < submitted;
+    }
+    dvt_release_all(fs, (size_t)n);
+    free(fs);
+    dv_close(c);
+    return early;
+}
+
+static void
+test_calls_start_while_the_client_submits(void **state)
+{
+    (void)state;
+    int64_t n = 20000;
+    DVT_GE_I64(s_started_while_submitting("local:threads=2", n), n / 10);
+    DVT_GE_I64(s_started_while_submitting("local:processes=2", n), n / 10);
+}
+
 /* Asks each of the n workers of c (local:processes) which CPUs it may run
  * on: cpu[i] is the one worker i is bound to, or -1 if it may run on
  * more than one. */
@@ -229,6 +271,7 @@ main(void)
         cmocka_unit_test(test_short_calls_overlap_on_worker_threads),
         cmocka_unit_test(test_sole_worker_runs_short_calls_on_its_loop),
         cmocka_unit_test(test_process_workers_bound_to_their_cpus),
+        cmocka_unit_test(test_calls_start_while_the_client_submits),
     };
     return dvt_finish(
         cmocka_run_group_tests_name("parallel", tests, NULL, NULL));

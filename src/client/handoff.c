@@ -1,0 +1,68 @@
+/* What user threads hand the client's loop thread: their messages for
+ * the scheduler, in batches, and the client's lock.
+ *
+ * A user thread submitting a graph in a tight loop must not keep the
+ * loop thread from it: that loop carries the scheduler and workers of an
+ * embedded cluster, which should run the first calls while the rest are
+ * submitted. */
+#include <sched.h>
+#include <stdlib.h>
+
+#include "client_impl.h"
+#include "common/err.h"
+
+void
+dvi_client_queue_locked(dv_client *c)
+{
+    /* Called with the lock held after adding to c->out. uv_async_send
+     * coalesces: a burst of submissions costs one wake-up. */
+    if (dvi_outbox_count(&c->out) >= DVI_CLIENT_BATCH) {
+        dvi_batch *b = dvi_malloc(sizeof(*b));
+        b->next = NULL;
+        dvi_outbox_init(&b->msgs, NULL, NULL);
+        dvi_outbox_move(&b->msgs, &c->out); /* the buffers change hands */
+        *c->batches_tail = b;
+        c->batches_tail = &b->next;
+    }
+    uv_async_send(&c->wake);
+}
+
+void
+dvi_client_lock_loop(dv_client *c)
+{
+    if (uv_mutex_trylock(&c->lock) == 0) {
+        return;
+    }
+    atomic_fetch_add_explicit(&c->loop_waiting, 1, memory_order_relaxed);
+    uv_mutex_lock(&c->lock);
+    atomic_fetch_sub_explicit(&c->loop_waiting, 1, memory_order_relaxed);
+}
+
+void
+dvi_client_lock_user(dv_client *c)
+{
+    while (atomic_load_explicit(&c->loop_waiting, memory_order_relaxed) > 0) {
+        sched_yield();
+    }
+    uv_mutex_lock(&c->lock);
+}
+
+int
+dvi_client_take_batch_locked(dv_client *c, dvi_outbox *dst, int all)
+{
+    do {
+        dvi_batch *b = c->batches;
+        if (b == NULL) {
+            dvi_outbox_move(dst, &c->out);
+            return 0;
+        }
+        c->batches = b->next;
+        if (c->batches == NULL) {
+            c->batches_tail = &c->batches;
+        }
+        dvi_outbox_move(dst, &b->msgs);
+        dvi_outbox_fini(&b->msgs);
+        free(b);
+    } while (all);
+    return c->batches != NULL || dvi_outbox_count(&c->out) > 0;
+}
