@@ -21,7 +21,11 @@
  * at once: dv_submit of every task, a future per input, each future
  * released once its dependents are submitted, then dv_wait_all and
  * dv_result of the last step; timed from the first submit to the last
- * result.
+ * result. After each graph, every future released, a call on each worker
+ * (dv_run_all) comes back only once the workers have freed the graph's
+ * results: that cleanup (2-4 ms after a 10 ms graph of 2,000 tiny
+ * tasks) fell on the next timed graph, often another system's (OpenMP's
+ * too), and Task Bench times each graph alone.
  *
  * The sweep starts at iter_max (about 1 ms of kernel a task, measured
  * here unless given), with enough steps for about a second of work
