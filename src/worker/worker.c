@@ -51,6 +51,7 @@ void
 dvi_wtask_free(dvi_wtask *wt)
 {
     dvi_job_free(wt->job);
+    free(wt->why);
     free(wt);
 }
 
@@ -264,10 +265,12 @@ s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob, const char *why)
             wt->job->inputs[f->slots[i]].blob = dvi_blob_hold(blob);
         } else if (!wt->failed) {
             /* The first input that failed names the failure. */
-            wt->failed = 1;
-            snprintf(wt->why, sizeof(wt->why), "input '%s' %s %s: %s", f->key,
+            char text[384];
+            snprintf(text, sizeof(text), "input '%s' %s %s: %s", f->key,
                      f->addr[0] ? "could not be fetched from" : "failed",
                      f->addr[0] ? f->addr : "here", why ? why : "missing");
+            wt->failed = 1;
+            wt->why = dvi_strdup(text);
         }
         if (--wt->nmissing > 0) {
             dvi_worker_fuse_offer(w, wt); /* the last may be a task here */
@@ -486,7 +489,7 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
     if (problem && wt->nmissing > 0) {
         /* Dropped when its fetches come back, with this reason. */
         wt->failed = 1;
-        snprintf(wt->why, sizeof(wt->why), "%s", problem);
+        wt->why = dvi_strdup(problem);
     } else if (problem) {
         s_drop(w, wt, DVI_BLAME_INPUT, problem);
     } else if (wt->nmissing == 0) {
