@@ -392,9 +392,10 @@ s_wake_cb(uv_async_t *a)
     dvi_client_lock_loop(c);
     int stopping = c->stopping;
     if (c->conn != NULL &&
-        dvi_client_take_batch_locked(c, dvi_conn_outbox(c->conn), 0)) {
-        /* The next batch goes next turn, once the scheduler has this one.
-         * Usually a hand-over of the buffers, not a copy. */
+        dvi_client_take_batch_locked(c, dvi_conn_outbox(c->conn), stopping)) {
+        /* The next batch goes next turn, once the scheduler has this one;
+         * a closing client sends them all. Usually a hand-over of the
+         * buffers, not a copy. */
         uv_async_send(&c->wake);
     }
     char **keys = NULL, **addrs = NULL;
