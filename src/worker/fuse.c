@@ -45,8 +45,8 @@ void
 dvi_worker_fuse_offer(dvi_worker *w, dvi_wtask *wt)
 {
     dvi_job *b = wt->job;
-    if (wt->nmissing != 1 || wt->freed || wt->failed || b->fuse_prev != NULL ||
-        !s_chainable(b)) {
+    if (wt->nmissing != 1 || wt->freed || wt->why != NULL ||
+        b->fuse_prev != NULL || !s_chainable(b)) {
         return;
     }
     size_t slot = s_missing_slot(b);

@@ -263,13 +263,11 @@ s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob, const char *why)
         dvi_wtask *wt = f->waiters[i];
         if (blob) {
             wt->job->inputs[f->slots[i]].blob = dvi_blob_hold(blob);
-        } else if (!wt->failed) {
-            /* The first input that failed names the failure. */
+        } else if (wt->why == NULL) { /* the first failure names it */
             char text[384];
             snprintf(text, sizeof(text), "input '%s' %s %s: %s", f->key,
                      f->addr[0] ? "could not be fetched from" : "failed",
                      f->addr[0] ? f->addr : "here", why ? why : "missing");
-            wt->failed = 1;
             wt->why = dvi_strdup(text);
         }
         if (--wt->nmissing > 0) {
@@ -278,7 +276,7 @@ s_fetch_done(dvi_worker *w, dvi_wfetch *f, dvi_blob *blob, const char *why)
         }
         if (wt->freed) {
             s_drop(w, wt, DVI_BLAME_TASK, "cancelled");
-        } else if (wt->failed) {
+        } else if (wt->why != NULL) {
             s_drop(w, wt, DVI_BLAME_INPUT, wt->why);
         } else {
             s_submit(w, wt);
@@ -488,7 +486,6 @@ s_on_compute(dvi_worker *w, const msgpack_object *f, uint32_t n)
     }
     if (problem && wt->nmissing > 0) {
         /* Dropped when its fetches come back, with this reason. */
-        wt->failed = 1;
         wt->why = dvi_strdup(problem);
     } else if (problem) {
         s_drop(w, wt, DVI_BLAME_INPUT, problem);

@@ -38,9 +38,9 @@ typedef struct dvi_wtask {
                           while it still runs is answered twice */
     uint32_t nmissing; /* inputs still being fetched */
     int freed;         /* the scheduler no longer wants it */
-    int failed;        /* an input could not be fetched */
-    char *why;         /* and why (malloc'ed once failed): a buffer in
-                          every task cost each tiny task 384 zeroed bytes */
+    char *why;         /* why an input could not be had, NULL while none failed
+                          (malloc'ed: a buffer in every task cost each tiny task
+                          384 zeroed bytes) */
 } dvi_wtask;
 
 /* An input being fetched from a peer, and the tasks waiting for it. */
