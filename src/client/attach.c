@@ -22,10 +22,7 @@ s_wake_cb(uv_async_t *a)
         dvi_client_take_batch_locked(c, dvi_conn_outbox(conn), 1);
     } else {
         /* No scheduler: the session's children were failed already. */
-        dvi_outbox gone;
-        dvi_outbox_init(&gone, NULL, NULL);
-        dvi_client_take_batch_locked(c, &gone, 1);
-        dvi_outbox_fini(&gone);
+        dvi_client_take_batch_locked(c, NULL, 1);
     }
     size_t nf = dvi_client_take_fetchq_locked(c, &keys, &addrs);
     uv_mutex_unlock(&c->lock);

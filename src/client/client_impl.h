@@ -178,7 +178,8 @@ void dvi_client_queue_locked(dv_client *c); /* wakes the loop for c->out */
 void dvi_client_lock_loop(dv_client *c);
 void dvi_client_lock_user(dv_client *c);
 /* Moves the oldest batch of messages for the scheduler to dst (all of them
- * if all is set). Returns whether messages remain. Lock held. */
+ * if all is set; dst NULL drops them). Returns whether messages remain.
+ * Lock held. */
 int dvi_client_take_batch_locked(dv_client *c, dvi_outbox *dst, int all);
 /* The scheduler's FINISHED or ERRED (a dvi_msg_fn), lock held. */
 int dvi_client_on_result_locked(dv_client *c, int type, const msgpack_object *f,

@@ -438,10 +438,7 @@ dvi_client_free(dv_client *c)
     dvi_request_free_all(c);
     dvi_tunnel_close(&c->tunnel);
     free(c->fetchq);
-    dvi_outbox out;
-    dvi_outbox_init(&out, NULL, NULL);
-    dvi_client_take_batch_locked(c, &out, 1);
-    dvi_outbox_fini(&out);
+    dvi_client_take_batch_locked(c, NULL, 1);
     dvi_outbox_fini(&c->out);
     dvi_tls_ctx_destroy(&c->tls);
     uv_mutex_destroy(&c->lock);

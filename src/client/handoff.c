@@ -14,8 +14,9 @@
 void
 dvi_client_queue_locked(dv_client *c)
 {
-    /* Called with the lock held after adding to c->out. uv_async_send
-     * coalesces: a burst of submissions costs one wake-up. */
+    /* Called with the lock held after adding to c->out, which becomes a
+     * batch once it is full. uv_async_send coalesces: a burst of
+     * submissions costs one wake-up. */
     if (dvi_outbox_count(&c->out) >= DVI_CLIENT_BATCH) {
         dvi_batch *b = dvi_malloc(sizeof(*b));
         b->next = NULL;
@@ -53,14 +54,21 @@ dvi_client_take_batch_locked(dv_client *c, dvi_outbox *dst, int all)
     do {
         dvi_batch *b = c->batches;
         if (b == NULL) {
-            dvi_outbox_move(dst, &c->out);
+            if (dst != NULL) {
+                dvi_outbox_move(dst, &c->out);
+            } else {
+                dvi_outbox_fini(&c->out);
+                dvi_outbox_init(&c->out, NULL, NULL);
+            }
             return 0;
+        }
+        if (dst != NULL) {
+            dvi_outbox_move(dst, &b->msgs); /* b->msgs is left empty */
         }
         c->batches = b->next;
         if (c->batches == NULL) {
             c->batches_tail = &c->batches;
         }
-        dvi_outbox_move(dst, &b->msgs);
         dvi_outbox_fini(&b->msgs);
         free(b);
     } while (all);

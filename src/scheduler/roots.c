@@ -74,12 +74,13 @@ static dvi_sworker *
 s_longest_other(dvi_core *c, const dvi_sworker *w)
 {
     dvi_sworker *best = NULL;
+    uint32_t most = 0;
     for (size_t i = 0; i < c->nworkers; i++) {
         dvi_sworker *o = c->workers[i];
-        if (o != w && dvi_taskheap_len(&o->block) > 0 &&
-            (!best ||
-             dvi_taskheap_len(&o->block) > dvi_taskheap_len(&best->block))) {
+        uint32_t n = dvi_taskheap_len(&o->block);
+        if (o != w && n > most) {
             best = o;
+            most = n;
         }
     }
     return best;
