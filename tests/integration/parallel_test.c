@@ -2,7 +2,7 @@
  *
  * A worker runs calls of a function proven short on its loop thread only
  * when that costs no parallelism (src/worker/runner.h). These tests run
- * two such calls submitted together that each wait, inside the call, for
+ * two such calls made ready together that each wait, inside the call, for
  * the other to start, and assert that both saw the other: on
  * local:threads=2 (one loop carries the scheduler, the client and both
  * workers) and on a daemon `drove worker --threads 2`. Before, both ran
@@ -75,28 +75,41 @@ s_meet_pair(dv_client *c, int64_t round, int64_t ms, dv_future *gate)
     dvt_release_all(fs, 2);
 }
 
-/* Two short calls submitted together on a cluster whose workers share
- * one process (local:threads, or a worker with two threads): both run at
- * once, each seeing the other, their spans overlapping. Run one after the
- * other on a loop thread, the first would wait S_MEET_MS in vain. */
-static void
-test_short_calls_overlap_on_local_threads(void **state)
-{
-    (void)state;
-    dv_client *c = DVT_NOTNULL(dvt_connect("local:threads=2"));
-    dv_arg warm[2] = {dv_i64(0), dv_i64(0)};
-    s_warm(c, "meet", 2, warm);
-    s_meet_pair(c, 1, S_MEET_MS, NULL);
-    dv_close(c);
-}
-
-/* The same on a daemon worker, where the two calls must reach the worker
- * in one turn: over TCP they may come in two reads, and the first, alone
+/* Two short calls, proven short, that become ready together: both run
+ * at once, each seeing the other, their spans overlapping. Run one after
+ * the other on a loop thread, the first would wait S_MEET_MS in vain.
+ * Submitted one after the other, they may reach the worker in two turns
+ * (two reads over TCP; two of the client's batches in-process, its loop
+ * taking the first before the second is submitted), and the first, alone
  * and short, would run on the loop thread, which cannot receive the
  * second while the first waits for it (a short call is not expected to
  * wait). So both wait for a gate, a short call that runs on the loop for
  * 200 ms: they arrive meanwhile, and are ready together, as the
  * dependents of one task are. */
+static void
+s_gated_meet_pair(dv_client *c)
+{
+    dv_arg warm[2] = {dv_i64(0), dv_i64(0)};
+    s_warm(c, "meet", 2, warm);
+    s_warm(c, "pause_ms", 1, warm);
+    dv_arg ms = dv_i64(200);
+    dv_future *gate = DVT_NOTNULL(dv_submit(c, "pause_ms", 1, &ms, NULL));
+    s_meet_pair(c, 1, S_MEET_MS, gate);
+    dv_release(gate);
+}
+
+/* On local:threads, one loop carries the scheduler, the client and both
+ * workers. */
+static void
+test_short_calls_overlap_on_local_threads(void **state)
+{
+    (void)state;
+    dv_client *c = DVT_NOTNULL(dvt_connect("local:threads=2"));
+    s_gated_meet_pair(c);
+    dv_close(c);
+}
+
+/* On a daemon worker with two threads. */
 static void
 test_short_calls_overlap_on_worker_threads(void **state)
 {
@@ -105,13 +118,7 @@ test_short_calls_overlap_on_worker_threads(void **state)
     DVT_PASS(dvt_cluster_start(&cl, 1, 2));
     dv_client *c = DVT_NOTNULL(dvt_connect(cl.addr));
     dvt_wait_workers(c, 1, 30.0);
-    dv_arg warm[2] = {dv_i64(0), dv_i64(0)};
-    s_warm(c, "meet", 2, warm);
-    s_warm(c, "pause_ms", 1, warm);
-    dv_arg ms = dv_i64(200);
-    dv_future *gate = DVT_NOTNULL(dv_submit(c, "pause_ms", 1, &ms, NULL));
-    s_meet_pair(c, 1, S_MEET_MS, gate);
-    dv_release(gate);
+    s_gated_meet_pair(c);
     dv_close(c);
     dvt_cluster_stop(&cl);
 }
