@@ -46,6 +46,14 @@
  *                (4 with --quick), and the point alone read the METG up
  *                to that factor too high
  *
+ * First, with the clusters connected and idle, the wake-up floor
+ * (metg_wake.h): metg.wake_idle and metg.wake_busy (us), what it takes
+ * here to run a loop thread asleep in epoll after another thread's
+ * uv_async_send, the machine idle and every core computing. A stencil's
+ * dependency between two workers costs one or two such wake-ups (the
+ * executor that made the result wakes the loop, the loop wakes the
+ * executor that takes it) on the graph's critical path.
+ *
  * Printed per pattern: metg.P.peak (GFLOP/s), metg.P.SYSTEM (us) and
  * metg.P.SYSTEM_vs_openmp (x, drove's METG / OpenMP's: 1 is as good);
  * every point's figures go to stderr, as the sweep goes (efficiency
@@ -81,6 +89,7 @@
 #include "fns.h"
 #include "metg_drove.h"
 #include "metg_kernel.h"
+#include "metg_wake.h"
 
 #include <drove.h>
 
@@ -108,6 +117,7 @@
  * the systems, would set its figures. */
 #define STEAL_MAX 0.05
 #define STEAL_RETRIES 2
+#define WAKE_SAMPLES 500 /* wake-ups timed per case of the floor */
 
 enum { SYS_OPENMP, SYS_THREADS, SYS_PROCESSES, SYS_TCP, NSYS };
 
@@ -769,6 +779,20 @@ s_close(metg *m)
     }
 }
 
+/* The wake-up floor (metg_wake.h), with the clusters connected and idle:
+ * what a dependency crossing threads costs at least, twice. */
+static void
+s_wake_floor(metg *m)
+{
+    double idle_us = 0, busy_us = 0;
+    if (metg_wake_floor(m->cfg.cores, WAKE_SAMPLES, &idle_us, &busy_us) != 0) {
+        printf("metg.wake_idle: n/a us\nmetg.wake_busy: n/a us\n");
+        return;
+    }
+    bu_line("metg.wake_idle", idle_us, 1, "us");
+    bu_line("metg.wake_busy", busy_us, 1, "us");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -807,6 +831,7 @@ main(int argc, char **argv)
         s_close(&m);
         return 1;
     }
+    s_wake_floor(&m);
     for (int p = 0; p < METG_NPATTERNS; p++) {
         if ((m.cfg.patterns & (1u << p)) == 0) {
             continue;

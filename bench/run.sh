@@ -148,7 +148,15 @@
 #                  metg.P.SYSTEM_vs_openmp   x, drove's METG / OpenMP's
 #                for P = trivial (independent tasks) and stencil_1d (each
 #                task needs its three neighbours of the step before);
-#                every point's figures on stderr
+#                every point's figures on stderr; and the floor a
+#                dependency between threads is read against:
+#                  metg.wake_idle, .wake_busy   us, the median time from
+#                                            a uv_async_send to its
+#                                            callback on a loop thread
+#                                            asleep in epoll, the machine
+#                                            idle, then with every core
+#                                            running the kernel (bench/
+#                                            metg_wake.h)
 #
 # usage: sh bench/run.sh BUILD_DIR    (what `make bench` runs)
 #        sh bench/run.sh BUILD_DIR floors
