@@ -24,7 +24,7 @@ typedef struct wake {
     uv_async_t async;
     _Atomic int64_t sent_ns; /* when the wake-up in flight was sent */
     atomic_int pending;      /* 1 while a wake-up is in flight */
-    atomic_int stop;         /* the spinners end; then the loop */
+    atomic_int stop;         /* 1: the spinners end; 2: the loop too */
     double *lat;             /* us, written by the loop thread */
     atomic_int n;            /* in lat */
     int want;
@@ -41,7 +41,7 @@ s_on_async(uv_async_t *a)
             w->lat[n] = (double)(t - atomic_load(&w->sent_ns)) / 1e3;
             atomic_store(&w->n, n + 1);
         }
-        atomic_store(&w->pending, 0); /* publishes lat[] to the sender */
+        atomic_store(&w->pending, 0); /* publishes lat[] to s_phase */
     }
     if (atomic_load(&w->stop) == 2) {
         uv_close((uv_handle_t *)a, NULL);
