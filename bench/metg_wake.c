@@ -24,7 +24,8 @@ typedef struct wake {
     uv_async_t async;
     _Atomic int64_t sent_ns; /* when the wake-up in flight was sent */
     atomic_int pending;      /* 1 while a wake-up is in flight */
-    atomic_int stop;         /* 1: the spinners end; 2: the loop too */
+    atomic_int stop;         /* the spinners end */
+    atomic_int close;        /* the loop closes its handle and ends */
     double *lat;             /* us, written by the loop thread */
     atomic_int n;            /* in lat */
     int want;
@@ -43,7 +44,7 @@ s_on_async(uv_async_t *a)
         }
         atomic_store(&w->pending, 0); /* publishes lat[] to s_phase */
     }
-    if (atomic_load(&w->stop) == 2) {
+    if (atomic_load(&w->close)) {
         uv_close((uv_handle_t *)a, NULL);
     }
 }
@@ -91,13 +92,6 @@ s_spin(void *arg)
     }
 }
 
-static int
-s_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Waits for want samples, sending them itself when nobody spins. The
  * median, or -1 past the deadline. */
 static double
@@ -120,9 +114,7 @@ s_phase(wake *w, int sending)
         }
         nanosleep(&nap, NULL);
     }
-    int n = atomic_load(&w->n);
-    qsort(w->lat, (size_t)n, sizeof(*w->lat), s_cmp);
-    return w->lat[n / 2];
+    return bu_median(w->lat, (size_t)atomic_load(&w->n));
 }
 
 int
@@ -131,7 +123,6 @@ metg_wake_floor(int cores, int samples, double *idle_us, double *busy_us)
     static wake w; /* its loop's handles must not move */
     static spinner sp[MAX_SPINNERS];
     uv_thread_t loop_thread;
-    int rc = -1;
 
     if (cores < 1 || cores > MAX_SPINNERS || samples < 1) {
         fprintf(stderr, "bench_metg: wake floor: bad cores or samples\n");
@@ -157,18 +148,17 @@ metg_wake_floor(int cores, int samples, double *idle_us, double *busy_us)
     for (int i = 0; i < cores; i++) {
         uv_thread_join(&sp[i].thread);
     }
-    atomic_store(&w.stop, 2);
+    atomic_store(&w.close, 1);
     uv_async_send(&w.async);
     uv_thread_join(&loop_thread);
     uv_loop_close(&w.loop);
     free(w.lat);
-    if (*idle_us >= 0 && *busy_us >= 0) {
-        rc = 0;
-    } else {
+    if (*idle_us < 0 || *busy_us < 0) {
         fprintf(stderr,
                 "bench_metg: wake floor: the loop was not woken "
                 "within %.0f s\n",
                 DEADLINE_NS / 1e9);
+        return -1;
     }
-    return rc;
+    return 0;
 }
