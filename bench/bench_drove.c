@@ -34,7 +34,14 @@
  *                             no-op upload included)
  *   tree_reduce_16x1m         the binary tree reduction of sixteen arrays of
  *                             1,000,000 doubles (seed 001), result fetched
- *                             (median of 3; the goal is <= 100 ms)
+ *                             (median of 5; the goal is <= 100 ms), the
+ *                             cluster's first reduction left out:
+ *     _first                  that first one: its workers write 248 MB
+ *                             they never held, which a virtual machine's
+ *                             host backs only as it is first written
+ *                             (275-420 ms here, against 24-32 ms for the
+ *                             runs after; the median of 3 with it read
+ *                             30-153 ms from one run to the next)
  *   transfer_256mib_*         a 256 MiB array made on one worker, consumed
  *                             by a task pinned on the other; timed from the
  *                             consumer's submission, the maker being done
@@ -119,7 +126,7 @@ static const bench_cfg s_full = {.map_n = 100000,
                                  .rt_batches = 15,
                                  .chain_n = 2000,
                                  .startup_runs = 5,
-                                 .tree_runs = 3,
+                                 .tree_runs = 5,
                                  .tree_len = 1000000,
                                  .transfer_mib = 256,
                                  .transfer_runs = 3,
@@ -594,17 +601,25 @@ done:
     return ms;
 }
 
+/* The first reduction alone, then the median of tree_runs more: the
+ * first one's time is mostly the memory its workers touch for the first
+ * time (see _first above), which the figure with a goal leaves out. */
 static void
 s_tree_reduce(bench *b)
 {
     double ms[16];
     size_t runs = b->cfg.tree_runs < 16 ? b->cfg.tree_runs : 16;
 
-    for (size_t i = 0; i < runs; i++) {
+    for (size_t i = 0; i <= runs; i++) {
         bd_settle(b); /* the last run's releases are not this one's */
-        ms[i] = s_tree_once(b);
-        if (ms[i] < 0) {
+        double t = s_tree_once(b);
+        if (t < 0) {
             return;
+        }
+        if (i == 0) {
+            bd_report(b, "tree_reduce_16x1m_first", t, 1, "ms");
+        } else {
+            ms[i - 1] = t;
         }
     }
     bd_report(b, "tree_reduce_16x1m", bu_percentile(ms, runs, 50), 1, "ms");

@@ -29,7 +29,7 @@ typedef struct bench_cfg {
     size_t rt_batches;     /* batches of each kind counted */
     size_t chain_n;        /* links of the chain */
     size_t startup_runs;   /* fresh processes; the median is reported */
-    size_t tree_runs;      /* tree reductions; the median is reported */
+    size_t tree_runs;      /* tree reductions after the first; their median */
     size_t tree_len;       /* doubles per array of the tree reduction */
     size_t transfer_mib;   /* size of the transferred array */
     size_t transfer_runs;  /* transfers without floors (tcp_plain and

@@ -30,8 +30,11 @@
 #                and transfers read against floors measured in the same
 #                run, in alternation with drove (bench_drove_floors.c):
 #     CLUSTER.tree_reduce_16x1m          16 arrays of 1e6 doubles summed in
-#                                        a binary tree, median of 3 (goal:
-#                                        <= 100 ms)
+#                                        a binary tree, median of 5 (goal:
+#                                        <= 100 ms) after the cluster's
+#                                        first, printed alone as _first
+#                                        (its workers' memory written for
+#                                        the first time)
 #     CLUSTER.roundtrip_median, _p99     submit one inc, dv_result it, in
 #                                        15 batches of 200
 #     CLUSTER.roundtrip_floor            a 64-byte plain TCP ping-pong with
