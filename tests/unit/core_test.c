@@ -2101,6 +2101,36 @@ test_idle_worker_steals_queued_work(void **state)
     s_env_free(env);
 }
 
+/* A task sent ahead of its input and given back (STEAL) while that input
+ * still computes waits for it again, as one whose input failed there
+ * does; it is placed once the input is done, and runs. Made ready with its
+ * input unfinished, it was sent to a worker as if the input were held
+ * (raster_add hung so, once workers held back their DONEs). */
+static void
+test_stolen_ahead_waits_for_its_input(void **state)
+{
+    s_env *env = s_env_new(2);
+    s_submit(env, 0, "a", NULL);
+    s_turn(env);
+    int wi = s_computed_on(env, "a");
+    s_submit(env, 0, "b", DEPS("a"));
+    s_turn(env);
+    DVT_EQ_I64(s_computed_on(env, "b"), wi); /* sent ahead */
+    s_failed(env, wi, "b", DVI_BLAME_STOLEN, "given back");
+    s_turn(env);
+    DVT_EQ_I64(s_state(env, "b"), DVI_TASK_WAITING);
+    DVT_EQ_I64(s_computed_on(env, "b"), -1);
+    s_done(env, wi, "a", 1);
+    s_turn(env);
+    int wb = s_computed_on(env, "b");
+    DVT_TRUE(wb >= 0);
+    s_done(env, wb, "b", 1);
+    s_turn(env);
+    DVT_EQ_I64(s_count(&env->cbox[0], DVI_MSG_FINISHED, "b"), 1);
+    DVT_EQ_I64(dvi_core_task(env->core, "b")->suspicious, 0);
+    s_env_free(env);
+}
+
 /* A worker that says it is paused (MEMORY) gets no new task: another
  * takes them, one pinned to it waits, and nothing is stolen for it while
  * its thread idles. Resumed, it gets work again. */
@@ -2414,6 +2444,7 @@ main(void)
         cmocka_unit_test(test_broadcast_outlives_its_workers),
         cmocka_unit_test(test_resources_decide_where_and_when),
         cmocka_unit_test(test_idle_worker_steals_queued_work),
+        cmocka_unit_test(test_stolen_ahead_waits_for_its_input),
         cmocka_unit_test(test_paused_worker_gets_nothing_new),
         cmocka_unit_test(test_pinned_tasks),
         cmocka_unit_test(test_client_leaving_releases_its_work),
