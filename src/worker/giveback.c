@@ -110,6 +110,9 @@ dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n)
     if (dvi_msg_steal_read(f, n, &m) < 0) {
         return DV_EPROTO;
     }
+    /* What finished here goes first: the scheduler places what comes
+     * back by where its inputs are. */
+    dvi_worker_later_flush(w);
     dvi_job *queued = dvi_runner_take_queued(w->run);
     size_t len = 0;
     for (dvi_job *j = queued; j != NULL; j = j->next) {

@@ -207,6 +207,8 @@ dvi_worker_timers_init(dvi_worker *w)
 {
     w->forget = s_timer_new(w);
     w->leave = s_timer_new(w);
+    w->later_timer = s_timer_new(w);
+    dvi_outbox_init(&w->later, NULL, NULL);
 }
 
 void
@@ -214,6 +216,8 @@ dvi_worker_timers_fini(dvi_worker *w)
 {
     s_timer_close(&w->forget);
     s_timer_close(&w->leave);
+    s_timer_close(&w->later_timer);
+    dvi_outbox_fini(&w->later);
 }
 
 /* ---- Leaving ------------------------------------------------------------ */
@@ -256,6 +260,7 @@ dvi_worker_leave(dvi_worker *w, dvi_worker_drained_fn done, void *ctx)
             w->id, dvi_store_count(w->store));
     const char *why = w->retiring ? w->retiring : "leaving";
     dvi_msg_leaving m = {.reason = dvi_bytes_of(why)};
+    dvi_worker_later_flush(w); /* the results it holds, all of them */
     dvi_msg_leaving_pack(dvi_conn_outbox(w->sched), &m);
     uv_timer_start(w->leave, s_leave_over, DVI_WORKER_LEAVE_MS, 0);
 }
@@ -265,6 +270,7 @@ s_on_link_down(void *ctx, int joined, int code, const char *why)
 {
     dvi_worker *w = ctx;
     w->sched = NULL;
+    dvi_worker_later_drop(w); /* the session's, as its tasks */
     if (!joined) {
         return;
     }
@@ -283,6 +289,7 @@ s_on_link_lost(void *ctx, int code, const char *why)
 {
     dvi_worker *w = ctx;
     w->sched = NULL;
+    dvi_worker_later_drop(w);
     if (w->sessions > 0) {
         DVI_LOG(DVI_LOG_NOTICE, "WORKER", "%s: lost the scheduler: %s", w->id,
                 why);
@@ -397,6 +404,7 @@ dvi_worker_retire(dvi_worker *w, const char *why, dvi_worker_drained_fn fn,
     dvi_link_set_rejoin(w->link, 0, NULL, NULL); /* a loss now ends it */
     if (w->sched != NULL) {
         dvi_msg_retiring m = {.reason = dvi_bytes_of(why)};
+        dvi_worker_later_flush(w);
         dvi_msg_retiring_pack(dvi_conn_outbox(w->sched), &m);
     }
     size_t back = dvi_worker_give_back(w);

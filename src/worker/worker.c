@@ -170,10 +170,7 @@ s_job_done(dvi_worker *w, dvi_job *job)
         if (r->len <= DVI_INLINE_MAX && (job->flags & DVI_TASK_WANTED)) {
             m.value = (dvi_bytes){r->data, r->len, NULL};
         }
-        for (uint32_t k = 0; k < owed && w->sched; k++) {
-            dvi_msg_done_pack(dvi_conn_outbox(w->sched), &m);
-            dvi_msg_done_pack_tail(dvi_conn_outbox(w->sched), &m);
-        }
+        dvi_worker_done_send(w, job, &m, owed); /* later.c */
         w->stats.tasks_done++;
     }
     /* Peers' tasks sent ahead of this one, waiting for it. */

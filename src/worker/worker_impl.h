@@ -25,6 +25,7 @@
 #include "memwatch.h"
 #include "proto/conn.h"
 #include "proto/fetch.h"
+#include "proto/msg.h"
 #include "runner.h"
 #include "serve.h"
 #include "store.h"
@@ -105,7 +106,9 @@ struct dvi_worker {
     char stop_why[384];         /* why, for stop once the results have moved */
     dvi_worker_drained_fn left; /* dvi_worker_leave's: told when left */
     void *left_ctx;
-    uv_timer_t *leave; /* bounds the wait for the results to move */
+    uv_timer_t *leave;       /* bounds the wait for the results to move */
+    dvi_outbox later;        /* DONEs the scheduler hears of later (later.c) */
+    uv_timer_t *later_timer; /* sends them within DVI_WORKER_LATER_MS */
 };
 
 /* ---- worker.c ----------------------------------------------------------- */
@@ -164,7 +167,8 @@ int dvi_worker_on_welcome(dvi_worker *w, const msgpack_object *f, uint32_t n);
 int dvi_worker_on_bye(dvi_worker *w, const msgpack_object *f, uint32_t n);
 int dvi_worker_on_retire(dvi_worker *w, const msgpack_object *f, uint32_t n);
 /* Makes, and closes, the worker's timers: the one that drops a lost
- * session's state, and the one that bounds leaving. */
+ * session's state, the one that bounds leaving, and later.c's (with the
+ * DONEs it holds). */
 void dvi_worker_timers_init(dvi_worker *w);
 void dvi_worker_timers_fini(dvi_worker *w);
 /* A COMPUTE that came after the worker began to retire: not started. */
@@ -178,5 +182,20 @@ void dvi_worker_check_drained(dvi_worker *w);
  * timed out): ends the process through w->stop, after retiring, or, when
  * the worker cannot stop calls, says that it runs on. */
 void dvi_worker_stop_call(dvi_worker *w, const dvi_job *job);
+
+/* ---- later.c ------------------------------------------------------------ */
+
+/* The longest a DONE waits to go with others (ms). */
+#define DVI_WORKER_LATER_MS 1
+
+/* Sends m, owed times, for job (no longer among w's tasks): now, after
+ * those waiting, or later with others when nothing waits for it but the
+ * scheduler's records. Nothing without a scheduler. */
+void dvi_worker_done_send(dvi_worker *w, const dvi_job *job,
+                          const dvi_msg_done *m, uint32_t owed);
+/* The DONEs waiting go now (into the connection's outbox). */
+void dvi_worker_later_flush(dvi_worker *w);
+/* The DONEs waiting are dropped: their session is over. */
+void dvi_worker_later_drop(dvi_worker *w);
 
 #endif
