@@ -6,8 +6,9 @@
  * stencil sleeps between its tasks while it waits for its peer's
  * results, so each of its DONEs went alone: on local:processes=2, a
  * stencil of 34 us tasks cost the scheduler's process 12 us of CPU a
- * task (trivial tasks 3.5-3.9 us), and its METG was 57-94 us. Held here
- * up to a millisecond, the DONEs go a few to a frame.
+ * task (trivial tasks 3.5-3.9 us), and its METG read 43-94 us. Held
+ * here up to a millisecond, the DONEs go a few to a frame: 5.4-8.5 us a
+ * task, and a METG of 34-44 us.
  *
  * A DONE waits when no client wants its result (the scheduler only
  * records it; the tasks that take it were mostly sent ahead, and fetch it
