@@ -296,8 +296,8 @@ static void
 s_rerun(dvi_core *c, dvi_task *t, dvi_sworker *w, const char *why)
 {
     char text[512];
-    if ((t->flags & DVI_TASKF_AHEAD) && t->nwaiting > 0) {
-        dvi_core_set_state(c, t, DVI_TASK_WAITING); /* never started */
+    if (dvi_core_wait_again(c, t)) {
+        /* never started */
     } else if (dvi_core_bcast_lost(c, t)) {
         /* A broadcast: a worker still receiving it takes over. */
     } else if (t->flags & DVI_TASKF_SCATTER) {

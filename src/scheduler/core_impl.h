@@ -203,6 +203,10 @@ void dvi_core_settle(dvi_core *c);
 
 /* The task is ready: queued, or forgotten if nothing needs it. */
 void dvi_core_make_ready(dvi_core *c, dvi_task *t);
+/* t, sent ahead and back from its worker (given back, refused, the worker
+ * lost) with an input not done yet, never started: it waits for its inputs
+ * again. Returns 1 if so, else 0 (t unchanged). */
+int dvi_core_wait_again(dvi_core *c, dvi_task *t);
 /* t's result is on w: memory, clients told, dependents freed to run. */
 void dvi_core_complete(dvi_core *c, dvi_task *t, dvi_sworker *w,
                        uint64_t nbytes, dvi_bytes value);

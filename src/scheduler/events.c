@@ -622,12 +622,12 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
     }
     dvi_core_run_del(w, t);
     t->where = NULL; /* it answered: nothing more to tell it */
-    if (m->blame == DVI_BLAME_STOLEN) {
+    if (dvi_core_wait_again(c, t)) {
+        /* Sent ahead, and an input is not done: it failed there but runs
+         * again (a retry, elsewhere), or a STEAL gave the task back before
+         * the input's DONE came. Blameless. */
+    } else if (m->blame == DVI_BLAME_STOLEN) {
         dvi_core_place_stolen(c, t, w);
-    } else if ((t->flags & DVI_TASKF_AHEAD) && t->nwaiting > 0) {
-        /* Sent ahead, and its input failed there but runs again (a retry,
-         * elsewhere): it waits again, blameless. */
-        dvi_core_set_state(c, t, DVI_TASK_WAITING);
     } else if (m->blame == DVI_BLAME_WORKER && !(t->flags & DVI_TASKF_PINNED) &&
                (w->retiring || ++t->suspicious < DVI_KILLED_AFTER)) {
         /* Not started there: elsewhere. A stopping worker's refusals are

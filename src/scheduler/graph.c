@@ -452,6 +452,16 @@ dvi_core_make_ready(dvi_core *c, dvi_task *t)
     dvi_core_set_state(c, t, DVI_TASK_QUEUED);
 }
 
+int
+dvi_core_wait_again(dvi_core *c, dvi_task *t)
+{
+    if (!(t->flags & DVI_TASKF_AHEAD) || t->nwaiting == 0) {
+        return 0;
+    }
+    dvi_core_set_state(c, t, DVI_TASK_WAITING);
+    return 1;
+}
+
 /* t's dependents waiting on it may run now. */
 static void
 s_free_dependents(dvi_core *c, dvi_task *t)

@@ -564,12 +564,6 @@ dvi_core_place_stolen(dvi_core *c, dvi_task *t, dvi_sworker *w)
 {
     DVI_LOG(DVI_LOG_DEBUG, "SCHED", "%s (%s) given back by %s (state %d)",
             t->key, t->fn->name, w->id, (int)t->state);
-    if ((t->flags & DVI_TASKF_AHEAD) && t->nwaiting > 0) {
-        /* Sent ahead, and an input is still computing: it waits for it
-         * again, as when its input failed there. */
-        dvi_core_set_state(c, t, DVI_TASK_WAITING);
-        return;
-    }
     dvi_sworker *to = s_idle_worker(c, w, t);
     if (to != NULL && !(t->flags & DVI_TASKF_PINNED) &&
         dvi_core_inputs_held(c, t)) {

@@ -94,7 +94,7 @@ s_give_stolen(dvi_worker *w, dvi_job *j)
     dvi_msg_failed m = {.key = j->key, .blame = DVI_BLAME_STOLEN};
     m.text = dvi_bytes_of("given back, not started: another worker is idle");
     for (uint32_t k = 0; k < wt->owed && w->sched; k++) {
-        dvi_msg_failed_pack(dvi_conn_outbox(w->sched), &m);
+        dvi_msg_failed_pack(dvi_worker_sched_out(w), &m);
     }
     dvi_wtask_free(wt);
 }
@@ -110,9 +110,6 @@ dvi_worker_on_steal(dvi_worker *w, const msgpack_object *f, uint32_t n)
     if (dvi_msg_steal_read(f, n, &m) < 0) {
         return DV_EPROTO;
     }
-    /* What finished here goes first: the scheduler places what comes
-     * back by where its inputs are. */
-    dvi_worker_later_flush(w);
     dvi_job *queued = dvi_runner_take_queued(w->run);
     size_t len = 0;
     for (dvi_job *j = queued; j != NULL; j = j->next) {

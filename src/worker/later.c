@@ -14,19 +14,13 @@
  * records it; the tasks that take it were mostly sent ahead, and fetch it
  * from here) and the worker has other tasks to finish (the scheduler
  * need not hear from it to keep it busy), unless the worker is retiring
- * or leaving. Those waiting go, in order, before the next DONE that
- * cannot wait, before RETIRING and LEAVING, before what a STEAL gives
- * back, and within DVI_WORKER_LATER_MS in any case. A lost session's are
- * dropped with its tasks.
+ * or leaving. Those waiting go before anything else the worker sends the
+ * scheduler (dvi_worker_sched_out), so that it hears of everything in the
+ * order it happened, and within DVI_WORKER_LATER_MS in any case. A lost
+ * session's are dropped with its tasks.
  */
 #include "proto/msg.h"
 #include "worker_impl.h"
-
-static void
-s_on_timer(uv_timer_t *t)
-{
-    dvi_worker_later_flush(t->data);
-}
 
 /* Whether the DONE of job (no longer among w's tasks) may wait. */
 static int
@@ -34,6 +28,34 @@ s_may_wait(const dvi_worker *w, const dvi_job *job)
 {
     return !(job->flags & DVI_TASK_WANTED) && w->tasks.len > 0 &&
            w->retiring == NULL && w->left == NULL;
+}
+
+/* The DONEs waiting go now (into the connection's outbox). */
+static void
+s_flush(dvi_worker *w)
+{
+    if (dvi_outbox_count(&w->later) == 0) {
+        return; /* the usual case: the timer is not running either */
+    }
+    uv_timer_stop(w->later_timer);
+    if (w->sched != NULL) {
+        dvi_outbox_move(dvi_conn_outbox(w->sched), &w->later);
+    } else {
+        dvi_worker_later_drop(w);
+    }
+}
+
+static void
+s_on_timer(uv_timer_t *t)
+{
+    s_flush(t->data);
+}
+
+dvi_outbox *
+dvi_worker_sched_out(dvi_worker *w)
+{
+    s_flush(w);
+    return dvi_conn_outbox(w->sched);
 }
 
 void
@@ -44,28 +66,14 @@ dvi_worker_done_send(dvi_worker *w, const dvi_job *job, const dvi_msg_done *m,
         return;
     }
     dvi_outbox *to = &w->later;
-    if (s_may_wait(w, job)) {
-        if (!uv_is_active((uv_handle_t *)w->later_timer)) {
-            uv_timer_start(w->later_timer, s_on_timer, DVI_WORKER_LATER_MS, 0);
-        }
-    } else {
-        dvi_worker_later_flush(w); /* those before it go first */
-        to = dvi_conn_outbox(w->sched);
+    if (!s_may_wait(w, job)) {
+        to = dvi_worker_sched_out(w);
+    } else if (!uv_is_active((uv_handle_t *)w->later_timer)) {
+        uv_timer_start(w->later_timer, s_on_timer, DVI_WORKER_LATER_MS, 0);
     }
     for (uint32_t k = 0; k < owed; k++) {
         dvi_msg_done_pack(to, m);
         dvi_msg_done_pack_tail(to, m);
-    }
-}
-
-void
-dvi_worker_later_flush(dvi_worker *w)
-{
-    uv_timer_stop(w->later_timer);
-    if (w->sched != NULL) {
-        dvi_outbox_move(dvi_conn_outbox(w->sched), &w->later);
-    } else {
-        dvi_worker_later_drop(w);
     }
 }
 

@@ -260,8 +260,7 @@ dvi_worker_leave(dvi_worker *w, dvi_worker_drained_fn done, void *ctx)
             w->id, dvi_store_count(w->store));
     const char *why = w->retiring ? w->retiring : "leaving";
     dvi_msg_leaving m = {.reason = dvi_bytes_of(why)};
-    dvi_worker_later_flush(w); /* the results it holds, all of them */
-    dvi_msg_leaving_pack(dvi_conn_outbox(w->sched), &m);
+    dvi_msg_leaving_pack(dvi_worker_sched_out(w), &m);
     uv_timer_start(w->leave, s_leave_over, DVI_WORKER_LEAVE_MS, 0);
 }
 
@@ -362,7 +361,7 @@ dvi_worker_not_started(dvi_worker *w, const char *key, uint32_t times)
     dvi_msg_failed m = {.key = key, .blame = DVI_BLAME_WORKER};
     m.text = dvi_bytes_of(w->retiring);
     for (uint32_t k = 0; k < times && w->sched; k++) {
-        dvi_msg_failed_pack(dvi_conn_outbox(w->sched), &m);
+        dvi_msg_failed_pack(dvi_worker_sched_out(w), &m);
     }
 }
 
@@ -404,8 +403,7 @@ dvi_worker_retire(dvi_worker *w, const char *why, dvi_worker_drained_fn fn,
     dvi_link_set_rejoin(w->link, 0, NULL, NULL); /* a loss now ends it */
     if (w->sched != NULL) {
         dvi_msg_retiring m = {.reason = dvi_bytes_of(why)};
-        dvi_worker_later_flush(w);
-        dvi_msg_retiring_pack(dvi_conn_outbox(w->sched), &m);
+        dvi_msg_retiring_pack(dvi_worker_sched_out(w), &m);
     }
     size_t back = dvi_worker_give_back(w);
     DVI_LOG(DVI_LOG_NOTICE, "WORKER",

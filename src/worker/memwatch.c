@@ -228,7 +228,7 @@ s_tell(dvi_memwatch *m, uint64_t used)
     m->told = used;
     dvi_msg_memory msg = {.paused = (uint64_t)m->paused, .bytes = used};
     msg.spilled = dvi_store_spilled_bytes(w->store);
-    dvi_msg_memory_pack(dvi_conn_outbox(w->sched), &msg);
+    dvi_msg_memory_pack(dvi_worker_sched_out(w), &msg);
 }
 
 static void

@@ -60,10 +60,7 @@ dvi_worker_forwarded(dvi_worker *w, dvi_job *job, uint32_t owed)
 {
     dvi_msg_done m = {.key = job->key, .us = job->us};
     m.forward = dvi_bytes_of(job->forward);
-    for (uint32_t k = 0; k < owed && w->sched; k++) {
-        dvi_msg_done_pack(dvi_conn_outbox(w->sched), &m);
-        dvi_msg_done_pack_tail(dvi_conn_outbox(w->sched), &m);
-    }
+    dvi_worker_done_send(w, job, &m, owed); /* later.c */
     w->stats.tasks_done++;
     /* Tasks sent ahead for its result get it later, where it is made. */
     free(job->error);
@@ -78,7 +75,7 @@ s_on_lent(void *ctx, int lent)
     dvi_worker *w = ctx;
     if (w->sched != NULL && w->welcomed) {
         dvi_msg_secede m = {.count = (uint64_t)(lent > 0 ? lent : 0)};
-        dvi_msg_secede_pack(dvi_conn_outbox(w->sched), &m);
+        dvi_msg_secede_pack(dvi_worker_sched_out(w), &m);
     }
 }
 

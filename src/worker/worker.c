@@ -43,7 +43,7 @@ s_report_failed(dvi_worker *w, const char *key, int blame, const char *text)
     }
     dvi_msg_failed m = {.key = key, .blame = (uint64_t)blame};
     m.text = dvi_bytes_of(text);
-    dvi_msg_failed_pack(dvi_conn_outbox(w->sched), &m);
+    dvi_msg_failed_pack(dvi_worker_sched_out(w), &m);
     w->stats.tasks_failed++;
 }
 
@@ -220,7 +220,7 @@ s_report_lost(dvi_worker *w, const char *key, const char *addr)
 {
     if (w->sched) {
         dvi_msg_lost m = {.key = key, .holder = dvi_bytes_of(addr)};
-        dvi_msg_lost_pack(dvi_conn_outbox(w->sched), &m);
+        dvi_msg_lost_pack(dvi_worker_sched_out(w), &m);
     }
 }
 
@@ -232,7 +232,7 @@ s_moved(dvi_worker *w, const char *key, dvi_blob *blob, const char *why)
     if (w->sched == NULL) {
         return;
     }
-    dvi_outbox *out = dvi_conn_outbox(w->sched);
+    dvi_outbox *out = dvi_worker_sched_out(w);
     if (blob != NULL) {
         dvi_store_put(w->store, key, blob);
         dvi_msg_stored st = {.key = key, .nbytes = blob->len};
@@ -558,7 +558,7 @@ s_on_scatter(dvi_worker *w, const msgpack_object *f, uint32_t n)
     dvi_store_put(w->store, m.key, b);
     dvi_blob_rele(b);
     dvi_msg_stored st = {.key = m.key, .nbytes = m.value.n};
-    dvi_msg_stored_pack(dvi_conn_outbox(w->sched), &st);
+    dvi_msg_stored_pack(dvi_worker_sched_out(w), &st);
     return 0;
 }
 
@@ -576,7 +576,7 @@ s_on_upload(dvi_worker *w, const msgpack_object *f, uint32_t n)
     int rc = dvi_funcs_load(w->funcs, hash, name, m.bytes.p, m.bytes.n);
     dvi_msg_uploaded up = {.hash = dvi_bytes_of(hash), .loaded = rc == 0};
     up.error = dvi_bytes_of(rc == 0 ? NULL : dv_last_error());
-    dvi_msg_uploaded_pack(dvi_conn_outbox(w->sched), &up);
+    dvi_msg_uploaded_pack(dvi_worker_sched_out(w), &up);
     if (rc < 0) {
         DVI_LOG(DVI_LOG_WARN, "WORKER", "%s", dv_last_error());
     } else {

@@ -193,8 +193,10 @@ void dvi_worker_stop_call(dvi_worker *w, const dvi_job *job);
  * scheduler's records. Nothing without a scheduler. */
 void dvi_worker_done_send(dvi_worker *w, const dvi_job *job,
                           const dvi_msg_done *m, uint32_t owed);
-/* The DONEs waiting go now (into the connection's outbox). */
-void dvi_worker_later_flush(dvi_worker *w);
+/* The outbox of w's connection to the scheduler (w->sched, not NULL), the
+ * DONEs waiting in it first: every message for the scheduler is packed
+ * there, so that none overtakes them. */
+dvi_outbox *dvi_worker_sched_out(dvi_worker *w);
 /* The DONEs waiting are dropped: their session is over. */
 void dvi_worker_later_drop(dvi_worker *w);
 
