@@ -161,9 +161,9 @@ dvi_map_del(dvi_map *m, const char *key)
      * around either point never resizes back and forth. Rehashing reads
      * every key (a cache miss and a hash each): shrinking fourfold rather
      * than twofold rehashes a third of an entry per deletion, not one. */
-    if (m->cap > DVI_MAP_MIN_CAP && m->len * 16 < m->cap) {
+    if (m->cap > DVI_MAP_KEEP_CAP && m->len * 16 < m->cap) {
         size_t cap = m->cap / 4;
-        s_resize(m, cap > DVI_MAP_MIN_CAP ? cap : DVI_MAP_MIN_CAP);
+        s_resize(m, cap > DVI_MAP_KEEP_CAP ? cap : DVI_MAP_KEEP_CAP);
     }
     return val;
 }

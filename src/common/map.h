@@ -2,11 +2,13 @@
  *
  * Open addressing with linear probing and backward-shift deletion, so no
  * tombstones accumulate under churn. The table doubles when 3/4 full and
- * shrinks fourfold when under 1/16 full (never below DVI_MAP_MIN_CAP
- * slots), so a map that held a million entries does not keep their slots
- * once they have gone. Keys are borrowed: each key must stay valid while its
- * entry is in the map (store it inside the value). Every operation is O(1)
- * amortised. Not thread-safe.
+ * shrinks fourfold when under 1/16 full, but never below DVI_MAP_KEEP_CAP
+ * slots once it has grown past them: a map that held a million entries
+ * does not keep their slots once they have gone, and one that holds a
+ * graph of a few thousand tasks at a time keeps its table between them.
+ * Keys are borrowed: each key must stay valid while its entry is in the
+ * map (store it inside the value). Every operation is O(1) amortised. Not
+ * thread-safe.
  */
 #ifndef DVI_MAP_H
 #define DVI_MAP_H
@@ -14,8 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The smallest table, and the size a table never shrinks below. */
+/* The smallest table. */
 #define DVI_MAP_MIN_CAP 16
+/* A table that has grown to this many slots (96 KiB) keeps them when
+ * emptied. Regrown from 16 slots for each graph of a few thousand tiny
+ * tasks, the scheduler's, workers' and client's tables cost 7% of the
+ * CPU such a task took on local:threads=2: rehashing as they grew, and
+ * faulting in the pages the allocator had given back as they shrank. */
+#define DVI_MAP_KEEP_CAP 4096
 
 typedef struct dvi_map_entry {
     const char *key; /* borrowed from the value, NULL when the slot is free */

@@ -117,9 +117,9 @@ dvi_pset_del(dvi_pset *s, void *p)
     s_remove_slot(s, i);
     /* Mostly empty: a quarter of the size (as dvi_map: grow at 3/4 full,
      * shrink under 1/16, leaving it 1/4 full). */
-    if (s->cap > DVI_PSET_SHRINK_MIN && s->len * 16 < s->cap) {
+    if (s->cap > DVI_PSET_KEEP_CAP && s->len * 16 < s->cap) {
         size_t cap = s->cap / 4;
-        s_resize(s, cap > DVI_PSET_SHRINK_MIN ? cap : DVI_PSET_SHRINK_MIN);
+        s_resize(s, cap > DVI_PSET_KEEP_CAP ? cap : DVI_PSET_KEEP_CAP);
     }
     return 1;
 }

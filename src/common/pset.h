@@ -5,17 +5,18 @@
  * peer costs what that peer had, not a walk over the whole graph. Open
  * addressing with linear probing and backward-shift deletion, as dvi_map,
  * but keyed by the pointer itself: no string to hash. As dvi_map, the
- * table doubles when 3/4 full and shrinks fourfold when under 1/16 full
- * (only above DVI_PSET_SHRINK_MIN slots). Every operation is O(1) amortised.
- * Not thread-safe.
+ * table doubles when 3/4 full and shrinks fourfold when under 1/16 full,
+ * never below DVI_PSET_KEEP_CAP slots once it has grown past them. Every
+ * operation is O(1) amortised. Not thread-safe.
  */
 #ifndef DVI_PSET_H
 #define DVI_PSET_H
 
 #include <stddef.h>
 
-/* A table this small is left as it is when members go. */
-#define DVI_PSET_SHRINK_MIN 16
+/* A table that has grown to this many slots (32 KiB) keeps them when
+ * emptied, as dvi_map's DVI_MAP_KEEP_CAP. */
+#define DVI_PSET_KEEP_CAP 4096
 
 typedef struct dvi_pset {
     void **slots; /* NULL for a free slot; capacity a power of two, or 0 */

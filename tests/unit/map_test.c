@@ -264,8 +264,9 @@ test_iteration_sees_every_key_once(void **state)
 static void
 test_shrinks_and_keeps_every_key(void **state)
 {
-    /* A map that held many keys gives its slots back as they go, and every
-     * key left stays findable through each shrinking. */
+    /* A map that held many keys gives its slots back as they go, down to
+     * DVI_MAP_KEEP_CAP, and every key left stays findable through each
+     * shrinking. */
     s_item *items = s_items_new(NKEYS, "sh-");
     dvi_map m;
     dvi_map_init(&m);
@@ -292,7 +293,7 @@ test_shrinks_and_keeps_every_key(void **state)
     }
     s_check_against(&m, items, NKEYS);
     DVT_EQ_I64(m.len, 100);
-    DVT_TRUE(m.cap <= 1024 && m.cap * 8 > m.len);
+    DVT_EQ_I64(m.cap, DVI_MAP_KEEP_CAP); /* shrunk, down to what it keeps */
     for (size_t k = 0; k < NKEYS; k++) {
         if (items[k].present) {
             dvi_map_del(&m, items[k].key);
@@ -300,7 +301,7 @@ test_shrinks_and_keeps_every_key(void **state)
         }
     }
     DVT_EQ_I64(m.len, 0);
-    DVT_TRUE(m.cap <= 2 * DVI_MAP_MIN_CAP);
+    DVT_EQ_I64(m.cap, DVI_MAP_KEEP_CAP);
     dvi_map_fini(&m);
     free(items);
 }
@@ -309,12 +310,13 @@ static void
 test_churn_does_not_resize(void **state)
 {
     /* Just past a growth and just past a shrink, adding and deleting one
-     * key over and over leaves the table as it is. */
-    s_item *items = s_items_new(4000, "ch-");
+     * key over and over leaves the table as it is. (Two shrinks, each to
+     * a quarter, end at DVI_MAP_KEEP_CAP.) */
+    s_item *items = s_items_new(16 * DVI_MAP_KEEP_CAP, "ch-");
     dvi_map m;
     dvi_map_init(&m);
     size_t n = 0;
-    while (m.cap < 2048) {
+    while (m.cap < 16 * DVI_MAP_KEEP_CAP) {
         dvi_map_put(&m, items[n].key, &items[n]);
         n++;
     }
@@ -338,6 +340,12 @@ test_churn_does_not_resize(void **state)
     for (size_t k = 0; k < n; k++) {
         DVT_TRUE(dvi_map_get(&m, items[k].key) == &items[k]);
     }
+    /* Emptied, it keeps DVI_MAP_KEEP_CAP slots for the next graph. */
+    while (n > 0) {
+        n--;
+        DVT_TRUE(dvi_map_del(&m, items[n].key) == &items[n]);
+    }
+    DVT_EQ_I64(m.cap, DVI_MAP_KEEP_CAP);
     dvi_map_fini(&m);
     free(items);
 }
