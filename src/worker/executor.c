@@ -1,7 +1,9 @@
 /* dvi_executor: threads, a job queue, and batched completions. */
+#define _GNU_SOURCE /* SCHED_BATCH */
 #include "executor.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -105,10 +107,31 @@ s_run_chain(dvi_executor *ex, dvi_job *job)
     }
 }
 
+/* Runs this thread's calls as batch work: woken, it no longer preempts
+ * what runs on its CPU, and waits for the CPU's next turn. Calls are
+ * CPU-bound; the loop thread that hands them out is not. With 2 CPUs and
+ * tiny tasks on local:threads=2, every executor the loop woke took the
+ * CPU from it at once, and the loop, which feeds both executors, stood
+ * in the run queue while the other CPU idled (15-17% of a graph's CPU
+ * time idle; 9-10% as batch work, and the graph 4-10% shorter). A thread
+ * under another policy than the default (real-time, idle) keeps it. */
+static void
+s_batch_policy(void)
+{
+    int policy;
+    struct sched_param sp;
+    if (pthread_getschedparam(pthread_self(), &policy, &sp) == 0 &&
+        policy == SCHED_OTHER) {
+        sp.sched_priority = 0;
+        (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+    }
+}
+
 static void
 s_thread(void *arg)
 {
     dvi_executor *ex = arg;
+    s_batch_policy();
     uv_mutex_lock(&ex->lock);
     ex->nidle--; /* started: it looks at the queue now */
     for (;;) {
