@@ -19,8 +19,13 @@
  * DROVE_PIN_WORKERS=0.
  *
  * Calls submitted in a tight loop start while the client still submits.
+ *
+ * Calls run as batch work (SCHED_BATCH) on the executors of both local
+ * schemes, and under the policy a client's threads had if not the
+ * default (SCHED_IDLE here).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -268,6 +273,43 @@ test_process_workers_bound_to_their_cpus(void **state)
     DVT_EQ_I64(sched_setaffinity(0, sizeof(all), &all), 0);
 }
 
+/* The scheduling policy a call ran under on a cluster of spec. */
+static int64_t
+s_call_policy(const char *spec)
+{
+    dv_client *c = DVT_NOTNULL(dvt_connect(spec));
+    dv_future *f = DVT_NOTNULL(dv_submit(c, "sched_policy", 0, NULL, NULL));
+    int64_t policy = dv_value_i64(DVT_RESULT(f, 60.0));
+    dv_release(f);
+    dv_close(c);
+    return policy;
+}
+
+/* A thread of the idle policy, and so every thread its client starts. */
+static void *
+s_idle_client(void *arg)
+{
+    struct sched_param sp = {0};
+    int64_t *policy = arg;
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0) {
+        *policy = s_call_policy("local:threads=1");
+    }
+    return NULL;
+}
+
+static void
+test_calls_run_as_batch_work(void **state)
+{
+    (void)state;
+    DVT_EQ_I64(s_call_policy("local:threads=2"), SCHED_BATCH);
+    DVT_EQ_I64(s_call_policy("local:processes=2"), SCHED_BATCH);
+    int64_t policy = -1;
+    pthread_t t;
+    DVT_EQ_I64(pthread_create(&t, NULL, s_idle_client, &policy), 0);
+    DVT_EQ_I64(pthread_join(t, NULL), 0);
+    DVT_EQ_I64(policy, SCHED_IDLE);
+}
+
 int
 main(void)
 {
@@ -279,6 +321,7 @@ main(void)
         cmocka_unit_test(test_sole_worker_runs_short_calls_on_its_loop),
         cmocka_unit_test(test_process_workers_bound_to_their_cpus),
         cmocka_unit_test(test_calls_start_while_the_client_submits),
+        cmocka_unit_test(test_calls_run_as_batch_work),
     };
     return dvt_finish(
         cmocka_run_group_tests_name("parallel", tests, NULL, NULL));

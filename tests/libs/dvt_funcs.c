@@ -389,6 +389,21 @@ DV_FUNCTION_IMPURE(cpus)
     return 0;
 }
 
+/* sched_policy() returns the scheduling policy of the thread it runs on
+ * (parallel_test: an executor's is SCHED_BATCH). Its 2 ms nap keeps it
+ * from ever counting as short, which a worker may run on its loop. */
+DV_FUNCTION_IMPURE(sched_policy)
+{
+    struct timespec nap = {0, 2000000L};
+    nanosleep(&nap, NULL);
+    int policy = sched_getscheduler(0);
+    if (policy < 0) {
+        return dv_fail(call, "sched_policy: sched_getscheduler: %s",
+                       strerror(errno));
+    }
+    return dv_return(call, dv_i64(policy & ~SCHED_RESET_ON_FORK));
+}
+
 /* span_ms(ms) sleeps ms milliseconds and returns [worker id, start, end],
  * the times in CLOCK_MONOTONIC nanoseconds (one clock for every process
  * of the machine): when and where each call ran. */

@@ -16,7 +16,10 @@
  * same round in the process; returns [calls seen, start, end], the times
  * in CLOCK_MONOTONIC nanoseconds), span_ms(ms) (impure: sleeps; returns
  * [worker id, start, end], the times as meet's), busy_us(us) (impure:
- * spins; returns the id of the thread it ran on).
+ * spins; returns the id of the thread it ran on), sched_policy() (impure:
+ * sleeps 2 ms, never short enough for a loop thread; returns the
+ * scheduling policy of the thread it ran on, SCHED_RESET_ON_FORK left
+ * out).
  */
 #ifndef DVT_FUNCS_H
 #define DVT_FUNCS_H
