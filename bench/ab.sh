@@ -34,6 +34,12 @@ case "${1:-}" in
 '' | -*) ;;
 *) rounds=$1; shift ;;
 esac
+case "$rounds" in
+'' | 0 | *[!0-9]*)
+    echo "ab.sh: ROUNDS is '$rounds': want a whole number above 0" >&2
+    exit 2
+    ;;
+esac
 graph=$b/bench/bench_graph
 if [ ! -x "$graph" ]; then
     echo "ab.sh: no $graph: build BUILD_B first" >&2

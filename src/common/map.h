@@ -20,7 +20,7 @@
 #define DVI_MAP_MIN_CAP 16
 /* A table that has grown to this many slots (96 KiB) keeps them when
  * emptied. Regrown from 16 slots for each graph of a few thousand tiny
- * tasks, the scheduler's, workers' and client's tables cost 7% of the
+ * tasks, the scheduler's, workers' and client's tables cost 10% of the
  * CPU such a task took on local:threads=2: rehashing as they grew, and
  * faulting in the pages the allocator had given back as they shrank. */
 #define DVI_MAP_KEEP_CAP 4096

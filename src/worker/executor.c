@@ -113,7 +113,7 @@ s_run_chain(dvi_executor *ex, dvi_job *job)
  * tiny tasks on local:threads=2, every executor the loop woke took the
  * CPU from it at once, and the loop, which feeds both executors, stood
  * in the run queue while the other CPU idled (15-17% of a graph's CPU
- * time idle; 9-10% as batch work, and the graph 4-10% shorter). A thread
+ * time idle; 8-10% as batch work, and the graph 9-12% shorter). A thread
  * under another policy than the default (real-time, idle) keeps it. */
 static void
 s_batch_policy(void)

@@ -33,6 +33,11 @@ rc=$?
 echo "$out" | grep -qF "no /nonexistent/libdrove.so" ||
     fail "a build that is not there is not named: $out"
 
+out=$(timeout 60 sh "$SRC/bench/ab.sh" "$BUILD" "$BUILD" two 2>&1)
+rc=$?
+[ "$rc" -eq 2 ] || fail "ROUNDS 'two': exit $rc, not 2"
+echo "$out" | grep -qF "ROUNDS is 'two'" || fail "ROUNDS 'two' is not named: $out"
+
 out=$(timeout 60 "$BUILD/bench/bench_graph" --graphs 1 2>&1)
 rc=$?
 [ "$rc" -eq 2 ] || fail "--graphs 1: exit $rc, not 2"
