@@ -622,10 +622,14 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
     }
     dvi_core_run_del(w, t);
     t->where = NULL; /* it answered: nothing more to tell it */
-    if (dvi_core_wait_again(c, t)) {
-        /* Sent ahead, and an input is not done: it failed there but runs
-         * again (a retry, elsewhere), or a STEAL gave the task back before
-         * the input's DONE came. Blameless. */
+    /* Blamed on the task, the call ran (or never can): a task sent ahead
+     * ran on inputs fetched from their peers even if their DONEs, which
+     * a peer may hold a moment (later.c), have not come yet. */
+    int ran = m->blame == DVI_BLAME_TASK;
+    if (!ran && dvi_core_wait_again(c, t)) {
+        /* Sent ahead, and an input is not done: an input failed there but
+         * runs again (a retry, elsewhere), or a STEAL gave the task back
+         * before the input's DONE came. Blameless. */
     } else if (m->blame == DVI_BLAME_STOLEN) {
         dvi_core_place_stolen(c, t, w);
     } else if (m->blame == DVI_BLAME_WORKER && !(t->flags & DVI_TASKF_PINNED) &&
@@ -633,14 +637,16 @@ dvi_core_failed(dvi_core *c, dvi_sworker *w, const dvi_msg_failed *m)
         /* Not started there: elsewhere. A stopping worker's refusals are
          * no fault of the task's; another's count as a death would. */
         dvi_core_make_ready(c, t);
-    } else if (m->blame == DVI_BLAME_TASK && t->retries > 0) {
+    } else if (ran && t->retries > 0) {
         t->retries--; /* the user asked for another try */
         DVI_LOG(DVI_LOG_INFO, "SCHED",
                 "%s (%s) failed on %s, trying again: "
                 "%.*s",
                 t->key, t->fn->name, w->id, (int)m->text.n,
                 m->text.p ? m->text.p : "");
-        dvi_core_make_ready(c, t);
+        if (!dvi_core_wait_again(c, t)) { /* else once its inputs are done */
+            dvi_core_make_ready(c, t);
+        }
     } else if (m->blame == DVI_BLAME_INPUT && !dvi_core_inputs_held(c, t)) {
         /* An input was lost (the fetcher said LOST first): t waits for it
          * to be computed again. */

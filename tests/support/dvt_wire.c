@@ -223,8 +223,10 @@ s_read_exact(dvt_peer *p, char *buf, size_t n, double deadline)
 
 /* Whether a frame's payload (an array of messages) holds one of type
  * want. */
+/* Whether the frame's payload holds a message of type want; if so and
+ * key is not NULL, its first field (a key) is copied there. */
 static int
-s_frame_has(const char *payload, size_t len, int want)
+s_frame_has(const char *payload, size_t len, int want, char *key, size_t size)
 {
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
@@ -232,12 +234,19 @@ s_frame_has(const char *payload, size_t len, int want)
     if (msgpack_unpack_next(&up, payload, len, NULL) ==
             MSGPACK_UNPACK_SUCCESS &&
         up.data.type == MSGPACK_OBJECT_ARRAY) {
-        for (uint32_t i = 0; i < up.data.via.array.size; i++) {
+        for (uint32_t i = 0; !found && i < up.data.via.array.size; i++) {
             const msgpack_object *m = &up.data.via.array.ptr[i];
-            found |=
+            found =
                 m->type == MSGPACK_OBJECT_ARRAY && m->via.array.size > 0 &&
                 m->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
                 m->via.array.ptr[0].via.u64 == (uint64_t)want;
+            if (found && key != NULL) {
+                const msgpack_object *k = &m->via.array.ptr[1];
+                int is_str =
+                    m->via.array.size > 1 && k->type == MSGPACK_OBJECT_STR;
+                snprintf(key, size, "%.*s", is_str ? (int)k->via.str.size : 0,
+                         is_str ? k->via.str.ptr : "");
+            }
         }
     }
     msgpack_unpacked_destroy(&up);
@@ -245,7 +254,8 @@ s_frame_has(const char *payload, size_t len, int want)
 }
 
 int
-dvt_peer_wait_msg(dvt_peer *p, int want, double timeout_s)
+dvt_peer_wait_key(dvt_peer *p, int want, char *key, size_t size,
+                  double timeout_s)
 {
     double deadline = dvt_now() + timeout_s;
     for (;;) {
@@ -258,7 +268,7 @@ dvt_peer_wait_msg(dvt_peer *p, int want, double timeout_s)
         char *payload = malloc(len ? len : 1);
         DVT_TRUE(payload != NULL);
         int ok = s_read_exact(p, payload, len, deadline) == 0;
-        int found = ok && s_frame_has(payload, len, want);
+        int found = ok && s_frame_has(payload, len, want, key, size);
         free(payload);
         if (!ok) {
             return p->closed ? 0 : -1;
@@ -267,6 +277,12 @@ dvt_peer_wait_msg(dvt_peer *p, int want, double timeout_s)
             return 1;
         }
     }
+}
+
+int
+dvt_peer_wait_msg(dvt_peer *p, int want, double timeout_s)
+{
+    return dvt_peer_wait_key(p, want, NULL, 0, timeout_s);
 }
 
 void
@@ -314,6 +330,38 @@ dvt_peer_send_hello(dvt_peer *p, int role, const char *id, int threads,
     } else {
         msgpack_pack_nil(&pk);
     }
+    s_send_msg(p, &sb);
+}
+
+void
+dvt_peer_send_done(dvt_peer *p, const char *key, const void *value, size_t n)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 5);
+    msgpack_pack_int(&pk, DVT_MSG_DONE);
+    s_pack_str(&pk, key);
+    msgpack_pack_uint64(&pk, n); /* nbytes */
+    msgpack_pack_bin(&pk, n);
+    msgpack_pack_bin_body(&pk, value, n);
+    msgpack_pack_int(&pk, 0); /* us */
+    s_send_msg(p, &sb);
+}
+
+void
+dvt_peer_send_failed(dvt_peer *p, const char *key, int blame, const char *text)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_int(&pk, DVT_MSG_FAILED);
+    s_pack_str(&pk, key);
+    msgpack_pack_int(&pk, blame);
+    s_pack_str(&pk, text);
     s_send_msg(p, &sb);
 }
 

@@ -23,6 +23,9 @@
 #define DVT_MSG_WELCOME 2
 #define DVT_MSG_SUBMIT 3
 #define DVT_MSG_FINISHED 7
+#define DVT_MSG_COMPUTE 9
+#define DVT_MSG_DONE 10
+#define DVT_MSG_FAILED 11
 #define DVT_MSG_GET 13
 #define DVT_MSG_DATA 14
 #define DVT_MSG_UPLOAD 16
@@ -30,6 +33,7 @@
 #define DVT_ROLE_CLIENT 1
 #define DVT_ROLE_WORKER 2
 #define DVT_ROLE_PEER 3
+#define DVT_BLAME_TASK 1 /* FAILED: the call ran and failed */
 
 /* ---- TCP on 127.0.0.1 --------------------------------------------------- */
 
@@ -65,6 +69,11 @@ int dvt_peer_wait_closed(dvt_peer *p, double timeout_s);
  * other side closed first, -1 if timeout_s passed. */
 int dvt_peer_wait_msg(dvt_peer *p, int want, double timeout_s);
 
+/* As dvt_peer_wait_msg, and copies the first field of that message (its
+ * key) into key, of size bytes. */
+int dvt_peer_wait_key(dvt_peer *p, int want, char *key, size_t size,
+                      double timeout_s);
+
 /* Sends one message, n bytes already encoded as msgpack ([type, field...]),
  * in a frame of its own. */
 void dvt_peer_send_msg(dvt_peer *p, const void *msg, size_t n);
@@ -72,6 +81,14 @@ void dvt_peer_send_msg(dvt_peer *p, const void *msg, size_t n);
 /* HELLO [1, version, role, id, threads, addr (NULL: nil)], in a frame. */
 void dvt_peer_send_hello(dvt_peer *p, int role, const char *id, int threads,
                          const char *addr);
+
+/* DONE [10, key, n, value, 0]: a worker made key's result, value. */
+void dvt_peer_send_done(dvt_peer *p, const char *key, const void *value,
+                        size_t n);
+
+/* FAILED [11, key, blame, text]: a worker's task did not make a result. */
+void dvt_peer_send_failed(dvt_peer *p, const char *key, int blame,
+                          const char *text);
 
 /* GET [13, key]: a peer asks a worker for a result. */
 void dvt_peer_send_get(dvt_peer *p, const char *key);
