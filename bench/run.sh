@@ -149,6 +149,11 @@
 #                                            guests while the sweep ran
 #                  metg.P.openmp, .threads, .processes, .tcp   us
 #                  metg.P.SYSTEM_vs_openmp   x, drove's METG / OpenMP's
+#                  metg.P.openmp_plateau     %, OpenMP's efficiency at the
+#                                            largest grains: under 90%, the
+#                                            machine changed speed during
+#                                            the sweep, which then ran
+#                                            once more (this is the last)
 #                for P = trivial (independent tasks) and stencil_1d (each
 #                task needs its three neighbours of the step before);
 #                every point's figures on stderr; and the floor a
