@@ -823,18 +823,10 @@ s_plateau(const metg *m, const metg_point *pts, int npts)
     for (int k = 0; k < npts && n < PLATEAU_POINTS; k++) {
         double b = pts[k].best_s[SYS_OPENMP];
         if (b > 0 && peak > 0) {
-            double x = s_flops(m, pts[k].iter) / b / peak;
-            int i = n++;
-            for (; i > 0 && e[i - 1] > x; i--) { /* kept sorted */
-                e[i] = e[i - 1];
-            }
-            e[i] = x;
+            e[n++] = s_flops(m, pts[k].iter) / b / peak;
         }
     }
-    if (n == 0) {
-        return -1;
-    }
-    return n % 2 ? e[n / 2] : (e[n / 2 - 1] + e[n / 2]) / 2;
+    return n > 0 ? bu_median(e, (size_t)n) : -1;
 }
 
 /* Sweeps pattern into pts, twice if the machine changed speed during the

@@ -562,9 +562,9 @@ dvi_core_schedule(dvi_core *c)
 void
 dvi_core_place_stolen(dvi_core *c, dvi_task *t, dvi_sworker *w)
 {
-    dvi_sworker *to = s_idle_worker(c, w, t);
     DVI_LOG(DVI_LOG_DEBUG, "SCHED", "%s (%s) given back by %s (state %d)",
             t->key, t->fn->name, w->id, (int)t->state);
+    dvi_sworker *to = s_idle_worker(c, w, t);
     if (to != NULL && !(t->flags & DVI_TASKF_PINNED) &&
         dvi_core_inputs_held(c, t)) {
         dvi_core_set_state(c, t, DVI_TASK_QUEUED);

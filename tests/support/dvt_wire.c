@@ -241,11 +241,13 @@ s_frame_has(const char *payload, size_t len, int want, char *key, size_t size)
                 m->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
                 m->via.array.ptr[0].via.u64 == (uint64_t)want;
             if (found && key != NULL) {
-                const msgpack_object *k = &m->via.array.ptr[1];
-                int is_str =
-                    m->via.array.size > 1 && k->type == MSGPACK_OBJECT_STR;
-                snprintf(key, size, "%.*s", is_str ? (int)k->via.str.size : 0,
-                         is_str ? k->via.str.ptr : "");
+                const msgpack_object *k =
+                    m->via.array.size > 1 ? &m->via.array.ptr[1] : NULL;
+                key[0] = '\0';
+                if (k != NULL && k->type == MSGPACK_OBJECT_STR) {
+                    snprintf(key, size, "%.*s", (int)k->via.str.size,
+                             k->via.str.ptr);
+                }
             }
         }
     }
@@ -296,12 +298,30 @@ dvt_peer_send_msg(dvt_peer *p, const void *msg, size_t n)
     dvt_peer_write(p, msg, n);
 }
 
-/* Sends the message packed in sb, and frees sb. */
-static void
-s_send_msg(dvt_peer *p, msgpack_sbuffer *sb)
+/* A message being packed: [type, field...]. */
+typedef struct s_msg {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} s_msg;
+
+/* Starts m as a message of type with nfields fields after the type;
+ * returns its packer. */
+static msgpack_packer *
+s_begin(s_msg *m, int type, uint32_t nfields)
 {
-    dvt_peer_send_msg(p, sb->data, sb->size);
-    msgpack_sbuffer_destroy(sb);
+    msgpack_sbuffer_init(&m->sb);
+    msgpack_packer_init(&m->pk, &m->sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&m->pk, nfields + 1);
+    msgpack_pack_int(&m->pk, type);
+    return &m->pk;
+}
+
+/* Sends m in a frame of its own, and frees it. */
+static void
+s_send_msg(dvt_peer *p, s_msg *m)
+{
+    dvt_peer_send_msg(p, m->sb.data, m->sb.size);
+    msgpack_sbuffer_destroy(&m->sb);
 }
 
 static void
@@ -311,111 +331,91 @@ s_pack_str(msgpack_packer *pk, const char *s)
     msgpack_pack_str_body(pk, s, strlen(s));
 }
 
+static void
+s_pack_bin(msgpack_packer *pk, const void *bytes, size_t n)
+{
+    msgpack_pack_bin(pk, n);
+    msgpack_pack_bin_body(pk, bytes, n);
+}
+
 void
 dvt_peer_send_hello(dvt_peer *p, int role, const char *id, int threads,
                     const char *addr)
 {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 6);
-    msgpack_pack_int(&pk, DVT_MSG_HELLO);
-    msgpack_pack_int(&pk, DVT_PROTOCOL_VERSION);
-    msgpack_pack_int(&pk, role);
-    s_pack_str(&pk, id);
-    msgpack_pack_int(&pk, threads);
+    s_msg m;
+    msgpack_packer *pk = s_begin(&m, DVT_MSG_HELLO, 5);
+    msgpack_pack_int(pk, DVT_PROTOCOL_VERSION);
+    msgpack_pack_int(pk, role);
+    s_pack_str(pk, id);
+    msgpack_pack_int(pk, threads);
     if (addr != NULL) {
-        s_pack_str(&pk, addr);
+        s_pack_str(pk, addr);
     } else {
-        msgpack_pack_nil(&pk);
+        msgpack_pack_nil(pk);
     }
-    s_send_msg(p, &sb);
+    s_send_msg(p, &m);
 }
 
 void
 dvt_peer_send_done(dvt_peer *p, const char *key, const void *value, size_t n)
 {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 5);
-    msgpack_pack_int(&pk, DVT_MSG_DONE);
-    s_pack_str(&pk, key);
-    msgpack_pack_uint64(&pk, n); /* nbytes */
-    msgpack_pack_bin(&pk, n);
-    msgpack_pack_bin_body(&pk, value, n);
-    msgpack_pack_int(&pk, 0); /* us */
-    s_send_msg(p, &sb);
+    s_msg m;
+    msgpack_packer *pk = s_begin(&m, DVT_MSG_DONE, 4);
+    s_pack_str(pk, key);
+    msgpack_pack_uint64(pk, n); /* nbytes */
+    s_pack_bin(pk, value, n);
+    msgpack_pack_int(pk, 0); /* us */
+    s_send_msg(p, &m);
 }
 
 void
 dvt_peer_send_failed(dvt_peer *p, const char *key, int blame, const char *text)
 {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_int(&pk, DVT_MSG_FAILED);
-    s_pack_str(&pk, key);
-    msgpack_pack_int(&pk, blame);
-    s_pack_str(&pk, text);
-    s_send_msg(p, &sb);
+    s_msg m;
+    msgpack_packer *pk = s_begin(&m, DVT_MSG_FAILED, 3);
+    s_pack_str(pk, key);
+    msgpack_pack_int(pk, blame);
+    s_pack_str(pk, text);
+    s_send_msg(p, &m);
 }
 
 void
 dvt_peer_send_get(dvt_peer *p, const char *key)
 {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 2);
-    msgpack_pack_int(&pk, DVT_MSG_GET);
-    s_pack_str(&pk, key);
-    s_send_msg(p, &sb);
+    s_msg m;
+    msgpack_packer *pk = s_begin(&m, DVT_MSG_GET, 1);
+    s_pack_str(pk, key);
+    s_send_msg(p, &m);
 }
 
 void
 dvt_peer_send_upload(dvt_peer *p, const char *hash, const char *name,
                      const void *bytes, size_t n)
 {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 4);
-    msgpack_pack_int(&pk, DVT_MSG_UPLOAD);
-    s_pack_str(&pk, hash);
-    s_pack_str(&pk, name);
-    msgpack_pack_bin(&pk, n);
-    msgpack_pack_bin_body(&pk, bytes, n);
-    s_send_msg(p, &sb);
+    s_msg m;
+    msgpack_packer *pk = s_begin(&m, DVT_MSG_UPLOAD, 3);
+    s_pack_str(pk, hash);
+    s_pack_str(pk, name);
+    s_pack_bin(pk, bytes, n);
+    s_send_msg(p, &m);
 }
 
 void
 dvt_peer_send_submit(dvt_peer *p, const char *key, const char *fn,
                      const char *code, const void *args, size_t n)
 {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 10);
-    msgpack_pack_int(&pk, DVT_MSG_SUBMIT);
-    s_pack_str(&pk, key);
-    s_pack_str(&pk, fn);
-    s_pack_str(&pk, code);
-    msgpack_pack_bin(&pk, n);
-    msgpack_pack_bin_body(&pk, args, n);
-    msgpack_pack_int(&pk, 0); /* flags: pure */
-    msgpack_pack_int(&pk, 0); /* priority */
-    msgpack_pack_int(&pk, 0); /* retries */
-    msgpack_pack_nil(&pk);    /* worker: any */
-    msgpack_pack_array(&pk, 0);
-    s_send_msg(p, &sb);
+    s_msg m;
+    msgpack_packer *pk = s_begin(&m, DVT_MSG_SUBMIT, 9);
+    s_pack_str(pk, key);
+    s_pack_str(pk, fn);
+    s_pack_str(pk, code);
+    s_pack_bin(pk, args, n);
+    msgpack_pack_int(pk, 0); /* flags: pure */
+    msgpack_pack_int(pk, 0); /* priority */
+    msgpack_pack_int(pk, 0); /* retries */
+    msgpack_pack_nil(pk);    /* worker: any */
+    msgpack_pack_array(pk, 0);
+    s_send_msg(p, &m);
 }
 
 /* ---- A recording relay -------------------------------------------------- */
