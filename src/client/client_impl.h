@@ -146,10 +146,10 @@ struct dv_client {
     const dvi_client_host *host; /* a worker's client for its tasks'
                                     children (attach.c), or NULL */
     void *host_ctx;
-    int expect_workers;      /* embedded: wait for this many */
-    uint64_t nonce;          /* random, for impure keys */
-    unsigned char owner[16]; /* secret: proves it published a name */
-    uint64_t counter;        /* guarded by lock */
+    int expect_workers;           /* embedded: wait for this many */
+    uint64_t nonce;               /* random, for impure keys */
+    unsigned char owner[16];      /* secret: proves it published a name */
+    atomic_uint_fast64_t counter; /* numbers impure keys */
 };
 
 /* fninfo.c: a copy of fn's info (dvi_fninfo, attach.h; its name not
@@ -168,6 +168,10 @@ dv_client *dvi_client_new(uv_loop_t *loop, uv_async_cb wake);
  * (its handles closed already). */
 void dvi_client_free(dv_client *c);
 void dvi_client_queue_locked(dv_client *c); /* wakes the loop for c->out */
+/* As dvi_client_queue_locked, without the wake-up: the caller sends it
+ * (uv_async_send(&c->wake)) once it has let go of the lock, which a
+ * system call under it would keep from the loop thread. */
+void dvi_client_batch_locked(dv_client *c);
 /* Take c->lock on the loop thread, and in a user thread's call that may
  * come in a tight loop (dv_submit, dv_release). A mutex is not fair: a
  * thread submitting a graph took it again before the loop thread it woke
@@ -175,6 +179,8 @@ void dvi_client_queue_locked(dv_client *c); /* wakes the loop for c->out */
  * stood still until the whole graph was submitted. The user thread now
  * yields while the loop thread waits. Neither may be called with the lock
  * held. */
+/* Makes c->lock (uv_mutex_destroy frees it). */
+void dvi_client_lock_init(dv_client *c);
 void dvi_client_lock_loop(dv_client *c);
 void dvi_client_lock_user(dv_client *c);
 /* Moves the oldest batch of messages for the scheduler to dst (all of them
@@ -208,6 +214,8 @@ uint64_t dvi_deadline(double timeout_s);
 /* future.c */
 dv_future *dvi_future_new_locked(dv_client *c, dvi_fstate *st, int32_t index);
 dvi_fstate *dvi_fstate_new(const char *key);
+/* Frees a state no handle or table holds any more. */
+void dvi_fstate_free(dvi_fstate *st);
 /* Completes st; the caller broadcasts c->cond once it has done all it
  * will under the lock (a frame of results wakes the waiters once: a
  * wake per result made them block on the lock the loop still held), or,

@@ -254,9 +254,8 @@ s_on_workers(dv_client *c, const msgpack_object *f, uint32_t n)
 }
 
 static int
-s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+s_on_msg_locked(dv_client *c, int type, const msgpack_object *f, uint32_t n)
 {
-    dv_client *c = ctx;
     switch (type) {
     case DVI_MSG_FINISHED:
     case DVI_MSG_ERRED: return dvi_client_on_result_locked(c, type, f, n);
@@ -285,16 +284,33 @@ s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
     }
 }
 
+typedef struct s_frame {
+    dv_client *c;
+    int wake; /* some waiter wants to look again */
+} s_frame;
+
+/* One message of a frame from the scheduler, under the lock: taken for
+ * each message, not the frame, so that a thread submitting waits for the
+ * lock no longer than a message takes (and not for the decoding at all). */
+static int
+s_on_msg(void *ctx, int type, const msgpack_object *f, uint32_t n)
+{
+    s_frame *fr = ctx;
+    dv_client *c = fr->c;
+    dvi_client_lock_loop(c);
+    int rc = s_on_msg_locked(c, type, f, n);
+    fr->wake |= dvi_client_wake_needed_locked(c);
+    uv_mutex_unlock(&c->lock);
+    return rc;
+}
+
 static int
 s_on_frame(dvi_conn *conn, const char *buf, size_t len)
 {
-    dv_client *c = dvi_conn_data(conn);
-    dvi_client_lock_loop(c);
-    int rc = dvi_conn_each_msg(conn, buf, len, s_on_msg, c);
-    int wake = dvi_client_wake_needed_locked(c);
-    uv_mutex_unlock(&c->lock);
-    if (wake) { /* once, after the lock: woken under it, they would block */
-        uv_cond_broadcast(&c->cond);
+    s_frame fr = {dvi_conn_data(conn), 0};
+    int rc = dvi_conn_each_msg(conn, buf, len, s_on_msg, &fr);
+    if (fr.wake) { /* once, after the lock: woken under it, they would block */
+        uv_cond_broadcast(&fr.c->cond);
     }
     return rc;
 }
@@ -453,7 +469,7 @@ dvi_client_new(uv_loop_t *loop, uv_async_cb wake)
     uv_once(&once, (void (*)(void))sodium_init);
     dv_client *c = dvi_calloc(1, sizeof(*c));
     c->loop = loop;
-    uv_mutex_init(&c->lock);
+    dvi_client_lock_init(c);
     uv_cond_init(&c->cond);
     dvi_outbox_init(&c->out, NULL, NULL);
     c->batches_tail = &c->batches;

@@ -20,8 +20,8 @@ dvi_fstate_new(const char *key)
     return st;
 }
 
-static void
-s_fstate_free(dvi_fstate *st)
+void
+dvi_fstate_free(dvi_fstate *st)
 {
     free(st->addr);
     free(st->error);
@@ -91,7 +91,7 @@ dvi_future_free_all(dv_client *c)
     dvi_pset_fini(&c->live);
     dvi_map_entry *e;
     for (size_t i = 0; dvi_map_next(&c->futures, &i, &e);) {
-        s_fstate_free(e->val);
+        dvi_fstate_free(e->val);
     }
 }
 
@@ -363,6 +363,7 @@ dv_release(dv_future *f)
     }
     dv_client *c = f->c;
     dvi_fstate *st = f->st;
+    int queued = 0;
     dvi_client_lock_user(c);
     s_future_free_locked(c, f);
     if (--st->refs == 0) {
@@ -371,7 +372,8 @@ dv_release(dv_future *f)
             /* (A task's children are released when its call ends.) */
             dvi_msg_release m = {.key = st->key};
             dvi_msg_release_pack(&c->out, &m);
-            dvi_client_queue_locked(c);
+            dvi_client_batch_locked(c);
+            queued = 1;
         }
         if (st == c->waitall_target) {
             uv_cond_broadcast(&c->cond); /* dv_wait_all looks again */
@@ -384,9 +386,16 @@ dv_release(dv_future *f)
                 break;
             }
         }
-        s_fstate_free(st);
+    } else {
+        st = NULL; /* others hold it */
     }
     uv_mutex_unlock(&c->lock);
+    if (queued) {
+        uv_async_send(&c->wake);
+    }
+    if (st != NULL) {
+        dvi_fstate_free(st); /* nothing reaches it any more */
+    }
 }
 
 int

@@ -5,6 +5,8 @@
  * loop thread from it: that loop carries the scheduler and workers of an
  * embedded cluster, which should run the first calls while the rest are
  * submitted. */
+#define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP */
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 
@@ -12,11 +14,10 @@
 #include "common/err.h"
 
 void
-dvi_client_queue_locked(dv_client *c)
+dvi_client_batch_locked(dv_client *c)
 {
     /* Called with the lock held after adding to c->out, which becomes a
-     * batch once it is full. uv_async_send coalesces: a burst of
-     * submissions costs one wake-up. */
+     * batch once it is full. */
     if (dvi_outbox_count(&c->out) >= DVI_CLIENT_BATCH) {
         dvi_batch *b = dvi_malloc(sizeof(*b));
         b->next = NULL;
@@ -25,7 +26,31 @@ dvi_client_queue_locked(dv_client *c)
         *c->batches_tail = b;
         c->batches_tail = &b->next;
     }
+}
+
+void
+dvi_client_queue_locked(dv_client *c)
+{
+    dvi_client_batch_locked(c);
+    /* uv_async_send coalesces: a burst of messages costs one wake-up. */
     uv_async_send(&c->wake);
+}
+
+void
+dvi_client_lock_init(dv_client *c)
+{
+    /* Both threads hold the lock briefly (a message, a submission): one
+     * that finds it taken spins a little before it sleeps, as a sleep and
+     * its wake-up cost a context switch each, dear in a virtual machine. */
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+    if (pthread_mutex_init(&c->lock, &a) != 0) {
+        dvi_oom(sizeof(c->lock));
+    }
+    pthread_mutexattr_destroy(&a);
 }
 
 void

@@ -32,8 +32,9 @@
 
 /* Per-thread scratch for encoding one submission. */
 typedef struct s_enc {
-    msgpack_sbuffer sb;
+    msgpack_sbuffer sb; /* the arguments */
     msgpack_packer pk;
+    dvi_outbox msg; /* the SUBMIT, packed before the lock is taken */
     dv_client *c;
     const void *call;  /* a child's: the call whose futures it may take */
     const char **deps; /* keys of the futures among the arguments */
@@ -56,6 +57,7 @@ s_scratch_free(void *p)
 {
     s_enc *e = p;
     msgpack_sbuffer_destroy(&e->sb);
+    dvi_outbox_fini(&e->msg);
     free(e->deps);
     if (e->indexed) {
         dvi_map_fini(&e->index);
@@ -86,9 +88,10 @@ static s_enc *
 s_enc_begin(dv_client *c)
 {
     s_enc *e = &s_scratch;
-    if (e->sb.data == NULL) {
+    if (e->pk.data == NULL) {
         msgpack_sbuffer_init(&e->sb);
         msgpack_packer_init(&e->pk, &e->sb, dvi_sbuffer_write);
+        dvi_outbox_init(&e->msg, NULL, NULL);
         uv_once(&s_scratch_once, s_scratch_init);
         pthread_setspecific(s_scratch_key, e);
     }
@@ -110,7 +113,7 @@ s_enc_trim(s_enc *e)
     /* Keep the scratch small after an unusually large argument. */
     if (e->sb.alloc > (1u << 20)) {
         msgpack_sbuffer_destroy(&e->sb);
-        e->sb.data = NULL;
+        msgpack_sbuffer_init(&e->sb);
     }
 }
 
@@ -259,15 +262,30 @@ s_check_resources(const dv_opts *opts)
     return dvi_seterr(DV_EINVAL, "dv_opts.%s", why);
 }
 
-/* Adds the SUBMIT of the call in e to the client's outbox. */
+/* The encoded arguments in e, for a message: large ones given up by the
+ * scratch, to be spliced into the frame instead of copied (the caller
+ * releases bytes.blob). */
+static dvi_bytes
+s_enc_args(s_enc *e)
+{
+    dvi_bytes b = {e->sb.data, e->sb.size, NULL};
+    if (e->sb.size > DVI_INLINE_MAX) {
+        size_t n = e->sb.size;
+        char *buf = msgpack_sbuffer_release(&e->sb);
+        b.blob = dvi_blob_adopt(buf, buf, n);
+    }
+    return b;
+}
+
+/* Packs the SUBMIT of the call in e into e->msg, outside the lock: under
+ * it, the message is only moved into the client's outbox. */
 static void
-s_pack_submit_locked(dv_client *c, const char *key, const char *fn,
-                     const dvi_fninfo *fi, const s_enc *e, unsigned flags,
-                     const dv_opts *opts, const dvi_parent *parent)
+s_pack_submit(s_enc *e, const char *key, const char *fn, const dvi_fninfo *fi,
+              unsigned flags, const dv_opts *opts, const dvi_parent *parent)
 {
     dvi_msg_submit m = {.key = key, .fn = fn};
     m.code = dvi_bytes_of(fi->code);
-    m.args = (dvi_bytes){e->sb.data, e->sb.size, NULL};
+    m.args = s_enc_args(e);
     m.flags = flags;
     m.priority = opts ? opts->priority : 0;
     if (parent != NULL) {
@@ -279,13 +297,13 @@ s_pack_submit_locked(dv_client *c, const char *key, const char *fn,
     m.worker = dvi_bytes_of(opts ? opts->worker : NULL);
     m.timeout_ms = s_timeout_ms(opts);
     m.resources = dvi_bytes_of(opts ? opts->resources : NULL);
-    msgpack_packer *pk = dvi_msg_submit_pack(&c->out, &m);
+    msgpack_packer *pk = dvi_msg_submit_pack(&e->msg, &m);
     msgpack_pack_array(pk, e->ndeps);
     for (size_t i = 0; i < e->ndeps; i++) {
         dvi_pack_str(pk, e->deps[i]);
     }
-    dvi_msg_submit_pack_tail(&c->out, &m);
-    dvi_client_queue_locked(c);
+    dvi_msg_submit_pack_tail(&e->msg, &m);
+    dvi_blob_rele(m.args.blob); /* the frame holds it now */
 }
 
 /* What a call of fn means: for a client, its own view (fninfo.c) on a
@@ -300,8 +318,62 @@ s_fninfo(dv_client *c, const char *fn, const dvi_parent *parent, dvi_fninfo *fi)
     return dvi_scheme_allows(c, fn, fi->flags);
 }
 
+/* The key of the call hashed as call: given, numbered (impure), or
+ * derived. */
+static void
+s_key(dv_client *c, char *key, size_t size, const char *fn, const char *given,
+      int impure, const unsigned char *call)
+{
+    if (given) {
+        snprintf(key, size, "%s", given);
+    } else if (impure) {
+        unsigned long long n = atomic_fetch_add(&c->counter, 1) + 1;
+        snprintf(key, size, "%s-%016llx%08llx", fn,
+                 (unsigned long long)c->nonce, n);
+    } else {
+        dvi_callkey_format(key, size, fn, strlen(fn), call);
+    }
+}
+
+/* Under the lock: the handle of the call whose SUBMIT is in e->msg, a new
+ * task's (*fresh, which it then takes) or a known one's. The SUBMIT goes
+ * into the client's outbox when the scheduler must see it; *queued says
+ * so. NULL with the reason set. */
+static dv_future *
+s_submit_locked(dv_client *c, s_enc *e, dvi_fstate **fresh,
+                const unsigned char *given_call, const dvi_parent *parent,
+                int *queued)
+{
+    dvi_fstate *st = dvi_map_get(&c->futures, (*fresh)->key);
+    dv_future *f = NULL;
+    if (st != NULL) {
+        /* The same call again: share the task. */
+        f = s_known_locked(c, st, given_call);
+        /* Another call wants it too: the scheduler must know, or the
+         * first call's end would release it. */
+        *queued = f != NULL && parent != NULL;
+    } else {
+        st = *fresh;
+        *fresh = NULL;
+        dvi_map_put(&c->futures, st->key, st);
+        f = dvi_future_new_locked(c, st, -1);
+        *queued = 1;
+    }
+    if (*queued) {
+        dvi_outbox_move(&c->out, &e->msg);
+        dvi_client_batch_locked(c);
+    }
+    if (f != NULL && parent != NULL) {
+        f->call = parent->call;
+    }
+    return f;
+}
+
 /* Submits the encoded call in e (a child of parent, if not NULL); returns
- * a new handle, or NULL. */
+ * a new handle, or NULL. Everything but the futures table and the move of
+ * the SUBMIT into the outbox happens outside the lock, which the loop
+ * thread wants for each frame it reads: waiting for it costs a thread two
+ * context switches. */
 static dv_future *
 s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
                  const dv_opts *opts, const dvi_parent *parent)
@@ -327,50 +399,34 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     }
     int impure = (opts && opts->impure) || (fi.flags & DV_FN_IMPURE);
     const char *given = opts ? opts->key : NULL;
-    /* Hash outside the lock (an impure call needs none). */
     if (!impure || given) {
         s_call_hash(call, fn, fi.code, flags, e);
     }
     if (given && s_given_key_forged(given, fn, call) < 0) {
         return NULL;
     }
-    dvi_client_lock_user(c);
-    if (dvi_client_check_locked(c) < 0) {
-        uv_mutex_unlock(&c->lock);
-        return NULL;
-    }
-    if (given) {
-        snprintf(key, sizeof(key), "%s", given);
-    } else if (impure) {
-        snprintf(key, sizeof(key), "%s-%016llx%08llx", fn,
-                 (unsigned long long)c->nonce,
-                 (unsigned long long)++c->counter);
-    } else {
-        dvi_callkey_format(key, sizeof(key), fn, strlen(fn), call);
-    }
+    s_key(c, key, sizeof(key), fn, given, impure, call);
     flags |= impure ? DVI_TASK_IMPURE : 0;
-    dvi_fstate *st = dvi_map_get(&c->futures, key);
+    dvi_fstate *fresh = dvi_fstate_new(key);
+    memcpy(fresh->call, call, sizeof(call));
+    fresh->has_call = given != NULL;
+    s_pack_submit(e, key, fn, &fi, flags, opts, parent);
+    int queued = 0;
     dv_future *f = NULL;
-    if (st != NULL) {
-        /* The same call again: share the task. */
-        f = s_known_locked(c, st, given ? call : NULL);
-        if (f != NULL && parent != NULL) {
-            /* Another call wants it too: the scheduler must know, or
-             * the first call's end would release it. */
-            s_pack_submit_locked(c, key, fn, &fi, e, flags, opts, parent);
-        }
-    } else {
-        st = dvi_fstate_new(key);
-        memcpy(st->call, call, sizeof(call));
-        st->has_call = given != NULL;
-        dvi_map_put(&c->futures, st->key, st);
-        s_pack_submit_locked(c, key, fn, &fi, e, flags, opts, parent);
-        f = dvi_future_new_locked(c, st, -1);
-    }
-    if (f != NULL && parent != NULL) {
-        f->call = parent->call;
+    dvi_client_lock_user(c);
+    if (dvi_client_check_locked(c) == 0) {
+        f = s_submit_locked(c, e, &fresh, given ? call : NULL, parent, &queued);
     }
     uv_mutex_unlock(&c->lock);
+    if (queued) {
+        uv_async_send(&c->wake);
+    } else { /* not sent: the next submission starts afresh */
+        dvi_outbox_fini(&e->msg);
+        dvi_outbox_init(&e->msg, NULL, NULL);
+    }
+    if (fresh != NULL) {
+        dvi_fstate_free(fresh);
+    }
     return f;
 }
 

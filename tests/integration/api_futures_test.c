@@ -336,6 +336,50 @@ test_release(void **state)
     dvt_release_all(out, N);
 }
 
+/* Arguments larger than a message inlines (64 KiB) go into the frame by
+ * reference: the call gets them whole, an equal call shares its task, and
+ * a small call after them gets its own arguments, not the large ones. */
+static void
+test_large_arguments(void **state)
+{
+    dv_client *c = *state;
+    enum { N = 200000 }; /* 1.6 MB */
+    double *data = malloc(N * sizeof(*data));
+    DVT_TRUE(data != NULL);
+    double sum = 0;
+    for (int i = 0; i < N; i++) {
+        data[i] = i * 0.25;
+        sum += data[i];
+    }
+    dv_future *a = DVT_NOTNULL(DV_SUBMIT(c, "f64s_stats", dv_f64s(data, N)));
+    dv_future *again =
+        DVT_NOTNULL(DV_SUBMIT(c, "f64s_stats", dv_f64s(data, N)));
+    dv_future *part =
+        DVT_NOTNULL(DV_SUBMIT(c, "f64s_stats", dv_f64s(data + 1, N - 1)));
+    memset(data, 0, N * sizeof(*data)); /* copied by dv_submit */
+    double three[3] = {1, 2, 4};
+    dv_future *small =
+        DVT_NOTNULL(DV_SUBMIT(c, "f64s_stats", dv_f64s(three, 3)));
+
+    DVT_EQ_STR(dv_future_key(a), dv_future_key(again));
+    const dv_value *st = DVT_RESULT(a, 30.0);
+    DVT_EQ_I64(dv_value_i64(dv_value_at(st, 0)), N);
+    DVT_EQ_F64(dv_value_f64(dv_value_at(st, 1)), sum, 0.0);
+    st = DVT_RESULT(again, 30.0);
+    DVT_EQ_F64(dv_value_f64(dv_value_at(st, 1)), sum, 0.0);
+    st = DVT_RESULT(part, 30.0);
+    DVT_EQ_I64(dv_value_i64(dv_value_at(st, 0)), N - 1);
+    DVT_EQ_F64(dv_value_f64(dv_value_at(st, 1)), sum, 0.0); /* data[0] is 0 */
+    st = DVT_RESULT(small, 30.0);
+    DVT_EQ_I64(dv_value_i64(dv_value_at(st, 0)), 3);
+    DVT_EQ_F64(dv_value_f64(dv_value_at(st, 1)), 7.0, 0.0);
+    dv_release(a);
+    dv_release(again);
+    dv_release(part);
+    dv_release(small);
+    free(data);
+}
+
 static void
 test_scatter(void **state)
 {
@@ -440,6 +484,7 @@ main(void)
         cmocka_unit_test(test_cancel_spares_another_client),
         cmocka_unit_test(test_wait_all_and_bytes_made_in_place),
         cmocka_unit_test(test_release),
+        cmocka_unit_test(test_large_arguments),
         cmocka_unit_test(test_scatter),
         cmocka_unit_test(test_publish_across_clients),
     };
