@@ -170,8 +170,12 @@ void dvi_client_free(dv_client *c);
 void dvi_client_queue_locked(dv_client *c); /* wakes the loop for c->out */
 /* As dvi_client_queue_locked, without the wake-up: the caller sends it
  * (uv_async_send(&c->wake)) once it has let go of the lock, which a
- * system call under it would keep from the loop thread. */
+ * system call under it would keep from the loop thread. Not for a
+ * worker's client (c->host): that one may be abandoned and its loop
+ * freed as soon as the lock is let go (attach.c). */
 void dvi_client_batch_locked(dv_client *c);
+/* Makes c->lock (uv_mutex_destroy frees it). */
+void dvi_client_lock_init(dv_client *c);
 /* Take c->lock on the loop thread, and in a user thread's call that may
  * come in a tight loop (dv_submit, dv_release). A mutex is not fair: a
  * thread submitting a graph took it again before the loop thread it woke
@@ -179,8 +183,6 @@ void dvi_client_batch_locked(dv_client *c);
  * stood still until the whole graph was submitted. The user thread now
  * yields while the loop thread waits. Neither may be called with the lock
  * held. */
-/* Makes c->lock (uv_mutex_destroy frees it). */
-void dvi_client_lock_init(dv_client *c);
 void dvi_client_lock_loop(dv_client *c);
 void dvi_client_lock_user(dv_client *c);
 /* Moves the oldest batch of messages for the scheduler to dst (all of them

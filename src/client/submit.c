@@ -110,10 +110,16 @@ s_enc_begin(dv_client *c)
 static void
 s_enc_trim(s_enc *e)
 {
-    /* Keep the scratch small after an unusually large argument. */
+    /* Keep the scratch small after an unusually large argument, or a
+     * large buffer handed over by the client's outbox (dvi_outbox_move
+     * swaps an empty one's buffers). */
     if (e->sb.alloc > (1u << 20)) {
         msgpack_sbuffer_destroy(&e->sb);
         msgpack_sbuffer_init(&e->sb);
+    }
+    if (e->msg.sb.alloc > (1u << 20) && dvi_outbox_count(&e->msg) == 0) {
+        dvi_outbox_fini(&e->msg);
+        dvi_outbox_init(&e->msg, NULL, NULL);
     }
 }
 
@@ -417,10 +423,18 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     if (dvi_client_check_locked(c) == 0) {
         f = s_submit_locked(c, e, &fresh, given ? call : NULL, parent, &queued);
     }
-    uv_mutex_unlock(&c->lock);
-    if (queued) {
+    /* A task's children wake their worker's loop under the lock: a worker
+     * that abandons its client (its process ending) marks it stopping
+     * under the lock, then closes the handle and frees its loop. */
+    int wake_after = queued && c->host == NULL;
+    if (queued && !wake_after) {
         uv_async_send(&c->wake);
-    } else { /* not sent: the next submission starts afresh */
+    }
+    uv_mutex_unlock(&c->lock);
+    if (wake_after) {
+        uv_async_send(&c->wake);
+    }
+    if (!queued) { /* not sent: the next submission starts afresh */
         dvi_outbox_fini(&e->msg);
         dvi_outbox_init(&e->msg, NULL, NULL);
     }
