@@ -168,12 +168,13 @@ dv_client *dvi_client_new(uv_loop_t *loop, uv_async_cb wake);
  * (its handles closed already). */
 void dvi_client_free(dv_client *c);
 void dvi_client_queue_locked(dv_client *c); /* wakes the loop for c->out */
-/* As dvi_client_queue_locked, without the wake-up: the caller sends it
- * (uv_async_send(&c->wake)) once it has let go of the lock, which a
- * system call under it would keep from the loop thread. Not for a
- * worker's client (c->host): that one may be abandoned and its loop
- * freed as soon as the lock is let go (attach.c). */
+/* As dvi_client_queue_locked, without the wake-up: the caller then lets
+ * go of the lock with dvi_client_unlock_wake, as a system call under it
+ * would keep the loop thread waiting. */
 void dvi_client_batch_locked(dv_client *c);
+/* Lets go of c->lock, and wakes the loop thread for c->out if wake is
+ * set: after letting go, or before for a worker's client (attach.c). */
+void dvi_client_unlock_wake(dv_client *c, int wake);
 /* Makes c->lock (uv_mutex_destroy frees it). */
 void dvi_client_lock_init(dv_client *c);
 /* Take c->lock on the loop thread, and in a user thread's call that may

@@ -389,10 +389,7 @@ dv_release(dv_future *f)
     } else {
         st = NULL; /* others hold it */
     }
-    uv_mutex_unlock(&c->lock);
-    if (queued) {
-        uv_async_send(&c->wake);
-    }
+    dvi_client_unlock_wake(c, queued);
     if (st != NULL) {
         dvi_fstate_free(st); /* nothing reaches it any more */
     }

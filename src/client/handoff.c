@@ -37,6 +37,23 @@ dvi_client_queue_locked(dv_client *c)
 }
 
 void
+dvi_client_unlock_wake(dv_client *c, int wake)
+{
+    /* Woken after the lock is let go, the loop thread need not wait for
+     * it. But a worker's client for its tasks' children (c->host) is
+     * abandoned under the lock as the worker's process ends, its handle
+     * closed and its loop freed right after: it is woken under the lock. */
+    int after = wake && c->host == NULL;
+    if (wake && !after) {
+        uv_async_send(&c->wake);
+    }
+    uv_mutex_unlock(&c->lock);
+    if (after) {
+        uv_async_send(&c->wake);
+    }
+}
+
+void
 dvi_client_lock_init(dv_client *c)
 {
     /* Both threads hold the lock briefly (a message, a submission): one

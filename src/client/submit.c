@@ -117,7 +117,7 @@ s_enc_trim(s_enc *e)
         msgpack_sbuffer_destroy(&e->sb);
         msgpack_sbuffer_init(&e->sb);
     }
-    if (e->msg.sb.alloc > (1u << 20) && dvi_outbox_count(&e->msg) == 0) {
+    if (e->msg.sb.alloc > (1u << 20)) { /* emptied by each submission */
         dvi_outbox_fini(&e->msg);
         dvi_outbox_init(&e->msg, NULL, NULL);
     }
@@ -423,17 +423,7 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     if (dvi_client_check_locked(c) == 0) {
         f = s_submit_locked(c, e, &fresh, given ? call : NULL, parent, &queued);
     }
-    /* A task's children wake their worker's loop under the lock: a worker
-     * that abandons its client (its process ending) marks it stopping
-     * under the lock, then closes the handle and frees its loop. */
-    int wake_after = queued && c->host == NULL;
-    if (queued && !wake_after) {
-        uv_async_send(&c->wake);
-    }
-    uv_mutex_unlock(&c->lock);
-    if (wake_after) {
-        uv_async_send(&c->wake);
-    }
+    dvi_client_unlock_wake(c, queued);
     if (!queued) { /* not sent: the next submission starts afresh */
         dvi_outbox_fini(&e->msg);
         dvi_outbox_init(&e->msg, NULL, NULL);

@@ -336,6 +336,21 @@ test_release(void **state)
     dvt_release_all(out, N);
 }
 
+/* n doubles i * step (malloc'ed), and their sum in *sum: exact, as every
+ * partial sum is a multiple of step far below 2^53. */
+static double *
+s_ramp(int n, double step, double *sum)
+{
+    double *v = malloc((size_t)n * sizeof(*v));
+    DVT_TRUE(v != NULL);
+    *sum = 0;
+    for (int i = 0; i < n; i++) {
+        v[i] = i * step;
+        *sum += v[i];
+    }
+    return v;
+}
+
 /* Arguments larger than a message inlines (64 KiB) go into the frame by
  * reference: the call gets them whole, an equal call shares its task, and
  * a small call after them gets its own arguments, not the large ones. */
@@ -344,13 +359,8 @@ test_large_arguments(void **state)
 {
     dv_client *c = *state;
     enum { N = 200000 }; /* 1.6 MB */
-    double *data = malloc(N * sizeof(*data));
-    DVT_TRUE(data != NULL);
     double sum = 0;
-    for (int i = 0; i < N; i++) {
-        data[i] = i * 0.25;
-        sum += data[i];
-    }
+    double *data = s_ramp(N, 0.25, &sum);
     dv_future *a = DVT_NOTNULL(DV_SUBMIT(c, "f64s_stats", dv_f64s(data, N)));
     dv_future *again =
         DVT_NOTNULL(DV_SUBMIT(c, "f64s_stats", dv_f64s(data, N)));
@@ -385,13 +395,8 @@ test_scatter(void **state)
 {
     dv_client *c = *state;
     enum { N = 100000 };
-    double *data = malloc(N * sizeof(*data));
-    DVT_TRUE(data != NULL);
     double sum = 0;
-    for (int i = 0; i < N; i++) {
-        data[i] = i * 0.5;
-        sum += data[i];
-    }
+    double *data = s_ramp(N, 0.5, &sum);
 
     dv_future *s = DVT_NOTNULL(dv_scatter(c, dv_f64s(data, N)));
     /* The client's buffer is no longer needed once dv_scatter returns. */

@@ -221,8 +221,6 @@ s_read_exact(dvt_peer *p, char *buf, size_t n, double deadline)
     return 0;
 }
 
-/* Whether a frame's payload (an array of messages) holds one of type
- * want. */
 /* Whether the frame's payload holds a message of type want; if so and
  * key is not NULL, its first field (a key) is copied there. */
 static int
