@@ -20,11 +20,28 @@ s_hex(char out[DVI_CALLKEY_HEX + 1], const unsigned char h[DVI_CALLKEY_BYTES])
     out[DVI_CALLKEY_HEX] = '\0';
 }
 
+/* Adds n bytes to the hash: through buf, in one update with those
+ * before and after them while they fit. */
 static void
-s_update_str(crypto_generichash_state *st, const char *s, size_t n)
+s_add(dvi_callkey *k, const void *p, size_t n)
 {
-    crypto_generichash_update(st, (const unsigned char *)s, n);
-    crypto_generichash_update(st, &s_zero, 1);
+    if (k->n + n > sizeof(k->buf)) {
+        crypto_generichash_update(&k->st, k->buf, k->n);
+        k->n = 0;
+        if (n > sizeof(k->buf)) {
+            crypto_generichash_update(&k->st, p, n);
+            return;
+        }
+    }
+    memcpy(k->buf + k->n, p, n);
+    k->n += n;
+}
+
+static void
+s_add_str(dvi_callkey *k, const char *s, size_t n)
+{
+    s_add(k, s, n);
+    s_add(k, &s_zero, 1);
 }
 
 void
@@ -34,21 +51,23 @@ dvi_callkey_begin(dvi_callkey *k, const char *fn, size_t fnlen,
 {
     const unsigned char k8 = (unsigned char)kind;
     crypto_generichash_init(&k->st, NULL, 0, DVI_CALLKEY_BYTES);
-    s_update_str(&k->st, fn, fnlen);
-    s_update_str(&k->st, code ? code : "", code ? codelen : 0);
-    crypto_generichash_update(&k->st, &k8, 1);
-    crypto_generichash_update(&k->st, args, argslen);
+    k->n = 0;
+    s_add_str(k, fn, fnlen);
+    s_add_str(k, code ? code : "", code ? codelen : 0);
+    s_add(k, &k8, 1);
+    s_add(k, args, argslen);
 }
 
 void
 dvi_callkey_dep(dvi_callkey *k, const char *key, size_t keylen)
 {
-    s_update_str(&k->st, key, keylen);
+    s_add_str(k, key, keylen);
 }
 
 void
 dvi_callkey_end(dvi_callkey *k, unsigned char h[DVI_CALLKEY_BYTES])
 {
+    crypto_generichash_update(&k->st, k->buf, k->n);
     crypto_generichash_final(&k->st, h, DVI_CALLKEY_BYTES);
 }
 

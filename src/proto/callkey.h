@@ -32,6 +32,10 @@ enum dvi_callkey_kind {
  * in order, end. */
 typedef struct dvi_callkey {
     crypto_generichash_state st;
+    size_t n;               /* bytes in buf, not hashed yet */
+    unsigned char buf[256]; /* a call's few short strings, hashed in one
+                               update: each update costs a hundred
+                               instructions of its own */
 } dvi_callkey;
 
 void dvi_callkey_begin(dvi_callkey *k, const char *fn, size_t fnlen,
