@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "dvt_unit.h"
 #include "dvtest.h"
+#include "proto/callkey.h"
 #include "proto/msg.h"
 
 #define MAXSEEN 64
@@ -686,10 +687,52 @@ test_sbuffer_write_keeps_every_byte(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* The key of fn's call with args and deps, as a client derives it. */
+static void
+s_call_key(char *out, size_t size, const char *fn, const char *code,
+           const unsigned char *args, size_t n, const char *const *deps,
+           int ndeps)
+{
+    dvi_callkey k;
+    unsigned char h[DVI_CALLKEY_BYTES];
+    dvi_callkey_begin(&k, fn, strlen(fn), code, strlen(code), DVI_CALLKEY_CALL,
+                      args, n);
+    for (int i = 0; i < ndeps; i++) {
+        dvi_callkey_dep(&k, deps[i], strlen(deps[i]));
+    }
+    dvi_callkey_end(&k, h);
+    dvi_callkey_format(out, size, fn, strlen(fn), h);
+}
+
+/* Keys derived from content never change: a scheduler's state file keeps
+ * them, and a client of another version must derive the same. These were
+ * derived by the hashing of drove 0.1 (six updates a call). */
+static void
+test_call_keys_are_stable(void **state)
+{
+    unsigned char args[600];
+    for (int i = 0; i < 600; i++) {
+        args[i] = (unsigned char)(i * 7);
+    }
+    const char *deps[] = {"inc-00112233445566778899aabbccddeeff",
+                          "scatter-ffeeddccbbaa99887766554433221100", "x"};
+    char key[128];
+    s_call_key(key, sizeof(key), "inc", "", args, 3, NULL, 0);
+    DVT_EQ_STR(key, "inc-0ef5e5cd4e848d48c8da8d7ac4781715");
+    /* Arguments longer than the hash's buffer, then dependencies. */
+    s_call_key(key, sizeof(key), "metg_task",
+               "U0123456789abcdef0123456789abcdef", args, sizeof(args), deps,
+               3);
+    DVT_EQ_STR(key, "metg_task-e685f0cd6b3b63f0aa37282545931c6c");
+    dvi_callkey_scatter(key, sizeof(key), "value", 5);
+    DVT_EQ_STR(key, "scatter-98054a7e594470b754d7d5b7ee3f7b97");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_call_keys_are_stable),
         cmocka_unit_test(test_protocol_doc_matches_table),
         cmocka_unit_test(test_typed_round_trip),
         cmocka_unit_test(test_appended_field),
