@@ -28,3 +28,22 @@ function(dv_test name)
         set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}")
     endif()
 endfunction()
+
+# dv_use_mimalloc(TARGET): the target's own calls of malloc, calloc,
+# realloc and free (drove's code linked into it) go to src/common/alloc.c,
+# on mimalloc, when DV_MIMALLOC is on.
+function(dv_use_mimalloc target)
+    if(NOT DV_MIMALLOC)
+        return()
+    endif()
+    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src/common/alloc.c)
+    set_source_files_properties(${PROJECT_SOURCE_DIR}/src/common/alloc.c
+        TARGET_DIRECTORY ${target} PROPERTIES COMPILE_OPTIONS -mtls-dialect=gnu2)
+    target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src)
+    # libc first: an executable that names libmimalloc before it would
+    # have mimalloc's malloc for the whole process (it overrides), and
+    # drove's memory rules are for drove's calls alone.
+    target_link_libraries(${target} PRIVATE c mimalloc)
+    target_link_options(${target} PRIVATE
+        -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free)
+endfunction()

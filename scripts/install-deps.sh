@@ -6,7 +6,8 @@ set -e
 # parallel: GNU parallel, which map_test.sh and bench_map.sh compare
 # `drove map` with.
 pkgs="build-essential cmake pkg-config libuv1-dev libssl-dev libmsgpack-dev
-libsodium-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev libcmocka-dev clang-format
+libsodium-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev libmimalloc-dev
+libcmocka-dev clang-format
 libgdal-dev parallel"
 # Optional extras for `make bench`: dask's distributed, and GDAL's
 # gdal_calc.py (gdal-bin, python3-gdal), measured beside us.

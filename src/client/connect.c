@@ -433,6 +433,9 @@ static void
 s_thread(void *arg)
 {
     dv_client *c = arg;
+    if (c->embedded != NULL) {
+        dvi_alloc_this_thread(); /* its scheduler and workers trim */
+    }
     /* Returns once s_shutdown has closed everything (and an embedded
      * cluster's children have gone); s_stop tears the loop down. */
     dvi_runtime_run(c->rt);

@@ -52,9 +52,16 @@ dv_scheduler_info(dv_client *c, char **json)
         return dvi_seterr(DV_EINVAL, "dv_scheduler_info: no client or out");
     }
     *json = NULL;
-    int rc = s_control(c, "status", "", json);
-    if (rc == 0 && *json == NULL) {
+    char *text = NULL;
+    int rc = s_control(c, "status", "", &text);
+    if (rc == 0 && text == NULL) {
         return dvi_seterr(DV_EPROTO, "dv_scheduler_info: an empty answer");
+    }
+    if (text != NULL) {
+        /* The caller frees it with free(): the process's malloc's. */
+        size_t n = strlen(text) + 1;
+        *json = memcpy(dvi_user_malloc(n), text, n);
+        free(text);
     }
     return rc;
 }

@@ -126,6 +126,23 @@ dvi_realloc(void *p, size_t n)
     return q;
 }
 
+/* Weak: alloc.c's, where it is linked, stand instead. */
+__attribute__((weak)) void *
+dvi_user_malloc(size_t n)
+{
+    return dvi_malloc(n);
+}
+
+__attribute__((weak)) void
+dvi_alloc_collect(void)
+{
+}
+
+__attribute__((weak)) void
+dvi_alloc_this_thread(void)
+{
+}
+
 char *
 dvi_strdup(const char *s)
 {

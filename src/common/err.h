@@ -38,4 +38,15 @@ void *dvi_calloc(size_t n, size_t size);
 void *dvi_realloc(void *p, size_t n);
 char *dvi_strdup(const char *s);
 
+/* Memory the user frees with free(), as dv_scheduler_info's text: the
+ * process's malloc even where drove's own memory is mimalloc's (alloc.c). */
+void *dvi_user_malloc(size_t n);
+/* Gives the free pages of the calling thread's heap back to the system
+ * (alloc.c); nothing where drove uses the process's allocator. */
+void dvi_alloc_collect(void);
+/* From now on, drove's memory made on the calling thread is mimalloc's
+ * (alloc.c): for an embedded cluster's loop and its executors, whose
+ * roles collect it (dvi_alloc_collect) when they trim. */
+void dvi_alloc_this_thread(void);
+
 #endif

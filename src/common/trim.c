@@ -22,6 +22,9 @@ struct dvi_trimmer {
     int running;      /* a trim is on the job thread */
     int closing;      /* destroyed: freed once closed and not running */
     int closed;       /* the timer's close callback has run */
+    /* Called on the loop after each trim; NULL: none. */
+    void (*on_done)(void *);
+    void *on_done_ctx;
 };
 
 static void
@@ -36,6 +39,7 @@ s_maybe_free(dvi_trimmer *t)
 static void
 s_heaps(void)
 {
+    dvi_alloc_collect();
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
@@ -114,6 +118,12 @@ s_done(void *ctx)
 {
     dvi_trimmer *t = ctx;
     t->running = 0;
+    /* mimalloc's heaps are per thread: the loop's, which most of the
+     * freeing went to, is collected on the loop, others' by their own. */
+    dvi_alloc_collect();
+    if (t->on_done != NULL && !t->closing) {
+        t->on_done(t->on_done_ctx);
+    }
     if (t->closing) {
         s_maybe_free(t);
     } else if (s_due(t)) {
@@ -178,6 +188,13 @@ dvi_trimmer_urge(dvi_trimmer *t)
     if (t->rt != NULL && !t->running && !t->closing) {
         s_queue(t, 1);
     }
+}
+
+void
+dvi_trimmer_on_done(dvi_trimmer *t, void (*fn)(void *), void *ctx)
+{
+    t->on_done = fn;
+    t->on_done_ctx = ctx;
 }
 
 uint64_t

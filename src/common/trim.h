@@ -50,6 +50,9 @@ void dvi_trimmer_note(dvi_trimmer *t, uint64_t held);
  * over its memory limit, whose RSS must fall as soon as what it spilled
  * is freed, not within a second. */
 void dvi_trimmer_urge(dvi_trimmer *t);
+/* After each trim, fn(ctx) on the loop: for the role's other threads,
+ * whose heaps (mimalloc's, alloc.c) only they can collect. */
+void dvi_trimmer_on_done(dvi_trimmer *t, void (*fn)(void *), void *ctx);
 /* Trims started so far. */
 uint64_t dvi_trimmer_trims(const dvi_trimmer *t);
 

@@ -27,7 +27,8 @@ struct dvi_executor {
     uv_thread_t *threads; /* started on demand, never more than nthreads +
                              max_blocked; they end with the executor */
     int nstarted;
-    int lent_said; /* the lent count on_lent last heard */
+    uint64_t collects; /* asked of every thread (dvi_executor_collect) */
+    int lent_said;     /* the lent count on_lent last heard */
     dvi_executor_lent_fn on_lent;
     void *lent_ctx;
     uv_async_t async; /* wakes the loop to collect done jobs */
@@ -132,10 +133,19 @@ s_thread(void *arg)
 {
     dvi_executor *ex = arg;
     s_batch_policy();
+    dvi_alloc_this_thread(); /* its worker collects it when it trims */
     uv_mutex_lock(&ex->lock);
     ex->nidle--; /* started: it looks at the queue now */
+    uint64_t collected = ex->collects;
     for (;;) {
         while (!ex->stopping && (ex->queue == NULL || !s_room(ex))) {
+            if (collected != ex->collects) {
+                collected = ex->collects;
+                uv_mutex_unlock(&ex->lock);
+                dvi_alloc_collect();
+                uv_mutex_lock(&ex->lock);
+                continue;
+            }
             ex->nidle++;
             uv_cond_wait(&ex->more, &ex->lock);
             ex->nidle--;
@@ -227,6 +237,15 @@ s_async_cb(uv_async_t *a)
     if (lent != said && ex->on_lent != NULL) {
         ex->on_lent(ex->lent_ctx, lent);
     }
+}
+
+void
+dvi_executor_collect(dvi_executor *ex)
+{
+    uv_mutex_lock(&ex->lock);
+    ex->collects++;
+    uv_cond_broadcast(&ex->more);
+    uv_mutex_unlock(&ex->lock);
 }
 
 dvi_executor *

@@ -113,6 +113,9 @@ dvi_job *dvi_executor_take_loop_ok(dvi_executor *ex);
 /* dvi_job_hasten on the queue, if no thread has started job yet; returns
  * 1 if it did, 0 if the job is not queued here. */
 int dvi_executor_hasten(dvi_executor *ex, dvi_job *job);
+/* Has every thread give its heap's free pages back (dvi_alloc_collect):
+ * an idle one at once, a busy one once its call ends. */
+void dvi_executor_collect(dvi_executor *ex);
 /* Waits for running jobs, drops queued ones, joins the threads, frees.
  * The caller's loop must still run afterwards for the async to close. */
 void dvi_executor_destroy(dvi_executor **ex);

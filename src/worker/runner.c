@@ -285,6 +285,12 @@ dvi_runner_on_lent(dvi_runner *r, dvi_executor_lent_fn fn, void *ctx)
 }
 
 void
+dvi_runner_collect(void *r)
+{
+    dvi_executor_collect(((dvi_runner *)r)->ex);
+}
+
+void
 dvi_runner_submit(dvi_runner *r, dvi_job *job)
 {
     dvi_job_enqueue(&r->runq, &r->runq_tail, job);

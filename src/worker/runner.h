@@ -55,6 +55,9 @@ dvi_runner *dvi_runner_new(uv_loop_t *loop, int nthreads, int max_blocked,
 /* Tells fn on the loop thread how many threads the executor lends now
  * (dvi_executor_on_lent). */
 void dvi_runner_on_lent(dvi_runner *r, dvi_executor_lent_fn fn, void *ctx);
+/* Its executor's threads give their heaps' free pages back
+ * (dvi_executor_collect); r is a dvi_runner *, for dvi_trimmer_on_done. */
+void dvi_runner_collect(void *r);
 /* A job whose inputs are all present: the runner owns it until done. */
 void dvi_runner_submit(dvi_runner *r, dvi_job *job);
 /* A peer now waits for job's result: if it is queued, not started, it
