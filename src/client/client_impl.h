@@ -51,11 +51,11 @@ struct dv_future {
     const void *call; /* a child's future: the call that owns it (attach.c),
                          else NULL */
     int32_t index;    /* element of a chunk's result, or -1 */
-    int returned;
-    uint64_t indexed;     /* generation of the as-completed index holding
-                             it, 0 for none: releasing it drops the index */                  /* dv_next_completed gave it out already */
-    char *key;      /* element futures: "KEY[i]" */
-    dv_value *elem; /* element futures: the decoded element */
+    int returned;     /* dv_next_completed gave it out already */
+    uint64_t indexed; /* generation of the as-completed index holding it, 0
+                         for none: releasing it drops the index */
+    char *key;        /* element futures: "KEY[i]" */
+    dv_value *elem;   /* element futures: the decoded element */
 };
 
 /* A request waiting for the scheduler's answer. */
