@@ -33,8 +33,10 @@ s_add(dvi_callkey *k, const void *p, size_t n)
             return;
         }
     }
-    memcpy(k->buf + k->n, p, n);
-    k->n += n;
+    if (n > 0) { /* p may be NULL then (no arguments) */
+        memcpy(k->buf + k->n, p, n);
+        k->n += n;
+    }
 }
 
 static void
