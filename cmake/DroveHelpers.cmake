@@ -39,7 +39,6 @@ function(dv_use_mimalloc target)
     target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src/common/alloc.c)
     set_source_files_properties(${PROJECT_SOURCE_DIR}/src/common/alloc.c
         TARGET_DIRECTORY ${target} PROPERTIES COMPILE_OPTIONS -mtls-dialect=gnu2)
-    target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src)
     # libc first: an executable that names libmimalloc before it would
     # have mimalloc's malloc for the whole process (it overrides), and
     # drove's memory rules are for drove's calls alone.

@@ -39,7 +39,6 @@ s_maybe_free(dvi_trimmer *t)
 static void
 s_heaps(void)
 {
-    dvi_alloc_collect();
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif

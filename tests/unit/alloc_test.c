@@ -38,6 +38,15 @@ s_rss_kib(void)
     return kib;
 }
 
+/* Runs fn(arg) on a thread of its own, to its end. */
+static void
+s_on_thread(void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    DVT_EQ_I64(pthread_create(&t, NULL, fn, arg), 0);
+    DVT_EQ_I64(pthread_join(t, NULL), 0);
+}
+
 /* A user's thread: drove's calls there use the process's allocator. */
 static void *
 s_user_thread(void *arg)
@@ -53,9 +62,7 @@ static void
 test_other_threads_use_the_process(void **state)
 {
     int mine = -1;
-    pthread_t t;
-    DVT_EQ_I64(pthread_create(&t, NULL, s_user_thread, &mine), 0);
-    DVT_EQ_I64(pthread_join(t, NULL), 0);
+    s_on_thread(s_user_thread, &mine);
     DVT_EQ_I64(mine, 0);
 }
 
@@ -173,9 +180,7 @@ static void
 test_collect_gives_back(void **state)
 {
     int64_t rss[3];
-    pthread_t t;
-    DVT_EQ_I64(pthread_create(&t, NULL, s_churn, rss), 0);
-    DVT_EQ_I64(pthread_join(t, NULL), 0);
+    s_on_thread(s_churn, rss);
     fprintf(stderr,
             "dvtest: RSS %lld KiB, %lld KiB with 100 MB held, %lld KiB "
             "after the collection\n",
