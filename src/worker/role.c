@@ -21,7 +21,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -49,6 +51,47 @@ s_bind_cpu(int n)
     }
 }
 
+/* The worker, on a thread of its own. */
+typedef struct s_role {
+    dvi_worker_opts opts;
+    int sock;
+    int rc;
+} s_role;
+
+static void
+s_role_thread(void *arg)
+{
+    s_role *r = arg;
+    /* A thread that can leave its heap when it trims: the process's main
+     * thread cannot, so that mimalloc there would keep what the worker
+     * freed (alloc.c). */
+    dvi_alloc_this_thread();
+    r->rc = dvi_worker_run(NULL, r->sock, &r->opts, NULL, 0);
+}
+
+/* Runs dvi_worker_run on a thread whose memory is mimalloc's, as an
+ * embedded cluster's loop and executors are: on the process's main thread,
+ * its loop's memory was glibc's, whose arenas cost a tiny task's loop a
+ * seventh of its CPU. The thread's stack is as large as the main thread's
+ * could grow (tasks run inline on the loop). */
+static int
+s_run_on_thread(s_role *r)
+{
+    struct rlimit rl;
+    uv_thread_options_t o = {.flags = UV_THREAD_HAS_STACK_SIZE,
+                             .stack_size = 8u << 20};
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur > o.stack_size) {
+        o.stack_size = (size_t)rl.rlim_cur;
+    }
+    uv_thread_t t;
+    if (uv_thread_create_ex(&t, &o, s_role_thread, r) != 0) {
+        return dvi_worker_run(NULL, r->sock, &r->opts, NULL, 0);
+    }
+    uv_thread_join(&t);
+    return r->rc;
+}
+
 /* Runs the worker role of this process; never returns. */
 static void
 s_run_worker(const char *fd)
@@ -60,11 +103,11 @@ s_run_worker(const char *fd)
     char listen[256] = "";
     const char *l = getenv(DVI_ENV_WORKER_LISTEN);
     snprintf(listen, sizeof(listen), "%s", l ? l : "");
-    dvi_worker_opts opts = {.id = id, .nthreads = threads ? atoi(threads) : 1};
+    s_role r = {.opts = {.id = id, .nthreads = threads ? atoi(threads) : 1}};
     const char *cpu = getenv(DVI_ENV_WORKER_CPU);
     int ncpu = cpu != NULL ? atoi(cpu) : -1;
-    opts.listen = listen[0] ? listen : NULL;
-    int sock = atoi(fd);
+    r.opts.listen = listen[0] ? listen : NULL;
+    r.sock = atoi(fd);
     /* The program this process runs must not see the role, nor pass it on
      * to processes of its own. */
     unsetenv(DVI_ENV_WORKER_FD);
@@ -74,7 +117,7 @@ s_run_worker(const char *fd)
     unsetenv(DVI_ENV_WORKER_CPU);
     dvi_log_init("worker", dvi_log_level);
     s_bind_cpu(ncpu);
-    int rc = dvi_worker_run(NULL, sock, &opts, NULL, 0);
+    int rc = s_run_on_thread(&r);
     /* exit, not _exit: the program's destructors and atexit handlers run,
      * as they would after its main. */
     exit(rc);
