@@ -337,8 +337,11 @@ dvi_job_run(dvi_job *job, const char *worker_id)
     atomic_store_explicit(&job->started_ns, t0, memory_order_release);
     dv_value args;
     /* Arguments borrow what they can from the blobs holding them: a large
-     * input is read where it arrived. */
-    int rc = dvi_value_decode_blob(job->args, &args, s_resolve, job);
+     * input is read where it arrived. Short ones, in the job's own block,
+     * are copied (dvi_job_new). */
+    int rc = job->args ? dvi_value_decode_blob(job->args, &args, s_resolve, job)
+                       : dvi_value_decode(job->argbytes, job->argslen, &args,
+                                          s_resolve, job);
     for (size_t i = 0; i < job->ninputs; i++) {
         dvi_value_destroy(&job->inputs[i].whole);
     }
@@ -355,6 +358,27 @@ dvi_job_run(dvi_job *job, const char *worker_id)
     dvi_value_fini(&args);
     s_running = NULL;
     job->us = (int64_t)((uv_hrtime() - t0) / 1000);
+}
+
+dvi_job *
+dvi_job_new(const char *key, const char *code, const char *args, size_t argslen,
+            size_t ndeps)
+{
+    /* One allocation for the job, its inputs, key, code and short
+     * arguments: a tiny task costs a few allocations, and these were four
+     * of them. */
+    size_t nkey = strlen(key) + 1, ncode = strlen(code) + 1;
+    size_t nin = (ndeps ? ndeps : 1) * sizeof(dvi_job_input);
+    size_t nargs = argslen <= DVI_JOB_ARGS_INLINE ? argslen : 0;
+    dvi_job *job = dvi_calloc(1, sizeof(*job) + nin + nkey + ncode + nargs);
+    job->inputs = (dvi_job_input *)(job + 1);
+    job->key = memcpy((char *)job->inputs + nin, key, nkey);
+    job->code = memcpy(job->key + nkey, code, ncode);
+    job->argbytes = job->code + ncode;
+    memcpy(job->code + ncode, args ? args : "", nargs);
+    job->argslen = argslen;
+    job->args = nargs < argslen ? dvi_blob_copy(args, argslen) : NULL;
+    return job;
 }
 
 void
@@ -376,7 +400,7 @@ dvi_job_free(dvi_job *job)
         dvi_blob_rele(job->inputs[i].blob);
         dvi_value_destroy(&job->inputs[i].whole);
     }
-    /* inputs, key and code live in the job's own block (s_task_new) */
+    /* inputs, key, code and short arguments live in the job's own block */
     free(job->forward);
     dvi_blob_rele(job->args);
     dvi_blob_rele(job->result);

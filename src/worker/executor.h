@@ -27,6 +27,11 @@ typedef struct dvi_job_input {
 
 typedef struct dvi_executor dvi_executor;
 
+/* Arguments up to this size are copied into the job's own allocation:
+ * a blob of their own cost a tiny task an allocation, and an atomic
+ * release on the loop of a line the executor's thread had read. */
+#define DVI_JOB_ARGS_INLINE 512
+
 typedef struct dvi_job {
     struct dvi_job *next;
     char *key; /* key, code and inputs are in the job's own allocation */
@@ -34,9 +39,14 @@ typedef struct dvi_job {
     char *code;       /* the code fn is of (COMPUTE's), for its children */
     int64_t priority; /* COMPUTE's, for its children's */
     dv_client *kids;  /* the worker's client for children (attach.h) */
-    dvi_blob *args;   /* encoded argument list (chunk: list of lists) */
-    uint32_t flags;   /* DVI_TASK_* */
-    uint64_t epoch;   /* the worker's session it came in (worker.c) */
+    /* The encoded argument list (chunk: a list of lists): a short one in
+     * the job's own allocation (argbytes, args NULL), decoded by copying;
+     * a long one in args, from which values borrow their bytes. */
+    dvi_blob *args;
+    const char *argbytes;
+    size_t argslen;
+    uint32_t flags; /* DVI_TASK_* */
+    uint64_t epoch; /* the worker's session it came in (worker.c) */
     size_t ninputs;
     dvi_job_input *inputs; /* results of the task's dependencies */
     uint64_t timeout_ms;   /* its time limit (COMPUTE), 0: none */
@@ -126,6 +136,10 @@ void dvi_executor_destroy(dvi_executor **ex);
  * still read them). Sets *ex to NULL. */
 void dvi_executor_abandon(dvi_executor **ex);
 
+/* A job for key's call of a function of code, its encoded arguments
+ * copied, room for ndeps inputs; the rest is the caller's to set. */
+dvi_job *dvi_job_new(const char *key, const char *code, const char *args,
+                     size_t argslen, size_t ndeps);
 void dvi_job_free(dvi_job *job);
 /* Runs the job in the calling thread (what an executor thread does). */
 void dvi_job_run(dvi_job *job, const char *worker_id);

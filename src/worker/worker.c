@@ -367,19 +367,11 @@ s_task_new(dvi_worker *w, const char *key, const char *code,
            uint64_t flags, uint32_t ndeps)
 {
     dvi_wtask *wt = dvi_calloc(1, sizeof(*wt));
-    /* One allocation for the job, its inputs, key and code: a tiny task
-     * costs a few allocations, and these were three of them. */
-    size_t nkey = strlen(key) + 1, ncode = strlen(code) + 1;
-    size_t nin = (ndeps ? ndeps : 1) * sizeof(dvi_job_input);
-    dvi_job *job = dvi_calloc(1, sizeof(*job) + nin + nkey + ncode);
-    job->inputs = (dvi_job_input *)(job + 1);
-    job->key = memcpy((char *)job->inputs + nin, key, nkey);
-    job->code = memcpy(job->key + nkey, code, ncode);
+    dvi_job *job = dvi_job_new(key, code, args, argslen, ndeps);
     wt->job = job;
     wt->owed = 1;
     job->epoch = w->epoch;
     job->fn = func;
-    job->args = dvi_blob_copy(args, argslen);
     job->flags = (uint32_t)flags;
     dvi_map_put(&w->tasks, job->key, wt);
     return wt;

@@ -390,6 +390,49 @@ test_large_arguments(void **state)
     free(data);
 }
 
+/* Arguments of every size come back whole: a short list is copied into
+ * the worker's job (DVI_JOB_ARGS_INLINE, 512 bytes encoded) and decoded
+ * by copying, a long one decoded where it arrived. Bytes and arrays of
+ * sizes either side of that line, echoed. */
+static void
+test_arguments_either_side_of_inline(void **state)
+{
+    dv_client *c = *state;
+    enum { NB = 14, MAXB = 5000, NF = 8 };
+    static const size_t sizes[NB] = {0,   1,   100, 504, 505, 506, 507,
+                                     508, 509, 510, 511, 512, 600, MAXB};
+    static const size_t counts[NF] = {1, 60, 61, 62, 63, 64, 65, 700};
+    unsigned char buf[MAXB];
+    double f64s[700];
+    dv_future *b[NB], *f[NF];
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        buf[i] = (unsigned char)(i * 7 + 3);
+    }
+    for (size_t i = 0; i < 700; i++) {
+        f64s[i] = (double)i * 0.5 - 3;
+    }
+    for (size_t k = 0; k < NB; k++) {
+        b[k] = DVT_NOTNULL(DV_SUBMIT(c, "echo", dv_bytes(buf, sizes[k])));
+    }
+    for (size_t k = 0; k < NF; k++) {
+        f[k] = DVT_NOTNULL(DV_SUBMIT(c, "echo", dv_f64s(f64s, counts[k])));
+    }
+    for (size_t k = 0; k < NB; k++) {
+        size_t n = 99;
+        const void *p = dv_value_bytes(DVT_RESULT(b[k], 30.0), &n);
+        DVT_EQ_I64(n, sizes[k]);
+        DVT_TRUE(n == 0 || (p != NULL && memcmp(p, buf, n) == 0));
+        dv_release(b[k]);
+    }
+    for (size_t k = 0; k < NF; k++) {
+        size_t n = 0;
+        const double *p = dv_value_f64s(DVT_RESULT(f[k], 30.0), &n);
+        DVT_EQ_I64(n, counts[k]);
+        DVT_TRUE(p != NULL && memcmp(p, f64s, n * sizeof(*p)) == 0);
+        dv_release(f[k]);
+    }
+}
+
 static void
 test_scatter(void **state)
 {
@@ -490,6 +533,7 @@ main(void)
         cmocka_unit_test(test_wait_all_and_bytes_made_in_place),
         cmocka_unit_test(test_release),
         cmocka_unit_test(test_large_arguments),
+        cmocka_unit_test(test_arguments_either_side_of_inline),
         cmocka_unit_test(test_scatter),
         cmocka_unit_test(test_publish_across_clients),
     };
