@@ -3,18 +3,20 @@
  * libdrove.so is linked with --wrap for malloc, calloc, realloc and free:
  * every call of them in drove's code lands here, and nowhere else (other
  * libraries and the program keep the process's allocator). On the
- * threads of an embedded cluster (its loop and its executors, which say
- * so with dvi_alloc_this_thread) new blocks are mimalloc's; elsewhere
- * (the user's threads, a remote client's loop, a worker process's loop)
- * the process allocator's. A task's messages, blobs and records are made
- * on one of those threads and freed on another: glibc's arenas take a
- * lock and miss their caches for that, mimalloc hands the block back to
- * its owner's list. On local:threads=2 (bench/ab.sh, trivial tasks of
- * 3.5 us) the CPU a task fell 5%, its wall time 3-5%; with the user's
- * threads on mimalloc too, 10% and 6-7%, but what a thread frees goes
- * back to the system only once it leaves its heap (dvi_alloc_collect),
- * which a program's main thread cannot: 300,000 futures released, a
- * client kept 85 MB (glibc: 23).
+ * threads of an embedded cluster (its loop and its executors, a
+ * local:processes worker's loop and executors, which say so with
+ * dvi_alloc_this_thread) new blocks are mimalloc's; elsewhere (the
+ * user's threads, a remote client's loop) the process allocator's. A
+ * task's messages, blobs and records are made on one of those threads
+ * and freed on another: glibc's arenas take a lock and miss their caches
+ * for that, mimalloc hands the block back to its owner's list. On
+ * local:threads=2 (bench/ab.sh, trivial tasks of 3.5 us) the CPU a task
+ * fell 5%, its wall time 3-5%; with the user's threads on mimalloc too,
+ * 10% and 6-7%, but what a thread frees goes back to the system only
+ * once it leaves its heap (dvi_alloc_collect), which a program's main
+ * thread cannot: 300,000 futures released, a client kept 85 MB (glibc:
+ * 23). A local:processes worker's loop runs on a thread of its own for
+ * that reason (role.c).
  *
  * Whoever made a block, free and realloc give it back to its allocator
  * (mi_is_in_heap_region), so memory from elsewhere (getline, json_dumps,

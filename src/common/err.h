@@ -45,8 +45,9 @@ void *dvi_user_malloc(size_t n);
  * (alloc.c); nothing where drove uses the process's allocator. */
 void dvi_alloc_collect(void);
 /* From now on, drove's memory made on the calling thread is mimalloc's
- * (alloc.c): for an embedded cluster's loop and its executors, whose
- * roles collect it (dvi_alloc_collect) when they trim. */
+ * (alloc.c): for an embedded cluster's loop and its executors, and a
+ * local:processes worker's (role.c), whose roles collect it
+ * (dvi_alloc_collect) when they trim. */
 void dvi_alloc_this_thread(void);
 
 #endif
