@@ -34,7 +34,8 @@ typedef struct dvi_executor dvi_executor;
 
 typedef struct dvi_job {
     struct dvi_job *next;
-    char *key; /* key, code and inputs are in the job's own allocation */
+    char *key; /* key, code, inputs and short arguments: in the job's own
+                  allocation (dvi_job_new) */
     const dv_function *fn;
     char *code;       /* the code fn is of (COMPUTE's), for its children */
     int64_t priority; /* COMPUTE's, for its children's */
