@@ -125,6 +125,12 @@ dvi_alloc_this_thread(void)
     s_mine = 1;
 }
 
+S_HIDDEN int
+dvi_alloc_is_mimalloc(void)
+{
+    return 1;
+}
+
 /* mimalloc gives a freed span back to the system some milliseconds after
  * it is freed, and then only when its thread next takes a page from that
  * segment: an idle thread keeps it. A collection makes its thread leave

@@ -143,6 +143,12 @@ dvi_alloc_this_thread(void)
 {
 }
 
+__attribute__((weak)) int
+dvi_alloc_is_mimalloc(void)
+{
+    return 0;
+}
+
 char *
 dvi_strdup(const char *s)
 {

@@ -44,6 +44,10 @@ void *dvi_user_malloc(size_t n);
 /* Gives the free pages of the calling thread's heap back to the system
  * (alloc.c); nothing where drove uses the process's allocator. */
 void dvi_alloc_collect(void);
+/* 1 where alloc.c is linked (libdrove.so), so that threads' heaps need
+ * collecting; 0 where drove uses the process's allocator throughout (the
+ * drove binary's daemons, the static library, the sanitizers' builds). */
+int dvi_alloc_is_mimalloc(void);
 /* From now on, drove's memory made on the calling thread is mimalloc's
  * (alloc.c): for an embedded cluster's loop and its executors, and a
  * local:processes worker's (role.c), whose roles collect it
