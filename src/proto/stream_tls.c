@@ -14,13 +14,15 @@
  *
  * Flow. Frames wait in a queue and are encrypted a slice at a time while
  * less than DVI_TLS_BUDGET bytes of ciphertext are in flight (written to the
- * inner stream and not yet sent); a uv_prepare handle takes the queue up
- * again as chunks come back. It runs before each poll of the loop, after
- * the write callbacks that gave chunks back, without making the loop
- * spin. (A uv_check handle, which runs after the poll, would miss the
- * chunks that writes completed at once give back in the next turn's
- * pending phase: the loop would then sleep with budget to spare.) So sending a
- * large frame overlaps encrypting it, and the memory it takes is bounded.
+ * inner stream and not yet sent). A chunk the socket takes at once comes
+ * back at once, and the pump goes on there and then; a uv_prepare handle
+ * takes the queue up again as the others come back. It runs before each
+ * poll of the loop, after the write callbacks that gave chunks back,
+ * without making the loop spin. (A uv_check handle, which runs after the
+ * poll, would miss the chunks that a queued write completed at once gives
+ * back in the next turn's pending phase: the loop would then sleep with
+ * budget to spare.) So sending a large frame overlaps encrypting it, and
+ * the memory it takes is bounded.
  */
 #include "stream_tls.h"
 
@@ -301,14 +303,25 @@ s_pump_out(s_tls *t)
         return;
     }
     dvi_tls_bio_reap(&t->io, t->qhead != NULL);
-    while (t->qhead != NULL && !t->failed && t->io.inflight < DVI_TLS_BUDGET) {
-        if (s_encrypt_next(t) < 0) {
+    for (;;) {
+        while (t->qhead != NULL && !t->failed &&
+               t->io.inflight < DVI_TLS_BUDGET) {
+            if (s_encrypt_next(t) < 0) {
+                return;
+            }
+        }
+        s_flush_out(t);
+        if (t->closing) {
             return;
         }
-    }
-    s_flush_out(t);
-    if (t->closing) {
-        return;
+        /* Chunks the socket took at once are back already, and no write
+         * callback will wake the loop for them: go on while they leave
+         * budget, or a quiet loop would sleep with the queue unsent. */
+        size_t before = t->io.inflight;
+        dvi_tls_bio_reap(&t->io, t->qhead != NULL);
+        if (t->qhead == NULL || t->failed || t->io.inflight == before) {
+            break;
+        }
     }
     if (t->qhead == NULL) {
         dvi_tls_bio_idle(&t->io);

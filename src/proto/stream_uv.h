@@ -6,8 +6,9 @@
  * handle, and use these ops; a dialer with more in flight than a connect
  * (a name being resolved) adds cancel and fini hooks.
  *
- * Frames go out with one uv_write each, their spliced blobs as separate
- * buffers of the same write (writev), so blobs are never copied.
+ * Frames go out with one write each, their spliced blobs as separate
+ * buffers of the same write (writev), so blobs are never copied: at once
+ * when the socket takes it all (uv_try_write), else queued (uv_write).
  *
  * Internal to the stream transports.
  */
