@@ -184,6 +184,22 @@ s_try_write(dvi_uvstream *u, uv_buf_t *bufs, size_t n)
     return i;
 }
 
+/* Queues bufs[0..n), the rest of frame f, which the write then owns. */
+static int
+s_queue(dvi_uvstream *u, dvi_outbox_frame *f, uv_buf_t *bufs, size_t n)
+{
+    s_write *w = dvi_malloc(sizeof(*w));
+    w->req.data = u;
+    w->f = *f; /* f keeps its contents until the write is surely queued */
+    int rc = uv_write(&w->req, u->h, bufs, (unsigned)n, s_write_cb);
+    if (rc < 0) {
+        free(w);
+        return dvi_seterr_uv(rc, u->base.peer);
+    }
+    memset(f, 0, sizeof(*f));
+    return 0;
+}
+
 static int
 s_write_frame(dvi_stream *s, dvi_outbox_frame *f)
 {
@@ -200,27 +216,16 @@ s_write_frame(dvi_stream *s, dvi_outbox_frame *f)
     }
     bufs[n++] = s_buf(f->buf + from, f->len - from);
     size_t first = s_try_write(u, bufs, n);
+    int rc = 0;
     if (first == n) {
         dvi_outbox_frame_fini(f); /* all written: nothing to queue */
-        if (bufs != small) {
-            free(bufs);
-        }
-        return 0;
+    } else {
+        rc = s_queue(u, f, bufs + first, n - first);
     }
-    s_write *w = dvi_malloc(sizeof(*w));
-    w->req.data = u;
-    w->f = *f; /* f keeps its contents until the write is surely queued */
-    int rc = uv_write(&w->req, u->h, bufs + first, (unsigned)(n - first),
-                      s_write_cb);
     if (bufs != small) {
         free(bufs); /* libuv copies the array of buffers, not their bytes */
     }
-    if (rc < 0) {
-        free(w);
-        return dvi_seterr_uv(rc, s->peer);
-    }
-    memset(f, 0, sizeof(*f));
-    return 0;
+    return rc;
 }
 
 /* ---- Ending ------------------------------------------------------------- */

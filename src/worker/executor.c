@@ -243,6 +243,9 @@ s_async_cb(uv_async_t *a)
 void
 dvi_executor_collect(dvi_executor *ex)
 {
+    if (!dvi_alloc_is_mimalloc()) {
+        return; /* the process's allocator: waking each thread is for nothing */
+    }
     uv_mutex_lock(&ex->lock);
     ex->collects++;
     uv_cond_broadcast(&ex->more);

@@ -125,7 +125,8 @@ dvi_job *dvi_executor_take_loop_ok(dvi_executor *ex);
  * 1 if it did, 0 if the job is not queued here. */
 int dvi_executor_hasten(dvi_executor *ex, dvi_job *job);
 /* Has every thread give its heap's free pages back (dvi_alloc_collect):
- * an idle one at once, a busy one once its call ends. */
+ * an idle one at once, a busy one once its call ends. Nothing where
+ * drove's memory is the process allocator's (dvi_alloc_is_mimalloc). */
 void dvi_executor_collect(dvi_executor *ex);
 /* Waits for running jobs, drops queued ones, joins the threads, frees.
  * The caller's loop must still run afterwards for the async to close. */

@@ -700,9 +700,7 @@ dvi_worker_new_net(uv_loop_t *loop, const char *sched_addr, int sched_fd,
         dvi_watch_new(loop, (uint64_t)w->cancel_grace_ms, s_on_overdue, w);
     w->run = dvi_runner_new(loop, w->nthreads, s_max_blocked(opts), w->id,
                             opts->group, w->watch, s_on_jobs_done, w);
-    if (dvi_alloc_is_mimalloc()) { /* else a trim wakes threads for nothing */
-        dvi_trimmer_on_done(w->trim, dvi_runner_collect, w->run);
-    }
+    dvi_trimmer_on_done(w->trim, dvi_runner_collect, w->run);
     dvi_worker_kids_init(w);
     dvi_worker_timers_init(w);
     /* HELLO goes out on each connection the link opens. */
