@@ -8,7 +8,6 @@
 #include <stdlib.h>
 
 #include "common/err.h"
-#include "common/lock.h"
 
 struct dvi_executor {
     uv_mutex_t lock;
@@ -257,7 +256,7 @@ dvi_executor_new(uv_loop_t *loop, int nthreads, int max_blocked,
                  const char *worker_id, dvi_executor_done_fn done, void *ctx)
 {
     dvi_executor *ex = dvi_calloc(1, sizeof(*ex));
-    dvi_lock_init(&ex->lock); /* the loop and the threads hold it briefly */
+    uv_mutex_init(&ex->lock);
     uv_cond_init(&ex->more);
     ex->queue_tail = &ex->queue;
     ex->done_tail = &ex->done;
