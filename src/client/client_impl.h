@@ -42,7 +42,10 @@ typedef struct dvi_fstate {
     int elost;              /* DV_LOST with the scheduler: DV_ELOST */
     int fetching;           /* a GET is on its way to addr */
     int has_call;           /* an explicit key: call says which call it names */
+    int spare;              /* made with room for any key under
+                               DVI_SPARE_KEY bytes: reusable (future.c) */
     unsigned char call[16]; /* the call's hash (submit.c) */
+    struct dvi_fstate *next_spare;
 } dvi_fstate;
 
 struct dv_future {
@@ -56,6 +59,7 @@ struct dv_future {
                          for none: releasing it drops the index */
     char *key;        /* element futures: "KEY[i]" */
     dv_value *elem;   /* element futures: the decoded element */
+    dv_future *next_spare;
 };
 
 /* A request waiting for the scheduler's answer. */
@@ -101,9 +105,13 @@ struct dv_client {
     /* Full batches taken from out, oldest first: the loop hands the
      * connection one a turn (dvi_client_take_batch_locked). */
     dvi_batch *batches, **batches_tail;
-    dvi_map futures;     /* key -> dvi_fstate */
-    dvi_pset live;       /* every live handle: for dv_close, and to check a
-                            handle passed in without reading it */
+    dvi_map futures; /* key -> dvi_fstate */
+    dvi_pset live;   /* every live handle: for dv_close, and to check a
+                        handle passed in without reading it */
+    /* States and handles freed, kept for the next (future.c). */
+    dvi_fstate *spare_states;
+    dv_future *spare_handles;
+    size_t nspare_states, nspare_handles;
     dvi_fstate **fetchq; /* results to fetch from workers */
     size_t nfetchq, capfetchq;
     dvi_request *requests;
@@ -215,10 +223,18 @@ void dvi_client_wait_end(dv_client *c);
 uint64_t dvi_deadline(double timeout_s);
 
 /* future.c */
+/* Keys shorter than this fit a reused state: a function name and a
+ * call's hash. */
+#define DVI_SPARE_KEY 64
 dv_future *dvi_future_new_locked(dv_client *c, dvi_fstate *st, int32_t index);
 dvi_fstate *dvi_fstate_new(const char *key);
+/* A state for key, reused if the client kept one (lock held). */
+dvi_fstate *dvi_fstate_new_locked(dv_client *c, const char *key);
 /* Frees a state no handle or table holds any more. */
 void dvi_fstate_free(dvi_fstate *st);
+/* As dvi_fstate_free, but the client may keep it for the next (lock
+ * held). */
+void dvi_fstate_free_locked(dv_client *c, dvi_fstate *st);
 /* Completes st; the caller broadcasts c->cond once it has done all it
  * will under the lock (a frame of results wakes the waiters once: a
  * wake per result made them block on the lock the loop still held), or,

@@ -342,15 +342,15 @@ s_key(dv_client *c, char *key, size_t size, const char *fn, const char *given,
 }
 
 /* Under the lock: the handle of the call whose SUBMIT is in e->msg, a new
- * task's (*fresh, which it then takes) or a known one's. The SUBMIT goes
- * into the client's outbox when the scheduler must see it; *queued says
- * so. NULL with the reason set. */
+ * task's (a state made for key, call its hash) or a known one's. The
+ * SUBMIT goes into the client's outbox when the scheduler must see it;
+ * *queued says so. NULL with the reason set. */
 static dv_future *
-s_submit_locked(dv_client *c, s_enc *e, dvi_fstate **fresh,
-                const unsigned char *given_call, const dvi_parent *parent,
-                int *queued)
+s_submit_locked(dv_client *c, s_enc *e, const char *key,
+                const unsigned char *call, const unsigned char *given_call,
+                const dvi_parent *parent, int *queued)
 {
-    dvi_fstate *st = dvi_map_get(&c->futures, (*fresh)->key);
+    dvi_fstate *st = dvi_map_get(&c->futures, key);
     dv_future *f = NULL;
     if (st != NULL) {
         /* The same call again: share the task. */
@@ -359,8 +359,9 @@ s_submit_locked(dv_client *c, s_enc *e, dvi_fstate **fresh,
          * first call's end would release it. */
         *queued = f != NULL && parent != NULL;
     } else {
-        st = *fresh;
-        *fresh = NULL;
+        st = dvi_fstate_new_locked(c, key);
+        memcpy(st->call, call, sizeof(st->call));
+        st->has_call = given_call != NULL;
         dvi_map_put(&c->futures, st->key, st);
         f = dvi_future_new_locked(c, st, -1);
         *queued = 1;
@@ -385,7 +386,7 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
                  const dv_opts *opts, const dvi_parent *parent)
 {
     char key[256];
-    unsigned char call[16];
+    unsigned char call[16] = {0};
     if (s_enc_check_size(e) < 0) {
         return NULL;
     }
@@ -413,23 +414,18 @@ s_submit_encoded(dv_client *c, const char *fn, s_enc *e, unsigned flags,
     }
     s_key(c, key, sizeof(key), fn, given, impure, call);
     flags |= impure ? DVI_TASK_IMPURE : 0;
-    dvi_fstate *fresh = dvi_fstate_new(key);
-    memcpy(fresh->call, call, sizeof(call));
-    fresh->has_call = given != NULL;
     s_pack_submit(e, key, fn, &fi, flags, opts, parent);
     int queued = 0;
     dv_future *f = NULL;
     dvi_client_lock_user(c);
     if (dvi_client_check_locked(c) == 0) {
-        f = s_submit_locked(c, e, &fresh, given ? call : NULL, parent, &queued);
+        f = s_submit_locked(c, e, key, call, given ? call : NULL, parent,
+                            &queued);
     }
     dvi_client_unlock_wake(c, queued);
     if (!queued) { /* not sent: the next submission starts afresh */
         dvi_outbox_fini(&e->msg);
         dvi_outbox_init(&e->msg, NULL, NULL);
-    }
-    if (fresh != NULL) {
-        dvi_fstate_free(fresh);
     }
     return f;
 }
@@ -586,7 +582,7 @@ s_put(dv_client *c, dv_arg value, unsigned flags, const char *what)
     }
     dvi_fstate *st = dvi_map_get(&c->futures, key);
     if (st == NULL) {
-        st = dvi_fstate_new(key);
+        st = dvi_fstate_new_locked(c, key);
         /* The client has the bytes already: no need to fetch them back. */
         st->blob = dvi_blob_copy(e->sb.data, e->sb.size);
         dvi_map_put(&c->futures, st->key, st);
