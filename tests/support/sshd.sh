@@ -9,7 +9,13 @@ T=$1
 A=${2:-127.0.0.1}
 mkdir -p "$T"
 chmod 700 "$T"
-if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null 2>&1; then
+# The privilege separation user too: it is made when the package is
+# configured, after its files are unpacked, and a test starting two sshds
+# at once saw the binary of the other's install but not the user ("does
+# not exist"). A second apt-get waits for the first's lock, so for the
+# whole install.
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null 2>&1 ||
+    ! id sshd >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
         -o DPkg::Lock::Timeout=600 openssh-server openssh-client >&2
 fi
