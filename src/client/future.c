@@ -459,6 +459,10 @@ dv_release(dv_future *f)
     dv_client *c = f->c;
     dvi_fstate *st = f->st;
     int queued = 0;
+    /* The result, which may be large, is freed once the lock is let go:
+     * the loop thread may be waiting for it. */
+    dvi_blob *result = NULL;
+    dv_value *value = NULL;
     dvi_client_lock_user(c);
     s_future_free_locked(c, f);
     if (--st->refs == 0) {
@@ -481,9 +485,15 @@ dv_release(dv_future *f)
                 break;
             }
         }
+        result = st->blob;
+        value = st->value;
+        st->blob = NULL;
+        st->value = NULL;
         dvi_fstate_free_locked(c, st); /* nothing reaches it any more */
     }
     dvi_client_unlock_wake(c, queued);
+    dvi_blob_rele(result);
+    dvi_value_destroy(&value);
 }
 
 int
