@@ -42,8 +42,6 @@ typedef struct dvi_fstate {
     int elost;              /* DV_LOST with the scheduler: DV_ELOST */
     int fetching;           /* a GET is on its way to addr */
     int has_call;           /* an explicit key: call says which call it names */
-    int spare;              /* made with room for any key under
-                               DVI_SPARE_KEY bytes: reusable (future.c) */
     unsigned char call[16]; /* the call's hash (submit.c) */
     struct dvi_fstate *next_spare;
 } dvi_fstate;
@@ -223,9 +221,6 @@ void dvi_client_wait_end(dv_client *c);
 uint64_t dvi_deadline(double timeout_s);
 
 /* future.c */
-/* Keys shorter than this fit a reused state: a function name and a
- * call's hash. */
-#define DVI_SPARE_KEY 64
 dv_future *dvi_future_new_locked(dv_client *c, dvi_fstate *st, int32_t index);
 dvi_fstate *dvi_fstate_new(const char *key);
 /* A state for key, reused if the client kept one (lock held). */

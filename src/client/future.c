@@ -30,16 +30,15 @@ s_keeps(size_t held)
 #endif
 }
 
-/* A state with its key in the same allocation, with room for any key
- * under DVI_SPARE_KEY bytes if it has one that short. */
-static dvi_fstate *
-s_fstate_alloc(size_t len)
+/* Keys shorter than this fit a reused state: a function name and a
+ * call's hash. A state for such a key is made with room for any of them,
+ * and can be reused; one for a longer key has room for its own only. */
+#define S_SPARE_KEY 64
+
+static int
+s_spare_key(size_t len)
 {
-    int spare = len < DVI_SPARE_KEY;
-    dvi_fstate *st =
-        dvi_calloc(1, sizeof(*st) + (spare ? DVI_SPARE_KEY : len + 1));
-    st->spare = spare;
-    return st;
+    return len < S_SPARE_KEY;
 }
 
 static dvi_fstate *
@@ -50,11 +49,18 @@ s_fstate_init(dvi_fstate *st, const char *key, size_t len)
     return st;
 }
 
+/* A new state, its key (len bytes) in the same allocation. */
+static dvi_fstate *
+s_fstate_make(const char *key, size_t len)
+{
+    size_t room = s_spare_key(len) ? S_SPARE_KEY : len + 1;
+    return s_fstate_init(dvi_calloc(1, sizeof(dvi_fstate) + room), key, len);
+}
+
 dvi_fstate *
 dvi_fstate_new(const char *key)
 {
-    size_t len = strlen(key);
-    return s_fstate_init(s_fstate_alloc(len), key, len);
+    return s_fstate_make(key, strlen(key));
 }
 
 dvi_fstate *
@@ -62,13 +68,12 @@ dvi_fstate_new_locked(dv_client *c, const char *key)
 {
     size_t len = strlen(key);
     dvi_fstate *st = c->spare_states;
-    if (st == NULL || len >= DVI_SPARE_KEY) {
-        return s_fstate_init(s_fstate_alloc(len), key, len);
+    if (st == NULL || !s_spare_key(len)) {
+        return s_fstate_make(key, len);
     }
     c->spare_states = st->next_spare;
     c->nspare_states--;
     memset(st, 0, sizeof(*st));
-    st->spare = 1;
     return s_fstate_init(st, key, len);
 }
 
@@ -93,7 +98,7 @@ void
 dvi_fstate_free_locked(dv_client *c, dvi_fstate *st)
 {
     s_fstate_clear(st);
-    if (!st->spare || !s_keeps(c->nspare_states)) {
+    if (!s_spare_key(strlen(st->key)) || !s_keeps(c->nspare_states)) {
         free(st);
         return;
     }

@@ -5,12 +5,13 @@
  * loop thread from it: that loop carries the scheduler and workers of an
  * embedded cluster, which should run the first calls while the rest are
  * submitted. */
+#define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP */
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 
 #include "client_impl.h"
 #include "common/err.h"
-#include "common/lock.h"
 
 void
 dvi_client_batch_locked(dv_client *c)
@@ -55,7 +56,19 @@ dvi_client_unlock_wake(dv_client *c, int wake)
 void
 dvi_client_lock_init(dv_client *c)
 {
-    dvi_lock_init(&c->lock); /* both threads hold it briefly */
+    /* Both threads hold the lock briefly (a message, a submission): one
+     * that finds it taken spins a little before it sleeps, as a sleep and
+     * its wake-up cost a context switch each, dear in a virtual machine.
+     * (An executor's queue lock made so read 3-6% slower on tiny tasks.) */
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+    if (pthread_mutex_init(&c->lock, &a) != 0) {
+        dvi_oom(sizeof(c->lock));
+    }
+    pthread_mutexattr_destroy(&a);
 }
 
 void
