@@ -55,7 +55,9 @@
  * executor that takes it) on the graph's critical path.
  *
  * Printed per pattern: metg.P.peak (GFLOP/s), metg.P.SYSTEM (us),
- * metg.P.SYSTEM_vs_openmp (x, drove's METG / OpenMP's: 1 is as good) and
+ * metg.P.SYSTEM_vs_openmp (x, drove's METG / OpenMP's: 1 is as good),
+ * metg.P.SYSTEM_overhead (us, drove's CPU time a task beyond the
+ * kernel's, which sets its METG: s_report_overhead) and
  * metg.P.openmp_plateau (%, below);
  * every point's figures go to stderr, as the sweep goes (efficiency
  * against the peak so far) and at its end (against the final peak).
@@ -153,6 +155,7 @@ typedef struct metg_cfg {
 typedef struct metg_point {
     int64_t iter;
     double best_s[NSYS]; /* the shortest wall time of the repeats; 0: none */
+    double cpu_s[NSYS];  /* the CPU time drove's processes used in that run */
 } metg_point;
 
 typedef struct metg {
@@ -197,7 +200,8 @@ s_granularity_us(const metg *m, double wall_s)
 /* ---- Running one graph ------------------------------------------------ */
 
 static int
-s_run_drove(metg *m, int sys, int pattern, int64_t iter, double *wall_s)
+s_run_drove(metg *m, int sys, int pattern, int64_t iter, double *wall_s,
+            double *cpu_s)
 {
     metg_run r = {.c = m->c[sys],
                   .label = s_sys[sys],
@@ -207,7 +211,7 @@ s_run_drove(metg *m, int sys, int pattern, int64_t iter, double *wall_s)
                   .iter = iter,
                   .nonce = m->nonce++};
 
-    return metg_drove_run(&r, wall_s);
+    return metg_drove_run(&r, wall_s, cpu_s);
 }
 
 /* Runs one graph in a metg_omp child; the wall time it measured goes to
@@ -255,11 +259,16 @@ s_run_omp(metg *m, int pattern, int64_t iter, double *wall_s)
     return 0;
 }
 
+/* Runs one graph; its wall time goes to *wall_s and, on a drove cluster,
+ * the CPU time of drove's processes meanwhile to *cpu_s (0 for OpenMP). */
 static int
-s_run(metg *m, int sys, int pattern, int64_t iter, double *wall_s)
+s_run(metg *m, int sys, int pattern, int64_t iter, double *wall_s,
+      double *cpu_s)
 {
-    int rc = sys == SYS_OPENMP ? s_run_omp(m, pattern, iter, wall_s)
-                               : s_run_drove(m, sys, pattern, iter, wall_s);
+    *cpu_s = 0;
+    int rc = sys == SYS_OPENMP
+                 ? s_run_omp(m, pattern, iter, wall_s)
+                 : s_run_drove(m, sys, pattern, iter, wall_s, cpu_s);
 
     if (rc != 0) {
         fprintf(stderr, "bench_metg: %s %s: the graph of iter %lld FAILED\n",
@@ -280,13 +289,14 @@ s_point(metg *m, int pattern, metg_point *p, int index, const int *active)
     for (int rep = 0; rep < m->cfg.repeats; rep++) {
         for (int j = 0; j < NSYS; j++) {
             int sys = (index + rep) % 2 == 0 ? j : NSYS - 1 - j;
-            double wall = 0;
+            double wall = 0, cpu = 0;
             if (!active[sys] || !s_available(m, sys) ||
-                s_run(m, sys, pattern, p->iter, &wall) != 0) {
+                s_run(m, sys, pattern, p->iter, &wall, &cpu) != 0) {
                 continue;
             }
             if (p->best_s[sys] == 0 || wall < p->best_s[sys]) {
                 p->best_s[sys] = wall;
+                p->cpu_s[sys] = cpu;
             }
         }
     }
@@ -477,13 +487,12 @@ s_crossing(const metg *m, const metg_point *pts, int npts, int k, int sys,
 }
 
 /* Prints every point's figures on stderr and sets metg_us[sys] to the
- * system's METG, or -1 if no point of it reached 50% of peak. */
+ * system's METG, or -1 if no point of it reached 50% of peak, and at[sys]
+ * to the point of its smallest granularity at 50% or more (or -1). */
 static void
 s_metgs(const metg *m, int pattern, const metg_point *pts, int npts,
-        double peak, double *metg_us)
+        double peak, double *metg_us, int *at)
 {
-    int at[NSYS]; /* the point of the smallest granularity at >= 50% */
-
     for (int sys = 0; sys < NSYS; sys++) {
         at[sys] = -1;
     }
@@ -515,16 +524,43 @@ s_metgs(const metg *m, int pattern, const metg_point *pts, int npts,
     }
 }
 
-/* The figures of one pattern: every point's on stderr, the METGs and
- * their ratios to OpenMP's on stdout. */
+/* What limits a drove system's METG: at the point of its smallest
+ * granularity at 50% efficiency or more, the CPU time its processes took
+ * a task beyond the kernel's own (the graph's FLOPs at the peak's rate of
+ * a core). Efficiency is half where the kernel takes as long as that
+ * CPU time on the cores, so the METG is about twice it. Prints
+ * metg.P.SYSTEM_overhead (us). */
+static void
+s_report_overhead(const metg *m, int pattern, const metg_point *pts,
+                  const int *at, double peak)
+{
+    double tasks = (double)m->cfg.steps * (double)m->cfg.width;
+    char name[96];
+
+    for (int sys = SYS_OPENMP + 1; sys < NSYS; sys++) {
+        if (!s_wanted(m, sys) || m->failed[sys] || at[sys] < 0 ||
+            pts[at[sys]].cpu_s[sys] <= 0) {
+            continue;
+        }
+        const metg_point *p = &pts[at[sys]];
+        double kernel_s = s_flops(m, p->iter) / (peak / m->cfg.cores);
+        snprintf(name, sizeof(name), "metg.%s.%s_overhead",
+                 metg_pattern_name(pattern), s_sys[sys]);
+        bu_line(name, (p->cpu_s[sys] - kernel_s) / tasks * 1e6, 2, "us");
+    }
+}
+
+/* The figures of one pattern: every point's on stderr, the METGs, their
+ * ratios to OpenMP's and drove's overhead a task on stdout. */
 static void
 s_report(const metg *m, int pattern, const metg_point *pts, int npts)
 {
     const char *pname = metg_pattern_name(pattern);
     double peak = s_peak(m, pts, npts), metg_us[NSYS];
+    int at[NSYS];
     char name[96];
 
-    s_metgs(m, pattern, pts, npts, peak, metg_us);
+    s_metgs(m, pattern, pts, npts, peak, metg_us, at);
     snprintf(name, sizeof(name), "metg.%s.peak", pname);
     bu_line(name, peak / 1e9, 2, "GFLOP/s");
     bu_ticks now;
@@ -567,6 +603,7 @@ s_report(const metg *m, int pattern, const metg_point *pts, int npts)
         snprintf(name, sizeof(name), "metg.%s.%s_vs_openmp", pname, s_sys[sys]);
         bu_line(name, metg_us[sys] / metg_us[SYS_OPENMP], 2, "x");
     }
+    s_report_overhead(m, pattern, pts, at, peak);
 }
 
 /* ---- Setting up ------------------------------------------------------- */
@@ -770,9 +807,9 @@ static void
 s_warmup(metg *m, int pattern)
 {
     for (int sys = 0; sys < NSYS; sys++) {
-        double wall = 0;
+        double wall = 0, cpu = 0;
         if (s_available(m, sys)) {
-            s_run(m, sys, pattern, m->cfg.iter_min, &wall);
+            s_run(m, sys, pattern, m->cfg.iter_min, &wall, &cpu);
         }
     }
 }

@@ -215,6 +215,54 @@ bu_children(pid_t *out, int max)
     return n;
 }
 
+/* The CPU time the threads of process pid have run, in seconds: their
+ * /proc/PID/task/TID/schedstat (nanoseconds; /proc/PID/stat counts in
+ * ticks of 10 ms, as long as a graph of tiny tasks). 0 if unreadable. */
+static double
+s_proc_cpu_s(pid_t pid)
+{
+    char path[96];
+    unsigned long long ns = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        return 0;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        unsigned long long run = 0;
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/task/%.20s/schedstat",
+                 (int)pid, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f != NULL) {
+            ns += fscanf(f, "%llu", &run) == 1 ? run : 0;
+            fclose(f);
+        }
+    }
+    closedir(d);
+    return (double)ns / 1e9;
+}
+
+double
+bu_tree_cpu_s(void)
+{
+    pid_t kids[BU_MAX_CHILDREN];
+    struct timespec ts;
+    double s = 0;
+
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0) {
+        s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    }
+    int n = bu_children(kids, BU_MAX_CHILDREN);
+    for (int i = 0; i < n && i < BU_MAX_CHILDREN; i++) {
+        s += s_proc_cpu_s(kids[i]);
+    }
+    return s;
+}
+
 int
 bu_ticks_now(bu_ticks *t)
 {

@@ -43,6 +43,11 @@ long bu_rss_kib(pid_t pid);
  * lowest pid first. Returns how many there are. */
 int bu_children(pid_t *out, int max);
 
+/* The CPU time this process and its live children have used so far, in
+ * seconds, every thread counted (nanosecond resolution): a difference of
+ * two readings is what they ran between them. */
+double bu_tree_cpu_s(void);
+
 /* The fraction of the machine's CPU time (all CPUs, from /proc/stat)
  * spent busy over the next window_s seconds, which this call sleeps: what
  * other programs use while the caller's own are idle. -1 if unreadable. */

@@ -160,7 +160,7 @@ s_settle(const metg_run *r)
 }
 
 int
-metg_drove_run(const metg_run *r, double *wall_s)
+metg_drove_run(const metg_run *r, double *wall_s, double *cpu_s)
 {
     int64_t w = r->width;
     size_t n = (size_t)(r->steps * w);
@@ -171,6 +171,7 @@ metg_drove_run(const metg_run *r, double *wall_s)
         fprintf(stderr, "bench_metg: %s: out of memory\n", r->label);
         return -1;
     }
+    double cpu0 = bu_tree_cpu_s();
     int64_t t0 = bu_now_ns();
     for (int64_t s = 0; s < r->steps; s++) {
         dv_future **prev = s > 0 ? fs + (s - 1) * w : NULL;
@@ -183,6 +184,7 @@ metg_drove_run(const metg_run *r, double *wall_s)
     }
     if (s_collect(r, fs) == 0) {
         *wall_s = (double)(bu_now_ns() - t0) / 1e9;
+        *cpu_s = bu_tree_cpu_s() - cpu0;
         rc = s_check_held(r, fs, n);
     }
 done:

@@ -154,6 +154,12 @@
 #                                            machine changed speed during
 #                                            the sweep, which then ran
 #                                            once more (this is the last)
+#                  metg.P.SYSTEM_overhead    us, what sets drove's METG: the
+#                                            CPU time its processes took a
+#                                            task beyond the kernel's (at
+#                                            the peak's rate), at the point
+#                                            of the METG; the METG is about
+#                                            twice it
 #                for P = trivial (independent tasks) and stencil_1d (each
 #                task needs its three neighbours of the step before);
 #                every point's figures on stderr; and the floor a
