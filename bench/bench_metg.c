@@ -57,7 +57,7 @@
  * Printed per pattern: metg.P.peak (GFLOP/s), metg.P.SYSTEM (us),
  * metg.P.SYSTEM_vs_openmp (x, drove's METG / OpenMP's: 1 is as good),
  * metg.P.SYSTEM_overhead (us, drove's CPU time a task beyond the
- * kernel's, which sets its METG: s_report_overhead) and
+ * kernel's, which sets its trivial METG: s_report_overhead) and
  * metg.P.openmp_plateau (%, below);
  * every point's figures go to stderr, as the sweep goes (efficiency
  * against the peak so far) and at its end (against the final peak).
@@ -527,9 +527,10 @@ s_metgs(const metg *m, int pattern, const metg_point *pts, int npts,
 /* What limits a drove system's METG: at the point of its smallest
  * granularity at 50% efficiency or more, the CPU time its processes took
  * a task beyond the kernel's own (the graph's FLOPs at the peak's rate of
- * a core). Efficiency is half where the kernel takes as long as that
- * CPU time on the cores, so the METG is about twice it. Prints
- * metg.P.SYSTEM_overhead (us). */
+ * a core). With every core busy, efficiency is half where the kernel
+ * takes as long as that CPU time, so trivial's METG is about twice it; a
+ * stencil's cores also wait for results to cross between workers, and
+ * its METG is more. Prints metg.P.SYSTEM_overhead (us). */
 static void
 s_report_overhead(const metg *m, int pattern, const metg_point *pts,
                   const int *at, double peak)

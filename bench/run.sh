@@ -158,8 +158,10 @@
 #                                            CPU time its processes took a
 #                                            task beyond the kernel's (at
 #                                            the peak's rate), at the point
-#                                            of the METG; the METG is about
-#                                            twice it
+#                                            of the METG; trivial's METG is
+#                                            about twice it (a stencil's is
+#                                            more: its cores also wait for
+#                                            inputs to cross workers)
 #                for P = trivial (independent tasks) and stencil_1d (each
 #                task needs its three neighbours of the step before);
 #                every point's figures on stderr; and the floor a
