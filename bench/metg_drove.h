@@ -23,10 +23,12 @@ typedef struct metg_run {
  * holding no other future), waits for them all, and checks the last
  * step's results, then that every other task it held finished. Returns 0
  * with *wall_s the time from the first submit to the last result fetched,
- * and *cpu_s the CPU time this process and its children (the cluster's
- * workers, if they are) used meanwhile, or -1 with the reason on stderr: a task that failed its checks, a
- * result that is not (step, point), a lost cluster. Returns after the
- * cluster has freed the graph's results (outside the time measured). */
+ * and *cpu_s (unless NULL: reading it scans /proc) the CPU time this
+ * process and its children (the cluster's workers, if they are) used
+ * meanwhile; or -1 with the reason on stderr: a task that failed its
+ * checks, a result that is not (step, point), a lost cluster. Returns
+ * after the cluster has freed the graph's results (outside the time
+ * measured). */
 int metg_drove_run(const metg_run *r, double *wall_s, double *cpu_s);
 
 #endif /* METG_DROVE_H */
