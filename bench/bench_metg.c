@@ -57,7 +57,7 @@
  * Printed per pattern: metg.P.peak (GFLOP/s), metg.P.SYSTEM (us),
  * metg.P.SYSTEM_vs_openmp (x, drove's METG / OpenMP's: 1 is as good),
  * metg.P.SYSTEM_overhead (us, drove's CPU time a task beyond the
- * kernel's, which sets its trivial METG: s_report_overhead) and
+ * kernel's, which sets its trivial METG: metg_report.c) and
  * metg.P.openmp_plateau (%, below);
  * every point's figures go to stderr, as the sweep goes (efficiency
  * against the peak so far) and at its end (against the final peak).
@@ -94,6 +94,7 @@
 #define _GNU_SOURCE
 #include "bench_util.h"
 #include "fns.h"
+#include "metg.h"
 #include "metg_drove.h"
 #include "metg_kernel.h"
 #include "metg_wake.h"
@@ -105,6 +106,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef DV_METG_OMP
@@ -131,70 +133,17 @@
 #define PLATEAU_POINTS 4
 #define PLATEAU_MIN 0.9
 
-enum { SYS_OPENMP, SYS_THREADS, SYS_PROCESSES, SYS_TCP, NSYS };
-
-static const char *const s_sys[NSYS] = {"openmp", "threads", "processes",
-                                        "tcp"};
-
-typedef struct metg_cfg {
-    int cores;          /* cores the systems use (sysconf, or --cores) */
-    int64_t width;      /* tasks per step (2 x cores) */
-    int64_t steps;      /* steps per graph, fixed over a sweep (0: derived) */
-    int64_t iter_max;   /* the sweep's first iter (0: measured) */
-    int64_t iter_min;   /* the sweep's floor */
-    int factor;         /* iter is divided by this from point to point */
-    int repeats;        /* runs of each system per point; the best counts */
-    int quick;          /* --quick: fewer steps, points and repeats */
-    unsigned patterns;  /* bit (1 << pattern) per pattern to run */
-    unsigned systems;   /* bit (1 << SYS_*) per system to run */
-    const char *drove;  /* the drove CLI, for tcp */
-    const char *fns_so; /* libbench_fns.so, uploaded to tcp */
-    const char *omp;    /* the metg_omp program, or "" */
-} metg_cfg;
-
-typedef struct metg_point {
-    int64_t iter;
-    double best_s[NSYS]; /* the shortest wall time of the repeats; 0: none */
-    double cpu_s[NSYS];  /* the CPU time drove's processes used in that run */
-} metg_point;
-
-typedef struct metg {
-    metg_cfg cfg;
-    dv_client *c[NSYS]; /* the drove clusters' clients (not openmp's) */
-    bu_daemons d;       /* tcp's daemons */
-    int64_t nonce;      /* fresh per graph: no run shares another's keys */
-    int failed[NSYS];   /* a run of the system failed on this pattern */
-    int failures;       /* failed runs and setups, for the exit status */
-    double waited_s;    /* time spent waiting for a quiet machine */
-    bu_ticks sweep0;    /* the CPU counters when the sweep began */
-    int reruns;         /* points run again because the host took the CPU */
-} metg;
-
-static int
-s_wanted(const metg *m, int sys)
+int
+metg_wanted(const metg *m, int sys)
 {
     return (m->cfg.systems & (1u << sys)) != 0;
 }
 
-static int
-s_available(const metg *m, int sys)
+int
+metg_available(const metg *m, int sys)
 {
-    return s_wanted(m, sys) && !m->failed[sys] &&
+    return metg_wanted(m, sys) && !m->failed[sys] &&
            (sys == SYS_OPENMP ? m->cfg.omp[0] != '\0' : m->c[sys] != NULL);
-}
-
-static double
-s_flops(const metg *m, int64_t iter)
-{
-    return (double)m->cfg.steps * (double)m->cfg.width * (double)iter *
-           METG_FLOPS_PER_ITER;
-}
-
-static double
-s_granularity_us(const metg *m, double wall_s)
-{
-    return wall_s * m->cfg.cores /
-           ((double)m->cfg.steps * (double)m->cfg.width) * 1e6;
 }
 
 /* ---- Running one graph ------------------------------------------------ */
@@ -204,7 +153,7 @@ s_run_drove(metg *m, int sys, int pattern, int64_t iter, double *wall_s,
             double *cpu_s)
 {
     metg_run r = {.c = m->c[sys],
-                  .label = s_sys[sys],
+                  .label = metg_sys[sys],
                   .pattern = pattern,
                   .width = m->cfg.width,
                   .steps = m->cfg.steps,
@@ -272,7 +221,7 @@ s_run(metg *m, int sys, int pattern, int64_t iter, double *wall_s,
 
     if (rc != 0) {
         fprintf(stderr, "bench_metg: %s %s: the graph of iter %lld FAILED\n",
-                metg_pattern_name(pattern), s_sys[sys], (long long)iter);
+                metg_pattern_name(pattern), metg_sys[sys], (long long)iter);
         m->failed[sys] = 1;
         m->failures++;
     }
@@ -290,7 +239,7 @@ s_point(metg *m, int pattern, metg_point *p, int index, const int *active)
         for (int j = 0; j < NSYS; j++) {
             int sys = (index + rep) % 2 == 0 ? j : NSYS - 1 - j;
             double wall = 0, cpu = 0;
-            if (!active[sys] || !s_available(m, sys) ||
+            if (!active[sys] || !metg_available(m, sys) ||
                 s_run(m, sys, pattern, p->iter, &wall, &cpu) != 0) {
                 continue;
             }
@@ -305,23 +254,6 @@ s_point(metg *m, int pattern, metg_point *p, int index, const int *active)
             p->best_s[sys] = 0; /* a failed system has no figures */
         }
     }
-}
-
-/* The best FLOP/s of any system at any point: the machine's peak. */
-static double
-s_peak(const metg *m, const metg_point *pts, int npts)
-{
-    double peak = 0;
-
-    for (int k = 0; k < npts; k++) {
-        for (int sys = 0; sys < NSYS; sys++) {
-            double b = pts[k].best_s[sys];
-            if (b > 0 && s_flops(m, pts[k].iter) / b > peak) {
-                peak = s_flops(m, pts[k].iter) / b;
-            }
-        }
-    }
-    return peak;
 }
 
 /* Whether a system goes on to the next point, after one at efficiency
@@ -349,7 +281,7 @@ s_effs(const metg *m, const metg_point *p, double peak, double *eff)
 
     for (int sys = 0; sys < NSYS; sys++) {
         double b = p->best_s[sys];
-        eff[sys] = b > 0 ? s_flops(m, p->iter) / b / peak : 0;
+        eff[sys] = b > 0 ? metg_flops(m, p->iter) / b / peak : 0;
         best = eff[sys] > best ? eff[sys] : best;
     }
     return best;
@@ -397,11 +329,11 @@ s_measure(metg *m, int pattern, metg_point *pts, int k, const int *active,
 {
     s_wait_quiet(m);
     *steal = s_point_steal(m, pattern, &pts[k], k, active);
-    double best = s_effs(m, &pts[k], s_peak(m, pts, k + 1), eff);
+    double best = s_effs(m, &pts[k], metg_peak(m, pts, k + 1), eff);
     if (best < DISTURBED_EFF && bu_cpu_busy(0.2) >= QUIET_BUSY &&
         s_wait_quiet(m)) {
         *steal = s_point_steal(m, pattern, &pts[k], k, active);
-        best = s_effs(m, &pts[k], s_peak(m, pts, k + 1), eff);
+        best = s_effs(m, &pts[k], metg_peak(m, pts, k + 1), eff);
     }
     for (int retry = 0; retry < STEAL_RETRIES; retry++) {
         if (*steal <= STEAL_MAX) {
@@ -409,7 +341,7 @@ s_measure(metg *m, int pattern, metg_point *pts, int k, const int *active,
         }
         m->reruns++;
         *steal = s_point_steal(m, pattern, &pts[k], k, active);
-        best = s_effs(m, &pts[k], s_peak(m, pts, k + 1), eff);
+        best = s_effs(m, &pts[k], metg_peak(m, pts, k + 1), eff);
     }
     return best < DISTURBED_EFF || *steal > STEAL_MAX;
 }
@@ -425,7 +357,7 @@ s_sweep(metg *m, int pattern, metg_point *pts)
     double eff[NSYS], steal = 0;
 
     for (int sys = 0; sys < NSYS; sys++) {
-        active[sys] = s_available(m, sys);
+        active[sys] = metg_available(m, sys);
         left += active[sys];
     }
     for (int64_t iter = m->cfg.iter_max;
@@ -441,8 +373,8 @@ s_sweep(metg *m, int pattern, metg_point *pts)
             if (!active[sys]) {
                 continue;
             }
-            fprintf(stderr, " %s %.0f%%", s_sys[sys], eff[sys] * 100);
-            if (!s_available(m, sys) ||
+            fprintf(stderr, " %s %.0f%%", metg_sys[sys], eff[sys] * 100);
+            if (!metg_available(m, sys) ||
                 !s_goes_on(eff[sys], disturbed, &below[sys], &reached[sys])) {
                 active[sys] = 0;
                 left--;
@@ -455,156 +387,6 @@ s_sweep(metg *m, int pattern, metg_point *pts)
         fprintf(stderr, "%s\n", disturbed ? " (disturbed: not counted)" : "");
     }
     return npts;
-}
-
-/* Prints `metg.PATTERN.SUFFIX: n/a|FAILED unit`. */
-static void
-s_line_text(int pattern, const char *suffix, const char *text, const char *unit)
-{
-    printf("metg.%s.%s: %s %s\n", metg_pattern_name(pattern), suffix, text,
-           unit);
-    fflush(stdout);
-}
-
-/* The granularity at which sys's efficiency crosses 50% between points
- * k (at 50% or more) and k + 1, interpolated as Task Bench does; point
- * k's own granularity if k + 1 has none, or a larger one. */
-static double
-s_crossing(const metg *m, const metg_point *pts, int npts, int k, int sys,
-           double peak)
-{
-    double g = s_granularity_us(m, pts[k].best_s[sys]);
-    if (k + 1 >= npts || pts[k + 1].best_s[sys] <= 0) {
-        return g;
-    }
-    double e0 = s_flops(m, pts[k].iter) / pts[k].best_s[sys] / peak;
-    double e1 = s_flops(m, pts[k + 1].iter) / pts[k + 1].best_s[sys] / peak;
-    double g1 = s_granularity_us(m, pts[k + 1].best_s[sys]);
-    if (g1 >= g || e1 >= 0.5) { /* e0 >= 0.5 > e1 below */
-        return g;
-    }
-    return g1 + (0.5 - e1) / (e0 - e1) * (g - g1);
-}
-
-/* Prints every point's figures on stderr and sets metg_us[sys] to the
- * system's METG, or -1 if no point of it reached 50% of peak, and at[sys]
- * to the point of its smallest granularity at 50% or more (or -1). */
-static void
-s_metgs(const metg *m, int pattern, const metg_point *pts, int npts,
-        double peak, double *metg_us, int *at)
-{
-    for (int sys = 0; sys < NSYS; sys++) {
-        at[sys] = -1;
-    }
-    for (int k = 0; k < npts; k++) {
-        for (int sys = 0; sys < NSYS; sys++) {
-            double b = pts[k].best_s[sys];
-            if (b <= 0) {
-                continue;
-            }
-            double eff = s_flops(m, pts[k].iter) / b / peak;
-            double g = s_granularity_us(m, b);
-            fprintf(stderr,
-                    "bench_metg: %-10s %-9s iter %8lld  wall %8.2f ms  "
-                    "granularity %9.2f us  %6.2f GFLOP/s  efficiency "
-                    "%5.1f%%\n",
-                    metg_pattern_name(pattern), s_sys[sys],
-                    (long long)pts[k].iter, b * 1e3, g,
-                    s_flops(m, pts[k].iter) / b / 1e9, eff * 100);
-            if (eff >= 0.5 &&
-                (at[sys] < 0 ||
-                 g < s_granularity_us(m, pts[at[sys]].best_s[sys]))) {
-                at[sys] = k;
-            }
-        }
-    }
-    for (int sys = 0; sys < NSYS; sys++) {
-        metg_us[sys] =
-            at[sys] < 0 ? -1 : s_crossing(m, pts, npts, at[sys], sys, peak);
-    }
-}
-
-/* What limits a drove system's METG: at the point of its smallest
- * granularity at 50% efficiency or more, the CPU time its processes took
- * a task beyond the kernel's own (the graph's FLOPs at the peak's rate of
- * a core). With every core busy, efficiency is half where the kernel
- * takes as long as that CPU time, so trivial's METG is about twice it; a
- * stencil's cores also wait for results to cross between workers, and
- * its METG is more. Prints metg.P.SYSTEM_overhead (us). */
-static void
-s_report_overhead(const metg *m, int pattern, const metg_point *pts,
-                  const int *at, double peak)
-{
-    double tasks = (double)m->cfg.steps * (double)m->cfg.width;
-    char name[96];
-
-    for (int sys = SYS_OPENMP + 1; sys < NSYS; sys++) {
-        if (!s_wanted(m, sys) || m->failed[sys] || at[sys] < 0 ||
-            pts[at[sys]].cpu_s[sys] <= 0) {
-            continue;
-        }
-        const metg_point *p = &pts[at[sys]];
-        double kernel_s = s_flops(m, p->iter) / (peak / m->cfg.cores);
-        snprintf(name, sizeof(name), "metg.%s.%s_overhead",
-                 metg_pattern_name(pattern), s_sys[sys]);
-        bu_line(name, (p->cpu_s[sys] - kernel_s) / tasks * 1e6, 2, "us");
-    }
-}
-
-/* The figures of one pattern: every point's on stderr, the METGs, their
- * ratios to OpenMP's and drove's overhead a task on stdout. */
-static void
-s_report(const metg *m, int pattern, const metg_point *pts, int npts)
-{
-    const char *pname = metg_pattern_name(pattern);
-    double peak = s_peak(m, pts, npts), metg_us[NSYS];
-    int at[NSYS];
-    char name[96];
-
-    s_metgs(m, pattern, pts, npts, peak, metg_us, at);
-    snprintf(name, sizeof(name), "metg.%s.peak", pname);
-    bu_line(name, peak / 1e9, 2, "GFLOP/s");
-    bu_ticks now;
-    double steal =
-        bu_ticks_now(&now) == 0 ? bu_steal_between(&m->sweep0, &now) : -1;
-    snprintf(name, sizeof(name), "metg.%s.host_steal", pname);
-    if (steal >= 0) {
-        bu_line(name, steal * 100, 1, "%");
-    } else {
-        s_line_text(pattern, "host_steal", "n/a", "%");
-    }
-    for (int sys = 0; sys < NSYS; sys++) {
-        if (!s_wanted(m, sys)) {
-            continue;
-        }
-        snprintf(name, sizeof(name), "metg.%s.%s", pname, s_sys[sys]);
-        if (m->failed[sys]) {
-            s_line_text(pattern, s_sys[sys], "FAILED", "us");
-        } else if (metg_us[sys] < 0) {
-            if (s_available(m, sys)) { /* else main said why */
-                fprintf(stderr,
-                        "bench_metg: %s: %s has no point at 50%% "
-                        "efficiency or more\n",
-                        pname, s_sys[sys]);
-            }
-            s_line_text(pattern, s_sys[sys], "n/a", "us");
-        } else {
-            bu_line(name, metg_us[sys], 1, "us");
-        }
-    }
-    for (int sys = SYS_OPENMP + 1; sys < NSYS; sys++) {
-        if (!s_wanted(m, sys) || !s_wanted(m, SYS_OPENMP)) {
-            continue;
-        }
-        snprintf(name, sizeof(name), "%s_vs_openmp", s_sys[sys]);
-        if (metg_us[sys] < 0 || metg_us[SYS_OPENMP] <= 0 || m->failed[sys]) {
-            s_line_text(pattern, name, "n/a", "x");
-            continue;
-        }
-        snprintf(name, sizeof(name), "metg.%s.%s_vs_openmp", pname, s_sys[sys]);
-        bu_line(name, metg_us[sys] / metg_us[SYS_OPENMP], 2, "x");
-    }
-    s_report_overhead(m, pattern, pts, at, peak);
 }
 
 /* ---- Setting up ------------------------------------------------------- */
@@ -632,6 +414,27 @@ s_calibrate(double *task_s)
     }
 }
 
+/* The kernel's CPU time an iteration on this thread, the best of 5 runs
+ * of 2^16 iterations (0.1-0.2 ms): what a task's kernel takes of its
+ * CPU time, whatever else runs on the machine. */
+static double
+s_kernel_cpu_s(void)
+{
+    double best = 0;
+
+    for (int k = 0; k < 5; k++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+        volatile double r = metg_kernel((int64_t)1 << 16, (uint64_t)k);
+        (void)r;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+        double t = (double)(t1.tv_sec - t0.tv_sec) +
+                   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        best = k == 0 || t < best ? t : best;
+    }
+    return best / (double)((int64_t)1 << 16);
+}
+
 /* Connects to the drove clusters the run wants; 0 or -1. */
 static int
 s_connect(metg *m)
@@ -640,10 +443,10 @@ s_connect(metg *m)
     int n = m->cfg.cores;
 
     for (int sys = SYS_THREADS; sys <= SYS_PROCESSES; sys++) {
-        if (!s_wanted(m, sys)) {
+        if (!metg_wanted(m, sys)) {
             continue;
         }
-        snprintf(where, sizeof(where), "local:%s=%d", s_sys[sys], n);
+        snprintf(where, sizeof(where), "local:%s=%d", metg_sys[sys], n);
         m->c[sys] = dv_connect(where);
         if (m->c[sys] == NULL) {
             fprintf(stderr, "bench_metg: dv_connect(%s): %s\n", where,
@@ -651,7 +454,7 @@ s_connect(metg *m)
             return -1;
         }
     }
-    if (!s_wanted(m, SYS_TCP)) {
+    if (!metg_wanted(m, SYS_TCP)) {
         return 0;
     }
     if (bu_daemons_start(&m->d, NULL) != 0) {
@@ -727,7 +530,7 @@ s_parse(int argc, char **argv, metg_cfg *cfg)
                             : p >= 0              ? 1u << p
                                                   : 0;
         } else if (strcmp(o, "--systems") == 0) {
-            cfg->systems = bu_name_bits(v, s_sys, NSYS);
+            cfg->systems = bu_name_bits(v, metg_sys, NSYS);
         } else if (strcmp(o, "--cores") == 0) {
             cfg->cores = atoi(v);
         } else if (strcmp(o, "--width") == 0) {
@@ -809,7 +612,7 @@ s_warmup(metg *m, int pattern)
 {
     for (int sys = 0; sys < NSYS; sys++) {
         double wall = 0, cpu = 0;
-        if (s_available(m, sys)) {
+        if (metg_available(m, sys)) {
             s_run(m, sys, pattern, m->cfg.iter_min, &wall, &cpu);
         }
     }
@@ -855,13 +658,13 @@ s_wake_floor(metg *m)
 static double
 s_plateau(const metg *m, const metg_point *pts, int npts)
 {
-    double peak = s_peak(m, pts, npts), e[PLATEAU_POINTS];
+    double peak = metg_peak(m, pts, npts), e[PLATEAU_POINTS];
     int n = 0;
 
     for (int k = 0; k < npts && n < PLATEAU_POINTS; k++) {
         double b = pts[k].best_s[SYS_OPENMP];
         if (b > 0 && peak > 0) {
-            e[n++] = s_flops(m, pts[k].iter) / b / peak;
+            e[n++] = metg_flops(m, pts[k].iter) / b / peak;
         }
     }
     return n > 0 ? bu_median(e, (size_t)n) : -1;
@@ -892,18 +695,7 @@ s_pattern(metg *m, int pattern, metg_point *pts)
             break;
         }
     }
-    s_report(m, pattern, pts, npts);
-    if (!s_wanted(m, SYS_OPENMP)) {
-        return;
-    }
-    char name[96];
-    snprintf(name, sizeof(name), "metg.%s.openmp_plateau",
-             metg_pattern_name(pattern));
-    if (plateau >= 0) {
-        bu_line(name, plateau * 100, 1, "%");
-    } else {
-        s_line_text(pattern, "openmp_plateau", "n/a", "%");
-    }
+    metg_report(m, pattern, pts, npts, plateau);
 }
 
 int
@@ -927,18 +719,19 @@ main(int argc, char **argv)
         s_usage(stderr);
         return 2;
     }
-    if (s_wanted(&m, SYS_OPENMP) && m.cfg.omp[0] == '\0') {
+    if (metg_wanted(&m, SYS_OPENMP) && m.cfg.omp[0] == '\0') {
         fprintf(stderr, "bench_metg: openmp: n/a, CMake found no OpenMP "
                         "when bench_metg was built\n");
     }
     bu_cleanup_on_exit();
     /* tcp's profile lives and dies with the run, never in ~/.drove. */
-    if (s_wanted(&m, SYS_TCP) &&
+    if (metg_wanted(&m, SYS_TCP) &&
         bu_daemons_init(&m.d, m.cfg.drove, "bench_metg", m.cfg.cores) != 0) {
         fprintf(stderr, "bench_metg: %s\n", m.d.err);
         return 1;
     }
     m.nonce = 1;
+    m.kernel_s = s_kernel_cpu_s();
     if (s_connect(&m) != 0) {
         m.failures++;
         s_close(&m);

@@ -156,8 +156,8 @@
 #                                            once more (this is the last)
 #                  metg.P.SYSTEM_overhead    us, what sets drove's METG: the
 #                                            CPU time its processes took a
-#                                            task beyond the kernel's (at
-#                                            the peak's rate), at the point
+#                                            task beyond the kernel's own
+#                                            (timed alone), at the point
 #                                            of the METG; trivial's METG is
 #                                            about twice it (a stencil's is
 #                                            more: its cores also wait for
