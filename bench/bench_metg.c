@@ -391,34 +391,11 @@ s_sweep(metg *m, int pattern, metg_point *pts)
 
 /* ---- Setting up ------------------------------------------------------- */
 
-/* The smallest power-of-two iter whose kernel takes at least 0.7 times
- * TARGET_TASK_S here (best of 3); its time goes to *task_s. */
-static int64_t
-s_calibrate(double *task_s)
-{
-    int64_t iter = 1024;
-
-    for (;; iter *= 2) {
-        double best = 1e9;
-        for (int k = 0; k < 3; k++) {
-            int64_t t0 = bu_now_ns();
-            volatile double r = metg_kernel(iter, (uint64_t)k);
-            (void)r;
-            double t = (double)(bu_now_ns() - t0) / 1e9;
-            best = t < best ? t : best;
-        }
-        *task_s = best;
-        if (best >= 0.7 * TARGET_TASK_S || iter >= (int64_t)1 << 32) {
-            return iter;
-        }
-    }
-}
-
 /* The kernel's CPU time an iteration on this thread, the best of 5 runs
  * of 2^16 iterations (0.1-0.2 ms): what a task's kernel takes of its
  * CPU time, whatever else runs on the machine. */
 static double
-s_kernel_cpu_s(void)
+s_kernel_iter_s(void)
 {
     double best = 0;
 
@@ -579,14 +556,17 @@ s_defaults(metg_cfg *cfg)
         cfg->patterns == 0 || cfg->systems == 0) {
         return -1;
     }
+    cfg->kernel_iter_s = s_kernel_iter_s();
     if (cfg->iter_max <= 0) {
-        cfg->iter_max = s_calibrate(&task_s);
-    } else {
-        int64_t t0 = bu_now_ns();
-        volatile double r = metg_kernel(cfg->iter_max, 0);
-        (void)r;
-        task_s = (double)(bu_now_ns() - t0) / 1e9;
+        /* The smallest power of two taking 0.7 x TARGET_TASK_S or more. */
+        cfg->iter_max = 1024;
+        while ((double)cfg->iter_max * cfg->kernel_iter_s <
+                   0.7 * TARGET_TASK_S &&
+               cfg->iter_max < (int64_t)1 << 32) {
+            cfg->iter_max *= 2;
+        }
     }
+    task_s = (double)cfg->iter_max * cfg->kernel_iter_s;
     if (cfg->steps <= 0) {
         /* steps x width tasks of task_s each on `cores` cores. */
         double t = TARGET_GRAPH_S * cfg->cores / ((double)cfg->width * task_s);
@@ -731,7 +711,6 @@ main(int argc, char **argv)
         return 1;
     }
     m.nonce = 1;
-    m.kernel_s = s_kernel_cpu_s();
     if (s_connect(&m) != 0) {
         m.failures++;
         s_close(&m);

@@ -15,19 +15,20 @@ enum { SYS_OPENMP, SYS_THREADS, SYS_PROCESSES, SYS_TCP, NSYS };
 extern const char *const metg_sys[NSYS];
 
 typedef struct metg_cfg {
-    int cores;          /* cores the systems use (sysconf, or --cores) */
-    int64_t width;      /* tasks per step (2 x cores) */
-    int64_t steps;      /* steps per graph, fixed over a sweep (0: derived) */
-    int64_t iter_max;   /* the sweep's first iter (0: measured) */
-    int64_t iter_min;   /* the sweep's floor */
-    int factor;         /* iter is divided by this from point to point */
-    int repeats;        /* runs of each system per point; the best counts */
-    int quick;          /* --quick: fewer steps, points and repeats */
-    unsigned patterns;  /* bit (1 << pattern) per pattern to run */
-    unsigned systems;   /* bit (1 << SYS_*) per system to run */
-    const char *drove;  /* the drove CLI, for tcp */
-    const char *fns_so; /* libbench_fns.so, uploaded to tcp */
-    const char *omp;    /* the metg_omp program, or "" */
+    int cores;            /* cores the systems use (sysconf, or --cores) */
+    int64_t width;        /* tasks per step (2 x cores) */
+    int64_t steps;        /* steps per graph, fixed over a sweep (0: derived) */
+    int64_t iter_max;     /* the sweep's first iter (0: measured) */
+    int64_t iter_min;     /* the sweep's floor */
+    int factor;           /* iter is divided by this from point to point */
+    int repeats;          /* runs of each system per point; the best counts */
+    int quick;            /* --quick: fewer steps, points and repeats */
+    unsigned patterns;    /* bit (1 << pattern) per pattern to run */
+    unsigned systems;     /* bit (1 << SYS_*) per system to run */
+    const char *drove;    /* the drove CLI, for tcp */
+    const char *fns_so;   /* libbench_fns.so, uploaded to tcp */
+    const char *omp;      /* the metg_omp program, or "" */
+    double kernel_iter_s; /* the kernel's CPU time an iteration, run alone */
 } metg_cfg;
 
 typedef struct metg_point {
@@ -46,7 +47,6 @@ typedef struct metg {
     double waited_s;    /* time spent waiting for a quiet machine */
     bu_ticks sweep0;    /* the CPU counters when the sweep began */
     int reruns;         /* points run again because the host took the CPU */
-    double kernel_s;    /* the kernel's CPU time an iteration, run alone */
 } metg;
 
 /* Whether the run was asked for sys; whether sys can run now (asked for,

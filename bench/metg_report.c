@@ -109,7 +109,7 @@ s_metgs(const metg *m, int pattern, const metg_point *pts, int npts,
 
 /* What limits a drove system's METG: at the point of its smallest
  * granularity at 50% efficiency or more, the CPU time its processes took
- * a task beyond the kernel's own (m->kernel_s an iteration; not read from
+ * a task beyond the kernel's own (kernel_iter_s an iteration; not read from
  * the peak, which a core taken by another program would lower). With
  * every core busy, efficiency is half where the kernel takes as long as
  * that CPU time, so trivial's METG is about twice it; a stencil's cores
@@ -128,7 +128,7 @@ s_report_overhead(const metg *m, int pattern, const metg_point *pts,
             continue;
         }
         const metg_point *p = &pts[at[sys]];
-        double kernel_s = m->kernel_s * (double)p->iter * tasks;
+        double kernel_s = m->cfg.kernel_iter_s * (double)p->iter * tasks;
         snprintf(name, sizeof(name), "metg.%s.%s_overhead",
                  metg_pattern_name(pattern), metg_sys[sys]);
         bu_line(name, (p->cpu_s[sys] - kernel_s) / tasks * 1e6, 2, "us");
@@ -184,7 +184,8 @@ metg_report(const metg *m, int pattern, const metg_point *pts, int npts,
             s_line_text(pattern, name, "n/a", "x");
             continue;
         }
-        snprintf(name, sizeof(name), "metg.%s.%s_vs_openmp", pname, metg_sys[sys]);
+        snprintf(name, sizeof(name), "metg.%s.%s_vs_openmp", pname,
+                 metg_sys[sys]);
         bu_line(name, metg_us[sys] / metg_us[SYS_OPENMP], 2, "x");
     }
     s_report_overhead(m, pattern, pts, at);
